@@ -1,0 +1,109 @@
+// recdb::DB: an embedded recommendation database held in one directory.
+//
+// A DB stores items, users and their interaction events in RocksDB, the only
+// source of truth. Open one with DB::Open; destroy it (or call Close) to flush
+// and release the directory.
+//
+// Thread-safety: a DB is safe for concurrent use by many threads, readers and
+// writers alike, without external synchronisation. Only one process may open a
+// directory for writing at a time (RocksDB's LOCK file enforces it).
+//
+// Writes are batched: each Upsert*/RecordEvents call validates the whole batch
+// first and then commits it in one atomic RocksDB write. Either every record of
+// the batch is stored or none is.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "recdb/options.h"
+#include "recdb/records.h"
+#include "recdb/status.h"
+
+namespace recdb {
+
+class DB {
+ public:
+  // Opens the database in directory `path`.
+  // Returns the DB on success.
+  // Errors: NotFound if it does not exist and !options.create_if_missing;
+  // AlreadyExists if it exists and options.error_if_exists; Corruption if the
+  // directory holds a database recdb cannot read; IOError from the file system
+  // (including a directory locked by another process).
+  [[nodiscard]] static StatusOr<std::unique_ptr<DB>> Open(const Options& options,
+                                                          const std::string& path);
+
+  DB() = default;
+  DB(const DB&) = delete;
+  DB& operator=(const DB&) = delete;
+  // Closes the database if Close was not called; errors are dropped.
+  virtual ~DB() = default;
+
+  // Flushes memtables and stops background work. Later calls on this object
+  // return FailedPrecondition. Returns the first error met while closing.
+  virtual Status Close() = 0;
+
+  // --- Event types -------------------------------------------------------
+
+  // Registers `type`, or updates the weight of an existing one.
+  // Errors: InvalidArgument for an empty/oversize name or a non-finite weight;
+  // ResourceExhausted past kMaxEventTypes.
+  virtual Status RegisterEventType(const EventType& type) = 0;
+
+  // All registered types, in registration order. A new database holds the
+  // defaults: view 1, click 1, like 2, add_to_cart 3, purchase 5, rating 1,
+  // dislike -1.
+  virtual StatusOr<std::vector<EventType>> ListEventTypes() = 0;
+
+  // --- Writes ------------------------------------------------------------
+
+  // Inserts or replaces items (matched by id). A later record with the same id
+  // in one batch wins. Errors: InvalidArgument for any record that breaks a
+  // limit in records.h (the message names the record's index and field);
+  // nothing of the batch is then stored.
+  virtual Status UpsertItems(const WriteOptions& wo, const std::vector<Item>& items) = 0;
+
+  // Inserts or replaces users (matched by id). Same contract as UpsertItems.
+  virtual Status UpsertUsers(const WriteOptions& wo, const std::vector<User>& users) = 0;
+
+  // Appends events to their users' histories and updates per-item counts.
+  // Events of a user whose consent has store_events == false are not stored:
+  // only the anonymous per-item counts are updated.
+  // Recording the same (user, item, type, timestamp) twice stores two events.
+  // Errors: InvalidArgument for an unknown event type, an empty or oversize
+  // id, a non-finite value, a timestamp outside [kMinTimestamp,
+  // kMaxTimestamp], too many context entries, an unknown user or item when
+  // auto-creation is off; nothing of the batch is then stored.
+  virtual Status RecordEvents(const WriteOptions& wo, const std::vector<Event>& events) = 0;
+
+  // --- Reads -------------------------------------------------------------
+
+  // Errors: NotFound if no item/user has this id; Corruption if its stored
+  // record fails verification.
+  virtual StatusOr<Item> GetItem(const std::string& id) = 0;
+  virtual StatusOr<User> GetUser(const std::string& id) = 0;
+
+  // The user's events with timestamp in `range`, oldest first (ties in the
+  // order they were recorded). Errors: NotFound for an unknown user.
+  virtual StatusOr<std::vector<Event>> GetUserHistory(const std::string& user_id,
+                                                      const HistoryRange& range = {}) = 0;
+
+  // Counts of events on the item, by type and day. Errors: NotFound.
+  virtual StatusOr<ItemCounts> GetItemCounts(const std::string& item_id) = 0;
+
+  virtual StatusOr<DBStats> GetStats() = 0;
+
+  // --- Scans (dump, export, training) --------------------------------------
+  // Each visits every record from one consistent snapshot of the database.
+  // A callback that returns a non-OK Status stops the scan, which returns it.
+
+  // Items and users in the order they were first created.
+  virtual Status ForEachItem(const std::function<Status(const Item&)>& fn) = 0;
+  virtual Status ForEachUser(const std::function<Status(const User&)>& fn) = 0;
+  // Events user by user (users in creation order), each user's oldest first.
+  virtual Status ForEachEvent(const std::function<Status(const Event&)>& fn) = 0;
+};
+
+}  // namespace recdb

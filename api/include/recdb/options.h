@@ -1,0 +1,66 @@
+// Options that control a database, its writes and its reads.
+//
+// Every option states its meaning, its default, whether it can change after
+// Open, and what it costs. Options are plain values, copied at Open.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace recdb {
+
+struct Options {
+  // Create the database directory if it does not exist.
+  // Default: false. Fixed at Open.
+  bool create_if_missing = false;
+
+  // Fail Open if the database already exists.
+  // Default: false. Fixed at Open.
+  bool error_if_exists = false;
+
+  // Open read-only: no writes, no background jobs, no derived files written.
+  // Several read-only openers may share a directory with no writer.
+  // Default: false. Fixed at Open.
+  bool read_only = false;
+
+  // RecordEvents creates a user (default consent) for an unknown user id.
+  // If false, an unknown user is InvalidArgument and the batch is rejected.
+  // Default: true. Fixed at Open.
+  bool auto_create_users = true;
+
+  // RecordEvents creates a placeholder item (no text, available) for an
+  // unknown item id. If false, an unknown item is InvalidArgument.
+  // Default: true. Fixed at Open.
+  bool auto_create_items = true;
+
+  // Size of the RocksDB block cache shared by all column families.
+  // Default: 64 MiB. Fixed at Open. Cost: memory, up to this many bytes.
+  size_t block_cache_bytes = 64u << 20;
+
+  // RocksDB memtable size per column family before it is flushed.
+  // Default: 32 MiB. Fixed at Open. Cost: memory per column family, and WAL
+  // replay time after a crash grows with it.
+  size_t write_buffer_bytes = 32u << 20;
+
+  // Threads in the background scheduler (retention, training, checkpoints).
+  // 0 = manual mode: nothing runs until the caller (a test) steps it.
+  // Default: 2. Fixed at Open. Cost: one OS thread each.
+  int background_threads = 2;
+};
+
+struct WriteOptions {
+  // fsync the write-ahead log before the call returns. When false a write is
+  // durable against a process crash (kill -9) but not against a power loss
+  // until the next synced write or flush.
+  // Default: false. Cost: one fsync per call (milliseconds on most disks).
+  bool sync = false;
+};
+
+struct ReadOptions {
+  // Verify block checksums on every read from disk.
+  // Default: true. Cost: a few percent of read CPU.
+  bool verify_checksums = true;
+};
+
+}  // namespace recdb

@@ -1,0 +1,17 @@
+// CRC-32C (Castagnoli), the checksum of every derived file recdb writes
+// (index checkpoints, model files, snapshot manifests).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace recdb {
+
+// Returns the CRC-32C of data[0, n) continuing from `crc` (0 to start).
+uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t n);
+
+inline uint32_t Crc32c(const void* data, size_t n) { return Crc32cExtend(0, data, n); }
+inline uint32_t Crc32c(std::string_view s) { return Crc32c(s.data(), s.size()); }
+
+}  // namespace recdb

@@ -1,0 +1,48 @@
+#include "common/crc32c.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "recdb/status.h"
+
+namespace recdb {
+
+// Known answers from RFC 3720 (iSCSI), appendix B.4.
+TEST(Crc32cTest, MatchesRfc3720Vectors) {
+  std::string zeros(32, '\0');
+  EXPECT_EQ(Crc32c(zeros), 0x8A9136AAu);
+  std::string ones(32, '\xff');
+  EXPECT_EQ(Crc32c(ones), 0x62A8AB43u);
+  std::string inc(32, '\0');
+  for (int i = 0; i < 32; ++i) inc[i] = static_cast<char>(i);
+  EXPECT_EQ(Crc32c(inc), 0x46DD794Eu);
+  EXPECT_EQ(Crc32c("123456789"), 0xE3069283u);
+}
+
+TEST(Crc32cTest, ExtendEqualsWhole) {
+  std::string s = "the quick brown fox jumps over the lazy dog, twice over";
+  for (size_t cut = 0; cut <= s.size(); ++cut) {
+    uint32_t a = Crc32c(s.data(), cut);
+    EXPECT_EQ(Crc32cExtend(a, s.data() + cut, s.size() - cut), Crc32c(s)) << cut;
+  }
+}
+
+TEST(StatusTest, CarriesCodeAndMessage) {
+  Status s = Status::InvalidArgument("id is empty");
+  EXPECT_FALSE(s.ok());
+  EXPECT_TRUE(s.IsInvalidArgument());
+  EXPECT_EQ(s.ToString(), "invalid_argument: id is empty");
+  EXPECT_EQ(s.WithContext("event 3").message(), "event 3: id is empty");
+  EXPECT_EQ(Status::OK().ToString(), "OK");
+}
+
+TEST(StatusTest, StatusOrHoldsValueOrError) {
+  StatusOr<int> v = 7;
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(*v, 7);
+  StatusOr<int> e = Status::NotFound("x");
+  EXPECT_TRUE(e.status().IsNotFound());
+}
+
+}  // namespace recdb

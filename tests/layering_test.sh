@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Fails if a module includes a module above it (DESIGN.md: api -> engine ->
+# {index, storage} -> common). Prints each offending line.
+set -u
+root="$1"
+bad=0
+check() {  # check DIR PATTERN: no file under DIR may include PATTERN
+  local hits
+  hits=$(grep -rnE "#include \"($2)" "$root/$1" --include='*.h' --include='*.cc' 2>/dev/null)
+  if [ -n "$hits" ]; then echo "layering violation in $1/:"; echo "$hits"; bad=1; fi
+}
+check common 'storage/|index/|engine/|tools/|recdb/db\.h'
+check storage 'index/|engine/|tools/|recdb/db\.h'
+check index 'storage/|engine/|tools/|recdb/db\.h'
+check engine 'tools/'
+# Public headers name no dependency type.
+if grep -rnE '#include <(rocksdb|hnswlib|flatbuffers|boost)/' "$root/api/include"; then
+  echo "public header includes a dependency"; bad=1
+fi
+[ $bad -eq 0 ] && echo "layering ok"
+exit $bad
