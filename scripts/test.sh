@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the dependencies, builds recdb warning-free and runs the tests.
+#   scripts/test.sh            fast suite (ctest -L fast), the inner loop
+#   scripts/test.sh --all      fast + slow suites
+#   scripts/test.sh --asan     fast suite under ASan+UBSan (separate build dir)
+#   scripts/test.sh --tsan     fast suite under TSan (separate build dir)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+labels="fast"
+build_dir="build"
+sanitize=""
+for arg in "$@"; do
+  case "$arg" in
+    --all) labels="fast|slow" ;;
+    --asan) build_dir="build-asan"; sanitize="address,undefined" ;;
+    --tsan) build_dir="build-tsan"; sanitize="thread" ;;
+    *) echo "unknown flag: $arg" >&2; exit 2 ;;
+  esac
+done
+scripts/install-deps.sh
+cmake -S . -B "$build_dir" -G Ninja -DRECDB_WERROR=ON -DRECDB_SANITIZE="$sanitize" >/dev/null
+cmake --build "$build_dir"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
+export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1}"
+ctest --test-dir "$build_dir" -L "$labels" --output-on-failure -j2 --timeout 600
