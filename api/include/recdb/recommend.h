@@ -1,0 +1,83 @@
+// Recommendation requests and results: the public vocabulary.
+//
+// recdb trains several recommenders from its own event log (popularity,
+// co-occurrence, sequence-aware item-kNN, iALS, EASE, content profiles),
+// fuses their normalised scores with learned or requested weights, and
+// explains every result with the evidence that produced it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "recdb/embedding.h"
+
+namespace recdb {
+
+struct RecommendRequest {
+  std::string user;  // external user id; an unknown user gets cold-start results
+  size_t k = 10;     // 1..1000
+  // Request context: "device", "session", any key the events carry. Selects
+  // context-conditional popularity and feeds the blender.
+  std::map<std::string, std::string> context;
+  // Request time in seconds since epoch (hour-of-day, weekday, trending);
+  // 0 = now.
+  int64_t now = 0;
+  ItemFilter filter;
+  bool exclude_seen = true;             // drop items in the user's history
+  std::vector<std::string> exclude_ids; // drop these too
+  // Recommender name -> weight; replaces the learned weights for the names
+  // given (others keep theirs). Unknown names are InvalidArgument.
+  std::map<std::string, double> weights;
+  // Items the visitor interacted with in this session, oldest first, used in
+  // addition to (or, for an anonymous visitor, instead of) the stored history.
+  std::vector<std::string> session_items;
+};
+
+// One piece of evidence behind a result.
+struct Evidence {
+  std::string kind;         // "recommender", "because_item", "popular", ...
+  std::string recommender;  // which recommender produced it, if any
+  double share = 0;         // share of the fused score, in [0, 1]
+  std::string item;         // for "because_item": an item in the user's history
+  std::string category;     // for "popular": the category it is popular in
+  std::string text;         // the evidence as a phrase
+};
+
+struct Explanation {
+  std::string sentence;  // one human sentence, e.g. "Because you watched Toy Story."
+  std::vector<Evidence> evidence;
+};
+
+struct Recommendation {
+  std::string id;
+  double score = 0;
+  // Recommender name -> its weighted, normalised contribution to `score`.
+  std::map<std::string, double> contributions;
+  Explanation explanation;
+};
+
+struct RecommendResponse {
+  std::vector<Recommendation> items;
+  uint64_t model_version = 0;  // the trained model that served the request
+};
+
+struct TrainOptions {
+  // Learn fusion weights on a validation split carved from the training data
+  // (the last 20% of each user's events). Default: true.
+  bool learn_weights = true;
+  int ials_factors = 64;
+  int ials_iterations = 15;
+  int threads = 2;
+};
+
+struct TrainReport {
+  uint64_t model_version = 0;
+  double seconds = 0;
+  std::map<std::string, double> seconds_by_recommender;
+  std::map<std::string, double> weights;  // the fusion weights now in use
+  int64_t events = 0;                     // events the models saw
+};
+
+}  // namespace recdb
