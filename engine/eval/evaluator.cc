@@ -1,0 +1,109 @@
+#include "engine/eval/evaluator.h"
+
+#include <algorithm>
+#include <atomic>
+#include <limits>
+#include <thread>
+
+#include "engine/eval/metrics.h"
+
+namespace recdb::eval {
+
+namespace {
+
+struct UserResult {
+  double ndcg = 0, recall = 0, ild = 0, novelty = 0, kl = 0, long_tail = 0;
+  std::vector<uint32_t> list;  // top list_k
+};
+
+}  // namespace
+
+EvalReport Evaluate(const models::Recommender& model, const TemporalSplit& split,
+                    const EvalOptions& options) {
+  const models::Dataset& train = split.train;
+  const uint32_t n_items = train.num_items();
+  std::vector<float> popularity(n_items);
+  for (uint32_t i = 0; i < n_items; ++i) popularity[i] = static_cast<float>(train.ItemUsers(i).size());
+  const std::vector<bool> head = ShortHead(popularity, options.short_head_share);
+  const size_t depth = std::max({options.ndcg_k, options.recall_k, options.list_k});
+
+  std::vector<UserResult> results(split.test_users.size());
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    std::vector<float> scores(n_items);
+    std::vector<uint32_t> items;
+    std::vector<int64_t> stamps;
+    for (size_t idx; (idx = next.fetch_add(1)) < split.test_users.size();) {
+      const uint32_t u = split.test_users[idx];
+      items.clear();
+      stamps.clear();
+      for (uint32_t k : train.UserTimeline(u)) {
+        items.push_back(train.interactions()[k].item);
+        stamps.push_back(train.interactions()[k].ts);
+      }
+      models::UserQuery q;
+      q.user = u;
+      q.items = items;
+      q.timestamps = stamps;
+      model.Score(q, scores);
+      for (uint32_t i : train.UserItems(u)) scores[i] = -std::numeric_limits<float>::infinity();
+      std::vector<models::ScoredItem> top = models::TopK(scores, depth, train.item_rank());
+      std::vector<uint32_t> ranked(top.size());
+      for (size_t r = 0; r < top.size(); ++r) ranked[r] = top[r].item;
+      UserResult& res = results[idx];
+      const auto& rel = split.test_items[u];
+      res.ndcg = NdcgAtK(ranked, rel, options.ndcg_k);
+      res.recall = RecallAtK(ranked, rel, options.recall_k);
+      res.list.assign(ranked.begin(), ranked.begin() + std::min(options.list_k, ranked.size()));
+      res.ild = IntraListDiversity(res.list, train.item_categories());
+      res.novelty = Novelty(res.list, popularity, train.num_users());
+      if (train.has_categories()) {
+        auto p = CategoryDistribution(train.UserItems(u), train.item_categories(),
+                                      train.num_categories());
+        auto qd = CategoryDistribution(res.list, train.item_categories(), train.num_categories());
+        res.kl = CalibrationKl(p, qd, options.calibration_alpha);
+      }
+      size_t tail = 0;
+      for (uint32_t i : res.list) tail += head[i] ? 0 : 1;
+      res.long_tail = res.list.empty() ? 0.0 : static_cast<double>(tail) / res.list.size();
+    }
+  };
+  const int threads = std::max(1, options.threads);
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+
+  EvalReport report;
+  report.users = results.size();
+  std::vector<double> exposure(n_items, 0.0);
+  std::vector<bool> seen(n_items, false);
+  size_t distinct = 0;
+  for (const UserResult& r : results) {
+    report.ndcg += r.ndcg;
+    report.recall += r.recall;
+    report.ild += r.ild;
+    report.novelty += r.novelty;
+    report.calibration_kl += r.kl;
+    report.long_tail_share += r.long_tail;
+    for (uint32_t i : r.list) {
+      exposure[i] += 1.0;
+      if (!seen[i]) seen[i] = true, ++distinct;
+    }
+    if (options.keep_per_user) report.per_user_ndcg.push_back(r.ndcg);
+  }
+  if (!results.empty()) {
+    const double n = static_cast<double>(results.size());
+    report.ndcg /= n;
+    report.recall /= n;
+    report.ild /= n;
+    report.novelty /= n;
+    report.calibration_kl /= n;
+    report.long_tail_share /= n;
+  }
+  report.coverage = n_items ? static_cast<double>(distinct) / n_items : 0.0;
+  report.gini = Gini(exposure);
+  return report;
+}
+
+}  // namespace recdb::eval

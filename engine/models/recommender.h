@@ -1,0 +1,73 @@
+// Recommender: the interface every in-memory recommendation model implements,
+// and the top-k selection shared by serving and offline evaluation.
+//
+// Lifecycle: construct with options, Fit once on a Dataset, then only const
+// calls. A fitted model is an immutable snapshot: the engine fits a fresh
+// object in the background and swaps a std::shared_ptr<const Recommender>, so
+// serving never waits for training.
+//
+// Thread-safety: Fit is not thread-safe; after Fit returns every const method
+// may be called concurrently.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "engine/models/dataset.h"
+#include "recdb/status.h"
+
+namespace recdb::models {
+
+// Who to score for. The history is the user's current interactions, oldest
+// first; it may be newer than the fitted data (real-time) and may name items
+// the model has not seen (id >= num_items()), which models ignore.
+struct UserQuery {
+  uint32_t user = kUnknownUser;            // dense id in the fitted Dataset, or unknown
+  std::span<const uint32_t> items;         // history, oldest first
+  std::span<const int64_t> timestamps;     // empty, or one per history item
+  uint32_t context = kNoContext;           // context bucket of this request
+  // Request time for time-aware models; 0 means "the last history timestamp"
+  // (or the end of the fitted data when there is no history).
+  int64_t now = 0;
+};
+
+class Recommender {
+ public:
+  virtual ~Recommender() = default;
+
+  // Stable lower-case name, e.g. "ials".
+  virtual std::string_view Name() const = 0;
+
+  // Fits on `data`. Returns InvalidArgument for unusable options and
+  // ResourceExhausted when the data exceed a documented model limit.
+  virtual Status Fit(const Dataset& data) = 0;
+
+  // Number of items the fitted model scores (the Dataset's num_items).
+  virtual uint32_t num_items() const = 0;
+
+  // Writes a score for every item into `scores` (size num_items()); higher is
+  // better. Scores are comparable only within one call.
+  // REQUIRES: Fit returned OK; scores.size() == num_items().
+  virtual void Score(const UserQuery& query, std::span<float> scores) const = 0;
+};
+
+struct ScoredItem {
+  uint32_t item;
+  float score;
+};
+
+// The k best items by (score descending, item_rank ascending), skipping items
+// whose score is -inf or NaN. Returned best first.
+std::vector<ScoredItem> TopK(std::span<const float> scores, size_t k,
+                             std::span<const uint32_t> item_rank);
+
+// Scores `query` and returns the k best items not in `exclude` (item ids; any
+// order; ids >= num_items() ignored). `item_rank` is the tie-break order
+// (Dataset::item_rank()).
+std::vector<ScoredItem> Recommend(const Recommender& model, const UserQuery& query, size_t k,
+                                  std::span<const uint32_t> exclude,
+                                  std::span<const uint32_t> item_rank);
+
+}  // namespace recdb::models
