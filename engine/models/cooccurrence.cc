@@ -1,0 +1,107 @@
+#include "engine/models/cooccurrence.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <thread>
+
+namespace recdb::models {
+
+Status Cooccurrence::Fit(const Dataset& data) {
+  const CooccurrenceOptions& o = options_;
+  if (o.window_events == 0 || o.shrinkage < 0 || !(o.decay > 0) || o.last_items == 0) {
+    return Status::InvalidArgument("cooccurrence: bad window, shrinkage or decay");
+  }
+  const uint32_t n = data.num_items();
+  const auto& ev = data.interactions();
+  // Occurrences of each item: (user, position in the user's timeline).
+  std::vector<uint64_t> occ_ptr(n + 1, 0);
+  for (const Interaction& e : ev) ++occ_ptr[e.item + 1];
+  for (uint32_t i = 0; i < n; ++i) occ_ptr[i + 1] += occ_ptr[i];
+  std::vector<std::pair<uint32_t, uint32_t>> occ(ev.size());
+  {
+    std::vector<uint64_t> fill(occ_ptr.begin(), occ_ptr.end() - 1);
+    for (uint32_t u = 0; u < data.num_users(); ++u) {
+      auto tl = data.UserTimeline(u);
+      for (uint32_t p = 0; p < tl.size(); ++p) occ[fill[ev[tl[p]].item]++] = {u, p};
+    }
+  }
+  std::vector<double> users(n);
+  for (uint32_t i = 0; i < n; ++i) users[i] = static_cast<double>(data.ItemUsers(i).size());
+
+  std::vector<std::vector<std::pair<uint32_t, float>>> rows(n);
+  std::atomic<uint32_t> next{0};
+  auto worker = [&] {
+    std::vector<uint32_t> count(n, 0), last_user(n, kUnknownUser), touched;
+    for (uint32_t i; (i = next.fetch_add(1)) < n;) {
+      touched.clear();
+      for (uint64_t k = occ_ptr[i]; k < occ_ptr[i + 1]; ++k) {
+        const auto [u, p] = occ[k];
+        auto tl = data.UserTimeline(u);
+        const int64_t t = ev[tl[p]].ts;
+        const size_t lo = o.directed ? p + 1 : (p >= o.window_events ? p - o.window_events : 0);
+        const size_t hi = std::min<size_t>(tl.size(), static_cast<size_t>(p) + o.window_events + 1);
+        for (size_t q = lo; q < hi; ++q) {
+          const Interaction& e = ev[tl[q]];
+          if (e.item == i || q == p) continue;
+          if (o.window_seconds > 0 && std::llabs(e.ts - t) > o.window_seconds) continue;
+          if (last_user[e.item] == u) continue;  // distinct users only
+          last_user[e.item] = u;
+          if (count[e.item]++ == 0) touched.push_back(e.item);
+        }
+      }
+      auto& row = rows[i];
+      for (uint32_t j : touched) {
+        const double c = count[j];
+        if (count[j] >= o.min_users) {
+          const double s = c / std::sqrt(users[i] * users[j]) * c / (c + o.shrinkage);
+          row.emplace_back(j, static_cast<float>(s));
+        }
+        count[j] = 0;
+        last_user[j] = kUnknownUser;
+      }
+      auto by_sim = [](const auto& a, const auto& b) {
+        return a.second != b.second ? a.second > b.second : a.first < b.first;
+      };
+      if (o.neighbours > 0 && row.size() > o.neighbours) {
+        std::partial_sort(row.begin(), row.begin() + o.neighbours, row.end(), by_sim);
+        row.resize(o.neighbours);
+      } else {
+        std::sort(row.begin(), row.end(), by_sim);
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < std::max(1, o.threads); ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+
+  nn_ = ItemNeighbours{};
+  nn_.ptr.assign(n + 1, 0);
+  for (uint32_t i = 0; i < n; ++i) nn_.ptr[i + 1] = nn_.ptr[i] + rows[i].size();
+  for (auto& row : rows) {
+    for (auto [j, s] : row) nn_.item.push_back(j), nn_.sim.push_back(s);
+  }
+  return Status::OK();
+}
+
+void Cooccurrence::Score(const UserQuery& query, std::span<float> scores) const {
+  std::fill(scores.begin(), scores.end(), 0.0f);
+  const size_t n = query.items.size();
+  const size_t take = std::min(n, options_.last_items);
+  float w = 1.0f;
+  for (size_t j = 0; j < take; ++j, w *= static_cast<float>(options_.decay)) {
+    const uint32_t i = query.items[n - 1 - j];
+    if (i >= num_items()) continue;
+    for (uint64_t k = nn_.ptr[i]; k < nn_.ptr[i + 1]; ++k) scores[nn_.item[k]] += w * nn_.sim[k];
+  }
+}
+
+std::vector<ScoredItem> Cooccurrence::Neighbours(uint32_t item) const {
+  std::vector<ScoredItem> out;
+  if (item >= num_items()) return out;
+  for (uint64_t k = nn_.ptr[item]; k < nn_.ptr[item + 1]; ++k) out.push_back({nn_.item[k], nn_.sim[k]});
+  return out;
+}
+
+}  // namespace recdb::models

@@ -1,0 +1,93 @@
+// Fused: a weighted blend of several recommenders, with the weights learned
+// on a validation split carved from the training data only.
+//
+// Serving: every component scores all items; each component's scores are
+// z-normalised per user over the items not in the user's history (so scales
+// and offsets do not matter); each component nominates its top
+// `candidates_per_model` items; the fused score of a candidate is
+// sum_c weight_c * z_c, and non-candidates (including the history items,
+// which are never recommended again) score -inf.
+//
+// Learning (learn_weights = true): the training data are split again with the
+// evaluation rule (per user, the last validation_fraction of events, users
+// with >= 5 events), fresh components are fitted on the remainder, and
+// coordinate search over a weight grid maximises mean validation NDCG@10.
+// Then the components are refitted on all the data. The test split is never
+// seen. With learn_weights = false the given weights are used.
+//
+// Thread-safety: see Recommender.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/models/recommender.h"
+
+namespace recdb::models {
+
+// Makes an unfitted component; called once per fit (twice when learning).
+using RecommenderFactory = std::function<std::unique_ptr<Recommender>()>;
+
+struct FusedOptions {
+  size_t candidates_per_model = 200;  // Default: 200
+  bool learn_weights = true;          // Default: true
+  double validation_fraction = 0.2;   // Default: 0.2
+  int search_rounds = 3;              // coordinate-search passes. Default: 3
+  // Grid of weights tried per component. Default: 0 .. 3.
+  std::vector<double> grid = {0, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2, 3};
+  int threads = 2;
+};
+
+class Fused final : public Recommender {
+ public:
+  struct Component {
+    std::string name;
+    RecommenderFactory factory;
+    double weight = 1.0;  // initial (or fixed) weight
+  };
+
+  Fused(std::vector<Component> components, FusedOptions options = {})
+      : components_(std::move(components)), options_(std::move(options)) {}
+
+  std::string_view Name() const override { return "fused"; }
+  Status Fit(const Dataset& data) override;
+  uint32_t num_items() const override { return num_items_; }
+  void Score(const UserQuery& query, std::span<float> scores) const override;
+
+  // Component names and their (learned) weights.
+  std::vector<std::pair<std::string, double>> Weights() const;
+  // Validation NDCG@10 reached by the learned weights (0 if not learned).
+  double validation_ndcg() const { return validation_ndcg_; }
+
+ private:
+  std::vector<Component> components_;
+  FusedOptions options_;
+  std::vector<std::unique_ptr<Recommender>> models_;
+  std::vector<double> weights_;
+  double validation_ndcg_ = 0;
+  uint32_t num_items_ = 0;
+  std::vector<uint32_t> item_rank_;
+};
+
+// The blend measured in engine/models/README.md: iALS, EASE, ItemKNN,
+// RecentKNN over the last 1, 5 and 20 events, directed and symmetric
+// co-occurrence, and trending popularity, all with default options and
+// `threads` threads; every initial weight 1.
+std::vector<Fused::Component> DefaultFusedComponents(int threads = 2);
+
+// Per-user z-normalised candidate scores of several models; shared by Score
+// and the weight learner.
+struct CandidateScores {
+  std::vector<uint32_t> items;  // candidates
+  std::vector<float> z;         // items.size() x num_models, row-major
+};
+
+// Scores `query` with every model, z-normalises over items not in `exclude`
+// (sorted ascending), and keeps the union of each model's top `per_model`.
+CandidateScores ScoreCandidates(const std::vector<const Recommender*>& models,
+                                const UserQuery& query, std::span<const uint32_t> exclude,
+                                size_t per_model, std::span<const uint32_t> item_rank);
+
+}  // namespace recdb::models

@@ -1,0 +1,146 @@
+#include "engine/models/ials.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <random>
+#include <thread>
+
+namespace recdb::models {
+
+namespace {
+
+using Matrix = Ials::Matrix;
+
+// CSR rows of one side: rows(a) are the distinct column ids of row a.
+struct Rows {
+  const Dataset* data;
+  bool users;
+  std::span<const uint32_t> operator()(uint32_t a) const {
+    return users ? data->UserItems(a) : data->ItemUsers(a);
+  }
+};
+
+float RowRegularization(const IalsOptions& o, size_t n) {
+  return static_cast<float>(o.regularization *
+                            std::pow(static_cast<double>(n) + 1.0, o.reg_exponent));
+}
+
+// Solves row `a` of `x` against fixed factors `y` with Gramian `g`.
+void SolveRow(const IalsOptions& o, const Eigen::MatrixXf& g, const Matrix& y,
+              std::span<const uint32_t> cols, Eigen::Ref<Eigen::VectorXf> x,
+              Eigen::VectorXf& r, Eigen::VectorXf& p, Eigen::VectorXf& ap) {
+  const float alpha = static_cast<float>(o.alpha);
+  const float conf = static_cast<float>(o.alpha + o.unobserved_weight);
+  const float reg = RowRegularization(o, cols.size());
+  if (cols.empty()) {
+    x.setZero();
+    return;
+  }
+  if (o.cg_steps <= 0) {
+    Eigen::MatrixXf a = g;
+    Eigen::VectorXf b = Eigen::VectorXf::Zero(g.rows());
+    for (uint32_t c : cols) {
+      auto v = y.row(c).transpose();
+      a.selfadjointView<Eigen::Lower>().rankUpdate(v, alpha);
+      b += conf * v;
+    }
+    a.diagonal().array() += reg;
+    x = a.selfadjointView<Eigen::Lower>().llt().solve(b);
+    return;
+  }
+  // r = b - A x, A x = G x + alpha sum (v.x) v + reg x, b = conf sum v.
+  r.noalias() = -(g * x);
+  r -= reg * x;
+  for (uint32_t c : cols) {
+    auto v = y.row(c).transpose();
+    r += (conf - alpha * v.dot(x)) * v;
+  }
+  p = r;
+  float rs_old = r.squaredNorm();
+  for (int step = 0; step < o.cg_steps && rs_old > 1e-20f; ++step) {
+    ap.noalias() = g * p;
+    ap += reg * p;
+    for (uint32_t c : cols) {
+      auto v = y.row(c).transpose();
+      ap += (alpha * v.dot(p)) * v;
+    }
+    const float step_len = rs_old / p.dot(ap);
+    x += step_len * p;
+    r -= step_len * ap;
+    const float rs_new = r.squaredNorm();
+    p = r + (rs_new / rs_old) * p;
+    rs_old = rs_new;
+  }
+}
+
+void HalfStep(const IalsOptions& o, const Rows& rows, const Matrix& y, Matrix& x) {
+  Eigen::MatrixXf g = static_cast<float>(o.unobserved_weight) * (y.transpose() * y);
+  const uint32_t n = static_cast<uint32_t>(x.rows());
+  constexpr uint32_t kChunk = 32;
+  std::atomic<uint32_t> next{0};
+  auto worker = [&] {
+    const int f = static_cast<int>(y.cols());
+    Eigen::VectorXf r(f), p(f), ap(f), xr(f);
+    for (uint32_t begin; (begin = next.fetch_add(kChunk)) < n;) {
+      for (uint32_t a = begin; a < std::min(n, begin + kChunk); ++a) {
+        xr = x.row(a).transpose();
+        SolveRow(o, g, y, rows(a), xr, r, p, ap);
+        x.row(a) = xr.transpose();
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < std::max(1, o.threads); ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+}
+
+}  // namespace
+
+Status Ials::Fit(const Dataset& data) {
+  const IalsOptions& o = options_;
+  if (o.factors <= 0 || o.iterations < 0 || o.regularization < 0 || o.alpha < 0 ||
+      o.unobserved_weight < 0) {
+    return Status::InvalidArgument("ials: factors must be > 0 and weights >= 0");
+  }
+  std::mt19937_64 rng(o.seed);
+  std::normal_distribution<float> normal(0.0f, static_cast<float>(o.init_stddev));
+  user_factors_.resize(data.num_users(), o.factors);
+  item_factors_.resize(data.num_items(), o.factors);
+  for (Eigen::Index k = 0; k < user_factors_.size(); ++k) user_factors_.data()[k] = normal(rng);
+  for (Eigen::Index k = 0; k < item_factors_.size(); ++k) item_factors_.data()[k] = normal(rng);
+  const Rows user_rows{&data, true}, item_rows{&data, false};
+  for (int it = 0; it < o.iterations; ++it) {
+    HalfStep(o, user_rows, item_factors_, user_factors_);
+    HalfStep(o, item_rows, user_factors_, item_factors_);
+  }
+  item_gramian_ = static_cast<float>(o.unobserved_weight) * (item_factors_.transpose() * item_factors_);
+  return Status::OK();
+}
+
+Eigen::VectorXf Ials::FoldIn(std::span<const uint32_t> items) const {
+  std::vector<uint32_t> cols;
+  for (uint32_t i : items) {
+    if (i < num_items()) cols.push_back(i);
+  }
+  std::sort(cols.begin(), cols.end());
+  cols.erase(std::unique(cols.begin(), cols.end()), cols.end());
+  IalsOptions exact = options_;
+  exact.cg_steps = 0;
+  const int f = static_cast<int>(item_factors_.cols());
+  Eigen::VectorXf x = Eigen::VectorXf::Zero(f), r(f), p(f), ap(f);
+  SolveRow(exact, item_gramian_, item_factors_, cols, x, r, p, ap);
+  return x;
+}
+
+void Ials::Score(const UserQuery& query, std::span<float> scores) const {
+  Eigen::Map<Eigen::VectorXf> out(scores.data(), static_cast<Eigen::Index>(scores.size()));
+  if (query.user < user_factors_.rows() && !options_.fold_in_known_users) {
+    out.noalias() = item_factors_ * user_factors_.row(query.user).transpose();
+  } else {
+    out.noalias() = item_factors_ * FoldIn(query.items);
+  }
+}
+
+}  // namespace recdb::models

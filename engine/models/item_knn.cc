@@ -1,0 +1,104 @@
+#include "engine/models/item_knn.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <thread>
+
+namespace recdb::models {
+
+ItemNeighbours BuildCosineNeighbours(const Dataset& data, size_t keep, int threads) {
+  const uint32_t n = data.num_items();
+  std::vector<float> norm(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    norm[i] = std::sqrt(static_cast<float>(data.ItemUsers(i).size())) + 1e-9f;
+  }
+  std::vector<std::vector<std::pair<uint32_t, float>>> rows(n);
+  std::atomic<uint32_t> next{0};
+  auto worker = [&] {
+    std::vector<uint32_t> count(n, 0);
+    std::vector<uint32_t> touched;
+    for (uint32_t i; (i = next.fetch_add(1)) < n;) {
+      touched.clear();
+      for (uint32_t u : data.ItemUsers(i)) {
+        for (uint32_t j : data.UserItems(u)) {
+          if (count[j]++ == 0) touched.push_back(j);
+        }
+      }
+      auto& row = rows[i];
+      row.reserve(touched.size());
+      for (uint32_t j : touched) {
+        if (j != i) row.emplace_back(j, static_cast<float>(count[j]) / (norm[i] * norm[j]));
+        count[j] = 0;
+      }
+      auto by_sim = [](const auto& a, const auto& b) {
+        return a.second != b.second ? a.second > b.second : a.first < b.first;
+      };
+      if (keep > 0 && row.size() > keep) {
+        std::partial_sort(row.begin(), row.begin() + keep, row.end(), by_sim);
+        row.resize(keep);
+      } else {
+        std::sort(row.begin(), row.end(), by_sim);
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < std::max(1, threads); ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+
+  ItemNeighbours nn;
+  nn.ptr.assign(n + 1, 0);
+  for (uint32_t i = 0; i < n; ++i) nn.ptr[i + 1] = nn.ptr[i] + rows[i].size();
+  nn.item.reserve(nn.ptr[n]);
+  nn.sim.reserve(nn.ptr[n]);
+  for (auto& row : rows) {
+    for (auto [j, s] : row) nn.item.push_back(j), nn.sim.push_back(s);
+  }
+  return nn;
+}
+
+namespace {
+
+void AddNeighbours(const ItemNeighbours& nn, uint32_t i, float w, std::span<float> scores) {
+  for (uint64_t k = nn.ptr[i]; k < nn.ptr[i + 1]; ++k) scores[nn.item[k]] += w * nn.sim[k];
+}
+
+}  // namespace
+
+Status ItemKnn::Fit(const Dataset& data) {
+  nn_ = BuildCosineNeighbours(data, options_.neighbours, options_.threads);
+  return Status::OK();
+}
+
+void ItemKnn::Score(const UserQuery& query, std::span<float> scores) const {
+  std::fill(scores.begin(), scores.end(), 0.0f);
+  // The reference multiplies the binary user row: each distinct item once.
+  std::vector<uint32_t> items(query.items.begin(), query.items.end());
+  std::sort(items.begin(), items.end());
+  items.erase(std::unique(items.begin(), items.end()), items.end());
+  for (uint32_t i : items) {
+    if (i < num_items()) AddNeighbours(nn_, i, 1.0f, scores);
+  }
+}
+
+Status RecentKnn::Fit(const Dataset& data) {
+  if (!(options_.decay > 0.0) || options_.last_items == 0) {
+    return Status::InvalidArgument("recentknn: decay must be > 0 and last_items >= 1");
+  }
+  nn_ = BuildCosineNeighbours(data, options_.neighbours, options_.threads);
+  return Status::OK();
+}
+
+void RecentKnn::Score(const UserQuery& query, std::span<float> scores) const {
+  std::fill(scores.begin(), scores.end(), 0.0f);
+  const size_t n = query.items.size();
+  const size_t take = std::min(n, options_.last_items);
+  float w = 1.0f;
+  for (size_t j = 0; j < take; ++j, w *= static_cast<float>(options_.decay)) {
+    const uint32_t i = query.items[n - 1 - j];
+    if (i < num_items()) AddNeighbours(nn_, i, w, scores);
+  }
+}
+
+}  // namespace recdb::models

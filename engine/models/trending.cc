@@ -1,0 +1,106 @@
+#include "engine/models/trending.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace recdb::models {
+
+Status Trending::Fit(const Dataset& data) {
+  if (!(options_.half_life_seconds > 0)) {
+    return Status::InvalidArgument("trending: half_life_seconds must be > 0");
+  }
+  const uint32_t n = data.num_items();
+  const auto& ev = data.interactions();
+  item_rank_ = data.item_rank();
+  item_categories_ = data.item_categories();
+  final_.assign(n, 0.0f);
+  snapshots_.clear();
+  by_context_.clear();
+  if (ev.empty()) return Status::OK();
+  t0_ = std::numeric_limits<int64_t>::max();
+  t_end_ = std::numeric_limits<int64_t>::min();
+  uint32_t contexts = 0;
+  for (const Interaction& e : ev) {
+    t0_ = std::min(t0_, e.ts);
+    t_end_ = std::max(t_end_, e.ts);
+    if (e.context != kNoContext) contexts = std::max(contexts, e.context + 1);
+  }
+  const double lambda = std::log(2.0) / options_.half_life_seconds;
+  // Final and per-context tables, decayed to t_end_ (doubles: exact enough for
+  // any span, since the exponent is at most 0).
+  std::vector<double> fin(n, 0.0);
+  std::vector<std::vector<double>> ctx(contexts, std::vector<double>(n, 0.0));
+  for (const Interaction& e : ev) {
+    const double w = e.weight * std::exp(-lambda * static_cast<double>(t_end_ - e.ts));
+    fin[e.item] += w;
+    if (e.context != kNoContext) ctx[e.context][e.item] += w;
+  }
+  final_.assign(fin.begin(), fin.end());
+  for (auto& c : ctx) by_context_.emplace_back(c.begin(), c.end());
+
+  if (options_.snapshot_seconds > 0) {
+    const int64_t span = t_end_ - t0_ + 1;
+    bucket_ = std::max<int64_t>(options_.snapshot_seconds,
+                                (span + options_.max_snapshots - 1) / options_.max_snapshots);
+    const size_t buckets = static_cast<size_t>((span + bucket_ - 1) / bucket_);
+    std::vector<uint32_t> order(ev.size());
+    for (uint32_t k = 0; k < order.size(); ++k) order[k] = k;
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return ev[a].ts < ev[b].ts; });
+    const double step = std::exp(-lambda * static_cast<double>(bucket_));
+    std::vector<double> cur(n, 0.0);
+    snapshots_.reserve(buckets);
+    size_t k = 0;
+    for (size_t b = 0; b < buckets; ++b) {
+      for (double& v : cur) v *= step;
+      const int64_t end = t0_ + static_cast<int64_t>(b + 1) * bucket_;
+      for (; k < order.size() && ev[order[k]].ts < end; ++k) {
+        const Interaction& e = ev[order[k]];
+        cur[e.item] += e.weight * std::exp(-lambda * static_cast<double>(end - e.ts));
+      }
+      snapshots_.emplace_back(cur.begin(), cur.end());
+    }
+  }
+  return Status::OK();
+}
+
+void Trending::PopularityAt(int64_t now, std::span<float> out) const {
+  if (snapshots_.empty() || now >= t_end_) {
+    std::copy(final_.begin(), final_.end(), out.begin());
+    return;
+  }
+  const int64_t b = now < t0_ ? 0 : (now - t0_) / bucket_;
+  const auto& snap = snapshots_[std::min<size_t>(static_cast<size_t>(b), snapshots_.size() - 1)];
+  std::copy(snap.begin(), snap.end(), out.begin());
+}
+
+void Trending::Score(const UserQuery& query, std::span<float> scores) const {
+  if (query.context != kNoContext && query.context < by_context_.size()) {
+    std::copy(by_context_[query.context].begin(), by_context_[query.context].end(), scores.begin());
+    return;
+  }
+  int64_t now = query.now;
+  if (now == 0) now = query.timestamps.empty() ? t_end_ : query.timestamps.back();
+  PopularityAt(now, scores);
+}
+
+std::vector<ScoredItem> Trending::Top(size_t k, uint32_t category, uint32_t context) const {
+  std::vector<float> s = context != kNoContext && context < by_context_.size()
+                             ? by_context_[context]
+                             : (context != kNoContext ? std::vector<float>(final_.size(), 0.0f)
+                                                      : final_);
+  if (category != kNoCategory) {
+    for (uint32_t i = 0; i < s.size(); ++i) {
+      const auto* cats = item_categories_.empty() ? nullptr : &item_categories_[i];
+      if (!cats || !std::binary_search(cats->begin(), cats->end(), category)) {
+        s[i] = -std::numeric_limits<float>::infinity();
+      }
+    }
+  }
+  for (float& v : s) {
+    if (v <= 0.0f) v = -std::numeric_limits<float>::infinity();  // never seen: not trending
+  }
+  return TopK(s, k, item_rank_);
+}
+
+}  // namespace recdb::models

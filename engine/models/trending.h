@@ -1,0 +1,60 @@
+// Trending: time-decayed popularity, overall, per category and per context
+// bucket. An event of weight w at time t contributes w * 0.5^((now - t) /
+// half_life) to its item.
+//
+// The overall table is kept "as of" the end of every snapshot bucket
+// (snapshot_seconds wide, at most max_snapshots of them: wider buckets when
+// the data span more), so Score can answer for a past `now` (offline
+// evaluation, or a user whose history ends in the past). The per-context and
+// per-category rankings are as of the end of the fitted data.
+//
+// Memory: (snapshots + contexts) * num_items floats.
+// Thread-safety: see Recommender.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/models/recommender.h"
+
+namespace recdb::models {
+
+struct TrendingOptions {
+  double half_life_seconds = 7 * 86400.0;  // Default: 7 days
+  int64_t snapshot_seconds = 86400;         // Default: 1 day; 0 = only the final table
+  uint32_t max_snapshots = 1024;            // Default: 1024
+};
+
+class Trending final : public Recommender {
+ public:
+  explicit Trending(TrendingOptions options = {}) : options_(options) {}
+  std::string_view Name() const override { return "trending"; }
+  Status Fit(const Dataset& data) override;
+  uint32_t num_items() const override { return static_cast<uint32_t>(final_.size()); }
+  // Decayed popularity as of query.now (or the last history timestamp). A
+  // query with a context bucket seen in training scores by that bucket's
+  // popularity (as of the end of the data) instead.
+  void Score(const UserQuery& query, std::span<float> scores) const override;
+
+  // Decayed popularity of every item as of `now` (clamped to the fitted span),
+  // scaled so that values are comparable across calls for the same `now`.
+  void PopularityAt(int64_t now, std::span<float> out) const;
+
+  // The k most trending items as of the end of the data, optionally only
+  // items of `category` and/or popularity within `context`.
+  std::vector<ScoredItem> Top(size_t k, uint32_t category = kNoCategory,
+                              uint32_t context = kNoContext) const;
+
+  static constexpr uint32_t kNoCategory = 0xffffffffu;
+
+ private:
+  TrendingOptions options_;
+  int64_t t0_ = 0, t_end_ = 0, bucket_ = 0;
+  std::vector<std::vector<float>> snapshots_;  // as of the end of bucket b
+  std::vector<float> final_;                   // as of t_end_
+  std::vector<std::vector<float>> by_context_; // [context][item] as of t_end_
+  std::vector<uint32_t> item_rank_;
+  std::vector<std::vector<uint32_t>> item_categories_;
+};
+
+}  // namespace recdb::models
