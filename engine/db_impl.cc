@@ -1,0 +1,554 @@
+#include "engine/db_impl.h"
+
+#include <exception>
+#include <filesystem>
+#include <new>
+#include <utility>
+
+#include "storage/counter_merge_operator.h"
+#include "storage/key_codec.h"
+#include "storage/record_codec.h"
+
+namespace recdb {
+
+using storage::ColumnFamily;
+using storage::EntityKind;
+
+namespace {
+
+// On-disk format version written at creation (FORMAT.md).
+constexpr uint64_t kFormatVersion = 1;
+
+const EventType kDefaultEventTypes[] = {
+    {"view", 1}, {"click", 1}, {"like", 2}, {"add_to_cart", 3},
+    {"purchase", 5}, {"rating", 1}, {"dislike", -1},
+};
+
+// Runs `fn`, turning any exception into a Status so none crosses the API.
+template <typename Fn>
+auto NoThrow(Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const std::bad_alloc&) {
+    return Status::ResourceExhausted("out of memory");
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("unexpected exception: ") + e.what());
+  } catch (...) {
+    return Status::Internal("unexpected exception");
+  }
+}
+
+Consent ConsentFromBits(uint8_t bits) {
+  return Consent{(bits & storage::kConsentPersonalization) != 0,
+                 (bits & storage::kConsentStoreEvents) != 0,
+                 (bits & storage::kConsentTraining) != 0};
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<DB>> DB::Open(const Options& options, const std::string& path) {
+  auto impl = DBImpl::OpenImpl(options, path);
+  if (!impl.ok()) return impl.status();
+  return std::unique_ptr<DB>(std::move(impl).value());
+}
+
+DBImpl::DBImpl(const Options& options, std::string path)
+    : options_(options), path_(std::move(path)) {}
+
+DBImpl::~DBImpl() { Close().IgnoreError(); }
+
+StatusOr<std::unique_ptr<DBImpl>> DBImpl::OpenImpl(const Options& options,
+                                                   const std::string& path) {
+  return NoThrow([&]() -> StatusOr<std::unique_ptr<DBImpl>> {
+    namespace fs = std::filesystem;
+    if (path.empty()) return Status::InvalidArgument("empty database path");
+    std::error_code ec;
+    const std::string db_dir = path + "/db";
+    const bool exists = fs::exists(fs::path(db_dir) / "CURRENT", ec);
+    if (!exists) {
+      if (!options.create_if_missing || options.read_only) {
+        return Status::NotFound("no recdb database in " + path);
+      }
+      for (const char* sub : {"/db", "/derived"}) {
+        fs::create_directories(path + sub, ec);
+        if (ec) return Status::IOError("cannot create " + path + sub + ": " + ec.message());
+      }
+    } else if (options.error_if_exists) {
+      return Status::AlreadyExists("a recdb database exists in " + path);
+    }
+
+    std::unique_ptr<DBImpl> db(new DBImpl(options, path));
+    RECDB_ASSIGN_OR_RETURN(db->store_, storage::Store::Open(options, db_dir));
+    if (!options.read_only) {
+      fs::create_directories(path + "/derived", ec);  // reserved for derived files
+    }
+
+    // A database with an empty meta family is new (or its creation crashed
+    // before the first batch): initialise it.
+    rocksdb::ReadOptions ro;
+    auto it = db->store_->NewIterator(ColumnFamily::kMeta, ro);
+    it->SeekToFirst();
+    const bool fresh = !it->Valid();
+    RECDB_RETURN_IF_ERROR(storage::FromRocksDB(it->status()));
+    it.reset();
+    if (fresh) {
+      if (options.read_only) return Status::Corruption("not a recdb database: no metadata");
+      RECDB_RETURN_IF_ERROR(db->InitializeNew());
+    }
+    RECDB_RETURN_IF_ERROR(db->LoadState());
+    // A read-only opener runs no background work.
+    db->scheduler_ =
+        std::make_unique<Scheduler>(options.read_only ? 0 : options.background_threads);
+    return db;
+  });
+}
+
+Status DBImpl::InitializeNew() {
+  rocksdb::WriteBatch batch;
+  auto* meta = store_->Handle(ColumnFamily::kMeta);
+  batch.Put(meta, std::string(storage::kMetaFormatVersion), storage::EncodeCounter(kFormatVersion));
+  uint16_t id = 0;
+  for (const EventType& t : kDefaultEventTypes) {
+    batch.Put(meta, storage::EventTypeKey(id++), storage::EncodeEventType(t));
+  }
+  for (std::string_view k : {storage::kMetaNextItemId, storage::kMetaNextUserId,
+                             storage::kMetaItemCount, storage::kMetaUserCount,
+                             storage::kMetaEventCount}) {
+    batch.Put(meta, std::string(k), storage::EncodeCounter(0));
+  }
+  batch.Put(meta, std::string(storage::kMetaNextEventSeq), storage::EncodeCounter(1));
+  return store_->Write(&batch, /*sync=*/true);
+}
+
+Status DBImpl::LoadState() {
+  // Format version and counters.
+  std::string value;
+  uint64_t version = 0;
+  Status s = store_->Get(ColumnFamily::kMeta, storage::kMetaFormatVersion, &value);
+  if (s.IsNotFound()) return Status::Corruption("not a recdb database: no format_version");
+  RECDB_RETURN_IF_ERROR(s);
+  if (!storage::DecodeCounter(value, &version)) {
+    return Status::Corruption("meta format_version is malformed");
+  }
+  if (version != kFormatVersion) {
+    return Status::Corruption("format version " + std::to_string(version) +
+                              " is not readable by this recdb (reads " +
+                              std::to_string(kFormatVersion) + ")");
+  }
+  struct CounterSlot {
+    std::string_view key;
+    uint64_t* dst;
+  };
+  Counters c;
+  for (const CounterSlot& slot : {CounterSlot{storage::kMetaNextItemId, &c.next_item_iid},
+                                  CounterSlot{storage::kMetaNextUserId, &c.next_user_iid},
+                                  CounterSlot{storage::kMetaNextEventSeq, &c.next_event_seq},
+                                  CounterSlot{storage::kMetaItemCount, &c.items},
+                                  CounterSlot{storage::kMetaUserCount, &c.users},
+                                  CounterSlot{storage::kMetaEventCount, &c.events}}) {
+    s = store_->Get(ColumnFamily::kMeta, slot.key, &value);
+    if (s.IsNotFound()) return Status::Corruption("meta " + std::string(slot.key) + " missing");
+    RECDB_RETURN_IF_ERROR(s);
+    if (!storage::DecodeCounter(value, slot.dst)) {
+      return Status::Corruption("meta " + std::string(slot.key) + " is malformed");
+    }
+  }
+  if (c.next_item_iid > UINT32_MAX || c.next_user_iid > UINT32_MAX) {
+    return Status::Corruption("meta id counter out of range");
+  }
+
+  // Event types, by id.
+  std::vector<EventType> types;
+  std::unordered_map<std::string, uint16_t> type_ids;
+  {
+    rocksdb::ReadOptions ro;
+    std::string lower(storage::kMetaEventTypePrefix);
+    std::string upper = lower;
+    upper.back()++;
+    rocksdb::Slice lo(lower), up(upper);
+    ro.iterate_lower_bound = &lo;
+    ro.iterate_upper_bound = &up;
+    auto it = store_->NewIterator(ColumnFamily::kMeta, ro);
+    for (it->Seek(lo); it->Valid(); it->Next()) {
+      uint16_t id = 0;
+      if (!storage::ParseEventTypeKey(it->key().ToStringView(), &id) || id != types.size()) {
+        return Status::Corruption("meta event types are not dense");
+      }
+      EventType t;
+      RECDB_RETURN_IF_ERROR(storage::DecodeEventType(it->value().ToStringView(), &t));
+      type_ids.emplace(t.name, id);
+      types.push_back(std::move(t));
+    }
+    RECDB_RETURN_IF_ERROR(storage::FromRocksDB(it->status()));
+  }
+
+  // External <-> internal ids and consent bits.
+  std::unique_lock lock(state_mu_);
+  items_.Reserve(c.items);
+  users_.Reserve(c.users);
+  user_consent_.assign(c.next_user_iid, storage::kConsentAll);
+  {
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    auto it = store_->NewIterator(ColumnFamily::kIds, ro);
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      std::string_view key = it->key().ToStringView();
+      if (key.size() < 2) return Status::Corruption("malformed ids key");
+      const auto kind = static_cast<EntityKind>(key[0]);
+      if (kind != EntityKind::kItem && kind != EntityKind::kUser) {
+        return Status::Corruption("ids key of unknown kind");
+      }
+      uint32_t iid = 0;
+      uint8_t bits = 0;
+      if (!storage::ParseIdValue(kind, it->value().ToStringView(), &iid, &bits)) {
+        return Status::Corruption("malformed ids value");
+      }
+      const uint64_t limit = kind == EntityKind::kItem ? c.next_item_iid : c.next_user_iid;
+      storage::IdMap& map = kind == EntityKind::kItem ? items_ : users_;
+      if (iid >= limit || !map.External(iid).empty()) {
+        return Status::Corruption("ids entry with internal id " + std::to_string(iid) +
+                                  " out of range or duplicated");
+      }
+      map.Insert(key.substr(1), iid);
+      if (kind == EntityKind::kUser) user_consent_[iid] = bits;
+    }
+    RECDB_RETURN_IF_ERROR(storage::FromRocksDB(it->status()));
+  }
+  if (items_.mapped() != c.items || users_.mapped() != c.users) {
+    return Status::Corruption("ids family disagrees with the item/user counters");
+  }
+  event_types_ = std::move(types);
+  event_type_ids_ = std::move(type_ids);
+  counters_ = c;
+  return Status::OK();
+}
+
+Status DBImpl::Close() {
+  return NoThrow([&]() -> Status {
+    std::unique_lock lifecycle(lifecycle_mu_);
+    if (closed_) return Status::FailedPrecondition("database is closed");
+    closed_ = true;
+    if (scheduler_) scheduler_->Shutdown();
+    return store_ ? store_->Close() : Status::OK();
+  });
+}
+
+Status DBImpl::CheckOpen() const {
+  if (closed_) return Status::FailedPrecondition("database is closed");
+  return Status::OK();
+}
+
+Status DBImpl::CheckWritable() const {
+  RECDB_RETURN_IF_ERROR(CheckOpen());
+  if (options_.read_only) return Status::FailedPrecondition("database is open read-only");
+  return Status::OK();
+}
+
+// --- Reads ----------------------------------------------------------------
+
+StatusOr<std::vector<EventType>> DBImpl::ListEventTypes() {
+  std::shared_lock lifecycle(lifecycle_mu_);
+  RECDB_RETURN_IF_ERROR(CheckOpen());
+  std::shared_lock lock(state_mu_);
+  return event_types_;
+}
+
+Status DBImpl::StatusOfLookup(const Status& s, std::string_view what,
+                              const std::string& id) const {
+  if (s.IsNotFound()) {
+    // The id map said it exists, so the record must: its absence is damage.
+    return Status::Corruption(std::string(what) + " \"" + id + "\" has an id but no record");
+  }
+  return s.WithContext(std::string(what) + " \"" + id + "\"");
+}
+
+StatusOr<Item> DBImpl::GetItem(const std::string& id) {
+  return NoThrow([&]() -> StatusOr<Item> {
+    std::shared_lock lifecycle(lifecycle_mu_);
+    RECDB_RETURN_IF_ERROR(CheckOpen());
+    std::optional<uint32_t> iid = FindItemIid(id);
+    if (!iid) return Status::NotFound("no item \"" + id + "\"");
+    std::string bytes;
+    Status s = store_->Get(ColumnFamily::kItems, storage::EntityKey(*iid), &bytes);
+    if (!s.ok()) return StatusOfLookup(s, "item", id);
+    Item item;
+    s = storage::DecodeItem(bytes, &item);
+    if (!s.ok()) return s.WithContext("item \"" + id + "\"");
+    return item;
+  });
+}
+
+StatusOr<User> DBImpl::GetUser(const std::string& id) {
+  return NoThrow([&]() -> StatusOr<User> {
+    std::shared_lock lifecycle(lifecycle_mu_);
+    RECDB_RETURN_IF_ERROR(CheckOpen());
+    std::optional<uint32_t> uid = FindUserIid(id);
+    if (!uid) return Status::NotFound("no user \"" + id + "\"");
+    std::string bytes;
+    Status s = store_->Get(ColumnFamily::kUsers, storage::EntityKey(*uid), &bytes);
+    if (!s.ok()) return StatusOfLookup(s, "user", id);
+    User user;
+    s = storage::DecodeUser(bytes, &user);
+    if (!s.ok()) return s.WithContext("user \"" + id + "\"");
+    return user;
+  });
+}
+
+Event DBImpl::ToEvent(const storage::StoredEvent& e, std::string_view user_external,
+                      const std::map<std::string, std::string>* context) const {
+  // REQUIRES: state_mu_ held (shared).
+  Event out;
+  out.user.assign(user_external.data(), user_external.size());
+  std::string_view item = items_.External(e.item);
+  out.item.assign(item.data(), item.size());
+  out.type = e.type < event_types_.size() ? event_types_[e.type].name : std::string();
+  out.value = e.value;
+  out.has_value = e.has_value;
+  out.timestamp = e.timestamp;
+  if (context != nullptr) out.context = *context;
+  return out;
+}
+
+StatusOr<std::vector<Event>> DBImpl::GetUserHistory(const std::string& user_id,
+                                                    const HistoryRange& range) {
+  return NoThrow([&]() -> StatusOr<std::vector<Event>> {
+    std::shared_lock lifecycle(lifecycle_mu_);
+    RECDB_RETURN_IF_ERROR(CheckOpen());
+    std::optional<uint32_t> uid = FindUserIid(user_id);
+    if (!uid) return Status::NotFound("no user \"" + user_id + "\"");
+    std::vector<storage::StoredEvent> stored;
+    std::vector<std::map<std::string, std::string>> contexts;
+    RECDB_RETURN_IF_ERROR(storage::ScanUserEvents(
+        *store_, nullptr, *uid, range.start, range.end,
+        [&](const storage::StoredEvent& e) -> Status {
+          stored.push_back(e);
+          contexts.push_back(*e.context);
+          return Status::OK();
+        },
+        /*with_context=*/true, range.limit));
+    std::vector<Event> out;
+    out.reserve(stored.size());
+    std::shared_lock lock(state_mu_);
+    for (size_t i = 0; i < stored.size(); ++i) {
+      out.push_back(ToEvent(stored[i], user_id, &contexts[i]));
+    }
+    return out;
+  });
+}
+
+StatusOr<ItemCounts> DBImpl::GetItemCounts(const std::string& item_id) {
+  return NoThrow([&]() -> StatusOr<ItemCounts> {
+    std::shared_lock lifecycle(lifecycle_mu_);
+    RECDB_RETURN_IF_ERROR(CheckOpen());
+    std::optional<uint32_t> iid = FindItemIid(item_id);
+    if (!iid) return Status::NotFound("no item \"" + item_id + "\"");
+    std::string lower = storage::EntityKey(*iid);
+    std::string upper = storage::EntityKey(*iid + 1);  // iid < UINT32_MAX by allocation
+    rocksdb::ReadOptions ro;
+    rocksdb::Slice lo(lower), up(upper);
+    ro.iterate_lower_bound = &lo;
+    ro.iterate_upper_bound = &up;
+    auto it = store_->NewIterator(ColumnFamily::kItemStats, ro);
+    std::vector<std::pair<storage::StatsKeyParts, int64_t>> rows;
+    for (it->Seek(lo); it->Valid(); it->Next()) {
+      storage::StatsKeyParts parts;
+      if (!storage::ParseStatsKey(it->key().ToStringView(), &parts)) {
+        return Status::Corruption("malformed item_stats key of item \"" + item_id + "\"");
+      }
+      int64_t v = 0;
+      if (!storage::DecodeInt64(it->value(), &v)) {
+        return Status::Corruption("malformed item_stats value of item \"" + item_id + "\"");
+      }
+      rows.emplace_back(parts, v);
+    }
+    RECDB_RETURN_IF_ERROR(storage::FromRocksDB(it->status()));
+    ItemCounts out;
+    out.item = item_id;
+    std::shared_lock lock(state_mu_);
+    for (const auto& [parts, v] : rows) {
+      if (parts.type >= event_types_.size()) {
+        return Status::Corruption("item_stats names unknown event type " +
+                                  std::to_string(parts.type));
+      }
+      const std::string& name = event_types_[parts.type].name;
+      if (v == 0) continue;  // e.g. a counter brought back to zero by privacy work
+      if (parts.all_time) {
+        out.by_type[name] += v;
+        out.total += v;
+      } else {
+        out.by_day[parts.day][name] += v;
+      }
+    }
+    return out;
+  });
+}
+
+StatusOr<DBStats> DBImpl::GetStats() {
+  return NoThrow([&]() -> StatusOr<DBStats> {
+    std::shared_lock lifecycle(lifecycle_mu_);
+    RECDB_RETURN_IF_ERROR(CheckOpen());
+    DBStats st;
+    {
+      std::shared_lock lock(state_mu_);
+      st.users = static_cast<int64_t>(counters_.users);
+      st.items = static_cast<int64_t>(counters_.items);
+      st.events = static_cast<int64_t>(counters_.events);
+      st.event_types = static_cast<int64_t>(event_types_.size());
+    }
+    st.sequence_number = store_->LatestSequenceNumber();
+    st.disk_bytes = store_->DiskBytes();
+    return st;
+  });
+}
+
+// --- Scans ------------------------------------------------------------------
+
+Status DBImpl::ForEachItem(const std::function<Status(const Item&)>& fn) {
+  return NoThrow([&]() -> Status {
+    std::shared_lock lifecycle(lifecycle_mu_);
+    RECDB_RETURN_IF_ERROR(CheckOpen());
+    storage::Snapshot snap = store_->GetSnapshot();
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snap->snapshot();
+    ro.fill_cache = false;
+    auto it = store_->NewIterator(ColumnFamily::kItems, ro);
+    Item item;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      RECDB_RETURN_IF_ERROR(storage::DecodeItem(it->value().ToStringView(), &item));
+      RECDB_RETURN_IF_ERROR(fn(item));
+    }
+    return storage::FromRocksDB(it->status());
+  });
+}
+
+Status DBImpl::ForEachUser(const std::function<Status(const User&)>& fn) {
+  return NoThrow([&]() -> Status {
+    std::shared_lock lifecycle(lifecycle_mu_);
+    RECDB_RETURN_IF_ERROR(CheckOpen());
+    storage::Snapshot snap = store_->GetSnapshot();
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snap->snapshot();
+    ro.fill_cache = false;
+    auto it = store_->NewIterator(ColumnFamily::kUsers, ro);
+    User user;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      RECDB_RETURN_IF_ERROR(storage::DecodeUser(it->value().ToStringView(), &user));
+      RECDB_RETURN_IF_ERROR(fn(user));
+    }
+    return storage::FromRocksDB(it->status());
+  });
+}
+
+Status DBImpl::ForEachEvent(const std::function<Status(const Event&)>& fn) {
+  return NoThrow([&]() -> Status {
+    std::shared_lock lifecycle(lifecycle_mu_);
+    RECDB_RETURN_IF_ERROR(CheckOpen());
+    storage::Snapshot snap = store_->GetSnapshot();
+    std::string user_external;
+    uint32_t current_user = UINT32_MAX;
+    return storage::ScanAllEvents(
+        *store_, snap->snapshot(),
+        [&](const storage::StoredEvent& e) -> Status {
+          Event ev;
+          {
+            // Held only while converting: `fn` may call back into the DB.
+            std::shared_lock lock(state_mu_);
+            if (e.user != current_user) {
+              user_external = std::string(users_.External(e.user));
+              current_user = e.user;
+            }
+            ev = ToEvent(e, user_external, e.context);
+          }
+          return fn(ev);
+        },
+        /*with_context=*/true);
+  });
+}
+
+// --- Engine-internal ----------------------------------------------------------
+
+uint32_t DBImpl::ItemIdLimit() const {
+  std::shared_lock lock(state_mu_);
+  return static_cast<uint32_t>(counters_.next_item_iid);
+}
+
+uint32_t DBImpl::UserIdLimit() const {
+  std::shared_lock lock(state_mu_);
+  return static_cast<uint32_t>(counters_.next_user_iid);
+}
+
+std::optional<uint32_t> DBImpl::FindItemIid(std::string_view external_id) const {
+  std::shared_lock lock(state_mu_);
+  return items_.Find(external_id);
+}
+
+std::optional<uint32_t> DBImpl::FindUserIid(std::string_view external_id) const {
+  std::shared_lock lock(state_mu_);
+  return users_.Find(external_id);
+}
+
+std::string DBImpl::ItemExternalId(uint32_t iid) const {
+  std::shared_lock lock(state_mu_);
+  return std::string(items_.External(iid));
+}
+
+std::string DBImpl::UserExternalId(uint32_t iid) const {
+  std::shared_lock lock(state_mu_);
+  return std::string(users_.External(iid));
+}
+
+std::vector<std::string> DBImpl::ItemExternalIds() const {
+  std::shared_lock lock(state_mu_);
+  std::vector<std::string> out(counters_.next_item_iid);
+  for (uint32_t i = 0; i < out.size(); ++i) out[i] = std::string(items_.External(i));
+  return out;
+}
+
+std::vector<std::string> DBImpl::UserExternalIds() const {
+  std::shared_lock lock(state_mu_);
+  std::vector<std::string> out(counters_.next_user_iid);
+  for (uint32_t i = 0; i < out.size(); ++i) out[i] = std::string(users_.External(i));
+  return out;
+}
+
+std::vector<DBImpl::EventTypeInfo> DBImpl::EventTypesById() const {
+  std::shared_lock lock(state_mu_);
+  std::vector<EventTypeInfo> out;
+  out.reserve(event_types_.size());
+  for (size_t i = 0; i < event_types_.size(); ++i) {
+    out.push_back({static_cast<uint16_t>(i), event_types_[i].name, event_types_[i].weight});
+  }
+  return out;
+}
+
+std::optional<uint16_t> DBImpl::FindEventTypeId(std::string_view name) const {
+  std::shared_lock lock(state_mu_);
+  auto it = event_type_ids_.find(std::string(name));
+  if (it == event_type_ids_.end()) return std::nullopt;
+  return it->second;
+}
+
+Consent DBImpl::UserConsent(uint32_t user_iid) const {
+  std::shared_lock lock(state_mu_);
+  if (user_iid >= user_consent_.size()) return Consent{};
+  return ConsentFromBits(user_consent_[user_iid]);
+}
+
+Status DBImpl::ScanEvents(const storage::StoredEventVisitor& fn,
+                          const rocksdb::Snapshot* snapshot) const {
+  return NoThrow([&]() -> Status {
+    if (snapshot != nullptr) return storage::ScanAllEvents(*store_, snapshot, fn);
+    storage::Snapshot snap = store_->GetSnapshot();
+    return storage::ScanAllEvents(*store_, snap->snapshot(), fn);
+  });
+}
+
+Status DBImpl::ScanUserEvents(uint32_t user_iid, int64_t start, int64_t end,
+                              const storage::StoredEventVisitor& fn,
+                              const rocksdb::Snapshot* snapshot) const {
+  return NoThrow([&]() -> Status {
+    return storage::ScanUserEvents(*store_, snapshot, user_iid, start, end, fn);
+  });
+}
+
+}  // namespace recdb

@@ -1,0 +1,200 @@
+// DBImpl: the implementation of recdb::DB over one storage::Store.
+//
+// Directory layout: DIR/db/ holds RocksDB (the only source of truth);
+// DIR/derived/ is reserved for derived files (indexes, models) that other
+// engine modules write and can rebuild.
+//
+// Beyond the public DB interface, DBImpl offers an engine-internal API
+// (section "Engine-internal" below; engine/README.md) for training, indexes
+// and recommendation: id lookups in both directions, event types by id, a
+// consent lookup and event scans in internal ids that build no strings.
+//
+// Thread-safety: every method is safe to call concurrently, except that
+// Close/the destructor REQUIRE that no callback of a running scan calls
+// Close. Locking:
+//  - lifecycle_mu_ (shared by every call, exclusive in Close) keeps the Store
+//    alive while a call runs.
+//  - write_mu_ serialises writers: id and sequence allocation and the commit
+//    of one WriteBatch happen under it, so counters persisted in the batch
+//    match the ids it allocates.
+//  - state_mu_ guards the in-memory maps and counters (GUARDED_BY comments).
+//    Readers share it; a writer takes it exclusively only after its batch
+//    has committed, to publish new ids. Lock order: lifecycle_mu_ ->
+//    write_mu_ -> state_mu_.
+// Reads of RocksDB itself take no recdb lock beyond the shared lifecycle.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <flatbuffers/flatbuffers.h>
+#include <rocksdb/write_batch.h>
+
+#include "engine/scheduler.h"
+#include "recdb/db.h"
+#include "storage/event_scan.h"
+#include "storage/id_map.h"
+#include "storage/store.h"
+
+namespace recdb {
+
+class DBImpl final : public DB {
+ public:
+  // See DB::Open. Creates DIR, DIR/db and DIR/derived when creating.
+  static StatusOr<std::unique_ptr<DBImpl>> OpenImpl(const Options& options,
+                                                    const std::string& path);
+  ~DBImpl() override;
+
+  Status Close() override;
+
+  Status RegisterEventType(const EventType& type) override;
+  StatusOr<std::vector<EventType>> ListEventTypes() override;
+
+  Status UpsertItems(const WriteOptions& wo, const std::vector<Item>& items) override;
+  Status UpsertUsers(const WriteOptions& wo, const std::vector<User>& users) override;
+  Status RecordEvents(const WriteOptions& wo, const std::vector<Event>& events) override;
+
+  StatusOr<Item> GetItem(const std::string& id) override;
+  StatusOr<User> GetUser(const std::string& id) override;
+  StatusOr<std::vector<Event>> GetUserHistory(const std::string& user_id,
+                                              const HistoryRange& range) override;
+  StatusOr<ItemCounts> GetItemCounts(const std::string& item_id) override;
+  StatusOr<DBStats> GetStats() override;
+
+  Status ForEachItem(const std::function<Status(const Item&)>& fn) override;
+  Status ForEachUser(const std::function<Status(const User&)>& fn) override;
+  Status ForEachEvent(const std::function<Status(const Event&)>& fn) override;
+
+  // --- Engine-internal ------------------------------------------------------
+  // Not part of the public API; for engine modules (models, indexes,
+  // recommend). None of these take the lifecycle lock: callers run inside a
+  // DB call or a scheduler job, both of which end before Close returns.
+
+  const Options& options() const { return options_; }
+  const std::string& path() const { return path_; }
+  // DIR/derived: where derived files (indexes, models) live.
+  std::string derived_dir() const { return path_ + "/derived"; }
+  storage::Store* store() const { return store_.get(); }
+  Scheduler* scheduler() const { return scheduler_.get(); }
+
+  // Internal ids are dense: every allocated item iid is < ItemIdLimit().
+  // With no deletions yet, ItemIdLimit() == number of items.
+  uint32_t ItemIdLimit() const;
+  uint32_t UserIdLimit() const;
+  std::optional<uint32_t> FindItemIid(std::string_view external_id) const;
+  std::optional<uint32_t> FindUserIid(std::string_view external_id) const;
+  // External id of an internal id; "" if unallocated.
+  std::string ItemExternalId(uint32_t iid) const;
+  std::string UserExternalId(uint32_t iid) const;
+  // All external ids indexed by internal id (a copy), for bulk export.
+  std::vector<std::string> ItemExternalIds() const;
+  std::vector<std::string> UserExternalIds() const;
+
+  // Event types by id (id = registration order, the value stored in events).
+  struct EventTypeInfo {
+    uint16_t id = 0;
+    std::string name;
+    double weight = 1.0;
+  };
+  std::vector<EventTypeInfo> EventTypesById() const;
+  std::optional<uint16_t> FindEventTypeId(std::string_view name) const;
+
+  // The user's consent (defaults if iid is unallocated).
+  Consent UserConsent(uint32_t user_iid) const;
+
+  // Every stored event in internal ids, user by user (ascending iid), each
+  // user's oldest first, from one consistent snapshot (pass one, or null for
+  // a fresh one). No strings are built per event. Events of users whose
+  // consent forbids storing them are not stored, hence never visited; users
+  // with consent.training == false ARE visited (check UserConsent).
+  Status ScanEvents(const storage::StoredEventVisitor& fn,
+                    const rocksdb::Snapshot* snapshot = nullptr) const;
+  // One user's events with timestamp in [start, end), oldest first.
+  Status ScanUserEvents(uint32_t user_iid, int64_t start, int64_t end,
+                        const storage::StoredEventVisitor& fn,
+                        const rocksdb::Snapshot* snapshot = nullptr) const;
+
+ private:
+  DBImpl(const Options& options, std::string path);
+
+  // Open helpers.
+  Status InitializeNew();
+  Status LoadState();
+
+  // Fails with FailedPrecondition after Close or for writes when read-only.
+  Status CheckOpen() const;
+  Status CheckWritable() const;
+
+  // Write path (db_write.cc).
+  Status RegisterEventTypeLocked(const EventType& type);
+  Status UpsertItemsLocked(const WriteOptions& wo, const std::vector<Item>& items);
+  Status UpsertUsersLocked(const WriteOptions& wo, const std::vector<User>& users);
+  Status RecordEventsLocked(const WriteOptions& wo, const std::vector<Event>& events);
+
+  // Readers' helpers.
+  Status StatusOfLookup(const Status& s, std::string_view what, const std::string& id) const;
+  Event ToEvent(const storage::StoredEvent& e, std::string_view user_external,
+                const std::map<std::string, std::string>* context) const;
+
+  const Options options_;
+  const std::string path_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<Scheduler> scheduler_;
+
+  mutable std::shared_mutex lifecycle_mu_;
+  bool closed_ = false;  // GUARDED_BY(lifecycle_mu_)
+
+  std::mutex write_mu_;
+  // Scratch reused by the write path so a batch allocates (almost) nothing.
+  // All GUARDED_BY(write_mu_).
+  rocksdb::WriteBatch batch_;
+  flatbuffers::FlatBufferBuilder fbb_{256};
+  struct ResolvedEvent {
+    uint32_t user;
+    uint32_t item;
+    uint16_t type;
+  };
+  std::vector<ResolvedEvent> resolved_;
+  struct StatsDelta {
+    uint32_t item;
+    uint16_t type;
+    int64_t day;
+    friend bool operator<(const StatsDelta& a, const StatsDelta& b) {
+      if (a.item != b.item) return a.item < b.item;
+      if (a.type != b.type) return a.type < b.type;
+      return a.day < b.day;
+    }
+  };
+  std::vector<StatsDelta> stats_;
+  std::vector<std::string_view> new_users_;  // external ids, in iid order
+  std::vector<std::string_view> new_items_;
+  std::unordered_map<std::string_view, uint32_t> pending_users_;
+  std::unordered_map<std::string_view, uint32_t> pending_items_;
+
+  // In-memory state, loaded at open. Written only with write_mu_ held (and
+  // state_mu_ exclusive), so a writer may read it without state_mu_.
+  mutable std::shared_mutex state_mu_;
+  storage::IdMap items_;                 // GUARDED_BY(state_mu_)
+  storage::IdMap users_;                 // GUARDED_BY(state_mu_)
+  std::vector<uint8_t> user_consent_;    // GUARDED_BY(state_mu_); kConsent* bits by user iid
+  std::vector<EventType> event_types_;   // GUARDED_BY(state_mu_); by type id
+  std::unordered_map<std::string, uint16_t> event_type_ids_;  // GUARDED_BY(state_mu_)
+  struct Counters {
+    uint64_t next_item_iid = 0;
+    uint64_t next_user_iid = 0;
+    uint64_t next_event_seq = 1;
+    uint64_t items = 0;
+    uint64_t users = 0;
+    uint64_t events = 0;
+  };
+  Counters counters_;  // GUARDED_BY(state_mu_)
+};
+
+}  // namespace recdb

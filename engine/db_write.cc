@@ -1,0 +1,403 @@
+// DBImpl's write path: event types, item and user upserts, event ingest.
+//
+// Every write call follows the same steps:
+//  1. validate every record without locks (write_validation.h); any failure
+//     rejects the whole batch before anything is written;
+//  2. under write_mu_: resolve external ids (allocating new internal ids
+//     tentatively), build ONE rocksdb::WriteBatch holding the records, the
+//     "ids" entries of new entities, the aggregated item_stats merges and
+//     the updated meta counters, and commit it;
+//  3. only after the commit succeeded, publish new ids and counters to the
+//     in-memory state under state_mu_ (exclusive). A failed commit leaves
+//     memory untouched, so the next batch re-allocates the same ids.
+#include <algorithm>
+#include <cmath>
+
+#include "engine/db_impl.h"
+#include "engine/write_validation.h"
+#include "storage/key_codec.h"
+#include "storage/record_codec.h"
+
+namespace recdb {
+
+using storage::ColumnFamily;
+using storage::EntityKind;
+
+namespace {
+
+// A batch buffer that grew past this is dropped rather than kept as scratch.
+constexpr size_t kMaxRetainedBatchBytes = 16u << 20;
+
+template <typename Fn>
+Status NoThrowWrite(Fn&& fn) {
+  try {
+    return fn();
+  } catch (const std::bad_alloc&) {
+    return Status::ResourceExhausted("out of memory");
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("unexpected exception: ") + e.what());
+  } catch (...) {
+    return Status::Internal("unexpected exception");
+  }
+}
+
+uint8_t ConsentBits(const Consent& c) {
+  return static_cast<uint8_t>((c.personalization ? storage::kConsentPersonalization : 0) |
+                              (c.store_events ? storage::kConsentStoreEvents : 0) |
+                              (c.training ? storage::kConsentTraining : 0));
+}
+
+void PutCounter(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* meta,
+                std::string_view key, uint64_t value) {
+  char buf[8];
+  storage::EncodeFixed64LE(buf, value);
+  batch->Put(meta, rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(buf, 8));
+}
+
+std::string Quoted(std::string_view s) {
+  std::string out = "\"";
+  out.append(s.substr(0, 64));
+  if (s.size() > 64) out += "...";
+  out += '"';
+  return out;
+}
+
+}  // namespace
+
+// --- Event types ---------------------------------------------------------------
+
+Status DBImpl::RegisterEventType(const EventType& type) {
+  return NoThrowWrite([&]() -> Status {
+    std::shared_lock lifecycle(lifecycle_mu_);
+    RECDB_RETURN_IF_ERROR(CheckWritable());
+    RECDB_RETURN_IF_ERROR(ValidateEventType(type));
+    std::lock_guard write(write_mu_);
+    return RegisterEventTypeLocked(type);
+  });
+}
+
+Status DBImpl::RegisterEventTypeLocked(const EventType& type) {
+  uint16_t id = 0;
+  auto found = event_type_ids_.find(type.name);
+  const bool is_new = found == event_type_ids_.end();
+  if (is_new) {
+    if (event_types_.size() >= kMaxEventTypes) {
+      return Status::ResourceExhausted("event type " + Quoted(type.name) + ": already " +
+                                       std::to_string(kMaxEventTypes) +
+                                       " event types (kMaxEventTypes)");
+    }
+    id = static_cast<uint16_t>(event_types_.size());
+  } else {
+    id = found->second;
+  }
+  rocksdb::WriteBatch batch;
+  batch.Put(store_->Handle(ColumnFamily::kMeta), storage::EventTypeKey(id),
+            storage::EncodeEventType(type));
+  RECDB_RETURN_IF_ERROR(store_->Write(&batch, /*sync=*/false));
+  std::unique_lock lock(state_mu_);
+  if (is_new) {
+    event_types_.push_back(type);
+    event_type_ids_.emplace(type.name, id);
+  } else {
+    event_types_[id].weight = type.weight;
+  }
+  return Status::OK();
+}
+
+// --- Items -------------------------------------------------------------------------
+
+Status DBImpl::UpsertItems(const WriteOptions& wo, const std::vector<Item>& items) {
+  return NoThrowWrite([&]() -> Status {
+    std::shared_lock lifecycle(lifecycle_mu_);
+    RECDB_RETURN_IF_ERROR(CheckWritable());
+    RECDB_RETURN_IF_ERROR(ValidateBatchSize(items.size(), "items"));
+    for (size_t i = 0; i < items.size(); ++i) RECDB_RETURN_IF_ERROR(ValidateItem(items[i], i));
+    if (items.empty()) return Status::OK();
+    std::lock_guard write(write_mu_);
+    return UpsertItemsLocked(wo, items);
+  });
+}
+
+Status DBImpl::UpsertItemsLocked(const WriteOptions& wo, const std::vector<Item>& items) {
+  // write_mu_ held: in-memory state is read without state_mu_ (only writers
+  // change it, and they hold write_mu_).
+  new_items_.clear();
+  pending_items_.clear();
+  if (batch_.GetDataSize() > kMaxRetainedBatchBytes) batch_ = rocksdb::WriteBatch();
+  batch_.Clear();
+  auto* items_cf = store_->Handle(ColumnFamily::kItems);
+  auto* ids_cf = store_->Handle(ColumnFamily::kIds);
+  uint64_t next_item = counters_.next_item_iid;
+  for (const Item& item : items) {
+    uint32_t iid = 0;
+    if (auto f = items_.Find(item.id)) {
+      iid = *f;
+    } else if (auto p = pending_items_.find(item.id); p != pending_items_.end()) {
+      iid = p->second;
+    } else {
+      if (next_item >= UINT32_MAX) return Status::ResourceExhausted("item id space exhausted");
+      iid = static_cast<uint32_t>(next_item++);
+      pending_items_.emplace(item.id, iid);
+      new_items_.push_back(item.id);
+      batch_.Put(ids_cf, storage::IdKey(EntityKind::kItem, item.id), storage::ItemIdValue(iid));
+    }
+    batch_.Put(items_cf, storage::EntityKey(iid), storage::EncodeItem(item));
+  }
+  auto* meta = store_->Handle(ColumnFamily::kMeta);
+  if (!new_items_.empty()) {
+    PutCounter(&batch_, meta, storage::kMetaNextItemId, next_item);
+    PutCounter(&batch_, meta, storage::kMetaItemCount, counters_.items + new_items_.size());
+  }
+  RECDB_RETURN_IF_ERROR(store_->Write(&batch_, wo.sync));
+
+  std::unique_lock lock(state_mu_);
+  for (size_t k = 0; k < new_items_.size(); ++k) {
+    items_.Insert(new_items_[k], static_cast<uint32_t>(counters_.next_item_iid + k));
+  }
+  counters_.next_item_iid = next_item;
+  counters_.items += new_items_.size();
+  return Status::OK();
+}
+
+// --- Users -------------------------------------------------------------------------
+
+Status DBImpl::UpsertUsers(const WriteOptions& wo, const std::vector<User>& users) {
+  return NoThrowWrite([&]() -> Status {
+    std::shared_lock lifecycle(lifecycle_mu_);
+    RECDB_RETURN_IF_ERROR(CheckWritable());
+    RECDB_RETURN_IF_ERROR(ValidateBatchSize(users.size(), "users"));
+    for (size_t i = 0; i < users.size(); ++i) RECDB_RETURN_IF_ERROR(ValidateUser(users[i], i));
+    if (users.empty()) return Status::OK();
+    std::lock_guard write(write_mu_);
+    return UpsertUsersLocked(wo, users);
+  });
+}
+
+Status DBImpl::UpsertUsersLocked(const WriteOptions& wo, const std::vector<User>& users) {
+  new_users_.clear();
+  pending_users_.clear();
+  if (batch_.GetDataSize() > kMaxRetainedBatchBytes) batch_ = rocksdb::WriteBatch();
+  batch_.Clear();
+  auto* users_cf = store_->Handle(ColumnFamily::kUsers);
+  auto* ids_cf = store_->Handle(ColumnFamily::kIds);
+  uint64_t next_user = counters_.next_user_iid;
+  std::vector<uint32_t> uids;
+  uids.reserve(users.size());
+  for (const User& user : users) {
+    uint32_t uid = 0;
+    if (auto f = users_.Find(user.id)) {
+      uid = *f;
+    } else if (auto p = pending_users_.find(user.id); p != pending_users_.end()) {
+      uid = p->second;
+    } else {
+      if (next_user >= UINT32_MAX) return Status::ResourceExhausted("user id space exhausted");
+      uid = static_cast<uint32_t>(next_user++);
+      pending_users_.emplace(user.id, uid);
+      new_users_.push_back(user.id);
+    }
+    uids.push_back(uid);
+    // The ids entry carries a copy of the consent bits, so it is rewritten on
+    // every upsert (a later duplicate in the batch overwrites it).
+    batch_.Put(ids_cf, storage::IdKey(EntityKind::kUser, user.id),
+               storage::UserIdValue(uid, ConsentBits(user.consent)));
+    batch_.Put(users_cf, storage::EntityKey(uid), storage::EncodeUser(user));
+  }
+  auto* meta = store_->Handle(ColumnFamily::kMeta);
+  if (!new_users_.empty()) {
+    PutCounter(&batch_, meta, storage::kMetaNextUserId, next_user);
+    PutCounter(&batch_, meta, storage::kMetaUserCount, counters_.users + new_users_.size());
+  }
+  RECDB_RETURN_IF_ERROR(store_->Write(&batch_, wo.sync));
+
+  std::unique_lock lock(state_mu_);
+  for (size_t k = 0; k < new_users_.size(); ++k) {
+    users_.Insert(new_users_[k], static_cast<uint32_t>(counters_.next_user_iid + k));
+  }
+  user_consent_.resize(next_user, storage::kConsentAll);
+  for (size_t i = 0; i < users.size(); ++i) user_consent_[uids[i]] = ConsentBits(users[i].consent);
+  counters_.next_user_iid = next_user;
+  counters_.users += new_users_.size();
+  return Status::OK();
+}
+
+// --- Events ------------------------------------------------------------------------
+
+Status DBImpl::RecordEvents(const WriteOptions& wo, const std::vector<Event>& events) {
+  return NoThrowWrite([&]() -> Status {
+    std::shared_lock lifecycle(lifecycle_mu_);
+    RECDB_RETURN_IF_ERROR(CheckWritable());
+    RECDB_RETURN_IF_ERROR(ValidateBatchSize(events.size(), "events"));
+    for (size_t i = 0; i < events.size(); ++i) {
+      RECDB_RETURN_IF_ERROR(ValidateEvent(events[i], i));
+    }
+    if (events.empty()) return Status::OK();
+    std::lock_guard write(write_mu_);
+    return RecordEventsLocked(wo, events);
+  });
+}
+
+Status DBImpl::RecordEventsLocked(const WriteOptions& wo, const std::vector<Event>& events) {
+  // 1. Resolve event types and ids; allocate ids of new users/items.
+  resolved_.clear();
+  resolved_.reserve(events.size());
+  new_users_.clear();
+  new_items_.clear();
+  pending_users_.clear();
+  pending_items_.clear();
+  uint64_t next_user = counters_.next_user_iid;
+  uint64_t next_item = counters_.next_item_iid;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const Event& e = events[i];
+    auto t = event_type_ids_.find(e.type);
+    if (t == event_type_ids_.end()) {
+      return Status::InvalidArgument("events[" + std::to_string(i) +
+                                     "].type: unknown event type " + Quoted(e.type));
+    }
+    ResolvedEvent r{0, 0, t->second};
+    if (auto f = users_.Find(e.user)) {
+      r.user = *f;
+    } else if (auto p = pending_users_.find(e.user); p != pending_users_.end()) {
+      r.user = p->second;
+    } else {
+      if (!options_.auto_create_users) {
+        return Status::InvalidArgument("events[" + std::to_string(i) + "].user: unknown user " +
+                                       Quoted(e.user) + " (auto_create_users is off)");
+      }
+      if (next_user >= UINT32_MAX) return Status::ResourceExhausted("user id space exhausted");
+      r.user = static_cast<uint32_t>(next_user++);
+      pending_users_.emplace(e.user, r.user);
+      new_users_.push_back(e.user);
+    }
+    if (auto f = items_.Find(e.item)) {
+      r.item = *f;
+    } else if (auto p = pending_items_.find(e.item); p != pending_items_.end()) {
+      r.item = p->second;
+    } else {
+      if (!options_.auto_create_items) {
+        return Status::InvalidArgument("events[" + std::to_string(i) + "].item: unknown item " +
+                                       Quoted(e.item) + " (auto_create_items is off)");
+      }
+      if (next_item >= UINT32_MAX) return Status::ResourceExhausted("item id space exhausted");
+      r.item = static_cast<uint32_t>(next_item++);
+      pending_items_.emplace(e.item, r.item);
+      new_items_.push_back(e.item);
+    }
+    resolved_.push_back(r);
+  }
+
+  // 2. Build the batch.
+  if (batch_.GetDataSize() > kMaxRetainedBatchBytes) batch_ = rocksdb::WriteBatch();
+  batch_.Clear();
+  auto* ids_cf = store_->Handle(ColumnFamily::kIds);
+  auto* meta = store_->Handle(ColumnFamily::kMeta);
+  for (size_t k = 0; k < new_users_.size(); ++k) {
+    const auto uid = static_cast<uint32_t>(counters_.next_user_iid + k);
+    User placeholder;
+    placeholder.id = std::string(new_users_[k]);
+    batch_.Put(ids_cf, storage::IdKey(EntityKind::kUser, new_users_[k]),
+               storage::UserIdValue(uid, storage::kConsentAll));
+    batch_.Put(store_->Handle(ColumnFamily::kUsers), storage::EntityKey(uid),
+               storage::EncodeUser(placeholder));
+  }
+  for (size_t k = 0; k < new_items_.size(); ++k) {
+    const auto iid = static_cast<uint32_t>(counters_.next_item_iid + k);
+    Item placeholder;
+    placeholder.id = std::string(new_items_[k]);
+    batch_.Put(ids_cf, storage::IdKey(EntityKind::kItem, new_items_[k]),
+               storage::ItemIdValue(iid));
+    batch_.Put(store_->Handle(ColumnFamily::kItems), storage::EntityKey(iid),
+               storage::EncodeItem(placeholder));
+  }
+
+  auto* events_cf = store_->Handle(ColumnFamily::kEvents);
+  stats_.clear();
+  stats_.reserve(events.size());
+  uint64_t seq = counters_.next_event_seq;
+  char key[storage::kEventKeySize];
+  const size_t known_users = user_consent_.size();
+  for (size_t i = 0; i < events.size(); ++i) {
+    const Event& e = events[i];
+    const ResolvedEvent& r = resolved_[i];
+    // New users have the default consent, which stores events.
+    const bool store_event =
+        r.user >= known_users || (user_consent_[r.user] & storage::kConsentStoreEvents) != 0;
+    if (store_event) {
+      storage::EncodeEventKey(key, r.user, e.timestamp, seq++);
+      storage::BuildEventRecord({r.item, r.type, e.value, e.has_value}, e.context, &fbb_);
+      batch_.Put(events_cf, rocksdb::Slice(key, sizeof(key)),
+                 rocksdb::Slice(reinterpret_cast<const char*>(fbb_.GetBufferPointer()),
+                                fbb_.GetSize()));
+    }
+    stats_.push_back({r.item, r.type, storage::DayOf(e.timestamp)});
+  }
+  const uint64_t stored = seq - counters_.next_event_seq;
+
+  // 3. Per-item counters: one merge per distinct key of the batch.
+  std::sort(stats_.begin(), stats_.end());
+  auto* stats_cf = store_->Handle(ColumnFamily::kItemStats);
+  char skey[storage::kStatsDayKeySize];
+  char sval[8];
+  for (size_t i = 0; i < stats_.size();) {
+    const uint32_t item = stats_[i].item;
+    const uint16_t type = stats_[i].type;
+    int64_t all_time = 0;
+    while (i < stats_.size() && stats_[i].item == item && stats_[i].type == type) {
+      const int64_t day = stats_[i].day;
+      int64_t n = 0;
+      while (i < stats_.size() && stats_[i].item == item && stats_[i].type == type &&
+             stats_[i].day == day) {
+        ++n;
+        ++i;
+      }
+      storage::EncodeStatsDayKey(skey, item, day, type);
+      storage::EncodeFixed64LE(sval, static_cast<uint64_t>(n));
+      batch_.Merge(stats_cf, rocksdb::Slice(skey, storage::kStatsDayKeySize),
+                   rocksdb::Slice(sval, 8));
+      all_time += n;
+    }
+    storage::EncodeStatsAllTimeKey(skey, item, type);
+    storage::EncodeFixed64LE(sval, static_cast<uint64_t>(all_time));
+    batch_.Merge(stats_cf, rocksdb::Slice(skey, storage::kStatsAllTimeKeySize),
+                 rocksdb::Slice(sval, 8));
+  }
+
+  // 4. Counters, in the same batch.
+  if (stored != 0) {
+    PutCounter(&batch_, meta, storage::kMetaNextEventSeq, seq);
+    PutCounter(&batch_, meta, storage::kMetaEventCount, counters_.events + stored);
+  }
+  if (!new_users_.empty()) {
+    PutCounter(&batch_, meta, storage::kMetaNextUserId, next_user);
+    PutCounter(&batch_, meta, storage::kMetaUserCount, counters_.users + new_users_.size());
+  }
+  if (!new_items_.empty()) {
+    PutCounter(&batch_, meta, storage::kMetaNextItemId, next_item);
+    PutCounter(&batch_, meta, storage::kMetaItemCount, counters_.items + new_items_.size());
+  }
+  RECDB_RETURN_IF_ERROR(store_->Write(&batch_, wo.sync));
+
+  // 5. Publish.
+  if (new_users_.empty() && new_items_.empty()) {
+    std::unique_lock lock(state_mu_);
+    counters_.next_event_seq = seq;
+    counters_.events += stored;
+    return Status::OK();
+  }
+  std::unique_lock lock(state_mu_);
+  for (size_t k = 0; k < new_users_.size(); ++k) {
+    users_.Insert(new_users_[k], static_cast<uint32_t>(counters_.next_user_iid + k));
+  }
+  for (size_t k = 0; k < new_items_.size(); ++k) {
+    items_.Insert(new_items_[k], static_cast<uint32_t>(counters_.next_item_iid + k));
+  }
+  user_consent_.resize(next_user, storage::kConsentAll);
+  counters_.next_user_iid = next_user;
+  counters_.next_item_iid = next_item;
+  counters_.users += new_users_.size();
+  counters_.items += new_items_.size();
+  counters_.next_event_seq = seq;
+  counters_.events += stored;
+  return Status::OK();
+}
+
+}  // namespace recdb

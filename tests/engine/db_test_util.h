@@ -1,0 +1,63 @@
+// Helpers shared by the DB tests (tests/engine/db_*_test.cc).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "recdb/db.h"
+
+namespace recdb::test {
+
+inline Options CreateOptions() {
+  Options o;
+  o.create_if_missing = true;
+  o.background_threads = 0;
+  o.write_buffer_bytes = 4u << 20;
+  o.block_cache_bytes = 8u << 20;
+  return o;
+}
+
+inline std::unique_ptr<DB> OpenOrDie(const std::string& path, const Options& o = CreateOptions()) {
+  auto db = DB::Open(o, path);
+  EXPECT_TRUE(db.ok()) << db.status().ToString();
+  return db.ok() ? std::move(db).value() : nullptr;
+}
+
+inline Event MakeEvent(std::string user, std::string item, std::string type, int64_t ts) {
+  Event e;
+  e.user = std::move(user);
+  e.item = std::move(item);
+  e.type = std::move(type);
+  e.timestamp = ts;
+  return e;
+}
+
+inline std::vector<Item> AllItems(DB& db) {
+  std::vector<Item> out;
+  EXPECT_TRUE(db.ForEachItem([&](const Item& i) {
+                  out.push_back(i);
+                  return Status::OK();
+                }).ok());
+  return out;
+}
+inline std::vector<User> AllUsers(DB& db) {
+  std::vector<User> out;
+  EXPECT_TRUE(db.ForEachUser([&](const User& u) {
+                  out.push_back(u);
+                  return Status::OK();
+                }).ok());
+  return out;
+}
+inline std::vector<Event> AllEvents(DB& db) {
+  std::vector<Event> out;
+  EXPECT_TRUE(db.ForEachEvent([&](const Event& e) {
+                  out.push_back(e);
+                  return Status::OK();
+                }).ok());
+  return out;
+}
+
+}  // namespace recdb::test
