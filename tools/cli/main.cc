@@ -1,2 +1,65 @@
+// `recdb`: the admin CLI. Dispatches to the commands registered in
+// tools/cli/cmd_*.cc (see args.h).
+#include <algorithm>
 #include <cstdio>
-int main() { std::puts("recdb"); return 0; }
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "tools/cli/args.h"
+
+namespace {
+
+// Keep in step with project(recdb VERSION ...) in the top-level CMakeLists.txt.
+constexpr const char* kVersion = "0.1.0";
+
+void PrintUsage(std::FILE* out) {
+  std::fprintf(out,
+               "recdb %s: admin tool for recdb, an embedded recommendation database\n\n"
+               "Usage: recdb COMMAND [ARGS] [flags]\n\nCommands:\n",
+               kVersion);
+  std::vector<std::pair<int, std::string>> order;
+  for (const auto& [name, info] : recdb::cli::Commands()) order.emplace_back(info.order, name);
+  std::sort(order.begin(), order.end());
+  for (const auto& [_, name] : order) {
+    std::fprintf(out, "  %-14s %s\n", name.c_str(),
+                 recdb::cli::Commands().at(name).summary.c_str());
+  }
+  std::fprintf(out,
+               "\nRun 'recdb COMMAND --help' for a command's arguments and flags.\n"
+               "Most commands print human-readable text; --json prints one JSON document.\n"
+               "Exit status: 0 success, 1 failure, 2 bad command line.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    PrintUsage(stderr);
+    return recdb::cli::kExitUsage;
+  }
+  const std::string cmd = argv[1];
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    if (cmd == "help" && argc > 2) {
+      auto it = recdb::cli::Commands().find(argv[2]);
+      if (it != recdb::cli::Commands().end()) {
+        char help_flag[] = "--help";
+        char* sub[] = {argv[2], help_flag, nullptr};
+        return it->second.main(2, sub);
+      }
+    }
+    PrintUsage(stdout);
+    return recdb::cli::kExitOk;
+  }
+  if (cmd == "--version" || cmd == "version") {
+    std::printf("recdb %s\n", kVersion);
+    return recdb::cli::kExitOk;
+  }
+  auto it = recdb::cli::Commands().find(cmd);
+  if (it == recdb::cli::Commands().end()) {
+    std::fprintf(stderr, "recdb: unknown command '%s'\n\n", cmd.c_str());
+    PrintUsage(stderr);
+    return recdb::cli::kExitUsage;
+  }
+  return it->second.main(argc - 1, argv + 1);
+}

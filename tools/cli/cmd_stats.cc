@@ -1,0 +1,45 @@
+// recdb stats DIR: what the database holds.
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "tools/cli/args.h"
+#include "tools/cli/db_access.h"
+#include "tools/cli/format.h"
+
+namespace recdb::cli {
+namespace {
+
+int StatsMain(int argc, char** argv) {
+  ArgParser args("stats", "Show how many users, items, events and event types DIR holds.");
+  args.AddPositional("DIR", "database directory");
+  args.AddSwitch("json", "print {\"users\",\"items\",\"events\",\"event_types\",...} as JSON");
+  int code = 0;
+  if (!args.Parse(argc, argv, &code)) return code;
+  auto db = OpenDatabase(args.Positional("DIR"), OpenMode::kReadOnly);
+  if (!db.ok()) return Fail("stats", db.status());
+  auto stats = (*db)->GetStats();
+  if (!stats.ok()) return Fail("stats", stats.status());
+  if (args.Has("json")) {
+    nlohmann::ordered_json j = {{"users", stats->users},
+                                {"items", stats->items},
+                                {"events", stats->events},
+                                {"event_types", stats->event_types},
+                                {"disk_bytes", stats->disk_bytes},
+                                {"sequence_number", stats->sequence_number}};
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << "users        " << FormatCount(stats->users) << "\n"
+              << "items        " << FormatCount(stats->items) << "\n"
+              << "events       " << FormatCount(stats->events) << "\n"
+              << "event types  " << FormatCount(stats->event_types) << "\n"
+              << "disk         " << FormatBytes(stats->disk_bytes) << "\n";
+  }
+  Status closed = CloseDatabase(std::move(db).value());
+  if (!closed.ok()) return Fail("stats", closed);
+  return kExitOk;
+}
+
+}  // namespace
+RECDB_REGISTER_COMMAND("stats", StatsMain, 30, "counts of users, items, events; disk size");
+}  // namespace recdb::cli
