@@ -1,0 +1,78 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "engine/models/item_knn.h"
+#include "engine/models/most_pop.h"
+
+#include "models_test_data.h"
+
+namespace recdb::models {
+namespace {
+
+// u0 {0,1}, u1 {0,1,2}, u2 {2,3}: cos(0,1)=1, cos(0,2)=cos(1,2)=0.5,
+// cos(2,3)=1/sqrt(2).
+Dataset Tiny() {
+  DatasetSpec spec;
+  spec.num_users = 3;
+  spec.num_items = 4;
+  spec.interactions = {{0, 0, 1}, {0, 1, 2}, {1, 0, 1}, {1, 1, 2}, {1, 2, 3}, {2, 2, 1}, {2, 3, 2}};
+  return Dataset::Build(spec).value();
+}
+
+TEST(ModelsKnnTest, CosineNeighboursMatchHandComputation) {
+  ItemNeighbours nn = BuildCosineNeighbours(Tiny(), 0, 2);
+  ASSERT_EQ(nn.num_items(), 4u);
+  // Item 2's neighbours, best first: 3 (0.707), then 0 and 1 (0.5) by id.
+  ASSERT_EQ(nn.ptr[3] - nn.ptr[2], 3u);
+  EXPECT_EQ(nn.item[nn.ptr[2]], 3u);
+  EXPECT_NEAR(nn.sim[nn.ptr[2]], 1 / std::sqrt(2.0), 1e-6);
+  EXPECT_EQ(nn.item[nn.ptr[2] + 1], 0u);
+  EXPECT_NEAR(nn.sim[nn.ptr[2] + 1], 0.5, 1e-6);
+  ItemNeighbours top1 = BuildCosineNeighbours(Tiny(), 1, 1);
+  EXPECT_EQ(top1.ptr[4], 4u);  // one neighbour each
+}
+
+TEST(ModelsKnnTest, ItemKnnSumsKeptNeighboursOfDistinctHistoryItems) {
+  ItemKnnOptions o;
+  o.neighbours = 1;
+  ItemKnn knn(o);
+  ASSERT_TRUE(knn.Fit(Tiny()).ok());
+  std::vector<uint32_t> hist = {0, 0, 2};  // duplicate counts once
+  std::vector<float> s(4);
+  knn.Score(testdata::Query(hist), s);
+  // Item 0 keeps only 1 (1.0); item 2 keeps only 3 (0.707).
+  EXPECT_NEAR(s[1], 1.0, 1e-6);
+  EXPECT_NEAR(s[3], 1 / std::sqrt(2.0), 1e-6);
+  EXPECT_NEAR(s[0], 0.0, 1e-6);
+}
+
+TEST(ModelsKnnTest, RecentKnnWeightsNewestHighest) {
+  RecentKnnOptions o;
+  o.last_items = 2;
+  o.decay = 0.7;
+  RecentKnn knn(o);
+  ASSERT_TRUE(knn.Fit(Tiny()).ok());
+  std::vector<uint32_t> hist = {1, 3, 0};  // only 0 (w 1) and 3 (w 0.7) count
+  std::vector<float> s(4);
+  knn.Score(testdata::Query(hist), s);
+  EXPECT_NEAR(s[2], 0.5 + 0.7 / std::sqrt(2.0), 1e-6);
+  EXPECT_NEAR(s[1], 1.0, 1e-6);
+  EXPECT_NEAR(s[3], 0.0, 1e-6);
+}
+
+TEST(ModelsKnnTest, RecommendExcludesAndBreaksTiesByRank) {
+  MostPop pop;
+  Dataset d = Tiny();
+  ASSERT_TRUE(pop.Fit(d).ok());
+  std::vector<uint32_t> exclude = {2, 99};  // unknown ids are ignored
+  std::vector<uint32_t> rank = {3, 2, 1, 0};  // item 1 wins the 0/1 tie
+  auto top = Recommend(pop, UserQuery{}, 3, exclude, rank);
+  ASSERT_EQ(top.size(), 3u);
+  EXPECT_EQ(top[0].item, 1u);
+  EXPECT_EQ(top[1].item, 0u);
+  EXPECT_EQ(top[2].item, 3u);
+}
+
+}  // namespace
+}  // namespace recdb::models
