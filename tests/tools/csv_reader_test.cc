@@ -1,0 +1,164 @@
+#include "tools/import/csv_reader.h"
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "test_util.h"
+#include "tools/import/record_csv.h"
+
+namespace recdb::tools {
+namespace {
+
+std::vector<std::string> Parse(const std::string& text, bool* complete = nullptr) {
+  std::vector<std::string> fields;
+  bool c = false;
+  Status s = ParseCsvRecord(text, ',', &fields, &c);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  if (complete) *complete = c;
+  return fields;
+}
+
+TEST(CsvParseTest, PlainFields) {
+  EXPECT_EQ(Parse("a,b,c"), (std::vector<std::string>{"a", "b", "c"}));
+}
+
+TEST(CsvParseTest, EmptyFieldsAnywhere) {
+  EXPECT_EQ(Parse(",b,"), (std::vector<std::string>{"", "b", ""}));
+  EXPECT_EQ(Parse(""), (std::vector<std::string>{""}));
+  EXPECT_EQ(Parse(",,"), (std::vector<std::string>{"", "", ""}));
+}
+
+TEST(CsvParseTest, QuotedFieldsKeepDelimitersAndEscapedQuotes) {
+  EXPECT_EQ(Parse(R"("a,b","say ""hi""",c)"),
+            (std::vector<std::string>{"a,b", "say \"hi\"", "c"}));
+  EXPECT_EQ(Parse(R"("")"), (std::vector<std::string>{""}));
+  EXPECT_EQ(Parse(R"(x,"")"), (std::vector<std::string>{"x", ""}));
+}
+
+TEST(CsvParseTest, QuoteInsideUnquotedFieldIsLiteral) {
+  EXPECT_EQ(Parse(R"(5" screen,b)"), (std::vector<std::string>{"5\" screen", "b"}));
+}
+
+TEST(CsvParseTest, TextAfterClosingQuoteIsAnError) {
+  std::vector<std::string> fields;
+  bool complete = false;
+  Status s = ParseCsvRecord(R"(a,"b"x,c)", ',', &fields, &complete);
+  EXPECT_TRUE(s.IsInvalidArgument());
+  EXPECT_NE(s.message().find("field 2"), std::string::npos) << s.message();
+}
+
+TEST(CsvParseTest, OpenQuoteAtEndOfTextAsksForMore) {
+  bool complete = true;
+  Parse("a,\"multi", &complete);
+  EXPECT_FALSE(complete);
+}
+
+class CsvReaderTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<LineReader> Write(const std::string& contents) {
+    std::string path = dir_.Sub("f.csv");
+    std::ofstream(path, std::ios::binary) << contents;
+    auto r = LineReader::Open(path);
+    EXPECT_TRUE(r.ok());
+    return std::move(r).value();
+  }
+  test::TempDir dir_;
+};
+
+TEST_F(CsvReaderTest, CrlfLineEndingsAndQuotedNewlines) {
+  auto lines = Write("id,title\r\n1,\"two\r\nlines\"\r\n\r\n2,plain\r\n3,last-no-newline");
+  CsvReader csv(lines.get());
+  std::vector<std::string> f;
+  bool eof = false;
+  ASSERT_TRUE(csv.Next(&f, &eof).ok());
+  EXPECT_EQ(f, (std::vector<std::string>{"id", "title"}));
+  ASSERT_TRUE(csv.Next(&f, &eof).ok());
+  EXPECT_EQ(f, (std::vector<std::string>{"1", "two\nlines"}));
+  EXPECT_EQ(csv.line_number(), 2);
+  ASSERT_TRUE(csv.Next(&f, &eof).ok());  // the blank line 4 is skipped
+  EXPECT_EQ(f, (std::vector<std::string>{"2", "plain"}));
+  EXPECT_EQ(csv.line_number(), 5);
+  ASSERT_TRUE(csv.Next(&f, &eof).ok());
+  EXPECT_EQ(f, (std::vector<std::string>{"3", "last-no-newline"}));
+  ASSERT_TRUE(csv.Next(&f, &eof).ok());
+  EXPECT_TRUE(eof);
+}
+
+TEST_F(CsvReaderTest, UnterminatedQuoteAtEndOfFileIsAnError) {
+  auto lines = Write("a,b\n1,\"never closed\n2,x\n");
+  CsvReader csv(lines.get());
+  std::vector<std::string> f;
+  bool eof = false;
+  ASSERT_TRUE(csv.Next(&f, &eof).ok());
+  Status s = csv.Next(&f, &eof);
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_EQ(csv.line_number(), 2);
+}
+
+TEST_F(CsvReaderTest, MalformedRecordDoesNotStopTheReader) {
+  auto lines = Write("\"a\"x,b\nc,d\n");
+  CsvReader csv(lines.get());
+  std::vector<std::string> f;
+  bool eof = false;
+  EXPECT_TRUE(csv.Next(&f, &eof).IsInvalidArgument());
+  ASSERT_TRUE(csv.Next(&f, &eof).ok());
+  EXPECT_EQ(f, (std::vector<std::string>{"c", "d"}));
+  EXPECT_EQ(csv.line_number(), 2);
+}
+
+TEST(CsvRecordMapperTest, TooFewAndTooManyColumnsAreErrors) {
+  auto mapper = CsvRecordMapper::Create(RecordKind::kEvent, {"user", "item", "ts"});
+  ASSERT_TRUE(mapper.ok()) << mapper.status().ToString();
+  auto few = mapper->Map({"u1", "i1"});
+  ASSERT_FALSE(few.ok());
+  EXPECT_NE(few.status().message().find("expected 3 fields, got 2"), std::string::npos);
+  EXPECT_FALSE(mapper->Map({"u1", "i1", "5", "x"}).ok());
+}
+
+TEST(CsvRecordMapperTest, MapsTypedColumnsLikeJsonl) {
+  auto mapper = CsvRecordMapper::Create(
+      RecordKind::kItem, {"id", "title", "categories", "created_at", "available",
+                          "attributes.price:number", "attributes.tags:list", "attributes.brand",
+                          "attributes"});
+  ASSERT_TRUE(mapper.ok()) << mapper.status().ToString();
+  auto r = mapper->Map({"i1", "Cup", "Kitchen|Gifts", "1700000000", "false", "9.5", "a|b", "x",
+                        R"({"new":true})"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const Item& item = std::get<Item>(*r);
+  EXPECT_EQ(item.categories, (std::vector<std::string>{"Kitchen", "Gifts"}));
+  EXPECT_EQ(item.created_at, 1700000000);
+  EXPECT_FALSE(item.available);
+  EXPECT_EQ(std::get<double>(item.attributes.at("price")), 9.5);
+  EXPECT_EQ(std::get<std::vector<std::string>>(item.attributes.at("tags")),
+            (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(std::get<std::string>(item.attributes.at("brand")), "x");
+  EXPECT_TRUE(std::get<bool>(item.attributes.at("new")));
+}
+
+TEST(CsvRecordMapperTest, EventEmptyValueMeansNone) {
+  auto mapper = CsvRecordMapper::Create(
+      RecordKind::kEvent, {"user", "item", "type", "ts", "value", "context.device"});
+  ASSERT_TRUE(mapper.ok());
+  auto r = mapper->Map({"u1", "i1", "view", "1700000000", "", "tv"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const Event& e = std::get<Event>(*r);
+  EXPECT_FALSE(e.has_value);
+  EXPECT_EQ(e.context.at("device"), "tv");
+  auto bad = mapper->Map({"u1", "i1", "view", "soon", "", ""});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("ts"), std::string::npos);
+}
+
+TEST(CsvRecordMapperTest, HeaderErrorsNameTheColumn) {
+  auto unknown = CsvRecordMapper::Create(RecordKind::kEvent, {"user", "item", "ts", "when"});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("'when'"), std::string::npos);
+  auto missing = CsvRecordMapper::Create(RecordKind::kEvent, {"user", "item"});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("'ts'"), std::string::npos);
+  EXPECT_FALSE(CsvRecordMapper::Create(RecordKind::kItem, {"id", "id"}).ok());
+}
+
+}  // namespace
+}  // namespace recdb::tools
