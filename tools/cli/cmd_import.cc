@@ -117,7 +117,7 @@ int ImportMain(int argc, char** argv) {
                                 {"rows_per_second", rate}};
     if (!s.ok()) j["error"] = s.ToString();
     std::cout << j.dump(2) << "\n";
-  } else {
+  } else if (s.ok() || sum.rows() > 0 || sum.skipped > 0) {
     char line[256];
     std::snprintf(line, sizeof(line), "%s %s rows (%s items, %s users, %s events",
                   s.ok() ? "Imported" : "Stored", FormatCount(sum.rows()).c_str(),
