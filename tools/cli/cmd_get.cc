@@ -15,7 +15,7 @@ int GetMain(int argc, char** argv) {
   args.AddPositional("DIR", "database directory");
   args.AddFlag("item", "ID", "the item's id");
   args.AddFlag("user", "ID", "the user's id");
-  args.AddSwitch("json", "print the record as JSON (the import format)");
+  args.AddSwitch("json", "print the record as JSON (import format; items add \"counts\")");
   int code = 0;
   if (!args.Parse(argc, argv, &code)) return code;
   if (args.Has("item") == args.Has("user")) {
