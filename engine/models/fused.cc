@@ -193,6 +193,44 @@ void Fused::Score(const UserQuery& query, std::span<float> scores) const {
   }
 }
 
+std::vector<Fused::Explained> Fused::RecommendExplained(
+    const UserQuery& query, size_t k, std::span<const uint32_t> exclude,
+    const std::function<bool(uint32_t)>& allow, std::span<const double> weights) const {
+  std::vector<const Recommender*> ptrs;
+  for (auto& p : models_) ptrs.push_back(p.get());
+  const size_t m = models_.size();
+  std::span<const double> w = weights.size() == m ? weights : std::span<const double>(weights_);
+  std::vector<Explained> out;
+  for (size_t per_model : {options_.candidates_per_model, static_cast<size_t>(num_items_)}) {
+    CandidateScores c = ScoreCandidates(ptrs, query, exclude, per_model, item_rank_);
+    std::vector<ScoredItem> scored;
+    scored.reserve(c.items.size());
+    for (size_t r = 0; r < c.items.size(); ++r) {
+      if (allow && !allow(c.items[r])) continue;
+      double s = 0;
+      for (size_t j = 0; j < m; ++j) s += w[j] * c.z[r * m + j];
+      scored.push_back({static_cast<uint32_t>(r), static_cast<float>(s)});
+    }
+    // Rank by score, ties by the item's protocol rank.
+    std::sort(scored.begin(), scored.end(), [&](const ScoredItem& a, const ScoredItem& b) {
+      if (a.score != b.score) return a.score > b.score;
+      return item_rank_[c.items[a.item]] < item_rank_[c.items[b.item]];
+    });
+    if (scored.size() < k && per_model < num_items_) continue;  // widen to every item
+    for (size_t i = 0; i < scored.size() && out.size() < k; ++i) {
+      const size_t r = scored[i].item;
+      Explained e;
+      e.item = c.items[r];
+      e.score = scored[i].score;
+      e.contributions.resize(m);
+      for (size_t j = 0; j < m; ++j) e.contributions[j] = static_cast<float>(w[j] * c.z[r * m + j]);
+      out.push_back(std::move(e));
+    }
+    break;
+  }
+  return out;
+}
+
 std::vector<Fused::Component> DefaultFusedComponents(int threads) {
   std::vector<Fused::Component> c;
   c.push_back({"ials", [threads] {

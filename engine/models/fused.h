@@ -58,6 +58,28 @@ class Fused final : public Recommender {
 
   // Component names and their (learned) weights.
   std::vector<std::pair<std::string, double>> Weights() const;
+  // The components, in construction order (valid after Fit).
+  size_t num_components() const { return models_.size(); }
+  const std::string& component_name(size_t j) const { return components_[j].name; }
+  const Recommender& component(size_t j) const { return *models_[j]; }
+
+  // A fused result with each component's part of the score.
+  struct Explained {
+    uint32_t item = 0;
+    float score = 0;
+    std::vector<float> contributions;  // weight_j * z_j, per component
+  };
+  // The k best items for `query`, best first, skipping `exclude` (sorted
+  // ascending, unique) and items for which `allow` (if set) is false. Scores
+  // are normalised as in Score. `weights`, when not empty (one per
+  // component), replaces the learned weights. When fewer than k candidates
+  // pass `allow`, every item is considered, so k results come back whenever
+  // k items pass.
+  std::vector<Explained> RecommendExplained(const UserQuery& query, size_t k,
+                                            std::span<const uint32_t> exclude,
+                                            const std::function<bool(uint32_t)>& allow,
+                                            std::span<const double> weights = {}) const;
+
   // Validation NDCG@10 reached by the learned weights (0 if not learned).
   double validation_ndcg() const { return validation_ndcg_; }
 

@@ -19,11 +19,15 @@ void ArgParser::AddPositional(std::string name, std::string help, bool required)
 void ArgParser::AddFlag(std::string name, std::string value_name, std::string help,
                         std::string default_value) {
   flags_.push_back(
-      Flag{std::move(name), std::move(value_name), std::move(help), std::move(default_value)});
+      Flag{std::move(name), std::move(value_name), std::move(help), std::move(default_value), false});
+}
+
+void ArgParser::AddRepeatedFlag(std::string name, std::string value_name, std::string help) {
+  flags_.push_back(Flag{std::move(name), std::move(value_name), std::move(help), "", true});
 }
 
 void ArgParser::AddSwitch(std::string name, std::string help) {
-  flags_.push_back(Flag{std::move(name), "", std::move(help), ""});
+  flags_.push_back(Flag{std::move(name), "", std::move(help), "", false});
 }
 
 const ArgParser::Flag* ArgParser::FindFlag(const std::string& name) const {
@@ -74,8 +78,22 @@ bool ArgParser::Parse(int argc, char** argv, int* exit_code) {
                                               flag->value_name + ")");
         value = argv[++i];
       }
+      if (flag->repeated) {
+        repeated_values_[name].push_back(value);
+        values_[name] = value;
+        continue;
+      }
       if (values_.count(name)) return usage_error("--" + name + " given twice");
       values_[name] = value;
+      continue;
+    }
+    if (!only_positionals && arg.size() == 2 && arg[0] == '-' && FindFlag(arg.substr(1)) &&
+        !FindFlag(arg.substr(1))->value_name.empty()) {
+      // A one-letter flag, e.g. -k 10.
+      std::string name = arg.substr(1);
+      if (i + 1 >= argc) return usage_error("-" + name + " needs a value");
+      if (values_.count(name)) return usage_error("-" + name + " given twice");
+      values_[name] = argv[++i];
       continue;
     }
     if (!only_positionals && arg.size() > 1 && arg[0] == '-' && arg != "-") {
@@ -88,6 +106,11 @@ bool ArgParser::Parse(int argc, char** argv, int* exit_code) {
     if (positionals_[p].required) return usage_error("missing " + positionals_[p].name);
   }
   return true;
+}
+
+std::vector<std::string> ArgParser::GetAll(const std::string& name) const {
+  auto it = repeated_values_.find(name);
+  return it == repeated_values_.end() ? std::vector<std::string>{} : it->second;
 }
 
 bool ArgParser::Has(const std::string& name) const { return values_.count(name) > 0; }

@@ -34,6 +34,8 @@ class ArgParser {
   // and returned by Get when the flag is absent.
   void AddFlag(std::string name, std::string value_name, std::string help,
                std::string default_value = "");
+  // A flag that may be given many times: --name V1 --name V2 (GetAll).
+  void AddRepeatedFlag(std::string name, std::string value_name, std::string help);
   // A boolean switch: --name.
   void AddSwitch(std::string name, std::string help);
 
@@ -45,6 +47,8 @@ class ArgParser {
 
   bool Has(const std::string& name) const;  // flag or switch given
   std::string Get(const std::string& name) const;  // value or default
+  // Every value of a repeated flag, in command-line order.
+  std::vector<std::string> GetAll(const std::string& name) const;
   // The flag's value as a number. Errors: InvalidArgument naming the flag.
   [[nodiscard]] StatusOr<int64_t> GetInt(const std::string& name) const;
   [[nodiscard]] StatusOr<double> GetDouble(const std::string& name) const;
@@ -60,6 +64,7 @@ class ArgParser {
     std::string value_name;  // empty: a switch
     std::string help;
     std::string default_value;
+    bool repeated = false;
   };
   struct Pos {
     std::string name;
@@ -74,6 +79,7 @@ class ArgParser {
   std::vector<Pos> positionals_;
   std::vector<Flag> flags_;
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> repeated_values_;
   std::map<std::string, std::string> positional_values_;
 };
 

@@ -80,4 +80,33 @@ struct TrainReport {
   int64_t events = 0;                     // events the models saw
 };
 
+// Offline evaluation with the DESIGN.md protocol (per-user temporal 80/20
+// split, full ranking excluding train items, ties by item id).
+struct EvaluateOptions {
+  int threads = 2;
+  // Recommenders to evaluate; empty = all: mostpop, ials, ease, itemknn,
+  // recentknn, cooccurrence, trending, fused.
+  std::vector<std::string> recommenders;
+};
+
+struct EvalMetrics {
+  double ndcg_at_10 = 0;
+  double recall_at_20 = 0;
+  double coverage_at_10 = 0;
+  double ild_at_10 = 0;          // intra-list diversity: mean Jaccard distance of categories
+  double novelty_at_10 = 0;      // mean self-information -log2(popularity / users), bits
+  double gini_at_10 = 0;         // Gini of exposure over the catalogue
+  double calibration_kl_at_10 = 0;   // KL(history categories || list categories), nats
+  double long_tail_share_at_10 = 0;  // share of listed items outside the short head
+  double train_seconds = 0;
+};
+
+struct EvaluationReport {
+  int64_t users = 0;
+  int64_t items = 0;
+  int64_t test_users = 0;
+  std::map<std::string, EvalMetrics> recommenders;
+  std::map<std::string, double> fused_weights;  // learned on the training part only
+};
+
 }  // namespace recdb

@@ -1,0 +1,80 @@
+// RecommendService: trains the fused recommender from the event log and
+// answers Recommend / SimilarItems / RecommendForSession.
+//
+// Training reads one consistent RocksDB snapshot of the events (skipping
+// users whose consent excludes training and events whose type weight is not
+// positive), builds a models::Dataset in internal ids, fits the Fused blend
+// (weights learned on a validation split carved from the training data, or the
+// weights stored by the last learning run) and swaps the new immutable model
+// in atomically. Serving holds a shared_ptr to the model it started with, so
+// it never waits for training and training never waits for serving.
+//
+// Real time: every request reads the user's current history from RocksDB, so
+// an event recorded a moment ago changes the next result without retraining
+// (iALS folds the fresh history in; item-kNN, co-occurrence and the recency
+// models score from it directly).
+//
+// Thread-safety: all methods are safe to call concurrently. Train calls are
+// serialised among themselves.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "engine/catalog/item_catalog.h"
+#include "recdb/recommend.h"
+#include "recdb/status.h"
+
+namespace recdb {
+
+class DBImpl;
+
+namespace models {
+class Dataset;
+class Fused;
+}  // namespace models
+
+class RecommendService {
+ public:
+  // `db` and `catalog` must outlive the service.
+  RecommendService(DBImpl* db, const ItemCatalog* catalog);
+  ~RecommendService();
+
+  // Fits a new model and swaps it in. Errors: FailedPrecondition if there are
+  // no usable events; whatever the scan or the models return.
+  StatusOr<TrainReport> Train(const TrainOptions& options);
+
+  // Errors: FailedPrecondition before the first Train; InvalidArgument for
+  // k outside 1..1000 or an unknown recommender in request.weights.
+  StatusOr<RecommendResponse> Recommend(const RecommendRequest& request) const;
+
+  // Items like `item_id` (co-occurrence, kNN, factors fused), best first.
+  // Errors: NotFound for an unknown item; as Recommend.
+  StatusOr<RecommendResponse> SimilarItems(const std::string& item_id, size_t k,
+                                           const ItemFilter& filter) const;
+
+  bool trained() const;
+  // Names of the fused recommenders (empty before the first Train).
+  std::vector<std::string> RecommenderNames() const;
+
+ private:
+  struct Model;
+  std::shared_ptr<const Model> Current() const;
+  StatusOr<RecommendResponse> Serve(const std::shared_ptr<const Model>& model,
+                                    const RecommendRequest& request, uint32_t user_iid,
+                                    bool personal) const;
+  void Explain(const Model& model, const std::vector<uint32_t>& history,
+               Recommendation* rec, uint32_t item) const;
+
+  DBImpl* const db_;
+  const ItemCatalog* const catalog_;
+  std::mutex train_mu_;
+  mutable std::mutex model_mu_;
+  std::shared_ptr<const Model> model_;  // GUARDED_BY(model_mu_)
+  uint64_t next_version_ = 1;           // GUARDED_BY(train_mu_)
+};
+
+}  // namespace recdb

@@ -1,0 +1,30 @@
+// Builds the models::Dataset that training and offline evaluation use, from
+// one consistent snapshot of the event log.
+//
+// Rules: an event counts as one implicit interaction of weight = its type's
+// weight; events whose type weight is <= 0 (negative feedback) are left out;
+// users whose consent has training == false are left out entirely. Users and
+// items keep their internal ids (dense, DESIGN.md decision 2); external item
+// ids set the protocol's tie-break order; categories come from the catalog.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/catalog/item_catalog.h"
+#include "engine/models/dataset.h"
+#include "recdb/status.h"
+
+namespace recdb {
+
+class DBImpl;
+
+struct TrainingDataStats {
+  int64_t events_used = 0;
+  int64_t events_skipped_negative = 0;
+  int64_t users_excluded_by_consent = 0;
+};
+
+StatusOr<models::Dataset> BuildTrainingDataset(const DBImpl& db, const ItemCatalog& catalog,
+                                               TrainingDataStats* stats);
+
+}  // namespace recdb
