@@ -12,7 +12,6 @@
 namespace recdb {
 
 using storage::ColumnFamily;
-using storage::EntityKind;
 
 namespace {
 
@@ -194,8 +193,8 @@ Status DBImpl::LoadState() {
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       std::string_view key = it->key().ToStringView();
       if (key.size() < 2) return Status::Corruption("malformed ids key");
-      const auto kind = static_cast<EntityKind>(key[0]);
-      if (kind != EntityKind::kItem && kind != EntityKind::kUser) {
+      const auto kind = static_cast<storage::EntityKind>(key[0]);
+      if (kind != storage::EntityKind::kItem && kind != storage::EntityKind::kUser) {
         return Status::Corruption("ids key of unknown kind");
       }
       uint32_t iid = 0;
@@ -203,19 +202,40 @@ Status DBImpl::LoadState() {
       if (!storage::ParseIdValue(kind, it->value().ToStringView(), &iid, &bits)) {
         return Status::Corruption("malformed ids value");
       }
-      const uint64_t limit = kind == EntityKind::kItem ? c.next_item_iid : c.next_user_iid;
-      storage::IdMap& map = kind == EntityKind::kItem ? items_ : users_;
+      const uint64_t limit = kind == storage::EntityKind::kItem ? c.next_item_iid : c.next_user_iid;
+      storage::IdMap& map = kind == storage::EntityKind::kItem ? items_ : users_;
       if (iid >= limit || !map.External(iid).empty()) {
         return Status::Corruption("ids entry with internal id " + std::to_string(iid) +
                                   " out of range or duplicated");
       }
       map.Insert(key.substr(1), iid);
-      if (kind == EntityKind::kUser) user_consent_[iid] = bits;
+      if (kind == storage::EntityKind::kUser) user_consent_[iid] = bits;
     }
     RECDB_RETURN_IF_ERROR(storage::FromRocksDB(it->status()));
   }
   if (items_.mapped() != c.items || users_.mapped() != c.users) {
     return Status::Corruption("ids family disagrees with the item/user counters");
+  }
+
+  // Counter deltas not yet folded into item_stats (a crash or a read-only
+  // open left them); they are folded by the next writer's fold or Close.
+  {
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    auto it = store_->NewIterator(ColumnFamily::kStatsLog, ro);
+    std::vector<storage::ItemStatsDeltaEntry> entries;
+    bool first = true;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (it->key().size() != 8) return Status::Corruption("malformed stats_log key");
+      const uint64_t n = storage::DecodeFixed64BE(it->key().data());
+      if (first) stats_log_begin_ = n;
+      first = false;
+      stats_log_end_ = n + 1;
+      entries.clear();
+      RECDB_RETURN_IF_ERROR(storage::DecodeItemStatsDelta(it->value().ToStringView(), &entries));
+      AddPendingStatsLocked(entries.data(), entries.size());
+    }
+    RECDB_RETURN_IF_ERROR(storage::FromRocksDB(it->status()));
   }
   event_types_ = std::move(types);
   event_type_ids_ = std::move(type_ids);
@@ -229,7 +249,14 @@ Status DBImpl::Close() {
     if (closed_) return Status::FailedPrecondition("database is closed");
     closed_ = true;
     if (scheduler_) scheduler_->Shutdown();
-    return store_ ? store_->Close() : Status::OK();
+    if (!store_) return Status::OK();
+    Status fold;
+    if (!options_.read_only) {
+      std::lock_guard write(write_mu_);
+      fold = FoldItemStatsLocked();
+    }
+    Status close = store_->Close();
+    return fold.ok() ? close : fold;
   });
 }
 
@@ -253,15 +280,6 @@ StatusOr<std::vector<EventType>> DBImpl::ListEventTypes() {
   return event_types_;
 }
 
-Status DBImpl::StatusOfLookup(const Status& s, std::string_view what,
-                              const std::string& id) const {
-  if (s.IsNotFound()) {
-    // The id map said it exists, so the record must: its absence is damage.
-    return Status::Corruption(std::string(what) + " \"" + id + "\" has an id but no record");
-  }
-  return s.WithContext(std::string(what) + " \"" + id + "\"");
-}
-
 StatusOr<Item> DBImpl::GetItem(const std::string& id) {
   return NoThrow([&]() -> StatusOr<Item> {
     std::shared_lock lifecycle(lifecycle_mu_);
@@ -270,8 +288,12 @@ StatusOr<Item> DBImpl::GetItem(const std::string& id) {
     if (!iid) return Status::NotFound("no item \"" + id + "\"");
     std::string bytes;
     Status s = store_->Get(ColumnFamily::kItems, storage::EntityKey(*iid), &bytes);
-    if (!s.ok()) return StatusOfLookup(s, "item", id);
     Item item;
+    if (s.IsNotFound()) {  // auto-created by RecordEvents: the default record
+      item.id = id;
+      return item;
+    }
+    if (!s.ok()) return s.WithContext("item \"" + id + "\"");
     s = storage::DecodeItem(bytes, &item);
     if (!s.ok()) return s.WithContext("item \"" + id + "\"");
     return item;
@@ -286,8 +308,12 @@ StatusOr<User> DBImpl::GetUser(const std::string& id) {
     if (!uid) return Status::NotFound("no user \"" + id + "\"");
     std::string bytes;
     Status s = store_->Get(ColumnFamily::kUsers, storage::EntityKey(*uid), &bytes);
-    if (!s.ok()) return StatusOfLookup(s, "user", id);
     User user;
+    if (s.IsNotFound()) {  // auto-created by RecordEvents: the default record
+      user.id = id;
+      return user;
+    }
+    if (!s.ok()) return s.WithContext("user \"" + id + "\"");
     s = storage::DecodeUser(bytes, &user);
     if (!s.ok()) return s.WithContext("user \"" + id + "\"");
     return user;
@@ -348,8 +374,11 @@ StatusOr<ItemCounts> DBImpl::GetItemCounts(const std::string& item_id) {
     rocksdb::Slice lo(lower), up(upper);
     ro.iterate_lower_bound = &lo;
     ro.iterate_upper_bound = &up;
-    auto it = store_->NewIterator(ColumnFamily::kItemStats, ro);
     std::vector<std::pair<storage::StatsKeyParts, int64_t>> rows;
+    // Held across the RocksDB read and the pending deltas so that a fold
+    // (which commits and clears under the exclusive lock) is seen whole.
+    std::shared_lock lock(state_mu_);
+    auto it = store_->NewIterator(ColumnFamily::kItemStats, ro);
     for (it->Seek(lo); it->Valid(); it->Next()) {
       storage::StatsKeyParts parts;
       if (!storage::ParseStatsKey(it->key().ToStringView(), &parts)) {
@@ -362,16 +391,23 @@ StatusOr<ItemCounts> DBImpl::GetItemCounts(const std::string& item_id) {
       rows.emplace_back(parts, v);
     }
     RECDB_RETURN_IF_ERROR(storage::FromRocksDB(it->status()));
+    it.reset();
+    if (auto p = pending_stats_.find(*iid); p != pending_stats_.end()) {
+      for (const PendingCount& pc : p->second) {
+        storage::StatsKeyParts day{*iid, false, pc.day, pc.type};
+        storage::StatsKeyParts all{*iid, true, 0, pc.type};
+        rows.emplace_back(day, pc.count);
+        rows.emplace_back(all, pc.count);
+      }
+    }
     ItemCounts out;
     out.item = item_id;
-    std::shared_lock lock(state_mu_);
     for (const auto& [parts, v] : rows) {
       if (parts.type >= event_types_.size()) {
         return Status::Corruption("item_stats names unknown event type " +
                                   std::to_string(parts.type));
       }
       const std::string& name = event_types_[parts.type].name;
-      if (v == 0) continue;  // e.g. a counter brought back to zero by privacy work
       if (parts.all_time) {
         out.by_type[name] += v;
         out.total += v;
@@ -379,6 +415,12 @@ StatusOr<ItemCounts> DBImpl::GetItemCounts(const std::string& item_id) {
         out.by_day[parts.day][name] += v;
       }
     }
+    // Drop counters brought back to zero (e.g. by privacy work).
+    std::erase_if(out.by_type, [](const auto& kv) { return kv.second == 0; });
+    for (auto& [day, types] : out.by_day) {
+      std::erase_if(types, [](const auto& kv) { return kv.second == 0; });
+    }
+    std::erase_if(out.by_day, [](const auto& kv) { return kv.second.empty(); });
     return out;
   });
 }
@@ -403,21 +445,49 @@ StatusOr<DBStats> DBImpl::GetStats() {
 
 // --- Scans ------------------------------------------------------------------
 
+// Visits ids [0, limit) of one kind in id order: the stored record where
+// there is one, else the default record of an auto-created entity (its
+// external id from `ids`). `limit` is read before the snapshot is taken, so
+// every id below it is committed and in the snapshot.
+template <typename Record>
+Status DBImpl::ForEachEntity(ColumnFamily cf, const storage::IdMap& ids, uint64_t limit,
+                             const rocksdb::Snapshot* snapshot,
+                             Status (*decode)(std::string_view, Record*),
+                             const std::function<Status(const Record&)>& fn) {
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot;
+  ro.fill_cache = false;
+  auto it = store_->NewIterator(cf, ro);
+  it->SeekToFirst();
+  Record record;
+  for (uint64_t id = 0; id < limit; ++id) {
+    uint32_t key_id = UINT32_MAX;
+    if (it->Valid() && !storage::ParseEntityKey(it->key().ToStringView(), &key_id)) {
+      return Status::Corruption("malformed " + std::string(storage::ColumnFamilyName(cf)) +
+                                " key");
+    }
+    if (it->Valid() && key_id == id) {
+      RECDB_RETURN_IF_ERROR(decode(it->value().ToStringView(), &record));
+      it->Next();
+    } else {
+      record = Record{};
+      std::shared_lock lock(state_mu_);
+      record.id = std::string(ids.External(static_cast<uint32_t>(id)));
+    }
+    if (record.id.empty()) continue;  // an id slot with no entity (never expected)
+    RECDB_RETURN_IF_ERROR(fn(record));
+  }
+  return storage::FromRocksDB(it->status());
+}
+
 Status DBImpl::ForEachItem(const std::function<Status(const Item&)>& fn) {
   return NoThrow([&]() -> Status {
     std::shared_lock lifecycle(lifecycle_mu_);
     RECDB_RETURN_IF_ERROR(CheckOpen());
+    const uint64_t limit = ItemIdLimit();
     storage::Snapshot snap = store_->GetSnapshot();
-    rocksdb::ReadOptions ro;
-    ro.snapshot = snap->snapshot();
-    ro.fill_cache = false;
-    auto it = store_->NewIterator(ColumnFamily::kItems, ro);
-    Item item;
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      RECDB_RETURN_IF_ERROR(storage::DecodeItem(it->value().ToStringView(), &item));
-      RECDB_RETURN_IF_ERROR(fn(item));
-    }
-    return storage::FromRocksDB(it->status());
+    return ForEachEntity<Item>(ColumnFamily::kItems, items_, limit, snap->snapshot(),
+                               &storage::DecodeItem, fn);
   });
 }
 
@@ -425,17 +495,10 @@ Status DBImpl::ForEachUser(const std::function<Status(const User&)>& fn) {
   return NoThrow([&]() -> Status {
     std::shared_lock lifecycle(lifecycle_mu_);
     RECDB_RETURN_IF_ERROR(CheckOpen());
+    const uint64_t limit = UserIdLimit();
     storage::Snapshot snap = store_->GetSnapshot();
-    rocksdb::ReadOptions ro;
-    ro.snapshot = snap->snapshot();
-    ro.fill_cache = false;
-    auto it = store_->NewIterator(ColumnFamily::kUsers, ro);
-    User user;
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      RECDB_RETURN_IF_ERROR(storage::DecodeUser(it->value().ToStringView(), &user));
-      RECDB_RETURN_IF_ERROR(fn(user));
-    }
-    return storage::FromRocksDB(it->status());
+    return ForEachEntity<User>(ColumnFamily::kUsers, users_, limit, snap->snapshot(),
+                               &storage::DecodeUser, fn);
   });
 }
 

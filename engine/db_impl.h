@@ -41,6 +41,7 @@
 #include "recdb/db.h"
 #include "storage/event_scan.h"
 #include "storage/id_map.h"
+#include "storage/record_codec.h"
 #include "storage/store.h"
 
 namespace recdb {
@@ -106,6 +107,12 @@ class DBImpl final : public DB {
   std::vector<EventTypeInfo> EventTypesById() const;
   std::optional<uint16_t> FindEventTypeId(std::string_view name) const;
 
+  // Folds the per-item counter deltas still held in "stats_log" (and in
+  // memory) into "item_stats" now. A reader that scans "item_stats" directly
+  // (not through GetItemCounts) calls this first; the write path does it by
+  // itself every kFoldBatches batches and Close does it last.
+  Status FoldItemStats();
+
   // The user's consent (defaults if iid is unallocated).
   Consent UserConsent(uint32_t user_iid) const;
 
@@ -133,13 +140,27 @@ class DBImpl final : public DB {
   Status CheckWritable() const;
 
   // Write path (db_write.cc).
+  // Folds once this many event batches are pending in "stats_log".
+  static constexpr uint64_t kFoldBatches = 1024;
+  // ... or once this many distinct (item, type, day) deltas are pending.
+  static constexpr size_t kFoldEntries = 1u << 19;
+  Status FoldItemStatsLocked();  // REQUIRES: write_mu_ held.
+  // Publishes a committed event batch. REQUIRES: write_mu_, state_mu_ exclusive.
+  void PublishEventBatchLocked(uint64_t seq, uint64_t stored, uint64_t next_user,
+                               uint64_t next_item);
+  // REQUIRES: state_mu_ held exclusively.
+  void AddPendingStatsLocked(const storage::ItemStatsDeltaEntry* entries, size_t n);
   Status RegisterEventTypeLocked(const EventType& type);
   Status UpsertItemsLocked(const WriteOptions& wo, const std::vector<Item>& items);
   Status UpsertUsersLocked(const WriteOptions& wo, const std::vector<User>& users);
   Status RecordEventsLocked(const WriteOptions& wo, const std::vector<Event>& events);
 
   // Readers' helpers.
-  Status StatusOfLookup(const Status& s, std::string_view what, const std::string& id) const;
+  template <typename Record>
+  Status ForEachEntity(storage::ColumnFamily cf, const storage::IdMap& ids, uint64_t limit,
+                       const rocksdb::Snapshot* snapshot,
+                       Status (*decode)(std::string_view, Record*),
+                       const std::function<Status(const Record&)>& fn);
   Event ToEvent(const storage::StoredEvent& e, std::string_view user_external,
                 const std::map<std::string, std::string>* context) const;
 
@@ -173,6 +194,10 @@ class DBImpl final : public DB {
     }
   };
   std::vector<StatsDelta> stats_;
+  std::vector<storage::ItemStatsDeltaEntry> deltas_;
+  // "stats_log" entries [stats_log_begin_, stats_log_end_) are not folded yet.
+  uint64_t stats_log_begin_ = 0;
+  uint64_t stats_log_end_ = 0;
   std::vector<std::string_view> new_users_;  // external ids, in iid order
   std::vector<std::string_view> new_items_;
   std::unordered_map<std::string_view, uint32_t> pending_users_;
@@ -195,6 +220,17 @@ class DBImpl final : public DB {
     uint64_t events = 0;
   };
   Counters counters_;  // GUARDED_BY(state_mu_)
+  // Counter write-behind: the deltas of "stats_log" not yet folded into
+  // "item_stats", by item. GetItemCounts adds them to what RocksDB holds.
+  // GUARDED_BY(state_mu_); a fold commits and clears under it exclusively,
+  // so a reader never counts a delta twice.
+  struct PendingCount {
+    uint16_t type;
+    int64_t day;
+    int64_t count;
+  };
+  std::unordered_map<uint32_t, std::vector<PendingCount>> pending_stats_;
+  size_t pending_stats_entries_ = 0;  // GUARDED_BY(state_mu_)
 };
 
 }  // namespace recdb

@@ -21,7 +21,6 @@
 namespace recdb {
 
 using storage::ColumnFamily;
-using storage::EntityKind;
 
 namespace {
 
@@ -139,7 +138,7 @@ Status DBImpl::UpsertItemsLocked(const WriteOptions& wo, const std::vector<Item>
       iid = static_cast<uint32_t>(next_item++);
       pending_items_.emplace(item.id, iid);
       new_items_.push_back(item.id);
-      batch_.Put(ids_cf, storage::IdKey(EntityKind::kItem, item.id), storage::ItemIdValue(iid));
+      batch_.Put(ids_cf, storage::IdKey(storage::EntityKind::kItem, item.id), storage::ItemIdValue(iid));
     }
     batch_.Put(items_cf, storage::EntityKey(iid), storage::EncodeItem(item));
   }
@@ -198,7 +197,7 @@ Status DBImpl::UpsertUsersLocked(const WriteOptions& wo, const std::vector<User>
     uids.push_back(uid);
     // The ids entry carries a copy of the consent bits, so it is rewritten on
     // every upsert (a later duplicate in the batch overwrites it).
-    batch_.Put(ids_cf, storage::IdKey(EntityKind::kUser, user.id),
+    batch_.Put(ids_cf, storage::IdKey(storage::EntityKind::kUser, user.id),
                storage::UserIdValue(uid, ConsentBits(user.consent)));
     batch_.Put(users_cf, storage::EntityKey(uid), storage::EncodeUser(user));
   }
@@ -246,14 +245,21 @@ Status DBImpl::RecordEventsLocked(const WriteOptions& wo, const std::vector<Even
   pending_items_.clear();
   uint64_t next_user = counters_.next_user_iid;
   uint64_t next_item = counters_.next_item_iid;
+  // Batches repeat a few event types: remember the last one resolved.
+  const std::string* last_type = nullptr;
+  uint16_t last_type_id = 0;
   for (size_t i = 0; i < events.size(); ++i) {
     const Event& e = events[i];
-    auto t = event_type_ids_.find(e.type);
-    if (t == event_type_ids_.end()) {
-      return Status::InvalidArgument("events[" + std::to_string(i) +
-                                     "].type: unknown event type " + Quoted(e.type));
+    if (last_type == nullptr || e.type != *last_type) {
+      auto t = event_type_ids_.find(e.type);
+      if (t == event_type_ids_.end()) {
+        return Status::InvalidArgument("events[" + std::to_string(i) +
+                                       "].type: unknown event type " + Quoted(e.type));
+      }
+      last_type = &t->first;
+      last_type_id = t->second;
     }
-    ResolvedEvent r{0, 0, t->second};
+    ResolvedEvent r{0, 0, last_type_id};
     if (auto f = users_.Find(e.user)) {
       r.user = *f;
     } else if (auto p = pending_users_.find(e.user); p != pending_users_.end()) {
@@ -290,23 +296,18 @@ Status DBImpl::RecordEventsLocked(const WriteOptions& wo, const std::vector<Even
   batch_.Clear();
   auto* ids_cf = store_->Handle(ColumnFamily::kIds);
   auto* meta = store_->Handle(ColumnFamily::kMeta);
+  // Auto-created users and items get only their "ids" entry: a missing
+  // record reads as the default record (GetUser/GetItem/ForEach*), which
+  // saves one put per new entity on the ingest path.
   for (size_t k = 0; k < new_users_.size(); ++k) {
     const auto uid = static_cast<uint32_t>(counters_.next_user_iid + k);
-    User placeholder;
-    placeholder.id = std::string(new_users_[k]);
-    batch_.Put(ids_cf, storage::IdKey(EntityKind::kUser, new_users_[k]),
+    batch_.Put(ids_cf, storage::IdKey(storage::EntityKind::kUser, new_users_[k]),
                storage::UserIdValue(uid, storage::kConsentAll));
-    batch_.Put(store_->Handle(ColumnFamily::kUsers), storage::EntityKey(uid),
-               storage::EncodeUser(placeholder));
   }
   for (size_t k = 0; k < new_items_.size(); ++k) {
     const auto iid = static_cast<uint32_t>(counters_.next_item_iid + k);
-    Item placeholder;
-    placeholder.id = std::string(new_items_[k]);
-    batch_.Put(ids_cf, storage::IdKey(EntityKind::kItem, new_items_[k]),
+    batch_.Put(ids_cf, storage::IdKey(storage::EntityKind::kItem, new_items_[k]),
                storage::ItemIdValue(iid));
-    batch_.Put(store_->Handle(ColumnFamily::kItems), storage::EntityKey(iid),
-               storage::EncodeItem(placeholder));
   }
 
   auto* events_cf = store_->Handle(ColumnFamily::kEvents);
@@ -332,34 +333,26 @@ Status DBImpl::RecordEventsLocked(const WriteOptions& wo, const std::vector<Even
   }
   const uint64_t stored = seq - counters_.next_event_seq;
 
-  // 3. Per-item counters: one merge per distinct key of the batch.
+  // 3. Per-item counters: the batch's deltas, aggregated per distinct
+  // (item, type, day), go to "stats_log" as ONE value in this batch; they are
+  // folded into "item_stats" merges every kFoldBatches batches, when
+  // aggregation across batches has shrunk them (FORMAT.md).
   std::sort(stats_.begin(), stats_.end());
-  auto* stats_cf = store_->Handle(ColumnFamily::kItemStats);
-  char skey[storage::kStatsDayKeySize];
-  char sval[8];
-  for (size_t i = 0; i < stats_.size();) {
-    const uint32_t item = stats_[i].item;
-    const uint16_t type = stats_[i].type;
-    int64_t all_time = 0;
-    while (i < stats_.size() && stats_[i].item == item && stats_[i].type == type) {
-      const int64_t day = stats_[i].day;
-      int64_t n = 0;
-      while (i < stats_.size() && stats_[i].item == item && stats_[i].type == type &&
-             stats_[i].day == day) {
-        ++n;
-        ++i;
-      }
-      storage::EncodeStatsDayKey(skey, item, day, type);
-      storage::EncodeFixed64LE(sval, static_cast<uint64_t>(n));
-      batch_.Merge(stats_cf, rocksdb::Slice(skey, storage::kStatsDayKeySize),
-                   rocksdb::Slice(sval, 8));
-      all_time += n;
+  deltas_.clear();
+  for (const StatsDelta& d : stats_) {
+    if (!deltas_.empty() && deltas_.back().item == d.item && deltas_.back().type == d.type &&
+        deltas_.back().day == d.day) {
+      deltas_.back().count++;
+    } else {
+      deltas_.push_back({d.item, d.type, d.day, 1});
     }
-    storage::EncodeStatsAllTimeKey(skey, item, type);
-    storage::EncodeFixed64LE(sval, static_cast<uint64_t>(all_time));
-    batch_.Merge(stats_cf, rocksdb::Slice(skey, storage::kStatsAllTimeKeySize),
-                 rocksdb::Slice(sval, 8));
   }
+  storage::BuildItemStatsDelta(deltas_.data(), deltas_.size(), &fbb_);
+  char log_key[8];
+  storage::EncodeFixed64BE(log_key, stats_log_end_);
+  batch_.Put(store_->Handle(ColumnFamily::kStatsLog), rocksdb::Slice(log_key, 8),
+             rocksdb::Slice(reinterpret_cast<const char*>(fbb_.GetBufferPointer()),
+                            fbb_.GetSize()));
 
   // 4. Counters, in the same batch.
   if (stored != 0) {
@@ -375,15 +368,25 @@ Status DBImpl::RecordEventsLocked(const WriteOptions& wo, const std::vector<Even
     PutCounter(&batch_, meta, storage::kMetaItemCount, counters_.items + new_items_.size());
   }
   RECDB_RETURN_IF_ERROR(store_->Write(&batch_, wo.sync));
+  stats_log_end_++;
 
   // 5. Publish.
-  if (new_users_.empty() && new_items_.empty()) {
+  {
     std::unique_lock lock(state_mu_);
-    counters_.next_event_seq = seq;
-    counters_.events += stored;
-    return Status::OK();
+    PublishEventBatchLocked(seq, stored, next_user, next_item);
   }
-  std::unique_lock lock(state_mu_);
+  if (stats_log_end_ - stats_log_begin_ >= kFoldBatches ||
+      pending_stats_entries_ >= kFoldEntries) {
+    // The batch is committed: a failed fold leaves its deltas in "stats_log"
+    // (folded at the next attempt or open), so it does not fail this call.
+    FoldItemStatsLocked().IgnoreError();
+  }
+  return Status::OK();
+}
+
+void DBImpl::PublishEventBatchLocked(uint64_t seq, uint64_t stored, uint64_t next_user,
+                                     uint64_t next_item) {
+  AddPendingStatsLocked(deltas_.data(), deltas_.size());
   for (size_t k = 0; k < new_users_.size(); ++k) {
     users_.Insert(new_users_[k], static_cast<uint32_t>(counters_.next_user_iid + k));
   }
@@ -397,6 +400,79 @@ Status DBImpl::RecordEventsLocked(const WriteOptions& wo, const std::vector<Even
   counters_.items += new_items_.size();
   counters_.next_event_seq = seq;
   counters_.events += stored;
+}
+
+// --- Counter write-behind -------------------------------------------------------------
+
+void DBImpl::AddPendingStatsLocked(const storage::ItemStatsDeltaEntry* entries, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    const storage::ItemStatsDeltaEntry& d = entries[i];
+    std::vector<PendingCount>& v = pending_stats_[d.item];
+    auto it = std::find_if(v.begin(), v.end(), [&](const PendingCount& p) {
+      return p.type == d.type && p.day == d.day;
+    });
+    if (it != v.end()) {
+      it->count += d.count;
+    } else {
+      v.push_back({d.type, d.day, d.count});
+      ++pending_stats_entries_;
+    }
+  }
+}
+
+Status DBImpl::FoldItemStats() {
+  return NoThrowWrite([&]() -> Status {
+    std::shared_lock lifecycle(lifecycle_mu_);
+    RECDB_RETURN_IF_ERROR(CheckWritable());
+    std::lock_guard write(write_mu_);
+    return FoldItemStatsLocked();
+  });
+}
+
+Status DBImpl::FoldItemStatsLocked() {
+  if (stats_log_begin_ == stats_log_end_) return Status::OK();
+  rocksdb::WriteBatch fold;
+  auto* stats_cf = store_->Handle(ColumnFamily::kItemStats);
+  char skey[storage::kStatsDayKeySize];
+  char sval[8];
+  std::vector<PendingCount> sorted;
+  {
+    // Only writers change pending_stats_, and write_mu_ is held: read freely.
+    for (const auto& [item, counts] : pending_stats_) {
+      sorted = counts;
+      std::sort(sorted.begin(), sorted.end(), [](const PendingCount& a, const PendingCount& b) {
+        return a.type != b.type ? a.type < b.type : a.day < b.day;
+      });
+      for (size_t i = 0; i < sorted.size();) {
+        const uint16_t type = sorted[i].type;
+        int64_t all_time = 0;
+        for (; i < sorted.size() && sorted[i].type == type; ++i) {
+          storage::EncodeStatsDayKey(skey, item, sorted[i].day, type);
+          storage::EncodeFixed64LE(sval, static_cast<uint64_t>(sorted[i].count));
+          fold.Merge(stats_cf, rocksdb::Slice(skey, storage::kStatsDayKeySize),
+                     rocksdb::Slice(sval, 8));
+          all_time += sorted[i].count;
+        }
+        storage::EncodeStatsAllTimeKey(skey, item, type);
+        storage::EncodeFixed64LE(sval, static_cast<uint64_t>(all_time));
+        fold.Merge(stats_cf, rocksdb::Slice(skey, storage::kStatsAllTimeKeySize),
+                   rocksdb::Slice(sval, 8));
+      }
+    }
+  }
+  char begin[8], end[8];
+  storage::EncodeFixed64BE(begin, stats_log_begin_);
+  storage::EncodeFixed64BE(end, stats_log_end_);
+  fold.DeleteRange(store_->Handle(ColumnFamily::kStatsLog), rocksdb::Slice(begin, 8),
+                   rocksdb::Slice(end, 8));
+  // Commit and clear under the exclusive state lock: GetItemCounts, which
+  // reads RocksDB and pending_stats_ under the shared lock, sees the deltas
+  // either pending or folded, never both.
+  std::unique_lock lock(state_mu_);
+  RECDB_RETURN_IF_ERROR(store_->Write(&fold, /*sync=*/false));
+  pending_stats_.clear();
+  pending_stats_entries_ = 0;
+  stats_log_begin_ = stats_log_end_;
   return Status::OK();
 }
 

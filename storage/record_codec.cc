@@ -2,11 +2,16 @@
 
 #include <cstring>
 #include <utility>
+#include <bit>
 #include <vector>
 
 #include "storage/schema/records_generated.h"
 
 namespace recdb::storage {
+
+// BuildItemStatsDelta writes scalars in host order into FlatBuffers vectors.
+static_assert(std::endian::native == std::endian::little, "recdb assumes a little-endian host");
+
 namespace {
 
 using flatbuffers::FlatBufferBuilder;
@@ -248,6 +253,45 @@ Status DecodeEventRecord(std::string_view bytes, EventPayload* out,
         context->emplace(ToString(e->key()), ToString(e->value()));
       }
     }
+  }
+  return Status::OK();
+}
+
+void BuildItemStatsDelta(const ItemStatsDeltaEntry* entries, size_t n, FlatBufferBuilder* fbb) {
+  fbb->Clear();
+  // Each vector is filled right after it is created: a later allocation in
+  // the builder may move the buffer and invalidate the pointer. Host order
+  // equals FlatBuffers order (little-endian, asserted above).
+  uint32_t* items = nullptr;
+  auto items_off = fbb->CreateUninitializedVector(n, &items);
+  for (size_t i = 0; i < n; ++i) items[i] = entries[i].item;
+  uint16_t* types = nullptr;
+  auto types_off = fbb->CreateUninitializedVector(n, &types);
+  for (size_t i = 0; i < n; ++i) types[i] = entries[i].type;
+  int64_t* days = nullptr;
+  auto days_off = fbb->CreateUninitializedVector(n, &days);
+  for (size_t i = 0; i < n; ++i) days[i] = entries[i].day;
+  int64_t* counts = nullptr;
+  auto counts_off = fbb->CreateUninitializedVector(n, &counts);
+  for (size_t i = 0; i < n; ++i) counts[i] = entries[i].count;
+  fb::ItemStatsDeltaBuilder b(*fbb);
+  b.add_item(items_off);
+  b.add_type(types_off);
+  b.add_day(days_off);
+  b.add_count(counts_off);
+  fbb->Finish(b.Finish());
+}
+
+Status DecodeItemStatsDelta(std::string_view bytes, std::vector<ItemStatsDeltaEntry>* out) {
+  AlignedBytes aligned(bytes);
+  const fb::ItemStatsDelta* r = VerifiedRoot<fb::ItemStatsDelta>(aligned);
+  if (r == nullptr || r->item() == nullptr || r->type() == nullptr || r->day() == nullptr ||
+      r->count() == nullptr || r->type()->size() != r->item()->size() ||
+      r->day()->size() != r->item()->size() || r->count()->size() != r->item()->size()) {
+    return Status::Corruption("item stats delta fails verification");
+  }
+  for (flatbuffers::uoffset_t i = 0; i < r->item()->size(); ++i) {
+    out->push_back({r->item()->Get(i), r->type()->Get(i), r->day()->Get(i), r->count()->Get(i)});
   }
   return Status::OK();
 }

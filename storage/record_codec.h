@@ -12,6 +12,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <flatbuffers/flatbuffers.h>
 
@@ -48,6 +49,19 @@ std::string EncodeEventRecord(const EventPayload& payload,
 // skip decoding the context map.
 Status DecodeEventRecord(std::string_view bytes, EventPayload* out,
                          std::map<std::string, std::string>* context);
+
+// One per-item counter delta: `count` events of `type` on `item` on UTC `day`.
+struct ItemStatsDeltaEntry {
+  uint32_t item = 0;
+  uint16_t type = 0;
+  int64_t day = 0;
+  int64_t count = 0;
+};
+// Builds an ItemStatsDelta (a "stats_log" value) into `fbb` (Clear()ed first).
+void BuildItemStatsDelta(const ItemStatsDeltaEntry* entries, size_t n,
+                         flatbuffers::FlatBufferBuilder* fbb);
+// Appends the entries of a verified "stats_log" value to `out`.
+Status DecodeItemStatsDelta(std::string_view bytes, std::vector<ItemStatsDeltaEntry>* out);
 
 std::string EncodeEventType(const EventType& type);
 Status DecodeEventType(std::string_view bytes, EventType* out);

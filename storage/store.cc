@@ -13,11 +13,14 @@ namespace {
 
 constexpr std::string_view kNames[kNumColumnFamilies] = {
     "default", "meta", "ids", "items", "users", "events",
-    "item_stats", "vectors", "vector_log", "models", "impressions"};
+    "item_stats", "vectors", "vector_log", "models", "impressions", "stats_log"};
 
 // Families that must exist for the engine to work. A read-only open of a
 // database without one is Corruption; the reserved ones may be absent there.
-constexpr bool IsCore(int i) { return i <= static_cast<int>(ColumnFamily::kItemStats); }
+constexpr bool IsCore(int i) {
+  return i <= static_cast<int>(ColumnFamily::kItemStats) ||
+         i == static_cast<int>(ColumnFamily::kStatsLog);
+}
 
 int IndexOf(std::string_view name) {
   for (int i = 0; i < kNumColumnFamilies; ++i) {

@@ -46,8 +46,9 @@ enum class ColumnFamily : int {
   kVectorLog,     // "vector_log": reserved for the vector index change log
   kModels,        // "models": reserved for trained models
   kImpressions,   // "impressions": reserved for served recommendations
+  kStatsLog,      // "stats_log": item_stats deltas not yet folded in
 };
-inline constexpr int kNumColumnFamilies = 11;
+inline constexpr int kNumColumnFamilies = 12;
 
 // The on-disk name of `cf`.
 std::string_view ColumnFamilyName(ColumnFamily cf);
