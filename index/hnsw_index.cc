@@ -1,0 +1,599 @@
+// The only translation unit of recdb_index that touches hnswlib: its types
+// are TU-local (index/hnswlib_shim.h), so the wrapper, the filtered search and
+// the payload codec all live here.
+#include "index/hnsw_index.h"
+
+#include <string.h>  // explicit_bzero
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <new>
+#include <queue>
+#include <string>
+#include <utility>
+
+#include "index/brute_force_index.h"
+#include "index/hnswlib_shim.h"
+#include "index/index_file.h"
+#include "index/vector_math.h"
+
+namespace recdb::index {
+
+using Graph = hnswlib::HierarchicalNSW<float>;
+using hnswlib::tableint;
+
+struct HnswIndex::Impl {
+  std::unique_ptr<hnswlib::SpaceInterface<float>> space;  // outlives graph
+  std::unique_ptr<Graph> graph;
+};
+
+namespace {
+
+std::unique_ptr<hnswlib::SpaceInterface<float>> MakeSpace(uint32_t dimension, Metric metric) {
+  // Cosine is inner product over unit vectors (normalised on the way in).
+  if (metric == Metric::kL2) return std::make_unique<hnswlib::L2Space>(dimension);
+  return std::make_unique<hnswlib::InnerProductSpace>(dimension);
+}
+
+Status FromException(const char* what_op, const std::exception& e) {
+  if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr) {
+    return Status::ResourceExhausted(std::string(what_op) + ": out of memory");
+  }
+  return Status::Internal(std::string("hnswlib ") + what_op + ": " + e.what());
+}
+
+uint32_t LabelOf(const Graph& g, tableint internal) {
+  return static_cast<uint32_t>(g.getExternalLabel(internal));
+}
+
+// Greedy descent through the upper layers to the layer-0 entry point, as in
+// hnswlib's searchKnn (removed nodes are valid hops).
+tableint DescendToLayer0(const Graph& g, const float* q) {
+  tableint cur = g.enterpoint_node_;
+  float cur_dist = g.fstdistfunc_(q, g.getDataByInternalId(cur), g.dist_func_param_);
+  for (int level = g.maxlevel_; level > 0; --level) {
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      const unsigned int* data = g.get_linklist(cur, level);
+      const int size = g.getListCount(const_cast<unsigned int*>(data));
+      const tableint* links = data + 1;
+      for (int i = 0; i < size; ++i) {
+        const tableint cand = links[i];
+        const float d = g.fstdistfunc_(q, g.getDataByInternalId(cand), g.dist_func_param_);
+        if (d < cur_dist) {
+          cur_dist = d;
+          cur = cand;
+          changed = true;
+        }
+      }
+    }
+  }
+  return cur;
+}
+
+using DistNode = std::pair<float, tableint>;
+struct ByDist {
+  bool operator()(const DistNode& a, const DistNode& b) const { return a.first < b.first; }
+};
+
+// Best-first search of layer 0 that walks EVERY node (removed or filtered out
+// ones are still hops, so the graph stays connected) but admits only nodes
+// that are live and pass `filter` into the result set; the same rule as
+// hnswlib >= 0.7's searchBaseLayerST with isIdAllowed. While fewer than ef
+// nodes are admitted the walk keeps expanding, so a selective filter costs
+// about ef/selectivity visits (the planner sends those to the exact scan).
+// Returns up to ef (distance, internal id) pairs, worst on top.
+std::priority_queue<DistNode, std::vector<DistNode>, ByDist> FilteredLayer0Search(
+    const Graph& g, tableint entry, const float* q, size_t ef, const SearchFilter& filter) {
+  hnswlib::VisitedList* vl = g.visited_list_pool_->getFreeVisitedList();
+  hnswlib::vl_type* visited = vl->mass;
+  const hnswlib::vl_type tag = vl->curV;
+
+  std::priority_queue<DistNode, std::vector<DistNode>, ByDist> top;
+  std::priority_queue<DistNode, std::vector<DistNode>, ByDist> candidates;  // -dist
+  auto admit = [&](tableint id) { return !g.isMarkedDeleted(id) && filter.Allows(LabelOf(g, id)); };
+
+  float lower_bound = std::numeric_limits<float>::max();
+  const float d0 = g.fstdistfunc_(q, g.getDataByInternalId(entry), g.dist_func_param_);
+  if (admit(entry)) {
+    top.emplace(d0, entry);
+    lower_bound = d0;
+  }
+  candidates.emplace(-d0, entry);
+  visited[entry] = tag;
+
+  while (!candidates.empty()) {
+    const DistNode current = candidates.top();
+    if (-current.first > lower_bound && top.size() >= ef) break;
+    candidates.pop();
+    const unsigned int* data = g.get_linklist0(current.second);
+    const size_t size = g.getListCount(const_cast<unsigned int*>(data));
+    const tableint* links = data + 1;
+#ifdef USE_SSE
+    if (size > 0) {
+      _mm_prefetch(reinterpret_cast<const char*>(visited + links[0]), _MM_HINT_T0);
+      _mm_prefetch(g.getDataByInternalId(links[0]), _MM_HINT_T0);
+    }
+#endif
+    for (size_t j = 0; j < size; ++j) {
+      const tableint cand = links[j];
+#ifdef USE_SSE
+      if (j + 1 < size) {
+        _mm_prefetch(reinterpret_cast<const char*>(visited + links[j + 1]), _MM_HINT_T0);
+        _mm_prefetch(g.getDataByInternalId(links[j + 1]), _MM_HINT_T0);
+      }
+#endif
+      if (visited[cand] == tag) continue;
+      visited[cand] = tag;
+      const float d = g.fstdistfunc_(q, g.getDataByInternalId(cand), g.dist_func_param_);
+      if (top.size() < ef || d < lower_bound) {
+        candidates.emplace(-d, cand);
+        if (admit(cand)) {
+          top.emplace(d, cand);
+          if (top.size() > ef) top.pop();
+          lower_bound = top.top().first;
+        }
+      }
+    }
+  }
+  g.visited_list_pool_->releaseVisitedList(vl);
+  return top;
+}
+
+// hnswlib's own file layout (hnswalg.h saveIndex / loadIndex), which is the
+// payload of an HNSW checkpoint (index/FORMAT.md).
+class PayloadReader {
+ public:
+  explicit PayloadReader(const std::string& bytes) : p_(bytes.data()), left_(bytes.size()) {}
+  template <typename T>
+  bool Read(T* v) {
+    return ReadBytes(v, sizeof(T));
+  }
+  bool ReadBytes(void* dst, size_t n) {
+    if (n > left_) return false;
+    std::memcpy(dst, p_, n);
+    p_ += n;
+    left_ -= n;
+    return true;
+  }
+  size_t left() const { return left_; }
+
+ private:
+  const char* p_;
+  size_t left_;
+};
+
+Status WritePayload(const Graph& g, IndexFileWriter* w) {
+  auto pod = [&](const auto& v) { return w->Append(&v, sizeof(v)); };
+  RECDB_RETURN_IF_ERROR(pod(g.offsetLevel0_));
+  RECDB_RETURN_IF_ERROR(pod(g.max_elements_));
+  RECDB_RETURN_IF_ERROR(pod(g.cur_element_count));
+  RECDB_RETURN_IF_ERROR(pod(g.size_data_per_element_));
+  RECDB_RETURN_IF_ERROR(pod(g.label_offset_));
+  RECDB_RETURN_IF_ERROR(pod(g.offsetData_));
+  RECDB_RETURN_IF_ERROR(pod(g.maxlevel_));
+  RECDB_RETURN_IF_ERROR(pod(g.enterpoint_node_));
+  RECDB_RETURN_IF_ERROR(pod(g.maxM_));
+  RECDB_RETURN_IF_ERROR(pod(g.maxM0_));
+  RECDB_RETURN_IF_ERROR(pod(g.M_));
+  RECDB_RETURN_IF_ERROR(pod(g.mult_));
+  RECDB_RETURN_IF_ERROR(pod(g.ef_construction_));
+  RECDB_RETURN_IF_ERROR(
+      w->Append(g.data_level0_memory_, g.cur_element_count * g.size_data_per_element_));
+  for (size_t i = 0; i < g.cur_element_count; ++i) {
+    const unsigned int bytes =
+        g.element_levels_[i] > 0 ? g.size_links_per_element_ * g.element_levels_[i] : 0;
+    RECDB_RETURN_IF_ERROR(pod(bytes));
+    if (bytes > 0) RECDB_RETURN_IF_ERROR(w->Append(g.linkLists_[i], bytes));
+  }
+  return Status::OK();
+}
+
+// Fills `g` (freshly constructed with the file's M and ef_construction and
+// capacity >= element_count) from a checksum-verified payload, checking every
+// field and link so that even a payload our own writer got wrong cannot make
+// hnswlib read out of bounds.
+Status ReadPayload(const std::string& payload, uint64_t element_count, Graph* g) {
+  PayloadReader r(payload);
+  size_t offset_level0, max_elements, count, size_per_element, label_offset, offset_data;
+  int max_level;
+  tableint entry;
+  size_t max_m, max_m0, m, ef_construction;
+  double mult;
+  if (!r.Read(&offset_level0) || !r.Read(&max_elements) || !r.Read(&count) ||
+      !r.Read(&size_per_element) || !r.Read(&label_offset) || !r.Read(&offset_data) ||
+      !r.Read(&max_level) || !r.Read(&entry) || !r.Read(&max_m) || !r.Read(&max_m0) ||
+      !r.Read(&m) || !r.Read(&mult) || !r.Read(&ef_construction)) {
+    return Status::Corruption("hnsw payload: truncated preamble");
+  }
+  (void)max_elements;  // the capacity when saved; we size for `count` instead
+  (void)mult;          // recomputed from M by the constructor
+  if (offset_level0 != g->offsetLevel0_ || size_per_element != g->size_data_per_element_ ||
+      label_offset != g->label_offset_ || offset_data != g->offsetData_ || max_m != g->maxM_ ||
+      max_m0 != g->maxM0_ || m != g->M_ || ef_construction != g->ef_construction_ ||
+      count != element_count || count > g->max_elements_) {
+    return Status::Corruption("hnsw payload: layout does not match the header");
+  }
+  if (count > 0 && (max_level < 0 || entry >= count)) {
+    return Status::Corruption("hnsw payload: bad entry point");
+  }
+  if (count > r.left() / size_per_element) return Status::Corruption("hnsw payload: short");
+  r.ReadBytes(g->data_level0_memory_, count * size_per_element);
+
+  for (size_t i = 0; i < count; ++i) {
+    unsigned int bytes;
+    if (!r.Read(&bytes)) return Status::Corruption("hnsw payload: truncated link lists");
+    if (bytes % g->size_links_per_element_ != 0 ||
+        bytes / g->size_links_per_element_ > static_cast<size_t>(max_level) ||
+        bytes > r.left()) {
+      return Status::Corruption("hnsw payload: bad link list size");
+    }
+    g->element_levels_[i] = static_cast<int>(bytes / g->size_links_per_element_);
+    g->linkLists_[i] = nullptr;
+    if (bytes > 0) {
+      g->linkLists_[i] = static_cast<char*>(malloc(bytes));
+      if (g->linkLists_[i] == nullptr) return Status::ResourceExhausted("loading hnsw links");
+      r.ReadBytes(g->linkLists_[i], bytes);
+    }
+    g->cur_element_count = i + 1;  // so the destructor frees what we allocated
+  }
+  if (r.left() != 0) return Status::Corruption("hnsw payload: trailing bytes");
+  if (count > 0 && g->element_levels_[entry] != max_level) {
+    return Status::Corruption("hnsw payload: entry point is not on the top level");
+  }
+
+  // Every link must name an existing node that has that level.
+  for (size_t i = 0; i < count; ++i) {
+    const tableint id = static_cast<tableint>(i);
+    for (int level = 0; level <= g->element_levels_[i]; ++level) {
+      unsigned int* list = g->get_linklist_at_level(id, level);
+      const size_t n = g->getListCount(list);
+      if (n > (level == 0 ? max_m0 : max_m)) return Status::Corruption("hnsw payload: bad degree");
+      const tableint* links = list + 1;
+      for (size_t j = 0; j < n; ++j) {
+        if (links[j] >= count || g->element_levels_[links[j]] < level) {
+          return Status::Corruption("hnsw payload: link to a missing node");
+        }
+      }
+    }
+    const hnswlib::labeltype label = g->getExternalLabel(id);
+    if (label > std::numeric_limits<uint32_t>::max() ||
+        !g->label_lookup_.emplace(label, id).second) {
+      return Status::Corruption("hnsw payload: bad or duplicate id");
+    }
+    if (g->isMarkedDeleted(id)) ++g->num_deleted_;
+  }
+  g->maxlevel_ = count > 0 ? max_level : -1;
+  g->enterpoint_node_ = count > 0 ? entry : static_cast<tableint>(-1);
+  return Status::OK();
+}
+
+}  // namespace
+
+HnswIndex::HnswIndex(uint32_t dimension, Metric metric, const HnswOptions& options,
+                     std::unique_ptr<Impl> impl)
+    : dimension_(dimension), metric_(metric), options_(options), impl_(std::move(impl)) {
+  impl_->graph->setEf(options_.ef_search);
+}
+
+HnswIndex::~HnswIndex() = default;
+
+StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::Create(uint32_t dimension, Metric metric,
+                                                       const HnswOptions& options) {
+  if (dimension == 0) return Status::InvalidArgument("dimension must be positive");
+  if (options.m < 2 || options.m > 10000) return Status::InvalidArgument("m must be in [2, 10000]");
+  if (options.ef_construction == 0) return Status::InvalidArgument("ef_construction must be > 0");
+  if (metric != Metric::kCosine && metric != Metric::kInnerProduct && metric != Metric::kL2) {
+    return Status::InvalidArgument("unknown metric");
+  }
+  auto impl = std::make_unique<Impl>();
+  try {
+    impl->space = MakeSpace(dimension, metric);
+    impl->graph = std::make_unique<Graph>(impl->space.get(),
+                                          std::max<size_t>(options.initial_capacity, 1), options.m,
+                                          options.ef_construction, options.random_seed);
+  } catch (const std::exception& e) {
+    return FromException("create", e);
+  }
+  return std::unique_ptr<HnswIndex>(new HnswIndex(dimension, metric, options, std::move(impl)));
+}
+
+StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::Load(const std::string& path, uint32_t dimension,
+                                                     Metric metric, const HnswOptions& options) {
+  RECDB_ASSIGN_OR_RETURN(IndexFile file, ReadIndexFile(path, IndexKind::kHnsw, dimension, metric));
+  const IndexFileHeader& h = file.header;
+  if (h.m < 2 || h.m > 10000 || h.ef_construction == 0 ||
+      h.element_count > std::numeric_limits<uint32_t>::max()) {
+    return Status::Corruption("index file " + path + ": bad HNSW parameters");
+  }
+  HnswOptions opts = options;
+  opts.m = h.m;
+  opts.ef_construction = h.ef_construction;
+  opts.initial_capacity = std::max<size_t>(h.element_count, std::max<size_t>(options.initial_capacity, 1));
+  RECDB_ASSIGN_OR_RETURN(auto index, Create(dimension, metric, opts));
+  Status s = ReadPayload(file.payload, h.element_count, index->impl_->graph.get());
+  if (!s.ok()) return s.WithContext("index file " + path);
+  if (index->impl_->graph->cur_element_count - index->impl_->graph->num_deleted_ != h.live_count) {
+    return Status::Corruption("index file " + path + ": live count does not match the graph");
+  }
+  index->options_.initial_capacity = options.initial_capacity;
+  index->covered_sequence_.store(h.covered_sequence);
+  return index;
+}
+
+Status HnswIndex::Add(uint32_t id, std::span<const float> vector) {
+  return Insert(id, vector, /*replace=*/false);
+}
+
+Status HnswIndex::Upsert(uint32_t id, std::span<const float> vector) {
+  return Insert(id, vector, /*replace=*/true);
+}
+
+Status HnswIndex::Insert(uint32_t id, std::span<const float> vector, bool replace) {
+  RECDB_RETURN_IF_ERROR(ValidateVector(vector, dimension_));
+  std::vector<float> v(vector.begin(), vector.end());
+  if (metric_ == Metric::kCosine) RECDB_RETURN_IF_ERROR(NormalizeInPlace(v.data(), v.size()));
+  std::unique_lock lock(mu_);
+  return InsertLocked(id, v.data(), replace);
+}
+
+Status HnswIndex::InsertLocked(uint32_t id, const float* v, bool replace) {
+  Graph& g = *impl_->graph;
+  try {
+    auto it = g.label_lookup_.find(id);
+    if (it != g.label_lookup_.end()) {
+      if (!replace && !g.isMarkedDeleted(it->second)) {
+        return Status::AlreadyExists("id " + std::to_string(id) + " is in the index");
+      }
+      // hnswlib 0.6.2 addPoint on a known label un-deletes it if needed and
+      // replaces its vector in place (updatePoint re-links its neighbours).
+    } else if (g.cur_element_count >= g.max_elements_) {
+      g.resizeIndex(std::max<size_t>(g.max_elements_ * 2, 1024));
+    }
+    g.addPoint(v, id);
+  } catch (const std::exception& e) {
+    return FromException("insert", e);
+  }
+  return Status::OK();
+}
+
+Status HnswIndex::Remove(uint32_t id) {
+  std::unique_lock lock(mu_);
+  Graph& g = *impl_->graph;
+  auto it = g.label_lookup_.find(id);
+  if (it == g.label_lookup_.end() || g.isMarkedDeleted(it->second)) {
+    return Status::NotFound("id " + std::to_string(id) + " is not in the index");
+  }
+  try {
+    g.markDeletedInternal(it->second);
+  } catch (const std::exception& e) {
+    return FromException("remove", e);
+  }
+  // Erase the vector itself, not just the mark (class comment).
+  std::memset(g.getDataByInternalId(it->second), 0, g.data_size_);
+  return Status::OK();
+}
+
+bool HnswIndex::Contains(uint32_t id) const {
+  std::shared_lock lock(mu_);
+  const Graph& g = *impl_->graph;
+  auto it = g.label_lookup_.find(id);
+  return it != g.label_lookup_.end() && !g.isMarkedDeleted(it->second);
+}
+
+StatusOr<std::vector<float>> HnswIndex::Get(uint32_t id) const {
+  std::shared_lock lock(mu_);
+  const Graph& g = *impl_->graph;
+  auto it = g.label_lookup_.find(id);
+  if (it == g.label_lookup_.end() || g.isMarkedDeleted(it->second)) {
+    return Status::NotFound("id " + std::to_string(id) + " is not in the index");
+  }
+  const float* v = reinterpret_cast<const float*>(g.getDataByInternalId(it->second));
+  return std::vector<float>(v, v + dimension_);
+}
+
+size_t HnswIndex::Size() const {
+  std::shared_lock lock(mu_);
+  return impl_->graph->cur_element_count - impl_->graph->num_deleted_;
+}
+
+double HnswIndex::DeletedFraction() const {
+  std::shared_lock lock(mu_);
+  const Graph& g = *impl_->graph;
+  return g.cur_element_count == 0 ? 0.0
+                                  : static_cast<double>(g.num_deleted_) / g.cur_element_count;
+}
+
+size_t HnswIndex::ef_search() const {
+  std::shared_lock lock(mu_);
+  return options_.ef_search;
+}
+
+void HnswIndex::set_ef_search(size_t ef) {
+  std::unique_lock lock(mu_);
+  options_.ef_search = std::max<size_t>(ef, 1);
+  impl_->graph->setEf(options_.ef_search);
+}
+
+size_t HnswIndex::MemoryBytes() const {
+  std::shared_lock lock(mu_);
+  const Graph& g = *impl_->graph;
+  size_t bytes = g.max_elements_ * (g.size_data_per_element_ + sizeof(void*) + sizeof(int));
+  for (size_t i = 0; i < g.cur_element_count; ++i) {
+    if (g.element_levels_[i] > 0) bytes += g.size_links_per_element_ * g.element_levels_[i];
+  }
+  return bytes;
+}
+
+StatusOr<std::vector<Neighbor>> HnswIndex::Search(std::span<const float> query, size_t k,
+                                                  const SearchFilter* filter, SearchPlan plan,
+                                                  SearchStats* stats) const {
+  if (k == 0) return Status::InvalidArgument("k must be positive");
+  RECDB_RETURN_IF_ERROR(ValidateVector(query, dimension_));
+  std::vector<float> q(query.begin(), query.end());
+  if (metric_ == Metric::kCosine) RECDB_RETURN_IF_ERROR(NormalizeInPlace(q.data(), q.size()));
+  SearchStats local_stats;
+  if (stats == nullptr) stats = &local_stats;
+  *stats = SearchStats{};
+
+  std::shared_lock lock(mu_);
+  const Graph& g = *impl_->graph;
+  const size_t live = g.cur_element_count - g.num_deleted_;
+  if (live == 0) return std::vector<Neighbor>{};
+
+  // Final scores are recomputed with the shared kernels so that HNSW, the
+  // exact path and BruteForceIndex agree bit for bit on every score.
+  auto finish = [&](std::vector<tableint> internal_ids) {
+    std::vector<Neighbor> out;
+    out.reserve(internal_ids.size());
+    for (tableint i : internal_ids) {
+      out.push_back({LabelOf(g, i), Score(metric_, q.data(),
+                                          reinterpret_cast<const float*>(g.getDataByInternalId(i)),
+                                          dimension_)});
+    }
+    std::sort(out.begin(), out.end(), BetterNeighbor);
+    if (out.size() > k) out.resize(k);
+    return out;
+  };
+
+  // Exact: score every matching live node.
+  auto exact = [&]() {
+    TopK top(k);
+    auto consider = [&](tableint i) {
+      top.Push(i, Score(metric_, q.data(),
+                        reinterpret_cast<const float*>(g.getDataByInternalId(i)), dimension_));
+    };
+    std::vector<uint32_t> matches;
+    if (filter != nullptr && filter->ListMatches(&matches)) {
+      for (uint32_t id : matches) {
+        auto it = g.label_lookup_.find(id);
+        if (it != g.label_lookup_.end() && !g.isMarkedDeleted(it->second)) consider(it->second);
+      }
+    } else {
+      for (tableint i = 0; i < g.cur_element_count; ++i) {
+        if (!g.isMarkedDeleted(i) && (filter == nullptr || filter->Allows(LabelOf(g, i)))) {
+          consider(i);
+        }
+      }
+    }
+    // TopK ordered by internal id on ties; finish() re-sorts by our id.
+    std::vector<tableint> ids;
+    for (const Neighbor& n : top.Take()) ids.push_back(n.id);
+    return finish(std::move(ids));
+  };
+
+  if (plan == SearchPlan::kAuto) {
+    plan = SearchPlan::kGraph;
+    if (filter != nullptr) {
+      const int64_t matches = filter->EstimatedMatches();
+      const double limit = std::max<double>(static_cast<double>(options_.filter_exact_max_matches),
+                                            options_.filter_exact_max_fraction * live);
+      if (matches >= 0 && static_cast<double>(matches) <= limit) plan = SearchPlan::kExact;
+    }
+  }
+  stats->plan = plan;
+  if (plan == SearchPlan::kExact) return exact();
+
+  std::vector<tableint> found;
+  try {
+    if (filter == nullptr) {
+      // hnswlib's own search: the unfiltered hot path runs at raw speed.
+      auto result = g.searchKnn(q.data(), k);
+      found.reserve(result.size());
+      while (!result.empty()) {
+        found.push_back(g.label_lookup_.at(result.top().second));
+        result.pop();
+      }
+    } else {
+      const tableint entry = DescendToLayer0(g, q.data());
+      auto top = FilteredLayer0Search(g, entry, q.data(), std::max(options_.ef_search, k), *filter);
+      found.reserve(top.size());
+      while (!top.empty()) {
+        found.push_back(top.top().second);
+        top.pop();
+      }
+    }
+  } catch (const std::exception& e) {
+    return FromException("search", e);
+  }
+  // The graph may miss matches (many removed nodes, a filter that cuts the
+  // graph); the contract is min(k, matches) results, so scan exactly.
+  if (found.size() < std::min(k, live)) {
+    auto out = exact();
+    if (out.size() > found.size()) {
+      stats->fell_back_to_exact = true;
+      return out;
+    }
+  }
+  return finish(std::move(found));
+}
+
+Status HnswIndex::Save(const std::string& path) const {
+  RECDB_ASSIGN_OR_RETURN(auto writer, IndexFileWriter::Create(path));
+  IndexFileHeader header;
+  {
+    std::shared_lock lock(mu_);
+    const Graph& g = *impl_->graph;
+    header.kind = IndexKind::kHnsw;
+    header.dimension = dimension_;
+    header.metric = metric_;
+    header.m = g.M_;
+    header.ef_construction = g.ef_construction_;
+    header.element_count = g.cur_element_count;
+    header.live_count = g.cur_element_count - g.num_deleted_;
+    header.covered_sequence = covered_sequence_.load();
+    RECDB_RETURN_IF_ERROR(WritePayload(g, writer.get()));
+  }
+  return writer->Finish(header);
+}
+
+StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::CompactCopy() const {
+  std::vector<uint32_t> ids;
+  std::vector<float> vectors;
+  uint64_t covered;
+  HnswOptions opts;
+  {
+    std::shared_lock lock(mu_);
+    const Graph& g = *impl_->graph;
+    opts = options_;
+    covered = covered_sequence_.load();
+    const size_t live = g.cur_element_count - g.num_deleted_;
+    try {
+      ids.reserve(live);
+      vectors.reserve(live * dimension_);
+    } catch (const std::bad_alloc&) {
+      return Status::ResourceExhausted("compact copy: out of memory");
+    }
+    for (const auto& [label, internal] : g.label_lookup_) {
+      if (g.isMarkedDeleted(internal)) continue;
+      ids.push_back(static_cast<uint32_t>(label));
+    }
+    std::sort(ids.begin(), ids.end());  // deterministic build order
+    for (uint32_t id : ids) {
+      const float* v = reinterpret_cast<const float*>(g.getDataByInternalId(g.label_lookup_.at(id)));
+      vectors.insert(vectors.end(), v, v + dimension_);
+    }
+  }
+  opts.initial_capacity = std::max<size_t>(ids.size(), 1);
+  Status status;
+  std::unique_ptr<HnswIndex> copy;
+  if (auto created = Create(dimension_, metric_, opts); created.ok()) {
+    copy = std::move(created).value();
+    std::unique_lock lock(copy->mu_);  // uncontended: nobody else has `copy` yet
+    for (size_t i = 0; i < ids.size() && status.ok(); ++i) {
+      status = copy->InsertLocked(ids[i], vectors.data() + i * dimension_, /*replace=*/false);
+    }
+  } else {
+    status = created.status();
+  }
+  // The snapshot held live vectors; leave none behind in freed heap memory.
+  explicit_bzero(vectors.data(), vectors.size() * sizeof(float));
+  if (!status.ok()) return status.WithContext("compact copy");
+  copy->covered_sequence_.store(covered);
+  return copy;
+}
+
+}  // namespace recdb::index
