@@ -19,7 +19,7 @@ namespace {
 constexpr uint64_t kFormatVersion = 1;
 
 const EventType kDefaultEventTypes[] = {
-    {"view", 1}, {"click", 1}, {"like", 2}, {"add_to_cart", 3},
+    {"view", 1},     {"click", 1},  {"like", 2},     {"add_to_cart", 3},
     {"purchase", 5}, {"rating", 1}, {"dislike", -1},
 };
 
@@ -98,6 +98,7 @@ StatusOr<std::unique_ptr<DBImpl>> DBImpl::OpenImpl(const Options& options,
     // A read-only opener runs no background work.
     db->scheduler_ =
         std::make_unique<Scheduler>(options.read_only ? 0 : options.background_threads);
+    RECDB_RETURN_IF_ERROR(db->OpenEngine());
     return db;
   });
 }
@@ -110,9 +111,9 @@ Status DBImpl::InitializeNew() {
   for (const EventType& t : kDefaultEventTypes) {
     batch.Put(meta, storage::EventTypeKey(id++), storage::EncodeEventType(t));
   }
-  for (std::string_view k : {storage::kMetaNextItemId, storage::kMetaNextUserId,
-                             storage::kMetaItemCount, storage::kMetaUserCount,
-                             storage::kMetaEventCount}) {
+  for (std::string_view k :
+       {storage::kMetaNextItemId, storage::kMetaNextUserId, storage::kMetaItemCount,
+        storage::kMetaUserCount, storage::kMetaEventCount}) {
     batch.Put(meta, std::string(k), storage::EncodeCounter(0));
   }
   batch.Put(meta, std::string(storage::kMetaNextEventSeq), storage::EncodeCounter(1));
@@ -463,8 +464,7 @@ Status DBImpl::ForEachEntity(ColumnFamily cf, const storage::IdMap& ids, uint64_
   for (uint64_t id = 0; id < limit; ++id) {
     uint32_t key_id = UINT32_MAX;
     if (it->Valid() && !storage::ParseEntityKey(it->key().ToStringView(), &key_id)) {
-      return Status::Corruption("malformed " + std::string(storage::ColumnFamilyName(cf)) +
-                                " key");
+      return Status::Corruption("malformed " + std::string(storage::ColumnFamilyName(cf)) + " key");
     }
     if (it->Valid() && key_id == id) {
       RECDB_RETURN_IF_ERROR(decode(it->value().ToStringView(), &record));

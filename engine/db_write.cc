@@ -46,8 +46,8 @@ uint8_t ConsentBits(const Consent& c) {
                               (c.training ? storage::kConsentTraining : 0));
 }
 
-void PutCounter(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* meta,
-                std::string_view key, uint64_t value) {
+void PutCounter(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* meta, std::string_view key,
+                uint64_t value) {
   char buf[8];
   storage::EncodeFixed64LE(buf, value);
   batch->Put(meta, rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(buf, 8));
@@ -138,7 +138,8 @@ Status DBImpl::UpsertItemsLocked(const WriteOptions& wo, const std::vector<Item>
       iid = static_cast<uint32_t>(next_item++);
       pending_items_.emplace(item.id, iid);
       new_items_.push_back(item.id);
-      batch_.Put(ids_cf, storage::IdKey(storage::EntityKind::kItem, item.id), storage::ItemIdValue(iid));
+      batch_.Put(ids_cf, storage::IdKey(storage::EntityKind::kItem, item.id),
+                 storage::ItemIdValue(iid));
     }
     batch_.Put(items_cf, storage::EntityKey(iid), storage::EncodeItem(item));
   }
@@ -155,6 +156,10 @@ Status DBImpl::UpsertItemsLocked(const WriteOptions& wo, const std::vector<Item>
   }
   counters_.next_item_iid = next_item;
   counters_.items += new_items_.size();
+  lock.unlock();
+  for (const Item& item : items) {
+    if (auto iid = items_.Find(item.id)) catalog_->Upsert(*iid, item);
+  }
   return Status::OK();
 }
 
@@ -325,9 +330,9 @@ Status DBImpl::RecordEventsLocked(const WriteOptions& wo, const std::vector<Even
     if (store_event) {
       storage::EncodeEventKey(key, r.user, e.timestamp, seq++);
       storage::BuildEventRecord({r.item, r.type, e.value, e.has_value}, e.context, &fbb_);
-      batch_.Put(events_cf, rocksdb::Slice(key, sizeof(key)),
-                 rocksdb::Slice(reinterpret_cast<const char*>(fbb_.GetBufferPointer()),
-                                fbb_.GetSize()));
+      batch_.Put(
+          events_cf, rocksdb::Slice(key, sizeof(key)),
+          rocksdb::Slice(reinterpret_cast<const char*>(fbb_.GetBufferPointer()), fbb_.GetSize()));
     }
     stats_.push_back({r.item, r.type, storage::DayOf(e.timestamp)});
   }
@@ -350,9 +355,9 @@ Status DBImpl::RecordEventsLocked(const WriteOptions& wo, const std::vector<Even
   storage::BuildItemStatsDelta(deltas_.data(), deltas_.size(), &fbb_);
   char log_key[8];
   storage::EncodeFixed64BE(log_key, stats_log_end_);
-  batch_.Put(store_->Handle(ColumnFamily::kStatsLog), rocksdb::Slice(log_key, 8),
-             rocksdb::Slice(reinterpret_cast<const char*>(fbb_.GetBufferPointer()),
-                            fbb_.GetSize()));
+  batch_.Put(
+      store_->Handle(ColumnFamily::kStatsLog), rocksdb::Slice(log_key, 8),
+      rocksdb::Slice(reinterpret_cast<const char*>(fbb_.GetBufferPointer()), fbb_.GetSize()));
 
   // 4. Counters, in the same batch.
   if (stored != 0) {
@@ -375,8 +380,7 @@ Status DBImpl::RecordEventsLocked(const WriteOptions& wo, const std::vector<Even
     std::unique_lock lock(state_mu_);
     PublishEventBatchLocked(seq, stored, next_user, next_item);
   }
-  if (stats_log_end_ - stats_log_begin_ >= kFoldBatches ||
-      pending_stats_entries_ >= kFoldEntries) {
+  if (stats_log_end_ - stats_log_begin_ >= kFoldBatches || pending_stats_entries_ >= kFoldEntries) {
     // The batch is committed: a failed fold leaves its deltas in "stats_log"
     // (folded at the next attempt or open), so it does not fail this call.
     FoldItemStatsLocked().IgnoreError();

@@ -46,10 +46,9 @@ Status CheckTimestamp(int64_t ts, const char* batch, size_t index, const char* f
 
 Status CheckAttributes(const Attributes& attrs, const char* batch, size_t index) {
   if (attrs.size() > kMaxAttributes) {
-    return Status::InvalidArgument(Where(batch, index, "attributes") + ": " +
-                                   std::to_string(attrs.size()) +
-                                   " attributes exceed kMaxAttributes (" +
-                                   std::to_string(kMaxAttributes) + ")");
+    return Status::InvalidArgument(
+        Where(batch, index, "attributes") + ": " + std::to_string(attrs.size()) +
+        " attributes exceed kMaxAttributes (" + std::to_string(kMaxAttributes) + ")");
   }
   for (const auto& [key, value] : attrs) {
     const std::string field = "attributes[\"" + key.substr(0, 32) + "\"]";
@@ -59,22 +58,21 @@ Status CheckAttributes(const Attributes& attrs, const char* batch, size_t index)
     RECDB_RETURN_IF_ERROR(CheckBytes(key, kMaxAttributeKeyBytes, "kMaxAttributeKeyBytes", batch,
                                      index, field + " key"));
     if (const auto* s = std::get_if<std::string>(&value)) {
-      RECDB_RETURN_IF_ERROR(CheckBytes(*s, kMaxAttributeValueBytes, "kMaxAttributeValueBytes",
-                                       batch, index, field));
+      RECDB_RETURN_IF_ERROR(
+          CheckBytes(*s, kMaxAttributeValueBytes, "kMaxAttributeValueBytes", batch, index, field));
     } else if (const auto* d = std::get_if<double>(&value)) {
       if (!std::isfinite(*d)) {
         return Status::InvalidArgument(Where(batch, index, field) + ": not a finite number");
       }
     } else if (const auto* list = std::get_if<std::vector<std::string>>(&value)) {
       if (list->size() > kMaxListElements) {
-        return Status::InvalidArgument(Where(batch, index, field) + ": " +
-                                       std::to_string(list->size()) +
-                                       " elements exceed kMaxListElements (" +
-                                       std::to_string(kMaxListElements) + ")");
+        return Status::InvalidArgument(
+            Where(batch, index, field) + ": " + std::to_string(list->size()) +
+            " elements exceed kMaxListElements (" + std::to_string(kMaxListElements) + ")");
       }
       for (const std::string& e : *list) {
-        RECDB_RETURN_IF_ERROR(CheckBytes(e, kMaxAttributeValueBytes, "kMaxAttributeValueBytes",
-                                         batch, index, field));
+        RECDB_RETURN_IF_ERROR(
+            CheckBytes(e, kMaxAttributeValueBytes, "kMaxAttributeValueBytes", batch, index, field));
       }
     }
   }
@@ -97,20 +95,19 @@ Status ValidateItem(const Item& item, size_t index) {
   RECDB_RETURN_IF_ERROR(CheckId(item.id, kBatch, index, "id"));
   RECDB_RETURN_IF_ERROR(
       CheckBytes(item.title, kMaxTextBytes, "kMaxTextBytes", kBatch, index, "title"));
-  RECDB_RETURN_IF_ERROR(CheckBytes(item.description, kMaxTextBytes, "kMaxTextBytes", kBatch,
-                                   index, "description"));
+  RECDB_RETURN_IF_ERROR(
+      CheckBytes(item.description, kMaxTextBytes, "kMaxTextBytes", kBatch, index, "description"));
   if (item.categories.size() > kMaxCategories) {
-    return Status::InvalidArgument(Where(kBatch, index, "categories") + ": " +
-                                   std::to_string(item.categories.size()) +
-                                   " categories exceed kMaxCategories (" +
-                                   std::to_string(kMaxCategories) + ")");
+    return Status::InvalidArgument(
+        Where(kBatch, index, "categories") + ": " + std::to_string(item.categories.size()) +
+        " categories exceed kMaxCategories (" + std::to_string(kMaxCategories) + ")");
   }
   for (const std::string& c : item.categories) {
-    RECDB_RETURN_IF_ERROR(CheckBytes(c, kMaxAttributeValueBytes, "kMaxAttributeValueBytes",
-                                     kBatch, index, "categories"));
+    RECDB_RETURN_IF_ERROR(CheckBytes(c, kMaxAttributeValueBytes, "kMaxAttributeValueBytes", kBatch,
+                                     index, "categories"));
   }
-  RECDB_RETURN_IF_ERROR(CheckBytes(item.creator, kMaxAttributeValueBytes,
-                                   "kMaxAttributeValueBytes", kBatch, index, "creator"));
+  RECDB_RETURN_IF_ERROR(CheckBytes(item.creator, kMaxAttributeValueBytes, "kMaxAttributeValueBytes",
+                                   kBatch, index, "creator"));
   RECDB_RETURN_IF_ERROR(CheckTimestamp(item.created_at, kBatch, index, "created_at"));
   return CheckAttributes(item.attributes, kBatch, index);
 }
@@ -132,17 +129,16 @@ Status ValidateEvent(const Event& event, size_t index) {
   }
   RECDB_RETURN_IF_ERROR(CheckTimestamp(event.timestamp, kBatch, index, "timestamp"));
   if (event.context.size() > kMaxContextEntries) {
-    return Status::InvalidArgument(Where(kBatch, index, "context") + ": " +
-                                   std::to_string(event.context.size()) +
-                                   " entries exceed kMaxContextEntries (" +
-                                   std::to_string(kMaxContextEntries) + ")");
+    return Status::InvalidArgument(
+        Where(kBatch, index, "context") + ": " + std::to_string(event.context.size()) +
+        " entries exceed kMaxContextEntries (" + std::to_string(kMaxContextEntries) + ")");
   }
   for (const auto& [k, v] : event.context) {
     if (k.empty()) return Status::InvalidArgument(Where(kBatch, index, "context") + ": empty key");
     RECDB_RETURN_IF_ERROR(CheckBytes(k, kMaxAttributeKeyBytes, "kMaxAttributeKeyBytes", kBatch,
                                      index, "context key"));
-    RECDB_RETURN_IF_ERROR(CheckBytes(v, kMaxAttributeValueBytes, "kMaxAttributeValueBytes",
-                                     kBatch, index, "context value"));
+    RECDB_RETURN_IF_ERROR(CheckBytes(v, kMaxAttributeValueBytes, "kMaxAttributeValueBytes", kBatch,
+                                     index, "context value"));
   }
   return Status::OK();
 }

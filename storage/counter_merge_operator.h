@@ -9,11 +9,11 @@
 // Thread-safety: stateless; RocksDB calls it from any thread.
 #pragma once
 
+#include <rocksdb/merge_operator.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
-
-#include <rocksdb/merge_operator.h>
 
 namespace recdb::storage {
 

@@ -36,9 +36,8 @@ Status ScanRange(const Store& store, const rocksdb::Snapshot* snapshot, const st
       return Status::Corruption("malformed event key of " + std::to_string(k.size()) + " bytes");
     }
     rocksdb::Slice v = it->value();
-    RECDB_RETURN_IF_ERROR(
-        DecodeEventRecord(std::string_view(v.data(), v.size()), &payload,
-                          with_context ? &context : nullptr));
+    RECDB_RETURN_IF_ERROR(DecodeEventRecord(std::string_view(v.data(), v.size()), &payload,
+                                            with_context ? &context : nullptr));
     ev.user = parts.user;
     ev.timestamp = parts.timestamp;
     ev.sequence = parts.sequence;
@@ -61,8 +60,8 @@ Status ScanAllEvents(const Store& store, const rocksdb::Snapshot* snapshot,
 }
 
 Status ScanUserEvents(const Store& store, const rocksdb::Snapshot* snapshot, uint32_t user,
-                      int64_t start, int64_t end, const StoredEventVisitor& fn,
-                      bool with_context, size_t limit) {
+                      int64_t start, int64_t end, const StoredEventVisitor& fn, bool with_context,
+                      size_t limit) {
   if (start >= end) return Status::OK();
   std::string lower = EventKeyLowerBound(user, start);
   std::string upper = EventKeyLowerBound(user, end);

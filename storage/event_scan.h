@@ -6,12 +6,12 @@
 // a snapshot for a consistent view.
 #pragma once
 
+#include <rocksdb/snapshot.h>
+
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <string>
-
-#include <rocksdb/snapshot.h>
 
 #include "recdb/status.h"
 #include "storage/store.h"
@@ -20,9 +20,9 @@ namespace recdb::storage {
 
 // One stored event in internal ids.
 struct StoredEvent {
-  uint32_t user = 0;   // user internal id
-  uint32_t item = 0;   // item internal id
-  uint16_t type = 0;   // event type id
+  uint32_t user = 0;  // user internal id
+  uint32_t item = 0;  // item internal id
+  uint16_t type = 0;  // event type id
   bool has_value = false;
   double value = 0.0;
   int64_t timestamp = 0;

@@ -46,7 +46,9 @@ inline uint64_t DecodeFixed64BE(const char* p) {
 inline uint64_t OrderedFromSigned(int64_t v) {
   return static_cast<uint64_t>(v) ^ (uint64_t{1} << 63);
 }
-inline int64_t SignedFromOrdered(uint64_t v) { return static_cast<int64_t>(v ^ (uint64_t{1} << 63)); }
+inline int64_t SignedFromOrdered(uint64_t v) {
+  return static_cast<int64_t>(v ^ (uint64_t{1} << 63));
+}
 
 // Little-endian fixed-width values (counters, item_stats), not keys.
 inline void EncodeFixed64LE(char* dst, uint64_t v) {

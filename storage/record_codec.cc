@@ -1,8 +1,8 @@
 #include "storage/record_codec.h"
 
+#include <bit>
 #include <cstring>
 #include <utility>
-#include <bit>
 #include <vector>
 
 #include "storage/schema/records_generated.h"
@@ -70,7 +70,7 @@ std::string Bytes(const FlatBufferBuilder& fbb) {
 }
 
 Offset<flatbuffers::Vector<Offset<fb::Attribute>>> BuildAttributes(FlatBufferBuilder& fbb,
-                                                                  const Attributes& attrs) {
+                                                                   const Attributes& attrs) {
   if (attrs.empty()) return 0;
   std::vector<Offset<fb::Attribute>> offsets;
   offsets.reserve(attrs.size());

@@ -8,13 +8,13 @@
 // caller.
 #pragma once
 
+#include <flatbuffers/flatbuffers.h>
+
 #include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <flatbuffers/flatbuffers.h>
 
 #include "recdb/records.h"
 #include "recdb/status.h"

@@ -1,10 +1,10 @@
 #include "storage/store.h"
 
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+
 #include <filesystem>
 #include <utility>
-
-#include <rocksdb/table.h>
-#include <rocksdb/filter_policy.h>
 
 #include "storage/counter_merge_operator.h"
 
@@ -12,7 +12,7 @@ namespace recdb::storage {
 namespace {
 
 constexpr std::string_view kNames[kNumColumnFamilies] = {
-    "default", "meta", "ids", "items", "users", "events",
+    "default",    "meta",    "ids",        "items",  "users",       "events",
     "item_stats", "vectors", "vector_log", "models", "impressions", "stats_log"};
 
 // Families that must exist for the engine to work. A read-only open of a

@@ -15,17 +15,17 @@
 // the destructor, which REQUIRE that no other call is in progress.
 #pragma once
 
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/snapshot.h>
+#include <rocksdb/write_batch.h>
+
 #include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <rocksdb/cache.h>
-#include <rocksdb/db.h>
-#include <rocksdb/snapshot.h>
-#include <rocksdb/write_batch.h>
 
 #include "recdb/options.h"
 #include "recdb/status.h"
@@ -35,18 +35,18 @@ namespace recdb::storage {
 // The column families of a recdb database. Their names are part of the
 // on-disk format (FORMAT.md); never rename one.
 enum class ColumnFamily : int {
-  kDefault = 0,   // "default": RocksDB requires it; recdb stores nothing there
-  kMeta,          // "meta": format version, counters, event types
-  kIds,           // "ids": kind + external id -> internal id
-  kItems,         // "items": item iid -> Item
-  kUsers,         // "users": user iid -> User
-  kEvents,        // "events": user iid + time + seq -> EventRecord
-  kItemStats,     // "item_stats": per-item counters (Int64AddOperator)
-  kVectors,       // "vectors": reserved for embedding spaces
-  kVectorLog,     // "vector_log": reserved for the vector index change log
-  kModels,        // "models": reserved for trained models
-  kImpressions,   // "impressions": reserved for served recommendations
-  kStatsLog,      // "stats_log": item_stats deltas not yet folded in
+  kDefault = 0,  // "default": RocksDB requires it; recdb stores nothing there
+  kMeta,         // "meta": format version, counters, event types
+  kIds,          // "ids": kind + external id -> internal id
+  kItems,        // "items": item iid -> Item
+  kUsers,        // "users": user iid -> User
+  kEvents,       // "events": user iid + time + seq -> EventRecord
+  kItemStats,    // "item_stats": per-item counters (Int64AddOperator)
+  kVectors,      // "vectors": reserved for embedding spaces
+  kVectorLog,    // "vector_log": reserved for the vector index change log
+  kModels,       // "models": reserved for trained models
+  kImpressions,  // "impressions": reserved for served recommendations
+  kStatsLog,     // "stats_log": item_stats deltas not yet folded in
 };
 inline constexpr int kNumColumnFamilies = 12;
 

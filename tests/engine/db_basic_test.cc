@@ -1,8 +1,8 @@
 // DB open/write/read/reopen behaviour.
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <filesystem>
-
-#include <gtest/gtest.h>
 
 #include "db_test_util.h"
 #include "recdb/db.h"
@@ -308,8 +308,8 @@ TEST(DBTest, ReadOnlyOpenReadsButDoesNotWrite) {
 TEST(DBTest, CallbackErrorStopsScan) {
   test::TempDir dir;
   auto db = OpenOrDie(dir.path());
-  ASSERT_TRUE(db->RecordEvents({}, {MakeEvent("u", "i", "view", 1), MakeEvent("u", "j", "view", 2)})
-                  .ok());
+  ASSERT_TRUE(
+      db->RecordEvents({}, {MakeEvent("u", "i", "view", 1), MakeEvent("u", "j", "view", 2)}).ok());
   int seen = 0;
   Status s = db->ForEachEvent([&](const Event&) {
     ++seen;

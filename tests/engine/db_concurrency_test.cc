@@ -1,9 +1,9 @@
 // Many writers and readers at once: every write lands exactly once, readers
 // never see torn state, ids stay dense.
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "db_test_util.h"
 #include "engine/db_impl.h"

@@ -1,8 +1,8 @@
 // MovieLens 100k through the public API: 100000 ratings as "rating" events.
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "db_test_util.h"
 #include "engine/db_impl.h"
@@ -62,7 +62,8 @@ TEST(DBMl100kTest, IngestAllRatingsAndReopen) {
                     ++n;
                     sum += e.value;
                     return Status::OK();
-                  }).ok());
+                  })
+                  .ok());
   double want = 0;
   for (const Event& e : all) want += e.value;
   EXPECT_EQ(n, 100000u);

@@ -1,11 +1,11 @@
 // Helpers shared by the DB tests (tests/engine/db_*_test.cc).
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "recdb/db.h"
 

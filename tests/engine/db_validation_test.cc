@@ -1,9 +1,9 @@
 // Every bad input is rejected whole: the status names the record index and
 // field, and nothing of the batch is stored (checked after a reopen).
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <limits>
-
-#include <gtest/gtest.h>
 
 #include "db_test_util.h"
 #include "recdb/db.h"
@@ -144,7 +144,8 @@ TEST_F(DBValidationTest, ItemFields) {
   }
   {
     std::vector<Item> items(2, ok);
-    for (size_t i = 0; i <= kMaxAttributes; ++i) items[1].attributes["a" + std::to_string(i)] = true;
+    for (size_t i = 0; i <= kMaxAttributes; ++i)
+      items[1].attributes["a" + std::to_string(i)] = true;
     ExpectRejectedAndNothingWritten(db_->UpsertItems({}, items), "items[1].attributes");
   }
   {

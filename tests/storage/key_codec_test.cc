@@ -1,11 +1,11 @@
 #include "storage/key_codec.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace recdb::storage {
 namespace {
@@ -45,7 +45,8 @@ TEST(KeyCodecTest, EventKeysSortByUserThenTimeThenSequence) {
   for (const Parts& p : parts) keys.push_back(EventKey(p.user, p.ts, p.seq));
   std::vector<size_t> by_key(parts.size()), by_tuple(parts.size());
   for (size_t i = 0; i < parts.size(); ++i) by_key[i] = by_tuple[i] = i;
-  std::stable_sort(by_key.begin(), by_key.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
+  std::stable_sort(by_key.begin(), by_key.end(),
+                   [&](size_t a, size_t b) { return keys[a] < keys[b]; });
   std::stable_sort(by_tuple.begin(), by_tuple.end(), [&](size_t a, size_t b) {
     const Parts& x = parts[a];
     const Parts& y = parts[b];

@@ -1,9 +1,9 @@
 #include "storage/record_codec.h"
 
+#include <gtest/gtest.h>
+
 #include <random>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace recdb::storage {
 namespace {

@@ -19,6 +19,8 @@
 // recdb does strictly more work than the anchor: id resolution, validation,
 // FlatBuffers encoding, placeholder users/items, per-item counters (merges)
 // and counters in meta, all in the same atomic batch. ratio = recdb / anchor.
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -28,8 +30,6 @@
 #include <random>
 #include <string>
 #include <vector>
-
-#include <unistd.h>
 
 #include "engine/db_impl.h"
 #include "recdb/db.h"
@@ -59,7 +59,8 @@ void Usage(std::FILE* out) {
                "Records N synthetic events through DB::RecordEvents and writes the same\n"
                "event keys/values with raw RocksDB WriteBatch puts; prints both rates and\n"
                "their ratio. Defaults: --events 1000000 --batch 1000 --users 50000\n"
-               "--items 20000 --rounds 1 (with more, the round where recdb was fastest\nis reported, with that round's anchor).\n");
+               "--items 20000 --rounds 1. With more rounds, the round where recdb was\n"
+               "fastest is reported, with that round's anchor.\n");
 }
 
 bool ParseSize(const char* s, size_t* out) {
@@ -77,9 +78,9 @@ class EventGenerator {
   EventGenerator(size_t users, size_t items) : users_(users), items_(items), rng_(42) {}
 
   void Fill(size_t first_index, std::vector<Event>* batch) {
-    static const char* const kTypes[] = {"view", "view", "view", "view", "view", "view",
-                                         "view", "view", "click", "add_to_cart", "like",
-                                         "purchase"};
+    static const char* const kTypes[] = {"view",  "view",        "view", "view",
+                                         "view",  "view",        "view", "view",
+                                         "click", "add_to_cart", "like", "purchase"};
     for (size_t i = 0; i < batch->size(); ++i) {
       Event& e = (*batch)[i];
       const size_t n = first_index + i;
@@ -167,10 +168,12 @@ Status RunRound(const IngestFlags& f, const std::string& dir, RoundResult* out) 
           wb.Clear();
           for (size_t i = 0; i < n; ++i) {
             const size_t v = value_at[i];
-            const size_t v_end = i + 1 < n ? value_at[i + 1] - storage::kEventKeySize : arena.size();
-            wb.Put(anchor_cf, rocksdb::Slice(arena.data() + v - storage::kEventKeySize,
-                                             storage::kEventKeySize),
-                   rocksdb::Slice(arena.data() + v, v_end - v));
+            const size_t v_end =
+                i + 1 < n ? value_at[i + 1] - storage::kEventKeySize : arena.size();
+            wb.Put(
+                anchor_cf,
+                rocksdb::Slice(arena.data() + v - storage::kEventKeySize, storage::kEventKeySize),
+                rocksdb::Slice(arena.data() + v, v_end - v));
           }
           return anchor.Write(&wb, /*sync=*/false);
         },
@@ -276,8 +279,8 @@ int BenchIngestMain(int argc, char** argv) {
     }
     const double rr = f.events / r.recdb_seconds, aa = f.events / r.anchor_seconds;
     if (!f.json && f.rounds > 1) {
-      std::printf("  round %d: recdb %.0f events/s, rocksdb %.0f events/s, ratio %.3f\n", round,
-                  rr, aa, rr / aa);
+      std::printf("  round %d: recdb %.0f events/s, rocksdb %.0f events/s, ratio %.3f\n", round, rr,
+                  aa, rr / aa);
     }
     // Report the round where recdb was fastest, with that round's anchor
     // (picking the best ratio instead would flatter recdb).
@@ -306,8 +309,9 @@ int BenchIngestMain(int argc, char** argv) {
         f.events, f.batch, run.users, run.items, f.rounds, best_recdb, best_anchor, ratio,
         recdb_seconds, anchor_seconds, value_bytes);
   } else {
-    std::printf("ingest: %zu events, batch %zu (%zu users, %zu items, %.1f key+value bytes/event)\n",
-                f.events, f.batch, run.users, run.items, value_bytes);
+    std::printf(
+        "ingest: %zu events, batch %zu (%zu users, %zu items, %.1f key+value bytes/event)\n",
+        f.events, f.batch, run.users, run.items, value_bytes);
     std::printf("  recdb RecordEvents      %12.0f events/s  (%.3f s)\n", best_recdb, recdb_seconds);
     std::printf("  raw RocksDB WriteBatch  %12.0f events/s  (%.3f s)\n", best_anchor,
                 anchor_seconds);
