@@ -98,6 +98,7 @@ StatusOr<std::unique_ptr<DBImpl>> DBImpl::OpenImpl(const Options& options,
     // A read-only opener runs no background work.
     db->scheduler_ =
         std::make_unique<Scheduler>(options.read_only ? 0 : options.background_threads);
+    RECDB_RETURN_IF_ERROR(db->OpenEngine());
     return db;
   });
 }

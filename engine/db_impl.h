@@ -37,6 +37,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/catalog/item_catalog.h"
+#include "engine/recommend/recommend_service.h"
 #include "engine/scheduler.h"
 #include "recdb/db.h"
 #include "storage/event_scan.h"
@@ -73,6 +75,13 @@ class DBImpl final : public DB {
   Status ForEachUser(const std::function<Status(const User&)>& fn) override;
   Status ForEachEvent(const std::function<Status(const Event&)>& fn) override;
 
+  // Recommendations (db_recommend.cc).
+  StatusOr<TrainReport> Train(const TrainOptions& options) override;
+  StatusOr<RecommendResponse> Recommend(const RecommendRequest& request) override;
+  StatusOr<RecommendResponse> SimilarItems(const std::string& item_id, size_t k,
+                                           const ItemFilter& filter) override;
+  StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) override;
+
   // --- Engine-internal ------------------------------------------------------
   // Not part of the public API; for engine modules (models, indexes,
   // recommend). None of these take the lifecycle lock: callers run inside a
@@ -84,6 +93,8 @@ class DBImpl final : public DB {
   std::string derived_dir() const { return path_ + "/derived"; }
   storage::Store* store() const { return store_.get(); }
   Scheduler* scheduler() const { return scheduler_.get(); }
+  // Items' serving metadata by internal id, kept current by UpsertItems.
+  const ItemCatalog* catalog() const { return catalog_.get(); }
 
   // Internal ids are dense: every allocated item iid is < ItemIdLimit().
   // With no deletions yet, ItemIdLimit() == number of items.
@@ -168,6 +179,11 @@ class DBImpl final : public DB {
   const std::string path_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<Scheduler> scheduler_;
+  // Derived from the items CF at open; updated after each UpsertItems commit.
+  std::unique_ptr<ItemCatalog> catalog_;
+  std::unique_ptr<RecommendService> recommend_;
+  // Opens the serving-side state (catalog, recommend service, retraining job).
+  Status OpenEngine();
 
   mutable std::shared_mutex lifecycle_mu_;
   bool closed_ = false;  // GUARDED_BY(lifecycle_mu_)

@@ -156,6 +156,10 @@ Status DBImpl::UpsertItemsLocked(const WriteOptions& wo, const std::vector<Item>
   }
   counters_.next_item_iid = next_item;
   counters_.items += new_items_.size();
+  lock.unlock();
+  for (const Item& item : items) {
+    if (auto iid = items_.Find(item.id)) catalog_->Upsert(*iid, item);
+  }
   return Status::OK();
 }
 

@@ -101,9 +101,12 @@ bool AttributeEquals(const AttributeValue& v, const std::string& want) {
 
 StatusOr<ItemBitset> ItemCatalog::Compile(
     const ItemFilter& filter,
-    const std::function<std::optional<uint32_t>(const std::string&)>& resolve) const {
+    const std::function<std::optional<uint32_t>(const std::string&)>& resolve,
+    uint32_t num_items) const {
   std::shared_lock lock(mu_);
-  const uint32_t n = static_cast<uint32_t>(entries_.size());
+  const uint32_t n = std::max<uint32_t>(num_items, static_cast<uint32_t>(entries_.size()));
+  const bool plain = filter.categories_any.empty() && filter.attribute_equals.empty() &&
+                     filter.attribute_range.empty();
   std::vector<bool> wanted_category;
   if (!filter.categories_any.empty()) {
     wanted_category.assign(category_names_.size(), false);
@@ -114,7 +117,10 @@ StatusOr<ItemBitset> ItemCatalog::Compile(
   }
   ItemBitset out(n, false);
   for (uint32_t i = 0; i < n; ++i) {
-    if (!present_[i]) continue;
+    if (i >= entries_.size() || !present_[i]) {
+      if (plain) out.Set(i);  // an implicit item: available, nothing else known
+      continue;
+    }
     const Entry& e = entries_[i];
     if (filter.available_only && !e.available) continue;
     if (!filter.categories_any.empty()) {

@@ -68,12 +68,15 @@ class ItemCatalog {
   // Category ids by internal item id, for models (size() entries).
   std::vector<std::vector<uint32_t>> CategoriesByItem() const;
 
-  // Compiles `filter` into the set of admitted internal ids < size().
+  // Compiles `filter` into the set of admitted internal ids < num_items.
+  // Ids without a catalog entry (items created implicitly by an event, with
+  // no record) count as available, with no categories and no attributes.
   // `resolve` maps an external item id to its internal id (exclude_ids of
   // unknown items are ignored). Errors: none today; Status for future checks.
   StatusOr<ItemBitset> Compile(
       const ItemFilter& filter,
-      const std::function<std::optional<uint32_t>(const std::string&)>& resolve) const;
+      const std::function<std::optional<uint32_t>(const std::string&)>& resolve,
+      uint32_t num_items) const;
 
  private:
   uint32_t InternCategoryLocked(const std::string& name);

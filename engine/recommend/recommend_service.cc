@@ -194,7 +194,7 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
   RECDB_ASSIGN_OR_RETURN(ItemBitset allowed,
                          catalog_->Compile(request.filter, [this](const std::string& id) {
                            return db_->FindItemIid(id);
-                         }));
+                         }, db_->ItemIdLimit()));
 
   models::UserQuery query;
   query.user = (user_iid != models::kUnknownUser && user_iid < data.num_users() && personal)
@@ -243,6 +243,13 @@ void RecommendService::Explain(const Model& model, const std::vector<uint32_t>& 
   std::vector<std::pair<double, std::string>> ranked;
   for (const auto& [name, c] : rec->contributions) {
     if (c > 0 && positive > 0) ranked.push_back({c / positive, name});
+  }
+  if (ranked.empty() && !rec->contributions.empty()) {
+    // Every part is below the user's average (a weak list, e.g. a narrow
+    // filter): the least negative recommender is what placed it.
+    auto best = std::max_element(rec->contributions.begin(), rec->contributions.end(),
+                                 [](const auto& a, const auto& b) { return a.second < b.second; });
+    ranked.push_back({1.0, best->first});
   }
   std::sort(ranked.rbegin(), ranked.rend());
   for (const auto& [share, name] : ranked) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "recdb/options.h"
+#include "recdb/recommend.h"
 #include "recdb/records.h"
 #include "recdb/status.h"
 
@@ -94,6 +95,42 @@ class DB {
   virtual StatusOr<ItemCounts> GetItemCounts(const std::string& item_id) = 0;
 
   virtual StatusOr<DBStats> GetStats() = 0;
+
+  // --- Recommendations (recdb/recommend.h) ---------------------------------
+
+  // Fits the recommenders on the current event log and swaps the new model in
+  // atomically; requests in flight finish on the old one. Training also runs
+  // on a schedule (Options::retrain_interval_seconds).
+  // Errors: FailedPrecondition when there are no events with a positive
+  // weight; errors of the event scan.
+  virtual StatusOr<TrainReport> Train(const TrainOptions& options = {}) = 0;
+
+  // The k best items for request.user (or for an anonymous visitor with only
+  // request.session_items), each with its score, the contribution of each
+  // recommender and an explanation. A user whose consent has
+  // personalization == false gets non-personalised (popularity) results.
+  // Errors: FailedPrecondition before the first Train; InvalidArgument for k
+  // outside 1..1000 or an unknown recommender name in request.weights.
+  virtual StatusOr<RecommendResponse> Recommend(const RecommendRequest& request) = 0;
+
+  // Recommend for an anonymous visitor from the items of their session.
+  StatusOr<RecommendResponse> RecommendForSession(std::vector<std::string> recent_items,
+                                                  RecommendRequest request = {}) {
+    request.user.clear();
+    request.session_items = std::move(recent_items);
+    return Recommend(request);
+  }
+
+  // Items similar to `item_id` (co-occurrence, neighbours and factors fused),
+  // best first. Errors: NotFound for an unknown item; as Recommend.
+  virtual StatusOr<RecommendResponse> SimilarItems(const std::string& item_id, size_t k,
+                                                   const ItemFilter& filter = {}) = 0;
+
+  // Offline evaluation of every recommender on this database's events with
+  // the DESIGN.md protocol (per-user temporal 80/20 split). Runs on a copy of
+  // the data; the serving model is untouched. Errors: InvalidArgument for an
+  // unknown recommender name; FailedPrecondition when there are no events.
+  virtual StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options = {}) = 0;
 
   // --- Scans (dump, export, training) --------------------------------------
   // Each visits every record from one consistent snapshot of the database.

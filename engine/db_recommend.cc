@@ -1,0 +1,60 @@
+// DBImpl: the serving side -- item catalog, recommendations, evaluation.
+#include <atomic>
+
+#include "engine/db_impl.h"
+#include "engine/recommend/evaluation.h"
+#include "engine/recommend/recommend_service.h"
+#include "engine/recommend/training_data.h"
+
+namespace recdb {
+
+Status DBImpl::OpenEngine() {
+  catalog_ = std::make_unique<ItemCatalog>();
+  RECDB_RETURN_IF_ERROR(ForEachItem([this](const Item& item) -> Status {
+    if (auto iid = FindItemIid(item.id)) catalog_->Upsert(*iid, item);
+    return Status::OK();
+  }));
+  recommend_ = std::make_unique<RecommendService>(this, catalog_.get());
+  if (!options_.read_only && options_.retrain_interval_seconds > 0 && !scheduler_->manual()) {
+    // Retrain when events arrived since the last training.
+    auto last_events = std::make_shared<std::atomic<int64_t>>(-1);
+    scheduler_->Every("retrain", std::chrono::seconds(options_.retrain_interval_seconds),
+                      [this, last_events] {
+                        auto stats = GetStats();
+                        if (!stats.ok() || stats->events == last_events->load()) return;
+                        if (recommend_->Train(TrainOptions{}).ok()) last_events->store(stats->events);
+                      });
+  }
+  return Status::OK();
+}
+
+StatusOr<TrainReport> DBImpl::Train(const TrainOptions& options) {
+  std::shared_lock lifecycle(lifecycle_mu_);
+  RECDB_RETURN_IF_ERROR(CheckOpen());
+  return recommend_->Train(options);
+}
+
+StatusOr<RecommendResponse> DBImpl::Recommend(const RecommendRequest& request) {
+  std::shared_lock lifecycle(lifecycle_mu_);
+  RECDB_RETURN_IF_ERROR(CheckOpen());
+  return recommend_->Recommend(request);
+}
+
+StatusOr<RecommendResponse> DBImpl::SimilarItems(const std::string& item_id, size_t k,
+                                                 const ItemFilter& filter) {
+  std::shared_lock lifecycle(lifecycle_mu_);
+  RECDB_RETURN_IF_ERROR(CheckOpen());
+  return recommend_->SimilarItems(item_id, k, filter);
+}
+
+StatusOr<EvaluationReport> DBImpl::Evaluate(const EvaluateOptions& options) {
+  std::shared_lock lifecycle(lifecycle_mu_);
+  RECDB_RETURN_IF_ERROR(CheckOpen());
+  RECDB_ASSIGN_OR_RETURN(models::Dataset data, BuildTrainingDataset(*this, *catalog_, nullptr));
+  if (data.interactions().empty()) {
+    return Status::FailedPrecondition("eval: no events with a positive weight");
+  }
+  return EvaluateRecommenders(data, options);
+}
+
+}  // namespace recdb

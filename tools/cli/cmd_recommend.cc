@@ -1,0 +1,156 @@
+// recdb recommend DIR --user ID: what the user should see next, and why.
+#include <iostream>
+
+#include "tools/cli/args.h"
+#include "tools/cli/db_access.h"
+#include "tools/cli/recommend_json.h"
+
+namespace recdb::cli {
+namespace {
+
+// Declares the flags shared by recommend and similar.
+void AddListFlags(ArgParser& args) {
+  args.AddFlag("k", "N", "number of items", "10");
+  args.AddRepeatedFlag("category", "NAME", "only items in this category (repeatable: any of them)");
+  args.AddSwitch("include-unavailable", "also return items marked unavailable");
+  args.AddSwitch("explain", "add the explanation (sentence and evidence) to each item");
+  args.AddSwitch("json", "print {\"items\": [{\"id\", \"score\", \"contributions\"}]} as JSON");
+}
+
+int Render(const std::string& cmd, DB* db, const RecommendResponse& r, const ArgParser& args) {
+  const bool explain = args.Has("explain");
+  if (args.Has("json")) {
+    std::cout << RecommendationsToJson(r, explain).dump(2) << "\n";
+    return kExitOk;
+  }
+  std::map<std::string, std::string> titles;
+  for (const auto& rec : r.items) {
+    auto item = db->GetItem(rec.id);
+    if (item.ok()) titles[rec.id] = item->title;
+  }
+  std::cout << RecommendationsToText(r, explain, titles);
+  (void)cmd;
+  return kExitOk;
+}
+
+// Loads the DB read-write (training keeps the model in memory only) and
+// trains with the stored weights.
+int RecommendMain(int argc, char** argv) {
+  ArgParser args("recommend",
+                 "Recommend items for a user (or, with --session, for an anonymous visitor).",
+                 "Models are rebuilt from the event log when the command starts; the fusion\n"
+                 "weights are those the last `recdb train` learned (or learned now).");
+  args.AddPositional("DIR", "database directory");
+  args.AddFlag("user", "ID", "the user to recommend for");
+  args.AddRepeatedFlag("session", "ITEM", "an item of the current session (repeatable, oldest first)");
+  args.AddRepeatedFlag("context", "KEY=VALUE", "request context, e.g. device=mobile (repeatable)");
+  args.AddRepeatedFlag("weight", "NAME=W", "override a recommender's weight (repeatable)");
+  args.AddFlag("now", "TS", "request time, seconds since epoch (default: the user's last event)");
+  args.AddSwitch("include-seen", "do not exclude items the user already interacted with");
+  AddListFlags(args);
+  int code = 0;
+  if (!args.Parse(argc, argv, &code)) return code;
+  if (!args.Has("user") && args.GetAll("session").empty()) {
+    return Fail("recommend", "give --user ID or at least one --session ITEM");
+  }
+  RecommendRequest req;
+  req.user = args.Get("user");
+  req.session_items = args.GetAll("session");
+  auto k = args.GetInt("k");
+  if (!k.ok()) return Fail("recommend", k.status());
+  req.k = static_cast<size_t>(std::max<int64_t>(0, *k));
+  if (args.Has("now")) {
+    auto now = args.GetInt("now");
+    if (!now.ok()) return Fail("recommend", now.status());
+    req.now = *now;
+  }
+  auto context = ParsePairs(args.GetAll("context"), "context");
+  if (!context.ok()) return Fail("recommend", context.status());
+  req.context = *context;
+  auto weights = ParsePairs(args.GetAll("weight"), "weight");
+  if (!weights.ok()) return Fail("recommend", weights.status());
+  for (const auto& [name, w] : *weights) {
+    char* end = nullptr;
+    double v = std::strtod(w.c_str(), &end);
+    if (end == w.c_str() || *end != '\0') return Fail("recommend", "--weight " + name + ": not a number");
+    req.weights[name] = v;
+  }
+  req.exclude_seen = !args.Has("include-seen");
+  req.filter.categories_any = args.GetAll("category");
+  req.filter.available_only = !args.Has("include-unavailable");
+
+  auto db = OpenDatabase(args.Positional("DIR"), OpenMode::kReadWrite);
+  if (!db.ok()) return Fail("recommend", db.status());
+  auto trained = (*db)->Train();
+  if (!trained.ok()) return Fail("recommend", trained.status());
+  auto res = (*db)->Recommend(req);
+  if (!res.ok()) return Fail("recommend", res.status());
+  int rc = Render("recommend", db->get(), *res, args);
+  Status closed = CloseDatabase(std::move(db).value());
+  if (!closed.ok()) return Fail("recommend", closed);
+  return rc;
+}
+
+int SimilarMain(int argc, char** argv) {
+  ArgParser args("similar", "Items similar to an item (co-occurrence, neighbours, factors fused).");
+  args.AddPositional("DIR", "database directory");
+  args.AddFlag("item", "ID", "the item to start from");
+  AddListFlags(args);
+  int code = 0;
+  if (!args.Parse(argc, argv, &code)) return code;
+  if (!args.Has("item")) return Fail("similar", "give --item ID");
+  auto k = args.GetInt("k");
+  if (!k.ok()) return Fail("similar", k.status());
+  ItemFilter filter;
+  filter.categories_any = args.GetAll("category");
+  filter.available_only = !args.Has("include-unavailable");
+  auto db = OpenDatabase(args.Positional("DIR"), OpenMode::kReadWrite);
+  if (!db.ok()) return Fail("similar", db.status());
+  auto trained = (*db)->Train();
+  if (!trained.ok()) return Fail("similar", trained.status());
+  auto res = (*db)->SimilarItems(args.Get("item"), static_cast<size_t>(std::max<int64_t>(0, *k)), filter);
+  if (!res.ok()) return Fail("similar", res.status());
+  int rc = Render("similar", db->get(), *res, args);
+  Status closed = CloseDatabase(std::move(db).value());
+  if (!closed.ok()) return Fail("similar", closed);
+  return rc;
+}
+
+int TrainMain(int argc, char** argv) {
+  ArgParser args("train", "Train the recommenders on the event log and learn the fusion weights.");
+  args.AddPositional("DIR", "database directory");
+  args.AddFlag("threads", "N", "training threads", "2");
+  args.AddSwitch("json", "print the training report as JSON");
+  int code = 0;
+  if (!args.Parse(argc, argv, &code)) return code;
+  auto threads = args.GetInt("threads");
+  if (!threads.ok()) return Fail("train", threads.status());
+  auto db = OpenDatabase(args.Positional("DIR"), OpenMode::kReadWrite);
+  if (!db.ok()) return Fail("train", db.status());
+  TrainOptions opts;
+  opts.threads = static_cast<int>(*threads);
+  opts.learn_weights = true;
+  auto report = (*db)->Train(opts);
+  if (!report.ok()) return Fail("train", report.status());
+  if (args.Has("json")) {
+    nlohmann::ordered_json j;
+    j["model_version"] = report->model_version;
+    j["events"] = report->events;
+    j["seconds"] = report->seconds;
+    j["weights"] = report->weights;
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << "trained on " << report->events << " events in " << report->seconds << " s\n"
+              << "fusion weights (learned on a validation split of the training data):\n";
+    for (const auto& [name, w] : report->weights) std::cout << "  " << name << "  " << w << "\n";
+  }
+  Status closed = CloseDatabase(std::move(db).value());
+  if (!closed.ok()) return Fail("train", closed);
+  return kExitOk;
+}
+
+}  // namespace
+RECDB_REGISTER_COMMAND("recommend", RecommendMain, 50, "recommend items for a user or a session");
+RECDB_REGISTER_COMMAND("similar", SimilarMain, 51, "items similar to an item");
+RECDB_REGISTER_COMMAND("train", TrainMain, 49, "train the recommenders and learn fusion weights");
+}  // namespace recdb::cli
