@@ -1,0 +1,225 @@
+// `recdb bench recommend`: Recommend latency (p50/p99/max) through the public
+// DB API, on ml-100k (--world ml100k, reads ../shared/data/ml-100k) or on a
+// synthetic world (--world synthetic --items N --users N --events N), first
+// idle and then while Train runs on another thread. Also reports training
+// time. Latency bars are absolute (DESIGN.md and issue 5: p99 <= 5 ms at
+// ml-100k, <= 10 ms at 100K items, at most 2x that while training runs), so
+// the "anchor" printed beside them is the idle p99 of the same run.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "recdb/db.h"
+#include "tools/bench/bench.h"
+#include "tools/import/importer.h"
+#include "tools/import/synthetic_world.h"
+
+namespace recdb::bench {
+namespace {
+
+struct Latency {
+  double p50 = 0, p99 = 0, max = 0, mean = 0;
+  size_t n = 0;
+};
+
+Latency Summarise(std::vector<double> ms) {
+  Latency l;
+  if (ms.empty()) return l;
+  std::sort(ms.begin(), ms.end());
+  l.n = ms.size();
+  l.p50 = ms[ms.size() / 2];
+  l.p99 = ms[std::min(ms.size() - 1, static_cast<size_t>(ms.size() * 0.99))];
+  l.max = ms.back();
+  double s = 0;
+  for (double x : ms) s += x;
+  l.mean = s / ms.size();
+  return l;
+}
+
+int Fail(const std::string& what, const Status& s) {
+  std::fprintf(stderr, "bench recommend: %s: %s\n", what.c_str(), s.ToString().c_str());
+  return 1;
+}
+
+int BenchRecommendMain(int argc, char** argv) {
+  std::string world = "ml100k";
+  std::string data_dir = "../shared/data/ml-100k";
+  std::string dir;
+  int64_t items = 100000, users = 50000, events = 1000000;
+  size_t requests = 2000;
+  size_t k = 10;
+  bool json = false;
+  for (int a = 1; a < argc; ++a) {
+    auto next = [&](const char* name) -> const char* {
+      if (a + 1 >= argc) {
+        std::fprintf(stderr, "bench recommend: %s needs a value\n", name);
+        std::exit(2);
+      }
+      return argv[++a];
+    };
+    if (!std::strcmp(argv[a], "--world")) world = next("--world");
+    else if (!std::strcmp(argv[a], "--data")) data_dir = next("--data");
+    else if (!std::strcmp(argv[a], "--dir")) dir = next("--dir");
+    else if (!std::strcmp(argv[a], "--items")) items = std::atoll(next("--items"));
+    else if (!std::strcmp(argv[a], "--users")) users = std::atoll(next("--users"));
+    else if (!std::strcmp(argv[a], "--events")) events = std::atoll(next("--events"));
+    else if (!std::strcmp(argv[a], "--requests")) requests = std::atoll(next("--requests"));
+    else if (!std::strcmp(argv[a], "-k")) k = std::atoll(next("-k"));
+    else if (!std::strcmp(argv[a], "--json")) json = true;
+    else {
+      std::fprintf(stderr,
+                   "usage: recdb bench recommend [--world ml100k|synthetic] [--data DIR]\n"
+                   "       [--items N --users N --events N] [--requests N] [-k N] [--dir D] [--json]\n");
+      return 2;
+    }
+  }
+  bool temp = dir.empty();
+  if (temp) {
+    char tmpl[] = "/tmp/recdb_bench_recommend_XXXXXX";
+    if (!mkdtemp(tmpl)) return Fail("mkdtemp", Status::IOError("cannot create temp dir"));
+    dir = tmpl;
+  }
+  Options o;
+  o.create_if_missing = true;
+  o.background_threads = 0;
+  auto opened = DB::Open(o, dir);
+  if (!opened.ok()) return Fail("open", opened.status());
+  std::unique_ptr<DB> db = std::move(opened).value();
+
+  // Load the world.
+  const auto t_load = std::chrono::steady_clock::now();
+  std::vector<std::string> user_ids;
+  if (world == "ml100k") {
+    tools::ImportOptions io;
+    tools::Importer importer(db.get(), io);
+    Status s = importer.ImportMovieLens(data_dir);
+    if (!s.ok()) return Fail("import " + data_dir, s);
+  } else if (world == "synthetic") {
+    tools::SyntheticWorldOptions wo;
+    wo.items = items;
+    wo.users = users;
+    wo.events = events;
+    tools::SyntheticWorld w(wo);
+    std::vector<Item> item_batch;
+    Status s = w.ForEachItem([&](const Item& it) {
+      item_batch.push_back(it);
+      if (item_batch.size() < 10000) return Status::OK();
+      Status st = db->UpsertItems({}, item_batch);
+      item_batch.clear();
+      return st;
+    });
+    if (s.ok() && !item_batch.empty()) s = db->UpsertItems({}, item_batch);
+    if (!s.ok()) return Fail("items", s);
+    std::vector<Event> batch;
+    s = w.ForEachEvent([&](const Event& e) {
+      batch.push_back(e);
+      if (batch.size() < 10000) return Status::OK();
+      Status st = db->RecordEvents({}, batch);
+      batch.clear();
+      return st;
+    });
+    if (s.ok() && !batch.empty()) s = db->RecordEvents({}, batch);
+    if (!s.ok()) return Fail("events", s);
+  } else {
+    std::fprintf(stderr, "bench recommend: unknown world '%s'\n", world.c_str());
+    return 2;
+  }
+  Status s = db->ForEachUser([&](const User& u) {
+    user_ids.push_back(u.id);
+    return Status::OK();
+  });
+  if (!s.ok()) return Fail("users", s);
+  const double load_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
+  auto stats = db->GetStats();
+  if (!stats.ok()) return Fail("stats", stats.status());
+
+  const auto t_train = std::chrono::steady_clock::now();
+  auto trained = db->Train();
+  if (!trained.ok()) return Fail("train", trained.status());
+  const double train_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_train).count();
+
+  std::mt19937_64 rng(7);
+  auto run = [&](size_t n, const std::atomic<bool>* stop) {
+    std::vector<double> ms;
+    for (size_t i = 0; i < n && !(stop && stop->load()); ++i) {
+      RecommendRequest r;
+      r.user = user_ids[rng() % user_ids.size()];
+      r.k = k;
+      const auto t0 = std::chrono::steady_clock::now();
+      auto res = db->Recommend(r);
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      if (!res.ok()) {
+        Fail("recommend", res.status());
+        std::exit(1);
+      }
+    }
+    return ms;
+  };
+  run(std::min<size_t>(100, requests), nullptr);  // warm up caches
+  Latency idle = Summarise(run(requests, nullptr));
+
+  // While training: one thread retrains (1 training thread, leaving the other
+  // core to serving), this thread serves until training ends.
+  std::atomic<bool> done{false};
+  double train_busy_s = 0;
+  std::thread trainer([&] {
+    const auto t0 = std::chrono::steady_clock::now();
+    TrainOptions to;
+    to.threads = 1;
+    auto r = db->Train(to);
+    train_busy_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!r.ok()) Fail("train (background)", r.status());
+    done = true;
+  });
+  std::vector<double> during_ms;
+  while (!done.load()) {
+    auto part = run(50, &done);
+    during_ms.insert(during_ms.end(), part.begin(), part.end());
+  }
+  trainer.join();
+  Latency during = Summarise(during_ms);
+
+  Status closed = db->Close();
+  if (temp) std::filesystem::remove_all(dir);
+  if (!closed.ok()) return Fail("close", closed);
+
+  if (json) {
+    std::printf(
+        "{\"world\": \"%s\", \"users\": %lld, \"items\": %lld, \"events\": %lld, \"load_s\": %.3f, "
+        "\"train_s\": %.3f, \"k\": %zu, \"requests\": %zu, \"p50_ms\": %.3f, \"p99_ms\": %.3f, "
+        "\"max_ms\": %.3f, \"during_training\": {\"requests\": %zu, \"p50_ms\": %.3f, \"p99_ms\": %.3f, "
+        "\"max_ms\": %.3f, \"train_s\": %.3f}, \"p99_ratio_during_training\": %.3f}\n",
+        world.c_str(), static_cast<long long>(stats->users), static_cast<long long>(stats->items),
+        static_cast<long long>(stats->events), load_s, train_s, k, idle.n, idle.p50, idle.p99,
+        idle.max, during.n, during.p50, during.p99, during.max, train_busy_s,
+        idle.p99 > 0 ? during.p99 / idle.p99 : 0.0);
+  } else {
+    std::printf("world %s: %lld users, %lld items, %lld events (loaded in %.2f s)\n", world.c_str(),
+                static_cast<long long>(stats->users), static_cast<long long>(stats->items),
+                static_cast<long long>(stats->events), load_s);
+    std::printf("train (learned fusion weights, 2 threads): %.2f s\n", train_s);
+    std::printf("Recommend k=%zu, %zu requests idle:   p50 %.3f ms  p99 %.3f ms  max %.3f ms\n", k,
+                idle.n, idle.p50, idle.p99, idle.max);
+    std::printf("while Train runs (%.2f s), %zu requests: p50 %.3f ms  p99 %.3f ms  max %.3f ms  "
+                "(p99 %.2fx idle)\n",
+                train_busy_s, during.n, during.p50, during.p99, during.max,
+                idle.p99 > 0 ? during.p99 / idle.p99 : 0.0);
+  }
+  return 0;
+}
+
+}  // namespace
+
+RECDB_REGISTER_BENCH("recommend", BenchRecommendMain,
+                     "Recommend latency p50/p99 idle and while training (ml-100k or synthetic)");
+
+}  // namespace recdb::bench
