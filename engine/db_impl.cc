@@ -99,6 +99,10 @@ StatusOr<std::unique_ptr<DBImpl>> DBImpl::OpenImpl(const Options& options,
     db->scheduler_ =
         std::make_unique<Scheduler>(options.read_only ? 0 : options.background_threads);
     RECDB_RETURN_IF_ERROR(db->OpenEngine());
+    SpaceManagerOptions space_options;
+    space_options.checkpoint_interval_seconds = options.index_checkpoint_interval_seconds;
+    db->spaces_ = std::make_unique<SpaceManager>(db.get(), db->catalog_.get(), space_options);
+    RECDB_RETURN_IF_ERROR(db->spaces_->Open());
     return db;
   });
 }
@@ -251,12 +255,14 @@ Status DBImpl::Close() {
     closed_ = true;
     if (scheduler_) scheduler_->Shutdown();
     if (!store_) return Status::OK();
+    Status indexes = spaces_ ? spaces_->Close() : Status::OK();
     Status fold;
     if (!options_.read_only) {
       std::lock_guard write(write_mu_);
       fold = FoldItemStatsLocked();
     }
     Status close = store_->Close();
+    if (!indexes.ok()) return indexes;
     return fold.ok() ? close : fold;
   });
 }

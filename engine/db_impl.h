@@ -40,6 +40,7 @@
 #include "engine/catalog/item_catalog.h"
 #include "engine/recommend/recommend_service.h"
 #include "engine/scheduler.h"
+#include "engine/spaces/space_manager.h"
 #include "recdb/db.h"
 #include "storage/event_scan.h"
 #include "storage/id_map.h"
@@ -82,6 +83,25 @@ class DBImpl final : public DB {
                                            const ItemFilter& filter) override;
   StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) override;
 
+  // Embedding spaces (engine/spaces/db_spaces.cc), forwarded to SpaceManager.
+  Status CreateSpace(const SpaceOptions& options) override;
+  Status DropSpace(const std::string& name) override;
+  StatusOr<std::vector<SpaceInfo>> ListSpaces() override;
+  StatusOr<SpaceInfo> DescribeSpace(const std::string& name) override;
+  Status PutVectors(const WriteOptions& wo, const std::string& space, EntityKind kind,
+                    const std::vector<VectorRecord>& records) override;
+  StatusOr<std::vector<float>> GetVector(const std::string& space, EntityKind kind,
+                                         const std::string& id) override;
+  Status DeleteVectors(const WriteOptions& wo, const std::string& space, EntityKind kind,
+                       const std::vector<std::string>& ids) override;
+  StatusOr<std::vector<ScoredItem>> SearchSimilar(const std::string& space,
+                                                  const std::vector<float>& query, size_t k,
+                                                  const ItemFilter& filter) override;
+  StatusOr<std::vector<ScoredItem>> SearchSimilarToItem(const std::string& space,
+                                                        const std::string& item_id, size_t k,
+                                                        const ItemFilter& filter) override;
+  Status CheckpointIndexes() override;
+
   // --- Engine-internal ------------------------------------------------------
   // Not part of the public API; for engine modules (models, indexes,
   // recommend). None of these take the lifecycle lock: callers run inside a
@@ -95,6 +115,8 @@ class DBImpl final : public DB {
   Scheduler* scheduler() const { return scheduler_.get(); }
   // Items' serving metadata by internal id, kept current by UpsertItems.
   const ItemCatalog* catalog() const { return catalog_.get(); }
+  // Embedding spaces and their indexes (embedding providers, tests).
+  SpaceManager* spaces() const { return spaces_.get(); }
 
   // Internal ids are dense: every allocated item iid is < ItemIdLimit().
   // With no deletions yet, ItemIdLimit() == number of items.
@@ -184,6 +206,9 @@ class DBImpl final : public DB {
   std::unique_ptr<RecommendService> recommend_;
   // Opens the serving-side state (catalog, recommend service, retraining job).
   Status OpenEngine();
+  // Embedding spaces; opened after the catalog, closed (checkpointed) in
+  // Close before the Store.
+  std::unique_ptr<SpaceManager> spaces_;
 
   mutable std::shared_mutex lifecycle_mu_;
   bool closed_ = false;  // GUARDED_BY(lifecycle_mu_)

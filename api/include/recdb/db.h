@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "recdb/embedding.h"
 #include "recdb/options.h"
 #include "recdb/recommend.h"
 #include "recdb/records.h"
@@ -131,6 +132,75 @@ class DB {
   // the data; the serving model is untouched. Errors: InvalidArgument for an
   // unknown recommender name; FailedPrecondition when there are no events.
   virtual StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options = {}) = 0;
+
+  // --- Embedding spaces (recdb/embedding.h) ---------------------------------
+  // A space holds at most one vector per item and per user, in RocksDB; an
+  // HNSW index per space and kind is derived from them, checkpointed to
+  // DIR/derived/ (Options::index_checkpoint_interval_seconds, and Close) and
+  // caught up or rebuilt at Open. Every space call is thread-safe.
+
+  // Creates an empty space. Errors: InvalidArgument for a name outside
+  // [A-Za-z0-9_.-]{1,64}, a dimension outside 1..kMaxVectorDimension, hnsw_m
+  // outside 2..1024, an ef outside 1..100000 or a model string over 256
+  // bytes; AlreadyExists if the name is taken; FailedPrecondition when
+  // read-only; IOError.
+  virtual Status CreateSpace(const SpaceOptions& options) = 0;
+
+  // Removes the space with its vectors, index files and change log; the
+  // vectors' bytes are compacted out of RocksDB's files before it returns.
+  // Errors: NotFound; FailedPrecondition when read-only; IOError.
+  virtual Status DropSpace(const std::string& name) = 0;
+
+  // Every space (by name), with its vector counts.
+  virtual StatusOr<std::vector<SpaceInfo>> ListSpaces() = 0;
+  // Errors: NotFound.
+  virtual StatusOr<SpaceInfo> DescribeSpace(const std::string& name) = 0;
+
+  // Inserts or replaces the vectors of existing items or users (kind), in one
+  // atomic write: all of them or none. A later record for the same id wins.
+  // Errors (nothing stored): NotFound for an unknown space; InvalidArgument
+  // naming batch[i] for an unknown item/user id, a vector that is not exactly
+  // the space's dimension of finite floats, an all-zero vector in a cosine
+  // space, or more than kMaxBatchSize records; FailedPrecondition when
+  // read-only; IOError. Internal if the vectors were stored but the index
+  // update failed (the index is then rebuilt in the background).
+  virtual Status PutVectors(const WriteOptions& wo, const std::string& space, EntityKind kind,
+                            const std::vector<VectorRecord>& records) = 0;
+
+  // The stored vector, as it was put. Errors: NotFound for an unknown space
+  // or id or no vector; Corruption if the stored value fails verification.
+  virtual StatusOr<std::vector<float>> GetVector(const std::string& space, EntityKind kind,
+                                                 const std::string& id) = 0;
+
+  // Deletes vectors, atomically; ids without a vector are skipped. The
+  // vector is never returned again, and its bytes leave every file recdb owns
+  // (index checkpoint, WAL, SST) by the next index checkpoint. Errors:
+  // NotFound for an unknown space; FailedPrecondition when read-only; IOError.
+  virtual Status DeleteVectors(const WriteOptions& wo, const std::string& space, EntityKind kind,
+                               const std::vector<std::string>& ids) = 0;
+
+  // The min(k, matching) items most similar to `query` among those that pass
+  // `filter` and have a vector, best first (ScoredItem::score, see Metric).
+  // Approximate (HNSW); small filtered sets are scored exactly. Errors:
+  // NotFound for an unknown space; InvalidArgument for k outside 1..10000 or
+  // a malformed query (wrong dimension, NaN/inf, all-zero under cosine).
+  virtual StatusOr<std::vector<ScoredItem>> SearchSimilar(const std::string& space,
+                                                          const std::vector<float>& query,
+                                                          size_t k,
+                                                          const ItemFilter& filter = {}) = 0;
+
+  // As SearchSimilar, queried with the item's own vector; the item itself is
+  // never returned. Errors: NotFound for an unknown space or item, or an item
+  // without a vector in the space; as SearchSimilar.
+  virtual StatusOr<std::vector<ScoredItem>> SearchSimilarToItem(const std::string& space,
+                                                                const std::string& item_id,
+                                                                size_t k,
+                                                                const ItemFilter& filter = {}) = 0;
+
+  // Checkpoints every space's indexes now (as the background job does) and
+  // truncates their change logs. Errors: FailedPrecondition when read-only;
+  // IOError.
+  virtual Status CheckpointIndexes() = 0;
 
   // --- Scans (dump, export, training) --------------------------------------
   // Each visits every record from one consistent snapshot of the database.

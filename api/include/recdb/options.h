@@ -53,6 +53,13 @@ struct Options {
   // Default: 0. Fixed at Open. Cost: one training run (about 5 s of 2 cores
   // at 100K events) per period.
   int64_t retrain_interval_seconds = 0;
+
+  // Checkpoint every embedding space's HNSW indexes to DIR/derived/ this
+  // often (seconds), and truncate their change logs; Close checkpoints too.
+  // 0 = only on Close and DB::CheckpointIndexes. Default: 300. Fixed at Open.
+  // Cost: writing each changed index (~(8*M + 4*dim + 16) bytes per vector)
+  // per period; longer periods make the log replayed at Open longer.
+  int64_t index_checkpoint_interval_seconds = 300;
 };
 
 struct WriteOptions {
