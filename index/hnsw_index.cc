@@ -407,6 +407,11 @@ double HnswIndex::DeletedFraction() const {
                                   : static_cast<double>(g.num_deleted_) / g.cur_element_count;
 }
 
+HnswOptions HnswIndex::options() const {
+  std::shared_lock lock(mu_);
+  return options_;
+}
+
 size_t HnswIndex::ef_search() const {
   std::shared_lock lock(mu_);
   return options_.ef_search;
@@ -459,12 +464,13 @@ StatusOr<std::vector<Neighbor>> HnswIndex::Search(std::span<const float> query, 
     return out;
   };
 
-  // Exact: score every matching live node.
+  // Exact: rank every matching live node by hnswlib's own SIMD distance
+  // (ascending distance == descending score for each metric), then finish()
+  // computes the reported scores for the k winners.
   auto exact = [&]() {
     TopK top(k);
     auto consider = [&](tableint i) {
-      top.Push(i, Score(metric_, q.data(),
-                        reinterpret_cast<const float*>(g.getDataByInternalId(i)), dimension_));
+      top.Push(i, -g.fstdistfunc_(q.data(), g.getDataByInternalId(i), g.dist_func_param_));
     };
     std::vector<uint32_t> matches;
     if (filter != nullptr && filter->ListMatches(&matches)) {
@@ -597,3 +603,16 @@ StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::CompactCopy() const {
 }
 
 }  // namespace recdb::index
+
+#if defined(__SANITIZE_THREAD__)
+// hnswlib takes its per-node link_list_locks_ in both orders (addPoint holds
+// the new node's lock while searchBaseLayer locks neighbours, and vice versa),
+// which TSan reports as a potential deadlock. HnswIndex serialises every
+// writer under its exclusive lock, so those locks never contend and cannot
+// deadlock; our own mutex is always taken first and hnswlib never calls back.
+// Only lock-order reports whose stacks are inside hnswalg.h are suppressed;
+// data races are still reported. Weak, so a binary can supply its own list.
+extern "C" __attribute__((weak)) const char* __tsan_default_suppressions() {
+  return "deadlock:hnswalg.h\n";
+}
+#endif

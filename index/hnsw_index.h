@@ -144,7 +144,8 @@ class HnswIndex final : public VectorIndex {
 
   size_t ef_search() const;
   void set_ef_search(size_t ef);
-  const HnswOptions& options() const { return options_; }
+  // The options in force (m and ef_construction as built or loaded).
+  HnswOptions options() const;
 
   // Bytes of hnswlib memory (vectors, links, labels), for sizing.
   size_t MemoryBytes() const;

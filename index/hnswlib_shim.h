@@ -45,6 +45,17 @@
 #include <x86intrin.h>
 #endif
 
+// Under AddressSanitizer, build hnswlib without its hand-written SIMD. Its
+// prefetch code (searchBaseLayer, hnswalg.h:214) reads the link slot one past
+// the end of a full upper-layer link list: 4 bytes past a malloc'ed block of
+// 68*level+1 bytes. glibc's allocation slack always covers it (the block's
+// usable size is >= n+3), so release builds are unaffected, but ASan rightly
+// reports it. Without USE_SSE that code is compiled out; distances then use
+// the portable loops, which only matters for speed.
+#if defined(__SANITIZE_ADDRESS__) && !defined(NO_MANUAL_VECTORIZATION)
+#define NO_MANUAL_VECTORIZATION
+#endif
+
 namespace {
 #include <hnswlib/hnswlib.h>
 }  // namespace

@@ -14,6 +14,15 @@
 
 namespace recdb::index::test {
 
+// Under ThreadSanitizer hnswlib's per-node locking makes inserts ~100x slower;
+// the recall tests then use a smaller set (still checked against brute force)
+// so the sanitizer run stays within minutes. Concurrency tests are unchanged.
+#if defined(__SANITIZE_THREAD__)
+inline constexpr size_t kRecallSetSize = 1000;
+#else
+inline constexpr size_t kRecallSetSize = 5000;
+#endif
+
 struct Dataset {
   uint32_t dim = 0;
   std::vector<float> data;  // n * dim

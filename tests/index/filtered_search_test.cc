@@ -17,7 +17,7 @@ namespace recdb::index {
 namespace {
 
 constexpr uint32_t kDim = 32;
-constexpr size_t kN = 5000;
+constexpr size_t kN = test::kRecallSetSize;
 constexpr size_t kQueries = 100;
 
 // A filter that cannot list its matches nor estimate them, like a predicate
@@ -36,7 +36,9 @@ class FilteredSearchTest : public ::testing::Test {
   static void SetUpTestSuite() {
     data_ = new test::Dataset(test::MakeClustered(kN, kDim, 50, 11));
     queries_ = new test::Dataset(test::MakeClustered(kQueries, kDim, 50, 12));
-    hnsw_ = HnswIndex::Create(kDim, Metric::kL2).value().release();
+    HnswOptions options;
+    options.filter_exact_max_matches = 100;  // so 3% of the index decides
+    hnsw_ = HnswIndex::Create(kDim, Metric::kL2, options).value().release();
     exact_ = new BruteForceIndex(kDim, Metric::kL2);
     for (size_t i = 0; i < kN; ++i) {
       ASSERT_TRUE(hnsw_->Add(i, data_->Row(i)).ok());
@@ -123,9 +125,9 @@ TEST_F(FilteredSearchTest, ReturnsExactlyKWhenKMatchAndAllWhenFewer) {
   // admits them only after a long detour; the result must still be complete.
   for (SearchPlan plan : {SearchPlan::kGraph, SearchPlan::kExact, SearchPlan::kAuto}) {
     std::vector<uint32_t> ids;
-    for (uint32_t i = 0; i < 10; ++i) ids.push_back(i * 499);
+    for (uint32_t i = 0; i < 10; ++i) ids.push_back(i * (kN / 10 - 1));
     const IdFilter ten = IdFilter::Only(ids);
-    const IdFilter three = IdFilter::Only(std::vector<uint32_t>{5, 6, 4999});
+    const IdFilter three = IdFilter::Only(std::vector<uint32_t>{5, 6, kN - 1});
     const IdFilter none = IdFilter::Only({});
     const IdFilter absent = IdFilter::Only(std::vector<uint32_t>{kN + 1, kN + 2});
     for (size_t q = 0; q < 10; ++q) {
