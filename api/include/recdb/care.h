@@ -1,0 +1,77 @@
+// Care: what recdb does to a ranked list after fusion so that it serves the
+// person and not only the next click (engine/rerank/README.md).
+//
+// Each stage has one knob. Options::care holds the database's defaults;
+// RecommendRequest::care, when set, replaces them for one request. Every
+// knob at 0 (the default) leaves the fused ranking untouched, except for
+// impression rotation, which only acts once impressions are recorded
+// (DB::RecordImpressions).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace recdb {
+
+struct CareOptions {
+  // Diversity: maximal marginal relevance (Carbonell & Goldstein 1998). Each
+  // slot takes the candidate maximising
+  //   (1 - diversity) * relevance - diversity * max similarity to the items
+  // already placed, similarity = Jaccard over categories (or cosine in
+  // `diversity_space` when set). In [0, 1]. Default: 0 (off).
+  double diversity = 0;
+  // Embedding space whose item vectors define similarity for diversity;
+  // empty = categories. Items without a vector fall back to categories.
+  std::string diversity_space;
+
+  // Calibration (Steck 2018): the list's category mix follows the user's
+  // history mix; greedy on (1 - calibration) * relevance - calibration *
+  // KL(history || list). In [0, 1]. Default: 0 (off).
+  double calibration = 0;
+
+  // Fair exposure: the minimum share of slots given to long-tail items
+  // (outside the items holding the top 20% of interactions). Amortised: a
+  // user whose recorded impressions gave the long tail less than this share
+  // of position-weighted exposure gets up to twice as many slots until the
+  // deficit is repaid. In [0, 1]. Default: 0 (off).
+  double fair_share = 0;
+
+  // Exploration: the share of slots (rounded up) given to new or
+  // under-exposed items from the user's candidate pool, chosen by Thompson
+  // sampling on impressions vs engagements, deterministic under
+  // exploration_seed. In [0, 1]. Default: 0 (off).
+  double exploration = 0;
+  uint64_t exploration_seed = 0;
+  // An item counts as under-exposed while shown fewer than this many times
+  // in all. Default: 20.
+  int64_t exploration_max_impressions = 20;
+
+  // Impression rotation: an item shown to the user at least
+  // rotate_after_impressions times within the last rotate_period_seconds,
+  // with no event of that user on it since the first of those impressions,
+  // is left out; it comes back once the impressions age past the period.
+  // 0 = off. Default: 3 impressions, 7 days.
+  int rotate_after_impressions = 3;
+  int64_t rotate_period_seconds = 7 * 86400;
+
+  // The re-ranked pool: the fused top (candidate_factor * k) items.
+  // Default: 5. Cost: the fusion step ranks that many items.
+  size_t candidate_factor = 5;
+};
+
+// Business rules, applied per request after the care stages.
+struct BusinessRules {
+  // Placed first, in this order, if they pass the request's filter (and are
+  // not the user's seen items when exclude_seen); unknown ids are skipped.
+  std::vector<std::string> pin;
+  // Item id -> added to its normalised relevance in [0, 1] before re-ranking
+  // (negative values demote); must be finite.
+  std::map<std::string, double> boost;
+  // Moved after every other candidate (still listed if k requires).
+  std::vector<std::string> bury;
+};
+
+}  // namespace recdb

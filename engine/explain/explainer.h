@@ -1,0 +1,47 @@
+// Explainer: the explanation of one result -- structured evidence and one
+// human sentence -- from the evidence that really produced it:
+//  - "recommender": each recommender's share of the positive fused score;
+//  - "because_item": the user's own history item with the strongest
+//    co-occurrence with the result (always an item of the user's history);
+//  - "popular_in_category": the result is among the trending items of one
+//    of its own categories ("popular in Comedy this week");
+//  - care placements (engine/rerank): "exploration" ("new, and close to what
+//    you like"), "diversity" ("added for variety", citing a category of the
+//    item the list lacked), "calibration" (a category of the item that the
+//    user's history holds), "fair_exposure", "pinned", "boosted".
+//
+// Thread-safety: pure given its inputs (the catalog is itself thread-safe).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+
+#include "engine/catalog/item_catalog.h"
+#include "engine/rerank/care_facts.h"
+#include "engine/rerank/rerank.h"
+#include "recdb/recommend.h"
+
+namespace recdb::models {
+class Cooccurrence;
+}
+
+namespace recdb::explain {
+
+struct ExplainContext {
+  const ItemCatalog* catalog = nullptr;                 // titles, category names
+  std::function<std::string(uint32_t)> external_id;     // iid -> external id
+  const models::Cooccurrence* cooccurrence = nullptr;   // may be null
+  const rerank::CareFacts* facts = nullptr;             // may be null
+  std::span<const uint32_t> history;                    // the user's items
+  size_t k = 0;                                         // list length requested
+  bool boosted = false;                                 // a business rule boosted it
+};
+
+// Fills rec->explanation from rec->contributions and the context. `placed`
+// is the care stage's record for the item (null: plain relevance).
+void ExplainResult(const ExplainContext& ctx, uint32_t item, const rerank::Placed* placed,
+                   Recommendation* rec);
+
+}  // namespace recdb::explain

@@ -1,0 +1,136 @@
+#include "engine/rerank/rerank_eval.h"
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+#include "engine/eval/metrics.h"
+
+namespace recdb::rerank {
+
+namespace {
+
+template <typename Fn>
+void ParallelFor(size_t n, int threads, Fn&& fn) {
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t k; (k = next.fetch_add(1)) < n;) fn(k);
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < std::max(1, threads); ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+}
+
+std::vector<uint32_t> ItemsOf(const std::vector<Placed>& placed) {
+  std::vector<uint32_t> out;
+  out.reserve(placed.size());
+  for (const Placed& p : placed) out.push_back(p.item);
+  return out;
+}
+
+}  // namespace
+
+RerankedEvaluation::RerankedEvaluation(const models::Fused& fused,
+                                       const eval::TemporalSplit& split,
+                                       const eval::EvalOptions& options, size_t max_factor)
+    : split_(split),
+      options_(options),
+      max_factor_(std::max<size_t>(1, max_factor)),
+      facts_(BuildCareFacts(split.train, &fused)) {
+  const models::Dataset& train = split.train;
+  const size_t depth = std::max({options.ndcg_k, options.recall_k, options.list_k}) * max_factor_;
+  pools_.resize(split.test_users.size());
+  history_mix_.resize(split.test_users.size());
+  ParallelFor(split.test_users.size(), options.threads, [&](size_t idx) {
+    const uint32_t u = split.test_users[idx];
+    std::vector<uint32_t> items;
+    std::vector<int64_t> stamps;
+    for (uint32_t k : train.UserTimeline(u)) {
+      items.push_back(train.interactions()[k].item);
+      stamps.push_back(train.interactions()[k].ts);
+    }
+    models::UserQuery q;
+    q.user = u;
+    q.items = items;
+    q.timestamps = stamps;
+    for (const auto& r : fused.RecommendExplained(q, depth, train.UserItems(u), nullptr)) {
+      pools_[idx].push_back({r.item, r.score});
+    }
+    history_mix_[idx] = facts_.HistoryMix(train.UserItems(u));
+  });
+}
+
+eval::EvalReport RerankedEvaluation::Evaluate(const CareOptions& care) const {
+  const models::Dataset& train = split_.train;
+  const uint32_t n_items = train.num_items();
+  std::vector<float> popularity(n_items);
+  for (uint32_t i = 0; i < n_items; ++i) popularity[i] = static_cast<float>(train.ItemUsers(i).size());
+  const std::vector<bool> head = eval::ShortHead(popularity, options_.short_head_share);
+  const size_t factor = std::clamp<size_t>(care.candidate_factor, 1, max_factor_);
+  const ItemFacts items = facts_.Items();
+
+  struct UserResult {
+    double ndcg = 0, recall = 0, ild = 0, novelty = 0, kl = 0, long_tail = 0;
+    std::vector<uint32_t> list;
+  };
+  std::vector<UserResult> results(split_.test_users.size());
+  ParallelFor(results.size(), options_.threads, [&](size_t idx) {
+    const uint32_t u = split_.test_users[idx];
+    const auto& pool = pools_[idx];
+    UserFacts user;
+    user.history_mix = history_mix_[idx];
+    const uint64_t seed = care.exploration_seed ^ (uint64_t{u} * 0x9E3779B97F4A7C15ull);
+    auto rerank_at = [&](size_t k) {
+      std::span<const Candidate> p(pool.data(), std::min(pool.size(), k * factor));
+      return ItemsOf(Rerank(p, k, care, {}, items, user, seed));
+    };
+    const auto& rel = split_.test_items[u];
+    UserResult& res = results[idx];
+    std::vector<uint32_t> at_ndcg = rerank_at(options_.ndcg_k);
+    res.ndcg = eval::NdcgAtK(at_ndcg, rel, options_.ndcg_k);
+    res.recall = eval::RecallAtK(rerank_at(options_.recall_k), rel, options_.recall_k);
+    res.list = options_.list_k == options_.ndcg_k ? at_ndcg : rerank_at(options_.list_k);
+    res.ild = eval::IntraListDiversity(res.list, train.item_categories());
+    res.novelty = eval::Novelty(res.list, popularity, train.num_users());
+    if (train.has_categories()) {
+      auto q = eval::CategoryDistribution(res.list, train.item_categories(), train.num_categories());
+      res.kl = eval::CalibrationKl(history_mix_[idx], q, options_.calibration_alpha);
+    }
+    size_t tail = 0;
+    for (uint32_t i : res.list) tail += head[i] ? 0 : 1;
+    res.long_tail = res.list.empty() ? 0.0 : static_cast<double>(tail) / res.list.size();
+  });
+
+  eval::EvalReport report;
+  report.users = results.size();
+  std::vector<double> exposure(n_items, 0.0);
+  std::vector<bool> seen(n_items, false);
+  size_t distinct = 0;
+  for (const UserResult& r : results) {
+    report.ndcg += r.ndcg;
+    report.recall += r.recall;
+    report.ild += r.ild;
+    report.novelty += r.novelty;
+    report.calibration_kl += r.kl;
+    report.long_tail_share += r.long_tail;
+    for (uint32_t i : r.list) {
+      exposure[i] += 1.0;
+      if (!seen[i]) seen[i] = true, ++distinct;
+    }
+  }
+  if (!results.empty()) {
+    const double n = static_cast<double>(results.size());
+    report.ndcg /= n;
+    report.recall /= n;
+    report.ild /= n;
+    report.novelty /= n;
+    report.calibration_kl /= n;
+    report.long_tail_share /= n;
+  }
+  report.coverage = n_items ? static_cast<double>(distinct) / n_items : 0.0;
+  report.gini = eval::Gini(exposure);
+  return report;
+}
+
+}  // namespace recdb::rerank
