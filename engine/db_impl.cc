@@ -5,6 +5,7 @@
 #include <new>
 #include <utility>
 
+#include "engine/privacy/privacy_state.h"
 #include "storage/counter_merge_operator.h"
 #include "storage/key_codec.h"
 #include "storage/record_codec.h"
@@ -98,6 +99,7 @@ StatusOr<std::unique_ptr<DBImpl>> DBImpl::OpenImpl(const Options& options,
     // A read-only opener runs no background work.
     db->scheduler_ =
         std::make_unique<Scheduler>(options.read_only ? 0 : options.background_threads);
+    RECDB_RETURN_IF_ERROR(db->OpenPrivacy());
     RECDB_RETURN_IF_ERROR(db->OpenEngine());
     SpaceManagerOptions space_options;
     space_options.checkpoint_interval_seconds = options.index_checkpoint_interval_seconds;
@@ -353,11 +355,13 @@ StatusOr<std::vector<Event>> DBImpl::GetUserHistory(const std::string& user_id,
     std::vector<std::map<std::string, std::string>> contexts;
     RECDB_RETURN_IF_ERROR(storage::ScanUserEvents(
         *store_, nullptr, *uid, range.start, range.end,
-        [&](const storage::StoredEvent& e) -> Status {
-          stored.push_back(e);
-          contexts.push_back(*e.context);
-          return Status::OK();
-        },
+        SkipExpired(
+            [&](const storage::StoredEvent& e) -> Status {
+              stored.push_back(e);
+              contexts.push_back(*e.context);
+              return Status::OK();
+            },
+            /*training=*/false),
         /*with_context=*/true, range.limit));
     std::vector<Event> out;
     out.reserve(stored.size());
@@ -606,9 +610,10 @@ Consent DBImpl::UserConsent(uint32_t user_iid) const {
 Status DBImpl::ScanEvents(const storage::StoredEventVisitor& fn,
                           const rocksdb::Snapshot* snapshot) const {
   return NoThrow([&]() -> Status {
-    if (snapshot != nullptr) return storage::ScanAllEvents(*store_, snapshot, fn);
+    const storage::StoredEventVisitor visit = SkipExpired(fn, /*training=*/true);
+    if (snapshot != nullptr) return storage::ScanAllEvents(*store_, snapshot, visit);
     storage::Snapshot snap = store_->GetSnapshot();
-    return storage::ScanAllEvents(*store_, snap->snapshot(), fn);
+    return storage::ScanAllEvents(*store_, snap->snapshot(), visit);
   });
 }
 
@@ -616,7 +621,8 @@ Status DBImpl::ScanUserEvents(uint32_t user_iid, int64_t start, int64_t end,
                               const storage::StoredEventVisitor& fn,
                               const rocksdb::Snapshot* snapshot) const {
   return NoThrow([&]() -> Status {
-    return storage::ScanUserEvents(*store_, snapshot, user_iid, start, end, fn);
+    return storage::ScanUserEvents(*store_, snapshot, user_iid, start, end,
+                                   SkipExpired(fn, /*training=*/false));
   });
 }
 

@@ -27,6 +27,7 @@
 #include <flatbuffers/flatbuffers.h>
 #include <rocksdb/write_batch.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -37,6 +38,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/clock.h"
 #include "engine/catalog/item_catalog.h"
 #include "engine/recommend/recommend_service.h"
 #include "engine/scheduler.h"
@@ -48,6 +50,10 @@
 #include "storage/store.h"
 
 namespace recdb {
+
+namespace privacy {
+struct PrivacyState;
+}  // namespace privacy
 
 class DBImpl final : public DB {
  public:
@@ -102,6 +108,13 @@ class DBImpl final : public DB {
                                                         const ItemFilter& filter) override;
   Status CheckpointIndexes() override;
 
+  // Privacy (db_privacy.cc).
+  StatusOr<ErasureReceipt> ForgetUser(const std::string& id,
+                                      const ForgetOptions& options) override;
+  Status UnforgetUser(const std::string& id) override;
+  StatusOr<std::string> ExportUser(const std::string& id) override;
+  StatusOr<SweepReport> SweepRetention() override;
+
   // --- Engine-internal ------------------------------------------------------
   // Not part of the public API; for engine modules (models, indexes,
   // recommend). None of these take the lifecycle lock: callers run inside a
@@ -117,6 +130,11 @@ class DBImpl final : public DB {
   const ItemCatalog* catalog() const { return catalog_.get(); }
   // Embedding spaces and their indexes (embedding providers, tests).
   SpaceManager* spaces() const { return spaces_.get(); }
+
+  // Where retention and receipts read the time; tests substitute a
+  // FakeClock (REQUIRES: it outlives the DB or is replaced first).
+  const Clock* clock() const { return clock_.load(); }
+  void SetClockForTesting(const Clock* clock);
 
   // Internal ids are dense: every allocated item iid is < ItemIdLimit().
   // With no deletions yet, ItemIdLimit() == number of items.
@@ -153,10 +171,13 @@ class DBImpl final : public DB {
   // user's oldest first, from one consistent snapshot (pass one, or null for
   // a fresh one). No strings are built per event. Events of users whose
   // consent forbids storing them are not stored, hence never visited; users
-  // with consent.training == false ARE visited (check UserConsent).
+  // with consent.training == false ARE visited (check UserConsent). Events
+  // past their retention TTL or older than the training horizon are not
+  // visited (Options::retention).
   Status ScanEvents(const storage::StoredEventVisitor& fn,
                     const rocksdb::Snapshot* snapshot = nullptr) const;
-  // One user's events with timestamp in [start, end), oldest first.
+  // One user's events with timestamp in [start, end), oldest first; events
+  // past their retention TTL are not visited.
   Status ScanUserEvents(uint32_t user_iid, int64_t start, int64_t end,
                         const storage::StoredEventVisitor& fn,
                         const rocksdb::Snapshot* snapshot = nullptr) const;
@@ -167,6 +188,19 @@ class DBImpl final : public DB {
   // Open helpers.
   Status InitializeNew();
   Status LoadState();
+
+  // Privacy (db_privacy.cc): loads the forget ledger and retention rules,
+  // schedules the sweep.
+  Status OpenPrivacy();
+  // Forgets one user. REQUIRES: write_mu_ held, `uid` mapped to `id`.
+  Status ForgetUserLocked(uint32_t uid, const std::string& id, ErasureReceipt* receipt);
+  // Whether a record of the unknown user `id` is dropped (forget ledger).
+  bool IsForgottenId(std::string_view id) const;
+  // `fn` minus the events expired under the retention rules at this moment
+  // (and, if `training`, those older than the training horizon).
+  storage::StoredEventVisitor SkipExpired(const storage::StoredEventVisitor& fn,
+                                          bool training) const;
+  Status SweepPhysical(SweepReport* report);
 
   // Fails with FailedPrecondition after Close or for writes when read-only.
   Status CheckOpen() const;
@@ -209,6 +243,10 @@ class DBImpl final : public DB {
   // Embedding spaces; opened after the catalog, closed (checkpointed) in
   // Close before the Store.
   std::unique_ptr<SpaceManager> spaces_;
+
+  // Privacy state (db_privacy.cc; engine/privacy/privacy_state.h).
+  std::atomic<const Clock*> clock_{SystemClock::Default()};
+  std::unique_ptr<privacy::PrivacyState> privacy_;
 
   mutable std::shared_mutex lifecycle_mu_;
   bool closed_ = false;  // GUARDED_BY(lifecycle_mu_)

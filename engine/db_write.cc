@@ -193,6 +193,9 @@ Status DBImpl::UpsertUsersLocked(const WriteOptions& wo, const std::vector<User>
       uid = *f;
     } else if (auto p = pending_users_.find(user.id); p != pending_users_.end()) {
       uid = p->second;
+    } else if (IsForgottenId(user.id)) {  // forget ledger: dropped (db_privacy.cc)
+      uids.push_back(UINT32_MAX);
+      continue;
     } else {
       if (next_user >= UINT32_MAX) return Status::ResourceExhausted("user id space exhausted");
       uid = static_cast<uint32_t>(next_user++);
@@ -218,7 +221,9 @@ Status DBImpl::UpsertUsersLocked(const WriteOptions& wo, const std::vector<User>
     users_.Insert(new_users_[k], static_cast<uint32_t>(counters_.next_user_iid + k));
   }
   user_consent_.resize(next_user, storage::kConsentAll);
-  for (size_t i = 0; i < users.size(); ++i) user_consent_[uids[i]] = ConsentBits(users[i].consent);
+  for (size_t i = 0; i < users.size(); ++i) {
+    if (uids[i] != UINT32_MAX) user_consent_[uids[i]] = ConsentBits(users[i].consent);
+  }
   counters_.next_user_iid = next_user;
   counters_.users += new_users_.size();
   return Status::OK();
@@ -269,6 +274,9 @@ Status DBImpl::RecordEventsLocked(const WriteOptions& wo, const std::vector<Even
       r.user = *f;
     } else if (auto p = pending_users_.find(e.user); p != pending_users_.end()) {
       r.user = p->second;
+    } else if (IsForgottenId(e.user)) {  // forget ledger: dropped (db_privacy.cc)
+      resolved_.push_back({UINT32_MAX, 0, 0});
+      continue;
     } else {
       if (!options_.auto_create_users) {
         return Status::InvalidArgument("events[" + std::to_string(i) + "].user: unknown user " +
@@ -324,6 +332,7 @@ Status DBImpl::RecordEventsLocked(const WriteOptions& wo, const std::vector<Even
   for (size_t i = 0; i < events.size(); ++i) {
     const Event& e = events[i];
     const ResolvedEvent& r = resolved_[i];
+    if (r.user == UINT32_MAX) continue;  // a forgotten user's
     // New users have the default consent, which stores events.
     const bool store_event =
         r.user >= known_users || (user_consent_[r.user] & storage::kConsentStoreEvents) != 0;

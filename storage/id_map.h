@@ -51,6 +51,13 @@ class IdMap {
     by_external_.emplace(std::string_view(externals_[iid]), iid);
   }
 
+  // Unmaps `iid` (a forgotten user); its slot stays empty, never reused.
+  void Erase(uint32_t iid) {
+    if (iid >= externals_.size()) return;
+    by_external_.erase(std::string_view(externals_[iid]));
+    std::string().swap(externals_[iid]);
+  }
+
   // Number of internal-id slots (the next dense id when loaded densely).
   uint32_t size() const { return static_cast<uint32_t>(externals_.size()); }
   // Number of mapped ids.

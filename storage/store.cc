@@ -116,6 +116,15 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options, const std::
   dbo.max_background_jobs = 2;
   dbo.bytes_per_sync = 1 << 20;
   dbo.keep_log_file_num = 4;
+  // Privacy (engine/privacy/README.md): start a new MANIFEST at every version
+  // edit, so the file boundary keys of compacted-away files (which may be a
+  // forgotten user's keys) leave the MANIFEST at the next flush. Costs one
+  // small snapshot of the live-file list per flush/compaction. Obsolete WAL
+  // files are deleted, never archived (WAL_ttl_seconds = WAL_size_limit_MB = 0,
+  // the defaults, stated here because erasure depends on them).
+  dbo.max_manifest_file_size = 1;
+  dbo.WAL_ttl_seconds = 0;
+  dbo.WAL_size_limit_MB = 0;
 
   // Every family that exists, plus every recdb family (created if missing).
   std::vector<std::string> names;
@@ -144,6 +153,9 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options, const std::
   descriptors.reserve(names.size());
   for (const std::string& n : names) {
     descriptors.emplace_back(n, MakeColumnFamilyOptions(options, n, cache));
+    if (IndexOf(n) == static_cast<int>(ColumnFamily::kEvents)) {
+      descriptors.back().options.compaction_filter_factory = store->retention_;
+    }
   }
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;

@@ -29,6 +29,7 @@
 
 #include "recdb/options.h"
 #include "recdb/status.h"
+#include "storage/retention_filter.h"
 
 namespace recdb::storage {
 
@@ -110,6 +111,10 @@ class Store {
   // Flushes every memtable to SST files and waits.
   Status Flush();
 
+  // The expiry rules and clock of the "events" family's compaction filter
+  // (storage/retention_filter.h); never null.
+  EventRetention* retention() const { return retention_.get(); }
+
   // Flushes (unless read-only) and closes RocksDB. Idempotent; later calls
   // other than the destructor are invalid.
   Status Close();
@@ -127,6 +132,7 @@ class Store {
   // Every open handle (core, reserved and unknown), in open order.
   std::vector<rocksdb::ColumnFamilyHandle*> all_handles_;
   std::string dir_;
+  std::shared_ptr<EventRetention> retention_ = std::make_shared<EventRetention>();
   bool created_ = false;
   bool read_only_ = false;
   bool closed_ = false;

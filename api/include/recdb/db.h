@@ -20,6 +20,7 @@
 
 #include "recdb/embedding.h"
 #include "recdb/options.h"
+#include "recdb/privacy.h"
 #include "recdb/recommend.h"
 #include "recdb/records.h"
 #include "recdb/status.h"
@@ -201,6 +202,42 @@ class DB {
   // truncates their change logs. Errors: FailedPrecondition when read-only;
   // IOError.
   virtual Status CheckpointIndexes() = 0;
+
+  // --- Privacy (recdb/privacy.h, engine/privacy/README.md) -----------------
+
+  // Forgets user `id`: deletes their record, id mapping, every stored event
+  // (one range delete) and their vectors in every space, subtracts their
+  // events from the per-item counts, and adds a keyed hash of the id to the
+  // forget ledger, all but the vectors in one atomic write. From then on no
+  // read, count or training run sees the user, and RecordEvents/UpsertUsers
+  // silently drop records of this id until UnforgetUser. The serving model
+  // drops their contribution at the retrain this schedules (or at once with
+  // options.retrain); their bytes leave the files at the next sweep (at once
+  // with options.wait_for_physical_erasure).
+  // Returns what was removed. Errors: InvalidArgument for an empty or
+  // oversize id; NotFound for an unknown user (FailedPrecondition if the id
+  // is in the ledger already); FailedPrecondition when read-only; IOError.
+  virtual StatusOr<ErasureReceipt> ForgetUser(const std::string& id,
+                                              const ForgetOptions& options = {}) = 0;
+
+  // Removes `id` from the forget ledger, so it may be recorded again.
+  // Errors: NotFound if the id is not in the ledger; FailedPrecondition when
+  // read-only; IOError.
+  virtual Status UnforgetUser(const std::string& id) = 0;
+
+  // Everything the database holds about user `id` as one JSON object:
+  // record, consent, events (with context), vectors. Errors: NotFound for an
+  // unknown user; Corruption for a record that fails verification.
+  virtual StatusOr<std::string> ExportUser(const std::string& id) = 0;
+
+  // Applies Options::retention now and makes every deletion physical: forgets
+  // inactive users, trims users past max_events_per_user, flushes, compacts
+  // the events family (dropping expired events) and the ranges of forgotten
+  // users, checkpoints the vector indexes, and rotates the WAL and MANIFEST.
+  // On return no file in the directory holds data deleted before the call
+  // (unless a snapshot taken before it is still open).
+  // Errors: FailedPrecondition when read-only; IOError.
+  virtual StatusOr<SweepReport> SweepRetention() = 0;
 
   // --- Scans (dump, export, training) --------------------------------------
   // Each visits every record from one consistent snapshot of the database.

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 
+#include "recdb/privacy.h"
+
 namespace recdb {
 
 struct Options {
@@ -60,6 +62,11 @@ struct Options {
   // Cost: writing each changed index (~(8*M + 4*dim + 16) bytes per vector)
   // per period; longer periods make the log replayed at Open longer.
   int64_t index_checkpoint_interval_seconds = 300;
+
+  // How long events are kept (recdb/privacy.h). An event type it names must
+  // be registered, else Open fails with InvalidArgument. Default: keep
+  // everything. Fixed at Open. Cost: a sweep compacts the events family.
+  RetentionPolicy retention;
 };
 
 struct WriteOptions {
