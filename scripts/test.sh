@@ -4,6 +4,7 @@
 #   scripts/test.sh --all      fast + slow suites
 #   scripts/test.sh --asan     fast suite under ASan+UBSan (separate build dir)
 #   scripts/test.sh --tsan     fast suite under TSan (separate build dir)
+#   scripts/test.sh --crash    crash suite: kill -9 cycles (ctest -L crash)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 labels="fast"
@@ -12,6 +13,7 @@ sanitize=""
 for arg in "$@"; do
   case "$arg" in
     --all) labels="fast|slow" ;;
+    --crash) labels="crash" ;;
     --asan) build_dir="build-asan"; sanitize="address,undefined" ;;
     --tsan) build_dir="build-tsan"; sanitize="thread" ;;
     *) echo "unknown flag: $arg" >&2; exit 2 ;;
