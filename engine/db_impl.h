@@ -88,6 +88,10 @@ class DBImpl final : public DB {
   StatusOr<RecommendResponse> SimilarItems(const std::string& item_id, size_t k,
                                            const ItemFilter& filter) override;
   StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) override;
+  // Impressions (db_impressions.cc), stored by RecommendService.
+  Status RecordImpressions(const WriteOptions& wo, const std::string& user,
+                           const std::vector<std::string>& items,
+                           const ImpressionContext& context) override;
 
   // Embedding spaces (engine/spaces/db_spaces.cc), forwarded to SpaceManager.
   Status CreateSpace(const SpaceOptions& options) override;

@@ -1,5 +1,6 @@
 #include "engine/recommend/evaluation.h"
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -13,8 +14,55 @@
 #include "engine/models/item_knn.h"
 #include "engine/models/most_pop.h"
 #include "engine/models/trending.h"
+#include "engine/rerank/rerank_eval.h"
 
 namespace recdb {
+
+namespace {
+
+EvalMetrics ToMetrics(const eval::EvalReport& r) {
+  EvalMetrics m;
+  m.ndcg_at_10 = r.ndcg;
+  m.recall_at_20 = r.recall;
+  m.coverage_at_10 = r.coverage;
+  m.ild_at_10 = r.ild;
+  m.novelty_at_10 = r.novelty;
+  m.gini_at_10 = r.gini;
+  m.calibration_kl_at_10 = r.calibration_kl;
+  m.long_tail_share_at_10 = r.long_tail_share;
+  return m;
+}
+
+// The knob `name` of `care`, or null for an unknown name.
+double* Knob(CareOptions& care, const std::string& name) {
+  if (name == "diversity") return &care.diversity;
+  if (name == "calibration") return &care.calibration;
+  if (name == "fair_share" || name == "fairness") return &care.fair_share;
+  if (name == "exploration") return &care.exploration;
+  return nullptr;
+}
+
+// The values a sweep visits. Errors: InvalidArgument for an unknown knob,
+// a step <= 0, from > to, or more than 101 points.
+StatusOr<std::vector<double>> SweepValues(const EvaluateOptions::Sweep& s) {
+  CareOptions probe;
+  if (!Knob(probe, s.knob)) {
+    return Status::InvalidArgument("eval: unknown sweep knob '" + s.knob +
+                                   "' (diversity, calibration, fair_share, exploration)");
+  }
+  if (!(s.step > 0) || !(s.from <= s.to) || (s.to - s.from) / s.step > 100 + 1e-9) {
+    return Status::InvalidArgument("eval: a sweep needs from <= to and 0 < step, at most 101 points");
+  }
+  std::vector<double> values;
+  for (int i = 0;; ++i) {
+    const double v = s.from + i * s.step;
+    if (v > s.to + 1e-9) break;
+    values.push_back(std::min(v, s.to));
+  }
+  return values;
+}
+
+}  // namespace
 
 StatusOr<EvaluationReport> EvaluateRecommenders(const models::Dataset& data,
                                                 const EvaluateOptions& options) {
@@ -56,6 +104,17 @@ StatusOr<EvaluationReport> EvaluateRecommenders(const models::Dataset& data,
     if (!known) return Status::InvalidArgument("eval: unknown recommender '" + name + "'");
   }
 
+  const bool care = options.care.has_value() || options.sweep.has_value();
+  if (options.care) RECDB_RETURN_IF_ERROR(rerank::ValidateCare(*options.care).WithContext("eval"));
+  std::vector<double> sweep_values;
+  if (options.sweep) {
+    RECDB_ASSIGN_OR_RETURN(sweep_values, SweepValues(*options.sweep));
+    CareOptions probe = options.care.value_or(CareOptions{});
+    for (double v : sweep_values) {
+      *Knob(probe, options.sweep->knob) = v;
+      RECDB_RETURN_IF_ERROR(rerank::ValidateCare(probe).WithContext("eval: sweep"));
+    }
+  }
   RECDB_ASSIGN_OR_RETURN(eval::TemporalSplit split, eval::SplitByTime(data));
   EvaluationReport report;
   report.users = data.num_users();
@@ -66,7 +125,8 @@ StatusOr<EvaluationReport> EvaluateRecommenders(const models::Dataset& data,
   for (auto& [name, make] : makers) {
     if (!options.recommenders.empty() &&
         std::find(options.recommenders.begin(), options.recommenders.end(), name) ==
-            options.recommenders.end()) {
+            options.recommenders.end() &&
+        !(care && name == "fused")) {  // care and sweeps re-rank the fused list
       continue;
     }
     std::unique_ptr<Recommender> model = make();
@@ -87,6 +147,23 @@ StatusOr<EvaluationReport> EvaluateRecommenders(const models::Dataset& data,
     report.recommenders[name] = m;
     if (name == "fused") {
       for (const auto& [c, w] : static_cast<const Fused&>(*model).Weights()) report.fused_weights[c] = w;
+    }
+    if (name == "fused" && care) {
+      // The same re-ranking as serving (rerank::Rerank), on pools fused once.
+      rerank::RerankedEvaluation reranked(static_cast<const Fused&>(*model), split, eo);
+      if (options.care) {
+        EvalMetrics cm = ToMetrics(reranked.Evaluate(*options.care));
+        cm.train_seconds = m.train_seconds;
+        report.recommenders["fused+care"] = cm;
+      }
+      if (options.sweep) {
+        report.sweep_knob = options.sweep->knob;
+        CareOptions point = options.care.value_or(CareOptions{});
+        for (double v : sweep_values) {
+          *Knob(point, options.sweep->knob) = v;
+          report.sweep.push_back({v, ToMetrics(reranked.Evaluate(point))});
+        }
+      }
     }
   }
   return report;

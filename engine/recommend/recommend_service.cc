@@ -4,12 +4,16 @@
 #include <chrono>
 #include <cmath>
 #include <set>
+#include <unordered_map>
 
 #include "engine/db_impl.h"
+#include "engine/explain/explainer.h"
 #include "engine/models/cooccurrence.h"
 #include "engine/models/dataset.h"
 #include "engine/models/fused.h"
 #include "engine/recommend/training_data.h"
+#include "engine/rerank/care_facts.h"
+#include "engine/rerank/impression_log.h"
 
 namespace recdb {
 
@@ -26,10 +30,6 @@ Family FamilyOf(const std::string& name) {
   return Family::kItemBased;  // itemknn, recentknn*, cooc_*
 }
 
-std::string Percent(double share) {
-  return std::to_string(static_cast<int>(std::lround(share * 100))) + "%";
-}
-
 }  // namespace
 
 struct RecommendService::Model {
@@ -39,10 +39,11 @@ struct RecommendService::Model {
   std::vector<std::string> names;  // component names
   TrainReport report;
   int cooc_component = -1;  // index of the symmetric co-occurrence model, for evidence
+  std::unique_ptr<rerank::CareFacts> facts;  // categories, long tail, trending per category
 };
 
 RecommendService::RecommendService(DBImpl* db, const ItemCatalog* catalog)
-    : db_(db), catalog_(catalog) {}
+    : db_(db), catalog_(catalog), impressions_(std::make_unique<rerank::ImpressionLog>(db)) {}
 
 RecommendService::~RecommendService() = default;
 
@@ -78,6 +79,8 @@ StatusOr<TrainReport> RecommendService::Train(const TrainOptions& options) {
     model->names.push_back(model->fused->component_name(j));
     if (model->names.back() == "cooc_symmetric") model->cooc_component = static_cast<int>(j);
   }
+  model->facts =
+      std::make_unique<rerank::CareFacts>(rerank::BuildCareFacts(*model->data, model->fused.get()));
   model->version = next_version_++;
   model->report.model_version = model->version;
   model->report.events = stats.events_used;
@@ -89,6 +92,8 @@ StatusOr<TrainReport> RecommendService::Train(const TrainOptions& options) {
     std::lock_guard<std::mutex> lock(model_mu_);
     model_ = std::move(model);
   }
+  // Engagements may have arrived since the exposure counts were built.
+  RECDB_RETURN_IF_ERROR(impressions_->Refresh());
   return report;
 }
 
@@ -156,6 +161,7 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
   std::vector<uint32_t> history;
   std::vector<int64_t> stamps;
   std::vector<uint32_t> seen;  // every item the user touched, negative feedback included
+  std::unordered_map<uint32_t, int64_t> last_event;  // item -> latest event time (rotation)
   if (user_iid != models::kUnknownUser) {
     std::vector<double> weight_by_type;
     for (const auto& t : db_->EventTypesById()) {
@@ -165,6 +171,8 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
     Status s = db_->ScanUserEvents(user_iid, kMinTimestamp, kMaxTimestamp + 1,
                                    [&](const storage::StoredEvent& e) -> Status {
                                      seen.push_back(e.item);
+                                     int64_t& last = last_event[e.item];
+                                     last = std::max(last, e.timestamp);
                                      double w = e.type < weight_by_type.size() ? weight_by_type[e.type] : 0;
                                      if (w > 0 && personal) {
                                        history.push_back(e.item);
@@ -217,85 +225,152 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
   for (uint32_t i : exclude) {
     if (i < n) exclude_known.push_back(i);
   }
+  // Care (engine/rerank): rotation, then the re-ranking stages on a pool
+  // larger than k, then an explanation of every result (engine/explain).
+  const CareOptions& care = request.care ? *request.care : db_->options().care;
+  RECDB_RETURN_IF_ERROR(rerank::ValidateCare(care));
+  rerank::Rules rules;
+  for (const auto& id : request.rules.pin) {
+    if (auto iid = db_->FindItemIid(id)) rules.pin.push_back(*iid);
+  }
+  for (const auto& [id, b] : request.rules.boost) {
+    if (!std::isfinite(b)) return Status::InvalidArgument("recommend: boost of '" + id + "' is not finite");
+    if (auto iid = db_->FindItemIid(id)) rules.boost[*iid] = b;
+  }
+  for (const auto& id : request.rules.bury) {
+    if (auto iid = db_->FindItemIid(id)) rules.bury.insert(*iid);
+  }
+  const int64_t wall_now = request.now != 0
+                               ? request.now
+                               : std::chrono::duration_cast<std::chrono::seconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
+  const rerank::CareFacts* facts = model->facts.get();
+  rerank::UserFacts user_facts;
+  if (facts) user_facts.history_mix = facts->HistoryMix(known_items);
+  if (user_iid != models::kUnknownUser &&
+      (care.rotate_after_impressions > 0 || care.fair_share > 0)) {
+    const int64_t window = std::max<int64_t>(care.rotate_period_seconds, 30 * 86400);
+    RECDB_ASSIGN_OR_RETURN(std::vector<rerank::Shown> shown,
+                           impressions_->UserImpressions(user_iid, wall_now - window, wall_now + 1));
+    for (uint32_t i : rerank::RotatedOut(shown, last_event, wall_now, care)) {
+      if (i < n) exclude_known.push_back(i);
+    }
+    std::sort(exclude_known.begin(), exclude_known.end());
+    exclude_known.erase(std::unique(exclude_known.begin(), exclude_known.end()), exclude_known.end());
+    if (facts) user_facts.past_long_tail_share = rerank::LongTailExposureShare(shown, facts->long_tail);
+  }
+  const bool reranking = rerank::AnyStageOn(care) || !rules.pin.empty() || !rules.boost.empty() ||
+                         !rules.bury.empty();
+  const size_t pool_k = reranking ? request.k * care.candidate_factor : request.k;
   auto results = model->fused->RecommendExplained(
-      query, request.k, exclude_known, [&](uint32_t iid) { return allowed.Test(iid); }, weights);
+      query, pool_k, exclude_known, [&](uint32_t iid) { return allowed.Test(iid); }, weights);
 
+  std::vector<rerank::Candidate> pool;
+  std::unordered_map<uint32_t, size_t> result_of;
+  for (size_t r = 0; r < results.size(); ++r) {
+    pool.push_back({results[r].item, results[r].score});
+    result_of[results[r].item] = r;
+  }
+  for (uint32_t pin : rules.pin) {  // pins join the pool if the request admits them
+    if (result_of.count(pin) || !allowed.Test(pin) ||
+        std::binary_search(exclude.begin(), exclude.end(), pin)) {
+      continue;
+    }
+    pool.push_back({pin, pool.empty() ? 0.0 : pool.back().score});
+    result_of[pin] = SIZE_MAX;
+  }
+  rerank::ItemFacts item_facts = facts ? facts->Items() : rerank::ItemFacts{};
+  item_facts.exposure = [&](uint32_t iid) {
+    rerank::ItemExposure e = impressions_->Exposure(iid);
+    auto entry = catalog_->Get(iid);
+    e.is_new = entry && entry->created_at > 0 && wall_now - entry->created_at < 14 * 86400;
+    return e;
+  };
+  std::unordered_map<uint32_t, std::vector<float>> vectors;
+  if (care.diversity > 0 && !care.diversity_space.empty() && db_->spaces() != nullptr) {
+    for (const auto& c : pool) {
+      auto v = db_->spaces()->GetVector(care.diversity_space, EntityKind::kItem,
+                                        db_->ItemExternalId(c.item));
+      if (!v.ok()) continue;  // no vector (or no such space): categories decide
+      double norm = 0;
+      for (float x : *v) norm += static_cast<double>(x) * x;
+      if (norm <= 0) continue;
+      for (float& x : *v) x = static_cast<float>(x / std::sqrt(norm));
+      vectors[c.item] = std::move(*v);
+    }
+    item_facts.vector = [&](uint32_t iid) -> const std::vector<float>* {
+      auto it = vectors.find(iid);
+      return it == vectors.end() ? nullptr : &it->second;
+    };
+  }
+  const uint64_t seed = care.exploration_seed ^ (uint64_t{user_iid} * 0x9E3779B97F4A7C15ull) ^
+                        static_cast<uint64_t>(request.now);
+  std::vector<rerank::Placed> placed =
+      rerank::Rerank(pool, request.k, care, rules, item_facts, user_facts, seed);
+
+  explain::ExplainContext ex;
+  ex.catalog = catalog_;
+  ex.external_id = [this](uint32_t iid) { return db_->ItemExternalId(iid); };
+  if (model->cooc_component >= 0) {
+    ex.cooccurrence =
+        &static_cast<const models::Cooccurrence&>(model->fused->component(model->cooc_component));
+  }
+  ex.facts = facts;
+  ex.history = known_items;
+  ex.k = request.k;
   RecommendResponse response;
   response.model_version = model->version;
-  for (const auto& r : results) {
+  for (const rerank::Placed& p : placed) {
     Recommendation rec;
-    rec.id = db_->ItemExternalId(r.item);
-    rec.score = r.score;
-    for (size_t j = 0; j < r.contributions.size(); ++j) {
-      if (weights[j] != 0) rec.contributions[model->names[j]] = r.contributions[j];
+    rec.id = db_->ItemExternalId(p.item);
+    rec.score = p.score;
+    const size_t r = result_of[p.item];
+    if (r != SIZE_MAX) {
+      for (size_t j = 0; j < results[r].contributions.size(); ++j) {
+        if (weights[j] != 0) rec.contributions[model->names[j]] = results[r].contributions[j];
+      }
     }
-    Explain(*model, known_items, &rec, r.item);
+    auto boost = rules.boost.find(p.item);
+    ex.boosted = boost != rules.boost.end() && boost->second > 0;
+    explain::ExplainResult(ex, p.item, &p, &rec);
     response.items.push_back(std::move(rec));
   }
   return response;
 }
 
-void RecommendService::Explain(const Model& model, const std::vector<uint32_t>& history,
-                               Recommendation* rec, uint32_t item) const {
-  // Shares: each recommender's positive contribution over the sum of them.
-  double positive = 0;
-  for (const auto& [name, c] : rec->contributions) positive += std::max(0.0, c);
-  std::vector<std::pair<double, std::string>> ranked;
-  for (const auto& [name, c] : rec->contributions) {
-    if (c > 0 && positive > 0) ranked.push_back({c / positive, name});
+Status RecommendService::RecordImpressions(const WriteOptions& wo, const std::string& user,
+                                           const std::vector<std::string>& items,
+                                           const ImpressionContext& context) {
+  auto user_iid = db_->FindUserIid(user);
+  if (!user_iid) return Status::NotFound("impressions: unknown user '" + user + "'");
+  if (items.empty() || items.size() > kMaxK) {
+    return Status::InvalidArgument("impressions: give 1.." + std::to_string(kMaxK) + " items");
   }
-  if (ranked.empty() && !rec->contributions.empty()) {
-    // Every part is below the user's average (a weak list, e.g. a narrow
-    // filter): the least negative recommender is what placed it.
-    auto best = std::max_element(rec->contributions.begin(), rec->contributions.end(),
-                                 [](const auto& a, const auto& b) { return a.second < b.second; });
-    ranked.push_back({1.0, best->first});
+  if (context.timestamp != 0 &&
+      (context.timestamp < kMinTimestamp || context.timestamp > kMaxTimestamp)) {
+    return Status::InvalidArgument("impressions: timestamp out of range");
   }
-  std::sort(ranked.rbegin(), ranked.rend());
-  for (const auto& [share, name] : ranked) {
-    Evidence e;
-    e.kind = "recommender";
-    e.recommender = name;
-    e.share = share;
-    e.text = name + " (" + Percent(share) + ")";
-    rec->explanation.evidence.push_back(std::move(e));
+  if (context.context.size() > kMaxContextEntries) {
+    return Status::InvalidArgument("impressions: more than " +
+                                   std::to_string(kMaxContextEntries) + " context entries");
   }
-
-  // The user's own item that best explains it: the history item with the
-  // strongest co-occurrence with the recommended one.
-  std::string because;
-  if (model.cooc_component >= 0 && !history.empty()) {
-    const auto& cooc =
-        static_cast<const models::Cooccurrence&>(model.fused->component(model.cooc_component));
-    std::set<uint32_t> in_history(history.begin(), history.end());
-    float best = 0;
-    uint32_t best_item = 0;
-    for (const auto& nb : cooc.Neighbours(item)) {
-      if (in_history.count(nb.item) && nb.score > best) best = nb.score, best_item = nb.item;
+  std::vector<uint32_t> iids;
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto iid = db_->FindItemIid(items[i]);
+    if (!iid) {
+      return Status::InvalidArgument("impressions: items[" + std::to_string(i) +
+                                     "]: unknown item '" + items[i] + "'");
     }
-    if (best > 0) {
-      because = catalog_->Title(best_item);
-      Evidence e;
-      e.kind = "because_item";
-      e.recommender = "cooc_symmetric";
-      e.item = db_->ItemExternalId(best_item);
-      e.text = "you interacted with " + because;
-      rec->explanation.evidence.push_back(std::move(e));
-    }
+    iids.push_back(*iid);
   }
-
-  const std::string top = ranked.empty() ? "" : ranked.front().second;
-  if (!top.empty() && FamilyOf(top) == Family::kPopularity) {
-    rec->explanation.sentence = "Popular right now with people on this service.";
-  } else if (!because.empty()) {
-    rec->explanation.sentence = "Because you interacted with " + because + ".";
-  } else if (!top.empty() && FamilyOf(top) == Family::kCollaborative) {
-    rec->explanation.sentence = "People with tastes like yours liked it.";
-  } else if (!top.empty()) {
-    rec->explanation.sentence = "Often chosen together with items in your history.";
-  } else {
-    rec->explanation.sentence = "Ranked by the blend of recdb's recommenders.";
-  }
+  if (!db_->UserConsent(*user_iid).store_events) return Status::OK();  // consent: not stored
+  const int64_t ts = context.timestamp != 0
+                         ? context.timestamp
+                         : std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  return impressions_->Record(*user_iid, ts, iids, context.context, wo.sync);
 }
 
 }  // namespace recdb

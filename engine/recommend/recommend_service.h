@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "engine/catalog/item_catalog.h"
+#include "recdb/options.h"
 #include "recdb/recommend.h"
 #include "recdb/status.h"
 
@@ -36,6 +37,9 @@ namespace models {
 class Dataset;
 class Fused;
 }  // namespace models
+namespace rerank {
+class ImpressionLog;
+}  // namespace rerank
 
 class RecommendService {
  public:
@@ -56,6 +60,15 @@ class RecommendService {
   StatusOr<RecommendResponse> SimilarItems(const std::string& item_id, size_t k,
                                            const ItemFilter& filter) const;
 
+  // Stores a list shown to `user` (rerank::ImpressionLog). Errors: NotFound
+  // for an unknown user; InvalidArgument for an unknown item (naming its
+  // index), 0 or more than 1000 items, a timestamp out of range or more than
+  // kMaxContextEntries context entries; IOError. Nothing is stored for a
+  // user whose consent has store_events == false.
+  Status RecordImpressions(const WriteOptions& wo, const std::string& user,
+                           const std::vector<std::string>& items,
+                           const ImpressionContext& context);
+
   bool trained() const;
   // Names of the fused recommenders (empty before the first Train).
   std::vector<std::string> RecommenderNames() const;
@@ -66,8 +79,6 @@ class RecommendService {
   StatusOr<RecommendResponse> Serve(const std::shared_ptr<const Model>& model,
                                     const RecommendRequest& request, uint32_t user_iid,
                                     bool personal) const;
-  void Explain(const Model& model, const std::vector<uint32_t>& history,
-               Recommendation* rec, uint32_t item) const;
 
   DBImpl* const db_;
   const ItemCatalog* const catalog_;
@@ -75,6 +86,9 @@ class RecommendService {
   mutable std::mutex model_mu_;
   std::shared_ptr<const Model> model_;  // GUARDED_BY(model_mu_)
   uint64_t next_version_ = 1;           // GUARDED_BY(train_mu_)
+  // What was shown to whom; exposure counts for rotation, fairness and
+  // exploration.
+  std::unique_ptr<rerank::ImpressionLog> impressions_;
 };
 
 }  // namespace recdb

@@ -93,7 +93,8 @@ struct Placed {
   uint32_t relevance_rank = 0;
 };
 
-// The final k (or fewer, if the pool is smaller) items, best first. Pinned
+// The final k (or fewer, if the pool is smaller) items, best first. The
+// pool must be ordered best first: relevance is 1/log2(pool rank + 2). Pinned
 // items must be in the pool to be placed (the caller adds them). `seed`
 // drives exploration; the same inputs and seed give the same list.
 std::vector<Placed> Rerank(std::span<const Candidate> pool, size_t k, const CareOptions& care,

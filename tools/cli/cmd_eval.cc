@@ -1,6 +1,10 @@
 // recdb eval DIR: offline quality of every recommender with the DESIGN.md
-// protocol, accuracy and beyond-accuracy metrics side by side.
+// protocol, accuracy and beyond-accuracy metrics side by side; with care
+// knobs, the fused list re-ranked as serving does ("fused+care"); with
+// --sweep, the accuracy / beyond-accuracy trade-off of one knob, as a table,
+// JSON and an SVG plot.
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -8,6 +12,7 @@
 
 #include "tools/cli/args.h"
 #include "tools/cli/db_access.h"
+#include "tools/cli/sweep_plot.h"
 
 namespace recdb::cli {
 namespace {
@@ -22,6 +27,41 @@ std::vector<std::string> SplitCommas(const std::string& s) {
   return out;
 }
 
+nlohmann::ordered_json MetricsJson(const EvalMetrics& m) {
+  return {{"ndcg@10", m.ndcg_at_10},
+          {"recall@20", m.recall_at_20},
+          {"coverage@10", m.coverage_at_10},
+          {"ild@10", m.ild_at_10},
+          {"novelty@10", m.novelty_at_10},
+          {"gini@10", m.gini_at_10},
+          {"calibration_kl@10", m.calibration_kl_at_10},
+          {"long_tail_share@10", m.long_tail_share_at_10}};
+}
+
+// "diversity=0:1:0.1" -> the sweep. Errors: InvalidArgument.
+StatusOr<EvaluateOptions::Sweep> ParseSweep(const std::string& spec) {
+  EvaluateOptions::Sweep s;
+  const size_t eq = spec.find('=');
+  double a = 0, b = 0, c = 0;
+  char tail = 0;
+  if (eq == std::string::npos ||
+      std::sscanf(spec.c_str() + eq + 1, "%lf:%lf:%lf%c", &a, &b, &c, &tail) != 3) {
+    return Status::InvalidArgument("--sweep expects KNOB=FROM:TO:STEP, e.g. diversity=0:1:0.1");
+  }
+  s.knob = spec.substr(0, eq);
+  if (s.knob == "fairness") s.knob = "fair_share";
+  s.from = a, s.to = b, s.step = c;
+  return s;
+}
+
+// The beyond-accuracy metric a knob trades NDCG@10 for, for the plot.
+std::pair<std::string, double> PlotMetric(const std::string& knob, const EvalMetrics& m) {
+  if (knob == "calibration") return {"calibration KL@10 (nats, lower is better)", m.calibration_kl_at_10};
+  if (knob == "fair_share") return {"Gini of exposure@10 (lower is fairer)", m.gini_at_10};
+  if (knob == "exploration") return {"coverage@10", m.coverage_at_10};
+  return {"intra-list diversity@10", m.ild_at_10};
+}
+
 int EvalMain(int argc, char** argv) {
   ArgParser args("eval",
                  "Evaluate every recommender and the fused one on DIR's event log.",
@@ -30,7 +70,16 @@ int EvalMain(int argc, char** argv) {
   args.AddPositional("DIR", "database directory");
   args.AddFlag("recommenders", "LIST", "comma-separated subset (default: all)");
   args.AddFlag("threads", "N", "threads", "2");
-  args.AddSwitch("json", "print {\"recommenders\": {\"mostpop\": {\"ndcg@10\": x, ...}}} as JSON");
+  args.AddFlag("diversity", "X", "re-rank the fused list: MMR diversity in [0, 1] (adds \"fused+care\")");
+  args.AddFlag("calibration", "X", "re-rank: calibration to the history's genre mix, in [0, 1]");
+  args.AddFlag("fair-share", "X", "re-rank: minimum share of long-tail slots, in [0, 1]");
+  args.AddFlag("exploration", "X", "re-rank: share of exploration slots, in [0, 1]");
+  args.AddFlag("seed", "N", "exploration seed", "0");
+  args.AddFlag("sweep", "KNOB=FROM:TO:STEP",
+               "trade-off of one knob (diversity, calibration, fair_share, exploration)");
+  args.AddFlag("svg", "PATH", "where --sweep writes its plot (default: sweep-KNOB.svg)");
+  args.AddSwitch("json", "print {\"recommenders\": {\"mostpop\": {\"ndcg@10\": x, ...}}} as JSON;\n"
+                         "with --sweep, {\"sweep\": [{\"KNOB\": v, \"ndcg@10\": x, ...}]}");
   int code = 0;
   if (!args.Parse(argc, argv, &code)) return code;
   auto threads = args.GetInt("threads");
@@ -38,26 +87,82 @@ int EvalMain(int argc, char** argv) {
   EvaluateOptions opts;
   opts.threads = static_cast<int>(*threads);
   opts.recommenders = SplitCommas(args.Get("recommenders"));
+  CareOptions care;
+  bool any_care = false;
+  for (const auto& [flag, knob] : {std::pair<const char*, double*>{"diversity", &care.diversity},
+                                   {"calibration", &care.calibration},
+                                   {"fair-share", &care.fair_share},
+                                   {"exploration", &care.exploration}}) {
+    if (!args.Has(flag)) continue;
+    auto v = args.GetDouble(flag);
+    if (!v.ok()) return Fail("eval", v.status());
+    *knob = *v;
+    any_care = true;
+  }
+  auto seed = args.GetInt("seed");
+  if (!seed.ok()) return Fail("eval", seed.status());
+  care.exploration_seed = static_cast<uint64_t>(*seed);
+  if (any_care) opts.care = care;
+  if (args.Has("sweep")) {
+    auto sweep = ParseSweep(args.Get("sweep"));
+    if (!sweep.ok()) return Fail("eval", sweep.status());
+    opts.sweep = *sweep;
+    if (opts.recommenders.empty()) opts.recommenders = {"fused"};
+    if (!any_care) opts.care.reset();
+  }
   auto db = OpenDatabase(args.Positional("DIR"), OpenMode::kReadOnly);
   if (!db.ok()) return Fail("eval", db.status());
   auto report = (*db)->Evaluate(opts);
   if (!report.ok()) return Fail("eval", report.status());
-  if (args.Has("json")) {
+  if (opts.sweep) {
+    const std::string& knob = report->sweep_knob;
+    std::vector<SweepPlotPoint> points;
+    std::string x_label;
+    for (const auto& p : report->sweep) {
+      auto [label, x] = PlotMetric(knob, p.metrics);
+      x_label = label;
+      points.push_back({p.value, x, p.metrics.ndcg_at_10});
+    }
+    const std::string svg_path = args.Has("svg") ? args.Get("svg") : "sweep-" + knob + ".svg";
+    std::ofstream svg(svg_path);
+    svg << SweepPlotSvg("recdb eval: NDCG@10 vs " + x_label + " as " + knob + " grows", knob,
+                        x_label, points);
+    if (!svg.good()) return Fail("eval", "cannot write " + svg_path);
+    if (args.Has("json")) {
+      nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+      for (const auto& p : report->sweep) {
+        nlohmann::ordered_json row;
+        row[knob] = p.value;
+        const nlohmann::ordered_json metrics = MetricsJson(p.metrics);
+        for (auto it = metrics.begin(); it != metrics.end(); ++it) row[it.key()] = it.value();
+        rows.push_back(row);
+      }
+      nlohmann::ordered_json j;
+      j["sweep"] = rows;
+      j["svg"] = svg_path;
+      std::cout << j.dump(2) << "\n";
+    } else {
+      std::printf("%lld test users; fused list re-ranked, sweeping %s\n",
+                  static_cast<long long>(report->test_users), knob.c_str());
+      std::printf("%-11s %8s %9s %7s %6s %8s %6s %7s %8s\n", knob.c_str(), "NDCG@10", "Recall@20",
+                  "Cov@10", "ILD", "novelty", "Gini", "calKL", "longtail");
+      for (const auto& p : report->sweep) {
+        const EvalMetrics& m = p.metrics;
+        std::printf("%-11.2f %8.4f %9.4f %7.3f %6.3f %8.2f %6.3f %7.3f %8.3f\n", p.value,
+                    m.ndcg_at_10, m.recall_at_20, m.coverage_at_10, m.ild_at_10, m.novelty_at_10,
+                    m.gini_at_10, m.calibration_kl_at_10, m.long_tail_share_at_10);
+      }
+      std::printf("plot: %s\n", svg_path.c_str());
+    }
+  } else if (args.Has("json")) {
     nlohmann::ordered_json j;
     j["users"] = report->users;
     j["items"] = report->items;
     j["test_users"] = report->test_users;
     nlohmann::ordered_json recs = nlohmann::ordered_json::object();
     for (const auto& [name, m] : report->recommenders) {
-      recs[name] = {{"ndcg@10", m.ndcg_at_10},
-                    {"recall@20", m.recall_at_20},
-                    {"coverage@10", m.coverage_at_10},
-                    {"ild@10", m.ild_at_10},
-                    {"novelty@10", m.novelty_at_10},
-                    {"gini@10", m.gini_at_10},
-                    {"calibration_kl@10", m.calibration_kl_at_10},
-                    {"long_tail_share@10", m.long_tail_share_at_10},
-                    {"train_s", m.train_seconds}};
+      recs[name] = MetricsJson(m);
+      recs[name]["train_s"] = m.train_seconds;
     }
     j["recommenders"] = recs;
     j["fused_weights"] = report->fused_weights;

@@ -19,9 +19,10 @@ namespace recdb {
 struct CareOptions {
   // Diversity: maximal marginal relevance (Carbonell & Goldstein 1998). Each
   // slot takes the candidate maximising
-  //   (1 - diversity) * relevance - diversity * max similarity to the items
-  // already placed, similarity = Jaccard over categories (or cosine in
-  // `diversity_space` when set). In [0, 1]. Default: 0 (off).
+  //   (1 - diversity) * relevance - diversity * mean similarity to the items
+  // already placed (relevance = 1/log2(fused rank + 2); similarity = Jaccard
+  // over categories, or cosine in `diversity_space` when set). The mean, not
+  // MMR's max, is what intra-list diversity averages. In [0, 1]. Default: 0.
   double diversity = 0;
   // Embedding space whose item vectors define similarity for diversity;
   // empty = categories. Items without a vector fall back to categories.
@@ -67,8 +68,8 @@ struct BusinessRules {
   // Placed first, in this order, if they pass the request's filter (and are
   // not the user's seen items when exclude_seen); unknown ids are skipped.
   std::vector<std::string> pin;
-  // Item id -> added to its normalised relevance in [0, 1] before re-ranking
-  // (negative values demote); must be finite.
+  // Item id -> added to its relevance (1/log2(fused rank + 2), 1 for the
+  // best) before re-ranking; negative values demote; must be finite.
   std::map<std::string, double> boost;
   // Moved after every other candidate (still listed if k requires).
   std::vector<std::string> bury;

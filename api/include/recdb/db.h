@@ -115,6 +115,19 @@ class DB {
   // outside 1..1000 or an unknown recommender name in request.weights.
   virtual StatusOr<RecommendResponse> Recommend(const RecommendRequest& request) = 0;
 
+  // Records that `items` (in slot order) were shown to `user`. An item shown
+  // CareOptions::rotate_after_impressions times within rotate_period_seconds
+  // without an event of the user on it leaves the user's lists for a while;
+  // the counts also feed fair exposure and exploration (recdb/care.h).
+  // Nothing is stored for a user whose consent has store_events == false.
+  // Errors: NotFound for an unknown user; InvalidArgument for an unknown
+  // item (naming its index), no items or more than 1000, a timestamp outside
+  // [kMinTimestamp, kMaxTimestamp] or too many context entries;
+  // FailedPrecondition when read-only; IOError.
+  virtual Status RecordImpressions(const WriteOptions& wo, const std::string& user,
+                                   const std::vector<std::string>& items,
+                                   const ImpressionContext& context = {}) = 0;
+
   // Recommend for an anonymous visitor from the items of their session.
   StatusOr<RecommendResponse> RecommendForSession(std::vector<std::string> recent_items,
                                                   RecommendRequest request = {}) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "recdb/care.h"
 #include "recdb/privacy.h"
 
 namespace recdb {
@@ -55,6 +56,13 @@ struct Options {
   // Default: 0. Fixed at Open. Cost: one training run (about 5 s of 2 cores
   // at 100K events) per period.
   int64_t retrain_interval_seconds = 0;
+
+  // Default re-ranking of every Recommend (diversity, calibration, fair
+  // exposure, exploration, impression rotation); a request's
+  // RecommendRequest::care replaces it. See recdb/care.h for each knob.
+  // Default: every stage off, rotation after 3 impressions in 7 days.
+  // Fixed at Open. Cost: re-ranking candidate_factor * k items (microseconds).
+  CareOptions care;
 
   // Checkpoint every embedding space's HNSW indexes to DIR/derived/ this
   // often (seconds), and truncate their change logs; Close checkpoints too.

@@ -8,9 +8,11 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "recdb/care.h"
 #include "recdb/embedding.h"
 
 namespace recdb {
@@ -33,11 +35,23 @@ struct RecommendRequest {
   // Items the visitor interacted with in this session, oldest first, used in
   // addition to (or, for an anonymous visitor, instead of) the stored history.
   std::vector<std::string> session_items;
+  // Re-ranking for this request (recdb/care.h); unset = Options::care.
+  std::optional<CareOptions> care;
+  // Pin, boost and bury for this request (recdb/care.h).
+  BusinessRules rules;
+};
+
+// Where and when a list was shown (DB::RecordImpressions).
+struct ImpressionContext {
+  int64_t timestamp = 0;  // seconds since epoch; 0 = now
+  std::map<std::string, std::string> context;  // e.g. {"surface": "home"}
 };
 
 // One piece of evidence behind a result.
 struct Evidence {
-  std::string kind;         // "recommender", "because_item", "popular", ...
+  // "recommender", "because_item", "popular_in_category", "exploration",
+  // "diversity", "calibration", "fair_exposure", "pinned", "boosted".
+  std::string kind;
   std::string recommender;  // which recommender produced it, if any
   double share = 0;         // share of the fused score, in [0, 1]
   std::string item;         // for "because_item": an item in the user's history
@@ -87,6 +101,17 @@ struct EvaluateOptions {
   // Recommenders to evaluate; empty = all: mostpop, ials, ease, itemknn,
   // recentknn, cooccurrence, trending, fused.
   std::vector<std::string> recommenders;
+  // Also report "fused+care": the fused list re-ranked with these knobs, by
+  // the same code that serves requests.
+  std::optional<CareOptions> care;
+  // Sweep one knob of `care` (or of the defaults): "diversity",
+  // "calibration", "fair_share" or "exploration" from `from` to `to` (both
+  // included) by `step`; EvaluationReport::sweep gets one point per value.
+  struct Sweep {
+    std::string knob;
+    double from = 0, to = 1, step = 0.1;
+  };
+  std::optional<Sweep> sweep;
 };
 
 struct EvalMetrics {
@@ -107,6 +132,12 @@ struct EvaluationReport {
   int64_t test_users = 0;
   std::map<std::string, EvalMetrics> recommenders;
   std::map<std::string, double> fused_weights;  // learned on the training part only
+  struct SweepPoint {
+    double value = 0;  // the swept knob's value
+    EvalMetrics metrics;
+  };
+  std::string sweep_knob;
+  std::vector<SweepPoint> sweep;  // fused + care at each knob value, in order
 };
 
 }  // namespace recdb

@@ -1,0 +1,14 @@
+// DBImpl: impressions -- what was shown to whom (engine/rerank/impression_log.h).
+#include "engine/db_impl.h"
+
+namespace recdb {
+
+Status DBImpl::RecordImpressions(const WriteOptions& wo, const std::string& user,
+                                 const std::vector<std::string>& items,
+                                 const ImpressionContext& context) {
+  std::shared_lock lifecycle(lifecycle_mu_);
+  RECDB_RETURN_IF_ERROR(CheckWritable());
+  return recommend_->RecordImpressions(wo, user, items, context);
+}
+
+}  // namespace recdb
