@@ -3,6 +3,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 
+#include <atomic>
 #include <filesystem>
 #include <utility>
 
@@ -30,6 +31,11 @@ int IndexOf(std::string_view name) {
 }
 
 }  // namespace
+
+// SetEnvForTesting's Env; null in production.
+std::atomic<rocksdb::Env*> g_env_for_testing{nullptr};
+
+void SetEnvForTesting(rocksdb::Env* env) { g_env_for_testing.store(env); }
 
 std::string_view ColumnFamilyName(ColumnFamily cf) { return kNames[static_cast<int>(cf)]; }
 
@@ -116,6 +122,7 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options, const std::
   dbo.max_background_jobs = 2;
   dbo.bytes_per_sync = 1 << 20;
   dbo.keep_log_file_num = 4;
+  if (rocksdb::Env* env = g_env_for_testing.load()) dbo.env = env;
   // Privacy (engine/privacy/README.md): start a new MANIFEST at every version
   // edit, so the file boundary keys of compacted-away files (which may be a
   // forgotten user's keys) leave the MANIFEST at the next flush. Costs one

@@ -61,6 +61,14 @@ Status FromRocksDB(const rocksdb::Status& s);
 // A snapshot released on destruction. REQUIRES: outlives no Store.
 using Snapshot = std::unique_ptr<rocksdb::ManagedSnapshot>;
 
+// Test-only hook (storage/fault_injection.h, tests/fault/): every Store
+// opened after this call runs RocksDB on `env` (e.g. an Env over a
+// FaultInjectionFileSystem) instead of rocksdb::Env::Default(); nullptr
+// restores the default. Process-global, independent of Options, so tests can
+// inject faults under the public DB API. REQUIRES: `env` outlives every Store
+// opened with it.
+void SetEnvForTesting(rocksdb::Env* env);
+
 class Store {
  public:
   // Opens the RocksDB database in directory `db_dir` (recdb's DIR/db).

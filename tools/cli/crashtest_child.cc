@@ -201,7 +201,7 @@ int RunChild(const ChildConfig& cfg) {
   }
   Options options;
   options.create_if_missing = true;
-  options.background_threads = 2;
+  options.background_threads = cfg.background_threads;
   // Background retraining and index checkpoints run while the child writes,
   // so kills land inside them too.
   options.retrain_interval_seconds = 1;

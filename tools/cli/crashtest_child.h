@@ -21,6 +21,9 @@ struct ChildConfig {
   // a line write(2) has returned for, so only a power-loss test needs it;
   // unit tests turn it off for speed.
   bool sync_log = true;
+  // Options::background_threads; 0 (fault-injection tests) makes the I/O
+  // sequence repeatable, as far as RocksDB's own threads allow.
+  int background_threads = 2;
 };
 
 // Runs the child's workload. Returns the process exit code: 0 after max_ops
