@@ -47,6 +47,14 @@ int RecommendMain(int argc, char** argv) {
   args.AddRepeatedFlag("weight", "NAME=W", "override a recommender's weight (repeatable)");
   args.AddFlag("now", "TS", "request time, seconds since epoch (default: the user's last event)");
   args.AddSwitch("include-seen", "do not exclude items the user already interacted with");
+  args.AddFlag("diversity", "X", "care: MMR diversity over categories, in [0, 1]");
+  args.AddFlag("calibration", "X", "care: follow the history's category mix, in [0, 1]");
+  args.AddFlag("fair-share", "X", "care: minimum share of long-tail slots, in [0, 1]");
+  args.AddFlag("exploration", "X", "care: share of exploration slots, in [0, 1]");
+  args.AddFlag("seed", "N", "care: exploration seed", "0");
+  args.AddRepeatedFlag("pin", "ITEM", "put ITEM first (repeatable, in order)");
+  args.AddRepeatedFlag("boost", "ITEM=X", "add X to ITEM's relevance (repeatable)");
+  args.AddRepeatedFlag("bury", "ITEM", "move ITEM after every other candidate (repeatable)");
   AddListFlags(args);
   int code = 0;
   if (!args.Parse(argc, argv, &code)) return code;
@@ -76,6 +84,32 @@ int RecommendMain(int argc, char** argv) {
     req.weights[name] = v;
   }
   req.exclude_seen = !args.Has("include-seen");
+  CareOptions care;  // the DB's defaults are Options::care; any flag replaces them
+  bool any_care = false;
+  for (const auto& [flag, knob] : {std::pair<const char*, double*>{"diversity", &care.diversity},
+                                   {"calibration", &care.calibration},
+                                   {"fair-share", &care.fair_share},
+                                   {"exploration", &care.exploration}}) {
+    if (!args.Has(flag)) continue;
+    auto v = args.GetDouble(flag);
+    if (!v.ok()) return Fail("recommend", v.status());
+    *knob = *v;
+    any_care = true;
+  }
+  auto seed = args.GetInt("seed");
+  if (!seed.ok()) return Fail("recommend", seed.status());
+  care.exploration_seed = static_cast<uint64_t>(*seed);
+  if (any_care) req.care = care;
+  req.rules.pin = args.GetAll("pin");
+  req.rules.bury = args.GetAll("bury");
+  auto boosts = ParsePairs(args.GetAll("boost"), "boost");
+  if (!boosts.ok()) return Fail("recommend", boosts.status());
+  for (const auto& [item, b] : *boosts) {
+    char* end = nullptr;
+    double v = std::strtod(b.c_str(), &end);
+    if (end == b.c_str() || *end != '\0') return Fail("recommend", "--boost " + item + ": not a number");
+    req.rules.boost[item] = v;
+  }
   req.filter.categories_any = args.GetAll("category");
   req.filter.available_only = !args.Has("include-unavailable");
 
