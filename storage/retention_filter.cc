@@ -56,7 +56,11 @@ int64_t EventRetention::NowSeconds() const {
 }
 
 std::unique_ptr<rocksdb::CompactionFilter> EventRetention::CreateCompactionFilter(
-    const rocksdb::CompactionFilter::Context& /*context*/) {
+    const rocksdb::CompactionFilter::Context& context) {
+  // Only the sweep's compactions (manual ones) drop expired events: the sweep
+  // has subtracted their counts first, so an automatic compaction dropping
+  // them earlier would leave the per-item counts too high.
+  if (!context.is_manual_compaction) return nullptr;
   std::lock_guard lock(mu_);
   if (rules_ == nullptr || !rules_->any()) return nullptr;  // nothing expires
   return std::make_unique<EventExpiryFilter>(rules_, clock_->NowSeconds());

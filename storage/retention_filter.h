@@ -1,7 +1,9 @@
 // Event retention in storage: the expiry rules in internal ids and the
 // RocksDB compaction filter that drops expired events from the "events"
-// family whenever RocksDB rewrites their files (DB::SweepRetention forces
-// that rewrite; engine/privacy/README.md states the bounds).
+// family in manual compactions -- the retention sweep's (DB::SweepRetention;
+// engine/privacy/README.md states the bounds). Automatic compactions keep
+// them (reads hide them at once): the sweep subtracts an expired event's
+// counts before it drops it, so counts stay exact.
 //
 // Thread-safety: EventRetention may be read by compactions (any RocksDB
 // background thread) while the engine replaces its rules or clock: both are

@@ -1,0 +1,36 @@
+// recdb export-user DIR --user ID: everything DIR holds about a user, as JSON
+// (right of access).
+#include <iostream>
+
+#include "tools/cli/args.h"
+#include "tools/cli/db_access.h"
+
+namespace recdb::cli {
+namespace {
+
+int ExportUserMain(int argc, char** argv) {
+  ArgParser args("export-user", "Print everything DIR holds about a user as JSON.",
+                 "Record (attributes, consent), events with their context, vectors in\n"
+                 "every embedding space, and impressions.");
+  args.AddPositional("DIR", "database directory");
+  args.AddFlag("user", "ID", "external id of the user (required)");
+  int code = 0;
+  if (!args.Parse(argc, argv, &code)) return code;
+  if (!args.Has("user")) {
+    std::cerr << "recdb export-user: error: --user ID is required\n" << args.Help();
+    return kExitUsage;
+  }
+  auto db = OpenDatabase(args.Positional("DIR"), OpenMode::kReadOnly);
+  if (!db.ok()) return Fail("export-user", db.status());
+  auto json = (*db)->ExportUser(args.Get("user"));
+  if (!json.ok()) return Fail("export-user", json.status());
+  std::cout << *json << "\n";
+  Status closed = CloseDatabase(std::move(db).value());
+  if (!closed.ok()) return Fail("export-user", closed);
+  return kExitOk;
+}
+
+}  // namespace
+RECDB_REGISTER_COMMAND("export-user", ExportUserMain, 101,
+                       "everything held about a user, as JSON");
+}  // namespace recdb::cli
