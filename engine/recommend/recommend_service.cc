@@ -14,12 +14,15 @@
 #include "engine/recommend/training_data.h"
 #include "engine/rerank/care_facts.h"
 #include "engine/rerank/impression_log.h"
+#include "storage/schema/models_generated.h"
+#include "storage/store.h"
 
 namespace recdb {
 
 namespace {
 
 constexpr size_t kMaxK = 1000;
+constexpr char kFusionKey[] = "fusion/current";
 
 // How a recommender's evidence reads in an explanation.
 enum class Family { kItemBased, kCollaborative, kPopularity };
@@ -73,6 +76,18 @@ StatusOr<TrainReport> RecommendService::Train(const TrainOptions& options) {
   fo.learn_weights = options.learn_weights;
   fo.threads = std::max(1, options.threads);
   auto components = models::DefaultFusedComponents(fo.threads);
+  RECDB_ASSIGN_OR_RETURN(std::optional<StoredWeights> stored, LoadStoredWeights());
+  if (stored) next_version_ = std::max(next_version_, stored->version + 1);
+  bool reused = false;
+  if (options.reuse_stored_weights && stored && stored->names.size() == components.size()) {
+    bool same = true;
+    for (size_t j = 0; j < components.size(); ++j) same = same && components[j].name == stored->names[j];
+    if (same) {
+      for (size_t j = 0; j < components.size(); ++j) components[j].weight = stored->weights[j];
+      fo.learn_weights = false;
+      reused = true;
+    }
+  }
   model->fused = std::make_unique<models::Fused>(std::move(components), fo);
   RECDB_RETURN_IF_ERROR(model->fused->Fit(*model->data));
   for (size_t j = 0; j < model->fused->num_components(); ++j) {
@@ -87,6 +102,9 @@ StatusOr<TrainReport> RecommendService::Train(const TrainOptions& options) {
   for (const auto& [name, w] : model->fused->Weights()) model->report.weights[name] = w;
   model->report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (fo.learn_weights && !reused && !db_->options().read_only) {
+    RECDB_RETURN_IF_ERROR(StoreWeights(*model, model->fused->validation_ndcg()));
+  }
   TrainReport report = model->report;
   {
     std::lock_guard<std::mutex> lock(model_mu_);
@@ -95,6 +113,49 @@ StatusOr<TrainReport> RecommendService::Train(const TrainOptions& options) {
   // Engagements may have arrived since the exposure counts were built.
   RECDB_RETURN_IF_ERROR(impressions_->Refresh());
   return report;
+}
+
+Status RecommendService::StoreWeights(const Model& model, double validation_ndcg) {
+  flatbuffers::FlatBufferBuilder fbb;
+  std::vector<flatbuffers::Offset<flatbuffers::String>> names;
+  std::vector<double> weights;
+  for (const auto& [name, w] : model.fused->Weights()) {
+    names.push_back(fbb.CreateString(name));
+    weights.push_back(w);
+  }
+  auto root = fb::CreateFusionModel(
+      fbb, model.version,
+      std::chrono::duration_cast<std::chrono::seconds>(
+          std::chrono::system_clock::now().time_since_epoch()).count(),
+      model.report.events, fbb.CreateVector(names), fbb.CreateVector(weights), validation_ndcg);
+  fbb.Finish(root);
+  rocksdb::WriteBatch batch;
+  auto* store = db_->store();
+  batch.Put(store->Handle(storage::ColumnFamily::kModels), kFusionKey,
+            rocksdb::Slice(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize()));
+  return store->Write(&batch, /*sync=*/false);
+}
+
+StatusOr<std::optional<RecommendService::StoredWeights>> RecommendService::LoadStoredWeights() const {
+  std::string value;
+  Status s = db_->store()->Get(storage::ColumnFamily::kModels, kFusionKey, &value);
+  if (s.IsNotFound()) return std::optional<StoredWeights>();
+  RECDB_RETURN_IF_ERROR(s);
+  flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(value.data()), value.size());
+  if (!fb::VerifyFusionModelBuffer(verifier)) {
+    return Status::Corruption("models: stored fusion weights fail verification");
+  }
+  const fb::FusionModel* m = fb::GetFusionModel(value.data());
+  StoredWeights out;
+  out.version = m->version();
+  if (m->names() == nullptr || m->weights() == nullptr || m->names()->size() != m->weights()->size()) {
+    return Status::Corruption("models: stored fusion weights are malformed");
+  }
+  for (uint32_t i = 0; i < m->names()->size(); ++i) {
+    out.names.push_back(m->names()->Get(i)->str());
+    out.weights.push_back(m->weights()->Get(i));
+  }
+  return std::optional<StoredWeights>(std::move(out));
 }
 
 StatusOr<RecommendResponse> RecommendService::Recommend(const RecommendRequest& request) const {

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,15 @@ class RecommendService {
                            const ImpressionContext& context);
 
   bool trained() const;
+
+  // Fusion weights stored by the last learning run (models CF), if any.
+  // Errors: Corruption if the stored record fails verification.
+  struct StoredWeights {
+    uint64_t version = 0;
+    std::vector<std::string> names;
+    std::vector<double> weights;
+  };
+  StatusOr<std::optional<StoredWeights>> LoadStoredWeights() const;
   // Names of the fused recommenders (empty before the first Train).
   std::vector<std::string> RecommenderNames() const;
 
@@ -79,6 +89,7 @@ class RecommendService {
   StatusOr<RecommendResponse> Serve(const std::shared_ptr<const Model>& model,
                                     const RecommendRequest& request, uint32_t user_iid,
                                     bool personal) const;
+  Status StoreWeights(const Model& model, double validation_ndcg);
 
   DBImpl* const db_;
   const ItemCatalog* const catalog_;

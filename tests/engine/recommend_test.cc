@@ -188,3 +188,43 @@ TEST_F(RecommendTest, SimilarItemsAndSessionsStayInTheCluster) {
 
 }  // namespace
 }  // namespace recdb
+
+namespace recdb {
+namespace {
+
+TEST(RecommendPersistenceTest, LearnedWeightsSurviveReopenAndAreReused) {
+  test::TempDir dir;
+  Options o;
+  o.create_if_missing = true;
+  o.background_threads = 0;
+  std::map<std::string, double> learned;
+  uint64_t version = 0;
+  {
+    auto db = DB::Open(o, dir.path());
+    ASSERT_TRUE(db.ok());
+    std::vector<Event> events;
+    for (int u = 0; u < 30; ++u) {
+      for (int j = 0; j < 8; ++j) {
+        events.push_back(View("u" + std::to_string(u), "i" + std::to_string((u * 3 + j) % 25),
+                              1700000000 + u * 100 + j));
+      }
+    }
+    ASSERT_TRUE((*db)->RecordEvents({}, events).ok());
+    auto report = (*db)->Train();
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    learned = report->weights;
+    version = report->model_version;
+    ASSERT_TRUE((*db)->Close().ok());
+  }
+  auto db = DB::Open(o, dir.path());
+  ASSERT_TRUE(db.ok());
+  TrainOptions reuse;
+  reuse.reuse_stored_weights = true;
+  auto report = (*db)->Train(reuse);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->weights, learned);
+  EXPECT_GT(report->model_version, version) << "versions keep increasing across reopen";
+}
+
+}  // namespace
+}  // namespace recdb

@@ -81,6 +81,10 @@ struct TrainOptions {
   // Learn fusion weights on a validation split carved from the training data
   // (the last 20% of each user's events). Default: true.
   bool learn_weights = true;
+  // Use the fusion weights stored by the last learning run when they exist
+  // (for the same recommenders), skipping the validation fit: about 3x
+  // faster. Default: false.
+  bool reuse_stored_weights = false;
   int ials_factors = 64;
   int ials_iterations = 15;
   int threads = 2;
