@@ -251,6 +251,41 @@ TEST(PrivacyForgetTest, LedgerDropsReimportUntilUnforget) {
   EXPECT_EQ(db->GetUserHistory("forget-me-alice")->size(), 1u);
 }
 
+// The user's vectors go through SpaceManager: gone from reads at once, and
+// after the sweep their bytes are in no file (RocksDB or index checkpoint).
+TEST(PrivacyForgetTest, ForgetUserDeletesVectorsEverywhere) {
+  TempDir dir;
+  auto db = OpenOrDie(dir.path());
+  RecordWorld(*db, true);
+  SpaceOptions space;
+  space.name = "taste";
+  space.dimension = 4;
+  space.metric = Metric::kL2;
+  ASSERT_TRUE(db->CreateSpace(space).ok());
+  // Distinctive float bytes: the needle of the byte scan.
+  const std::vector<float> secret = {1234.5678f, -8765.4321f, 3.14159e7f, -2.71828e-7f};
+  const std::string needle(reinterpret_cast<const char*>(secret.data()), sizeof(float) * 4);
+  ASSERT_TRUE(db->PutVectors({}, "taste", EntityKind::kUser,
+                             {{"forget-me-alice", secret}, {"u1", {1, 2, 3, 4}}})
+                  .ok());
+  ASSERT_TRUE(db->CheckpointIndexes().ok());
+  ASSERT_TRUE(Impl(db.get())->store()->Flush().ok());
+  EXPECT_FALSE(FilesContaining(dir.path(), needle).empty());  // positive control
+  auto exported = db->ExportUser("forget-me-alice");
+  ASSERT_TRUE(exported.ok());
+  EXPECT_NE(exported->find("\"taste\""), std::string::npos) << *exported;
+
+  ForgetOptions options;
+  options.wait_for_physical_erasure = true;
+  auto receipt = db->ForgetUser("forget-me-alice", options);
+  ASSERT_TRUE(receipt.ok()) << receipt.status().ToString();
+  EXPECT_EQ(receipt->vectors_removed, 1);
+  EXPECT_TRUE(db->GetVector("taste", EntityKind::kUser, "forget-me-alice").status().IsNotFound());
+  EXPECT_TRUE(db->GetVector("taste", EntityKind::kUser, "u1").ok());
+  std::vector<std::string> hits = FilesContaining(dir.path(), needle);
+  EXPECT_TRUE(hits.empty()) << hits[0];
+}
+
 TEST(PrivacyForgetTest, ForgetTenThousandEventsUnder50ms) {
   TempDir dir;
   auto db = OpenOrDie(dir.path());
