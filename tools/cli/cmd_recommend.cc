@@ -115,7 +115,9 @@ int RecommendMain(int argc, char** argv) {
 
   auto db = OpenDatabase(args.Positional("DIR"), OpenMode::kReadWrite);
   if (!db.ok()) return Fail("recommend", db.status());
-  auto trained = (*db)->Train();
+  TrainOptions reuse;  // the weights the last `recdb train` learned, if any
+  reuse.reuse_stored_weights = true;
+  auto trained = (*db)->Train(reuse);
   if (!trained.ok()) return Fail("recommend", trained.status());
   auto res = (*db)->Recommend(req);
   if (!res.ok()) return Fail("recommend", res.status());
@@ -140,7 +142,9 @@ int SimilarMain(int argc, char** argv) {
   filter.available_only = !args.Has("include-unavailable");
   auto db = OpenDatabase(args.Positional("DIR"), OpenMode::kReadWrite);
   if (!db.ok()) return Fail("similar", db.status());
-  auto trained = (*db)->Train();
+  TrainOptions reuse;  // the weights the last `recdb train` learned, if any
+  reuse.reuse_stored_weights = true;
+  auto trained = (*db)->Train(reuse);
   if (!trained.ok()) return Fail("similar", trained.status());
   auto res = (*db)->SimilarItems(args.Get("item"), static_cast<size_t>(std::max<int64_t>(0, *k)), filter);
   if (!res.ok()) return Fail("similar", res.status());
