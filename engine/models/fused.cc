@@ -231,14 +231,16 @@ std::vector<Fused::Explained> Fused::RecommendExplained(
   return out;
 }
 
-std::vector<Fused::Component> DefaultFusedComponents(int threads) {
+std::vector<Fused::Component> DefaultFusedComponents(int threads, uint32_t num_items) {
   std::vector<Fused::Component> c;
   c.push_back({"ials", [threads] {
                  IalsOptions o;
                  o.threads = threads;
                  return std::make_unique<Ials>(o);
                }, 1.0});
-  c.push_back({"ease", [] { return std::make_unique<Ease>(); }, 1.0});
+  if (num_items <= EaseOptions().max_items) {
+    c.push_back({"ease", [] { return std::make_unique<Ease>(); }, 1.0});
+  }
   c.push_back({"itemknn", [threads] {
                  ItemKnnOptions o;
                  o.threads = threads;

@@ -97,7 +97,9 @@ class Fused final : public Recommender {
 // RecentKNN over the last 1, 5 and 20 events, directed and symmetric
 // co-occurrence, and trending popularity, all with default options and
 // `threads` threads; every initial weight 1.
-std::vector<Fused::Component> DefaultFusedComponents(int threads = 2);
+// With num_items given, components that cannot fit a catalogue that large
+// are left out (EASE above EaseOptions::max_items).
+std::vector<Fused::Component> DefaultFusedComponents(int threads = 2, uint32_t num_items = 0);
 
 // Per-user z-normalised candidate scores of several models; shared by Score
 // and the weight learner.

@@ -93,10 +93,10 @@ StatusOr<EvaluationReport> EvaluateRecommenders(const models::Dataset& data,
     return std::make_unique<Cooccurrence>(o);
   });
   makers.emplace_back("trending", [] { return std::make_unique<Trending>(); });
-  makers.emplace_back("fused", [threads] {
+  makers.emplace_back("fused", [threads, &data] {
     FusedOptions o;
     o.threads = threads;
-    return std::make_unique<Fused>(DefaultFusedComponents(threads), o);
+    return std::make_unique<Fused>(DefaultFusedComponents(threads, data.num_items()), o);
   });
   for (const auto& name : options.recommenders) {
     bool known = false;

@@ -75,7 +75,7 @@ StatusOr<TrainReport> RecommendService::Train(const TrainOptions& options) {
   models::FusedOptions fo;
   fo.learn_weights = options.learn_weights;
   fo.threads = std::max(1, options.threads);
-  auto components = models::DefaultFusedComponents(fo.threads);
+  auto components = models::DefaultFusedComponents(fo.threads, model->data->num_items());
   RECDB_ASSIGN_OR_RETURN(std::optional<StoredWeights> stored, LoadStoredWeights());
   if (stored) next_version_ = std::max(next_version_, stored->version + 1);
   bool reused = false;
