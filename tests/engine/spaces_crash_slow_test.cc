@@ -69,7 +69,7 @@ TEST(SpacesCrashChild, WriteUntilKilled) {
 // vector writes, a few acknowledged vectors (about 1 in 1000, in 1 of 2 runs)
 // are in RocksDB but missing from the recovered index -- checkpoint/log
 // catch-up loses them. Reproduce with
-//   engine_slow_tests --gtest_also_run_disabled_tests \
+//   engine_slow_tests --gtest_also_run_disabled_tests
 //     --gtest_filter='SpacesTest.DISABLED_KillNine*'
 // Issue #4 stays open until this passes; see the session's closing note.
 TEST_F(SpacesTest, DISABLED_KillNineKeepsEveryAcknowledgedWrite) {
