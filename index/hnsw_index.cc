@@ -258,6 +258,11 @@ Status ReadPayload(const std::string& payload, uint64_t element_count, Graph* g)
           return Status::Corruption("hnsw payload: link to a missing node");
         }
       }
+      // hnswlib's search prefetches the slot after the last link and forms
+      // a pointer from it; a graph it built holds zeros there, a file may
+      // hold anything (pointer-overflow UB, found by tests/fuzz
+      // fuzz_index_file). Unused slots carry no information: zero them.
+      std::fill(list + 1 + n, list + 1 + (level == 0 ? max_m0 : max_m), 0u);
     }
     const hnswlib::labeltype label = g->getExternalLabel(id);
     if (label > std::numeric_limits<uint32_t>::max() ||
