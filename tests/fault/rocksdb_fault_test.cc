@@ -206,3 +206,40 @@ INSTANTIATE_TEST_SUITE_P(
 
 }  // namespace
 }  // namespace recdb
+
+namespace recdb {
+namespace {
+
+// Regression (found by the write sweep, N = 217): after a failed WAL write,
+// an index checkpoint called rocksdb FlushWAL(sync), which syncs the failed
+// WAL writer; RocksDB 7.8 built with assertions (Debian's) then aborts the
+// process. The checkpoint must return the error instead.
+TEST(FaultInjectionFileSystemTest, CheckpointAfterFailedWalWriteIsAStatus) {
+  test::TempDir dir;
+  FaultEnvScope env;
+  Options o;
+  o.create_if_missing = true;
+  o.background_threads = 0;
+  auto db = DB::Open(o, dir.Sub("db"));
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  SpaceOptions so;
+  so.name = "s";
+  so.dimension = 2;
+  ASSERT_TRUE((*db)->CreateSpace(so).ok());
+  Item item;
+  item.id = "i1";
+  ASSERT_TRUE((*db)->UpsertItems({}, {item}).ok());
+  ASSERT_TRUE((*db)->PutVectors({}, "s", EntityKind::kItem, {{"i1", {1.0f, 0.5f}}}).ok());
+  env.fs()->Arm(FaultKind::kWrite, 1);
+  Event e;
+  e.user = "u1";
+  e.item = "i1";
+  e.timestamp = 1700000000;
+  EXPECT_FALSE((*db)->RecordEvents({}, {e}).ok());
+  env.fs()->Disarm();
+  EXPECT_FALSE((*db)->CheckpointIndexes().ok());
+  (*db)->Close().IgnoreError();
+}
+
+}  // namespace
+}  // namespace recdb
