@@ -64,43 +64,48 @@ StatusOr<std::vector<double>> SweepValues(const EvaluateOptions::Sweep& s) {
 
 }  // namespace
 
+std::vector<NamedRecommender> EvaluatedRecommenders(int threads, uint32_t num_items) {
+  using namespace models;  // NOLINT: local to this function
+  threads = std::max(1, threads);
+  std::vector<NamedRecommender> makers;
+  makers.push_back({"mostpop", [] { return std::make_unique<MostPop>(); }});
+  makers.push_back({"ials", [threads] {
+                      IalsOptions o;
+                      o.threads = threads;
+                      return std::make_unique<Ials>(o);
+                    }});
+  makers.push_back({"ease", [] { return std::make_unique<Ease>(); }});
+  makers.push_back({"itemknn", [threads] {
+                      ItemKnnOptions o;
+                      o.threads = threads;
+                      return std::make_unique<ItemKnn>(o);
+                    }});
+  makers.push_back({"recentknn", [threads] {
+                      RecentKnnOptions o;
+                      o.threads = threads;
+                      return std::make_unique<RecentKnn>(o);
+                    }});
+  makers.push_back({"cooccurrence", [threads] {
+                      CooccurrenceOptions o;
+                      o.threads = threads;
+                      return std::make_unique<Cooccurrence>(o);
+                    }});
+  makers.push_back({"trending", [] { return std::make_unique<Trending>(); }});
+  makers.push_back({"fused", [threads, num_items] {
+                      FusedOptions o;
+                      o.threads = threads;
+                      return std::make_unique<Fused>(DefaultFusedComponents(threads, num_items), o);
+                    }});
+  return makers;
+}
+
 StatusOr<EvaluationReport> EvaluateRecommenders(const models::Dataset& data,
                                                 const EvaluateOptions& options) {
-  using namespace models;  // NOLINT: local to this function
   const int threads = std::max(1, options.threads);
-  using Maker = std::function<std::unique_ptr<Recommender>()>;
-  std::vector<std::pair<std::string, Maker>> makers;
-  makers.emplace_back("mostpop", [] { return std::make_unique<MostPop>(); });
-  makers.emplace_back("ials", [threads] {
-    IalsOptions o;
-    o.threads = threads;
-    return std::make_unique<Ials>(o);
-  });
-  makers.emplace_back("ease", [] { return std::make_unique<Ease>(); });
-  makers.emplace_back("itemknn", [threads] {
-    ItemKnnOptions o;
-    o.threads = threads;
-    return std::make_unique<ItemKnn>(o);
-  });
-  makers.emplace_back("recentknn", [threads] {
-    RecentKnnOptions o;
-    o.threads = threads;
-    return std::make_unique<RecentKnn>(o);
-  });
-  makers.emplace_back("cooccurrence", [threads] {
-    CooccurrenceOptions o;
-    o.threads = threads;
-    return std::make_unique<Cooccurrence>(o);
-  });
-  makers.emplace_back("trending", [] { return std::make_unique<Trending>(); });
-  makers.emplace_back("fused", [threads, &data] {
-    FusedOptions o;
-    o.threads = threads;
-    return std::make_unique<Fused>(DefaultFusedComponents(threads, data.num_items()), o);
-  });
+  const std::vector<NamedRecommender> makers = EvaluatedRecommenders(threads, data.num_items());
   for (const auto& name : options.recommenders) {
     bool known = false;
-    for (const auto& m : makers) known = known || m.first == name;
+    for (const auto& m : makers) known = known || m.name == name;
     if (!known) return Status::InvalidArgument("eval: unknown recommender '" + name + "'");
   }
 
@@ -122,14 +127,14 @@ StatusOr<EvaluationReport> EvaluateRecommenders(const models::Dataset& data,
   report.test_users = static_cast<int64_t>(split.test_users.size());
   eval::EvalOptions eo;
   eo.threads = threads;
-  for (auto& [name, make] : makers) {
+  for (const auto& [name, make] : makers) {
     if (!options.recommenders.empty() &&
         std::find(options.recommenders.begin(), options.recommenders.end(), name) ==
             options.recommenders.end() &&
         !(care && name == "fused")) {  // care and sweeps re-rank the fused list
       continue;
     }
-    std::unique_ptr<Recommender> model = make();
+    std::unique_ptr<models::Recommender> model = make();
     const auto t0 = std::chrono::steady_clock::now();
     Status st = model->Fit(split.train);
     if (!st.ok()) return st.WithContext("eval: " + name);
@@ -146,11 +151,11 @@ StatusOr<EvaluationReport> EvaluateRecommenders(const models::Dataset& data,
     m.long_tail_share_at_10 = r.long_tail_share;
     report.recommenders[name] = m;
     if (name == "fused") {
-      for (const auto& [c, w] : static_cast<const Fused&>(*model).Weights()) report.fused_weights[c] = w;
+      for (const auto& [c, w] : static_cast<const models::Fused&>(*model).Weights()) report.fused_weights[c] = w;
     }
     if (name == "fused" && care) {
       // The same re-ranking as serving (rerank::Rerank), on pools fused once.
-      rerank::RerankedEvaluation reranked(static_cast<const Fused&>(*model), split, eo);
+      rerank::RerankedEvaluation reranked(static_cast<const models::Fused&>(*model), split, eo);
       if (options.care) {
         EvalMetrics cm = ToMetrics(reranked.Evaluate(*options.care));
         cm.train_seconds = m.train_seconds;

@@ -2,11 +2,28 @@
 // protocol (engine/eval/), as `recdb eval DIR` and DB::Evaluate report it.
 #pragma once
 
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "engine/models/dataset.h"
+#include "engine/models/recommender.h"
 #include "recdb/recommend.h"
 #include "recdb/status.h"
 
 namespace recdb {
+
+// A recommender by name, with a factory for an unfitted instance.
+struct NamedRecommender {
+  std::string name;
+  std::function<std::unique_ptr<models::Recommender>()> make;
+};
+
+// The recommenders that `recdb eval` and `recdb bench quality` compare, in
+// report order: mostpop, ials, ease, itemknn, recentknn, cooccurrence,
+// trending, fused (with the default blend for a catalogue of `num_items`).
+std::vector<NamedRecommender> EvaluatedRecommenders(int threads, uint32_t num_items);
 
 // Splits `data` by time, fits each requested recommender on the train part
 // (the fused one learns its weights on a validation split carved from that

@@ -15,13 +15,8 @@
 #include "engine/eval/evaluator.h"
 #include "engine/eval/movielens.h"
 #include "engine/eval/split.h"
-#include "engine/models/cooccurrence.h"
-#include "engine/models/ease.h"
+#include "engine/recommend/evaluation.h"
 #include "engine/models/fused.h"
-#include "engine/models/ials.h"
-#include "engine/models/item_knn.h"
-#include "engine/models/most_pop.h"
-#include "engine/models/trending.h"
 #include "tools/bench/bench.h"
 
 namespace recdb::bench {
@@ -60,45 +55,14 @@ int BenchQualityMain(int argc, char** argv) {
     std::fprintf(stderr, "quality: %s\n", split.status().ToString().c_str());
     return 1;
   }
-  using namespace models;  // NOLINT: local to this function
-  std::vector<std::pair<std::string, std::function<std::unique_ptr<Recommender>()>>> makers;
-  makers.emplace_back("mostpop", [] { return std::make_unique<MostPop>(); });
-  makers.emplace_back("ials", [threads] {
-    IalsOptions o;
-    o.threads = threads;
-    return std::make_unique<Ials>(o);
-  });
-  makers.emplace_back("ease", [] { return std::make_unique<Ease>(); });
-  makers.emplace_back("itemknn", [threads] {
-    ItemKnnOptions o;
-    o.threads = threads;
-    return std::make_unique<ItemKnn>(o);
-  });
-  makers.emplace_back("recentknn", [threads] {
-    RecentKnnOptions o;
-    o.threads = threads;
-    return std::make_unique<RecentKnn>(o);
-  });
-  makers.emplace_back("cooccurrence", [threads] {
-    CooccurrenceOptions o;
-    o.threads = threads;
-    return std::make_unique<Cooccurrence>(o);
-  });
-  makers.emplace_back("trending", [] { return std::make_unique<Trending>(); });
-  Fused* fused_ptr = nullptr;
-  makers.emplace_back("fused", [threads, &fused_ptr] {
-    FusedOptions o;
-    o.threads = threads;
-    auto f = std::make_unique<Fused>(DefaultFusedComponents(threads), o);
-    fused_ptr = f.get();
-    return f;
-  });
-
+  const std::vector<NamedRecommender> makers =
+      EvaluatedRecommenders(threads, split->train.num_items());
   eval::EvalOptions eo;
   eo.threads = threads;
   std::vector<Row> rows;
-  for (auto& [name, make] : makers) {
-    std::unique_ptr<Recommender> model = make();
+  for (const auto& [name, make] : makers) {
+    std::unique_ptr<models::Recommender> model = make();
+    const auto* fused = dynamic_cast<const models::Fused*>(model.get());
     const auto t0 = std::chrono::steady_clock::now();
     Status st = model->Fit(split->train);
     const double train_s =
@@ -108,11 +72,11 @@ int BenchQualityMain(int argc, char** argv) {
       return 1;
     }
     Row row{name, eval::Evaluate(*model, *split, eo), train_s, ""};
-    if (name == "fused" && fused_ptr) {
+    if (fused != nullptr) {
       char buf[64];
-      std::snprintf(buf, sizeof buf, "validation ndcg@10 %.4f; weights", fused_ptr->validation_ndcg());
+      std::snprintf(buf, sizeof buf, "validation ndcg@10 %.4f; weights", fused->validation_ndcg());
       row.note = buf;
-      for (auto& [c, w] : fused_ptr->Weights()) {
+      for (auto& [c, w] : fused->Weights()) {
         std::snprintf(buf, sizeof buf, " %s=%.2f", c.c_str(), w);
         row.note += buf;
       }
