@@ -12,6 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   clang libclang-rt-14-dev
   python3 python3-numpy python3-scipy
+  python3-dev pybind11-dev python3-pytest
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
