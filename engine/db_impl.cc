@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "engine/privacy/privacy_state.h"
+#include "storage/backup_dir.h"
 #include "storage/counter_merge_operator.h"
 #include "storage/key_codec.h"
 #include "storage/record_codec.h"
@@ -62,6 +63,13 @@ StatusOr<std::unique_ptr<DBImpl>> DBImpl::OpenImpl(const Options& options,
   return NoThrow([&]() -> StatusOr<std::unique_ptr<DBImpl>> {
     namespace fs = std::filesystem;
     if (path.empty()) return Status::InvalidArgument("empty database path");
+    // A snapshot opens read-only in place: a write would break its manifest
+    // and could change files it shares with other snapshots.
+    if (!options.read_only && storage::IsSnapshotDir(path)) {
+      return Status::FailedPrecondition(
+          path + " is a snapshot: open it with Options::read_only, or restore it "
+                 "(DB::Restore, recdb backup restore)");
+    }
     std::error_code ec;
     const std::string db_dir = path + "/db";
     const bool exists = fs::exists(fs::path(db_dir) / "CURRENT", ec);

@@ -119,6 +119,17 @@ class DBImpl final : public DB {
   StatusOr<std::string> ExportUser(const std::string& id) override;
   StatusOr<SweepReport> SweepRetention() override;
 
+  // Snapshots (engine/snapshot/db_snapshot.cc; DB::Restore in restore.cc).
+  StatusOr<SnapshotInfo> CreateSnapshot(const std::string& backup_dir,
+                                        const SnapshotOptions& options) override;
+  // After a restore: forgets again every stored user named by this
+  // database's own forget ledger or by the ledger of the database in
+  // `live_dir` (if not empty; opened read-only), copies the live ledger's
+  // entries when both share the ledger key, and makes the erasures physical.
+  // Counts go to `report`. Errors: FailedPrecondition when read-only; errors
+  // opening `live_dir`; IOError.
+  Status ReapplyForgetLedgers(const std::string& live_dir, RestoreReport* report);
+
   // --- Engine-internal ------------------------------------------------------
   // Not part of the public API; for engine modules (models, indexes,
   // recommend). None of these take the lifecycle lock: callers run inside a

@@ -733,6 +733,16 @@ Status SpaceManager::Checkpoint() {
   });
 }
 
+SpaceManager::CheckpointPause SpaceManager::PauseCheckpoints() {
+  CheckpointPause pause;
+  pause.spaces_lock_ = std::shared_lock(spaces_mu_);
+  for (auto& [name, s] : spaces_) {
+    pause.spaces_.push_back(s);
+    pause.locks_.emplace_back(s->maintenance_mu);
+  }
+  return pause;
+}
+
 Status SpaceManager::CheckpointSpace(Space& s) {
   namespace fs = std::filesystem;
   storage::Store* store = db_->store();

@@ -164,6 +164,19 @@ class SpaceManager {
   // error is returned).
   Status Checkpoint();
 
+  // While a CheckpointPause is alive no index file in DIR/derived/ is written
+  // or removed: every space's checkpoint lock is held and CreateSpace /
+  // DropSpace wait. Writes and searches continue. A snapshot captures RocksDB
+  // and the index files under one (engine/snapshot/).
+  class CheckpointPause {
+   private:
+    friend class SpaceManager;
+    std::shared_lock<std::shared_mutex> spaces_lock_;
+    std::vector<std::shared_ptr<spaces::Space>> spaces_;
+    std::vector<std::unique_lock<std::mutex>> locks_;  // released first
+  };
+  CheckpointPause PauseCheckpoints();
+
   // --- Embedding providers (space_embedding.cc) ------------------------------
 
   // Fits the built-in TextEmbedder (engine/embed/text_embedder.h; dimension =

@@ -23,6 +23,7 @@
 #include "recdb/privacy.h"
 #include "recdb/recommend.h"
 #include "recdb/records.h"
+#include "recdb/snapshot.h"
 #include "recdb/status.h"
 
 namespace recdb {
@@ -251,6 +252,35 @@ class DB {
   // (unless a snapshot taken before it is still open).
   // Errors: FailedPrecondition when read-only; IOError.
   virtual StatusOr<SweepReport> SweepRetention() = 0;
+
+  // --- Snapshots and backups (recdb/snapshot.h) ----------------------------
+
+  // Takes a consistent snapshot of the database, online: reads and writes
+  // continue meanwhile, and every write acknowledged before the call started
+  // is in it. Writes BACKUP_DIR/snapshot-N (created with the directory if
+  // missing): the RocksDB files, the derived index files and a checksummed
+  // manifest, sharing unchanged files with the previous snapshot (and with
+  // the database when options.link_files and the file system allow).
+  // Index checkpoints wait while the snapshot captures its files.
+  // Returns the new snapshot. Errors: FailedPrecondition after Close;
+  // IOError (a failed snapshot leaves nothing behind but a partial directory
+  // the next create or prune removes).
+  virtual StatusOr<SnapshotInfo> CreateSnapshot(const std::string& backup_dir,
+                                                const SnapshotOptions& options = {}) = 0;
+
+  // Restores a snapshot into `dest`, a new (absent or empty) directory:
+  // `src` is a snapshot directory or a backup directory (its newest
+  // snapshot). Checks the manifest first and every file's size and CRC-32C
+  // while copying; then opens the copy, forgets again every stored user the
+  // snapshot's own forget ledger names and, with
+  // options.forget_ledger_from, every user the live database's ledger
+  // names, and makes those erasures physical before returning.
+  // Errors: NotFound if `src` is neither; Corruption naming the file if the
+  // snapshot is partial or damaged (nothing is left in `dest`);
+  // AlreadyExists if `dest` is not empty; errors opening either database.
+  [[nodiscard]] static StatusOr<RestoreReport> Restore(const std::string& src,
+                                                       const std::string& dest,
+                                                       const RestoreOptions& options = {});
 
   // --- Scans (dump, export, training) --------------------------------------
   // Each visits every record from one consistent snapshot of the database.

@@ -1,0 +1,170 @@
+// DBImpl::CreateSnapshot and ReapplyForgetLedgers: the engine's part of
+// snapshots (engine/snapshot/README.md). storage/snapshot_builder.h copies
+// RocksDB and the files; this file decides what goes in and when.
+#include <chrono>
+#include <exception>
+#include <filesystem>
+#include <new>
+
+#include "engine/db_impl.h"
+#include "engine/privacy/forget_ledger.h"
+#include "engine/privacy/privacy_state.h"
+#include "engine/snapshot/snapshot_info.h"
+#include "storage/key_codec.h"
+#include "storage/snapshot_builder.h"
+
+namespace recdb {
+
+namespace {
+
+template <typename Fn>
+auto NoThrow(Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const std::bad_alloc&) {
+    return Status::ResourceExhausted("out of memory");
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("unexpected exception: ") + e.what());
+  } catch (...) {
+    return Status::Internal("unexpected exception");
+  }
+}
+
+// The format version stored in meta (what the snapshot's data is written in).
+StatusOr<uint64_t> StoredFormatVersion(const storage::Store& store) {
+  std::string value;
+  RECDB_RETURN_IF_ERROR(store.Get(storage::ColumnFamily::kMeta, storage::kMetaFormatVersion, &value));
+  uint64_t version = 0;
+  if (!storage::DecodeCounter(value, &version)) {
+    return Status::Corruption("meta format_version is malformed");
+  }
+  return version;
+}
+
+}  // namespace
+
+StatusOr<SnapshotInfo> DBImpl::CreateSnapshot(const std::string& backup_dir,
+                                              const SnapshotOptions& options) {
+  return NoThrow([&]() -> StatusOr<SnapshotInfo> {
+    namespace fs = std::filesystem;
+    std::shared_lock lifecycle(lifecycle_mu_);
+    RECDB_RETURN_IF_ERROR(CheckOpen());
+    if (options_.read_only) {
+      return Status::FailedPrecondition(
+          "CreateSnapshot needs a writable open (a read-only open cannot flush); a snapshot "
+          "directory is already a snapshot");
+    }
+    const auto start = std::chrono::steady_clock::now();
+    RECDB_ASSIGN_OR_RETURN(const uint64_t version, StoredFormatVersion(*store_));
+    RECDB_ASSIGN_OR_RETURN(std::unique_ptr<storage::SnapshotBuilder> builder,
+                           storage::SnapshotBuilder::Begin(backup_dir, options.link_files));
+    {
+      // No index checkpoint runs from here until the index files are placed,
+      // so the files and the RocksDB cut agree: each file covers a log
+      // position the cut holds, and the log after it is in the cut (no
+      // rebuild when the snapshot opens).
+      SpaceManager::CheckpointPause pause = spaces_->PauseCheckpoints();
+      RECDB_RETURN_IF_ERROR(builder->CaptureRocksDB(store_->db()));
+      std::error_code ec;
+      std::vector<std::string> names;
+      for (const fs::directory_entry& entry : fs::directory_iterator(derived_dir(), ec)) {
+        const std::string name = entry.path().filename().string();
+        // Temp files are checkpoints being written (none while paused) or
+        // left by a crash; they are never read.
+        if (!entry.is_regular_file(ec) || name.ends_with(".tmp")) continue;
+        names.push_back(name);
+      }
+      if (ec) return Status::IOError("cannot list " + derived_dir() + ": " + ec.message());
+      for (const std::string& name : names) {
+        RECDB_RETURN_IF_ERROR(builder->AddFile(derived_dir() + "/" + name, "derived/" + name));
+      }
+    }
+    RECDB_ASSIGN_OR_RETURN(storage::SnapshotDirEntry entry, builder->Commit(version));
+    SnapshotInfo info = snapshot::ToSnapshotInfo(entry);
+    info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return info;
+  });
+}
+
+Status DBImpl::ReapplyForgetLedgers(const std::string& live_dir, RestoreReport* report) {
+  return NoThrow([&]() -> Status {
+    std::shared_lock lifecycle(lifecycle_mu_);
+    RECDB_RETURN_IF_ERROR(CheckWritable());
+    // The live database's ledger, read-only (it may be open elsewhere).
+    std::unique_ptr<storage::Store> live_store;
+    std::unique_ptr<privacy::ForgetLedger> live_ledger;
+    std::vector<std::pair<std::string, std::string>> live_entries;  // meta key, value
+    if (!live_dir.empty()) {
+      Options lo;
+      lo.read_only = true;
+      lo.block_cache_bytes = 1u << 20;
+      auto opened = storage::Store::Open(lo, live_dir + "/db");
+      if (!opened.ok()) return opened.status().WithContext("forget ledger of " + live_dir);
+      live_store = std::move(opened).value();
+      RECDB_ASSIGN_OR_RETURN(live_ledger, privacy::ForgetLedger::Open(live_store.get()));
+      rocksdb::ReadOptions ro;
+      const std::string lower(privacy::kMetaForgottenPrefix);
+      std::string upper = lower;
+      upper.back()++;
+      rocksdb::Slice lo_s(lower), up_s(upper);
+      ro.iterate_lower_bound = &lo_s;
+      ro.iterate_upper_bound = &up_s;
+      auto it = live_store->NewIterator(storage::ColumnFamily::kMeta, ro);
+      for (it->Seek(lo_s); it->Valid(); it->Next()) {
+        live_entries.emplace_back(it->key().ToString(), it->value().ToString());
+      }
+      RECDB_RETURN_IF_ERROR(storage::FromRocksDB(it->status()));
+    }
+
+    bool forgot = false;
+    {
+      std::lock_guard write(write_mu_);
+      const std::vector<std::string> ids = UserExternalIds();
+      for (uint32_t uid = 0; uid < ids.size(); ++uid) {
+        const std::string& id = ids[uid];
+        if (id.empty()) continue;
+        const bool own = privacy_->ledger->ContainsId(id);
+        const bool live = live_ledger != nullptr && live_ledger->ContainsId(id);
+        if (!own && !live) continue;
+        ErasureReceipt receipt;
+        RECDB_RETURN_IF_ERROR(ForgetUserLocked(uid, id, &receipt).WithContext("forget again"));
+        forgot = true;
+        if (own) {
+          report->forgotten_by_snapshot_ledger++;
+        } else {
+          report->forgotten_by_live_ledger++;
+        }
+      }
+      // Entries for users the snapshot never held: copy them so a later
+      // import of those ids is dropped too. Possible only under the same key
+      // (the hashes are keyed); compared by hashing a probe with both.
+      if (live_ledger != nullptr && !live_entries.empty()) {
+        const std::string probe = "recdb: ledger key probe";
+        const std::string ours = privacy_->ledger->Hash(probe);
+        if (!ours.empty() && ours == live_ledger->Hash(probe)) {
+          rocksdb::WriteBatch batch;
+          std::vector<std::string> added;
+          for (const auto& [key, value] : live_entries) {
+            const std::string hash = key.substr(privacy::kMetaForgottenPrefix.size());
+            if (privacy_->ledger->ContainsHash(hash)) continue;
+            batch.Put(store_->Handle(storage::ColumnFamily::kMeta), key, value);
+            added.push_back(hash);
+          }
+          if (!added.empty()) RECDB_RETURN_IF_ERROR(store_->Write(&batch, /*sync=*/true));
+          for (const std::string& hash : added) privacy_->ledger->Insert(hash);
+          report->ledger_entries_imported = static_cast<int64_t>(added.size());
+        } else {
+          report->ledger_entries_not_imported = static_cast<int64_t>(live_entries.size());
+        }
+      }
+    }
+    if (forgot) {
+      SweepReport sweep_report;
+      std::lock_guard sweep(privacy_->sweep_mu);
+      RECDB_RETURN_IF_ERROR(SweepPhysical(&sweep_report).WithContext("physical erasure"));
+    }
+    return Status::OK();
+  });
+}
+
+}  // namespace recdb
