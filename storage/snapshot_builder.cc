@@ -83,7 +83,7 @@ Status SnapshotBuilder::EnsureParent(const std::string& rel) {
 }
 
 Status SnapshotBuilder::PlaceImmutable(const std::string& src, const std::string& rel,
-                                       uint64_t size, bool is_sst) {
+                                       uint64_t size, bool is_sst, bool may_link_source) {
   const std::string dst = partial_path_ + "/" + rel;
   auto prev = prev_files_.find(rel);
   const bool prev_has = prev != prev_files_.end() && prev->second.size == size;
@@ -103,7 +103,7 @@ Status SnapshotBuilder::PlaceImmutable(const std::string& src, const std::string
       return Status::OK();
     }
   }
-  if (link_files_ && TryHardLink(src, dst)) {
+  if (may_link_source && link_files_ && TryHardLink(src, dst)) {
     unchecked_.push_back(rel);
     return Status::OK();
   }
@@ -142,10 +142,18 @@ Status SnapshotBuilder::CaptureRocksDB(rocksdb::DB* db) {
     }
     if (info.file_type == rocksdb::kTableFile || info.file_type == rocksdb::kBlobFile) {
       RECDB_RETURN_IF_ERROR(
-          PlaceImmutable(src, rel, info.size, info.file_type == rocksdb::kTableFile));
+          PlaceImmutable(src, rel, info.size, info.file_type == rocksdb::kTableFile, true));
       continue;
     }
-    // MANIFEST, WAL, OPTIONS, IDENTITY: copied, up to the captured size.
+    if (info.file_type == rocksdb::kOptionsFile && !info.trim_to_size) {
+      // Written once under a fresh number, never changed: shared when equal
+      // (size and CRC) to the previous snapshot's; else copied, since the
+      // live database deletes old OPTIONS files.
+      RECDB_RETURN_IF_ERROR(
+          PlaceImmutable(src, rel, info.size, /*is_sst=*/false, /*may_link_source=*/false));
+      continue;
+    }
+    // MANIFEST, WAL, IDENTITY: copied, up to the captured size.
     ManifestFile f;
     f.path = rel;
     RECDB_RETURN_IF_ERROR(
@@ -163,7 +171,7 @@ Status SnapshotBuilder::AddFile(const std::string& src, const std::string& rel) 
   std::error_code ec;
   const uint64_t size = fs::file_size(src, ec);
   if (ec) return Status::IOError("cannot stat " + src + ": " + ec.message());
-  return PlaceImmutable(src, rel, size, /*is_sst=*/false);
+  return PlaceImmutable(src, rel, size, /*is_sst=*/false, /*may_link_source=*/true);
 }
 
 StatusOr<SnapshotDirEntry> SnapshotBuilder::Commit(uint64_t format_version) {

@@ -15,8 +15,9 @@
 // preference: hard-linked from the previous snapshot when it holds the same
 // file (same RocksDB identity, name and size for SSTs; same size and
 // CRC-32C otherwise), hard-linked from the source when link_files is set and
-// the file systems allow it, or copied. Mutable files (MANIFEST, WAL,
-// OPTIONS) are always copied, up to the size captured.
+// the file systems allow it, or copied. OPTIONS files are shared with the
+// previous snapshot when equal, else copied (RocksDB deletes old ones).
+// Mutable files (MANIFEST, WAL) are always copied, up to the size captured.
 //
 // Usage: Begin -> CaptureRocksDB -> AddFile* -> Commit. Destroying an
 // uncommitted builder removes its partial directory.
@@ -69,9 +70,10 @@ class SnapshotBuilder {
 
  private:
   SnapshotBuilder() = default;
-  // Links `src` (or the previous snapshot's copy) or copies it to `rel`.
+  // Links the previous snapshot's copy of `rel`, or links `src` (if
+  // may_link_source and link_files_), or copies it.
   Status PlaceImmutable(const std::string& src, const std::string& rel, uint64_t size,
-                        bool is_sst);
+                        bool is_sst, bool may_link_source);
   Status EnsureParent(const std::string& rel);
 
   std::string backup_dir_;

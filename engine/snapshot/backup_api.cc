@@ -74,11 +74,16 @@ StatusOr<VerifyReport> VerifySnapshots(const std::string& path) {
   return NoThrow([&]() -> StatusOr<VerifyReport> {
     namespace fs = std::filesystem;
     std::vector<storage::SnapshotDirEntry> entries;
-    if (storage::IsSnapshotDir(path)) {
+    fs::path normal = fs::path(path).lexically_normal();
+    if (normal.filename().empty()) normal = normal.parent_path();  // "dir/"
+    uint64_t id = 0;
+    bool partial = false;
+    if (storage::IsSnapshotDir(path) ||
+        storage::ParseSnapshotDirName(normal.filename().string(), &id, &partial)) {
+      // One snapshot (a "snapshot-N" without a manifest is a damaged one).
       storage::SnapshotDirEntry e;
       e.path = path;
-      e.name = fs::path(path).lexically_normal().filename().string();
-      if (e.name.empty()) e.name = fs::path(path).lexically_normal().parent_path().filename().string();
+      e.name = normal.filename().string();
       e.manifest_status = storage::ReadSnapshotManifest(path, &e.manifest);
       entries.push_back(std::move(e));
     } else {

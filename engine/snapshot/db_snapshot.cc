@@ -158,7 +158,15 @@ Status DBImpl::ReapplyForgetLedgers(const std::string& live_dir, RestoreReport* 
         }
       }
     }
-    if (forgot) {
+    // Erasures the snapshot itself carries unswept (a ForgetUser shortly
+    // before it was taken) leave their bytes in the copied SST files: a
+    // restore makes them physical too.
+    bool unswept = false;
+    {
+      std::lock_guard lock(privacy_->pending_mu);
+      unswept = privacy_->pending_unknown;
+    }
+    if (forgot || unswept) {
       SweepReport sweep_report;
       std::lock_guard sweep(privacy_->sweep_mu);
       RECDB_RETURN_IF_ERROR(SweepPhysical(&sweep_report).WithContext("physical erasure"));

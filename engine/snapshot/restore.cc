@@ -35,12 +35,16 @@ auto NoThrow(Fn&& fn) -> decltype(fn()) {
 // `src` itself if it is a snapshot, else the newest snapshot of the backup
 // directory `src`.
 Status ResolveSnapshot(const std::string& src, storage::SnapshotDirEntry* out) {
-  if (storage::IsSnapshotDir(src)) {
+  uint64_t id = 0;
+  bool partial = false;
+  fs::path normal = fs::path(src).lexically_normal();
+  if (normal.filename().empty()) normal = normal.parent_path();  // "dir/"
+  const std::string name = normal.filename().string();
+  if (storage::IsSnapshotDir(src) || storage::ParseSnapshotDirName(name, &id, &partial)) {
     out->path = src;
-    out->name = fs::path(src).lexically_normal().filename().string();
+    out->name = name;
+    out->id = id;
     out->manifest_status = storage::ReadSnapshotManifest(src, &out->manifest);
-    bool partial = false;
-    if (!storage::ParseSnapshotDirName(out->name, &out->id, &partial)) out->id = 0;
   } else {
     std::vector<storage::SnapshotDirEntry> entries;
     Status s = storage::ListSnapshotDirs(src, &entries);
