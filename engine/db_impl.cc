@@ -616,12 +616,12 @@ Consent DBImpl::UserConsent(uint32_t user_iid) const {
 }
 
 Status DBImpl::ScanEvents(const storage::StoredEventVisitor& fn,
-                          const rocksdb::Snapshot* snapshot) const {
+                          const rocksdb::Snapshot* snapshot, bool with_context) const {
   return NoThrow([&]() -> Status {
     const storage::StoredEventVisitor visit = SkipExpired(fn, /*training=*/true);
-    if (snapshot != nullptr) return storage::ScanAllEvents(*store_, snapshot, visit);
+    if (snapshot != nullptr) return storage::ScanAllEvents(*store_, snapshot, visit, with_context);
     storage::Snapshot snap = store_->GetSnapshot();
-    return storage::ScanAllEvents(*store_, snap->snapshot(), visit);
+    return storage::ScanAllEvents(*store_, snap->snapshot(), visit, with_context);
   });
 }
 

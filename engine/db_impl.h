@@ -189,8 +189,9 @@ class DBImpl final : public DB {
   // with consent.training == false ARE visited (check UserConsent). Events
   // past their retention TTL or older than the training horizon are not
   // visited (Options::retention).
+  // with_context: also decode each event's context map (allocates).
   Status ScanEvents(const storage::StoredEventVisitor& fn,
-                    const rocksdb::Snapshot* snapshot = nullptr) const;
+                    const rocksdb::Snapshot* snapshot = nullptr, bool with_context = false) const;
   // One user's events with timestamp in [start, end), oldest first; events
   // past their retention TTL are not visited.
   Status ScanUserEvents(uint32_t user_iid, int64_t start, int64_t end,

@@ -2,6 +2,7 @@
 #include <atomic>
 
 #include "engine/db_impl.h"
+#include "engine/recommend/content_vectors.h"
 #include "engine/recommend/evaluation.h"
 #include "engine/recommend/recommend_service.h"
 #include "engine/recommend/training_data.h"
@@ -54,7 +55,13 @@ StatusOr<EvaluationReport> DBImpl::Evaluate(const EvaluateOptions& options) {
   if (data.interactions().empty()) {
     return Status::FailedPrecondition("eval: no events with a positive weight");
   }
-  return EvaluateRecommenders(data, options);
+  std::shared_ptr<const models::ItemVectors> content;
+  RECDB_ASSIGN_OR_RETURN(std::string space, ChooseContentSpace(*this, options.content_space));
+  if (!space.empty()) {
+    RECDB_ASSIGN_OR_RETURN(content, LoadItemVectors(*this, space, data.num_items()));
+    if (content->count() == 0) content.reset();
+  }
+  return EvaluateRecommenders(data, options, content);
 }
 
 }  // namespace recdb

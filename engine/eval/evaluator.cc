@@ -1,5 +1,7 @@
 #include "engine/eval/evaluator.h"
 
+#include "engine/models/context.h"
+
 #include <algorithm>
 #include <atomic>
 #include <limits>
@@ -31,21 +33,11 @@ EvalReport Evaluate(const models::Recommender& model, const TemporalSplit& split
   std::atomic<size_t> next{0};
   auto worker = [&] {
     std::vector<float> scores(n_items);
-    std::vector<uint32_t> items;
-    std::vector<int64_t> stamps;
+    models::TimelineQuery tq;
     for (size_t idx; (idx = next.fetch_add(1)) < split.test_users.size();) {
       const uint32_t u = split.test_users[idx];
-      items.clear();
-      stamps.clear();
-      for (uint32_t k : train.UserTimeline(u)) {
-        items.push_back(train.interactions()[k].item);
-        stamps.push_back(train.interactions()[k].ts);
-      }
-      models::UserQuery q;
-      q.user = u;
-      q.items = items;
-      q.timestamps = stamps;
-      model.Score(q, scores);
+      models::BuildTimelineQuery(train, u, &tq);
+      model.Score(tq.query, scores);
       for (uint32_t i : train.UserItems(u)) scores[i] = -std::numeric_limits<float>::infinity();
       std::vector<models::ScoredItem> top = models::TopK(scores, depth, train.item_rank());
       std::vector<uint32_t> ranked(top.size());

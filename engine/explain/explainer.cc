@@ -11,10 +11,11 @@ namespace recdb::explain {
 namespace {
 
 // How a recommender's evidence reads in an explanation.
-enum class Family { kItemBased, kCollaborative, kPopularity };
+enum class Family { kItemBased, kCollaborative, kPopularity, kContent };
 
 Family FamilyOf(const std::string& name) {
-  if (name == "trending" || name == "mostpop") return Family::kPopularity;
+  if (name == "trending" || name == "mostpop" || name == "context_pop") return Family::kPopularity;
+  if (name == "content") return Family::kContent;
   if (name == "ials" || name == "ease") return Family::kCollaborative;
   return Family::kItemBased;  // itemknn, recentknn*, cooc_*
 }
@@ -149,8 +150,14 @@ void ExplainResult(const ExplainContext& ctx, uint32_t item, const rerank::Place
       ex.sentence += " (you interacted with " + because + ").";
     }
   } else if (!top.empty() && FamilyOf(top) == Family::kPopularity) {
-    ex.sentence = popular_in.empty() ? "Popular right now with people on this service."
-                                     : "Popular in " + popular_in + " this week.";
+    if (top == "context_pop") {
+      ex.sentence = "Popular with people in your situation right now.";
+    } else {
+      ex.sentence = popular_in.empty() ? "Popular right now with people on this service."
+                                       : "Popular in " + popular_in + " this week.";
+    }
+  } else if (!top.empty() && FamilyOf(top) == Family::kContent) {
+    ex.sentence = "Close to what you like.";
   } else if (!because.empty()) {
     ex.sentence = "Because you interacted with " + because + ".";
   } else if (!top.empty() && FamilyOf(top) == Family::kCollaborative) {

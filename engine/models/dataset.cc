@@ -1,5 +1,7 @@
 #include "engine/models/dataset.h"
 
+#include "engine/models/context.h"
+
 #include <algorithm>
 #include <numeric>
 #include <utility>
@@ -66,6 +68,25 @@ StatusOr<Dataset> Dataset::Build(DatasetSpec spec) {
       cats.erase(std::unique(cats.begin(), cats.end()), cats.end());
     }
   }
+  if (spec.context_feature_names.empty()) spec.context_feature_names = DerivedContextFeatureNames();
+  {
+    const auto derived = DerivedContextFeatureNames();
+    if (spec.context_feature_names.size() < derived.size() ||
+        !std::equal(derived.begin(), derived.end(), spec.context_feature_names.begin())) {
+      return Status::InvalidArgument("context_feature_names must start with the derived features");
+    }
+  }
+  for (auto& combo : spec.context_combos) {
+    for (uint32_t f : combo) {
+      if (f >= spec.context_feature_names.size()) {
+        return Status::InvalidArgument("context feature out of range");
+      }
+    }
+    std::sort(combo.begin(), combo.end());
+    combo.erase(std::unique(combo.begin(), combo.end()), combo.end());
+  }
+  d.context_feature_names_ = std::move(spec.context_feature_names);
+  d.context_combos_ = std::move(spec.context_combos);
   d.interactions_ = std::move(spec.interactions);
   d.item_ids_ = std::move(spec.item_ids);
   d.item_categories_ = std::move(spec.item_categories);
@@ -129,7 +150,16 @@ StatusOr<Dataset> Dataset::WithInteractions(std::vector<Interaction> interaction
   spec.interactions = std::move(interactions);
   spec.item_ids = item_ids_;
   spec.item_categories = item_categories_;
+  spec.context_feature_names = context_feature_names_;
+  spec.context_combos = context_combos_;
   return Build(std::move(spec));
+}
+
+std::optional<uint32_t> Dataset::FindContextFeature(std::string_view name) const {
+  for (uint32_t f = 0; f < context_feature_names_.size(); ++f) {
+    if (context_feature_names_[f] == name) return f;
+  }
+  return std::nullopt;
 }
 
 }  // namespace recdb::models

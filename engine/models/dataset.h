@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -52,6 +53,14 @@ struct DatasetSpec {
   // Optional: categories per item (size num_items), each in [0, num_categories).
   std::vector<std::vector<uint32_t>> item_categories;
   uint32_t num_categories = 0;
+  // Optional context vocabulary (engine/models/context.h). Feature f is named
+  // context_feature_names[f], e.g. "device=mobile"; ids below
+  // kDerivedContextFeatures are the features derived from event time and
+  // must be named as DerivedContextFeatureNames() says. context_combos[c] is
+  // the set of stored feature ids of context combination c, which
+  // Interaction::context refers to.
+  std::vector<std::string> context_feature_names;
+  std::vector<std::vector<uint32_t>> context_combos;
 };
 
 class Dataset {
@@ -90,6 +99,17 @@ class Dataset {
   }
   const std::vector<std::vector<uint32_t>>& item_categories() const { return item_categories_; }
 
+  // Context vocabulary (see DatasetSpec); at least the derived features.
+  const std::vector<std::string>& context_feature_names() const { return context_feature_names_; }
+  // Stored feature ids of an interaction's context combination (empty for
+  // kNoContext or an unknown combination).
+  std::span<const uint32_t> ContextFeatures(uint32_t combo) const {
+    if (combo >= context_combos_.size()) return {};
+    return context_combos_[combo];
+  }
+  // Feature id of "key=value", if the vocabulary has it.
+  std::optional<uint32_t> FindContextFeature(std::string_view name) const;
+
   // A dataset with the same users, items, ids and categories but other
   // interactions (used by the evaluation splits).
   StatusOr<Dataset> WithInteractions(std::vector<Interaction> interactions) const;
@@ -102,6 +122,8 @@ class Dataset {
   std::vector<std::string> item_ids_;
   std::vector<uint32_t> item_rank_;
   std::vector<std::vector<uint32_t>> item_categories_;
+  std::vector<std::string> context_feature_names_;
+  std::vector<std::vector<uint32_t>> context_combos_;
   std::vector<uint64_t> user_ptr_, item_ptr_, user_ptr_ev_;
   std::vector<uint32_t> user_items_, item_users_, timeline_;
 };

@@ -8,6 +8,9 @@
 
 #include "engine/eval/metrics.h"
 #include "engine/eval/split.h"
+#include "engine/models/content_profile.h"
+#include "engine/models/context.h"
+#include "engine/models/context_popularity.h"
 #include "engine/models/cooccurrence.h"
 #include "engine/models/ease.h"
 #include "engine/models/ials.h"
@@ -74,6 +77,8 @@ CandidateScores ScoreCandidates(const std::vector<const Recommender*>& models,
     if (i < n) excluded[i] = true;
   }
   CandidateScores out;
+  out.mean.resize(m);
+  out.inv_std.resize(m);
   for (size_t j = 0; j < m; ++j) {
     std::vector<float>& s = z[j];
     models[j]->Score(query, s);
@@ -86,6 +91,8 @@ CandidateScores ScoreCandidates(const std::vector<const Recommender*>& models,
     const double mean = cnt ? sum / cnt : 0.0;
     const double var = cnt ? std::max(0.0, sq / cnt - mean * mean) : 0.0;
     const double inv = var > 0 ? 1.0 / std::sqrt(var) : 0.0;
+    out.mean[j] = mean;
+    out.inv_std[j] = inv;
     for (uint32_t i = 0; i < n; ++i) {
       if (excluded[i]) {
         s[i] = kNegInf;
@@ -109,6 +116,8 @@ Status Fused::Fit(const Dataset& data) {
   if (components_.empty()) return Status::InvalidArgument("fused: no components");
   num_items_ = data.num_items();
   item_rank_ = data.item_rank();
+  feature_names_ = data.context_feature_names();
+  context_delta_.clear();
   const size_t m = components_.size();
   weights_.clear();
   for (const Component& c : components_) weights_.push_back(c.weight);
@@ -134,19 +143,13 @@ Status Fused::Fit(const Dataset& data) {
     for (auto& p : val_models) ptrs.push_back(p.get());
     const Dataset& tr = val.train;
     std::vector<CandidateScores> cands(val.test_users.size());
+    std::vector<std::vector<uint32_t>> user_features(val.test_users.size());
     ParallelFor(val.test_users.size(), options_.threads, [&](size_t k) {
       const uint32_t u = val.test_users[k];
-      std::vector<uint32_t> items;
-      std::vector<int64_t> stamps;
-      for (uint32_t e : tr.UserTimeline(u)) {
-        items.push_back(tr.interactions()[e].item);
-        stamps.push_back(tr.interactions()[e].ts);
-      }
-      UserQuery q;
-      q.user = u;
-      q.items = items;
-      q.timestamps = stamps;
-      cands[k] = ScoreCandidates(ptrs, q, tr.UserItems(u), options_.candidates_per_model,
+      TimelineQuery tq;
+      BuildTimelineQuery(tr, u, &tq);
+      user_features[k] = QueryContextFeatures(tq.query);
+      cands[k] = ScoreCandidates(ptrs, tq.query, tr.UserItems(u), options_.candidates_per_model,
                                  tr.item_rank());
     });
     auto objective = [&](const std::vector<double>& w) {
@@ -174,8 +177,111 @@ Status Fused::Fit(const Dataset& data) {
       if (!improved) break;
     }
     validation_ndcg_ = best;
+    if (options_.context_weights) {
+      validation_ndcg_ = LearnContextDeltas(cands, user_features, val, best);
+    }
   }
   return fit_all(data, models_);
+}
+
+double Fused::LearnContextDeltas(const std::vector<CandidateScores>& cands,
+                                 const std::vector<std::vector<uint32_t>>& user_features,
+                                 const eval::TemporalSplit& val, double mean_ndcg) {
+  const size_t m = weights_.size();
+  const size_t n_users = cands.size();
+  const std::span<const uint32_t> rank = val.train.item_rank();
+  context_delta_.assign(feature_names_.size(), std::vector<double>());
+  std::vector<std::vector<size_t>> users_of(feature_names_.size());
+  for (size_t k = 0; k < n_users; ++k) {
+    for (uint32_t f : user_features[k]) {
+      if (f < users_of.size()) users_of[f].push_back(k);
+    }
+  }
+  auto user_weights = [&](size_t k) {
+    std::vector<double> w = weights_;
+    for (uint32_t f : user_features[k]) {
+      if (f >= context_delta_.size() || context_delta_[f].empty()) continue;
+      for (size_t j = 0; j < m; ++j) {
+        if (weights_[j] != 0) w[j] += context_delta_[f][j];
+      }
+    }
+    return w;
+  };
+  auto ndcg_of = [&](size_t k) {
+    auto top = RankCandidates(cands[k], user_weights(k), 10, rank);
+    return eval::NdcgAtK(top, val.test_items[val.test_users[k]], 10);
+  };
+  std::vector<double> per(n_users);
+  ParallelFor(n_users, options_.threads, [&](size_t k) { per[k] = ndcg_of(k); });
+  const double n = static_cast<double>(std::max<size_t>(1, n_users));
+  for (size_t f = 0; f < users_of.size(); ++f) {
+    const auto& users = users_of[f];
+    if (users.size() < options_.min_context_users) continue;
+    if (f < kDerivedContextFeatures && !options_.derived_context_weights) continue;
+    context_delta_[f].assign(m, 0.0);
+    for (size_t j = 0; j < m; ++j) {
+      if (weights_[j] == 0) continue;
+      double best_gain = 0, best_delta = 0;
+      std::vector<double> best_per;
+      for (double g : options_.context_grid) {
+        context_delta_[f][j] = g;
+        std::vector<double> trial(users.size());
+        ParallelFor(users.size(), options_.threads, [&](size_t x) { trial[x] = ndcg_of(users[x]); });
+        double gain = 0;
+        for (size_t x = 0; x < users.size(); ++x) gain += trial[x] - per[users[x]];
+        gain /= n;
+        if (gain > best_gain) best_gain = gain, best_delta = g, best_per = std::move(trial);
+      }
+      if (best_gain >= options_.min_context_gain) {
+        context_delta_[f][j] = best_delta;
+        for (size_t x = 0; x < users.size(); ++x) per[users[x]] = best_per[x];
+        mean_ndcg += best_gain;
+      } else {
+        context_delta_[f][j] = 0;
+      }
+    }
+    bool any = false;
+    for (double d : context_delta_[f]) any = any || d != 0;
+    if (!any) context_delta_[f].clear();
+  }
+  return mean_ndcg;
+}
+
+std::vector<double> Fused::EffectiveWeights(const UserQuery& query,
+                                            std::span<const double> base) const {
+  std::vector<double> w = base.size() == weights_.size()
+                              ? std::vector<double>(base.begin(), base.end())
+                              : weights_;
+  if (context_delta_.empty()) return w;
+  const std::vector<double> given = w;
+  for (uint32_t f : QueryContextFeatures(query)) {
+    if (f >= context_delta_.size() || context_delta_[f].empty()) continue;
+    for (size_t j = 0; j < w.size(); ++j) {
+      if (given[j] != 0) w[j] += context_delta_[f][j];
+    }
+  }
+  return w;
+}
+
+std::vector<Fused::ContextDelta> Fused::ContextDeltas() const {
+  std::vector<ContextDelta> out;
+  for (size_t f = 0; f < context_delta_.size(); ++f) {
+    for (size_t j = 0; j < context_delta_[f].size(); ++j) {
+      if (context_delta_[f][j] != 0) out.push_back({feature_names_[f], j, context_delta_[f][j]});
+    }
+  }
+  return out;
+}
+
+void Fused::SetContextDeltas(const std::vector<ContextDelta>& deltas) {
+  context_delta_.assign(feature_names_.size(), std::vector<double>());
+  for (const ContextDelta& d : deltas) {
+    auto it = std::find(feature_names_.begin(), feature_names_.end(), d.feature);
+    if (it == feature_names_.end() || d.component >= weights_.size()) continue;
+    auto& row = context_delta_[it - feature_names_.begin()];
+    if (row.empty()) row.assign(weights_.size(), 0.0);
+    row[d.component] = d.delta;
+  }
 }
 
 void Fused::Score(const UserQuery& query, std::span<float> scores) const {
@@ -185,24 +291,27 @@ void Fused::Score(const UserQuery& query, std::span<float> scores) const {
   CandidateScores c =
       ScoreCandidates(ptrs, query, exclude, options_.candidates_per_model, item_rank_);
   std::fill(scores.begin(), scores.end(), kNegInf);
-  const size_t m = weights_.size();
+  const std::vector<double> w = EffectiveWeights(query);
+  const size_t m = w.size();
   for (size_t r = 0; r < c.items.size(); ++r) {
     double s = 0;
-    for (size_t j = 0; j < m; ++j) s += weights_[j] * c.z[r * m + j];
+    for (size_t j = 0; j < m; ++j) s += w[j] * c.z[r * m + j];
     scores[c.items[r]] = static_cast<float>(s);
   }
 }
 
 std::vector<Fused::Explained> Fused::RecommendExplained(
     const UserQuery& query, size_t k, std::span<const uint32_t> exclude,
-    const std::function<bool(uint32_t)>& allow, std::span<const double> weights) const {
+    const std::function<bool(uint32_t)>& allow, std::span<const double> weights,
+    Normalisation* normalisation) const {
   std::vector<const Recommender*> ptrs;
   for (auto& p : models_) ptrs.push_back(p.get());
   const size_t m = models_.size();
-  std::span<const double> w = weights.size() == m ? weights : std::span<const double>(weights_);
+  const std::vector<double> w = EffectiveWeights(query, weights);
   std::vector<Explained> out;
   for (size_t per_model : {options_.candidates_per_model, static_cast<size_t>(num_items_)}) {
     CandidateScores c = ScoreCandidates(ptrs, query, exclude, per_model, item_rank_);
+    if (normalisation) *normalisation = {c.mean, c.inv_std, w};
     std::vector<ScoredItem> scored;
     scored.reserve(c.items.size());
     for (size_t r = 0; r < c.items.size(); ++r) {
@@ -231,7 +340,9 @@ std::vector<Fused::Explained> Fused::RecommendExplained(
   return out;
 }
 
-std::vector<Fused::Component> DefaultFusedComponents(int threads, uint32_t num_items) {
+std::vector<Fused::Component> DefaultFusedComponents(int threads, uint32_t num_items,
+                                                     std::shared_ptr<const ItemVectors> content,
+                                                     bool context_popularity) {
   std::vector<Fused::Component> c;
   c.push_back({"ials", [threads] {
                  IalsOptions o;
@@ -264,6 +375,12 @@ std::vector<Fused::Component> DefaultFusedComponents(int threads, uint32_t num_i
                  }, 1.0});
   }
   c.push_back({"trending", [] { return std::make_unique<Trending>(); }, 1.0});
+  if (context_popularity) {
+    c.push_back({"context_pop", [] { return std::make_unique<ContextPopularity>(); }, 1.0});
+  }
+  if (content) {
+    c.push_back({"content", [content] { return std::make_unique<ContentProfile>(content); }, 1.0});
+  }
   return c;
 }
 

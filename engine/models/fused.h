@@ -15,6 +15,15 @@
 // Then the components are refitted on all the data. The test split is never
 // seen. With learn_weights = false the given weights are used.
 //
+// Context (context_weights = true): after the global weights, the blender
+// learns per-context adjustments on the same validation split: for each
+// context feature f (daypart, weekend, and each stored "key=value",
+// engine/models/context.h) held by at least min_context_users validation
+// users, a delta per component, so a request with features F blends with
+// w_j + sum_{f in F} delta_{f,j}. A delta is kept only if it raises the mean
+// validation NDCG@10 by min_context_gain; deltas never apply to a component
+// whose weight is 0 (switched off by the request or by consent).
+//
 // Thread-safety: see Recommender.
 #pragma once
 
@@ -25,7 +34,13 @@
 
 #include "engine/models/recommender.h"
 
+namespace recdb::eval {
+struct TemporalSplit;
+}  // namespace recdb::eval
+
 namespace recdb::models {
+
+struct CandidateScores;
 
 // Makes an unfitted component; called once per fit (twice when learning).
 using RecommenderFactory = std::function<std::unique_ptr<Recommender>()>;
@@ -38,6 +53,15 @@ struct FusedOptions {
   // Grid of weights tried per component. Default: 0 .. 3.
   std::vector<double> grid = {0, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2, 3};
   int threads = 2;
+  bool context_weights = true;         // Default: true
+  // Also learn deltas for the time-derived features (daypart, weekend).
+  // Default: false -- on ml-100k, next to context_pop, they overfit the
+  // validation split (test NDCG@10 0.2636 -> 0.2608; README).
+  bool derived_context_weights = false;
+  size_t min_context_users = 30;       // Default: 30
+  double min_context_gain = 2e-4;      // Default: 0.0002 mean NDCG@10
+  // Deltas tried per (feature, component). Default: -1 .. 1.
+  std::vector<double> context_grid = {-1, -0.5, -0.25, 0.25, 0.5, 1};
 };
 
 class Fused final : public Recommender {
@@ -58,6 +82,19 @@ class Fused final : public Recommender {
 
   // Component names and their (learned) weights.
   std::vector<std::pair<std::string, double>> Weights() const;
+  // Learned context deltas: (feature name, component index, delta).
+  struct ContextDelta {
+    std::string feature;
+    size_t component = 0;
+    double delta = 0;
+  };
+  std::vector<ContextDelta> ContextDeltas() const;
+  // Replaces the context deltas (e.g. stored ones); unknown features are
+  // skipped. REQUIRES: Fit returned OK.
+  void SetContextDeltas(const std::vector<ContextDelta>& deltas);
+  // The weights a query blends with: `base` (or the learned weights) plus the
+  // deltas of the query's context features.
+  std::vector<double> EffectiveWeights(const UserQuery& query, std::span<const double> base = {}) const;
   // The components, in construction order (valid after Fit).
   size_t num_components() const { return models_.size(); }
   const std::string& component_name(size_t j) const { return components_[j].name; }
@@ -69,6 +106,12 @@ class Fused final : public Recommender {
     float score = 0;
     std::vector<float> contributions;  // weight_j * z_j, per component
   };
+  // How one request normalised each component (z = (s - mean) * inv_std)
+  // and the weights it blended with; lets a caller score items the
+  // components never saw (e.g. items newer than the model) on the same scale.
+  struct Normalisation {
+    std::vector<double> mean, inv_std, weights;
+  };
   // The k best items for `query`, best first, skipping `exclude` (sorted
   // ascending, unique) and items for which `allow` (if set) is false. Scores
   // are normalised as in Score. `weights`, when not empty (one per
@@ -78,12 +121,19 @@ class Fused final : public Recommender {
   std::vector<Explained> RecommendExplained(const UserQuery& query, size_t k,
                                             std::span<const uint32_t> exclude,
                                             const std::function<bool(uint32_t)>& allow,
-                                            std::span<const double> weights = {}) const;
+                                            std::span<const double> weights = {},
+                                            Normalisation* normalisation = nullptr) const;
 
   // Validation NDCG@10 reached by the learned weights (0 if not learned).
   double validation_ndcg() const { return validation_ndcg_; }
 
  private:
+  // Learns context_delta_ on the validation candidates; returns the mean
+  // validation NDCG@10 reached.
+  double LearnContextDeltas(const std::vector<CandidateScores>& cands,
+                            const std::vector<std::vector<uint32_t>>& user_features,
+                            const eval::TemporalSplit& val, double mean_ndcg);
+
   std::vector<Component> components_;
   FusedOptions options_;
   std::vector<std::unique_ptr<Recommender>> models_;
@@ -91,6 +141,8 @@ class Fused final : public Recommender {
   double validation_ndcg_ = 0;
   uint32_t num_items_ = 0;
   std::vector<uint32_t> item_rank_;
+  std::vector<std::string> feature_names_;            // the fitted Dataset's vocabulary
+  std::vector<std::vector<double>> context_delta_;    // [feature][component]; empty = none
 };
 
 // The blend measured in engine/models/README.md: iALS, EASE, ItemKNN,
@@ -99,13 +151,19 @@ class Fused final : public Recommender {
 // `threads` threads; every initial weight 1.
 // With num_items given, components that cannot fit a catalogue that large
 // are left out (EASE above EaseOptions::max_items).
-std::vector<Fused::Component> DefaultFusedComponents(int threads = 2, uint32_t num_items = 0);
+// With `content` vectors, a content-profile component ("content") joins;
+// with context_popularity, a "context_pop" component.
+class ItemVectors;
+std::vector<Fused::Component> DefaultFusedComponents(
+    int threads = 2, uint32_t num_items = 0, std::shared_ptr<const ItemVectors> content = nullptr,
+    bool context_popularity = true);
 
 // Per-user z-normalised candidate scores of several models; shared by Score
 // and the weight learner.
 struct CandidateScores {
   std::vector<uint32_t> items;  // candidates
   std::vector<float> z;         // items.size() x num_models, row-major
+  std::vector<double> mean, inv_std;  // per model
 };
 
 // Scores `query` with every model, z-normalises over items not in `exclude`

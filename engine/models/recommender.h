@@ -27,7 +27,14 @@ struct UserQuery {
   uint32_t user = kUnknownUser;            // dense id in the fitted Dataset, or unknown
   std::span<const uint32_t> items;         // history, oldest first
   std::span<const int64_t> timestamps;     // empty, or one per history item
+  std::span<const float> weights;          // empty (all 1), or one per history item
   uint32_t context = kNoContext;           // context bucket of this request
+  // Context features of the request (ids into the Dataset's context
+  // vocabulary, dataset.h), besides the ones derived from context_time.
+  std::span<const uint32_t> context_features;
+  // When the request happens, for the daypart / weekend features; 0 = `now`
+  // (or the last history timestamp).
+  int64_t context_time = 0;
   // Request time for time-aware models; 0 means "the last history timestamp"
   // (or the end of the fitted data when there is no history).
   int64_t now = 0;

@@ -7,6 +7,8 @@
 
 #include "engine/eval/evaluator.h"
 #include "engine/eval/split.h"
+#include "engine/models/content_profile.h"
+#include "engine/models/context_popularity.h"
 #include "engine/models/cooccurrence.h"
 #include "engine/models/ease.h"
 #include "engine/models/fused.h"
@@ -64,7 +66,8 @@ StatusOr<std::vector<double>> SweepValues(const EvaluateOptions::Sweep& s) {
 
 }  // namespace
 
-std::vector<NamedRecommender> EvaluatedRecommenders(int threads, uint32_t num_items) {
+std::vector<NamedRecommender> EvaluatedRecommenders(int threads, uint32_t num_items,
+                                                    std::shared_ptr<const models::ItemVectors> content) {
   using namespace models;  // NOLINT: local to this function
   threads = std::max(1, threads);
   std::vector<NamedRecommender> makers;
@@ -91,18 +94,25 @@ std::vector<NamedRecommender> EvaluatedRecommenders(int threads, uint32_t num_it
                       return std::make_unique<Cooccurrence>(o);
                     }});
   makers.push_back({"trending", [] { return std::make_unique<Trending>(); }});
-  makers.push_back({"fused", [threads, num_items] {
+  makers.push_back({"context_pop", [] { return std::make_unique<ContextPopularity>(); }});
+  if (content) {
+    makers.push_back({"content", [content] { return std::make_unique<ContentProfile>(content); }});
+  }
+  makers.push_back({"fused", [threads, num_items, content] {
                       FusedOptions o;
                       o.threads = threads;
-                      return std::make_unique<Fused>(DefaultFusedComponents(threads, num_items), o);
+                      return std::make_unique<Fused>(
+                          DefaultFusedComponents(threads, num_items, content), o);
                     }});
   return makers;
 }
 
 StatusOr<EvaluationReport> EvaluateRecommenders(const models::Dataset& data,
-                                                const EvaluateOptions& options) {
+                                                const EvaluateOptions& options,
+                                                std::shared_ptr<const models::ItemVectors> content) {
   const int threads = std::max(1, options.threads);
-  const std::vector<NamedRecommender> makers = EvaluatedRecommenders(threads, data.num_items());
+  const std::vector<NamedRecommender> makers =
+      EvaluatedRecommenders(threads, data.num_items(), content);
   for (const auto& name : options.recommenders) {
     bool known = false;
     for (const auto& m : makers) known = known || m.name == name;

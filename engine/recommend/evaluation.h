@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/models/content_profile.h"
 #include "engine/models/dataset.h"
 #include "engine/models/recommender.h"
 #include "recdb/recommend.h"
@@ -22,14 +23,18 @@ struct NamedRecommender {
 
 // The recommenders that `recdb eval` and `recdb bench quality` compare, in
 // report order: mostpop, ials, ease, itemknn, recentknn, cooccurrence,
-// trending, fused (with the default blend for a catalogue of `num_items`).
-std::vector<NamedRecommender> EvaluatedRecommenders(int threads, uint32_t num_items);
+// trending, context_pop, content (only with `content` vectors), fused (with
+// the default blend for a catalogue of `num_items`, content included when
+// given).
+std::vector<NamedRecommender> EvaluatedRecommenders(
+    int threads, uint32_t num_items, std::shared_ptr<const models::ItemVectors> content = nullptr);
 
 // Splits `data` by time, fits each requested recommender on the train part
 // (the fused one learns its weights on a validation split carved from that
 // train part only) and measures it on the test part.
 // Errors: InvalidArgument for an unknown recommender name.
-StatusOr<EvaluationReport> EvaluateRecommenders(const models::Dataset& data,
-                                                const EvaluateOptions& options);
+StatusOr<EvaluationReport> EvaluateRecommenders(
+    const models::Dataset& data, const EvaluateOptions& options,
+    std::shared_ptr<const models::ItemVectors> content = nullptr);
 
 }  // namespace recdb

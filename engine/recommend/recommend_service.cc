@@ -8,10 +8,13 @@
 
 #include "engine/db_impl.h"
 #include "engine/explain/explainer.h"
+#include "engine/models/content_profile.h"
 #include "engine/models/cooccurrence.h"
 #include "engine/models/dataset.h"
 #include "engine/models/fused.h"
+#include "engine/recommend/content_vectors.h"
 #include "engine/recommend/training_data.h"
+#include "engine/spaces/space_manager.h"
 #include "engine/rerank/care_facts.h"
 #include "engine/rerank/impression_log.h"
 #include "storage/schema/models_generated.h"
@@ -23,14 +26,84 @@ namespace {
 
 constexpr size_t kMaxK = 1000;
 constexpr char kFusionKey[] = "fusion/current";
+// Stored context deltas are named "component@feature" next to the weights.
+constexpr char kDeltaSeparator = '@';
 
 // How a recommender's evidence reads in an explanation.
-enum class Family { kItemBased, kCollaborative, kPopularity };
+enum class Family { kItemBased, kCollaborative, kPopularity, kContent };
 
 Family FamilyOf(const std::string& name) {
-  if (name == "trending" || name == "mostpop") return Family::kPopularity;
+  if (name == "trending" || name == "mostpop" || name == "context_pop") return Family::kPopularity;
+  if (name == "content") return Family::kContent;
   if (name == "ials" || name == "ease") return Family::kCollaborative;
   return Family::kItemBased;  // itemknn, recentknn*, cooc_*
+}
+
+// Items newer than the model (iid >= the model's items), which only the
+// content space knows, found in the space's HNSW index with the user's
+// profile vector: the top (pool_k + excluded) by similarity, of which those
+// newer than the model join `results`. Each is scored on the content
+// component's scale for this request (its z under `norm`, times its weight);
+// every other component knows nothing of it and adds 0, its average. The
+// merged `results` keep the best pool_k.
+Status AddNewContentItems(DBImpl* db, const models::ContentProfile& content, size_t component,
+                          const std::string& space, const RecommendRequest& request,
+                          std::span<const uint32_t> history, std::span<const int64_t> stamps,
+                          std::span<const float> event_weights, int64_t now,
+                          std::span<const uint32_t> exclude,
+                          const models::Fused::Normalisation& norm, size_t pool_k,
+                          std::vector<models::Fused::Explained>* results) {
+  const uint32_t n = content.num_items();
+  if (db->spaces() == nullptr || db->ItemIdLimit() <= n || component >= norm.weights.size() ||
+      norm.weights[component] == 0 || norm.inv_std[component] <= 0) {
+    return Status::OK();
+  }
+  // The profile over the whole history, newer items included.
+  std::unordered_map<uint32_t, std::vector<float>> fresh;
+  auto lookup = [&](uint32_t iid) -> const float* {
+    auto it = fresh.find(iid);
+    if (it == fresh.end()) {
+      std::vector<float> unit;
+      auto v = db->spaces()->GetVector(space, EntityKind::kItem, db->ItemExternalId(iid));
+      if (v.ok()) {
+        models::ItemVectors one(1, content.vectors().dim());
+        if (one.Set(0, *v)) unit.assign(one.Row(0), one.Row(0) + one.dim());
+      }
+      it = fresh.emplace(iid, std::move(unit)).first;
+    }
+    return it->second.empty() ? nullptr : it->second.data();
+  };
+  models::UserQuery q;
+  q.items = history;
+  q.timestamps = stamps;
+  q.weights = event_weights;
+  q.now = now;
+  const std::vector<float> profile = content.Profile(q, lookup);
+  if (profile.empty()) return Status::OK();
+  ItemFilter filter = request.filter;
+  for (uint32_t iid : exclude) filter.exclude_ids.push_back(db->ItemExternalId(iid));
+  const size_t k = std::min<size_t>(10000, pool_k + exclude.size());
+  auto found = db->spaces()->SearchSimilar(space, profile, k, filter);
+  if (!found.ok()) return found.status().WithContext("recommend: content search");
+  const size_t m = norm.weights.size();
+  bool added = false;
+  for (const ScoredItem& hit : *found) {
+    auto iid = db->FindItemIid(hit.id);
+    if (!iid || *iid < n) continue;  // the fusion already scored the model's items
+    models::Fused::Explained e;
+    e.item = *iid;
+    e.contributions.assign(m, 0.0f);
+    const double z = (hit.score - norm.mean[component]) * norm.inv_std[component];
+    e.contributions[component] = static_cast<float>(norm.weights[component] * z);
+    e.score = e.contributions[component];
+    results->push_back(std::move(e));
+    added = true;
+  }
+  if (!added) return Status::OK();
+  std::stable_sort(results->begin(), results->end(),
+                   [](const auto& a, const auto& b) { return a.score > b.score; });
+  if (results->size() > pool_k) results->resize(pool_k);
+  return Status::OK();
 }
 
 }  // namespace
@@ -42,6 +115,8 @@ struct RecommendService::Model {
   std::vector<std::string> names;  // component names
   TrainReport report;
   int cooc_component = -1;  // index of the symmetric co-occurrence model, for evidence
+  int content_component = -1;  // index of the content-profile model, if any
+  std::string content_space;   // its embedding space
   std::unique_ptr<rerank::CareFacts> facts;  // categories, long tail, trending per category
 };
 
@@ -75,24 +150,52 @@ StatusOr<TrainReport> RecommendService::Train(const TrainOptions& options) {
   models::FusedOptions fo;
   fo.learn_weights = options.learn_weights;
   fo.threads = std::max(1, options.threads);
-  auto components = models::DefaultFusedComponents(fo.threads, model->data->num_items());
+  // Content profile: a snapshot of the content space's item vectors.
+  std::shared_ptr<const models::ItemVectors> content;
+  RECDB_ASSIGN_OR_RETURN(model->content_space, ChooseContentSpace(*db_, options.content_space));
+  if (!model->content_space.empty()) {
+    RECDB_ASSIGN_OR_RETURN(content,
+                           LoadItemVectors(*db_, model->content_space, model->data->num_items()));
+    if (content->count() == 0) content.reset(), model->content_space.clear();
+  }
+  auto components =
+      models::DefaultFusedComponents(fo.threads, model->data->num_items(), std::move(content));
   RECDB_ASSIGN_OR_RETURN(std::optional<StoredWeights> stored, LoadStoredWeights());
   if (stored) next_version_ = std::max(next_version_, stored->version + 1);
   bool reused = false;
-  if (options.reuse_stored_weights && stored && stored->names.size() == components.size()) {
-    bool same = true;
-    for (size_t j = 0; j < components.size(); ++j) same = same && components[j].name == stored->names[j];
+  std::vector<models::Fused::ContextDelta> stored_deltas;
+  if (options.reuse_stored_weights && stored) {
+    // Weights first, then "component@feature" context deltas.
+    size_t plain = 0;
+    while (plain < stored->names.size() &&
+           stored->names[plain].find(kDeltaSeparator) == std::string::npos) {
+      ++plain;
+    }
+    bool same = plain == components.size();
+    for (size_t j = 0; same && j < components.size(); ++j) same = components[j].name == stored->names[j];
     if (same) {
       for (size_t j = 0; j < components.size(); ++j) components[j].weight = stored->weights[j];
+      for (size_t e = plain; e < stored->names.size(); ++e) {
+        const std::string& name = stored->names[e];
+        const size_t at = name.find(kDeltaSeparator);
+        if (at == std::string::npos) continue;
+        for (size_t j = 0; j < components.size(); ++j) {
+          if (components[j].name == name.substr(0, at)) {
+            stored_deltas.push_back({name.substr(at + 1), j, stored->weights[e]});
+          }
+        }
+      }
       fo.learn_weights = false;
       reused = true;
     }
   }
   model->fused = std::make_unique<models::Fused>(std::move(components), fo);
   RECDB_RETURN_IF_ERROR(model->fused->Fit(*model->data));
+  if (reused) model->fused->SetContextDeltas(stored_deltas);
   for (size_t j = 0; j < model->fused->num_components(); ++j) {
     model->names.push_back(model->fused->component_name(j));
     if (model->names.back() == "cooc_symmetric") model->cooc_component = static_cast<int>(j);
+    if (model->names.back() == "content") model->content_component = static_cast<int>(j);
   }
   model->facts =
       std::make_unique<rerank::CareFacts>(rerank::BuildCareFacts(*model->data, model->fused.get()));
@@ -122,6 +225,10 @@ Status RecommendService::StoreWeights(const Model& model, double validation_ndcg
   for (const auto& [name, w] : model.fused->Weights()) {
     names.push_back(fbb.CreateString(name));
     weights.push_back(w);
+  }
+  for (const auto& d : model.fused->ContextDeltas()) {
+    names.push_back(fbb.CreateString(model.names[d.component] + kDeltaSeparator + d.feature));
+    weights.push_back(d.delta);
   }
   auto root = fb::CreateFusionModel(
       fbb, model.version,
@@ -221,6 +328,7 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
   // The user's current history (real time), plus the session's items.
   std::vector<uint32_t> history;
   std::vector<int64_t> stamps;
+  std::vector<float> event_weights;  // the event type's weight, per history item
   std::vector<uint32_t> seen;  // every item the user touched, negative feedback included
   std::unordered_map<uint32_t, int64_t> last_event;  // item -> latest event time (rotation)
   if (user_iid != models::kUnknownUser) {
@@ -238,6 +346,7 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
                                      if (w > 0 && personal) {
                                        history.push_back(e.item);
                                        stamps.push_back(e.timestamp);
+                                       event_weights.push_back(static_cast<float>(w));
                                      }
                                      return Status::OK();
                                    });
@@ -247,6 +356,7 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
     if (auto iid = db_->FindItemIid(id)) {
       history.push_back(*iid);
       stamps.push_back(stamps.empty() ? 0 : stamps.back());
+      event_weights.push_back(1.0f);
       seen.push_back(*iid);
     }
   }
@@ -272,15 +382,31 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
   // Models see only the items they were trained on.
   std::vector<uint32_t> known_items;
   std::vector<int64_t> known_stamps;
+  std::vector<float> known_weights;
   for (size_t i = 0; i < history.size(); ++i) {
     if (history[i] < n) {
       known_items.push_back(history[i]);
       known_stamps.push_back(stamps[i]);
+      known_weights.push_back(event_weights[i]);
     }
   }
   query.items = known_items;
   query.timestamps = known_stamps;
+  query.weights = known_weights;
   query.now = now;
+  const int64_t wall_now = request.now != 0
+                               ? request.now
+                               : std::chrono::duration_cast<std::chrono::seconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
+  // Context: the request's "key=value" pairs the model knows, and its time
+  // (daypart, weekend).
+  std::vector<uint32_t> context_features;
+  for (const auto& [key, value] : request.context) {
+    if (auto f = data.FindContextFeature(key + "=" + value)) context_features.push_back(*f);
+  }
+  query.context_features = context_features;
+  query.context_time = wall_now;
 
   std::vector<uint32_t> exclude_known;
   for (uint32_t i : exclude) {
@@ -301,11 +427,6 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
   for (const auto& id : request.rules.bury) {
     if (auto iid = db_->FindItemIid(id)) rules.bury.insert(*iid);
   }
-  const int64_t wall_now = request.now != 0
-                               ? request.now
-                               : std::chrono::duration_cast<std::chrono::seconds>(
-                                     std::chrono::system_clock::now().time_since_epoch())
-                                     .count();
   const rerank::CareFacts* facts = model->facts.get();
   rerank::UserFacts user_facts;
   if (facts) user_facts.history_mix = facts->HistoryMix(known_items);
@@ -324,8 +445,17 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
   const bool reranking = rerank::AnyStageOn(care) || !rules.pin.empty() || !rules.boost.empty() ||
                          !rules.bury.empty();
   const size_t pool_k = reranking ? request.k * care.candidate_factor : request.k;
+  models::Fused::Normalisation norm;
   auto results = model->fused->RecommendExplained(
-      query, pool_k, exclude_known, [&](uint32_t iid) { return allowed.Test(iid); }, weights);
+      query, pool_k, exclude_known, [&](uint32_t iid) { return allowed.Test(iid); }, weights,
+      &norm);
+  if (model->content_component >= 0) {
+    const auto& content = static_cast<const models::ContentProfile&>(
+        model->fused->component(model->content_component));
+    RECDB_RETURN_IF_ERROR(AddNewContentItems(db_, content, model->content_component,
+                                             model->content_space, request, history, stamps,
+                                             event_weights, now, exclude, norm, pool_k, &results));
+  }
 
   std::vector<rerank::Candidate> pool;
   std::unordered_map<uint32_t, size_t> result_of;

@@ -5,7 +5,8 @@
 // weight; events whose type weight is <= 0 (negative feedback) are left out;
 // users whose consent has training == false are left out entirely. Users and
 // items keep their internal ids (dense, DESIGN.md decision 2); external item
-// ids set the protocol's tie-break order; categories come from the catalog.
+// ids set the protocol's tie-break order; categories come from the catalog;
+// the events' context maps become context features (engine/models/context.h).
 #pragma once
 
 #include <cstdint>
@@ -17,6 +18,14 @@
 namespace recdb {
 
 class DBImpl;
+
+// Context features kept for training (besides daypart and weekend): the most
+// frequent "key=value" pairs of the events' context, each seen in at least
+// kMinContextFeatureEvents events, at most kMaxContextFeatures of them.
+// High-cardinality keys (session ids) fall below the threshold.
+inline constexpr size_t kMaxContextFeatures = 256;
+inline constexpr int64_t kMinContextFeatureEvents = 20;
+inline constexpr size_t kMaxProvisionalContextFeatures = 1 << 20;
 
 struct TrainingDataStats {
   int64_t events_used = 0;

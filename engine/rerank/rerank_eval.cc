@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "engine/eval/metrics.h"
+#include "engine/models/context.h"
 
 namespace recdb::rerank {
 
@@ -44,17 +45,9 @@ RerankedEvaluation::RerankedEvaluation(const models::Fused& fused,
   history_mix_.resize(split.test_users.size());
   ParallelFor(split.test_users.size(), options.threads, [&](size_t idx) {
     const uint32_t u = split.test_users[idx];
-    std::vector<uint32_t> items;
-    std::vector<int64_t> stamps;
-    for (uint32_t k : train.UserTimeline(u)) {
-      items.push_back(train.interactions()[k].item);
-      stamps.push_back(train.interactions()[k].ts);
-    }
-    models::UserQuery q;
-    q.user = u;
-    q.items = items;
-    q.timestamps = stamps;
-    for (const auto& r : fused.RecommendExplained(q, depth, train.UserItems(u), nullptr)) {
+    models::TimelineQuery tq;
+    models::BuildTimelineQuery(train, u, &tq);
+    for (const auto& r : fused.RecommendExplained(tq.query, depth, train.UserItems(u), nullptr)) {
       pools_[idx].push_back({r.item, r.score});
     }
     history_mix_[idx] = facts_.HistoryMix(train.UserItems(u));

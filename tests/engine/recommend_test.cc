@@ -150,7 +150,9 @@ TEST_F(RecommendTest, NoPersonalizationConsentGivesPopularityOnly) {
   auto res = db_->Recommend(r);
   ASSERT_TRUE(res.ok());
   for (const auto& rec : res->items) {
-    for (const auto& [name, c] : rec.contributions) EXPECT_EQ(name, "trending");
+    for (const auto& [name, c] : rec.contributions) {
+      EXPECT_TRUE(name == "trending" || name == "context_pop") << name;
+    }
   }
 }
 
@@ -224,6 +226,135 @@ TEST(RecommendPersistenceTest, LearnedWeightsSurviveReopenAndAreReused) {
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_EQ(report->weights, learned);
   EXPECT_GT(report->model_version, version) << "versions keep increasing across reopen";
+}
+
+// Content profile (issue #5): a space with item vectors joins the fusion as
+// "content"; a user's profile follows their newest events at once, and an
+// item added after training, with only a vector, is recommended through it.
+class ContentRecommendTest : public RecommendTest {
+ protected:
+  static std::vector<float> Axis(bool b_cluster, float wobble) {
+    return {b_cluster ? 0.0f : 1.0f, b_cluster ? 1.0f : 0.0f, wobble};
+  }
+  void SetUp() override {
+    RecommendTest::SetUp();
+    SpaceOptions so;
+    so.name = "text";
+    so.dimension = 3;
+    so.metric = Metric::kCosine;
+    so.model_name = "test";
+    so.model_version = "1";
+    ASSERT_TRUE(db_->CreateSpace(so).ok());
+    std::vector<VectorRecord> vectors;
+    for (int i = 0; i < 20; ++i) {
+      vectors.push_back({(i < 10 ? "a" : "b") + std::to_string(i % 10), Axis(i >= 10, 0.01f * i)});
+    }
+    ASSERT_TRUE(db_->PutVectors({}, "text", EntityKind::kItem, vectors).ok());
+  }
+  // Only the content profile counts.
+  static std::map<std::string, double> ContentOnly(const std::vector<std::string>& names) {
+    std::map<std::string, double> w;
+    for (const auto& n : names) w[n] = 0;
+    w["content"] = 1;
+    return w;
+  }
+};
+
+TEST_F(ContentRecommendTest, ContentJoinsTheFusionAndFollowsTheNewestEvents) {
+  auto report = db_->Train();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_TRUE(report->weights.count("content")) << "the space's vectors made a content recommender";
+  std::vector<std::string> names;
+  for (const auto& [n, w] : report->weights) names.push_back(n);
+  ASSERT_TRUE(db_->RecordEvents({}, {View("fresh", "a1", 1700100000)}).ok());
+  RecommendRequest r;
+  r.user = "fresh";
+  r.k = 3;
+  r.weights = ContentOnly(names);
+  auto first = db_->Recommend(r);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(Clusters(*first), std::set<char>{'a'});
+  for (const auto& it : first->items) {
+    EXPECT_GT(it.contributions.at("content"), 0);
+    EXPECT_EQ(it.explanation.sentence, "Close to what you like.");
+  }
+  std::vector<Event> more;
+  for (int j = 0; j < 3; ++j) more.push_back(View("fresh", "b" + std::to_string(j), 1700100010 + j));
+  ASSERT_TRUE(db_->RecordEvents({}, more).ok());
+  auto second = db_->Recommend(r);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->model_version, first->model_version) << "no retraining happened";
+  EXPECT_EQ(Clusters(*second), std::set<char>{'b'}) << "the profile moved to the newest events";
+}
+
+TEST_F(ContentRecommendTest, ANewItemWithOnlyAVectorIsRecommendedThroughTheProfile) {
+  ASSERT_TRUE(db_->Train().ok());
+  Item fresh;
+  fresh.id = "b_new";
+  fresh.title = "Beta new";
+  fresh.categories = {"B"};
+  ASSERT_TRUE(db_->UpsertItems({}, {fresh}).ok());
+  ASSERT_TRUE(db_->PutVectors({}, "text", EntityKind::kItem, {{"b_new", Axis(true, 0.0f)}}).ok());
+  RecommendRequest r;
+  r.user = "u25";  // cluster B
+  r.k = 5;
+  auto res = db_->Recommend(r);
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  const Recommendation* found = nullptr;
+  for (const auto& it : res->items) {
+    if (it.id == "b_new") found = &it;
+  }
+  ASSERT_NE(found, nullptr) << "the item has no interaction and is newer than the model";
+  EXPECT_GT(found->contributions.at("content"), 0);
+  for (const auto& [name, c] : found->contributions) {
+    if (name != "content") {
+      EXPECT_EQ(c, 0) << name << " knows nothing of the new item";
+    }
+  }
+  EXPECT_EQ(found->explanation.sentence, "Close to what you like.");
+  // A cluster-A user does not get it in their top 5.
+  r.user = "u3";
+  auto other = db_->Recommend(r);
+  ASSERT_TRUE(other.ok());
+  for (const auto& it : other->items) EXPECT_NE(it.id, "b_new");
+}
+
+// Context (issue #5): mobile users favour other items than desktop users;
+// the request's device selects them, for a visitor with no history.
+TEST(RecommendContextTest, TheRequestsDeviceChangesTheListAsTheDataSays) {
+  test::TempDir dir;
+  Options o;
+  o.create_if_missing = true;
+  o.background_threads = 0;
+  auto db = DB::Open(o, dir.path());
+  ASSERT_TRUE(db.ok());
+  std::vector<Event> events;
+  for (int u = 0; u < 60; ++u) {
+    const bool mobile = u % 2 == 0;
+    for (int j = 0; j < 6; ++j) {
+      Event e = View("u" + std::to_string(u),
+                     (mobile ? "m" : "d") + std::to_string((u / 2 + j) % 10),
+                     1700000000 + (u / 2) * 100 + j);  // both devices equally recent
+      e.context = {{"device", mobile ? "mobile" : "desktop"}};
+      events.push_back(e);
+    }
+  }
+  ASSERT_TRUE((*db)->RecordEvents({}, events).ok());
+  auto report = (*db)->Train();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  RecommendRequest r;
+  r.user = "visitor";
+  r.k = 5;
+  for (const char* device : {"mobile", "desktop"}) {
+    r.context = {{"device", device}};
+    auto res = (*db)->Recommend(r);
+    ASSERT_TRUE(res.ok()) << res.status().ToString();
+    ASSERT_EQ(res->items.size(), 5u);
+    for (const auto& it : res->items) {
+      EXPECT_EQ(it.id[0], device[0]) << device << " request got " << it.id;
+      EXPECT_GT(it.contributions.at("context_pop"), 0);
+    }
+  }
 }
 
 }  // namespace

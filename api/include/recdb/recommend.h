@@ -88,6 +88,11 @@ struct TrainOptions {
   int ials_factors = 64;
   int ials_iterations = 15;
   int threads = 2;
+  // Embedding space of the content-profile recommender ("content"): a
+  // user's vector there is the time-decayed, event-weighted mean of their
+  // items' vectors. Empty = the cosine space with the most item vectors, if
+  // any; "none" = no content recommender. Default: empty.
+  std::string content_space;
 };
 
 struct TrainReport {
@@ -103,8 +108,11 @@ struct TrainReport {
 struct EvaluateOptions {
   int threads = 2;
   // Recommenders to evaluate; empty = all: mostpop, ials, ease, itemknn,
-  // recentknn, cooccurrence, trending, fused.
+  // recentknn, cooccurrence, trending, context_pop, content (when a content
+  // space exists), fused.
   std::vector<std::string> recommenders;
+  // As TrainOptions::content_space. Default: empty (auto).
+  std::string content_space;
   // Also report "fused+care": the fused list re-ranked with these knobs, by
   // the same code that serves requests.
   std::optional<CareOptions> care;
