@@ -12,6 +12,7 @@ ItemFacts CareFacts::Items() const {
   f.categories = &categories;
   f.num_categories = num_categories;
   f.long_tail = &long_tail;
+  f.popularity = &popularity;
   return f;
 }
 
@@ -42,6 +43,7 @@ CareFacts BuildCareFacts(const models::Dataset& data, const models::Fused* fused
     popularity[i] = static_cast<float>(data.ItemUsers(i).size());
   }
   const std::vector<bool> head = eval::ShortHead(popularity, 0.2);
+  f.popularity = popularity;
   f.long_tail.resize(data.num_items());
   for (uint32_t i = 0; i < data.num_items(); ++i) f.long_tail[i] = !head[i];
   if (fused && f.num_categories > 0) {

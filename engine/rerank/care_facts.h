@@ -20,6 +20,7 @@ struct CareFacts {
   std::vector<std::vector<uint32_t>> categories;  // by item (dataset order)
   uint32_t num_categories = 0;
   std::vector<bool> long_tail;  // outside the items holding 20% of distinct users
+  std::vector<float> popularity;  // distinct users per item
   // Per category: its most trending items (time-decayed, half-life 7 days)
   // as of the end of the data, sorted ascending for lookup.
   std::vector<std::vector<uint32_t>> trending_by_category;

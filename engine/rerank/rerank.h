@@ -57,6 +57,9 @@ struct ItemFacts {
   uint32_t num_categories = 0;
   // long_tail[item]: outside the short head (eval::ShortHead); missing = head.
   const std::vector<bool>* long_tail = nullptr;
+  // Distinct users per item (training data); missing = 0. Diversity
+  // penalises popular items a little (coverage-aware MMR).
+  const std::vector<float>* popularity = nullptr;
   // Unit-length vector of an item in the diversity space, or null (then
   // similarity falls back to categories).
   std::function<const std::vector<float>*(uint32_t)> vector;

@@ -25,7 +25,7 @@ class RerankedEvaluation {
   // `fused` must be fitted on split.train; both must outlive this object.
   // Pools hold max(ndcg_k, recall_k, list_k) * max_factor candidates.
   RerankedEvaluation(const models::Fused& fused, const eval::TemporalSplit& split,
-                     const eval::EvalOptions& options = {}, size_t max_factor = 5);
+                     const eval::EvalOptions& options = {}, size_t max_factor = 10);
 
   // Metrics of the re-ranked lists (care.candidate_factor is capped at
   // max_factor). Lists of length list_k / ndcg_k are re-ranked at that k;

@@ -17,12 +17,17 @@
 namespace recdb {
 
 struct CareOptions {
-  // Diversity: maximal marginal relevance (Carbonell & Goldstein 1998). Each
-  // slot takes the candidate maximising
-  //   (1 - diversity) * relevance - diversity * mean similarity to the items
-  // already placed (relevance = 1/log2(fused rank + 2); similarity = Jaccard
-  // over categories, or cosine in `diversity_space` when set). The mean, not
-  // MMR's max, is what intra-list diversity averages. In [0, 1]. Default: 0.
+  // Diversity: coverage-aware maximal marginal relevance (Carbonell &
+  // Goldstein 1998). Each slot takes the candidate maximising
+  //   (1 - diversity) * relevance - diversity * (mean similarity to the items
+  //   already chosen + 0.3 * log-popularity / log-max-popularity)
+  // (relevance = the fused score z-normalised over the pool, 0 for the best;
+  // similarity = Jaccard over categories, or cosine in `diversity_space`
+  // when set); the chosen set is then listed in fused order. The mean, not
+  // MMR's max, is what intra-list diversity averages; the popularity term
+  // spreads lists over the catalogue. Useful range on ml-100k: 0.8-0.9
+  // (0.9: intra-list diversity +16%, coverage@10 0.40, NDCG@10 -4.7% at
+  // candidate_factor 10; engine/rerank/README.md). In [0, 1]. Default: 0.
   double diversity = 0;
   // Embedding space whose item vectors define similarity for diversity;
   // empty = categories. Items without a vector fall back to categories.
@@ -59,8 +64,9 @@ struct CareOptions {
   int64_t rotate_period_seconds = 7 * 86400;
 
   // The re-ranked pool: the fused top (candidate_factor * k) items.
-  // Default: 5. Cost: the fusion step ranks that many items.
-  size_t candidate_factor = 5;
+  // Default: 10. Cost: the fusion step ranks that many items, and diversity
+  // compares each with the list (O(k^2 * factor) similarities).
+  size_t candidate_factor = 10;
 };
 
 // Business rules, applied per request after the care stages.
