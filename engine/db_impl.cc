@@ -39,6 +39,9 @@ auto NoThrow(Fn&& fn) -> decltype(fn()) {
   }
 }
 
+// Set by DBImpl::StoredUserIdScope: FindUserIid takes stored ids.
+thread_local bool t_stored_user_ids = false;
+
 Consent ConsentFromBits(uint8_t bits) {
   return Consent{(bits & storage::kConsentPersonalization) != 0,
                  (bits & storage::kConsentStoreEvents) != 0,
@@ -333,6 +336,7 @@ StatusOr<User> DBImpl::GetUser(const std::string& id) {
     if (!s.ok()) return s.WithContext("user \"" + id + "\"");
     s = storage::DecodeUser(bytes, &user);
     if (!s.ok()) return s.WithContext("user \"" + id + "\"");
+    user.id = id;  // as the caller gave it (the record holds the pseudonym, if any)
     return user;
   });
 }
@@ -440,6 +444,7 @@ StatusOr<ItemCounts> DBImpl::GetItemCounts(const std::string& item_id) {
       std::erase_if(types, [](const auto& kv) { return kv.second == 0; });
     }
     std::erase_if(out.by_day, [](const auto& kv) { return kv.second.empty(); });
+    AddCountNoise(*iid, &out);  // Options::aggregate_privacy (state_mu_ held)
     return out;
   });
 }
@@ -565,8 +570,17 @@ std::optional<uint32_t> DBImpl::FindItemIid(std::string_view external_id) const 
 
 std::optional<uint32_t> DBImpl::FindUserIid(std::string_view external_id) const {
   std::shared_lock lock(state_mu_);
+  if (!t_stored_user_ids && PseudonymousIdsLocked()) {
+    return users_.Find(StoredUserIdLocked(external_id));
+  }
   return users_.Find(external_id);
 }
+
+DBImpl::StoredUserIdScope::StoredUserIdScope() : previous_(t_stored_user_ids) {
+  t_stored_user_ids = true;
+}
+
+DBImpl::StoredUserIdScope::~StoredUserIdScope() { t_stored_user_ids = previous_; }
 
 std::string DBImpl::ItemExternalId(uint32_t iid) const {
   std::shared_lock lock(state_mu_);

@@ -29,6 +29,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -118,6 +119,8 @@ class DBImpl final : public DB {
   Status UnforgetUser(const std::string& id) override;
   StatusOr<std::string> ExportUser(const std::string& id) override;
   StatusOr<SweepReport> SweepRetention() override;
+  StatusOr<int64_t> RotatePseudonymKeys(const std::vector<std::string>& added_keys) override;
+  StatusOr<std::vector<AuditEntry>> ReadAuditLog() override;
 
   // Snapshots (engine/snapshot/db_snapshot.cc; DB::Restore in restore.cc).
   StatusOr<SnapshotInfo> CreateSnapshot(const std::string& backup_dir,
@@ -156,8 +159,24 @@ class DBImpl final : public DB {
   uint32_t ItemIdLimit() const;
   uint32_t UserIdLimit() const;
   std::optional<uint32_t> FindItemIid(std::string_view external_id) const;
+  // A user's internal id by the id the application gives: with pseudonymous
+  // ids on (Options::pseudonyms), `external_id` is hashed to its pseudonym
+  // first, except on a thread inside a StoredUserIdScope.
   std::optional<uint32_t> FindUserIid(std::string_view external_id) const;
-  // External id of an internal id; "" if unallocated.
+  // While alive, FindUserIid on this thread takes ids as stored (pseudonyms):
+  // for privacy work that knows a user only by the stored id.
+  class StoredUserIdScope {
+   public:
+    StoredUserIdScope();
+    ~StoredUserIdScope();
+    StoredUserIdScope(const StoredUserIdScope&) = delete;
+    StoredUserIdScope& operator=(const StoredUserIdScope&) = delete;
+
+   private:
+    bool previous_;
+  };
+  // External id of an internal id as stored (a pseudonym with pseudonymous
+  // ids on); "" if unallocated.
   std::string ItemExternalId(uint32_t iid) const;
   std::string UserExternalId(uint32_t iid) const;
   // All external ids indexed by internal id (a copy), for bulk export.
@@ -208,10 +227,25 @@ class DBImpl final : public DB {
   // Privacy (db_privacy.cc): loads the forget ledger and retention rules,
   // schedules the sweep.
   Status OpenPrivacy();
+  Status OpenPseudonyms();  // checks Options::pseudonyms against meta
   // Forgets one user. REQUIRES: write_mu_ held, `uid` mapped to `id`.
-  Status ForgetUserLocked(uint32_t uid, const std::string& id, ErasureReceipt* receipt);
-  // Whether a record of the unknown user `id` is dropped (forget ledger).
-  bool IsForgottenId(std::string_view id) const;
+  // `id` is the id as stored; `raw`, if known, the id the caller gave (its
+  // keyed hash joins the ledger too, and names the receipt).
+  Status ForgetUserLocked(uint32_t uid, const std::string& id, ErasureReceipt* receipt,
+                          std::string_view raw = {});
+  // Whether a record of the unknown user (`raw` as given, `stored` as it
+  // would be stored) is dropped (forget ledger).
+  bool IsForgottenId(std::string_view raw, std::string_view stored) const;
+  // The stored form of a user id the caller gave (its pseudonym, or itself).
+  // REQUIRES: write_mu_ or state_mu_ held (the key chain is stable).
+  std::string StoredUserIdLocked(std::string_view raw) const;
+  bool PseudonymousIdsLocked() const;  // REQUIRES: as StoredUserIdLocked
+  // Adds an audit-log entry about the user stored as `stored_id` ("" for
+  // none) to `batch` (engine/privacy/audit_log.h).
+  void AddAuditEntry(rocksdb::WriteBatch* batch, std::string operation,
+                     std::string_view stored_id, std::map<std::string, int64_t> counts) const;
+  // Applies Laplace noise to the counts of item `iid` (Options::aggregate_privacy).
+  void AddCountNoise(uint32_t iid, ItemCounts* counts) const;
   // `fn` minus the events expired under the retention rules at this moment
   // (and, if `training`, those older than the training horizon).
   storage::StoredEventVisitor SkipExpired(const storage::StoredEventVisitor& fn,

@@ -9,14 +9,18 @@
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <tuple>
 
 #include "engine/db_impl.h"
 #include "engine/privacy/keyed_hash.h"
+#include "engine/privacy/laplace_noise.h"
 #include "engine/privacy/privacy_state.h"
+#include "engine/rerank/impression_log.h"
 #include "storage/key_codec.h"
 #include "storage/record_codec.h"
 
@@ -83,6 +87,18 @@ nlohmann::json AttributesToJson(const Attributes& attributes) {
 Status DBImpl::OpenPrivacy() {
   privacy_ = std::make_unique<privacy::PrivacyState>();
   RECDB_ASSIGN_OR_RETURN(privacy_->ledger, privacy::ForgetLedger::Open(store_.get()));
+  RECDB_ASSIGN_OR_RETURN(privacy_->audit, privacy::AuditLog::Open(store_.get()));
+  RECDB_RETURN_IF_ERROR(OpenPseudonyms());
+  const AggregatePrivacyOptions& aggregate = options_.aggregate_privacy;
+  if (aggregate.popularity_epsilon < 0 || !std::isfinite(aggregate.popularity_epsilon)) {
+    return Status::InvalidArgument("aggregate_privacy.popularity_epsilon must be >= 0");
+  }
+  privacy_->popularity_epsilon = aggregate.popularity_epsilon;
+  privacy_->noise_seed = aggregate.noise_seed;
+  if (privacy_->popularity_epsilon > 0 && privacy_->noise_seed == 0) {
+    RECDB_ASSIGN_OR_RETURN(std::string seed, privacy::RandomBytes(8));
+    privacy_->noise_seed = storage::DecodeFixed64BE(seed.data()) | 1;
+  }
   const RetentionPolicy& policy = options_.retention;
   auto rules = std::make_shared<storage::EventExpiryRules>();
   {
@@ -97,9 +113,11 @@ Status DBImpl::OpenPrivacy() {
     rules->ttl_by_type[*type] = ttl > 0 ? ttl : 0;
   }
   if (policy.max_events_per_user < 0 || policy.delete_inactive_users_after_days < 0 ||
-      policy.training_horizon_seconds < 0 || policy.sweep_interval_seconds < 0) {
+      policy.training_horizon_seconds < 0 || policy.sweep_interval_seconds < 0 ||
+      policy.anonymize_after_days < 0) {
     return Status::InvalidArgument("retention policy: negative limit");
   }
+  privacy_->anonymize_after_seconds = policy.anonymize_after_days * 86400;
   privacy_->rules = rules;
   privacy_->training_horizon_seconds = policy.training_horizon_seconds;
   privacy_->trims_users =
@@ -125,13 +143,90 @@ Status DBImpl::OpenPrivacy() {
   return Status::OK();
 }
 
+// Checks the key chain against the database (Options::pseudonyms).
+Status DBImpl::OpenPseudonyms() {
+  RECDB_ASSIGN_OR_RETURN(privacy::PseudonymChain chain,
+                         privacy::PseudonymChain::FromOptions(options_.pseudonyms));
+  std::string check;
+  Status s = store_->Get(ColumnFamily::kMeta, privacy::kMetaPseudonymCheck, &check);
+  if (!s.ok() && !s.IsNotFound()) return s;
+  if (s.ok()) {
+    if (!chain.enabled()) {
+      return Status::FailedPrecondition(
+          "the database stores pseudonymous user ids: open it with its key chain "
+          "(Options::pseudonyms; recdb: --key-file or RECDB_PSEUDONYM_KEY_FILE)");
+    }
+    if (chain.CheckValue() != check) {
+      return Status::InvalidArgument(
+          "the pseudonym key chain does not match the one the database was written with");
+    }
+  } else if (chain.enabled()) {
+    if (counters_.next_user_iid > 0) {
+      return Status::FailedPrecondition(
+          "the database holds raw user ids: pseudonymise them first with "
+          "DB::RotatePseudonymKeys (recdb privacy rotate-key DIR --new-key-file F)");
+    }
+    if (!options_.read_only) {
+      rocksdb::WriteBatch batch;
+      batch.Put(store_->Handle(ColumnFamily::kMeta), std::string(privacy::kMetaPseudonymCheck),
+                chain.CheckValue());
+      RECDB_RETURN_IF_ERROR(store_->Write(&batch, /*sync=*/true));
+    }
+  }
+  std::unique_lock lock(state_mu_);
+  privacy_->pseudonyms = std::move(chain);
+  return Status::OK();
+}
+
+bool DBImpl::PseudonymousIdsLocked() const {
+  return privacy_ != nullptr && privacy_->pseudonyms.enabled();
+}
+
+std::string DBImpl::StoredUserIdLocked(std::string_view raw) const {
+  if (!PseudonymousIdsLocked()) return std::string(raw);
+  return privacy_->pseudonyms.Apply(raw);
+}
+
+void DBImpl::AddAuditEntry(rocksdb::WriteBatch* batch, std::string operation,
+                           std::string_view stored_id,
+                           std::map<std::string, int64_t> counts) const {
+  AuditEntry e;
+  e.timestamp = clock()->NowSeconds();
+  e.operation = std::move(operation);
+  if (!stored_id.empty()) e.subject = privacy::ToHex(privacy_->ledger->Hash(stored_id));
+  e.counts = std::move(counts);
+  privacy_->audit->Add(batch, store_->Handle(ColumnFamily::kMeta), std::move(e));
+}
+
+void DBImpl::AddCountNoise(uint32_t iid, ItemCounts* counts) const {
+  const double epsilon = privacy_ != nullptr ? privacy_->popularity_epsilon : 0.0;
+  if (!(epsilon > 0)) return;
+  const uint64_t seed = privacy_->noise_seed;
+  // Post-processing (clamping at 0) keeps the guarantee.
+  auto noisy = [&](int64_t v, uint16_t type, int64_t day, bool all_time) {
+    return std::max<int64_t>(
+        0, privacy::NoisyCount(v, epsilon, seed, privacy::CountNoiseKey(iid, type, day, all_time)));
+  };
+  auto type_id = [&](const std::string& name) -> uint16_t {
+    auto it = event_type_ids_.find(name);  // REQUIRES: state_mu_ held
+    return it == event_type_ids_.end() ? uint16_t{0xFFFE} : it->second;
+  };
+  for (auto& [name, v] : counts->by_type) v = noisy(v, type_id(name), 0, true);
+  for (auto& [day, types] : counts->by_day) {
+    for (auto& [name, v] : types) v = noisy(v, type_id(name), day, false);
+  }
+  counts->total = noisy(counts->total, 0xFFFF, 0, true);
+}
+
 void DBImpl::SetClockForTesting(const Clock* clock) {
   clock_.store(clock);
   store_->retention()->SetClock(clock);
 }
 
-bool DBImpl::IsForgottenId(std::string_view id) const {
-  return privacy_ != nullptr && privacy_->ledger->ContainsId(id);
+bool DBImpl::IsForgottenId(std::string_view raw, std::string_view stored) const {
+  if (privacy_ == nullptr) return false;
+  if (privacy_->ledger->ContainsId(raw)) return true;
+  return stored != raw && privacy_->ledger->ContainsId(stored);
 }
 
 storage::StoredEventVisitor DBImpl::SkipExpired(const storage::StoredEventVisitor& fn,
@@ -140,9 +235,12 @@ storage::StoredEventVisitor DBImpl::SkipExpired(const storage::StoredEventVisito
   std::shared_ptr<const storage::EventExpiryRules> rules = privacy_->rules;
   const bool ttl = rules != nullptr && rules->any();
   const int64_t horizon = training ? privacy_->training_horizon_seconds : 0;
-  if (!ttl && horizon <= 0) return fn;
+  const int64_t anonymize = privacy_->anonymize_after_seconds;
+  if (!ttl && horizon <= 0 && anonymize <= 0) return fn;
   const int64_t now = clock()->NowSeconds();
-  const int64_t oldest = horizon > 0 ? now - horizon : INT64_MIN;
+  int64_t oldest = horizon > 0 ? now - horizon : INT64_MIN;
+  // Events past anonymize_after_days are no longer linked to their user.
+  if (anonymize > 0) oldest = std::max(oldest, now - anonymize);
   return [fn, rules, ttl, now, oldest](const storage::StoredEvent& e) -> Status {
     if (e.timestamp < oldest) return Status::OK();
     if (ttl && rules->Expired(e.type, e.timestamp, now)) return Status::OK();
@@ -160,14 +258,15 @@ StatusOr<ErasureReceipt> DBImpl::ForgetUser(const std::string& id, const ForgetO
     ErasureReceipt receipt;
     {
       std::lock_guard write(write_mu_);
-      std::optional<uint32_t> uid = users_.Find(id);  // write_mu_ held: stable
+      const std::string stored = StoredUserIdLocked(id);
+      std::optional<uint32_t> uid = users_.Find(stored);  // write_mu_ held: stable
       if (!uid) {
-        if (IsForgottenId(id)) {
+        if (IsForgottenId(id, stored)) {
           return Status::FailedPrecondition("user \"" + id + "\" was forgotten already");
         }
         return Status::NotFound("no user \"" + id + "\"");
       }
-      RECDB_RETURN_IF_ERROR(ForgetUserLocked(*uid, id, &receipt));
+      RECDB_RETURN_IF_ERROR(ForgetUserLocked(*uid, stored, &receipt, id));
     }
     // The serving model was fitted with the user's events: replace it.
     if (recommend_->trained()) {
@@ -191,13 +290,21 @@ StatusOr<ErasureReceipt> DBImpl::ForgetUser(const std::string& id, const ForgetO
   });
 }
 
-Status DBImpl::ForgetUserLocked(uint32_t uid, const std::string& id, ErasureReceipt* receipt) {
+Status DBImpl::ForgetUserLocked(uint32_t uid, const std::string& id, ErasureReceipt* receipt,
+                                std::string_view raw) {
   const int64_t now = clock()->NowSeconds();
+  // Ledger: the keyed hash of the id as stored (re-applied after a restore,
+  // which knows only stored ids) and, when it differs, of the id the caller
+  // gave (still matches that id after a pseudonym key rotation).
   const std::string hash = privacy_->ledger->Hash(id);
   if (hash.empty()) return Status::FailedPrecondition("the database has no ledger key");
-  receipt->user = id;
+  const std::string raw_hash =
+      !raw.empty() && raw != id ? privacy_->ledger->Hash(raw) : std::string();
+  receipt->user = raw.empty() ? id : std::string(raw);
   receipt->timestamp = now;
-  receipt->ledger_hash = privacy::ToHex(hash);
+  receipt->ledger_hash = privacy::ToHex(raw_hash.empty() ? hash : raw_hash);
+  // SpaceManager resolves user ids through FindUserIid: `id` is stored form.
+  StoredUserIdScope stored_ids;
 
   // 1. Vectors, through SpaceManager (its own atomic write). It resolves the
   // id through the id map, so this runs before the user is unmapped; if the
@@ -285,7 +392,13 @@ Status DBImpl::ForgetUserLocked(uint32_t uid, const std::string& id, ErasureRece
   PutCounter(&batch, meta, storage::kMetaUserCount, counters_.users - 1);
   PutCounter(&batch, meta, storage::kMetaEventCount, counters_.events - removed);
   privacy::ForgetLedger::PutEntry(&batch, meta, hash, now);
+  if (!raw_hash.empty()) privacy::ForgetLedger::PutEntry(&batch, meta, raw_hash, now);
   batch.Put(meta, std::string(privacy::kMetaUnswept), "1");
+  AddAuditEntry(&batch, "forget", id,
+                {{"events", receipt->events_removed},
+                 {"vectors", receipt->vectors_removed},
+                 {"impressions", receipt->impressions_removed},
+                 {"user_record", receipt->had_user_record ? 1 : 0}});
   RECDB_RETURN_IF_ERROR(store_->Write(&batch, /*sync=*/true));
   if (!entries.empty()) stats_log_end_++;
 
@@ -298,6 +411,7 @@ Status DBImpl::ForgetUserLocked(uint32_t uid, const std::string& id, ErasureRece
     AddPendingStatsLocked(entries.data(), entries.size());
   }
   privacy_->ledger->Insert(hash);
+  if (!raw_hash.empty()) privacy_->ledger->Insert(raw_hash);
   std::lock_guard lock(privacy_->pending_mu);
   privacy_->pending_users.push_back(uid);
   return Status::OK();
@@ -309,14 +423,25 @@ Status DBImpl::UnforgetUser(const std::string& id) {
     RECDB_RETURN_IF_ERROR(CheckWritable());
     RECDB_RETURN_IF_ERROR(ValidateUserId(id));
     std::lock_guard write(write_mu_);
-    const std::string hash = privacy_->ledger->Hash(id);
-    if (hash.empty() || !privacy_->ledger->ContainsHash(hash)) {
+    const std::string stored = StoredUserIdLocked(id);
+    std::vector<std::string> hashes;
+    for (const std::string& form : {std::string(id), stored}) {
+      const std::string hash = privacy_->ledger->Hash(form);
+      if (!hash.empty() && privacy_->ledger->ContainsHash(hash) &&
+          std::find(hashes.begin(), hashes.end(), hash) == hashes.end()) {
+        hashes.push_back(hash);
+      }
+    }
+    if (hashes.empty()) {
       return Status::NotFound("user \"" + id + "\" is not in the forget ledger");
     }
     rocksdb::WriteBatch batch;
-    privacy::ForgetLedger::DeleteEntry(&batch, store_->Handle(ColumnFamily::kMeta), hash);
+    for (const std::string& hash : hashes) {
+      privacy::ForgetLedger::DeleteEntry(&batch, store_->Handle(ColumnFamily::kMeta), hash);
+    }
+    AddAuditEntry(&batch, "unforget", stored, {});
     RECDB_RETURN_IF_ERROR(store_->Write(&batch, /*sync=*/true));
-    privacy_->ledger->Erase(hash);
+    for (const std::string& hash : hashes) privacy_->ledger->Erase(hash);
     return Status::OK();
   });
 }
@@ -369,27 +494,30 @@ StatusOr<std::string> DBImpl::ExportUser(const std::string& id) {
       }
     }
     out["vectors"] = std::move(vectors);
-    // Impressions: when each list was shown (key timestamps, FORMAT.md).
-    // TODO(impressions): add each list's items through rerank::ImpressionLog
-    // once it is committed.
+    // Impressions: each list shown to the user, when, items in slot order.
     nlohmann::json impressions = nlohmann::json::array();
-    if (auto* cf = store_->Handle(ColumnFamily::kImpressions)) {
-      const std::string lower = storage::UserEventsBegin(*uid);
-      const std::string upper = storage::UserEventsEnd(*uid);
-      rocksdb::ReadOptions ro;
-      rocksdb::Slice lo(lower), up(upper);
-      ro.iterate_lower_bound = &lo;
-      ro.iterate_upper_bound = &up;
-      std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(ro, cf));
-      storage::EventKeyParts parts;
-      for (it->Seek(lo); it->Valid(); it->Next()) {
-        if (storage::ParseEventKey(it->key().ToStringView(), &parts)) {
-          impressions.push_back({{"timestamp", parts.timestamp}});
-        }
-      }
-      RECDB_RETURN_IF_ERROR(storage::FromRocksDB(it->status()));
+    RECDB_ASSIGN_OR_RETURN(
+        std::vector<rerank::Shown> shown,
+        rerank::ImpressionLog(this).UserImpressions(*uid, kMinTimestamp, kMaxTimestamp + 1));
+    for (const rerank::Shown& list : shown) {
+      nlohmann::json items = nlohmann::json::array();
+      for (uint32_t iid : list.items) items.push_back(ItemExternalId(iid));
+      impressions.push_back({{"timestamp", list.timestamp}, {"items", std::move(items)}});
     }
     out["impressions"] = std::move(impressions);
+    // Audit (not on a read-only open, which writes nothing).
+    if (!options_.read_only) {
+      rocksdb::WriteBatch batch;
+      std::string stored;
+      {
+        std::shared_lock lock(state_mu_);
+        stored = StoredUserIdLocked(id);
+      }
+      AddAuditEntry(&batch, "export", stored,
+                    {{"events", static_cast<int64_t>(out["events"].size())},
+                     {"impressions", static_cast<int64_t>(shown.size())}});
+      RECDB_RETURN_IF_ERROR(store_->Write(&batch, /*sync=*/false));
+    }
     return out.dump(2);
   });
 }
@@ -414,11 +542,13 @@ Status DBImpl::SweepPhysical(SweepReport* report) {
   const RetentionPolicy& policy = options_.retention;
   std::shared_ptr<const storage::EventExpiryRules> rules = privacy_->rules;
   const bool ttl = rules != nullptr && rules->any();
+  const int64_t anonymize = privacy_->anonymize_after_seconds;
 
   // 1. Logical retention: expired events, per-user trims and inactive users,
   // deleted with their counts in batches under the writer lock, so counts
-  // and counter/events stay exact.
-  if (ttl || privacy_->trims_users) {
+  // and counter/events stay exact. Anonymised events are deleted from their
+  // user's range but keep their per-item counts.
+  if (ttl || privacy_->trims_users || anonymize > 0) {
     std::lock_guard write(write_mu_);
     const int64_t now = clock()->NowSeconds();
     const int64_t inactive_before =
@@ -436,17 +566,19 @@ Status DBImpl::SweepPhysical(SweepReport* report) {
     auto commit = [&]() -> Status {
       if (pending_deletes == 0) return Status::OK();
       std::vector<storage::ItemStatsDeltaEntry> entries = ToEntries(deltas);
-      flatbuffers::FlatBufferBuilder fbb(256);
-      storage::BuildItemStatsDelta(entries.data(), entries.size(), &fbb);
-      char log_key[8];
-      storage::EncodeFixed64BE(log_key, stats_log_end_);
-      batch.Put(store_->Handle(ColumnFamily::kStatsLog), rocksdb::Slice(log_key, 8),
-                rocksdb::Slice(reinterpret_cast<const char*>(fbb.GetBufferPointer()),
-                               fbb.GetSize()));
+      if (!entries.empty()) {
+        flatbuffers::FlatBufferBuilder fbb(256);
+        storage::BuildItemStatsDelta(entries.data(), entries.size(), &fbb);
+        char log_key[8];
+        storage::EncodeFixed64BE(log_key, stats_log_end_);
+        batch.Put(store_->Handle(ColumnFamily::kStatsLog), rocksdb::Slice(log_key, 8),
+                  rocksdb::Slice(reinterpret_cast<const char*>(fbb.GetBufferPointer()),
+                                 fbb.GetSize()));
+      }
       PutCounter(&batch, store_->Handle(ColumnFamily::kMeta), storage::kMetaEventCount,
                  counters_.events - pending_deletes);
       RECDB_RETURN_IF_ERROR(store_->Write(&batch, /*sync=*/false));
-      stats_log_end_++;
+      if (!entries.empty()) stats_log_end_++;
       {
         std::unique_lock lock(state_mu_);
         counters_.events -= pending_deletes;
@@ -502,6 +634,11 @@ Status DBImpl::SweepPhysical(SweepReport* report) {
         deltas[{payload.item, payload.type, storage::DayOf(parts.timestamp)}]--;
         pending_deletes++;
         report->expired_events_removed++;
+      } else if (anonymize > 0 && parts.timestamp < now - anonymize) {
+        // Unlinked from the user; its per-item counts stay (no delta).
+        batch.Delete(store_->Handle(ColumnFamily::kEvents), it->key());
+        pending_deletes++;
+        report->events_anonymized++;
       } else if (privacy_->trims_users) {
         live.push_back({it->key().ToString(), payload.item, payload.type,
                         storage::DayOf(parts.timestamp)});
@@ -561,7 +698,7 @@ Status DBImpl::SweepPhysical(SweepReport* report) {
     report->ranges_compacted++;
     return storage::FromRocksDB(db->CompactRange(cro, store_->Handle(cf), lo, hi));
   };
-  const bool full = unknown || ttl;
+  const bool full = unknown || ttl || anonymize > 0;
   report->full_compaction = full;
   if (full) {
     s = compact(ColumnFamily::kEvents, nullptr, nullptr);
@@ -591,6 +728,13 @@ Status DBImpl::SweepPhysical(SweepReport* report) {
   done.Put(meta, std::string(privacy::kMetaLastSweep),
            storage::EncodeCounter(static_cast<uint64_t>(clock()->NowSeconds())));
   done.Delete(meta, std::string(privacy::kMetaUnswept));
+  AddAuditEntry(&done, "retention_sweep", "",
+                {{"expired_events", report->expired_events_removed},
+                 {"excess_events", report->excess_events_removed},
+                 {"inactive_users", report->inactive_users_forgotten},
+                 {"anonymized_events", report->events_anonymized},
+                 {"erasures_made_physical", static_cast<int64_t>(users.size())},
+                 {"ranges_compacted", report->ranges_compacted}});
   s = store_->Write(&done, /*sync=*/true);
   if (s.ok()) s = store_->Flush();
   if (s.ok()) {
@@ -603,6 +747,103 @@ Status DBImpl::SweepPhysical(SweepReport* report) {
   report->seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return Status::OK();
+}
+
+// --- Pseudonym key rotation -------------------------------------------------
+
+StatusOr<int64_t> DBImpl::RotatePseudonymKeys(const std::vector<std::string>& added_keys) {
+  return NoThrow([&]() -> StatusOr<int64_t> {
+    std::shared_lock lifecycle(lifecycle_mu_);
+    RECDB_RETURN_IF_ERROR(CheckWritable());
+    if (added_keys.empty()) return Status::InvalidArgument("rotate: no new key");
+    for (const std::string& k : added_keys) {
+      if (k.size() < privacy::kMinPseudonymKeyBytes) {
+        return Status::InvalidArgument("rotate: a key is shorter than " +
+                                       std::to_string(privacy::kMinPseudonymKeyBytes) + " bytes");
+      }
+    }
+    int64_t rewritten = 0;
+    {
+      std::lock_guard write(write_mu_);
+      std::vector<std::string> keys = privacy_->pseudonyms.keys();
+      keys.insert(keys.end(), added_keys.begin(), added_keys.end());
+      const privacy::PseudonymChain next(std::move(keys));
+      // One atomic batch: every user's ids entry (moved to the new key) and
+      // record (its id field), the chain's check value and the audit entry.
+      // Reads come from one snapshot; write_mu_ keeps writers out meanwhile.
+      rocksdb::WriteBatch batch;
+      auto* ids_cf = store_->Handle(ColumnFamily::kIds);
+      auto* users_cf = store_->Handle(ColumnFamily::kUsers);
+      std::vector<std::pair<uint32_t, std::string>> renamed;
+      storage::Snapshot snap = store_->GetSnapshot();
+      rocksdb::ReadOptions ro;
+      ro.snapshot = snap->snapshot();
+      ro.fill_cache = false;
+      const std::string lower(1, static_cast<char>(storage::EntityKind::kUser));
+      const std::string upper(1, static_cast<char>(static_cast<char>(storage::EntityKind::kUser) + 1));
+      rocksdb::Slice lo(lower), up(upper);
+      ro.iterate_lower_bound = &lo;
+      ro.iterate_upper_bound = &up;
+      auto it = store_->NewIterator(ColumnFamily::kIds, ro);
+      for (it->Seek(lo); it->Valid(); it->Next()) {
+        const std::string_view old_id = it->key().ToStringView().substr(1);
+        uint32_t uid = 0;
+        uint8_t bits = 0;
+        if (!storage::ParseIdValue(storage::EntityKind::kUser, it->value().ToStringView(), &uid,
+                                   &bits)) {
+          return Status::Corruption("malformed ids value");
+        }
+        std::string new_id = privacy::PseudonymChain::Extend(old_id, added_keys);
+        batch.Delete(ids_cf, it->key());
+        batch.Put(ids_cf, storage::IdKey(storage::EntityKind::kUser, new_id), it->value());
+        std::string record;
+        Status s = store_->Get(ColumnFamily::kUsers, storage::EntityKey(uid), &record);
+        if (s.ok()) {
+          User user;
+          RECDB_RETURN_IF_ERROR(storage::DecodeUser(record, &user));
+          user.id = new_id;
+          batch.Put(users_cf, storage::EntityKey(uid), storage::EncodeUser(user));
+        } else if (!s.IsNotFound()) {
+          return s;
+        }
+        renamed.emplace_back(uid, std::move(new_id));
+      }
+      RECDB_RETURN_IF_ERROR(storage::FromRocksDB(it->status()));
+      it.reset();
+      snap.reset();
+      rewritten = static_cast<int64_t>(renamed.size());
+      auto* meta = store_->Handle(ColumnFamily::kMeta);
+      batch.Put(meta, std::string(privacy::kMetaPseudonymCheck), next.CheckValue());
+      AddAuditEntry(&batch, "rotate_key", "",
+                    {{"users", rewritten},
+                     {"keys_added", static_cast<int64_t>(added_keys.size())},
+                     {"chain_length", static_cast<int64_t>(next.size())}});
+      // Physical removal of the old ids at the sweep below: compact whole
+      // families (persisted, so a crash before it is caught up after).
+      batch.Put(meta, std::string(privacy::kMetaUnswept), "1");
+      RECDB_RETURN_IF_ERROR(store_->Write(&batch, /*sync=*/true));
+      std::unique_lock lock(state_mu_);
+      for (const auto& [uid, id] : renamed) users_.Erase(uid);
+      for (const auto& [uid, id] : renamed) users_.Insert(id, uid);
+      privacy_->pseudonyms = next;
+    }
+    {
+      std::lock_guard lock(privacy_->pending_mu);
+      privacy_->pending_unknown = true;
+    }
+    SweepReport report;
+    std::lock_guard sweep(privacy_->sweep_mu);
+    RECDB_RETURN_IF_ERROR(SweepPhysical(&report).WithContext("rotate: physical removal"));
+    return rewritten;
+  });
+}
+
+StatusOr<std::vector<AuditEntry>> DBImpl::ReadAuditLog() {
+  return NoThrow([&]() -> StatusOr<std::vector<AuditEntry>> {
+    std::shared_lock lifecycle(lifecycle_mu_);
+    RECDB_RETURN_IF_ERROR(CheckOpen());
+    return privacy::AuditLog::ReadAll(store_.get());
+  });
 }
 
 }  // namespace recdb

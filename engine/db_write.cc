@@ -12,6 +12,7 @@
 //     memory untouched, so the next batch re-allocates the same ids.
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "engine/db_impl.h"
 #include "engine/write_validation.h"
@@ -187,27 +188,59 @@ Status DBImpl::UpsertUsersLocked(const WriteOptions& wo, const std::vector<User>
   uint64_t next_user = counters_.next_user_iid;
   std::vector<uint32_t> uids;
   uids.reserve(users.size());
+  // Pseudonymous ids: the stored form of each id (reserved up front: the
+  // maps below view these strings).
+  const bool pseudonymous = PseudonymousIdsLocked();
+  std::vector<std::string> stored_ids;
+  stored_ids.reserve(pseudonymous ? users.size() : 0);
+  // Consent changes, for the audit log: previous bits by user iid.
+  std::map<uint32_t, uint8_t> consent_before;
   for (const User& user : users) {
+    std::string_view id = user.id;
+    if (pseudonymous) id = stored_ids.emplace_back(StoredUserIdLocked(user.id));
     uint32_t uid = 0;
-    if (auto f = users_.Find(user.id)) {
+    if (auto f = users_.Find(id)) {
       uid = *f;
-    } else if (auto p = pending_users_.find(user.id); p != pending_users_.end()) {
+    } else if (auto p = pending_users_.find(id); p != pending_users_.end()) {
       uid = p->second;
-    } else if (IsForgottenId(user.id)) {  // forget ledger: dropped (db_privacy.cc)
+    } else if (IsForgottenId(user.id, id)) {  // forget ledger: dropped (db_privacy.cc)
       uids.push_back(UINT32_MAX);
       continue;
     } else {
       if (next_user >= UINT32_MAX) return Status::ResourceExhausted("user id space exhausted");
       uid = static_cast<uint32_t>(next_user++);
-      pending_users_.emplace(user.id, uid);
-      new_users_.push_back(user.id);
+      pending_users_.emplace(id, uid);
+      new_users_.push_back(id);
     }
     uids.push_back(uid);
+    consent_before.emplace(
+        uid, uid < user_consent_.size() ? user_consent_[uid] : storage::kConsentAll);
     // The ids entry carries a copy of the consent bits, so it is rewritten on
     // every upsert (a later duplicate in the batch overwrites it).
-    batch_.Put(ids_cf, storage::IdKey(storage::EntityKind::kUser, user.id),
+    batch_.Put(ids_cf, storage::IdKey(storage::EntityKind::kUser, id),
                storage::UserIdValue(uid, ConsentBits(user.consent)));
-    batch_.Put(users_cf, storage::EntityKey(uid), storage::EncodeUser(user));
+    if (pseudonymous) {
+      User stored = user;
+      stored.id = std::string(id);
+      batch_.Put(users_cf, storage::EntityKey(uid), storage::EncodeUser(stored));
+    } else {
+      batch_.Put(users_cf, storage::EntityKey(uid), storage::EncodeUser(user));
+    }
+  }
+  // Audit: one entry per user whose consent bits change (last write wins).
+  {
+    std::map<uint32_t, size_t> last;
+    for (size_t i = 0; i < users.size(); ++i) {
+      if (uids[i] != UINT32_MAX) last[uids[i]] = i;
+    }
+    for (const auto& [uid, i] : last) {
+      const Consent& c = users[i].consent;
+      if (ConsentBits(c) == consent_before[uid]) continue;
+      AddAuditEntry(&batch_, "consent", pseudonymous ? StoredUserIdLocked(users[i].id) : users[i].id,
+                    {{"personalization", c.personalization},
+                     {"store_events", c.store_events},
+                     {"training", c.training}});
+    }
   }
   auto* meta = store_->Handle(ColumnFamily::kMeta);
   if (!new_users_.empty()) {
@@ -255,6 +288,12 @@ Status DBImpl::RecordEventsLocked(const WriteOptions& wo, const std::vector<Even
   pending_items_.clear();
   uint64_t next_user = counters_.next_user_iid;
   uint64_t next_item = counters_.next_item_iid;
+  // Pseudonymous ids: the stored form of each distinct consecutive user id
+  // (reserved up front: the maps below view these strings).
+  const bool pseudonymous = PseudonymousIdsLocked();
+  std::vector<std::string> stored_ids;
+  stored_ids.reserve(pseudonymous ? events.size() : 0);
+  const std::string* last_user = nullptr;
   // Batches repeat a few event types: remember the last one resolved.
   const std::string* last_type = nullptr;
   uint16_t last_type_id = 0;
@@ -270,11 +309,19 @@ Status DBImpl::RecordEventsLocked(const WriteOptions& wo, const std::vector<Even
       last_type_id = t->second;
     }
     ResolvedEvent r{0, 0, last_type_id};
-    if (auto f = users_.Find(e.user)) {
+    std::string_view user_id = e.user;
+    if (pseudonymous) {
+      if (last_user == nullptr || *last_user != e.user) {
+        stored_ids.push_back(StoredUserIdLocked(e.user));
+        last_user = &e.user;
+      }
+      user_id = stored_ids.back();
+    }
+    if (auto f = users_.Find(user_id)) {
       r.user = *f;
-    } else if (auto p = pending_users_.find(e.user); p != pending_users_.end()) {
+    } else if (auto p = pending_users_.find(user_id); p != pending_users_.end()) {
       r.user = p->second;
-    } else if (IsForgottenId(e.user)) {  // forget ledger: dropped (db_privacy.cc)
+    } else if (IsForgottenId(e.user, user_id)) {  // forget ledger: dropped (db_privacy.cc)
       resolved_.push_back({UINT32_MAX, 0, 0});
       continue;
     } else {
@@ -284,8 +331,8 @@ Status DBImpl::RecordEventsLocked(const WriteOptions& wo, const std::vector<Even
       }
       if (next_user >= UINT32_MAX) return Status::ResourceExhausted("user id space exhausted");
       r.user = static_cast<uint32_t>(next_user++);
-      pending_users_.emplace(e.user, r.user);
-      new_users_.push_back(e.user);
+      pending_users_.emplace(user_id, r.user);
+      new_users_.push_back(user_id);
     }
     if (auto f = items_.Find(e.item)) {
       r.item = *f;

@@ -11,13 +11,25 @@
 #include <mutex>
 #include <vector>
 
+#include "engine/privacy/audit_log.h"
 #include "engine/privacy/forget_ledger.h"
+#include "engine/privacy/pseudonyms.h"
 #include "storage/retention_filter.h"
 
 namespace recdb::privacy {
 
 struct PrivacyState {
   std::unique_ptr<ForgetLedger> ledger;
+  std::unique_ptr<AuditLog> audit;
+  // The pseudonym key chain (Options::pseudonyms). Changed only by a key
+  // rotation, with DBImpl's write_mu_ held and state_mu_ exclusive, so it is
+  // read under either.
+  PseudonymChain pseudonyms;
+  // Laplace noise on GetItemCounts (epsilon <= 0: none).
+  double popularity_epsilon = 0.0;
+  uint64_t noise_seed = 0;
+  // RetentionPolicy::anonymize_after_days in seconds (0: never).
+  int64_t anonymize_after_seconds = 0;
   // Retention rules in type ids (also installed in the compaction filter).
   std::shared_ptr<const storage::EventExpiryRules> rules;
   int64_t training_horizon_seconds = 0;

@@ -38,6 +38,8 @@ StatusOr<RetentionPolicy> ParseRetentionPolicy(std::string_view json) {
       RECDB_RETURN_IF_ERROR(ReadCount(v, key, &p.delete_inactive_users_after_days));
     } else if (key == "training_horizon_seconds") {
       RECDB_RETURN_IF_ERROR(ReadCount(v, key, &p.training_horizon_seconds));
+    } else if (key == "anonymize_after_days") {
+      RECDB_RETURN_IF_ERROR(ReadCount(v, key, &p.anonymize_after_days));
     } else if (key == "sweep_interval_seconds") {
       RECDB_RETURN_IF_ERROR(ReadCount(v, key, &p.sweep_interval_seconds));
     } else {
@@ -54,6 +56,7 @@ std::string RetentionPolicyToJson(const RetentionPolicy& p) {
   j["max_events_per_user"] = p.max_events_per_user;
   j["delete_inactive_users_after_days"] = p.delete_inactive_users_after_days;
   j["training_horizon_seconds"] = p.training_horizon_seconds;
+  j["anonymize_after_days"] = p.anonymize_after_days;
   j["sweep_interval_seconds"] = p.sweep_interval_seconds;
   return j.dump(2);
 }

@@ -9,6 +9,7 @@
 #include "engine/privacy/retention_policy_json.h"
 #include "engine/recommend/training_data.h"
 #include "privacy_test_util.h"
+#include "storage/event_scan.h"
 #include "test_util.h"
 
 namespace recdb {
@@ -133,6 +134,60 @@ TEST_F(RetentionTest, TrainingHorizonLimitsTrainingOnly) {
                   .ok());
   EXPECT_EQ(TrainingEvents(db.get()), 1u);
   EXPECT_EQ(db->GetUserHistory("a")->size(), 2u);
+}
+
+// Anonymise-after: an old event keeps counting per item but loses its user:
+// hidden from history, export and training at once, out of the user's key
+// range (and every file) after the sweep, its per-item counts unchanged.
+TEST_F(RetentionTest, AnonymizeAfterKeepsCountsAndDropsTheLink) {
+  RetentionPolicy policy;
+  policy.anonymize_after_days = 30;
+  auto db = Open(policy);
+  const std::string marker = "ANONYMISE-MARKER-5be1";
+  Event old_view = MakeEvent("anon-a", "i1", "view", kT0);
+  old_view.context["note"] = marker;
+  ASSERT_TRUE(db->RecordEvents({}, {old_view, MakeEvent("anon-a", "i2", "purchase", kT0 + 1),
+                                    MakeEvent("anon-b", "i1", "view", kT0 + 20 * kDay)})
+                  .ok());
+  ASSERT_TRUE(Impl(db.get())->store()->Flush().ok());
+  EXPECT_FALSE(FilesContaining(dir_.path(), marker).empty());  // positive control
+  const ItemCounts i1_before = *db->GetItemCounts("i1");
+  const ItemCounts i2_before = *db->GetItemCounts("i2");
+  ASSERT_EQ(i1_before.total, 2);
+
+  clock_.AdvanceSeconds(31 * kDay);  // a's two events are past 30 days; b's is not
+  EXPECT_TRUE(db->GetUserHistory("anon-a")->empty());
+  EXPECT_EQ(db->GetUserHistory("anon-b")->size(), 1u);
+  EXPECT_EQ(TrainingEvents(db.get()), 1u);
+  EXPECT_EQ(db->ExportUser("anon-a")->find(marker), std::string::npos);
+
+  auto report = db->SweepRetention();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->events_anonymized, 2);
+  EXPECT_EQ(report->expired_events_removed, 0);
+  EXPECT_EQ(db->GetStats()->events, 1);  // stored (linked) events
+  // The per-item aggregates still count them.
+  EXPECT_EQ(db->GetItemCounts("i1")->by_type, i1_before.by_type);
+  EXPECT_EQ(db->GetItemCounts("i1")->by_day, i1_before.by_day);
+  EXPECT_EQ(db->GetItemCounts("i2")->total, i2_before.total);
+  ASSERT_TRUE(Impl(db.get())->FoldItemStats().ok());
+  EXPECT_EQ(db->GetItemCounts("i1")->total, 2);
+  // Physically out of the user's range: no file holds the event any more.
+  std::vector<std::string> hits = FilesContaining(dir_.path(), marker);
+  EXPECT_TRUE(hits.empty()) << hits[0];
+  // The user's key range is empty now (raw scan, no read-time filter); the
+  // user record stays.
+  const uint32_t uid = *Impl(db.get())->FindUserIid("anon-a");
+  size_t left = 0;
+  ASSERT_TRUE(storage::ScanUserEvents(*Impl(db.get())->store(), nullptr, uid, kMinTimestamp,
+                                      kMaxTimestamp + 1,
+                                      [&](const storage::StoredEvent&) {
+                                        ++left;
+                                        return Status::OK();
+                                      })
+                  .ok());
+  EXPECT_EQ(left, 0u);
+  EXPECT_TRUE(db->GetUser("anon-a").ok());
 }
 
 TEST_F(RetentionTest, PolicyNamingAnUnknownTypeFailsOpen) {

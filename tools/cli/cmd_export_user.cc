@@ -11,7 +11,9 @@ namespace {
 int ExportUserMain(int argc, char** argv) {
   ArgParser args("export-user", "Print everything DIR holds about a user as JSON.",
                  "Record (attributes, consent), events with their context, vectors in\n"
-                 "every embedding space, and impressions.");
+                 "every embedding space, and impressions (with their items). The export is\n"
+                 "recorded in the privacy audit log (recdb privacy audit DIR), so the\n"
+                 "database is opened for writing.");
   args.AddPositional("DIR", "database directory");
   args.AddFlag("user", "ID", "external id of the user (required)");
   int code = 0;
@@ -20,7 +22,8 @@ int ExportUserMain(int argc, char** argv) {
     std::cerr << "recdb export-user: error: --user ID is required\n" << args.Help();
     return kExitUsage;
   }
-  auto db = OpenDatabase(args.Positional("DIR"), OpenMode::kReadOnly);
+  // Read-write: ExportUser appends an "export" entry to the audit log.
+  auto db = OpenDatabase(args.Positional("DIR"), OpenMode::kReadWrite);
   if (!db.ok()) return Fail("export-user", db.status());
   auto json = (*db)->ExportUser(args.Get("user"));
   if (!json.ok()) return Fail("export-user", json.status());

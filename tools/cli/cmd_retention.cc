@@ -1,4 +1,5 @@
 // recdb retention DIR show|sweep [--policy FILE]: retention policies.
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -21,7 +22,8 @@ int RetentionMain(int argc, char** argv) {
                  "Policy file (JSON, every field optional):\n"
                  "  {\"ttl_seconds_by_type\": {\"view\": 2592000}, \"max_events_per_user\": 0,\n"
                  "   \"delete_inactive_users_after_days\": 0, \"training_horizon_seconds\": 0,\n"
-                 "   \"sweep_interval_seconds\": 0}");
+                 "   \"anonymize_after_days\": 0, \"sweep_interval_seconds\": 0}\n"
+                 "A database with pseudonymous ids: set RECDB_PSEUDONYM_KEY_FILE.");
   args.AddPositional("DIR", "database directory");
   args.AddPositional("ACTION", "show | sweep");
   args.AddFlag("policy", "FILE", "retention policy JSON file");
@@ -48,6 +50,9 @@ int RetentionMain(int argc, char** argv) {
   options.read_only = action == "show";
   options.background_threads = 0;
   options.retention = policy;
+  if (const char* key_file = std::getenv("RECDB_PSEUDONYM_KEY_FILE")) {
+    options.pseudonyms.key_file = key_file;
+  }
   auto db = DB::Open(options, args.Positional("DIR"));
   if (!db.ok()) return Fail("retention", db.status());
   if (action == "show") {
@@ -59,6 +64,7 @@ int RetentionMain(int argc, char** argv) {
       nlohmann::ordered_json j = {{"expired_events_removed", report->expired_events_removed},
                                   {"excess_events_removed", report->excess_events_removed},
                                   {"inactive_users_forgotten", report->inactive_users_forgotten},
+                                  {"events_anonymized", report->events_anonymized},
                                   {"ranges_compacted", report->ranges_compacted},
                                   {"full_compaction", report->full_compaction},
                                   {"seconds", report->seconds}};
@@ -67,6 +73,7 @@ int RetentionMain(int argc, char** argv) {
       std::cout << "expired events removed    " << report->expired_events_removed << "\n"
                 << "excess events removed     " << report->excess_events_removed << "\n"
                 << "inactive users forgotten  " << report->inactive_users_forgotten << "\n"
+                << "events anonymized         " << report->events_anonymized << "\n"
                 << "ranges compacted          " << report->ranges_compacted << "\n"
                 << "seconds                   " << report->seconds << "\n";
     }

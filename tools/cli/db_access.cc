@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <cstdlib>
+
 namespace recdb::cli {
 
 StatusOr<std::unique_ptr<DB>> OpenDatabase(const std::string& dir, OpenMode mode) {
@@ -21,6 +23,10 @@ StatusOr<std::unique_ptr<DB>> OpenDatabase(const std::string& dir, OpenMode mode
   // A CLI command is short-lived: background work (retraining, sweeps) is the
   // embedding application's business, not the admin tool's.
   options.background_threads = 0;
+  // Pseudonymous user ids (recdb/privacy.h): the key chain from the environment.
+  if (const char* key_file = std::getenv("RECDB_PSEUDONYM_KEY_FILE")) {
+    options.pseudonyms.key_file = key_file;
+  }
   StatusOr<std::unique_ptr<DB>> db = DB::Open(options, dir);
   if (!db.ok() && db.status().IsNotFound()) {
     return Status::NotFound("no recdb database in " + dir + "; create one with: recdb init " +

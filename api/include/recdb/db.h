@@ -253,6 +253,25 @@ class DB {
   // Errors: FailedPrecondition when read-only; IOError.
   virtual StatusOr<SweepReport> SweepRetention() = 0;
 
+  // Appends `added_keys` to the pseudonym key chain (Options::pseudonyms):
+  // every stored user id x becomes hex(HMAC(key, x)) for each added key in
+  // order, in ONE atomic write (the ids entries, the user records and the
+  // chain's check value), then the sweep makes the old ids physically gone.
+  // A crash before the write commits leaves the old chain valid; after, the
+  // new one (open with it). Opened without keys, this pseudonymises a
+  // database of raw ids. Forget-ledger entries stay valid for raw ids given
+  // later (RecordEvents, UpsertUsers); those of users forgotten by retention
+  // (inactive) under the old chain no longer match. Returns the number of
+  // user ids rewritten. Errors: InvalidArgument for no key or a key under 16
+  // bytes; FailedPrecondition when read-only; IOError. Cost: memory for one
+  // batch of every user's entry and record (~200 bytes + attributes each).
+  virtual StatusOr<int64_t> RotatePseudonymKeys(const std::vector<std::string>& added_keys) = 0;
+
+  // The privacy audit log, oldest first (recdb/privacy.h AuditEntry):
+  // forget, unforget, export, consent changes, retention sweeps, key
+  // rotations. Errors: Corruption for a malformed entry; IOError.
+  virtual StatusOr<std::vector<AuditEntry>> ReadAuditLog() = 0;
+
   // --- Snapshots and backups (recdb/snapshot.h) ----------------------------
 
   // Takes a consistent snapshot of the database, online: reads and writes

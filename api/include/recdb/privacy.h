@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace recdb {
 
@@ -75,13 +76,22 @@ struct RetentionPolicy {
   // Training uses only events newer than now - this many seconds; 0 = all.
   int64_t training_horizon_seconds = 0;
 
+  // Anonymise events older than this many days: the sweep deletes them from
+  // their user's range (history, export and training no longer see them, and
+  // the user's key prefix leaves them) but keeps them in the per-item counts
+  // (GetItemCounts, item_stats), which hold no user. Read-time: such events
+  // are hidden at once, before the sweep runs. 0 = never. An event past its
+  // type's TTL as well is expired instead (its counts are subtracted).
+  int64_t anonymize_after_days = 0;
+
   // Run the sweep in the background this often; 0 = only on
   // DB::SweepRetention (and ForgetOptions::wait_for_physical_erasure).
   int64_t sweep_interval_seconds = 0;
 
   bool empty() const {
     return ttl_seconds_by_type.empty() && max_events_per_user == 0 &&
-           delete_inactive_users_after_days == 0 && training_horizon_seconds == 0;
+           delete_inactive_users_after_days == 0 && training_horizon_seconds == 0 &&
+           anonymize_after_days == 0;
   }
 };
 
@@ -90,9 +100,63 @@ struct SweepReport {
   int64_t expired_events_removed = 0;  // past their type's TTL
   int64_t excess_events_removed = 0;   // beyond max_events_per_user
   int64_t inactive_users_forgotten = 0;
+  int64_t events_anonymized = 0;       // past anonymize_after_days: unlinked, still counted
   int64_t ranges_compacted = 0;        // key ranges rewritten to drop deleted bytes
   bool full_compaction = false;        // the whole events family was compacted
   double seconds = 0.0;
+};
+
+// Pseudonymous user ids (engine/privacy/README.md). With keys set, recdb
+// stores every user id as its pseudonym: lower-case hex of HMAC-SHA256 under
+// the keys, applied in order (x = hex(HMAC(key_1, id)), then
+// x = hex(HMAC(key_2, x)), ...), so no file in the directory holds a raw user
+// id. Calls that take a user id take the raw id and hash it first; what they
+// return names the user as the caller gave it (GetUser, GetUserHistory,
+// ExportUser, receipts). Listings that have no caller-given id (ForEachUser,
+// ForEachEvent, recdb dump) show pseudonyms. DB::RotatePseudonymKeys appends
+// a key (re-hashing every stored id), so a leaked older key alone no longer
+// links the files to raw ids.
+struct PseudonymOptions {
+  // The key chain, oldest first; each key at least 16 bytes (raw bytes).
+  // Default: empty (user ids stored as given).
+  std::vector<std::string> keys;
+  // A file holding the key chain instead: one key per line as hex (at least
+  // 32 hex digits), oldest first; blank lines and lines starting with '#'
+  // are skipped. Used when `keys` is empty. `recdb privacy new-key` prints a
+  // fresh key. Default: "" (none).
+  std::string key_file;
+
+  bool enabled() const { return !keys.empty() || !key_file.empty(); }
+};
+
+// Privacy of the aggregates recdb exposes.
+struct AggregatePrivacyOptions {
+  // Laplace noise on the per-item counts DB::GetItemCounts returns: each
+  // count gets noise of scale 1 / popularity_epsilon (one event changes one
+  // count by 1: sensitivity 1), rounded to an integer. The noise of a count
+  // is a deterministic function of (noise_seed, item, type, day), so asking
+  // again returns the same value (averaging repeated queries gains nothing).
+  // 0 = exact counts. Default: 0. Fixed at Open. Cost: one hash per count.
+  double popularity_epsilon = 0.0;
+  // Seed of that noise; 0 = a random seed drawn at Open (so noise differs
+  // between opens). Tests fix it. Default: 0.
+  uint64_t noise_seed = 0;
+};
+
+// One entry of the privacy audit log (DB::ReadAuditLog): which privacy
+// operation ran, when, and how much it touched. Holds no personal data: the
+// subject is a keyed hash (HMAC-SHA256 under the forget-ledger key of the id
+// as stored, i.e. of the pseudonym when pseudonyms are on), never an id.
+struct AuditEntry {
+  uint64_t sequence = 0;  // 1, 2, ... in the order the operations committed
+  int64_t timestamp = 0;  // seconds since epoch (the database's clock)
+  // "forget", "unforget", "export", "consent", "retention_sweep",
+  // "rotate_key".
+  std::string operation;
+  std::string subject;  // hex keyed hash of the user, or "" (no single user)
+  // Counts describing the operation, e.g. {"events", 42}; for "consent" the
+  // new flags {"personalization", 0/1}, ...
+  std::map<std::string, int64_t> counts;
 };
 
 }  // namespace recdb
