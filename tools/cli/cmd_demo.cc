@@ -255,14 +255,14 @@ Status ShowCare(DemoContext& ctx) {
   nlohmann::ordered_json both = nlohmann::ordered_json::object();
   for (bool on : {false, true}) {
     if (on) {
-      req.care->diversity = 0.4;
+      req.care->diversity = 0.85;  // the knob's useful range is 0.8-0.9 (recdb/care.h)
       req.care->calibration = 0.2;
       req.care->fair_share = 0.25;
       req.care->exploration = 0.125;
       req.care->exploration_seed = 7;
     }
     RECDB_ASSIGN_OR_RETURN(RecommendResponse res, ctx.db->Recommend(req));
-    ctx.text << (on ? "  care on (diversity 0.4, calibration 0.2, fair share 0.25, exploration 0.125):\n"
+    ctx.text << (on ? "  care on (diversity 0.85, calibration 0.2, fair share 0.25, exploration 0.125):\n"
                     : "  care off, user " + req.user + ":\n");
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
     for (const Recommendation& rec : res.items) {
