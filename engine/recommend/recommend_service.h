@@ -11,8 +11,16 @@
 //
 // Real time: every request reads the user's current history from RocksDB, so
 // an event recorded a moment ago changes the next result without retraining
-// (iALS folds the fresh history in; item-kNN, co-occurrence and the recency
-// models score from it directly).
+// (iALS folds the fresh history in; item-kNN, co-occurrence, the recency
+// models and the content profile score from it directly).
+//
+// Content: when an embedding space holds item vectors (TrainOptions::
+// content_space), Train snapshots them and a "content" recommender joins the
+// blend; items created after the training are found in the space's HNSW
+// index with the user's profile vector and scored on the content
+// component's scale. Context: the request's context map and time select
+// context-conditional popularity ("context_pop") and the blender's learned
+// per-context weight deltas (stored with the weights as component@feature).
 //
 // Thread-safety: all methods are safe to call concurrently. Train calls are
 // serialised among themselves.
