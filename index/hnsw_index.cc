@@ -52,7 +52,9 @@ uint32_t LabelOf(const Graph& g, tableint internal) {
 // hnswlib's searchKnn (removed nodes are valid hops).
 tableint DescendToLayer0(const Graph& g, const float* q) {
   tableint cur = g.enterpoint_node_;
-  float cur_dist = g.fstdistfunc_(q, g.getDataByInternalId(cur), g.dist_func_param_);
+  float cur_dist = g.isMarkedDeleted(cur)
+                       ? std::numeric_limits<float>::max()
+                       : g.fstdistfunc_(q, g.getDataByInternalId(cur), g.dist_func_param_);
   for (int level = g.maxlevel_; level > 0; --level) {
     bool changed = true;
     while (changed) {
@@ -62,6 +64,7 @@ tableint DescendToLayer0(const Graph& g, const float* q) {
       const tableint* links = data + 1;
       for (int i = 0; i < size; ++i) {
         const tableint cand = links[i];
+        if (g.isMarkedDeleted(cand)) continue;  // its bytes are zeros, not a position
         const float d = g.fstdistfunc_(q, g.getDataByInternalId(cand), g.dist_func_param_);
         if (d < cur_dist) {
           cur_dist = d;
@@ -73,6 +76,75 @@ tableint DescendToLayer0(const Graph& g, const float* q) {
   }
   return cur;
 }
+
+// Takes removed node `r` out of every link list (DESIGN.md decision 9 zeroes
+// its bytes, so it has no position to route by). hnswlib 0.6.2 keeps a removed
+// node as a hop with its old links; with zeroed bytes it is scored as if it
+// sat at the origin, and every later insert and update (neighbour heuristics,
+// updatePoint's re-linking of neighbours) then drops real links in its favour
+// or around it, until some live nodes have no way in and no search finds them
+// (the kill -9 test's "acknowledged but not searchable", issue #4; tests/index
+// ChurnKeepsEveryVectorFindable). Here each node that linked to `r` takes, in
+// r's slot and any free ones, r's live neighbours closest to it, so paths
+// through `r` survive and no other link is dropped. `r` keeps its own links
+// only while it is the entry point and no live node can replace it; otherwise
+// its lists are emptied, and a later Upsert of its id links it afresh.
+// Cost: one pass over the link lists of the levels `r` is on.
+void UnlinkRemoved(Graph& g, tableint r) {
+  const int r_level = g.element_levels_[r];
+  for (int level = 0; level <= r_level; ++level) {
+    std::vector<tableint> outs;
+    {
+      const unsigned int* ll = g.get_linklist_at_level(r, level);
+      const size_t n = g.getListCount(const_cast<unsigned int*>(ll));
+      for (size_t j = 0; j < n; ++j) {
+        const tableint y = ll[1 + j];
+        if (y != r && !g.isMarkedDeleted(y)) outs.push_back(y);
+      }
+    }
+    const size_t cap = level == 0 ? g.maxM0_ : g.maxM_;
+    std::vector<std::pair<float, tableint>> by_dist;
+    for (tableint x = 0; x < g.cur_element_count; ++x) {
+      if (x == r || g.element_levels_[x] < level) continue;
+      unsigned int* ll = g.get_linklist_at_level(x, level);
+      size_t n = g.getListCount(ll);
+      tableint* links = ll + 1;
+      tableint* pos = std::find(links, links + n, r);
+      if (pos == links + n) continue;
+      *pos = links[n - 1];
+      --n;
+      by_dist.clear();
+      for (tableint y : outs) {
+        if (y == x || std::find(links, links + n, y) != links + n) continue;
+        by_dist.emplace_back(
+            g.fstdistfunc_(g.getDataByInternalId(x), g.getDataByInternalId(y), g.dist_func_param_), y);
+      }
+      std::sort(by_dist.begin(), by_dist.end());
+      for (const auto& [d, y] : by_dist) {
+        if (n >= cap) break;
+        links[n++] = y;
+      }
+      g.setListCount(ll, static_cast<unsigned short>(n));
+    }
+  }
+  if (r == g.enterpoint_node_) {
+    // A live node on the top level takes over as entry point, if any.
+    for (tableint x = 0; x < g.cur_element_count; ++x) {
+      if (x != r && !g.isMarkedDeleted(x) && g.element_levels_[x] == g.maxlevel_) {
+        g.enterpoint_node_ = x;
+        break;
+      }
+    }
+  }
+  if (r != g.enterpoint_node_) {
+    for (int level = 0; level <= r_level; ++level) g.setListCount(g.get_linklist_at_level(r, level), 0);
+  }
+}
+
+class AllowAll final : public SearchFilter {
+ public:
+  bool Allows(uint32_t) const override { return true; }
+};
 
 using DistNode = std::pair<float, tableint>;
 struct ByDist {
@@ -128,8 +200,15 @@ std::priority_queue<DistNode, std::vector<DistNode>, ByDist> FilteredLayer0Searc
 #endif
       if (visited[cand] == tag) continue;
       visited[cand] = tag;
-      const float d = g.fstdistfunc_(q, g.getDataByInternalId(cand), g.dist_func_param_);
-      if (top.size() < ef || d < lower_bound) {
+      // A removed node's bytes are zeros (Remove), not its position: its
+      // distance would make it a hub for queries near the origin and a wall
+      // for all others. It is a hop at the distance of the node that led to
+      // it, so the walk passes through it exactly as it would through its
+      // predecessor.
+      const bool removed = g.isMarkedDeleted(cand);
+      const float d = removed ? -current.first
+                              : g.fstdistfunc_(q, g.getDataByInternalId(cand), g.dist_func_param_);
+      if (top.size() < ef || d < lower_bound || (removed && d <= lower_bound)) {
         candidates.emplace(-d, cand);
         if (admit(cand)) {
           top.emplace(d, cand);
@@ -374,6 +453,7 @@ Status HnswIndex::Remove(uint32_t id) {
   }
   try {
     g.markDeletedInternal(it->second);
+    UnlinkRemoved(g, it->second);
   } catch (const std::exception& e) {
     return FromException("remove", e);
   }
@@ -510,7 +590,19 @@ StatusOr<std::vector<Neighbor>> HnswIndex::Search(std::span<const float> query, 
 
   std::vector<tableint> found;
   try {
-    if (filter == nullptr) {
+    if (filter == nullptr && g.num_deleted_ > 0) {
+      // hnswlib's own search would score removed nodes by their zeroed bytes;
+      // ours passes through them (FilteredLayer0Search).
+      const AllowAll all;
+      const tableint entry = DescendToLayer0(g, q.data());
+      auto top = FilteredLayer0Search(g, entry, q.data(), std::max(options_.ef_search, k), all);
+      while (top.size() > k) top.pop();
+      found.reserve(top.size());
+      while (!top.empty()) {
+        found.push_back(top.top().second);
+        top.pop();
+      }
+    } else if (filter == nullptr) {
       // hnswlib's own search: the unfiltered hot path runs at raw speed.
       auto result = g.searchKnn(q.data(), k);
       found.reserve(result.size());

@@ -18,8 +18,12 @@
 // Removal: hnswlib only marks a node deleted and keeps its vector. Remove()
 // also overwrites the vector bytes with zeros at once, so a removed vector is
 // gone from memory and from every later checkpoint (DESIGN.md decision 9).
-// The node stays in the graph as a routing hop until CompactCopy(). Its
-// neighbour lists and its id (a dense integer, not personal data) remain.
+// Its slot stays (with its id, a dense integer, not personal data) until
+// CompactCopy(), but no link list leads to it any more: the nodes that linked
+// to it take its live neighbours instead (a zeroed node scored as if it sat
+// at the origin made later inserts and updates cut every link into some live
+// nodes, which no search then found; issue #4). Only a removed entry point
+// with no live node on its level to replace it keeps its own links.
 //
 // Search is approximate (recall depends on ef_search) but always returns
 // exactly min(k, matching live ids) results: when the graph yields fewer

@@ -18,7 +18,9 @@ constexpr int kDim = 8;
 // Pipe records: {op, id}. An intent is sent before each call and an
 // acknowledgement after it returned OK, so an id whose last record is an
 // intent was in flight at the kill and may end either way.
-enum Op : int32_t { kIntentPut, kAckPut, kIntentDelete, kAckDelete };
+// kReady is sent once the database is open, so the kill lands during writes
+// however slow the child's start (exec, open, log replay) is on a busy machine.
+enum Op : int32_t { kIntentPut, kAckPut, kIntentDelete, kAckDelete, kReady };
 
 void Send(int fd, Op op, int32_t id) {
   const int32_t rec[2] = {op, id};
@@ -31,6 +33,7 @@ void ChildLoop(const std::string& path, int fd) {
   auto opened = DBImpl::OpenImpl(o, path);
   if (!opened.ok()) _exit(3);
   std::unique_ptr<DBImpl> db = std::move(opened).value();
+  Send(fd, kReady, 0);
   std::mt19937 rng(static_cast<uint32_t>(getpid()));
   for (int n = 0;; ++n) {
     const int i = static_cast<int>(rng() % kItems);
@@ -65,13 +68,19 @@ TEST(SpacesCrashChild, WriteUntilKilled) {
   ChildLoop(dir, std::atoi(fd));
 }
 
-// KNOWN BUG, disabled so CI can land the rest: after SIGKILL during heavy
-// vector writes, a few acknowledged vectors (about 1 in 1000, in 1 of 2 runs)
-// are in RocksDB but missing from the recovered index -- checkpoint/log
-// catch-up loses them. Reproduce with
+// Issue #4, STILL DISABLED (residual, see below). This test failed in about
+// 1 of 2 runs with 1-9 "acknowledged but not searchable" vectors. Not a
+// checkpoint/replay loss: the missing vectors were in RocksDB AND in the
+// recovered index with the right bytes (an exhaustive search found them at
+// distance 0; index size == stored count; it failed after rounds with 0 log
+// entries replayed too). Removed HNSW nodes stayed linked with zeroed bytes
+// and churn cut every link into some live nodes. Fixed in index/hnsw_index.cc
+// (UnlinkRemoved); regression test tests/index/hnsw_churn_test.cc.
+// Residual: 2 of 12 runs still had ONE such vector (hnswlib 0.6.2's
+// updatePoint re-links the updated node's neighbours from a local candidate
+// set and can still orphan a node). Run with
 //   engine_slow_tests --gtest_also_run_disabled_tests
-//     --gtest_filter='SpacesTest.DISABLED_KillNine*'
-// Issue #4 stays open until this passes; see the session's closing note.
+//     --gtest_filter='SpacesTest.DISABLED_KillNine*' --gtest_repeat=12
 TEST_F(SpacesTest, DISABLED_KillNineKeepsEveryAcknowledgedWrite) {
   OpenDb();
   AddItems(kItems);
@@ -95,6 +104,9 @@ TEST_F(SpacesTest, DISABLED_KillNineKeepsEveryAcknowledgedWrite) {
       _exit(9);
     }
     close(fds[1]);
+    int32_t ready[2] = {-1, -1};
+    ASSERT_EQ(read(fds[0], ready, sizeof(ready)), static_cast<ssize_t>(sizeof(ready)));
+    ASSERT_EQ(ready[0], kReady);
     usleep(100000 + static_cast<useconds_t>(rng() % 1400000));
     kill(pid, SIGKILL);
     int wstatus = 0;
@@ -119,6 +131,8 @@ TEST_F(SpacesTest, DISABLED_KillNineKeepsEveryAcknowledgedWrite) {
           state[rec[1]] = kAbsent;
           ++acks;
           break;
+        default:
+          ADD_FAILURE() << "unexpected pipe record " << rec[0];
       }
     }
     close(fds[0]);
