@@ -13,6 +13,8 @@ check common 'storage/|index/|engine/|tools/|recdb/db\.h'
 check storage 'index/|engine/|tools/|recdb/db\.h'
 check index 'storage/|engine/|tools/|recdb/db\.h'
 check engine 'tools/'
+check api/c 'storage/|index/|engine/|tools/|common/'
+check python 'storage/|index/|engine/|tools/|common/'
 # Public headers name no dependency type.
 if grep -rnE '#include <(rocksdb|hnswlib|flatbuffers|boost)/' "$root/api/include"; then
   echo "public header includes a dependency"; bad=1

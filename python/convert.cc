@@ -1,0 +1,503 @@
+#include "convert.h"
+
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>
+
+#include <chrono>
+#include <map>
+
+namespace recdb::python {
+namespace {
+
+// recdb.Error and its subclasses, indexed by StatusCode (set at import;
+// module objects live as long as the interpreter).
+std::map<int, py::object>& ErrorTypes() {
+  static auto* types = new std::map<int, py::object>();
+  return *types;
+}
+
+struct ErrorName {
+  StatusCode code;
+  const char* class_name;
+};
+constexpr ErrorName kErrorNames[] = {
+    {StatusCode::kNotFound, "NotFoundError"},
+    {StatusCode::kInvalidArgument, "InvalidArgumentError"},
+    {StatusCode::kCorruption, "CorruptionError"},
+    {StatusCode::kIOError, "IOError"},
+    {StatusCode::kAlreadyExists, "AlreadyExistsError"},
+    {StatusCode::kFailedPrecondition, "FailedPreconditionError"},
+    {StatusCode::kResourceExhausted, "ResourceExhaustedError"},
+    {StatusCode::kNotSupported, "NotSupportedError"},
+    {StatusCode::kAborted, "AbortedError"},
+    {StatusCode::kInternal, "InternalError"},
+};
+
+[[noreturn]] void Invalid(const std::string& message) {
+  Raise(Status::InvalidArgument(message));
+}
+
+std::string Where(const char* batch, size_t i) {
+  return std::string(batch) + "[" + std::to_string(i) + "]";
+}
+
+// d[key] as a str; `required` raises when absent.
+std::string GetString(const py::dict& d, const char* key, const std::string& where,
+                      bool required, const std::string& fallback = "") {
+  if (!d.contains(key)) {
+    if (required) Invalid(where + ": '" + key + "' is required");
+    return fallback;
+  }
+  py::handle v = d[key];
+  // Integer ids (MovieLens) are accepted and written in decimal.
+  if (py::isinstance<py::int_>(v) && !py::isinstance<py::bool_>(v)) return py::str(v);
+  if (!py::isinstance<py::str>(v)) Invalid(where + ": '" + key + "' must be a str");
+  return v.cast<std::string>();
+}
+
+int64_t GetInt(const py::dict& d, const char* key, const std::string& where, int64_t fallback) {
+  if (!d.contains(key)) return fallback;
+  py::handle v = d[key];
+  if (!py::isinstance<py::int_>(v) || py::isinstance<py::bool_>(v)) {
+    // numpy integers and other objects with __index__
+    if (!py::hasattr(v, "__index__") || py::isinstance<py::bool_>(v)) {
+      Invalid(where + ": '" + key + "' must be an int");
+    }
+    return py::int_(v.attr("__index__")()).cast<int64_t>();
+  }
+  return v.cast<int64_t>();
+}
+
+double ToDouble(py::handle v, const std::string& what) {
+  if (py::isinstance<py::bool_>(v) || py::isinstance<py::str>(v) || v.is_none()) {
+    Invalid(what + " must be a number");
+  }
+  try {
+    return py::float_(py::reinterpret_borrow<py::object>(v)).cast<double>();
+  } catch (const py::error_already_set&) {
+    Invalid(what + " must be a number");
+  }
+}
+
+bool GetBool(const py::dict& d, const char* key, const std::string& where, bool fallback) {
+  if (!d.contains(key)) return fallback;
+  py::handle v = d[key];
+  if (!py::isinstance<py::bool_>(v)) Invalid(where + ": '" + key + "' must be a bool");
+  return v.cast<bool>();
+}
+
+std::vector<std::string> StringList(py::handle v, const std::string& what) {
+  if (py::isinstance<py::str>(v) || !py::isinstance<py::iterable>(v)) {
+    Invalid(what + " must be a list of str");
+  }
+  std::vector<std::string> out;
+  for (py::handle e : v) {
+    if (!py::isinstance<py::str>(e)) Invalid(what + " must be a list of str");
+    out.push_back(e.cast<std::string>());
+  }
+  return out;
+}
+
+std::map<std::string, std::string> StringMap(py::handle v, const std::string& what) {
+  if (!py::isinstance<py::dict>(v)) Invalid(what + " must be a dict of str to str");
+  std::map<std::string, std::string> out;
+  for (auto [k, val] : v.cast<py::dict>()) {
+    if (!py::isinstance<py::str>(k) || !py::isinstance<py::str>(val)) {
+      Invalid(what + " must be a dict of str to str");
+    }
+    out[k.cast<std::string>()] = val.cast<std::string>();
+  }
+  return out;
+}
+
+Attributes AttributesFrom(const py::dict& d, const std::string& where) {
+  Attributes out;
+  if (!d.contains("attributes")) return out;
+  py::handle a = d["attributes"];
+  if (!py::isinstance<py::dict>(a)) Invalid(where + ": 'attributes' must be a dict");
+  for (auto [k, v] : a.cast<py::dict>()) {
+    if (!py::isinstance<py::str>(k)) Invalid(where + ": attribute names must be str");
+    const std::string key = k.cast<std::string>();
+    const std::string what = where + ": attribute '" + key + "'";
+    if (py::isinstance<py::bool_>(v)) {
+      out[key] = v.cast<bool>();
+    } else if (py::isinstance<py::str>(v)) {
+      out[key] = v.cast<std::string>();
+    } else if (py::isinstance<py::int_>(v) || py::isinstance<py::float_>(v)) {
+      out[key] = v.cast<double>();
+    } else if (py::isinstance<py::list>(v) || py::isinstance<py::tuple>(v)) {
+      out[key] = StringList(v, what);
+    } else {
+      Invalid(what + " must be a str, number, bool or list of str");
+    }
+  }
+  return out;
+}
+
+py::dict AttributesToDict(const Attributes& attributes) {
+  py::dict out;
+  for (const auto& [k, v] : attributes) {
+    std::visit([&](const auto& x) { out[py::str(k)] = py::cast(x); }, v);
+  }
+  return out;
+}
+
+py::dict CheckedDict(py::handle v, const std::string& where) {
+  if (!py::isinstance<py::dict>(v)) Invalid(where + " must be a dict");
+  return v.cast<py::dict>();
+}
+
+// A 2-D float32 C-contiguous view of a numpy array, or None when `v` is not
+// one. numpy is only consulted when the caller already imported it.
+py::object AsNumpy(const py::handle& v) {
+  py::dict modules = py::module_::import("sys").attr("modules");
+  if (!modules.contains("numpy")) return py::none();
+  py::object np = modules["numpy"];
+  if (!py::isinstance(v, np.attr("ndarray"))) return py::none();
+  using namespace py::literals;
+  return np.attr("ascontiguousarray")(v, "dtype"_a = np.attr("float32"));
+}
+
+}  // namespace
+
+void RegisterErrors(py::module_& m) {
+  py::handle base_type = PyErr_NewExceptionWithDoc(
+      "recdb.Error",
+      "A recdb call failed. Attributes: code (e.g. 'not_found'), status (int), message.",
+      PyExc_Exception, nullptr);
+  py::object base = py::reinterpret_steal<py::object>(base_type);
+  m.attr("Error") = base;
+  ErrorTypes()[0] = base;
+  for (const ErrorName& e : kErrorNames) {
+    const std::string qualified = std::string("recdb.") + e.class_name;
+    py::object sub = py::reinterpret_steal<py::object>(
+        PyErr_NewException(qualified.c_str(), base.ptr(), nullptr));
+    m.attr(e.class_name) = sub;
+    ErrorTypes()[static_cast<int>(e.code)] = sub;
+  }
+}
+
+void Raise(const Status& s) {
+  auto& types = ErrorTypes();
+  auto it = types.find(static_cast<int>(s.code()));
+  py::object type = it != types.end() ? it->second : types.at(0);
+  py::object exc = type(py::str(s.ToString()));
+  exc.attr("code") = StatusCodeName(s.code());
+  exc.attr("status") = static_cast<int>(s.code());
+  exc.attr("message") = s.message();
+  PyErr_SetObject(type.ptr(), exc.ptr());
+  throw py::error_already_set();
+}
+
+std::vector<Event> EventsFrom(const py::iterable& events) {
+  std::vector<Event> out;
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  size_t i = 0;
+  for (py::handle h : events) {
+    const std::string where = Where("events", i++);
+    py::dict d = CheckedDict(h, where);
+    Event e;
+    e.user = GetString(d, "user", where, true);
+    e.item = GetString(d, "item", where, true);
+    e.type = GetString(d, "type", where, false, "view");
+    e.timestamp = GetInt(d, "timestamp", where, now);
+    if (d.contains("value") && !d["value"].is_none()) {
+      e.value = ToDouble(d["value"], where + ": 'value'");
+      e.has_value = true;
+    }
+    if (d.contains("context")) e.context = StringMap(d["context"], where + ": 'context'");
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::vector<Item> ItemsFrom(const py::iterable& items) {
+  std::vector<Item> out;
+  size_t i = 0;
+  for (py::handle h : items) {
+    const std::string where = Where("items", i++);
+    py::dict d = CheckedDict(h, where);
+    Item item;
+    item.id = GetString(d, "id", where, true);
+    item.title = GetString(d, "title", where, false);
+    item.description = GetString(d, "description", where, false);
+    if (d.contains("categories")) {
+      item.categories = StringList(d["categories"], where + ": 'categories'");
+    }
+    item.creator = GetString(d, "creator", where, false);
+    item.created_at = GetInt(d, "created_at", where, 0);
+    item.available = GetBool(d, "available", where, true);
+    item.attributes = AttributesFrom(d, where);
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+std::vector<User> UsersFrom(const py::iterable& users) {
+  std::vector<User> out;
+  size_t i = 0;
+  for (py::handle h : users) {
+    const std::string where = Where("users", i++);
+    py::dict d = CheckedDict(h, where);
+    User user;
+    user.id = GetString(d, "id", where, true);
+    user.attributes = AttributesFrom(d, where);
+    if (d.contains("consent")) {
+      py::dict c = CheckedDict(d["consent"], where + ": 'consent'");
+      user.consent.personalization = GetBool(c, "personalization", where, true);
+      user.consent.store_events = GetBool(c, "store_events", where, true);
+      user.consent.training = GetBool(c, "training", where, true);
+    }
+    out.push_back(std::move(user));
+  }
+  return out;
+}
+
+std::vector<float> VectorFrom(const py::handle& vector, const std::string& what) {
+  py::object arr = AsNumpy(vector);
+  std::vector<float> out;
+  if (!arr.is_none()) {
+    auto a = arr.cast<py::array_t<float, py::array::c_style>>();
+    if (a.ndim() != 1) Invalid(what + " must be 1-dimensional");
+    out.assign(a.data(), a.data() + a.size());
+    return out;
+  }
+  if (py::isinstance<py::str>(vector) || !py::isinstance<py::iterable>(vector)) {
+    Invalid(what + " must be a sequence of numbers or a numpy array");
+  }
+  for (py::handle v : vector) out.push_back(static_cast<float>(ToDouble(v, what + " element")));
+  return out;
+}
+
+std::vector<VectorRecord> VectorRecordsFrom(const std::vector<std::string>& ids,
+                                            const py::handle& vectors) {
+  std::vector<VectorRecord> out(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) out[i].id = ids[i];
+  py::object arr = AsNumpy(vectors);
+  if (!arr.is_none()) {
+    auto a = arr.cast<py::array_t<float, py::array::c_style>>();
+    if (a.ndim() != 2) Invalid("vectors must be a 2-dimensional array (one row per id)");
+    if (static_cast<size_t>(a.shape(0)) != ids.size()) {
+      Invalid("vectors has " + std::to_string(a.shape(0)) + " rows for " +
+              std::to_string(ids.size()) + " ids");
+    }
+    const size_t dim = static_cast<size_t>(a.shape(1));
+    for (size_t i = 0; i < ids.size(); ++i) {
+      out[i].values.assign(a.data() + i * dim, a.data() + (i + 1) * dim);
+    }
+    return out;
+  }
+  if (!py::isinstance<py::sequence>(vectors) || py::isinstance<py::str>(vectors)) {
+    Invalid("vectors must be a sequence of sequences of numbers or a 2-D numpy array");
+  }
+  py::sequence rows = vectors.cast<py::sequence>();
+  if (rows.size() != ids.size()) {
+    Invalid("vectors has " + std::to_string(rows.size()) + " rows for " +
+            std::to_string(ids.size()) + " ids");
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    out[i].values = VectorFrom(rows[i], "vectors[" + std::to_string(i) + "]");
+  }
+  return out;
+}
+
+EntityKind KindFrom(const std::string& kind) {
+  if (kind == "item") return EntityKind::kItem;
+  if (kind == "user") return EntityKind::kUser;
+  Invalid("kind must be 'item' or 'user', got '" + kind + "'");
+}
+
+Metric MetricFrom(const std::string& metric) {
+  if (metric == "cosine") return Metric::kCosine;
+  if (metric == "ip") return Metric::kInnerProduct;
+  if (metric == "l2") return Metric::kL2;
+  Invalid("metric must be 'cosine', 'ip' or 'l2', got '" + metric + "'");
+}
+
+ItemFilter FilterFrom(const py::object& categories, const py::object& attributes,
+                      const py::object& exclude, bool available_only) {
+  ItemFilter f;
+  if (!categories.is_none()) f.categories_any = StringList(categories, "categories");
+  if (!attributes.is_none()) f.attribute_equals = StringMap(attributes, "attributes");
+  if (!exclude.is_none()) f.exclude_ids = StringList(exclude, "exclude");
+  f.available_only = available_only;
+  return f;
+}
+
+CareOptions CareFrom(const py::dict& care) {
+  CareOptions c;
+  for (auto [k, v] : care) {
+    const std::string key = py::str(k);
+    const std::string what = "care['" + key + "']";
+    if (key == "diversity") {
+      c.diversity = ToDouble(v, what);
+    } else if (key == "diversity_space") {
+      c.diversity_space = py::str(v);
+    } else if (key == "calibration") {
+      c.calibration = ToDouble(v, what);
+    } else if (key == "fair_share") {
+      c.fair_share = ToDouble(v, what);
+    } else if (key == "exploration") {
+      c.exploration = ToDouble(v, what);
+    } else if (key == "exploration_seed") {
+      c.exploration_seed = v.cast<uint64_t>();
+    } else if (key == "rotate_after_impressions") {
+      c.rotate_after_impressions = v.cast<int>();
+    } else if (key == "rotate_period_seconds") {
+      c.rotate_period_seconds = v.cast<int64_t>();
+    } else if (key == "candidate_factor") {
+      c.candidate_factor = v.cast<size_t>();
+    } else {
+      Invalid("unknown care option '" + key + "'");
+    }
+  }
+  return c;
+}
+
+py::dict ItemToDict(const Item& item) {
+  py::dict d;
+  d["id"] = item.id;
+  d["title"] = item.title;
+  d["description"] = item.description;
+  d["categories"] = item.categories;
+  d["creator"] = item.creator;
+  d["created_at"] = item.created_at;
+  d["available"] = item.available;
+  d["attributes"] = AttributesToDict(item.attributes);
+  return d;
+}
+
+py::dict UserToDict(const User& user) {
+  py::dict d;
+  d["id"] = user.id;
+  d["attributes"] = AttributesToDict(user.attributes);
+  py::dict consent;
+  consent["personalization"] = user.consent.personalization;
+  consent["store_events"] = user.consent.store_events;
+  consent["training"] = user.consent.training;
+  d["consent"] = consent;
+  return d;
+}
+
+py::dict EventToDict(const Event& e) {
+  py::dict d;
+  d["user"] = e.user;
+  d["item"] = e.item;
+  d["type"] = e.type;
+  d["timestamp"] = e.timestamp;
+  if (e.has_value) d["value"] = e.value;
+  if (!e.context.empty()) d["context"] = e.context;
+  return d;
+}
+
+py::list RecommendationsToList(const RecommendResponse& r, bool explain) {
+  py::list out;
+  for (const Recommendation& rec : r.items) {
+    py::dict d;
+    d["item"] = rec.id;
+    d["score"] = rec.score;
+    d["contributions"] = rec.contributions;
+    if (explain) {
+      py::list evidence;
+      for (const Evidence& e : rec.explanation.evidence) {
+        py::dict ed;
+        ed["kind"] = e.kind;
+        if (!e.recommender.empty()) ed["recommender"] = e.recommender;
+        if (e.kind == "recommender") ed["share"] = e.share;
+        if (!e.item.empty()) ed["item"] = e.item;
+        if (!e.category.empty()) ed["category"] = e.category;
+        ed["text"] = e.text;
+        evidence.append(ed);
+      }
+      py::dict explanation;
+      explanation["sentence"] = rec.explanation.sentence;
+      explanation["evidence"] = evidence;
+      d["explanation"] = explanation;
+    }
+    out.append(d);
+  }
+  return out;
+}
+
+py::list ScoredItemsToList(const std::vector<ScoredItem>& items) {
+  py::list out;
+  for (const ScoredItem& s : items) {
+    py::dict d;
+    d["item"] = s.id;
+    d["score"] = s.score;
+    out.append(d);
+  }
+  return out;
+}
+
+py::dict TrainReportToDict(const TrainReport& r) {
+  py::dict d;
+  d["model_version"] = r.model_version;
+  d["seconds"] = r.seconds;
+  d["seconds_by_recommender"] = r.seconds_by_recommender;
+  d["weights"] = r.weights;
+  d["events"] = r.events;
+  return d;
+}
+
+py::dict ReceiptToDict(const ErasureReceipt& r) {
+  py::dict d;
+  d["user"] = r.user;
+  d["had_user_record"] = r.had_user_record;
+  d["events_removed"] = r.events_removed;
+  d["vectors_removed"] = r.vectors_removed;
+  d["impressions_removed"] = r.impressions_removed;
+  d["counts_adjusted"] = r.counts_adjusted;
+  d["bytes_estimate"] = r.bytes_estimate;
+  d["timestamp"] = r.timestamp;
+  d["ledger_hash"] = r.ledger_hash;
+  d["physically_erased"] = r.physically_erased;
+  d["model_retrained"] = r.model_retrained;
+  d["retrain_scheduled"] = r.retrain_scheduled;
+  return d;
+}
+
+py::dict SpaceInfoToDict(const SpaceInfo& s) {
+  py::dict d;
+  d["name"] = s.options.name;
+  d["dimension"] = s.options.dimension;
+  d["metric"] = MetricName(s.options.metric);
+  d["model_name"] = s.options.model_name;
+  d["model_version"] = s.options.model_version;
+  d["hnsw_m"] = s.options.hnsw_m;
+  d["hnsw_ef_construction"] = s.options.hnsw_ef_construction;
+  d["hnsw_ef_search"] = s.options.hnsw_ef_search;
+  d["item_vectors"] = s.item_vectors;
+  d["user_vectors"] = s.user_vectors;
+  return d;
+}
+
+py::dict SnapshotInfoToDict(const SnapshotInfo& s) {
+  py::dict d;
+  d["id"] = s.id;
+  d["name"] = s.name;
+  d["path"] = s.path;
+  d["sequence_number"] = s.sequence_number;
+  d["format_version"] = s.format_version;
+  d["created_unix_micros"] = s.created_unix_micros;
+  d["files"] = s.files;
+  d["bytes"] = s.bytes;
+  d["unique_bytes"] = s.unique_bytes;
+  d["seconds"] = s.seconds;
+  return d;
+}
+
+py::dict StatsToDict(const DBStats& s) {
+  py::dict d;
+  d["users"] = s.users;
+  d["items"] = s.items;
+  d["events"] = s.events;
+  d["event_types"] = s.event_types;
+  d["sequence_number"] = s.sequence_number;
+  d["disk_bytes"] = s.disk_bytes;
+  return d;
+}
+
+}  // namespace recdb::python

@@ -1,0 +1,71 @@
+// Conversions between Python objects (dicts, lists, numpy arrays) and the
+// records of the C++ API (recdb/records.h, recommend.h, embedding.h), and the
+// mapping of a non-OK Status to a recdb.Error exception.
+//
+// Every function here needs the GIL. A malformed input raises
+// recdb.InvalidArgumentError naming the record and field, e.g.
+// "events[3]: 'timestamp' must be an int".
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+#include <string>
+#include <vector>
+
+#include "recdb/db.h"
+
+namespace recdb::python {
+
+namespace py = pybind11;
+
+// Creates recdb.Error and one subclass per status code (NotFoundError,
+// InvalidArgumentError, ...) in module `m`. Call once, at import.
+void RegisterErrors(py::module_& m);
+
+// Raises the recdb.Error subclass for s.code() with s.message(); the
+// exception has attributes `code` (e.g. "not_found"), `status` (the int
+// value of recdb::StatusCode) and `message`. REQUIRES: !s.ok().
+[[noreturn]] void Raise(const Status& s);
+
+// Raises if !s.ok().
+inline void Check(const Status& s) {
+  if (!s.ok()) Raise(s);
+}
+template <typename T>
+T Unwrap(StatusOr<T>&& r) {
+  if (!r.ok()) Raise(r.status());
+  return std::move(r).value();
+}
+
+// ---- Python -> C++
+
+std::vector<Event> EventsFrom(const py::iterable& events);
+std::vector<Item> ItemsFrom(const py::iterable& items);
+std::vector<User> UsersFrom(const py::iterable& users);
+// `vectors`: a 2-D numpy array (any real dtype, cast to float32) or a
+// sequence of sequences of numbers; one row per id.
+std::vector<VectorRecord> VectorRecordsFrom(const std::vector<std::string>& ids,
+                                            const py::handle& vectors);
+// `vector`: a 1-D numpy array or a sequence of numbers.
+std::vector<float> VectorFrom(const py::handle& vector, const std::string& what);
+EntityKind KindFrom(const std::string& kind);
+Metric MetricFrom(const std::string& metric);
+// Filter keywords shared by recommend, similar and search.
+ItemFilter FilterFrom(const py::object& categories, const py::object& attributes,
+                      const py::object& exclude, bool available_only);
+CareOptions CareFrom(const py::dict& care);
+
+// ---- C++ -> Python (plain dicts and lists)
+
+py::dict ItemToDict(const Item& item);
+py::dict UserToDict(const User& user);
+py::dict EventToDict(const Event& event);
+py::list RecommendationsToList(const RecommendResponse& r, bool explain);
+py::list ScoredItemsToList(const std::vector<ScoredItem>& items);
+py::dict TrainReportToDict(const TrainReport& r);
+py::dict ReceiptToDict(const ErasureReceipt& r);
+py::dict SpaceInfoToDict(const SpaceInfo& s);
+py::dict SnapshotInfoToDict(const SnapshotInfo& s);
+py::dict StatsToDict(const DBStats& s);
+
+}  // namespace recdb::python

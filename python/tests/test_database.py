@@ -1,0 +1,189 @@
+"""The recdb module end to end: writes, reads, train, recommend, similar,
+privacy, snapshots, with plain Python objects in and out."""
+
+import json
+import threading
+import time
+
+import pytest
+
+import recdb
+from conftest import BASE_TS, world_events
+
+
+def test_module_surface():
+    assert recdb.__version__.count(".") == 2
+    assert issubclass(recdb.NotFoundError, recdb.Error)
+    assert issubclass(recdb.Error, Exception)
+
+
+def test_open_create_and_reopen(tmp_path):
+    path = str(tmp_path / "db")
+    with recdb.open(path, create_if_missing=True) as db:
+        db.record_events([{"user": "u1", "item": "i1", "type": "view", "timestamp": BASE_TS}])
+    with recdb.open(path, read_only=True) as db:
+        assert db.stats()["events"] == 1
+        assert db.history("u1") == [{"user": "u1", "item": "i1", "type": "view",
+                                     "timestamp": BASE_TS}]
+
+
+def test_writes_and_reads_round_trip(db):
+    db.register_event_type("share", 4.0)
+    assert {"name": "share", "weight": 4.0} in db.event_types()
+    db.upsert_items([{
+        "id": "i1", "title": "Toy Story", "description": "Toys", "categories": ["Animation"],
+        "creator": "Pixar", "created_at": 800000000, "available": True,
+        "attributes": {"year": 1995, "kids": True, "lang": "en", "tags": ["toys", "cgi"]},
+    }])
+    item = db.get_item("i1")
+    assert item["title"] == "Toy Story"
+    assert item["categories"] == ["Animation"]
+    assert item["attributes"] == {"year": 1995.0, "kids": True, "lang": "en",
+                                  "tags": ["toys", "cgi"]}
+    db.upsert_users([{"id": "u1", "attributes": {"country": "NZ"},
+                      "consent": {"personalization": True, "store_events": True,
+                                  "training": False}}])
+    user = db.get_user("u1")
+    assert user["consent"] == {"personalization": True, "store_events": True, "training": False}
+    assert user["attributes"] == {"country": "NZ"}
+    db.record_events([
+        {"user": "u1", "item": "i1", "type": "share", "timestamp": BASE_TS + 5, "value": 2.5,
+         "context": {"device": "mobile"}},
+        {"user": "u1", "item": 7, "timestamp": BASE_TS},  # int ids, type defaults to view
+    ], sync=True)
+    history = db.history("u1")
+    assert [e["item"] for e in history] == ["7", "i1"]
+    assert history[1]["value"] == 2.5 and history[1]["context"] == {"device": "mobile"}
+    assert db.history("u1", start=BASE_TS + 1) == history[1:]
+    assert db.history("u1", limit=1) == history[:1]
+    stats = db.stats()
+    assert (stats["users"], stats["items"], stats["events"]) == (1, 2, 2)
+
+
+def test_event_without_timestamp_is_now(db):
+    before = int(time.time())
+    db.record_events([{"user": "u", "item": "i"}])
+    ts = db.history("u")[0]["timestamp"]
+    assert before <= ts <= int(time.time()) + 1
+
+
+def test_train_and_recommend_with_explanations(trained):
+    recs = trained.recommend("u3", k=4, now=BASE_TS + 10000)
+    assert len(recs) == 4
+    seen = {e["item"] for e in world_events() if e["user"] == "u3"}
+    for r in recs:
+        assert set(r) == {"item", "score", "contributions", "explanation"}
+        assert r["item"].startswith("a") and r["item"] not in seen
+        assert isinstance(r["score"], float)
+        assert sum(r["contributions"].values()) == pytest.approx(r["score"], abs=1e-6)
+        assert r["explanation"]["sentence"]
+        assert r["explanation"]["evidence"]
+        assert all("kind" in e and "text" in e for e in r["explanation"]["evidence"])
+    scores = [r["score"] for r in recs]
+    assert scores == sorted(scores, reverse=True)
+    # explain=False leaves the explanation out; the items stay the same.
+    plain = trained.recommend("u3", k=4, now=BASE_TS + 10000, explain=False)
+    assert [r["item"] for r in plain] == [r["item"] for r in recs]
+    assert "explanation" not in plain[0]
+
+
+def test_recommend_options(trained):
+    first = trained.recommend("u3", k=3)[0]["item"]
+    assert first not in [r["item"] for r in trained.recommend("u3", k=3, exclude=[first])]
+    with_seen = trained.recommend("u3", k=10, exclude_seen=False)
+    assert {"a3", "a4"} & {r["item"] for r in with_seen}
+    only_b = trained.recommend("u3", k=5, categories=["B"])
+    assert len(only_b) == 5 and all(r["item"].startswith("b") for r in only_b)
+    by_attr = trained.recommend("u3", k=3, attributes={"cluster": "b"})
+    assert all(r["item"].startswith("b") for r in by_attr)
+    pinned = trained.recommend("u3", k=3, pin=["b5"])
+    assert pinned[0]["item"] == "b5"
+    name = next(iter(trained.recommend("u3", k=1)[0]["contributions"]))
+    assert trained.recommend("u3", k=3, weights={name: 1.0}, care={"diversity": 0.3},
+                             context={"device": "mobile"})
+    anonymous = trained.recommend(session_items=["b1", "b2"], k=3)
+    assert all(r["item"].startswith("b") for r in anonymous)
+
+
+def test_similar_items(trained):
+    similar = trained.similar("a1", k=3)
+    assert len(similar) == 3
+    assert all(r["item"].startswith("a") and r["item"] != "a1" for r in similar)
+    assert "a2" not in [r["item"] for r in trained.similar("a1", k=3, exclude=["a2"])]
+    with pytest.raises(recdb.NotFoundError):
+        trained.similar("nope")
+
+
+def test_forget_and_export(trained):
+    exported = trained.export_user("u0")
+    assert isinstance(exported, dict)
+    assert "u0" in json.dumps(exported)
+    receipt = trained.forget("u0", retrain=True, wait_for_physical_erasure=True)
+    assert receipt["user"] == "u0"
+    assert receipt["events_removed"] == 6
+    assert receipt["model_retrained"] and receipt["physically_erased"]
+    assert len(receipt["ledger_hash"]) == 64
+    with pytest.raises(recdb.NotFoundError):
+        trained.export_user("u0")
+    with pytest.raises(recdb.FailedPreconditionError):
+        trained.forget("u0")
+    # Forgotten ids are dropped on write until unforget.
+    trained.record_events([{"user": "u0", "item": "a1", "timestamp": BASE_TS}])
+    assert trained.stats()["events"] == 234
+    trained.unforget("u0")
+    trained.record_events([{"user": "u0", "item": "a1", "timestamp": BASE_TS}])
+    assert trained.stats()["events"] == 235
+    assert trained.sweep_retention()["seconds"] >= 0
+
+
+def test_impressions(trained):
+    trained.record_impressions("u3", ["a0", "a1"], timestamp=BASE_TS + 20000,
+                               context={"surface": "home"})
+    with pytest.raises(recdb.InvalidArgumentError):
+        trained.record_impressions("u3", ["zz"])
+
+
+def test_snapshot_and_restore(world, tmp_path):
+    info = world.snapshot(str(tmp_path / "backup"))
+    assert info["name"] == "snapshot-000001" and info["files"] > 0
+    report = recdb.restore(str(tmp_path / "backup"), str(tmp_path / "restored"))
+    assert report["snapshot"]["id"] == 1
+    with recdb.open(str(tmp_path / "restored"), read_only=True) as copy:
+        assert copy.stats()["events"] == 240
+    with pytest.raises(recdb.AlreadyExistsError):
+        recdb.restore(str(tmp_path / "backup"), str(tmp_path / "restored"))
+
+
+def test_train_releases_the_gil(tmp_path):
+    """A Python thread runs while another thread is inside train(): with the
+    GIL held for the whole call, no timestamp could fall inside it."""
+    db = recdb.open(str(tmp_path / "db"), create_if_missing=True, background_threads=0)
+    events = [{"user": f"u{u}", "item": f"i{(u * 7 + j * 13) % 500}", "timestamp": BASE_TS + j}
+              for u in range(400) for j in range(40)]
+    db.record_events(events)
+    window = {}
+    done = threading.Event()
+
+    def train():
+        window["start"] = time.monotonic()
+        db.train()
+        window["end"] = time.monotonic()
+        done.set()
+
+    ticks = []
+    worker = threading.Thread(target=train)
+    worker.start()
+    while not done.is_set():
+        ticks.append(time.monotonic())
+    worker.join()
+    inside = [t for t in ticks if window["start"] < t < window["end"]]
+    assert window["end"] - window["start"] > 0.05
+    assert len(inside) > 100
+    db.close()
+
+
+def test_calls_after_close_raise(tmp_path):
+    db = recdb.open(str(tmp_path / "db"), create_if_missing=True)
+    db.close()
+    with pytest.raises(recdb.FailedPreconditionError):
+        db.stats()

@@ -1,0 +1,555 @@
+/* The C API (recdb/c.h) from C11: every function, its success and its error
+ * paths, on a real database in a temporary directory. Exits 0 when every
+ * check passes; prints each failed check and exits 1 otherwise. */
+#define _XOPEN_SOURCE 700
+#include <ftw.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "recdb/c.h"
+
+static int failures = 0;
+static int checks = 0;
+
+#define CHECK(cond)                                                    \
+  do {                                                                 \
+    ++checks;                                                          \
+    if (!(cond)) {                                                     \
+      ++failures;                                                      \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+    }                                                                  \
+  } while (0)
+
+/* Checks that `call` returned `want`, printing the message otherwise, and
+ * that the message is NULL exactly on success. Frees the message. */
+#define EXPECT_STATUS(want, call)                                                   \
+  do {                                                                              \
+    char* err_ = (char*)1;                                                          \
+    recdb_status_t got_ = call_with_err_(&err_, call);                              \
+    ++checks;                                                                       \
+    if (got_ != (want) || ((got_ == RECDB_OK) != (err_ == NULL))) {                 \
+      ++failures;                                                                   \
+      fprintf(stderr, "%s:%d: %s returned %s (%s), want %s\n", __FILE__, __LINE__, \
+              #call, recdb_status_name(got_), err_ ? err_ : "no message",           \
+              recdb_status_name(want));                                             \
+    }                                                                               \
+    recdb_free(err_);                                                               \
+  } while (0)
+
+/* `call` names `err` as its errmsg argument. */
+#define call_with_err_(errp, call) (err = (errp), (call))
+static char** err;
+
+static int RemoveEntry(const char* path, const struct stat* sb, int flag, struct FTW* ftw) {
+  (void)sb;
+  (void)flag;
+  (void)ftw;
+  return remove(path);
+}
+
+static void RemoveTree(const char* path) { nftw(path, RemoveEntry, 16, FTW_DEPTH | FTW_PHYS); }
+
+/* out = dir + "/" + name; exits if it does not fit in n bytes. */
+static void Join(char* out, size_t n, const char* dir, const char* name) {
+  size_t a = strlen(dir), b = strlen(name);
+  if (a + b + 2 > n) {
+    fprintf(stderr, "path too long: %s/%s\n", dir, name);
+    exit(1);
+  }
+  memcpy(out, dir, a);
+  out[a] = '/';
+  memcpy(out + a + 1, name, b + 1);
+}
+
+/* 20 items in two clusters (a0..a9 category A, b0..b9 category B); 40 users,
+ * the first 20 view A items, the rest B items. */
+static void FillWorld(recdb_t* db) {
+  recdb_items_t* items = recdb_items_create();
+  char id[16], title[32];
+  for (int i = 0; i < 20; ++i) {
+    snprintf(id, sizeof id, "%c%d", i < 10 ? 'a' : 'b', i % 10);
+    snprintf(title, sizeof title, "%s %d", i < 10 ? "Alpha" : "Beta", i % 10);
+    CHECK(recdb_items_add(items, id) == RECDB_OK);
+    CHECK(recdb_items_set_title(items, title) == RECDB_OK);
+    CHECK(recdb_items_add_category(items, i < 10 ? "A" : "B") == RECDB_OK);
+    CHECK(recdb_items_set_attribute_string(items, "cluster", i < 10 ? "a" : "b") == RECDB_OK);
+  }
+  EXPECT_STATUS(RECDB_OK, recdb_upsert_items(db, items, 0, err));
+  recdb_items_destroy(items);
+
+  recdb_events_t* events = recdb_events_create();
+  char user[16], item[16];
+  for (int u = 0; u < 40; ++u) {
+    for (int j = 0; j < 6; ++j) {
+      snprintf(user, sizeof user, "u%d", u);
+      snprintf(item, sizeof item, "%c%d", u < 20 ? 'a' : 'b', (u + j) % 10);
+      CHECK(recdb_events_add(events, user, item, "view", 1700000000 + u * 100 + j) == RECDB_OK);
+    }
+  }
+  CHECK(recdb_events_count(events) == 240);
+  EXPECT_STATUS(RECDB_OK, recdb_record_events(db, events, 0, err));
+  recdb_events_destroy(events);
+}
+
+static void TestStatusAndVersion(void) {
+  CHECK(strcmp(recdb_status_name(RECDB_OK), "ok") == 0);
+  CHECK(strcmp(recdb_status_name(RECDB_NOT_FOUND), "not_found") == 0);
+  CHECK(strcmp(recdb_status_name(RECDB_INVALID_ARGUMENT), "invalid_argument") == 0);
+  CHECK(strcmp(recdb_status_name(RECDB_INTERNAL), "internal") == 0);
+  CHECK(strcmp(recdb_status_name((recdb_status_t)99), "unknown") == 0);
+  CHECK(strcmp(recdb_status_name((recdb_status_t)-1), "unknown") == 0);
+  CHECK(strlen(recdb_version()) >= 5);
+  recdb_free(NULL);
+}
+
+static void TestOpenErrors(const char* base) {
+  char path[512];
+  Join(path, sizeof path, base, "open");
+  recdb_t* db = (recdb_t*)1;
+  /* Missing and no create_if_missing: NOT_FOUND, *db NULL. */
+  EXPECT_STATUS(RECDB_NOT_FOUND, recdb_open(NULL, path, &db, err));
+  CHECK(db == NULL);
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_open(NULL, NULL, &db, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_open(NULL, path, NULL, err));
+
+  recdb_options_t* o = recdb_options_create();
+  recdb_options_set_create_if_missing(o, 1);
+  recdb_options_set_background_threads(o, 0);
+  recdb_options_set_retrain_interval_seconds(o, 0);
+  recdb_options_set_index_checkpoint_interval_seconds(o, 0);
+  recdb_options_set_auto_create_users(o, 1);
+  recdb_options_set_auto_create_items(o, 1);
+  EXPECT_STATUS(RECDB_OK, recdb_open(o, path, &db, err));
+  CHECK(db != NULL);
+  /* A second writer on a locked directory fails with a status, not a crash. */
+  recdb_t* second = NULL;
+  EXPECT_STATUS(RECDB_IO_ERROR, recdb_open(o, path, &second, err));
+  CHECK(second == NULL);
+  EXPECT_STATUS(RECDB_OK, recdb_close(db, err));
+  EXPECT_STATUS(RECDB_OK, recdb_close(NULL, err));
+
+  recdb_options_set_error_if_exists(o, 1);
+  EXPECT_STATUS(RECDB_ALREADY_EXISTS, recdb_open(o, path, &db, err));
+  recdb_options_set_error_if_exists(o, 0);
+
+  /* Read-only: writes are FAILED_PRECONDITION. */
+  recdb_options_set_read_only(o, 1);
+  EXPECT_STATUS(RECDB_OK, recdb_open(o, path, &db, err));
+  recdb_events_t* ev = recdb_events_create();
+  CHECK(recdb_events_add(ev, "u", "i", "view", 1700000000) == RECDB_OK);
+  EXPECT_STATUS(RECDB_FAILED_PRECONDITION, recdb_record_events(db, ev, 0, err));
+  recdb_events_destroy(ev);
+  EXPECT_STATUS(RECDB_OK, recdb_close(db, err));
+
+  /* Without auto-creation an unknown user is INVALID_ARGUMENT. */
+  recdb_options_set_read_only(o, 0);
+  recdb_options_set_auto_create_users(o, 0);
+  recdb_options_set_auto_create_items(o, 0);
+  EXPECT_STATUS(RECDB_OK, recdb_open(o, path, &db, err));
+  ev = recdb_events_create();
+  CHECK(recdb_events_add(ev, "nobody", "nothing", "view", 1700000000) == RECDB_OK);
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_record_events(db, ev, 0, err));
+  recdb_events_destroy(ev);
+  EXPECT_STATUS(RECDB_OK, recdb_close(db, err));
+  recdb_options_destroy(o);
+  recdb_options_destroy(NULL);
+}
+
+static void TestBuilders(void) {
+  recdb_events_t* ev = recdb_events_create();
+  CHECK(recdb_events_set_value(ev, 1) == RECDB_FAILED_PRECONDITION);
+  CHECK(recdb_events_add_context(ev, "k", "v") == RECDB_FAILED_PRECONDITION);
+  CHECK(recdb_events_add(ev, NULL, "i", "view", 0) == RECDB_INVALID_ARGUMENT);
+  CHECK(recdb_events_add(NULL, "u", "i", "view", 0) == RECDB_INVALID_ARGUMENT);
+  CHECK(recdb_events_add(ev, "u", "i", "view", 0) == RECDB_OK);
+  CHECK(recdb_events_add_context(ev, NULL, "v") == RECDB_INVALID_ARGUMENT);
+  CHECK(recdb_events_count(ev) == 1);
+  recdb_events_clear(ev);
+  CHECK(recdb_events_count(ev) == 0);
+  CHECK(recdb_events_count(NULL) == 0);
+  recdb_events_destroy(ev);
+
+  recdb_items_t* items = recdb_items_create();
+  CHECK(recdb_items_set_title(items, "t") == RECDB_FAILED_PRECONDITION);
+  CHECK(recdb_items_add(items, NULL) == RECDB_INVALID_ARGUMENT);
+  CHECK(recdb_items_add(items, "x") == RECDB_OK);
+  CHECK(recdb_items_set_title(items, NULL) == RECDB_INVALID_ARGUMENT);
+  CHECK(recdb_items_set_attribute_number(items, NULL, 1) == RECDB_INVALID_ARGUMENT);
+  const char* bad_list[] = {"a", NULL};
+  CHECK(recdb_items_set_attribute_list(items, "l", bad_list, 2) == RECDB_INVALID_ARGUMENT);
+  CHECK(recdb_items_count(items) == 1);
+  recdb_items_clear(items);
+  CHECK(recdb_items_count(items) == 0);
+  recdb_items_destroy(items);
+
+  recdb_users_t* users = recdb_users_create();
+  CHECK(recdb_users_set_consent(users, 1, 1, 1) == RECDB_FAILED_PRECONDITION);
+  CHECK(recdb_users_add(users, NULL) == RECDB_INVALID_ARGUMENT);
+  CHECK(recdb_users_add(users, "x") == RECDB_OK);
+  CHECK(recdb_users_set_attribute_string(users, "k", NULL) == RECDB_INVALID_ARGUMENT);
+  CHECK(recdb_users_count(users) == 1);
+  recdb_users_clear(users);
+  CHECK(recdb_users_count(users) == 0);
+  recdb_users_destroy(users);
+
+  recdb_recommend_options_t* ro = recdb_recommend_options_create();
+  CHECK(recdb_recommend_options_add_context(ro, NULL, "v") == RECDB_INVALID_ARGUMENT);
+  CHECK(recdb_recommend_options_add_exclude(ro, NULL) == RECDB_INVALID_ARGUMENT);
+  CHECK(recdb_recommend_options_set_weight(ro, NULL, 1) == RECDB_INVALID_ARGUMENT);
+  CHECK(recdb_recommend_options_add_session_item(NULL, "a") == RECDB_INVALID_ARGUMENT);
+  CHECK(recdb_recommend_options_add_category(ro, NULL) == RECDB_INVALID_ARGUMENT);
+  CHECK(recdb_recommend_options_add_attribute_equals(ro, "k", NULL) == RECDB_INVALID_ARGUMENT);
+  recdb_recommend_options_destroy(ro);
+}
+
+/* Writes, reads, train, recommend, similar, spaces, privacy, snapshots. */
+static void TestDatabase(const char* base) {
+  char path[512];
+  Join(path, sizeof path, base, "db");
+  recdb_options_t* o = recdb_options_create();
+  recdb_options_set_create_if_missing(o, 1);
+  recdb_options_set_background_threads(o, 0);
+  recdb_t* db = NULL;
+  EXPECT_STATUS(RECDB_OK, recdb_open(o, path, &db, err));
+  recdb_options_destroy(o);
+  if (db == NULL) return;
+
+  /* Event types. */
+  EXPECT_STATUS(RECDB_OK, recdb_register_event_type(db, "share", 4, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_register_event_type(db, "", 1, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_register_event_type(db, "x", NAN, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_register_event_type(db, NULL, 1, err));
+
+  /* Recommend before any training: FAILED_PRECONDITION, results NULL. */
+  recdb_results_t* res = (recdb_results_t*)1;
+  EXPECT_STATUS(RECDB_FAILED_PRECONDITION, recdb_recommend(db, "u0", NULL, &res, err));
+  CHECK(res == NULL);
+  /* Training with no events: FAILED_PRECONDITION. */
+  EXPECT_STATUS(RECDB_FAILED_PRECONDITION, recdb_train(db, NULL, NULL, err));
+
+  FillWorld(db);
+
+  /* Items with every field, users with consent and attributes. */
+  recdb_items_t* items = recdb_items_create();
+  CHECK(recdb_items_add(items, "c0") == RECDB_OK);
+  CHECK(recdb_items_set_title(items, "Gamma") == RECDB_OK);
+  CHECK(recdb_items_set_description(items, "A third kind") == RECDB_OK);
+  CHECK(recdb_items_add_category(items, "C") == RECDB_OK);
+  CHECK(recdb_items_set_creator(items, "studio") == RECDB_OK);
+  CHECK(recdb_items_set_created_at(items, 1690000000) == RECDB_OK);
+  CHECK(recdb_items_set_available(items, 0) == RECDB_OK);
+  CHECK(recdb_items_set_attribute_number(items, "price", 9.5) == RECDB_OK);
+  CHECK(recdb_items_set_attribute_bool(items, "new", 1) == RECDB_OK);
+  const char* tags[] = {"x", "y"};
+  CHECK(recdb_items_set_attribute_list(items, "tags", tags, 2) == RECDB_OK);
+  EXPECT_STATUS(RECDB_OK, recdb_upsert_items(db, items, 1, err));
+  /* An invalid record rejects the batch. */
+  CHECK(recdb_items_add(items, "") == RECDB_OK);
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_upsert_items(db, items, 0, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_upsert_items(db, NULL, 0, err));
+  recdb_items_destroy(items);
+
+  recdb_users_t* users = recdb_users_create();
+  CHECK(recdb_users_add(users, "u0") == RECDB_OK);
+  CHECK(recdb_users_set_consent(users, 1, 1, 1) == RECDB_OK);
+  CHECK(recdb_users_set_attribute_string(users, "country", "NZ") == RECDB_OK);
+  CHECK(recdb_users_set_attribute_number(users, "age", 41) == RECDB_OK);
+  CHECK(recdb_users_set_attribute_bool(users, "premium", 0) == RECDB_OK);
+  EXPECT_STATUS(RECDB_OK, recdb_upsert_users(db, users, 0, err));
+  CHECK(recdb_users_add(users, "") == RECDB_OK);
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_upsert_users(db, users, 0, err));
+  recdb_users_destroy(users);
+
+  /* Events with values and context; an unknown type rejects the batch. */
+  recdb_events_t* ev = recdb_events_create();
+  CHECK(recdb_events_add(ev, "u0", "a9", "share", 1700009000) == RECDB_OK);
+  CHECK(recdb_events_set_value(ev, 2.5) == RECDB_OK);
+  CHECK(recdb_events_add_context(ev, "device", "mobile") == RECDB_OK);
+  EXPECT_STATUS(RECDB_OK, recdb_record_events(db, ev, 0, err));
+  CHECK(recdb_events_add(ev, "u0", "a8", "no_such_type", 1700009001) == RECDB_OK);
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_record_events(db, ev, 0, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_record_events(db, NULL, 0, err));
+  recdb_events_destroy(ev);
+
+  recdb_stats_t stats;
+  EXPECT_STATUS(RECDB_OK, recdb_get_stats(db, &stats, err));
+  CHECK(stats.events == 241); /* the rejected batch stored nothing */
+  CHECK(stats.items == 21);
+  CHECK(stats.users == 40);
+  CHECK(stats.event_types == 8);
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_get_stats(db, NULL, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_get_stats(NULL, &stats, err));
+
+  /* Train with every option. */
+  recdb_train_options_t* to = recdb_train_options_create();
+  recdb_train_options_set_learn_weights(to, 1);
+  recdb_train_options_set_reuse_stored_weights(to, 0);
+  recdb_train_options_set_ials_factors(to, 8);
+  recdb_train_options_set_ials_iterations(to, 5);
+  recdb_train_options_set_threads(to, 1);
+  recdb_train_report_t report;
+  memset(&report, 0, sizeof report);
+  EXPECT_STATUS(RECDB_OK, recdb_train(db, to, &report, err));
+  CHECK(report.model_version >= 1);
+  CHECK(report.events == 241);
+  CHECK(report.seconds >= 0);
+  recdb_train_options_destroy(to);
+
+  /* Recommend: u3 saw a3..a8, so it gets A items it has not seen. */
+  recdb_recommend_options_t* ro = recdb_recommend_options_create();
+  recdb_recommend_options_set_k(ro, 3);
+  recdb_recommend_options_set_now(ro, 1700010000);
+  recdb_recommend_options_set_exclude_seen(ro, 1);
+  CHECK(recdb_recommend_options_add_context(ro, "device", "mobile") == RECDB_OK);
+  CHECK(recdb_recommend_options_add_exclude(ro, "a9") == RECDB_OK);
+  EXPECT_STATUS(RECDB_OK, recdb_recommend(db, "u3", ro, &res, err));
+  CHECK(recdb_results_count(res) == 3);
+  CHECK(recdb_results_model_version(res) == report.model_version);
+  for (size_t i = 0; i < recdb_results_count(res); ++i) {
+    const char* item = recdb_results_item(res, i);
+    CHECK(item != NULL && item[0] == 'a');
+    CHECK(strcmp(item, "a9") != 0);
+    CHECK(strcmp(item, "a3") != 0 && strcmp(item, "a8") != 0); /* seen */
+    if (i > 0) CHECK(recdb_results_score(res, i) <= recdb_results_score(res, i - 1));
+    CHECK(recdb_results_contribution_count(res, i) >= 1);
+    double sum = 0;
+    for (size_t j = 0; j < recdb_results_contribution_count(res, i); ++j) {
+      CHECK(recdb_results_contribution_name(res, i, j) != NULL);
+      sum += recdb_results_contribution_value(res, i, j);
+    }
+    CHECK(fabs(sum - recdb_results_score(res, i)) < 1e-6 * (1 + fabs(sum)));
+    CHECK(strlen(recdb_results_explanation(res, i)) > 0);
+    CHECK(recdb_results_evidence_count(res, i) >= 1);
+    for (size_t j = 0; j < recdb_results_evidence_count(res, i); ++j) {
+      CHECK(strlen(recdb_results_evidence_kind(res, i, j)) > 0);
+      CHECK(recdb_results_evidence_recommender(res, i, j) != NULL);
+      CHECK(recdb_results_evidence_item(res, i, j) != NULL);
+      CHECK(recdb_results_evidence_category(res, i, j) != NULL);
+      CHECK(recdb_results_evidence_text(res, i, j) != NULL);
+      double share = recdb_results_evidence_share(res, i, j);
+      CHECK(share >= 0 && share <= 1);
+    }
+  }
+  /* A recommender name the model has, for the weights below. */
+  char recommender[64] = "";
+  if (recdb_results_contribution_count(res, 0) > 0) {
+    snprintf(recommender, sizeof recommender, "%s", recdb_results_contribution_name(res, 0, 0));
+  }
+  CHECK(recommender[0] != '\0');
+  /* Out-of-range indexes: NULL / 0, no crash. */
+  CHECK(recdb_results_item(res, 99) == NULL);
+  CHECK(recdb_results_score(res, 99) == 0);
+  CHECK(recdb_results_explanation(res, 99) == NULL);
+  CHECK(recdb_results_contribution_count(res, 99) == 0);
+  CHECK(recdb_results_contribution_name(res, 0, 99) == NULL);
+  CHECK(recdb_results_contribution_value(res, 0, 99) == 0);
+  CHECK(recdb_results_evidence_count(res, 99) == 0);
+  CHECK(recdb_results_evidence_kind(res, 0, 99) == NULL);
+  CHECK(recdb_results_evidence_recommender(res, 0, 99) == NULL);
+  CHECK(recdb_results_evidence_share(res, 0, 99) == 0);
+  CHECK(recdb_results_evidence_item(res, 99, 0) == NULL);
+  CHECK(recdb_results_evidence_category(res, 99, 0) == NULL);
+  CHECK(recdb_results_evidence_text(res, 99, 0) == NULL);
+  CHECK(recdb_results_count(NULL) == 0);
+  CHECK(recdb_results_item(NULL, 0) == NULL);
+  CHECK(recdb_results_model_version(NULL) == 0);
+  recdb_results_destroy(res);
+  recdb_results_destroy(NULL);
+
+  /* Without exclude_seen, with a category filter, weights and care. */
+  recdb_recommend_options_t* ro2 = recdb_recommend_options_create();
+  recdb_recommend_options_set_k(ro2, 5);
+  recdb_recommend_options_set_exclude_seen(ro2, 0);
+  CHECK(recdb_recommend_options_add_category(ro2, "B") == RECDB_OK);
+  CHECK(recdb_recommend_options_add_attribute_equals(ro2, "cluster", "b") == RECDB_OK);
+  recdb_recommend_options_set_available_only(ro2, 1);
+  CHECK(recdb_recommend_options_set_weight(ro2, recommender, 1.0) == RECDB_OK);
+  recdb_recommend_options_set_care(ro2, 0.3, 0, 0, 0);
+  EXPECT_STATUS(RECDB_OK, recdb_recommend(db, "u3", ro2, &res, err));
+  CHECK(recdb_results_count(res) == 5);
+  for (size_t i = 0; i < recdb_results_count(res); ++i) {
+    CHECK(recdb_results_item(res, i)[0] == 'b');
+  }
+  recdb_results_destroy(res);
+  recdb_recommend_options_destroy(ro2);
+
+  /* Anonymous visitor with a session. */
+  recdb_recommend_options_t* ro3 = recdb_recommend_options_create();
+  CHECK(recdb_recommend_options_add_session_item(ro3, "b1") == RECDB_OK);
+  CHECK(recdb_recommend_options_add_session_item(ro3, "b2") == RECDB_OK);
+  recdb_recommend_options_set_k(ro3, 3);
+  EXPECT_STATUS(RECDB_OK, recdb_recommend(db, NULL, ro3, &res, err));
+  CHECK(recdb_results_count(res) == 3);
+  for (size_t i = 0; i < recdb_results_count(res); ++i) {
+    CHECK(recdb_results_item(res, i)[0] == 'b');
+  }
+  recdb_results_destroy(res);
+
+  /* Errors: k = 0, an unknown recommender weight, NULL out-pointer. */
+  recdb_recommend_options_set_k(ro3, 0);
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_recommend(db, "u3", ro3, &res, err));
+  CHECK(res == NULL);
+  recdb_recommend_options_set_k(ro3, 3);
+  CHECK(recdb_recommend_options_set_weight(ro3, "no_such_model", 1.0) == RECDB_OK);
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_recommend(db, "u3", ro3, &res, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_recommend(db, "u3", NULL, NULL, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_recommend(NULL, "u3", NULL, &res, err));
+  recdb_recommend_options_destroy(ro3);
+
+  /* Similar items. */
+  EXPECT_STATUS(RECDB_OK, recdb_similar_items(db, "a1", 3, NULL, &res, err));
+  CHECK(recdb_results_count(res) == 3);
+  for (size_t i = 0; i < recdb_results_count(res); ++i) {
+    CHECK(recdb_results_item(res, i)[0] == 'a');
+    CHECK(strcmp(recdb_results_item(res, i), "a1") != 0);
+  }
+  recdb_results_destroy(res);
+  EXPECT_STATUS(RECDB_OK, recdb_similar_items(db, "a1", 3, ro, &res, err)); /* excludes a9 */
+  for (size_t i = 0; i < recdb_results_count(res); ++i) {
+    CHECK(strcmp(recdb_results_item(res, i), "a9") != 0);
+  }
+  recdb_results_destroy(res);
+  EXPECT_STATUS(RECDB_NOT_FOUND, recdb_similar_items(db, "zz", 3, NULL, &res, err));
+  CHECK(res == NULL);
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_similar_items(db, NULL, 3, NULL, &res, err));
+
+  /* Embedding spaces. */
+  EXPECT_STATUS(RECDB_OK, recdb_create_space(db, "emb", 2, RECDB_METRIC_COSINE, "test", err));
+  EXPECT_STATUS(RECDB_ALREADY_EXISTS,
+                recdb_create_space(db, "emb", 2, RECDB_METRIC_COSINE, NULL, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT,
+                recdb_create_space(db, "bad name!", 2, RECDB_METRIC_L2, NULL, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT,
+                recdb_create_space(db, "m", 2, (recdb_metric_t)7, NULL, err));
+  EXPECT_STATUS(RECDB_OK, recdb_create_space(db, "ipspace", 3, RECDB_METRIC_INNER_PRODUCT,
+                                             NULL, err));
+  const char* vids[] = {"a0", "a1", "b0"};
+  const float vecs[] = {1, 0, 0.9f, 0.1f, 0, 1};
+  EXPECT_STATUS(RECDB_OK, recdb_put_vectors(db, "emb", RECDB_ITEM, vids, 3, vecs, 2, 0, err));
+  const char* uids[] = {"u0"};
+  EXPECT_STATUS(RECDB_OK, recdb_put_vectors(db, "emb", RECDB_USER, uids, 1, vecs, 2, 0, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT,
+                recdb_put_vectors(db, "emb", RECDB_ITEM, vids, 3, vecs, 3, 0, err));
+  const char* unknown[] = {"nope"};
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT,
+                recdb_put_vectors(db, "emb", RECDB_ITEM, unknown, 1, vecs, 2, 0, err));
+  EXPECT_STATUS(RECDB_NOT_FOUND,
+                recdb_put_vectors(db, "none", RECDB_ITEM, vids, 1, vecs, 2, 0, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT,
+                recdb_put_vectors(db, "emb", (recdb_entity_kind_t)5, vids, 1, vecs, 2, 0, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT,
+                recdb_put_vectors(db, "emb", RECDB_ITEM, NULL, 1, vecs, 2, 0, err));
+  const float q[] = {1, 0.05f};
+  EXPECT_STATUS(RECDB_OK, recdb_search_similar(db, "emb", q, 2, 2, NULL, &res, err));
+  CHECK(recdb_results_count(res) == 2);
+  if (recdb_results_count(res) == 2) {
+    CHECK(strcmp(recdb_results_item(res, 0), "a0") == 0 ||
+          strcmp(recdb_results_item(res, 0), "a1") == 0);
+    CHECK(recdb_results_score(res, 0) > 0.9);
+    CHECK(recdb_results_contribution_count(res, 0) == 0);
+  }
+  recdb_results_destroy(res);
+  recdb_recommend_options_t* fo = recdb_recommend_options_create();
+  CHECK(recdb_recommend_options_add_category(fo, "B") == RECDB_OK);
+  EXPECT_STATUS(RECDB_OK, recdb_search_similar(db, "emb", q, 2, 2, fo, &res, err));
+  CHECK(recdb_results_count(res) == 1 && strcmp(recdb_results_item(res, 0), "b0") == 0);
+  recdb_results_destroy(res);
+  recdb_recommend_options_destroy(fo);
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_search_similar(db, "emb", q, 1, 2, NULL, &res, err));
+  EXPECT_STATUS(RECDB_NOT_FOUND, recdb_search_similar(db, "none", q, 2, 2, NULL, &res, err));
+  EXPECT_STATUS(RECDB_OK, recdb_drop_space(db, "ipspace", err));
+  EXPECT_STATUS(RECDB_NOT_FOUND, recdb_drop_space(db, "ipspace", err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_drop_space(db, NULL, err));
+
+  /* Export, then forget. */
+  char* json = NULL;
+  EXPECT_STATUS(RECDB_OK, recdb_export_user(db, "u0", &json, err));
+  CHECK(json != NULL && json[0] == '{');
+  CHECK(json != NULL && strstr(json, "\"u0\"") != NULL);
+  CHECK(json != NULL && strstr(json, "mobile") != NULL); /* the event's context */
+  recdb_free(json);
+  EXPECT_STATUS(RECDB_NOT_FOUND, recdb_export_user(db, "nobody", &json, err));
+  CHECK(json == NULL);
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_export_user(db, "u0", NULL, err));
+
+  recdb_erasure_receipt_t receipt;
+  memset(&receipt, 0, sizeof receipt);
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_forget_user(db, "u0", 64, &receipt, err));
+  EXPECT_STATUS(RECDB_OK, recdb_forget_user(db, "u0", RECDB_FORGET_RETRAIN |
+                                                          RECDB_FORGET_WAIT_FOR_PHYSICAL_ERASURE,
+                                            &receipt, err));
+  CHECK(receipt.events_removed == 7);
+  CHECK(receipt.vectors_removed == 1);
+  CHECK(receipt.had_user_record == 1);
+  CHECK(receipt.model_retrained == 1);
+  CHECK(receipt.physically_erased == 1);
+  CHECK(receipt.retrain_scheduled == 0);
+  CHECK(receipt.counts_adjusted > 0);
+  CHECK(receipt.bytes_estimate > 0);
+  CHECK(receipt.timestamp > 1700000000);
+  CHECK(receipt.impressions_removed == 0);
+  CHECK(strlen(receipt.ledger_hash) == 64);
+  EXPECT_STATUS(RECDB_FAILED_PRECONDITION, recdb_forget_user(db, "u0", 0, NULL, err));
+  EXPECT_STATUS(RECDB_NOT_FOUND, recdb_forget_user(db, "nobody", 0, NULL, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_forget_user(db, "", 0, NULL, err));
+  EXPECT_STATUS(RECDB_NOT_FOUND, recdb_export_user(db, "u0", &json, err));
+  EXPECT_STATUS(RECDB_OK, recdb_get_stats(db, &stats, err));
+  CHECK(stats.events == 234);
+
+  /* Snapshot, restore, and open the restored copy. */
+  char backup[512], restored[512], restored2[512];
+  Join(backup, sizeof backup, base, "backup");
+  Join(restored, sizeof restored, base, "restored");
+  Join(restored2, sizeof restored2, base, "restored2");
+  recdb_snapshot_info_t info;
+  memset(&info, 0, sizeof info);
+  EXPECT_STATUS(RECDB_OK, recdb_create_snapshot(db, backup, 1, &info, err));
+  CHECK(info.id == 1);
+  CHECK(strcmp(info.name, "snapshot-000001") == 0);
+  CHECK(info.files > 0 && info.bytes > 0);
+  CHECK(info.sequence_number > 0);
+  EXPECT_STATUS(RECDB_OK, recdb_create_snapshot(db, backup, 0, NULL, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_create_snapshot(db, NULL, 1, NULL, err));
+  EXPECT_STATUS(RECDB_OK, recdb_restore(backup, restored, NULL, err));
+  EXPECT_STATUS(RECDB_ALREADY_EXISTS, recdb_restore(backup, restored, NULL, err));
+  EXPECT_STATUS(RECDB_OK, recdb_restore(backup, restored2, path, err));
+  char missing[512];
+  Join(missing, sizeof missing, base, "no_backup");
+  EXPECT_STATUS(RECDB_NOT_FOUND, recdb_restore(missing, restored2, NULL, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_restore(NULL, restored2, NULL, err));
+
+  recdb_recommend_options_destroy(ro);
+  EXPECT_STATUS(RECDB_OK, recdb_close(db, err));
+
+  recdb_options_t* ro_opts = recdb_options_create();
+  recdb_options_set_read_only(ro_opts, 1);
+  recdb_t* copy = NULL;
+  EXPECT_STATUS(RECDB_OK, recdb_open(ro_opts, restored, &copy, err));
+  recdb_options_destroy(ro_opts);
+  if (copy != NULL) {
+    EXPECT_STATUS(RECDB_OK, recdb_get_stats(copy, &stats, err));
+    CHECK(stats.events == 234);
+    EXPECT_STATUS(RECDB_NOT_FOUND, recdb_export_user(copy, "u0", &json, err));
+    EXPECT_STATUS(RECDB_OK, recdb_close(copy, err));
+  }
+}
+
+int main(void) {
+  const char* tmp = getenv("TMPDIR");
+  char base[512];
+  snprintf(base, sizeof base, "%s/recdb_capi_XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  if (mkdtemp(base) == NULL) {
+    perror("mkdtemp");
+    return 1;
+  }
+  TestStatusAndVersion();
+  TestOpenErrors(base);
+  TestBuilders();
+  TestDatabase(base);
+  RemoveTree(base);
+  printf("capi_test: %d checks, %d failed\n", checks, failures);
+  return failures == 0 ? 0 : 1;
+}
