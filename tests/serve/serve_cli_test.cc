@@ -1,0 +1,213 @@
+// `recdb serve DIR` as a child process: the port line on stdout, the same
+// JSON as `recdb recommend --json` / `recdb similar --json`, and a graceful
+// exit on SIGTERM that leaves the database closed and reopenable.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "recdb/db.h"
+#include "test_util.h"
+#include "tools/import/synthetic_world.h"
+#include "tools/serve/http_client.h"
+
+namespace recdb::serve {
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+// Runs `recdb ARGS` to completion; returns its stdout.
+std::string RunCli(const std::string& args, int* exit_code) {
+  std::string cmd = std::string(RECDB_CLI_PATH) + " " + args + " 2>/dev/null";
+  std::FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  int st = ::pclose(p);
+  *exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return out;
+}
+
+// A `recdb serve` child with its stdout on a pipe.
+class ServeProcess {
+ public:
+  explicit ServeProcess(std::vector<std::string> args) {
+    int out[2];
+    if (::pipe(out) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(out[1], 1);
+      ::close(out[0]);
+      ::close(out[1]);
+      std::vector<char*> argv;
+      std::string bin = RECDB_CLI_PATH;
+      argv.push_back(bin.data());
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(bin.c_str(), argv.data());
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    out_ = out[0];
+  }
+  ~ServeProcess() {
+    if (pid_ > 0 && !reaped_) {
+      ::kill(pid_, SIGKILL);
+      int st;
+      ::waitpid(pid_, &st, 0);
+    }
+    if (out_ >= 0) ::close(out_);
+  }
+
+  // The first stdout line (the ready line), or "" if the child exits first.
+  std::string ReadLine() {
+    std::string line;
+    char c;
+    while (::read(out_, &c, 1) == 1) {
+      if (c == '\n') return line;
+      line.push_back(c);
+    }
+    return line;
+  }
+
+  // Sends `sig` and waits (up to `limit`) for the exit code; -1 on timeout
+  // or a death by signal.
+  int StopWith(int sig, std::chrono::seconds limit) {
+    ::kill(pid_, sig);
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int st = 0;
+      pid_t r = ::waitpid(pid_, &st, WNOHANG);
+      if (r == pid_) {
+        reaped_ = true;
+        return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+  bool reaped_ = false;
+};
+
+class ServeCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Options o;
+    o.create_if_missing = true;
+    o.background_threads = 0;
+    auto db = DB::Open(o, db_dir());
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    tools::SyntheticWorldOptions wo;
+    wo.users = 40;
+    wo.items = 60;
+    wo.events = 1200;
+    tools::SyntheticWorld world(wo);
+    std::vector<Item> items;
+    ASSERT_TRUE(world.ForEachItem([&](const Item& i) {
+      items.push_back(i);
+      return Status::OK();
+    }).ok());
+    ASSERT_TRUE((*db)->UpsertItems({}, items).ok());
+    std::vector<Event> events;
+    ASSERT_TRUE(world.ForEachEvent([&](const Event& e) {
+      events.push_back(e);
+      return Status::OK();
+    }).ok());
+    ASSERT_TRUE((*db)->RecordEvents({}, events).ok());
+    TrainOptions t;
+    t.ials_iterations = 3;
+    ASSERT_TRUE((*db)->Train(t).ok());  // learns and stores fusion weights, as `recdb train`
+    ASSERT_TRUE((*db)->Close().ok());
+    std::ofstream(dir_.Sub("token")) << "file-token\n";
+  }
+
+  std::string db_dir() const { return dir_.Sub("db"); }
+
+  test::TempDir dir_;
+};
+
+TEST_F(ServeCliTest, RecommendAndSimilarReturnTheCliJsonAndSigtermClosesCleanly) {
+  int code = 0;
+  std::string cli_rec =
+      RunCli("recommend " + db_dir() + " --user u3 -k 5 --explain --context device=mobile --json", &code);
+  ASSERT_EQ(code, 0) << cli_rec;
+  std::string cli_sim = RunCli("similar " + db_dir() + " --item i2 -k 4 --json", &code);
+  ASSERT_EQ(code, 0) << cli_sim;
+
+  ServeProcess proc({"serve", db_dir(), "--token-file", dir_.Sub("token"), "--port", "0"});
+  std::string ready = proc.ReadLine();
+  auto rj = ojson::parse(ready, nullptr, false);
+  ASSERT_TRUE(rj.is_object()) << "ready line: " << ready;
+  EXPECT_EQ(rj["address"], "127.0.0.1");
+  const uint16_t port = rj["port"].get<uint16_t>();
+  ASSERT_GT(port, 0);
+
+  auto client = HttpClient::Connect("127.0.0.1", port);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  auto rec = (*client)->Send("GET", "/v1/recommend?user=u3&k=5&explain&context=device%3Dmobile",
+                             "", "file-token");
+  ASSERT_TRUE(rec.ok());
+  ASSERT_EQ(rec->status, 200) << rec->body;
+  EXPECT_EQ(ojson::parse(rec->body), ojson::parse(cli_rec));
+  auto sim = (*client)->Send("GET", "/v1/similar?item=i2&k=4", "", "file-token");
+  ASSERT_TRUE(sim.ok());
+  ASSERT_EQ(sim->status, 200) << sim->body;
+  EXPECT_EQ(ojson::parse(sim->body), ojson::parse(cli_sim));
+  EXPECT_EQ((*client)->Send("GET", "/v1/stats", "", "wrong").value().status, 401);
+  auto posted = (*client)->Send("POST", "/v1/events",
+                                R"({"events":[{"user":"u3","item":"i9","ts":1700000500}]})",
+                                "file-token");
+  ASSERT_TRUE(posted.ok());
+  EXPECT_EQ(posted->status, 200);
+
+  EXPECT_EQ(proc.StopWith(SIGTERM, std::chrono::seconds(60)), 0);
+  // Closed cleanly: the directory opens again (LOCK released) with the event.
+  Options o;
+  o.read_only = true;
+  auto db = DB::Open(o, db_dir());
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  auto hist = (*db)->GetUserHistory("u3");
+  ASSERT_TRUE(hist.ok());
+  bool found = false;
+  for (const Event& e : *hist) found = found || (e.item == "i9" && e.timestamp == 1700000500);
+  EXPECT_TRUE(found);
+}
+
+TEST_F(ServeCliTest, RefusesToStartWithoutATokenOrOnARemoteAddress) {
+  int code = 0;
+  RunCli("serve " + db_dir(), &code);
+  EXPECT_EQ(code, 2);
+  RunCli("serve " + db_dir() + " --token t --address 0.0.0.0", &code);
+  EXPECT_EQ(code, 1);
+  RunCli("serve " + dir_.Sub("nothing") + " --token t", &code);
+  EXPECT_EQ(code, 1);
+}
+
+TEST_F(ServeCliTest, SigintAlsoShutsDownGracefully) {
+  ServeProcess proc({"serve", db_dir(), "--token", "t", "--no-train"});
+  std::string ready = proc.ReadLine();
+  auto rj = ojson::parse(ready, nullptr, false);
+  ASSERT_TRUE(rj.is_object()) << ready;
+  auto client = HttpClient::Connect("127.0.0.1", rj["port"].get<uint16_t>());
+  ASSERT_TRUE(client.ok());
+  // --no-train: no model yet, so recommend is a 409 until POST /v1/train.
+  EXPECT_EQ((*client)->Send("GET", "/v1/recommend?user=u1", "", "t").value().status, 409);
+  EXPECT_EQ(proc.StopWith(SIGINT, std::chrono::seconds(60)), 0);
+}
+
+}  // namespace
+}  // namespace recdb::serve

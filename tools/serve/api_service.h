@@ -1,0 +1,64 @@
+// ApiService: answers one recdb HTTP/JSON request (already authenticated and
+// read whole) against a DB, through the public C++ API only. It holds no
+// socket: tools/serve/http_server.h does the HTTP, this does the meaning.
+//
+// Responses are JSON. Success bodies match the CLI's `--json` output for the
+// same operation (recommend and similar are tools/cli/recommend_json.h, stats
+// as `recdb stats --json`, train as `recdb train --json`, forget as `recdb
+// forget --json` plus two fields). Errors are
+//   {"error": {"code": "invalid_argument", "message": "..."}}
+// with the HTTP status from the DB's Status: invalid_argument 400,
+// not_found 404, already_exists / failed_precondition 409,
+// resource_exhausted 429... see HttpStatusOf.
+//
+// A request that fails to parse never reaches the DB, so no error path of
+// the parser changes stored data; a DB write that fails stores nothing of its
+// batch (recdb/db.h).
+//
+// Thread-safety: Handle may be called from many threads at once (the DB is
+// thread-safe; ApiService keeps no mutable state).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "recdb/db.h"
+#include "tools/serve/request.h"
+
+namespace recdb::serve {
+
+struct ApiResponse {
+  int status = 200;
+  std::string body;   // JSON text
+  std::string allow;  // with 405: the Allow header
+};
+
+class ApiService {
+ public:
+  struct Config {
+    // Directory POST /v1/snapshots writes snapshots into; empty: the route
+    // answers 409 (the server was started without --backup-dir).
+    std::string backup_dir;
+  };
+
+  // `db` must outlive the service.
+  ApiService(DB* db, Config config);
+
+  // Parses and executes one request. Never throws: an unexpected exception
+  // becomes a 500.
+  ApiResponse Handle(std::string_view method, std::string_view target, std::string_view body);
+
+  // Executes a parsed call.
+  ApiResponse Execute(const ApiCall& call);
+
+  // The error body for `status` / the HTTP status a DB Status maps to.
+  static ApiResponse Error(int http_status, std::string_view code, std::string_view message);
+  static ApiResponse FromStatus(const Status& s);
+  static int HttpStatusOf(StatusCode code);
+
+ private:
+  DB* db_;
+  Config config_;
+};
+
+}  // namespace recdb::serve

@@ -1,0 +1,530 @@
+#include "tools/serve/request.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "tools/import/record.h"
+#include "tools/import/record_json.h"
+
+namespace recdb::serve {
+namespace {
+
+using json = nlohmann::json;
+
+ParsedRequest Error(int status, std::string message, std::string allow = "") {
+  ParsedRequest p;
+  p.http_status = status;
+  p.message = std::move(message);
+  p.allow = std::move(allow);
+  return p;
+}
+
+ParsedRequest BadRequest(const Status& s) { return Error(400, s.message()); }
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Decodes %XX escapes (and, in a query, '+' as a space).
+StatusOr<std::string> PercentDecode(std::string_view s, bool plus_is_space) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '%') {
+      if (i + 2 >= s.size()) {
+        return Status::InvalidArgument("truncated %-escape in the request target");
+      }
+      int hi = HexValue(s[i + 1]);
+      int lo = HexValue(s[i + 2]);
+      if (hi < 0 || lo < 0) return Status::InvalidArgument("bad %-escape in the request target");
+      c = static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      c = ' ';
+    }
+    if (c == '\0') return Status::InvalidArgument("NUL byte in the request target");
+    out.push_back(c);
+  }
+  return out;
+}
+
+// Query parameters of one route: each known name is consumed once (or, for
+// repeated ones, many times); whatever is left over is an unknown parameter.
+class Query {
+ public:
+  explicit Query(std::vector<std::pair<std::string, std::string>> params)
+      : params_(std::move(params)), used_(params_.size(), false) {}
+
+  // The last value of `name`, if given.
+  std::optional<std::string> Get(const std::string& name) {
+    std::optional<std::string> v;
+    for (size_t i = 0; i < params_.size(); ++i) {
+      if (params_[i].first != name) continue;
+      used_[i] = true;
+      v = params_[i].second;
+    }
+    return v;
+  }
+  std::vector<std::string> GetAll(const std::string& name) {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < params_.size(); ++i) {
+      if (params_[i].first != name) continue;
+      used_[i] = true;
+      out.push_back(params_[i].second);
+    }
+    return out;
+  }
+  StatusOr<bool> GetBool(const std::string& name, bool absent) {
+    auto v = Get(name);
+    if (!v) return absent;
+    if (v->empty() || *v == "1" || *v == "true") return true;
+    if (*v == "0" || *v == "false") return false;
+    return Status::InvalidArgument(name + ": expected true or false, got '" + *v + "'");
+  }
+  StatusOr<std::optional<int64_t>> GetInt(const std::string& name) {
+    auto v = Get(name);
+    if (!v) return std::optional<int64_t>();
+    int64_t x = 0;
+    auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), x);
+    if (v->empty() || ec != std::errc() || p != v->data() + v->size()) {
+      return Status::InvalidArgument(name + ": expected an integer, got '" + *v + "'");
+    }
+    return std::optional<int64_t>(x);
+  }
+  StatusOr<std::optional<double>> GetDouble(const std::string& name) {
+    auto v = Get(name);
+    if (!v) return std::optional<double>();
+    RECDB_ASSIGN_OR_RETURN(double x, ParseDouble(name, *v));
+    return std::optional<double>(x);
+  }
+  // Every parameter not consumed. Errors: InvalidArgument naming the first.
+  Status CheckAllUsed(const char* known) const {
+    for (size_t i = 0; i < params_.size(); ++i) {
+      if (!used_[i]) {
+        return Status::InvalidArgument("unknown query parameter '" + params_[i].first +
+                                       "' (known: " + known + ")");
+      }
+    }
+    return Status::OK();
+  }
+
+  static StatusOr<double> ParseDouble(const std::string& name, const std::string& v) {
+    char* end = nullptr;
+    double x = std::strtod(v.c_str(), &end);
+    if (v.empty() || end != v.c_str() + v.size() || !std::isfinite(x)) {
+      return Status::InvalidArgument(name + ": expected a finite number, got '" + v + "'");
+    }
+    return x;
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> params_;
+  std::vector<bool> used_;
+};
+
+// "KEY=VALUE" values of a repeated parameter.
+StatusOr<std::map<std::string, std::string>> Pairs(const std::vector<std::string>& values,
+                                                   const std::string& name) {
+  std::map<std::string, std::string> out;
+  for (const auto& v : values) {
+    size_t eq = v.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Status::InvalidArgument(name + ": expected KEY=VALUE, got '" + v + "'");
+    }
+    out[v.substr(0, eq)] = v.substr(eq + 1);
+  }
+  return out;
+}
+
+StatusOr<size_t> GetK(Query& q) {
+  RECDB_ASSIGN_OR_RETURN(auto k, q.GetInt("k"));
+  if (!k) return size_t{10};
+  // The DB rejects k outside 1..1000 with its own message; only keep the
+  // value representable here.
+  if (*k < 0 || *k > 1000000) return Status::InvalidArgument("k: must be in 1..1000");
+  return static_cast<size_t>(*k);
+}
+
+// The filter flags shared by recommend and similar.
+Status ParseFilter(Query& q, ItemFilter* filter) {
+  filter->categories_any = q.GetAll("category");
+  RECDB_ASSIGN_OR_RETURN(bool include_unavailable, q.GetBool("include_unavailable", false));
+  filter->available_only = !include_unavailable;
+  return Status::OK();
+}
+
+constexpr const char* kRecommendParams =
+    "user, k, session, context, weight, now, include_seen, diversity, calibration, fair_share, "
+    "exploration, seed, pin, boost, bury, category, include_unavailable, explain";
+
+// Mirrors `recdb recommend` (tools/cli/cmd_recommend.cc) flag for flag, so
+// the same parameters give the same request and the same JSON.
+StatusOr<RecommendCall> ParseRecommend(Query& q) {
+  RecommendCall call;
+  RecommendRequest& req = call.request;
+  req.user = q.Get("user").value_or("");
+  req.session_items = q.GetAll("session");
+  if (req.user.empty() && req.session_items.empty()) {
+    return Status::InvalidArgument("give user=ID or at least one session=ITEM");
+  }
+  RECDB_ASSIGN_OR_RETURN(req.k, GetK(q));
+  RECDB_ASSIGN_OR_RETURN(auto now, q.GetInt("now"));
+  if (now) req.now = *now;
+  RECDB_ASSIGN_OR_RETURN(req.context, Pairs(q.GetAll("context"), "context"));
+  RECDB_ASSIGN_OR_RETURN(auto weights, Pairs(q.GetAll("weight"), "weight"));
+  for (const auto& [name, w] : weights) {
+    RECDB_ASSIGN_OR_RETURN(req.weights[name], Query::ParseDouble("weight " + name, w));
+  }
+  RECDB_ASSIGN_OR_RETURN(bool include_seen, q.GetBool("include_seen", false));
+  req.exclude_seen = !include_seen;
+  CareOptions care;
+  bool any_care = false;
+  for (const auto& [name, knob] : {std::pair<const char*, double*>{"diversity", &care.diversity},
+                                   {"calibration", &care.calibration},
+                                   {"fair_share", &care.fair_share},
+                                   {"exploration", &care.exploration}}) {
+    RECDB_ASSIGN_OR_RETURN(auto v, q.GetDouble(name));
+    if (!v) continue;
+    *knob = *v;
+    any_care = true;
+  }
+  RECDB_ASSIGN_OR_RETURN(auto seed, q.GetInt("seed"));
+  care.exploration_seed = static_cast<uint64_t>(seed.value_or(0));
+  if (any_care) req.care = care;
+  req.rules.pin = q.GetAll("pin");
+  req.rules.bury = q.GetAll("bury");
+  RECDB_ASSIGN_OR_RETURN(auto boosts, Pairs(q.GetAll("boost"), "boost"));
+  for (const auto& [item, b] : boosts) {
+    RECDB_ASSIGN_OR_RETURN(req.rules.boost[item], Query::ParseDouble("boost " + item, b));
+  }
+  RECDB_RETURN_IF_ERROR(ParseFilter(q, &req.filter));
+  RECDB_ASSIGN_OR_RETURN(call.explain, q.GetBool("explain", false));
+  RECDB_RETURN_IF_ERROR(q.CheckAllUsed(kRecommendParams));
+  return call;
+}
+
+StatusOr<SimilarCall> ParseSimilar(Query& q) {
+  SimilarCall call;
+  call.item = q.Get("item").value_or("");
+  if (call.item.empty()) return Status::InvalidArgument("give item=ID");
+  RECDB_ASSIGN_OR_RETURN(call.k, GetK(q));
+  RECDB_RETURN_IF_ERROR(ParseFilter(q, &call.filter));
+  RECDB_ASSIGN_OR_RETURN(call.explain, q.GetBool("explain", false));
+  RECDB_RETURN_IF_ERROR(q.CheckAllUsed("item, k, category, include_unavailable, explain"));
+  return call;
+}
+
+// The body as a JSON object. An empty body is {} when `empty_ok`.
+// Errors: InvalidArgument with the parser's own message (position and what
+// it expected), so the client can find the mistake.
+StatusOr<json> BodyObject(std::string_view body, bool empty_ok) {
+  size_t first = body.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) {
+    if (empty_ok) return json::object();
+    return Status::InvalidArgument("the request needs a JSON object body");
+  }
+  auto parsed = tools::ParseJsonObject(body);
+  if (parsed.ok()) return parsed;
+  // ParseJsonObject says only "malformed JSON"; ask the parser where.
+  std::string detail = parsed.status().message();
+  if (detail == "malformed JSON") {
+    try {
+      json ignored = json::parse(body.begin(), body.end());
+      (void)ignored;
+    } catch (const json::exception& e) {
+      detail = std::string("malformed JSON: ") + e.what();
+    }
+  }
+  return Status::InvalidArgument(detail);
+}
+
+// Checks that `j` has no key outside `known`.
+Status OnlyFields(const json& j, std::initializer_list<std::string_view> known,
+                  const char* known_text) {
+  for (const auto& [key, _] : j.items()) {
+    bool ok = false;
+    for (auto k : known) ok = ok || key == k;
+    if (!ok) {
+      return Status::InvalidArgument("unknown field '" + key + "' (known: " + known_text + ")");
+    }
+  }
+  return Status::OK();
+}
+
+Status GetBoolField(const json& j, const char* name, bool* out) {
+  auto it = j.find(name);
+  if (it == j.end()) return Status::OK();
+  if (!it->is_boolean()) return Status::InvalidArgument(std::string(name) + ": expected a boolean");
+  *out = it->get<bool>();
+  return Status::OK();
+}
+
+Status GetIntField(const json& j, const char* name, int64_t lo, int64_t hi, int* out) {
+  auto it = j.find(name);
+  if (it == j.end()) return Status::OK();
+  if (!it->is_number_integer()) {
+    return Status::InvalidArgument(std::string(name) + ": expected an integer");
+  }
+  int64_t v = 0;
+  if (it->is_number_unsigned()) {
+    uint64_t u = it->get<uint64_t>();
+    v = u > static_cast<uint64_t>(hi) ? hi + 1 : static_cast<int64_t>(u);
+  } else {
+    v = it->get<int64_t>();
+  }
+  if (v < lo || v > hi) {
+    return Status::InvalidArgument(std::string(name) + ": must be in " + std::to_string(lo) +
+                                   ".." + std::to_string(hi));
+  }
+  *out = static_cast<int>(v);
+  return Status::OK();
+}
+
+// {"<key>": [record, ...]} through `from_json` (the import format).
+template <typename T, typename F>
+StatusOr<std::vector<T>> ParseRecords(std::string_view body, const char* key, F from_json) {
+  RECDB_ASSIGN_OR_RETURN(json j, BodyObject(body, /*empty_ok=*/false));
+  RECDB_RETURN_IF_ERROR(OnlyFields(j, {key}, key));
+  auto it = j.find(key);
+  if (it == j.end()) return Status::InvalidArgument(std::string("missing field '") + key + "'");
+  if (!it->is_array()) return Status::InvalidArgument(std::string(key) + ": expected an array");
+  if (it->empty()) return Status::InvalidArgument(std::string(key) + ": empty array");
+  if (it->size() > kMaxRecordsPerRequest) {
+    return Status::InvalidArgument(std::string(key) + ": more than " +
+                                   std::to_string(kMaxRecordsPerRequest) + " records");
+  }
+  std::vector<T> out;
+  out.reserve(it->size());
+  for (size_t i = 0; i < it->size(); ++i) {
+    auto r = from_json((*it)[i]);
+    if (!r.ok()) {
+      return Status::InvalidArgument(std::string(key) + "[" + std::to_string(i) +
+                                     "]: " + r.status().message());
+    }
+    out.push_back(std::move(r).value());
+  }
+  return out;
+}
+
+StatusOr<TrainCall> ParseTrain(std::string_view body) {
+  RECDB_ASSIGN_OR_RETURN(json j, BodyObject(body, /*empty_ok=*/true));
+  constexpr const char* kKnown =
+      "learn_weights, reuse_stored_weights, threads, ials_factors, ials_iterations, content_space";
+  RECDB_RETURN_IF_ERROR(OnlyFields(j,
+                                   {"learn_weights", "reuse_stored_weights", "threads",
+                                    "ials_factors", "ials_iterations", "content_space"},
+                                   kKnown));
+  TrainCall call;
+  TrainOptions& o = call.options;
+  RECDB_RETURN_IF_ERROR(GetBoolField(j, "learn_weights", &o.learn_weights));
+  RECDB_RETURN_IF_ERROR(GetBoolField(j, "reuse_stored_weights", &o.reuse_stored_weights));
+  RECDB_RETURN_IF_ERROR(GetIntField(j, "threads", 1, 64, &o.threads));
+  RECDB_RETURN_IF_ERROR(GetIntField(j, "ials_factors", 1, 1024, &o.ials_factors));
+  RECDB_RETURN_IF_ERROR(GetIntField(j, "ials_iterations", 1, 1000, &o.ials_iterations));
+  auto it = j.find("content_space");
+  if (it != j.end()) {
+    if (!it->is_string()) return Status::InvalidArgument("content_space: expected a string");
+    o.content_space = it->get<std::string>();
+  }
+  return call;
+}
+
+StatusOr<ForgetCall> ParseForget(std::string_view body) {
+  RECDB_ASSIGN_OR_RETURN(json j, BodyObject(body, /*empty_ok=*/false));
+  RECDB_RETURN_IF_ERROR(OnlyFields(j, {"user", "wait_for_physical_erasure", "retrain"},
+                                   "user, wait_for_physical_erasure, retrain"));
+  ForgetCall call;
+  auto it = j.find("user");
+  if (it == j.end()) return Status::InvalidArgument("missing field 'user'");
+  if (!it->is_string()) return Status::InvalidArgument("user: expected a string");
+  call.user = it->get<std::string>();
+  if (call.user.empty()) return Status::InvalidArgument("user: empty id");
+  RECDB_RETURN_IF_ERROR(
+      GetBoolField(j, "wait_for_physical_erasure", &call.options.wait_for_physical_erasure));
+  RECDB_RETURN_IF_ERROR(GetBoolField(j, "retrain", &call.options.retrain));
+  return call;
+}
+
+StatusOr<SnapshotCall> ParseSnapshot(std::string_view body) {
+  RECDB_ASSIGN_OR_RETURN(json j, BodyObject(body, /*empty_ok=*/true));
+  RECDB_RETURN_IF_ERROR(OnlyFields(j, {"link_files"}, "link_files"));
+  SnapshotCall call;
+  RECDB_RETURN_IF_ERROR(GetBoolField(j, "link_files", &call.options.link_files));
+  return call;
+}
+
+// Wraps a parsed call, or its error as a 400.
+template <typename T>
+ParsedRequest Wrap(StatusOr<T> r) {
+  if (!r.ok()) return BadRequest(r.status());
+  ParsedRequest p;
+  p.call = std::move(r).value();
+  return p;
+}
+
+// The raw path of a target (before '?'), not decoded.
+std::string_view RawPath(std::string_view target) {
+  size_t q = target.find('?');
+  return q == std::string_view::npos ? target : target.substr(0, q);
+}
+
+}  // namespace
+
+StatusOr<Target> ParseTarget(std::string_view target) {
+  if (target.empty() || target[0] != '/') {
+    return Status::InvalidArgument("the request target must start with '/'");
+  }
+  Target t;
+  size_t q = target.find('?');
+  std::string_view raw_path = target.substr(0, q);
+  // Decoding the path as a whole would let "%2F" pose as a separator; the
+  // router splits the raw path and decodes each segment (see ParseRequest).
+  t.path = std::string(raw_path);
+  if (q == std::string_view::npos) return t;
+  std::string_view query = target.substr(q + 1);
+  size_t pos = 0;
+  while (pos <= query.size()) {
+    size_t amp = query.find('&', pos);
+    if (amp == std::string_view::npos) amp = query.size();
+    std::string_view part = query.substr(pos, amp - pos);
+    if (!part.empty()) {
+      size_t eq = part.find('=');
+      std::string_view k = part.substr(0, eq);
+      std::string_view v = eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
+      RECDB_ASSIGN_OR_RETURN(std::string key, PercentDecode(k, true));
+      RECDB_ASSIGN_OR_RETURN(std::string value, PercentDecode(v, true));
+      t.query.emplace_back(std::move(key), std::move(value));
+    }
+    pos = amp + 1;
+  }
+  return t;
+}
+
+bool RequiresAuth(std::string_view target) { return RawPath(target) != "/v1/health"; }
+
+ParsedRequest ParseRequest(std::string_view method, std::string_view target,
+                           std::string_view body) {
+  auto parsed_target = ParseTarget(target);
+  if (!parsed_target.ok()) return BadRequest(parsed_target.status());
+  const std::string& path = parsed_target->path;
+  Query q(parsed_target->query);
+
+  // Split the raw path into segments and decode each one.
+  std::vector<std::string> seg;
+  {
+    size_t pos = 1;
+    while (pos <= path.size()) {
+      size_t slash = path.find('/', pos);
+      if (slash == std::string::npos) slash = path.size();
+      auto s = PercentDecode(std::string_view(path).substr(pos, slash - pos), false);
+      if (!s.ok()) return BadRequest(s.status());
+      seg.push_back(std::move(s).value());
+      pos = slash + 1;
+    }
+  }
+  if (seg.size() < 2 || seg[0] != "v1") {
+    return Error(404, "no such route: " + path + " (the API lives under /v1/)");
+  }
+
+  // Route -> (method, parser). Every route has exactly one method.
+  std::string_view want;
+  enum class R { kHealth, kStats, kRecommend, kSimilar, kEvents, kItems, kUsers, kTrain, kForget,
+                 kExport, kSnapshot } route;
+  const std::string& name = seg[1];
+  if (seg.size() == 2 && name == "health") {
+    route = R::kHealth, want = "GET";
+  } else if (seg.size() == 2 && name == "stats") {
+    route = R::kStats, want = "GET";
+  } else if (seg.size() == 2 && name == "recommend") {
+    route = R::kRecommend, want = "GET";
+  } else if (seg.size() == 2 && name == "similar") {
+    route = R::kSimilar, want = "GET";
+  } else if (seg.size() == 2 && name == "events") {
+    route = R::kEvents, want = "POST";
+  } else if (seg.size() == 2 && name == "items") {
+    route = R::kItems, want = "POST";
+  } else if (seg.size() == 2 && name == "users") {
+    route = R::kUsers, want = "POST";
+  } else if (seg.size() == 2 && name == "train") {
+    route = R::kTrain, want = "POST";
+  } else if (seg.size() == 2 && name == "forget") {
+    route = R::kForget, want = "POST";
+  } else if (seg.size() == 2 && name == "snapshots") {
+    route = R::kSnapshot, want = "POST";
+  } else if (seg.size() == 4 && name == "users" && !seg[2].empty() && seg[3] == "export") {
+    route = R::kExport, want = "GET";
+  } else {
+    return Error(404, "no such route: " + path);
+  }
+  if (method != want) {
+    return Error(405, "method " + std::string(method) + " not allowed on " + path + " (use " +
+                          std::string(want) + ")",
+                 std::string(want));
+  }
+  // GET routes take parameters; POST routes take a body and no parameters.
+  if (want == "POST") {
+    Status s = q.CheckAllUsed("none: send a JSON body");
+    if (!s.ok()) return BadRequest(s);
+  }
+  switch (route) {
+    case R::kHealth:
+    case R::kStats: {
+      Status s = q.CheckAllUsed("none");
+      if (!s.ok()) return BadRequest(s);
+      ParsedRequest p;
+      if (route == R::kHealth) p.call = HealthCall{};
+      else p.call = StatsCall{};
+      return p;
+    }
+    case R::kRecommend: return Wrap(ParseRecommend(q));
+    case R::kSimilar: return Wrap(ParseSimilar(q));
+    case R::kEvents: {
+      auto r = ParseRecords<Event>(body, "events", [](const json& j) -> StatusOr<Event> {
+        auto e = tools::EventFromJson(j);
+        if (e.ok()) RECDB_RETURN_IF_ERROR(tools::ValidateEvent(*e));
+        return e;
+      });
+      if (!r.ok()) return BadRequest(r.status());
+      return Wrap(StatusOr<EventsCall>(EventsCall{std::move(r).value()}));
+    }
+    case R::kItems: {
+      auto r = ParseRecords<Item>(body, "items", [](const json& j) -> StatusOr<Item> {
+        auto e = tools::ItemFromJson(j);
+        if (e.ok()) RECDB_RETURN_IF_ERROR(tools::ValidateItem(*e));
+        return e;
+      });
+      if (!r.ok()) return BadRequest(r.status());
+      return Wrap(StatusOr<ItemsCall>(ItemsCall{std::move(r).value()}));
+    }
+    case R::kUsers: {
+      auto r = ParseRecords<User>(body, "users", [](const json& j) -> StatusOr<User> {
+        auto e = tools::UserFromJson(j);
+        if (e.ok()) RECDB_RETURN_IF_ERROR(tools::ValidateUser(*e));
+        return e;
+      });
+      if (!r.ok()) return BadRequest(r.status());
+      return Wrap(StatusOr<UsersCall>(UsersCall{std::move(r).value()}));
+    }
+    case R::kTrain: return Wrap(ParseTrain(body));
+    case R::kForget: return Wrap(ParseForget(body));
+    case R::kSnapshot: return Wrap(ParseSnapshot(body));
+    case R::kExport: {
+      Status s = q.CheckAllUsed("none");
+      if (!s.ok()) return BadRequest(s);
+      ParsedRequest p;
+      p.call = ExportUserCall{seg[2]};
+      return p;
+    }
+  }
+  return Error(404, "no such route: " + path);
+}
+
+}  // namespace recdb::serve

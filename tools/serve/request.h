@@ -1,0 +1,106 @@
+// Parsing an HTTP request of the recdb service (`recdb serve`) into the DB
+// call it asks for: routing (404, 405), query parameters and JSON bodies
+// (400 with a message naming the field). A pure function of (method, target,
+// body): no socket, no database, no Boost, so it is unit-tested and fuzzed
+// (tests/fuzz/fuzz_http_request.cc) on its own.
+//
+// Routes (tools/serve/openapi.yaml describes each in full):
+//   GET  /v1/health                 GET  /v1/stats
+//   GET  /v1/recommend?user=ID&k=N  GET  /v1/similar?item=ID&k=N
+//   POST /v1/events  {"events":[...]}   POST /v1/items {"items":[...]}
+//   POST /v1/users   {"users":[...]}    POST /v1/train [{options}]
+//   POST /v1/forget  {"user":ID,...}    GET  /v1/users/{id}/export
+//   POST /v1/snapshots [{"link_files":bool}]
+//
+// Query parameters mirror the flags of `recdb recommend` / `recdb similar`
+// (snake_case: include_seen, fair_share, ...); unknown parameters and unknown
+// JSON fields are errors, so a misspelt one is never silently ignored.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "recdb/options.h"
+#include "recdb/privacy.h"
+#include "recdb/recommend.h"
+#include "recdb/records.h"
+#include "recdb/snapshot.h"
+#include "recdb/status.h"
+
+namespace recdb::serve {
+
+struct HealthCall {};
+struct StatsCall {};
+struct RecommendCall {
+  RecommendRequest request;
+  bool explain = false;
+};
+struct SimilarCall {
+  std::string item;
+  size_t k = 10;
+  ItemFilter filter;
+  bool explain = false;
+};
+struct EventsCall {
+  std::vector<Event> events;
+};
+struct ItemsCall {
+  std::vector<Item> items;
+};
+struct UsersCall {
+  std::vector<User> users;
+};
+struct TrainCall {
+  TrainOptions options;
+};
+struct ForgetCall {
+  std::string user;
+  ForgetOptions options;
+};
+struct ExportUserCall {
+  std::string user;
+};
+struct SnapshotCall {
+  SnapshotOptions options;
+};
+
+using ApiCall = std::variant<HealthCall, StatsCall, RecommendCall, SimilarCall, EventsCall,
+                             ItemsCall, UsersCall, TrainCall, ForgetCall, ExportUserCall,
+                             SnapshotCall>;
+
+// The outcome of parsing: a call, or the HTTP error to answer with.
+struct ParsedRequest {
+  ApiCall call;
+  int http_status = 0;  // 0: `call` is valid; else 400, 404 or 405
+  std::string message;  // why, for the error body
+  std::string allow;    // with 405: the route's method ("GET" or "POST")
+
+  bool ok() const { return http_status == 0; }
+};
+
+// Largest number of records one POST /v1/events|items|users may carry.
+inline constexpr size_t kMaxRecordsPerRequest = kMaxBatchSize;
+
+// Parses one request. `method` is the HTTP method as sent ("GET"), `target`
+// the request target ("/v1/recommend?user=1&k=10"), `body` the whole body
+// (ignored by GET routes). Never throws.
+ParsedRequest ParseRequest(std::string_view method, std::string_view target,
+                           std::string_view body);
+
+// Whether a request to `target` must carry the bearer token: every route but
+// GET /v1/health (which reveals nothing but that the server is up).
+bool RequiresAuth(std::string_view target);
+
+// A request target split into its percent-decoded path and query
+// parameters, in order. Errors: InvalidArgument for a target that does not
+// start with '/', a bad %-escape, or a decoded NUL byte.
+struct Target {
+  std::string path;
+  std::vector<std::pair<std::string, std::string>> query;
+};
+[[nodiscard]] StatusOr<Target> ParseTarget(std::string_view target);
+
+}  // namespace recdb::serve
