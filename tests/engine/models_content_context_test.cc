@@ -150,5 +150,34 @@ TEST(ContextPopularityTest, FusedCarriesTheContextForAnUnknownUser) {
   for (const auto& r : top) EXPECT_LT(r.item, 10u) << "mobile requests get mobile items";
 }
 
+TEST(FusedContextTest, DeltasApplyToTheRequestsFeaturesAndNeverToSwitchedOffComponents) {
+  Dataset data = DeviceWorld();
+  FusedOptions fo;
+  fo.learn_weights = false;
+  Fused fused(DefaultFusedComponents(1, data.num_items()), fo);
+  ASSERT_TRUE(fused.Fit(data).ok());
+  const size_t m = fused.num_components();
+  size_t cp = m;
+  for (size_t j = 0; j < m; ++j) {
+    if (fused.component_name(j) == "context_pop") cp = j;
+  }
+  ASSERT_LT(cp, m);
+  fused.SetContextDeltas({{"device=mobile", cp, 0.5}, {"no=such", cp, 9.0}});
+  ASSERT_EQ(fused.ContextDeltas().size(), 1u) << "unknown features are skipped";
+  EXPECT_EQ(fused.ContextDeltas()[0].feature, "device=mobile");
+  const uint32_t mobile[] = {6};
+  const uint32_t desktop[] = {7};
+  UserQuery q;
+  q.context_features = mobile;
+  EXPECT_DOUBLE_EQ(fused.EffectiveWeights(q)[cp], 1.5);
+  q.context_features = desktop;
+  EXPECT_DOUBLE_EQ(fused.EffectiveWeights(q)[cp], 1.0);
+  // A component the request (or consent) switched off stays off.
+  q.context_features = mobile;
+  std::vector<double> base(m, 1.0);
+  base[cp] = 0;
+  EXPECT_DOUBLE_EQ(fused.EffectiveWeights(q, base)[cp], 0.0);
+}
+
 }  // namespace
 }  // namespace recdb::models
