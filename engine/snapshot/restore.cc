@@ -124,9 +124,14 @@ StatusOr<RestoreReport> DB::Restore(const std::string& src, const std::string& d
       return s.WithContext(refuse);
     }
     report.files = snap.manifest.files.size();
+    report.copy_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     for (const char* sub : {"/db", "/derived"}) fs::create_directories(dest + sub, ec);
 
-    Options o;
+    Options o = options.open_options;
+    o.create_if_missing = false;
+    o.error_if_exists = false;
+    o.read_only = false;
     o.background_threads = 0;
     auto opened = DBImpl::OpenImpl(o, dest);
     if (!opened.ok()) {

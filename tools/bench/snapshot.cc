@@ -102,6 +102,7 @@ struct WorldResult {
   uint64_t incremental_new_bytes = 0;
   double verify_s = 0;
   double restore_s = 0;
+  double restore_copy_s = 0;  // of which verifying + copying the files
 };
 
 Status LoadSynthetic(DB* db, int64_t items, int64_t users, int64_t events) {
@@ -211,9 +212,16 @@ Status Measure(DB* db, const std::string& dir, const std::string& work, int repe
       &s);
   RECDB_RETURN_IF_ERROR(s);
   if (!verified->ok()) return Status::Corruption("verify found " + verified->problems[0].file);
+  StatusOr<RestoreReport> restored = Status::Internal("not run");
   r->restore_s = Seconds(
-      [&]() -> Status { return DB::Restore(work + "/copied0", work + "/restored").status(); }, &s);
-  return s.WithContext("restore");
+      [&]() -> Status {
+        restored = DB::Restore(work + "/copied0", work + "/restored");
+        return restored.status();
+      },
+      &s);
+  RECDB_RETURN_IF_ERROR(s.WithContext("restore"));
+  r->restore_copy_s = restored->copy_seconds;
+  return Status::OK();
 }
 
 void Print(const WorldResult& r, bool json, bool last) {
@@ -223,14 +231,14 @@ void Print(const WorldResult& r, bool json, bool last) {
         "\"snapshot_s\": %.4f, \"rocksdb_checkpoint_s\": %.4f, \"ratio_vs_checkpoint\": %.2f, "
         "\"snapshot_copy_s\": %.4f, \"file_copy_s\": %.4f, \"ratio_vs_file_copy\": %.2f, "
         "\"incremental_s\": %.4f, \"incremental_new_bytes\": %llu, \"verify_s\": %.4f, "
-        "\"restore_s\": %.4f}%s\n",
+        "\"restore_s\": %.4f, \"restore_copy_s\": %.4f}%s\n",
         r.world.c_str(), static_cast<long long>(r.events),
         static_cast<unsigned long long>(r.db_bytes),
         static_cast<unsigned long long>(r.snapshot_bytes), r.snapshot_s, r.checkpoint_s,
         r.checkpoint_s > 0 ? r.snapshot_s / r.checkpoint_s : 0.0, r.snapshot_copy_s, r.file_copy_s,
         r.file_copy_s > 0 ? r.snapshot_copy_s / r.file_copy_s : 0.0, r.incremental_s,
         static_cast<unsigned long long>(r.incremental_new_bytes), r.verify_s, r.restore_s,
-        last ? "" : ",");
+        r.restore_copy_s, last ? "" : ",");
     return;
   }
   std::printf("%s: %lld events, directory %.1f MiB, snapshot %.1f MiB\n", r.world.c_str(),
@@ -243,7 +251,8 @@ void Print(const WorldResult& r, bool json, bool last) {
               r.file_copy_s > 0 ? r.snapshot_copy_s / r.file_copy_s : 0);
   std::printf("  incremental (+1%% events)  %8.4f s, %.1f KiB new\n", r.incremental_s,
               r.incremental_new_bytes / 1024.0);
-  std::printf("  verify %.4f s, restore %.4f s\n", r.verify_s, r.restore_s);
+  std::printf("  verify %.4f s, restore %.4f s (%.4f s verifying + copying, the rest reopening)\n",
+              r.verify_s, r.restore_s, r.restore_copy_s);
 }
 
 int BenchSnapshotMain(int argc, char** argv) {

@@ -213,7 +213,8 @@ int Restore(int argc, char** argv) {
                                 {"forgotten_by_live_ledger", r->forgotten_by_live_ledger},
                                 {"ledger_entries_imported", r->ledger_entries_imported},
                                 {"ledger_entries_not_imported", r->ledger_entries_not_imported},
-                                {"seconds", r->seconds}};
+                                {"seconds", r->seconds},
+                                {"copy_seconds", r->copy_seconds}};
     std::cout << j.dump(2) << "\n";
   } else {
     std::printf("restored %s (seq %llu) into %s: %llu files, %s, %.3f s\n",

@@ -35,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "recdb/options.h"
 #include "recdb/status.h"
 
 namespace recdb {
@@ -102,6 +103,10 @@ struct RestoreOptions {
   // read-only; it may be open by another process. Default: "" (only the
   // snapshot's own ledger is re-applied).
   std::string forget_ledger_from;
+  // How the restored copy is opened to re-apply the ledgers (e.g. with the
+  // database's pseudonym keys). create_if_missing, error_if_exists,
+  // read_only and background_threads are overridden. Default: Options{}.
+  Options open_options;
 };
 
 struct RestoreReport {
@@ -114,7 +119,8 @@ struct RestoreReport {
   // Ledger entries of forget_ledger_from copied / not copyable (other key).
   int64_t ledger_entries_imported = 0;
   int64_t ledger_entries_not_imported = 0;
-  double seconds = 0;
+  double seconds = 0;       // in all
+  double copy_seconds = 0;  // verifying and copying the files
 };
 
 // The snapshots of `backup_dir` by ascending id, damaged and partial ones
