@@ -141,6 +141,83 @@ void UnlinkRemoved(Graph& g, tableint r) {
   }
 }
 
+// True if some node that `t` links to at `level` links back to `t`: an
+// in-link found locally (HNSW links are mostly mutual). False may be wrong
+// (an in-link from elsewhere); then one extra link is added, which is harmless.
+bool HasLocalInLink(Graph& g, tableint t, int level) {
+  const unsigned int* ll = g.get_linklist_at_level(t, level);
+  const size_t n = g.getListCount(const_cast<unsigned int*>(ll));
+  for (size_t j = 0; j < n; ++j) {
+    const tableint y = ll[1 + j];
+    if (g.element_levels_[y] < level) continue;
+    const unsigned int* yl = g.get_linklist_at_level(y, level);
+    const size_t yn = g.getListCount(const_cast<unsigned int*>(yl));
+    if (std::find(yl + 1, yl + 1 + yn, t) != yl + 1 + yn) return true;
+  }
+  return false;
+}
+
+// Gives `t` an in-link at `level` back: from `from` (the node whose list
+// dropped it) if that list has room, else from the first of t's own
+// neighbours with room, else in place of from's last link.
+void Relink(Graph& g, tableint t, int level, tableint from) {
+  const size_t cap = level == 0 ? g.maxM0_ : g.maxM_;
+  auto try_add = [&](tableint x) {
+    if (x == t || g.isMarkedDeleted(x) || g.element_levels_[x] < level) return false;
+    unsigned int* xl = g.get_linklist_at_level(x, level);
+    const size_t xn = g.getListCount(xl);
+    if (xn >= cap) return false;
+    xl[1 + xn] = t;
+    g.setListCount(xl, static_cast<unsigned short>(xn + 1));
+    return true;
+  };
+  if (try_add(from)) return;
+  const unsigned int* tl = g.get_linklist_at_level(t, level);
+  const size_t tn = g.getListCount(const_cast<unsigned int*>(tl));
+  for (size_t j = 0; j < tn; ++j) {
+    if (try_add(tl[1 + j])) return;
+  }
+  unsigned int* fl = g.get_linklist_at_level(from, level);
+  const size_t fn = g.getListCount(fl);
+  if (fn > 0) fl[fn] = t;
+}
+
+// hnswlib 0.6.2 updatePoint, then repair: updatePoint rewrites the link lists
+// of the node's neighbours from a local candidate set, which can drop the
+// only in-link of a third node; after enough updates such nodes are in the
+// index but no search reaches them (issue #4: 2 of 12 kill -9 runs lost one
+// after UnlinkRemoved). Every node a rewritten list dropped and that has no
+// in-link left nearby gets one back (Relink).
+void UpdateKeepingInLinks(Graph& g, tableint node, const float* v) {
+  struct Before {
+    tableint owner;
+    int level;
+    std::vector<tableint> links;
+  };
+  std::vector<Before> before;
+  const int node_level = g.element_levels_[node];
+  for (int level = 0; level <= node_level; ++level) {
+    const unsigned int* ll = g.get_linklist_at_level(node, level);
+    const size_t n = g.getListCount(const_cast<unsigned int*>(ll));
+    for (size_t j = 0; j < n; ++j) {
+      const tableint owner = ll[1 + j];
+      const unsigned int* ol = g.get_linklist_at_level(owner, level);
+      const size_t on = g.getListCount(const_cast<unsigned int*>(ol));
+      before.push_back({owner, level, std::vector<tableint>(ol + 1, ol + 1 + on)});
+    }
+  }
+  g.addPoint(v, g.getExternalLabel(node));
+  for (const Before& b : before) {
+    const unsigned int* ol = g.get_linklist_at_level(b.owner, b.level);
+    const size_t on = g.getListCount(const_cast<unsigned int*>(ol));
+    for (tableint t : b.links) {
+      if (t == node || g.isMarkedDeleted(t)) continue;
+      if (std::find(ol + 1, ol + 1 + on, t) != ol + 1 + on) continue;
+      if (!HasLocalInLink(g, t, b.level)) Relink(g, t, b.level, b.owner);
+    }
+  }
+}
+
 class AllowAll final : public SearchFilter {
  public:
   bool Allows(uint32_t) const override { return true; }
@@ -405,8 +482,97 @@ StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::Load(const std::string& path, ui
   }
   index->options_.initial_capacity = options.initial_capacity;
   index->covered_sequence_.store(h.covered_sequence);
+  {
+    std::unique_lock lock(index->mu_);  // uncontended: nobody else has `index` yet
+    index->RepairReachabilityLocked();  // files written before the repair existed
+  }
   return index;
 }
+
+namespace {
+size_t RepairPass(Graph& g);
+}  // namespace
+
+size_t HnswIndex::RepairReachability() {
+  std::unique_lock lock(mu_);
+  return RepairReachabilityLocked();
+}
+
+size_t HnswIndex::RepairReachabilityLocked() {
+  Graph& g = *impl_->graph;
+  const size_t count = g.cur_element_count;
+  if (count - g.num_deleted_ < 2) return 0;
+  size_t relinked = 0;
+  // A forced link (full list) may cut another node off: walk again, a few times.
+  for (int pass = 0; pass < 4; ++pass) {
+    const size_t before = relinked;
+    relinked += RepairPass(g);
+    if (relinked == before) break;
+  }
+  return relinked;
+}
+
+namespace {
+size_t RepairPass(Graph& g) {
+  const size_t count = g.cur_element_count;
+  std::vector<char> reached(count, 0);
+  std::vector<tableint> queue;
+  auto walk_from = [&](tableint start) {
+    if (reached[start]) return;
+    reached[start] = 1;
+    queue.assign(1, start);
+    while (!queue.empty()) {
+      const tableint x = queue.back();
+      queue.pop_back();
+      const unsigned int* ll = g.get_linklist0(x);
+      const size_t n = g.getListCount(const_cast<unsigned int*>(ll));
+      for (size_t j = 0; j < n; ++j) {
+        const tableint y = ll[1 + j];
+        if (!reached[y]) {
+          reached[y] = 1;
+          queue.push_back(y);
+        }
+      }
+    }
+  };
+  walk_from(g.enterpoint_node_);
+  size_t relinked = 0;
+  const AllowAll all;
+  for (tableint t = 0; t < count; ++t) {
+    if (reached[t] || g.isMarkedDeleted(t)) continue;
+    const float* v = reinterpret_cast<const float*>(g.getDataByInternalId(t));
+    const tableint entry = DescendToLayer0(g, v);
+    auto top = FilteredLayer0Search(g, entry, v, std::max<size_t>(g.ef_construction_, 16), all);
+    // Nearest reached node first; it may not be reached by the walk if the
+    // search started in an unreached part (then skip it).
+    std::vector<DistNode> near;
+    while (!top.empty()) {
+      near.push_back(top.top());
+      top.pop();
+    }
+    std::reverse(near.begin(), near.end());
+    tableint from = t;
+    for (const DistNode& d : near) {
+      if (d.second != t && reached[d.second]) {
+        from = d.second;
+        break;
+      }
+    }
+    if (from == t) continue;  // nothing reachable found (cannot happen with a live entry)
+    unsigned int* fl = g.get_linklist0(from);
+    const size_t fn = g.getListCount(fl);
+    if (fn < g.maxM0_) {
+      fl[1 + fn] = t;
+      g.setListCount(fl, static_cast<unsigned short>(fn + 1));
+    } else {
+      fl[fn] = t;  // the dropped node is re-checked: it is later in slot order or reached
+    }
+    ++relinked;
+    walk_from(t);
+  }
+  return relinked;
+}
+}  // namespace
 
 Status HnswIndex::Add(uint32_t id, std::span<const float> vector) {
   return Insert(id, vector, /*replace=*/false);
@@ -434,7 +600,10 @@ Status HnswIndex::InsertLocked(uint32_t id, const float* v, bool replace) {
       }
       // hnswlib 0.6.2 addPoint on a known label un-deletes it if needed and
       // replaces its vector in place (updatePoint re-links its neighbours).
-    } else if (g.cur_element_count >= g.max_elements_) {
+      UpdateKeepingInLinks(g, it->second, v);
+      return Status::OK();
+    }
+    if (g.cur_element_count >= g.max_elements_) {
       g.resizeIndex(std::max<size_t>(g.max_elements_ * 2, 1024));
     }
     g.addPoint(v, id);

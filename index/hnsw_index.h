@@ -136,6 +136,15 @@ class HnswIndex final : public VectorIndex {
   // fsync and rename. IOError on failure; the previous file is then intact.
   Status Save(const std::string& path) const;
 
+  // Makes every live node reachable on layer 0 from the entry point again:
+  // a breadth-first walk finds the live nodes no link path leads to (inserts
+  // and hnswlib's updatePoint prune link lists and, rarely, cut all links
+  // into a node; issue #4), and each gets a link from the nearest node a
+  // search for its own vector reaches. Returns how many were re-linked.
+  // O(nodes * 2M) plus one search per re-linked node. Load runs it; the
+  // engine runs it again after replaying the change log into a loaded index.
+  size_t RepairReachability();
+
   // Removed nodes / all nodes in the graph, in [0, 1]. Removed nodes cost
   // memory and search time; compact when this grows (say past 0.2).
   double DeletedFraction() const;
@@ -162,6 +171,8 @@ class HnswIndex final : public VectorIndex {
   Status Insert(uint32_t id, std::span<const float> vector, bool replace);
   // REQUIRES: mu_ held exclusively; `v` validated and normalised.
   Status InsertLocked(uint32_t id, const float* v, bool replace);
+  // REQUIRES: mu_ held exclusively.
+  size_t RepairReachabilityLocked();
 
   const uint32_t dimension_;
   const Metric metric_;

@@ -225,6 +225,8 @@ Status SpaceManager::OpenSpace(const SpacePtr& s, uint64_t last) {
             reason = "log replay failed: " + replayed.status().ToString();
             idx.reset();
           } else {
+            // Replayed upserts can, rarely, cut every link into a node.
+            idx->RepairReachability();
             idx->set_covered_sequence(last);
             s->saved_covered[KindSlot(kind)] = covered;
             std::lock_guard lock(stats_mu_);

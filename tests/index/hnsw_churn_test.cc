@@ -4,6 +4,7 @@
 // cut every link into some live nodes (index/hnsw_index.cc UnlinkRemoved).
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <random>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/crc32c.h"
 #include "index/hnsw_index.h"
 #include "test_util.h"
 
@@ -126,6 +128,74 @@ TEST(HnswChurnTest, ChurnKeepsEveryVectorFindable) {
   // Measured on this sequence: 0 misses in every round; before the fix, up
   // to 84 of ~5000 searches (42 vectors) in one round.
   EXPECT_EQ(worst_misses, 0u);
+}
+
+// A checkpoint in which no link leads to one live node (as churn could leave
+// before UpdateKeepingInLinks): Load re-links it, and a search finds it.
+TEST(HnswChurnTest, LoadRelinksANodeNoLinkLeadsTo) {
+  test::TempDir dir;
+  const std::string path = dir.path() + "/cut.hnsw";
+  HnswOptions options;
+  auto created = HnswIndex::Create(kDim, Metric::kL2, options);
+  ASSERT_TRUE(created.ok());
+  std::unique_ptr<HnswIndex> idx = std::move(created).value();
+  std::mt19937 rng(5);
+  std::vector<std::vector<float>> vectors;
+  for (uint32_t id = 0; id < 500; ++id) {
+    vectors.push_back(RandomVector(&rng));
+    ASSERT_TRUE(idx->Add(id, vectors.back()).ok());
+  }
+  ASSERT_TRUE(idx->Save(path).ok());
+  std::string file = test::ReadFileOrEmpty(path);
+  const size_t h = 96;
+  const uint64_t count = At<uint64_t>(file, h + 16);
+  const uint64_t per = At<uint64_t>(file, h + 24);
+  const uint64_t label_offset = At<uint64_t>(file, h + 32);
+  const uint32_t entry = At<uint32_t>(file, h + 52);
+  // Cut every layer-0 link into slot `victim` (a level-0-only node: its
+  // upper-layer lists are empty, so layer 0 is its only way in).
+  uint32_t victim = 0;
+  size_t off = h + 96 + count * per;
+  for (uint32_t i = 0; i < count; ++i) {
+    const uint32_t bytes = At<uint32_t>(file, off);
+    off += 4 + bytes;
+    if (bytes == 0 && i != entry) victim = i;
+  }
+  ASSERT_NE(victim, 0u);
+  size_t cut = 0;
+  for (uint64_t i = 0; i < count; ++i) {
+    const size_t rec = h + 96 + i * per;
+    uint16_t n = At<uint16_t>(file, rec);
+    for (uint16_t j = 0; j < n; ++j) {
+      if (At<uint32_t>(file, rec + 4 + 4 * j) != victim) continue;
+      std::memcpy(&file[rec + 4 + 4 * j], &file[rec + 4 + 4 * (n - 1)], 4);
+      --n;
+      std::memcpy(&file[rec], &n, 2);
+      ++cut;
+      break;
+    }
+  }
+  ASSERT_GT(cut, 0u);
+  const uint32_t payload_crc = Crc32c(file.data() + h, file.size() - h);
+  std::memcpy(&file[80], &payload_crc, 4);
+  const uint32_t header_crc = Crc32c(file.data(), 92);
+  std::memcpy(&file[92], &header_crc, 4);
+  {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    ASSERT_EQ(std::fwrite(file.data(), 1, file.size(), f), file.size());
+    std::fclose(f);
+  }
+  const auto id = static_cast<uint32_t>(At<uint64_t>(file, h + 96 + victim * per + label_offset));
+  auto loaded = HnswIndex::Load(path, kDim, Metric::kL2, options);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  auto hits = (*loaded)->Search(vectors[id], 10, nullptr);
+  ASSERT_TRUE(hits.ok());
+  bool found = false;
+  for (const Neighbor& n : *hits) found = found || n.id == id;
+  EXPECT_TRUE(found) << "id " << id << " (slot " << victim << ", " << cut << " links cut)";
+  // Nothing left to repair after the load did it.
+  EXPECT_EQ((*loaded)->RepairReachability(), 0u);
 }
 
 }  // namespace
