@@ -92,6 +92,10 @@ int ServeMain(int argc, char** argv) {
   so.max_body_bytes = static_cast<size_t>(*args.GetInt("max-body-bytes"));
   so.request_timeout_ms = *args.GetInt("request-timeout-ms");
 
+  // Refuse a bad address before spending seconds on opening and training.
+  Status checked = serve::HttpServer::CheckOptions(so);
+  if (!checked.ok()) return Fail("serve", checked);
+
   // A long-running server, unlike the other commands: background work on.
   Options options;
   options.create_if_missing = args.Has("create");

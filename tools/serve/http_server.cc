@@ -313,23 +313,31 @@ void HttpServer::Impl::Register(const std::shared_ptr<Session>& s) {
   sessions_[s.get()] = s;
 }
 
-Status HttpServer::Impl::Listen() {
-  if (options_.token.empty()) {
+Status HttpServer::CheckOptions(const ServerOptions& options) {
+  if (options.token.empty()) {
     return Status::InvalidArgument("a bearer token is required (--token or --token-file)");
   }
-  if (options_.threads < 1 || options_.threads > 256) {
+  if (options.threads < 1 || options.threads > 256) {
     return Status::InvalidArgument("threads must be in 1..256");
   }
-  std::string addr = options_.address == "localhost" ? "127.0.0.1" : options_.address;
+  const std::string addr = options.address == "localhost" ? "127.0.0.1" : options.address;
   beast::error_code ec;
   net::ip::address ip = net::ip::make_address(addr, ec);
-  if (ec) return Status::InvalidArgument("not an IP address: '" + options_.address + "'");
-  if (!ip.is_loopback() && !options_.allow_remote) {
+  if (ec) return Status::InvalidArgument("not an IP address: '" + options.address + "'");
+  if (!ip.is_loopback() && !options.allow_remote) {
     return Status::InvalidArgument(
         "refusing to listen on " + addr +
         ", which is not a loopback address: the service speaks plain HTTP. Pass "
         "--allow-remote to do it anyway (put TLS in front of it)");
   }
+  return Status::OK();
+}
+
+Status HttpServer::Impl::Listen() {
+  RECDB_RETURN_IF_ERROR(HttpServer::CheckOptions(options_));
+  std::string addr = options_.address == "localhost" ? "127.0.0.1" : options_.address;
+  beast::error_code ec;
+  net::ip::address ip = net::ip::make_address(addr, ec);
   tcp::endpoint endpoint(ip, options_.port);
   acceptor_.open(endpoint.protocol(), ec);
   if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
@@ -415,9 +423,7 @@ void HttpServer::Impl::Wait() {
 // --- HttpServer ----------------------------------------------------------------
 
 StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(DB* db, const ServerOptions& options) {
-  if (options.threads < 1 || options.threads > 256) {
-    return Status::InvalidArgument("threads must be in 1..256");
-  }
+  RECDB_RETURN_IF_ERROR(CheckOptions(options));
   auto impl = std::make_unique<Impl>(db, options);
   RECDB_RETURN_IF_ERROR(impl->Listen());
   impl->Run();

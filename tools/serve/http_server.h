@@ -73,6 +73,10 @@ class HttpServer {
   [[nodiscard]] static StatusOr<std::unique_ptr<HttpServer>> Start(DB* db,
                                                                   const ServerOptions& options);
 
+  // The checks Start makes before binding, so a caller can fail fast.
+  // Errors: as Start's InvalidArgument cases.
+  [[nodiscard]] static Status CheckOptions(const ServerOptions& options);
+
   // Shuts down (as Shutdown) and waits.
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
