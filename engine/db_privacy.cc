@@ -74,8 +74,9 @@ constexpr size_t kSweepBatchEvents = 10000;
 
 nlohmann::json AttributesToJson(const Attributes& attributes) {
   nlohmann::json out = nlohmann::json::object();
-  for (const auto& [key, value] : attributes) {
-    std::visit([&](const auto& v) { out[key] = v; }, value);
+  for (const auto& entry : attributes) {  // no structured binding: clang 14 can't capture one
+    const std::string& key = entry.first;
+    std::visit([&](const auto& v) { out[key] = v; }, entry.second);
   }
   return out;
 }

@@ -136,8 +136,9 @@ Attributes AttributesFrom(const py::dict& d, const std::string& where) {
 
 py::dict AttributesToDict(const Attributes& attributes) {
   py::dict out;
-  for (const auto& [k, v] : attributes) {
-    std::visit([&](const auto& x) { out[py::str(k)] = py::cast(x); }, v);
+  for (const auto& entry : attributes) {  // no structured binding: clang 14 can't capture one
+    const std::string& k = entry.first;
+    std::visit([&](const auto& x) { out[py::str(k)] = py::cast(x); }, entry.second);
   }
   return out;
 }

@@ -357,7 +357,9 @@ std::vector<Fused::Component> DefaultFusedComponents(int threads, uint32_t num_i
                  o.threads = threads;
                  return std::make_unique<ItemKnn>(o);
                }, 1.0});
-  for (auto [last, decay] : {std::pair<size_t, double>{1, 0.7}, {5, 0.7}, {20, 0.9}}) {
+  for (const auto& recent : {std::pair<size_t, double>{1, 0.7}, {5, 0.7}, {20, 0.9}}) {
+    const size_t last = recent.first;  // not a structured binding: clang 14 can't capture one
+    const double decay = recent.second;
     c.push_back({"recentknn" + std::to_string(last), [threads, last, decay] {
                    RecentKnnOptions o;
                    o.last_items = last;

@@ -286,7 +286,9 @@ class Verifier {
   void CheckEventTypes() {
     auto types = db_->ListEventTypes();
     if (!types.ok()) return Inconsistent("ListEventTypes: " + types.status().ToString());
-    for (const auto& [name, state] : types_) {
+    for (const auto& entry : types_) {  // no structured binding: clang 14 can't capture one
+      const std::string& name = entry.first;
+      const auto& state = entry.second;
       auto it = std::find_if(types->begin(), types->end(),
                              [&](const EventType& t) { return t.name == name; });
       if (it == types->end()) {
