@@ -1,4 +1,5 @@
 #include "engine/db_impl.h"
+#include "engine/no_throw.h"
 
 #include <exception>
 #include <filesystem>
@@ -24,20 +25,6 @@ const EventType kDefaultEventTypes[] = {
     {"view", 1},     {"click", 1},  {"like", 2},     {"add_to_cart", 3},
     {"purchase", 5}, {"rating", 1}, {"dislike", -1},
 };
-
-// Runs `fn`, turning any exception into a Status so none crosses the API.
-template <typename Fn>
-auto NoThrow(Fn&& fn) -> decltype(fn()) {
-  try {
-    return fn();
-  } catch (const std::bad_alloc&) {
-    return Status::ResourceExhausted("out of memory");
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string("unexpected exception: ") + e.what());
-  } catch (...) {
-    return Status::Internal("unexpected exception");
-  }
-}
 
 // Set by DBImpl::StoredUserIdScope: FindUserIid takes stored ids.
 thread_local bool t_stored_user_ids = false;

@@ -17,6 +17,7 @@
 #include <tuple>
 
 #include "engine/db_impl.h"
+#include "engine/no_throw.h"
 #include "engine/privacy/keyed_hash.h"
 #include "engine/privacy/laplace_noise.h"
 #include "engine/privacy/privacy_state.h"
@@ -29,19 +30,6 @@ namespace recdb {
 using storage::ColumnFamily;
 
 namespace {
-
-template <typename Fn>
-auto NoThrow(Fn&& fn) -> decltype(fn()) {
-  try {
-    return fn();
-  } catch (const std::bad_alloc&) {
-    return Status::ResourceExhausted("out of memory");
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string("unexpected exception: ") + e.what());
-  } catch (...) {
-    return Status::Internal("unexpected exception");
-  }
-}
 
 void PutCounter(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* meta, std::string_view key,
                 uint64_t value) {

@@ -10,25 +10,13 @@
 #include <set>
 
 #include "engine/snapshot/snapshot_info.h"
+#include "engine/no_throw.h"
 #include "recdb/snapshot.h"
 #include "storage/backup_dir.h"
 
 namespace recdb {
 
 namespace {
-
-template <typename Fn>
-auto NoThrow(Fn&& fn) -> decltype(fn()) {
-  try {
-    return fn();
-  } catch (const std::bad_alloc&) {
-    return Status::ResourceExhausted("out of memory");
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string("unexpected exception: ") + e.what());
-  } catch (...) {
-    return Status::Internal("unexpected exception");
-  }
-}
 
 int64_t NowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(

@@ -7,6 +7,7 @@
 #include <new>
 
 #include "engine/db_impl.h"
+#include "engine/no_throw.h"
 #include "engine/privacy/forget_ledger.h"
 #include "engine/privacy/privacy_state.h"
 #include "engine/snapshot/snapshot_info.h"
@@ -16,19 +17,6 @@
 namespace recdb {
 
 namespace {
-
-template <typename Fn>
-auto NoThrow(Fn&& fn) -> decltype(fn()) {
-  try {
-    return fn();
-  } catch (const std::bad_alloc&) {
-    return Status::ResourceExhausted("out of memory");
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string("unexpected exception: ") + e.what());
-  } catch (...) {
-    return Status::Internal("unexpected exception");
-  }
-}
 
 // The format version stored in meta (what the snapshot's data is written in).
 StatusOr<uint64_t> StoredFormatVersion(const storage::Store& store) {

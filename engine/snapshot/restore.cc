@@ -6,6 +6,7 @@
 #include <new>
 
 #include "engine/db_impl.h"
+#include "engine/no_throw.h"
 #include "engine/snapshot/snapshot_info.h"
 #include "storage/backup_dir.h"
 #include "storage/snapshot_files.h"
@@ -18,19 +19,6 @@ namespace fs = std::filesystem;
 
 // The on-disk format this recdb reads (engine/db_impl.cc, storage/FORMAT.md).
 constexpr uint64_t kReadableFormatVersion = 1;
-
-template <typename Fn>
-auto NoThrow(Fn&& fn) -> decltype(fn()) {
-  try {
-    return fn();
-  } catch (const std::bad_alloc&) {
-    return Status::ResourceExhausted("out of memory");
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string("unexpected exception: ") + e.what());
-  } catch (...) {
-    return Status::Internal("unexpected exception");
-  }
-}
 
 // `src` itself if it is a snapshot, else the newest snapshot of the backup
 // directory `src`.

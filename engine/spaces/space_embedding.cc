@@ -6,6 +6,7 @@
 #include <new>
 
 #include "engine/db_impl.h"
+#include "engine/no_throw.h"
 #include "engine/embed/text_embedder.h"
 #include "engine/spaces/space.h"
 #include "engine/spaces/space_manager.h"
@@ -15,19 +16,6 @@ namespace recdb {
 namespace {
 
 constexpr size_t kTextModelBatch = 1024;
-
-template <typename Fn>
-auto NoThrow(Fn&& fn) -> decltype(fn()) {
-  try {
-    return fn();
-  } catch (const std::bad_alloc&) {
-    return Status::ResourceExhausted("out of memory");
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string("unexpected exception: ") + e.what());
-  } catch (...) {
-    return Status::Internal("unexpected exception");
-  }
-}
 
 void AppendField(std::string* text, const std::string& value) {
   if (value.empty()) return;

@@ -1,4 +1,5 @@
 #include "engine/spaces/space_manager.h"
+#include "engine/no_throw.h"
 
 #include <algorithm>
 #include <chrono>
@@ -29,20 +30,6 @@ constexpr size_t kMaxSearchK = 10000;
 constexpr size_t kMaxModelStringBytes = 256;
 constexpr int kMaxHnswM = 1024;
 constexpr int kMaxHnswEf = 100000;
-
-// Runs `fn`, turning any exception into a Status so none crosses the API.
-template <typename Fn>
-auto NoThrow(Fn&& fn) -> decltype(fn()) {
-  try {
-    return fn();
-  } catch (const std::bad_alloc&) {
-    return Status::ResourceExhausted("out of memory");
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string("unexpected exception: ") + e.what());
-  } catch (...) {
-    return Status::Internal("unexpected exception");
-  }
-}
 
 // An ItemBitset (a compiled ItemFilter) as the index's SearchFilter.
 class BitsetFilter final : public index::SearchFilter {
