@@ -470,6 +470,15 @@ StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::Load(const std::string& path, ui
       h.element_count > std::numeric_limits<uint32_t>::max()) {
     return Status::Corruption("index file " + path + ": bad HNSW parameters");
   }
+  // Every slot carries at least its vector, its label and its level-0 and
+  // upper-level link counts: reject a count the payload cannot hold before
+  // sizing a graph for it (a bad header must not make Load allocate GBs).
+  const uint64_t min_slot_bytes = sizeof(float) * uint64_t{dimension} +
+                                  sizeof(hnswlib::labeltype) + 2 * sizeof(uint32_t);
+  if (h.element_count > file.payload.size() / min_slot_bytes) {
+    return Status::Corruption("index file " + path + ": element count " +
+                              std::to_string(h.element_count) + " exceeds the payload");
+  }
   HnswOptions opts = options;
   opts.m = h.m;
   opts.ef_construction = h.ef_construction;

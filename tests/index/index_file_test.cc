@@ -137,6 +137,28 @@ TEST_F(IndexFileTest, NewerVersionIsNotSupported) {
   EXPECT_EQ(LoadBytes(future).status().code(), StatusCode::kNotSupported);
 }
 
+// A checksum-valid header whose element count the payload cannot hold is
+// Corruption before Load sizes a graph for it (here ~40 GB of hnswlib locks).
+TEST_F(IndexFileTest, ElementCountBeyondThePayloadIsCorruption) {
+  IndexFileHeader h;
+  h.kind = IndexKind::kHnsw;
+  h.dimension = kDim;
+  h.metric = Metric::kCosine;
+  h.m = 8;
+  h.ef_construction = 50;
+  h.element_count = uint64_t{1} << 30;
+  h.live_count = 1;
+  const std::string p = dir_.Sub("huge_count.hnsw");
+  auto writer = IndexFileWriter::Create(p);
+  ASSERT_TRUE(writer.ok());
+  ASSERT_TRUE((*writer)->Append(bytes_.data() + kIndexFileHeaderSize, 4096).ok());
+  ASSERT_TRUE((*writer)->Finish(h).ok());
+  auto r = HnswIndex::Load(p, kDim, Metric::kCosine);
+  ASSERT_TRUE(r.status().IsCorruption()) << r.status().ToString();
+  EXPECT_NE(r.status().ToString().find("exceeds the payload"), std::string::npos)
+      << r.status().ToString();
+}
+
 // A removed vector's bytes are gone from the next checkpoint (DESIGN.md 9).
 TEST_F(IndexFileTest, RemovedVectorIsNotInTheSavedFile) {
   auto index = HnswIndex::Create(kDim, Metric::kL2).value();
