@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "storage/aligned_bytes.h"
 #include "storage/schema/records_generated.h"
 
 namespace recdb::storage {
@@ -16,50 +17,6 @@ namespace {
 
 using flatbuffers::FlatBufferBuilder;
 using flatbuffers::Offset;
-
-// FlatBuffers reads scalars through typed pointers, so the buffer must start
-// 8-byte aligned (its largest scalar). RocksDB hands out values at arbitrary
-// addresses (block contents, short strings); unaligned bytes are copied into
-// aligned scratch, on the stack for the common small record.
-class AlignedBytes {
- public:
-  explicit AlignedBytes(std::string_view bytes) {
-    if (reinterpret_cast<uintptr_t>(bytes.data()) % alignof(uint64_t) == 0) {
-      data_ = reinterpret_cast<const uint8_t*>(bytes.data());
-    } else {
-      uint64_t* dst = small_;
-      if (bytes.size() > sizeof(small_)) {
-        large_.resize((bytes.size() + 7) / 8);
-        dst = large_.data();
-      }
-      std::memcpy(dst, bytes.data(), bytes.size());
-      data_ = reinterpret_cast<const uint8_t*>(dst);
-    }
-    size_ = bytes.size();
-  }
-  AlignedBytes(const AlignedBytes&) = delete;
-  AlignedBytes& operator=(const AlignedBytes&) = delete;
-  const uint8_t* data() const { return data_; }
-  size_t size() const { return size_; }
-
- private:
-  uint64_t small_[32];
-  std::vector<uint64_t> large_;
-  const uint8_t* data_ = nullptr;
-  size_t size_ = 0;
-};
-
-// Returns the verified root table of `bytes`, or null. The pointer is valid
-// while `bytes` lives.
-template <typename T>
-const T* VerifiedRoot(const AlignedBytes& bytes) {
-  // The verifier checks every offset, vector length and string terminator
-  // against the buffer bounds, and the table count/depth against limits.
-  if (bytes.size() < sizeof(flatbuffers::uoffset_t)) return nullptr;
-  flatbuffers::Verifier verifier(bytes.data(), bytes.size());
-  if (!verifier.VerifyBuffer<T>(nullptr)) return nullptr;
-  return flatbuffers::GetRoot<T>(bytes.data());
-}
 
 std::string ToString(const flatbuffers::String* s) {
   return s == nullptr ? std::string() : std::string(s->data(), s->size());

@@ -17,6 +17,7 @@
 #include "engine/spaces/space_manager.h"
 #include "engine/rerank/care_facts.h"
 #include "engine/rerank/impression_log.h"
+#include "storage/aligned_bytes.h"
 #include "storage/schema/models_generated.h"
 #include "storage/store.h"
 
@@ -248,11 +249,9 @@ StatusOr<std::optional<RecommendService::StoredWeights>> RecommendService::LoadS
   Status s = db_->store()->Get(storage::ColumnFamily::kModels, kFusionKey, &value);
   if (s.IsNotFound()) return std::optional<StoredWeights>();
   RECDB_RETURN_IF_ERROR(s);
-  flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(value.data()), value.size());
-  if (!fb::VerifyFusionModelBuffer(verifier)) {
-    return Status::Corruption("models: stored fusion weights fail verification");
-  }
-  const fb::FusionModel* m = fb::GetFusionModel(value.data());
+  const storage::AlignedBytes aligned(value);  // RocksDB values may be misaligned
+  const fb::FusionModel* m = storage::VerifiedRoot<fb::FusionModel>(aligned);
+  if (m == nullptr) return Status::Corruption("models: stored fusion weights fail verification");
   StoredWeights out;
   out.version = m->version();
   if (m->names() == nullptr || m->weights() == nullptr || m->names()->size() != m->weights()->size()) {

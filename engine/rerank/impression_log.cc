@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "engine/db_impl.h"
+#include "storage/aligned_bytes.h"
 #include "storage/key_codec.h"
 #include "storage/schema/impressions_generated.h"
 #include "storage/store.h"
@@ -22,9 +23,9 @@ bool DecodeShown(std::string_view key, std::string_view value, uint32_t* user, S
                  uint64_t* seq) {
   storage::EventKeyParts parts;
   if (!storage::ParseEventKey(key, &parts)) return false;
-  flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(value.data()), value.size());
-  if (!fb::VerifyImpressionRecordBuffer(verifier)) return false;
-  const fb::ImpressionRecord* r = fb::GetImpressionRecord(value.data());
+  const storage::AlignedBytes aligned(value);  // RocksDB values may be misaligned
+  const fb::ImpressionRecord* r = storage::VerifiedRoot<fb::ImpressionRecord>(aligned);
+  if (r == nullptr) return false;
   *user = parts.user;
   *seq = parts.sequence;
   out->timestamp = parts.timestamp;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "storage/aligned_bytes.h"
 #include "storage/schema/spaces_generated.h"
 
 namespace recdb::spaces {
@@ -23,13 +24,6 @@ std::string MetaKey(char tag, uint32_t space_id) {
   storage::EncodeFixed32BE(buf, space_id);
   k.append(buf, 4);
   return k;
-}
-
-template <typename T>
-const T* Verified(std::string_view bytes) {
-  flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-  if (!verifier.VerifyBuffer<T>(nullptr)) return nullptr;
-  return flatbuffers::GetRoot<T>(bytes.data());
 }
 
 std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
@@ -122,7 +116,8 @@ std::string EncodeSpaceDefinition(const SpaceDefinition& def) {
 }
 
 Status DecodeSpaceDefinition(std::string_view bytes, SpaceDefinition* out) {
-  const fb::SpaceDefinition* d = Verified<fb::SpaceDefinition>(bytes);
+  const storage::AlignedBytes aligned(bytes);  // RocksDB values may be misaligned
+  const fb::SpaceDefinition* d = storage::VerifiedRoot<fb::SpaceDefinition>(aligned);
   if (d == nullptr) return Status::Corruption("space definition fails verification");
   if (d->id() == 0 || d->dimension() == 0 || d->dimension() > kMaxVectorDimension ||
       d->metric() > static_cast<uint8_t>(Metric::kL2) || d->hnsw_m() < 2 ||
@@ -153,7 +148,8 @@ std::string EncodeVector(const float* values, size_t n) {
 }
 
 Status DecodeVector(std::string_view bytes, uint32_t dimension, std::vector<float>* out) {
-  const fb::StoredVector* v = Verified<fb::StoredVector>(bytes);
+  const storage::AlignedBytes aligned(bytes);  // RocksDB values may be misaligned
+  const fb::StoredVector* v = storage::VerifiedRoot<fb::StoredVector>(aligned);
   if (v == nullptr || v->values() == nullptr) {
     return Status::Corruption("stored vector fails verification");
   }
@@ -179,7 +175,8 @@ std::string EncodeLogEntry(const LogEntry& entry) {
 }
 
 Status DecodeLogEntry(std::string_view bytes, LogEntry* out) {
-  const fb::VectorLogEntry* e = Verified<fb::VectorLogEntry>(bytes);
+  const storage::AlignedBytes aligned(bytes);  // RocksDB values may be misaligned
+  const fb::VectorLogEntry* e = storage::VerifiedRoot<fb::VectorLogEntry>(aligned);
   if (e == nullptr) return Status::Corruption("vector log entry fails verification");
   const auto kind = static_cast<storage::EntityKind>(e->kind());
   const auto op = static_cast<LogOp>(e->op());
