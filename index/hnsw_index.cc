@@ -11,7 +11,9 @@
 #include <mutex>
 #include <new>
 #include <queue>
+#include <random>
 #include <string>
+#include <unordered_set>
 #include <utility>
 
 #include "index/brute_force_index.h"
@@ -182,6 +184,74 @@ void Relink(Graph& g, tableint t, int level, tableint from) {
   if (fn > 0) fl[fn] = t;
 }
 
+// A copy of the links of `node` at `level`. hnswlib 0.6.2's
+// getConnectionsWithLock (used by its updatePoint) memcpy's an empty list
+// from the null data() of an empty std::vector: undefined behaviour, reported
+// by UBSan, reached whenever an updated node or a neighbour has no links
+// (UnlinkRemoved empties a removed node's lists; a re-Upsert updates it).
+std::vector<tableint> LinksOf(const Graph& g, tableint node, int level) {
+  const unsigned int* ll = g.get_linklist_at_level(node, level);
+  const size_t n = g.getListCount(const_cast<unsigned int*>(ll));
+  return std::vector<tableint>(ll + 1, ll + 1 + n);
+}
+
+// hnswlib 0.6.2's addPoint on a known label (un-delete, then
+// updatePoint(v, node, 1.0)) step for step, the same random draws and
+// iteration orders, so the graph it builds is the one hnswlib would build;
+// only the link lists are read with LinksOf instead of
+// getConnectionsWithLock. The caller holds HnswIndex's exclusive lock, so
+// hnswlib's per-node locks are not needed.
+void UpdatePoint(Graph& g, tableint node, const float* v) {
+  if (g.isMarkedDeleted(node)) g.unmarkDeletedInternal(node);
+  std::memcpy(g.getDataByInternalId(node), v, g.data_size_);
+  const int max_level_copy = g.maxlevel_;
+  const tableint entry_copy = g.enterpoint_node_;
+  if (entry_copy == node && g.cur_element_count == 1) return;
+  const int elem_level = g.element_levels_[node];
+  std::uniform_real_distribution<float> distribution(0.0, 1.0);
+  constexpr float kUpdateNeighborProbability = 1.0f;
+  for (int layer = 0; layer <= elem_level; ++layer) {
+    std::unordered_set<tableint> s_cand;
+    std::unordered_set<tableint> s_neigh;
+    const std::vector<tableint> one_hop = LinksOf(g, node, layer);
+    if (one_hop.empty()) continue;
+    s_cand.insert(node);
+    for (tableint a : one_hop) {
+      s_cand.insert(a);
+      if (distribution(g.update_probability_generator_) > kUpdateNeighborProbability) continue;
+      s_neigh.insert(a);
+      for (tableint b : LinksOf(g, a, layer)) s_cand.insert(b);
+    }
+    for (tableint neigh : s_neigh) {
+      std::priority_queue<std::pair<float, tableint>, std::vector<std::pair<float, tableint>>,
+                          Graph::CompareByFirst>
+          candidates;
+      const size_t size = s_cand.count(neigh) == 0 ? s_cand.size() : s_cand.size() - 1;
+      const size_t keep = std::min<size_t>(g.ef_construction_, size);
+      for (tableint cand : s_cand) {
+        if (cand == neigh) continue;
+        const float d = g.fstdistfunc_(g.getDataByInternalId(neigh), g.getDataByInternalId(cand),
+                                       g.dist_func_param_);
+        if (candidates.size() < keep) {
+          candidates.emplace(d, cand);
+        } else if (d < candidates.top().first) {
+          candidates.pop();
+          candidates.emplace(d, cand);
+        }
+      }
+      g.getNeighborsByHeuristic2(candidates, layer == 0 ? g.maxM0_ : g.maxM_);
+      unsigned int* ll = g.get_linklist_at_level(neigh, layer);
+      const size_t n = candidates.size();
+      g.setListCount(ll, static_cast<unsigned short>(n));
+      for (size_t i = 0; i < n; ++i) {
+        ll[1 + i] = candidates.top().second;
+        candidates.pop();
+      }
+    }
+  }
+  g.repairConnectionsForUpdate(v, entry_copy, node, elem_level, max_level_copy);
+}
+
 // hnswlib 0.6.2 updatePoint, then repair: updatePoint rewrites the link lists
 // of the node's neighbours from a local candidate set, which can drop the
 // only in-link of a third node; after enough updates such nodes are in the
@@ -206,7 +276,7 @@ void UpdateKeepingInLinks(Graph& g, tableint node, const float* v) {
       before.push_back({owner, level, std::vector<tableint>(ol + 1, ol + 1 + on)});
     }
   }
-  g.addPoint(v, g.getExternalLabel(node));
+  UpdatePoint(g, node, v);
   for (const Before& b : before) {
     const unsigned int* ol = g.get_linklist_at_level(b.owner, b.level);
     const size_t on = g.getListCount(const_cast<unsigned int*>(ol));
@@ -607,8 +677,8 @@ Status HnswIndex::InsertLocked(uint32_t id, const float* v, bool replace) {
       if (!replace && !g.isMarkedDeleted(it->second)) {
         return Status::AlreadyExists("id " + std::to_string(id) + " is in the index");
       }
-      // hnswlib 0.6.2 addPoint on a known label un-deletes it if needed and
-      // replaces its vector in place (updatePoint re-links its neighbours).
+      // As hnswlib 0.6.2 addPoint on a known label (UpdatePoint): un-deletes
+      // it if needed and replaces its vector in place, re-linking neighbours.
       UpdateKeepingInLinks(g, it->second, v);
       return Status::OK();
     }
