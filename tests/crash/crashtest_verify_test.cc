@@ -122,5 +122,59 @@ TEST_F(CrashVerifyTest, TornLastLineOfTheLogIsIgnored) {
   EXPECT_TRUE(r.inconsistencies.empty());
 }
 
+// FORGET <user> (the fault tests' workload): acknowledged means every
+// earlier event of the user and the record are gone; not acknowledged means
+// all there or all gone.
+class CrashVerifyForgetTest : public CrashVerifyTest {
+ protected:
+  // A user the clean run recorded events for.
+  std::string UserWithEvents() {
+    auto db = OpenDb();
+    if (db == nullptr) return "";
+    for (int u = 0; u < kUsers; ++u) {
+      auto h = db->GetUserHistory(UserId(u));
+      if (h.ok() && !h->empty()) return UserId(u);
+    }
+    return "";
+  }
+  void Forget(const std::string& user) {
+    auto db = OpenDb();
+    ASSERT_NE(db, nullptr);
+    ASSERT_TRUE(db->ForgetUser(user).ok());
+    ASSERT_TRUE(db->Close().ok());
+  }
+};
+
+TEST_F(CrashVerifyForgetTest, AcknowledgedForgetThatHappenedVerifies) {
+  const std::string user = UserWithEvents();
+  ASSERT_NE(user, "");
+  Forget(user);
+  AppendLog("I c9.5 FORGET " + user + "\nA c9.5\n");
+  VerifyResult r = Check();
+  EXPECT_TRUE(r.lost.empty()) << r.lost_details.front();
+  EXPECT_TRUE(r.inconsistencies.empty()) << r.inconsistencies.front();
+}
+
+TEST_F(CrashVerifyForgetTest, AcknowledgedForgetWithEventsLeftIsInconsistent) {
+  const std::string user = UserWithEvents();
+  ASSERT_NE(user, "");
+  AppendLog("I c9.6 FORGET " + user + "\nA c9.6\n");
+  VerifyResult r = Check();
+  EXPECT_FALSE(r.inconsistencies.empty());
+}
+
+TEST_F(CrashVerifyForgetTest, UnacknowledgedForgetMayOrMayNotHaveHappened) {
+  const std::string user = UserWithEvents();
+  ASSERT_NE(user, "");
+  AppendLog("I c9.7 FORGET " + user + "\nF c9.7 injected\n");
+  VerifyResult before = Check();
+  EXPECT_TRUE(before.lost.empty()) << before.lost_details.front();
+  EXPECT_TRUE(before.inconsistencies.empty()) << before.inconsistencies.front();
+  Forget(user);
+  VerifyResult after = Check();
+  EXPECT_TRUE(after.lost.empty()) << after.lost_details.front();
+  EXPECT_TRUE(after.inconsistencies.empty()) << after.inconsistencies.front();
+}
+
 }  // namespace
 }  // namespace recdb::cli::crashtest

@@ -20,6 +20,8 @@
 //   VEC <id> <version>                     PutVectors(item, MakeVector(...))
 //   VDEL <id>                              DeleteVectors(item, {id})
 //   TRAIN                                  Train()
+//   FORGET <user>                          ForgetUser(user) (the fault tests'
+//                                          workload; the crash child does not)
 // A last line without its '\n' (the child died inside write(2)) is ignored.
 #pragma once
 

@@ -86,6 +86,8 @@ class Verifier {
         } else {
           k.maybe.push_back(v);
         }
+      } else if (o.kind == "FORGET") {
+        Forget(o.fields.at(0), acked);
       } else if (o.kind == "ET") {
         KeyState& k = types_[o.fields.at(0)];
         if (acked) {
@@ -94,6 +96,41 @@ class Verifier {
           k.maybe.push_back(version(1));
         }
       }
+    }
+  }
+
+  // ForgetUser(user) removes every event of the user recorded before it, and
+  // the user record, in one write. Acknowledged: they must all be gone. Not
+  // acknowledged (failed or in flight): all there or all gone, and the record
+  // may be gone.
+  void Forget(const std::string& user, bool acked) {
+    std::set<std::string> keys;
+    for (const auto& [key, e] : events_) {
+      if (e.user == user) keys.insert(key);
+    }
+    for (auto& [op, batch_keys] : batches_) {
+      batch_keys.erase(std::remove_if(batch_keys.begin(), batch_keys.end(),
+                                      [&](const std::string& k) { return keys.count(k) > 0; }),
+                       batch_keys.end());
+    }
+    for (auto it = batches_.begin(); it != batches_.end();) {
+      it = it->second.empty() ? batches_.erase(it) : std::next(it);
+    }
+    if (acked) {
+      for (const std::string& k : keys) events_.erase(k);
+      user_by_event_.erase(user);
+      maybe_user_by_event_.erase(user);
+      users_[user].Acked(kAbsent, "");
+      maybe_forgotten_.erase(user);
+    } else {
+      // Only acknowledged events pin "all or nothing"; an unacknowledged
+      // batch may be absent either way.
+      std::set<std::string> acked_keys;
+      for (const std::string& k : keys) {
+        if (events_.at(k).acked) acked_keys.insert(k);
+      }
+      maybe_forgotten_.insert(user);
+      forget_groups_.emplace_back(user, std::move(acked_keys));
     }
   }
 
@@ -155,11 +192,14 @@ class Verifier {
     }
     for (int u = 0; u < kUsers; ++u) {
       const std::string id = UserId(u);
+      auto got = db_->GetUser(id);
+      // A forget that failed or was in flight may have removed the record.
+      if (got.status().IsNotFound() && maybe_forgotten_.count(id)) continue;
       auto st = users_.find(id);
       auto ev = user_by_event_.find(id);
       CheckEntity<User>("user", id, st == users_.end() ? nullptr : &st->second,
                         ev == user_by_event_.end() ? nullptr : &ev->second,
-                        maybe_user_by_event_.count(id) > 0, db_->GetUser(id), &MakeUser);
+                        maybe_user_by_event_.count(id) > 0, got, &MakeUser);
     }
   }
 
@@ -228,6 +268,15 @@ class Verifier {
       } else if (present != 0) {
         Inconsistent("batch " + op + " half stored (" + std::to_string(present) + " of " +
                      std::to_string(keys.size()) + ")");
+      }
+    }
+
+    for (const auto& [user, keys] : forget_groups_) {
+      size_t present = 0;
+      for (const std::string& k : keys) present += seen.count(k);
+      if (present != 0 && present != keys.size()) {
+        Inconsistent("forget of " + user + " half applied (" + std::to_string(present) + " of " +
+                     std::to_string(keys.size()) + " events left)");
       }
     }
 
@@ -385,6 +434,8 @@ class Verifier {
   std::set<std::string> maybe_item_by_event_, maybe_user_by_event_;
   std::map<std::string, ExpectedEvent> events_;              // op/j -> event
   std::map<std::string, std::vector<std::string>> batches_;  // op -> its op/j keys
+  std::set<std::string> maybe_forgotten_;  // users of a failed or in-flight FORGET
+  std::vector<std::pair<std::string, std::set<std::string>>> forget_groups_;  // user, events
 };
 
 }  // namespace
