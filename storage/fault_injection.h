@@ -18,6 +18,8 @@
 //   kSync    Sync/Fsync/RangeSync of a file, Fsync of a directory
 //   kRename  RenameFile, LinkFile
 //   kRead    opening a file for reading, Read/PositionedRead/MultiRead
+// Preallocation (FSWritableFile::Allocate) is skipped: it is only a hint, and
+// on tmpfs it costs more than everything else a sweep does.
 // Only RocksDB's I/O goes through here; recdb's own derived files
 // (index/index_file) use POSIX calls directly.
 //
