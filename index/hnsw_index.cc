@@ -418,43 +418,70 @@ Status WritePayload(const Graph& g, IndexFileWriter* w) {
   return Status::OK();
 }
 
-// Fills `g` (freshly constructed with the file's M and ef_construction and
-// capacity >= element_count) from a checksum-verified payload, checking every
-// field and link so that even a payload our own writer got wrong cannot make
-// hnswlib read out of bounds.
-Status ReadPayload(const std::string& payload, uint64_t element_count, Graph* g) {
-  PayloadReader r(payload);
-  size_t offset_level0, max_elements, count, size_per_element, label_offset, offset_data;
+// The fixed fields at the start of an HNSW payload (index/FORMAT.md).
+struct Preamble {
+  size_t offset_level0;
+  size_t max_elements;  // the capacity when saved: ignored, the graph is sized for `count`
+  size_t count, size_per_element, label_offset, offset_data;
   int max_level;
   tableint entry;
-  size_t max_m, max_m0, m, ef_construction;
-  double mult;
-  if (!r.Read(&offset_level0) || !r.Read(&max_elements) || !r.Read(&count) ||
-      !r.Read(&size_per_element) || !r.Read(&label_offset) || !r.Read(&offset_data) ||
-      !r.Read(&max_level) || !r.Read(&entry) || !r.Read(&max_m) || !r.Read(&max_m0) ||
-      !r.Read(&m) || !r.Read(&mult) || !r.Read(&ef_construction)) {
+  size_t max_m, max_m0, m;
+  double mult;  // ignored: recomputed from M by hnswlib's constructor
+  size_t ef_construction;
+};
+
+// Reads the preamble of a checksum-verified payload and checks it against
+// the header and FORMAT.md's layout for (dimension, M), including that the
+// level-0 records fit: everything that needs no graph, so that a bad file is
+// rejected before Load allocates one sized by its header.
+Status ReadPreamble(PayloadReader* r, const IndexFileHeader& h, Preamble* p) {
+  if (!r->Read(&p->offset_level0) || !r->Read(&p->max_elements) || !r->Read(&p->count) ||
+      !r->Read(&p->size_per_element) || !r->Read(&p->label_offset) ||
+      !r->Read(&p->offset_data) || !r->Read(&p->max_level) || !r->Read(&p->entry) ||
+      !r->Read(&p->max_m) || !r->Read(&p->max_m0) || !r->Read(&p->m) || !r->Read(&p->mult) ||
+      !r->Read(&p->ef_construction)) {
     return Status::Corruption("hnsw payload: truncated preamble");
   }
-  (void)max_elements;  // the capacity when saved; we size for `count` instead
-  (void)mult;          // recomputed from M by the constructor
-  if (offset_level0 != g->offsetLevel0_ || size_per_element != g->size_data_per_element_ ||
-      label_offset != g->label_offset_ || offset_data != g->offsetData_ || max_m != g->maxM_ ||
-      max_m0 != g->maxM0_ || m != g->M_ || ef_construction != g->ef_construction_ ||
-      count != element_count || count > g->max_elements_) {
+  const uint64_t links0 = sizeof(uint32_t) + 2 * sizeof(uint32_t) * h.m;  // count word + 2M slots
+  const uint64_t vector = sizeof(float) * uint64_t{h.dimension};
+  if (p->offset_level0 != 0 || p->offset_data != links0 || p->label_offset != links0 + vector ||
+      p->size_per_element != links0 + vector + sizeof(hnswlib::labeltype) || p->m != h.m ||
+      p->max_m != h.m || p->max_m0 != 2 * h.m || p->ef_construction != h.ef_construction ||
+      p->count != h.element_count) {
     return Status::Corruption("hnsw payload: layout does not match the header");
   }
-  if (count > 0 && (max_level < 0 || entry >= count)) {
+  if (p->count > 0 && (p->max_level < 0 || p->entry >= p->count)) {
     return Status::Corruption("hnsw payload: bad entry point");
   }
-  if (count > r.left() / size_per_element) return Status::Corruption("hnsw payload: short");
-  r.ReadBytes(g->data_level0_memory_, count * size_per_element);
+  if (p->count > r->left() / p->size_per_element) return Status::Corruption("hnsw payload: short");
+  return Status::OK();
+}
+
+// Fills `g` (freshly constructed with the file's M and ef_construction and
+// capacity >= p.count) from a checksum-verified payload whose preamble `p`
+// ReadPreamble accepted, `r` positioned after it, checking every field and
+// link so that even a payload our own writer got wrong cannot make hnswlib
+// read out of bounds.
+Status ReadPayload(const Preamble& p, PayloadReader* r, Graph* g) {
+  // FORMAT.md's layout is hnswlib's: a graph of another layout (another
+  // hnswlib) must not be filled with these bytes.
+  if (p.size_per_element != g->size_data_per_element_ || p.label_offset != g->label_offset_ ||
+      p.offset_data != g->offsetData_ || p.offset_level0 != g->offsetLevel0_ ||
+      p.max_m != g->maxM_ || p.max_m0 != g->maxM0_ || p.count > g->max_elements_) {
+    return Status::Internal("hnsw payload: hnswlib's layout is not the one index/FORMAT.md gives");
+  }
+  const size_t count = p.count, size_per_element = p.size_per_element;
+  const size_t max_m = p.max_m, max_m0 = p.max_m0;
+  const int max_level = p.max_level;
+  const tableint entry = p.entry;
+  r->ReadBytes(g->data_level0_memory_, count * size_per_element);
 
   for (size_t i = 0; i < count; ++i) {
     unsigned int bytes;
-    if (!r.Read(&bytes)) return Status::Corruption("hnsw payload: truncated link lists");
+    if (!r->Read(&bytes)) return Status::Corruption("hnsw payload: truncated link lists");
     if (bytes % g->size_links_per_element_ != 0 ||
         bytes / g->size_links_per_element_ > static_cast<size_t>(max_level) ||
-        bytes > r.left()) {
+        bytes > r->left()) {
       return Status::Corruption("hnsw payload: bad link list size");
     }
     g->element_levels_[i] = static_cast<int>(bytes / g->size_links_per_element_);
@@ -462,11 +489,11 @@ Status ReadPayload(const std::string& payload, uint64_t element_count, Graph* g)
     if (bytes > 0) {
       g->linkLists_[i] = static_cast<char*>(malloc(bytes));
       if (g->linkLists_[i] == nullptr) return Status::ResourceExhausted("loading hnsw links");
-      r.ReadBytes(g->linkLists_[i], bytes);
+      r->ReadBytes(g->linkLists_[i], bytes);
     }
     g->cur_element_count = i + 1;  // so the destructor frees what we allocated
   }
-  if (r.left() != 0) return Status::Corruption("hnsw payload: trailing bytes");
+  if (r->left() != 0) return Status::Corruption("hnsw payload: trailing bytes");
   if (count > 0 && g->element_levels_[entry] != max_level) {
     return Status::Corruption("hnsw payload: entry point is not on the top level");
   }
@@ -540,21 +567,20 @@ StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::Load(const std::string& path, ui
       h.element_count > std::numeric_limits<uint32_t>::max()) {
     return Status::Corruption("index file " + path + ": bad HNSW parameters");
   }
-  // Every slot carries at least its vector, its label and its level-0 and
-  // upper-level link counts: reject a count the payload cannot hold before
-  // sizing a graph for it (a bad header must not make Load allocate GBs).
-  const uint64_t min_slot_bytes = sizeof(float) * uint64_t{dimension} +
-                                  sizeof(hnswlib::labeltype) + 2 * sizeof(uint32_t);
-  if (h.element_count > file.payload.size() / min_slot_bytes) {
-    return Status::Corruption("index file " + path + ": element count " +
-                              std::to_string(h.element_count) + " exceeds the payload");
+  // The preamble first: a header whose layout or element count the payload
+  // does not match must not make Load size a graph for it (GBs for a bad
+  // count; hnswlib's constructor alone allocates 2.6 MB of locks).
+  PayloadReader reader(file.payload);
+  Preamble preamble;
+  if (Status s = ReadPreamble(&reader, h, &preamble); !s.ok()) {
+    return s.WithContext("index file " + path);
   }
   HnswOptions opts = options;
   opts.m = h.m;
   opts.ef_construction = h.ef_construction;
   opts.initial_capacity = std::max<size_t>(h.element_count, std::max<size_t>(options.initial_capacity, 1));
   RECDB_ASSIGN_OR_RETURN(auto index, Create(dimension, metric, opts));
-  Status s = ReadPayload(file.payload, h.element_count, index->impl_->graph.get());
+  Status s = ReadPayload(preamble, &reader, index->impl_->graph.get());
   if (!s.ok()) return s.WithContext("index file " + path);
   if (index->impl_->graph->cur_element_count - index->impl_->graph->num_deleted_ != h.live_count) {
     return Status::Corruption("index file " + path + ": live count does not match the graph");
