@@ -56,6 +56,7 @@ int BenchRecommendMain(int argc, char** argv) {
   size_t requests = 2000;
   size_t k = 10;
   bool json = false;
+  double diversity = -1;  // < 0: Options::care as configured (diversity off)
   for (int a = 1; a < argc; ++a) {
     auto next = [&](const char* name) -> const char* {
       if (a + 1 >= argc) {
@@ -73,10 +74,13 @@ int BenchRecommendMain(int argc, char** argv) {
     else if (!std::strcmp(argv[a], "--requests")) requests = std::atoll(next("--requests"));
     else if (!std::strcmp(argv[a], "-k")) k = std::atoll(next("-k"));
     else if (!std::strcmp(argv[a], "--json")) json = true;
+    else if (!std::strcmp(argv[a], "--diversity"))
+      diversity = std::atof(next("--diversity"));
     else {
       std::fprintf(stderr,
                    "usage: recdb bench recommend [--world ml100k|synthetic] [--data DIR]\n"
-                   "       [--items N --users N --events N] [--requests N] [-k N] [--dir D] [--json]\n");
+                   "       [--items N --users N --events N] [--requests N] [-k N] [--dir D] [--json]\n"
+                   "       [--diversity X]  (re-rank every request with that diversity)\n");
       return 2;
     }
   }
@@ -148,12 +152,17 @@ int BenchRecommendMain(int argc, char** argv) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t_train).count();
 
   std::mt19937_64 rng(7);
-  auto run = [&](size_t n, const std::atomic<bool>* stop) {
+  auto run = [&](size_t n, const std::atomic<bool>* stop, double div = -2) {
+    if (div < -1) div = diversity;
     std::vector<double> ms;
     for (size_t i = 0; i < n && !(stop && stop->load()); ++i) {
       RecommendRequest r;
       r.user = user_ids[rng() % user_ids.size()];
       r.k = k;
+      if (div >= 0) {
+        r.care = CareOptions{};
+        r.care->diversity = div;
+      }
       const auto t0 = std::chrono::steady_clock::now();
       auto res = db->Recommend(r);
       ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
@@ -165,6 +174,13 @@ int BenchRecommendMain(int argc, char** argv) {
     return ms;
   };
   run(std::min<size_t>(100, requests), nullptr);  // warm up caches
+  // With --diversity, the anchor is the same requests with care off, same run.
+  Latency plain;
+  if (diversity >= 0) {
+    rng.seed(8);  // the same users in both
+    plain = Summarise(run(requests, nullptr, -1));
+    rng.seed(8);
+  }
   Latency idle = Summarise(run(requests, nullptr));
 
   // While training: one thread retrains (1 training thread, leaving the other
@@ -196,11 +212,14 @@ int BenchRecommendMain(int argc, char** argv) {
     std::printf(
         "{\"world\": \"%s\", \"users\": %lld, \"items\": %lld, \"events\": %lld, \"load_s\": %.3f, "
         "\"train_s\": %.3f, \"k\": %zu, \"requests\": %zu, \"p50_ms\": %.3f, \"p99_ms\": %.3f, "
-        "\"max_ms\": %.3f, \"during_training\": {\"requests\": %zu, \"p50_ms\": %.3f, \"p99_ms\": %.3f, "
+        "\"max_ms\": %.3f, \"diversity\": %.2f, \"care_off_p50_ms\": %.3f, "
+        "\"care_off_p99_ms\": %.3f, "
+        "\"during_training\": {\"requests\": %zu, \"p50_ms\": %.3f, \"p99_ms\": %.3f, "
         "\"max_ms\": %.3f, \"train_s\": %.3f}, \"p99_ratio_during_training\": %.3f}\n",
         world.c_str(), static_cast<long long>(stats->users), static_cast<long long>(stats->items),
         static_cast<long long>(stats->events), load_s, train_s, k, idle.n, idle.p50, idle.p99,
-        idle.max, during.n, during.p50, during.p99, during.max, train_busy_s,
+        idle.max, std::max(0.0, diversity), plain.p50, plain.p99, during.n, during.p50, during.p99,
+        during.max, train_busy_s,
         idle.p99 > 0 ? during.p99 / idle.p99 : 0.0);
   } else {
     std::printf("world %s: %lld users, %lld items, %lld events (loaded in %.2f s)\n", world.c_str(),
@@ -209,6 +228,12 @@ int BenchRecommendMain(int argc, char** argv) {
     std::printf("train (learned fusion weights, 2 threads): %.2f s\n", train_s);
     std::printf("Recommend k=%zu, %zu requests idle:   p50 %.3f ms  p99 %.3f ms  max %.3f ms\n", k,
                 idle.n, idle.p50, idle.p99, idle.max);
+    if (diversity >= 0) {
+      std::printf("  with diversity %.2f; care off, same run: p50 %.3f ms  p99 %.3f ms "
+                  "(p50 %.2fx, p99 %.2fx)\n",
+                  diversity, plain.p50, plain.p99, plain.p50 > 0 ? idle.p50 / plain.p50 : 0.0,
+                  plain.p99 > 0 ? idle.p99 / plain.p99 : 0.0);
+    }
     std::printf("while Train runs (%.2f s), %zu requests: p50 %.3f ms  p99 %.3f ms  max %.3f ms  "
                 "(p99 %.2fx idle)\n",
                 train_busy_s, during.n, during.p50, during.p99, during.max,
