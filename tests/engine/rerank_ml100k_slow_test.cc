@@ -1,21 +1,31 @@
 // Reproducers (DISABLED: minutes, and they print figures rather than assert
 // them) for the measurements behind engine/models/README.md (fused blend
 // with and without context popularity / context deltas) and
-// engine/rerank/README.md (variants of the diversity stage). Run with
+// engine/rerank/README.md (variants of the diversity stage: MMR with other
+// relevance units, pools, swaps, per-user lambda, embedding blends, floors,
+// DPP greedy MAP, and a test-calibrated ceiling). Run with
 //   engine_slow_tests --gtest_also_run_disabled_tests --gtest_filter='RerankExperiment.*'
-// The shipped diversity stage is measured by `recdb eval D --sweep
-// diversity=0:1:0.1`; the bar is asserted nowhere because it is not met.
+// (CARE_VARIANTS=a,b runs only the diversity variants whose names contain a
+// or b). The shipped diversity stage is measured by `recdb eval D --sweep
+// diversity=0:1:0.1` (and printed first here); the issue #6 bar (+20% ILD,
+// coverage 0.40, within -5% NDCG@10) is asserted nowhere because no variant
+// meets it.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 #include "engine/eval/evaluator.h"
 #include "engine/eval/metrics.h"
 #include "engine/eval/movielens.h"
 #include "engine/eval/split.h"
+#include "engine/models/context.h"
 #include "engine/models/fused.h"
+#include "engine/models/ials.h"
+#include "engine/rerank/rerank_eval.h"
 #include "test_util.h"
 
 namespace recdb {
@@ -64,134 +74,418 @@ TEST(RerankExperiment, DISABLED_DiversityVariants) {
   models::FusedOptions fo;
   models::Fused fused(models::DefaultFusedComponents(2, tr.num_items()), fo);
   ASSERT_TRUE(fused.Fit(tr).ok());
-  const size_t depth = 200;
+  const size_t depth = 300, K = 10;
   std::vector<std::vector<models::Fused::Explained>> pools(split->test_users.size());
   for (size_t idx = 0; idx < split->test_users.size(); ++idx) {
-    uint32_t u = split->test_users[idx];
-    std::vector<uint32_t> items;
-    std::vector<int64_t> stamps;
-    for (uint32_t k : tr.UserTimeline(u)) {
-      items.push_back(tr.interactions()[k].item);
-      stamps.push_back(tr.interactions()[k].ts);
-    }
-    models::UserQuery q;
-    q.user = u;
-    q.items = items;
-    q.timestamps = stamps;
-    pools[idx] = fused.RecommendExplained(q, depth, tr.UserItems(u), nullptr);
+    models::TimelineQuery tq;
+    models::BuildTimelineQuery(tr, split->test_users[idx], &tq);
+    pools[idx] =
+        fused.RecommendExplained(tq.query, depth, tr.UserItems(split->test_users[idx]), nullptr);
   }
-  std::vector<float> pop(tr.num_items());
-  for (uint32_t i = 0; i < tr.num_items(); ++i) pop[i] = float(tr.ItemUsers(i).size());
-  float maxpop = *std::max_element(pop.begin(), pop.end());
+  const uint32_t N = tr.num_items();
+  std::vector<float> pop(N);
+  for (uint32_t i = 0; i < N; ++i) pop[i] = float(tr.ItemUsers(i).size());
+  const float maxpop = *std::max_element(pop.begin(), pop.end());
+  std::vector<double> popn(N);
+  for (uint32_t i = 0; i < N; ++i) popn[i] = std::log1p(pop[i]) / std::log1p(maxpop);
   const auto& cats = tr.item_categories();
-  struct Variant {
-    const char* name;
-    int rel_kind;  // 0 log, 1 1/(r+1), 2 zscore, 3 exp(score)
-    bool resort;
+  // Item-item similarities: Jaccard of genre sets (what ILD averages), cosine
+  // of genre indicator vectors (PSD, the DPP kernel), cosine of iALS factors.
+  std::vector<float> jac(size_t(N) * N), gcos(size_t(N) * N), ecos(size_t(N) * N);
+  models::Ials ials;
+  ASSERT_TRUE(ials.Fit(tr).ok());
+  Eigen::MatrixXf H = ials.item_factors();
+  for (int r = 0; r < H.rows(); ++r) H.row(r) /= std::max(1e-9f, H.row(r).norm());
+  const Eigen::MatrixXf E = H * H.transpose();
+  for (uint32_t a = 0; a < N; ++a) {
+    for (uint32_t b = 0; b < N; ++b) {
+      jac[size_t(a) * N + b] = float(Sim(cats, a, b));
+      size_t inter = 0;
+      for (uint32_t x : cats[a]) inter += std::count(cats[b].begin(), cats[b].end(), x) ? 1 : 0;
+      const double den = std::sqrt(double(cats[a].size()) * cats[b].size());
+      gcos[size_t(a) * N + b] = a == b ? 1.0f : (den > 0 ? float(inter / den) : 0.0f);
+      ecos[size_t(a) * N + b] = E(a, b);
+    }
+  }
+  // One configuration of the diversity stage. family 0: greedy MMR
+  // (1-lam) rel - lam (mean sim + gamma pop); 1: DPP greedy MAP (Chen et al.
+  // 2018), L = diag(q) S diag(q), q = exp(theta z - gamma pop),
+  // S = (1-beta)((1-alpha) genre cosine + alpha iALS cosine) + beta I.
+  struct Cfg {
+    int family = 0;
+    int rel_kind = 2;    // 0 1/log2(r+2), 1 1/(r+1), 2 z over pool, 3 exp(z), 4 raw score
+    int unit = 0;        // z unit: 0 pool sd, 1 sd of top 2k, 2 head gap s0-s(k-1)
+    double flat = 0;     // per-user lambda: logit(lam_u) = logit(lam) + flat (h_u - median h)
+    bool swaps = false;  // local search on the set objective after the greedy
+    size_t P = 100;
+    double lam = 0.9, gamma = 0.3, alpha = 0, beta = 0, floor = -1e9;
+    size_t keep = 0;       // the fused top `keep` stay; the rest is diversified
+    double hist = 0;       // relevance weight (train history length / median)^hist
+    bool max_sim = false;  // MMR: max similarity to the list (Carbonell-Goldstein) instead of mean
+    bool jaccard_kernel = false;  // DPP: S = Jaccard of genre sets (PSD, the Tanimoto kernel)
   };
-  auto run = [&](int rel_kind, bool resort, bool swaps, size_t P, double lam, double gamma, double* ndcg,
-                 double* ild, double* cov) {
-    double sn = 0, si = 0;
-    std::vector<bool> seen(tr.num_items(), false);
-    size_t distinct = 0;
-    for (size_t idx = 0; idx < pools.size(); ++idx) {
-      const auto& pool = pools[idx];
-      const size_t n = std::min(P, pool.size());
-      std::vector<double> rel(n);
-      double mean = 0, sd = 0;
-      for (size_t r = 0; r < n; ++r) mean += pool[r].score;
-      mean /= n;
-      for (size_t r = 0; r < n; ++r) sd += (pool[r].score - mean) * (pool[r].score - mean);
-      sd = std::sqrt(sd / n) + 1e-9;
-      for (size_t r = 0; r < n; ++r) {
-        if (rel_kind == 0) rel[r] = 1.0 / std::log2(r + 2.0);
-        if (rel_kind == 1) rel[r] = 1.0 / (r + 1.0);
-        if (rel_kind == 2) rel[r] = (pool[r].score - pool[0].score) / sd;  // <= 0
-        if (rel_kind == 3) rel[r] = std::exp((pool[r].score - pool[0].score) / sd);
-        if (rel_kind == 4) rel[r] = pool[r].score - pool[0].score;
+  std::vector<double> head_gap(pools.size());  // (s0 - s(k-1)) / pool sd, at P = 100
+  for (size_t idx = 0; idx < pools.size(); ++idx) {
+    const auto& pool = pools[idx];
+    const size_t n = std::min<size_t>(100, pool.size());
+    double mean = 0, sd = 0;
+    for (size_t r = 0; r < n; ++r) mean += pool[r].score;
+    mean /= n;
+    for (size_t r = 0; r < n; ++r) sd += (pool[r].score - mean) * (pool[r].score - mean);
+    sd = std::sqrt(sd / n) + 1e-9;
+    head_gap[idx] = (pool[0].score - pool[std::min(n, K) - 1].score) / sd;
+  }
+  std::vector<double> sorted_gap = head_gap;
+  std::nth_element(sorted_gap.begin(), sorted_gap.begin() + sorted_gap.size() / 2,
+                   sorted_gap.end());
+  const double median_gap = sorted_gap[sorted_gap.size() / 2];
+  // Ceiling check (uses the test set, so not a servable variant): hit rate
+  // of each fused rank and of each z bucket over all test users.
+  std::vector<double> hit_rank(depth, 0), hit_z(64, 0), n_z(64, 0);
+  for (size_t idx = 0; idx < pools.size(); ++idx) {
+    const auto& pool = pools[idx];
+    const auto& truth = split->test_items[split->test_users[idx]];
+    const size_t n = std::min<size_t>(100, pool.size());
+    double mean = 0, sd = 0;
+    for (size_t r = 0; r < n; ++r) mean += pool[r].score;
+    mean /= n;
+    for (size_t r = 0; r < n; ++r) sd += (pool[r].score - mean) * (pool[r].score - mean);
+    sd = std::sqrt(sd / n) + 1e-9;
+    for (size_t r = 0; r < pool.size(); ++r) {
+      const bool hit = std::find(truth.begin(), truth.end(), pool[r].item) != truth.end();
+      hit_rank[r] += hit;
+      const size_t b = std::min<size_t>(63, size_t(4 * (pool[0].score - pool[r].score) / sd));
+      hit_z[b] += hit, n_z[b] += 1;
+    }
+  }
+  for (auto& h : hit_rank) h /= pools.size();
+  for (size_t b = 0; b < 64; ++b) hit_z[b] = n_z[b] > 0 ? hit_z[b] / n_z[b] : 0;
+  std::printf("hit rate by fused rank:");
+  for (size_t r : {0, 1, 2, 4, 9, 19, 49, 99, 199}) std::printf(" %zu:%.3f", r, hit_rank[r]);
+  std::printf("\nhit rate by z below the best (0.25 buckets):");
+  for (size_t b = 0; b < 24; ++b) std::printf(" %.3f", hit_z[b]);
+  std::printf("\n");
+  std::vector<double> hist_len(pools.size());
+  for (size_t idx = 0; idx < pools.size(); ++idx)
+    hist_len[idx] = double(tr.UserItems(split->test_users[idx]).size());
+  std::vector<double> sorted_len = hist_len;
+  std::nth_element(sorted_len.begin(), sorted_len.begin() + sorted_len.size() / 2,
+                   sorted_len.end());
+  const double median_len = sorted_len[sorted_len.size() / 2];
+
+  auto select = [&](size_t idx, const Cfg& c) {
+    const auto& pool = pools[idx];
+    const size_t n = std::min(c.P, pool.size());
+    std::vector<double> z(n), rel(n);
+    double mean = 0, sd = 0;
+    for (size_t r = 0; r < n; ++r) mean += pool[r].score;
+    mean /= n;
+    for (size_t r = 0; r < n; ++r) sd += (pool[r].score - mean) * (pool[r].score - mean);
+    sd = std::sqrt(sd / n) + 1e-9;
+    double unit = sd;
+    if (c.unit == 1) {
+      const size_t m = std::min(n, 2 * K);
+      double mu = 0, v = 0;
+      for (size_t r = 0; r < m; ++r) mu += pool[r].score;
+      mu /= m;
+      for (size_t r = 0; r < m; ++r) v += (pool[r].score - mu) * (pool[r].score - mu);
+      unit = std::sqrt(v / m) + 1e-9;
+    }
+    if (c.unit == 2) unit = pool[0].score - pool[std::min(n, K) - 1].score + 1e-9;
+    for (size_t r = 0; r < n; ++r) {
+      z[r] = (pool[r].score - pool[0].score) / sd;
+      if (c.rel_kind == 0) rel[r] = 1.0 / std::log2(r + 2.0);
+      if (c.rel_kind == 1) rel[r] = 1.0 / (r + 1.0);
+      if (c.rel_kind == 2) rel[r] = (pool[r].score - pool[0].score) / unit;
+      if (c.rel_kind == 3) rel[r] = std::exp(z[r]);
+      if (c.rel_kind == 4) rel[r] = pool[r].score - pool[0].score;
+      if (c.rel_kind == 5) rel[r] = hit_rank[r] / hit_rank[0] / std::log2(std::min(r, K - 1) + 2.0);
+      if (c.rel_kind == 6) {
+        const size_t b = std::min<size_t>(63, size_t(4 * (pool[0].score - pool[r].score) / sd));
+        rel[r] = hit_z[b] / hit_z[0] / std::log2(std::min(r, K - 1) + 2.0);
       }
-      std::vector<bool> used(n, false);
-      std::vector<uint32_t> sel;
-      std::vector<size_t> selr;
-      for (size_t t = 0; t < 10 && t < n; ++t) {
+      if (c.hist != 0) rel[r] *= std::pow(hist_len[idx] / median_len, c.hist);
+    }
+    auto sim = [&](uint32_t a, uint32_t b) {
+      const size_t o = size_t(a) * N + b;
+      return c.alpha > 0 ? (1 - c.alpha) * jac[o] + c.alpha * std::max(0.0f, ecos[o])
+                         : double(jac[o]);
+    };
+    std::vector<bool> used(n, false);
+    for (size_t r = 0; r < n; ++r) used[r] = z[r] < c.floor && r >= K;  // relevance floor
+    std::vector<size_t> selr;
+    for (size_t r = 0; r < c.keep && r < n; ++r) used[r] = true, selr.push_back(r);
+    if (c.family == 0) {
+      double lam = c.lam;
+      if (c.flat != 0) {
+        const double l = std::log(lam / (1 - lam)) + c.flat * (head_gap[idx] - median_gap);
+        lam = 1 / (1 + std::exp(-l));
+      }
+      for (size_t t = selr.size(); t < K && t < n; ++t) {
         double best = -1e300;
-        size_t br = 0;
+        size_t br = SIZE_MAX;
         for (size_t r = 0; r < n; ++r) {
           if (used[r]) continue;
           double s = 0;
-          for (uint32_t j : sel) s += Sim(cats, pool[r].item, j);
-          if (!sel.empty()) s /= sel.size();
-          double pen = std::log1p(pop[pool[r].item]) / std::log1p(maxpop);
-          double g = (1 - lam) * rel[r] - lam * (s + gamma * pen);
+          for (size_t j : selr) {
+            const double x = sim(pool[r].item, pool[j].item);
+            s = c.max_sim ? std::max(s, x) : s + x;
+          }
+          if (!selr.empty() && !c.max_sim) s /= selr.size();
+          const double g = (1 - lam) * rel[r] - lam * (s + c.gamma * popn[pool[r].item]);
           if (g > best) best = g, br = r;
         }
+        if (br == SIZE_MAX) break;
         used[br] = true;
-        sel.push_back(pool[br].item);
         selr.push_back(br);
       }
-      if (swaps) {
-        auto pair_sum = [&](size_t skip, uint32_t cand) {
+      if (c.swaps) {
+        const double scale = 2.0 / (K - 1);
+        auto term = [&](size_t skip, size_t r) {
           double t = 0;
-          for (size_t x = 0; x < sel.size(); ++x)
-            if (x != skip) t += Sim(cats, cand, sel[x]);
-          return t;
+          for (size_t x = 0; x < selr.size(); ++x)
+            if (x != skip) t += sim(pool[r].item, pool[selr[x]].item);
+          return (1 - lam) * rel[r] - lam * (scale * t + c.gamma * popn[pool[r].item]);
         };
-        const double scale = 2.0 / 9.0;
         for (int it = 0; it < 20; ++it) {
           double best = 1e-9;
           size_t bs = 0, br = 0;
-          for (size_t x = 0; x < sel.size(); ++x) {
-            const double out = (1 - lam) * rel[selr[x]] - lam * scale * pair_sum(x, sel[x]);
+          for (size_t x = c.keep; x < selr.size(); ++x) {
+            const double out = term(x, selr[x]);
             for (size_t r = 0; r < n; ++r) {
               if (used[r]) continue;
-              const double in = (1 - lam) * rel[r] - lam * scale * pair_sum(x, pool[r].item);
-              if (in - out > best) best = in - out, bs = x, br = r;
+              const double gain = term(x, r) - out;
+              if (gain > best) best = gain, bs = x, br = r;
             }
           }
           if (best <= 1e-9) break;
           used[selr[bs]] = false;
           used[br] = true;
           selr[bs] = br;
-          sel[bs] = pool[br].item;
         }
       }
-      if (resort) {
-        std::sort(selr.begin(), selr.end());
-        sel.clear();
-        for (size_t r : selr) sel.push_back(pool[r].item);
+    } else {
+      // Fast greedy MAP inference (Chen, Zhang, Zhou 2018, Algorithm 1).
+      std::vector<double> q(n), d2(n);
+      std::vector<std::vector<double>> cv(n);
+      for (size_t r = 0; r < n; ++r) {
+        q[r] = std::exp(c.lam * z[r] - c.gamma * popn[pool[r].item]);
+        d2[r] = q[r] * q[r];
       }
-      sn += eval::NdcgAtK(sel, split->test_items[split->test_users[idx]], 10);
-      si += eval::IntraListDiversity(sel, cats);
+      auto kern = [&](size_t a, size_t b) {
+        const size_t o = size_t(pool[a].item) * N + pool[b].item;
+        double s = (1 - c.alpha) * (c.jaccard_kernel ? jac[o] : gcos[o]) + c.alpha * ecos[o];
+        s = (1 - c.beta) * s + (a == b ? c.beta : 0.0);
+        return q[a] * q[b] * s;
+      };
+      size_t j = SIZE_MAX;
+      for (size_t r = 0; r < n; ++r)
+        if (!used[r] && (j == SIZE_MAX || d2[r] > d2[j])) j = r;
+      while (j != SIZE_MAX && selr.size() < K) {
+        used[j] = true;
+        selr.push_back(j);
+        const double dj = std::sqrt(d2[j]);
+        size_t next = SIZE_MAX;
+        for (size_t r = 0; r < n; ++r) {
+          if (used[r]) continue;
+          double dot = 0;
+          for (size_t x = 0; x < cv[j].size(); ++x) dot += cv[j][x] * cv[r][x];
+          const double e = (kern(j, r) - dot) / dj;
+          cv[r].push_back(e);
+          d2[r] -= e * e;
+          if (next == SIZE_MAX || d2[r] > d2[next]) next = r;
+        }
+        if (next != SIZE_MAX && d2[next] < 1e-12) next = SIZE_MAX;  // kernel rank exhausted
+        j = next;
+      }
+      for (size_t r = 0; r < n && selr.size() < K; ++r)  // fill by relevance
+        if (std::find(selr.begin(), selr.end(), r) == selr.end()) selr.push_back(r);
+    }
+    std::sort(selr.begin(), selr.end());  // the chosen set in fused order
+    std::vector<uint32_t> sel;
+    for (size_t r : selr) sel.push_back(pool[r].item);
+    return sel;
+  };
+  struct Result {
+    double ndcg = 0, ild = 0, cov = 0;
+  };
+  auto measure = [&](const Cfg& c) {
+    Result res;
+    std::vector<bool> seen(N, false);
+    size_t distinct = 0;
+    for (size_t idx = 0; idx < pools.size(); ++idx) {
+      const auto sel = select(idx, c);
+      res.ndcg += eval::NdcgAtK(sel, split->test_items[split->test_users[idx]], K);
+      res.ild += eval::IntraListDiversity(sel, cats);
       for (uint32_t i : sel)
         if (!seen[i]) seen[i] = true, ++distinct;
     }
-    *ndcg = sn / pools.size();
-    *ild = si / pools.size();
-    *cov = double(distinct) / tr.num_items();
+    res.ndcg /= pools.size();
+    res.ild /= pools.size();
+    res.cov = double(distinct) / N;
+    return res;
   };
-  double n0, i0, c0;
-  run(0, false, false, 10, 0, 0, &n0, &i0, &c0);
-  std::printf("base ndcg %.4f ild %.3f cov %.3f\n", n0, i0, c0);
-  // rel 0: 1/log2(r+2); 1: 1/(r+1); 2: z-score over the pool (shipped);
-  // 3: exp(z); 4: raw fused score. Swaps: local search after the greedy.
+  Cfg off;
+  off.P = K;
+  off.lam = 0;
+  const Result base = measure(off);
+  std::printf("base ndcg %.4f ild %.3f cov %.3f\n", base.ndcg, base.ild, base.cov);
+  // Sweeps the trade-off knob (lam for MMR, -theta for the DPP: larger =
+  // more diversity) and prints the most diverse point within -5% NDCG@10.
+  const char* only = std::getenv("CARE_VARIANTS");  // a substring of the names to run
+  auto sweep = [&](const char* name, Cfg c, const std::vector<double>& knob) {
+    if (only) {  // comma-separated substrings
+      bool match = false;
+      for (const char* p = only; *p;) {
+        const char* e = std::strchr(p, ',');
+        const std::string part(p, e ? size_t(e - p) : std::strlen(p));
+        match = match || (!part.empty() && std::strstr(name, part.c_str()));
+        p = e ? e + 1 : p + std::strlen(p);
+      }
+      if (!match) return;
+    }
+    Result best;
+    double at = -1;
+    int misses = 0;
+    for (double v : knob) {
+      c.lam = v;
+      const Result r = measure(c);
+      if (r.ndcg < 0.95 * base.ndcg) {
+        if (++misses >= 2) break;
+        continue;
+      }
+      misses = 0;
+      if (r.ild > best.ild) best = r, at = v;
+    }
+    std::printf("%-58s knob %5.2f ndcg %+5.1f%% ild %.3f (%+5.1f%%) cov %.3f%s\n", name, at,
+                100 * (best.ndcg / base.ndcg - 1), best.ild, 100 * (best.ild / base.ild - 1),
+                best.cov, (best.ild >= 1.2 * base.ild && best.cov >= 0.4) ? "  <== BAR" : "");
+    std::fflush(stdout);
+  };
+  std::vector<double> lams;
+  for (double v = 0.05; v < 0.795; v += 0.05) lams.push_back(v);
+  for (double v = 0.8; v < 0.985; v += 0.01) lams.push_back(v);
+  std::vector<double> thetas;  // descending: more diversity
+  for (double v = 4; v > 0.05; v *= 0.9) thetas.push_back(v);
+  // The shipped stage (rerank::Rerank through RerankedEvaluation, as `recdb
+  // eval --sweep diversity=...` runs it) on the same fitted model.
+  {
+    rerank::RerankedEvaluation shipped(fused, *split);
+    for (double d : {0.0, 0.5, 0.8, 0.85, 0.9, 0.95}) {
+      CareOptions care;
+      care.diversity = d;
+      const eval::EvalReport r = shipped.Evaluate(care);
+      std::printf("shipped diversity %.2f ndcg %.4f (%+5.1f%%) ild %.3f (%+5.1f%%) cov %.3f\n", d,
+                  r.ndcg, 100 * (r.ndcg / base.ndcg - 1), r.ild, 100 * (r.ild / base.ild - 1),
+                  r.coverage);
+    }
+    std::fflush(stdout);
+  }
+  char name[128];
+  // Earlier variants (the table in engine/rerank/README.md).
   for (int rk : {0, 1, 2, 3, 4}) {
-    for (bool swaps : {false, true}) {
-      if (swaps && rk != 2) continue;
-      bool resort = true;
-      for (size_t P : {50, 100, 200}) {
-        for (double gamma : {0.0, 0.3}) {
-          for (double lam : {0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.88, 0.9, 0.92, 0.94, 0.96}) {
-            double n, i, c;
-            run(rk, resort, swaps, P, lam, gamma, &n, &i, &c);
-            const bool ok = n >= 0.95 * n0;
-            if (!ok) break;
-            (void)resort;
-            std::printf("rel%d swaps%d P%zu gamma%.2f lam%.2f ndcg %.4f (%+.1f%%) ild %.3f (%+.1f%%) cov %.3f%s\n",
-                        rk, swaps, P, gamma, lam, n, 100 * (n / n0 - 1), i, 100 * (i / i0 - 1), c,
-                        (i >= 1.2 * i0 && c >= 0.4) ? "  <== BAR" : "");
-          }
+    for (size_t P : {50, 100, 200}) {
+      for (double gamma : {0.0, 0.3}) {
+        Cfg c;
+        c.rel_kind = rk, c.P = P, c.gamma = gamma;
+        std::snprintf(name, sizeof name, "mmr rel%d P%zu gamma%.1f", rk, P, gamma);
+        sweep(name, c, lams);
+      }
+    }
+  }
+  for (size_t P : {50, 100, 200}) {
+    for (double gamma : {0.0, 0.1, 0.2, 0.3}) {
+      Cfg c;
+      c.swaps = true, c.P = P, c.gamma = gamma;
+      std::snprintf(name, sizeof name, "mmr z swaps P%zu gamma%.1f", P, gamma);
+      sweep(name, c, lams);
+    }
+  }
+  for (size_t P : {150, 200, 300}) {
+    for (double gamma : {0.2, 0.3, 0.4}) {
+      Cfg c;
+      c.P = P, c.gamma = gamma;
+      std::snprintf(name, sizeof name, "mmr z pool P%zu gamma%.1f", P, gamma);
+      sweep(name, c, lams);
+    }
+  }
+  // (1) DPP over genre cosine (optionally blended with iALS cosine, softened).
+  for (size_t P : {50, 100, 200}) {
+    for (double gamma : {0.0, 0.5, 1.0}) {
+      for (double alpha : {0.0, 0.3}) {
+        for (double beta : {0.0, 0.1}) {
+          Cfg c;
+          c.family = 1, c.P = P, c.gamma = gamma, c.alpha = alpha, c.beta = beta;
+          std::snprintf(name, sizeof name, "dpp P%zu gamma%.1f alpha%.1f beta%.1f", P, gamma, alpha,
+                        beta);
+          sweep(name, c, thetas);
         }
       }
+    }
+  }
+  for (size_t P : {50, 100, 200}) {
+    for (double gamma : {0.0, 0.5, 1.0}) {
+      Cfg c;
+      c.family = 1, c.P = P, c.gamma = gamma, c.jaccard_kernel = true;
+      std::snprintf(name, sizeof name, "dpp jaccard kernel P%zu gamma%.1f", P, gamma);
+      sweep(name, c, thetas);
+    }
+  }
+  for (double gamma : {0.0, 0.3}) {
+    Cfg c;
+    c.max_sim = true, c.P = 100, c.gamma = gamma;
+    std::snprintf(name, sizeof name, "mmr z max-sim P100 gamma%.1f", gamma);
+    sweep(name, c, lams);
+  }
+  // (2) lambda per user from the flatness of the fused head; z units.
+  for (int unit : {0, 1, 2}) {
+    for (double flat : {0.0, -1.0, -0.5, 0.5, 1.0}) {
+      if (unit != 0 && flat != 0) continue;
+      Cfg c;
+      c.unit = unit, c.flat = flat, c.P = 100, c.gamma = 0.3;
+      std::snprintf(name, sizeof name, "mmr z unit%d flat%+.1f P100 gamma0.3", unit, flat);
+      sweep(name, c, lams);
+    }
+  }
+  // (3) MMR over genres blended with the iALS factor space.
+  for (double alpha : {0.2, 0.4}) {
+    Cfg c;
+    c.alpha = alpha, c.P = 100, c.gamma = 0.3;
+    std::snprintf(name, sizeof name, "mmr z jaccard+%.1f ials P100 gamma0.3", alpha);
+    sweep(name, c, lams);
+  }
+  // Ceiling: relevance = the test hit rate of the rank / z bucket.
+  for (int rk : {5, 6}) {
+    for (double gamma : {0.0, 0.3}) {
+      Cfg c;
+      c.rel_kind = rk, c.P = 100, c.gamma = gamma;
+      std::snprintf(name, sizeof name, "ceiling rel%d (test hit rates) P100 gamma%.1f", rk, gamma);
+      sweep(name, c, lams);
+    }
+  }
+  // (5) relevance weighted by history length (more test items: a swap costs
+  // more NDCG), and the fused top `keep` kept.
+  for (double hist : {0.25, 0.5, 1.0}) {
+    for (bool swaps : {false, true}) {
+      Cfg c;
+      c.hist = hist, c.swaps = swaps, c.P = 100, c.gamma = 0.3;
+      std::snprintf(name, sizeof name, "mmr z hist^%.2f swaps%d P100 gamma0.3", hist, swaps);
+      sweep(name, c, lams);
+    }
+  }
+  for (size_t keep : {1, 2, 3}) {
+    Cfg c;
+    c.keep = keep, c.P = 100, c.gamma = 0.3;
+    std::snprintf(name, sizeof name, "mmr z keep%zu P100 gamma0.3", keep);
+    sweep(name, c, lams);
+  }
+  // (4) larger pools with a relevance floor (z over the pool).
+  for (size_t P : {200}) {
+    for (double fl : {-1.0, -1.5, -2.0, -3.0}) {
+      Cfg c;
+      c.P = P, c.floor = fl, c.gamma = 0.3;
+      std::snprintf(name, sizeof name, "mmr z P%zu floor z>=%.1f gamma0.3", P, fl);
+      sweep(name, c, lams);
     }
   }
 }
