@@ -123,6 +123,7 @@ TEST(RerankExperiment, DISABLED_DiversityVariants) {
     double hist = 0;       // relevance weight (train history length / median)^hist
     bool max_sim = false;  // MMR: max similarity to the list (Carbonell-Goldstein) instead of mean
     bool jaccard_kernel = false;  // DPP: S = Jaccard of genre sets (PSD, the Tanimoto kernel)
+    int signal = 0;  // per-user lambda from: 0 head gap, 1 raw top score, 2 raw top-10 mean
   };
   std::vector<double> head_gap(pools.size());  // (s0 - s(k-1)) / pool sd, at P = 100
   for (size_t idx = 0; idx < pools.size(); ++idx) {
@@ -139,6 +140,27 @@ TEST(RerankExperiment, DISABLED_DiversityVariants) {
   std::nth_element(sorted_gap.begin(), sorted_gap.begin() + sorted_gap.size() / 2,
                    sorted_gap.end());
   const double median_gap = sorted_gap[sorted_gap.size() / 2];
+  // Raw fused score levels (how confident the model is for the user), as
+  // (x - median) / sd over users.
+  std::vector<std::vector<double>> level(3, std::vector<double>(pools.size(), 0.0));
+  for (int sig : {1, 2}) {
+    for (size_t idx = 0; idx < pools.size(); ++idx) {
+      const auto& pool = pools[idx];
+      double x = pool.empty() ? 0 : pool[0].score;
+      if (sig == 2) {
+        x = 0;
+        for (size_t r = 0; r < K && r < pool.size(); ++r) x += pool[r].score / K;
+      }
+      level[sig][idx] = x;
+    }
+    std::vector<double> v = level[sig];
+    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+    const double med = v[v.size() / 2];
+    double sd = 0;
+    for (double x : level[sig]) sd += (x - med) * (x - med);
+    sd = std::sqrt(sd / v.size()) + 1e-9;
+    for (double& x : level[sig]) x = (x - med) / sd;
+  }
   // Ceiling check (uses the test set, so not a servable variant): hit rate
   // of each fused rank and of each z bucket over all test users.
   std::vector<double> hit_rank(depth, 0), hit_z(64, 0), n_z(64, 0);
@@ -218,7 +240,8 @@ TEST(RerankExperiment, DISABLED_DiversityVariants) {
     if (c.family == 0) {
       double lam = c.lam;
       if (c.flat != 0) {
-        const double l = std::log(lam / (1 - lam)) + c.flat * (head_gap[idx] - median_gap);
+        const double g = c.signal == 0 ? head_gap[idx] - median_gap : level[c.signal][idx];
+        const double l = std::log(lam / (1 - lam)) + c.flat * g;
         lam = 1 / (1 + std::exp(-l));
       }
       for (size_t t = selr.size(); t < K && t < n; ++t) {
@@ -444,6 +467,14 @@ TEST(RerankExperiment, DISABLED_DiversityVariants) {
       Cfg c;
       c.unit = unit, c.flat = flat, c.P = 100, c.gamma = 0.3;
       std::snprintf(name, sizeof name, "mmr z unit%d flat%+.1f P100 gamma0.3", unit, flat);
+      sweep(name, c, lams);
+    }
+  }
+  for (int sig : {1, 2}) {
+    for (double flat : {-1.0, -0.5, -0.25, 0.25, 0.5}) {
+      Cfg c;
+      c.signal = sig, c.flat = flat, c.P = 100, c.gamma = 0.3;
+      std::snprintf(name, sizeof name, "mmr z level%d flat%+.2f P100 gamma0.3", sig, flat);
       sweep(name, c, lams);
     }
   }
