@@ -51,7 +51,7 @@ const char* EvidenceField(const recdb_results_t* r, size_t i, size_t j,
 
 extern "C" {
 
-const char* recdb_status_name(recdb_status_t status) {
+const char* recdb_status_name(int status) {
   if (status < RECDB_OK || status > RECDB_INTERNAL) return "unknown";
   return recdb::StatusCodeName(static_cast<recdb::StatusCode>(status));
 }

@@ -43,7 +43,7 @@ recdb::ItemFilter FilterOf(const recdb_recommend_options_t* options) {
   return options == nullptr ? recdb::ItemFilter{} : options->request.filter;
 }
 
-recdb::EntityKind KindOf(recdb_entity_kind_t kind) {
+recdb::EntityKind KindOf(int kind) {
   return kind == RECDB_USER ? recdb::EntityKind::kUser : recdb::EntityKind::kItem;
 }
 
@@ -174,7 +174,7 @@ recdb_status_t recdb_similar_items(recdb_t* db, const char* item, size_t k,
 }
 
 recdb_status_t recdb_create_space(recdb_t* db, const char* name, int dimension,
-                                  recdb_metric_t metric, const char* model_name,
+                                  int metric, const char* model_name,
                                   char** errmsg) {
   return Guard(errmsg, [&] {
     if (db == nullptr) return NullArgument(errmsg, "db");
@@ -188,7 +188,8 @@ recdb_status_t recdb_create_space(recdb_t* db, const char* name, int dimension,
       case RECDB_METRIC_L2: o.metric = recdb::Metric::kL2; break;
       default:
         return Fail(errmsg, RECDB_INVALID_ARGUMENT,
-                    "unknown metric " + std::to_string(static_cast<int>(metric)));
+                    "unknown metric " + std::to_string(metric) +
+                        " (RECDB_METRIC_COSINE, _INNER_PRODUCT or _L2)");
     }
     if (model_name != nullptr) o.model_name = model_name;
     return FromStatus(db->db->CreateSpace(o), errmsg);
@@ -203,14 +204,15 @@ recdb_status_t recdb_drop_space(recdb_t* db, const char* name, char** errmsg) {
   });
 }
 
-recdb_status_t recdb_put_vectors(recdb_t* db, const char* space, recdb_entity_kind_t kind,
+recdb_status_t recdb_put_vectors(recdb_t* db, const char* space, int kind,
                                  const char* const* ids, size_t count, const float* values,
                                  size_t dimension, int sync, char** errmsg) {
   return Guard(errmsg, [&] {
     if (db == nullptr) return NullArgument(errmsg, "db");
     if (space == nullptr) return NullArgument(errmsg, "space");
     if (kind != RECDB_ITEM && kind != RECDB_USER) {
-      return Fail(errmsg, RECDB_INVALID_ARGUMENT, "unknown entity kind");
+      return Fail(errmsg, RECDB_INVALID_ARGUMENT,
+                  "unknown entity kind " + std::to_string(kind) + " (RECDB_ITEM or RECDB_USER)");
     }
     if (count > 0 && (ids == nullptr || values == nullptr)) {
       return NullArgument(errmsg, "ids and values");

@@ -99,8 +99,9 @@ static void TestStatusAndVersion(void) {
   CHECK(strcmp(recdb_status_name(RECDB_NOT_FOUND), "not_found") == 0);
   CHECK(strcmp(recdb_status_name(RECDB_INVALID_ARGUMENT), "invalid_argument") == 0);
   CHECK(strcmp(recdb_status_name(RECDB_INTERNAL), "internal") == 0);
-  CHECK(strcmp(recdb_status_name((recdb_status_t)99), "unknown") == 0);
-  CHECK(strcmp(recdb_status_name((recdb_status_t)-1), "unknown") == 0);
+  /* Enum arguments are ints: any value is a defined input (c.h). */
+  CHECK(strcmp(recdb_status_name(99), "unknown") == 0);
+  CHECK(strcmp(recdb_status_name(-1), "unknown") == 0);
   CHECK(strlen(recdb_version()) >= 5);
   recdb_free(NULL);
 }
@@ -422,8 +423,14 @@ static void TestDatabase(const char* base) {
                 recdb_create_space(db, "emb", 2, RECDB_METRIC_COSINE, NULL, err));
   EXPECT_STATUS(RECDB_INVALID_ARGUMENT,
                 recdb_create_space(db, "bad name!", 2, RECDB_METRIC_L2, NULL, err));
-  EXPECT_STATUS(RECDB_INVALID_ARGUMENT,
-                recdb_create_space(db, "m", 2, (recdb_metric_t)7, NULL, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_create_space(db, "m", 2, 7, NULL, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_create_space(db, "m", 2, -1, NULL, err));
+  {
+    char* msg = NULL;
+    CHECK(recdb_create_space(db, "m", 2, 7, NULL, &msg) == RECDB_INVALID_ARGUMENT);
+    CHECK(msg != NULL && strstr(msg, "unknown metric 7") != NULL);
+    recdb_free(msg);
+  }
   EXPECT_STATUS(RECDB_OK, recdb_create_space(db, "ipspace", 3, RECDB_METRIC_INNER_PRODUCT,
                                              NULL, err));
   const char* vids[] = {"a0", "a1", "b0"};
@@ -431,15 +438,19 @@ static void TestDatabase(const char* base) {
   EXPECT_STATUS(RECDB_OK, recdb_put_vectors(db, "emb", RECDB_ITEM, vids, 3, vecs, 2, 0, err));
   const char* uids[] = {"u0"};
   EXPECT_STATUS(RECDB_OK, recdb_put_vectors(db, "emb", RECDB_USER, uids, 1, vecs, 2, 0, err));
+  /* values holds count * dimension floats even when the dimension is wrong. */
+  const float vecs3[] = {1, 0, 0, 0.9f, 0.1f, 0, 0, 1, 0};
   EXPECT_STATUS(RECDB_INVALID_ARGUMENT,
-                recdb_put_vectors(db, "emb", RECDB_ITEM, vids, 3, vecs, 3, 0, err));
+                recdb_put_vectors(db, "emb", RECDB_ITEM, vids, 3, vecs3, 3, 0, err));
   const char* unknown[] = {"nope"};
   EXPECT_STATUS(RECDB_INVALID_ARGUMENT,
                 recdb_put_vectors(db, "emb", RECDB_ITEM, unknown, 1, vecs, 2, 0, err));
   EXPECT_STATUS(RECDB_NOT_FOUND,
                 recdb_put_vectors(db, "none", RECDB_ITEM, vids, 1, vecs, 2, 0, err));
   EXPECT_STATUS(RECDB_INVALID_ARGUMENT,
-                recdb_put_vectors(db, "emb", (recdb_entity_kind_t)5, vids, 1, vecs, 2, 0, err));
+                recdb_put_vectors(db, "emb", 5, vids, 1, vecs, 2, 0, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT,
+                recdb_put_vectors(db, "emb", -1, vids, 1, vecs, 2, 0, err));
   EXPECT_STATUS(RECDB_INVALID_ARGUMENT,
                 recdb_put_vectors(db, "emb", RECDB_ITEM, NULL, 1, vecs, 2, 0, err));
   const float q[] = {1, 0.05f};

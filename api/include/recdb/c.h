@@ -73,8 +73,9 @@ typedef enum recdb_status_t {
 } recdb_status_t;
 
 /* A stable lower-case name, e.g. "invalid_argument"; "unknown" for a value
- * outside the enum. The string is static. */
-const char* recdb_status_name(recdb_status_t status);
+ * outside the enum. The string is static. `status` is an int so that any
+ * value can be passed (see "Enum arguments" below). */
+const char* recdb_status_name(int status);
 
 /* Releases a string returned by this API (error messages, JSON). NULL is a no-op. */
 void recdb_free(void* ptr);
@@ -328,6 +329,11 @@ const char* recdb_results_evidence_text(const recdb_results_t* results, size_t i
 
 /* ---- Embedding spaces ----------------------------------------------------------- */
 
+/* Enum arguments: functions take a metric or entity kind as an int holding
+ * one of these values, not as the enum type, so that a value outside the
+ * enum is a defined input (rejected with RECDB_INVALID_ARGUMENT), never
+ * undefined behaviour. An enum value converts to int implicitly; the calling
+ * convention is the same as for the enum. */
 typedef enum recdb_metric_t {
   RECDB_METRIC_COSINE = 0,
   RECDB_METRIC_INNER_PRODUCT = 1,
@@ -337,19 +343,22 @@ typedef enum recdb_metric_t {
 typedef enum recdb_entity_kind_t { RECDB_ITEM = 0, RECDB_USER = 1 } recdb_entity_kind_t;
 
 /* Creates an empty space with default HNSW parameters (M 16, ef 200/64).
- * model_name may be NULL. Errors as DB::CreateSpace: INVALID_ARGUMENT,
- * ALREADY_EXISTS, FAILED_PRECONDITION when read-only. */
+ * metric: a recdb_metric_t value. model_name may be NULL. Errors as
+ * DB::CreateSpace: INVALID_ARGUMENT (also for a metric outside
+ * recdb_metric_t), ALREADY_EXISTS, FAILED_PRECONDITION when read-only. */
 recdb_status_t recdb_create_space(recdb_t* db, const char* name, int dimension,
-                                  recdb_metric_t metric, const char* model_name,
+                                  int metric, const char* model_name,
                                   char** errmsg);
 /* Errors: NOT_FOUND. */
 recdb_status_t recdb_drop_space(recdb_t* db, const char* name, char** errmsg);
 
 /* Stores `count` vectors of `dimension` floats each, row-major in `values`
- * (count * dimension floats), for ids[0..count) of `kind`, atomically.
- * Errors as DB::PutVectors: NOT_FOUND for an unknown space; INVALID_ARGUMENT
- * naming batch[i] for an unknown id or a wrong dimension / non-finite value. */
-recdb_status_t recdb_put_vectors(recdb_t* db, const char* space, recdb_entity_kind_t kind,
+ * (count * dimension floats), for ids[0..count) of `kind` (a
+ * recdb_entity_kind_t value), atomically. Errors as DB::PutVectors: NOT_FOUND
+ * for an unknown space; INVALID_ARGUMENT naming batch[i] for an unknown id or
+ * a wrong dimension / non-finite value, or for a kind outside
+ * recdb_entity_kind_t. */
+recdb_status_t recdb_put_vectors(recdb_t* db, const char* space, int kind,
                                  const char* const* ids, size_t count, const float* values,
                                  size_t dimension, int sync, char** errmsg);
 
