@@ -303,9 +303,9 @@ TEST(PrivacyForgetTest, ForgetTenThousandEventsUnder50ms) {
   ASSERT_TRUE(receipt.ok()) << receipt.status().ToString();
   EXPECT_EQ(receipt->events_removed, 10000);
   std::printf("ForgetUser(10000 events): %.2f ms\n", ms);
-#ifdef NDEBUG
-  EXPECT_LT(ms, 50.0);
-#endif
+  if (test::kTimingBoundsApply) {
+    EXPECT_LT(ms, 50.0);
+  }
   EXPECT_EQ(db->GetItemCounts("item1")->total, 1);
 }
 
