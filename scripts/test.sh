@@ -30,5 +30,6 @@ cmake -S . -B "$build_dir" -G Ninja -DRECDB_WERROR=ON -DRECDB_SANITIZE="$sanitiz
   -DRECDB_FUZZ="$fuzz" >/dev/null
 cmake --build "$build_dir"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
-export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1}"
+# tests/tsan.supp: librocksdb is not TSan-instrumented (the file says why).
+export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1 history_size=7} suppressions=$PWD/tests/tsan.supp"
 ctest --test-dir "$build_dir" -L "$labels" --output-on-failure -j2 --timeout 600
