@@ -16,6 +16,7 @@
 
 #include "recdb/db.h"
 #include "test_util.h"
+#include "tools/cli_runner.h"
 #include "tools/import/synthetic_world.h"
 #include "tools/serve/http_client.h"
 
@@ -23,20 +24,6 @@ namespace recdb::serve {
 namespace {
 
 using ojson = nlohmann::ordered_json;
-
-// Runs `recdb ARGS` to completion; returns its stdout.
-std::string RunCli(const std::string& args, int* exit_code) {
-  std::string cmd = std::string(RECDB_CLI_PATH) + " " + args + " 2>/dev/null";
-  std::FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  int st = ::pclose(p);
-  *exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
-}
 
 // A `recdb serve` child with its stdout on a pipe.
 class ServeProcess {
@@ -141,12 +128,15 @@ class ServeCliTest : public ::testing::Test {
 };
 
 TEST_F(ServeCliTest, RecommendAndSimilarReturnTheCliJsonAndSigtermClosesCleanly) {
-  int code = 0;
-  std::string cli_rec =
-      RunCli("recommend " + db_dir() + " --user u3 -k 5 --explain --context device=mobile --json", &code);
-  ASSERT_EQ(code, 0) << cli_rec;
-  std::string cli_sim = RunCli("similar " + db_dir() + " --item i2 -k 4 --json", &code);
-  ASSERT_EQ(code, 0) << cli_sim;
+  const test::RunResult rec_run = test::RunCli(
+      "recommend " + db_dir() + " --user u3 -k 5 --explain --context device=mobile --json",
+      "/dev/null");
+  ASSERT_EQ(rec_run.code, 0) << rec_run.out;
+  const std::string& cli_rec = rec_run.out;
+  const test::RunResult sim_run =
+      test::RunCli("similar " + db_dir() + " --item i2 -k 4 --json", "/dev/null");
+  ASSERT_EQ(sim_run.code, 0) << sim_run.out;
+  const std::string& cli_sim = sim_run.out;
 
   ServeProcess proc({"serve", db_dir(), "--token-file", dir_.Sub("token"), "--port", "0"});
   std::string ready = proc.ReadLine();
@@ -188,13 +178,9 @@ TEST_F(ServeCliTest, RecommendAndSimilarReturnTheCliJsonAndSigtermClosesCleanly)
 }
 
 TEST_F(ServeCliTest, RefusesToStartWithoutATokenOrOnARemoteAddress) {
-  int code = 0;
-  RunCli("serve " + db_dir(), &code);
-  EXPECT_EQ(code, 2);
-  RunCli("serve " + db_dir() + " --token t --address 0.0.0.0", &code);
-  EXPECT_EQ(code, 1);
-  RunCli("serve " + dir_.Sub("nothing") + " --token t", &code);
-  EXPECT_EQ(code, 1);
+  EXPECT_EQ(test::RunCli("serve " + db_dir(), "/dev/null").code, 2);
+  EXPECT_EQ(test::RunCli("serve " + db_dir() + " --token t --address 0.0.0.0", "/dev/null").code, 1);
+  EXPECT_EQ(test::RunCli("serve " + dir_.Sub("nothing") + " --token t", "/dev/null").code, 1);
 }
 
 TEST_F(ServeCliTest, SigintAlsoShutsDownGracefully) {

@@ -1,7 +1,4 @@
 // End-to-end tests of `recdb backup create|list|verify|prune|restore`.
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -9,19 +6,16 @@
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
+#include "tools/cli_runner.h"
 
 namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-struct RunResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
+using recdb::test::RunResult;
 
-class CliBackupTest : public ::testing::Test {
+class CliBackupTest : public recdb::test::CliTestBase {
  protected:
   void SetUp() override {
     std::ofstream events(dir_.Sub("events.jsonl"));
@@ -34,30 +28,6 @@ class CliBackupTest : public ::testing::Test {
     ASSERT_EQ(Run("import " + db_ + " --events " + dir_.Sub("events.jsonl") + " --quiet").code, 0);
   }
 
-  RunResult Run(const std::string& args) {
-    const std::string err_path = dir_.Sub("stderr.txt");
-    std::string cmd = std::string(RECDB_CLI_PATH) + " " + args + " 2>" + err_path;
-    RunResult r;
-    std::FILE* p = ::popen(cmd.c_str(), "r");
-    if (p == nullptr) return r;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-    int status = ::pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.err = recdb::test::ReadFileOrEmpty(err_path);
-    return r;
-  }
-
-  json RunJson(const std::string& args) {
-    RunResult r = Run(args);
-    EXPECT_EQ(r.code, 0) << args << "\n" << r.err;
-    json j = json::parse(r.out, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << r.out;
-    return j;
-  }
-
-  recdb::test::TempDir dir_;
   const std::string db_ = dir_.Sub("db");
   const std::string bk_ = dir_.Sub("backups");
 };

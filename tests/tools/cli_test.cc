@@ -1,6 +1,4 @@
 // End-to-end tests of the `recdb` binary: run it as a user would, on temp dirs.
-#include <sys/wait.h>
-
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -9,50 +7,21 @@
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
+#include "tools/cli_runner.h"
 
 namespace {
 
 using nlohmann::json;
 
-struct RunResult {
-  int code = -1;
-  std::string out;  // stdout
-  std::string err;  // stderr
-};
+using recdb::test::RunResult;
 
-class CliTest : public ::testing::Test {
+class CliTest : public recdb::test::CliTestBase {
  protected:
-  // Runs `recdb ARGS` (ARGS already shell-safe) and captures its output.
-  RunResult Run(const std::string& args) {
-    const std::string err_path = dir_.Sub("stderr.txt");
-    std::string cmd = std::string(RECDB_CLI_PATH) + " " + args + " 2>" + err_path;
-    RunResult r;
-    std::FILE* p = ::popen(cmd.c_str(), "r");
-    if (p == nullptr) return r;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-    int status = ::pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.err = recdb::test::ReadFileOrEmpty(err_path);
-    return r;
-  }
-
-  json RunJson(const std::string& args) {
-    RunResult r = Run(args);
-    EXPECT_EQ(r.code, 0) << args << "\n" << r.err;
-    json j = json::parse(r.out, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << r.out;
-    return j;
-  }
-
   std::string WriteFile(const std::string& name, const std::string& contents) {
     std::string path = dir_.Sub(name);
     std::ofstream(path, std::ios::binary) << contents;
     return path;
   }
-
-  recdb::test::TempDir dir_;
 };
 
 const char* kItems =
