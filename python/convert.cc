@@ -148,6 +148,20 @@ py::dict CheckedDict(py::handle v, const std::string& where) {
   return v.cast<py::dict>();
 }
 
+// The records of a batch argument (events, items, users): each element must
+// be a dict, converted by `one(dict, where)`; `where` ("items[3]") prefixes
+// every error message about that element.
+template <typename Record, typename Fn>
+std::vector<Record> RecordsFrom(const py::iterable& records, const char* batch, Fn one) {
+  std::vector<Record> out;
+  size_t i = 0;
+  for (py::handle h : records) {
+    const std::string where = Where(batch, i++);
+    out.push_back(one(CheckedDict(h, where), where));
+  }
+  return out;
+}
+
 // A 2-D float32 C-contiguous view of a numpy array, or None when `v` is not
 // one. numpy is only consulted when the caller already imported it.
 py::object AsNumpy(const py::handle& v) {
@@ -191,14 +205,10 @@ void Raise(const Status& s) {
 }
 
 std::vector<Event> EventsFrom(const py::iterable& events) {
-  std::vector<Event> out;
   const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
-  size_t i = 0;
-  for (py::handle h : events) {
-    const std::string where = Where("events", i++);
-    py::dict d = CheckedDict(h, where);
+  return RecordsFrom<Event>(events, "events", [&](const py::dict& d, const std::string& where) {
     Event e;
     e.user = GetString(d, "user", where, true);
     e.item = GetString(d, "item", where, true);
@@ -209,17 +219,12 @@ std::vector<Event> EventsFrom(const py::iterable& events) {
       e.has_value = true;
     }
     if (d.contains("context")) e.context = StringMap(d["context"], where + ": 'context'");
-    out.push_back(std::move(e));
-  }
-  return out;
+    return e;
+  });
 }
 
 std::vector<Item> ItemsFrom(const py::iterable& items) {
-  std::vector<Item> out;
-  size_t i = 0;
-  for (py::handle h : items) {
-    const std::string where = Where("items", i++);
-    py::dict d = CheckedDict(h, where);
+  return RecordsFrom<Item>(items, "items", [](const py::dict& d, const std::string& where) {
     Item item;
     item.id = GetString(d, "id", where, true);
     item.title = GetString(d, "title", where, false);
@@ -231,17 +236,12 @@ std::vector<Item> ItemsFrom(const py::iterable& items) {
     item.created_at = GetInt(d, "created_at", where, 0);
     item.available = GetBool(d, "available", where, true);
     item.attributes = AttributesFrom(d, where);
-    out.push_back(std::move(item));
-  }
-  return out;
+    return item;
+  });
 }
 
 std::vector<User> UsersFrom(const py::iterable& users) {
-  std::vector<User> out;
-  size_t i = 0;
-  for (py::handle h : users) {
-    const std::string where = Where("users", i++);
-    py::dict d = CheckedDict(h, where);
+  return RecordsFrom<User>(users, "users", [](const py::dict& d, const std::string& where) {
     User user;
     user.id = GetString(d, "id", where, true);
     user.attributes = AttributesFrom(d, where);
@@ -251,9 +251,8 @@ std::vector<User> UsersFrom(const py::iterable& users) {
       user.consent.store_events = GetBool(c, "store_events", where, true);
       user.consent.training = GetBool(c, "training", where, true);
     }
-    out.push_back(std::move(user));
-  }
-  return out;
+    return user;
+  });
 }
 
 std::vector<float> VectorFrom(const py::handle& vector, const std::string& what) {
