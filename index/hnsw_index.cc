@@ -974,16 +974,3 @@ StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::CompactCopy() const {
 }
 
 }  // namespace recdb::index
-
-#if defined(__SANITIZE_THREAD__)
-// hnswlib takes its per-node link_list_locks_ in both orders (addPoint holds
-// the new node's lock while searchBaseLayer locks neighbours, and vice versa),
-// which TSan reports as a potential deadlock. HnswIndex serialises every
-// writer under its exclusive lock, so those locks never contend and cannot
-// deadlock; our own mutex is always taken first and hnswlib never calls back.
-// Only lock-order reports whose stacks are inside hnswalg.h are suppressed;
-// data races are still reported. Weak, so a binary can supply its own list.
-extern "C" __attribute__((weak)) const char* __tsan_default_suppressions() {
-  return "deadlock:hnswalg.h\n";
-}
-#endif
