@@ -22,28 +22,12 @@
 
 #include "recdb/db.h"
 #include "tools/bench/bench.h"
-#include "tools/import/importer.h"
+#include "tools/bench/world.h"
 #include "tools/serve/http_client.h"
 #include "tools/serve/http_server.h"
 
 namespace recdb::bench {
 namespace {
-
-struct Latency {
-  double p50 = 0, p99 = 0, max = 0;
-  size_t n = 0;
-};
-
-Latency Summarise(std::vector<double> ms) {
-  Latency l;
-  if (ms.empty()) return l;
-  std::sort(ms.begin(), ms.end());
-  l.n = ms.size();
-  l.p50 = ms[ms.size() / 2];
-  l.p99 = ms[std::min(ms.size() - 1, static_cast<size_t>(ms.size() * 0.99))];
-  l.max = ms.back();
-  return l;
-}
 
 int Fail(const std::string& what, const Status& s) {
   std::fprintf(stderr, "bench http: %s: %s\n", what.c_str(), s.ToString().c_str());
@@ -131,26 +115,16 @@ int BenchHttpMain(int argc, char** argv) {
     }
   } cleanup{dir};
 
-  Options o;
-  o.create_if_missing = true;
-  o.background_threads = 0;
-  auto opened = DB::Open(o, dir);
+  auto opened = OpenBenchDB(dir);
   if (!opened.ok()) return Fail("open", opened.status());
   std::unique_ptr<DB> db = std::move(opened).value();
-  {
-    tools::ImportOptions io;
-    tools::Importer importer(db.get(), io);
-    Status s = importer.ImportMovieLens(data_dir);
-    if (!s.ok()) return Fail("import " + data_dir, s);
-  }
+  Status s = LoadMovieLens(db.get(), data_dir);
+  if (!s.ok()) return Fail("import " + data_dir, s);
   auto trained = db->Train();
   if (!trained.ok()) return Fail("train", trained.status());
-  std::vector<std::string> user_ids;
-  Status s = db->ForEachUser([&](const User& u) {
-    user_ids.push_back(u.id);
-    return Status::OK();
-  });
-  if (!s.ok()) return Fail("users", s);
+  auto listed = UserIds(db.get());
+  if (!listed.ok()) return Fail("users", listed.status());
+  const std::vector<std::string> user_ids = std::move(listed).value();
   auto stats = db->GetStats();
   if (!stats.ok()) return Fail("stats", stats.status());
 

@@ -18,30 +18,10 @@
 
 #include "recdb/db.h"
 #include "tools/bench/bench.h"
-#include "tools/import/importer.h"
-#include "tools/import/synthetic_world.h"
+#include "tools/bench/world.h"
 
 namespace recdb::bench {
 namespace {
-
-struct Latency {
-  double p50 = 0, p99 = 0, max = 0, mean = 0;
-  size_t n = 0;
-};
-
-Latency Summarise(std::vector<double> ms) {
-  Latency l;
-  if (ms.empty()) return l;
-  std::sort(ms.begin(), ms.end());
-  l.n = ms.size();
-  l.p50 = ms[ms.size() / 2];
-  l.p99 = ms[std::min(ms.size() - 1, static_cast<size_t>(ms.size() * 0.99))];
-  l.max = ms.back();
-  double s = 0;
-  for (double x : ms) s += x;
-  l.mean = s / ms.size();
-  return l;
-}
 
 int Fail(const std::string& what, const Status& s) {
   std::fprintf(stderr, "bench recommend: %s: %s\n", what.c_str(), s.ToString().c_str());
@@ -90,56 +70,25 @@ int BenchRecommendMain(int argc, char** argv) {
     if (!mkdtemp(tmpl)) return Fail("mkdtemp", Status::IOError("cannot create temp dir"));
     dir = tmpl;
   }
-  Options o;
-  o.create_if_missing = true;
-  o.background_threads = 0;
-  auto opened = DB::Open(o, dir);
+  auto opened = OpenBenchDB(dir);
   if (!opened.ok()) return Fail("open", opened.status());
   std::unique_ptr<DB> db = std::move(opened).value();
 
   // Load the world.
   const auto t_load = std::chrono::steady_clock::now();
-  std::vector<std::string> user_ids;
   if (world == "ml100k") {
-    tools::ImportOptions io;
-    tools::Importer importer(db.get(), io);
-    Status s = importer.ImportMovieLens(data_dir);
+    Status s = LoadMovieLens(db.get(), data_dir);
     if (!s.ok()) return Fail("import " + data_dir, s);
   } else if (world == "synthetic") {
-    tools::SyntheticWorldOptions wo;
-    wo.items = items;
-    wo.users = users;
-    wo.events = events;
-    tools::SyntheticWorld w(wo);
-    std::vector<Item> item_batch;
-    Status s = w.ForEachItem([&](const Item& it) {
-      item_batch.push_back(it);
-      if (item_batch.size() < 10000) return Status::OK();
-      Status st = db->UpsertItems({}, item_batch);
-      item_batch.clear();
-      return st;
-    });
-    if (s.ok() && !item_batch.empty()) s = db->UpsertItems({}, item_batch);
-    if (!s.ok()) return Fail("items", s);
-    std::vector<Event> batch;
-    s = w.ForEachEvent([&](const Event& e) {
-      batch.push_back(e);
-      if (batch.size() < 10000) return Status::OK();
-      Status st = db->RecordEvents({}, batch);
-      batch.clear();
-      return st;
-    });
-    if (s.ok() && !batch.empty()) s = db->RecordEvents({}, batch);
-    if (!s.ok()) return Fail("events", s);
+    Status s = LoadSynthetic(db.get(), items, users, events);
+    if (!s.ok()) return Fail("load synthetic world", s);
   } else {
     std::fprintf(stderr, "bench recommend: unknown world '%s'\n", world.c_str());
     return 2;
   }
-  Status s = db->ForEachUser([&](const User& u) {
-    user_ids.push_back(u.id);
-    return Status::OK();
-  });
-  if (!s.ok()) return Fail("users", s);
+  auto listed = UserIds(db.get());
+  if (!listed.ok()) return Fail("users", listed.status());
+  const std::vector<std::string> user_ids = std::move(listed).value();
   const double load_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
   auto stats = db->GetStats();

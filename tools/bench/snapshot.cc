@@ -26,6 +26,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/db_impl.h"
@@ -33,8 +34,7 @@
 #include "recdb/snapshot.h"
 #include "storage/snapshot_files.h"
 #include "tools/bench/bench.h"
-#include "tools/import/importer.h"
-#include "tools/import/synthetic_world.h"
+#include "tools/bench/world.h"
 
 namespace recdb::bench {
 namespace {
@@ -52,10 +52,7 @@ double Seconds(const std::function<Status()>& fn, Status* status) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
+double Median(std::vector<double> v) { return Summarise(std::move(v)).p50; }
 
 uint64_t TreeBytes(const std::string& dir) {
   uint64_t total = 0;
@@ -104,34 +101,6 @@ struct WorldResult {
   double restore_s = 0;
   double restore_copy_s = 0;  // of which verifying + copying the files
 };
-
-Status LoadSynthetic(DB* db, int64_t items, int64_t users, int64_t events) {
-  tools::SyntheticWorldOptions wo;
-  wo.items = items;
-  wo.users = users;
-  wo.events = events;
-  tools::SyntheticWorld w(wo);
-  std::vector<Item> item_batch;
-  Status s = w.ForEachItem([&](const Item& it) {
-    item_batch.push_back(it);
-    if (item_batch.size() < 10000) return Status::OK();
-    Status st = db->UpsertItems({}, item_batch);
-    item_batch.clear();
-    return st;
-  });
-  if (s.ok() && !item_batch.empty()) s = db->UpsertItems({}, item_batch);
-  RECDB_RETURN_IF_ERROR(s);
-  std::vector<Event> batch;
-  s = w.ForEachEvent([&](const Event& e) {
-    batch.push_back(e);
-    if (batch.size() < 10000) return Status::OK();
-    Status st = db->RecordEvents({}, batch);
-    batch.clear();
-    return st;
-  });
-  if (s.ok() && !batch.empty()) s = db->RecordEvents({}, batch);
-  return s;
-}
 
 // Measures one loaded database in `dir` (open as `db`); scratch under `work`.
 Status Measure(DB* db, const std::string& dir, const std::string& work, int repeat,
@@ -298,20 +267,11 @@ int BenchSnapshotMain(int argc, char** argv) {
     const std::string dir = root + "/" + world + "-db";
     const std::string work = root + "/" + world + "-work";
     fs::create_directories(work, ec);
-    Options o;
-    o.create_if_missing = true;
-    o.background_threads = 0;
-    auto opened = DB::Open(o, dir);
+    auto opened = OpenBenchDB(dir);
     if (!opened.ok()) return Fail("open", opened.status());
     std::unique_ptr<DB> db = std::move(opened).value();
-    Status s;
-    if (world == "ml100k") {
-      tools::ImportOptions io;
-      tools::Importer importer(db.get(), io);
-      s = importer.ImportMovieLens(data_dir);
-    } else {
-      s = LoadSynthetic(db.get(), items, users, events);
-    }
+    Status s = world == "ml100k" ? LoadMovieLens(db.get(), data_dir)
+                                 : LoadSynthetic(db.get(), items, users, events);
     if (!s.ok()) return Fail("load " + world, s);
     WorldResult r;
     r.world = world == "ml100k" ? "ml-100k" : "synthetic " + std::to_string(events) + " events";

@@ -1,0 +1,81 @@
+#include "tools/bench/world.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "tools/import/importer.h"
+#include "tools/import/synthetic_world.h"
+
+namespace recdb::bench {
+
+StatusOr<std::unique_ptr<DB>> OpenBenchDB(const std::string& dir) {
+  Options o;
+  o.create_if_missing = true;
+  o.background_threads = 0;
+  return DB::Open(o, dir);
+}
+
+Status LoadMovieLens(DB* db, const std::string& data_dir) {
+  tools::ImportOptions io;
+  tools::Importer importer(db, io);
+  return importer.ImportMovieLens(data_dir);
+}
+
+namespace {
+
+// Calls `flush(batch)` every `size` records and once for the rest.
+template <typename Record, typename ForEach, typename Flush>
+Status InBatches(size_t size, ForEach for_each, Flush flush) {
+  std::vector<Record> batch;
+  Status s = for_each([&](const Record& r) {
+    batch.push_back(r);
+    if (batch.size() < size) return Status::OK();
+    Status st = flush(batch);
+    batch.clear();
+    return st;
+  });
+  if (s.ok() && !batch.empty()) s = flush(batch);
+  return s;
+}
+
+}  // namespace
+
+Status LoadSynthetic(DB* db, int64_t items, int64_t users, int64_t events) {
+  tools::SyntheticWorldOptions wo;
+  wo.items = items;
+  wo.users = users;
+  wo.events = events;
+  tools::SyntheticWorld w(wo);
+  constexpr size_t kBatch = 10000;
+  RECDB_RETURN_IF_ERROR(InBatches<Item>(
+      kBatch, [&](auto fn) { return w.ForEachItem(fn); },
+      [&](const std::vector<Item>& b) { return db->UpsertItems({}, b); }));
+  return InBatches<Event>(
+      kBatch, [&](auto fn) { return w.ForEachEvent(fn); },
+      [&](const std::vector<Event>& b) { return db->RecordEvents({}, b); });
+}
+
+StatusOr<std::vector<std::string>> UserIds(DB* db) {
+  std::vector<std::string> ids;
+  RECDB_RETURN_IF_ERROR(db->ForEachUser([&](const User& u) {
+    ids.push_back(u.id);
+    return Status::OK();
+  }));
+  return ids;
+}
+
+Latency Summarise(std::vector<double> samples) {
+  Latency l;
+  if (samples.empty()) return l;
+  std::sort(samples.begin(), samples.end());
+  l.n = samples.size();
+  l.p50 = samples[samples.size() / 2];
+  l.p99 = samples[std::min(samples.size() - 1, static_cast<size_t>(samples.size() * 0.99))];
+  l.max = samples.back();
+  double sum = 0;
+  for (double x : samples) sum += x;
+  l.mean = sum / samples.size();
+  return l;
+}
+
+}  // namespace recdb::bench
