@@ -3,7 +3,9 @@
 // with and without context popularity / context deltas) and
 // engine/rerank/README.md (variants of the diversity stage: MMR with other
 // relevance units, pools, swaps, per-user lambda, embedding blends, floors,
-// DPP greedy MAP, and a test-calibrated ceiling). Run with
+// DPP greedy MAP, a test-calibrated ceiling; xQuAD / IA-Select over genres,
+// a genre-coverage greedy, calibration composed with MMR, and MMR + xQuAD
+// hybrids). Run with
 //   engine_slow_tests --gtest_also_run_disabled_tests --gtest_filter='RerankExperiment.*'
 // (CARE_VARIANTS=a,b runs only the diversity variants whose names contain a
 // or b). The shipped diversity stage is measured by `recdb eval D --sweep
@@ -124,6 +126,27 @@ TEST(RerankExperiment, DISABLED_DiversityVariants) {
     bool max_sim = false;  // MMR: max similarity to the list (Carbonell-Goldstein) instead of mean
     bool jaccard_kernel = false;  // DPP: S = Jaccard of genre sets (PSD, the Tanimoto kernel)
     int signal = 0;  // per-user lambda from: 0 head gap, 1 raw top score, 2 raw top-10 mean
+    // family 2: intent-aware (xQuAD, Santos et al. 2010; IA-Select, Agrawal
+    // et al. 2009), aspects = genres: (1-lam) z + lam sum_g P(g|u) P(i|g)
+    // prod_{j in S} (1 - P(j|g)) - lam gamma pop. P(g|u) = the user's train
+    // genre mix smoothed by `smooth` toward the catalog mix (or uniform),
+    // plus `novel` spread over genres outside the history.
+    // P(i|g): 0 [g in G(i)], 1 [g in G(i)]/|G(i)|, 2 exp(z) [g in G(i)]/|G(i)| (IA-Select).
+    int pig = 0;
+    double smooth = 0;    // toward the catalog genre mix
+    bool uniform = false; // smooth toward uniform instead of the catalog
+    double novel = 0;     // extra aspect mass for genres outside the history
+    // family 3: genre-coverage greedy: (1-lam) z + lam (new genres of i -
+    // kappa covered genres of i) / |G(i)|^wpow - lam gamma pop.
+    double kappa = 0, wpow = 1;
+    // family 0 with calibration: - cal * dKL (Steck 2018, as rerank.cc);
+    // cal_first > 0: a calibration greedy ((1-cal) rank weight - cal dKL)
+    // first keeps cal_first items of the pool, then MMR picks from them.
+    double cal = 0;
+    size_t cal_first = 0;
+    // family 0 hybrids: + lam xq (the xQuAD term, P(i|g) = pig, aspects as
+    // family 2) + lam cover (family 3's term).
+    double xq = 0, cover = 0;
   };
   std::vector<double> head_gap(pools.size());  // (s0 - s(k-1)) / pool sd, at P = 100
   for (size_t idx = 0; idx < pools.size(); ++idx) {
@@ -195,6 +218,25 @@ TEST(RerankExperiment, DISABLED_DiversityVariants) {
                    sorted_len.end());
   const double median_len = sorted_len[sorted_len.size() / 2];
 
+  // Genre mix of each test user's train history (each distinct item spreads
+  // 1 over its genres, as eval::CalibrationKl) and of the catalog.
+  const size_t n_genres = tr.num_categories();
+  std::vector<std::vector<double>> hist_mix(pools.size());
+  for (size_t idx = 0; idx < pools.size(); ++idx) {
+    std::vector<uint32_t> h(tr.UserItems(split->test_users[idx]).begin(),
+                            tr.UserItems(split->test_users[idx]).end());
+    std::sort(h.begin(), h.end());
+    h.erase(std::unique(h.begin(), h.end()), h.end());
+    hist_mix[idx] = eval::CategoryDistribution(h, cats, tr.num_categories());
+    hist_mix[idx].resize(n_genres, 0.0);
+  }
+  std::vector<double> catalog_mix(n_genres, 0.0);
+  {
+    std::vector<uint32_t> all(N);
+    for (uint32_t i = 0; i < N; ++i) all[i] = i;
+    catalog_mix = eval::CategoryDistribution(all, cats, tr.num_categories());
+    catalog_mix.resize(n_genres, 0.0);
+  }
   auto select = [&](size_t idx, const Cfg& c) {
     const auto& pool = pools[idx];
     const size_t n = std::min(c.P, pool.size());
@@ -233,6 +275,40 @@ TEST(RerankExperiment, DISABLED_DiversityVariants) {
       return c.alpha > 0 ? (1 - c.alpha) * jac[o] + c.alpha * std::max(0.0f, ecos[o])
                          : double(jac[o]);
     };
+    const size_t G = tr.num_categories();
+    std::vector<double> w(G, 0.0);  // aspect weights P(g|u) (xQuAD)
+    if (c.family == 2 || c.xq > 0) {
+      const auto& h = hist_mix[idx];
+      double nov = 0;
+      for (size_t g = 0; g < G; ++g) nov += h[g] <= 0 ? 1 : 0;
+      double tot = 0;
+      for (size_t g = 0; g < G; ++g) {
+        w[g] = (1 - c.smooth) * h[g] + c.smooth * (c.uniform ? 1.0 / G : catalog_mix[g]);
+        if (c.novel > 0 && h[g] <= 0 && nov > 0) w[g] += c.novel / nov;
+        tot += w[g];
+      }
+      for (double& x : w) x /= tot;
+    }
+    // xQuAD: prod_{j in S} (1 - P(j|g)); coverage greedy: 1 until covered.
+    std::vector<double> notcov(G, 1.0), notcov_bin(G, 1.0);
+    auto pig_of = [&](size_t r) {
+      const size_t m = std::max<size_t>(1, cats[pool[r].item].size());
+      return c.pig == 0 ? 1.0 : c.pig == 1 ? 1.0 / m : std::exp(z[r]) / m;
+    };
+    auto xquad_term = [&](size_t r) {
+      double v = 0;
+      for (uint32_t g : cats[pool[r].item]) v += w[g] * pig_of(r) * notcov[g];
+      return v;
+    };
+    auto cover_term = [&](size_t r) {
+      const auto& gi = cats[pool[r].item];
+      double fresh = 0, old = 0;
+      for (uint32_t g : gi) (notcov_bin[g] > 0 ? fresh : old) += 1;
+      return (fresh - c.kappa * old) / std::pow(std::max<size_t>(1, gi.size()), c.wpow);
+    };
+    auto cover_add = [&](size_t r) {
+      for (uint32_t g : cats[pool[r].item]) notcov[g] *= 1 - pig_of(r), notcov_bin[g] = 0;
+    };
     std::vector<bool> used(n, false);
     for (size_t r = 0; r < n; ++r) used[r] = z[r] < c.floor && r >= K;  // relevance floor
     std::vector<size_t> selr;
@@ -244,23 +320,75 @@ TEST(RerankExperiment, DISABLED_DiversityVariants) {
         const double l = std::log(lam / (1 - lam)) + c.flat * g;
         lam = 1 / (1 + std::exp(-l));
       }
+      const size_t G = tr.num_categories();
+      std::vector<double> mass(G, 0.0);
+      double mass_t = 0;
+      auto kl_with = [&](int item) {  // KL(p || (1-a) q + a p) of the list plus `item` (-1: none)
+        const auto& p = hist_mix[idx];
+        std::vector<double> m = mass;
+        double t = mass_t;
+        if (item >= 0 && !cats[item].empty()) {
+          for (uint32_t g : cats[item]) m[g] += 1.0 / cats[item].size();
+          t += 1;
+        }
+        double kl = 0;
+        for (size_t g = 0; g < G; ++g) {
+          if (p[g] <= 0) continue;
+          const double q = t > 0 ? m[g] / t : 0.0;
+          kl += p[g] * std::log(p[g] / (0.99 * q + 0.01 * p[g]));
+        }
+        return kl;
+      };
+      auto add_mass = [&](uint32_t item) {
+        if (cats[item].empty()) return;
+        for (uint32_t g : cats[item]) mass[g] += 1.0 / cats[item].size();
+        mass_t += 1;
+      };
+      if (c.cal_first > 0) {  // calibration greedy keeps cal_first items; the rest are out
+        std::vector<bool> keep(n, false);
+        for (size_t t = 0; t < c.cal_first && t < n; ++t) {
+          const double now = kl_with(-1);
+          double best = -1e300;
+          size_t br = SIZE_MAX;
+          for (size_t r = 0; r < n; ++r) {
+            if (keep[r] || used[r]) continue;
+            const double g =
+                (1 - c.cal) / std::log2(r + 2.0) - c.cal * (kl_with(int(pool[r].item)) - now);
+            if (g > best) best = g, br = r;
+          }
+          if (br == SIZE_MAX) break;
+          keep[br] = true;
+          add_mass(pool[br].item);
+        }
+        for (size_t r = 0; r < n; ++r) used[r] = used[r] || !keep[r];
+        std::fill(mass.begin(), mass.end(), 0.0);
+        mass_t = 0;
+      }
+      const double cal = c.cal_first > 0 ? 0.0 : c.cal;
       for (size_t t = selr.size(); t < K && t < n; ++t) {
         double best = -1e300;
         size_t br = SIZE_MAX;
+        const double kl_now = cal > 0 ? kl_with(-1) : 0.0;
         for (size_t r = 0; r < n; ++r) {
           if (used[r]) continue;
+          const double dkl = cal > 0 ? kl_with(int(pool[r].item)) - kl_now : 0.0;
           double s = 0;
           for (size_t j : selr) {
             const double x = sim(pool[r].item, pool[j].item);
             s = c.max_sim ? std::max(s, x) : s + x;
           }
           if (!selr.empty() && !c.max_sim) s /= selr.size();
-          const double g = (1 - lam) * rel[r] - lam * (s + c.gamma * popn[pool[r].item]);
+          double g = (1 - lam) * (1 - cal) * rel[r] - lam * (s + c.gamma * popn[pool[r].item]) -
+                     cal * dkl;
+          if (c.xq > 0) g += lam * c.xq * xquad_term(r);
+          if (c.cover > 0) g += lam * c.cover * cover_term(r);
           if (g > best) best = g, br = r;
         }
         if (br == SIZE_MAX) break;
         used[br] = true;
         selr.push_back(br);
+        add_mass(pool[br].item);
+        cover_add(br);
       }
       if (c.swaps) {
         const double scale = 2.0 / (K - 1);
@@ -286,6 +414,21 @@ TEST(RerankExperiment, DISABLED_DiversityVariants) {
           used[br] = true;
           selr[bs] = br;
         }
+      }
+    } else if (c.family == 2 || c.family == 3) {
+      for (size_t t = selr.size(); t < K && t < n; ++t) {
+        double best = -1e300;
+        size_t br = SIZE_MAX;
+        for (size_t r = 0; r < n; ++r) {
+          if (used[r]) continue;
+          const double div = c.family == 2 ? xquad_term(r) : cover_term(r);
+          const double g = (1 - c.lam) * rel[r] + c.lam * (div - c.gamma * popn[pool[r].item]);
+          if (g > best) best = g, br = r;
+        }
+        if (br == SIZE_MAX) break;
+        used[br] = true;
+        selr.push_back(br);
+        cover_add(br);
       }
     } else {
       // Fast greedy MAP inference (Chen, Zhang, Zhou 2018, Algorithm 1).
@@ -509,6 +652,150 @@ TEST(RerankExperiment, DISABLED_DiversityVariants) {
     c.keep = keep, c.P = 100, c.gamma = 0.3;
     std::snprintf(name, sizeof name, "mmr z keep%zu P100 gamma0.3", keep);
     sweep(name, c, lams);
+  }
+  // (6) intent-aware diversification over genres: xQuAD / IA-Select with
+  // the user's genre mix as aspect weights.
+  for (int pig : {0, 1, 2}) {
+    for (double smooth : {0.0, 0.5}) {
+      for (double gamma : {0.0, 0.3}) {
+        Cfg c;
+        c.family = 2, c.pig = pig, c.smooth = smooth, c.gamma = gamma;
+        std::snprintf(name, sizeof name, "xquad P(i|g)%d smooth%.1f->catalog gamma%.1f", pig,
+                      smooth, gamma);
+        sweep(name, c, lams);
+      }
+    }
+  }
+  for (double smooth : {0.5, 1.0}) {
+    Cfg c;
+    c.family = 2, c.pig = 1, c.smooth = smooth, c.uniform = true, c.gamma = 0.3;
+    std::snprintf(name, sizeof name, "xquad P(i|g)1 smooth%.1f->uniform gamma0.3", smooth);
+    sweep(name, c, lams);
+  }
+  for (int pig : {0, 1}) {
+    for (double novel : {0.2, 0.5, 1.0}) {
+      Cfg c;
+      c.family = 2, c.pig = pig, c.smooth = 0.2, c.novel = novel, c.gamma = 0.3;
+      std::snprintf(name, sizeof name, "xquad P(i|g)%d smooth0.2 novel-aspects%.1f gamma0.3", pig,
+                    novel);
+      sweep(name, c, lams);
+    }
+  }
+  std::vector<double> lams_hi = lams;  // xQuAD's gain stops once the aspects are covered
+  for (double v = 0.981; v < 1.0005; v += 0.001) lams_hi.push_back(v);
+  for (int pig : {0, 1}) {
+    for (double smooth : {0.0, 1.0}) {
+      Cfg c;
+      c.family = 2, c.pig = pig, c.smooth = smooth, c.uniform = smooth > 0, c.gamma = 0;
+      std::snprintf(name, sizeof name, "xquad-hi P(i|g)%d smooth%.1f->uniform gamma0.0", pig,
+                    smooth);
+      sweep(name, c, lams_hi);
+    }
+  }
+  // MMR (as shipped) plus the xQuAD term, personalised or uniform aspects.
+  for (double xq : {0.25, 0.5, 1.0}) {
+    for (double smooth : {0.0, 1.0}) {
+      Cfg c;
+      c.xq = xq, c.pig = 1, c.smooth = smooth, c.uniform = true, c.gamma = 0.3;
+      std::snprintf(name, sizeof name, "mmr+xquad %.2f P(i|g)1 smooth%.1f->uniform z gamma0.3", xq,
+                    smooth);
+      sweep(name, c, lams);
+    }
+  }
+  for (double xq : {2.0, 4.0}) {
+    for (int pig : {1, 2}) {
+      Cfg c;
+      c.xq = xq, c.pig = pig, c.gamma = 0.3;
+      std::snprintf(name, sizeof name, "mmr+xquad %.2f P(i|g)%d smooth0.0 z gamma0.3", xq, pig);
+      sweep(name, c, lams);
+    }
+  }
+  // The best hybrid and plain MMR on a finer grid (0.0025), so both are
+  // compared right at the -5% line.
+  std::vector<double> lams_fine;
+  for (double v = 0.85; v < 0.96; v += 0.0025) lams_fine.push_back(v);
+  for (double xq : {0.0, 1.0, 2.0}) {
+    Cfg c;
+    c.xq = xq, c.pig = 1, c.gamma = 0.3;
+    std::snprintf(name, sizeof name, "fine mmr+xquad %.2f P(i|g)1 smooth0.0 z gamma0.3", xq);
+    sweep(name, c, lams_fine);
+  }
+  // Stacked with the other small gains: pool 200, swap local search (on the
+  // MMR objective) after the greedy.
+  for (size_t P : {100, 200}) {
+    for (bool swaps : {false, true}) {
+      if (P == 100 && !swaps) continue;
+      Cfg c;
+      c.xq = 2, c.pig = 1, c.gamma = swaps ? 0.2 : 0.3, c.P = P, c.swaps = swaps;
+      std::snprintf(name, sizeof name, "fine stacked mmr+xquad 2.00 P%zu swaps%d gamma%.1f", P,
+                    swaps, c.gamma);
+      sweep(name, c, swaps ? lams : lams_fine);
+    }
+  }
+  for (double nov : {0.5}) {
+    Cfg c;
+    c.xq = 0.5, c.pig = 1, c.smooth = 0.2, c.novel = nov, c.gamma = 0.3;
+    std::snprintf(name, sizeof name, "mmr+xquad 0.50 P(i|g)1 smooth0.2 novel-aspects%.1f gamma0.3",
+                  nov);
+    sweep(name, c, lams);
+  }
+  // MMR plus the coverage term.
+  for (double cover : {0.25, 0.5, 1.0}) {
+    Cfg c;
+    c.cover = cover, c.kappa = 0.5, c.wpow = 1, c.gamma = 0.3;
+    std::snprintf(name, sizeof name, "mmr+cover %.2f new-0.5*old /|G| z gamma0.3", cover);
+    sweep(name, c, lams);
+  }
+  // (7) genre-coverage greedy: new genres per genre of the item.
+  for (double kappa : {0.0, 0.5, 1.0}) {
+    for (double wpow : {0.0, 1.0}) {
+      for (double gamma : {0.0, 0.3}) {
+        Cfg c;
+        c.family = 3, c.kappa = kappa, c.wpow = wpow, c.gamma = gamma;
+        std::snprintf(name, sizeof name, "cover new-%.1f*old /|G|^%.0f gamma%.1f", kappa, wpow,
+                      gamma);
+        sweep(name, c, lams);
+      }
+    }
+  }
+  // (8) calibration composed with MMR: one objective, or calibration first.
+  for (double cal : {0.05, 0.1, 0.2, 0.3, 0.5}) {
+    Cfg c;
+    c.cal = cal, c.gamma = 0.3;
+    std::snprintf(name, sizeof name, "mmr+cal %.2f z P100 gamma0.3", cal);
+    sweep(name, c, lams);
+  }
+  for (double cal : {0.2, 0.5, 0.8}) {
+    for (size_t m : {20, 30, 50}) {
+      Cfg c;
+      c.cal = cal, c.cal_first = m, c.gamma = 0.3;
+      std::snprintf(name, sizeof name, "calfirst %.1f keeps %zu, then mmr z gamma0.3", cal, m);
+      sweep(name, c, lams);
+    }
+  }
+  // Which items raise the pairwise Jaccard distance: genre counts of the
+  // catalog, of the fused top 10 and of the shipped-like MMR at 0.9, and the
+  // mean distance of an item with |G| genres to the rest of its pool.
+  if (!only || std::strstr(only, "genres")) {
+    Cfg mmr;
+    mmr.lam = 0.9;
+    double dist_by[4] = {0, 0, 0, 0}, n_by[4] = {0, 0, 0, 0}, g_top = 0, g_mmr = 0, g_cat = 0;
+    for (uint32_t i = 0; i < N; ++i) g_cat += cats[i].size();
+    for (size_t idx = 0; idx < pools.size(); ++idx) {
+      const auto& pool = pools[idx];
+      for (size_t r = 0; r < K; ++r) g_top += cats[pool[r].item].size();
+      for (uint32_t i : select(idx, mmr)) g_mmr += cats[i].size();
+      for (size_t a = 0; a < 100; ++a) {
+        const size_t b = std::min<size_t>(3, cats[pool[a].item].size());
+        for (size_t x = 0; x < 100; ++x)
+          if (x != a) dist_by[b] += 1 - jac[size_t(pool[a].item) * N + pool[x].item], n_by[b] += 1;
+      }
+    }
+    std::printf(
+        "mean |G|: catalog %.2f fused top10 %.2f mmr0.9 %.2f; "
+        "mean distance to the pool by |G| 1/2/3+: %.3f %.3f %.3f\n",
+        g_cat / N, g_top / (K * pools.size()), g_mmr / (K * pools.size()), dist_by[1] / n_by[1],
+        dist_by[2] / n_by[2], dist_by[3] / n_by[3]);
   }
   // (4) larger pools with a relevance floor (z over the pool).
   for (size_t P : {200}) {
