@@ -22,6 +22,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <sstream>
 
 #include "recdb/db.h"
@@ -235,10 +236,11 @@ struct SweepResult {
   std::vector<uint64_t> known_rocksdb_aborts;  // points that hit the RocksDB 7.8 defect
 };
 
-// The workload's two cycles with the kind's N-th operation failing, then a
-// fault-free check. Returns whether the fault was reached.
-bool RunWithFault(FaultKind kind, uint64_t n, bool persistent, SweepResult* out) {
-  ScratchDir dir;
+// The workload's two cycles in the empty directory `dir` with the kind's
+// N-th operation failing, then a fault-free check. Returns whether the fault
+// was reached.
+bool RunWithFault(FaultKind kind, uint64_t n, bool persistent, const std::string& dir,
+                  SweepResult* out) {
   const std::string where = std::string(storage::FaultKindName(kind)) + " #" + std::to_string(n) +
                             (persistent ? " (persistent)" : "") + ": ";
   bool hit = false;
@@ -246,8 +248,8 @@ bool RunWithFault(FaultKind kind, uint64_t n, bool persistent, SweepResult* out)
   {
     FaultEnvScope env;
     env.fs()->Arm(kind, n, persistent);
-    failed |= !FaultWorkload(dir.path(), 0).Run().ok();
-    failed |= !FaultWorkload(dir.path(), 1).Run().ok();
+    failed |= !FaultWorkload(dir, 0).Run().ok();
+    failed |= !FaultWorkload(dir, 1).Run().ok();
     hit = env.fs()->injected() > 0;
   }
   if (!hit) return false;
@@ -256,7 +258,7 @@ bool RunWithFault(FaultKind kind, uint64_t n, bool persistent, SweepResult* out)
   // Reopen without faults: everything acknowledged is there, and consistent.
   std::string open_error;
   cli::crashtest::VerifyResult r =
-      cli::crashtest::Verify(dir.Sub("db"), dir.Sub("expected.log"), &open_error);
+      cli::crashtest::Verify(dir + "/db", dir + "/expected.log", &open_error);
   if (!open_error.empty()) out->problems.push_back(where + "reopen failed: " + open_error);
   for (const auto& s : r.lost_details) out->problems.push_back(where + "lost " + s);
   for (const auto& s : r.inconsistencies) out->problems.push_back(where + s);
@@ -264,7 +266,7 @@ bool RunWithFault(FaultKind kind, uint64_t n, bool persistent, SweepResult* out)
   // memory only), and take writes again.
   Options o = WorkloadOptions();
   o.create_if_missing = false;
-  auto db = DB::Open(o, dir.Sub("db"));
+  auto db = DB::Open(o, dir + "/db");
   if (!db.ok()) {
     // Nothing acknowledged and no database created is fine.
     if (r.acknowledged > 0 || !db.status().IsNotFound()) {
@@ -331,11 +333,15 @@ ChildOutcome RunPointInChild(FaultKind kind, uint64_t n, bool persistent) {
   std::string exe = "/proc/self/exe";
   std::string filter = "--gtest_filter=FaultPointTest.FromEnvironment";
   char* argv[] = {exe.data(), filter.data(), nullptr};
+  // The child's scratch directory belongs to the parent, so that it goes
+  // even when the child dies.
+  ScratchDir scratch;
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
-    if (std::strncmp(*e, "RECDB_FAULT_POINT=", 18) != 0) env_strings.emplace_back(*e);
+    if (std::strncmp(*e, "RECDB_FAULT_", 12) != 0) env_strings.emplace_back(*e);
   }
   env_strings.push_back(spec);
+  env_strings.push_back("RECDB_FAULT_SCRATCH=" + scratch.path());
   std::vector<char*> envp;
   for (std::string& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -541,7 +547,11 @@ TEST(FaultPointTest, FromEnvironment) {
     std::raise(SIGABRT);
   });
   SweepResult r;
-  const bool reached = RunWithFault(static_cast<FaultKind>(kind), n, persistent, &r);
+  // The sweep's parent owns the directory (an abort here would leak it).
+  std::optional<ScratchDir> own;
+  const char* scratch = std::getenv("RECDB_FAULT_SCRATCH");
+  const std::string dir = scratch != nullptr && *scratch != '\0' ? scratch : own.emplace().path();
+  const bool reached = RunWithFault(static_cast<FaultKind>(kind), n, persistent, dir, &r);
   std::printf("FAULT-POINT %s\n", reached ? "reached" : "unreached");
   if (r.failed_calls > 0) std::printf("FAULT-POINT failed-call\n");
   for (const std::string& p : r.problems) {
@@ -576,8 +586,15 @@ TEST(FaultSweepClassifierTest, KnownRocksDbAbortNeedsAssertionAndBothFrames) {
 // process in CompactionJob::Install. When this test fails, the installed
 // RocksDB no longer has the defect: remove IsKnownRocksDbEmptyOutputAbort.
 TEST(RocksDbDefectDeathTest, FailedWriteOfEmptyCompactionOutputAborts) {
+  // "threadsafe": the child re-runs this test from the start in a new
+  // process (a forked one would miss RocksDB's background threads). It
+  // finds the parent's directory in the environment, so that the parent
+  // removes it after the child's abort.
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  ScratchDir dir;
+  std::optional<ScratchDir> own;
+  const char* given = std::getenv("RECDB_FAULT_DEATH_DIR");
+  const std::string path = given != nullptr && *given != '\0' ? given : own.emplace().path();
+  ::setenv("RECDB_FAULT_DEATH_DIR", path.c_str(), 1);
   auto run = [&] {
     auto fs = std::make_shared<FaultInjectionFileSystem>();
     std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
@@ -586,7 +603,7 @@ TEST(RocksDbDefectDeathTest, FailedWriteOfEmptyCompactionOutputAborts) {
     o.disable_auto_compactions = true;
     o.env = env.get();
     rocksdb::DB* raw = nullptr;
-    if (!rocksdb::DB::Open(o, dir.Sub("db"), &raw).ok()) std::exit(3);
+    if (!rocksdb::DB::Open(o, path + "/db", &raw).ok()) std::exit(3);
     std::unique_ptr<rocksdb::DB> db(raw);
     rocksdb::WriteOptions wo;
     if (!db->Put(wo, "a", "1").ok() || !db->Put(wo, "b", "2").ok()) std::exit(4);
@@ -601,6 +618,7 @@ TEST(RocksDbDefectDeathTest, FailedWriteOfEmptyCompactionOutputAborts) {
     std::exit(0);
   };
   EXPECT_DEATH(run(), "internal_key.size\\(\\) >= kNumInternalBytes");
+  ::unsetenv("RECDB_FAULT_DEATH_DIR");
 }
 
 // --- Sweeps over every N (label "fault") ----------------------------------
