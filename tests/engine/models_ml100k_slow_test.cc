@@ -47,7 +47,9 @@ TEST_F(ModelsMl100kTest, IalsReachesBarQuicklyAndFoldInAgrees) {
   auto r = eval::Evaluate(m, *split_);
   std::printf("ials ndcg@10=%.4f recall@20=%.4f train_s=%.3f\n", r.ndcg, r.recall, s);
   EXPECT_GE(r.ndcg, 0.19);
-  EXPECT_LT(s, 2.0);  // < 1 s on an idle 2-core machine; slack for shared CI
+  if (test::kTimingBoundsApply) {
+    EXPECT_LT(s, 2.0);  // < 1 s on an idle 2-core machine; slack for shared CI
+  }
   // Fold-in of a trained user's history points the same way as the vector.
   double cos = 0;
   for (uint32_t u = 0; u < 100; ++u) {
