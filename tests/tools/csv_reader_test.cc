@@ -160,5 +160,39 @@ TEST(CsvRecordMapperTest, HeaderErrorsNameTheColumn) {
   EXPECT_FALSE(CsvRecordMapper::Create(RecordKind::kItem, {"id", "id"}).ok());
 }
 
+// The importers' memory bound: a line longer than max_line_bytes is skipped,
+// never held, and reading goes on with the next line at the right number.
+TEST(LineReaderTest, LineOverTheLimitIsSkippedNotBuffered) {
+  test::TempDir dir;
+  const std::string path = dir.Sub("long.txt");
+  std::ofstream(path, std::ios::binary) << "short\n" << std::string(100000, 'x') << "\nafter\n";
+  auto r = LineReader::Open(path, /*max_line_bytes=*/64);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  LineReader& lines = **r;
+  std::string line;
+  ASSERT_EQ(lines.Next(&line), LineReader::Result::kLine);
+  EXPECT_EQ(line, "short");
+  ASSERT_EQ(lines.Next(&line), LineReader::Result::kTooLong);
+  EXPECT_TRUE(line.empty());
+  EXPECT_LE(line.capacity(), 1024u);  // the 100 KB line never landed in it
+  EXPECT_EQ(lines.line_number(), 2);
+  ASSERT_EQ(lines.Next(&line), LineReader::Result::kLine);
+  EXPECT_EQ(line, "after");
+  EXPECT_EQ(lines.line_number(), 3);
+  EXPECT_EQ(lines.Next(&line), LineReader::Result::kEof);
+}
+
+TEST(LineReaderTest, FileWithoutNewlineOverTheLimitIsOneTooLongLine) {
+  test::TempDir dir;
+  const std::string path = dir.Sub("nonl.txt");
+  std::ofstream(path, std::ios::binary) << std::string(300000, 'y');
+  auto r = LineReader::Open(path, /*max_line_bytes=*/1000);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::string line;
+  EXPECT_EQ((*r)->Next(&line), LineReader::Result::kTooLong);
+  EXPECT_EQ((*r)->Next(&line), LineReader::Result::kEof);
+  EXPECT_EQ((*r)->bytes_read(), 300000u);
+}
+
 }  // namespace
 }  // namespace recdb::tools
