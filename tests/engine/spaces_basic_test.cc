@@ -49,6 +49,8 @@ TEST_F(SpacesTest, CreateRejectsBadOptions) {
   EXPECT_TRUE(db_->CreateSpace(o).IsInvalidArgument());
   o = Space("", 8);
   EXPECT_TRUE(db_->CreateSpace(o).IsInvalidArgument());
+  o = Space(std::string(kMaxSpaceNameBytes + 1, 'n'), 8);
+  EXPECT_TRUE(db_->CreateSpace(o).IsInvalidArgument());
   o = Space("ok", 0);
   EXPECT_TRUE(db_->CreateSpace(o).IsInvalidArgument());
   o = Space("ok", kMaxVectorDimension + 1);
@@ -60,6 +62,9 @@ TEST_F(SpacesTest, CreateRejectsBadOptions) {
   o.hnsw_ef_search = 0;
   EXPECT_TRUE(db_->CreateSpace(o).IsInvalidArgument());
   EXPECT_TRUE(db_->ListSpaces()->empty());
+  // The limits themselves are allowed.
+  EXPECT_TRUE(db_->CreateSpace(Space(std::string(kMaxSpaceNameBytes, 'n'), 8)).ok());
+  EXPECT_TRUE(db_->CreateSpace(Space("widest", kMaxVectorDimension)).ok());
 }
 
 TEST_F(SpacesTest, PutGetDelete) {
