@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "common/crc32c.h"
+#include "common/file_io.h"
 
 namespace recdb::index {
 namespace {
@@ -49,7 +50,7 @@ Status Errno(const std::string& what, const std::string& path) {
 
 Status WriteAll(int fd, const char* data, size_t n, const std::string& path) {
   while (n > 0) {
-    const ssize_t w = ::write(fd, data, n);
+    const ssize_t w = io::Write(fd, data, n);
     if (w < 0) {
       if (errno == EINTR) continue;
       return Errno("write", path);
@@ -131,17 +132,17 @@ Status IndexFileWriter::Finish(IndexFileHeader header) {
 
   if (::lseek(fd_, 0, SEEK_SET) != 0) return Errno("seek", tmp_path_);
   RECDB_RETURN_IF_ERROR(WriteAll(fd_, buf, sizeof(buf), tmp_path_));
-  if (::fsync(fd_) != 0) return Errno("fsync", tmp_path_);
+  if (io::Fsync(fd_) != 0) return Errno("fsync", tmp_path_);
   const int fd = fd_;
   fd_ = -1;
   if (::close(fd) != 0) return Errno("close", tmp_path_);
-  if (::rename(tmp_path_.c_str(), path_.c_str()) != 0) return Errno("rename", tmp_path_);
+  if (io::Rename(tmp_path_.c_str(), path_.c_str()) != 0) return Errno("rename", tmp_path_);
   finished_ = true;
   // The rename is durable only once the directory entry is.
   const std::string dir = DirName(path_);
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return Errno("open directory", dir);
-  const int rc = ::fsync(dfd);
+  const int rc = io::Fsync(dfd);
   ::close(dfd);
   if (rc != 0) return Errno("fsync directory", dir);
   return Status::OK();
@@ -160,7 +161,7 @@ StatusOr<IndexFile> ReadIndexFile(const std::string& path, IndexKind expected_ki
   std::string bytes(static_cast<size_t>(st.st_size), '\0');
   size_t done = 0;
   while (done < bytes.size()) {
-    const ssize_t r = ::read(fd, bytes.data() + done, bytes.size() - done);
+    const ssize_t r = io::Read(fd, bytes.data() + done, bytes.size() - done);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) {
       Status s = Errno("read", path);

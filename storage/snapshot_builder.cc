@@ -4,10 +4,13 @@
 #include <rocksdb/options.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 
 #include "common/crc32c.h"
+#include "common/file_io.h"
 #include "storage/snapshot_files.h"
 #include "storage/store.h"
 
@@ -196,9 +199,9 @@ StatusOr<SnapshotDirEntry> SnapshotBuilder::Commit(uint64_t format_version) {
   entry.id = id_;
   entry.name = SnapshotDirName(id_);
   entry.path = backup_dir_ + "/" + entry.name;
-  std::error_code ec;
-  fs::rename(partial_path_, entry.path, ec);
-  if (ec) return Status::IOError("cannot rename " + partial_path_ + ": " + ec.message());
+  if (io::Rename(partial_path_.c_str(), entry.path.c_str()) != 0) {
+    return Status::IOError("cannot rename " + partial_path_ + ": " + std::strerror(errno));
+  }
   committed_ = true;
   RECDB_RETURN_IF_ERROR(SyncDir(backup_dir_));
   entry.manifest = manifest_;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/crc32c.h"
+#include "common/file_io.h"
 
 namespace recdb::storage {
 namespace {
@@ -36,7 +37,7 @@ struct Fd {
 ssize_t ReadFull(int fd, char* buf, size_t n) {
   size_t got = 0;
   while (got < n) {
-    ssize_t r = ::read(fd, buf + got, n - got);
+    ssize_t r = io::Read(fd, buf + got, n - got);
     if (r < 0) {
       if (errno == EINTR) continue;
       return -1;
@@ -50,7 +51,7 @@ ssize_t ReadFull(int fd, char* buf, size_t n) {
 Status WriteFull(int fd, const char* buf, size_t n, const std::string& path) {
   size_t done = 0;
   while (done < n) {
-    ssize_t w = ::write(fd, buf + done, n - done);
+    ssize_t w = io::Write(fd, buf + done, n - done);
     if (w < 0) {
       if (errno == EINTR) continue;
       return Errno("cannot write", path);
@@ -104,7 +105,7 @@ Status CopyFileChecked(const std::string& src, const std::string& dst, uint64_t 
     return Status::Corruption(src + " is shorter (" + std::to_string(total) +
                               " bytes) than expected (" + std::to_string(limit) + ")");
   }
-  if (::fsync(out.fd) != 0) return Errno("cannot fsync", dst);
+  if (io::Fsync(out.fd) != 0) return Errno("cannot fsync", dst);
   *size = total;
   *crc32c = crc;
   return Status::OK();
@@ -114,7 +115,7 @@ Status WriteNewFile(const std::string& dst, const std::string& contents) {
   Fd out(::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (out.fd < 0) return Errno("cannot create", dst);
   RECDB_RETURN_IF_ERROR(WriteFull(out.fd, contents.data(), contents.size(), dst));
-  if (::fsync(out.fd) != 0) return Errno("cannot fsync", dst);
+  if (io::Fsync(out.fd) != 0) return Errno("cannot fsync", dst);
   return Status::OK();
 }
 
@@ -143,7 +144,7 @@ bool TryHardLink(const std::string& src, const std::string& dst) {
 Status SyncDir(const std::string& dir) {
   Fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (d.fd < 0) return Errno("cannot open directory", dir);
-  if (::fsync(d.fd) != 0) return Errno("cannot fsync directory", dir);
+  if (io::Fsync(d.fd) != 0) return Errno("cannot fsync directory", dir);
   return Status::OK();
 }
 
