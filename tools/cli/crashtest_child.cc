@@ -1,4 +1,6 @@
-// The crash test's child: runs a seeded random mix of writes against DIR and
+// The crash test's child: runs a seeded random mix of writes (events, item and
+// user upserts, event types, vectors put/deleted, Train, ForgetUser,
+// SweepRetention) against DIR and
 // logs each in the expected-state log (intent before the call, ack after it
 // returns OK) until it is killed or has done `max_ops` operations.
 #include "tools/cli/crashtest_child.h"
@@ -41,6 +43,10 @@ class Workload {
         s = PutVector(op, version);
       } else if (r < 88) {
         s = DeleteVector(op);
+      } else if (r < 89) {
+        s = Forget(op);
+      } else if (r < 90) {
+        s = Sweep(op);
       } else {
         s = Read();
       }
@@ -157,6 +163,35 @@ class Workload {
                   [&] { return db_->DeleteVectors(wo_, kSpaceName, EntityKind::kItem, {id}); });
   }
 
+  // Forgets a user that exists, then takes them off the forget ledger at
+  // once (untracked: the ledger only makes later writes of the id be dropped,
+  // which the workload must not see), so later ops may record them again. A
+  // kill between the two leaves the id in the ledger; the next child's
+  // ClearLedger() removes it before its first write.
+  Status Forget(const std::string& op) {
+    const std::string id = UserId(Uniform(kUsers));
+    if (!db_->GetUser(id).ok()) return Status::OK();
+    RECDB_RETURN_IF_ERROR(Logged(op, "FORGET " + id, [&] { return db_->ForgetUser(id).status(); }));
+    return db_->UnforgetUser(id);
+  }
+
+  // Runs the retention sweep (flush, compactions, index checkpoints, WAL and
+  // MANIFEST rotation). No retention rule is set, so it deletes nothing the
+  // verifier tracks; a kill inside it must leave every acknowledged write.
+  Status Sweep(const std::string& op) {
+    return Logged(op, "SWEEP", [&] { return db_->SweepRetention().status(); });
+  }
+
+ public:
+  Status ClearLedger() {
+    for (int u = 0; u < kUsers; ++u) {
+      Status s = db_->UnforgetUser(UserId(u));
+      if (!s.ok() && !s.IsNotFound()) return s;
+    }
+    return Status::OK();
+  }
+
+ private:
   // Reads run between writes so that a kill also lands inside them; their
   // results are checked by the parent after the restart, not here.
   Status Read() {
@@ -214,7 +249,8 @@ int RunChild(const ChildConfig& cfg) {
     return 3;
   }
   Workload workload(db->get(), log->get(), cfg);
-  Status s = workload.Run();
+  Status s = workload.ClearLedger();
+  if (s.ok()) s = workload.Run();
   if (!s.ok()) {
     std::fprintf(stderr, "crashtest child: %s\n", s.ToString().c_str());
     return 3;

@@ -20,8 +20,9 @@
 //   VEC <id> <version>                     PutVectors(item, MakeVector(...))
 //   VDEL <id>                              DeleteVectors(item, {id})
 //   TRAIN                                  Train()
-//   FORGET <user>                          ForgetUser(user) (the fault tests'
-//                                          workload; the crash child does not)
+//   FORGET <user>                          ForgetUser(user)
+//   SWEEP                                  SweepRetention() (no retention rule
+//                                          is set: it changes no tracked data)
 // A last line without its '\n' (the child died inside write(2)) is ignored.
 #pragma once
 
@@ -55,7 +56,7 @@ std::vector<float> MakeVector(const std::string& id, int64_t version);
 // One parsed operation of the log.
 struct LoggedOp {
   std::string op;              // "c<cycle>.<n>"
-  std::string kind;            // "E", "ITEM", "USER", "ET", "VEC", "VDEL", "TRAIN"
+  std::string kind;            // "E", "ITEM", "USER", "ET", "VEC", "VDEL", "TRAIN", "FORGET", "SWEEP"
   std::vector<std::string> fields;
   bool acknowledged = false;   // an "A" line follows
   bool failed = false;         // an "F" line follows
