@@ -2,7 +2,11 @@
 // and the location of the shared ml-100k data (tests skip when it is absent).
 #pragma once
 
+#include <cstdint>
+#include <cstring>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace recdb::test {
 
@@ -47,6 +51,16 @@ inline constexpr bool kTimingBoundsApply = true;
 #else
 inline constexpr bool kTimingBoundsApply = false;
 #endif
+
+// `bytes` placed `offset` bytes past an 8-aligned address, for decoding at
+// every misalignment; the view stays valid while `arena` lives.
+inline std::string_view PlaceAt(const std::string& bytes, size_t offset,
+                                std::vector<uint64_t>* arena) {
+  arena->assign((bytes.size() + offset) / 8 + 2, 0);
+  char* base = reinterpret_cast<char*>(arena->data()) + offset;
+  std::memcpy(base, bytes.data(), bytes.size());
+  return std::string_view(base, bytes.size());
+}
 
 }  // namespace recdb::test
 

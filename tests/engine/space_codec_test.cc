@@ -12,16 +12,12 @@
 #include <string_view>
 #include <vector>
 
+#include "test_util.h"
+
 namespace recdb::spaces {
 namespace {
 
-// `bytes` placed `offset` bytes past an 8-aligned address, valid while `arena` lives.
-std::string_view PlaceAt(const std::string& bytes, size_t offset, std::vector<uint64_t>* arena) {
-  arena->assign((bytes.size() + offset) / 8 + 2, 0);
-  char* base = reinterpret_cast<char*>(arena->data()) + offset;
-  std::memcpy(base, bytes.data(), bytes.size());
-  return std::string_view(base, bytes.size());
-}
+using test::PlaceAt;
 
 TEST(SpaceCodecTest, ValuesDecodeAtEveryMisalignment) {
   SpaceDefinition def;
