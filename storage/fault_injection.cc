@@ -1,5 +1,8 @@
 #include "storage/fault_injection.h"
 
+#include <rocksdb/system_clock.h>
+
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -285,6 +288,34 @@ IOStatus FaultInjectionFileSystem::LinkFile(const std::string& src, const std::s
                                             const IOOptions& o, IODebugContext* dbg) {
   if (ShouldFail(FaultKind::kRename)) return Injected(FaultKind::kRename);
   return FileSystemWrapper::LinkFile(src, target, o, dbg);
+}
+
+namespace {
+
+class ShortSleepClock final : public rocksdb::SystemClockWrapper {
+ public:
+  explicit ShortSleepClock(const std::shared_ptr<rocksdb::SystemClock>& target)
+      : SystemClockWrapper(target) {}
+  const char* Name() const override { return "RecdbShortSleepClock"; }
+  void SleepForMicroseconds(int micros) override {
+    SystemClockWrapper::SleepForMicroseconds(std::min(micros, 10000));
+  }
+};
+
+// The composite Env's file system and thread pools; only the clock differs.
+class FaultInjectionEnv final : public rocksdb::EnvWrapper {
+ public:
+  explicit FaultInjectionEnv(std::unique_ptr<rocksdb::Env> target)
+      : EnvWrapper(std::move(target)) {
+    system_clock_ = std::make_shared<ShortSleepClock>(system_clock_);
+  }
+  const char* Name() const override { return "RecdbFaultInjectionEnv"; }
+};
+
+}  // namespace
+
+std::unique_ptr<rocksdb::Env> NewFaultInjectionEnv(const std::shared_ptr<rocksdb::FileSystem>& fs) {
+  return std::make_unique<FaultInjectionEnv>(rocksdb::NewCompositeEnv(fs));
 }
 
 }  // namespace recdb::storage

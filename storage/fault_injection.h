@@ -7,7 +7,7 @@
 // for the Stores opened next:
 //
 //   auto fs = std::make_shared<FaultInjectionFileSystem>();
-//   std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+//   std::unique_ptr<rocksdb::Env> env = NewFaultInjectionEnv(fs);
 //   storage::SetEnvForTesting(env.get());   // storage/store.h
 //   fs->Arm(FaultKind::kSync, 3);           // the 3rd sync from now fails
 //   ... open a DB, write ...
@@ -20,13 +20,14 @@
 //   kRead    opening a file for reading, Read/PositionedRead/MultiRead
 // Preallocation (FSWritableFile::Allocate) is skipped: it is only a hint, and
 // on tmpfs it costs more than everything else a sweep does.
-// Only RocksDB's I/O goes through here; recdb's own derived files
-// (index/index_file) use POSIX calls directly.
+// Only RocksDB's I/O goes through here; recdb's own files (index
+// checkpoints, snapshot files) have their own seam, common/file_io.h.
 //
 // Thread-safety: every method is safe to call concurrently (RocksDB calls it
 // from its background threads); counters are atomic.
 #pragma once
 
+#include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
 
 #include <atomic>
@@ -97,5 +98,12 @@ class FaultInjectionFileSystem : public rocksdb::FileSystemWrapper {
   std::atomic<uint64_t> counts_[kNumFaultKinds] = {};
   std::atomic<uint64_t> injected_{0};
 };
+
+// An Env over `fs` for SetEnvForTesting. Its clock caps every sleep RocksDB
+// asks for at 10 ms: after a failed background flush or compaction RocksDB
+// 7.8 sleeps a hard-coded second before its next background job
+// (DBImpl::BackgroundCallFlush/Compaction), and that second was ~90% of a
+// fault sweep's wall time with the CPU idle. Time itself is not changed.
+std::unique_ptr<rocksdb::Env> NewFaultInjectionEnv(const std::shared_ptr<rocksdb::FileSystem>& fs);
 
 }  // namespace recdb::storage

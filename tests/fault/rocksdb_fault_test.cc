@@ -42,7 +42,7 @@ using storage::FaultKind;
 class FaultEnvScope {
  public:
   FaultEnvScope()
-      : fs_(std::make_shared<FaultInjectionFileSystem>()), env_(rocksdb::NewCompositeEnv(fs_)) {
+      : fs_(std::make_shared<FaultInjectionFileSystem>()), env_(storage::NewFaultInjectionEnv(fs_)) {
     storage::SetEnvForTesting(env_.get());
   }
   ~FaultEnvScope() { storage::SetEnvForTesting(nullptr); }
