@@ -15,6 +15,7 @@
 #include <map>
 
 #include "engine/db_impl.h"
+#include "engine/no_throw.h"
 #include "engine/write_validation.h"
 #include "storage/key_codec.h"
 #include "storage/record_codec.h"
@@ -28,18 +29,6 @@ namespace {
 // A batch buffer that grew past this is dropped rather than kept as scratch.
 constexpr size_t kMaxRetainedBatchBytes = 16u << 20;
 
-template <typename Fn>
-Status NoThrowWrite(Fn&& fn) {
-  try {
-    return fn();
-  } catch (const std::bad_alloc&) {
-    return Status::ResourceExhausted("out of memory");
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string("unexpected exception: ") + e.what());
-  } catch (...) {
-    return Status::Internal("unexpected exception");
-  }
-}
 
 uint8_t ConsentBits(const Consent& c) {
   return static_cast<uint8_t>((c.personalization ? storage::kConsentPersonalization : 0) |
@@ -67,7 +56,7 @@ std::string Quoted(std::string_view s) {
 // --- Event types ---------------------------------------------------------------
 
 Status DBImpl::RegisterEventType(const EventType& type) {
-  return NoThrowWrite([&]() -> Status {
+  return NoThrow([&]() -> Status {
     std::shared_lock lifecycle(lifecycle_mu_);
     RECDB_RETURN_IF_ERROR(CheckWritable());
     RECDB_RETURN_IF_ERROR(ValidateEventType(type));
@@ -107,7 +96,7 @@ Status DBImpl::RegisterEventTypeLocked(const EventType& type) {
 // --- Items -------------------------------------------------------------------------
 
 Status DBImpl::UpsertItems(const WriteOptions& wo, const std::vector<Item>& items) {
-  return NoThrowWrite([&]() -> Status {
+  return NoThrow([&]() -> Status {
     std::shared_lock lifecycle(lifecycle_mu_);
     RECDB_RETURN_IF_ERROR(CheckWritable());
     RECDB_RETURN_IF_ERROR(ValidateBatchSize(items.size(), "items"));
@@ -167,7 +156,7 @@ Status DBImpl::UpsertItemsLocked(const WriteOptions& wo, const std::vector<Item>
 // --- Users -------------------------------------------------------------------------
 
 Status DBImpl::UpsertUsers(const WriteOptions& wo, const std::vector<User>& users) {
-  return NoThrowWrite([&]() -> Status {
+  return NoThrow([&]() -> Status {
     std::shared_lock lifecycle(lifecycle_mu_);
     RECDB_RETURN_IF_ERROR(CheckWritable());
     RECDB_RETURN_IF_ERROR(ValidateBatchSize(users.size(), "users"));
@@ -265,7 +254,7 @@ Status DBImpl::UpsertUsersLocked(const WriteOptions& wo, const std::vector<User>
 // --- Events ------------------------------------------------------------------------
 
 Status DBImpl::RecordEvents(const WriteOptions& wo, const std::vector<Event>& events) {
-  return NoThrowWrite([&]() -> Status {
+  return NoThrow([&]() -> Status {
     std::shared_lock lifecycle(lifecycle_mu_);
     RECDB_RETURN_IF_ERROR(CheckWritable());
     RECDB_RETURN_IF_ERROR(ValidateBatchSize(events.size(), "events"));
@@ -481,7 +470,7 @@ void DBImpl::AddPendingStatsLocked(const storage::ItemStatsDeltaEntry* entries, 
 }
 
 Status DBImpl::FoldItemStats() {
-  return NoThrowWrite([&]() -> Status {
+  return NoThrow([&]() -> Status {
     std::shared_lock lifecycle(lifecycle_mu_);
     RECDB_RETURN_IF_ERROR(CheckWritable());
     std::lock_guard write(write_mu_);
