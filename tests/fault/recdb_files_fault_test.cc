@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/file_io.h"
+#include "fault/scratch_dir.h"
 #include "recdb/db.h"
 #include "recdb/snapshot.h"
 #include "test_util.h"
@@ -34,30 +35,7 @@ using io::FaultKind;
 constexpr int kDim = 8;
 constexpr char kSpace[] = "s";
 
-// Scratch directory on tmpfs when there is one (no power cuts here, so a
-// real fsync only costs time).
-class Scratch {
- public:
-  Scratch() {
-    std::string tmpl = "/dev/shm/recdb_iofault_XXXXXX";
-    if (::access("/dev/shm", W_OK) == 0 && ::mkdtemp(tmpl.data()) != nullptr) {
-      path_ = tmpl;
-    } else {
-      fallback_ = std::make_unique<test::TempDir>();
-      path_ = fallback_->path();
-    }
-  }
-  ~Scratch() {
-    if (fallback_) return;
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-  std::unique_ptr<test::TempDir> fallback_;
-};
+using test::ScratchDir;
 
 Options DbOptions() {
   Options o;
@@ -208,7 +186,7 @@ const char* KindName(FaultKind k) {
 }
 
 TEST(FileIoFaultTest, CountsAndFailsTheNthCallOnly) {
-  Scratch dir;
+  ScratchDir dir;
   const std::string f = dir.Sub("f");
   io::SetFaultForTesting(FaultKind::kWrite, 2, /*persistent=*/false);
   int fd = ::open(f.c_str(), O_WRONLY | O_CREAT, 0644);
@@ -237,7 +215,7 @@ TEST_P(RecdbFilesFaultSweepTest, EveryPointIsAStatusAndReopensConsistent) {
   const FaultKind kind = GetParam();
   uint64_t total = 0;
   {
-    Scratch dir;
+    ScratchDir dir;
     io::SetFaultForTesting(kind, 0, false);
     Outcome o = Workload(dir.Sub("db"), dir.Sub("backup")).Run();
     total = io::CallCountForTesting(kind);
@@ -250,7 +228,7 @@ TEST_P(RecdbFilesFaultSweepTest, EveryPointIsAStatusAndReopensConsistent) {
   int recovered = 0;  // reads of a checkpoint at open: rebuilt from RocksDB
   for (uint64_t n = 1; n <= total + 1; ++n) {
     const std::string point = std::string(KindName(kind)) + " #" + std::to_string(n);
-    Scratch dir;
+    ScratchDir dir;
     io::SetFaultForTesting(kind, n, /*persistent=*/false);
     Outcome o = Workload(dir.Sub("db"), dir.Sub("backup")).Run();
     const bool fired = io::FaultFiredForTesting();

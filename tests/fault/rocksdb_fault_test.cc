@@ -25,6 +25,7 @@
 #include <optional>
 #include <sstream>
 
+#include "fault/scratch_dir.h"
 #include "recdb/db.h"
 #include "storage/fault_injection.h"
 #include "storage/store.h"
@@ -53,32 +54,7 @@ class FaultEnvScope {
   std::unique_ptr<rocksdb::Env> env_;
 };
 
-// A scratch directory on tmpfs (/dev/shm) when there is one: the sweeps
-// never cut power, so a real fsync buys them nothing, and on a disk RocksDB's
-// ~100 fsyncs per open/close made each injection point cost a second.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string tmpl = "/dev/shm/recdb_fault_XXXXXX";
-    if (::access("/dev/shm", W_OK) == 0 && ::mkdtemp(tmpl.data()) != nullptr) {
-      path_ = tmpl;
-    } else {
-      fallback_ = std::make_unique<test::TempDir>();
-      path_ = fallback_->path();
-    }
-  }
-  ~ScratchDir() {
-    if (fallback_) return;
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-  std::unique_ptr<test::TempDir> fallback_;
-};
+using test::ScratchDir;
 
 Options WorkloadOptions() {
   Options o;
