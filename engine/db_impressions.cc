@@ -8,6 +8,10 @@ Status DBImpl::RecordImpressions(const WriteOptions& wo, const std::string& user
                                  const ImpressionContext& context) {
   std::shared_lock lifecycle(lifecycle_mu_);
   RECDB_RETURN_IF_ERROR(CheckWritable());
+  // Serialised with ForgetUser: the user's iid is resolved and the impression
+  // written with no forget in between, so none lands under a forgotten iid
+  // after ForgetUser scanned the user's impressions to delete them.
+  std::lock_guard write(write_mu_);
   return recommend_->RecordImpressions(wo, user, items, context);
 }
 

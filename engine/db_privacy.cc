@@ -313,9 +313,14 @@ Status DBImpl::ForgetUserLocked(uint32_t uid, const std::string& id, ErasureRece
     }
   }
 
-  // 2. The user's events: what to subtract from the per-item counters.
+  // 2. The user's events: what to subtract from the per-item counters. Each
+  // key counted is point-deleted in the one batch of step 3 (recdb writes no
+  // range tombstones: storage::Store::AddDeletesInRange says why), so the
+  // counters move by exactly what is deleted.
   const std::string begin = storage::UserEventsBegin(uid);
   const std::string end = storage::UserEventsEnd(uid);
+  rocksdb::WriteBatch batch;
+  auto* events_cf = store_->Handle(ColumnFamily::kEvents);
   CountDeltas deltas;
   {
     rocksdb::ReadOptions ro;
@@ -333,6 +338,7 @@ Status DBImpl::ForgetUserLocked(uint32_t uid, const std::string& id, ErasureRece
       RECDB_RETURN_IF_ERROR(
           storage::DecodeEventRecord(it->value().ToStringView(), &payload, nullptr));
       deltas[{payload.item, payload.type, storage::DayOf(parts.timestamp)}]--;
+      batch.Delete(events_cf, it->key());
       receipt->events_removed++;
       receipt->bytes_estimate += static_cast<int64_t>(it->key().size() + it->value().size());
     }
@@ -352,6 +358,7 @@ Status DBImpl::ForgetUserLocked(uint32_t uid, const std::string& id, ErasureRece
     ro.fill_cache = false;
     std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(ro, impressions));
     for (it->Seek(lo); it->Valid(); it->Next()) {
+      batch.Delete(impressions, it->key());
       receipt->impressions_removed++;
       receipt->bytes_estimate += static_cast<int64_t>(it->key().size() + it->value().size());
     }
@@ -359,14 +366,9 @@ Status DBImpl::ForgetUserLocked(uint32_t uid, const std::string& id, ErasureRece
   }
 
   // 3. One atomic batch.
-  rocksdb::WriteBatch batch;
   auto* meta = store_->Handle(ColumnFamily::kMeta);
   batch.Delete(store_->Handle(ColumnFamily::kIds), storage::IdKey(storage::EntityKind::kUser, id));
   batch.Delete(store_->Handle(ColumnFamily::kUsers), storage::EntityKey(uid));
-  batch.DeleteRange(store_->Handle(ColumnFamily::kEvents), begin, end);
-  if (receipt->impressions_removed > 0) {
-    batch.DeleteRange(store_->Handle(ColumnFamily::kImpressions), begin, end);
-  }
   std::vector<storage::ItemStatsDeltaEntry> entries = ToEntries(deltas);
   receipt->counts_adjusted = static_cast<int64_t>(entries.size());
   if (!entries.empty()) {

@@ -512,8 +512,11 @@ Status DBImpl::FoldItemStatsLocked() {
   char begin[8], end[8];
   storage::EncodeFixed64BE(begin, stats_log_begin_);
   storage::EncodeFixed64BE(end, stats_log_end_);
-  fold.DeleteRange(store_->Handle(ColumnFamily::kStatsLog), rocksdb::Slice(begin, 8),
-                   rocksdb::Slice(end, 8));
+  // write_mu_ is held: no writer appends to the log while it is scanned.
+  RECDB_RETURN_IF_ERROR(store_->AddDeletesInRange(ColumnFamily::kStatsLog,
+                                                  std::string_view(begin, 8),
+                                                  std::string_view(end, 8), &fold)
+                            .status());
   // Commit and clear under the exclusive state lock: GetItemCounts, which
   // reads RocksDB and pending_stats_ under the shared lock, sees the deltas
   // either pending or folded, never both.

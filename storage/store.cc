@@ -217,6 +217,26 @@ std::unique_ptr<rocksdb::Iterator> Store::NewIterator(ColumnFamily cf,
   return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(ro, Handle(cf)));
 }
 
+StatusOr<int64_t> Store::AddDeletesInRange(ColumnFamily cf, std::string_view begin,
+                                           std::string_view end,
+                                           rocksdb::WriteBatch* batch) const {
+  rocksdb::ColumnFamilyHandle* handle = Handle(cf);
+  if (handle == nullptr) return int64_t{0};  // a reserved family this database predates
+  rocksdb::Slice lo(begin.data(), begin.size()), up(end.data(), end.size());
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lo;
+  ro.iterate_upper_bound = &up;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handle));
+  int64_t n = 0;
+  for (it->Seek(lo); it->Valid(); it->Next(), ++n) {
+    rocksdb::Status s = batch->Delete(handle, it->key());
+    if (!s.ok()) return FromRocksDB(s);
+  }
+  RECDB_RETURN_IF_ERROR(FromRocksDB(it->status()));
+  return n;
+}
+
 Snapshot Store::GetSnapshot() const { return std::make_unique<rocksdb::ManagedSnapshot>(db_); }
 
 uint64_t Store::DiskBytes() const {

@@ -110,6 +110,19 @@ class Store {
   std::unique_ptr<rocksdb::Iterator> NewIterator(ColumnFamily cf,
                                                  const rocksdb::ReadOptions& ro) const;
 
+  // Adds a point Delete to `batch` for every key of `cf` in [begin, end)
+  // as of now, and returns how many. recdb never writes range tombstones
+  // (rocksdb::WriteBatch::DeleteRange): Debian's RocksDB 7.8 aborts when
+  // writing a compaction output that held only range tombstones fails
+  // (tests/fault RocksDbDefectDeathTest), which the I/O fault sweeps hit.
+  // A point delete costs one key scan of the range; every caller deletes
+  // what it has just read or written, so the scan is of the same order as
+  // the work it undoes. Keys written into the range after the scan are not
+  // deleted: callers hold whatever lock keeps writers out of the range.
+  // Errors: IOError, Corruption (from the scan).
+  StatusOr<int64_t> AddDeletesInRange(ColumnFamily cf, std::string_view begin,
+                                      std::string_view end, rocksdb::WriteBatch* batch) const;
+
   Snapshot GetSnapshot() const;
   uint64_t LatestSequenceNumber() const { return db_->GetLatestSequenceNumber(); }
 

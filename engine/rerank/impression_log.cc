@@ -176,12 +176,6 @@ ItemExposure ImpressionLog::Exposure(uint32_t item) const {
   return e;
 }
 
-void ImpressionLog::DeleteUser(const storage::Store& store, rocksdb::WriteBatch* batch,
-                               uint32_t user) {
-  batch->DeleteRange(store.Handle(ColumnFamily::kImpressions), storage::UserEventsBegin(user),
-                     storage::UserEventsEnd(user));
-}
-
 std::vector<uint32_t> RotatedOut(const std::vector<Shown>& shown,
                                  const std::unordered_map<uint32_t, int64_t>& last_event,
                                  int64_t now, const CareOptions& care) {

@@ -3,7 +3,7 @@
 //
 // Keys are user iid first (user iid + ordered timestamp + sequence, the
 // layout of "events"), so one user's impressions are one contiguous range:
-// forgetting a user is a DeleteRange (DeleteUser). Values are
+// forgetting a user deletes one range (DBImpl::ForgetUserLocked). Values are
 // fb.ImpressionRecord, verified on every read.
 //
 // Derived in memory: per item, how often it was shown (all users) and how
@@ -64,9 +64,6 @@ class ImpressionLog {
 
   // Recomputes impressions and engagements of every item from RocksDB.
   Status Refresh();
-
-  // Adds the deletion of every impression of `user` to `batch`.
-  static void DeleteUser(const storage::Store& store, rocksdb::WriteBatch* batch, uint32_t user);
 
  private:
   Status EnsureLoaded();

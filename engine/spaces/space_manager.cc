@@ -441,12 +441,19 @@ Status SpaceManager::DropSpace(const std::string& name) {
       std::lock_guard write(s->write_mu);
       rocksdb::WriteBatch batch;
       auto* vcf = store->Handle(ColumnFamily::kVectors);
-      auto* lcf = store->Handle(ColumnFamily::kVectorLog);
       batch.Delete(vcf, spaces::SpaceDefinitionKey(id));
       batch.Delete(vcf, spaces::TruncatedKey(id));
       batch.Delete(vcf, spaces::TextModelKey(id));
-      batch.DeleteRange(vcf, spaces::SpaceBegin(id), spaces::SpaceBegin(id + 1));
-      batch.DeleteRange(lcf, spaces::LogKey(id, 0), spaces::LogKey(id + 1, 0));
+      // Point deletes, no range tombstones (storage::Store::AddDeletesInRange);
+      // write_mu is held, so the scans see every vector and log entry.
+      RECDB_RETURN_IF_ERROR(store->AddDeletesInRange(ColumnFamily::kVectors,
+                                                     spaces::SpaceBegin(id),
+                                                     spaces::SpaceBegin(id + 1), &batch)
+                                .status());
+      RECDB_RETURN_IF_ERROR(store->AddDeletesInRange(ColumnFamily::kVectorLog,
+                                                     spaces::LogKey(id, 0),
+                                                     spaces::LogKey(id + 1, 0), &batch)
+                                .status());
       RECDB_RETURN_IF_ERROR(store->Write(&batch, /*sync=*/true));
       s->dropped = true;
       spaces_.erase(found);
@@ -773,9 +780,13 @@ Status SpaceManager::CheckpointSpace(Space& s) {
   // Log entries both checkpoints cover are no longer needed.
   const uint64_t through = std::min(s.saved_covered[0].load(), s.saved_covered[1].load());
   if (through > s.truncated_through) {
+    // Entries up to `through` are all written already: the scan sees each.
+    // It starts past the last truncation, not over its tombstones.
     rocksdb::WriteBatch batch;
-    batch.DeleteRange(store->Handle(ColumnFamily::kVectorLog), spaces::LogKey(s.def.id, 0),
-                      spaces::LogKey(s.def.id, through + 1));
+    RECDB_RETURN_IF_ERROR(store->AddDeletesInRange(ColumnFamily::kVectorLog,
+                                                   spaces::LogKey(s.def.id, s.truncated_through + 1),
+                                                   spaces::LogKey(s.def.id, through + 1), &batch)
+                              .status());
     batch.Put(store->Handle(ColumnFamily::kVectors), spaces::TruncatedKey(s.def.id),
               storage::EncodeCounter(through));
     RECDB_RETURN_IF_ERROR(store->Write(&batch, /*sync=*/false));

@@ -14,6 +14,7 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
+#include <rocksdb/table_properties.h>
 
 #include <algorithm>
 #include <csignal>
@@ -209,7 +210,6 @@ struct SweepResult {
   uint64_t points = 0;         // values of N tried that hit a fault
   uint64_t failed_calls = 0;   // of those, how many made the workload see a non-OK Status
   std::vector<std::string> problems;
-  std::vector<uint64_t> known_rocksdb_aborts;  // points that hit the RocksDB 7.8 defect
 };
 
 // The workload's two cycles in the empty directory `dir` with the kind's
@@ -261,30 +261,11 @@ bool RunWithFault(FaultKind kind, uint64_t n, bool persistent, const std::string
   return true;
 }
 
-// RocksDB 7.8.3 (Debian's librocksdb7.8, built with assertions) aborts in
-// its own background compaction thread when writing or syncing a compaction
-// output that ended up empty fails: a bottommost compaction whose input holds
-// only range tombstones (which that level drops) still writes an empty SST;
-// when that file's append or sync fails, the output is neither removed (only
-// done on success) nor given boundary keys, and CompactionJob::Install ->
-// UpdateCompactionJobStats -> SmallestUserKey() calls ExtractUserKey on its
-// empty smallest key. No recdb frame is on that stack and the failed write is
-// the compaction's own, the first error of the run: no recdb call sequence can
-// steer around it. A point ending in exactly this abort (the assertion AND
-// both frames) is counted as this known defect, not as a recdb failure;
-// anything else that kills the child is a failure.
-bool IsKnownRocksDbEmptyOutputAbort(const std::string& child_output) {
-  return child_output.find("internal_key.size() >= kNumInternalBytes") != std::string::npos &&
-         child_output.find("CompactionJob7Install") != std::string::npos &&
-         child_output.find("UpdateCompactionJobStats") != std::string::npos;
-}
-
 // What one injection point run in a child process reported.
 struct ChildOutcome {
   bool reached = false;
   bool failed_call = false;
   std::vector<std::string> problems;
-  bool known_rocksdb_abort = false;
 };
 
 // Runs point (kind, n) in a child (this binary, FaultPointTest, with
@@ -346,12 +327,6 @@ ChildOutcome RunPointInChild(FaultKind kind, uint64_t n, bool persistent) {
   }
   const bool clean_exit = WIFEXITED(status) && WEXITSTATUS(status) == 0;
   if (clean_exit) return out;
-  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT &&
-      IsKnownRocksDbEmptyOutputAbort(output)) {
-    out.reached = true;
-    out.known_rocksdb_abort = true;
-    return out;
-  }
   out.reached = true;  // a crash counts as reached: it is a failure either way
   if (out.problems.empty()) {
     const std::string tail = output.size() > 1500 ? output.substr(output.size() - 1500) : output;
@@ -370,10 +345,6 @@ SweepResult Sweep(FaultKind kind, bool persistent) {
     if (!c.reached) break;
     ++result.points;
     if (c.failed_call) ++result.failed_calls;
-    if (c.known_rocksdb_abort) {
-      result.known_rocksdb_aborts.push_back(n);
-      continue;
-    }
     for (std::string& p : c.problems) result.problems.push_back(std::move(p));
     if (n > 100000) {
       result.problems.push_back("sweep did not end");
@@ -384,14 +355,10 @@ SweepResult Sweep(FaultKind kind, bool persistent) {
 }
 
 void ExpectClean(FaultKind kind, bool persistent, const SweepResult& r) {
-  std::string known;
-  for (uint64_t n : r.known_rocksdb_aborts) known += " #" + std::to_string(n);
-  std::printf("fault %-6s %-10s: %llu injection points, %llu surfaced as a non-OK Status, "
-              "%zu hit the RocksDB 7.8 empty-compaction-output abort%s\n",
+  std::printf("fault %-6s %-10s: %llu injection points, %llu surfaced as a non-OK Status\n",
               storage::FaultKindName(kind), persistent ? "persistent" : "transient",
               static_cast<unsigned long long>(r.points),
-              static_cast<unsigned long long>(r.failed_calls), r.known_rocksdb_aborts.size(),
-              known.c_str());
+              static_cast<unsigned long long>(r.failed_calls));
   EXPECT_GT(r.points, 0u) << "the sequence never reached a " << storage::FaultKindName(kind);
   for (size_t i = 0; i < r.problems.size() && i < 20; ++i) ADD_FAILURE() << r.problems[i];
 }
@@ -494,6 +461,80 @@ TEST(FaultWorkloadTest, WithoutFaultsEverythingIsThere) {
   EXPECT_TRUE(r.inconsistencies.empty()) << r.inconsistencies.front();
 }
 
+// Every recdb path that deletes a key range (ForgetUser's events and
+// impressions, the stats-log fold at Close, vector-log truncation at a
+// checkpoint, DropSpace) writes point deletes: no table RocksDB holds after
+// Close has a range tombstone (RocksDbDefectDeathTest says why).
+TEST(NoRangeTombstonesTest, DeletingPathsWritePointDeletesOnly) {
+  test::TempDir dir;
+  Options o;
+  o.create_if_missing = true;
+  {
+    auto db = DB::Open(o, dir.Sub("db"));
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    std::vector<Event> events;
+    for (int u = 0; u < 3; ++u) {
+      for (int i = 0; i < 4; ++i) {
+        Event e;
+        e.user = "u" + std::to_string(u);
+        e.item = "i" + std::to_string(i);
+        e.timestamp = 1700000000 + 10 * u + i;
+        events.push_back(e);
+      }
+    }
+    ASSERT_TRUE((*db)->RecordEvents({}, events).ok());
+    ASSERT_TRUE((*db)->RecordImpressions({}, "u0", {"i1", "i2"}).ok());
+    SpaceOptions so;
+    so.name = "s";
+    so.dimension = 2;
+    ASSERT_TRUE((*db)->CreateSpace(so).ok());
+    for (const std::string space : {"s", "t"}) {
+      if (space == "t") {
+        so.name = "t";
+        ASSERT_TRUE((*db)->CreateSpace(so).ok());
+      }
+      for (int i = 0; i < 4; ++i) {
+        ASSERT_TRUE((*db)->PutVectors({}, space, EntityKind::kItem,
+                                      {VectorRecord{"i" + std::to_string(i),
+                                                    {1.0f, static_cast<float>(i)}}})
+                        .ok());
+      }
+    }
+    ASSERT_TRUE((*db)->CheckpointIndexes().ok());  // truncates both vector logs
+    auto receipt = (*db)->ForgetUser("u0");
+    ASSERT_TRUE(receipt.ok()) << receipt.status().ToString();
+    EXPECT_EQ(receipt->events_removed, 4);
+    EXPECT_EQ(receipt->impressions_removed, 1);
+    ASSERT_TRUE((*db)->DropSpace("t").ok());
+    ASSERT_TRUE((*db)->Close().ok());  // folds the stats log, flushes every memtable
+  }
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.Sub("db/db"), &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& n : names) descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), dir.Sub("db/db"), descriptors,
+                                           &handles, &raw)
+                  .ok());
+  std::unique_ptr<rocksdb::DB> rdb(raw);
+  uint64_t tables = 0, deletions = 0, range_deletions = 0;
+  for (size_t i = 0; i < handles.size(); ++i) {
+    rocksdb::TablePropertiesCollection props;
+    ASSERT_TRUE(rdb->GetPropertiesOfAllTables(handles[i], &props).ok());
+    for (const auto& [file, p] : props) {
+      ++tables;
+      deletions += p->num_deletions;
+      range_deletions += p->num_range_deletions;
+      EXPECT_EQ(p->num_range_deletions, 0u) << names[i] << " " << file;
+    }
+  }
+  for (auto* h : handles) rdb->DestroyColumnFamilyHandle(h);
+  EXPECT_GT(tables, 0u);
+  EXPECT_GT(deletions, 4u + 1 + 8);  // the forget, the truncations, the drop
+  EXPECT_EQ(range_deletions, 0u);
+}
+
 // One injection point in isolation, for debugging what a sweep reports:
 //   RECDB_FAULT_POINT=write:666 fault_tests --gtest_filter=FaultPointTest.*
 // (or write:666:persistent).
@@ -513,8 +554,8 @@ TEST(FaultPointTest, FromEnvironment) {
     if (kind_name == storage::FaultKindName(static_cast<FaultKind>(k))) kind = k;
   }
   ASSERT_GE(kind, 0) << "unknown kind " << kind_name;
-  // An abort (RocksDB's assertions) prints its stack, so that the sweep can
-  // tell the known RocksDB defect from anything else.
+  // An abort (e.g. RocksDB's assertions) prints its stack into the sweep's
+  // report of the point.
   std::signal(SIGABRT, [](int) {
     void* frames[64];
     const int n_frames = ::backtrace(frames, 64);
@@ -539,28 +580,16 @@ TEST(FaultPointTest, FromEnvironment) {
   for (const std::string& p : r.problems) ADD_FAILURE() << p;
 }
 
-// The sweep's classifier of the RocksDB 7.8 defect accepts only that abort:
-// the assertion alone (any misuse of a key could raise it) is a failure.
-TEST(FaultSweepClassifierTest, KnownRocksDbAbortNeedsAssertionAndBothFrames) {
-  const std::string assertion =
-      "fault_tests: ./db/dbformat.h:199: rocksdb::Slice rocksdb::ExtractUserKey(const Slice&): "
-      "Assertion `internal_key.size() >= kNumInternalBytes' failed.\n";
-  const std::string stack =
-      "librocksdb.so.7.8(_ZNK7rocksdb13CompactionJob24UpdateCompactionJobStatsERKNS_13Internal"
-      "Stats15CompactionStatsE+0x4c)\n"
-      "librocksdb.so.7.8(_ZN7rocksdb13CompactionJob7InstallERKNS_16MutableCFOptionsE+0x8a)\n";
-  EXPECT_TRUE(IsKnownRocksDbEmptyOutputAbort(assertion + stack));
-  EXPECT_FALSE(IsKnownRocksDbEmptyOutputAbort(assertion));
-  EXPECT_FALSE(IsKnownRocksDbEmptyOutputAbort(stack));
-  EXPECT_FALSE(IsKnownRocksDbEmptyOutputAbort(
-      assertion + "librocksdb.so.7.8(_ZN7rocksdb6DBIter4NextEv+0x1c)\n"));
-}
-
-// The RocksDB defect the sweeps classify, reproduced on RocksDB alone (no
-// recdb code): a bottommost compaction of a file holding only a range
-// tombstone writes an empty output; failing that output's append aborts the
-// process in CompactionJob::Install. When this test fails, the installed
-// RocksDB no longer has the defect: remove IsKnownRocksDbEmptyOutputAbort.
+// Why recdb writes no range tombstones (storage::Store::AddDeletesInRange),
+// reproduced on RocksDB alone: Debian's RocksDB 7.8.3 (built with
+// assertions) aborts in its own background compaction thread when writing a
+// compaction output that ended up empty fails. A bottommost compaction whose
+// input holds only range tombstones (which that level drops) still writes an
+// empty SST; when that file's append or sync fails, RocksDB neither removes
+// the output nor gives it boundary keys, and CompactionJob::Install ->
+// UpdateCompactionJobStats calls ExtractUserKey on its empty smallest key.
+// With DeleteRange, the sweeps hit this at about a dozen points. When this
+// test fails, the installed RocksDB no longer has the defect.
 TEST(RocksDbDefectDeathTest, FailedWriteOfEmptyCompactionOutputAborts) {
   // "threadsafe": the child re-runs this test from the start in a new
   // process (a forked one would miss RocksDB's background threads). It
