@@ -1,5 +1,6 @@
 // recdb/c.h: the caller-side handles (options, record batches, results) and
 // their accessors. Nothing here touches a database.
+#include <cmath>
 #include <new>
 
 #include "c_handles.h"
@@ -354,6 +355,31 @@ void recdb_recommend_options_set_care(recdb_recommend_options_t* o, double diver
   o->request.care = care;
 }
 
+recdb_status_t recdb_recommend_options_add_pin(recdb_recommend_options_t* o, const char* item) {
+  if (o == nullptr || item == nullptr) return RECDB_INVALID_ARGUMENT;
+  return GuardNoMessage([&] {
+    o->request.rules.pin.emplace_back(item);
+    return RECDB_OK;
+  });
+}
+recdb_status_t recdb_recommend_options_set_boost(recdb_recommend_options_t* o, const char* item,
+                                                 double factor) {
+  // The C++ API rejects a non-finite boost at Recommend; rejecting it here
+  // points at the call that set it.
+  if (o == nullptr || item == nullptr || !std::isfinite(factor)) return RECDB_INVALID_ARGUMENT;
+  return GuardNoMessage([&] {
+    o->request.rules.boost[item] = factor;
+    return RECDB_OK;
+  });
+}
+recdb_status_t recdb_recommend_options_add_bury(recdb_recommend_options_t* o, const char* item) {
+  if (o == nullptr || item == nullptr) return RECDB_INVALID_ARGUMENT;
+  return GuardNoMessage([&] {
+    o->request.rules.bury.emplace_back(item);
+    return RECDB_OK;
+  });
+}
+
 // ---- Results
 
 void recdb_results_destroy(recdb_results_t* r) { delete r; }
@@ -406,6 +432,37 @@ const char* recdb_results_evidence_category(const recdb_results_t* r, size_t i, 
 }
 const char* recdb_results_evidence_text(const recdb_results_t* r, size_t i, size_t j) {
   return EvidenceField(r, i, j, &recdb::Evidence::text);
+}
+
+// ---- History
+
+void recdb_history_destroy(recdb_history_t* h) { delete h; }
+size_t recdb_history_count(const recdb_history_t* h) { return h ? h->events.size() : 0; }
+const char* recdb_history_item(const recdb_history_t* h, size_t i) {
+  return h && i < h->events.size() ? h->events[i].item.c_str() : nullptr;
+}
+const char* recdb_history_type(const recdb_history_t* h, size_t i) {
+  return h && i < h->events.size() ? h->events[i].type.c_str() : nullptr;
+}
+int64_t recdb_history_timestamp(const recdb_history_t* h, size_t i) {
+  return h && i < h->events.size() ? h->events[i].timestamp : 0;
+}
+int recdb_history_has_value(const recdb_history_t* h, size_t i) {
+  return h && i < h->events.size() && h->events[i].has_value ? 1 : 0;
+}
+double recdb_history_value(const recdb_history_t* h, size_t i) {
+  return h && i < h->events.size() ? h->events[i].value : 0;
+}
+size_t recdb_history_context_count(const recdb_history_t* h, size_t i) {
+  return h && i < h->contexts.size() ? h->contexts[i].size() : 0;
+}
+const char* recdb_history_context_key(const recdb_history_t* h, size_t i, size_t j) {
+  if (h == nullptr || i >= h->contexts.size() || j >= h->contexts[i].size()) return nullptr;
+  return h->contexts[i][j].first.c_str();
+}
+const char* recdb_history_context_value(const recdb_history_t* h, size_t i, size_t j) {
+  if (h == nullptr || i >= h->contexts.size() || j >= h->contexts[i].size()) return nullptr;
+  return h->contexts[i][j].second.c_str();
 }
 
 }  // extern "C"

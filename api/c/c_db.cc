@@ -127,6 +127,29 @@ recdb_status_t recdb_get_stats(recdb_t* db, recdb_stats_t* stats, char** errmsg)
   });
 }
 
+recdb_status_t recdb_get_user_history(recdb_t* db, const char* user, int64_t start,
+                                      int64_t end, size_t limit, recdb_history_t** history,
+                                      char** errmsg) {
+  return Guard(errmsg, [&] {
+    if (history == nullptr) return NullArgument(errmsg, "history");
+    *history = nullptr;
+    if (db == nullptr) return NullArgument(errmsg, "db");
+    if (user == nullptr) return NullArgument(errmsg, "user");
+    recdb::HistoryRange range;
+    range.start = start;
+    range.end = end;
+    range.limit = limit;
+    auto events = db->db->GetUserHistory(user, range);
+    if (!events.ok()) return FromStatus(events.status(), errmsg);
+    auto h = std::make_unique<recdb_history_t>();
+    h->events = std::move(events).value();
+    h->contexts.reserve(h->events.size());
+    for (const auto& e : h->events) h->contexts.emplace_back(e.context.begin(), e.context.end());
+    *history = h.release();
+    return Ok(errmsg);
+  });
+}
+
 recdb_status_t recdb_train(recdb_t* db, const recdb_train_options_t* options,
                            recdb_train_report_t* report, char** errmsg) {
   return Guard(errmsg, [&] {
@@ -170,6 +193,39 @@ recdb_status_t recdb_similar_items(recdb_t* db, const char* item, size_t k,
     if (!r.ok()) return FromStatus(r.status(), errmsg);
     *results = MakeResults(std::move(r).value());
     return Ok(errmsg);
+  });
+}
+
+recdb_status_t recdb_record_impressions(recdb_t* db, const char* user,
+                                        const char* const* items, size_t count,
+                                        int64_t timestamp, const char* const* context_keys,
+                                        const char* const* context_values,
+                                        size_t context_count, int sync, char** errmsg) {
+  return Guard(errmsg, [&] {
+    if (db == nullptr) return NullArgument(errmsg, "db");
+    if (user == nullptr) return NullArgument(errmsg, "user");
+    if (count > 0 && items == nullptr) return NullArgument(errmsg, "items");
+    if (context_count > 0 && (context_keys == nullptr || context_values == nullptr)) {
+      return NullArgument(errmsg, "context_keys and context_values");
+    }
+    std::vector<std::string> shown;
+    for (size_t i = 0; i < count; ++i) {
+      if (items[i] == nullptr) {
+        return Fail(errmsg, RECDB_INVALID_ARGUMENT, "items[" + std::to_string(i) + "] is NULL");
+      }
+      shown.emplace_back(items[i]);
+    }
+    recdb::ImpressionContext context;
+    context.timestamp = timestamp;
+    for (size_t j = 0; j < context_count; ++j) {
+      if (context_keys[j] == nullptr || context_values[j] == nullptr) {
+        return Fail(errmsg, RECDB_INVALID_ARGUMENT,
+                    "context entry " + std::to_string(j) + " has a NULL key or value");
+      }
+      context.context[context_keys[j]] = context_values[j];
+    }
+    return FromStatus(db->db->RecordImpressions(MakeWriteOptions(sync), user, shown, context),
+                      errmsg);
   });
 }
 

@@ -39,6 +39,11 @@ struct recdb_results_t {
   // Flattened contributions (std::map has no index access).
   std::vector<std::vector<std::pair<std::string, double>>> contributions;
 };
+struct recdb_history_t {
+  std::vector<recdb::Event> events;
+  // Flattened contexts (std::map has no index access).
+  std::vector<std::vector<std::pair<std::string, std::string>>> contexts;
+};
 
 namespace recdb::capi {
 

@@ -203,6 +203,18 @@ static void TestBuilders(void) {
   CHECK(recdb_recommend_options_add_session_item(NULL, "a") == RECDB_INVALID_ARGUMENT);
   CHECK(recdb_recommend_options_add_category(ro, NULL) == RECDB_INVALID_ARGUMENT);
   CHECK(recdb_recommend_options_add_attribute_equals(ro, "k", NULL) == RECDB_INVALID_ARGUMENT);
+  CHECK(recdb_recommend_options_add_pin(ro, NULL) == RECDB_INVALID_ARGUMENT);
+  CHECK(recdb_recommend_options_add_pin(NULL, "a") == RECDB_INVALID_ARGUMENT);
+  CHECK(recdb_recommend_options_add_pin(ro, "a") == RECDB_OK);
+  CHECK(recdb_recommend_options_set_boost(ro, NULL, 1) == RECDB_INVALID_ARGUMENT);
+  CHECK(recdb_recommend_options_set_boost(NULL, "a", 1) == RECDB_INVALID_ARGUMENT);
+  CHECK(recdb_recommend_options_set_boost(ro, "a", NAN) == RECDB_INVALID_ARGUMENT);
+  CHECK(recdb_recommend_options_set_boost(ro, "a", INFINITY) == RECDB_INVALID_ARGUMENT);
+  CHECK(recdb_recommend_options_set_boost(ro, "a", -INFINITY) == RECDB_INVALID_ARGUMENT);
+  CHECK(recdb_recommend_options_set_boost(ro, "a", -2.5) == RECDB_OK);
+  CHECK(recdb_recommend_options_add_bury(ro, NULL) == RECDB_INVALID_ARGUMENT);
+  CHECK(recdb_recommend_options_add_bury(NULL, "a") == RECDB_INVALID_ARGUMENT);
+  CHECK(recdb_recommend_options_add_bury(ro, "a") == RECDB_OK);
   recdb_recommend_options_destroy(ro);
 }
 
@@ -548,6 +560,368 @@ static void TestDatabase(const char* base) {
   }
 }
 
+/* ---- Business rules, history, impressions (on their own database) ---- */
+
+#define MAX_LIST 64
+
+/* The items recdb_recommend returns for `user` with `ro`, copied into
+ * out[0..n) (n returned; 0 on failure, which is also a failed check). */
+static size_t ListOf(recdb_t* db, const char* user, const recdb_recommend_options_t* ro,
+                     char out[][16]) {
+  recdb_results_t* res = NULL;
+  EXPECT_STATUS(RECDB_OK, recdb_recommend(db, user, ro, &res, err));
+  size_t n = recdb_results_count(res);
+  if (n > MAX_LIST) n = MAX_LIST;
+  for (size_t i = 0; i < n; ++i) snprintf(out[i], 16, "%s", recdb_results_item(res, i));
+  recdb_results_destroy(res);
+  return n;
+}
+
+/* The position of `id` in list[0..n), or -1. */
+static int IndexOf(char list[][16], size_t n, const char* id) {
+  for (size_t i = 0; i < n; ++i) {
+    if (strcmp(list[i], id) == 0) return (int)i;
+  }
+  return -1;
+}
+
+/* Options every rules test starts from: k, a fixed clock, seen items left out. */
+static recdb_recommend_options_t* RulesOptions(size_t k) {
+  recdb_recommend_options_t* ro = recdb_recommend_options_create();
+  recdb_recommend_options_set_k(ro, k);
+  recdb_recommend_options_set_now(ro, 1700010000);
+  recdb_recommend_options_set_exclude_seen(ro, 1);
+  return ro;
+}
+
+/* Whether result i of `user`'s list under `ro` is `id` with evidence `kind`. */
+static int ResultHasEvidence(recdb_t* db, const char* user, const recdb_recommend_options_t* ro,
+                             size_t i, const char* id, const char* kind) {
+  recdb_results_t* res = NULL;
+  EXPECT_STATUS(RECDB_OK, recdb_recommend(db, user, ro, &res, err));
+  int found = 0;
+  if (i < recdb_results_count(res) && strcmp(recdb_results_item(res, i), id) == 0) {
+    for (size_t j = 0; j < recdb_results_evidence_count(res, i); ++j) {
+      found = found || strcmp(recdb_results_evidence_kind(res, i, j), kind) == 0;
+    }
+  }
+  recdb_results_destroy(res);
+  return found;
+}
+
+static void TestBusinessRules(recdb_t* db) {
+  /* u3 saw a3..a8: its unseen candidates are a0..a2, a9 and b0..b9 (c0 is
+   * unavailable). The baselines, without rules: */
+  char base3[MAX_LIST][16], base50[MAX_LIST][16], got[MAX_LIST][16];
+  recdb_recommend_options_t* ro = RulesOptions(3);
+  CHECK(ListOf(db, "u3", ro, base3) == 3);
+  recdb_recommend_options_destroy(ro);
+  ro = RulesOptions(50);
+  const size_t n50 = ListOf(db, "u3", ro, base50);
+  recdb_recommend_options_destroy(ro);
+  CHECK(n50 == 14);
+  CHECK(IndexOf(base3, 3, "b5") < 0 && IndexOf(base3, 3, "b7") < 0);
+
+  /* Pin: b5 then b7 come first, in that order, and the baseline follows. */
+  ro = RulesOptions(3);
+  CHECK(recdb_recommend_options_add_pin(ro, "b5") == RECDB_OK);
+  CHECK(ListOf(db, "u3", ro, got) == 3);
+  CHECK(strcmp(got[0], "b5") == 0);
+  CHECK(strcmp(got[1], base3[0]) == 0 && strcmp(got[2], base3[1]) == 0);
+  CHECK(ResultHasEvidence(db, "u3", ro, 0, "b5", "pinned"));
+  CHECK(recdb_recommend_options_add_pin(ro, "b7") == RECDB_OK);
+  CHECK(ListOf(db, "u3", ro, got) == 3);
+  CHECK(strcmp(got[0], "b5") == 0 && strcmp(got[1], "b7") == 0);
+  CHECK(strcmp(got[2], base3[0]) == 0);
+  recdb_recommend_options_destroy(ro);
+
+  /* Pins that the request does not admit are skipped, as in C++: a seen item
+   * (exclude_seen), an unavailable one, an unknown id, one the filter drops. */
+  ro = RulesOptions(3);
+  CHECK(recdb_recommend_options_add_pin(ro, "a3") == RECDB_OK);
+  CHECK(recdb_recommend_options_add_pin(ro, "c0") == RECDB_OK);
+  CHECK(recdb_recommend_options_add_pin(ro, "no_such_item") == RECDB_OK);
+  CHECK(ListOf(db, "u3", ro, got) == 3);
+  for (size_t i = 0; i < 3; ++i) CHECK(strcmp(got[i], base3[i]) == 0);
+  CHECK(recdb_recommend_options_add_category(ro, "A") == RECDB_OK);
+  CHECK(recdb_recommend_options_add_pin(ro, "b5") == RECDB_OK);
+  CHECK(ListOf(db, "u3", ro, got) == 3);
+  CHECK(IndexOf(got, 3, "b5") < 0);
+  recdb_recommend_options_destroy(ro);
+
+  /* Boost: the 5th best, boosted by 10, comes first; the best, boosted by
+   * -10, leaves the top 5; setting a boost again replaces it. */
+  ro = RulesOptions(5);
+  CHECK(recdb_recommend_options_set_boost(ro, base50[4], 10) == RECDB_OK);
+  CHECK(ListOf(db, "u3", ro, got) == 5);
+  CHECK(strcmp(got[0], base50[4]) == 0);
+  CHECK(strcmp(got[1], base50[0]) == 0);
+  CHECK(ResultHasEvidence(db, "u3", ro, 0, base50[4], "boosted"));
+  CHECK(recdb_recommend_options_set_boost(ro, base50[4], 0) == RECDB_OK);
+  CHECK(ListOf(db, "u3", ro, got) == 5);
+  for (size_t i = 0; i < 5; ++i) CHECK(strcmp(got[i], base50[i]) == 0);
+  CHECK(recdb_recommend_options_set_boost(ro, base50[0], -10) == RECDB_OK);
+  CHECK(recdb_recommend_options_set_boost(ro, "no_such_item", 3) == RECDB_OK);
+  CHECK(ListOf(db, "u3", ro, got) == 5);
+  CHECK(IndexOf(got, 5, base50[0]) < 0);
+  CHECK(strcmp(got[0], base50[1]) == 0);
+  /* A rejected (non-finite) boost leaves the one set before. */
+  CHECK(recdb_recommend_options_set_boost(ro, base50[0], NAN) == RECDB_INVALID_ARGUMENT);
+  CHECK(ListOf(db, "u3", ro, got) == 5);
+  CHECK(IndexOf(got, 5, base50[0]) < 0);
+  recdb_recommend_options_destroy(ro);
+
+  /* Bury: the best leaves the top 3; with room for every candidate it is
+   * listed last. An unknown id is skipped. */
+  ro = RulesOptions(3);
+  CHECK(recdb_recommend_options_add_bury(ro, base3[0]) == RECDB_OK);
+  CHECK(recdb_recommend_options_add_bury(ro, "no_such_item") == RECDB_OK);
+  CHECK(ListOf(db, "u3", ro, got) == 3);
+  CHECK(IndexOf(got, 3, base3[0]) < 0);
+  CHECK(strcmp(got[0], base3[1]) == 0 && strcmp(got[1], base3[2]) == 0);
+  recdb_recommend_options_set_k(ro, 50);
+  CHECK(ListOf(db, "u3", ro, got) == n50);
+  CHECK(n50 > 0 && IndexOf(got, n50, base3[0]) == (int)n50 - 1);
+  recdb_recommend_options_destroy(ro);
+}
+
+static void TestHistory(recdb_t* db) {
+  /* u3 (FillWorld): a3..a8, one second apart, all views. */
+  recdb_history_t* h = NULL;
+  EXPECT_STATUS(RECDB_OK, recdb_get_user_history(db, "u3", 0, INT64_MAX, 0, &h, err));
+  CHECK(recdb_history_count(h) == 6);
+  for (size_t i = 0; i < recdb_history_count(h) && i < 6; ++i) {
+    char want[8];
+    snprintf(want, sizeof want, "a%d", (int)(3 + i));
+    CHECK(strcmp(recdb_history_item(h, i), want) == 0);
+    CHECK(strcmp(recdb_history_type(h, i), "view") == 0);
+    CHECK(recdb_history_timestamp(h, i) == 1700000300 + (int64_t)i);
+    CHECK(recdb_history_has_value(h, i) == 0);
+    CHECK(recdb_history_context_count(h, i) == 0);
+  }
+  recdb_history_destroy(h);
+
+  /* "hist": recorded out of time order over two batches; read back oldest
+   * first, a tie in the order recorded, with values and context. */
+  recdb_events_t* ev = recdb_events_create();
+  CHECK(recdb_events_add(ev, "hist", "a0", "view", 1700000500) == RECDB_OK);
+  CHECK(recdb_events_add(ev, "hist", "a1", "like", 1700000100) == RECDB_OK);
+  CHECK(recdb_events_set_value(ev, 4.5) == RECDB_OK);
+  CHECK(recdb_events_add_context(ev, "page", "home") == RECDB_OK);
+  CHECK(recdb_events_add_context(ev, "device", "mobile") == RECDB_OK);
+  EXPECT_STATUS(RECDB_OK, recdb_record_events(db, ev, 0, err));
+  recdb_events_clear(ev);
+  CHECK(recdb_events_add(ev, "hist", "a2", "purchase", 1700000300) == RECDB_OK);
+  CHECK(recdb_events_add(ev, "hist", "a3", "view", 1700000500) == RECDB_OK);
+  EXPECT_STATUS(RECDB_OK, recdb_record_events(db, ev, 1, err));
+  recdb_events_destroy(ev);
+
+  const char* items[] = {"a1", "a2", "a0", "a3"};
+  const char* types[] = {"like", "purchase", "view", "view"};
+  const int64_t stamps[] = {1700000100, 1700000300, 1700000500, 1700000500};
+  EXPECT_STATUS(RECDB_OK, recdb_get_user_history(db, "hist", 0, INT64_MAX, 0, &h, err));
+  CHECK(recdb_history_count(h) == 4);
+  for (size_t i = 0; i < recdb_history_count(h) && i < 4; ++i) {
+    CHECK(strcmp(recdb_history_item(h, i), items[i]) == 0);
+    CHECK(strcmp(recdb_history_type(h, i), types[i]) == 0);
+    CHECK(recdb_history_timestamp(h, i) == stamps[i]);
+    CHECK(recdb_history_has_value(h, i) == (i == 0));
+    CHECK(recdb_history_context_count(h, i) == (i == 0 ? 2u : 0u));
+  }
+  CHECK(recdb_history_value(h, 0) == 4.5);
+  /* Context entries in key order. */
+  CHECK(recdb_history_context_key(h, 0, 0) &&
+        strcmp(recdb_history_context_key(h, 0, 0), "device") == 0);
+  CHECK(recdb_history_context_value(h, 0, 0) &&
+        strcmp(recdb_history_context_value(h, 0, 0), "mobile") == 0);
+  CHECK(recdb_history_context_key(h, 0, 1) &&
+        strcmp(recdb_history_context_key(h, 0, 1), "page") == 0);
+  CHECK(recdb_history_context_value(h, 0, 1) &&
+        strcmp(recdb_history_context_value(h, 0, 1), "home") == 0);
+  /* Out-of-range indexes and a NULL handle: NULL / 0, no crash. */
+  CHECK(recdb_history_item(h, 4) == NULL);
+  CHECK(recdb_history_type(h, 4) == NULL);
+  CHECK(recdb_history_timestamp(h, 4) == 0);
+  CHECK(recdb_history_has_value(h, 4) == 0);
+  CHECK(recdb_history_value(h, 4) == 0);
+  CHECK(recdb_history_context_count(h, 4) == 0);
+  CHECK(recdb_history_context_key(h, 0, 2) == NULL);
+  CHECK(recdb_history_context_value(h, 0, 2) == NULL);
+  CHECK(recdb_history_context_key(h, 4, 0) == NULL);
+  CHECK(recdb_history_count(NULL) == 0);
+  CHECK(recdb_history_item(NULL, 0) == NULL);
+  CHECK(recdb_history_context_value(NULL, 0, 0) == NULL);
+  recdb_history_destroy(h);
+  recdb_history_destroy(NULL);
+
+  /* Ranges: [start, end), then a limit, then an empty range. */
+  EXPECT_STATUS(RECDB_OK,
+                recdb_get_user_history(db, "hist", 1700000300, 1700000500, 0, &h, err));
+  CHECK(recdb_history_count(h) == 1 && strcmp(recdb_history_item(h, 0), "a2") == 0);
+  recdb_history_destroy(h);
+  EXPECT_STATUS(RECDB_OK, recdb_get_user_history(db, "hist", 1700000101, INT64_MAX, 2, &h, err));
+  CHECK(recdb_history_count(h) == 2);
+  CHECK(recdb_history_count(h) == 2 && strcmp(recdb_history_item(h, 0), "a2") == 0 &&
+        strcmp(recdb_history_item(h, 1), "a0") == 0);
+  recdb_history_destroy(h);
+  EXPECT_STATUS(RECDB_OK, recdb_get_user_history(db, "hist", 1700000500, 1700000500, 0, &h, err));
+  CHECK(h != NULL && recdb_history_count(h) == 0);
+  recdb_history_destroy(h);
+
+  /* Errors: an unknown user (history set to NULL), NULL arguments. */
+  h = (recdb_history_t*)1;
+  EXPECT_STATUS(RECDB_NOT_FOUND, recdb_get_user_history(db, "nobody", 0, INT64_MAX, 0, &h, err));
+  CHECK(h == NULL);
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_get_user_history(db, NULL, 0, 1, 0, &h, err));
+  CHECK(h == NULL);
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_get_user_history(NULL, "u3", 0, 1, 0, &h, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_get_user_history(db, "u3", 0, 1, 0, NULL, err));
+}
+
+static void TestImpressions(recdb_t* db) {
+  /* Rotation (defaults: 3 impressions within 7 days, no event since): u5's
+   * best item stays through two impressions and leaves on the third. */
+  char base[MAX_LIST][16], got[MAX_LIST][16];
+  recdb_recommend_options_t* ro = RulesOptions(3);
+  CHECK(ListOf(db, "u5", ro, base) == 3);
+  const char* shown[] = {base[0], base[1]};
+  const char* keys[] = {"surface", "slot"};
+  const char* values[] = {"home", "top"};
+  for (int round = 1; round <= 3; ++round) {
+    EXPECT_STATUS(RECDB_OK, recdb_record_impressions(db, "u5", shown, round == 3 ? 2 : 1,
+                                                     1700009000 + round, keys, values, 2,
+                                                     round == 2, err));
+    CHECK(ListOf(db, "u5", ro, got) == 3);
+    CHECK((IndexOf(got, 3, base[0]) >= 0) == (round < 3));
+    CHECK(IndexOf(got, 3, base[1]) >= 0);  /* shown once only */
+  }
+  /* A week later the impressions have aged out: it is back. */
+  recdb_recommend_options_set_now(ro, 1700009000 + 8 * 86400);
+  recdb_recommend_options_set_k(ro, 14);
+  CHECK(IndexOf(got, ListOf(db, "u5", ro, got), base[0]) >= 0);
+  recdb_recommend_options_destroy(ro);
+
+  /* timestamp 0 = now; no context. */
+  EXPECT_STATUS(RECDB_OK, recdb_record_impressions(db, "u6", shown, 1, 0, NULL, NULL, 0, 0, err));
+
+  /* Errors. */
+  const char* unknown[] = {"a0", "no_such_item"};
+  char* msg = NULL;
+  CHECK(recdb_record_impressions(db, "u6", unknown, 2, 0, NULL, NULL, 0, 0, &msg) ==
+        RECDB_INVALID_ARGUMENT);
+  CHECK(msg != NULL && strstr(msg, "items[1]") != NULL);
+  recdb_free(msg);
+  EXPECT_STATUS(RECDB_NOT_FOUND,
+                recdb_record_impressions(db, "nobody", shown, 1, 0, NULL, NULL, 0, 0, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT,
+                recdb_record_impressions(db, "u6", shown, 0, 0, NULL, NULL, 0, 0, err));
+  static const char* many[1001];
+  for (int i = 0; i < 1001; ++i) many[i] = "a0";
+  EXPECT_STATUS(RECDB_OK, recdb_record_impressions(db, "u6", many, 1000, 0, NULL, NULL, 0, 0, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT,
+                recdb_record_impressions(db, "u6", many, 1001, 0, NULL, NULL, 0, 0, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT,
+                recdb_record_impressions(db, "u6", shown, 1, -1, NULL, NULL, 0, 0, err));
+  EXPECT_STATUS(RECDB_OK, recdb_record_impressions(db, "u6", shown, 1, 253402300799, NULL,
+                                                   NULL, 0, 0, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_record_impressions(db, "u6", shown, 1,
+                                                                 253402300800, NULL, NULL, 0,
+                                                                 0, err));
+  char key_store[33][8];
+  const char* ckeys[33];
+  const char* cvalues[33];
+  for (int i = 0; i < 33; ++i) {
+    snprintf(key_store[i], sizeof key_store[i], "k%d", i);
+    ckeys[i] = key_store[i];
+    cvalues[i] = "v";
+  }
+  EXPECT_STATUS(RECDB_OK,
+                recdb_record_impressions(db, "u6", shown, 1, 0, ckeys, cvalues, 32, 0, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT,
+                recdb_record_impressions(db, "u6", shown, 1, 0, ckeys, cvalues, 33, 0, err));
+  const char* null_item[] = {"a0", NULL};
+  const char* null_key[] = {NULL};
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT,
+                recdb_record_impressions(NULL, "u6", shown, 1, 0, NULL, NULL, 0, 0, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT,
+                recdb_record_impressions(db, NULL, shown, 1, 0, NULL, NULL, 0, 0, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT,
+                recdb_record_impressions(db, "u6", NULL, 1, 0, NULL, NULL, 0, 0, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT,
+                recdb_record_impressions(db, "u6", null_item, 2, 0, NULL, NULL, 0, 0, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT,
+                recdb_record_impressions(db, "u6", shown, 1, 0, NULL, values, 1, 0, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT,
+                recdb_record_impressions(db, "u6", shown, 1, 0, null_key, values, 1, 0, err));
+
+  /* What was stored, as the erasure receipt counts it (one record per
+   * call): u7's two; none for a user whose consent forbids storing events. */
+  EXPECT_STATUS(RECDB_OK, recdb_record_impressions(db, "u7", shown, 2, 0, NULL, NULL, 0, 0, err));
+  EXPECT_STATUS(RECDB_OK, recdb_record_impressions(db, "u7", shown, 1, 0, NULL, NULL, 0, 0, err));
+  recdb_users_t* users = recdb_users_create();
+  CHECK(recdb_users_add(users, "quiet") == RECDB_OK);
+  CHECK(recdb_users_set_consent(users, 1, 0, 1) == RECDB_OK);
+  EXPECT_STATUS(RECDB_OK, recdb_upsert_users(db, users, 0, err));
+  recdb_users_destroy(users);
+  EXPECT_STATUS(RECDB_OK,
+                recdb_record_impressions(db, "quiet", shown, 2, 0, NULL, NULL, 0, 0, err));
+  recdb_erasure_receipt_t receipt;
+  memset(&receipt, 0, sizeof receipt);
+  EXPECT_STATUS(RECDB_OK, recdb_forget_user(db, "u7", 0, &receipt, err));
+  CHECK(receipt.impressions_removed == 2);
+  memset(&receipt, 0, sizeof receipt);
+  EXPECT_STATUS(RECDB_OK, recdb_forget_user(db, "quiet", 0, &receipt, err));
+  CHECK(receipt.impressions_removed == 0);
+}
+
+/* Pin/boost/bury, history and impressions; then both calls on a read-only
+ * copy (history reads, impressions are FAILED_PRECONDITION). */
+static void TestRulesHistoryImpressions(const char* base) {
+  char path[512];
+  Join(path, sizeof path, base, "rules");
+  recdb_options_t* o = recdb_options_create();
+  recdb_options_set_create_if_missing(o, 1);
+  recdb_options_set_background_threads(o, 0);
+  recdb_t* db = NULL;
+  EXPECT_STATUS(RECDB_OK, recdb_open(o, path, &db, err));
+  if (db == NULL) {
+    recdb_options_destroy(o);
+    return;
+  }
+  FillWorld(db);
+  recdb_items_t* items = recdb_items_create();
+  CHECK(recdb_items_add(items, "c0") == RECDB_OK);
+  CHECK(recdb_items_add_category(items, "C") == RECDB_OK);
+  CHECK(recdb_items_set_available(items, 0) == RECDB_OK);
+  EXPECT_STATUS(RECDB_OK, recdb_upsert_items(db, items, 0, err));
+  recdb_items_destroy(items);
+  recdb_train_options_t* to = recdb_train_options_create();
+  recdb_train_options_set_ials_factors(to, 8);
+  recdb_train_options_set_ials_iterations(to, 5);
+  recdb_train_options_set_threads(to, 1);
+  EXPECT_STATUS(RECDB_OK, recdb_train(db, to, NULL, err));
+  recdb_train_options_destroy(to);
+
+  TestBusinessRules(db);
+  TestHistory(db);
+  TestImpressions(db);
+  EXPECT_STATUS(RECDB_OK, recdb_close(db, err));
+
+  recdb_options_set_create_if_missing(o, 0);
+  recdb_options_set_read_only(o, 1);
+  EXPECT_STATUS(RECDB_OK, recdb_open(o, path, &db, err));
+  recdb_options_destroy(o);
+  if (db == NULL) return;
+  recdb_history_t* h = NULL;
+  EXPECT_STATUS(RECDB_OK, recdb_get_user_history(db, "hist", 0, INT64_MAX, 0, &h, err));
+  CHECK(recdb_history_count(h) == 4);
+  recdb_history_destroy(h);
+  const char* shown[] = {"a0"};
+  EXPECT_STATUS(RECDB_FAILED_PRECONDITION,
+                recdb_record_impressions(db, "u5", shown, 1, 0, NULL, NULL, 0, 0, err));
+  EXPECT_STATUS(RECDB_OK, recdb_close(db, err));
+}
+
 int main(void) {
   const char* tmp = getenv("TMPDIR");
   char base[512];
@@ -560,6 +934,7 @@ int main(void) {
   TestOpenErrors(base);
   TestBuilders();
   TestDatabase(base);
+  TestRulesHistoryImpressions(base);
   RemoveTree(base);
   printf("capi_test: %d checks, %d failed\n", checks, failures);
   return failures == 0 ? 0 : 1;

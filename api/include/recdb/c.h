@@ -213,6 +213,31 @@ typedef struct recdb_stats_t {
 
 recdb_status_t recdb_get_stats(recdb_t* db, recdb_stats_t* stats, char** errmsg);
 
+/* A user's events (DB::GetUserHistory), read through accessors that take the
+ * event index i (0 = oldest) and, for context entries, an index j (entries
+ * in key order); an index out of range returns NULL / 0. */
+typedef struct recdb_history_t recdb_history_t;
+
+/* The events of `user` with start <= timestamp < end, oldest first (ties in
+ * the order they were recorded), in *history (NULL on failure); with limit
+ * > 0 only the first `limit` of them (0 = no limit). start 0 and end
+ * INT64_MAX cover every event; start >= end gives none. Errors: NOT_FOUND for an
+ * unknown user; CORRUPTION; IO_ERROR. */
+recdb_status_t recdb_get_user_history(recdb_t* db, const char* user, int64_t start,
+                                      int64_t end, size_t limit, recdb_history_t** history,
+                                      char** errmsg);
+void recdb_history_destroy(recdb_history_t* history);
+size_t recdb_history_count(const recdb_history_t* history);
+const char* recdb_history_item(const recdb_history_t* history, size_t i);
+const char* recdb_history_type(const recdb_history_t* history, size_t i);
+int64_t recdb_history_timestamp(const recdb_history_t* history, size_t i);
+/* 1 when the event carries a value (recdb_events_set_value), else 0. */
+int recdb_history_has_value(const recdb_history_t* history, size_t i);
+double recdb_history_value(const recdb_history_t* history, size_t i);
+size_t recdb_history_context_count(const recdb_history_t* history, size_t i);
+const char* recdb_history_context_key(const recdb_history_t* history, size_t i, size_t j);
+const char* recdb_history_context_value(const recdb_history_t* history, size_t i, size_t j);
+
 /* ---- Training ----------------------------------------------------------------- */
 
 typedef struct recdb_train_options_t recdb_train_options_t;
@@ -283,6 +308,22 @@ void recdb_recommend_options_set_care(recdb_recommend_options_t* options, double
                                       double calibration, double fair_share,
                                       double exploration);
 
+/* Business rules for this request (recdb::BusinessRules, recdb/care.h),
+ * applied after the care stages. As in C++, ids the database does not know
+ * are skipped, not errors. */
+/* Places `item` first, after the pins added before it, if it passes the
+ * request's filter (and is not a seen item when exclude_seen). */
+recdb_status_t recdb_recommend_options_add_pin(recdb_recommend_options_t* options,
+                                               const char* item);
+/* Adds `factor` to the item's relevance (1/log2(fused rank + 2), 1 for the
+ * best) before re-ranking; negative demotes. Setting it again replaces it.
+ * A factor that is not finite is RECDB_INVALID_ARGUMENT and changes nothing. */
+recdb_status_t recdb_recommend_options_set_boost(recdb_recommend_options_t* options,
+                                                 const char* item, double factor);
+/* Moves `item` after every other candidate (still listed if k requires). */
+recdb_status_t recdb_recommend_options_add_bury(recdb_recommend_options_t* options,
+                                                const char* item);
+
 /* The best items for `user` (NULL or "" = anonymous: session items only),
  * with scores, per-recommender contributions and explanations, in *results
  * (NULL on failure). options NULL = defaults. Errors: FAILED_PRECONDITION
@@ -326,6 +367,26 @@ const char* recdb_results_evidence_item(const recdb_results_t* results, size_t i
 const char* recdb_results_evidence_category(const recdb_results_t* results, size_t i,
                                             size_t j);
 const char* recdb_results_evidence_text(const recdb_results_t* results, size_t i, size_t j);
+
+/* ---- Impressions ----------------------------------------------------------------- */
+
+/* Records that items[0..count) were shown to `user`, in slot order
+ * (DB::RecordImpressions): an item shown rotate_after_impressions times
+ * (default 3) within rotate_period_seconds (default 7 days) with no event of
+ * the user on it since leaves the user's lists for a while; the counts also
+ * feed fair exposure and exploration. timestamp: seconds since the epoch,
+ * 0 = now. context_keys/context_values: context_count entries such as
+ * ("surface", "home"); a repeated key keeps its last value; both may be
+ * NULL when context_count is 0. Nothing is stored for a user whose consent
+ * forbids storing events. Errors: NOT_FOUND for an unknown user;
+ * INVALID_ARGUMENT for a NULL, an unknown item (naming its index), count 0
+ * or above 1000, a timestamp outside [0, 253402300799] or more than 32
+ * context entries; FAILED_PRECONDITION when read-only; IO_ERROR. */
+recdb_status_t recdb_record_impressions(recdb_t* db, const char* user,
+                                        const char* const* items, size_t count,
+                                        int64_t timestamp, const char* const* context_keys,
+                                        const char* const* context_values,
+                                        size_t context_count, int sync, char** errmsg);
 
 /* ---- Embedding spaces ----------------------------------------------------------- */
 
