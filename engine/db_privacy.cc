@@ -82,6 +82,11 @@ Status DBImpl::OpenPrivacy() {
   if (aggregate.popularity_epsilon < 0 || !std::isfinite(aggregate.popularity_epsilon)) {
     return Status::InvalidArgument("aggregate_privacy.popularity_epsilon must be >= 0");
   }
+  if (aggregate.min_pair_users < 1) {
+    return Status::InvalidArgument(
+        "aggregate_privacy.min_pair_users must be >= 1 (1 turns the k-anonymity of "
+        "co-occurrence off; default " + std::to_string(kDefaultMinPairUsers) + ")");
+  }
   privacy_->popularity_epsilon = aggregate.popularity_epsilon;
   privacy_->noise_seed = aggregate.noise_seed;
   if (privacy_->popularity_epsilon > 0 && privacy_->noise_seed == 0) {

@@ -61,7 +61,7 @@ StatusOr<EvaluationReport> DBImpl::Evaluate(const EvaluateOptions& options) {
     RECDB_ASSIGN_OR_RETURN(content, LoadItemVectors(*this, space, data.num_items()));
     if (content->count() == 0) content.reset();
   }
-  return EvaluateRecommenders(data, options, content);
+  return EvaluateRecommenders(data, options, content, options_.aggregate_privacy.min_pair_users);
 }
 
 }  // namespace recdb

@@ -19,15 +19,17 @@
 
 #include "engine/models/item_knn.h"
 #include "engine/models/recommender.h"
+#include "recdb/privacy.h"
 
 namespace recdb::models {
 
-// The default k-anonymity threshold: a pair co-consumed by fewer than this
-// many distinct users is never used (no weight, no explanation evidence), so
-// no neighbour reveals the behaviour of one or two people. Cost on ml-100k
-// (recdb eval, engine/privacy/README.md) against k = 2: NDCG@10 0.2155 ->
-// 0.2144 for this model, 0.2636 -> 0.2601 for the fused one.
-inline constexpr uint32_t kDefaultMinPairUsers = 3;
+// The default k-anonymity threshold (defined in recdb/privacy.h, the default
+// of AggregatePrivacyOptions::min_pair_users): a pair co-consumed by fewer
+// than this many distinct users is never used (no weight, no explanation
+// evidence), so no neighbour reveals the behaviour of one or two people.
+// Cost on ml-100k (recdb eval, engine/privacy/README.md) against k = 2:
+// NDCG@10 0.2155 -> 0.2144 for this model, 0.2636 -> 0.2601 for the fused one.
+using ::recdb::kDefaultMinPairUsers;
 
 struct CooccurrenceOptions {
   uint32_t window_events = 10;      // Default: 10 positions

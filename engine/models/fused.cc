@@ -342,7 +342,8 @@ std::vector<Fused::Explained> Fused::RecommendExplained(
 
 std::vector<Fused::Component> DefaultFusedComponents(int threads, uint32_t num_items,
                                                      std::shared_ptr<const ItemVectors> content,
-                                                     bool context_popularity) {
+                                                     bool context_popularity,
+                                                     uint32_t min_pair_users) {
   std::vector<Fused::Component> c;
   c.push_back({"ials", [threads] {
                  IalsOptions o;
@@ -369,9 +370,11 @@ std::vector<Fused::Component> DefaultFusedComponents(int threads, uint32_t num_i
                  }, 1.0});
   }
   for (bool directed : {true, false}) {
-    c.push_back({directed ? "cooc_directed" : "cooc_symmetric", [threads, directed] {
+    const char* name = directed ? "cooc_directed" : "cooc_symmetric";
+    c.push_back({name, [threads, directed, min_pair_users] {
                    CooccurrenceOptions o;
                    o.directed = directed;
+                   o.min_users = min_pair_users;
                    o.threads = threads;
                    return std::make_unique<Cooccurrence>(o);
                  }, 1.0});

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "engine/models/recommender.h"
+#include "recdb/privacy.h"
 
 namespace recdb::eval {
 struct TemporalSplit;
@@ -152,11 +153,13 @@ class Fused final : public Recommender {
 // With num_items given, components that cannot fit a catalogue that large
 // are left out (EASE above EaseOptions::max_items).
 // With `content` vectors, a content-profile component ("content") joins;
-// with context_popularity, a "context_pop" component.
+// with context_popularity, a "context_pop" component. Both co-occurrence
+// components drop pairs of fewer than `min_pair_users` distinct users
+// (CooccurrenceOptions::min_users; AggregatePrivacyOptions::min_pair_users).
 class ItemVectors;
 std::vector<Fused::Component> DefaultFusedComponents(
     int threads = 2, uint32_t num_items = 0, std::shared_ptr<const ItemVectors> content = nullptr,
-    bool context_popularity = true);
+    bool context_popularity = true, uint32_t min_pair_users = kDefaultMinPairUsers);
 
 // Per-user z-normalised candidate scores of several models; shared by Score
 // and the weight learner.

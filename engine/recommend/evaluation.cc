@@ -67,7 +67,8 @@ StatusOr<std::vector<double>> SweepValues(const EvaluateOptions::Sweep& s) {
 }  // namespace
 
 std::vector<NamedRecommender> EvaluatedRecommenders(int threads, uint32_t num_items,
-                                                    std::shared_ptr<const models::ItemVectors> content) {
+                                                    std::shared_ptr<const models::ItemVectors> content,
+                                                    uint32_t min_pair_users) {
   using namespace models;  // NOLINT: local to this function
   threads = std::max(1, threads);
   std::vector<NamedRecommender> makers;
@@ -88,9 +89,10 @@ std::vector<NamedRecommender> EvaluatedRecommenders(int threads, uint32_t num_it
                       o.threads = threads;
                       return std::make_unique<RecentKnn>(o);
                     }});
-  makers.push_back({"cooccurrence", [threads] {
+  makers.push_back({"cooccurrence", [threads, min_pair_users] {
                       CooccurrenceOptions o;
                       o.threads = threads;
+                      o.min_users = min_pair_users;
                       return std::make_unique<Cooccurrence>(o);
                     }});
   makers.push_back({"trending", [] { return std::make_unique<Trending>(); }});
@@ -98,21 +100,24 @@ std::vector<NamedRecommender> EvaluatedRecommenders(int threads, uint32_t num_it
   if (content) {
     makers.push_back({"content", [content] { return std::make_unique<ContentProfile>(content); }});
   }
-  makers.push_back({"fused", [threads, num_items, content] {
+  makers.push_back({"fused", [threads, num_items, content, min_pair_users] {
                       FusedOptions o;
                       o.threads = threads;
                       return std::make_unique<Fused>(
-                          DefaultFusedComponents(threads, num_items, content), o);
+                          DefaultFusedComponents(threads, num_items, content,
+                                                 /*context_popularity=*/true, min_pair_users),
+                          o);
                     }});
   return makers;
 }
 
 StatusOr<EvaluationReport> EvaluateRecommenders(const models::Dataset& data,
                                                 const EvaluateOptions& options,
-                                                std::shared_ptr<const models::ItemVectors> content) {
+                                                std::shared_ptr<const models::ItemVectors> content,
+                                                uint32_t min_pair_users) {
   const int threads = std::max(1, options.threads);
   const std::vector<NamedRecommender> makers =
-      EvaluatedRecommenders(threads, data.num_items(), content);
+      EvaluatedRecommenders(threads, data.num_items(), content, min_pair_users);
   for (const auto& name : options.recommenders) {
     bool known = false;
     for (const auto& m : makers) known = known || m.name == name;

@@ -159,8 +159,9 @@ StatusOr<TrainReport> RecommendService::Train(const TrainOptions& options) {
                            LoadItemVectors(*db_, model->content_space, model->data->num_items()));
     if (content->count() == 0) content.reset(), model->content_space.clear();
   }
-  auto components =
-      models::DefaultFusedComponents(fo.threads, model->data->num_items(), std::move(content));
+  auto components = models::DefaultFusedComponents(
+      fo.threads, model->data->num_items(), std::move(content), /*context_popularity=*/true,
+      db_->options().aggregate_privacy.min_pair_users);
   RECDB_ASSIGN_OR_RETURN(std::optional<StoredWeights> stored, LoadStoredWeights());
   if (stored) next_version_ = std::max(next_version_, stored->version + 1);
   bool reused = false;

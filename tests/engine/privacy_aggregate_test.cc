@@ -39,6 +39,7 @@ TEST(PrivacyAggregateTest, CooccurrenceDefaultIsKAnonymous) {
   const uint32_t k = models::kDefaultMinPairUsers;
   ASSERT_GE(k, 3u);  // default on, above the bare "two users"
   EXPECT_EQ(models::CooccurrenceOptions().min_users, k);
+  EXPECT_EQ(AggregatePrivacyOptions().min_pair_users, k);  // the Options default is the same k
   for (bool directed : {true, false}) {
     models::CooccurrenceOptions o;
     o.directed = directed;
@@ -57,12 +58,10 @@ TEST(PrivacyAggregateTest, CooccurrenceDefaultIsKAnonymous) {
   }
 }
 
-// Through the DB: SimilarItems' co-occurrence contribution and "because"
-// evidence never come from a pair of k-1 users, and do from k.
-TEST(PrivacyAggregateTest, SimilarItemsEvidenceRespectsK) {
-  TempDir dir;
-  auto db = test::OpenOrDie(dir.path());
-  const int k = static_cast<int>(models::kDefaultMinPairUsers);
+// Users pair-user-0..k-2 view p then q (k-1 supporters), pair-user-0..k-1
+// view r then s (k), and ten background users view other items, so that
+// every model has something to fit.
+std::vector<Event> PairWorldEvents(int k) {
   std::vector<Event> events;
   for (int u = 0; u < k; ++u) {
     const std::string user = "pair-user-" + std::to_string(u);
@@ -80,23 +79,129 @@ TEST(PrivacyAggregateTest, SimilarItemsEvidenceRespectsK) {
                                  "view", kT0 + 10 + i));
     }
   }
-  ASSERT_TRUE(db->RecordEvents({}, events).ok());
-  ASSERT_TRUE(db->Train().ok());
-  auto cooc_of = [&](const std::string& item, const std::string& neighbour) {
-    auto similar = db->SimilarItems(item, 20);
-    EXPECT_TRUE(similar.ok()) << similar.status().ToString();
-    double c = 0;
-    if (!similar.ok()) return c;
-    for (const Recommendation& r : similar->items) {
-      if (r.id != neighbour) continue;
-      for (const char* name : {"cooc_symmetric", "cooc_directed"}) {
-        if (auto it = r.contributions.find(name); it != r.contributions.end()) c += std::abs(it->second);
-      }
+  return events;
+}
+
+// The co-occurrence contribution to `neighbour` in db->SimilarItems(item).
+double CoocContribution(DB* db, const std::string& item, const std::string& neighbour) {
+  auto similar = db->SimilarItems(item, 20);
+  EXPECT_TRUE(similar.ok()) << similar.status().ToString();
+  double c = 0;
+  if (!similar.ok()) return c;
+  for (const Recommendation& r : similar->items) {
+    if (r.id != neighbour) continue;
+    for (const char* name : {"cooc_symmetric", "cooc_directed"}) {
+      if (auto it = r.contributions.find(name); it != r.contributions.end()) c += std::abs(it->second);
     }
-    return c;
+  }
+  return c;
+}
+
+// Through the DB: SimilarItems' co-occurrence contribution and "because"
+// evidence never come from a pair of k-1 users, and do from k.
+TEST(PrivacyAggregateTest, SimilarItemsEvidenceRespectsK) {
+  TempDir dir;
+  auto db = test::OpenOrDie(dir.path());
+  const int k = static_cast<int>(models::kDefaultMinPairUsers);
+  ASSERT_TRUE(db->RecordEvents({}, PairWorldEvents(k)).ok());
+  ASSERT_TRUE(db->Train().ok());
+  EXPECT_GT(CoocContribution(db.get(), "r", "s"), 0.0);
+  EXPECT_EQ(CoocContribution(db.get(), "p", "q"), 0.0);
+}
+
+Options WithMinPairUsers(uint32_t k) {
+  Options o = CreateOptions();
+  o.aggregate_privacy.min_pair_users = k;
+  return o;
+}
+
+// Whether Recommend for `user` lists `item` with "because you interacted
+// with `because`" evidence.
+bool HasBecauseEvidence(DB* db, const std::string& user, const std::string& item,
+                        const std::string& because) {
+  RecommendRequest request;
+  request.user = user;
+  request.k = 50;  // the whole catalogue
+  auto response = db->Recommend(request);
+  EXPECT_TRUE(response.ok()) << response.status().ToString();
+  if (!response.ok()) return false;
+  for (const Recommendation& r : response->items) {
+    if (r.id != item) continue;
+    for (const Evidence& e : r.explanation.evidence) {
+      if (e.kind == "because_item" && e.item == because) return true;
+    }
+  }
+  return false;
+}
+
+// Options::aggregate_privacy.min_pair_users reaches Train and Recommend: a
+// pair co-consumed by exactly 2 users is used (weight and "because"
+// evidence) with k = 2, and not with the default k = 3.
+TEST(PrivacyAggregateTest, MinPairUsersOptionReachesTrainAndRecommend) {
+  ASSERT_EQ(models::kDefaultMinPairUsers, 3u);  // the world below has a 2-user pair p -> q
+  TempDir k2_dir, k3_dir;
+  auto k2 = test::OpenOrDie(k2_dir.path(), WithMinPairUsers(2));
+  auto k3 = test::OpenOrDie(k3_dir.path());  // default
+  ASSERT_TRUE(k2 && k3);
+  std::vector<Event> events = PairWorldEvents(3);
+  // A user who viewed p alone (adds no pair): is q recommended because of p?
+  events.push_back(MakeEvent("probe", "p", "view", kT0 + 100));
+  for (DB* db : {k2.get(), k3.get()}) {
+    ASSERT_TRUE(db->RecordEvents({}, events).ok());
+    ASSERT_TRUE(db->Train().ok());
+    EXPECT_GT(CoocContribution(db, "r", "s"), 0.0) << "a 3-user pair is used at k <= 3";
+  }
+  EXPECT_GT(CoocContribution(k2.get(), "p", "q"), 0.0);
+  EXPECT_EQ(CoocContribution(k3.get(), "p", "q"), 0.0);
+  EXPECT_TRUE(HasBecauseEvidence(k2.get(), "probe", "q", "p"));
+  EXPECT_FALSE(HasBecauseEvidence(k3.get(), "probe", "q", "p"));
+}
+
+// ... and DB::Evaluate (recdb eval): test users whose held-out item q
+// follows their last train item p, where p -> q is supported by exactly 2
+// train-only users. With k = 2 co-occurrence ranks q first for each of
+// them; with k = 3 it has no pair to score from.
+TEST(PrivacyAggregateTest, MinPairUsersOptionReachesEvaluate) {
+  std::vector<Event> events;
+  for (int u = 0; u < 4; ++u) {  // 5 events: 4 train, the last one (q) test
+    const std::string user = "tester" + std::to_string(u);
+    for (int f = 0; f < 3; ++f) {
+      events.push_back(MakeEvent(user, "filler" + std::to_string(u * 3 + f), "view", kT0 + f));
+    }
+    events.push_back(MakeEvent(user, "p", "view", kT0 + 10));
+    events.push_back(MakeEvent(user, "q", "view", kT0 + 20));
+  }
+  for (int u = 0; u < 2; ++u) {  // 2 events: train-only
+    events.push_back(MakeEvent("helper" + std::to_string(u), "p", "view", kT0 + 1));
+    events.push_back(MakeEvent("helper" + std::to_string(u), "q", "view", kT0 + 2));
+  }
+  EvaluateOptions eo;
+  eo.recommenders = {"cooccurrence"};
+  auto ndcg = [&](const Options& options) {
+    TempDir dir;
+    auto db = test::OpenOrDie(dir.path(), options);
+    EXPECT_TRUE(db != nullptr);
+    if (!db) return -1.0;
+    EXPECT_TRUE(db->RecordEvents({}, events).ok());
+    auto report = db->Evaluate(eo);
+    EXPECT_TRUE(report.ok()) << report.status().ToString();
+    if (!report.ok() || !report->recommenders.count("cooccurrence")) return -1.0;
+    EXPECT_EQ(report->test_users, 4);
+    return report->recommenders.at("cooccurrence").ndcg_at_10;
   };
-  EXPECT_GT(cooc_of("r", "s"), 0.0);
-  EXPECT_EQ(cooc_of("p", "q"), 0.0);
+  EXPECT_NEAR(ndcg(WithMinPairUsers(2)), 1.0, 1e-9);
+  EXPECT_LT(ndcg(CreateOptions()), 0.5);
+}
+
+TEST(PrivacyAggregateTest, MinPairUsersIsValidatedAtOpen) {
+  TempDir dir;
+  auto db = DB::Open(WithMinPairUsers(0), dir.path());
+  ASSERT_FALSE(db.ok());
+  EXPECT_TRUE(db.status().IsInvalidArgument()) << db.status().ToString();
+  EXPECT_NE(db.status().ToString().find("min_pair_users"), std::string::npos)
+      << db.status().ToString();
+  // k = 1 (protection off) is allowed.
+  EXPECT_TRUE(DB::Open(WithMinPairUsers(1), dir.path()).ok());
 }
 
 TEST(PrivacyAggregateTest, LaplaceNoiseHasMeanZeroAndScale) {
