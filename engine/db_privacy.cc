@@ -78,15 +78,7 @@ Status DBImpl::OpenPrivacy() {
   RECDB_ASSIGN_OR_RETURN(privacy_->ledger, privacy::ForgetLedger::Open(store_.get()));
   RECDB_ASSIGN_OR_RETURN(privacy_->audit, privacy::AuditLog::Open(store_.get()));
   RECDB_RETURN_IF_ERROR(OpenPseudonyms());
-  const AggregatePrivacyOptions& aggregate = options_.aggregate_privacy;
-  if (aggregate.popularity_epsilon < 0 || !std::isfinite(aggregate.popularity_epsilon)) {
-    return Status::InvalidArgument("aggregate_privacy.popularity_epsilon must be >= 0");
-  }
-  if (aggregate.min_pair_users < 1) {
-    return Status::InvalidArgument(
-        "aggregate_privacy.min_pair_users must be >= 1 (1 turns the k-anonymity of "
-        "co-occurrence off; default " + std::to_string(kDefaultMinPairUsers) + ")");
-  }
+  const AggregatePrivacyOptions& aggregate = options_.aggregate_privacy;  // valid: OpenImpl
   privacy_->popularity_epsilon = aggregate.popularity_epsilon;
   privacy_->noise_seed = aggregate.noise_seed;
   if (privacy_->popularity_epsilon > 0 && privacy_->noise_seed == 0) {

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <functional>
 #include <limits>
 
 #include "db_test_util.h"
@@ -189,6 +191,46 @@ TEST_F(DBValidationTest, AutoCreateOffNothingWritten) {
   std::vector<Event> b = {MakeEvent("new_user", "i0", "view", 5),
                           MakeEvent("u0", "unknown", "view", 5)};
   ExpectRejectedAndNothingWritten(db_->RecordEvents({}, b), "events[1].item");
+}
+
+// A bad Options field fails Open with InvalidArgument naming the field,
+// before anything is created on disk.
+TEST(OptionsValidationTest, BadOptionIsRejectedBeforeTheDirectoryIsCreated) {
+  struct Case {
+    const char* field;
+    std::function<void(Options*)> set;
+  };
+  const std::vector<Case> cases = {
+      {"background_threads", [](Options* o) { o->background_threads = -1; }},
+      {"background_threads", [](Options* o) { o->background_threads = 5000; }},
+      {"retrain_interval_seconds", [](Options* o) { o->retrain_interval_seconds = -5; }},
+      {"index_checkpoint_interval_seconds",
+       [](Options* o) { o->index_checkpoint_interval_seconds = -1; }},
+      {"diversity", [](Options* o) { o->care.diversity = 1.5; }},
+      {"candidate_factor", [](Options* o) { o->care.candidate_factor = 0; }},
+      {"popularity_epsilon",
+       [](Options* o) { o->aggregate_privacy.popularity_epsilon = std::nan(""); }},
+      {"min_pair_users", [](Options* o) { o->aggregate_privacy.min_pair_users = 0; }},
+  };
+  for (const Case& c : cases) {
+    test::TempDir dir;
+    Options o = test::CreateOptions();
+    c.set(&o);
+    const std::string path = dir.path() + "/new";
+    auto db = DB::Open(o, path);
+    ASSERT_FALSE(db.ok()) << c.field;
+    EXPECT_TRUE(db.status().IsInvalidArgument()) << c.field << ": " << db.status().ToString();
+    EXPECT_NE(db.status().message().find(c.field), std::string::npos) << db.status().ToString();
+    EXPECT_FALSE(std::filesystem::exists(path)) << c.field;
+  }
+  // The defaults, and the edges of each range, open.
+  test::TempDir dir;
+  Options o = test::CreateOptions();
+  o.background_threads = 0;
+  o.care.diversity = 1.0;
+  o.aggregate_privacy.min_pair_users = 1;
+  auto db = DB::Open(o, dir.path());
+  EXPECT_TRUE(db.ok()) << db.status().ToString();
 }
 
 }  // namespace
