@@ -68,8 +68,8 @@ Options WorkloadOptions() {
 
 // The sweeps' workload: a fixed sequence that takes every recdb write path
 // once (event batch, item and user upserts, event type, vectors put and
-// deleted, index checkpoint, training, forget, snapshot, retention sweep),
-// over two opens. Each logged call goes to the crash test's expected-state
+// deleted, index checkpoint, training, forget, snapshot, retention sweep,
+// space drop), over two opens. Each logged call goes to the crash test's expected-state
 // log (tools/cli/crashtest_model.h), so its verifier checks the result. The
 // first non-OK Status ends the cycle (the database is then closed, errors
 // ignored), as a caller giving up would; the next cycle reopens.
@@ -173,6 +173,14 @@ class FaultWorkload {
     so.hnsw_m = 8;
     so.hnsw_ef_construction = 32;
     RECDB_RETURN_IF_ERROR(db_->CreateSpace(so));
+    // A second space, dropped in the second cycle (not in the expected log:
+    // the verifier checks the first space; a drop is all or nothing).
+    so.name = kDroppedSpace;
+    RECDB_RETURN_IF_ERROR(db_->CreateSpace(so));
+    RECDB_RETURN_IF_ERROR(db_->PutVectors(
+        {}, kDroppedSpace, EntityKind::kItem,
+        {VectorRecord{cli::crashtest::ItemId(0), cli::crashtest::MakeVector("d0", 1)},
+         VectorRecord{cli::crashtest::ItemId(2), cli::crashtest::MakeVector("d2", 1)}}));
     for (int i = 0; i < 4; ++i) RECDB_RETURN_IF_ERROR(Vector(i));
     RECDB_RETURN_IF_ERROR(Logged("VDEL " + cli::crashtest::ItemId(1), [&] {
       return db_->DeleteVectors({}, cli::crashtest::kSpaceName, EntityKind::kItem,
@@ -194,11 +202,14 @@ class FaultWorkload {
     RECDB_RETURN_IF_ERROR(Item(5));
     RECDB_RETURN_IF_ERROR(User(2));
     RECDB_RETURN_IF_ERROR(Vector(5));
+    // NotFound: the first cycle stopped before creating it.
+    if (Status d = db_->DropSpace(kDroppedSpace); !d.ok() && !d.IsNotFound()) return d;
     RECDB_RETURN_IF_ERROR(db_->SweepRetention().status());
     RECDB_RETURN_IF_ERROR(Train());
     return Recommend();
   }
 
+  static constexpr const char* kDroppedSpace = "dropped";
   std::string dir_;
   int cycle_;
   int n_ = 0;
@@ -459,6 +470,15 @@ TEST(FaultWorkloadTest, WithoutFaultsEverythingIsThere) {
   EXPECT_GT(r.acknowledged, 15);
   EXPECT_TRUE(r.lost.empty()) << r.lost_details.front();
   EXPECT_TRUE(r.inconsistencies.empty()) << r.inconsistencies.front();
+  // The second cycle dropped the second space.
+  Options o = WorkloadOptions();
+  o.read_only = true;
+  auto db = DB::Open(o, dir.Sub("db"));
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  auto spaces = (*db)->ListSpaces();
+  ASSERT_TRUE(spaces.ok());
+  ASSERT_EQ(spaces->size(), 1u);
+  EXPECT_EQ((*spaces)[0].options.name, cli::crashtest::kSpaceName);
 }
 
 // Every recdb path that deletes a key range (ForgetUser's events and
