@@ -9,6 +9,7 @@
 
 #include "engine/privacy/privacy_state.h"
 #include "engine/rerank/rerank.h"
+#include "recdb/options_file.h"
 #include "storage/backup_dir.h"
 #include "storage/counter_merge_operator.h"
 #include "storage/key_codec.h"
@@ -49,37 +50,6 @@ DBImpl::DBImpl(const Options& options, std::string path)
     : options_(options), path_(std::move(path)) {}
 
 DBImpl::~DBImpl() { Close().IgnoreError(); }
-
-namespace {
-
-// Every Options field that can be wrong on its own, checked before Open
-// touches the disk: a bad value is InvalidArgument naming the field, and no
-// directory is created. (Retention rules name event types, so they are
-// checked against the open database.)
-Status ValidateOptions(const Options& o) {
-  if (o.background_threads < 0 || o.background_threads > 1024) {
-    return Status::InvalidArgument("background_threads must be in 0..1024");
-  }
-  if (o.retrain_interval_seconds < 0) {
-    return Status::InvalidArgument("retrain_interval_seconds must be >= 0");
-  }
-  if (o.index_checkpoint_interval_seconds < 0) {
-    return Status::InvalidArgument("index_checkpoint_interval_seconds must be >= 0");
-  }
-  RECDB_RETURN_IF_ERROR(rerank::ValidateCare(o.care).WithContext("Options::care"));
-  const AggregatePrivacyOptions& aggregate = o.aggregate_privacy;
-  if (aggregate.popularity_epsilon < 0 || !std::isfinite(aggregate.popularity_epsilon)) {
-    return Status::InvalidArgument("aggregate_privacy.popularity_epsilon must be >= 0");
-  }
-  if (aggregate.min_pair_users < 1) {
-    return Status::InvalidArgument(
-        "aggregate_privacy.min_pair_users must be >= 1 (1 turns the k-anonymity of "
-        "co-occurrence off; default " + std::to_string(kDefaultMinPairUsers) + ")");
-  }
-  return Status::OK();
-}
-
-}  // namespace
 
 StatusOr<std::unique_ptr<DBImpl>> DBImpl::OpenImpl(const Options& options,
                                                    const std::string& path) {

@@ -1,12 +1,15 @@
 // The five-line example from the README, as a downstream app.
 #include <recdb/db.h>
+#include <recdb/options_file.h>
 
 #include <cstdio>
 
 int main(int argc, char** argv) {
   if (argc != 2) return 2;
-  recdb::Options options;
-  options.create_if_missing = true;
+  // The options an application would keep in a file the CLI reads too.
+  auto parsed = recdb::ParseOptionsJson(R"({"create_if_missing": true})");
+  if (!parsed.ok()) return std::fprintf(stderr, "%s\n", parsed.status().ToString().c_str()), 1;
+  recdb::Options options = *parsed;
   auto db = recdb::DB::Open(options, argv[1]);
   if (!db.ok()) return std::fprintf(stderr, "%s\n", db.status().ToString().c_str()), 1;
   recdb::Status s = (*db)->RecordEvents({}, {{.user = "u1", .item = "i1", .type = "view",

@@ -199,3 +199,45 @@ TEST_F(CliTest, ImportsMl100kFast) {
 }
 
 }  // namespace
+
+namespace {
+
+// recdb --options FILE (RECDB_OPTIONS_FILE): every command opens with the
+// file's options, so the CLI enforces the application's retention policy.
+TEST_F(CliTest, OptionsFileReachesTheCommands) {
+  const std::string db = dir_.Sub("db");
+  ASSERT_EQ(Run("init " + db).code, 0);
+  const std::string events = WriteFile("events.jsonl", kEvents);
+  ASSERT_EQ(Run("import " + db + " --events " + events).code, 0);
+  EXPECT_EQ(RunJson("history " + db + " --user u1 --json")["events"].size(), 3u);
+
+  // Views live a day; u1's view (2023) has expired: history no longer shows it.
+  const std::string opts = WriteFile(
+      "recdb.json", R"({"retention": {"ttl_seconds_by_type": {"view": 86400}},
+                        "aggregate_privacy": {"min_pair_users": 5}})");
+  json history = RunJson("--options " + opts + " history " + db + " --user u1 --json");
+  ASSERT_EQ(history["events"].size(), 2u);
+  for (const auto& e : history["events"]) EXPECT_NE(e["type"], "view");
+  EXPECT_EQ(RunJson("--options=" + opts + " history " + db + " --user u1 --json")["events"].size(),
+            2u);
+  json shown = RunJson("--options " + opts + " options");
+  EXPECT_EQ(shown["retention"]["ttl_seconds_by_type"]["view"], 86400);
+  EXPECT_EQ(shown["aggregate_privacy"]["min_pair_users"], 5);
+  EXPECT_EQ(shown["care"]["diversity"], 0.0);  // the defaults fill the rest
+  json policy = RunJson("--options " + opts + " retention " + db + " show");
+  EXPECT_EQ(policy["ttl_seconds_by_type"]["view"], 86400);
+
+  // A typo is an error naming the field, before any database is touched.
+  const std::string typo = WriteFile("typo.json", R"({"care": {"diversty": 0.9}})");
+  RunResult bad = Run("--options " + typo + " history " + db + " --user u1 --json");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("care.diversty"), std::string::npos) << bad.err;
+  RunResult bad_new = Run("--options " + typo + " stats " + dir_.Sub("nodb"));
+  EXPECT_NE(bad_new.err.find("care.diversty"), std::string::npos) << bad_new.err;
+  RunResult missing = Run("--options " + dir_.Sub("none.json") + " options");
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.err.find("no such file"), std::string::npos) << missing.err;
+  EXPECT_EQ(Run("--options").code, 2);
+}
+
+}  // namespace

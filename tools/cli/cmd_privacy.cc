@@ -11,6 +11,7 @@
 #include "engine/privacy/pseudonyms.h"
 #include "recdb/db.h"
 #include "tools/cli/args.h"
+#include "tools/cli/db_access.h"
 
 namespace recdb::cli {
 namespace {
@@ -48,8 +49,12 @@ int RotateKey(const ArgParser& args) {
   }
   std::vector<std::string> added(new_keys->begin() + static_cast<std::ptrdiff_t>(old_keys->size()),
                                  new_keys->end());
-  Options options;
+  auto base = CliOptions();  // the options file's other settings; keys from the flags
+  if (!base.ok()) return Fail("privacy", base.status());
+  Options options = std::move(base).value();
+  options.create_if_missing = options.error_if_exists = options.read_only = false;
   options.background_threads = 0;
+  options.pseudonyms.key_file.clear();
   options.pseudonyms.keys = *old_keys;
   auto db = DB::Open(options, args.Positional("DIR"));
   if (!db.ok()) return Fail("privacy", db.status());
@@ -73,9 +78,13 @@ int RotateKey(const ArgParser& args) {
 int Audit(const ArgParser& args) {
   auto keys = KeyChain(args, "key-file");
   if (!keys.ok()) return Fail("privacy", keys.status());
-  Options options;
+  auto base = CliOptions();  // the options file's other settings; keys from the flags
+  if (!base.ok()) return Fail("privacy", base.status());
+  Options options = std::move(base).value();
+  options.create_if_missing = options.error_if_exists = false;
   options.read_only = true;
   options.background_threads = 0;
+  options.pseudonyms.key_file.clear();
   options.pseudonyms.keys = *keys;
   auto db = DB::Open(options, args.Positional("DIR"));
   if (!db.ok()) return Fail("privacy", db.status());

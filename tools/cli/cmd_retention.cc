@@ -9,13 +9,15 @@
 #include "engine/privacy/retention_policy_json.h"
 #include "recdb/db.h"
 #include "tools/cli/args.h"
+#include "tools/cli/db_access.h"
 
 namespace recdb::cli {
 namespace {
 
 int RetentionMain(int argc, char** argv) {
   ArgParser args("retention", "Show a retention policy or run the retention sweep now.",
-                 "show: print the policy (from --policy FILE, else the default: keep all).\n"
+                 "show: print the policy (from --policy FILE, else the options file's\n"
+                 "(RECDB_OPTIONS_FILE, recdb options), else the default: keep all).\n"
                  "sweep: apply the policy and make every deletion physical: expired\n"
                  "events, users past max_events_per_user, inactive users, forgotten\n"
                  "users' ranges; flushes, compacts, rotates the WAL and MANIFEST.\n"
@@ -36,7 +38,10 @@ int RetentionMain(int argc, char** argv) {
               << "\"\n";
     return kExitUsage;
   }
-  RetentionPolicy policy;
+  auto base = CliOptions();
+  if (!base.ok()) return Fail("retention", base.status());
+  Options options = std::move(base).value();
+  // --policy replaces the options file's policy.
   if (args.Has("policy")) {
     std::ifstream in(args.Get("policy"));
     if (!in) return Fail("retention", "cannot read policy file " + args.Get("policy"));
@@ -44,15 +49,13 @@ int RetentionMain(int argc, char** argv) {
     text << in.rdbuf();
     auto parsed = privacy::ParseRetentionPolicy(text.str());
     if (!parsed.ok()) return Fail("retention", parsed.status());
-    policy = std::move(parsed).value();
+    options.retention = std::move(parsed).value();
   }
-  Options options;
+  const RetentionPolicy& policy = options.retention;
+  options.create_if_missing = false;
+  options.error_if_exists = false;
   options.read_only = action == "show";
   options.background_threads = 0;
-  options.retention = policy;
-  if (const char* key_file = std::getenv("RECDB_PSEUDONYM_KEY_FILE")) {
-    options.pseudonyms.key_file = key_file;
-  }
   auto db = DB::Open(options, args.Positional("DIR"));
   if (!db.ok()) return Fail("retention", db.status());
   if (action == "show") {

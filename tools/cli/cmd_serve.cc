@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tools/cli/args.h"
+#include "tools/cli/db_access.h"
 #include "tools/serve/http_server.h"
 
 namespace recdb::cli {
@@ -59,7 +60,7 @@ int ServeMain(int argc, char** argv) {
   args.AddFlag("max-body-bytes", "N", "largest request body (larger: 413)", "16777216");
   args.AddFlag("request-timeout-ms", "MS", "time to receive a request / send a response", "30000");
   args.AddFlag("backup-dir", "DIR", "enable POST /v1/snapshots, writing snapshots into DIR");
-  args.AddFlag("retrain-interval", "S", "retrain in the background every S seconds (0: off)", "0");
+  args.AddFlag("retrain-interval", "S", "retrain in the background every S seconds (0: off; when not given, the options file's)", "0");
   args.AddSwitch("create", "create DIR if it holds no database");
   args.AddSwitch("no-train", "do not train on start (recommend answers 409 until POST /v1/train)");
   int code = 0;
@@ -97,9 +98,16 @@ int ServeMain(int argc, char** argv) {
   if (!checked.ok()) return Fail("serve", checked);
 
   // A long-running server, unlike the other commands: background work on.
-  Options options;
+  // The options file's settings (RECDB_OPTIONS_FILE), background threads
+  // included; --retrain-interval, when given, replaces the file's.
+  auto base = CliOptions();
+  if (!base.ok()) return Fail("serve", base.status());
+  Options options = std::move(base).value();
   options.create_if_missing = args.Has("create");
-  options.retrain_interval_seconds = *args.GetInt("retrain-interval");
+  options.error_if_exists = options.read_only = false;
+  if (args.Has("retrain-interval")) {
+    options.retrain_interval_seconds = *args.GetInt("retrain-interval");
+  }
   const std::string dir = args.Positional("DIR");
   auto opened = DB::Open(options, dir);
   if (!opened.ok()) {

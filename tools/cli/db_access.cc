@@ -4,9 +4,29 @@
 
 #include <cstdlib>
 
+#include "recdb/options_file.h"
+
 namespace recdb::cli {
 
+StatusOr<Options> CliOptions() {
+  Options options;
+  if (const char* file = std::getenv("RECDB_OPTIONS_FILE"); file && *file) {
+    auto loaded = LoadOptionsFile(file);
+    if (!loaded.ok()) return loaded.status();
+    options = std::move(loaded).value();
+  }
+  // Pseudonymous user ids (recdb/privacy.h): the key chain from the environment.
+  if (const char* key_file = std::getenv("RECDB_PSEUDONYM_KEY_FILE"); key_file && *key_file) {
+    options.pseudonyms.key_file = key_file;
+  }
+  return options;
+}
+
 StatusOr<std::unique_ptr<DB>> OpenDatabase(const std::string& dir, OpenMode mode) {
+  // The options first: a bad options file is the error to report.
+  StatusOr<Options> cli_options = CliOptions();
+  if (!cli_options.ok()) return cli_options.status();
+  Options options = std::move(cli_options).value();
   struct stat st;
   const bool exists = ::stat(dir.c_str(), &st) == 0;
   if (exists && !S_ISDIR(st.st_mode)) {
@@ -16,17 +36,12 @@ StatusOr<std::unique_ptr<DB>> OpenDatabase(const std::string& dir, OpenMode mode
     return Status::NotFound("no recdb database in " + dir +
                             " (the directory does not exist); create one with: recdb init " + dir);
   }
-  Options options;
   options.create_if_missing = mode == OpenMode::kCreate;
   options.error_if_exists = mode == OpenMode::kCreate;
   options.read_only = mode == OpenMode::kReadOnly;
   // A CLI command is short-lived: background work (retraining, sweeps) is the
   // embedding application's business, not the admin tool's.
   options.background_threads = 0;
-  // Pseudonymous user ids (recdb/privacy.h): the key chain from the environment.
-  if (const char* key_file = std::getenv("RECDB_PSEUDONYM_KEY_FILE")) {
-    options.pseudonyms.key_file = key_file;
-  }
   StatusOr<std::unique_ptr<DB>> db = DB::Open(options, dir);
   if (!db.ok() && db.status().IsNotFound()) {
     return Status::NotFound("no recdb database in " + dir + "; create one with: recdb init " +

@@ -15,6 +15,14 @@ enum class OpenMode {
   kReadOnly,   // the database must exist; no writes, no background work
 };
 
+// The options every command opens with: those of the JSON file named by
+// RECDB_OPTIONS_FILE (recdb/options_file.h; `recdb --options FILE` sets it),
+// else the defaults; then RECDB_PSEUDONYM_KEY_FILE, when set, names the key
+// file. The caller sets the open mode. Errors: LoadOptionsFile's.
+[[nodiscard]] StatusOr<Options> CliOptions();
+
+// CliOptions() with the mode's create/read-only flags and no background
+// threads (a CLI command is short-lived).
 // Errors: NotFound ("no recdb database in DIR; create one with: recdb init
 // DIR"), AlreadyExists (kCreate), and whatever DB::Open returns.
 [[nodiscard]] StatusOr<std::unique_ptr<DB>> OpenDatabase(const std::string& dir, OpenMode mode);

@@ -2,6 +2,7 @@
 // tools/cli/cmd_*.cc (see args.h).
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -16,7 +17,9 @@ constexpr const char* kVersion = "0.1.0";
 void PrintUsage(std::FILE* out) {
   std::fprintf(out,
                "recdb %s: admin tool for recdb, an embedded recommendation database\n\n"
-               "Usage: recdb COMMAND [ARGS] [flags]\n\nCommands:\n",
+               "Usage: recdb [--options FILE] COMMAND [ARGS] [flags]\n\n"
+               "--options FILE: open databases with the options in FILE (JSON, recdb/options_file.h;\n"
+               "  'recdb options' prints one); the same as RECDB_OPTIONS_FILE=FILE.\n\nCommands:\n",
                kVersion);
   std::vector<std::pair<int, std::string>> order;
   for (const auto& [name, info] : recdb::cli::Commands()) order.emplace_back(info.order, name);
@@ -34,6 +37,20 @@ void PrintUsage(std::FILE* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The global flag: `recdb --options FILE COMMAND ...` (or --options=FILE).
+  if (argc >= 2 && std::strncmp(argv[1], "--options", 9) == 0 &&
+      (argv[1][9] == '\0' || argv[1][9] == '=')) {
+    const char* file = argv[1][9] == '=' ? argv[1] + 10 : (argc >= 3 ? argv[2] : nullptr);
+    if (file == nullptr || *file == '\0') {
+      std::fprintf(stderr, "recdb: --options needs a FILE\n");
+      return recdb::cli::kExitUsage;
+    }
+    ::setenv("RECDB_OPTIONS_FILE", file, 1);
+    const int shift = argv[1][9] == '=' ? 1 : 2;
+    argv[shift] = argv[0];
+    argv += shift;
+    argc -= shift;
+  }
   if (argc < 2) {
     PrintUsage(stderr);
     return recdb::cli::kExitUsage;
