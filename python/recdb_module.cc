@@ -17,9 +17,11 @@
 #include <pybind11/stl.h>
 
 #include <memory>
+#include <optional>
 
 #include "convert.h"
 #include "recdb/db.h"
+#include "recdb/options_file.h"
 
 namespace recdb::python {
 namespace {
@@ -242,19 +244,31 @@ class PyDB {
   std::unique_ptr<DB> db_;
 };
 
-std::unique_ptr<PyDB> Open(const std::string& path, bool create_if_missing, bool error_if_exists,
-                           bool read_only, bool auto_create_users, bool auto_create_items,
-                           int background_threads, int64_t retrain_interval_seconds,
-                           int64_t index_checkpoint_interval_seconds) {
+std::unique_ptr<PyDB> Open(const std::string& path, const std::string& options_file,
+                           std::optional<bool> create_if_missing, std::optional<bool> error_if_exists,
+                           std::optional<bool> read_only, std::optional<bool> auto_create_users,
+                           std::optional<bool> auto_create_items,
+                           std::optional<int> background_threads,
+                           std::optional<int64_t> retrain_interval_seconds,
+                           std::optional<int64_t> index_checkpoint_interval_seconds) {
+  // The options file first (recdb/options_file.h: care defaults, retention,
+  // key file, aggregate privacy, ...); then each keyword argument given.
   Options o;
-  o.create_if_missing = create_if_missing;
-  o.error_if_exists = error_if_exists;
-  o.read_only = read_only;
-  o.auto_create_users = auto_create_users;
-  o.auto_create_items = auto_create_items;
-  o.background_threads = background_threads;
-  o.retrain_interval_seconds = retrain_interval_seconds;
-  o.index_checkpoint_interval_seconds = index_checkpoint_interval_seconds;
+  if (!options_file.empty()) {
+    StatusOr<Options> loaded = LoadOptionsFile(options_file);
+    if (!loaded.ok()) Raise(loaded.status());
+    o = std::move(loaded).value();
+  }
+  if (create_if_missing) o.create_if_missing = *create_if_missing;
+  if (error_if_exists) o.error_if_exists = *error_if_exists;
+  if (read_only) o.read_only = *read_only;
+  if (auto_create_users) o.auto_create_users = *auto_create_users;
+  if (auto_create_items) o.auto_create_items = *auto_create_items;
+  if (background_threads) o.background_threads = *background_threads;
+  if (retrain_interval_seconds) o.retrain_interval_seconds = *retrain_interval_seconds;
+  if (index_checkpoint_interval_seconds) {
+    o.index_checkpoint_interval_seconds = *index_checkpoint_interval_seconds;
+  }
   StatusOr<std::unique_ptr<DB>> db = [&] {
     py::gil_scoped_release release;
     return DB::Open(o, path);
@@ -292,11 +306,15 @@ PYBIND11_MODULE(recdb, m) {
 #endif
   RegisterErrors(m);
 
-  m.def("open", &Open, "path"_a, py::kw_only(), "create_if_missing"_a = false,
-        "error_if_exists"_a = false, "read_only"_a = false, "auto_create_users"_a = true,
-        "auto_create_items"_a = true, "background_threads"_a = 2,
-        "retrain_interval_seconds"_a = 0, "index_checkpoint_interval_seconds"_a = 300,
-        "Opens (or creates) the database in directory `path`; options as recdb::Options.");
+  m.def("open", &Open, "path"_a, py::kw_only(), "options_file"_a = "",
+        "create_if_missing"_a = py::none(), "error_if_exists"_a = py::none(),
+        "read_only"_a = py::none(), "auto_create_users"_a = py::none(),
+        "auto_create_items"_a = py::none(), "background_threads"_a = py::none(),
+        "retrain_interval_seconds"_a = py::none(),
+        "index_checkpoint_interval_seconds"_a = py::none(),
+        "Opens (or creates) the database in directory `path`; options as recdb::Options: "
+        "those of options_file (JSON, recdb/options_file.h, the file `recdb --options` "
+        "reads) when given, else the defaults, then each keyword argument given.");
   m.def("restore", &Restore, "src"_a, "dest"_a, py::kw_only(), "forget_ledger_from"_a = "",
         "Restores a snapshot (or a backup directory's newest) into the empty directory dest.");
 

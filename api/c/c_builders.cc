@@ -4,6 +4,7 @@
 #include <new>
 
 #include "c_handles.h"
+#include "recdb/options_file.h"
 
 using recdb::capi::GuardNoMessage;
 
@@ -88,6 +89,28 @@ void recdb_options_set_retrain_interval_seconds(recdb_options_t* o, int64_t v) {
 }
 void recdb_options_set_index_checkpoint_interval_seconds(recdb_options_t* o, int64_t v) {
   if (o) o->options.index_checkpoint_interval_seconds = v;
+}
+
+recdb_status_t recdb_options_load_file(recdb_options_t* o, const char* path, char** errmsg) {
+  return recdb::capi::Guard(errmsg, [&] {
+    if (o == nullptr) return recdb::capi::NullArgument(errmsg, "options");
+    if (path == nullptr) return recdb::capi::NullArgument(errmsg, "path");
+    auto loaded = recdb::LoadOptionsFile(path, o->options);
+    if (!loaded.ok()) return recdb::capi::FromStatus(loaded.status(), errmsg);
+    o->options = std::move(loaded).value();
+    return recdb::capi::Ok(errmsg);
+  });
+}
+
+recdb_status_t recdb_options_parse_json(recdb_options_t* o, const char* json, char** errmsg) {
+  return recdb::capi::Guard(errmsg, [&] {
+    if (o == nullptr) return recdb::capi::NullArgument(errmsg, "options");
+    if (json == nullptr) return recdb::capi::NullArgument(errmsg, "json");
+    auto parsed = recdb::ParseOptionsJson(json, o->options);
+    if (!parsed.ok()) return recdb::capi::FromStatus(parsed.status(), errmsg);
+    o->options = std::move(parsed).value();
+    return recdb::capi::Ok(errmsg);
+  });
 }
 
 // ---- Events

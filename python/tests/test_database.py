@@ -187,3 +187,29 @@ def test_calls_after_close_raise(tmp_path):
     db.close()
     with pytest.raises(recdb.FailedPreconditionError):
         db.stats()
+
+
+def test_options_file_then_keyword_arguments(tmp_path):
+    """options_file (the JSON the CLI reads too): its retention TTL is enforced;
+    a keyword argument given overrides the file; a typo names the field."""
+    opts = tmp_path / "recdb.json"
+    opts.write_text(json.dumps({"retention": {"ttl_seconds_by_type": {"view": 86400}},
+                                "background_threads": 0, "read_only": True}))
+    now = int(time.time())
+    path = str(tmp_path / "db")
+    with recdb.open(path, options_file=str(opts), read_only=False,
+                    create_if_missing=True) as db:
+        db.record_events([{"user": "u", "item": "old", "type": "view", "timestamp": now - 3 * 86400},
+                          {"user": "u", "item": "new", "type": "view", "timestamp": now - 60}])
+        assert [e["item"] for e in db.history("u")] == ["new"]
+    with recdb.open(path, options_file=str(opts)) as db:  # the file's read_only
+        with pytest.raises(recdb.FailedPreconditionError):
+            db.record_events([{"user": "u", "item": "x", "timestamp": now}])
+    with recdb.open(path, background_threads=0) as db:  # no file: no TTL
+        assert [e["item"] for e in db.history("u")] == ["old", "new"]
+    opts.write_text('{"care": {"diversty": 0.9}}')
+    with pytest.raises(recdb.InvalidArgumentError) as e:
+        recdb.open(path, options_file=str(opts))
+    assert "care.diversty" in e.value.message
+    with pytest.raises(recdb.NotFoundError):
+        recdb.open(path, options_file=str(tmp_path / "none.json"))

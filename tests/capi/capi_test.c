@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "recdb/c.h"
@@ -922,6 +923,50 @@ static void TestRulesHistoryImpressions(const char* base) {
   EXPECT_STATUS(RECDB_OK, recdb_close(db, err));
 }
 
+/* recdb_options_load_file / recdb_options_parse_json: the options file the
+ * CLI reads too; a file's retention TTL is enforced by the opened database. */
+static void TestOptionsFile(const char* base) {
+  char path[512], file[512];
+  Join(path, sizeof path, base, "optdb");
+  Join(file, sizeof file, base, "recdb.json");
+  FILE* f = fopen(file, "w");
+  CHECK(f != NULL);
+  if (f == NULL) return;
+  fputs("{\"retention\": {\"ttl_seconds_by_type\": {\"view\": 86400}},"
+        " \"background_threads\": 0}",
+        f);
+  fclose(f);
+  recdb_options_t* o = recdb_options_create();
+  recdb_options_set_create_if_missing(o, 1);
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_options_load_file(NULL, file, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_options_load_file(o, NULL, err));
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_options_parse_json(o, NULL, err));
+  EXPECT_STATUS(RECDB_NOT_FOUND, recdb_options_load_file(o, "/nonexistent/recdb.json", err));
+  char* msg = NULL;
+  CHECK(recdb_options_parse_json(o, "{\"care\": {\"diversty\": 1}}", &msg) ==
+        RECDB_INVALID_ARGUMENT);
+  CHECK(msg != NULL && strstr(msg, "care.diversty") != NULL);
+  recdb_free(msg);
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_options_parse_json(o, "{\"care\": {\"diversity\": 2}}", err));
+  EXPECT_STATUS(RECDB_OK, recdb_options_load_file(o, file, err));
+  recdb_t* db = NULL;
+  EXPECT_STATUS(RECDB_OK, recdb_open(o, path, &db, err));  /* create_if_missing kept */
+  recdb_options_destroy(o);
+  if (db == NULL) return;
+  recdb_events_t* ev = recdb_events_create();
+  const int64_t now = (int64_t)time(NULL);
+  CHECK(recdb_events_add(ev, "u", "old", "view", now - 3 * 86400) == RECDB_OK);
+  CHECK(recdb_events_add(ev, "u", "new", "view", now - 60) == RECDB_OK);
+  EXPECT_STATUS(RECDB_OK, recdb_record_events(db, ev, 0, err));
+  recdb_events_destroy(ev);
+  recdb_history_t* h = NULL;
+  EXPECT_STATUS(RECDB_OK, recdb_get_user_history(db, "u", 0, INT64_MAX, 0, &h, err));
+  CHECK(recdb_history_count(h) == 1);
+  if (recdb_history_count(h) == 1) CHECK(strcmp(recdb_history_item(h, 0), "new") == 0);
+  recdb_history_destroy(h);
+  EXPECT_STATUS(RECDB_OK, recdb_close(db, err));
+}
+
 int main(void) {
   const char* tmp = getenv("TMPDIR");
   char base[512];
@@ -935,6 +980,7 @@ int main(void) {
   TestBuilders();
   TestDatabase(base);
   TestRulesHistoryImpressions(base);
+  TestOptionsFile(base);
   RemoveTree(base);
   printf("capi_test: %d checks, %d failed\n", checks, failures);
   return failures == 0 ? 0 : 1;

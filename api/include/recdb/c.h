@@ -104,6 +104,19 @@ void recdb_options_set_retrain_interval_seconds(recdb_options_t* options, int64_
 void recdb_options_set_index_checkpoint_interval_seconds(recdb_options_t* options,
                                                          int64_t value);
 
+/* Every other option (care defaults, retention policy, pseudonym key file,
+ * aggregate privacy, cache sizes) comes from the JSON options file the admin
+ * CLI reads too (recdb/options_file.h; `recdb options` prints one). Applies
+ * the file at `path` over `options`: fields it leaves out keep their value.
+ * Errors: INVALID_ARGUMENT (NULL argument, malformed JSON, an unknown field,
+ * a wrong type or range, naming the field), NOT_FOUND (no such file),
+ * IO_ERROR. On error `options` is unchanged. */
+recdb_status_t recdb_options_load_file(recdb_options_t* options, const char* path,
+                                       char** errmsg);
+/* The same from a JSON string. */
+recdb_status_t recdb_options_parse_json(recdb_options_t* options, const char* json,
+                                        char** errmsg);
+
 /* Opens the database in directory `path` (options NULL = defaults) and sets
  * *db. Errors as recdb::DB::Open: NOT_FOUND when it does not exist and
  * !create_if_missing, ALREADY_EXISTS with error_if_exists, CORRUPTION,
