@@ -69,6 +69,30 @@ StatusOr<std::unique_ptr<BackupDirLock>> BackupDirLock::Acquire(const std::strin
   return std::unique_ptr<BackupDirLock>(new BackupDirLock(fd));
 }
 
+StatusOr<std::unique_ptr<BackupDirLock>> BackupDirLock::AcquireShared(
+    const std::string& backup_dir, bool must_exist) {
+  const std::string path = backup_dir + "/LOCK";
+  int fd = must_exist ? ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644) : -1;
+  if (fd < 0) {
+    const int err = errno;
+    if (must_exist && err != EACCES && err != EROFS && err != EPERM) {
+      return Status::IOError("cannot open " + path + ": " + std::strerror(err));
+    }
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);  // flock needs no write access
+    if (fd < 0) {
+      if (errno == ENOENT) return std::unique_ptr<BackupDirLock>();
+      return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
+    }
+  }
+  while (::flock(fd, LOCK_SH) != 0) {
+    if (errno == EINTR) continue;
+    const int err = errno;
+    ::close(fd);
+    return Status::IOError("cannot lock " + path + ": " + std::strerror(err));
+  }
+  return std::unique_ptr<BackupDirLock>(new BackupDirLock(fd));
+}
+
 BackupDirLock::~BackupDirLock() {
   ::flock(fd_, LOCK_UN);
   ::close(fd_);
@@ -216,6 +240,22 @@ Status RemoveSnapshotDir(const std::string& path) {
   fs::remove_all(path, ec);
   if (ec) return Status::IOError("cannot remove " + path + ": " + ec.message());
   return Status::OK();
+}
+
+StatusOr<std::unique_ptr<BackupDirLock>> LockForReading(const std::string& path) {
+  namespace fs = std::filesystem;
+  fs::path normal = fs::path(path).lexically_normal();
+  if (normal.filename().empty()) normal = normal.parent_path();  // "dir/"
+  uint64_t id = 0;
+  bool partial = false;
+  if (IsSnapshotDir(path) || ParseSnapshotDirName(normal.filename().string(), &id, &partial)) {
+    const fs::path parent = normal.parent_path();
+    return BackupDirLock::AcquireShared(parent.empty() ? "." : parent.string(),
+                                        /*must_exist=*/false);
+  }
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) return std::unique_ptr<BackupDirLock>();
+  return BackupDirLock::AcquireShared(path);
 }
 
 }  // namespace recdb::storage

@@ -1,6 +1,7 @@
 // Backup directories: a directory of snapshots that share unchanged files.
 //
-//   BACKUP_DIR/LOCK                      flock()ed by create, prune and restore
+//   BACKUP_DIR/LOCK                      flock()ed: exclusively by create and
+//                                        prune, shared by list, verify, restore
 //   BACKUP_DIR/snapshot-000001/          one complete snapshot (an openable
 //     snapshot.manifest                  recdb directory: db/, derived/ and
 //     db/...  derived/...                the manifest, storage/FORMAT.md)
@@ -40,12 +41,24 @@ std::string SnapshotDirName(uint64_t id);
 // directory name; false for anything else.
 bool ParseSnapshotDirName(std::string_view name, uint64_t* id, bool* partial);
 
-// An exclusive flock() on BACKUP_DIR/LOCK, released on destruction. Waits
-// for another holder (another create or prune) to finish.
+// A flock() on BACKUP_DIR/LOCK, released on destruction. Exclusive for the
+// writers of a backup directory (create, prune), shared for its readers
+// (list, verify, restore): a reader waits for a running create or prune, and
+// a prune waits for the readers, so none of them sees a snapshot half-built
+// or half-removed. (Without the lock a verify running beside a prune
+// reported the files being removed as missing.)
 class BackupDirLock {
  public:
+  // Exclusive; waits for every other holder.
   // Errors: IOError (including a missing backup directory).
   static StatusOr<std::unique_ptr<BackupDirLock>> Acquire(const std::string& backup_dir);
+  // Shared; waits for an exclusive holder. Creates LOCK when it can; when
+  // the directory is not writable and holds no LOCK, returns nullptr (no
+  // lock: no writer of ours has run there). `must_exist` false: a directory
+  // without LOCK (a lone snapshot's parent) returns nullptr and is left as is.
+  // Errors: IOError.
+  static StatusOr<std::unique_ptr<BackupDirLock>> AcquireShared(const std::string& backup_dir,
+                                                                bool must_exist = true);
   ~BackupDirLock();
   BackupDirLock(const BackupDirLock&) = delete;
   BackupDirLock& operator=(const BackupDirLock&) = delete;
@@ -79,6 +92,12 @@ bool IsSnapshotDir(const std::string& dir);
 // Every complete and partial snapshot of `backup_dir` by ascending id.
 // Errors: NotFound if `backup_dir` does not exist; IOError.
 Status ListSnapshotDirs(const std::string& backup_dir, std::vector<SnapshotDirEntry>* out);
+
+// The shared lock a reader of `path` takes: `path` is a backup directory
+// (its LOCK) or one snapshot directory (its parent's LOCK, if it has one).
+// nullptr when there is nothing to lock (no such directory: the caller's
+// listing then reports NotFound). Errors: IOError.
+StatusOr<std::unique_ptr<BackupDirLock>> LockForReading(const std::string& path);
 
 // A problem found by verification, naming the file (relative to the
 // snapshot directory; the manifest itself is "snapshot.manifest").

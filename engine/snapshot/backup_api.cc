@@ -50,6 +50,8 @@ SnapshotInfo ToSnapshotInfo(const storage::SnapshotDirEntry& e) {
 
 StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const std::string& backup_dir) {
   return NoThrow([&]() -> StatusOr<std::vector<SnapshotInfo>> {
+    RECDB_ASSIGN_OR_RETURN(std::unique_ptr<storage::BackupDirLock> lock,
+                           storage::LockForReading(backup_dir));
     std::vector<storage::SnapshotDirEntry> entries;
     RECDB_RETURN_IF_ERROR(storage::ListSnapshotDirs(backup_dir, &entries));
     std::vector<SnapshotInfo> out;
@@ -61,6 +63,8 @@ StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const std::string& backup_dir)
 StatusOr<VerifyReport> VerifySnapshots(const std::string& path) {
   return NoThrow([&]() -> StatusOr<VerifyReport> {
     namespace fs = std::filesystem;
+    RECDB_ASSIGN_OR_RETURN(std::unique_ptr<storage::BackupDirLock> lock,
+                           storage::LockForReading(path));
     std::vector<storage::SnapshotDirEntry> entries;
     fs::path normal = fs::path(path).lexically_normal();
     if (normal.filename().empty()) normal = normal.parent_path();  // "dir/"

@@ -73,6 +73,9 @@ StatusOr<RestoreReport> DB::Restore(const std::string& src, const std::string& d
   return NoThrow([&]() -> StatusOr<RestoreReport> {
     const auto start = std::chrono::steady_clock::now();
     if (dest.empty()) return Status::InvalidArgument("empty restore destination");
+    // Shared: a prune cannot remove the snapshot while it is copied.
+    RECDB_ASSIGN_OR_RETURN(std::unique_ptr<storage::BackupDirLock> lock,
+                           storage::LockForReading(src));
     storage::SnapshotDirEntry snap;
     RECDB_RETURN_IF_ERROR(ResolveSnapshot(src, &snap));
     const std::string refuse = "refusing to restore " + snap.path;

@@ -446,6 +446,48 @@ TEST(SnapshotTest, IncrementalSnapshotsShareUnchangedFilesAndPruneKeepsN) {
   EXPECT_TRUE(PruneSnapshots(tmp.Sub("backup"), PruneOptions{-1, 0}).status().IsInvalidArgument());
 }
 
+// Verify and list read a backup directory while another thread creates and
+// prunes in it: they wait for the LOCK (shared) instead of reporting the
+// files a prune is removing as missing, or its snapshot as damaged.
+TEST(SnapshotTest, VerifyAndListDuringCreateAndPruneReportNoFalseProblems) {
+  TempDir tmp;
+  auto db = OpenOrDie(tmp.Sub("db"));
+  LoadWorld(*db, 30, 40);
+  SnapshotOptions copy;
+  copy.link_files = false;  // copies: a prune really removes bytes
+  ASSERT_TRUE(db->CreateSnapshot(tmp.Sub("backup"), copy).ok());
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (int i = 0; i < 25; ++i) {
+      ASSERT_TRUE(db->RecordEvents({}, {MakeEvent("w" + std::to_string(i), ItemId(1), "view", kNow)}).ok());
+      ASSERT_TRUE(db->CreateSnapshot(tmp.Sub("backup"), copy).ok());
+      PruneOptions keep1;
+      keep1.keep = 1;
+      ASSERT_TRUE(PruneSnapshots(tmp.Sub("backup"), keep1).ok());
+    }
+    done = true;
+  });
+  int verifies = 0, lists = 0;
+  std::vector<std::string> false_problems;
+  while (!done) {
+    auto v = VerifySnapshots(tmp.Sub("backup"));
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    ++verifies;
+    for (const auto& p : v->problems) false_problems.push_back(p.snapshot + "/" + p.file + ": " + p.message);
+    auto l = ListSnapshots(tmp.Sub("backup"));
+    ASSERT_TRUE(l.ok()) << l.status().ToString();
+    ++lists;
+    for (const auto& s : *l) {
+      if (!s.problem.empty()) false_problems.push_back("list " + s.name + ": " + s.problem);
+    }
+  }
+  writer.join();
+  EXPECT_GT(verifies, 5);
+  EXPECT_TRUE(false_problems.empty()) << false_problems.size() << " false problems in " << verifies
+                                      << " verifies and " << lists << " lists, e.g. " << false_problems[0];
+
+}
+
 TEST(SnapshotTest, RestoreRefusesANonEmptyDestinationAndAMissingSource) {
   TempDir tmp;
   auto db = OpenOrDie(tmp.Sub("db"));

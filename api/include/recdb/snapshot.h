@@ -125,14 +125,19 @@ struct RestoreReport {
 
 // The snapshots of `backup_dir` by ascending id, damaged and partial ones
 // included (SnapshotInfo::problem says why). Checks each manifest's own
-// checksum, not the files (VerifySnapshots does).
+// checksum, not the files (VerifySnapshots does). Waits for a running
+// CreateSnapshot or PruneSnapshots on the directory (a shared lock on its
+// LOCK file, across processes), so a partial snapshot listed is one a crash
+// left, not one being built.
 // Errors: NotFound if `backup_dir` does not exist; IOError.
 [[nodiscard]] StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const std::string& backup_dir);
 
 // Re-reads every file of every snapshot in `path` (a backup directory, or
 // one snapshot directory) and compares size and CRC-32C with its manifest.
 // Returns the report; problems name each bad file. A partial snapshot or a
-// damaged manifest is a problem too (file "snapshot.manifest").
+// damaged manifest is a problem too (file "snapshot.manifest"). Waits for a
+// running create or prune, and holds prune off while it reads (as
+// ListSnapshots; DB::Restore too).
 // Errors: NotFound if `path` is neither; IOError.
 [[nodiscard]] StatusOr<VerifyReport> VerifySnapshots(const std::string& path);
 
