@@ -318,16 +318,17 @@ StatusOr<uint64_t> SpaceManager::ReplayLog(const Space& s, EntityKind kind, inde
   std::string bytes;
   std::vector<float> v;
   const auto dim = static_cast<uint32_t>(s.def.options.dimension);
+  std::vector<uint32_t> gone;  // each id's final state, so removals can wait
   for (uint32_t iid : touched) {
     Status st = store.Get(ColumnFamily::kVectors, spaces::VectorKey(s.def.id, kind, iid), &bytes);
     if (st.IsNotFound() || (st.ok() && !spaces::DecodeVector(bytes, dim, &v).ok())) {
-      Status removed = idx->Remove(iid);
-      if (!removed.ok() && !removed.IsNotFound()) return removed;
+      gone.push_back(iid);
       continue;
     }
     RECDB_RETURN_IF_ERROR(st);
     RECDB_RETURN_IF_ERROR(idx->Upsert(iid, v));
   }
+  RECDB_RETURN_IF_ERROR(idx->RemoveMany(gone).status());  // one pass over the graph
   return entries;
 }
 
@@ -616,9 +617,16 @@ Status SpaceManager::Commit(const WriteOptions& wo, const SpacePtr& sp, EntityKi
   // Committed: bring the index up to date, in log order.
   std::shared_ptr<index::HnswIndex> idx = s.Index(kind);
   Status applied;
-  for (const Change& c : changes) {
-    Status st = c.values != nullptr ? idx->Upsert(c.iid, *c.values) : idx->Remove(c.iid);
-    if (st.IsNotFound() && c.values == nullptr) st = Status::OK();
+  for (size_t i = 0; i < changes.size();) {
+    Status st;
+    if (changes[i].values != nullptr) {
+      st = idx->Upsert(changes[i].iid, *changes[i].values);
+      ++i;
+    } else {  // a run of removals: one pass over the graph (RemoveMany)
+      std::vector<uint32_t> run;
+      for (; i < changes.size() && changes[i].values == nullptr; ++i) run.push_back(changes[i].iid);
+      st = idx->RemoveMany(run).status();
+    }
     if (!st.ok() && applied.ok()) applied = st;
   }
   if (deleted) s.deletions_pending = true;

@@ -50,6 +50,7 @@ struct Flags {
   size_t clusters = 200;
   uint64_t seed = 1;
   size_t k = 10;
+  size_t removals = 1000;
   bool json = false;
 };
 
@@ -81,6 +82,7 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
     else if (arg == "--ef") { f->ef = v; f->ef_given = true; }
     else if (arg == "--clusters") f->clusters = v;
     else if (arg == "--seed") f->seed = v;
+    else if (arg == "--removals") f->removals = v;
     else {
       std::fprintf(stderr, "unknown flag %s\n", arg.c_str());
       return false;
@@ -331,6 +333,62 @@ int Run(const Flags& f) {
         r.exact_plan.recall, r.exact_plan.qps, wide_k, r.postfilter.recall, r.postfilter.qps);
   }
 
+  // Removal: recdb erases the vector and unlinks the node (hnsw_index.h);
+  // raw hnswlib only marks it deleted. Same random ids, one at a time (as a
+  // stream of deletes arrives), then recall@10 against the exact top 10 of
+  // the remaining vectors.
+  const size_t removals = std::min(f.removals, f.n / 4);
+  double ours_remove_s = 0, raw_remove_s = 0, ours_batch_s = 0;
+  Measured ours_after, raw_after;
+  if (removals > 0) {
+    std::vector<uint32_t> ids(f.n);
+    for (uint32_t i = 0; i < f.n; ++i) ids[i] = i;
+    std::mt19937_64 rrng(f.seed * 77 + 5);
+    std::shuffle(ids.begin(), ids.end(), rrng);
+    ids.resize(removals);
+    start = Clock::now();
+    for (uint32_t id : ids) raw.markDelete(id);
+    raw_remove_s = Seconds(start);
+    start = Clock::now();
+    for (uint32_t id : ids) {
+      Status s = ours.Remove(id);
+      if (!s.ok()) {
+        std::fprintf(stderr, "remove: %s\n", s.ToString().c_str());
+        return 1;
+      }
+    }
+    ours_remove_s = Seconds(start);
+    // The same number again as one batch (DB::DeleteVectors of many ids).
+    std::vector<uint32_t> batch(f.n);
+    for (uint32_t i = 0; i < f.n; ++i) batch[i] = i;
+    std::shuffle(batch.begin(), batch.end(), rrng);
+    std::vector<uint32_t> more;
+    for (uint32_t id : batch) {
+      if (more.size() == removals) break;
+      if (std::find(ids.begin(), ids.end(), id) == ids.end()) more.push_back(id);
+    }
+    for (uint32_t id : more) raw.markDelete(id);
+    start = Clock::now();
+    auto many = ours.RemoveMany(more);
+    ours_batch_s = Seconds(start);
+    if (!many.ok() || *many != more.size()) {
+      std::fprintf(stderr, "remove many: %s\n", many.status().ToString().c_str());
+      return 1;
+    }
+    ids.insert(ids.end(), more.begin(), more.end());
+    index::IdFilter live;
+    for (uint32_t id : ids) live.Exclude(id);
+    const size_t nq = std::min<size_t>(f.queries, 500);
+    const auto rtruth = GroundTruth(exact, queries, f.dim, nq, f.k, &live);
+    ours_after = Measure(nq, rtruth, 1, ours_search);
+    raw_after = Measure(nq, rtruth, 1, raw_search);
+    log("removal of %zu: recdb %.3f ms each (erase + unlink), hnswlib markDelete %.4f ms each; "
+        "%zu more in one RemoveMany: %.1f ms in all (%.4f ms each); "
+        "recall@10 after both: recdb %.4f, hnswlib %.4f\n",
+        removals, 1e3 * ours_remove_s / removals, 1e3 * raw_remove_s / removals, more.size(),
+        1e3 * ours_batch_s, 1e3 * ours_batch_s / removals, ours_after.recall, raw_after.recall);
+  }
+
   if (f.json) {
     std::printf("{\"n\": %zu, \"dim\": %u, \"queries\": %zu, \"M\": %zu, \"ef_construction\": %zu, "
                 "\"ef\": %zu, \"recall_at_10\": %.4f, \"qps\": %.1f, \"hnswlib_recall_at_10\": %.4f, "
@@ -349,7 +407,12 @@ int Run(const Flags& f) {
                   r.postfilter.qps);
       first = false;
     }
-    std::printf("}}\n");
+    std::printf("}, \"removals\": %zu, \"remove_ms\": %.4f, \"hnswlib_mark_delete_ms\": %.5f, "
+                "\"remove_many_ms_total\": %.2f, "
+                "\"recall_at_10_after_removals\": %.4f, \"hnswlib_recall_at_10_after_removals\": %.4f}\n",
+                removals, removals ? 1e3 * ours_remove_s / removals : 0.0,
+                removals ? 1e3 * raw_remove_s / removals : 0.0, 1e3 * ours_batch_s,
+                ours_after.recall, raw_after.recall);
   }
   const bool ok = ours_m.recall >= 0.95 && ours_m.qps >= 0.9 * raw_m.qps &&
                   filtered["0.01"].auto_plan.recall >= 0.95 &&
@@ -364,7 +427,8 @@ int BenchAnnMain(int argc, char** argv) {
   if (!ParseFlags(argc, argv, &flags)) {
     std::fprintf(stderr,
                  "usage: recdb bench ann [--n 100000] [--dim 384] [--queries 1000] [--M 16]\n"
-                 "       [--ef-construction 200] [--ef 64] [--clusters 200] [--seed 1] [--json]\n"
+                 "       [--ef-construction 200] [--ef 64] [--clusters 200] [--seed 1]\n"
+                 "       [--removals 1000] [--json]\n"
                  "--ef fixes ef_search; without it ef rises from 64 until recall@10 >= 0.95.\n");
     return 2;
   }
