@@ -216,6 +216,25 @@ TEST(RerankExperiment, DISABLED_DiversityVariants) {
   std::printf("\nhit rate by z below the best (0.25 buckets):");
   for (size_t b = 0; b < 24; ++b) std::printf(" %.3f", hit_z[b]);
   std::printf("\n");
+  // Genre mix of each test user's train history (each distinct item spreads
+  // 1 over its genres, as eval::CalibrationKl) and of the catalog.
+  const size_t n_genres = tr.num_categories();
+  std::vector<std::vector<double>> hist_mix(pools.size());
+  for (size_t idx = 0; idx < pools.size(); ++idx) {
+    std::vector<uint32_t> h(tr.UserItems(split->test_users[idx]).begin(),
+                            tr.UserItems(split->test_users[idx]).end());
+    std::sort(h.begin(), h.end());
+    h.erase(std::unique(h.begin(), h.end()), h.end());
+    hist_mix[idx] = eval::CategoryDistribution(h, cats, tr.num_categories());
+    hist_mix[idx].resize(n_genres, 0.0);
+  }
+  std::vector<double> catalog_mix(n_genres, 0.0);
+  {
+    std::vector<uint32_t> all(N);
+    for (uint32_t i = 0; i < N; ++i) all[i] = i;
+    catalog_mix = eval::CategoryDistribution(all, cats, tr.num_categories());
+    catalog_mix.resize(n_genres, 0.0);
+  }
   // Ceiling with per-item information (uses the test set, so not a servable
   // variant): P(hit) of each pool item (top 100) from a logistic regression
   // fitted on the test hits over features the serving path has: fused z and
@@ -225,15 +244,7 @@ TEST(RerankExperiment, DISABLED_DiversityVariants) {
   // -5% of its own NDCG@10, a better relevance model is no way to the bar.
   std::vector<std::vector<double>> phat(pools.size());
   {
-    std::vector<std::vector<double>> hmix(pools.size());
-    for (size_t idx = 0; idx < pools.size(); ++idx) {
-      std::vector<uint32_t> h(tr.UserItems(split->test_users[idx]).begin(),
-                              tr.UserItems(split->test_users[idx]).end());
-      std::sort(h.begin(), h.end());
-      h.erase(std::unique(h.begin(), h.end()), h.end());
-      hmix[idx] = eval::CategoryDistribution(h, cats, tr.num_categories());
-      hmix[idx].resize(tr.num_categories(), 0.0);
-    }
+    const auto& hmix = hist_mix;
     const size_t ncomp = pools[0].empty() ? 0 : pools[0][0].contributions.size();
     const size_t F = 8 + ncomp;
     std::vector<Eigen::VectorXd> xs;
@@ -291,25 +302,6 @@ TEST(RerankExperiment, DISABLED_DiversityVariants) {
                    sorted_len.end());
   const double median_len = sorted_len[sorted_len.size() / 2];
 
-  // Genre mix of each test user's train history (each distinct item spreads
-  // 1 over its genres, as eval::CalibrationKl) and of the catalog.
-  const size_t n_genres = tr.num_categories();
-  std::vector<std::vector<double>> hist_mix(pools.size());
-  for (size_t idx = 0; idx < pools.size(); ++idx) {
-    std::vector<uint32_t> h(tr.UserItems(split->test_users[idx]).begin(),
-                            tr.UserItems(split->test_users[idx]).end());
-    std::sort(h.begin(), h.end());
-    h.erase(std::unique(h.begin(), h.end()), h.end());
-    hist_mix[idx] = eval::CategoryDistribution(h, cats, tr.num_categories());
-    hist_mix[idx].resize(n_genres, 0.0);
-  }
-  std::vector<double> catalog_mix(n_genres, 0.0);
-  {
-    std::vector<uint32_t> all(N);
-    for (uint32_t i = 0; i < N; ++i) all[i] = i;
-    catalog_mix = eval::CategoryDistribution(all, cats, tr.num_categories());
-    catalog_mix.resize(n_genres, 0.0);
-  }
   auto select = [&](size_t idx, const Cfg& c) {
     const auto& pool = pools[idx];
     const size_t n = std::min(c.P, pool.size());
