@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <thread>
 
@@ -193,6 +194,41 @@ TEST_F(ServeCliTest, SigintAlsoShutsDownGracefully) {
   // --no-train: no model yet, so recommend is a 409 until POST /v1/train.
   EXPECT_EQ((*client)->Send("GET", "/v1/recommend?user=u1", "", "t").value().status, 409);
   EXPECT_EQ(proc.StopWith(SIGINT, std::chrono::seconds(60)), 0);
+}
+
+// `recdb --options FILE serve`: the server opens with the options file, so
+// an export over HTTP leaves out the events the file's TTL has expired.
+TEST_F(ServeCliTest, ServesWithTheOptionsFilesRetentionPolicy) {
+  {
+    Options o;
+    o.background_threads = 0;
+    auto db = DB::Open(o, db_dir());
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    const int64_t now = std::time(nullptr);
+    Event old_view;
+    old_view.user = "ttl", old_view.item = "i1", old_view.timestamp = now - 3 * 86400;
+    Event new_view = old_view;
+    new_view.item = "i2", new_view.timestamp = now - 60;
+    ASSERT_TRUE((*db)->RecordEvents({}, {old_view, new_view}).ok());
+    ASSERT_TRUE((*db)->Close().ok());
+  }
+  std::ofstream(dir_.Sub("recdb.json")) << R"({"retention": {"ttl_seconds_by_type": {"view": 86400}}})";
+  for (bool with_file : {false, true}) {
+    std::vector<std::string> args = {"serve", db_dir(), "--token", "t", "--no-train"};
+    if (with_file) args.insert(args.begin(), {"--options", dir_.Sub("recdb.json")});
+    ServeProcess proc(args);
+    auto rj = ojson::parse(proc.ReadLine(), nullptr, false);
+    ASSERT_TRUE(rj.is_object());
+    auto client = HttpClient::Connect("127.0.0.1", rj["port"].get<uint16_t>());
+    ASSERT_TRUE(client.ok());
+    auto exported = (*client)->Send("GET", "/v1/users/ttl/export", "", "t");
+    ASSERT_TRUE(exported.ok());
+    ASSERT_EQ(exported->status, 200) << exported->body;
+    auto j = ojson::parse(exported->body, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << exported->body;
+    EXPECT_EQ(j["events"].size(), with_file ? 1u : 2u) << exported->body;
+    EXPECT_EQ(proc.StopWith(SIGTERM, std::chrono::seconds(60)), 0);
+  }
 }
 
 }  // namespace
