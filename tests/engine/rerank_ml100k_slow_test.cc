@@ -44,6 +44,16 @@ double Sim(const std::vector<std::vector<uint32_t>>& cats, uint32_t a, uint32_t 
   return uni ? double(inter) / uni : 0.0;
 }
 
+// Standard deviation of the fused scores of a pool's first n items (the z
+// unit of the shipped stage), never 0.
+double PoolSd(const std::vector<models::Fused::Explained>& pool, size_t n) {
+  double mean = 0, sd = 0;
+  for (size_t r = 0; r < n; ++r) mean += pool[r].score;
+  mean /= n;
+  for (size_t r = 0; r < n; ++r) sd += (pool[r].score - mean) * (pool[r].score - mean);
+  return std::sqrt(sd / n) + 1e-9;
+}
+
 TEST(RerankExperiment, DISABLED_ContextVariants) {
   const std::string dir = test::Ml100kDir();
   if (dir.empty()) GTEST_SKIP();
@@ -157,11 +167,7 @@ TEST(RerankExperiment, DISABLED_DiversityVariants) {
   for (size_t idx = 0; idx < pools.size(); ++idx) {
     const auto& pool = pools[idx];
     const size_t n = std::min<size_t>(100, pool.size());
-    double mean = 0, sd = 0;
-    for (size_t r = 0; r < n; ++r) mean += pool[r].score;
-    mean /= n;
-    for (size_t r = 0; r < n; ++r) sd += (pool[r].score - mean) * (pool[r].score - mean);
-    sd = std::sqrt(sd / n) + 1e-9;
+    const double sd = PoolSd(pool, n);
     head_gap[idx] = (pool[0].score - pool[std::min(n, K) - 1].score) / sd;
   }
   std::vector<double> sorted_gap = head_gap;
@@ -197,11 +203,7 @@ TEST(RerankExperiment, DISABLED_DiversityVariants) {
     const auto& pool = pools[idx];
     const auto& truth = split->test_items[split->test_users[idx]];
     const size_t n = std::min<size_t>(100, pool.size());
-    double mean = 0, sd = 0;
-    for (size_t r = 0; r < n; ++r) mean += pool[r].score;
-    mean /= n;
-    for (size_t r = 0; r < n; ++r) sd += (pool[r].score - mean) * (pool[r].score - mean);
-    sd = std::sqrt(sd / n) + 1e-9;
+    const double sd = PoolSd(pool, n);
     for (size_t r = 0; r < pool.size(); ++r) {
       const bool hit = std::find(truth.begin(), truth.end(), pool[r].item) != truth.end();
       hit_rank[r] += hit;
@@ -254,11 +256,7 @@ TEST(RerankExperiment, DISABLED_DiversityVariants) {
       const auto& pool = pools[idx];
       const auto& truth = split->test_items[split->test_users[idx]];
       const size_t n = std::min<size_t>(100, pool.size());
-      double mean = 0, sd = 0;
-      for (size_t r = 0; r < n; ++r) mean += pool[r].score;
-      mean /= n;
-      for (size_t r = 0; r < n; ++r) sd += (pool[r].score - mean) * (pool[r].score - mean);
-      sd = std::sqrt(sd / n) + 1e-9;
+      const double sd = PoolSd(pool, n);
       for (size_t r = 0; r < n; ++r) {
         const uint32_t it = pool[r].item;
         Eigen::VectorXd x(F);
@@ -306,11 +304,7 @@ TEST(RerankExperiment, DISABLED_DiversityVariants) {
     const auto& pool = pools[idx];
     const size_t n = std::min(c.P, pool.size());
     std::vector<double> z(n), rel(n);
-    double mean = 0, sd = 0;
-    for (size_t r = 0; r < n; ++r) mean += pool[r].score;
-    mean /= n;
-    for (size_t r = 0; r < n; ++r) sd += (pool[r].score - mean) * (pool[r].score - mean);
-    sd = std::sqrt(sd / n) + 1e-9;
+    const double sd = PoolSd(pool, n);
     double unit = sd;
     if (c.unit == 1) {
       const size_t m = std::min(n, 2 * K);
