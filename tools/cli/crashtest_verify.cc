@@ -63,6 +63,9 @@ class Verifier {
           e.item = o.fields.at(2 + 4 * j);
           e.type = o.fields.at(3 + 4 * j);
           e.ts = std::stoll(o.fields.at(4 + 4 * j));
+          // After a FORGET that may have happened, this event may have
+          // re-created the user as a placeholder record.
+          if (maybe_forgotten_.count(e.user)) event_after_maybe_forget_.insert(e.user);
           if (acked) {
             item_by_event_[e.item] = o.op;
             user_by_event_[e.user] = o.op;
@@ -122,6 +125,7 @@ class Verifier {
       maybe_user_by_event_.erase(user);
       users_[user].Acked(kAbsent, "");
       maybe_forgotten_.erase(user);
+      event_after_maybe_forget_.erase(user);
     } else {
       // Only acknowledged events pin "all or nothing"; an unacknowledged
       // batch may be absent either way.
@@ -150,7 +154,8 @@ class Verifier {
   template <typename Record>
   void CheckEntity(const std::string& kind, const std::string& id, const KeyState* state,
                    const std::string* acked_event_op, bool maybe_by_event,
-                   const StatusOr<Record>& got, Record (*make)(const std::string&, int64_t)) {
+                   const StatusOr<Record>& got, Record (*make)(const std::string&, int64_t),
+                   bool placeholder_ok = false) {
     if (!got.ok() && !got.status().IsNotFound()) {
       Inconsistent(kind + " " + id + ": " + got.status().ToString());
       return;
@@ -161,6 +166,10 @@ class Verifier {
       const std::string& op = state->acked_op;
       if (!got.ok()) return Lost(op, kind + " " + id + " missing");
       if (*got == make(id, *state->acked)) return;
+      // A FORGET after the acknowledged version that may have happened, and
+      // an event after it that re-created the record (found by kill -9
+      // cycles: not a lost write).
+      if (placeholder_ok && *got == placeholder) return;
       for (int64_t v : state->maybe) {
         if (*got == make(id, v)) return;
       }
@@ -199,7 +208,8 @@ class Verifier {
       auto ev = user_by_event_.find(id);
       CheckEntity<User>("user", id, st == users_.end() ? nullptr : &st->second,
                         ev == user_by_event_.end() ? nullptr : &ev->second,
-                        maybe_user_by_event_.count(id) > 0, got, &MakeUser);
+                        maybe_user_by_event_.count(id) > 0, got, &MakeUser,
+                        maybe_forgotten_.count(id) > 0 && event_after_maybe_forget_.count(id) > 0);
     }
   }
 
@@ -435,6 +445,7 @@ class Verifier {
   std::map<std::string, ExpectedEvent> events_;              // op/j -> event
   std::map<std::string, std::vector<std::string>> batches_;  // op -> its op/j keys
   std::set<std::string> maybe_forgotten_;  // users of a failed or in-flight FORGET
+  std::set<std::string> event_after_maybe_forget_;  // ... with an event logged after it
   std::vector<std::pair<std::string, std::set<std::string>>> forget_groups_;  // user, events
 };
 
