@@ -119,8 +119,8 @@ class HnswIndex final : public VectorIndex {
   Status Remove(uint32_t id) override;
   // Removes every id of `ids` that is in the index (absent ones and repeats
   // are skipped) and returns how many: Remove for a batch, in one pass over
-  // the link lists instead of one per id (RemoveMany of 1,000 ids costs about
-  // one Remove; `recdb bench ann --removals`).
+  // the link lists instead of one per id (1,000 ids: 86 ms, against 4.6 ms
+  // for one Remove, at 100K x 384; `recdb bench ann --removals 1000`).
   StatusOr<size_t> RemoveMany(std::span<const uint32_t> ids);
   bool Contains(uint32_t id) const override;
   StatusOr<std::vector<float>> Get(uint32_t id) const override;
