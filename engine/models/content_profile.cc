@@ -86,3 +86,42 @@ void ContentProfile::Score(const UserQuery& query, std::span<float> scores) cons
 }
 
 }  // namespace recdb::models
+
+namespace recdb::models {
+
+void ItemVectors::Save(ModelWriter& out) const {
+  out.Put<uint32_t>(dim_);
+  out.PutVector(present_);
+  out.PutVector(values_);
+}
+
+std::shared_ptr<ItemVectors> ItemVectors::Load(ModelReader& in) {
+  uint32_t dim = 0;
+  std::vector<uint8_t> present;
+  std::vector<float> values;
+  if (!in.Get(&dim) || !in.GetVector(&present) || !in.GetVector(&values) ||
+      !in.Expect(dim > 0 && values.size() == present.size() * static_cast<size_t>(dim),
+                 "item vectors")) {
+    return nullptr;
+  }
+  auto v = std::make_shared<ItemVectors>(0, dim);
+  v->present_ = std::move(present);
+  v->values_ = std::move(values);
+  for (uint8_t p : v->present_) v->count_ += p != 0;
+  return v;
+}
+
+Status ContentProfile::Save(ModelWriter& out) const {
+  out.Put(num_items_);
+  vectors_->Save(out);
+  return Status::OK();
+}
+
+Status ContentProfile::Load(ModelReader& in) {
+  if (!in.Get(&num_items_)) return in.status();
+  auto v = ItemVectors::Load(in);
+  if (v && in.Expect(v->num_items() >= num_items_, "content vector count")) vectors_ = std::move(v);
+  return in.status();
+}
+
+}  // namespace recdb::models

@@ -36,6 +36,10 @@ class ItemVectors {
   // item out of range, a wrong dimension, a non-finite or an all-zero vector.
   bool Set(uint32_t item, std::span<const float> v);
 
+  // Persistence (model_io.h); Load returns null after failing `in`.
+  void Save(ModelWriter& out) const;
+  static std::shared_ptr<ItemVectors> Load(ModelReader& in);
+
   uint32_t dim() const { return dim_; }
   uint32_t num_items() const { return static_cast<uint32_t>(present_.size()); }
   size_t count() const { return count_; }  // items with a vector
@@ -71,6 +75,8 @@ class ContentProfile final : public Recommender {
   std::string_view Name() const override { return "content"; }
   // Errors: InvalidArgument for no vectors or a half-life <= 0.
   Status Fit(const Dataset& data) override;
+  Status Save(ModelWriter& out) const override;
+  Status Load(ModelReader& in) override;
   uint32_t num_items() const override { return num_items_; }
   void Score(const UserQuery& query, std::span<float> scores) const override;
 

@@ -83,3 +83,42 @@ void ContextPopularity::Score(const UserQuery& query, std::span<float> scores) c
 }
 
 }  // namespace recdb::models
+
+namespace recdb::models {
+
+Status ContextPopularity::Save(ModelWriter& out) const {
+  out.PutVector(log_p_);
+  out.PutVector(p_);
+  out.Put<uint64_t>(features_.size());
+  for (const Feature& f : features_) {
+    out.Put(f.total);
+    std::vector<uint32_t> items;
+    std::vector<float> counts;
+    for (const auto& [item, c] : f.counts) items.push_back(item), counts.push_back(c);
+    out.PutVector(items);
+    out.PutVector(counts);
+  }
+  return Status::OK();
+}
+
+Status ContextPopularity::Load(ModelReader& in) {
+  uint64_t features = 0;
+  if (!in.GetVector(&log_p_) || !in.GetVector(&p_) || !in.Get(&features) ||
+      !in.Expect(p_.size() == log_p_.size(), "popularity tables") || !in.CanHold(features, 24)) {
+    return in.status();
+  }
+  features_.assign(features, Feature{});
+  std::vector<uint32_t> items;
+  std::vector<float> counts;
+  for (Feature& f : features_) {
+    if (!in.Get(&f.total) || !in.GetVector(&items) || !in.GetVector(&counts)) break;
+    bool ok = items.size() == counts.size();
+    for (uint32_t i : items) ok = ok && i < p_.size();
+    if (!in.Expect(ok, "feature counts")) break;
+    f.counts.clear();
+    for (size_t k = 0; k < items.size(); ++k) f.counts.emplace_back(items[k], counts[k]);
+  }
+  return in.status();
+}
+
+}  // namespace recdb::models

@@ -34,6 +34,8 @@ class ContextPopularity final : public Recommender {
   std::string_view Name() const override { return "context_pop"; }
   // Errors: InvalidArgument for a half-life <= 0 or a negative smoothing.
   Status Fit(const Dataset& data) override;
+  Status Save(ModelWriter& out) const override;
+  Status Load(ModelReader& in) override;
   uint32_t num_items() const override { return static_cast<uint32_t>(log_p_.size()); }
   void Score(const UserQuery& query, std::span<float> scores) const override;
 

@@ -105,3 +105,17 @@ std::vector<ScoredItem> Cooccurrence::Neighbours(uint32_t item) const {
 }
 
 }  // namespace recdb::models
+
+namespace recdb::models {
+
+Status Cooccurrence::Save(ModelWriter& out) const {
+  SaveNeighbours(nn_, out);
+  return Status::OK();
+}
+
+Status Cooccurrence::Load(ModelReader& in) {
+  LoadNeighbours(in, &nn_);
+  return in.status();
+}
+
+}  // namespace recdb::models

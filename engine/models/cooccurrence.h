@@ -48,6 +48,8 @@ class Cooccurrence final : public Recommender {
   explicit Cooccurrence(CooccurrenceOptions options = {}) : options_(options) {}
   std::string_view Name() const override { return "cooccurrence"; }
   Status Fit(const Dataset& data) override;
+  Status Save(ModelWriter& out) const override;
+  Status Load(ModelReader& in) override;
   uint32_t num_items() const override { return nn_.num_items(); }
   void Score(const UserQuery& query, std::span<float> scores) const override;
 

@@ -155,6 +155,30 @@ StatusOr<Dataset> Dataset::WithInteractions(std::vector<Interaction> interaction
   return Build(std::move(spec));
 }
 
+void Dataset::SaveVocabulary(ModelWriter& out) const {
+  out.Put(num_users_);
+  out.Put(num_items_);
+  out.Put(num_categories_);
+  out.PutStrings(item_ids_);
+  out.PutNested(item_categories_);
+  out.PutStrings(context_feature_names_);
+  out.PutNested(context_combos_);
+}
+
+StatusOr<Dataset> Dataset::LoadVocabulary(ModelReader& in, uint32_t max_users) {
+  DatasetSpec spec;
+  if (!in.Get(&spec.num_users) || !in.Get(&spec.num_items) || !in.Get(&spec.num_categories) ||
+      !in.GetStrings(&spec.item_ids) || !in.GetNested(&spec.item_categories) ||
+      !in.GetStrings(&spec.context_feature_names) || !in.GetNested(&spec.context_combos) ||
+      !in.Expect(spec.num_users <= max_users && spec.num_items == spec.item_ids.size(),
+                 "dataset sizes")) {
+    return in.status();
+  }
+  auto data = Build(std::move(spec));
+  if (!data.ok()) return Status::Corruption("stored dataset: " + data.status().ToString());
+  return data;
+}
+
 std::optional<uint32_t> Dataset::FindContextFeature(std::string_view name) const {
   for (uint32_t f = 0; f < context_feature_names_.size(); ++f) {
     if (context_feature_names_[f] == name) return f;

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/models/model_io.h"
 #include "recdb/status.h"
 
 namespace recdb::models {
@@ -109,6 +110,16 @@ class Dataset {
   }
   // Feature id of "key=value", if the vocabulary has it.
   std::optional<uint32_t> FindContextFeature(std::string_view name) const;
+
+  // Persistence of all but the interactions (model_io.h): what serving needs
+  // of the fitted data -- sizes, item ids (hence the rank), categories and
+  // the context vocabulary. LoadVocabulary returns such a Dataset with no
+  // interactions; errors: Corruption (the reader's status, or ids out of
+  // range).
+  void SaveVocabulary(ModelWriter& out) const;
+  // At most `max_users` users (the ids the caller can hold); the saved
+  // dataset must have had item ids (DatasetSpec::item_ids).
+  static StatusOr<Dataset> LoadVocabulary(ModelReader& in, uint32_t max_users);
 
   // A dataset with the same users, items, ids and categories but other
   // interactions (used by the evaluation splits).

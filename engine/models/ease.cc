@@ -46,3 +46,24 @@ void Ease::Score(const UserQuery& query, std::span<float> scores) const {
 }
 
 }  // namespace recdb::models
+
+namespace recdb::models {
+
+Status Ease::Save(ModelWriter& out) const {
+  out.Put<uint32_t>(num_items());
+  out.PutArray(weights_.data(), static_cast<size_t>(weights_.size()));
+  return Status::OK();
+}
+
+Status Ease::Load(ModelReader& in) {
+  uint32_t n = 0;
+  if (!in.Get(&n) || !in.Expect(n <= options_.max_items, "item count") ||
+      !in.CanHold(static_cast<uint64_t>(n) * n, sizeof(float))) {
+    return in.status();
+  }
+  weights_.resize(n, n);
+  in.GetArray(weights_.data(), static_cast<uint64_t>(n) * n);
+  return in.status();
+}
+
+}  // namespace recdb::models

@@ -24,6 +24,8 @@ class Ease final : public Recommender {
   explicit Ease(EaseOptions options = {}) : options_(options) {}
   std::string_view Name() const override { return "ease"; }
   Status Fit(const Dataset& data) override;
+  Status Save(ModelWriter& out) const override;
+  Status Load(ModelReader& in) override;
   uint32_t num_items() const override { return static_cast<uint32_t>(weights_.rows()); }
   void Score(const UserQuery& query, std::span<float> scores) const override;
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <thread>
@@ -22,6 +23,10 @@ namespace recdb::models {
 namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 template <typename Fn>
 void ParallelFor(size_t n, int threads, Fn&& fn) {
@@ -123,12 +128,30 @@ Status Fused::Fit(const Dataset& data) {
   for (const Component& c : components_) weights_.push_back(c.weight);
   validation_ndcg_ = 0;
 
-  auto fit_all = [&](const Dataset& d, std::vector<std::unique_ptr<Recommender>>& out) -> Status {
+  fit_seconds_.assign(m, 0.0);
+  blend_seconds_ = 0;
+  // warm[j]: the model component j's final fit starts from, if any.
+  std::vector<std::shared_ptr<const Recommender>> warm(m);
+  if (warm_start_) {
+    for (size_t j = 0; j < m; ++j) {
+      for (size_t p = 0; p < warm_start_->num_components(); ++p) {
+        if (warm_start_->component_name(p) != components_[j].name) continue;
+        // Aliasing: the component lives as long as the previous blend.
+        warm[j] = std::shared_ptr<const Recommender>(warm_start_, &warm_start_->component(p));
+      }
+    }
+  }
+  auto fit_all = [&](const Dataset& d, std::vector<std::unique_ptr<Recommender>>& out,
+                     bool final_fit) -> Status {
     out.clear();
-    for (const Component& c : components_) {
+    for (size_t j = 0; j < m; ++j) {
+      const Component& c = components_[j];
+      const auto start = std::chrono::steady_clock::now();
       out.push_back(c.factory());
       if (!out.back()) return Status::InvalidArgument("fused: factory returned null");
+      if (final_fit && warm[j]) out.back()->WarmStart(warm[j]);
       RECDB_RETURN_IF_ERROR(out.back()->Fit(d).WithContext(c.name));
+      fit_seconds_[j] += SecondsSince(start);
     }
     return Status::OK();
   };
@@ -138,10 +161,23 @@ Status Fused::Fit(const Dataset& data) {
     so.test_fraction = options_.validation_fraction;
     RECDB_ASSIGN_OR_RETURN(eval::TemporalSplit val, eval::SplitByTime(data, so));
     std::vector<std::unique_ptr<Recommender>> val_models;
-    RECDB_RETURN_IF_ERROR(fit_all(val.train, val_models));
+    RECDB_RETURN_IF_ERROR(fit_all(val.train, val_models, /*final_fit=*/false));
+    const auto blend_start = std::chrono::steady_clock::now();
     std::vector<const Recommender*> ptrs;
     for (auto& p : val_models) ptrs.push_back(p.get());
     const Dataset& tr = val.train;
+    // The blend's cost grows with the validation users, not its quality
+    // (a few thousand users pin the weights): learn on an evenly spaced
+    // subset when there are more.
+    if (options_.max_validation_users > 0 && val.test_users.size() > options_.max_validation_users) {
+      std::vector<uint32_t> kept;
+      const double step =
+          static_cast<double>(val.test_users.size()) / static_cast<double>(options_.max_validation_users);
+      for (size_t k = 0; k < options_.max_validation_users; ++k) {
+        kept.push_back(val.test_users[static_cast<size_t>(static_cast<double>(k) * step)]);
+      }
+      val.test_users = std::move(kept);
+    }
     std::vector<CandidateScores> cands(val.test_users.size());
     std::vector<std::vector<uint32_t>> user_features(val.test_users.size());
     ParallelFor(val.test_users.size(), options_.threads, [&](size_t k) {
@@ -180,8 +216,17 @@ Status Fused::Fit(const Dataset& data) {
     if (options_.context_weights) {
       validation_ndcg_ = LearnContextDeltas(cands, user_features, val, best);
     }
+    blend_seconds_ = SecondsSince(blend_start);
+    if (options_.warm_final_fit) {
+      // The final fit starts from the validation fit (its data are a
+      // subset of these, ids the same): the two fits share the work.
+      for (size_t j = 0; j < m; ++j) {
+        if (!warm[j]) warm[j] = std::shared_ptr<const Recommender>(std::move(val_models[j]));
+      }
+    }
   }
-  return fit_all(data, models_);
+  warm_start_.reset();
+  return fit_all(data, models_, /*final_fit=*/true);
 }
 
 double Fused::LearnContextDeltas(const std::vector<CandidateScores>& cands,
@@ -340,53 +385,79 @@ std::vector<Fused::Explained> Fused::RecommendExplained(
   return out;
 }
 
+RecommenderFactory DefaultComponentFactory(std::string_view name, const ComponentConfig& config) {
+  const int threads = config.threads;
+  if (name == "ials") {
+    return [threads, factors = config.ials_factors, iterations = config.ials_iterations] {
+      IalsOptions o;
+      o.threads = threads;
+      o.factors = factors;
+      o.iterations = iterations;
+      return std::make_unique<Ials>(o);
+    };
+  }
+  if (name == "ease") return [] { return std::make_unique<Ease>(); };
+  if (name == "itemknn") {
+    return [threads] {
+      ItemKnnOptions o;
+      o.threads = threads;
+      return std::make_unique<ItemKnn>(o);
+    };
+  }
+  for (const auto& recent : {std::pair<size_t, double>{1, 0.7}, {5, 0.7}, {20, 0.9}}) {
+    if (name != "recentknn" + std::to_string(recent.first)) continue;
+    return [threads, recent] {
+      RecentKnnOptions o;
+      o.last_items = recent.first;
+      o.decay = recent.second;
+      o.threads = threads;
+      return std::make_unique<RecentKnn>(o);
+    };
+  }
+  if (name == "cooc_directed" || name == "cooc_symmetric") {
+    const bool directed = name == "cooc_directed";
+    const uint32_t min_users = config.min_pair_users;
+    return [threads, directed, min_users] {
+      CooccurrenceOptions o;
+      o.directed = directed;
+      o.min_users = min_users;
+      o.threads = threads;
+      return std::make_unique<Cooccurrence>(o);
+    };
+  }
+  if (name == "trending") return [] { return std::make_unique<Trending>(); };
+  if (name == "context_pop") return [] { return std::make_unique<ContextPopularity>(); };
+  if (name == "content") {
+    return [content = config.content] { return std::make_unique<ContentProfile>(content); };
+  }
+  return nullptr;
+}
+
+std::vector<Fused::Component> DefaultFusedComponents(uint32_t num_items,
+                                                     const ComponentConfig& config,
+                                                     bool context_popularity) {
+  std::vector<std::string> names = {"ials"};
+  if (num_items <= EaseOptions().max_items) names.push_back("ease");
+  for (const char* n : {"itemknn", "recentknn1", "recentknn5", "recentknn20", "cooc_directed",
+                        "cooc_symmetric", "trending"}) {
+    names.push_back(n);
+  }
+  if (context_popularity) names.push_back("context_pop");
+  if (config.content) names.push_back("content");
+  std::vector<Fused::Component> c;
+  for (const std::string& name : names) c.push_back({name, DefaultComponentFactory(name, config), 1.0});
+  return c;
+}
+
 std::vector<Fused::Component> DefaultFusedComponents(int threads, uint32_t num_items,
                                                      std::shared_ptr<const ItemVectors> content,
                                                      bool context_popularity,
                                                      uint32_t min_pair_users) {
-  std::vector<Fused::Component> c;
-  c.push_back({"ials", [threads] {
-                 IalsOptions o;
-                 o.threads = threads;
-                 return std::make_unique<Ials>(o);
-               }, 1.0});
-  if (num_items <= EaseOptions().max_items) {
-    c.push_back({"ease", [] { return std::make_unique<Ease>(); }, 1.0});
-  }
-  c.push_back({"itemknn", [threads] {
-                 ItemKnnOptions o;
-                 o.threads = threads;
-                 return std::make_unique<ItemKnn>(o);
-               }, 1.0});
-  for (const auto& recent : {std::pair<size_t, double>{1, 0.7}, {5, 0.7}, {20, 0.9}}) {
-    const size_t last = recent.first;  // not a structured binding: clang 14 can't capture one
-    const double decay = recent.second;
-    c.push_back({"recentknn" + std::to_string(last), [threads, last, decay] {
-                   RecentKnnOptions o;
-                   o.last_items = last;
-                   o.decay = decay;
-                   o.threads = threads;
-                   return std::make_unique<RecentKnn>(o);
-                 }, 1.0});
-  }
-  for (bool directed : {true, false}) {
-    const char* name = directed ? "cooc_directed" : "cooc_symmetric";
-    c.push_back({name, [threads, directed, min_pair_users] {
-                   CooccurrenceOptions o;
-                   o.directed = directed;
-                   o.min_users = min_pair_users;
-                   o.threads = threads;
-                   return std::make_unique<Cooccurrence>(o);
-                 }, 1.0});
-  }
-  c.push_back({"trending", [] { return std::make_unique<Trending>(); }, 1.0});
-  if (context_popularity) {
-    c.push_back({"context_pop", [] { return std::make_unique<ContextPopularity>(); }, 1.0});
-  }
-  if (content) {
-    c.push_back({"content", [content] { return std::make_unique<ContentProfile>(content); }, 1.0});
-  }
-  return c;
+  ComponentConfig config;
+  config.threads = threads;
+  config.min_pair_users = min_pair_users;
+  config.content = std::move(content);
+  return DefaultFusedComponents(num_items, config, context_popularity);
 }
 
 std::vector<std::pair<std::string, double>> Fused::Weights() const {
@@ -395,6 +466,63 @@ std::vector<std::pair<std::string, double>> Fused::Weights() const {
     out.emplace_back(components_[j].name, j < weights_.size() ? weights_[j] : components_[j].weight);
   }
   return out;
+}
+
+Status Fused::Save(ModelWriter& out) const {
+  out.Put<uint64_t>(models_.size());
+  for (size_t j = 0; j < models_.size(); ++j) {
+    out.PutString(components_[j].name);
+    ModelWriter part;
+    RECDB_RETURN_IF_ERROR(models_[j]->Save(part).WithContext(components_[j].name));
+    out.PutBlock(part);
+  }
+  out.PutVector(weights_);
+  out.Put(validation_ndcg_);
+  out.Put(num_items_);
+  out.PutVector(item_rank_);
+  out.PutStrings(feature_names_);
+  out.Put<uint64_t>(context_delta_.size());
+  for (const auto& row : context_delta_) out.PutVector(row);
+  return Status::OK();
+}
+
+Status Fused::Load(ModelReader& in) {
+  uint64_t m = 0;
+  if (!in.Get(&m)) return in.status();
+  if (m != components_.size()) {
+    return Status::InvalidArgument("fused: stored model has " + std::to_string(m) +
+                                   " components, this blend " + std::to_string(components_.size()));
+  }
+  models_.clear();
+  for (const Component& c : components_) {
+    std::string name;
+    ModelReader part("");
+    if (!in.GetString(&name) || !in.GetBlock(&part, "model component " + c.name)) return in.status();
+    if (name != c.name) {
+      return Status::InvalidArgument("fused: stored component '" + name + "' where this blend has '" +
+                                     c.name + "'");
+    }
+    models_.push_back(c.factory());
+    if (!models_.back()) return Status::InvalidArgument("fused: factory returned null");
+    RECDB_RETURN_IF_ERROR(models_.back()->Load(part));
+    RECDB_RETURN_IF_ERROR(part.Finish());
+  }
+  uint64_t features = 0;
+  if (!in.GetVector(&weights_) || !in.Get(&validation_ndcg_) || !in.Get(&num_items_) ||
+      !in.GetVector(&item_rank_) || !in.GetStrings(&feature_names_) || !in.Get(&features) ||
+      !in.Expect(weights_.size() == m && item_rank_.size() == num_items_ &&
+                     features <= feature_names_.size(),
+                 "blend")) {
+    return in.status();
+  }
+  context_delta_.assign(features, {});
+  for (auto& row : context_delta_) {
+    if (!in.GetVector(&row) || !in.Expect(row.empty() || row.size() == m, "context deltas")) break;
+  }
+  for (size_t j = 0; in.ok() && j < m; ++j) {
+    if (!in.Expect(models_[j]->num_items() == num_items_, "component item count")) break;
+  }
+  return in.status();
 }
 
 }  // namespace recdb::models

@@ -59,6 +59,14 @@ struct FusedOptions {
   // Default: false -- on ml-100k, next to context_pop, they overfit the
   // validation split (test NDCG@10 0.2636 -> 0.2608; README).
   bool derived_context_weights = false;
+  // Weights and deltas are learned on at most this many validation users,
+  // evenly spaced by id (0 = all): the blend's cost stops growing with the
+  // data. Default: 20000 (ml-100k has 943 users: all are used).
+  size_t max_validation_users = 20000;
+  // The final fit of each component starts from its validation fit
+  // (Recommender::WarmStart; only iALS uses it): one cold fit per Train.
+  // Default: true (docs/BENCHMARKS.md: same fused quality on ml-100k).
+  bool warm_final_fit = true;
   size_t min_context_users = 30;       // Default: 30
   double min_context_gain = 2e-4;      // Default: 0.0002 mean NDCG@10
   // Deltas tried per (feature, component). Default: -1 .. 1.
@@ -78,8 +86,15 @@ class Fused final : public Recommender {
 
   std::string_view Name() const override { return "fused"; }
   Status Fit(const Dataset& data) override;
+  Status Save(ModelWriter& out) const override;
+  Status Load(ModelReader& in) override;
   uint32_t num_items() const override { return num_items_; }
   void Score(const UserQuery& query, std::span<float> scores) const override;
+
+  // Incremental retraining: the next Fit's final fit of each component
+  // starts from the component of the same name in `previous` (a fitted
+  // blend over the same ids), where the component supports it. Used once.
+  void WarmStartFrom(std::shared_ptr<const Fused> previous) { warm_start_ = std::move(previous); }
 
   // Component names and their (learned) weights.
   std::vector<std::pair<std::string, double>> Weights() const;
@@ -127,6 +142,10 @@ class Fused final : public Recommender {
 
   // Validation NDCG@10 reached by the learned weights (0 if not learned).
   double validation_ndcg() const { return validation_ndcg_; }
+  // Seconds the last Fit spent fitting component j (validation and final
+  // fits), and learning the blend (0 after Load).
+  double fit_seconds(size_t j) const { return j < fit_seconds_.size() ? fit_seconds_[j] : 0.0; }
+  double blend_seconds() const { return blend_seconds_; }
 
  private:
   // Learns context_delta_ on the validation candidates; returns the mean
@@ -144,6 +163,9 @@ class Fused final : public Recommender {
   std::vector<uint32_t> item_rank_;
   std::vector<std::string> feature_names_;            // the fitted Dataset's vocabulary
   std::vector<std::vector<double>> context_delta_;    // [feature][component]; empty = none
+  std::shared_ptr<const Fused> warm_start_;
+  std::vector<double> fit_seconds_;
+  double blend_seconds_ = 0;
 };
 
 // The blend measured in engine/models/README.md: iALS, EASE, ItemKNN,
@@ -160,6 +182,25 @@ class ItemVectors;
 std::vector<Fused::Component> DefaultFusedComponents(
     int threads = 2, uint32_t num_items = 0, std::shared_ptr<const ItemVectors> content = nullptr,
     bool context_popularity = true, uint32_t min_pair_users = kDefaultMinPairUsers);
+
+// What the default components are made with.
+struct ComponentConfig {
+  int threads = 2;
+  uint32_t min_pair_users = kDefaultMinPairUsers;
+  int ials_factors = 64;     // IalsOptions::factors
+  int ials_iterations = 15;  // IalsOptions::iterations
+  std::shared_ptr<const ItemVectors> content;  // null: "content" loads its vectors
+};
+// The same blend with every setting in `config` ("content" joins when
+// config.content is set).
+std::vector<Fused::Component> DefaultFusedComponents(uint32_t num_items,
+                                                     const ComponentConfig& config,
+                                                     bool context_popularity = true);
+// The factory of the default component called `name` (the names
+// DefaultFusedComponents gives), or null for an unknown name. One home for
+// how each component is configured: training and loading a stored model use
+// it alike.
+RecommenderFactory DefaultComponentFactory(std::string_view name, const ComponentConfig& config);
 
 // Per-user z-normalised candidate scores of several models; shared by Score
 // and the weight learner.

@@ -110,8 +110,19 @@ Status Ials::Fit(const Dataset& data) {
   item_factors_.resize(data.num_items(), o.factors);
   for (Eigen::Index k = 0; k < user_factors_.size(); ++k) user_factors_.data()[k] = normal(rng);
   for (Eigen::Index k = 0; k < item_factors_.size(); ++k) item_factors_.data()[k] = normal(rng);
+  int iterations = o.iterations;
+  if (warm_ && warm_->item_factors_.cols() == o.factors) {
+    // Ids are stable (new users and items are appended), so each known row
+    // starts where the previous fit left it; new rows start random.
+    const Eigen::Index users = std::min(user_factors_.rows(), warm_->user_factors_.rows());
+    const Eigen::Index items = std::min(item_factors_.rows(), warm_->item_factors_.rows());
+    user_factors_.topRows(users) = warm_->user_factors_.topRows(users);
+    item_factors_.topRows(items) = warm_->item_factors_.topRows(items);
+    iterations = o.warm_iterations;
+  }
+  warm_.reset();
   const Rows user_rows{&data, true}, item_rows{&data, false};
-  for (int it = 0; it < o.iterations; ++it) {
+  for (int it = 0; it < iterations; ++it) {
     HalfStep(o, user_rows, item_factors_, user_factors_);
     HalfStep(o, item_rows, user_factors_, item_factors_);
   }
@@ -141,6 +152,57 @@ void Ials::Score(const UserQuery& query, std::span<float> scores) const {
   } else {
     out.noalias() = item_factors_ * FoldIn(query.items);
   }
+}
+
+}  // namespace recdb::models
+
+namespace recdb::models {
+
+namespace {
+
+void PutMatrix(ModelWriter& out, const Matrix& m) {
+  out.Put<uint64_t>(static_cast<uint64_t>(m.rows()));
+  out.PutArray(m.data(), static_cast<size_t>(m.size()));
+}
+
+bool GetMatrix(ModelReader& in, int cols, Matrix* m) {
+  uint64_t rows = 0;
+  if (!in.Get(&rows) || !in.Expect(rows <= UINT32_MAX, "row count") ||
+      !in.CanHold(rows * static_cast<uint64_t>(cols), sizeof(float))) {
+    return false;
+  }
+  m->resize(static_cast<Eigen::Index>(rows), cols);
+  return in.GetArray(m->data(), rows * static_cast<uint64_t>(cols));
+}
+
+}  // namespace
+
+bool Ials::WarmStart(std::shared_ptr<const Recommender> previous) {
+  auto ials = std::dynamic_pointer_cast<const Ials>(previous);
+  if (!ials) return false;
+  warm_ = std::move(ials);
+  return true;
+}
+
+Status Ials::Save(ModelWriter& out) const {
+  out.Put<int32_t>(static_cast<int32_t>(item_factors_.cols()));
+  PutMatrix(out, user_factors_);
+  PutMatrix(out, item_factors_);
+  return Status::OK();
+}
+
+Status Ials::Load(ModelReader& in) {
+  int32_t factors = 0;
+  // The stored factor count wins over the options: it is the fitted model's.
+  if (!in.Get(&factors) || !in.Expect(factors > 0 && factors <= 4096, "factor count")) {
+    return in.status();
+  }
+  options_.factors = factors;
+  if (GetMatrix(in, factors, &user_factors_) && GetMatrix(in, factors, &item_factors_)) {
+    item_gramian_ =
+        static_cast<float>(options_.unobserved_weight) * (item_factors_.transpose() * item_factors_);
+  }
+  return in.status();
 }
 
 }  // namespace recdb::models

@@ -102,3 +102,44 @@ void RecentKnn::Score(const UserQuery& query, std::span<float> scores) const {
 }
 
 }  // namespace recdb::models
+
+namespace recdb::models {
+
+void SaveNeighbours(const ItemNeighbours& nn, ModelWriter& out) {
+  out.PutVector(nn.ptr);
+  out.PutVector(nn.item);
+  out.PutVector(nn.sim);
+}
+
+bool LoadNeighbours(ModelReader& in, ItemNeighbours* nn) {
+  if (!in.GetVector(&nn->ptr) || !in.GetVector(&nn->item) || !in.GetVector(&nn->sim)) return false;
+  // CSR invariants: monotone offsets ending at the entry count, ids in range.
+  const uint32_t n = nn->num_items();
+  bool ok = nn->item.size() == nn->sim.size() && (nn->ptr.empty() || nn->ptr[0] == 0) &&
+            (nn->ptr.empty() ? nn->item.empty() : nn->ptr.back() == nn->item.size());
+  for (size_t i = 1; ok && i < nn->ptr.size(); ++i) ok = nn->ptr[i - 1] <= nn->ptr[i];
+  for (size_t e = 0; ok && e < nn->item.size(); ++e) ok = nn->item[e] < n;
+  return in.Expect(ok, "neighbour lists");
+}
+
+Status ItemKnn::Save(ModelWriter& out) const {
+  SaveNeighbours(nn_, out);
+  return Status::OK();
+}
+
+Status ItemKnn::Load(ModelReader& in) {
+  LoadNeighbours(in, &nn_);
+  return in.status();
+}
+
+Status RecentKnn::Save(ModelWriter& out) const {
+  SaveNeighbours(nn_, out);
+  return Status::OK();
+}
+
+Status RecentKnn::Load(ModelReader& in) {
+  LoadNeighbours(in, &nn_);
+  return in.status();
+}
+
+}  // namespace recdb::models

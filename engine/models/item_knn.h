@@ -29,6 +29,11 @@ struct ItemNeighbours {
   uint32_t num_items() const { return ptr.empty() ? 0 : static_cast<uint32_t>(ptr.size() - 1); }
 };
 
+// Persistence of neighbour lists (model_io.h); Load checks the CSR
+// invariants (offsets monotone, ids in range) and fails `in` otherwise.
+void SaveNeighbours(const ItemNeighbours& nn, ModelWriter& out);
+bool LoadNeighbours(ModelReader& in, ItemNeighbours* nn);
+
 // Cosine neighbours of every item; `keep` = 0 keeps every non-zero neighbour.
 ItemNeighbours BuildCosineNeighbours(const Dataset& data, size_t keep, int threads);
 
@@ -42,6 +47,8 @@ class ItemKnn final : public Recommender {
   explicit ItemKnn(ItemKnnOptions options = {}) : options_(options) {}
   std::string_view Name() const override { return "itemknn"; }
   Status Fit(const Dataset& data) override;
+  Status Save(ModelWriter& out) const override;
+  Status Load(ModelReader& in) override;
   uint32_t num_items() const override { return nn_.num_items(); }
   void Score(const UserQuery& query, std::span<float> scores) const override;
 
@@ -62,6 +69,8 @@ class RecentKnn final : public Recommender {
   explicit RecentKnn(RecentKnnOptions options = {}) : options_(options) {}
   std::string_view Name() const override { return "recentknn"; }
   Status Fit(const Dataset& data) override;
+  Status Save(ModelWriter& out) const override;
+  Status Load(ModelReader& in) override;
   uint32_t num_items() const override { return nn_.num_items(); }
   void Score(const UserQuery& query, std::span<float> scores) const override;
 

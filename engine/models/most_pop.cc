@@ -17,3 +17,17 @@ void MostPop::Score(const UserQuery&, std::span<float> scores) const {
 }
 
 }  // namespace recdb::models
+
+namespace recdb::models {
+
+Status MostPop::Save(ModelWriter& out) const {
+  out.PutVector(popularity_);
+  return Status::OK();
+}
+
+Status MostPop::Load(ModelReader& in) {
+  in.GetVector(&popularity_);
+  return in.status();
+}
+
+}  // namespace recdb::models

@@ -14,6 +14,8 @@ class MostPop final : public Recommender {
  public:
   std::string_view Name() const override { return "mostpop"; }
   Status Fit(const Dataset& data) override;
+  Status Save(ModelWriter& out) const override;
+  Status Load(ModelReader& in) override;
   uint32_t num_items() const override { return static_cast<uint32_t>(popularity_.size()); }
   void Score(const UserQuery& query, std::span<float> scores) const override;
 

@@ -6,6 +6,14 @@
 
 namespace recdb::models {
 
+Status Recommender::Save(ModelWriter&) const {
+  return Status::NotSupported(std::string(Name()) + ": not persisted");
+}
+
+Status Recommender::Load(ModelReader&) {
+  return Status::NotSupported(std::string(Name()) + ": not persisted");
+}
+
 std::vector<ScoredItem> TopK(std::span<const float> scores, size_t k,
                              std::span<const uint32_t> item_rank) {
   // "a before b" in the final order; the heap keeps the worst on top.

@@ -11,11 +11,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
 
 #include "engine/models/dataset.h"
+#include "engine/models/model_io.h"
 #include "recdb/status.h"
 
 namespace recdb::models {
@@ -58,6 +60,24 @@ class Recommender {
   // better. Scores are comparable only within one call.
   // REQUIRES: Fit returned OK; scores.size() == num_items().
   virtual void Score(const UserQuery& query, std::span<float> scores) const = 0;
+
+  // Persistence (model_io.h). Save writes the fitted state; Load restores it
+  // into an unfitted object constructed with the same options, which then
+  // behaves as after Fit. REQUIRES for Save: Fit or Load returned OK.
+  // Errors: NotSupported for a model that is not persisted (the default);
+  // Load: Corruption when the bytes are short or inconsistent.
+  virtual Status Save(ModelWriter& out) const;
+  virtual Status Load(ModelReader& in);
+
+  // Incremental retraining: the next Fit may start from `previous`, a
+  // fitted model of the same kind (fewer iterations from a closer start).
+  // Returns false (and changes nothing) for a model that does not warm-start
+  // (the default: counting models recompute in one pass anyway) or a
+  // `previous` of another kind. Ids must be stable across the two fits.
+  virtual bool WarmStart(std::shared_ptr<const Recommender> previous) {
+    (void)previous;
+    return false;
+  }
 };
 
 struct ScoredItem {

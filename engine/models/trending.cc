@@ -41,8 +41,10 @@ Status Trending::Fit(const Dataset& data) {
 
   if (options_.snapshot_seconds > 0) {
     const int64_t span = t_end_ - t0_ + 1;
-    bucket_ = std::max<int64_t>(options_.snapshot_seconds,
-                                (span + options_.max_snapshots - 1) / options_.max_snapshots);
+    const int64_t max_snapshots = static_cast<int64_t>(std::clamp<uint64_t>(
+        options_.max_snapshot_bytes / (std::max<uint64_t>(n, 1) * sizeof(float)), 1,
+        std::max<uint64_t>(options_.max_snapshots, 1)));
+    bucket_ = std::max<int64_t>(options_.snapshot_seconds, (span + max_snapshots - 1) / max_snapshots);
     const size_t buckets = static_cast<size_t>((span + bucket_ - 1) / bucket_);
     std::vector<uint32_t> order(ev.size());
     for (uint32_t k = 0; k < order.size(); ++k) order[k] = k;
@@ -101,6 +103,38 @@ std::vector<ScoredItem> Trending::Top(size_t k, uint32_t category, uint32_t cont
     if (v <= 0.0f) v = -std::numeric_limits<float>::infinity();  // never seen: not trending
   }
   return TopK(s, k, item_rank_);
+}
+
+}  // namespace recdb::models
+
+namespace recdb::models {
+
+Status Trending::Save(ModelWriter& out) const {
+  out.Put(t0_);
+  out.Put(t_end_);
+  out.Put(bucket_);
+  out.PutVector(final_);
+  out.PutNested(snapshots_);
+  out.PutNested(by_context_);
+  out.PutVector(item_rank_);
+  out.PutNested(item_categories_);
+  return Status::OK();
+}
+
+Status Trending::Load(ModelReader& in) {
+  if (!in.Get(&t0_) || !in.Get(&t_end_) || !in.Get(&bucket_) || !in.GetVector(&final_) ||
+      !in.GetNested(&snapshots_) || !in.GetNested(&by_context_) || !in.GetVector(&item_rank_) ||
+      !in.GetNested(&item_categories_)) {
+    return in.status();
+  }
+  const size_t n = final_.size();
+  bool ok = item_rank_.size() == n && (item_categories_.empty() || item_categories_.size() == n) &&
+            (snapshots_.empty() || bucket_ > 0);
+  for (const auto& s : snapshots_) ok = ok && s.size() == n;
+  for (const auto& s : by_context_) ok = ok && s.size() == n;
+  for (uint32_t r : item_rank_) ok = ok && r < n;
+  in.Expect(ok, "trending tables");
+  return in.status();
 }
 
 }  // namespace recdb::models

@@ -23,6 +23,10 @@ struct TrendingOptions {
   double half_life_seconds = 7 * 86400.0;  // Default: 7 days
   int64_t snapshot_seconds = 86400;         // Default: 1 day; 0 = only the final table
   uint32_t max_snapshots = 1024;            // Default: 1024
+  // Memory bound of the snapshot tables (items x snapshots floats): fewer,
+  // wider buckets past it. Default: 64 MiB (ml-100k's 1,682 items keep all
+  // 1024 snapshots; 100K items keep 167).
+  uint64_t max_snapshot_bytes = uint64_t{64} << 20;
 };
 
 class Trending final : public Recommender {
@@ -30,6 +34,8 @@ class Trending final : public Recommender {
   explicit Trending(TrendingOptions options = {}) : options_(options) {}
   std::string_view Name() const override { return "trending"; }
   Status Fit(const Dataset& data) override;
+  Status Save(ModelWriter& out) const override;
+  Status Load(ModelReader& in) override;
   uint32_t num_items() const override { return static_cast<uint32_t>(final_.size()); }
   // Decayed popularity as of query.now (or the last history timestamp). A
   // query with a context bucket seen in training scores by that bucket's

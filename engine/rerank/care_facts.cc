@@ -33,6 +33,32 @@ bool CareFacts::TrendingIn(uint32_t item, uint32_t category) const {
   return std::binary_search(t.begin(), t.end(), item);
 }
 
+void CareFacts::Save(models::ModelWriter& out) const {
+  out.Put(num_categories);
+  out.PutNested(categories);
+  out.PutVector(std::vector<uint8_t>(long_tail.begin(), long_tail.end()));
+  out.PutVector(popularity);
+  out.PutNested(trending_by_category);
+}
+
+bool CareFacts::Load(models::ModelReader& in) {
+  std::vector<uint8_t> tail;
+  if (!in.Get(&num_categories) || !in.GetNested(&categories) || !in.GetVector(&tail) ||
+      !in.GetVector(&popularity) || !in.GetNested(&trending_by_category)) {
+    return false;
+  }
+  long_tail.assign(tail.begin(), tail.end());
+  bool ok = tail.size() == categories.size() && popularity.size() == categories.size() &&
+            trending_by_category.size() <= num_categories;
+  for (const auto& cats : categories) {
+    for (uint32_t c : cats) ok = ok && c < num_categories;
+  }
+  for (const auto& items : trending_by_category) {
+    for (uint32_t i : items) ok = ok && i < categories.size();
+  }
+  return in.Expect(ok, "care facts");
+}
+
 CareFacts BuildCareFacts(const models::Dataset& data, const models::Fused* fused) {
   CareFacts f;
   f.num_categories = data.num_categories();

@@ -25,6 +25,11 @@ struct CareFacts {
   // as of the end of the data, sorted ascending for lookup.
   std::vector<std::vector<uint32_t>> trending_by_category;
 
+  // Persistence with the trained model (engine/models/model_io.h); Load
+  // returns false after failing `in`.
+  void Save(models::ModelWriter& out) const;
+  bool Load(models::ModelReader& in);
+
   // ItemFacts over these facts (no vectors, no exposure).
   ItemFacts Items() const;
   // The user's history mix over categories; empty without categories.
