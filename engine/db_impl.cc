@@ -454,6 +454,10 @@ StatusOr<DBStats> DBImpl::GetStats() {
     }
     st.sequence_number = store_->LatestSequenceNumber();
     st.disk_bytes = store_->DiskBytes();
+    if (recommend_) {
+      std::tie(st.model_version, st.model_sequence) = recommend_->ModelVersionAndSequence();
+      st.model_problem = recommend_->StoredModelProblem();
+    }
     return st;
   });
 }

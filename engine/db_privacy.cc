@@ -254,14 +254,18 @@ StatusOr<ErasureReceipt> DBImpl::ForgetUser(const std::string& id, const ForgetO
       }
       RECDB_RETURN_IF_ERROR(ForgetUserLocked(*uid, stored, &receipt, id));
     }
-    // The serving model was fitted with the user's events: replace it.
+    // The stored model was fitted with the user's events: its file goes now,
+    // and the serving model is replaced by a retrain that writes a new one.
+    RECDB_RETURN_IF_ERROR(recommend_->DropStoredModel(/*unload=*/false).WithContext("forget: stored model"));
     if (recommend_->trained()) {
       // A failed synchronous retrain (e.g. no events left) falls back to the
       // scheduled one: the erasure itself has committed.
-      if (options.retrain && recommend_->Train(TrainOptions{}).ok()) {
+      if (options.retrain && recommend_->Train(TrainOptions{}).ok()) {  // the caller waits: full speed
         receipt.model_retrained = true;
       } else if (scheduler_->Post("retrain-after-forget", [this] {
-                   recommend_->Train(TrainOptions{}).IgnoreError();  // next period retries
+                   TrainOptions background;
+                   background.low_priority = true;
+                   recommend_->Train(background).IgnoreError();  // next period retries
                  }) != 0) {
         receipt.retrain_scheduled = true;
       }

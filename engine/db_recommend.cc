@@ -16,14 +16,26 @@ Status DBImpl::OpenEngine() {
     return Status::OK();
   }));
   recommend_ = std::make_unique<RecommendService>(this, catalog_.get());
+  // The model the last Train stored serves at once (no refit); a damaged or
+  // foreign one is left unused (GetStats().model_problem says why).
+  RECDB_RETURN_IF_ERROR(recommend_->LoadStoredModel());
   if (!options_.read_only && options_.retrain_interval_seconds > 0 && !scheduler_->manual()) {
-    // Retrain when events arrived since the last training.
-    auto last_events = std::make_shared<std::atomic<int64_t>>(-1);
+    // Retrain when events arrived since the last training: at the first tick
+    // unless the stored model covers every write.
+    int64_t events_at_open = -1;
+    auto [version, sequence] = recommend_->ModelVersionAndSequence();
+    if (version != 0 && sequence == store_->LatestSequenceNumber()) {
+      std::shared_lock lock(state_mu_);
+      events_at_open = static_cast<int64_t>(counters_.events);
+    }
+    auto last_events = std::make_shared<std::atomic<int64_t>>(events_at_open);
     scheduler_->Every("retrain", std::chrono::seconds(options_.retrain_interval_seconds),
                       [this, last_events] {
                         auto stats = GetStats();
                         if (!stats.ok() || stats->events == last_events->load()) return;
-                        if (recommend_->Train(TrainOptions{}).ok()) last_events->store(stats->events);
+                        TrainOptions background;
+                        background.low_priority = true;
+                        if (recommend_->Train(background).ok()) last_events->store(stats->events);
                       });
   }
   return Status::OK();

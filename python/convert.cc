@@ -497,6 +497,9 @@ py::dict StatsToDict(const DBStats& s) {
   d["event_types"] = s.event_types;
   d["sequence_number"] = s.sequence_number;
   d["disk_bytes"] = s.disk_bytes;
+  d["model_version"] = s.model_version;
+  d["model_sequence"] = s.model_sequence;
+  d["model_problem"] = s.model_problem;
   return d;
 }
 

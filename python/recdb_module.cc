@@ -90,11 +90,12 @@ class PyDB {
   }
   py::dict Stats() { return StatsToDict(Unwrap(Call([&] { return db_->GetStats(); }))); }
 
-  py::dict Train(bool learn_weights, bool reuse_stored_weights, int ials_factors,
-                 int ials_iterations, int threads) {
+  py::dict Train(bool learn_weights, bool reuse_stored_weights, bool incremental,
+                 int ials_factors, int ials_iterations, int threads) {
     TrainOptions o;
     o.learn_weights = learn_weights;
     o.reuse_stored_weights = reuse_stored_weights;
+    o.incremental = incremental;
     o.ials_factors = ials_factors;
     o.ials_iterations = ials_iterations;
     o.threads = threads;
@@ -340,7 +341,7 @@ PYBIND11_MODULE(recdb, m) {
            "limit"_a = 0)
       .def("stats", &PyDB::Stats)
       .def("train", &PyDB::Train, py::kw_only(), "learn_weights"_a = true,
-           "reuse_stored_weights"_a = false, "ials_factors"_a = 64, "ials_iterations"_a = 15,
+           "reuse_stored_weights"_a = false, "incremental"_a = false, "ials_factors"_a = 64, "ials_iterations"_a = 15,
            "threads"_a = 2, "Fits the recommenders; returns the training report.")
       .def("recommend", &PyDB::Recommend, "user"_a = none, "k"_a = 10, py::kw_only(),
            "context"_a = none, "now"_a = 0, "exclude_seen"_a = true, "exclude"_a = none,

@@ -289,6 +289,9 @@ void recdb_train_options_set_learn_weights(recdb_train_options_t* o, int v) {
 void recdb_train_options_set_reuse_stored_weights(recdb_train_options_t* o, int v) {
   if (o) o->options.reuse_stored_weights = v != 0;
 }
+void recdb_train_options_set_incremental(recdb_train_options_t* o, int v) {
+  if (o) o->options.incremental = v != 0;
+}
 void recdb_train_options_set_ials_factors(recdb_train_options_t* o, int v) {
   if (o) o->options.ials_factors = v;
 }

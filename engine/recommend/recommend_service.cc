@@ -1,9 +1,15 @@
 #include "engine/recommend/recommend_service.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <cmath>
 #include <set>
+#include <thread>
 #include <unordered_map>
 
 #include "engine/db_impl.h"
@@ -13,6 +19,7 @@
 #include "engine/models/dataset.h"
 #include "engine/models/fused.h"
 #include "engine/recommend/content_vectors.h"
+#include "engine/recommend/model_file.h"
 #include "engine/recommend/training_data.h"
 #include "engine/spaces/space_manager.h"
 #include "engine/rerank/care_facts.h"
@@ -107,10 +114,32 @@ Status AddNewContentItems(DBImpl* db, const models::ContentProfile& content, siz
   return Status::OK();
 }
 
+// Raises the calling thread's nice value by `delta` (Linux: nice is per
+// thread). Best effort: a refusal leaves the priority as it was. Used on a
+// thread that ends afterwards, so nothing needs restoring.
+class LowerThreadPriority {
+ public:
+  explicit LowerThreadPriority(int delta) {
+    errno = 0;
+    const int old = ::getpriority(PRIO_PROCESS, 0);
+    if (errno == 0) (void)::setpriority(PRIO_PROCESS, 0, std::min(19, old + delta));
+  }
+};
+
+// Component settings that come from the database (not from a TrainOptions):
+// the same at training and when a stored model is loaded.
+models::ComponentConfig ComponentConfigFor(const DBImpl& db, int threads) {
+  models::ComponentConfig config;
+  config.threads = threads;
+  config.min_pair_users = db.options().aggregate_privacy.min_pair_users;
+  return config;
+}
+
 }  // namespace
 
 struct RecommendService::Model {
   uint64_t version = 0;
+  uint64_t covered_sequence = 0;  // the RocksDB sequence number training read at
   std::unique_ptr<models::Dataset> data;
   std::unique_ptr<models::Fused> fused;
   std::vector<std::string> names;  // component names
@@ -139,9 +168,27 @@ std::vector<std::string> RecommendService::RecommenderNames() const {
 }
 
 StatusOr<TrainReport> RecommendService::Train(const TrainOptions& options) {
+  if (!options.low_priority) return TrainNow(options);
+  // A thread of its own at nice +10: the workers it starts inherit it (Linux
+  // keeps nice per thread and copies it to new threads), and the caller's
+  // thread keeps its priority.
+  StatusOr<TrainReport> result = Status::Internal("train: not run");
+  std::thread trainer([&] {
+    LowerThreadPriority lower(10);
+    result = TrainNow(options);
+  });
+  trainer.join();
+  return result;
+}
+
+StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options) {
   std::lock_guard<std::mutex> train_lock(train_mu_);
   const auto start = std::chrono::steady_clock::now();
   TrainingDataStats stats;
+  // Every event up to this sequence is in the scan below (a lower bound: the
+  // scan may see a few later ones).
+  const uint64_t covered_sequence = db_->store()->LatestSequenceNumber();
+  const uint64_t drops_at_start = model_file_drops_.load();
   RECDB_ASSIGN_OR_RETURN(models::Dataset data, BuildTrainingDataset(*db_, *catalog_, &stats));
   if (data.interactions().empty()) {
     return Status::FailedPrecondition("train: no events with a positive weight to learn from");
@@ -159,9 +206,11 @@ StatusOr<TrainReport> RecommendService::Train(const TrainOptions& options) {
                            LoadItemVectors(*db_, model->content_space, model->data->num_items()));
     if (content->count() == 0) content.reset(), model->content_space.clear();
   }
-  auto components = models::DefaultFusedComponents(
-      fo.threads, model->data->num_items(), std::move(content), /*context_popularity=*/true,
-      db_->options().aggregate_privacy.min_pair_users);
+  models::ComponentConfig config = ComponentConfigFor(*db_, fo.threads);
+  config.ials_factors = options.ials_factors;
+  config.ials_iterations = options.ials_iterations;
+  config.content = std::move(content);
+  auto components = models::DefaultFusedComponents(model->data->num_items(), config);
   RECDB_ASSIGN_OR_RETURN(std::optional<StoredWeights> stored, LoadStoredWeights());
   if (stored) next_version_ = std::max(next_version_, stored->version + 1);
   bool reused = false;
@@ -191,7 +240,24 @@ StatusOr<TrainReport> RecommendService::Train(const TrainOptions& options) {
       reused = true;
     }
   }
+  std::shared_ptr<const Model> previous = options.incremental ? Current() : nullptr;
+  if (previous && previous->names.size() == components.size()) {
+    bool same = true;
+    for (size_t j = 0; j < components.size(); ++j) same = same && components[j].name == previous->names[j];
+    if (same) {
+      const auto weights = previous->fused->Weights();
+      for (size_t j = 0; j < components.size(); ++j) components[j].weight = weights[j].second;
+      stored_deltas = previous->fused->ContextDeltas();
+      fo.learn_weights = false;
+      reused = true;
+    } else {
+      previous.reset();
+    }
+  }
   model->fused = std::make_unique<models::Fused>(std::move(components), fo);
+  if (previous) {
+    model->fused->WarmStartFrom(std::shared_ptr<const models::Fused>(previous, previous->fused.get()));
+  }
   RECDB_RETURN_IF_ERROR(model->fused->Fit(*model->data));
   if (reused) model->fused->SetContextDeltas(stored_deltas);
   for (size_t j = 0; j < model->fused->num_components(); ++j) {
@@ -202,22 +268,168 @@ StatusOr<TrainReport> RecommendService::Train(const TrainOptions& options) {
   model->facts =
       std::make_unique<rerank::CareFacts>(rerank::BuildCareFacts(*model->data, model->fused.get()));
   model->version = next_version_++;
+  model->covered_sequence = covered_sequence;
   model->report.model_version = model->version;
   model->report.events = stats.events_used;
   for (const auto& [name, w] : model->fused->Weights()) model->report.weights[name] = w;
+  for (size_t j = 0; j < model->fused->num_components(); ++j) {
+    model->report.seconds_by_recommender[model->names[j]] = model->fused->fit_seconds(j);
+  }
+  model->report.seconds_by_recommender["blend"] = model->fused->blend_seconds();
   model->report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (fo.learn_weights && !reused && !db_->options().read_only) {
     RECDB_RETURN_IF_ERROR(StoreWeights(*model, model->fused->validation_ndcg()));
   }
   TrainReport report = model->report;
+  std::string problem;
+  if (!db_->options().read_only) {
+    // Derived data: a model that cannot be written still serves; the next
+    // Open retrains, and GetStats says why.
+    std::lock_guard<std::mutex> file_lock(model_file_mu_);
+    if (model_file_drops_.load() != drops_at_start) {
+      problem = "model file not written: a user was forgotten while this model trained";
+    } else if (Status saved = SaveModel(*model); !saved.ok()) {
+      problem = "model file not written: " + saved.ToString();
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(model_mu_);
     model_ = std::move(model);
+    stored_model_problem_ = problem;
   }
   // Engagements may have arrived since the exposure counts were built.
   RECDB_RETURN_IF_ERROR(impressions_->Refresh());
   return report;
+}
+
+std::string RecommendService::ModelPath() const {
+  return db_->derived_dir() + "/" + kModelFileName;
+}
+
+// Payload (model_io.h): component names, content space, the k-anonymity
+// threshold the co-occurrence models were built with, the dataset's
+// vocabulary, the fused model, the care facts.
+Status RecommendService::SaveModel(const Model& model) const {
+  models::ModelWriter out;
+  out.PutStrings(model.names);
+  out.PutString(model.content_space);
+  out.Put<uint32_t>(db_->options().aggregate_privacy.min_pair_users);
+  out.Put<double>(model.report.seconds);
+  models::ModelWriter data, fused, facts;
+  model.data->SaveVocabulary(data);
+  RECDB_RETURN_IF_ERROR(model.fused->Save(fused));
+  model.facts->Save(facts);
+  out.PutBlock(data);
+  out.PutBlock(fused);
+  out.PutBlock(facts);
+  ModelFileHeader header;
+  header.covered_sequence = model.covered_sequence;
+  header.model_version = model.version;
+  header.events = model.report.events;
+  return WriteModelFile(ModelPath(), header, out.bytes());
+}
+
+Status RecommendService::LoadStoredModel() {
+  std::lock_guard<std::mutex> train_lock(train_mu_);
+  auto problem = [this](const std::string& why) {
+    std::lock_guard<std::mutex> lock(model_mu_);
+    stored_model_problem_ = "stored model not used: " + why;
+    return Status::OK();
+  };
+  auto file = ReadModelFile(ModelPath());
+  if (file.status().IsNotFound()) return Status::OK();
+  if (!file.ok()) return problem(file.status().ToString());
+  models::ModelReader in(file->payload(), "model file");
+  auto model = std::make_shared<Model>();
+  uint32_t min_pair_users = 0;
+  models::ModelReader data_in(""), fused_in(""), facts_in("");
+  if (!in.GetStrings(&model->names) || !in.GetString(&model->content_space) ||
+      !in.Get(&min_pair_users) || !in.Get(&model->report.seconds) ||
+      !in.GetBlock(&data_in, "stored dataset") || !in.GetBlock(&fused_in, "stored model") ||
+      !in.GetBlock(&facts_in, "stored care facts") || !in.Finish().ok()) {
+    return problem(in.Finish().ToString());
+  }
+  if (min_pair_users != db_->options().aggregate_privacy.min_pair_users) {
+    return problem("trained with min_pair_users " + std::to_string(min_pair_users) +
+                   ", the database now requires " +
+                   std::to_string(db_->options().aggregate_privacy.min_pair_users));
+  }
+  auto data = models::Dataset::LoadVocabulary(data_in, db_->UserIdLimit());
+  if (!data.ok()) return problem(data.status().ToString());
+  if (Status s = data_in.Finish(); !s.ok()) return problem(s.ToString());
+  model->data = std::make_unique<models::Dataset>(std::move(data).value());
+  // The model must describe this database: the same items at the same
+  // internal ids (a model file copied from elsewhere does not).
+  const std::vector<std::string> ids = db_->ItemExternalIds();
+  for (uint32_t i = 0; i < model->data->num_items(); ++i) {
+    const std::string& stored = model->data->item_ids()[i];
+    const bool hole = stored.starts_with("\xff#");
+    if (!hole && (i >= ids.size() || ids[i] != stored)) {
+      return problem("its item " + std::to_string(i) + " is not this database's");
+    }
+  }
+  const models::ComponentConfig config = ComponentConfigFor(*db_, 2);
+  std::vector<models::Fused::Component> components;
+  for (const std::string& name : model->names) {
+    models::RecommenderFactory factory = models::DefaultComponentFactory(name, config);
+    if (!factory) return problem("unknown component '" + name + "'");
+    components.push_back({name, std::move(factory), 1.0});
+  }
+  models::FusedOptions fo;
+  fo.learn_weights = false;
+  model->fused = std::make_unique<models::Fused>(std::move(components), fo);
+  if (Status s = model->fused->Load(fused_in); !s.ok()) return problem(s.ToString());
+  if (Status s = fused_in.Finish(); !s.ok()) return problem(s.ToString());
+  if (model->fused->num_items() != model->data->num_items()) {
+    return problem("the blend and the dataset disagree on the item count");
+  }
+  model->facts = std::make_unique<rerank::CareFacts>();
+  if (!model->facts->Load(facts_in) || !facts_in.Finish().ok()) {
+    return problem(facts_in.Finish().ToString());
+  }
+  if (model->facts->categories.size() != model->data->num_items()) {
+    return problem("the care facts and the dataset disagree on the item count");
+  }
+  for (size_t j = 0; j < model->names.size(); ++j) {
+    if (model->names[j] == "cooc_symmetric") model->cooc_component = static_cast<int>(j);
+    if (model->names[j] == "content") model->content_component = static_cast<int>(j);
+  }
+  model->version = file->header.model_version;
+  model->covered_sequence = file->header.covered_sequence;
+  model->report.model_version = model->version;
+  model->report.events = file->header.events;
+  for (const auto& [name, w] : model->fused->Weights()) model->report.weights[name] = w;
+  next_version_ = std::max(next_version_, model->version + 1);
+  {
+    std::lock_guard<std::mutex> lock(model_mu_);
+    model_ = std::move(model);
+    stored_model_problem_.clear();
+  }
+  return impressions_->Refresh();
+}
+
+std::string RecommendService::StoredModelProblem() const {
+  std::lock_guard<std::mutex> lock(model_mu_);
+  return stored_model_problem_;
+}
+
+Status RecommendService::DropStoredModel(bool unload) {
+  std::lock_guard<std::mutex> file_lock(model_file_mu_);
+  model_file_drops_.fetch_add(1);
+  if (unload) {
+    std::lock_guard<std::mutex> lock(model_mu_);
+    model_.reset();
+  }
+  if (::unlink(ModelPath().c_str()) != 0 && errno != ENOENT) {
+    return Status::IOError("remove " + ModelPath() + ": " + std::strerror(errno));
+  }
+  return Status::OK();
+}
+
+std::pair<uint64_t, uint64_t> RecommendService::ModelVersionAndSequence() const {
+  auto m = Current();
+  return m ? std::make_pair(m->version, m->covered_sequence) : std::make_pair<uint64_t, uint64_t>(0, 0);
 }
 
 Status RecommendService::StoreWeights(const Model& model, double validation_ndcg) {

@@ -26,6 +26,7 @@
 // serialised among themselves.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -80,6 +81,24 @@ class RecommendService {
 
   bool trained() const;
 
+  // Serves the model stored by the last Train (DIR/derived/fused.model,
+  // engine/recommend/model_file.h), if there is one and it verifies and fits
+  // this database; called once at Open, before any request. A missing file
+  // is OK (nothing to serve until Train); a damaged, foreign or stale one is
+  // not trusted: it is left unused, the reason is kept (StoredModelProblem)
+  // and OK is returned, so the caller retrains.
+  Status LoadStoredModel();
+  // Why the stored model was not used at Open (empty when it was, or when
+  // there was none).
+  std::string StoredModelProblem() const;
+  // Removes the stored model file (ForgetUser: the next Train writes a new
+  // one); with `unload`, the model in memory stops serving too (Recommend is
+  // FailedPrecondition until a Train). IOError if the file cannot be removed.
+  Status DropStoredModel(bool unload);
+  // The serving model's version and the RocksDB sequence its training read
+  // at (0, 0 before any model).
+  std::pair<uint64_t, uint64_t> ModelVersionAndSequence() const;
+
   // Fusion weights stored by the last learning run (models CF), if any.
   // Errors: Corruption if the stored record fails verification.
   struct StoredWeights {
@@ -97,7 +116,11 @@ class RecommendService {
   StatusOr<RecommendResponse> Serve(const std::shared_ptr<const Model>& model,
                                     const RecommendRequest& request, uint32_t user_iid,
                                     bool personal) const;
+  StatusOr<TrainReport> TrainNow(const TrainOptions& options);
   Status StoreWeights(const Model& model, double validation_ndcg);
+  // Writes `model` to the model file.
+  Status SaveModel(const Model& model) const;
+  std::string ModelPath() const;
 
   DBImpl* const db_;
   const ItemCatalog* const catalog_;
@@ -105,6 +128,12 @@ class RecommendService {
   mutable std::mutex model_mu_;
   std::shared_ptr<const Model> model_;  // GUARDED_BY(model_mu_)
   uint64_t next_version_ = 1;           // GUARDED_BY(train_mu_)
+  std::string stored_model_problem_;    // GUARDED_BY(model_mu_)
+  // Serialises writing and removing the model file. A Train writes its file
+  // only if no DropStoredModel happened since it started reading events, so
+  // a model fitted with a forgotten user's events never reaches the disk.
+  std::mutex model_file_mu_;
+  std::atomic<uint64_t> model_file_drops_{0};
   // What was shown to whom; exposure counts for rotation, fairness and
   // exploration.
   std::unique_ptr<rerank::ImpressionLog> impressions_;

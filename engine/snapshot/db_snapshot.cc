@@ -123,6 +123,9 @@ Status DBImpl::ReapplyForgetLedgers(const std::string& live_dir, RestoreReport* 
           report->forgotten_by_live_ledger++;
         }
       }
+      // The snapshot's model was fitted with their events: neither its file
+      // nor the loaded copy may serve (Train builds a clean one).
+      if (forgot) RECDB_RETURN_IF_ERROR(recommend_->DropStoredModel(/*unload=*/true));
       // Entries for users the snapshot never held: copy them so a later
       // import of those ids is dropped too. Possible only under the same key
       // (the hashes are keyed); compared by hashing a probe with both.

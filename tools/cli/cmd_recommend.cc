@@ -115,10 +115,7 @@ int RecommendMain(int argc, char** argv) {
 
   auto db = OpenDatabase(args.Positional("DIR"), OpenMode::kReadWrite);
   if (!db.ok()) return Fail("recommend", db.status());
-  TrainOptions reuse;  // the weights the last `recdb train` learned, if any
-  reuse.reuse_stored_weights = true;
-  auto trained = (*db)->Train(reuse);
-  if (!trained.ok()) return Fail("recommend", trained.status());
+  if (Status ready = EnsureModel(db->get()); !ready.ok()) return Fail("recommend", ready);
   auto res = (*db)->Recommend(req);
   if (!res.ok()) return Fail("recommend", res.status());
   int rc = Render("recommend", db->get(), *res, args);
@@ -142,10 +139,7 @@ int SimilarMain(int argc, char** argv) {
   filter.available_only = !args.Has("include-unavailable");
   auto db = OpenDatabase(args.Positional("DIR"), OpenMode::kReadWrite);
   if (!db.ok()) return Fail("similar", db.status());
-  TrainOptions reuse;  // the weights the last `recdb train` learned, if any
-  reuse.reuse_stored_weights = true;
-  auto trained = (*db)->Train(reuse);
-  if (!trained.ok()) return Fail("similar", trained.status());
+  if (Status ready = EnsureModel(db->get()); !ready.ok()) return Fail("similar", ready);
   auto res = (*db)->SimilarItems(args.Get("item"), static_cast<size_t>(std::max<int64_t>(0, *k)), filter);
   if (!res.ok()) return Fail("similar", res.status());
   int rc = Render("similar", db->get(), *res, args);
@@ -159,6 +153,8 @@ int TrainMain(int argc, char** argv) {
   args.AddPositional("DIR", "database directory");
   args.AddFlag("threads", "N", "training threads", "2");
   args.AddSwitch("json", "print the training report as JSON");
+  args.AddSwitch("incremental",
+                 "keep the serving model's fusion weights and start iALS from its factors");
   int code = 0;
   if (!args.Parse(argc, argv, &code)) return code;
   auto threads = args.GetInt("threads");
@@ -168,6 +164,7 @@ int TrainMain(int argc, char** argv) {
   TrainOptions opts;
   opts.threads = static_cast<int>(*threads);
   opts.learn_weights = true;
+  opts.incremental = args.Has("incremental");
   auto report = (*db)->Train(opts);
   if (!report.ok()) return Fail("train", report.status());
   if (args.Has("json")) {
@@ -176,6 +173,7 @@ int TrainMain(int argc, char** argv) {
     j["events"] = report->events;
     j["seconds"] = report->seconds;
     j["weights"] = report->weights;
+    j["seconds_by_recommender"] = report->seconds_by_recommender;
     std::cout << j.dump(2) << "\n";
   } else {
     std::cout << "trained on " << report->events << " events in " << report->seconds << " s\n"

@@ -124,14 +124,15 @@ int ServeMain(int argc, char** argv) {
     auto stats = db->GetStats();
     if (!stats.ok()) return Fail("serve", stats.status());
     if (stats->events > 0) {
-      TrainOptions reuse;  // the weights the last `recdb train` learned, if any
-      reuse.reuse_stored_weights = true;
-      auto trained = db->Train(reuse);
-      if (trained.ok()) {
-        model_version = trained->model_version;
+      // The stored model serves at once; without one, train on start.
+      Status ready = EnsureModel(db.get());
+      auto after = db->GetStats();
+      if (ready.ok() && after.ok()) {
+        model_version = after->model_version;
       } else {
         std::cerr << "recdb serve: warning: training on start failed: "
-                  << trained.status().ToString() << " (POST /v1/train to retry)\n";
+                  << (ready.ok() ? after.status() : ready).ToString()
+                  << " (POST /v1/train to retry)\n";
       }
     }
   }

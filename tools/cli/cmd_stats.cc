@@ -5,6 +5,7 @@
 
 #include "tools/cli/args.h"
 #include "tools/cli/db_access.h"
+#include "tools/cli/recommend_json.h"
 #include "tools/cli/format.h"
 
 namespace recdb::cli {
@@ -21,19 +22,21 @@ int StatsMain(int argc, char** argv) {
   auto stats = (*db)->GetStats();
   if (!stats.ok()) return Fail("stats", stats.status());
   if (args.Has("json")) {
-    nlohmann::ordered_json j = {{"users", stats->users},
-                                {"items", stats->items},
-                                {"events", stats->events},
-                                {"event_types", stats->event_types},
-                                {"disk_bytes", stats->disk_bytes},
-                                {"sequence_number", stats->sequence_number}};
+    nlohmann::ordered_json j = StatsToJson(*stats);
     std::cout << j.dump(2) << "\n";
   } else {
     std::cout << "users        " << FormatCount(stats->users) << "\n"
               << "items        " << FormatCount(stats->items) << "\n"
               << "events       " << FormatCount(stats->events) << "\n"
               << "event types  " << FormatCount(stats->event_types) << "\n"
-              << "disk         " << FormatBytes(stats->disk_bytes) << "\n";
+              << "disk         " << FormatBytes(stats->disk_bytes) << "\n"
+              << "model        "
+              << (stats->model_version ? "version " + std::to_string(stats->model_version) +
+                                             " (trained at sequence " +
+                                             std::to_string(stats->model_sequence) + ")"
+                                       : std::string("none (recdb train DIR)"))
+              << "\n";
+    if (!stats->model_problem.empty()) std::cout << "model note   " << stats->model_problem << "\n";
   }
   Status closed = CloseDatabase(std::move(db).value());
   if (!closed.ok()) return Fail("stats", closed);

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <iostream>
 
 #include "recdb/options_file.h"
 
@@ -53,6 +54,15 @@ StatusOr<std::unique_ptr<DB>> OpenDatabase(const std::string& dir, OpenMode mode
 Status CloseDatabase(std::unique_ptr<DB> db) {
   if (!db) return Status::OK();
   return db->Close();
+}
+
+Status EnsureModel(DB* db) {
+  RECDB_ASSIGN_OR_RETURN(DBStats stats, db->GetStats());
+  if (stats.model_version != 0) return Status::OK();
+  if (!stats.model_problem.empty()) std::cerr << "recdb: " << stats.model_problem << "; retraining\n";
+  TrainOptions reuse;  // the weights the last `recdb train` learned, if any
+  reuse.reuse_stored_weights = true;
+  return db->Train(reuse).status();
 }
 
 }  // namespace recdb::cli

@@ -27,6 +27,12 @@ enum class OpenMode {
 // DIR"), AlreadyExists (kCreate), and whatever DB::Open returns.
 [[nodiscard]] StatusOr<std::unique_ptr<DB>> OpenDatabase(const std::string& dir, OpenMode mode);
 
+// Makes sure `db` has a model to serve: the one stored by the last Train
+// (loaded at Open) when there is one; otherwise trains with the stored
+// fusion weights, if any (a refit of every component), and says why on
+// stderr when a stored model was not used. Errors: Train's.
+[[nodiscard]] Status EnsureModel(DB* db);
+
 // Closes the DB and returns the close Status (errors while flushing matter
 // to a CLI user: the data may not be durable).
 [[nodiscard]] Status CloseDatabase(std::unique_ptr<DB> db);

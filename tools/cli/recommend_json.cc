@@ -5,6 +5,18 @@
 
 namespace recdb::cli {
 
+nlohmann::ordered_json StatsToJson(const DBStats& s) {
+  return {{"users", s.users},
+          {"items", s.items},
+          {"events", s.events},
+          {"event_types", s.event_types},
+          {"disk_bytes", s.disk_bytes},
+          {"sequence_number", s.sequence_number},
+          {"model_version", s.model_version},
+          {"model_sequence", s.model_sequence},
+          {"model_problem", s.model_problem}};
+}
+
 nlohmann::ordered_json RecommendationsToJson(const RecommendResponse& r, bool explain) {
   nlohmann::ordered_json items = nlohmann::ordered_json::array();
   for (const auto& rec : r.items) {

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "recdb/records.h"
 #include "recdb/recommend.h"
 #include "recdb/status.h"
 
@@ -15,6 +16,11 @@ namespace recdb::cli {
 
 // {"items": [{"id", "score", "contributions": {...}[, "explanation": {...}]}],
 //  "model_version": N}
+// The stats document of `recdb stats --json` and GET /v1/stats: counts,
+// sequence number, disk bytes and the serving model (version, sequence, and
+// the problem with the stored model, if any).
+nlohmann::ordered_json StatsToJson(const DBStats& s);
+
 nlohmann::ordered_json RecommendationsToJson(const RecommendResponse& r, bool explain);
 
 // One line per item: rank, id, score, title (looked up by `title_of`) and,

@@ -79,13 +79,7 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
   if (std::holds_alternative<StatsCall>(call)) {
     auto stats = db_->GetStats();
     if (!stats.ok()) return FromStatus(stats.status());
-    // The same document as `recdb stats --json`.
-    return Ok(ojson{{"users", stats->users},
-                    {"items", stats->items},
-                    {"events", stats->events},
-                    {"event_types", stats->event_types},
-                    {"disk_bytes", stats->disk_bytes},
-                    {"sequence_number", stats->sequence_number}});
+    return Ok(cli::StatsToJson(*stats));  // the same document as `recdb stats --json`
   }
   if (const auto* c = std::get_if<RecommendCall>(&call)) {
     auto r = db_->Recommend(c->request);

@@ -317,15 +317,17 @@ StatusOr<std::vector<T>> ParseRecords(std::string_view body, const char* key, F 
 StatusOr<TrainCall> ParseTrain(std::string_view body) {
   RECDB_ASSIGN_OR_RETURN(json j, BodyObject(body, /*empty_ok=*/true));
   constexpr const char* kKnown =
-      "learn_weights, reuse_stored_weights, threads, ials_factors, ials_iterations, content_space";
+      "learn_weights, reuse_stored_weights, incremental, threads, ials_factors, ials_iterations, "
+      "content_space";
   RECDB_RETURN_IF_ERROR(OnlyFields(j,
-                                   {"learn_weights", "reuse_stored_weights", "threads",
-                                    "ials_factors", "ials_iterations", "content_space"},
+                                   {"learn_weights", "reuse_stored_weights", "incremental",
+                                    "threads", "ials_factors", "ials_iterations", "content_space"},
                                    kKnown));
   TrainCall call;
   TrainOptions& o = call.options;
   RECDB_RETURN_IF_ERROR(GetBoolField(j, "learn_weights", &o.learn_weights));
   RECDB_RETURN_IF_ERROR(GetBoolField(j, "reuse_stored_weights", &o.reuse_stored_weights));
+  RECDB_RETURN_IF_ERROR(GetBoolField(j, "incremental", &o.incremental));
   RECDB_RETURN_IF_ERROR(GetIntField(j, "threads", 1, 64, &o.threads));
   RECDB_RETURN_IF_ERROR(GetIntField(j, "ials_factors", 1, 1024, &o.ials_factors));
   RECDB_RETURN_IF_ERROR(GetIntField(j, "ials_iterations", 1, 1000, &o.ials_iterations));

@@ -262,6 +262,8 @@ recdb_train_options_t* recdb_train_options_create(void);
 void recdb_train_options_destroy(recdb_train_options_t* options);
 void recdb_train_options_set_learn_weights(recdb_train_options_t* options, int value);
 void recdb_train_options_set_reuse_stored_weights(recdb_train_options_t* options, int value);
+/* As TrainOptions::incremental: keep the serving model's weights, warm-start iALS. */
+void recdb_train_options_set_incremental(recdb_train_options_t* options, int value);
 void recdb_train_options_set_ials_factors(recdb_train_options_t* options, int value);
 void recdb_train_options_set_ials_iterations(recdb_train_options_t* options, int value);
 void recdb_train_options_set_threads(recdb_train_options_t* options, int value);

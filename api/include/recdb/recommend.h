@@ -85,6 +85,18 @@ struct TrainOptions {
   // (for the same recommenders), skipping the validation fit: about 3x
   // faster. Default: false.
   bool reuse_stored_weights = false;
+  // Incremental retrain: keep the serving model's fusion weights and context
+  // deltas (no validation fit) and start iALS from its factors (a few
+  // iterations instead of a full fit); counts (popularity, trending,
+  // co-occurrence, neighbours) are recomputed in their single pass. Falls
+  // back to a full Train when no model serves. For frequent retrains after
+  // small batches of events; a full Train re-learns the blend. Default: false.
+  bool incremental = false;
+  // Run this Train (its calling thread and the worker threads it starts) at
+  // a lower CPU priority (nice +10 on Linux), so that serving threads of the
+  // same process go first on a busy machine. The scheduled retrains use it.
+  // Default: false.
+  bool low_priority = false;
   int ials_factors = 64;
   int ials_iterations = 15;
   int threads = 2;

@@ -104,6 +104,15 @@ struct DBStats {
   int64_t event_types = 0;
   uint64_t sequence_number = 0;  // RocksDB's latest sequence number
   uint64_t disk_bytes = 0;       // live SST + WAL bytes
+  // The model Recommend serves: its version (0 = none yet: Train first) and
+  // the sequence number its training read at (events after it are used at
+  // serving time from the user's history, not by the fitted components).
+  uint64_t model_version = 0;
+  uint64_t model_sequence = 0;
+  // Empty, or why the model stored on disk was not used at Open (damaged,
+  // from another database, other privacy settings) or could not be written
+  // after the last Train. The database then needs a Train to serve.
+  std::string model_problem;
 };
 
 // A range of a user's history, by timestamp: [start, end).

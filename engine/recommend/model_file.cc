@@ -1,0 +1,83 @@
+#include "engine/recommend/model_file.h"
+
+#include <bit>
+#include <cstring>
+
+#include "common/crc32c.h"
+#include "common/durable_file.h"
+
+namespace recdb {
+namespace {
+
+static_assert(std::endian::native == std::endian::little,
+              "model files are little-endian; a big-endian build needs byte swaps");
+
+constexpr char kMagic[8] = {'R', 'D', 'B', 'M', 'O', 'D', 'E', 'L'};
+constexpr size_t kOffVersion = 8;
+constexpr size_t kOffHeaderSize = 12;
+constexpr size_t kOffCoveredSequence = 16;
+constexpr size_t kOffModelVersion = 24;
+constexpr size_t kOffEvents = 32;
+constexpr size_t kOffPayloadSize = 40;
+constexpr size_t kOffPayloadCrc = 48;
+constexpr size_t kOffHeaderCrc = 60;
+
+template <typename T>
+void Put(char* buf, size_t off, T v) {
+  std::memcpy(buf + off, &v, sizeof(T));
+}
+template <typename T>
+T Get(const char* buf, size_t off) {
+  T v;
+  std::memcpy(&v, buf + off, sizeof(T));
+  return v;
+}
+
+}  // namespace
+
+Status WriteModelFile(const std::string& path, const ModelFileHeader& header,
+                      std::string_view payload) {
+  char buf[kModelFileHeaderSize] = {};
+  std::memcpy(buf, kMagic, sizeof(kMagic));
+  Put<uint32_t>(buf, kOffVersion, kModelFileVersion);
+  Put<uint32_t>(buf, kOffHeaderSize, kModelFileHeaderSize);
+  Put<uint64_t>(buf, kOffCoveredSequence, header.covered_sequence);
+  Put<uint64_t>(buf, kOffModelVersion, header.model_version);
+  Put<uint64_t>(buf, kOffEvents, header.events);
+  Put<uint64_t>(buf, kOffPayloadSize, payload.size());
+  Put<uint32_t>(buf, kOffPayloadCrc, Crc32c(payload));
+  Put<uint32_t>(buf, kOffHeaderCrc, Crc32c(buf, kOffHeaderCrc));
+  return WriteFileDurably(path, std::string_view(buf, sizeof(buf)), payload);
+}
+
+StatusOr<ModelFile> ReadModelFile(const std::string& path) {
+  ModelFile file;
+  RECDB_ASSIGN_OR_RETURN(file.bytes, ReadWholeFile(path));
+  const std::string where = "model file " + path + ": ";
+  const char* buf = file.bytes.data();
+  if (file.bytes.size() < kModelFileHeaderSize) return Status::Corruption(where + "truncated header");
+  if (std::memcmp(buf, kMagic, sizeof(kMagic)) != 0) {
+    return Status::Corruption(where + "bad magic (not a recdb model file)");
+  }
+  if (Get<uint32_t>(buf, kOffHeaderCrc) != Crc32c(buf, kOffHeaderCrc)) {
+    return Status::Corruption(where + "header checksum mismatch");
+  }
+  const uint32_t version = Get<uint32_t>(buf, kOffVersion);
+  if (version != kModelFileVersion) {
+    return Status::NotSupported(where + "format version " + std::to_string(version) +
+                                ", this build reads " + std::to_string(kModelFileVersion));
+  }
+  if (Get<uint32_t>(buf, kOffHeaderSize) != kModelFileHeaderSize ||
+      Get<uint64_t>(buf, kOffPayloadSize) != file.bytes.size() - kModelFileHeaderSize) {
+    return Status::Corruption(where + "size fields disagree with the file size");
+  }
+  if (Get<uint32_t>(buf, kOffPayloadCrc) != Crc32c(file.payload())) {
+    return Status::Corruption(where + "payload checksum mismatch");
+  }
+  file.header.covered_sequence = Get<uint64_t>(buf, kOffCoveredSequence);
+  file.header.model_version = Get<uint64_t>(buf, kOffModelVersion);
+  file.header.events = Get<uint64_t>(buf, kOffEvents);
+  return file;
+}
+
+}  // namespace recdb

@@ -1,0 +1,234 @@
+// The stored model (DIR/derived/fused.model, engine/recommend/model_file.h):
+// Open serves the last trained model without refitting; a damaged, foreign
+// or stale file is detected and never served; forgetting a user removes the
+// file that holds their influence; a snapshot carries the model.
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "db_test_util.h"
+#include "privacy_test_util.h"
+#include "engine/recommend/model_file.h"
+#include "recdb/snapshot.h"
+#include "test_util.h"
+
+namespace recdb {
+namespace {
+
+using test::FilesContaining;
+using test::MakeEvent;
+using test::OpenOrDie;
+using test::TempDir;
+
+constexpr int64_t kT0 = 1700000000;
+
+std::string ModelPath(const std::string& dir) {
+  return dir + "/derived/" + kModelFileName;
+}
+
+// 40 users in two clusters of 12 items; the user "target" carries a context
+// value seen 25 times (a feature of the dataset vocabulary, so it is in the
+// model file).
+void RecordWorld(DB& db, const std::string& marker) {
+  std::vector<Event> events;
+  for (int u = 0; u < 40; ++u) {
+    for (int j = 0; j < 8; ++j) {
+      events.push_back(MakeEvent("u" + std::to_string(u),
+                                 (u % 2 ? "a" : "b") + std::to_string((u + j) % 12), "view",
+                                 kT0 + u * 100 + j));
+    }
+  }
+  for (int j = 0; j < 25; ++j) {
+    Event e = MakeEvent("target", "a" + std::to_string(j % 12), "view", kT0 + 9000 + j);
+    e.context["note"] = marker;
+    events.push_back(e);
+  }
+  ASSERT_TRUE(db.RecordEvents({}, events).ok());
+}
+
+std::vector<std::pair<std::string, double>> Top(DB& db, const std::string& user) {
+  RecommendRequest r;
+  r.user = user;
+  r.k = 5;
+  auto res = db.Recommend(r);
+  EXPECT_TRUE(res.ok()) << res.status().ToString();
+  std::vector<std::pair<std::string, double>> out;
+  if (res.ok()) {
+    for (const auto& it : res->items) out.emplace_back(it.id, it.score);
+  }
+  return out;
+}
+
+TEST(ModelFileTest, ReopenServesTheStoredModelWithoutTraining) {
+  TempDir dir;
+  std::vector<std::pair<std::string, double>> before, before_new_user;
+  uint64_t version = 0;
+  {
+    auto db = OpenOrDie(dir.path());
+    RecordWorld(*db, "m");
+    auto report = db->Train();
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    version = report->model_version;
+    before = Top(*db, "u3");
+    before_new_user = Top(*db, "nobody");
+    auto stats = db->GetStats();
+    EXPECT_EQ(stats->model_version, version);
+    EXPECT_GT(stats->model_sequence, 0u);
+    EXPECT_EQ(stats->model_problem, "");
+  }
+  struct stat st;
+  ASSERT_EQ(::stat(ModelPath(dir.path()).c_str(), &st), 0) << "Train writes the model file";
+  auto db = OpenOrDie(dir.path());
+  auto stats = db->GetStats();
+  EXPECT_EQ(stats->model_version, version) << stats->model_problem;
+  EXPECT_EQ(Top(*db, "u3"), before) << "same lists and scores, no Train after the reopen";
+  EXPECT_EQ(Top(*db, "nobody"), before_new_user);
+  // Events after the model are used at serving time, as before persistence.
+  ASSERT_TRUE(db->RecordEvents({}, {MakeEvent("u3", "b11", "view", kT0 + 20000)}).ok());
+  EXPECT_NE(Top(*db, "u3"), before);
+  // The next Train gets a newer version and rewrites the file.
+  auto report = db->Train();
+  ASSERT_TRUE(report.ok());
+  EXPECT_GT(report->model_version, version);
+  db.reset();
+  EXPECT_EQ(OpenOrDie(dir.path())->GetStats()->model_version, report->model_version);
+}
+
+TEST(ModelFileTest, ADamagedModelFileIsNeverServed) {
+  TempDir dir;
+  {
+    auto db = OpenOrDie(dir.path());
+    RecordWorld(*db, "m");
+    ASSERT_TRUE(db->Train().ok());
+  }
+  const std::string path = ModelPath(dir.path());
+  const auto size = std::filesystem::file_size(path);
+  // One flipped bit in the header, one in the payload, and a truncation.
+  for (uint64_t where : {uint64_t{20}, size / 2, uint64_t{0}}) {
+    SCOPED_TRACE(where);
+    std::string bytes;
+    {
+      std::ifstream in(path, std::ios::binary);
+      bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    const std::string good = bytes;
+    if (where == 0) {
+      bytes.resize(bytes.size() - 10);
+    } else {
+      bytes[where] = static_cast<char>(bytes[where] ^ 0x10);
+    }
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+    {
+      auto db = OpenOrDie(dir.path());
+      auto stats = db->GetStats();
+      EXPECT_EQ(stats->model_version, 0u);
+      EXPECT_NE(stats->model_problem.find("model file"), std::string::npos) << stats->model_problem;
+      RecommendRequest r;
+      r.user = "u1";
+      EXPECT_EQ(db->Recommend(r).status().code(), StatusCode::kFailedPrecondition);
+    }
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << good;
+  }
+  // A retrain replaces the damaged file.
+  std::ofstream(path, std::ios::binary | std::ios::app) << "junk";
+  auto db = OpenOrDie(dir.path());
+  ASSERT_TRUE(db->Train().ok());
+  EXPECT_EQ(db->GetStats()->model_problem, "");
+  db.reset();
+  EXPECT_NE(OpenOrDie(dir.path())->GetStats()->model_version, 0u);
+}
+
+TEST(ModelFileTest, AModelFileFromAnotherDatabaseIsNotServed) {
+  TempDir a, b;
+  {
+    auto db = OpenOrDie(a.path());
+    RecordWorld(*db, "m");
+    ASSERT_TRUE(db->Train().ok());
+  }
+  {
+    auto db = OpenOrDie(b.path());
+    // The same items seen first in another order (other internal ids), then
+    // the same world.
+    std::vector<Event> events;
+    for (int i = 11; i >= 0; --i) {
+      events.push_back(MakeEvent("w", "a" + std::to_string(i), "view", kT0 + i));
+      events.push_back(MakeEvent("w", "b" + std::to_string(i), "view", kT0 + i));
+    }
+    ASSERT_TRUE(db->RecordEvents({}, events).ok());
+    RecordWorld(*db, "m");
+  }
+  std::filesystem::copy_file(ModelPath(a.path()), ModelPath(b.path()));
+  auto db = OpenOrDie(b.path());
+  auto stats = db->GetStats();
+  EXPECT_EQ(stats->model_version, 0u);
+  EXPECT_NE(stats->model_problem.find("not this database's"), std::string::npos)
+      << stats->model_problem;
+}
+
+TEST(ModelFileTest, OtherPrivacySettingsRetrainInsteadOfServing) {
+  TempDir dir;
+  {
+    auto db = OpenOrDie(dir.path());
+    RecordWorld(*db, "m");
+    ASSERT_TRUE(db->Train().ok());
+  }
+  Options o = test::CreateOptions();
+  o.aggregate_privacy.min_pair_users = 5;
+  auto db = OpenOrDie(dir.path(), o);
+  auto stats = db->GetStats();
+  EXPECT_EQ(stats->model_version, 0u);
+  EXPECT_NE(stats->model_problem.find("min_pair_users"), std::string::npos) << stats->model_problem;
+}
+
+// Forgetting a user removes the model file that holds their influence at
+// once; the retrain writes one without them. The byte scan covers the model
+// file: the user's context value is in the stored dataset vocabulary.
+TEST(ModelFileTest, ForgetRemovesTheModelFileAndTheRetrainHoldsNoTrace) {
+  TempDir dir;
+  const std::string marker = "MODEL-MARKER-5d1e2b";
+  auto db = OpenOrDie(dir.path());
+  RecordWorld(*db, marker);
+  ASSERT_TRUE(db->Train().ok());
+  std::vector<std::string> hits = FilesContaining(dir.path() + "/derived", marker);
+  ASSERT_EQ(hits.size(), 1u) << "positive control: the model file holds the marker";
+
+  auto receipt = db->ForgetUser("target");  // no synchronous retrain
+  ASSERT_TRUE(receipt.ok()) << receipt.status().ToString();
+  struct stat st;
+  EXPECT_NE(::stat(ModelPath(dir.path()).c_str(), &st), 0) << "the file went with the forget";
+  EXPECT_NE(db->GetStats()->model_version, 0u) << "the model in memory serves until the retrain";
+
+  ForgetOptions options;
+  options.retrain = true;
+  options.wait_for_physical_erasure = true;
+  ASSERT_TRUE(db->RecordEvents({}, {MakeEvent("target2", "a1", "view", kT0)}).ok());
+  ASSERT_TRUE(db->ForgetUser("target2", options).ok());
+  ASSERT_EQ(::stat(ModelPath(dir.path()).c_str(), &st), 0) << "the retrain wrote a new file";
+  hits = FilesContaining(dir.path(), marker);
+  EXPECT_TRUE(hits.empty()) << hits[0];
+  db.reset();
+  EXPECT_NE(OpenOrDie(dir.path())->GetStats()->model_version, 0u);
+}
+
+TEST(ModelFileTest, ARestoredSnapshotServesWithoutTraining) {
+  TempDir dir, backups, restored;
+  std::vector<std::pair<std::string, double>> before;
+  {
+    auto db = OpenOrDie(dir.path());
+    RecordWorld(*db, "m");
+    ASSERT_TRUE(db->Train().ok());
+    before = Top(*db, "u5");
+    ASSERT_TRUE(db->CreateSnapshot(backups.path()).ok());
+  }
+  auto report = DB::Restore(backups.path(), restored.path() + "/db1");
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  auto db = OpenOrDie(restored.path() + "/db1");
+  EXPECT_NE(db->GetStats()->model_version, 0u) << db->GetStats()->model_problem;
+  EXPECT_EQ(Top(*db, "u5"), before);
+}
+
+}  // namespace
+}  // namespace recdb
