@@ -1,0 +1,267 @@
+// `recdb bench scale`: the issue-17 figures at a size chosen by flags
+// (default: the synthetic world of 10M events, 1M users, 100K items):
+// import rate, Train seconds per component, peak RSS, disk bytes (RocksDB and
+// the model file), open-to-first-Recommend of the trained database (no refit
+// at Open), Recommend p50/p99 idle and while a retrain runs, and a retrain
+// after 1% more events.
+//
+// With --dir D the database is kept; a later run with the same --dir and
+// sizes reuses it (no import, no first Train) and measures the rest again.
+#include <sys/resource.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "recdb/db.h"
+#include "tools/bench/bench.h"
+#include "tools/bench/world.h"
+#include "tools/import/synthetic_world.h"
+
+namespace recdb::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+double PeakRssGb() {
+  struct rusage ru;
+  ::getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / (1024.0 * 1024.0);  // ru_maxrss is in KiB
+}
+
+uint64_t DirBytes(const std::string& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir, ec)) {
+    if (e.is_regular_file(ec)) total += e.file_size(ec);
+  }
+  return total;
+}
+
+int Fail(const std::string& what, const Status& s) {
+  std::fprintf(stderr, "bench scale: %s: %s\n", what.c_str(), s.ToString().c_str());
+  return 1;
+}
+
+struct Serving {
+  Latency idle, during;
+  double retrain_s = 0;
+};
+
+// Recommend latencies for random known users: `requests` idle, then as many
+// as fit while Train(threads = 1, low_priority) runs on another thread.
+StatusOr<Serving> MeasureServing(DB* db, int64_t users, size_t requests, size_t k) {
+  std::mt19937_64 rng(7);
+  Status failed;
+  auto run = [&](size_t n, const std::atomic<bool>* stop) {
+    std::vector<double> ms;
+    for (size_t i = 0; i < n && !(stop && stop->load()); ++i) {
+      RecommendRequest r;
+      r.user = tools::SyntheticWorld::UserId(static_cast<int64_t>(rng() % users));
+      r.k = k;
+      const auto t0 = Clock::now();
+      auto res = db->Recommend(r);
+      ms.push_back(Since(t0) * 1000);
+      if (!res.ok() && failed.ok()) failed = res.status();
+    }
+    return ms;
+  };
+  Serving out;
+  run(std::min<size_t>(100, requests), nullptr);  // warm caches
+  out.idle = Summarise(run(requests, nullptr));
+  std::atomic<bool> done{false};
+  Status train_status;
+  std::thread trainer([&] {
+    const auto t0 = Clock::now();
+    TrainOptions to;
+    to.threads = 1;
+    to.low_priority = true;
+    train_status = db->Train(to).status();
+    out.retrain_s = Since(t0);
+    done = true;
+  });
+  std::vector<double> during;
+  while (!done.load()) {
+    auto part = run(50, &done);
+    during.insert(during.end(), part.begin(), part.end());
+  }
+  trainer.join();
+  RECDB_RETURN_IF_ERROR(failed.WithContext("recommend"));
+  RECDB_RETURN_IF_ERROR(train_status.WithContext("train while serving"));
+  out.during = Summarise(std::move(during));
+  return out;
+}
+
+int BenchScaleMain(int argc, char** argv) {
+  int64_t items = 100000, users = 1000000, events = 10000000;
+  std::string dir;
+  size_t requests = 2000, k = 10;
+  bool json = false, keep = false;
+  for (int a = 1; a < argc; ++a) {
+    auto next = [&](const char* name) -> const char* {
+      if (a + 1 >= argc) {
+        std::fprintf(stderr, "bench scale: %s needs a value\n", name);
+        std::exit(2);
+      }
+      return argv[++a];
+    };
+    if (!std::strcmp(argv[a], "--items")) items = std::atoll(next("--items"));
+    else if (!std::strcmp(argv[a], "--users")) users = std::atoll(next("--users"));
+    else if (!std::strcmp(argv[a], "--events")) events = std::atoll(next("--events"));
+    else if (!std::strcmp(argv[a], "--requests")) requests = std::atoll(next("--requests"));
+    else if (!std::strcmp(argv[a], "-k")) k = std::atoll(next("-k"));
+    else if (!std::strcmp(argv[a], "--dir")) dir = next("--dir"), keep = true;
+    else if (!std::strcmp(argv[a], "--json")) json = true;
+    else {
+      std::fprintf(stderr,
+                   "usage: recdb bench scale [--items N] [--users N] [--events N] [--requests N]\n"
+                   "       [-k N] [--dir D (kept, reused when it holds the same world)] [--json]\n");
+      return 2;
+    }
+  }
+  if (items <= 0 || users <= 0 || events <= 0) {
+    std::fprintf(stderr, "bench scale: sizes must be > 0\n");
+    return 2;
+  }
+  if (dir.empty()) {
+    char tmpl[] = "/tmp/recdb_bench_scale_XXXXXX";
+    if (!mkdtemp(tmpl)) return Fail("mkdtemp", Status::IOError("cannot create temp dir"));
+    dir = tmpl;
+  }
+
+  // 1. Import (skipped when --dir already holds the world).
+  auto opened = OpenBenchDB(dir);
+  if (!opened.ok()) return Fail("open", opened.status());
+  std::unique_ptr<DB> db = std::move(opened).value();
+  auto stats = db->GetStats();
+  if (!stats.ok()) return Fail("stats", stats.status());
+  double import_s = 0, import_rate = 0;
+  if (stats->events == 0) {
+    const auto t = Clock::now();
+    if (Status s = LoadSynthetic(db.get(), items, users, events); !s.ok()) return Fail("import", s);
+    import_s = Since(t);
+    stats = db->GetStats();
+    import_rate = static_cast<double>(stats->events) / import_s;
+  }
+  const double rss_after_import = PeakRssGb();
+
+  // 2. Train (skipped when the stored model covers the data).
+  TrainReport report;
+  double train_s = 0;
+  if (stats->model_version == 0 || stats->model_sequence != stats->sequence_number) {
+    const auto t = Clock::now();
+    auto trained = db->Train();
+    if (!trained.ok()) return Fail("train", trained.status());
+    train_s = Since(t);
+    report = *trained;
+  }
+  const double rss_after_train = PeakRssGb();
+  if (Status s = db->Close(); !s.ok()) return Fail("close", s);
+  db.reset();
+  const uint64_t model_bytes = DirBytes(dir + "/derived");
+  const uint64_t disk_bytes = DirBytes(dir);
+
+  // 3. Open to the first answer: the stored model serves, no refit.
+  const auto t_open = Clock::now();
+  opened = OpenBenchDB(dir);
+  if (!opened.ok()) return Fail("reopen", opened.status());
+  db = std::move(opened).value();
+  RecommendRequest first;
+  first.user = tools::SyntheticWorld::UserId(0);
+  first.k = k;
+  auto answer = db->Recommend(first);
+  if (!answer.ok()) return Fail("first recommend after open", answer.status());
+  const double open_to_first_s = Since(t_open);
+
+  // 4. Serving idle and during a retrain.
+  auto serving = MeasureServing(db.get(), users, requests, k);
+  if (!serving.ok()) return Fail("serving", serving.status());
+
+  // 5. A retrain after 1% more events (new events of existing users).
+  stats = db->GetStats();
+  {
+    std::mt19937_64 rng(11);
+    std::vector<Event> batch;
+    const int64_t more = std::max<int64_t>(1, stats->events / 100);
+    for (int64_t e = 0; e < more; ++e) {
+      Event ev;
+      ev.user = tools::SyntheticWorld::UserId(static_cast<int64_t>(rng() % users));
+      ev.item = tools::SyntheticWorld::ItemId(static_cast<int64_t>(rng() % items));
+      ev.type = "view";
+      ev.timestamp = 1700000000 + 400 * 86400 + e;
+      batch.push_back(std::move(ev));
+      if (batch.size() == 10000 || e + 1 == more) {
+        if (Status s = db->RecordEvents({}, batch); !s.ok()) return Fail("more events", s);
+        batch.clear();
+      }
+    }
+  }
+  const auto t_re = Clock::now();
+  auto retrained = db->Train();
+  if (!retrained.ok()) return Fail("retrain after 1%", retrained.status());
+  const double retrain_1pct_s = Since(t_re);
+  if (Status s = db->Close(); !s.ok()) return Fail("close", s);
+  if (!keep) std::filesystem::remove_all(dir);
+
+  const double p99_ratio =
+      serving->idle.p99 > 0 ? serving->during.p99 / serving->idle.p99 : 0.0;
+  if (json) {
+    std::printf("{\"items\": %lld, \"users\": %lld, \"events\": %lld, \"import_s\": %.2f, "
+                "\"import_events_per_s\": %.0f, \"train_s\": %.2f, \"train_s_by_component\": {",
+                static_cast<long long>(items), static_cast<long long>(users),
+                static_cast<long long>(stats->events), import_s, import_rate, train_s);
+    bool first_entry = true;
+    for (const auto& [name, s] : report.seconds_by_recommender) {
+      std::printf("%s\"%s\": %.2f", first_entry ? "" : ", ", name.c_str(), s);
+      first_entry = false;
+    }
+    std::printf("}, \"peak_rss_gb_import\": %.2f, \"peak_rss_gb_train\": %.2f, \"disk_bytes\": %llu, "
+                "\"model_bytes\": %llu, \"open_to_first_recommend_s\": %.3f, "
+                "\"idle_p50_ms\": %.3f, \"idle_p99_ms\": %.3f, \"during_retrain_p50_ms\": %.3f, "
+                "\"during_retrain_p99_ms\": %.3f, \"p99_ratio_during_retrain\": %.2f, "
+                "\"retrain_while_serving_s\": %.2f, \"retrain_after_1pct_s\": %.2f, "
+                "\"retrain_after_1pct_ratio\": %.3f}\n",
+                rss_after_import, rss_after_train, static_cast<unsigned long long>(disk_bytes),
+                static_cast<unsigned long long>(model_bytes), open_to_first_s, serving->idle.p50,
+                serving->idle.p99, serving->during.p50, serving->during.p99, p99_ratio,
+                serving->retrain_s, retrain_1pct_s, train_s > 0 ? retrain_1pct_s / train_s : 0.0);
+    return 0;
+  }
+  std::printf("world: %lld items, %lld users, %lld events\n", static_cast<long long>(items),
+              static_cast<long long>(users), static_cast<long long>(stats->events));
+  if (import_s > 0) std::printf("import: %.1f s, %.0f events/s\n", import_s, import_rate);
+  if (train_s > 0) {
+    std::printf("train: %.1f s (2 threads); by component:", train_s);
+    for (const auto& [name, s] : report.seconds_by_recommender) std::printf(" %s %.1f", name.c_str(), s);
+    std::printf("\n");
+  }
+  std::printf("peak RSS: %.2f GB after import, %.2f GB after train\n", rss_after_import,
+              rss_after_train);
+  std::printf("disk: %.1f MB in all, model file %.1f MB\n", disk_bytes / 1e6, model_bytes / 1e6);
+  std::printf("open to first Recommend (stored model, no refit): %.3f s\n", open_to_first_s);
+  std::printf("Recommend k=%zu idle (%zu requests): p50 %.3f ms  p99 %.3f ms\n", k,
+              serving->idle.n, serving->idle.p50, serving->idle.p99);
+  std::printf("while a 1-thread low-priority retrain runs (%.1f s, %zu requests): p50 %.3f ms  p99 %.3f ms "
+              "(p99 %.2fx idle)\n",
+              serving->retrain_s, serving->during.n, serving->during.p50, serving->during.p99,
+              p99_ratio);
+  std::printf("retrain after 1%% more events: %.1f s (%.2fx the first Train)\n", retrain_1pct_s,
+              train_s > 0 ? retrain_1pct_s / train_s : 0.0);
+  return 0;
+}
+
+}  // namespace
+
+RECDB_REGISTER_BENCH("scale", BenchScaleMain,
+                     "import, train, memory, disk, open-to-first-Recommend and latency at scale "
+                     "(default 10M events)");
+
+}  // namespace recdb::bench
