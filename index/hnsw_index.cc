@@ -79,7 +79,7 @@ tableint DescendToLayer0(const Graph& g, const float* q) {
   return cur;
 }
 
-// Takes removed node `r` out of every link list (DESIGN.md decision 9 zeroes
+// Takes removed node `r` out of every link list (docs/DESIGN.md decision 9 zeroes
 // its bytes, so it has no position to route by). hnswlib 0.6.2 keeps a removed
 // node as a hop with its old links; with zeroed bytes it is scored as if it
 // sat at the origin, and every later insert and update (neighbour heuristics,

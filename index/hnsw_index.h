@@ -17,7 +17,7 @@
 //
 // Removal: hnswlib only marks a node deleted and keeps its vector. Remove()
 // also overwrites the vector bytes with zeros at once, so a removed vector is
-// gone from memory and from every later checkpoint (DESIGN.md decision 9).
+// gone from memory and from every later checkpoint (docs/DESIGN.md decision 9).
 // Its slot stays (with its id, a dense integer, not personal data) until
 // CompactCopy(), but no link list leads to it any more: the nodes that linked
 // to it take its live neighbours instead (a zeroed node scored as if it sat

@@ -143,7 +143,7 @@ class DB {
                                                    const ItemFilter& filter = {}) = 0;
 
   // Offline evaluation of every recommender on this database's events with
-  // the DESIGN.md protocol (per-user temporal 80/20 split). Runs on a copy of
+  // the docs/DESIGN.md protocol (per-user temporal 80/20 split). Runs on a copy of
   // the data; the serving model is untouched. Errors: InvalidArgument for an
   // unknown recommender name; FailedPrecondition when there are no events.
   virtual StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options = {}) = 0;
