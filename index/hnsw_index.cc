@@ -94,8 +94,8 @@ tableint DescendToLayer0(const Graph& g, const float* q) {
 // `rs` are removed together (already marked deleted): each node that linked
 // to some of them takes the live neighbours of those it lost.
 // Cost: one pass over the link lists of the levels the highest of `rs` is on,
-// plus the re-linking of the nodes that lost links: at 100K x 384 (M 16) one
-// id takes 4.6 ms, 1,000 ids 86 ms (`recdb bench ann --removals 1000`).
+// plus the re-linking of the nodes that lost links (`recdb bench ann
+// --removals 1000`; figures in docs/BENCHMARKS.md, "Vector index").
 void UnlinkRemoved(Graph& g, const std::vector<tableint>& rs) {
   if (rs.empty()) return;
   const size_t count = g.cur_element_count;

@@ -191,8 +191,8 @@ class DB {
   // vector is never returned again, and its bytes leave every file recdb owns
   // (index checkpoint, WAL, SST) by the next index checkpoint. Cost: the
   // HNSW index unlinks the deleted nodes in one pass over its graph per call,
-  // so delete many ids in one call (at 100K x 384: 4.6 ms for one id, 86 ms
-  // for 1,000; index/README.md). Errors:
+  // so delete many ids in one call (1,000 ids cost about 20 times one id;
+  // docs/BENCHMARKS.md, "Vector index"). Errors:
   // NotFound for an unknown space; FailedPrecondition when read-only; IOError.
   virtual Status DeleteVectors(const WriteOptions& wo, const std::string& space, EntityKind kind,
                                const std::vector<std::string>& ids) = 0;
