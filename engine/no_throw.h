@@ -1,5 +1,5 @@
 // NoThrow: runs `fn`, turning any exception into a Status so none crosses
-// the public API (DESIGN.md decision 5). One copy for every engine file.
+// the public API (docs/DESIGN.md decision 5). One copy for every engine file.
 #pragma once
 
 #include <exception>

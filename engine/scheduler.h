@@ -1,4 +1,4 @@
-// Scheduler: the one place background work runs (DESIGN.md decision 7):
+// Scheduler: the one place background work runs (docs/DESIGN.md decision 7):
 // retention sweeps, retraining, index checkpoints, snapshots.
 //
 // Two modes:

@@ -3,7 +3,7 @@
 // The reference every approximate index is tested against, and the right
 // index for small spaces (a few thousand vectors scan faster than HNSW
 // searches pay for their graph). Storage is one dense array indexed by id
-// (ids are dense, DESIGN.md decision 2), so memory is (max id + 1) * dim * 4.
+// (ids are dense, docs/DESIGN.md decision 2), so memory is (max id + 1) * dim * 4.
 //
 // Thread-safety: a std::shared_mutex; Search/Get/Contains/Size take it shared,
 // Add/Upsert/Remove exclusive.

@@ -79,7 +79,7 @@ tableint DescendToLayer0(const Graph& g, const float* q) {
   return cur;
 }
 
-// Takes removed node `r` out of every link list (DESIGN.md decision 9 zeroes
+// Takes removed node `r` out of every link list (docs/DESIGN.md decision 9 zeroes
 // its bytes, so it has no position to route by). hnswlib 0.6.2 keeps a removed
 // node as a hop with its old links; with zeroed bytes it is scored as if it
 // sat at the origin, and every later insert and update (neighbour heuristics,
@@ -94,8 +94,8 @@ tableint DescendToLayer0(const Graph& g, const float* q) {
 // `rs` are removed together (already marked deleted): each node that linked
 // to some of them takes the live neighbours of those it lost.
 // Cost: one pass over the link lists of the levels the highest of `rs` is on,
-// plus the re-linking of the nodes that lost links: at 100K x 384 (M 16) one
-// id takes 4.6 ms, 1,000 ids 86 ms (`recdb bench ann --removals 1000`).
+// plus the re-linking of the nodes that lost links (`recdb bench ann
+// --removals 1000`; figures in docs/BENCHMARKS.md, "Vector index").
 void UnlinkRemoved(Graph& g, const std::vector<tableint>& rs) {
   if (rs.empty()) return;
   const size_t count = g.cur_element_count;

@@ -17,7 +17,7 @@
 //
 // Removal: hnswlib only marks a node deleted and keeps its vector. Remove()
 // also overwrites the vector bytes with zeros at once, so a removed vector is
-// gone from memory and from every later checkpoint (DESIGN.md decision 9).
+// gone from memory and from every later checkpoint (docs/DESIGN.md decision 9).
 // Its slot stays (with its id, a dense integer, not personal data) until
 // CompactCopy(), but no link list leads to it any more: the nodes that linked
 // to it take its live neighbours instead (a zeroed node scored as if it sat
@@ -71,9 +71,9 @@ struct HnswOptions {
   // matching ids (SearchFilter::EstimatedMatches) scores those ids exactly
   // instead of walking the graph: at low selectivity the graph walk visits
   // ~ef/selectivity nodes to admit ef of them, more work than scoring the
-  // matches directly. Measured with tools/bench/ann.cc (index/README.md):
-  // at 5% exact scoring was 3.5-3.7x faster than the walk in three runs of
-  // four (0.9x in one on a loaded machine); at 10% the walk was 3.4x faster.
+  // matches directly. Measured with `recdb bench ann` (tools/bench/ann.cc):
+  // the crossover lies between 5% and 10% of the index (docs/BENCHMARKS.md,
+  // "Vector index").
   // Defaults: 1000 and 0.05.
   size_t filter_exact_max_matches = 1000;
   double filter_exact_max_fraction = 0.05;
@@ -119,8 +119,8 @@ class HnswIndex final : public VectorIndex {
   Status Remove(uint32_t id) override;
   // Removes every id of `ids` that is in the index (absent ones and repeats
   // are skipped) and returns how many: Remove for a batch, in one pass over
-  // the link lists instead of one per id (1,000 ids: 86 ms, against 4.6 ms
-  // for one Remove, at 100K x 384; `recdb bench ann --removals 1000`).
+  // the link lists instead of one per id (`recdb bench ann --removals 1000`;
+  // figures in docs/BENCHMARKS.md, "Vector index").
   StatusOr<size_t> RemoveMany(std::span<const uint32_t> ids);
   bool Contains(uint32_t id) const override;
   StatusOr<std::vector<float>> Get(uint32_t id) const override;

@@ -1,5 +1,5 @@
 // VectorIndex: k-nearest-neighbour search over float vectors keyed by dense
-// uint32 internal ids (DESIGN.md decision 2).
+// uint32 internal ids (docs/DESIGN.md decision 2).
 //
 // An index is a DERIVED structure: RocksDB holds the vectors, the index is
 // rebuilt or caught up from it. It therefore records the source sequence

@@ -17,7 +17,8 @@ constexpr std::string_view kNames[kNumColumnFamilies] = {
     "item_stats", "vectors", "vector_log", "models", "impressions", "stats_log"};
 
 // Families that must exist for the engine to work. A read-only open of a
-// database without one is Corruption; the reserved ones may be absent there.
+// database without one is Corruption; the families added later may be absent
+// there (store.h).
 constexpr bool IsCore(int i) {
   return i <= static_cast<int>(ColumnFamily::kItemStats) ||
          i == static_cast<int>(ColumnFamily::kStatsLog);
@@ -221,7 +222,7 @@ StatusOr<int64_t> Store::AddDeletesInRange(ColumnFamily cf, std::string_view beg
                                            std::string_view end,
                                            rocksdb::WriteBatch* batch) const {
   rocksdb::ColumnFamilyHandle* handle = Handle(cf);
-  if (handle == nullptr) return int64_t{0};  // a reserved family this database predates
+  if (handle == nullptr) return int64_t{0};  // a family added after this database was created
   rocksdb::Slice lo(begin.data(), begin.size()), up(end.data(), end.size());
   rocksdb::ReadOptions ro;
   ro.iterate_lower_bound = &lo;

@@ -34,20 +34,27 @@
 namespace recdb::storage {
 
 // The column families of a recdb database. Their names are part of the
-// on-disk format (FORMAT.md); never rename one.
+// on-disk format (FORMAT.md lists each one; tests/storage/format_doc_test.cc
+// fails when a name here is missing there); never rename one.
+//
+// "Core" families exist in every recdb database; a read-only open of one
+// that lacks a core family is Corruption. The others (vectors, vector_log,
+// models, impressions) were added after format version 1 shipped: every
+// writable open creates them, and a read-only open of a database that
+// predates them finds them absent (Handle() returns null).
 enum class ColumnFamily : int {
   kDefault = 0,  // "default": RocksDB requires it; recdb stores nothing there
-  kMeta,         // "meta": format version, counters, event types
+  kMeta,         // "meta": format version, counters, event types, privacy state
   kIds,          // "ids": kind + external id -> internal id
   kItems,        // "items": item iid -> Item
   kUsers,        // "users": user iid -> User
   kEvents,       // "events": user iid + time + seq -> EventRecord
   kItemStats,    // "item_stats": per-item counters (Int64AddOperator)
-  kVectors,      // "vectors": reserved for embedding spaces
-  kVectorLog,    // "vector_log": reserved for the vector index change log
-  kModels,       // "models": reserved for trained models
-  kImpressions,  // "impressions": reserved for served recommendations
-  kStatsLog,     // "stats_log": item_stats deltas not yet folded in
+  kVectors,      // "vectors": embedding spaces: definitions and vectors (added later)
+  kVectorLog,    // "vector_log": the vector change log the indexes catch up from (added later)
+  kModels,       // "models": persisted model state, "fusion/current" (added later)
+  kImpressions,  // "impressions": what was shown to whom (added later)
+  kStatsLog,     // "stats_log": item_stats deltas not yet folded in (core)
 };
 inline constexpr int kNumColumnFamilies = 12;
 
@@ -89,8 +96,8 @@ class Store {
   const std::string& dir() const { return dir_; }
 
   rocksdb::DB* db() const { return db_; }
-  // Never null for a core family; reserved families are null only in a
-  // read-only open of a database that predates them.
+  // Never null for a core family; the families added later are null only in
+  // a read-only open of a database that predates them.
   rocksdb::ColumnFamilyHandle* Handle(ColumnFamily cf) const {
     return handles_[static_cast<int>(cf)];
   }
@@ -150,7 +157,7 @@ class Store {
 
   rocksdb::DB* db_ = nullptr;  // owned; deleted by Close
   std::array<rocksdb::ColumnFamilyHandle*, kNumColumnFamilies> handles_{};
-  // Every open handle (core, reserved and unknown), in open order.
+  // Every open handle (core, added later, and unknown ones a newer recdb created), in open order.
   std::vector<rocksdb::ColumnFamilyHandle*> all_handles_;
   std::string dir_;
   std::shared_ptr<EventRetention> retention_ = std::make_shared<EventRetention>();

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fails if a module includes a module above it (DESIGN.md: api -> engine ->
+# Fails if a module includes a module above it (docs/DESIGN.md: api -> engine ->
 # {index, storage} -> common). Prints each offending line.
 set -u
 root="$1"

@@ -1,4 +1,4 @@
-// Evaluator: runs the DESIGN.md protocol for one fitted Recommender over a
+// Evaluator: runs the docs/DESIGN.md protocol for one fitted Recommender over a
 // TemporalSplit. For every test user the query is the user's training timeline
 // (oldest first, with timestamps); the ranking covers all items except the
 // user's training items; equal scores rank by ascending item rank.

@@ -1,4 +1,4 @@
-// The DESIGN.md evaluation split: per user, events sorted by (timestamp, item
+// The docs/DESIGN.md evaluation split: per user, events sorted by (timestamp, item
 // rank); the last 20% (rounded to the nearest integer, ties to even as in
 // Python's round(), at least 1) are test; users with fewer than 5 events are
 // train-only. The same rule, applied to a training set, carves the validation

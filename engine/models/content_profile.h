@@ -1,4 +1,4 @@
-// ContentProfile: the content-profile recommender (DESIGN.md decision 8). A
+// ContentProfile: the content-profile recommender (docs/DESIGN.md decision 8). A
 // user's vector in a content space (the built-in text embedder's, or any
 // space with item vectors) is the time-decayed, event-weighted mean of the
 // unit vectors of the items in their history; items score by cosine

@@ -27,8 +27,8 @@ namespace recdb::models {
 // of AggregatePrivacyOptions::min_pair_users): a pair co-consumed by fewer
 // than this many distinct users is never used (no weight, no explanation
 // evidence), so no neighbour reveals the behaviour of one or two people.
-// Cost on ml-100k (recdb eval, engine/privacy/README.md) against k = 2:
-// NDCG@10 0.2155 -> 0.2144 for this model, 0.2636 -> 0.2601 for the fused one.
+// Cost on ml-100k against k = 2 (recdb eval): about 1% of NDCG@10
+// (docs/BENCHMARKS.md, "Recommendation quality").
 using ::recdb::kDefaultMinPairUsers;
 
 struct CooccurrenceOptions {

@@ -1,7 +1,7 @@
 // Dataset: the interactions a model is fitted on, with dense ids and the CSR
 // indexes every model needs (user -> items, item -> users, per-user timeline).
 //
-// Ids are dense (DESIGN.md decision 2): users in [0, num_users), items in
+// Ids are dense (docs/DESIGN.md decision 2): users in [0, num_users), items in
 // [0, num_items). The item "rank" is the protocol's tie-break order: when two
 // items score equally the one with the smaller rank is recommended first. It is
 // derived from external ids by ItemIdLess (numeric ids compare as numbers and

@@ -57,7 +57,7 @@ struct FusedOptions {
   bool context_weights = true;         // Default: true
   // Also learn deltas for the time-derived features (daypart, weekend).
   // Default: false -- on ml-100k, next to context_pop, they overfit the
-  // validation split (test NDCG@10 0.2636 -> 0.2608; README).
+  // validation split (`recdb bench context-variants`; docs/BENCHMARKS.md).
   bool derived_context_weights = false;
   // Weights and deltas are learned on at most this many validation users,
   // evenly spaced by id (0 = all): the blend's cost stops growing with the

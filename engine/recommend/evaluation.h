@@ -1,4 +1,4 @@
-// Offline evaluation of every recommender on a Dataset with the DESIGN.md
+// Offline evaluation of every recommender on a Dataset with the docs/DESIGN.md
 // protocol (engine/eval/), as `recdb eval DIR` and DB::Evaluate report it.
 #pragma once
 

@@ -4,7 +4,7 @@
 // Rules: an event counts as one implicit interaction of weight = its type's
 // weight; events whose type weight is <= 0 (negative feedback) are left out;
 // users whose consent has training == false are left out entirely. Users and
-// items keep their internal ids (dense, DESIGN.md decision 2); external item
+// items keep their internal ids (dense, docs/DESIGN.md decision 2); external item
 // ids set the protocol's tie-break order; categories come from the catalog;
 // the events' context maps become context features (engine/models/context.h).
 #pragma once

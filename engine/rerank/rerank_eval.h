@@ -1,4 +1,4 @@
-// RerankedEvaluation: the DESIGN.md protocol for the fused list after the
+// RerankedEvaluation: the docs/DESIGN.md protocol for the fused list after the
 // care stages, by the same rerank::Rerank that serves requests, so `recdb
 // eval` measures exactly what users get. Each test user's fused pool is
 // computed once; every CareOptions (a sweep point) then only re-ranks.

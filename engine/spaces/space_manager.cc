@@ -466,7 +466,7 @@ Status SpaceManager::DropSpace(const std::string& name) {
     }
     lock.unlock();
     // The dropped vectors' bytes leave RocksDB's files now rather than at
-    // some later compaction (DESIGN.md decision 9).
+    // some later compaction (docs/DESIGN.md decision 9).
     RECDB_RETURN_IF_ERROR(store->Flush());
     const std::string b = spaces::SpaceBegin(id), e = spaces::SpaceBegin(id + 1);
     rocksdb::Slice lo(b), up(e);
@@ -801,7 +801,7 @@ Status SpaceManager::CheckpointSpace(Space& s) {
     s.truncated_through = through;
   }
   // Deleted vectors: the index files no longer hold them; push their bytes
-  // out of the memtables, WAL and SST files too (DESIGN.md decision 9).
+  // out of the memtables, WAL and SST files too (docs/DESIGN.md decision 9).
   if (s.deletions_pending.exchange(false)) {
     Status st = store->Flush();
     if (st.ok()) {

@@ -1,6 +1,6 @@
 // SpaceManager: embedding spaces -- named vector spaces whose vectors live in
 // RocksDB (the source of truth) with one HNSW index per (space, entity kind)
-// DERIVED from them (DESIGN.md decisions 1 and 8; engine/spaces/README.md).
+// DERIVED from them (docs/DESIGN.md decisions 1 and 8; engine/spaces/README.md).
 //
 // Write path: a PutVectors/DeleteVectors call is validated whole, then
 // committed as ONE WriteBatch holding the vector puts/deletes, one change-log

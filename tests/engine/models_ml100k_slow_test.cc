@@ -1,4 +1,4 @@
-// Quality bars on ml-100k with the DESIGN.md protocol (slow: several seconds).
+// Quality bars on ml-100k with the docs/DESIGN.md protocol (slow: several seconds).
 #include <gtest/gtest.h>
 
 #include <chrono>

@@ -1,4 +1,4 @@
-// DESIGN.md decision 9 for vectors: a deleted vector's bytes are in no file
+// docs/DESIGN.md decision 9 for vectors: a deleted vector's bytes are in no file
 // of the database directory after the next index checkpoint.
 #include <cstring>
 #include <filesystem>

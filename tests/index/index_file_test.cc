@@ -162,7 +162,7 @@ TEST_F(IndexFileTest, ElementCountBeyondThePayloadIsCorruption) {
       << r.status().ToString();
 }
 
-// A removed vector's bytes are gone from the next checkpoint (DESIGN.md 9).
+// A removed vector's bytes are gone from the next checkpoint (docs/DESIGN.md 9).
 TEST_F(IndexFileTest, RemovedVectorIsNotInTheSavedFile) {
   auto index = HnswIndex::Create(kDim, Metric::kL2).value();
   std::vector<float> secret(kDim);

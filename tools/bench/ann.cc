@@ -1,5 +1,5 @@
 // `recdb bench ann`: recdb's HnswIndex against raw hnswlib, same data, same
-// parameters, same run (DESIGN.md "Benchmarks").
+// parameters, same run (docs/DESIGN.md "Benchmarks").
 //
 // Synthetic clustered vectors (Gaussian blobs, normalised: the cosine setting
 // of text embeddings). Ground truth by exact brute force. Reports recall@10

@@ -1,5 +1,5 @@
 // `recdb bench quality [--data DIR] [--json] [--threads N]`: runs the
-// DESIGN.md evaluation protocol on MovieLens (u.data, u.item for genres) for
+// docs/DESIGN.md evaluation protocol on MovieLens (u.data, u.item for genres) for
 // every recommender and the learned fusion, and prints accuracy,
 // beyond-accuracy metrics and training time. The anchor is
 // ../shared/tools/refbaselines.py on the same data: MostPop must match it to
@@ -100,7 +100,7 @@ int BenchQualityMain(int argc, char** argv) {
     std::printf("}}\n");
     return 0;
   }
-  std::printf("ml-100k protocol (DESIGN.md): %u users, %u items, %zu test users, threads=%d\n",
+  std::printf("ml-100k protocol (docs/DESIGN.md): %u users, %u items, %zu test users, threads=%d\n",
               split->train.num_users(), split->train.num_items(), split->test_users.size(),
               threads);
   std::printf("%-13s %8s %9s %8s %6s %8s %6s %7s %8s %8s\n", "recommender", "NDCG@10",
@@ -125,6 +125,6 @@ int BenchQualityMain(int argc, char** argv) {
 }  // namespace
 
 RECDB_REGISTER_BENCH("quality", BenchQualityMain,
-                     "offline recommendation quality on MovieLens (DESIGN.md protocol)");
+                     "offline recommendation quality on MovieLens (docs/DESIGN.md protocol)");
 
 }  // namespace recdb::bench

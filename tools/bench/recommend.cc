@@ -2,7 +2,7 @@
 // DB API, on ml-100k (--world ml100k, reads ../shared/data/ml-100k) or on a
 // synthetic world (--world synthetic --items N --users N --events N), first
 // idle and then while Train runs on another thread. Also reports training
-// time. Latency bars are absolute (DESIGN.md and issue 5: p99 <= 5 ms at
+// time. Latency bars are absolute (docs/DESIGN.md and issue 5: p99 <= 5 ms at
 // ml-100k, <= 10 ms at 100K items, at most 2x that while training runs), so
 // the "anchor" printed beside them is the idle p99 of the same run.
 #include <algorithm>

@@ -1,4 +1,4 @@
-// recdb eval DIR: offline quality of every recommender with the DESIGN.md
+// recdb eval DIR: offline quality of every recommender with the docs/DESIGN.md
 // protocol, accuracy and beyond-accuracy metrics side by side; with care
 // knobs, the fused list re-ranked as serving does ("fused+care"); with
 // --sweep, the accuracy / beyond-accuracy trade-off of one knob, as a table,
@@ -65,7 +65,7 @@ std::pair<std::string, double> PlotMetric(const std::string& knob, const EvalMet
 int EvalMain(int argc, char** argv) {
   ArgParser args("eval",
                  "Evaluate every recommender and the fused one on DIR's event log.",
-                 "Protocol (DESIGN.md): per user, events sorted by (time, item id); the last 20%\n"
+                 "Protocol (docs/DESIGN.md): per user, events sorted by (time, item id); the last 20%\n"
                  "are test, users with < 5 events train-only; full ranking excluding train items.");
   args.AddPositional("DIR", "database directory");
   args.AddFlag("recommenders", "LIST", "comma-separated subset (default: all)");
@@ -184,5 +184,5 @@ int EvalMain(int argc, char** argv) {
 }
 
 }  // namespace
-RECDB_REGISTER_COMMAND("eval", EvalMain, 52, "offline quality of every recommender (DESIGN.md protocol)");
+RECDB_REGISTER_COMMAND("eval", EvalMain, 52, "offline quality of every recommender (docs/DESIGN.md protocol)");
 }  // namespace recdb::cli

@@ -143,7 +143,7 @@ class DB {
                                                    const ItemFilter& filter = {}) = 0;
 
   // Offline evaluation of every recommender on this database's events with
-  // the DESIGN.md protocol (per-user temporal 80/20 split). Runs on a copy of
+  // the docs/DESIGN.md protocol (per-user temporal 80/20 split). Runs on a copy of
   // the data; the serving model is untouched. Errors: InvalidArgument for an
   // unknown recommender name; FailedPrecondition when there are no events.
   virtual StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options = {}) = 0;
@@ -191,8 +191,8 @@ class DB {
   // vector is never returned again, and its bytes leave every file recdb owns
   // (index checkpoint, WAL, SST) by the next index checkpoint. Cost: the
   // HNSW index unlinks the deleted nodes in one pass over its graph per call,
-  // so delete many ids in one call (at 100K x 384: 4.6 ms for one id, 86 ms
-  // for 1,000; index/README.md). Errors:
+  // so delete many ids in one call (1,000 ids cost about 20 times one id;
+  // docs/BENCHMARKS.md, "Vector index"). Errors:
   // NotFound for an unknown space; FailedPrecondition when read-only; IOError.
   virtual Status DeleteVectors(const WriteOptions& wo, const std::string& space, EntityKind kind,
                                const std::vector<std::string>& ids) = 0;

@@ -115,7 +115,7 @@ struct TrainReport {
   int64_t events = 0;                     // events the models saw
 };
 
-// Offline evaluation with the DESIGN.md protocol (per-user temporal 80/20
+// Offline evaluation with the docs/DESIGN.md protocol (per-user temporal 80/20
 // split, full ranking excluding train items, ties by item id).
 struct EvaluateOptions {
   int threads = 2;

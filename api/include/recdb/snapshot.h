@@ -20,7 +20,7 @@
 // dropped data and mistakes, not against the disk failing: keep a backup
 // directory on another device for that (files are then copied).
 //
-// Privacy (DESIGN.md decision 9): a snapshot keeps the data of users
+// Privacy (docs/DESIGN.md decision 9): a snapshot keeps the data of users
 // forgotten after it was taken, so backups count towards the retention
 // bound: prune them with PruneOptions::max_age_seconds no larger than the
 // bound. Restore re-applies the forget ledger inside the snapshot and, when
