@@ -146,6 +146,7 @@ Status Fused::Fit(const Dataset& data) {
     out.clear();
     for (size_t j = 0; j < m; ++j) {
       const Component& c = components_[j];
+      if (options_.on_stage) options_.on_stage((final_fit ? "fit: " : "validation fit: ") + c.name);
       const auto start = std::chrono::steady_clock::now();
       out.push_back(c.factory());
       if (!out.back()) return Status::InvalidArgument("fused: factory returned null");
@@ -162,6 +163,7 @@ Status Fused::Fit(const Dataset& data) {
     RECDB_ASSIGN_OR_RETURN(eval::TemporalSplit val, eval::SplitByTime(data, so));
     std::vector<std::unique_ptr<Recommender>> val_models;
     RECDB_RETURN_IF_ERROR(fit_all(val.train, val_models, /*final_fit=*/false));
+    if (options_.on_stage) options_.on_stage("learn blend");
     const auto blend_start = std::chrono::steady_clock::now();
     std::vector<const Recommender*> ptrs;
     for (auto& p : val_models) ptrs.push_back(p.get());
@@ -226,7 +228,9 @@ Status Fused::Fit(const Dataset& data) {
     }
   }
   warm_start_.reset();
-  return fit_all(data, models_, /*final_fit=*/true);
+  Status fitted = fit_all(data, models_, /*final_fit=*/true);
+  options_.on_stage = nullptr;  // it may refer to the caller's stack
+  return fitted;
 }
 
 double Fused::LearnContextDeltas(const std::vector<CandidateScores>& cands,

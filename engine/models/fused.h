@@ -67,6 +67,10 @@ struct FusedOptions {
   // (Recommender::WarmStart; only iALS uses it): one cold fit per Train.
   // Default: true (docs/BENCHMARKS.md: same fused quality on ml-100k).
   bool warm_final_fit = true;
+  // Called before each component fit ("validation fit: NAME", "fit: NAME")
+  // and before the blend is learned ("learn blend"), during the next Fit
+  // only (Fit drops it before returning). Default: none.
+  std::function<void(const std::string& stage)> on_stage;
   size_t min_context_users = 30;       // Default: 30
   double min_context_gain = 2e-4;      // Default: 0.0002 mean NDCG@10
   // Deltas tried per (feature, component). Default: -1 .. 1.

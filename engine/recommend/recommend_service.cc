@@ -189,6 +189,14 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options) {
   // scan may see a few later ones).
   const uint64_t covered_sequence = db_->store()->LatestSequenceNumber();
   const uint64_t drops_at_start = model_file_drops_.load();
+  // Progress: read, the fits (and the validation fits and blend when
+  // learning), write; the count is known once the components are.
+  int step = 0, steps = 0;
+  auto progress = [&](const std::string& stage) {
+    if (options.on_progress) options.on_progress(TrainProgress{stage, step, steps});
+    ++step;
+  };
+  progress("read events");
   RECDB_ASSIGN_OR_RETURN(models::Dataset data, BuildTrainingDataset(*db_, *catalog_, &stats));
   if (data.interactions().empty()) {
     return Status::FailedPrecondition("train: no events with a positive weight to learn from");
@@ -254,6 +262,9 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options) {
       previous.reset();
     }
   }
+  const int m = static_cast<int>(components.size());
+  steps = 1 + m + (fo.learn_weights ? m + 1 : 0) + (db_->options().read_only ? 0 : 1);
+  fo.on_stage = progress;
   model->fused = std::make_unique<models::Fused>(std::move(components), fo);
   if (previous) {
     model->fused->WarmStartFrom(std::shared_ptr<const models::Fused>(previous, previous->fused.get()));
@@ -286,6 +297,7 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options) {
   if (!db_->options().read_only) {
     // Derived data: a model that cannot be written still serves; the next
     // Open retrains, and GetStats says why.
+    progress("write model");
     std::lock_guard<std::mutex> file_lock(model_file_mu_);
     if (model_file_drops_.load() != drops_at_start) {
       problem = "model file not written: a user was forgotten while this model trained";
@@ -298,6 +310,7 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options) {
     model_ = std::move(model);
     stored_model_problem_ = problem;
   }
+  if (options.on_progress) options.on_progress(TrainProgress{"done", steps, steps});
   // Engagements may have arrived since the exposure counts were built.
   RECDB_RETURN_IF_ERROR(impressions_->Refresh());
   return report;

@@ -6,6 +6,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -228,6 +229,34 @@ TEST(ModelFileTest, ARestoredSnapshotServesWithoutTraining) {
   auto db = OpenOrDie(restored.path() + "/db1");
   EXPECT_NE(db->GetStats()->model_version, 0u) << db->GetStats()->model_problem;
   EXPECT_EQ(Top(*db, "u5"), before);
+}
+
+// Train reports each stage once, in order, and ends at step == steps.
+TEST(ModelFileTest, TrainReportsProgressThroughEveryStage) {
+  TempDir dir;
+  auto db = OpenOrDie(dir.path());
+  RecordWorld(*db, "m");
+  std::vector<TrainProgress> seen;
+  TrainOptions options;
+  options.on_progress = [&](const TrainProgress& p) { seen.push_back(p); };
+  auto report = db->Train(options);
+  ASSERT_TRUE(report.ok());
+  ASSERT_GE(seen.size(), 4u);
+  const int steps = seen.back().steps;
+  EXPECT_EQ(seen.front().stage, "read events");
+  EXPECT_EQ(seen.back().stage, "done");
+  EXPECT_EQ(seen.back().step, steps);
+  EXPECT_EQ(static_cast<int>(seen.size()), steps + 1);
+  EXPECT_EQ(seen.front().steps, 0) << "unknown while reading the events";
+  for (size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_EQ(seen[i].step, static_cast<int>(i)) << seen[i].stage;
+    if (i > 0) EXPECT_EQ(seen[i].steps, steps) << "known once the components are";
+  }
+  const size_t components = report->weights.size();
+  EXPECT_EQ(steps, static_cast<int>(1 + 2 * components + 1 + 1));  // learning: val fits + blend
+  EXPECT_NE(std::find_if(seen.begin(), seen.end(),
+                         [](const TrainProgress& p) { return p.stage == "learn blend"; }),
+            seen.end());
 }
 
 }  // namespace

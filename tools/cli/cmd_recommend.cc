@@ -1,8 +1,10 @@
 // recdb recommend DIR --user ID: what the user should see next, and why.
+#include <chrono>
 #include <iostream>
 
 #include "tools/cli/args.h"
 #include "tools/cli/db_access.h"
+#include "tools/cli/progress.h"
 #include "tools/cli/recommend_json.h"
 
 namespace recdb::cli {
@@ -165,7 +167,14 @@ int TrainMain(int argc, char** argv) {
   opts.threads = static_cast<int>(*threads);
   opts.learn_weights = true;
   opts.incremental = args.Has("incremental");
+  ProgressBar bar(!args.Has("json"));
+  const auto start = std::chrono::steady_clock::now();
+  opts.on_progress = [&](const TrainProgress& p) {
+    bar.UpdateSteps(p.stage, p.step, p.steps,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  };
   auto report = (*db)->Train(opts);
+  bar.Clear();
   if (!report.ok()) return Fail("train", report.status());
   if (args.Has("json")) {
     nlohmann::ordered_json j;

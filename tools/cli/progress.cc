@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <string>
 
 namespace recdb::cli {
 
@@ -30,6 +32,19 @@ void ProgressBar::Update(const std::string& label, uint64_t done_bytes, uint64_t
   double rate = seconds > 0 ? static_cast<double>(rows) / seconds : 0.0;
   std::fprintf(stderr, "\r\033[K%-24s [%s] %3.0f%%  %lld rows  %.0f rows/s", name.c_str(), bar,
                frac * 100.0, static_cast<long long>(rows), rate);
+  std::fflush(stderr);
+  drawn_ = true;
+}
+
+void ProgressBar::UpdateSteps(const std::string& label, int step, int steps, double seconds) {
+  if (!enabled_) return;
+  constexpr int kWidth = 30;
+  const int filled = steps > 0 ? kWidth * std::min(step, steps) / steps : 0;
+  std::string bar(static_cast<size_t>(filled), '#');
+  bar.resize(kWidth, '.');
+  std::string name = label.size() > 28 ? label.substr(0, 25) + "..." : label;
+  std::fprintf(stderr, "\r\033[K%-28s [%s] %d/%d  %.1f s", name.c_str(), bar.c_str(), step, steps,
+               seconds);
   std::fflush(stderr);
   drawn_ = true;
 }

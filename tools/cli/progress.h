@@ -16,6 +16,8 @@ class ProgressBar {
   // Redraws at most ~10 times a second. `total_bytes` 0 = unknown.
   void Update(const std::string& label, uint64_t done_bytes, uint64_t total_bytes, int64_t rows,
               double seconds);
+  // A bar of stages: "label [####....] step/steps  12.3 s".
+  void UpdateSteps(const std::string& label, int step, int steps, double seconds);
   // Erases the bar (before printing anything else to stderr).
   void Clear();
 

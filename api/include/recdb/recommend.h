@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -77,6 +78,16 @@ struct RecommendResponse {
   uint64_t model_version = 0;  // the trained model that served the request
 };
 
+// Where a running Train is: `stage` names what runs now ("read events",
+// "validation fit: ials", "learn blend", "fit: ials", "write model"), of
+// `steps` stages in all (0 while still unknown: during "read events"),
+// `step` of them done.
+struct TrainProgress {
+  std::string stage;
+  int step = 0;
+  int steps = 0;
+};
+
 struct TrainOptions {
   // Learn fusion weights on a validation split carved from the training data
   // (the last 20% of each user's events). Default: true.
@@ -97,6 +108,9 @@ struct TrainOptions {
   // same process go first on a busy machine. The scheduled retrains use it.
   // Default: false.
   bool low_priority = false;
+  // Called on the training thread at the start of every stage and once at
+  // the end (step == steps); must not call back into the DB. Default: none.
+  std::function<void(const TrainProgress&)> on_progress;
   int ials_factors = 64;
   int ials_iterations = 15;
   int threads = 2;
