@@ -1,11 +1,10 @@
 #include "engine/models/fused.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <limits>
-#include <thread>
 
+#include "common/parallel_for.h"
 #include "engine/eval/metrics.h"
 #include "engine/eval/split.h"
 #include "engine/models/content_profile.h"
@@ -22,18 +21,6 @@ namespace recdb::models {
 namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-
-template <typename Fn>
-void ParallelFor(size_t n, int threads, Fn&& fn) {
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    for (size_t k; (k = next.fetch_add(1)) < n;) fn(k);
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < std::max(1, threads); ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
-}
 
 // Top `k` candidate positions by (fused score desc, item rank asc).
 std::vector<uint32_t> RankCandidates(const CandidateScores& c, std::span<const double> w,
