@@ -338,7 +338,11 @@ std::vector<Fused::Component> DefaultFusedComponents(int threads, uint32_t num_i
                  return std::make_unique<Ials>(o);
                }, 1.0});
   if (num_items <= EaseOptions().max_items) {
-    c.push_back({"ease", [] { return std::make_unique<Ease>(); }, 1.0});
+    c.push_back({"ease", [threads] {
+                   EaseOptions o;
+                   o.threads = threads;
+                   return std::make_unique<Ease>(o);
+                 }, 1.0});
   }
   c.push_back({"itemknn", [threads] {
                  ItemKnnOptions o;
