@@ -23,25 +23,29 @@ TEST(ParallelForTest, VisitsEveryIndexExactlyOnce) {
 TEST(ParallelForTest, ChunkedWithScratchVisitsEveryIndexOnceWithOneScratchPerWorker) {
   const size_t n = 1001;
   std::vector<std::atomic<int>> hits(n);
-  std::atomic<int> scratches{0};
   std::mutex mu;
-  std::set<std::thread::id> ids;
+  std::multiset<std::thread::id> scratch_threads;  // who called make_scratch
+  std::set<std::thread::id> work_threads;          // who ran an index
   ParallelForWithScratch(
       n, 3, 32,
       [&] {
-        scratches.fetch_add(1);
+        std::lock_guard<std::mutex> lock(mu);
+        scratch_threads.insert(std::this_thread::get_id());
         return std::vector<int>(4, 0);
       },
       [&](std::vector<int>& scratch, size_t k) {
         ++scratch[k % 4];
         hits[k].fetch_add(1);
         std::lock_guard<std::mutex> lock(mu);
-        ids.insert(std::this_thread::get_id());
+        work_threads.insert(std::this_thread::get_id());
       });
   for (size_t k = 0; k < n; ++k) EXPECT_EQ(hits[k].load(), 1) << k;
-  EXPECT_EQ(scratches.load(), 3);  // one per worker, the caller included
-  EXPECT_LE(ids.size(), 3u);
-  EXPECT_TRUE(ids.count(std::this_thread::get_id()));  // the caller works too
+  // One scratch per worker, each worker a distinct thread, the caller one of
+  // them (which worker claims which chunk depends on scheduling).
+  EXPECT_EQ(scratch_threads.size(), 3u);
+  EXPECT_EQ(std::set<std::thread::id>(scratch_threads.begin(), scratch_threads.end()).size(), 3u);
+  EXPECT_EQ(scratch_threads.count(std::this_thread::get_id()), 1u);
+  for (const auto& id : work_threads) EXPECT_EQ(scratch_threads.count(id), 1u);
 }
 
 TEST(ParallelForTest, StartsNoMoreWorkersThanChunks) {
