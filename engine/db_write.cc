@@ -12,6 +12,7 @@
 //     memory untouched, so the next batch re-allocates the same ids.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 
 #include "engine/db_impl.h"
@@ -365,6 +366,14 @@ Status DBImpl::RecordEventsLocked(const WriteOptions& wo, const std::vector<Even
   uint64_t seq = counters_.next_event_seq;
   char key[storage::kEventKeySize];
   const size_t known_users = user_consent_.size();
+  // The event puts go into the batch in key order, not in the callers'
+  // (random user) order: RocksDB inserts a batch into the memtable skip list
+  // in batch order and starts each search from the previous insert's path,
+  // so ascending keys share most of it. Keys and values are staged here.
+  std::string staged;                           // key + value, per event
+  std::vector<std::pair<size_t, size_t>> puts;  // (offset in staged, value size)
+  staged.reserve(events.size() * (storage::kEventKeySize + 32));
+  puts.reserve(events.size());
   for (size_t i = 0; i < events.size(); ++i) {
     const Event& e = events[i];
     const ResolvedEvent& r = resolved_[i];
@@ -375,11 +384,18 @@ Status DBImpl::RecordEventsLocked(const WriteOptions& wo, const std::vector<Even
     if (store_event) {
       storage::EncodeEventKey(key, r.user, e.timestamp, seq++);
       storage::BuildEventRecord({r.item, r.type, e.value, e.has_value}, e.context, &fbb_);
-      batch_.Put(
-          events_cf, rocksdb::Slice(key, sizeof(key)),
-          rocksdb::Slice(reinterpret_cast<const char*>(fbb_.GetBufferPointer()), fbb_.GetSize()));
+      puts.emplace_back(staged.size(), fbb_.GetSize());
+      staged.append(key, sizeof(key));
+      staged.append(reinterpret_cast<const char*>(fbb_.GetBufferPointer()), fbb_.GetSize());
     }
     stats_.push_back({r.item, r.type, storage::DayOf(e.timestamp)});
+  }
+  std::sort(puts.begin(), puts.end(), [&staged](const auto& a, const auto& b) {
+    return std::memcmp(staged.data() + a.first, staged.data() + b.first, storage::kEventKeySize) < 0;
+  });
+  for (const auto& [offset, value_size] : puts) {
+    batch_.Put(events_cf, rocksdb::Slice(staged.data() + offset, storage::kEventKeySize),
+               rocksdb::Slice(staged.data() + offset + storage::kEventKeySize, value_size));
   }
   const uint64_t stored = seq - counters_.next_event_seq;
 

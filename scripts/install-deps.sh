@@ -9,6 +9,9 @@ PACKAGES=(
   librocksdb-dev libhnswlib-dev libflatbuffers-dev flatbuffers-compiler
   libboost-dev libssl-dev
   nlohmann-json3-dev libeigen3-dev
+  # OpenBLAS: LAPACK (dpotrf/dpotri) for EASE's Gram-matrix inverse, threaded
+  # (engine/models/ease.cc); also the BLAS numpy uses in `recdb bench ease`.
+  libopenblas-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   clang libclang-rt-14-dev
   python3 python3-numpy python3-scipy

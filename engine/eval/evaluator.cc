@@ -3,10 +3,9 @@
 #include "engine/models/context.h"
 
 #include <algorithm>
-#include <atomic>
 #include <limits>
-#include <thread>
 
+#include "common/parallel_for.h"
 #include "engine/eval/metrics.h"
 
 namespace recdb::eval {
@@ -30,41 +29,39 @@ EvalReport Evaluate(const models::Recommender& model, const TemporalSplit& split
   const size_t depth = std::max({options.ndcg_k, options.recall_k, options.list_k});
 
   std::vector<UserResult> results(split.test_users.size());
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    std::vector<float> scores(n_items);
+  struct Scratch {
+    std::vector<float> scores;
     models::TimelineQuery tq;
-    for (size_t idx; (idx = next.fetch_add(1)) < split.test_users.size();) {
-      const uint32_t u = split.test_users[idx];
-      models::BuildTimelineQuery(train, u, &tq);
-      model.Score(tq.query, scores);
-      for (uint32_t i : train.UserItems(u)) scores[i] = -std::numeric_limits<float>::infinity();
-      std::vector<models::ScoredItem> top = models::TopK(scores, depth, train.item_rank());
-      std::vector<uint32_t> ranked(top.size());
-      for (size_t r = 0; r < top.size(); ++r) ranked[r] = top[r].item;
-      UserResult& res = results[idx];
-      const auto& rel = split.test_items[u];
-      res.ndcg = NdcgAtK(ranked, rel, options.ndcg_k);
-      res.recall = RecallAtK(ranked, rel, options.recall_k);
-      res.list.assign(ranked.begin(), ranked.begin() + std::min(options.list_k, ranked.size()));
-      res.ild = IntraListDiversity(res.list, train.item_categories());
-      res.novelty = Novelty(res.list, popularity, train.num_users());
-      if (train.has_categories()) {
-        auto p = CategoryDistribution(train.UserItems(u), train.item_categories(),
-                                      train.num_categories());
-        auto qd = CategoryDistribution(res.list, train.item_categories(), train.num_categories());
-        res.kl = CalibrationKl(p, qd, options.calibration_alpha);
-      }
-      size_t tail = 0;
-      for (uint32_t i : res.list) tail += head[i] ? 0 : 1;
-      res.long_tail = res.list.empty() ? 0.0 : static_cast<double>(tail) / res.list.size();
-    }
   };
-  const int threads = std::max(1, options.threads);
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
+  auto make_scratch = [n_items] { return Scratch{std::vector<float>(n_items), {}}; };
+  auto evaluate_user = [&](Scratch& w, size_t idx) {
+    std::vector<float>& scores = w.scores;
+    models::TimelineQuery& tq = w.tq;
+    const uint32_t u = split.test_users[idx];
+    models::BuildTimelineQuery(train, u, &tq);
+    model.Score(tq.query, scores);
+    for (uint32_t i : train.UserItems(u)) scores[i] = -std::numeric_limits<float>::infinity();
+    std::vector<models::ScoredItem> top = models::TopK(scores, depth, train.item_rank());
+    std::vector<uint32_t> ranked(top.size());
+    for (size_t r = 0; r < top.size(); ++r) ranked[r] = top[r].item;
+    UserResult& res = results[idx];
+    const auto& rel = split.test_items[u];
+    res.ndcg = NdcgAtK(ranked, rel, options.ndcg_k);
+    res.recall = RecallAtK(ranked, rel, options.recall_k);
+    res.list.assign(ranked.begin(), ranked.begin() + std::min(options.list_k, ranked.size()));
+    res.ild = IntraListDiversity(res.list, train.item_categories());
+    res.novelty = Novelty(res.list, popularity, train.num_users());
+    if (train.has_categories()) {
+      auto p = CategoryDistribution(train.UserItems(u), train.item_categories(),
+                                    train.num_categories());
+      auto qd = CategoryDistribution(res.list, train.item_categories(), train.num_categories());
+      res.kl = CalibrationKl(p, qd, options.calibration_alpha);
+    }
+    size_t tail = 0;
+    for (uint32_t i : res.list) tail += head[i] ? 0 : 1;
+    res.long_tail = res.list.empty() ? 0.0 : static_cast<double>(tail) / res.list.size();
+  };
+  ParallelForWithScratch(results.size(), options.threads, 1, make_scratch, evaluate_user);
 
   EvalReport report;
   report.users = results.size();

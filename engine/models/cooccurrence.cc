@@ -1,9 +1,9 @@
 #include "engine/models/cooccurrence.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <thread>
+
+#include "common/parallel_for.h"
 
 namespace recdb::models {
 
@@ -30,51 +30,53 @@ Status Cooccurrence::Fit(const Dataset& data) {
   for (uint32_t i = 0; i < n; ++i) users[i] = static_cast<double>(data.ItemUsers(i).size());
 
   std::vector<std::vector<std::pair<uint32_t, float>>> rows(n);
-  std::atomic<uint32_t> next{0};
-  auto worker = [&] {
-    std::vector<uint32_t> count(n, 0), last_user(n, kUnknownUser), touched;
-    for (uint32_t i; (i = next.fetch_add(1)) < n;) {
-      touched.clear();
-      for (uint64_t k = occ_ptr[i]; k < occ_ptr[i + 1]; ++k) {
-        const auto [u, p] = occ[k];
-        auto tl = data.UserTimeline(u);
-        const int64_t t = ev[tl[p]].ts;
-        const size_t lo = o.directed ? p + 1 : (p >= o.window_events ? p - o.window_events : 0);
-        const size_t hi = std::min<size_t>(tl.size(), static_cast<size_t>(p) + o.window_events + 1);
-        for (size_t q = lo; q < hi; ++q) {
-          const Interaction& e = ev[tl[q]];
-          if (e.item == i || q == p) continue;
-          if (o.window_seconds > 0 && std::llabs(e.ts - t) > o.window_seconds) continue;
-          if (last_user[e.item] == u) continue;  // distinct users only
-          last_user[e.item] = u;
-          if (count[e.item]++ == 0) touched.push_back(e.item);
-        }
-      }
-      auto& row = rows[i];
-      for (uint32_t j : touched) {
-        const double c = count[j];
-        if (count[j] >= o.min_users) {
-          const double s = c / std::sqrt(users[i] * users[j]) * c / (c + o.shrinkage);
-          row.emplace_back(j, static_cast<float>(s));
-        }
-        count[j] = 0;
-        last_user[j] = kUnknownUser;
-      }
-      auto by_sim = [](const auto& a, const auto& b) {
-        return a.second != b.second ? a.second > b.second : a.first < b.first;
-      };
-      if (o.neighbours > 0 && row.size() > o.neighbours) {
-        std::partial_sort(row.begin(), row.begin() + o.neighbours, row.end(), by_sim);
-        row.resize(o.neighbours);
-      } else {
-        std::sort(row.begin(), row.end(), by_sim);
+  struct Scratch {
+    std::vector<uint32_t> count, last_user, touched;
+  };
+  auto make_scratch = [n] {
+    return Scratch{std::vector<uint32_t>(n, 0), std::vector<uint32_t>(n, kUnknownUser), {}};
+  };
+  ParallelForWithScratch(n, o.threads, 1, make_scratch, [&](Scratch& scratch, size_t item) {
+    const uint32_t i = static_cast<uint32_t>(item);
+    std::vector<uint32_t>& count = scratch.count;
+    std::vector<uint32_t>& last_user = scratch.last_user;
+    std::vector<uint32_t>& touched = scratch.touched;
+    touched.clear();
+    for (uint64_t k = occ_ptr[i]; k < occ_ptr[i + 1]; ++k) {
+      const auto [u, p] = occ[k];
+      auto tl = data.UserTimeline(u);
+      const int64_t t = ev[tl[p]].ts;
+      const size_t lo = o.directed ? p + 1 : (p >= o.window_events ? p - o.window_events : 0);
+      const size_t hi = std::min<size_t>(tl.size(), static_cast<size_t>(p) + o.window_events + 1);
+      for (size_t q = lo; q < hi; ++q) {
+        const Interaction& e = ev[tl[q]];
+        if (e.item == i || q == p) continue;
+        if (o.window_seconds > 0 && std::llabs(e.ts - t) > o.window_seconds) continue;
+        if (last_user[e.item] == u) continue;  // distinct users only
+        last_user[e.item] = u;
+        if (count[e.item]++ == 0) touched.push_back(e.item);
       }
     }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < std::max(1, o.threads); ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
+    auto& row = rows[i];
+    for (uint32_t j : touched) {
+      const double c = count[j];
+      if (count[j] >= o.min_users) {
+        const double s = c / std::sqrt(users[i] * users[j]) * c / (c + o.shrinkage);
+        row.emplace_back(j, static_cast<float>(s));
+      }
+      count[j] = 0;
+      last_user[j] = kUnknownUser;
+    }
+    auto by_sim = [](const auto& a, const auto& b) {
+      return a.second != b.second ? a.second > b.second : a.first < b.first;
+    };
+    if (o.neighbours > 0 && row.size() > o.neighbours) {
+      std::partial_sort(row.begin(), row.begin() + o.neighbours, row.end(), by_sim);
+      row.resize(o.neighbours);
+    } else {
+      std::sort(row.begin(), row.end(), by_sim);
+    }
+  });
 
   nn_ = ItemNeighbours{};
   nn_.ptr.assign(n + 1, 0);

@@ -1,12 +1,11 @@
 #include "engine/models/fused.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <limits>
-#include <thread>
 
+#include "common/parallel_for.h"
 #include "engine/eval/metrics.h"
 #include "engine/eval/split.h"
 #include "engine/models/content_profile.h"
@@ -26,18 +25,6 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-template <typename Fn>
-void ParallelFor(size_t n, int threads, Fn&& fn) {
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    for (size_t k; (k = next.fetch_add(1)) < n;) fn(k);
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < std::max(1, threads); ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
 }
 
 // Top `k` candidate positions by (fused score desc, item rank asc).
@@ -400,7 +387,13 @@ RecommenderFactory DefaultComponentFactory(std::string_view name, const Componen
       return std::make_unique<Ials>(o);
     };
   }
-  if (name == "ease") return [] { return std::make_unique<Ease>(); };
+  if (name == "ease") {
+    return [threads] {
+      EaseOptions o;
+      o.threads = threads;
+      return std::make_unique<Ease>(o);
+    };
+  }
   if (name == "itemknn") {
     return [threads] {
       ItemKnnOptions o;

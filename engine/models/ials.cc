@@ -1,10 +1,10 @@
 #include "engine/models/ials.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <random>
-#include <thread>
+
+#include "common/parallel_for.h"
 
 namespace recdb::models {
 
@@ -77,23 +77,20 @@ void SolveRow(const IalsOptions& o, const Eigen::MatrixXf& g, const Matrix& y,
 void HalfStep(const IalsOptions& o, const Rows& rows, const Matrix& y, Matrix& x) {
   Eigen::MatrixXf g = static_cast<float>(o.unobserved_weight) * (y.transpose() * y);
   const uint32_t n = static_cast<uint32_t>(x.rows());
-  constexpr uint32_t kChunk = 32;
-  std::atomic<uint32_t> next{0};
-  auto worker = [&] {
-    const int f = static_cast<int>(y.cols());
-    Eigen::VectorXf r(f), p(f), ap(f), xr(f);
-    for (uint32_t begin; (begin = next.fetch_add(kChunk)) < n;) {
-      for (uint32_t a = begin; a < std::min(n, begin + kChunk); ++a) {
-        xr = x.row(a).transpose();
-        SolveRow(o, g, y, rows(a), xr, r, p, ap);
-        x.row(a) = xr.transpose();
-      }
-    }
+  constexpr size_t kChunk = 32;
+  struct Scratch {
+    Eigen::VectorXf r, p, ap, xr;
   };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < std::max(1, o.threads); ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
+  const int f = static_cast<int>(y.cols());
+  auto make_scratch = [f] {
+    return Scratch{Eigen::VectorXf(f), Eigen::VectorXf(f), Eigen::VectorXf(f), Eigen::VectorXf(f)};
+  };
+  ParallelForWithScratch(n, o.threads, kChunk, make_scratch, [&](Scratch& w, size_t row) {
+    const uint32_t a = static_cast<uint32_t>(row);
+    w.xr = x.row(a).transpose();
+    SolveRow(o, g, y, rows(a), w.xr, w.r, w.p, w.ap);
+    x.row(a) = w.xr.transpose();
+  });
 }
 
 }  // namespace

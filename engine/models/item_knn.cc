@@ -1,9 +1,9 @@
 #include "engine/models/item_knn.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <thread>
+
+#include "common/parallel_for.h"
 
 namespace recdb::models {
 
@@ -14,38 +14,37 @@ ItemNeighbours BuildCosineNeighbours(const Dataset& data, size_t keep, int threa
     norm[i] = std::sqrt(static_cast<float>(data.ItemUsers(i).size())) + 1e-9f;
   }
   std::vector<std::vector<std::pair<uint32_t, float>>> rows(n);
-  std::atomic<uint32_t> next{0};
-  auto worker = [&] {
-    std::vector<uint32_t> count(n, 0);
+  struct Scratch {
+    std::vector<uint32_t> count;
     std::vector<uint32_t> touched;
-    for (uint32_t i; (i = next.fetch_add(1)) < n;) {
-      touched.clear();
-      for (uint32_t u : data.ItemUsers(i)) {
-        for (uint32_t j : data.UserItems(u)) {
-          if (count[j]++ == 0) touched.push_back(j);
-        }
-      }
-      auto& row = rows[i];
-      row.reserve(touched.size());
-      for (uint32_t j : touched) {
-        if (j != i) row.emplace_back(j, static_cast<float>(count[j]) / (norm[i] * norm[j]));
-        count[j] = 0;
-      }
-      auto by_sim = [](const auto& a, const auto& b) {
-        return a.second != b.second ? a.second > b.second : a.first < b.first;
-      };
-      if (keep > 0 && row.size() > keep) {
-        std::partial_sort(row.begin(), row.begin() + keep, row.end(), by_sim);
-        row.resize(keep);
-      } else {
-        std::sort(row.begin(), row.end(), by_sim);
+  };
+  auto make_scratch = [n] { return Scratch{std::vector<uint32_t>(n, 0), {}}; };
+  ParallelForWithScratch(n, threads, 1, make_scratch, [&](Scratch& scratch, size_t item) {
+    const uint32_t i = static_cast<uint32_t>(item);
+    std::vector<uint32_t>& count = scratch.count;
+    std::vector<uint32_t>& touched = scratch.touched;
+    touched.clear();
+    for (uint32_t u : data.ItemUsers(i)) {
+      for (uint32_t j : data.UserItems(u)) {
+        if (count[j]++ == 0) touched.push_back(j);
       }
     }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < std::max(1, threads); ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
+    auto& row = rows[i];
+    row.reserve(touched.size());
+    for (uint32_t j : touched) {
+      if (j != i) row.emplace_back(j, static_cast<float>(count[j]) / (norm[i] * norm[j]));
+      count[j] = 0;
+    }
+    auto by_sim = [](const auto& a, const auto& b) {
+      return a.second != b.second ? a.second > b.second : a.first < b.first;
+    };
+    if (keep > 0 && row.size() > keep) {
+      std::partial_sort(row.begin(), row.begin() + keep, row.end(), by_sim);
+      row.resize(keep);
+    } else {
+      std::sort(row.begin(), row.end(), by_sim);
+    }
+  });
 
   ItemNeighbours nn;
   nn.ptr.assign(n + 1, 0);

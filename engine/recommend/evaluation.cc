@@ -78,7 +78,11 @@ std::vector<NamedRecommender> EvaluatedRecommenders(int threads, uint32_t num_it
                       o.threads = threads;
                       return std::make_unique<Ials>(o);
                     }});
-  makers.push_back({"ease", [] { return std::make_unique<Ease>(); }});
+  makers.push_back({"ease", [threads] {
+                      EaseOptions o;
+                      o.threads = threads;
+                      return std::make_unique<Ease>(o);
+                    }});
   makers.push_back({"itemknn", [threads] {
                       ItemKnnOptions o;
                       o.threads = threads;

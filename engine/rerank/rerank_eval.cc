@@ -1,27 +1,14 @@
 #include "engine/rerank/rerank_eval.h"
 
 #include <algorithm>
-#include <atomic>
-#include <thread>
 
+#include "common/parallel_for.h"
 #include "engine/eval/metrics.h"
 #include "engine/models/context.h"
 
 namespace recdb::rerank {
 
 namespace {
-
-template <typename Fn>
-void ParallelFor(size_t n, int threads, Fn&& fn) {
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    for (size_t k; (k = next.fetch_add(1)) < n;) fn(k);
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < std::max(1, threads); ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
-}
 
 std::vector<uint32_t> ItemsOf(const std::vector<Placed>& placed) {
   std::vector<uint32_t> out;

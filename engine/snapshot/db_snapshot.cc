@@ -5,6 +5,7 @@
 #include <exception>
 #include <filesystem>
 #include <new>
+#include <thread>
 
 #include "engine/db_impl.h"
 #include "engine/no_throw.h"
@@ -82,12 +83,15 @@ Status DBImpl::ReapplyForgetLedgers(const std::string& live_dir, RestoreReport* 
     std::unique_ptr<storage::Store> live_store;
     std::unique_ptr<privacy::ForgetLedger> live_ledger;
     std::vector<std::pair<std::string, std::string>> live_entries;  // meta key, value
-    if (!live_dir.empty()) {
+    auto read_live = [&]() -> Status {
+      live_ledger.reset();
+      live_store.reset();
+      live_entries.clear();
       Options lo;
       lo.read_only = true;
       lo.block_cache_bytes = 1u << 20;
       auto opened = storage::Store::Open(lo, live_dir + "/db");
-      if (!opened.ok()) return opened.status().WithContext("forget ledger of " + live_dir);
+      if (!opened.ok()) return opened.status();
       live_store = std::move(opened).value();
       RECDB_ASSIGN_OR_RETURN(live_ledger, privacy::ForgetLedger::Open(live_store.get()));
       rocksdb::ReadOptions ro;
@@ -101,7 +105,19 @@ Status DBImpl::ReapplyForgetLedgers(const std::string& live_dir, RestoreReport* 
       for (it->Seek(lo_s); it->Valid(); it->Next()) {
         live_entries.emplace_back(it->key().ToString(), it->value().ToString());
       }
-      RECDB_RETURN_IF_ERROR(storage::FromRocksDB(it->status()));
+      return storage::FromRocksDB(it->status());
+    };
+    if (!live_dir.empty()) {
+      // A read-only open of a database that is live in another handle races
+      // with its compactions: a table file its MANIFEST names can be deleted
+      // before the open or the read reaches it (Corruption or IOError, "No
+      // such file"). Another attempt reads the newer MANIFEST.
+      Status s = read_live();
+      for (int attempt = 1; attempt < 5 && (s.IsCorruption() || s.IsIOError()); ++attempt) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20 * attempt));
+        s = read_live();
+      }
+      if (!s.ok()) return s.WithContext("forget ledger of " + live_dir);
     }
 
     bool forgot = false;

@@ -1,0 +1,140 @@
+#include <gtest/gtest.h>
+
+#include <Eigen/Dense>
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "engine/models/ease.h"
+
+#include "models_test_data.h"
+
+namespace recdb::models {
+namespace {
+
+// `users` users with 1-`max_items_per_user` random items each, skewed towards
+// low ids (so that some pairs co-occur often); some items stay unused.
+Dataset Random(uint32_t users, uint32_t items, uint32_t max_items_per_user, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  DatasetSpec spec;
+  spec.num_users = users;
+  spec.num_items = items;
+  for (uint32_t u = 0; u < users; ++u) {
+    const uint32_t k = 1 + static_cast<uint32_t>(rng() % max_items_per_user);
+    for (uint32_t e = 0; e < k; ++e) {
+      const double x = std::uniform_real_distribution<double>(0, 1)(rng);
+      const uint32_t item = static_cast<uint32_t>(x * x * (items - 5));  // last 5 never used
+      spec.interactions.push_back({u, item, static_cast<int64_t>(e), 1.0f});
+    }
+  }
+  return Dataset::Build(std::move(spec)).value();
+}
+
+// The closed form computed the obvious way: a dense X, G = X^T X + lambda I,
+// P = G^-1 by Eigen's LU, B = -P / diag(P) with a zero diagonal.
+Eigen::MatrixXd BruteForceWeights(const Dataset& d, double lambda) {
+  Eigen::MatrixXd x = Eigen::MatrixXd::Zero(d.num_users(), d.num_items());
+  for (uint32_t u = 0; u < d.num_users(); ++u) {
+    for (uint32_t i : d.UserItems(u)) x(u, i) = 1.0;
+  }
+  Eigen::MatrixXd g = x.transpose() * x;
+  g.diagonal().array() += lambda;
+  Eigen::MatrixXd p = g.inverse();
+  Eigen::MatrixXd b(d.num_items(), d.num_items());
+  for (Eigen::Index i = 0; i < b.rows(); ++i) {
+    for (Eigen::Index j = 0; j < b.cols(); ++j) b(i, j) = i == j ? 0.0 : -p(i, j) / p(j, j);
+  }
+  return b;
+}
+
+// Row i of the fitted B, read through Score with the history {i}.
+std::vector<float> Row(const Ease& ease, uint32_t i) {
+  std::vector<float> scores(ease.num_items());
+  const uint32_t item[] = {i};
+  ease.Score(testdata::Query(item), scores);
+  return scores;
+}
+
+double MaxAbsDiff(const Ease& ease, const Eigen::MatrixXd& ref) {
+  double worst = 0;
+  for (uint32_t i = 0; i < ease.num_items(); ++i) {
+    std::vector<float> row = Row(ease, i);
+    for (uint32_t j = 0; j < ease.num_items(); ++j) {
+      worst = std::max(worst, std::abs(row[j] - ref(i, j)));
+    }
+  }
+  return worst;
+}
+
+TEST(ModelsEaseTest, WeightsMatchBruteForceInverse) {
+  // 203 items: not a multiple of the 64-row weight blocks.
+  const Dataset d = Random(400, 203, 40, 11);
+  for (double lambda : {300.0, 2.0}) {
+    EaseOptions o;
+    o.lambda = lambda;
+    Ease ease(o);
+    ASSERT_TRUE(ease.Fit(d).ok());
+    ASSERT_EQ(ease.num_items(), 203u);
+    const Eigen::MatrixXd ref = BruteForceWeights(d, lambda);
+    const double scale = ref.cwiseAbs().maxCoeff();
+    ASSERT_GT(scale, 1e-3) << "lambda " << lambda;  // a non-trivial B
+    EXPECT_LT(MaxAbsDiff(ease, ref), 1e-4 * scale) << "lambda " << lambda;
+    EXPECT_EQ(Row(ease, 7)[7], 0.0f);  // zero diagonal
+  }
+}
+
+TEST(ModelsEaseTest, ThreadCountDoesNotChangeTheWeights) {
+  const Dataset d = Random(300, 150, 30, 5);
+  EaseOptions one, three;
+  one.threads = 1;
+  three.threads = 3;
+  Ease a(one), b(three);
+  ASSERT_TRUE(a.Fit(d).ok());
+  ASSERT_TRUE(b.Fit(d).ok());
+  for (uint32_t i = 0; i < d.num_items(); ++i) {
+    std::vector<float> ra = Row(a, i), rb = Row(b, i);
+    for (uint32_t j = 0; j < d.num_items(); ++j) ASSERT_NEAR(ra[j], rb[j], 1e-6) << i << "," << j;
+  }
+}
+
+TEST(ModelsEaseTest, ScoreSumsRowsOfDistinctHistoryItems) {
+  const Dataset d = Random(100, 40, 10, 3);
+  Ease ease;
+  ASSERT_TRUE(ease.Fit(d).ok());
+  const std::vector<float> r2 = Row(ease, 2), r9 = Row(ease, 9);
+  const uint32_t history[] = {9, 2, 9, 1000};  // repeated and unknown items
+  std::vector<float> scores(ease.num_items());
+  ease.Score(testdata::Query(history), scores);
+  for (uint32_t j = 0; j < ease.num_items(); ++j) EXPECT_FLOAT_EQ(scores[j], r2[j] + r9[j]);
+}
+
+TEST(ModelsEaseTest, RefusesCatalogueAboveMaxItemsWithResourceExhausted) {
+  const Dataset d = Random(50, 30, 5, 1);
+  EaseOptions o;
+  o.max_items = 29;
+  Ease ease(o);
+  Status s = ease.Fit(d);
+  EXPECT_TRUE(s.IsResourceExhausted()) << s.ToString();
+  EXPECT_NE(s.ToString().find("max_items"), std::string::npos) << s.ToString();
+  EXPECT_EQ(ease.num_items(), 0u);
+  o.max_items = 30;
+  EXPECT_TRUE(Ease(o).Fit(d).ok());
+}
+
+TEST(ModelsEaseTest, RejectsNonPositiveLambda) {
+  EaseOptions o;
+  o.lambda = 0;
+  EXPECT_TRUE(Ease(o).Fit(Random(10, 10, 3, 1)).IsInvalidArgument());
+}
+
+TEST(ModelsEaseTest, EmptyCatalogueFitsToNothing) {
+  DatasetSpec spec;
+  Ease ease;
+  ASSERT_TRUE(ease.Fit(Dataset::Build(spec).value()).ok());
+  EXPECT_EQ(ease.num_items(), 0u);
+}
+
+}  // namespace
+}  // namespace recdb::models
