@@ -205,10 +205,11 @@ function colorOf(name) {
 }
 
 // Each recommender's contribution to the score as a horizontal bar.
-function contributionBars(contributions) {
+// `max` is the largest |contribution| of the whole list, so bars compare
+// across items; a negative contribution is drawn faded.
+function contributionBars(contributions, max) {
   const entries = Object.entries(contributions || {}).sort((a, b) => b[1] - a[1]);
   if (!entries.length) return null;
-  const max = Math.max(...entries.map(([, v]) => Math.abs(v)), 1e-9);
   const rowH = 15, labelW = 110, barW = 180;
   const g = svg('svg', { class: 'bars', width: labelW + barW + 60, height: entries.length * rowH,
                          role: 'img', 'aria-label': 'contributions' });
@@ -217,7 +218,7 @@ function contributionBars(contributions) {
     g.append(svg('text', { x: 0, y: y + 11 }, name));
     g.append(svg('rect', { x: labelW, y: y + 2, height: rowH - 4,
                            width: Math.max(1, (Math.abs(v) / max) * barW), fill: colorOf(name),
-                           'data-component': name }));
+                           'fill-opacity': v < 0 ? 0.35 : 1, 'data-component': name }));
     g.append(svg('text', { x: labelW + barW + 6, y: y + 11 }, v.toFixed(3)));
   });
   return g;
@@ -225,8 +226,8 @@ function contributionBars(contributions) {
 
 function recList(list, other, testid) {
   const otherIds = other ? other.map((r) => r.id) : null;
-  const myIds = list.map((r) => r.id);
   const ol = el('ol', { class: 'recs', 'data-testid': testid });
+  const max = Math.max(1e-9, ...list.flatMap((r) => Object.values(r.contributions || {}).map(Math.abs)));
   list.forEach((r, i) => {
     let cls = '', tag = null;
     if (otherIds) {
@@ -237,18 +238,15 @@ function recList(list, other, testid) {
     }
     ol.append(el('li', { class: cls || null, 'data-item': r.id },
       el('div', {}, itemLabel(r.id), tag, el('span', { class: 'muted' }, '  score ' + r.score.toFixed(4))),
-      contributionBars(r.contributions),
+      contributionBars(r.contributions, max),
       r.explanation && r.explanation.sentence ? el('div', { class: 'sentence' }, r.explanation.sentence) : null));
   });
   if (!list.length) ol.append(el('li', { class: 'muted' }, 'no recommendations'));
-  void myIds;
   return ol;
 }
 
 async function recommend(user, diversity) {
-  let q = '/v1/recommend?user=' + enc(user) + '&k=10&explain=true';
-  if (diversity > 0) q += '&diversity=' + diversity;
-  const r = await api(q);
+  const r = await api('/v1/recommend?user=' + enc(user) + '&k=10&explain=true&diversity=' + diversity);
   await items(r.items.map((x) => x.id));
   return r.items;
 }
@@ -287,9 +285,12 @@ async function renderUser(user) {
   let seq = 0;
   const drawRecs = (after, d) => {
     recsBox.replaceChildren(
-      el('div', {}, el('h2', {}, 'Before (no care)'), recList(before, d > 0 ? after : null, 'before')),
-      el('div', {}, el('h2', {}, 'After (diversity ' + d.toFixed(1) + ')'),
-         recList(after, d > 0 ? before : null, 'after')));
+      el('div', {}, el('h2', {}, 'Before (diversity 0)'), recList(before, d > 0 ? after : null, 'before')),
+      d > 0 ? el('div', {}, el('h2', {}, 'After (diversity ' + d.toFixed(1) + ')'),
+                 recList(after, before, 'after'))
+            : el('div', {}, el('h2', {}, 'After'),
+                 el('p', { class: 'muted' }, 'Move the diversity slider: the re-ranked list ' +
+                   'appears here, new items in green, moved ones marked ▲/▼, dropped ones red on the left.')));
     recsBox.dataset.diversity = d.toFixed(1);
   };
   slider.addEventListener('change', async () => {
