@@ -1,7 +1,7 @@
 // recdb console: a single page over the /v1/ JSON API of `recdb serve`.
 // The bearer token lives in sessionStorage (never in a URL); every API call
 // sends it; a 401 clears it and shows the login page. All text is inserted
-// with textContent (never innerHTML), and the page loads nothing but its own
+// as text nodes (never parsed as HTML), and the page loads nothing but its own
 // three files from the server it came from (Content-Security-Policy).
 'use strict';
 
