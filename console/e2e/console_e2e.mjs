@@ -174,12 +174,13 @@ try {
   check((await page.locator('[data-testid=before] .sentence').count()) > 0,
         'user: explanation sentences shown');
   const before = await page.$$eval('[data-testid=before] li[data-item]', (l) => l.map((x) => x.dataset.item));
+  const zero = '&calibration=0&fair_share=0&exploration=0';
   await page.focus('#diversity');
   // Native key presses on the slider (input + change events, as a user's).
   for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowRight');
   await page.waitForSelector('#recs[data-diversity="0.3"]');
   const mid = await page.$$eval('[data-testid=after] li[data-item]', (l) => l.map((x) => x.dataset.item));
-  const apiMid = (await apiStatus(`/v1/recommend?user=${user}&k=10&diversity=0.3`, token)).body;
+  const apiMid = (await apiStatus(`/v1/recommend?user=${user}&k=10&diversity=0.3${zero}`, token)).body;
   check(mid.length > 0 && apiMid.items.map((r) => r.id).join() === mid.join(),
         'slider at 0.3: the list equals the API with diversity=0.3');
   await shot('user-diversity-0.3');
@@ -190,9 +191,22 @@ try {
         `slider: the list changed (${before.length} -> ${after.length} items)`);
   const highlighted = await page.locator('[data-testid=after] li.new, [data-testid=after] .tag.moved').count();
   check(highlighted > 0, `slider: ${highlighted} changes highlighted`);
-  const apiAfter = (await apiStatus(`/v1/recommend?user=${user}&k=10&diversity=1`, token)).body;
+  const apiAfter = (await apiStatus(`/v1/recommend?user=${user}&k=10&diversity=1${zero}`, token)).body;
   check(apiAfter.items.map((r) => r.id).join() === after.join(), 'slider: list equals the API with diversity=1');
   await shot('user');
+  // Another knob: diversity back to 0, calibration to 1.
+  await page.keyboard.press('Home');
+  await page.waitForSelector('#recs[data-diversity="0.0"]');
+  await page.focus('#calibration');
+  await page.keyboard.press('End');
+  await page.waitForSelector('#recs[data-calibration="1.0"]');
+  const calibrated = await page.$$eval('[data-testid=after] li[data-item]', (l) => l.map((x) => x.dataset.item));
+  const apiCal = (await apiStatus(
+    `/v1/recommend?user=${user}&k=10&diversity=0&calibration=1&fair_share=0&exploration=0`, token)).body;
+  check(calibrated.length > 0 && apiCal.items.map((r) => r.id).join() === calibrated.join(),
+        `calibration slider: the list equals the API with calibration=1 (${
+          calibrated.filter((id) => !before.includes(id)).length} of ${calibrated.length} items new)`);
+  await shot('user-calibration-1.0');
 
   // ---- an item: record and similar items ----
   const itemId = before[0];

@@ -234,7 +234,11 @@ function recList(list, other, testid) {
       const j = otherIds.indexOf(r.id);
       if (j < 0) { cls = testid === 'after' ? 'new' : 'gone';
                    tag = el('span', { class: 'tag ' + cls }, testid === 'after' ? 'new' : 'dropped'); }
-      else if (j !== i) tag = el('span', { class: 'tag moved' }, (j > i ? '▲' : '▼') + Math.abs(j - i));
+      else if (j !== i) {
+        // After: ▲ when it was lower before. Before: ▼ when it is lower after.
+        const up = testid === 'after' ? j > i : j < i;
+        tag = el('span', { class: 'tag moved' }, (up ? '▲' : '▼') + Math.abs(j - i));
+      }
     }
     ol.append(el('li', { class: cls || null, 'data-item': r.id },
       el('div', {}, itemLabel(r.id), tag, el('span', { class: 'muted' }, '  score ' + r.score.toFixed(4))),
@@ -245,8 +249,16 @@ function recList(list, other, testid) {
   return ol;
 }
 
-async function recommend(user, diversity) {
-  const r = await api('/v1/recommend?user=' + enc(user) + '&k=10&explain=true&diversity=' + diversity);
+// The care knobs of /v1/recommend (recdb/care.h), each 0..1.
+const KNOBS = [['diversity', 'Diversity'], ['calibration', 'Calibration'],
+               ['fair_share', 'Fair share'], ['exploration', 'Exploration']];
+
+// `care` maps knob -> value; every knob is sent, so 0 means off even when the
+// server's options file sets a default.
+async function recommend(user, care) {
+  let q = '/v1/recommend?user=' + enc(user) + '&k=10&explain=true';
+  for (const [knob] of KNOBS) q += '&' + knob + '=' + (care[knob] || 0);
+  const r = await api(q);
   await items(r.items.map((x) => x.id));
   return r.items;
 }
@@ -277,32 +289,41 @@ async function renderUser(user) {
   await items(h.events.slice(-50).map((e) => e.item));
   let before = [];
   let recError = null;
-  try { before = await recommend(user, 0); } catch (e) { if (e.status === 401) throw e; recError = e; }
+  try { before = await recommend(user, {}); } catch (e) { if (e.status === 401) throw e; recError = e; }
 
   const recsBox = el('div', { class: 'cols', id: 'recs' });
-  const value = el('output', { id: 'diversity-value' }, '0.0');
-  const slider = el('input', { type: 'range', id: 'diversity', min: 0, max: 1, step: 0.1, value: 0 });
+  const care = {};
+  const sliders = KNOBS.map(([knob, label]) => {
+    const value = el('output', { id: knob + '-value' }, '0.0');
+    const slider = el('input', { type: 'range', id: knob, min: 0, max: 1, step: 0.1, value: 0 });
+    slider.addEventListener('change', () => {
+      care[knob] = Number(slider.value);
+      value.textContent = care[knob].toFixed(1);
+      rerank();
+    });
+    return el('div', { class: 'slider' }, el('label', { for: knob }, label), slider, value);
+  });
+  const careText = () => KNOBS.filter(([k]) => care[k] > 0)
+    .map(([k, label]) => label.toLowerCase() + ' ' + care[k].toFixed(1)).join(', ');
   let seq = 0;
-  const drawRecs = (after, d) => {
+  const drawRecs = (after) => {
+    const on = careText();
     recsBox.replaceChildren(
-      el('div', {}, el('h2', {}, 'Before (diversity 0)'), recList(before, d > 0 ? after : null, 'before')),
-      d > 0 ? el('div', {}, el('h2', {}, 'After (diversity ' + d.toFixed(1) + ')'),
-                 recList(after, before, 'after'))
-            : el('div', {}, el('h2', {}, 'After'),
-                 el('p', { class: 'muted' }, 'Move the diversity slider: the re-ranked list ' +
-                   'appears here, new items in green, moved ones marked ▲/▼, dropped ones red on the left.')));
-    recsBox.dataset.diversity = d.toFixed(1);
+      el('div', {}, el('h2', {}, 'Before (no care)'), recList(before, on ? after : null, 'before')),
+      on ? el('div', {}, el('h2', {}, 'After (' + on + ')'), recList(after, before, 'after'))
+         : el('div', {}, el('h2', {}, 'After'),
+              el('p', { class: 'muted' }, 'Move a care slider: the re-ranked list appears here, ' +
+                'new items in green, moved ones marked ▲/▼, dropped ones red on the left.')));
+    for (const [k] of KNOBS) recsBox.dataset[k.replace('_s', 'S')] = (care[k] || 0).toFixed(1);
   };
-  slider.addEventListener('change', async () => {
-    const d = Number(slider.value);
-    value.textContent = d.toFixed(1);
+  async function rerank() {
     const mine = ++seq;
     try {
-      const after = await recommend(user, d);
-      if (mine === seq) drawRecs(after, d);
-    } catch (e) { if (e.status !== 401) recsBox.replaceChildren(errorPanel(e)); }
-  });
-  if (recError) recsBox.append(errorPanel(recError)); else drawRecs(before, 0);
+      const after = await recommend(user, care);
+      if (mine === seq) drawRecs(after);
+    } catch (e) { if (e.status !== 401 && mine === seq) recsBox.replaceChildren(errorPanel(e)); }
+  }
+  if (recError) recsBox.append(errorPanel(recError)); else drawRecs(before);
 
   const receipt = el('div', { id: 'forget-area' });
   const forgetButton = el('button', { type: 'button', class: 'danger', id: 'forget' }, 'Forget this user…');
@@ -326,9 +347,9 @@ async function renderUser(user) {
   show(el('h1', {}, 'User ', el('span', { 'data-testid': 'user-id' }, user)), userForm(user),
     historyPanel(h),
     el('div', { class: 'panel' }, el('h2', {}, 'Recommendations'),
-      el('div', { class: 'slider' }, el('label', { for: 'diversity' }, 'Diversity'), slider, value,
-         el('span', { class: 'muted' }, 're-ranks with care diversity; changes are highlighted')),
-      recsBox),
+      el('p', { class: 'muted' }, 'The care knobs re-rank the list (GET /v1/recommend with ' +
+         'diversity, calibration, fair_share, exploration); the list before and after are side by side.'),
+      el('div', { class: 'knobs' }, sliders), recsBox),
     el('div', { class: 'panel' }, el('h2', {}, 'Privacy'), forgetButton, receipt));
 }
 
