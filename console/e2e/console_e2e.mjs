@@ -217,6 +217,37 @@ try {
   check(await page.locator('[data-testid=similar] li[data-item]').count() > 0, 'item: similar items listed');
   await shot('item');
 
+  // ---- how long a page takes, against one API call of the same run ----
+  const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const timeIt = async (fn) => { const t = performance.now(); await fn(); return performance.now() - t; };
+  const anchor = [], userMs = [], itemMs = [], overviewMs = [];
+  for (const u of ['5', '6', '7']) {
+    anchor.push(await timeIt(() => apiStatus(`/v1/recommend?user=${u}&k=10&explain=true`, token)));
+    userMs.push(await timeIt(async () => {
+      await page.evaluate((h) => { location.hash = h; }, '#/user/' + u);
+      await page.waitForSelector(`[data-testid=user-id]:text-is("${u}")`);
+      await page.waitForSelector('[data-testid=before] li[data-item]');
+    }));
+    const it = String(100 + Number(u));
+    itemMs.push(await timeIt(async () => {
+      await page.evaluate((h) => { location.hash = h; }, '#/item/' + it);
+      await page.waitForSelector(`[data-testid=item-id]:text-is("${it}")`);
+      await page.waitForSelector('[data-testid=similar] li[data-item]');
+    }));
+    overviewMs.push(await timeIt(async () => {
+      await page.evaluate(() => { location.hash = '#/overview'; });
+      await page.waitForSelector('[data-testid=users]');
+    }));
+  }
+  const a = median(anchor);
+  console.log(`timing (median of 3): one GET /v1/recommend ${a.toFixed(0)} ms; ` +
+              `user page ${median(userMs).toFixed(0)} ms (${(median(userMs) / a).toFixed(1)}x), ` +
+              `item page ${median(itemMs).toFixed(0)} ms (${(median(itemMs) / a).toFixed(1)}x), ` +
+              `overview ${median(overviewMs).toFixed(0)} ms (${(median(overviewMs) / a).toFixed(1)}x)`);
+  // A loose bound (the machine is shared): a page that takes seconds fails.
+  check(Math.max(median(userMs), median(itemMs), median(overviewMs)) < 3000,
+        'every page renders in under 3 s (median of 3)');
+
   // ---- forget a user ----
   const victim = '2';
   await page.goto(origin + `/console/#/user/${victim}`);
