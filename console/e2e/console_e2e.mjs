@@ -252,6 +252,11 @@ try {
   const victim = '2';
   await page.goto(origin + `/console/#/user/${victim}`);
   await page.waitForSelector('[data-testid=history]');
+  check((await page.textContent('[data-testid=consent]')).includes('personalization'),
+        'user: consent shown');
+  await page.click('#export');
+  await page.waitForSelector('[data-testid=export]');
+  check((await page.textContent('[data-testid=export]')).includes('"events"'), 'user: export shown');
   await page.click('#forget');
   await page.waitForSelector('#forget-confirm');
   await shot('forget-confirm');

@@ -344,13 +344,31 @@ async function renderUser(user) {
       el('button', { type: 'button', id: 'forget-no', onclick: () => receipt.replaceChildren() }, 'Cancel')));
   });
 
+  let record = null;
+  try { record = await api('/v1/users/' + enc(user)); } catch (e) { if (e.status !== 404) throw e; }
+  const consent = record ? record.consent : null;
+  const exportBox = el('div', { id: 'export-area' });
+  const exportButton = el('button', { type: 'button', id: 'export', onclick: async () => {
+    try {
+      const x = await api('/v1/users/' + enc(user) + '/export');
+      exportBox.replaceChildren(el('h2', {}, 'Export (everything held about ' + user + ')'),
+        el('pre', { class: 'export', 'data-testid': 'export' }, JSON.stringify(x, null, 2)));
+    } catch (e) { if (e.status !== 401) exportBox.replaceChildren(errorPanel(e)); }
+  } }, 'Export');
+
   show(el('h1', {}, 'User ', el('span', { 'data-testid': 'user-id' }, user)), userForm(user),
+    el('div', { class: 'panel' }, el('h2', {}, 'Consent'),
+      consent ? el('table', { 'data-testid': 'consent' }, Object.entries(consent).map(([k, v]) =>
+        el('tr', {}, el('td', {}, k), el('td', { class: v ? '' : 'error' }, v ? 'yes' : 'no'))))
+              : el('p', { class: 'muted', 'data-testid': 'consent' },
+                   'No user record: the defaults apply (personalization, storing events, training).')),
     historyPanel(h),
     el('div', { class: 'panel' }, el('h2', {}, 'Recommendations'),
       el('p', { class: 'muted' }, 'The care knobs re-rank the list (GET /v1/recommend with ' +
          'diversity, calibration, fair_share, exploration); the list before and after are side by side.'),
       el('div', { class: 'knobs' }, sliders), recsBox),
-    el('div', { class: 'panel' }, el('h2', {}, 'Privacy'), forgetButton, receipt));
+    el('div', { class: 'panel' }, el('h2', {}, 'Privacy'), exportButton, ' ', forgetButton, exportBox,
+       receipt));
 }
 
 // ---- an item ---------------------------------------------------------------

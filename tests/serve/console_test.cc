@@ -1,5 +1,5 @@
-// The web console's static files (tools/serve/console.h) and the two JSON
-// routes it added (GET /v1/users/{id}/history, GET /v1/items/{id}), over a
+// The web console's static files (tools/serve/console.h) and the JSON routes
+// it added (GET /v1/users/{id}/history, /v1/users/{id}, /v1/items/{id}), over a
 // real in-process server. The browser-side behaviour is tested by
 // console/e2e (ctest label "browser").
 #include "tools/serve/console.h"
@@ -203,6 +203,24 @@ TEST_F(ConsoleTest, ItemRouteIsTheCliGetItem) {
   EXPECT_EQ(Send("GET", "/v1/items/i1", "").status, 401);
 }
 
+TEST_F(ConsoleTest, UserRouteIsTheCliGetUser) {
+  User u;
+  u.id = "with consent";
+  u.consent.training = false;
+  ASSERT_TRUE(db_->UpsertUsers({}, {u}).ok());
+  HttpResponse r = Send("GET", "/v1/users/with%20consent");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = json::parse(r.body);
+  EXPECT_EQ(j["id"], "with consent");
+  EXPECT_EQ(j["consent"]["training"], false);
+  EXPECT_EQ(j["consent"]["personalization"], true);
+  EXPECT_EQ(Send("GET", "/v1/users/nobody").status, 404);
+  EXPECT_EQ(Send("GET", "/v1/users/with%20consent?x=1").status, 400);
+  EXPECT_EQ(Send("GET", "/v1/users/with%20consent", "").status, 401);
+  // POST /v1/users is still the upsert route, GET of it still 405.
+  EXPECT_EQ(Send("GET", "/v1/users").status, 405);
+}
+
 TEST(ConsoleRequestTest, ParsesTheNewRoutes) {
   ParsedRequest p = ParseRequest("GET", "/v1/users/a%2Fb/history?limit=5&from=10&to=20", "");
   ASSERT_TRUE(p.ok()) << p.message;
@@ -214,6 +232,9 @@ TEST(ConsoleRequestTest, ParsesTheNewRoutes) {
   p = ParseRequest("GET", "/v1/items/x%20y", "");
   ASSERT_TRUE(p.ok()) << p.message;
   EXPECT_EQ(std::get<GetItemCall>(p.call).item, "x y");
+  p = ParseRequest("GET", "/v1/users/x%20y", "");
+  ASSERT_TRUE(p.ok()) << p.message;
+  EXPECT_EQ(std::get<GetUserCall>(p.call).user, "x y");
   EXPECT_EQ(ParseRequest("GET", "/v1/items/", "").http_status, 404);
   EXPECT_EQ(ParseRequest("GET", "/v1/users//history", "").http_status, 404);
   EXPECT_EQ(ParseRequest("GET", "/v1/users/u/history?limit=x", "").http_status, 400);

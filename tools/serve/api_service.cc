@@ -164,6 +164,12 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
     if (counts.ok()) j["counts"] = {{"total", counts->total}, {"by_type", counts->by_type}};
     return Ok(j);
   }
+  if (const auto* c = std::get_if<GetUserCall>(&call)) {
+    auto user = db_->GetUser(c->user);
+    if (!user.ok()) return FromStatus(user.status());
+    // The same document as `recdb get --user ID --json` (consent included).
+    return Ok(tools::ToJson(*user));
+  }
   if (const auto* c = std::get_if<SnapshotCall>(&call)) {
     if (config_.backup_dir.empty()) {
       return FromStatus(Status::FailedPrecondition(

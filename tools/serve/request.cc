@@ -454,7 +454,7 @@ ParsedRequest ParseRequest(std::string_view method, std::string_view target,
   // Route -> (method, parser). Every route has exactly one method.
   std::string_view want;
   enum class R { kHealth, kStats, kRecommend, kSimilar, kEvents, kItems, kUsers, kTrain, kForget,
-                 kExport, kSnapshot, kHistory, kGetItem } route;
+                 kExport, kSnapshot, kHistory, kGetItem, kGetUser } route;
   const std::string& name = seg[1];
   if (seg.size() == 2 && name == "health") {
     route = R::kHealth, want = "GET";
@@ -482,6 +482,8 @@ ParsedRequest ParseRequest(std::string_view method, std::string_view target,
     route = R::kHistory, want = "GET";
   } else if (seg.size() == 3 && name == "items" && !seg[2].empty()) {
     route = R::kGetItem, want = "GET";
+  } else if (seg.size() == 3 && name == "users" && !seg[2].empty()) {
+    route = R::kGetUser, want = "GET";
   } else {
     return Error(404, "no such route: " + path);
   }
@@ -545,11 +547,13 @@ ParsedRequest ParseRequest(std::string_view method, std::string_view target,
       return p;
     }
     case R::kHistory: return Wrap(ParseHistory(seg[2], q));
-    case R::kGetItem: {
+    case R::kGetItem:
+    case R::kGetUser: {
       Status s = q.CheckAllUsed("none");
       if (!s.ok()) return BadRequest(s);
       ParsedRequest p;
-      p.call = GetItemCall{seg[2]};
+      if (route == R::kGetItem) p.call = GetItemCall{seg[2]};
+      else p.call = GetUserCall{seg[2]};
       return p;
     }
   }
