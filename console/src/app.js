@@ -413,6 +413,7 @@ async function renderItem(id) {
 
 document.getElementById('logout').addEventListener('click', () => {
   sessionStorage.removeItem(TOKEN_KEY);
+  itemCache.clear();
   toLogin('Logged out.');
 });
 window.addEventListener('hashchange', route);
