@@ -221,14 +221,14 @@ try {
   const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const timeIt = async (fn) => { const t = performance.now(); await fn(); return performance.now() - t; };
   const anchor = [], userMs = [], itemMs = [], overviewMs = [];
-  for (const u of ['5', '6', '7']) {
+  for (const [n, u] of ['5', '6', '7'].entries()) {
     anchor.push(await timeIt(() => apiStatus(`/v1/recommend?user=${u}&k=10&explain=true`, token)));
     userMs.push(await timeIt(async () => {
       await page.evaluate((h) => { location.hash = h; }, '#/user/' + u);
       await page.waitForSelector(`[data-testid=user-id]:text-is("${u}")`);
       await page.waitForSelector('[data-testid=before] li[data-item]');
     }));
-    const it = String(100 + Number(u));
+    const it = before[(n + 1) % before.length];
     itemMs.push(await timeIt(async () => {
       await page.evaluate((h) => { location.hash = h; }, '#/item/' + it);
       await page.waitForSelector(`[data-testid=item-id]:text-is("${it}")`);
