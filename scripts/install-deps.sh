@@ -17,6 +17,11 @@ PACKAGES=(
   python3 python3-numpy python3-scipy
   python3-dev pybind11-dev python3-pytest
 )
+# The web console's browser test (console/e2e, ctest label "browser"):
+# Debian's chromium, driven by playwright-core from npm (no browser download).
+PACKAGES+=(chromium nodejs)
+# npm comes with nodejs from NodeSource; Debian's own nodejs needs the npm package.
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -26,4 +31,6 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+# playwright-core, pinned by console/package-lock.json (the only npm package).
+(cd "$(dirname "$0")/../console" && npm ci --no-audit --no-fund)
 echo "recdb dependencies installed"

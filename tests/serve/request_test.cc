@@ -28,7 +28,7 @@ TEST(RequestTest, RoutesEachEndpointToItsCall) {
 }
 
 TEST(RequestTest, UnknownRouteIs404AndWrongMethodIs405WithAllow) {
-  for (const char* t : {"/", "/v1", "/v1/", "/v2/stats", "/v1/nope", "/v1/stats/", "/v1/users/1",
+  for (const char* t : {"/", "/v1", "/v1/", "/v2/stats", "/v1/nope", "/v1/stats/", "/v1/users/1/nope",
                         "/v1/users/1/export/x", "/v1/users//export"}) {
     auto p = ParseRequest("GET", t, "");
     EXPECT_EQ(p.http_status, 404) << t;

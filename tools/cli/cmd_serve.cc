@@ -46,7 +46,8 @@ int ServeMain(int argc, char** argv) {
   ArgParser args(
       "serve", "Serve DIR over HTTP/JSON on a loopback address (bearer-token auth).",
       "Endpoints under /v1/ (tools/serve/openapi.yaml): recommend, similar, events, items,\n"
-      "users, train, forget, users/{id}/export, snapshots, stats, health. On start the\n"
+      "items/{id}, users, users/{id}/history, users/{id}/export, train, forget, snapshots,\n"
+      "stats, health; a web console at /console/ (log in with the token). On start the\n"
       "recommenders are trained with the stored fusion weights (as `recdb recommend`\n"
       "does), then one JSON line {\"address\", \"port\", ...} is printed on stdout.\n"
       "SIGINT/SIGTERM: stop accepting, finish the requests in flight, close DIR.");

@@ -141,6 +141,29 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
     out.body = *r;  // already one JSON object (DB::ExportUser)
     return out;
   }
+  if (const auto* c = std::get_if<HistoryCall>(&call)) {
+    auto history = db_->GetUserHistory(c->user, c->range);
+    if (!history.ok()) return FromStatus(history.status());
+    // The same document as `recdb history --json`.
+    ojson events = ojson::array();
+    for (const auto& e : *history) events.push_back(tools::ToJson(e));
+    return Ok(ojson{{"user", c->user}, {"count", history->size()}, {"events", std::move(events)}});
+  }
+  if (const auto* c = std::get_if<GetItemCall>(&call)) {
+    auto item = db_->GetItem(c->item);
+    if (!item.ok()) return FromStatus(item.status());
+    // The same document as `recdb get --item ID --json`.
+    ojson j = tools::ToJson(*item);
+    auto counts = db_->GetItemCounts(item->id);
+    if (counts.ok()) j["counts"] = {{"total", counts->total}, {"by_type", counts->by_type}};
+    return Ok(j);
+  }
+  if (const auto* c = std::get_if<GetUserCall>(&call)) {
+    auto user = db_->GetUser(c->user);
+    if (!user.ok()) return FromStatus(user.status());
+    // The same document as `recdb get --user ID --json` (consent included).
+    return Ok(tools::ToJson(*user));
+  }
   if (const auto* c = std::get_if<SnapshotCall>(&call)) {
     if (config_.backup_dir.empty()) {
       return FromStatus(Status::FailedPrecondition(

@@ -21,6 +21,8 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "recdb/db.h"
 #include "tools/serve/request.h"
@@ -29,8 +31,11 @@ namespace recdb::serve {
 
 struct ApiResponse {
   int status = 200;
-  std::string body;   // JSON text
+  std::string body;   // JSON text (or, for the console's assets, the file)
   std::string allow;  // with 405: the Allow header
+  std::string content_type = "application/json";
+  // Further response headers (the console's Content-Security-Policy, ...).
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 class ApiService {

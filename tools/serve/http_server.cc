@@ -16,6 +16,7 @@
 #include <boost/beast/http.hpp>
 
 #include "tools/serve/api_service.h"
+#include "tools/serve/console.h"
 #include "tools/serve/request.h"
 
 namespace recdb::serve {
@@ -164,7 +165,8 @@ class Session : public std::enable_shared_from_this<Session> {
     server_->BeginRequest();
     counted_ = true;
     const auto& req = parser_->get();
-    if (RequiresAuth(Sv(req.target()))) {
+    // The console's static files are public: its login page must load.
+    if (RequiresAuth(Sv(req.target())) && !IsConsoleTarget(Sv(req.target()))) {
       auto it = req.find(http::field::authorization);
       if (it == req.end() || !Authorized(Sv(it->value()), server_->options().token)) {
         ApiResponse r = ApiService::Error(
@@ -231,7 +233,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Handle() {
     auto& req = parser_->get();
-    ApiResponse r = server_->service().Handle(Sv(req.method_string()), Sv(req.target()), req.body());
+    ApiResponse r = IsConsoleTarget(Sv(req.target()))
+                        ? ServeConsole(Sv(req.method_string()), Sv(req.target()))
+                        : server_->service().Handle(Sv(req.method_string()), Sv(req.target()),
+                                                    req.body());
     const bool close = !req.keep_alive() || server_->stopping();
     Respond(std::move(r), close, /*linger=*/false);
   }
@@ -239,7 +244,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void Respond(ApiResponse r, bool close, bool linger = true) {
     res_.emplace(static_cast<http::status>(r.status), 11);
     res_->set(http::field::server, "recdb");
-    res_->set(http::field::content_type, "application/json");
+    res_->set(http::field::content_type, r.content_type);
+    for (const auto& [name, value] : r.headers) res_->set(name, value);
     if (!r.allow.empty()) res_->set(http::field::allow, r.allow);
     if (r.status == 401) res_->set(http::field::www_authenticate, "Bearer realm=\"recdb\"");
     res_->keep_alive(!close);

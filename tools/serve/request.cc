@@ -211,6 +211,23 @@ StatusOr<RecommendCall> ParseRecommend(Query& q) {
   return call;
 }
 
+// GET /v1/users/{id}/history: the parameters of `recdb history`.
+StatusOr<HistoryCall> ParseHistory(const std::string& user, Query& q) {
+  HistoryCall call;
+  call.user = user;
+  RECDB_ASSIGN_OR_RETURN(auto from, q.GetInt("from"));
+  RECDB_ASSIGN_OR_RETURN(auto to, q.GetInt("to"));
+  RECDB_ASSIGN_OR_RETURN(auto limit, q.GetInt("limit"));
+  RECDB_RETURN_IF_ERROR(q.CheckAllUsed("from, to, limit"));
+  if (from) call.range.start = *from;
+  if (to) call.range.end = *to;
+  if (limit) {
+    if (*limit < 0) return Status::InvalidArgument("limit: must be >= 0");
+    call.range.limit = static_cast<size_t>(*limit);
+  }
+  return call;
+}
+
 StatusOr<SimilarCall> ParseSimilar(Query& q) {
   SimilarCall call;
   call.item = q.Get("item").value_or("");
@@ -439,7 +456,7 @@ ParsedRequest ParseRequest(std::string_view method, std::string_view target,
   // Route -> (method, parser). Every route has exactly one method.
   std::string_view want;
   enum class R { kHealth, kStats, kRecommend, kSimilar, kEvents, kItems, kUsers, kTrain, kForget,
-                 kExport, kSnapshot } route;
+                 kExport, kSnapshot, kHistory, kGetItem, kGetUser } route;
   const std::string& name = seg[1];
   if (seg.size() == 2 && name == "health") {
     route = R::kHealth, want = "GET";
@@ -463,6 +480,12 @@ ParsedRequest ParseRequest(std::string_view method, std::string_view target,
     route = R::kSnapshot, want = "POST";
   } else if (seg.size() == 4 && name == "users" && !seg[2].empty() && seg[3] == "export") {
     route = R::kExport, want = "GET";
+  } else if (seg.size() == 4 && name == "users" && !seg[2].empty() && seg[3] == "history") {
+    route = R::kHistory, want = "GET";
+  } else if (seg.size() == 3 && name == "items" && !seg[2].empty()) {
+    route = R::kGetItem, want = "GET";
+  } else if (seg.size() == 3 && name == "users" && !seg[2].empty()) {
+    route = R::kGetUser, want = "GET";
   } else {
     return Error(404, "no such route: " + path);
   }
@@ -523,6 +546,16 @@ ParsedRequest ParseRequest(std::string_view method, std::string_view target,
       if (!s.ok()) return BadRequest(s);
       ParsedRequest p;
       p.call = ExportUserCall{seg[2]};
+      return p;
+    }
+    case R::kHistory: return Wrap(ParseHistory(seg[2], q));
+    case R::kGetItem:
+    case R::kGetUser: {
+      Status s = q.CheckAllUsed("none");
+      if (!s.ok()) return BadRequest(s);
+      ParsedRequest p;
+      if (route == R::kGetItem) p.call = GetItemCall{seg[2]};
+      else p.call = GetUserCall{seg[2]};
       return p;
     }
   }

@@ -11,6 +11,8 @@
 //   POST /v1/users   {"users":[...]}    POST /v1/train [{options}]
 //   POST /v1/forget  {"user":ID,...}    GET  /v1/users/{id}/export
 //   POST /v1/snapshots [{"link_files":bool}]
+//   GET  /v1/users/{id}/history?limit=N&from=TS&to=TS
+//   GET  /v1/users/{id}                 GET  /v1/items/{id}
 //
 // Query parameters mirror the flags of `recdb recommend` / `recdb similar`
 // (snake_case: include_seen, fair_share, ...); unknown parameters and unknown
@@ -66,10 +68,20 @@ struct ExportUserCall {
 struct SnapshotCall {
   SnapshotOptions options;
 };
+struct HistoryCall {
+  std::string user;
+  HistoryRange range;
+};
+struct GetItemCall {
+  std::string item;
+};
+struct GetUserCall {
+  std::string user;
+};
 
 using ApiCall = std::variant<HealthCall, StatsCall, RecommendCall, SimilarCall, EventsCall,
                              ItemsCall, UsersCall, TrainCall, ForgetCall, ExportUserCall,
-                             SnapshotCall>;
+                             SnapshotCall, HistoryCall, GetItemCall, GetUserCall>;
 
 // The outcome of parsing: a call, or the HTTP error to answer with.
 struct ParsedRequest {

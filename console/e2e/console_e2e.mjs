@@ -1,0 +1,298 @@
+// End-to-end test of the recdb web console in a real headless browser
+// (Debian's chromium driven by playwright-core; no browser download).
+//
+//   node console_e2e.mjs RECDB_BINARY OUT_DIR
+//
+// Builds a database (ml-100k from ../shared/data/ml-100k or $RECDB_ML100K
+// when present, else a small generated one), trains it, starts `recdb serve`
+// on a random loopback port, and checks: the API answers 401 without or with a
+// wrong token and the console then shows only its login page; logging in
+// shows the overview with the server's counts; a user's page shows history,
+// recommendations with contribution bars and explanations; moving the
+// diversity slider changes the list and highlights the change; an item's page
+// shows its record and similar items; forgetting a user shows a receipt and
+// the user is gone (the page and the API say so); every request the page
+// makes goes to the server's loopback address; no Content-Security-Policy
+// violation and no script error. Screenshots go to OUT_DIR. The server is
+// stopped by its pid at the end. Exit 0: all passed; 1: a check failed.
+import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const [recdb, outDir] = process.argv.slice(2);
+if (!recdb || !outDir) {
+  console.error('usage: console_e2e.mjs RECDB_BINARY OUT_DIR');
+  process.exit(2);
+}
+fs.mkdirSync(outDir, { recursive: true });
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'recdb-console-e2e-'));
+const dbDir = path.join(work, 'db');
+let failures = 0;
+let server = null;
+
+function check(cond, what) {
+  console.log((cond ? 'ok   ' : 'FAIL ') + what);
+  if (!cond) failures++;
+}
+
+function run(args) {
+  const r = spawnSync(recdb, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`recdb ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+// ---- the database ----------------------------------------------------------
+
+const ml = process.env.RECDB_ML100K ||
+  path.resolve(here, '../../../shared/data/ml-100k');
+let usingMl = fs.existsSync(path.join(ml, 'u.data'));
+if (usingMl) {
+  run(['import', dbDir, '--create', '--movielens', ml]);
+} else {
+  // 40 items in 4 categories, 30 users, each with 12 events on 2 favourite
+  // categories: enough for every recommender and for diversity to matter.
+  const cats = ['Comedy', 'Drama', 'Horror', 'Sci-Fi'];
+  const itemsF = path.join(work, 'items.jsonl');
+  const usersF = path.join(work, 'users.jsonl');
+  const eventsF = path.join(work, 'events.jsonl');
+  let rnd = 12345;
+  const next = () => (rnd = (rnd * 1103515245 + 12345) % 2147483648) / 2147483648;
+  fs.writeFileSync(itemsF, Array.from({ length: 40 }, (_, i) => JSON.stringify(
+    { id: 'i' + i, title: 'Item ' + i, categories: [cats[i % 4]] })).join('\n') + '\n');
+  fs.writeFileSync(usersF, Array.from({ length: 30 }, (_, u) => JSON.stringify(
+    { id: String(u + 1) })).join('\n') + '\n');
+  const ev = [];
+  for (let u = 0; u < 30; u++) {
+    for (let e = 0; e < 12; e++) {
+      const cat = (u + (e % 2)) % 4;
+      const item = cat + 4 * Math.floor(next() * 10);
+      ev.push(JSON.stringify({ user: String(u + 1), item: 'i' + item, type: 'view',
+                               ts: 1700000000 + u * 1000 + e * 60 }));
+    }
+  }
+  fs.writeFileSync(eventsF, ev.join('\n') + '\n');
+  run(['import', dbDir, '--create', '--items', itemsF, '--users', usersF, '--events', eventsF]);
+}
+run(['train', dbDir]);
+console.log(`database: ${usingMl ? 'ml-100k' : 'generated'} in ${dbDir}`);
+
+// ---- the server ------------------------------------------------------------
+
+const token = crypto.randomBytes(16).toString('hex');
+const tokenFile = path.join(work, 'token');
+fs.writeFileSync(tokenFile, token + '\n', { mode: 0o600 });
+server = spawn(recdb, ['serve', dbDir, '--port', '0', '--token-file', tokenFile],
+               { stdio: ['ignore', 'pipe', 'inherit'] });
+const ready = await new Promise((resolve, reject) => {
+  const rl = readline.createInterface({ input: server.stdout });
+  rl.once('line', (line) => resolve(JSON.parse(line)));
+  server.once('exit', (code) => reject(new Error('recdb serve exited with ' + code)));
+  setTimeout(() => reject(new Error('recdb serve did not start in 120 s')), 120000);
+});
+const origin = `http://127.0.0.1:${ready.port}`;
+console.log(`server: ${origin} pid ${ready.pid}`);
+
+async function apiStatus(p, tok) {
+  const res = await fetch(origin + p, tok ? { headers: { Authorization: 'Bearer ' + tok } } : {});
+  return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+let browser = null;
+try {
+  // ---- the API's own answer to a missing or wrong token ----
+  check((await apiStatus('/v1/stats')).status === 401, 'API: no token is 401');
+  check((await apiStatus('/v1/stats', 'wrong')).status === 401, 'API: wrong token is 401');
+  const stats = (await apiStatus('/v1/stats', token)).body;
+  check(stats && stats.users > 0, 'API: stats with the token');
+  const consoleRes = await fetch(origin + '/console/');
+  const csp = consoleRes.headers.get('content-security-policy') || '';
+  check(consoleRes.status === 200 && /default-src 'self'/.test(csp) && !/unsafe-inline/.test(csp),
+        'console: served without a token, with a strict CSP');
+  check(consoleRes.headers.get('content-type').startsWith('text/html'), 'console: text/html');
+  const js = await fetch(origin + '/console/app.js');
+  check(js.headers.get('content-type').startsWith('text/javascript'), 'console: app.js is text/javascript');
+
+  browser = await chromium.launch({
+    executablePath: process.env.RECDB_CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const requests = [];
+  const problems = [];
+  page.on('request', (r) => requests.push(r.url()));
+  page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) problems.push('console: ' + m.text());
+  });
+  const shot = async (name) => page.screenshot({ path: path.join(outDir, name + '.png'), fullPage: true });
+
+  // ---- no token: login page only ----
+  await page.goto(origin + '/console/#/overview');
+  await page.waitForSelector('#login-form');
+  check(await page.locator('[data-testid=users]').count() === 0, 'no token: login page, no data');
+  await page.fill('#token', 'not-the-token');
+  await page.click('input[type=submit]');
+  await page.waitForFunction(() => document.querySelector('#login-error').textContent.includes('Wrong'));
+  check(await page.locator('[data-testid=users]').count() === 0, 'wrong token: stays on login, no data');
+  await shot('login-wrong-token');
+  // A stale token in the session: the first 401 returns to the login page.
+  await page.evaluate(() => sessionStorage.setItem('recdb.token', 'stale'));
+  await page.goto(origin + '/console/#/user/1');
+  await page.waitForSelector('#login-form');
+  check(await page.locator('[data-testid=history]').count() === 0 &&
+        await page.evaluate(() => sessionStorage.getItem('recdb.token')) === null,
+        'stale token: 401 clears it and shows the login page, no data');
+
+  // ---- log in: overview ----
+  await page.fill('#token', token);
+  await page.click('input[type=submit]');
+  await page.waitForSelector('[data-testid=users]');
+  const shownUsers = await page.textContent('[data-testid=users]');
+  check(shownUsers === stats.users.toLocaleString('en-US'), `overview: users ${shownUsers}`);
+  check(await page.textContent('[data-testid=events]') === stats.events.toLocaleString('en-US'),
+        'overview: events match /v1/stats');
+  check(!page.url().includes(token), 'the token is not in the URL');
+  await shot('overview');
+
+  // ---- a user: history, recommendations, diversity slider ----
+  const user = '1';
+  await page.fill('#open-user input[name=user]', user);
+  await page.click('#open-user input[type=submit]');
+  await page.waitForSelector('[data-testid=before] li[data-item]');
+  const hist = (await apiStatus(`/v1/users/${user}/history`, token)).body;
+  check((await page.textContent('[data-testid=history-count]')).startsWith(hist.count + ' events'),
+        `user: history shows ${hist.count} events`);
+  check(await page.locator('[data-testid=before] svg.bars rect').count() > 0,
+        'user: contribution bars drawn');
+  check((await page.locator('[data-testid=before] .sentence').count()) > 0,
+        'user: explanation sentences shown');
+  const before = await page.$$eval('[data-testid=before] li[data-item]', (l) => l.map((x) => x.dataset.item));
+  const zero = '&calibration=0&fair_share=0&exploration=0';
+  await page.focus('#diversity');
+  // Native key presses on the slider (input + change events, as a user's).
+  for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowRight');
+  await page.waitForSelector('#recs[data-diversity="0.3"]');
+  const mid = await page.$$eval('[data-testid=after] li[data-item]', (l) => l.map((x) => x.dataset.item));
+  const apiMid = (await apiStatus(`/v1/recommend?user=${user}&k=10&diversity=0.3${zero}`, token)).body;
+  check(mid.length > 0 && apiMid.items.map((r) => r.id).join() === mid.join(),
+        'slider at 0.3: the list equals the API with diversity=0.3');
+  await shot('user-diversity-0.3');
+  await page.keyboard.press('End');  // the slider to 1.0
+  await page.waitForSelector('#recs[data-diversity="1.0"]');
+  const after = await page.$$eval('[data-testid=after] li[data-item]', (l) => l.map((x) => x.dataset.item));
+  check(before.length > 0 && after.length > 0 && before.join() !== after.join(),
+        `slider: the list changed (${before.length} -> ${after.length} items)`);
+  const highlighted = await page.locator('[data-testid=after] li.new, [data-testid=after] .tag.moved').count();
+  check(highlighted > 0, `slider: ${highlighted} changes highlighted`);
+  const apiAfter = (await apiStatus(`/v1/recommend?user=${user}&k=10&diversity=1${zero}`, token)).body;
+  check(apiAfter.items.map((r) => r.id).join() === after.join(), 'slider: list equals the API with diversity=1');
+  await shot('user');
+  // Another knob: diversity back to 0, calibration to 1.
+  await page.keyboard.press('Home');
+  await page.waitForSelector('#recs[data-diversity="0.0"]');
+  await page.focus('#calibration');
+  await page.keyboard.press('End');
+  await page.waitForSelector('#recs[data-calibration="1.0"]');
+  const calibrated = await page.$$eval('[data-testid=after] li[data-item]', (l) => l.map((x) => x.dataset.item));
+  const apiCal = (await apiStatus(
+    `/v1/recommend?user=${user}&k=10&diversity=0&calibration=1&fair_share=0&exploration=0`, token)).body;
+  check(calibrated.length > 0 && apiCal.items.map((r) => r.id).join() === calibrated.join(),
+        `calibration slider: the list equals the API with calibration=1 (${
+          calibrated.filter((id) => !before.includes(id)).length} of ${calibrated.length} items new)`);
+  await shot('user-calibration-1.0');
+
+  // ---- an item: record and similar items ----
+  const itemId = before[0];
+  await page.click(`[data-testid=before] li[data-item="${itemId}"] a`);
+  await page.waitForSelector('[data-testid=record]');
+  await page.waitForSelector('[data-testid=similar] li');
+  check(await page.textContent('[data-testid=item-id]') === itemId, `item: page of ${itemId}`);
+  check(await page.locator('[data-testid=similar] li[data-item]').count() > 0, 'item: similar items listed');
+  await shot('item');
+
+  // ---- how long a page takes, against one API call of the same run ----
+  const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const timeIt = async (fn) => { const t = performance.now(); await fn(); return performance.now() - t; };
+  const anchor = [], userMs = [], itemMs = [], overviewMs = [];
+  for (const [n, u] of ['5', '6', '7'].entries()) {
+    anchor.push(await timeIt(() => apiStatus(`/v1/recommend?user=${u}&k=10&explain=true`, token)));
+    userMs.push(await timeIt(async () => {
+      await page.evaluate((h) => { location.hash = h; }, '#/user/' + u);
+      await page.waitForSelector(`[data-testid=user-id]:text-is("${u}")`);
+      await page.waitForSelector('[data-testid=before] li[data-item]');
+    }));
+    const it = before[(n + 1) % before.length];
+    itemMs.push(await timeIt(async () => {
+      await page.evaluate((h) => { location.hash = h; }, '#/item/' + it);
+      await page.waitForSelector(`[data-testid=item-id]:text-is("${it}")`);
+      await page.waitForSelector('[data-testid=similar] li[data-item]');
+    }));
+    overviewMs.push(await timeIt(async () => {
+      await page.evaluate(() => { location.hash = '#/overview'; });
+      await page.waitForSelector('[data-testid=users]');
+    }));
+  }
+  const a = median(anchor);
+  console.log(`timing (median of 3): one GET /v1/recommend ${a.toFixed(0)} ms; ` +
+              `user page ${median(userMs).toFixed(0)} ms (${(median(userMs) / a).toFixed(1)}x), ` +
+              `item page ${median(itemMs).toFixed(0)} ms (${(median(itemMs) / a).toFixed(1)}x), ` +
+              `overview ${median(overviewMs).toFixed(0)} ms (${(median(overviewMs) / a).toFixed(1)}x)`);
+  // A loose bound (the machine is shared): a page that takes seconds fails.
+  check(Math.max(median(userMs), median(itemMs), median(overviewMs)) < 3000,
+        'every page renders in under 3 s (median of 3)');
+
+  // ---- forget a user ----
+  const victim = '2';
+  await page.goto(origin + `/console/#/user/${victim}`);
+  await page.waitForSelector('[data-testid=history]');
+  check((await page.textContent('[data-testid=consent]')).includes('personalization'),
+        'user: consent shown');
+  await page.click('#export');
+  await page.waitForSelector('[data-testid=export]');
+  check((await page.textContent('[data-testid=export]')).includes('"events"'), 'user: export shown');
+  await page.click('#forget');
+  await page.waitForSelector('#forget-confirm');
+  await shot('forget-confirm');
+  await page.click('#forget-yes');
+  await page.waitForSelector('[data-testid=receipt]');
+  const receipt = await page.textContent('[data-testid=receipt]');
+  check(receipt.includes('events_removed') && receipt.includes('ledger_hash'), 'forget: receipt shown');
+  await shot('forget-receipt');
+  await page.click('#reload-user');
+  await page.waitForSelector('[data-testid=error]');
+  check(/no user/.test(await page.textContent('[data-testid=error]')), 'forget: the page says the user is gone');
+  check((await apiStatus(`/v1/users/${victim}/history`, token)).status === 404,
+        'forget: the API says the user is gone');
+  await shot('forgotten');
+
+  // ---- log out ----
+  await page.click('#logout');
+  await page.waitForSelector('#login-form');
+  check(await page.evaluate(() => sessionStorage.getItem('recdb.token')) === null, 'logout: token dropped');
+
+  const foreign = requests.filter((u) => !u.startsWith(origin + '/'));
+  check(requests.length > 10 && foreign.length === 0,
+        `all ${requests.length} requests went to ${origin}` + (foreign.length ? ': ' + foreign.join(' ') : ''));
+  check(problems.length === 0, 'no CSP violation or script error' + (problems.length ? ': ' + problems.join('; ') : ''));
+  check(requests.every((u) => !u.includes(token)), 'no request URL carries the token');
+} catch (e) {
+  console.log('FAIL ' + (e.stack || e));
+  failures++;
+} finally {
+  if (browser) await browser.close();
+  // Stop the server by its pid (SIGTERM: graceful) and wait for it.
+  const exited = new Promise((resolve) => server.once('exit', resolve));
+  process.kill(ready.pid, 'SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 30000))]);
+  fs.rmSync(work, { recursive: true, force: true });
+}
+console.log(failures ? `${failures} check(s) failed` : 'all console checks passed');
+console.log(`screenshots: ${outDir}`);
+process.exit(failures ? 1 : 0);
