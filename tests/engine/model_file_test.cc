@@ -250,7 +250,9 @@ TEST(ModelFileTest, TrainReportsProgressThroughEveryStage) {
   EXPECT_EQ(seen.front().steps, 0) << "unknown while reading the events";
   for (size_t i = 0; i < seen.size(); ++i) {
     EXPECT_EQ(seen[i].step, static_cast<int>(i)) << seen[i].stage;
-    if (i > 0) EXPECT_EQ(seen[i].steps, steps) << "known once the components are";
+    if (i > 0) {
+      EXPECT_EQ(seen[i].steps, steps) << "known once the components are";
+    }
   }
   const size_t components = report->weights.size();
   EXPECT_EQ(steps, static_cast<int>(1 + 2 * components + 1 + 1));  // learning: val fits + blend
