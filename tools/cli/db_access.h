@@ -27,6 +27,10 @@ enum class OpenMode {
 // DIR"), AlreadyExists (kCreate), and whatever DB::Open returns.
 [[nodiscard]] StatusOr<std::unique_ptr<DB>> OpenDatabase(const std::string& dir, OpenMode mode);
 
+// True for OpenDatabase's "no recdb database in DIR" (not for another
+// NotFound such as a missing pseudonym key file).
+bool IsNoDatabase(const Status& s);
+
 // Closes the DB and returns the close Status (errors while flushing matter
 // to a CLI user: the data may not be durable).
 [[nodiscard]] Status CloseDatabase(std::unique_ptr<DB> db);
