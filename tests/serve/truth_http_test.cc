@@ -132,5 +132,16 @@ TEST_F(TruthHttpTest, SimilarItemsHaveTheirOwnSentence) {
   }
 }
 
+// #16: user=1&user=2 silently took the last.
+TEST_F(TruthHttpTest, ASingleValuedParameterGivenTwiceIs400) {
+  auto [s, b] = Call("GET", "/v1/recommend?user=u1&user=u2&k=3");
+  EXPECT_EQ(s, 400) << b.dump();
+  EXPECT_NE(b["error"]["message"].get<std::string>().find("user: given more than once"),
+            std::string::npos)
+      << b.dump();
+  auto [s2, b2] = Call("GET", "/v1/recommend?user=u1&pin=i1&pin=i2&k=3");
+  EXPECT_EQ(s2, 200) << b2.dump();  // repeatable parameters stay repeatable
+}
+
 }  // namespace
 }  // namespace recdb::serve

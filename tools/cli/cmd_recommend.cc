@@ -1,5 +1,6 @@
 // recdb recommend DIR --user ID: what the user should see next, and why.
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 
@@ -205,7 +206,9 @@ int TrainMain(int argc, char** argv) {
     j["weights"] = report->weights;
     std::cout << j.dump(2) << "\n";
   } else {
-    std::cout << "trained on " << report->events << " events in " << report->seconds << " s\n"
+    char seconds[32];
+    std::snprintf(seconds, sizeof(seconds), "%.2f", report->seconds);
+    std::cout << "trained on " << report->events << " events in " << seconds << " s\n"
               << "fusion weights (learned on a validation split of the training data):\n";
     for (const auto& [name, w] : report->weights) std::cout << "  " << name << "  " << w << "\n";
   }
