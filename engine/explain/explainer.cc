@@ -146,10 +146,10 @@ void ExplainResult(const ExplainContext& ctx, uint32_t item, const rerank::Place
     Evidence e = Make("cold_start",
                       "no history to go on: the popularity fallback every new visitor gets");
     ex.evidence.push_back(std::move(e));
-    ex.sentence = popular_in.empty()
-                      ? "Popular right now; recdb does not know your tastes yet."
-                      : "Popular in " + popular_in + " this week; recdb does not know your "
-                        "tastes yet.";
+    const std::string why = ctx.personal ? "recdb does not know your tastes yet."
+                                          : "personalisation is off for you.";
+    ex.sentence = popular_in.empty() ? "Popular right now; " + why
+                                     : "Popular in " + popular_in + " this week; " + why;
     return;
   }
   if (!care_sentence.empty()) {

@@ -40,6 +40,7 @@ struct ExplainContext {
   // No history and no session: the list is the popularity fallback
   // (recommend.h, RecommendRequest), and says so.
   bool cold_start = false;
+  bool personal = true;  // false: the user's consent turned personalisation off
 };
 
 // Fills rec->explanation from rec->contributions and the context. `placed`

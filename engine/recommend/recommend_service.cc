@@ -550,6 +550,7 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
   ex.history = known_items;
   ex.k = request.k;
   ex.cold_start = cold_start;
+  ex.personal = personal;
   RecommendResponse response;
   response.model_version = model->version;
   for (const rerank::Placed& p : placed) {
