@@ -96,17 +96,29 @@ TEST_F(ExplainTruthTest, TheNamedReasonIsTheLargestPositiveContribution) {
 }
 
 TEST_F(ExplainTruthTest, AllNegativeContributionsClaimNoShare) {
+  // One item-based recommender only, and a filter to the other cluster: every
+  // candidate co-occurs with nothing the user saw, so its one contribution is
+  // below the average (negative). It used to read "cooc_symmetric (100%)".
   RecommendRequest r;
-  r.user = "u3";
+  r.user = "u3";  // cluster A
   r.k = 5;
-  for (const std::string& name : names_) r.weights[name] = -1.0;
+  r.filter.categories_any = {"B"};
+  const std::string only =
+      std::find(names_.begin(), names_.end(), "cooc_symmetric") != names_.end()
+          ? "cooc_symmetric"
+          : "itemknn";
+  for (const std::string& name : names_) r.weights[name] = name == only ? 1.0 : 0.0;
   auto res = db_->Recommend(r);
   ASSERT_TRUE(res.ok()) << res.status().ToString();
   ASSERT_FALSE(res->items.empty());
   for (const Recommendation& rec : res->items) {
+    ASSERT_EQ(rec.contributions.size(), 1u) << rec.id;
+    EXPECT_LT(rec.contributions.begin()->second, 0.0) << rec.id;
     for (const Evidence& e : rec.explanation.evidence) {
       EXPECT_NE(e.kind, "recommender") << rec.id << " " << e.text;
     }
+    EXPECT_EQ(rec.explanation.sentence.find("your history"), std::string::npos)
+        << rec.explanation.sentence;
     CheckTruthful(rec, r.user);
   }
 }
