@@ -27,9 +27,10 @@ inline constexpr double kMaxFusionWeight = 1e6;
 
 // Cold start. A request with no history to go on (an unknown user, a user
 // whose events carry no positive weight, and no session_items) gets the
-// popularity fallback: the "mostpop" and "trending" recommenders (and
-// "context_pop" when the request has a context) at weight 1, every other at
-// 0 (names in `weights` keep the weight given). Each result's explanation
+// popularity fallback: the popularity recommenders of the serving model
+// ("trending", and "context_pop" when the request has a context) at weight 1,
+// every other at 0 (names in `weights` keep the weight given); the same for a
+// user whose consent turns personalisation off. Each result's explanation
 // says so: evidence kind "cold_start" and a sentence such as "Popular right
 // now; recdb does not know your tastes yet." With require_known_user, an
 // unknown user is NotFound instead.
