@@ -106,6 +106,19 @@ TEST_F(CliTruthTest, MissingKeyFileIsNamed) {
   EXPECT_EQ(r.err.find("no recdb database"), std::string::npos) << r.err;
 }
 
+// #13: the advice for a pseudonymous database opened without its keys named
+// a flag no command has (`stats --key-file`).
+TEST_F(CliTruthTest, KeyChainAdviceNamesWhatExists) {
+  const std::string key = WriteFile("chain.key", std::string(64, 'a') + "\n");
+  ::setenv("RECDB_PSEUDONYM_KEY_FILE", key.c_str(), 1);
+  const std::string db = InitDb();
+  ::unsetenv("RECDB_PSEUDONYM_KEY_FILE");
+  RunResult r = Run("stats " + db);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("RECDB_PSEUDONYM_KEY_FILE"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("--key-file"), std::string::npos) << r.err;
+}
+
 // #11: a database held by another writer said "LOCK: Resource temporarily
 // unavailable".
 TEST_F(CliTruthTest, HeldLockSaysOpenInAnotherProcess) {
