@@ -94,7 +94,11 @@ StatusOr<std::unique_ptr<DBImpl>> DBImpl::OpenImpl(const Options& options,
     RECDB_RETURN_IF_ERROR(storage::FromRocksDB(it->status()));
     it.reset();
     if (fresh) {
-      if (options.read_only) return Status::Corruption("not a recdb database: no metadata");
+      if (options.read_only) {
+        return Status::Corruption(path + " is damaged or was not written by recdb: its metadata "
+                                  "is missing (a truncated MANIFEST loses it); restore it from a "
+                                  "snapshot (recdb backup restore, DB::Restore)");
+      }
       RECDB_RETURN_IF_ERROR(db->InitializeNew());
     }
     RECDB_RETURN_IF_ERROR(db->LoadState());
@@ -133,7 +137,11 @@ Status DBImpl::LoadState() {
   std::string value;
   uint64_t version = 0;
   Status s = store_->Get(ColumnFamily::kMeta, storage::kMetaFormatVersion, &value);
-  if (s.IsNotFound()) return Status::Corruption("not a recdb database: no format_version");
+  if (s.IsNotFound()) {
+    return Status::Corruption(path_ + " is damaged or was not written by recdb: no "
+                              "format_version (a truncated MANIFEST loses it); restore it from a "
+                              "snapshot (recdb backup restore, DB::Restore)");
+  }
   RECDB_RETURN_IF_ERROR(s);
   if (!storage::DecodeCounter(value, &version)) {
     return Status::Corruption("meta format_version is malformed");

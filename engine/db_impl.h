@@ -71,6 +71,8 @@ class DBImpl final : public DB {
   Status UpsertItems(const WriteOptions& wo, const std::vector<Item>& items) override;
   Status UpsertUsers(const WriteOptions& wo, const std::vector<User>& users) override;
   Status RecordEvents(const WriteOptions& wo, const std::vector<Event>& events) override;
+  Status RecordEvents(const WriteOptions& wo, const std::vector<Event>& events,
+                      RecordEventsResult* result) override;
 
   StatusOr<Item> GetItem(const std::string& id) override;
   StatusOr<User> GetUser(const std::string& id) override;
@@ -270,7 +272,8 @@ class DBImpl final : public DB {
   Status RegisterEventTypeLocked(const EventType& type);
   Status UpsertItemsLocked(const WriteOptions& wo, const std::vector<Item>& items);
   Status UpsertUsersLocked(const WriteOptions& wo, const std::vector<User>& users);
-  Status RecordEventsLocked(const WriteOptions& wo, const std::vector<Event>& events);
+  Status RecordEventsLocked(const WriteOptions& wo, const std::vector<Event>& events,
+                            RecordEventsResult* result);
 
   // Readers' helpers.
   template <typename Record>

@@ -140,7 +140,8 @@ Status DBImpl::OpenPseudonyms() {
     if (!chain.enabled()) {
       return Status::FailedPrecondition(
           "the database stores pseudonymous user ids: open it with its key chain "
-          "(Options::pseudonyms; recdb: --key-file or RECDB_PSEUDONYM_KEY_FILE)");
+          "(Options::pseudonyms; recdb: RECDB_PSEUDONYM_KEY_FILE=F, or `recdb --options FILE` "
+          "with pseudonyms.key_file)");
     }
     if (chain.CheckValue() != check) {
       return Status::InvalidArgument(
@@ -348,7 +349,10 @@ Status DBImpl::ForgetUserLocked(uint32_t uid, const std::string& id, ErasureRece
   std::string record;
   Status s = store_->Get(ColumnFamily::kUsers, storage::EntityKey(uid), &record);
   if (!s.ok() && !s.IsNotFound()) return s;
-  receipt->had_user_record = s.ok();
+  // An auto-created user has only its ids entry (db_write.cc) yet reads as a
+  // user everywhere: the receipt says it had a record either way.
+  receipt->had_user_record = true;
+  receipt->user_auto_created = s.IsNotFound();
   receipt->bytes_estimate += static_cast<int64_t>(record.size() + 1 + id.size() + 5);
   // Impressions: keyed user iid first like events (FORMAT.md), one range.
   if (auto* impressions = store_->Handle(ColumnFamily::kImpressions)) {

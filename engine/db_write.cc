@@ -255,6 +255,11 @@ Status DBImpl::UpsertUsersLocked(const WriteOptions& wo, const std::vector<User>
 // --- Events ------------------------------------------------------------------------
 
 Status DBImpl::RecordEvents(const WriteOptions& wo, const std::vector<Event>& events) {
+  return RecordEvents(wo, events, nullptr);
+}
+
+Status DBImpl::RecordEvents(const WriteOptions& wo, const std::vector<Event>& events,
+                            RecordEventsResult* result) {
   return NoThrow([&]() -> Status {
     std::shared_lock lifecycle(lifecycle_mu_);
     RECDB_RETURN_IF_ERROR(CheckWritable());
@@ -262,13 +267,17 @@ Status DBImpl::RecordEvents(const WriteOptions& wo, const std::vector<Event>& ev
     for (size_t i = 0; i < events.size(); ++i) {
       RECDB_RETURN_IF_ERROR(ValidateEvent(events[i], i));
     }
-    if (events.empty()) return Status::OK();
+    if (events.empty()) {
+      if (result != nullptr) *result = RecordEventsResult();
+      return Status::OK();
+    }
     std::lock_guard write(write_mu_);
-    return RecordEventsLocked(wo, events);
+    return RecordEventsLocked(wo, events, result);
   });
 }
 
-Status DBImpl::RecordEventsLocked(const WriteOptions& wo, const std::vector<Event>& events) {
+Status DBImpl::RecordEventsLocked(const WriteOptions& wo, const std::vector<Event>& events,
+                                  RecordEventsResult* result) {
   // 1. Resolve event types and ids; allocate ids of new users/items.
   resolved_.clear();
   resolved_.reserve(events.size());
@@ -284,6 +293,7 @@ Status DBImpl::RecordEventsLocked(const WriteOptions& wo, const std::vector<Even
   std::vector<std::string> stored_ids;
   stored_ids.reserve(pseudonymous ? events.size() : 0);
   const std::string* last_user = nullptr;
+  int64_t dropped = 0;  // events of forgotten users
   // Batches repeat a few event types: remember the last one resolved.
   const std::string* last_type = nullptr;
   uint16_t last_type_id = 0;
@@ -313,6 +323,7 @@ Status DBImpl::RecordEventsLocked(const WriteOptions& wo, const std::vector<Even
       r.user = p->second;
     } else if (IsForgottenId(e.user, user_id)) {  // forget ledger: dropped (db_privacy.cc)
       resolved_.push_back({UINT32_MAX, 0, 0});
+      ++dropped;
       continue;
     } else {
       if (!options_.auto_create_users) {
@@ -440,6 +451,11 @@ Status DBImpl::RecordEventsLocked(const WriteOptions& wo, const std::vector<Even
   {
     std::unique_lock lock(state_mu_);
     PublishEventBatchLocked(seq, stored, next_user, next_item);
+  }
+  if (result != nullptr) {
+    result->stored = static_cast<int64_t>(stored);
+    result->dropped_forgotten = dropped;
+    result->counted_only = static_cast<int64_t>(events.size()) - dropped - result->stored;
   }
   if (stats_log_end_ - stats_log_begin_ >= kFoldBatches || pending_stats_entries_ >= kFoldEntries) {
     // The batch is committed: a failed fold leaves its deltas in "stats_log"

@@ -2,18 +2,21 @@
 
 #include <cmath>
 #include <string>
-#include <string_view>
+
+#include "common/utf8.h"
 
 namespace recdb {
 namespace {
 
-std::string Where(const char* batch, size_t index, std::string_view field) {
-  std::string s(batch);
-  s += '[';
-  s += std::to_string(index);
-  s += "].";
+std::string Where(std::string_view where, std::string_view field) {
+  std::string s(where);
+  if (!s.empty()) s += '.';
   s += field;
   return s;
+}
+
+std::string Indexed(const char* batch, size_t index) {
+  return std::string(batch) + "[" + std::to_string(index) + "]";
 }
 
 Status TooLong(const std::string& where, size_t got, size_t limit, const char* limit_name) {
@@ -21,58 +24,63 @@ Status TooLong(const std::string& where, size_t got, size_t limit, const char* l
                                  limit_name + " (" + std::to_string(limit) + ")");
 }
 
-Status CheckId(std::string_view id, const char* batch, size_t index, const char* field) {
-  if (id.empty()) return Status::InvalidArgument(Where(batch, index, field) + ": empty id");
+Status CheckUtf8(std::string_view s, std::string_view where, std::string_view field) {
+  if (IsValidUtf8(s)) return Status::OK();
+  return Status::InvalidArgument(Where(where, field) + ": not valid UTF-8");
+}
+
+Status CheckId(std::string_view id, std::string_view where, const char* field) {
+  if (id.empty()) return Status::InvalidArgument(Where(where, field) + ": empty id");
   if (id.size() > kMaxIdBytes) {
-    return TooLong(Where(batch, index, field), id.size(), kMaxIdBytes, "kMaxIdBytes");
+    return TooLong(Where(where, field), id.size(), kMaxIdBytes, "kMaxIdBytes");
   }
-  return Status::OK();
+  return CheckUtf8(id, where, field);
 }
 
-Status CheckBytes(std::string_view s, size_t limit, const char* limit_name, const char* batch,
-                  size_t index, std::string_view field) {
-  if (s.size() > limit) return TooLong(Where(batch, index, field), s.size(), limit, limit_name);
-  return Status::OK();
+Status CheckBytes(std::string_view s, size_t limit, const char* limit_name,
+                  std::string_view where, std::string_view field) {
+  if (s.size() > limit) return TooLong(Where(where, field), s.size(), limit, limit_name);
+  return CheckUtf8(s, where, field);
 }
 
-Status CheckTimestamp(int64_t ts, const char* batch, size_t index, const char* field) {
+Status CheckTimestamp(int64_t ts, std::string_view where, const char* field) {
   if (ts < kMinTimestamp || ts > kMaxTimestamp) {
-    return Status::InvalidArgument(Where(batch, index, field) + ": " + std::to_string(ts) +
+    return Status::InvalidArgument(Where(where, field) + ": " + std::to_string(ts) +
                                    " is outside [" + std::to_string(kMinTimestamp) + ", " +
                                    std::to_string(kMaxTimestamp) + "]");
   }
   return Status::OK();
 }
 
-Status CheckAttributes(const Attributes& attrs, const char* batch, size_t index) {
+Status CheckAttributes(const Attributes& attrs, std::string_view where) {
   if (attrs.size() > kMaxAttributes) {
     return Status::InvalidArgument(
-        Where(batch, index, "attributes") + ": " + std::to_string(attrs.size()) +
+        Where(where, "attributes") + ": " + std::to_string(attrs.size()) +
         " attributes exceed kMaxAttributes (" + std::to_string(kMaxAttributes) + ")");
   }
   for (const auto& [key, value] : attrs) {
-    const std::string field = "attributes[\"" + key.substr(0, 32) + "\"]";
     if (key.empty()) {
-      return Status::InvalidArgument(Where(batch, index, "attributes") + ": empty key");
+      return Status::InvalidArgument(Where(where, "attributes") + ": empty key");
     }
-    RECDB_RETURN_IF_ERROR(CheckBytes(key, kMaxAttributeKeyBytes, "kMaxAttributeKeyBytes", batch,
-                                     index, field + " key"));
+    RECDB_RETURN_IF_ERROR(CheckBytes(key, kMaxAttributeKeyBytes, "kMaxAttributeKeyBytes", where,
+                                     "attributes key"));
+    const std::string field = "attributes." + key.substr(0, 32);
     if (const auto* s = std::get_if<std::string>(&value)) {
       RECDB_RETURN_IF_ERROR(
-          CheckBytes(*s, kMaxAttributeValueBytes, "kMaxAttributeValueBytes", batch, index, field));
+          CheckBytes(*s, kMaxAttributeValueBytes, "kMaxAttributeValueBytes", where, field));
     } else if (const auto* d = std::get_if<double>(&value)) {
       if (!std::isfinite(*d)) {
-        return Status::InvalidArgument(Where(batch, index, field) + ": not a finite number");
+        return Status::InvalidArgument(Where(where, field) + ": not a finite number");
       }
     } else if (const auto* list = std::get_if<std::vector<std::string>>(&value)) {
       if (list->size() > kMaxListElements) {
         return Status::InvalidArgument(
-            Where(batch, index, field) + ": " + std::to_string(list->size()) +
+            Where(where, field) + ": " + std::to_string(list->size()) +
             " elements exceed kMaxListElements (" + std::to_string(kMaxListElements) + ")");
       }
       for (const std::string& e : *list) {
         RECDB_RETURN_IF_ERROR(
-            CheckBytes(e, kMaxAttributeValueBytes, "kMaxAttributeValueBytes", batch, index, field));
+            CheckBytes(e, kMaxAttributeValueBytes, "kMaxAttributeValueBytes", where, field));
       }
     }
   }
@@ -90,55 +98,53 @@ Status ValidateBatchSize(size_t size, const char* what) {
   return Status::OK();
 }
 
-Status ValidateItem(const Item& item, size_t index) {
-  static constexpr const char* kBatch = "items";
-  RECDB_RETURN_IF_ERROR(CheckId(item.id, kBatch, index, "id"));
+Status ValidateItem(const Item& item, std::string_view where) {
+  RECDB_RETURN_IF_ERROR(CheckId(item.id, where, "id"));
+  RECDB_RETURN_IF_ERROR(CheckBytes(item.title, kMaxTextBytes, "kMaxTextBytes", where, "title"));
   RECDB_RETURN_IF_ERROR(
-      CheckBytes(item.title, kMaxTextBytes, "kMaxTextBytes", kBatch, index, "title"));
-  RECDB_RETURN_IF_ERROR(
-      CheckBytes(item.description, kMaxTextBytes, "kMaxTextBytes", kBatch, index, "description"));
+      CheckBytes(item.description, kMaxTextBytes, "kMaxTextBytes", where, "description"));
   if (item.categories.size() > kMaxCategories) {
     return Status::InvalidArgument(
-        Where(kBatch, index, "categories") + ": " + std::to_string(item.categories.size()) +
+        Where(where, "categories") + ": " + std::to_string(item.categories.size()) +
         " categories exceed kMaxCategories (" + std::to_string(kMaxCategories) + ")");
   }
   for (const std::string& c : item.categories) {
-    RECDB_RETURN_IF_ERROR(CheckBytes(c, kMaxAttributeValueBytes, "kMaxAttributeValueBytes", kBatch,
-                                     index, "categories"));
+    RECDB_RETURN_IF_ERROR(
+        CheckBytes(c, kMaxAttributeValueBytes, "kMaxAttributeValueBytes", where, "categories"));
   }
-  RECDB_RETURN_IF_ERROR(CheckBytes(item.creator, kMaxAttributeValueBytes, "kMaxAttributeValueBytes",
-                                   kBatch, index, "creator"));
-  RECDB_RETURN_IF_ERROR(CheckTimestamp(item.created_at, kBatch, index, "created_at"));
-  return CheckAttributes(item.attributes, kBatch, index);
+  RECDB_RETURN_IF_ERROR(CheckBytes(item.creator, kMaxAttributeValueBytes,
+                                   "kMaxAttributeValueBytes", where, "creator"));
+  RECDB_RETURN_IF_ERROR(CheckTimestamp(item.created_at, where, "created_at"));
+  return CheckAttributes(item.attributes, where);
 }
 
-Status ValidateUser(const User& user, size_t index) {
-  RECDB_RETURN_IF_ERROR(CheckId(user.id, "users", index, "id"));
-  return CheckAttributes(user.attributes, "users", index);
+Status ValidateUser(const User& user, std::string_view where) {
+  RECDB_RETURN_IF_ERROR(CheckId(user.id, where, "id"));
+  return CheckAttributes(user.attributes, where);
 }
 
-Status ValidateEvent(const Event& event, size_t index) {
-  static constexpr const char* kBatch = "events";
-  RECDB_RETURN_IF_ERROR(CheckId(event.user, kBatch, index, "user"));
-  RECDB_RETURN_IF_ERROR(CheckId(event.item, kBatch, index, "item"));
+Status ValidateEvent(const Event& event, std::string_view where) {
+  RECDB_RETURN_IF_ERROR(CheckId(event.user, where, "user"));
+  RECDB_RETURN_IF_ERROR(CheckId(event.item, where, "item"));
   if (event.type.empty()) {
-    return Status::InvalidArgument(Where(kBatch, index, "type") + ": empty event type");
+    return Status::InvalidArgument(Where(where, "type") + ": empty event type");
   }
+  RECDB_RETURN_IF_ERROR(CheckId(event.type, where, "type"));
   if (!std::isfinite(event.value)) {
-    return Status::InvalidArgument(Where(kBatch, index, "value") + ": not a finite number");
+    return Status::InvalidArgument(Where(where, "value") + ": not a finite number");
   }
-  RECDB_RETURN_IF_ERROR(CheckTimestamp(event.timestamp, kBatch, index, "timestamp"));
+  RECDB_RETURN_IF_ERROR(CheckTimestamp(event.timestamp, where, "timestamp"));
   if (event.context.size() > kMaxContextEntries) {
     return Status::InvalidArgument(
-        Where(kBatch, index, "context") + ": " + std::to_string(event.context.size()) +
+        Where(where, "context") + ": " + std::to_string(event.context.size()) +
         " entries exceed kMaxContextEntries (" + std::to_string(kMaxContextEntries) + ")");
   }
   for (const auto& [k, v] : event.context) {
-    if (k.empty()) return Status::InvalidArgument(Where(kBatch, index, "context") + ": empty key");
-    RECDB_RETURN_IF_ERROR(CheckBytes(k, kMaxAttributeKeyBytes, "kMaxAttributeKeyBytes", kBatch,
-                                     index, "context key"));
-    RECDB_RETURN_IF_ERROR(CheckBytes(v, kMaxAttributeValueBytes, "kMaxAttributeValueBytes", kBatch,
-                                     index, "context value"));
+    if (k.empty()) return Status::InvalidArgument(Where(where, "context") + ": empty key");
+    RECDB_RETURN_IF_ERROR(
+        CheckBytes(k, kMaxAttributeKeyBytes, "kMaxAttributeKeyBytes", where, "context key"));
+    RECDB_RETURN_IF_ERROR(CheckBytes(v, kMaxAttributeValueBytes, "kMaxAttributeValueBytes",
+                                     where, "context." + k.substr(0, 32)));
   }
   return Status::OK();
 }
@@ -148,10 +154,23 @@ Status ValidateEventType(const EventType& type) {
   if (type.name.size() > kMaxIdBytes) {
     return TooLong("event type name", type.name.size(), kMaxIdBytes, "kMaxIdBytes");
   }
+  RECDB_RETURN_IF_ERROR(CheckUtf8(type.name, "", "event type name"));
   if (!std::isfinite(type.weight)) {
     return Status::InvalidArgument("event type \"" + type.name + "\" weight: not finite");
   }
   return Status::OK();
+}
+
+Status ValidateItem(const Item& item, size_t index) {
+  return ValidateItem(item, Indexed("items", index));
+}
+
+Status ValidateUser(const User& user, size_t index) {
+  return ValidateUser(user, Indexed("users", index));
+}
+
+Status ValidateEvent(const Event& event, size_t index) {
+  return ValidateEvent(event, Indexed("events", index));
 }
 
 }  // namespace recdb

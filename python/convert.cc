@@ -3,8 +3,9 @@
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
-#include <chrono>
 #include <map>
+
+#include "recdb/record_fields.h"
 
 namespace recdb::python {
 namespace {
@@ -41,31 +42,62 @@ std::string Where(const char* batch, size_t i) {
   return std::string(batch) + "[" + std::to_string(i) + "]";
 }
 
-// d[key] as a str; `required` raises when absent.
-std::string GetString(const py::dict& d, const char* key, const std::string& where,
-                      bool required, const std::string& fallback = "") {
-  if (!d.contains(key)) {
-    if (required) Invalid(where + ": '" + key + "' is required");
-    return fallback;
-  }
-  py::handle v = d[key];
-  // Integer ids (MovieLens) are accepted and written in decimal.
-  if (py::isinstance<py::int_>(v) && !py::isinstance<py::bool_>(v)) return py::str(v);
-  if (!py::isinstance<py::str>(v)) Invalid(where + ": '" + key + "' must be a str");
-  return v.cast<std::string>();
+std::string TypeNameOf(py::handle v) { return py::str(py::type::handle_of(v).attr("__name__")); }
+
+[[noreturn]] void WrongType(const std::string& field, FieldType want, py::handle got) {
+  Raise(WrongTypeError(field, want, TypeNameOf(got)));
 }
 
-int64_t GetInt(const py::dict& d, const char* key, const std::string& where, int64_t fallback) {
-  if (!d.contains(key)) return fallback;
-  py::handle v = d[key];
-  if (!py::isinstance<py::int_>(v) || py::isinstance<py::bool_>(v)) {
-    // numpy integers and other objects with __index__
-    if (!py::hasattr(v, "__index__") || py::isinstance<py::bool_>(v)) {
-      Invalid(where + ": '" + key + "' must be an int");
-    }
-    return py::int_(v.attr("__index__")()).cast<int64_t>();
+// A Python str as UTF-8. A str holding lone surrogates has no UTF-8 form:
+// InvalidArgument naming the field (the DB's wording), not UnicodeEncodeError.
+std::string Utf8(py::handle v, const std::string& field) {
+  Py_ssize_t size = 0;
+  const char* data = PyUnicode_AsUTF8AndSize(v.ptr(), &size);
+  if (data == nullptr) {
+    PyErr_Clear();
+    Invalid(field + ": not valid UTF-8");
   }
-  return v.cast<int64_t>();
+  return std::string(data, static_cast<size_t>(size));
+}
+
+// The keys of a record dict against the one field table
+// (recdb/record_fields.h): unknown, doubled and missing fields raise
+// InvalidArgumentError "events[3]: unknown event field 'tyep' (allowed: ...)".
+void CheckKeys(RecordKind kind, const py::dict& d, const std::string& where) {
+  std::vector<std::string> keys;
+  for (auto item : d) {
+    if (!py::isinstance<py::str>(item.first)) {
+      Invalid(where + ": field names must be str, got " + TypeNameOf(item.first));
+    }
+    keys.push_back(Utf8(item.first, where + " field name"));
+  }
+  Status s = CheckRecordKeys(kind, keys);
+  if (!s.ok()) Raise(s.WithContext(where));
+}
+
+// A str field; integer ids (MovieLens) are accepted and written in decimal.
+std::string StringField(py::handle v, const std::string& field) {
+  if (py::isinstance<py::int_>(v) && !py::isinstance<py::bool_>(v)) return py::str(v);
+  if (!py::isinstance<py::str>(v)) WrongType(field, FieldType::kString, v);
+  return Utf8(v, field);
+}
+
+int64_t IntField(py::handle v, const std::string& field) {
+  if (py::isinstance<py::bool_>(v) ||
+      (!py::isinstance<py::int_>(v) && !py::hasattr(v, "__index__"))) {
+    WrongType(field, FieldType::kInteger, v);
+  }
+  py::int_ i = py::isinstance<py::int_>(v) ? py::reinterpret_borrow<py::int_>(v)
+                                           : py::int_(v.attr("__index__")());
+  int overflow = 0;
+  long long x = PyLong_AsLongLongAndOverflow(i.ptr(), &overflow);
+  if (overflow != 0) Invalid(field + ": " + std::string(py::str(i)) + " is out of range");
+  return static_cast<int64_t>(x);
+}
+
+bool BoolField(py::handle v, const std::string& field) {
+  if (!py::isinstance<py::bool_>(v)) WrongType(field, FieldType::kBool, v);
+  return v.cast<bool>();
 }
 
 double ToDouble(py::handle v, const std::string& what) {
@@ -79,13 +111,6 @@ double ToDouble(py::handle v, const std::string& what) {
   }
 }
 
-bool GetBool(const py::dict& d, const char* key, const std::string& where, bool fallback) {
-  if (!d.contains(key)) return fallback;
-  py::handle v = d[key];
-  if (!py::isinstance<py::bool_>(v)) Invalid(where + ": '" + key + "' must be a bool");
-  return v.cast<bool>();
-}
-
 std::vector<std::string> StringList(py::handle v, const std::string& what) {
   if (py::isinstance<py::str>(v) || !py::isinstance<py::iterable>(v)) {
     Invalid(what + " must be a list of str");
@@ -93,7 +118,7 @@ std::vector<std::string> StringList(py::handle v, const std::string& what) {
   std::vector<std::string> out;
   for (py::handle e : v) {
     if (!py::isinstance<py::str>(e)) Invalid(what + " must be a list of str");
-    out.push_back(e.cast<std::string>());
+    out.push_back(Utf8(e, what));
   }
   return out;
 }
@@ -105,7 +130,7 @@ std::map<std::string, std::string> StringMap(py::handle v, const std::string& wh
     if (!py::isinstance<py::str>(k) || !py::isinstance<py::str>(val)) {
       Invalid(what + " must be a dict of str to str");
     }
-    out[k.cast<std::string>()] = val.cast<std::string>();
+    out[Utf8(k, what)] = Utf8(val, what);
   }
   return out;
 }
@@ -114,15 +139,15 @@ Attributes AttributesFrom(const py::dict& d, const std::string& where) {
   Attributes out;
   if (!d.contains("attributes")) return out;
   py::handle a = d["attributes"];
-  if (!py::isinstance<py::dict>(a)) Invalid(where + ": 'attributes' must be a dict");
+  if (!py::isinstance<py::dict>(a)) WrongType(where + ".attributes", FieldType::kAttributes, a);
   for (auto [k, v] : a.cast<py::dict>()) {
     if (!py::isinstance<py::str>(k)) Invalid(where + ": attribute names must be str");
-    const std::string key = k.cast<std::string>();
-    const std::string what = where + ": attribute '" + key + "'";
+    const std::string key = Utf8(k, where + ".attributes key");
+    const std::string what = where + ".attributes." + key;
     if (py::isinstance<py::bool_>(v)) {
       out[key] = v.cast<bool>();
     } else if (py::isinstance<py::str>(v)) {
-      out[key] = v.cast<std::string>();
+      out[key] = Utf8(v, what);
     } else if (py::isinstance<py::int_>(v) || py::isinstance<py::float_>(v)) {
       out[key] = v.cast<double>();
     } else if (py::isinstance<py::list>(v) || py::isinstance<py::tuple>(v)) {
@@ -170,7 +195,13 @@ py::object AsNumpy(const py::handle& v) {
   py::object np = modules["numpy"];
   if (!py::isinstance(v, np.attr("ndarray"))) return py::none();
   using namespace py::literals;
-  return np.attr("ascontiguousarray")(v, "dtype"_a = np.attr("float32"));
+  try {
+    return np.attr("ascontiguousarray")(v, "dtype"_a = np.attr("float32"));
+  } catch (const py::error_already_set& e) {
+    // An object-dtype array (or one of strings): numpy's ValueError/TypeError
+    // becomes the InvalidArgumentError every other bad vector raises.
+    Invalid("vectors must hold real numbers (numpy says: " + std::string(e.what()) + ")");
+  }
 }
 
 }  // namespace
@@ -205,36 +236,44 @@ void Raise(const Status& s) {
 }
 
 std::vector<Event> EventsFrom(const py::iterable& events) {
-  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
   return RecordsFrom<Event>(events, "events", [&](const py::dict& d, const std::string& where) {
+    CheckKeys(RecordKind::kEvent, d, where);
     Event e;
-    e.user = GetString(d, "user", where, true);
-    e.item = GetString(d, "item", where, true);
-    e.type = GetString(d, "type", where, false, "view");
-    e.timestamp = GetInt(d, "timestamp", where, now);
+    e.user = StringField(d["user"], where + ".user");
+    e.item = StringField(d["item"], where + ".item");
+    if (d.contains("type")) e.type = StringField(d["type"], where + ".type");
+    const char* ts_key = d.contains("ts") ? "ts" : "timestamp";  // the spelling given
+    e.timestamp = IntField(d[ts_key], where + "." + ts_key);
     if (d.contains("value") && !d["value"].is_none()) {
-      e.value = ToDouble(d["value"], where + ": 'value'");
+      py::handle v = d["value"];
+      if (py::isinstance<py::bool_>(v) || py::isinstance<py::str>(v)) {
+        WrongType(where + ".value", FieldType::kNumber, v);
+      }
+      e.value = ToDouble(v, where + ".value");
       e.has_value = true;
     }
-    if (d.contains("context")) e.context = StringMap(d["context"], where + ": 'context'");
+    if (d.contains("context")) e.context = StringMap(d["context"], where + ".context");
     return e;
   });
 }
 
 std::vector<Item> ItemsFrom(const py::iterable& items) {
   return RecordsFrom<Item>(items, "items", [](const py::dict& d, const std::string& where) {
+    CheckKeys(RecordKind::kItem, d, where);
     Item item;
-    item.id = GetString(d, "id", where, true);
-    item.title = GetString(d, "title", where, false);
-    item.description = GetString(d, "description", where, false);
-    if (d.contains("categories")) {
-      item.categories = StringList(d["categories"], where + ": 'categories'");
+    item.id = StringField(d["id"], where + ".id");
+    if (d.contains("title")) item.title = StringField(d["title"], where + ".title");
+    if (d.contains("description")) {
+      item.description = StringField(d["description"], where + ".description");
     }
-    item.creator = GetString(d, "creator", where, false);
-    item.created_at = GetInt(d, "created_at", where, 0);
-    item.available = GetBool(d, "available", where, true);
+    if (d.contains("categories")) {
+      item.categories = StringList(d["categories"], where + ".categories");
+    }
+    if (d.contains("creator")) item.creator = StringField(d["creator"], where + ".creator");
+    if (d.contains("created_at")) {
+      item.created_at = IntField(d["created_at"], where + ".created_at");
+    }
+    if (d.contains("available")) item.available = BoolField(d["available"], where + ".available");
     item.attributes = AttributesFrom(d, where);
     return item;
   });
@@ -242,14 +281,28 @@ std::vector<Item> ItemsFrom(const py::iterable& items) {
 
 std::vector<User> UsersFrom(const py::iterable& users) {
   return RecordsFrom<User>(users, "users", [](const py::dict& d, const std::string& where) {
+    CheckKeys(RecordKind::kUser, d, where);
     User user;
-    user.id = GetString(d, "id", where, true);
+    user.id = StringField(d["id"], where + ".id");
     user.attributes = AttributesFrom(d, where);
     if (d.contains("consent")) {
-      py::dict c = CheckedDict(d["consent"], where + ": 'consent'");
-      user.consent.personalization = GetBool(c, "personalization", where, true);
-      user.consent.store_events = GetBool(c, "store_events", where, true);
-      user.consent.training = GetBool(c, "training", where, true);
+      py::handle ch = d["consent"];
+      if (!py::isinstance<py::dict>(ch)) WrongType(where + ".consent", FieldType::kConsent, ch);
+      py::dict c = ch.cast<py::dict>();
+      for (auto [k, v] : c) {
+        const std::string key = py::str(k);
+        const std::string field = where + ".consent." + key;
+        if (key == "personalization") {
+          user.consent.personalization = BoolField(v, field);
+        } else if (key == "store_events") {
+          user.consent.store_events = BoolField(v, field);
+        } else if (key == "training") {
+          user.consent.training = BoolField(v, field);
+        } else {
+          Invalid(where + ": unknown consent field '" + key +
+                  "' (allowed: personalization, store_events, training)");
+        }
+      }
     }
     return user;
   });
@@ -302,6 +355,16 @@ std::vector<VectorRecord> VectorRecordsFrom(const std::vector<std::string>& ids,
   }
   return out;
 }
+
+size_t SizeArg(const py::handle& v, const char* name) {
+  const int64_t x = Int64Arg(v, name);
+  if (x < 0) Invalid(std::string(name) + ": must be >= 0, got " + std::to_string(x));
+  return static_cast<size_t>(x);
+}
+
+int64_t Int64Arg(const py::handle& v, const char* name) { return IntField(v, name); }
+
+std::string StrArg(const py::handle& v, const char* name) { return StringField(v, name); }
 
 EntityKind KindFrom(const std::string& kind) {
   if (kind == "item") return EntityKind::kItem;
@@ -446,6 +509,7 @@ py::dict ReceiptToDict(const ErasureReceipt& r) {
   py::dict d;
   d["user"] = r.user;
   d["had_user_record"] = r.had_user_record;
+  d["user_auto_created"] = r.user_auto_created;
   d["events_removed"] = r.events_removed;
   d["vectors_removed"] = r.vectors_removed;
   d["impressions_removed"] = r.impressions_removed;

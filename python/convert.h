@@ -4,7 +4,7 @@
 //
 // Every function here needs the GIL. A malformed input raises
 // recdb.InvalidArgumentError naming the record and field, e.g.
-// "events[3]: 'timestamp' must be an int".
+// "events[3].timestamp: expected integer, got str".
 #pragma once
 
 #include <pybind11/pybind11.h>
@@ -48,6 +48,14 @@ std::vector<VectorRecord> VectorRecordsFrom(const std::vector<std::string>& ids,
                                             const py::handle& vectors);
 // `vector`: a 1-D numpy array or a sequence of numbers.
 std::vector<float> VectorFrom(const py::handle& vector, const std::string& what);
+// Scalar arguments taken as Python objects, so that a wrong one raises
+// recdb.InvalidArgumentError naming it rather than pybind11's TypeError.
+// An int (or __index__) in [0, SIZE_MAX]; a float such as 2.5 is an error.
+size_t SizeArg(const py::handle& v, const char* name);
+// An int (or __index__) that fits int64.
+int64_t Int64Arg(const py::handle& v, const char* name);
+// A str (or, for ids, an int written in decimal) with a UTF-8 form.
+std::string StrArg(const py::handle& v, const char* name);
 EntityKind KindFrom(const std::string& kind);
 Metric MetricFrom(const std::string& metric);
 // Filter keywords shared by recommend, similar and search.

@@ -58,9 +58,13 @@ class PyDB {
     return out;
   }
 
-  void RecordEvents(const py::iterable& events, bool sync) {
+  // {"stored", "counted_only", "dropped_forgotten"}: every event in one count.
+  py::dict RecordEvents(const py::iterable& events, bool sync) {
     std::vector<Event> batch = EventsFrom(events);
-    Check(Call([&] { return db_->RecordEvents(Write(sync), batch); }));
+    RecordEventsResult r;
+    Check(Call([&] { return db_->RecordEvents(Write(sync), batch, &r); }));
+    return py::dict("stored"_a = r.stored, "counted_only"_a = r.counted_only,
+                    "dropped_forgotten"_a = r.dropped_forgotten);
   }
   void UpsertItems(const py::iterable& items, bool sync) {
     std::vector<Item> batch = ItemsFrom(items);
@@ -71,18 +75,21 @@ class PyDB {
     Check(Call([&] { return db_->UpsertUsers(Write(sync), batch); }));
   }
 
-  py::dict GetItem(const std::string& id) {
+  py::dict GetItem(const py::object& id_arg) {
+    const std::string id = StrArg(id_arg, "id");
     return ItemToDict(Unwrap(Call([&] { return db_->GetItem(id); })));
   }
-  py::dict GetUser(const std::string& id) {
+  py::dict GetUser(const py::object& id_arg) {
+    const std::string id = StrArg(id_arg, "id");
     return UserToDict(Unwrap(Call([&] { return db_->GetUser(id); })));
   }
-  py::list History(const std::string& user, std::optional<int64_t> start,
-                   std::optional<int64_t> end, size_t limit) {
+  py::list History(const py::object& user_arg, const py::object& start, const py::object& end,
+                   const py::object& limit) {
+    const std::string user = StrArg(user_arg, "user");
     HistoryRange range;
-    if (start) range.start = *start;
-    if (end) range.end = *end;
-    range.limit = limit;
+    if (!start.is_none()) range.start = Int64Arg(start, "start");
+    if (!end.is_none()) range.end = Int64Arg(end, "end");
+    range.limit = SizeArg(limit, "limit");
     auto events = Unwrap(Call([&] { return db_->GetUserHistory(user, range); }));
     py::list out;
     for (const Event& e : events) out.append(EventToDict(e));
@@ -102,17 +109,18 @@ class PyDB {
     return TrainReportToDict(Unwrap(Call([&] { return db_->Train(o); })));
   }
 
-  py::list Recommend(const py::object& user, size_t k, const py::object& context, int64_t now,
+  py::list Recommend(const py::object& user, const py::object& k, const py::object& context,
+                     const py::object& now,
                      bool exclude_seen, const py::object& exclude, const py::object& weights,
                      const py::object& session_items, const py::object& categories,
                      const py::object& attributes, bool available_only, const py::object& care,
                      const py::object& pin, const py::object& boost, const py::object& bury,
                      bool explain) {
     RecommendRequest r;
-    if (!user.is_none()) r.user = py::str(user);
-    r.k = k;
+    if (!user.is_none()) r.user = StrArg(user, "user");
+    r.k = SizeArg(k, "k");
     if (!context.is_none()) r.context = context.cast<std::map<std::string, std::string>>();
-    r.now = now;
+    r.now = Int64Arg(now, "now");
     r.exclude_seen = exclude_seen;
     r.filter = FilterFrom(categories, attributes, exclude, available_only);
     r.exclude_ids = r.filter.exclude_ids;
@@ -127,18 +135,20 @@ class PyDB {
     return RecommendationsToList(Unwrap(Call([&] { return db_->Recommend(r); })), explain);
   }
 
-  py::list Similar(const std::string& item, size_t k, const py::object& categories,
-                   const py::object& attributes, const py::object& exclude, bool available_only,
-                   bool explain) {
+  py::list Similar(const py::object& item_arg, const py::object& k_arg,
+                   const py::object& categories, const py::object& attributes,
+                   const py::object& exclude, bool available_only, bool explain) {
+    const std::string item = StrArg(item_arg, "item");
+    const size_t k = SizeArg(k_arg, "k");
     ItemFilter f = FilterFrom(categories, attributes, exclude, available_only);
     return RecommendationsToList(Unwrap(Call([&] { return db_->SimilarItems(item, k, f); })),
                                  explain);
   }
 
   void RecordImpressions(const std::string& user, const std::vector<std::string>& items,
-                         int64_t timestamp, const py::object& context) {
+                         const py::object& timestamp, const py::object& context) {
     ImpressionContext c;
-    c.timestamp = timestamp;
+    c.timestamp = Int64Arg(timestamp, "timestamp");
     if (!context.is_none()) c.context = context.cast<std::map<std::string, std::string>>();
     Check(Call([&] { return db_->RecordImpressions(WriteOptions{}, user, items, c); }));
   }
@@ -184,24 +194,28 @@ class PyDB {
     const EntityKind k = KindFrom(kind);
     Check(Call([&] { return db_->DeleteVectors(Write(sync), space, k, ids); }));
   }
-  py::list Search(const std::string& space, const py::object& query, size_t k,
+  py::list Search(const std::string& space, const py::object& query, const py::object& k_arg,
                   const py::object& categories, const py::object& attributes,
                   const py::object& exclude, bool available_only) {
     std::vector<float> q = VectorFrom(query, "query");
+    const size_t k = SizeArg(k_arg, "k");
     ItemFilter f = FilterFrom(categories, attributes, exclude, available_only);
     return ScoredItemsToList(Unwrap(Call([&] { return db_->SearchSimilar(space, q, k, f); })));
   }
-  py::list SearchSimilarToItem(const std::string& space, const std::string& item, size_t k,
+  py::list SearchSimilarToItem(const std::string& space, const std::string& item,
+                               const py::object& k_arg,
                                const py::object& categories, const py::object& attributes,
                                const py::object& exclude, bool available_only) {
     ItemFilter f = FilterFrom(categories, attributes, exclude, available_only);
+    const size_t k = SizeArg(k_arg, "k");
     return ScoredItemsToList(
         Unwrap(Call([&] { return db_->SearchSimilarToItem(space, item, k, f); })));
   }
 
   // ---- Privacy and snapshots
 
-  py::dict Forget(const std::string& user, bool wait_for_physical_erasure, bool retrain) {
+  py::dict Forget(const py::object& user_arg, bool wait_for_physical_erasure, bool retrain) {
+    const std::string user = StrArg(user_arg, "user");
     ForgetOptions o;
     o.wait_for_physical_erasure = wait_for_physical_erasure;
     o.retrain = retrain;
@@ -331,8 +345,10 @@ PYBIND11_MODULE(recdb, m) {
       .def("register_event_type", &PyDB::RegisterEventType, "name"_a, "weight"_a = 1.0)
       .def("event_types", &PyDB::EventTypes)
       .def("record_events", &PyDB::RecordEvents, "events"_a, py::kw_only(), "sync"_a = false,
-           "Appends events: dicts with user, item, type ('view'), timestamp (now), value, "
-           "context. All or nothing.")
+           "Appends events: dicts with user, item, timestamp (or ts), and optionally type "
+           "('view'), value, context. All or nothing; unknown keys are errors. Returns "
+           "{'stored', 'counted_only', 'dropped_forgotten'}: events of a forgotten user "
+           "are dropped, not stored.")
       .def("upsert_items", &PyDB::UpsertItems, "items"_a, py::kw_only(), "sync"_a = false)
       .def("upsert_users", &PyDB::UpsertUsers, "users"_a, py::kw_only(), "sync"_a = false)
       .def("get_item", &PyDB::GetItem, "id"_a)

@@ -138,7 +138,15 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options, const std::
   std::vector<std::string> names;
   if (exists) {
     rocksdb::Status s = rocksdb::DB::ListColumnFamilies(dbo, db_dir, &names);
-    if (!s.ok()) return FromRocksDB(s).WithContext("listing column families");
+    if (!s.ok()) {
+      // CURRENT names a MANIFEST that cannot be read back (truncated,
+      // overwritten): the database is damaged, not foreign.
+      return Status(s.IsCorruption() || s.IsIOError() ? StatusCode::kCorruption
+                                                      : FromRocksDB(s).code(),
+                    fs::path(db_dir).parent_path().string() +
+                        " is damaged: its RocksDB MANIFEST cannot be read (" + s.ToString() +
+                        "); restore it from a snapshot (recdb backup restore, DB::Restore)");
+    }
   }
   std::vector<bool> present(kNumColumnFamilies, false);
   for (const std::string& n : names) {
@@ -148,8 +156,11 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options, const std::
     if (present[i]) continue;
     if (options.read_only) {
       if (IsCore(i)) {
-        return Status::Corruption("column family \"" + std::string(kNames[i]) +
-                                  "\" missing: not a recdb database");
+        return Status::Corruption(
+            fs::path(db_dir).parent_path().string() + " is damaged or was not written by "
+            "recdb: column family \"" + std::string(kNames[i]) + "\" is missing (a truncated "
+            "MANIFEST loses them); restore it from a snapshot (recdb backup restore, "
+            "DB::Restore)");
       }
       continue;
     }
@@ -176,7 +187,26 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options, const std::
     }
     s = rocksdb::DB::Open(dbo, db_dir, descriptors, &handles, &store->db_);
   }
-  if (!s.ok()) return FromRocksDB(s).WithContext("opening " + db_dir);
+  if (!s.ok() && s.IsCorruption()) {
+    return Status::Corruption(fs::path(db_dir).parent_path().string() + " is damaged (" +
+                              s.ToString() +
+                              "); restore it from a snapshot (recdb backup restore, DB::Restore)");
+  }
+  if (!s.ok()) {
+    // RocksDB's "While lock file: .../LOCK: Resource temporarily unavailable"
+    // means another process (recdb serve, an application) has the database
+    // open for writing: say that, not the errno.
+    if (s.IsIOError() && s.ToString().find("lock file") != std::string::npos) {
+      const std::string dir = fs::path(db_dir).parent_path().string();
+      return Status::IOError(
+          dir + " is open in another process (its LOCK file is held: a `recdb serve` or an "
+                "application has it open for writing). Stop that process, or go through it: "
+                "a served database takes writes and snapshots over HTTP (POST /v1/events, "
+                "/v1/items, /v1/users, /v1/snapshots); read-only commands (stats, get, "
+                "history, dump) work alongside it");
+    }
+    return FromRocksDB(s).WithContext("opening " + db_dir);
+  }
   store->all_handles_ = handles;
   for (rocksdb::ColumnFamilyHandle* h : handles) {
     if (int i = IndexOf(h->GetName()); i >= 0) store->handles_[i] = h;

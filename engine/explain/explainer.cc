@@ -45,13 +45,9 @@ void ExplainResult(const ExplainContext& ctx, uint32_t item, const rerank::Place
   for (const auto& [name, c] : rec->contributions) {
     if (c > 0 && positive > 0) ranked.push_back({c / positive, name});
   }
-  if (ranked.empty() && !rec->contributions.empty()) {
-    // Every part is below the user's average (a weak list, e.g. a narrow
-    // filter): the least negative recommender is what placed it.
-    auto best = std::max_element(rec->contributions.begin(), rec->contributions.end(),
-                                 [](const auto& a, const auto& b) { return a.second < b.second; });
-    ranked.push_back({1.0, best->first});
-  }
+  // No recommender contributed positively (every part below its average, a
+  // weak list under a narrow filter): no recommender is named as the reason,
+  // and no share is claimed for one.
   std::sort(ranked.rbegin(), ranked.rend());
   for (const auto& [share, name] : ranked) {
     Evidence e = Make("recommender", name + " (" + Percent(share) + ")");
@@ -142,7 +138,20 @@ void ExplainResult(const ExplainContext& ctx, uint32_t item, const rerank::Place
     }
   }
 
+  // The sentence names the main reason: the recommender with the largest
+  // positive contribution, and "because you interacted with X" only when
+  // that recommender is item-based (X is its evidence).
   const std::string top = ranked.empty() ? "" : ranked.front().second;
+  if (ctx.cold_start && care_sentence.empty()) {
+    Evidence e = Make("cold_start",
+                      "no history to go on: the popularity fallback every new visitor gets");
+    ex.evidence.push_back(std::move(e));
+    const std::string why = ctx.personal ? "recdb does not know your tastes yet."
+                                          : "personalisation is off for you.";
+    ex.sentence = popular_in.empty() ? "Popular right now; " + why
+                                     : "Popular in " + popular_in + " this week; " + why;
+    return;
+  }
   if (!care_sentence.empty()) {
     ex.sentence = care_sentence;
     if (!because.empty() && placed && placed->why != rerank::Placement::kPinned) {
@@ -158,14 +167,43 @@ void ExplainResult(const ExplainContext& ctx, uint32_t item, const rerank::Place
     }
   } else if (!top.empty() && FamilyOf(top) == Family::kContent) {
     ex.sentence = "Close to what you like.";
-  } else if (!because.empty()) {
-    ex.sentence = "Because you interacted with " + because + ".";
   } else if (!top.empty() && FamilyOf(top) == Family::kCollaborative) {
     ex.sentence = "People with tastes like yours liked it.";
+  } else if (!top.empty() && !because.empty()) {
+    ex.sentence = "Because you interacted with " + because + ".";
   } else if (!top.empty()) {
     ex.sentence = "Often chosen together with items in your history.";
   } else {
-    ex.sentence = "Ranked by the blend of recdb's recommenders.";
+    ex.sentence = "No recommender scored it above its average; it fills the list.";
+  }
+}
+
+void ExplainSimilar(const std::string& seed_title, Recommendation* rec) {
+  Explanation& ex = rec->explanation;
+  std::string top;  // evidence is ordered: the first recommender has the largest share
+  for (Evidence& e : ex.evidence) {
+    if (e.kind == "recommender" && top.empty()) top = e.recommender;
+    if (e.kind == "because_item") e.text = "often chosen together with " + seed_title;
+  }
+  // Care stages (diversity, pins, ...) stay in the evidence; the sentence is
+  // about the seed item, since there is no user to address.
+  if (top.empty()) {
+    ex.sentence = "Listed after the items most similar to " + seed_title + ".";
+    return;
+  }
+  switch (FamilyOf(top)) {
+    case Family::kPopularity:
+      ex.sentence = "Popular with people who chose " + seed_title + ".";
+      break;
+    case Family::kContent:
+      ex.sentence = "Close in content to " + seed_title + ".";
+      break;
+    case Family::kCollaborative:
+      ex.sentence = "People who liked " + seed_title + " liked it too.";
+      break;
+    case Family::kItemBased:
+      ex.sentence = "Often chosen together with " + seed_title + ".";
+      break;
   }
 }
 

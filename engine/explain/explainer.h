@@ -37,11 +37,21 @@ struct ExplainContext {
   std::span<const uint32_t> history;                    // the user's items
   size_t k = 0;                                         // list length requested
   bool boosted = false;                                 // a business rule boosted it
+  // No history and no session: the list is the popularity fallback
+  // (recommend.h, RecommendRequest), and says so.
+  bool cold_start = false;
+  bool personal = true;  // false: the user's consent turned personalisation off
 };
 
 // Fills rec->explanation from rec->contributions and the context. `placed`
 // is the care stage's record for the item (null: plain relevance).
 void ExplainResult(const ExplainContext& ctx, uint32_t item, const rerank::Placed* placed,
                    Recommendation* rec);
+
+// Rewrites an explanation made for a user (ExplainResult) for an
+// item-to-item list (DB::SimilarItems): there is no user, so nothing is
+// "because you interacted with"; the sentence names `seed_title`, the item
+// the list is similar to, and the reason its top recommender gives.
+void ExplainSimilar(const std::string& seed_title, Recommendation* rec);
 
 }  // namespace recdb::explain

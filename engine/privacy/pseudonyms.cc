@@ -55,7 +55,11 @@ StatusOr<std::vector<std::string>> PseudonymChain::ParseKeyFile(std::string_view
 
 StatusOr<std::vector<std::string>> PseudonymChain::ReadKeyFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound("cannot read key file " + path);
+  if (!in) {
+    return Status::NotFound("pseudonym key file " + path +
+                            " is missing or unreadable (Options::pseudonyms.key_file; recdb: "
+                            "RECDB_PSEUDONYM_KEY_FILE or an options file's pseudonyms.key_file)");
+  }
   std::stringstream text;
   text << in.rdbuf();
   auto keys = ParseKeyFile(text.str());

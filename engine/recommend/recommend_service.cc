@@ -503,12 +503,21 @@ StatusOr<RecommendResponse> RecommendService::Recommend(const RecommendRequest& 
       personal = db_->UserConsent(user_iid).personalization;
     }
   }
+  if (request.require_known_user && user_iid == models::kUnknownUser) {
+    return Status::NotFound("recommend: unknown user '" + request.user +
+                            "' (require_known_user is set; without it an unknown user gets the "
+                            "popularity fallback)");
+  }
   return Serve(model, request, user_iid, personal);
 }
 
 StatusOr<RecommendResponse> RecommendService::SimilarItems(const std::string& item_id, size_t k,
                                                            const ItemFilter& filter) const {
-  if (!db_->FindItemIid(item_id)) return Status::NotFound("similar: unknown item '" + item_id + "'");
+  if (k < 1 || k > kMaxRecommendK) {
+    return Status::InvalidArgument("similar: k must be in 1.." + std::to_string(kMaxRecommendK));
+  }
+  const auto seed = db_->FindItemIid(item_id);
+  if (!seed) return Status::NotFound("similar: unknown item '" + item_id + "'");
   RecommendRequest request;
   request.k = k;
   request.filter = filter;
@@ -518,7 +527,13 @@ StatusOr<RecommendResponse> RecommendService::SimilarItems(const std::string& it
   if (!model) {
     return Status::FailedPrecondition("similar: no trained model yet; call Train (recdb train DIR)");
   }
-  return Serve(model, request, models::kUnknownUser, true);
+  RECDB_ASSIGN_OR_RETURN(RecommendResponse response,
+                         Serve(model, request, models::kUnknownUser, true));
+  // Item to item: no user to address; the sentences name the seed item.
+  std::string seed_title = catalog_->Title(*seed);
+  if (seed_title.empty()) seed_title = item_id;
+  for (Recommendation& rec : response.items) explain::ExplainSimilar(seed_title, &rec);
+  return response;
 }
 
 StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const Model>& model,
@@ -540,7 +555,10 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
       if (it == model->names.end()) {
         return Status::InvalidArgument("recommend: unknown recommender '" + name + "' in weights");
       }
-      if (!std::isfinite(w)) return Status::InvalidArgument("recommend: weight of '" + name + "' is not finite");
+      if (!std::isfinite(w) || std::fabs(w) > kMaxFusionWeight) {
+        return Status::InvalidArgument("recommend: weight of '" + name +
+                                       "' must be a number in [-1e6, 1e6]");
+      }
       weights[it - model->names.begin()] = w;
     }
   }
@@ -615,6 +633,24 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
       known_weights.push_back(event_weights[i]);
     }
   }
+  // Cold start: no history (an unknown user, a user whose events carry no
+  // positive signal) and no session. Personal recommenders have nothing to
+  // say, and learned weights may give popularity ~0, which left a list of
+  // the lowest item ids at score 0. Serve the documented fallback instead
+  // (recdb/recommend.h): the popularity recommenders at weight 1, the
+  // request's own weights still applying to the names it gives.
+  const bool cold_start = known_items.empty();
+  if (cold_start) {
+    for (size_t j = 0; j < weights.size(); ++j) {
+      const std::string& name = model->names[j];
+      const bool fallback = name == "mostpop" || name == "trending" ||
+                            (name == "context_pop" && !request.context.empty());
+      weights[j] = fallback ? 1.0 : 0.0;
+      if (auto it = request.weights.find(name); it != request.weights.end()) {
+        weights[j] = it->second;
+      }
+    }
+  }
   query.items = known_items;
   query.timestamps = known_stamps;
   query.weights = known_weights;
@@ -646,7 +682,10 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
     if (auto iid = db_->FindItemIid(id)) rules.pin.push_back(*iid);
   }
   for (const auto& [id, b] : request.rules.boost) {
-    if (!std::isfinite(b)) return Status::InvalidArgument("recommend: boost of '" + id + "' is not finite");
+    if (!std::isfinite(b) || std::fabs(b) > kMaxFusionWeight) {
+      return Status::InvalidArgument("recommend: boost of '" + id +
+                                     "' must be a number in [-1e6, 1e6]");
+    }
     if (auto iid = db_->FindItemIid(id)) rules.boost[*iid] = b;
   }
   for (const auto& id : request.rules.bury) {
@@ -735,6 +774,8 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
   ex.facts = facts;
   ex.history = known_items;
   ex.k = request.k;
+  ex.cold_start = cold_start;
+  ex.personal = personal;
   RecommendResponse response;
   response.model_version = model->version;
   for (const rerank::Placed& p : placed) {

@@ -60,11 +60,13 @@ def test_writes_and_reads_round_trip(db):
     assert (stats["users"], stats["items"], stats["events"]) == (1, 2, 2)
 
 
-def test_event_without_timestamp_is_now(db):
-    before = int(time.time())
-    db.record_events([{"user": "u", "item": "i"}])
-    ts = db.history("u")[0]["timestamp"]
-    assert before <= ts <= int(time.time()) + 1
+def test_event_without_timestamp_is_an_error(db):
+    # Issue 19 #1: a missing time was filled with "now"; every surface now
+    # requires it (ts, or its other spelling timestamp), as JSONL always did.
+    with pytest.raises(recdb.InvalidArgumentError, match="missing required event field 'ts'"):
+        db.record_events([{"user": "u", "item": "i"}])
+    db.record_events([{"user": "u", "item": "i", "ts": BASE_TS}])
+    assert db.history("u")[0]["timestamp"] == BASE_TS
 
 
 def test_train_and_recommend_with_explanations(trained):

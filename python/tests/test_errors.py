@@ -61,12 +61,17 @@ def test_unknown_event_type_rejects_the_whole_batch(db):
 
 
 @pytest.mark.parametrize("event, message", [
-    ({"item": "i1", "timestamp": BASE_TS}, "events[0]: 'user' is required"),
-    ({"user": "u1", "timestamp": BASE_TS}, "events[0]: 'item' is required"),
-    ({"user": "u1", "item": "i1", "timestamp": "yesterday"}, "'timestamp' must be an int"),
-    ({"user": "u1", "item": "i1", "timestamp": BASE_TS, "value": "5"}, "'value' must be a number"),
-    ({"user": "u1", "item": "i1", "timestamp": BASE_TS, "context": {"k": 1}}, "'context'"),
-    ({"user": 1.5, "item": "i1", "timestamp": BASE_TS}, "'user' must be a str"),
+    ({"item": "i1", "timestamp": BASE_TS}, "events[0]: missing required event field 'user'"),
+    ({"user": "u1", "timestamp": BASE_TS}, "events[0]: missing required event field 'item'"),
+    ({"user": "u1", "item": "i1"}, "events[0]: missing required event field 'ts'"),
+    ({"user": "u1", "item": "i1", "timestamp": "yesterday"},
+     "events[0].timestamp: expected integer, got str"),
+    ({"user": "u1", "item": "i1", "timestamp": BASE_TS, "value": "5"},
+     "events[0].value: expected number, got str"),
+    ({"user": "u1", "item": "i1", "timestamp": BASE_TS, "context": {"k": 1}}, "events[0].context"),
+    ({"user": 1.5, "item": "i1", "timestamp": BASE_TS}, "events[0].user: expected string, got float"),
+    ({"user": "u1", "item": "i1", "timestamp": BASE_TS, "tyep": "purchase"},
+     "events[0]: unknown event field 'tyep'"),
 ])
 def test_malformed_events_name_the_record_and_field(db, event, message):
     with pytest.raises(recdb.InvalidArgumentError, match=message.replace("[", r"\[")
@@ -78,15 +83,17 @@ def test_malformed_events_name_the_record_and_field(db, event, message):
 def test_malformed_records(db):
     with pytest.raises(recdb.InvalidArgumentError, match="must be a dict"):
         db.record_events(["not a dict"])
-    with pytest.raises(recdb.InvalidArgumentError, match="items\\[0\\]: 'categories'"):
+    with pytest.raises(recdb.InvalidArgumentError, match="items\\[0\\].categories"):
         db.upsert_items([{"id": "i1", "categories": "Animation"}])
-    with pytest.raises(recdb.InvalidArgumentError, match="attribute 'x'"):
+    with pytest.raises(recdb.InvalidArgumentError, match="items\\[0\\].attributes.x"):
         db.upsert_items([{"id": "i1", "attributes": {"x": {"nested": 1}}}])
-    with pytest.raises(recdb.InvalidArgumentError, match="'available' must be a bool"):
+    with pytest.raises(recdb.InvalidArgumentError,
+                       match="items\\[0\\].available: expected boolean, got int"):
         db.upsert_items([{"id": "i1", "available": 1}])
     with pytest.raises(recdb.InvalidArgumentError):
         db.upsert_items([{"id": ""}])  # rejected by the C++ API's validation
-    with pytest.raises(recdb.InvalidArgumentError, match="users\\[0\\]: 'id' is required"):
+    with pytest.raises(recdb.InvalidArgumentError,
+                       match="users\\[0\\]: missing required user field 'id'"):
         db.upsert_users([{}])
     assert db.stats()["items"] == 0
 

@@ -967,6 +967,68 @@ static void TestOptionsFile(const char* base) {
   EXPECT_STATUS(RECDB_OK, recdb_close(db, err));
 }
 
+/* Issue 19 #1/#2: the bad records of python/tests/test_bad_records_everywhere.py
+ * that C can express, through recdb_record_events: each is INVALID_ARGUMENT
+ * with a message naming the same field as every other surface, and nothing of
+ * the batch (a good event goes first) is stored. Invalid UTF-8 was stored
+ * before the validator moved from the importer into the DB. */
+static void TestBadRecordsTable(const char* base) {
+  char path[600];
+  Join(path, sizeof path, base, "bad_records");
+  recdb_options_t* o = recdb_options_create();
+  recdb_options_set_create_if_missing(o, 1);
+  recdb_options_set_background_threads(o, 0);
+  recdb_t* db = NULL;
+  char* msg = NULL;
+  CHECK(recdb_open(o, path, &db, &msg) == RECDB_OK);
+  recdb_free(msg);
+  recdb_options_destroy(o);
+  if (db == NULL) return;
+  char long_id[301];
+  memset(long_id, 'x', 300);
+  long_id[300] = '\0';
+  struct {
+    const char* name;
+    const char* user;
+    const char* item;
+    const char* type;
+    int64_t ts;
+    int set_value;
+    double value;
+    const char* field;
+  } cases[] = {
+      {"empty_user", "", "i1", "view", 1500000000, 0, 0, "user"},
+      {"ts_out_of_range", "a", "i1", "view", 10000000000000LL, 0, 0, "timestamp"},
+      {"item_too_long", "a", long_id, "view", 1500000000, 0, 0, "item"},
+      {"unknown_type", "a", "i1", "nope", 1500000000, 0, 0, "type"},
+      {"invalid_utf8_item", "a", "bad\xff", "view", 1500000000, 0, 0, "item"},
+      {"invalid_utf8_user", "\xc3\x28", "i1", "view", 1500000000, 0, 0, "user"},
+      {"value_not_finite", "a", "i1", "view", 1500000000, 1, NAN, "value"},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; ++c) {
+    recdb_events_t* ev = recdb_events_create();
+    CHECK(recdb_events_add(ev, "good", "g1", "view", 1500000000) == RECDB_OK);
+    CHECK(recdb_events_add(ev, cases[c].user, cases[c].item, cases[c].type, cases[c].ts) ==
+          RECDB_OK);
+    if (cases[c].set_value) CHECK(recdb_events_set_value(ev, cases[c].value) == RECDB_OK);
+    char* e = NULL;
+    recdb_status_t s = recdb_record_events(db, ev, 0, &e);
+    ++checks;
+    if (s != RECDB_INVALID_ARGUMENT || e == NULL || strstr(e, cases[c].field) == NULL) {
+      ++failures;
+      fprintf(stderr, "%s:%d: bad record %s: got %s (%s), want invalid_argument naming %s\n",
+              __FILE__, __LINE__, cases[c].name, recdb_status_name(s), e ? e : "no message",
+              cases[c].field);
+    }
+    recdb_free(e);
+    recdb_events_destroy(ev);
+    recdb_stats_t stats;
+    CHECK(recdb_get_stats(db, &stats, NULL) == RECDB_OK);
+    CHECK(stats.events == 0);
+  }
+  CHECK(recdb_close(db, NULL) == RECDB_OK);
+}
+
 int main(void) {
   const char* tmp = getenv("TMPDIR");
   char base[512];
@@ -981,6 +1043,7 @@ int main(void) {
   TestDatabase(base);
   TestRulesHistoryImpressions(base);
   TestOptionsFile(base);
+  TestBadRecordsTable(base);
   RemoveTree(base);
   printf("capi_test: %d checks, %d failed\n", checks, failures);
   return failures == 0 ? 0 : 1;

@@ -133,7 +133,8 @@ TEST_F(CliTest, EventTypesListAndAdd) {
   ASSERT_FALSE(types["event_types"].empty());
   EXPECT_EQ(types["event_types"].back()["name"], "share");
   EXPECT_EQ(types["event_types"].back()["weight"], 2.5);
-  EXPECT_EQ(Run("event-types " + db + " --add x --weight lots").code, 1);
+  // A flag value that is not a number is a wrong command line: exit 2.
+  EXPECT_EQ(Run("event-types " + db + " --add x --weight lots").code, 2);
 }
 
 TEST_F(CliTest, StopPolicyFailsAndLeavesTheBatchOut) {

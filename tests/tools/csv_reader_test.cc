@@ -94,6 +94,39 @@ TEST_F(CsvReaderTest, UnterminatedQuoteAtEndOfFileIsAnError) {
   Status s = csv.Next(&f, &eof);
   EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
   EXPECT_EQ(csv.line_number(), 2);
+  // Issue 19 #2: only line 2 is lost; line 3 is read again as a record.
+  ASSERT_TRUE(csv.Next(&f, &eof).ok());
+  EXPECT_FALSE(eof);
+  EXPECT_EQ(f, (std::vector<std::string>{"2", "x"}));
+  EXPECT_EQ(csv.line_number(), 3);
+  ASSERT_TRUE(csv.Next(&f, &eof).ok());
+  EXPECT_TRUE(eof);
+}
+
+TEST_F(CsvReaderTest, AQuotedFieldMaySpanAtMostTheLineLimit) {
+  std::string text = "a,b\n1,\"opened\n";
+  for (int i = 0; i < 10; ++i) text += "r" + std::to_string(i) + ",x\n";
+  text += "3,\"two\nlines\"\n";
+  auto lines = Write(text);
+  CsvReader csv(lines.get(), ',', LineReader::kDefaultMaxLineBytes, /*max_record_lines=*/4);
+  std::vector<std::string> f;
+  bool eof = false;
+  ASSERT_TRUE(csv.Next(&f, &eof).ok());  // the header
+  Status s = csv.Next(&f, &eof);
+  EXPECT_TRUE(s.IsInvalidArgument());
+  EXPECT_NE(s.message().find("within 4 lines"), std::string::npos) << s.message();
+  EXPECT_EQ(csv.line_number(), 2);
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(csv.Next(&f, &eof).ok()) << i;
+    EXPECT_EQ(f, (std::vector<std::string>{"r" + std::to_string(i), "x"}));
+    EXPECT_EQ(csv.line_number(), 3 + i);
+  }
+  ASSERT_TRUE(csv.Next(&f, &eof).ok());  // a legitimate two-line field
+  EXPECT_EQ(f, (std::vector<std::string>{"3", "two\nlines"}));
+  EXPECT_EQ(csv.line_number(), 13);
+  EXPECT_EQ(csv.last_line_number(), 14);
+  ASSERT_TRUE(csv.Next(&f, &eof).ok());
+  EXPECT_TRUE(eof);
 }
 
 TEST_F(CsvReaderTest, MalformedRecordDoesNotStopTheReader) {

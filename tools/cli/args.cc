@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include <nlohmann/json.hpp>
+
 namespace recdb::cli {
 
 ArgParser::ArgParser(std::string command, std::string summary, std::string description)
@@ -39,9 +41,7 @@ const ArgParser::Flag* ArgParser::FindFlag(const std::string& name) const {
 
 bool ArgParser::Parse(int argc, char** argv, int* exit_code) {
   auto usage_error = [&](const std::string& msg) {
-    std::cerr << "recdb " << command_ << ": " << msg << "\n"
-              << "Run 'recdb " << command_ << " --help' for usage.\n";
-    *exit_code = kExitUsage;
+    *exit_code = UsageError(command_, msg);
     return false;
   };
   size_t next_pos = 0;
@@ -176,13 +176,45 @@ std::string ArgParser::Help() const {
   return out;
 }
 
+namespace {
+
+bool g_json_errors = false;
+
+// {"error": {"code": ..., "message": ..., "exit_status": ...}} on stdout,
+// where a --json caller reads the document; the text still goes to stderr.
+void PrintJsonError(const std::string& command, const std::string& code,
+                    const std::string& message, int exit_status) {
+  nlohmann::ordered_json j;
+  j["error"] = {{"command", command},
+                {"code", code},
+                {"message", message},
+                {"exit_status", exit_status}};
+  std::cout << j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+}
+
+}  // namespace
+
+void SetJsonErrors(bool on) { g_json_errors = on; }
+
 int Fail(const std::string& command, const std::string& message) {
   std::fprintf(stderr, "recdb %s: error: %s\n", command.c_str(), message.c_str());
+  if (g_json_errors) PrintJsonError(command, "failed", message, kExitFailure);
   return kExitFailure;
 }
 
 int Fail(const std::string& command, const Status& status) {
-  return Fail(command, status.ToString());
+  std::fprintf(stderr, "recdb %s: error: %s\n", command.c_str(), status.ToString().c_str());
+  if (g_json_errors) {
+    PrintJsonError(command, StatusCodeName(status.code()), status.message(), kExitFailure);
+  }
+  return kExitFailure;
+}
+
+int UsageError(const std::string& command, const std::string& message) {
+  std::fprintf(stderr, "recdb %s: %s\nRun 'recdb %s --help' for usage.\n", command.c_str(),
+               message.c_str(), command.c_str());
+  if (g_json_errors) PrintJsonError(command, "usage", message, kExitUsage);
+  return kExitUsage;
 }
 
 std::map<std::string, CommandInfo>& Commands() {

@@ -84,8 +84,19 @@ class ArgParser {
 };
 
 // Prints "recdb COMMAND: error: MESSAGE" to stderr and returns kExitFailure.
+// Under SetJsonErrors(true) it also prints {"error": {"command", "code",
+// "message", "exit_status"}} to stdout, so a --json caller always reads JSON.
 int Fail(const std::string& command, const std::string& message);
 int Fail(const std::string& command, const Status& status);
+// A wrong command line (bad flag value, missing flag, out-of-range
+// argument): prints the message and a --help hint, returns kExitUsage (2).
+// Commands check their arguments with it before opening the database.
+int UsageError(const std::string& command, const std::string& message);
+inline int UsageError(const std::string& command, const Status& status) {
+  return UsageError(command, status.message());
+}
+// Set by main() when the command line holds --json.
+void SetJsonErrors(bool on);
 
 using CommandMain = int (*)(int argc, char** argv);
 

@@ -325,7 +325,7 @@ int DemoMain(int argc, char** argv) {
   tools::SyntheticWorldOptions wo;
   for (const char* flag : {"seed", "users", "items", "events", "days"}) {
     auto v = args.GetInt(flag);
-    if (!v.ok()) return Fail("demo", v.status());
+    if (!v.ok()) return UsageError("demo", v.status());
     if (*v < 0 || (*v == 0 && std::string(flag) != "events" && std::string(flag) != "seed")) {
       return Fail("demo", std::string("--") + flag + ": must be positive");
     }

@@ -83,7 +83,7 @@ int EvalMain(int argc, char** argv) {
   int code = 0;
   if (!args.Parse(argc, argv, &code)) return code;
   auto threads = args.GetInt("threads");
-  if (!threads.ok()) return Fail("eval", threads.status());
+  if (!threads.ok()) return UsageError("eval", threads.status());
   EvaluateOptions opts;
   opts.threads = static_cast<int>(*threads);
   opts.recommenders = SplitCommas(args.Get("recommenders"));
@@ -95,12 +95,12 @@ int EvalMain(int argc, char** argv) {
                                    {"exploration", &care.exploration}}) {
     if (!args.Has(flag)) continue;
     auto v = args.GetDouble(flag);
-    if (!v.ok()) return Fail("eval", v.status());
+    if (!v.ok()) return UsageError("eval", v.status());
     *knob = *v;
     any_care = true;
   }
   auto seed = args.GetInt("seed");
-  if (!seed.ok()) return Fail("eval", seed.status());
+  if (!seed.ok()) return UsageError("eval", seed.status());
   care.exploration_seed = static_cast<uint64_t>(*seed);
   if (any_care) opts.care = care;
   if (args.Has("sweep")) {

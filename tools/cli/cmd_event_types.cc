@@ -29,7 +29,7 @@ int EventTypesMain(int argc, char** argv) {
   if (!db.ok()) return Fail("event-types", db.status());
   if (adding) {
     auto weight = args.GetDouble("weight");
-    if (!weight.ok()) return Fail("event-types", weight.status());
+    if (!weight.ok()) return UsageError("event-types", weight.status());
     Status s = (*db)->RegisterEventType(EventType{args.Get("add"), *weight});
     if (!s.ok()) return Fail("event-types", s);
   }

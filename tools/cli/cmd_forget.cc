@@ -37,6 +37,7 @@ int ForgetMain(int argc, char** argv) {
   if (args.Has("json")) {
     nlohmann::ordered_json j = {{"user", r->user},
                                 {"had_user_record", r->had_user_record},
+                                {"user_auto_created", r->user_auto_created},
                                 {"events_removed", r->events_removed},
                                 {"vectors_removed", r->vectors_removed},
                                 {"impressions_removed", r->impressions_removed},

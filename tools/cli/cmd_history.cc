@@ -27,17 +27,17 @@ int HistoryMain(int argc, char** argv) {
   HistoryRange range;
   if (args.Has("from")) {
     auto v = args.GetInt("from");
-    if (!v.ok()) return Fail("history", v.status());
+    if (!v.ok()) return UsageError("history", v.status());
     range.start = *v;
   }
   if (args.Has("to")) {
     auto v = args.GetInt("to");
-    if (!v.ok()) return Fail("history", v.status());
+    if (!v.ok()) return UsageError("history", v.status());
     range.end = *v;
   }
   auto limit = args.GetInt("limit");
-  if (!limit.ok()) return Fail("history", limit.status());
-  if (*limit < 0) return Fail("history", "--limit: must be >= 0");
+  if (!limit.ok()) return UsageError("history", limit.status());
+  if (*limit < 0) return UsageError("history", "--limit: must be >= 0");
   range.limit = static_cast<size_t>(*limit);
   auto db = OpenDatabase(args.Positional("DIR"), OpenMode::kReadOnly);
   if (!db.ok()) return Fail("history", db.status());

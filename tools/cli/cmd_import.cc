@@ -60,15 +60,15 @@ int ImportMain(int argc, char** argv) {
     return kExitUsage;
   }
   auto batch = args.GetInt("batch-size");
-  if (!batch.ok()) return Fail("import", batch.status());
+  if (!batch.ok()) return UsageError("import", batch.status());
   if (*batch < 1 || *batch > static_cast<int64_t>(kMaxBatchSize)) {
-    return Fail("import", "--batch-size: must be in [1, " + std::to_string(kMaxBatchSize) + "]");
+    return UsageError("import", "--batch-size: must be in [1, " + std::to_string(kMaxBatchSize) + "]");
   }
   options.batch_size = static_cast<size_t>(*batch);
 
   const std::string dir = args.Positional("DIR");
   auto db = OpenDatabase(dir, OpenMode::kReadWrite);
-  if (!db.ok() && db.status().IsNotFound() && args.Has("create")) {
+  if (!db.ok() && IsNoDatabase(db.status()) && args.Has("create")) {
     db = OpenDatabase(dir, OpenMode::kCreate);
   }
   if (!db.ok()) return Fail("import", db.status());
@@ -113,10 +113,27 @@ int ImportMain(int argc, char** argv) {
                                 {"event_types", sum.event_types},
                                 {"rows", sum.rows()},
                                 {"skipped", sum.skipped},
+                                {"dropped_forgotten", sum.dropped_forgotten},
                                 {"seconds", sum.seconds},
                                 {"rows_per_second", rate}};
-    if (!s.ok()) j["error"] = s.ToString();
-    std::cout << j.dump(2) << "\n";
+    nlohmann::ordered_json bad = nlohmann::ordered_json::array();
+    for (const tools::BadLine& b : sum.bad_lines) {
+      bad.push_back({{"file", b.file},
+                     {"line", b.line},
+                     {"lines", b.line_count},
+                     {"code", StatusCodeName(b.code)},
+                     {"message", b.message}});
+    }
+    j["bad_lines"] = std::move(bad);
+    if (!s.ok()) {
+      j["error"] = {{"code", StatusCodeName(s.code())}, {"message", s.message()}};
+    }
+    std::cout << j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+    // One JSON document: the summary carries the error; the text goes to stderr.
+    if (!s.ok()) {
+      std::fprintf(stderr, "recdb import: error: %s\n", s.ToString().c_str());
+      return kExitFailure;
+    }
   } else if (s.ok() || sum.rows() > 0 || sum.skipped > 0) {
     char line[256];
     std::snprintf(line, sizeof(line), "%s %s rows (%s items, %s users, %s events",
@@ -129,6 +146,11 @@ int ImportMain(int argc, char** argv) {
                   FormatCount(static_cast<int64_t>(rate)).c_str(),
                   FormatCount(sum.skipped).c_str(), s.ok() ? "skipped" : "met");
     std::cout << line;
+  }
+  if (sum.dropped_forgotten > 0 && !args.Has("json")) {
+    std::cout << FormatCount(sum.dropped_forgotten)
+              << " events dropped, not stored: their users are in the forget ledger "
+                 "(recdb forget)\n";
   }
   if (!s.ok()) return Fail("import", s);
   return kExitOk;

@@ -1,5 +1,8 @@
 // recdb recommend DIR --user ID: what the user should see next, and why.
 #include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "tools/cli/args.h"
@@ -17,6 +20,30 @@ void AddListFlags(ArgParser& args) {
   args.AddSwitch("include-unavailable", "also return items marked unavailable");
   args.AddSwitch("explain", "add the explanation (sentence and evidence) to each item");
   args.AddSwitch("json", "print {\"items\": [{\"id\", \"score\", \"contributions\"}]} as JSON");
+}
+
+// --k as the DB accepts it: an integer in [1, kMaxRecommendK].
+StatusOr<size_t> CheckedK(const ArgParser& args) {
+  auto k = args.GetInt("k");
+  if (!k.ok()) return k.status();
+  if (*k < 1 || *k > static_cast<int64_t>(kMaxRecommendK)) {
+    return Status::InvalidArgument("--k: must be in [1, " + std::to_string(kMaxRecommendK) +
+                                   "], got " + std::to_string(*k));
+  }
+  return static_cast<size_t>(*k);
+}
+
+// A fusion weight or boost: a number in [-kMaxFusionWeight, kMaxFusionWeight].
+StatusOr<double> CheckedWeight(const std::string& text, const std::string& what) {
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || end == text.c_str() || *end != '\0') {
+    return Status::InvalidArgument(what + ": expected a number, got '" + text + "'");
+  }
+  if (!std::isfinite(v) || std::fabs(v) > kMaxFusionWeight) {
+    return Status::InvalidArgument(what + ": must be in [-1e6, 1e6], got '" + text + "'");
+  }
+  return v;
 }
 
 int Render(const std::string& cmd, DB* db, const RecommendResponse& r, const ArgParser& args) {
@@ -60,30 +87,31 @@ int RecommendMain(int argc, char** argv) {
   AddListFlags(args);
   int code = 0;
   if (!args.Parse(argc, argv, &code)) return code;
+  // Every argument is checked here, before the database and its models load:
+  // a wrong command line exits 2 at once (tools/README.md).
   if (!args.Has("user") && args.GetAll("session").empty()) {
-    return Fail("recommend", "give --user ID or at least one --session ITEM");
+    return UsageError("recommend", "give --user ID or at least one --session ITEM");
   }
   RecommendRequest req;
   req.user = args.Get("user");
   req.session_items = args.GetAll("session");
-  auto k = args.GetInt("k");
-  if (!k.ok()) return Fail("recommend", k.status());
-  req.k = static_cast<size_t>(std::max<int64_t>(0, *k));
+  auto k = CheckedK(args);
+  if (!k.ok()) return UsageError("recommend", k.status());
+  req.k = *k;
   if (args.Has("now")) {
     auto now = args.GetInt("now");
-    if (!now.ok()) return Fail("recommend", now.status());
+    if (!now.ok()) return UsageError("recommend", now.status());
     req.now = *now;
   }
   auto context = ParsePairs(args.GetAll("context"), "context");
-  if (!context.ok()) return Fail("recommend", context.status());
+  if (!context.ok()) return UsageError("recommend", context.status());
   req.context = *context;
   auto weights = ParsePairs(args.GetAll("weight"), "weight");
-  if (!weights.ok()) return Fail("recommend", weights.status());
+  if (!weights.ok()) return UsageError("recommend", weights.status());
   for (const auto& [name, w] : *weights) {
-    char* end = nullptr;
-    double v = std::strtod(w.c_str(), &end);
-    if (end == w.c_str() || *end != '\0') return Fail("recommend", "--weight " + name + ": not a number");
-    req.weights[name] = v;
+    auto v = CheckedWeight(w, "--weight " + name);
+    if (!v.ok()) return UsageError("recommend", v.status());
+    req.weights[name] = *v;
   }
   req.exclude_seen = !args.Has("include-seen");
   CareOptions care;  // the DB's defaults are Options::care; any flag replaces them
@@ -94,23 +122,22 @@ int RecommendMain(int argc, char** argv) {
                                    {"exploration", &care.exploration}}) {
     if (!args.Has(flag)) continue;
     auto v = args.GetDouble(flag);
-    if (!v.ok()) return Fail("recommend", v.status());
+    if (!v.ok()) return UsageError("recommend", v.status());
     *knob = *v;
     any_care = true;
   }
   auto seed = args.GetInt("seed");
-  if (!seed.ok()) return Fail("recommend", seed.status());
+  if (!seed.ok()) return UsageError("recommend", seed.status());
   care.exploration_seed = static_cast<uint64_t>(*seed);
   if (any_care) req.care = care;
   req.rules.pin = args.GetAll("pin");
   req.rules.bury = args.GetAll("bury");
   auto boosts = ParsePairs(args.GetAll("boost"), "boost");
-  if (!boosts.ok()) return Fail("recommend", boosts.status());
+  if (!boosts.ok()) return UsageError("recommend", boosts.status());
   for (const auto& [item, b] : *boosts) {
-    char* end = nullptr;
-    double v = std::strtod(b.c_str(), &end);
-    if (end == b.c_str() || *end != '\0') return Fail("recommend", "--boost " + item + ": not a number");
-    req.rules.boost[item] = v;
+    auto v = CheckedWeight(b, "--boost " + item);
+    if (!v.ok()) return UsageError("recommend", v.status());
+    req.rules.boost[item] = *v;
   }
   req.filter.categories_any = args.GetAll("category");
   req.filter.available_only = !args.Has("include-unavailable");
@@ -133,16 +160,16 @@ int SimilarMain(int argc, char** argv) {
   AddListFlags(args);
   int code = 0;
   if (!args.Parse(argc, argv, &code)) return code;
-  if (!args.Has("item")) return Fail("similar", "give --item ID");
-  auto k = args.GetInt("k");
-  if (!k.ok()) return Fail("similar", k.status());
+  if (!args.Has("item")) return UsageError("similar", "give --item ID");
+  auto k = CheckedK(args);
+  if (!k.ok()) return UsageError("similar", k.status());
   ItemFilter filter;
   filter.categories_any = args.GetAll("category");
   filter.available_only = !args.Has("include-unavailable");
   auto db = OpenDatabase(args.Positional("DIR"), OpenMode::kReadWrite);
   if (!db.ok()) return Fail("similar", db.status());
   if (Status ready = EnsureModel(db->get()); !ready.ok()) return Fail("similar", ready);
-  auto res = (*db)->SimilarItems(args.Get("item"), static_cast<size_t>(std::max<int64_t>(0, *k)), filter);
+  auto res = (*db)->SimilarItems(args.Get("item"), *k, filter);
   if (!res.ok()) return Fail("similar", res.status());
   int rc = Render("similar", db->get(), *res, args);
   Status closed = CloseDatabase(std::move(db).value());
@@ -160,7 +187,8 @@ int TrainMain(int argc, char** argv) {
   int code = 0;
   if (!args.Parse(argc, argv, &code)) return code;
   auto threads = args.GetInt("threads");
-  if (!threads.ok()) return Fail("train", threads.status());
+  if (!threads.ok()) return UsageError("train", threads.status());
+  if (*threads < 1 || *threads > 256) return UsageError("train", "--threads: must be in [1, 256]");
   auto db = OpenDatabase(args.Positional("DIR"), OpenMode::kReadWrite);
   if (!db.ok()) return Fail("train", db.status());
   TrainOptions opts;
@@ -185,7 +213,9 @@ int TrainMain(int argc, char** argv) {
     j["seconds_by_recommender"] = report->seconds_by_recommender;
     std::cout << j.dump(2) << "\n";
   } else {
-    std::cout << "trained on " << report->events << " events in " << report->seconds << " s\n"
+    char seconds[32];
+    std::snprintf(seconds, sizeof(seconds), "%.2f", report->seconds);
+    std::cout << "trained on " << report->events << " events in " << seconds << " s\n"
               << "fusion weights (learned on a validation split of the training data):\n";
     for (const auto& [name, w] : report->weights) std::cout << "  " << name << "  " << w << "\n";
   }

@@ -52,8 +52,8 @@ int SearchMain(int argc, char** argv) {
     return kExitUsage;
   }
   auto k = args.GetInt("k");
-  if (!k.ok()) return Fail("search", k.status());
-  if (*k < 1 || *k > 10000) return Fail("search", "-k must be in 1..10000");
+  if (!k.ok()) return UsageError("search", k.status());
+  if (*k < 1 || *k > 10000) return UsageError("search", "--k: must be in [1, 10000]");
   ItemFilter filter;
   filter.categories_any = args.GetAll("category");
   filter.available_only = !args.Has("include-unavailable");

@@ -44,11 +44,17 @@ StatusOr<std::unique_ptr<DB>> OpenDatabase(const std::string& dir, OpenMode mode
   // embedding application's business, not the admin tool's.
   options.background_threads = 0;
   StatusOr<std::unique_ptr<DB>> db = DB::Open(options, dir);
-  if (!db.ok() && db.status().IsNotFound()) {
+  // Only DB::Open's own "no recdb database" is about the directory; any
+  // other NotFound (a missing pseudonym key file) is reported as it is.
+  if (!db.ok() && IsNoDatabase(db.status())) {
     return Status::NotFound("no recdb database in " + dir + "; create one with: recdb init " +
                             dir);
   }
   return db;
+}
+
+bool IsNoDatabase(const Status& s) {
+  return s.IsNotFound() && s.message().rfind("no recdb database", 0) == 0;
 }
 
 Status CloseDatabase(std::unique_ptr<DB> db) {

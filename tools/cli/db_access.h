@@ -33,6 +33,10 @@ enum class OpenMode {
 // stderr when a stored model was not used. Errors: Train's.
 [[nodiscard]] Status EnsureModel(DB* db);
 
+// True for OpenDatabase's "no recdb database in DIR" (not for another
+// NotFound such as a missing pseudonym key file).
+bool IsNoDatabase(const Status& s);
+
 // Closes the DB and returns the close Status (errors while flushing matter
 // to a CLI user: the data may not be durable).
 [[nodiscard]] Status CloseDatabase(std::unique_ptr<DB> db);

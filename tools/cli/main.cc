@@ -72,6 +72,10 @@ int main(int argc, char** argv) {
     std::printf("recdb %s\n", kVersion);
     return recdb::cli::kExitOk;
   }
+  for (int i = 2; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--") == 0) break;
+    if (std::strcmp(argv[i], "--json") == 0) recdb::cli::SetJsonErrors(true);
+  }
   auto it = recdb::cli::Commands().find(cmd);
   if (it == recdb::cli::Commands().end()) {
     std::fprintf(stderr, "recdb: unknown command '%s'\n\n", cmd.c_str());

@@ -49,16 +49,47 @@ Status ParseCsvRecord(std::string_view text, char delimiter, std::vector<std::st
   }
 }
 
-CsvReader::CsvReader(LineReader* lines, char delimiter, size_t max_record_bytes)
-    : lines_(lines), delimiter_(delimiter), max_record_bytes_(max_record_bytes) {}
+CsvReader::CsvReader(LineReader* lines, char delimiter, size_t max_record_bytes,
+                     size_t max_record_lines)
+    : lines_(lines),
+      delimiter_(delimiter),
+      max_record_bytes_(max_record_bytes),
+      max_record_lines_(max_record_lines < 1 ? 1 : max_record_lines) {}
+
+LineReader::Result CsvReader::NextLine(std::string* line, int64_t* number) {
+  if (!replay_.empty()) {
+    *number = replay_.front().first;
+    *line = std::move(replay_.front().second);
+    replay_.pop_front();
+    return LineReader::Result::kLine;
+  }
+  LineReader::Result r = lines_->Next(line);
+  *number = lines_->line_number();
+  return r;
+}
+
+void CsvReader::Rewind() {
+  for (auto it = tail_.rbegin(); it != tail_.rend(); ++it) replay_.push_front(std::move(*it));
+  tail_.clear();
+}
 
 Status CsvReader::Next(std::vector<std::string>* fields, bool* eof) {
   *eof = false;
   fields->clear();
   record_.clear();
+  tail_.clear();
   bool first = true;
+  // A quote still open where the record must end: drop the first line only.
+  auto unclosed = [&](const std::string& why) {
+    Rewind();
+    fields->clear();
+    return Status::InvalidArgument("quoted field opened on this line is not closed " + why +
+                                   "; only this line is skipped, the next lines are read as "
+                                   "records");
+  };
   for (;;) {
-    LineReader::Result r = lines_->Next(&line_);
+    int64_t number = 0;
+    LineReader::Result r = NextLine(&line_, &number);
     if (r == LineReader::Result::kIOError) {
       return Status::IOError(lines_->path() + ": read failed");
     }
@@ -67,25 +98,40 @@ Status CsvReader::Next(std::vector<std::string>* fields, bool* eof) {
         *eof = true;
         return Status::OK();
       }
-      return Status::InvalidArgument("quoted field not closed before end of file");
+      return unclosed("before the end of the file");
     }
-    if (first) record_line_ = lines_->line_number();
+    if (first) record_line_ = number;
     if (r == LineReader::Result::kTooLong) {
-      // Skip the rest of an open quoted record? We cannot know where it ends
-      // without holding it, so report the line and resynchronise on the next.
+      if (!first) return unclosed("before a line longer than " +
+                                  std::to_string(max_record_bytes_) + " bytes");
       return Status::InvalidArgument("line longer than " + std::to_string(max_record_bytes_) +
                                      " bytes");
     }
     if (first && line_.empty()) continue;  // blank line
-    if (!first) record_.push_back('\n');
+    if (!first) {
+      if (tail_.size() + 1 >= max_record_lines_) {
+        replay_.push_front({number, line_});
+        return unclosed("within " + std::to_string(max_record_lines_) + " lines");
+      }
+      tail_.emplace_back(number, line_);
+      record_.push_back('\n');
+    }
     first = false;
     record_ += line_;
     if (record_.size() > max_record_bytes_) {
+      if (!tail_.empty()) return unclosed("within " + std::to_string(max_record_bytes_) +
+                                          " bytes");
       return Status::InvalidArgument("record longer than " + std::to_string(max_record_bytes_) +
-                                     " bytes (unclosed quote?)");
+                                     " bytes");
     }
     bool complete = false;
-    RECDB_RETURN_IF_ERROR(ParseCsvRecord(record_, delimiter_, fields, &complete));
+    Status s = ParseCsvRecord(record_, delimiter_, fields, &complete);
+    if (!s.ok()) {
+      // Text after a closing quote in a multi-line record: the quotes are
+      // confused, so keep the following lines.
+      if (!tail_.empty()) Rewind();
+      return s;
+    }
     if (complete) return Status::OK();
   }
 }

@@ -45,9 +45,15 @@ bool DirExists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-Status Write(DB* db, const std::vector<Item>& v) { return db->UpsertItems(WriteOptions(), v); }
-Status Write(DB* db, const std::vector<User>& v) { return db->UpsertUsers(WriteOptions(), v); }
-Status Write(DB* db, const std::vector<Event>& v) { return db->RecordEvents(WriteOptions(), v); }
+Status Write(DB* db, const std::vector<Item>& v, RecordEventsResult*) {
+  return db->UpsertItems(WriteOptions(), v);
+}
+Status Write(DB* db, const std::vector<User>& v, RecordEventsResult*) {
+  return db->UpsertUsers(WriteOptions(), v);
+}
+Status Write(DB* db, const std::vector<Event>& v, RecordEventsResult* result) {
+  return db->RecordEvents(WriteOptions(), v, result);
+}
 
 // The DB names the offending record of a rejected batch by its index (e.g.
 // "events[12].type: ..."); recover it to report the right line. Returns
@@ -87,8 +93,9 @@ class Importer::RecordSource {
   // OK with *eof at the end. A bad record: OK with *problem set (line()).
   // Errors (stop the import): IOError, a bad header.
   virtual Status Next(AnyRecord* record, Status* problem, bool* eof) = 0;
-  // Line of the record last returned.
+  // Line of the record last returned, and how many lines it spans.
   virtual int64_t line() const { return reader_->line_number(); }
+  virtual int64_t line_count() const { return 1; }
   const std::string& path() const { return reader_->path(); }
   const LineReader& reader() const { return *reader_; }
 
@@ -153,6 +160,7 @@ class CsvSource : public Importer::RecordSource {
       if (s.ok() && *eof) return Status::OK();  // empty file
       if (s.ok()) {
         StatusOr<RowParser> p = header_(row_);
+        header_size_ = row_.size();
         if (p.ok()) {
           row_parser_ = std::move(p).value();
         } else {
@@ -171,6 +179,17 @@ class CsvSource : public Importer::RecordSource {
       return Status::OK();
     }
     if (*eof) return Status::OK();
+    if (row_.size() != header_size_ && csv_.last_line_number() > csv_.line_number()) {
+      // A record spanning lines with the wrong number of fields: a stray
+      // quote closed by a later one. Lose only its first line.
+      csv_.Rewind();
+      *problem = Status::InvalidArgument(
+          "expected " + std::to_string(header_size_) + " fields, got " +
+          std::to_string(row_.size()) +
+          " from a quoted field spanning lines (a stray quote?); only this line is skipped, "
+          "the next lines are read as records");
+      return Status::OK();
+    }
     StatusOr<AnyRecord> r = row_parser_(row_);
     if (r.ok()) {
       *record = std::move(r).value();
@@ -181,9 +200,13 @@ class CsvSource : public Importer::RecordSource {
   }
 
   int64_t line() const override { return csv_.line_number(); }
+  int64_t line_count() const override {
+    return csv_.last_line_number() - csv_.line_number() + 1;
+  }
 
  private:
   CsvReader csv_;
+  size_t header_size_ = 0;
   HeaderParser header_;
   RowParser row_parser_;
   std::vector<std::string> row_;
@@ -252,9 +275,14 @@ Status Importer::LoadEventTypes() {
   return Status::OK();
 }
 
-Status Importer::BadRecord(const std::string& file, int64_t line, const std::string& message) {
-  ++summary_.skipped;
+Status Importer::BadRecord(const std::string& file, int64_t line, const std::string& message,
+                           int64_t line_count, StatusCode code) {
+  summary_.skipped += line_count;
+  if (summary_.bad_lines.size() < ImportSummary::kMaxBadLinesKept) {
+    summary_.bad_lines.push_back({file, line, line_count, code, message});
+  }
   std::string where = file + ":" + std::to_string(line);
+  if (line_count > 1) where += "-" + std::to_string(line + line_count - 1);
   if (options_.on_bad_record) options_.on_bad_record(where + ": " + message);
   if (options_.on_error == OnError::kStop) {
     pending_->Clear();
@@ -268,17 +296,22 @@ template <typename T>
 Status Importer::WriteBisect(const std::string& file, std::vector<T>* records,
                              const std::vector<int64_t>& lines, size_t lo, size_t hi) {
   Status s;
+  RecordEventsResult events;
   if (lo == 0 && hi == records->size()) {
-    s = Write(db_, *records);
+    s = Write(db_, *records, &events);
   } else {
     std::vector<T> part(records->begin() + lo, records->begin() + hi);
-    s = Write(db_, part);
+    s = Write(db_, part, &events);
   }
   if (s.ok()) {
     int64_t n = static_cast<int64_t>(hi - lo);
     if constexpr (std::is_same_v<T, Item>) summary_.items += n;
     if constexpr (std::is_same_v<T, User>) summary_.users += n;
-    if constexpr (std::is_same_v<T, Event>) summary_.events += n;
+    if constexpr (std::is_same_v<T, Event>) {
+      // Events of forgotten users are dropped by the DB, not stored.
+      summary_.events += events.stored + events.counted_only;
+      summary_.dropped_forgotten += events.dropped_forgotten;
+    }
     return Status::OK();
   }
   if (!s.IsInvalidArgument()) return s.WithContext(file);
@@ -354,7 +387,7 @@ Status Importer::Run(RecordSource* source) {
       }
     }
     if (!problem.ok()) {
-      RECDB_RETURN_IF_ERROR(BadRecord(file, line, problem.message()));
+      RECDB_RETURN_IF_ERROR(BadRecord(file, line, problem.message(), source->line_count()));
       continue;
     }
     const RecordKind kind = KindOf(record);
@@ -370,7 +403,7 @@ Status Importer::Run(RecordSource* source) {
         event_types_->insert(type.name);
         ++summary_.event_types;
       } else if (s.IsInvalidArgument() || s.code() == StatusCode::kResourceExhausted) {
-        RECDB_RETURN_IF_ERROR(BadRecord(file, line, s.message()));
+        RECDB_RETURN_IF_ERROR(BadRecord(file, line, s.message(), 1, s.code()));
       } else {
         return s.WithContext(file);
       }

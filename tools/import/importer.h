@@ -59,12 +59,29 @@ struct ImportOptions {
   std::function<void(const ImportProgress&)> on_progress;
 };
 
+// One bad record, as reported through ImportOptions::on_bad_record.
+struct BadLine {
+  std::string file;
+  int64_t line = 0;        // where the record starts
+  int64_t line_count = 1;  // lines it spans
+  StatusCode code = StatusCode::kInvalidArgument;
+  std::string message;     // names the field, e.g. "ts: expected integer, got string"
+};
+
 struct ImportSummary {
+  static constexpr size_t kMaxBadLinesKept = 100;
   int64_t items = 0;
   int64_t users = 0;
   int64_t events = 0;
   int64_t event_types = 0;
-  int64_t skipped = 0;  // bad records dropped (kSkip) or met (kStop: 1)
+  // Lines of bad records dropped (kSkip) or met (kStop): a bad record that
+  // spans lines (a quoted CSV field) counts each of its lines.
+  int64_t skipped = 0;
+  // Valid events the DB dropped because their user is in the forget ledger
+  // (not counted in `events`).
+  int64_t dropped_forgotten = 0;
+  // The first kMaxBadLinesKept bad records (`skipped` counts them all).
+  std::vector<BadLine> bad_lines;
   double seconds = 0;
   int64_t rows() const { return items + users + events + event_types; }
 };
@@ -96,7 +113,10 @@ class Importer {
 
   Status Run(RecordSource* source);
   Status LoadEventTypes();
-  Status BadRecord(const std::string& file, int64_t line, const std::string& message);
+  // Reports a bad record of `line_count` lines starting at `line`; every
+  // line counts as skipped.
+  Status BadRecord(const std::string& file, int64_t line, const std::string& message,
+                   int64_t line_count = 1, StatusCode code = StatusCode::kInvalidArgument);
   Status Flush(const std::string& file);
   template <typename T>
   Status WriteBisect(const std::string& file, std::vector<T>* records,

@@ -3,22 +3,23 @@
 //
 // The importer validates every record while it builds a batch, so a bad line
 // is reported with its own line number instead of failing the whole batch
-// inside the DB. The DB validates again; these checks only make the error
-// earlier and more precise.
+// inside the DB. The checks are the DB's own (engine/write_validation.h, with
+// no batch index in the message: "timestamp: ... is outside ..."), so a
+// record the importer accepts is one the DB accepts, with the same message
+// on every surface.
 #pragma once
 
 #include <string>
 #include <variant>
 
+#include "recdb/record_fields.h"
 #include "recdb/records.h"
 #include "recdb/status.h"
 
 namespace recdb::tools {
 
-enum class RecordKind { kItem, kUser, kEvent, kEventType };
-
-// "item", "user", "event", "event_type": the "kind" field of a dump line.
-const char* RecordKindName(RecordKind kind);
+using ::recdb::RecordKind;
+using ::recdb::RecordKindName;
 
 using AnyRecord = std::variant<Item, User, Event, EventType>;
 

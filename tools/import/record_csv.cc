@@ -19,43 +19,6 @@ std::string Lower(std::string s) {
   return s;
 }
 
-std::vector<std::string> PlainFields(RecordKind kind) {
-  switch (kind) {
-    case RecordKind::kItem:
-      return {"id", "title", "description", "categories", "creator", "created_at", "available",
-              "attributes"};
-    case RecordKind::kUser:
-      return {"id", "attributes", "consent"};
-    case RecordKind::kEvent:
-      return {"user", "item", "type", "ts", "value", "context"};
-    case RecordKind::kEventType:
-      return {"name", "weight"};
-  }
-  return {};
-}
-
-std::vector<std::string> RequiredFields(RecordKind kind) {
-  switch (kind) {
-    case RecordKind::kItem:
-    case RecordKind::kUser:
-      return {"id"};
-    case RecordKind::kEvent:
-      return {"user", "item", "ts"};
-    case RecordKind::kEventType:
-      return {"name"};
-  }
-  return {};
-}
-
-std::string Join(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) {
-    if (!out.empty()) out += ", ";
-    out += s;
-  }
-  return out;
-}
-
 }  // namespace
 
 StatusOr<bool> ParseBoolText(const std::string& s, const std::string& field) {
@@ -104,9 +67,9 @@ std::vector<std::string> SplitList(const std::string& s, char sep) {
 
 StatusOr<CsvRecordMapper> CsvRecordMapper::Create(RecordKind kind,
                                                   const std::vector<std::string>& header) {
-  const std::vector<std::string> plain = PlainFields(kind);
   std::vector<Column> columns;
   std::set<std::string> seen;
+  std::set<std::string> canonical;  // the fields the plain columns name
   for (std::string name : header) {
     // Tolerate a UTF-8 byte-order mark and surrounding spaces in the header.
     if (columns.empty() && name.rfind("\xEF\xBB\xBF", 0) == 0) name = name.substr(3);
@@ -117,9 +80,13 @@ StatusOr<CsvRecordMapper> CsvRecordMapper::Create(RecordKind kind,
     }
     Column col;
     col.name = name;
-    if (std::find(plain.begin(), plain.end(), name) != plain.end()) {
-      col.field = name;
-      if (name == "attributes" || name == "context" || name == "consent") {
+    if (const RecordField* f = FindRecordField(kind, name)) {
+      col.field = f->name;  // "timestamp" is the column "ts"
+      if (!canonical.insert(col.field).second) {
+        return Status::InvalidArgument("header: column '" + col.field + "' given twice (as '" +
+                                       col.field + "' and '" + name + "')");
+      }
+      if (col.field == "attributes" || col.field == "context" || col.field == "consent") {
         col.type = ValueType::kJsonObject;
       }
       columns.push_back(col);
@@ -132,13 +99,14 @@ StatusOr<CsvRecordMapper> CsvRecordMapper::Create(RecordKind kind,
                      (prefix == "context" && kind == RecordKind::kEvent) ||
                      (prefix == "consent" && kind == RecordKind::kUser);
     if (!prefix_ok || dot + 1 >= name.size()) {
-      std::string allowed = Join(plain);
-      if (kind == RecordKind::kItem || kind == RecordKind::kUser) allowed += ", attributes.KEY";
-      if (kind == RecordKind::kEvent) allowed += ", context.KEY";
-      if (kind == RecordKind::kUser) allowed += ", consent.KEY";
-      return Status::InvalidArgument("header: unknown column '" + name + "' for " +
-                                     RecordKindName(kind) + " records (allowed: " + allowed +
-                                     ")");
+      std::string also;
+      if (kind == RecordKind::kItem || kind == RecordKind::kUser) also += ", attributes.KEY";
+      if (kind == RecordKind::kEvent) also += ", context.KEY";
+      if (kind == RecordKind::kUser) also += ", consent.KEY";
+      // The same words as every other surface (recdb/record_fields.h).
+      std::string msg = UnknownFieldError(kind, name).message();
+      if (!also.empty()) msg.insert(msg.size() - 1, also);
+      return Status::InvalidArgument("header: " + msg);
     }
     col.field = prefix;
     col.key = name.substr(dot + 1);
@@ -167,9 +135,9 @@ StatusOr<CsvRecordMapper> CsvRecordMapper::Create(RecordKind kind,
     }
     columns.push_back(col);
   }
-  for (const auto& req : RequiredFields(kind)) {
-    if (!seen.count(req)) {
-      return Status::InvalidArgument("header: missing required column '" + req + "'");
+  for (const RecordField& f : RecordFields(kind)) {
+    if (f.required && !canonical.count(f.name)) {
+      return Status::InvalidArgument("header: " + MissingFieldError(kind, f.name).message());
     }
   }
   return CsvRecordMapper(kind, std::move(columns));
@@ -187,13 +155,15 @@ StatusOr<AnyRecord> CsvRecordMapper::Map(const std::vector<std::string>& row) co
   for (size_t i = 0; i < columns_.size(); ++i) {
     const Column& col = columns_[i];
     const std::string& cell = row[i];
-    if (!IsValidUtf8(cell)) return Status::InvalidArgument(col.name + ": not valid UTF-8");
     const std::string& f = col.field;
     // Required text fields keep an empty cell (validation then names it);
     // every other empty cell means "default".
     bool required_text = f == "id" || f == "user" || f == "item" || f == "name";
     if (cell.empty() && !required_text) continue;
     if (col.type == ValueType::kJsonObject) {
+      // The JSON parser rejects invalid UTF-8 as malformed: name the column.
+      // Plain cells are checked with every other field by the write validator.
+      if (!IsValidUtf8(cell)) return Status::InvalidArgument(col.name + ": not valid UTF-8");
       RECDB_ASSIGN_OR_RETURN(nlohmann::json j, ParseJsonObject(cell));
       if (f == "attributes") {
         for (const auto& [k, v] : j.items()) {

@@ -42,20 +42,33 @@ Status WrongType(std::string_view field, const char* want, const json& got) {
                                  TypeName(got));
 }
 
+Status WrongType(std::string_view field, FieldType want, const json& got) {
+  return WrongTypeError(field, want, TypeName(got));
+}
+
+// The keys of `j` against the one field table (recdb/record_fields.h):
+// unknown, doubled (name and alias) and missing fields.
+Status CheckKeys(RecordKind kind, const json& j) {
+  std::vector<std::string> keys;
+  keys.reserve(j.size());
+  for (const auto& [key, v] : j.items()) keys.push_back(key);
+  return CheckRecordKeys(kind, keys);
+}
+
 Status GetString(const json& j, std::string_view field, std::string* out) {
-  if (!j.is_string()) return WrongType(field, "string", j);
+  if (!j.is_string()) return WrongType(field, FieldType::kString, j);
   *out = j.get_ref<const std::string&>();
   return Status::OK();
 }
 
 Status GetBool(const json& j, std::string_view field, bool* out) {
-  if (!j.is_boolean()) return WrongType(field, "boolean", j);
+  if (!j.is_boolean()) return WrongType(field, FieldType::kBool, j);
   *out = j.get<bool>();
   return Status::OK();
 }
 
 Status GetNumber(const json& j, std::string_view field, double* out) {
-  if (!j.is_number()) return WrongType(field, "number", j);
+  if (!j.is_number()) return WrongType(field, FieldType::kNumber, j);
   *out = j.get<double>();
   if (!std::isfinite(*out)) {
     return Status::InvalidArgument(std::string(field) + ": not a finite number");
@@ -87,11 +100,11 @@ Status GetInt64(const json& j, std::string_view field, int64_t* out) {
     return Status::InvalidArgument(std::string(field) + ": expected integer, got " +
                                    json(d).dump());
   }
-  return WrongType(field, "integer", j);
+  return WrongType(field, FieldType::kInteger, j);
 }
 
 Status GetStringList(const json& j, std::string_view field, std::vector<std::string>* out) {
-  if (!j.is_array()) return WrongType(field, "array of strings", j);
+  if (!j.is_array()) return WrongType(field, FieldType::kStringList, j);
   out->clear();
   out->reserve(j.size());
   for (const auto& e : j) {
@@ -113,14 +126,6 @@ Status GetAttributes(const json& j, std::string_view field, Attributes* out) {
   return Status::OK();
 }
 
-Status UnknownField(std::string_view kind, const std::string& key, std::string_view allowed) {
-  return Status::InvalidArgument("unknown " + std::string(kind) + " field '" + key +
-                                 "' (allowed: " + std::string(allowed) + ")");
-}
-
-Status Missing(std::string_view field) {
-  return Status::InvalidArgument("missing required field '" + std::string(field) + "'");
-}
 
 }  // namespace
 
@@ -153,12 +158,11 @@ StatusOr<AttributeValue> AttributeValueFromJson(const json& j, std::string_view 
 
 StatusOr<Item> ItemFromJson(const json& j) {
   if (!j.is_object()) return WrongType("item", "object", j);
+  RECDB_RETURN_IF_ERROR(CheckKeys(RecordKind::kItem, j));
   Item item;
-  bool has_id = false;
   for (const auto& [key, v] : j.items()) {
     if (key == "id") {
       RECDB_RETURN_IF_ERROR(GetString(v, key, &item.id));
-      has_id = true;
     } else if (key == "title") {
       RECDB_RETURN_IF_ERROR(GetString(v, key, &item.title));
     } else if (key == "description") {
@@ -173,28 +177,22 @@ StatusOr<Item> ItemFromJson(const json& j) {
       RECDB_RETURN_IF_ERROR(GetBool(v, key, &item.available));
     } else if (key == "attributes") {
       RECDB_RETURN_IF_ERROR(GetAttributes(v, key, &item.attributes));
-    } else if (key != "kind") {
-      return UnknownField("item", key,
-                          "id, title, description, categories, creator, created_at, "
-                          "available, attributes");
     }
   }
-  if (!has_id) return Missing("id");
   return item;
 }
 
 StatusOr<User> UserFromJson(const json& j) {
   if (!j.is_object()) return WrongType("user", "object", j);
+  RECDB_RETURN_IF_ERROR(CheckKeys(RecordKind::kUser, j));
   User user;
-  bool has_id = false;
   for (const auto& [key, v] : j.items()) {
     if (key == "id") {
       RECDB_RETURN_IF_ERROR(GetString(v, key, &user.id));
-      has_id = true;
     } else if (key == "attributes") {
       RECDB_RETURN_IF_ERROR(GetAttributes(v, key, &user.attributes));
     } else if (key == "consent") {
-      if (!v.is_object()) return WrongType(key, "object", v);
+      if (!v.is_object()) return WrongType(key, FieldType::kConsent, v);
       for (const auto& [ck, cv] : v.items()) {
         const std::string field = "consent." + ck;
         if (ck == "personalization") {
@@ -204,70 +202,56 @@ StatusOr<User> UserFromJson(const json& j) {
         } else if (ck == "training") {
           RECDB_RETURN_IF_ERROR(GetBool(cv, field, &user.consent.training));
         } else {
-          return UnknownField("consent", ck, "personalization, store_events, training");
+          return Status::InvalidArgument("unknown consent field '" + ck +
+                                         "' (allowed: personalization, store_events, training)");
         }
       }
-    } else if (key != "kind") {
-      return UnknownField("user", key, "id, attributes, consent");
     }
   }
-  if (!has_id) return Missing("id");
   return user;
 }
 
 StatusOr<Event> EventFromJson(const json& j) {
   if (!j.is_object()) return WrongType("event", "object", j);
+  RECDB_RETURN_IF_ERROR(CheckKeys(RecordKind::kEvent, j));
   Event e;
-  bool has_user = false, has_item = false, has_ts = false;
   for (const auto& [key, v] : j.items()) {
     if (key == "user") {
       RECDB_RETURN_IF_ERROR(GetString(v, key, &e.user));
-      has_user = true;
     } else if (key == "item") {
       RECDB_RETURN_IF_ERROR(GetString(v, key, &e.item));
-      has_item = true;
     } else if (key == "type") {
       RECDB_RETURN_IF_ERROR(GetString(v, key, &e.type));
-    } else if (key == "ts") {
+    } else if (key == "ts" || key == "timestamp") {
       RECDB_RETURN_IF_ERROR(GetInt64(v, key, &e.timestamp));
-      has_ts = true;
     } else if (key == "value") {
       if (!v.is_null()) {
         RECDB_RETURN_IF_ERROR(GetNumber(v, key, &e.value));
         e.has_value = true;
       }
     } else if (key == "context") {
-      if (!v.is_object()) return WrongType(key, "object", v);
+      if (!v.is_object()) return WrongType(key, FieldType::kStringMap, v);
       for (const auto& [ck, cv] : v.items()) {
         std::string s;
         RECDB_RETURN_IF_ERROR(GetString(cv, "context." + ck, &s));
         e.context[ck] = std::move(s);
       }
-    } else if (key != "kind") {
-      return UnknownField("event", key, "user, item, type, ts, value, context");
     }
   }
-  if (!has_user) return Missing("user");
-  if (!has_item) return Missing("item");
-  if (!has_ts) return Missing("ts");
   return e;
 }
 
 StatusOr<EventType> EventTypeFromJson(const json& j) {
   if (!j.is_object()) return WrongType("event_type", "object", j);
+  RECDB_RETURN_IF_ERROR(CheckKeys(RecordKind::kEventType, j));
   EventType t;
-  bool has_name = false;
   for (const auto& [key, v] : j.items()) {
     if (key == "name") {
       RECDB_RETURN_IF_ERROR(GetString(v, key, &t.name));
-      has_name = true;
     } else if (key == "weight") {
       RECDB_RETURN_IF_ERROR(GetNumber(v, key, &t.weight));
-    } else if (key != "kind") {
-      return UnknownField("event_type", key, "name, weight");
     }
   }
-  if (!has_name) return Missing("name");
   return t;
 }
 
@@ -292,7 +276,7 @@ StatusOr<AnyRecord> RecordFromJson(const json& j, std::optional<RecordKind> expe
   } else if (expected) {
     kind = expected;
   } else {
-    return Missing("kind");
+    return Status::InvalidArgument("missing required field 'kind'");
   }
   switch (*kind) {
     case RecordKind::kItem: {

@@ -92,9 +92,21 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
     return Ok(cli::RecommendationsToJson(*r, c->explain));
   }
   if (const auto* c = std::get_if<EventsCall>(&call)) {
-    Status s = db_->RecordEvents({}, c->events);
+    RecordEventsResult r;
+    Status s = db_->RecordEvents({}, c->events, &r);
     if (!s.ok()) return FromStatus(s);
-    return Ok(ojson{{"events", c->events.size()}});
+    // "events" counts the events accepted (stored or, under the user's
+    // consent, counted only); events of forgotten users are not among them.
+    ojson j{{"events", r.stored + r.counted_only},
+            {"stored", r.stored},
+            {"counted_only", r.counted_only},
+            {"dropped_forgotten", r.dropped_forgotten}};
+    if (r.dropped_forgotten > 0) {
+      j["warning"] = std::to_string(r.dropped_forgotten) +
+                     " events dropped: their user is in the forget ledger (POST /v1/forget); "
+                     "they are not stored";
+    }
+    return Ok(j);
   }
   if (const auto* c = std::get_if<ItemsCall>(&call)) {
     Status s = db_->UpsertItems({}, c->items);
@@ -123,6 +135,7 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
     // `recdb forget --json`, plus what happened to the model.
     return Ok(ojson{{"user", r->user},
                     {"had_user_record", r->had_user_record},
+                    {"user_auto_created", r->user_auto_created},
                     {"events_removed", r->events_removed},
                     {"vectors_removed", r->vectors_removed},
                     {"impressions_removed", r->impressions_removed},

@@ -63,12 +63,15 @@ class Query {
   explicit Query(std::vector<std::pair<std::string, std::string>> params)
       : params_(std::move(params)), used_(params_.size(), false) {}
 
-  // The last value of `name`, if given.
+  // The value of `name`, if given. A single-valued parameter given twice
+  // (user=1&user=2) used to take the last silently; CheckAllUsed now
+  // reports it.
   std::optional<std::string> Get(const std::string& name) {
     std::optional<std::string> v;
     for (size_t i = 0; i < params_.size(); ++i) {
       if (params_[i].first != name) continue;
       used_[i] = true;
+      if (v && duplicate_.empty()) duplicate_ = name;
       v = params_[i].second;
     }
     return v;
@@ -107,6 +110,9 @@ class Query {
   }
   // Every parameter not consumed. Errors: InvalidArgument naming the first.
   Status CheckAllUsed(const char* known) const {
+    if (!duplicate_.empty()) {
+      return Status::InvalidArgument(duplicate_ + ": given more than once; give it once");
+    }
     for (size_t i = 0; i < params_.size(); ++i) {
       if (!used_[i]) {
         return Status::InvalidArgument("unknown query parameter '" + params_[i].first +
@@ -128,6 +134,7 @@ class Query {
  private:
   std::vector<std::pair<std::string, std::string>> params_;
   std::vector<bool> used_;
+  std::string duplicate_;  // the first single-valued parameter given twice
 };
 
 // "KEY=VALUE" values of a repeated parameter.

@@ -75,7 +75,12 @@ struct BusinessRules {
   // not the user's seen items when exclude_seen); unknown ids are skipped.
   std::vector<std::string> pin;
   // Item id -> added to its relevance (1/log2(fused rank + 2), 1 for the
-  // best) before re-ranking; negative values demote; must be finite.
+  // best) before re-ranking; negative values demote; in [-kMaxFusionWeight,
+  // kMaxFusionWeight] (recdb/recommend.h), else InvalidArgument. A boost
+  // re-orders the candidate pool (the k * CareOptions::candidate_factor most
+  // relevant items that pass the filter): an item outside the pool is not
+  // added by its boost (pin it for that). The returned score is the fused
+  // relevance, without the boost; the explanation lists "boosted".
   std::map<std::string, double> boost;
   // Moved after every other candidate (still listed if k requires).
   std::vector<std::string> bury;

@@ -81,6 +81,12 @@ class DB {
   // kMaxTimestamp], too many context entries, an unknown user or item when
   // auto-creation is off; nothing of the batch is then stored.
   virtual Status RecordEvents(const WriteOptions& wo, const std::vector<Event>& events) = 0;
+  // The same, and on success sets *result (if not null) to how many events
+  // were stored, only counted (consent) and dropped because their user is in
+  // the forget ledger (ForgetUser): a dropped event is not an error, but a
+  // caller that reports "N events stored" must not count it.
+  virtual Status RecordEvents(const WriteOptions& wo, const std::vector<Event>& events,
+                              RecordEventsResult* result) = 0;
 
   // --- Reads -------------------------------------------------------------
 

@@ -41,7 +41,11 @@ struct ForgetOptions {
 // caller passed in and the ledger hash.
 struct ErasureReceipt {
   std::string user;              // the external id passed to ForgetUser
-  bool had_user_record = false;  // an explicit user record (not auto-created)
+  // The user had a record: always true for a user ForgetUser found, whether
+  // UpsertUsers wrote it or their first event created it (get, dump and
+  // stats show both). `user_auto_created` tells the two apart.
+  bool had_user_record = false;
+  bool user_auto_created = false;  // created by an event, never upserted
   int64_t events_removed = 0;    // stored events deleted
   int64_t vectors_removed = 0;   // vectors deleted, over every embedding space
   int64_t impressions_removed = 0;

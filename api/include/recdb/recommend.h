@@ -18,9 +18,27 @@
 
 namespace recdb {
 
+// RecommendRequest::k and DB::SimilarItems' k are in [1, kMaxRecommendK].
+inline constexpr size_t kMaxRecommendK = 1000;
+// Fusion weights (RecommendRequest::weights) and boosts (BusinessRules::
+// boost) are in [-kMaxFusionWeight, kMaxFusionWeight]: beyond that the fused
+// sums lose every digit of the normalised scores (1e300 overflowed them to
+// NaN); anything else is InvalidArgument naming the weight.
+inline constexpr double kMaxFusionWeight = 1e6;
+
+// Cold start. A request with no history to go on (an unknown user, a user
+// whose events carry no positive weight, and no session_items) gets the
+// popularity fallback: the popularity recommenders of the serving model
+// ("trending", and "context_pop" when the request has a context) at weight 1,
+// every other at 0 (names in `weights` keep the weight given); the same for a
+// user whose consent turns personalisation off. Each result's explanation
+// says so: evidence kind "cold_start" and a sentence such as "Popular right
+// now; recdb does not know your tastes yet." With require_known_user, an
+// unknown user is NotFound instead.
 struct RecommendRequest {
-  std::string user;  // external user id; an unknown user gets cold-start results
-  size_t k = 10;     // 1..1000
+  std::string user;  // external user id; an unknown user gets the cold-start fallback
+  bool require_known_user = false;  // unknown user: NotFound, not the fallback
+  size_t k = 10;     // 1..kMaxRecommendK
   // Request context: "device", "session", any key the events carry. Selects
   // context-conditional popularity and feeds the blender.
   std::map<std::string, std::string> context;
@@ -31,7 +49,8 @@ struct RecommendRequest {
   bool exclude_seen = true;             // drop items in the user's history
   std::vector<std::string> exclude_ids; // drop these too
   // Recommender name -> weight; replaces the learned weights for the names
-  // given (others keep theirs). Unknown names are InvalidArgument.
+  // given (others keep theirs). Unknown names and weights outside
+  // [-kMaxFusionWeight, kMaxFusionWeight] are InvalidArgument.
   std::map<std::string, double> weights;
   // Items the visitor interacted with in this session, oldest first, used in
   // addition to (or, for an anonymous visitor, instead of) the stored history.
@@ -51,7 +70,11 @@ struct ImpressionContext {
 // One piece of evidence behind a result.
 struct Evidence {
   // "recommender", "because_item", "popular_in_category", "exploration",
-  // "diversity", "calibration", "fair_exposure", "pinned", "boosted".
+  // "diversity", "calibration", "fair_exposure", "pinned", "boosted",
+  // "cold_start". "recommender" evidence lists only the recommenders that
+  // contributed positively, largest share first; the sentence names the
+  // first one's reason ("because you interacted with X" only when it is
+  // item-based). DB::SimilarItems' sentences name the seed item instead.
   std::string kind;
   std::string recommender;  // which recommender produced it, if any
   double share = 0;         // share of the fused score, in [0, 1]

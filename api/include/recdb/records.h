@@ -80,6 +80,14 @@ struct Event {
   friend bool operator==(const Event&, const Event&) = default;
 };
 
+// What one RecordEvents call did with its events; each event is counted in
+// exactly one field, so the three add up to the batch size.
+struct RecordEventsResult {
+  int64_t stored = 0;             // appended to the user's history
+  int64_t counted_only = 0;       // consent store_events is off: per-item counts only
+  int64_t dropped_forgotten = 0;  // the user is in the forget ledger: dropped
+};
+
 // An event type and the weight models give it (purchase 5, view 1, dislike -1).
 struct EventType {
   std::string name;
