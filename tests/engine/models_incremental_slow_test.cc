@@ -66,7 +66,9 @@ TEST(ModelsIncrementalTest, WarmRetrainAfterOnePercentMatchesAFullRefit) {
               f.ndcg, f.recall, full_s, i.ndcg, i.recall, incremental_s, incremental_s / full_s);
   EXPECT_GE(i.ndcg, f.ndcg * 0.995);
   EXPECT_GE(i.recall, f.recall * 0.995);
-  if (test::kTimingBoundsApply) EXPECT_LT(incremental_s, 0.6 * full_s);
+  if (test::kTimingBoundsApply) {
+    EXPECT_LT(incremental_s, 0.6 * full_s);
+  }
 }
 
 // The final fit warm-started from the validation fit (the default) loses no
