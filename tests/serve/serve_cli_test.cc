@@ -13,6 +13,8 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "recdb/db.h"
@@ -185,6 +187,9 @@ TEST_F(ServeCliTest, RefusesToStartWithoutATokenOrOnARemoteAddress) {
 }
 
 TEST_F(ServeCliTest, SigintAlsoShutsDownGracefully) {
+  // SetUp's Train stored a model, which Open would serve: without it and
+  // with --no-train there is no model to serve.
+  std::filesystem::remove(db_dir() + "/derived/fused.model");
   ServeProcess proc({"serve", db_dir(), "--token", "t", "--no-train"});
   std::string ready = proc.ReadLine();
   auto rj = ojson::parse(ready, nullptr, false);
