@@ -574,6 +574,7 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
   std::vector<float> event_weights;  // the event type's weight, per history item
   std::vector<uint32_t> seen;  // every item the user touched, negative feedback included
   std::unordered_map<uint32_t, int64_t> last_event;  // item -> latest event time (rotation)
+  std::vector<explain::HistoryEvent> history_events;  // what the explanation may cite
   if (user_iid != models::kUnknownUser) {
     std::vector<double> weight_by_type;
     for (const auto& t : db_->EventTypesById()) {
@@ -587,6 +588,8 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
                                      last = std::max(last, e.timestamp);
                                      double w = e.type < weight_by_type.size() ? weight_by_type[e.type] : 0;
                                      if (w > 0 && personal) {
+                                       history_events.push_back(
+                                           {e.item, e.type, e.has_value, e.value});
                                        history.push_back(e.item);
                                        stamps.push_back(e.timestamp);
                                        event_weights.push_back(static_cast<float>(w));
@@ -601,6 +604,7 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
       stamps.push_back(stamps.empty() ? 0 : stamps.back());
       event_weights.push_back(1.0f);
       seen.push_back(*iid);
+      history_events.push_back({*iid, 0, false, 0.0});
     }
   }
   const int64_t now = request.now != 0 ? request.now : (stamps.empty() ? 0 : stamps.back());
@@ -772,7 +776,9 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
         &static_cast<const models::Cooccurrence&>(model->fused->component(model->cooc_component));
   }
   ex.facts = facts;
-  ex.history = known_items;
+  std::vector<uint32_t> reasons = explain::CitableItems(history_events);
+  std::erase_if(reasons, [n](uint32_t i) { return i >= n; });
+  ex.reasons = reasons;
   ex.k = request.k;
   ex.cold_start = cold_start;
   ex.personal = personal;
