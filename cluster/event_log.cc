@@ -53,7 +53,17 @@ StatusOr<StreamIdentity> IdentityOf(const jsStreamInfo* si) {
   id.created_ns = si->Created;
   id.first_seq = si->State.FirstSeq;
   id.last_seq = si->State.LastSeq;
-  if (si->Cluster != nullptr && si->Cluster->Leader != nullptr) id.leader = si->Cluster->Leader;
+  id.replicas = si->Config != nullptr ? static_cast<int>(si->Config->Replicas) : 0;
+  if (si->Cluster != nullptr && si->Cluster->Leader != nullptr) {
+    id.leader = si->Cluster->Leader;
+    id.healthy_replicas = 1;
+    for (int i = 0; i < si->Cluster->ReplicasLen; ++i) {
+      const jsPeerInfo* p = si->Cluster->Replicas[i];
+      if (p != nullptr && p->Current && !p->Offline && p->Active < int64_t{5000000000}) {
+        id.healthy_replicas++;
+      }
+    }
+  }
   return id;
 }
 

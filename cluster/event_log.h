@@ -55,7 +55,12 @@ struct StreamIdentity {
   int64_t created_ns = 0;  // creation time: changes if the stream is recreated
   uint64_t first_seq = 0;
   uint64_t last_seq = 0;
-  std::string leader;  // server name of the stream's Raft leader
+  std::string leader;  // server name of the stream's Raft leader ("" = none)
+  // Replicas the leader reports as reachable: itself plus each peer that is
+  // current, not offline and heard from within the last 5 s; and the
+  // stream's replica count. Writes need healthy_replicas > replicas / 2.
+  int healthy_replicas = 0;
+  int replicas = 0;
 };
 
 // One message to publish: partition, message id (the event id), body.

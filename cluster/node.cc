@@ -175,7 +175,16 @@ StatusOr<std::vector<Event>> ClusterNode::GetUserHistory(const std::string& user
   return db_->GetUserHistory(user);
 }
 
-Status ClusterNode::CheckLog(int timeout_ms) { return log_->Describe(timeout_ms).status(); }
+Status ClusterNode::CheckLog(int timeout_ms) {
+  RECDB_ASSIGN_OR_RETURN(StreamIdentity id, log_->Describe(timeout_ms));
+  if (id.leader.empty() || id.healthy_replicas <= id.replicas / 2) {
+    return Status::Aborted("no quorum: stream \"" + options_.log.stream + "\" has " +
+                           (id.leader.empty() ? "no leader" : "leader " + id.leader) + " and " +
+                           std::to_string(id.healthy_replicas) + " of " +
+                           std::to_string(id.replicas) + " replicas reachable");
+  }
+  return Status::OK();
+}
 
 StatusOr<RecordDigest> ClusterNode::Digest() {
   return ComputeRecordDigest(*db_, identity_.partitions, owned_);

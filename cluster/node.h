@@ -123,8 +123,10 @@ class ClusterNode {
   StatusOr<std::vector<Event>> GetUserHistory(const std::string& user, uint64_t min_sequence,
                                               int timeout_ms);
 
-  // Whether JetStream answers for the stream within timeout_ms. Reads keep
-  // serving when it does not; they are then possibly stale.
+  // Whether the stream can take writes now: JetStream answers within
+  // timeout_ms and reports a leader with a quorum of reachable replicas.
+  // Errors: Aborted ("no quorum ..." or the request's failure). Reads keep
+  // serving when it fails; they are then possibly stale.
   Status CheckLog(int timeout_ms);
 
   uint64_t applied_sequence() const { return applied_.load(std::memory_order_acquire); }
