@@ -313,7 +313,9 @@ Status EventLog::Publish(const std::vector<OutMessage>& messages,
         jsPubOptions po;
         jsPubOptions_Init(&po);
         po.MsgId = messages[i].id.c_str();
-        po.MaxWait = options_.ack_wait_ms;
+        // No per-message MaxWait: the round's js_PublishAsyncComplete bounds
+        // the wait, and the messages still pending after it are taken back
+        // (js_PublishAsyncGetPendingList) and re-sent next round.
         s = js_PublishMsgAsync(pub_, &m, &po);
       }
       natsMsg_Destroy(m);  // no-op when the library took it
@@ -355,14 +357,17 @@ Status EventLog::Publish(const std::vector<OutMessage>& messages,
                          "); retry the same ids to avoid copies");
 }
 
-Status EventLog::PublishRawAsync(const std::vector<OutMessage>& messages) {
+Status EventLog::PublishRawAsync(const std::vector<OutMessage>& messages, bool with_ids) {
   std::lock_guard publish(publish_mu_);
   for (const OutMessage& om : messages) {
     const std::string subject = Subject(om.partition);
     natsMsg* m = nullptr;
     natsStatus s = natsMsg_Create(&m, subject.c_str(), nullptr, om.body.data(),
                                   static_cast<int>(om.body.size()));
-    if (s == NATS_OK) s = js_PublishMsgAsync(raw_pub_, &m, nullptr);
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    if (with_ids) po.MsgId = om.id.c_str();
+    if (s == NATS_OK) s = js_PublishMsgAsync(raw_pub_, &m, &po);
     natsMsg_Destroy(m);
     if (s != NATS_OK) return Status::Aborted("raw publish: " + NatsError(s));
   }

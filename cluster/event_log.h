@@ -130,9 +130,9 @@ class EventLog {
   Status Publish(const std::vector<OutMessage>& messages, std::vector<uint64_t>* sequences);
 
   // The benchmark anchor: js_PublishMsgAsync of the same bodies to the same
-  // subjects without ids or per-message bookkeeping, then
-  // js_PublishAsyncComplete. Errors: Aborted.
-  Status PublishRawAsync(const std::vector<OutMessage>& messages);
+  // subjects without per-message bookkeeping (and, unless with_ids, without
+  // message ids), then js_PublishAsyncComplete. Errors: Aborted.
+  Status PublishRawAsync(const std::vector<OutMessage>& messages, bool with_ids = false);
 
   // An ordered consumer over "<stream>.ev.*" delivering from stream sequence
   // start_seq (>= 1). Errors: Aborted if JetStream refuses.
