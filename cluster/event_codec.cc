@@ -108,6 +108,20 @@ Status DecodeEvent(std::string_view body, Event* e) {
   return Status::OK();
 }
 
+void EncodeForgetMarker(const std::string& user, std::string* out) {
+  out->push_back(static_cast<char>(kForgetMarkerKind));
+  PutString(out, user);
+}
+
+Status DecodeLogRecord(std::string_view body, LogRecord* record) {
+  record->is_forget = !body.empty() && static_cast<uint8_t>(body[0]) == kForgetMarkerKind;
+  if (!record->is_forget) return DecodeEvent(body, &record->event);
+  Reader r(body.substr(1));
+  if (!r.GetString(&record->forget_user)) return Status::Corruption("forget marker: truncated");
+  if (!r.AtEnd()) return Status::Corruption("forget marker: trailing bytes");
+  return Status::OK();
+}
+
 uint64_t Fnv1a64(std::string_view bytes, uint64_t hash) {
   for (unsigned char c : bytes) {
     hash ^= c;

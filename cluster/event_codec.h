@@ -22,6 +22,8 @@
 namespace recdb::cluster {
 
 inline constexpr uint8_t kEventFormatVersion = 1;
+// A forget marker's first byte, then the user id as (u32 length, bytes).
+inline constexpr uint8_t kForgetMarkerKind = 2;
 
 // Appends the encoding of `event` to *out.
 void EncodeEvent(const Event& event, std::string* out);
@@ -29,6 +31,19 @@ void EncodeEvent(const Event& event, std::string* out);
 // Decodes a message body. Errors: Corruption for a truncated body, trailing
 // bytes or an unknown version.
 Status DecodeEvent(std::string_view body, Event* event);
+
+// One message of the log: an event, or a forget marker for `forget_user`.
+struct LogRecord {
+  bool is_forget = false;
+  Event event;              // when !is_forget
+  std::string forget_user;  // when is_forget
+};
+
+// Appends a forget marker for `user` to *out.
+void EncodeForgetMarker(const std::string& user, std::string* out);
+
+// Decodes either kind. Errors: Corruption as DecodeEvent.
+Status DecodeLogRecord(std::string_view body, LogRecord* record);
 
 // The partition of `user` among `partitions` (> 0): FNV-1a 64 of the id's
 // bytes, modulo. Stable across platforms and releases.

@@ -379,14 +379,26 @@ Status EventLog::PublishRawAsync(const std::vector<OutMessage>& messages, bool w
   return Status::OK();
 }
 
-StatusOr<std::unique_ptr<LogReader>> EventLog::Follow(uint64_t start_seq) {
+Status EventLog::Erase(uint64_t seq) {
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_EraseMsg(api_, options_.stream.c_str(), seq, nullptr, &jerr);
+  if (s == NATS_OK) return Status::OK();
+  if (s == NATS_NOT_FOUND || jerr == JSSequenceNotFoundErr || jerr == JSNoMessageFoundErr) {
+    return Status::NotFound("no message " + std::to_string(seq));
+  }
+  return Status::Aborted("erase message " + std::to_string(seq) + ": " + NatsError(s) +
+                         " (js error " + std::to_string(static_cast<int>(jerr)) + ")");
+}
+
+StatusOr<std::unique_ptr<LogReader>> EventLog::Follow(uint64_t start_seq, int64_t partition) {
   jsSubOptions so;
   jsSubOptions_Init(&so);
   so.Ordered = true;
   so.Stream = options_.stream.c_str();
   so.Config.DeliverPolicy = js_DeliverByStartSequence;
   so.Config.OptStartSeq = start_seq < 1 ? 1 : start_seq;
-  const std::string filter = options_.stream + ".ev.*";
+  const std::string filter = partition >= 0 ? Subject(static_cast<uint32_t>(partition))
+                                            : options_.stream + ".ev.*";
   natsSubscription* sub = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
   natsStatus s = js_SubscribeSync(&sub, api_, filter.c_str(), nullptr, &so, &jerr);

@@ -134,9 +134,15 @@ class EventLog {
   // message ids), then js_PublishAsyncComplete. Errors: Aborted.
   Status PublishRawAsync(const std::vector<OutMessage>& messages, bool with_ids = false);
 
-  // An ordered consumer over "<stream>.ev.*" delivering from stream sequence
+  // An ordered consumer over "<stream>.ev.*" (or, with partition >= 0, over
+  // that partition's subject only) delivering from stream sequence
   // start_seq (>= 1). Errors: Aborted if JetStream refuses.
-  StatusOr<std::unique_ptr<LogReader>> Follow(uint64_t start_seq);
+  StatusOr<std::unique_ptr<LogReader>> Follow(uint64_t start_seq, int64_t partition = -1);
+
+  // Overwrites message `seq`'s stored bytes and removes it
+  // (js_EraseMsg). Errors: NotFound if no such message (already erased);
+  // Aborted if JetStream does not answer.
+  Status Erase(uint64_t seq);
 
   // "<stream>.ev.<partition>", and the partition of such a subject (false
   // for any other subject).

@@ -147,6 +147,73 @@ StatusOr<WriteReceipt> ClusterNode::RecordEvents(const std::vector<ClusterEvent>
   return receipt;
 }
 
+StatusOr<ForgetReceipt> ClusterNode::ForgetUser(const std::string& request_id,
+                                                const std::string& user, int timeout_ms) {
+  if (request_id.empty() || request_id.size() > kMaxIdBytes || user.empty()) {
+    return Status::InvalidArgument("forget: empty or oversize request id, or empty user");
+  }
+  const uint32_t partition = PartitionOf(user, identity_.partitions);
+  std::vector<OutMessage> marker(1);
+  marker[0].partition = partition;
+  marker[0].id = request_id;
+  EncodeForgetMarker(user, &marker[0].body);
+  std::vector<uint64_t> seqs;
+  RECDB_RETURN_IF_ERROR(log_->Publish(marker, &seqs));
+  ForgetReceipt receipt;
+  receipt.marker_sequence = seqs[0];
+
+  // Erase the user's earlier events: one pass over the partition's subject
+  // up to the marker.
+  RECDB_ASSIGN_OR_RETURN(StreamIdentity id, log_->Describe(options_.log.api_timeout_ms));
+  if (id.first_seq >= receipt.marker_sequence) return receipt;
+  RECDB_ASSIGN_OR_RETURN(std::unique_ptr<LogReader> reader,
+                         log_->Follow(id.first_seq, static_cast<int64_t>(partition)));
+  const auto start = std::chrono::steady_clock::now();
+  LogMessage msg;
+  LogRecord rec;
+  for (;;) {
+    if (std::chrono::steady_clock::now() - start > std::chrono::milliseconds(timeout_ms)) {
+      return Status::Aborted("forget: erasing the user's messages did not reach sequence " +
+                             std::to_string(receipt.marker_sequence) + " within " +
+                             std::to_string(timeout_ms) + " ms; call again");
+    }
+    RECDB_ASSIGN_OR_RETURN(bool got, reader->Next(2000, &msg));
+    if (!got) continue;
+    if (msg.stream_seq >= receipt.marker_sequence) break;
+    if (DecodeLogRecord(msg.body, &rec).ok() && !rec.is_forget && rec.event.user == user) {
+      Status s = log_->Erase(msg.stream_seq);
+      if (!s.ok() && !s.IsNotFound()) return s;
+      if (s.ok()) receipt.erased_messages++;
+    }
+  }
+  return receipt;
+}
+
+Status ClusterNode::ApplyForget(const std::string& user, uint64_t sequence) {
+  StatusOr<ErasureReceipt> r = db_->ForgetUser(user);
+  // NotFound: the user never had an event here; FailedPrecondition: already
+  // in the ledger (a replay after a crash between the forget and the
+  // position commit). Both leave the same state on every replica.
+  Status s = r.status();
+  if (s.IsNotFound() || s.IsFailedPrecondition()) s = Status::OK();
+  if (s.ok()) {
+    WriteOptions wo;
+    wo.applied_position_key = position_key_;
+    wo.applied_position_value = PositionValue(sequence);
+    s = db_->RecordEvents(wo, {});
+  }
+  std::lock_guard lock(mu_);
+  if (!s.ok()) {
+    stats_.apply_error = s.ToString();
+    applied_cv_.notify_all();
+    return s;
+  }
+  stats_.forgets_applied++;
+  applied_.store(sequence, std::memory_order_release);
+  applied_cv_.notify_all();
+  return Status::OK();
+}
+
 Status ClusterNode::WaitForSequence(uint64_t sequence, int timeout_ms) {
   std::unique_lock lock(mu_);
   const bool done = applied_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
@@ -285,21 +352,30 @@ void ClusterNode::ApplyLoop() {
         stats_.redelivered++;
         continue;
       }
+      const uint64_t before = batch_last;
       batch_last = msg.stream_seq;
       uint32_t partition = 0;
-      Event e;
+      LogRecord rec;
       if (!log_->ParseSubject(msg.subject, &partition) || partition >= owns_.size()) {
         std::lock_guard lock(mu_);
         stats_.rejected++;
       } else if (!owns_[partition]) {
         std::lock_guard lock(mu_);
         stats_.skipped_not_owned++;
-      } else if (!DecodeEvent(msg.body, &e).ok() ||
-                 PartitionOf(e.user, identity_.partitions) != partition) {
+      } else if (!DecodeLogRecord(msg.body, &rec).ok() ||
+                 PartitionOf(rec.is_forget ? rec.forget_user : rec.event.user,
+                             identity_.partitions) != partition) {
         std::lock_guard lock(mu_);
         stats_.rejected++;
+      } else if (rec.is_forget) {
+        // Everything before the marker first, then the forget, each
+        // committed with its position.
+        if (before > applied_.load() && !ApplyBatch(events, seqs, before).ok()) return;
+        events.clear();
+        seqs.clear();
+        if (!ApplyForget(rec.forget_user, msg.stream_seq).ok()) return;
       } else {
-        events.push_back(std::move(e));
+        events.push_back(std::move(rec.event));
         seqs.push_back(msg.stream_seq);
       }
       if (msg.pending == 0) break;

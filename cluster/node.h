@@ -68,6 +68,12 @@ struct ClusterEvent {
   Event event;
 };
 
+// What ForgetUser did.
+struct ForgetReceipt {
+  uint64_t marker_sequence = 0;  // where every replica forgets the user
+  int64_t erased_messages = 0;   // the user's earlier events erased from the stream
+};
+
 struct NodeStats {
   uint64_t applied_sequence = 0;    // last stream sequence committed with the data
   uint64_t messages_seen = 0;       // delivered by the consumer since Open
@@ -76,6 +82,7 @@ struct NodeStats {
   uint64_t rejected = 0;            // malformed, misrouted or refused by the DB (InvalidArgument)
   uint64_t redelivered = 0;         // at or below the applied sequence: skipped
   uint64_t resubscribes = 0;        // consumer gaps, drops or errors
+  uint64_t forgets_applied = 0;     // forget markers of owned partitions
   std::string apply_error;          // non-empty: the applier stopped on this error
   std::string follow_error;         // last subscribe / delivery problem, if any
 };
@@ -111,6 +118,19 @@ class ClusterNode {
   // when JetStream did not acknowledge every event within the retry budget:
   // some may be stored; retrying the same ids stores none twice.
   StatusOr<WriteReceipt> RecordEvents(const std::vector<ClusterEvent>& events);
+
+  // Forgets `user` across the cluster: publishes a forget marker (message
+  // id `request_id`) on the user's partition, at whose sequence every
+  // replica owning the partition calls DB::ForgetUser (so events before it
+  // are deleted and later ones dropped by the forget ledger, on every
+  // replica alike), then erases the user's earlier event messages from the
+  // stream (js_EraseMsg: the stored bytes are overwritten), scanning the
+  // partition from the stream's first sequence to the marker.
+  // The marker itself keeps the id in the stream (see README, Not done).
+  // Errors: InvalidArgument for an empty id or user; Aborted as
+  // RecordEvents, or if an erase fails (call again: erasing is idempotent).
+  StatusOr<ForgetReceipt> ForgetUser(const std::string& request_id, const std::string& user,
+                                     int timeout_ms = 60000);
 
   // Waits until this node has applied stream sequence `sequence`.
   // Errors: FailedPrecondition ("not applied within ...") after timeout_ms,
@@ -151,6 +171,8 @@ class ClusterNode {
   // `last` as the applied position. On error sets apply_error.
   Status ApplyBatch(const std::vector<Event>& events, const std::vector<uint64_t>& seqs,
                     uint64_t last);
+  // Forgets `user` at log position `sequence` and commits the position.
+  Status ApplyForget(const std::string& user, uint64_t sequence);
   std::string PositionValue(uint64_t sequence) const;
 
   NodeOptions options_;
