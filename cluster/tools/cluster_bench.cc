@@ -52,7 +52,7 @@ std::vector<ClusterEvent> Events(int first, int n, const std::string& tag) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int events = 20000;
+  int events = 60000;
   int batch = 1000;
   int lag_writes = 200;
   std::string dir;
