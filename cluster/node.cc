@@ -75,12 +75,31 @@ StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Open(const NodeOptions& opti
           std::to_string(pos.sequence) + " but the stream ends at " +
           std::to_string(node->identity_.last_seq) + ": the log lost messages; rebuild this node");
     }
+    if (node->identity_.first_seq > 0 && pos.sequence + 1 < node->identity_.first_seq) {
+      return Status::FailedPrecondition(
+          "database " + options.db_path + " (or the snapshot it was restored from) applied up to "
+          "sequence " + std::to_string(pos.sequence) + " but the stream now starts at " +
+          std::to_string(node->identity_.first_seq) +
+          ": the messages in between are gone; bootstrap from a newer snapshot");
+    }
     node->applied_.store(pos.sequence);
   } else if (!stored.status().IsNotFound()) {
     return stored.status();
+  } else if (node->identity_.first_seq > 1) {
+    return Status::FailedPrecondition(
+        "a new node cannot replay stream \"" + options.log.stream + "\": it starts at sequence " +
+        std::to_string(node->identity_.first_seq) + ", not 1; bootstrap from a snapshot");
   }
   node->stats_.applied_sequence = node->applied_.load();
   return node;
+}
+
+StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Bootstrap(const std::string& snapshot,
+                                                              const NodeOptions& options) {
+  RestoreOptions ro;
+  ro.open_options = options.db_options;
+  RECDB_RETURN_IF_ERROR(DB::Restore(snapshot, options.db_path, ro).status());
+  return Open(options);
 }
 
 ClusterNode::~ClusterNode() { (void)Close(); }

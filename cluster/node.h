@@ -94,10 +94,23 @@ class ClusterNode {
   // Does not start applying: call Start.
   // Errors: those of EventLog::Connect/OpenStream and DB::Open;
   // FailedPrecondition if the database was applied from a stream with
-  // another partition count or creation time (the log was recreated), or
-  // its applied sequence is past the stream's last (the log lost messages):
-  // such a node must be rebuilt, never continued.
+  // another partition count or creation time (the log was recreated), its
+  // applied sequence is past the stream's last (the log lost messages) or
+  // before the stream's first - 1 (messages it needs are gone; also a new,
+  // empty database when the stream no longer starts at 1): such a node must
+  // be rebuilt from a newer snapshot, never continued.
   [[nodiscard]] static StatusOr<std::unique_ptr<ClusterNode>> Open(const NodeOptions& options);
+
+  // A new node from a snapshot of another node's database (DB::CreateSnapshot:
+  // the snapshot holds that node's applied position, committed with its
+  // data): restores `snapshot` into options.db_path (a new directory), then
+  // Open, which resumes the log at the snapshot's position + 1. Owned
+  // partitions should be a subset of the snapshot node's.
+  // Errors: those of DB::Restore and Open; in particular FailedPrecondition
+  // for a snapshot older than the stream's first sequence (the messages
+  // after it are gone), never served silently.
+  [[nodiscard]] static StatusOr<std::unique_ptr<ClusterNode>> Bootstrap(
+      const std::string& snapshot, const NodeOptions& options);
 
   // Stops the applier and closes the database.
   ~ClusterNode();

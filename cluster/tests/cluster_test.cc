@@ -367,6 +367,52 @@ TEST_F(ClusterTest, TwoOfThreeServersDownWritesFailReadsServe) {
   EXPECT_EQ(a->db()->GetStats().value().events, 250);
 }
 
+TEST_F(ClusterTest, BootstrapFromSnapshotPlusLogAndRefuseAStaleSnapshot) {
+  auto a = OpenNode(Opts("a"));
+  ASSERT_TRUE(a);
+  auto r = WriteRetrying(*a, Batch(0, 500), 3);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(a->WaitForSequence(r->last_sequence, 30000).ok());
+  auto snap = a->db()->CreateSnapshot(dir_ + "/backup");
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+  auto r2 = WriteRetrying(*a, Batch(500, 500), 3);
+  ASSERT_TRUE(r2.ok()) << r2.status().ToString();
+
+  // A new node: the snapshot, then only the log after it.
+  auto c = ClusterNode::Bootstrap(snap->path, Opts("c"));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ((*c)->applied_sequence(), r->last_sequence);
+  ASSERT_TRUE((*c)->Start().ok());
+  ASSERT_TRUE((*c)->WaitForSequence(r2->last_sequence, 30000).ok());
+  ASSERT_TRUE(a->WaitForSequence(r2->last_sequence, 30000).ok());
+  EXPECT_EQ((*c)->stats().messages_seen, r2->last_sequence - r->last_sequence);
+  auto da = a->Digest();
+  auto dc = (*c)->Digest();
+  ASSERT_TRUE(da.ok() && dc.ok());
+  EXPECT_EQ(*dc, *da);
+  EXPECT_EQ(dc->events, 1000);
+
+  // The stream loses its first 600 messages: the snapshot (at 500) is now
+  // too old, and a new empty node cannot replay either. Both refuse.
+  for (uint64_t seq = 1; seq <= 600; ++seq) ASSERT_TRUE(a->log()->Erase(seq).ok()) << seq;
+  auto first = a->log()->Describe(3000);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->first_seq, 601u);
+  auto stale = ClusterNode::Bootstrap(snap->path, Opts("d"));
+  ASSERT_FALSE(stale.ok());
+  EXPECT_TRUE(stale.status().IsFailedPrecondition()) << stale.status().ToString();
+  EXPECT_NE(stale.status().message().find("newer snapshot"), std::string::npos);
+  auto fresh = ClusterNode::Open(Opts("e"));
+  ASSERT_FALSE(fresh.ok());
+  EXPECT_TRUE(fresh.status().IsFailedPrecondition()) << fresh.status().ToString();
+  // A snapshot taken now is recent enough.
+  auto snap2 = a->db()->CreateSnapshot(dir_ + "/backup");
+  ASSERT_TRUE(snap2.ok());
+  auto f = ClusterNode::Bootstrap(snap2->path, Opts("f"));
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ((*f)->applied_sequence(), r2->last_sequence);
+}
+
 // Files under `root` holding `needle`.
 std::vector<std::string> FilesContaining(const std::string& root, const std::string& needle) {
   std::vector<std::string> hits;
