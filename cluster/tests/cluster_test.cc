@@ -19,6 +19,10 @@
 #include "cluster/testing/nats_cluster.h"
 
 namespace recdb::cluster {
+
+// gtest prints digests in failure messages as their ToString.
+void PrintTo(const RecordDigest& d, std::ostream* os) { *os << d.ToString(); }
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
