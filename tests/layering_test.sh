@@ -14,6 +14,8 @@ check storage 'index/|engine/|tools/|recdb/db\.h'
 check index 'storage/|engine/|tools/|recdb/db\.h'
 check engine 'tools/'
 check api/c 'storage/|index/|engine/|tools/|common/'
+# The cluster module sits above the public API (cluster/README.md).
+check cluster 'storage/|index/|engine/|tools/|common/|api/src/'
 check python 'storage/|index/|engine/|tools/|common/'
 # Public headers name no dependency type.
 if grep -rnE '#include <(rocksdb|hnswlib|flatbuffers|boost)/' "$root/api/include"; then

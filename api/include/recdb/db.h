@@ -90,6 +90,12 @@ class DB {
 
   // --- Reads -------------------------------------------------------------
 
+  // The value last committed under `key` through
+  // WriteOptions::applied_position_key (a replicated log's applied
+  // position). Errors: NotFound if no write stored one; InvalidArgument for
+  // an empty or oversize key; IOError.
+  virtual StatusOr<std::string> GetAppliedPosition(const std::string& key) = 0;
+
   // Errors: NotFound if no item/user has this id; Corruption if its stored
   // record fails verification.
   virtual StatusOr<Item> GetItem(const std::string& id) = 0;
