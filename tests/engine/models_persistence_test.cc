@@ -10,6 +10,7 @@
 
 #include "engine/models/content_profile.h"
 #include "engine/models/fused.h"
+#include "engine/models/ials.h"
 #include "engine/models/item_knn.h"
 #include "engine/models/model_io.h"
 #include "models_test_data.h"
@@ -313,6 +314,42 @@ TEST(ModelsPersistenceTest, RecentKnnComponentsShareOneNeighbourTable) {
   ASSERT_TRUE(l1 && l5);
   EXPECT_EQ(l1->neighbours().get(), l5->neighbours().get());
   EXPECT_TRUE(l1->neighbours()->sim.is_view());
+}
+
+}  // namespace
+}  // namespace recdb::models
+
+namespace recdb::models {
+namespace {
+
+// iALS user factors (4 x factors bytes per user, most of a large model) are
+// a view of a mapped file after Load, and score and warm-start as fitted.
+TEST(ModelsPersistenceTest, IalsUserFactorsAreViewedInPlace) {
+  const Dataset data = Clustered();
+  IalsOptions o;
+  o.factors = 8;
+  o.threads = 1;
+  Ials fitted(o);
+  ASSERT_TRUE(fitted.Fit(data).ok());
+  ModelWriter out;
+  ASSERT_TRUE(fitted.Save(out).ok());
+  auto owner = std::make_shared<std::vector<uint64_t>>((out.bytes().size() + 7) / 8);
+  std::memcpy(owner->data(), out.bytes().data(), out.bytes().size());
+  const char* begin = reinterpret_cast<const char*>(owner->data());
+  ModelReader in(std::string_view(begin, out.bytes().size()), "test", owner);
+  auto loaded = std::make_shared<Ials>(o);
+  ASSERT_TRUE(loaded->Load(in).ok()) << in.status().ToString();
+  const char* users = reinterpret_cast<const char*>(loaded->user_factors().data());
+  EXPECT_TRUE(users >= begin && users < begin + out.bytes().size()) << "a view, not a copy";
+  EXPECT_EQ(loaded->user_factors(), fitted.user_factors());
+  EXPECT_EQ(ScoreAll(*loaded, data), ScoreAll(fitted, data));
+  // A warm start from the loaded model starts from the same factors.
+  Ials warm_from_loaded(o), warm_from_fitted(o);
+  ASSERT_TRUE(warm_from_loaded.WarmStart(loaded));
+  ASSERT_TRUE(warm_from_fitted.WarmStart(std::make_shared<Ials>(fitted)));
+  ASSERT_TRUE(warm_from_loaded.Fit(data).ok());
+  ASSERT_TRUE(warm_from_fitted.Fit(data).ok());
+  EXPECT_EQ(warm_from_loaded.user_factors(), warm_from_fitted.user_factors());
 }
 
 }  // namespace
