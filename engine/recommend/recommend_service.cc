@@ -353,7 +353,8 @@ Status RecommendService::LoadStoredModel() {
   auto file = ReadModelFile(ModelPath());
   if (file.status().IsNotFound()) return Status::OK();
   if (!file.ok()) return problem(file.status().ToString());
-  models::ModelReader in(file->payload(), "model file");
+  // The model's large arrays stay views of the mapped file (keep_alive).
+  models::ModelReader in(file->payload(), "model file", file->keep_alive);
   auto model = std::make_shared<Model>();
   uint32_t min_pair_users = 0;
   models::ModelReader data_in(""), fused_in(""), facts_in("");
