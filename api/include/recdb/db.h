@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "recdb/embedding.h"
+#include "recdb/export.h"
 #include "recdb/options.h"
 #include "recdb/privacy.h"
 #include "recdb/recommend.h"
@@ -28,7 +29,7 @@
 
 namespace recdb {
 
-class DB {
+class RECDB_EXPORT DB {
  public:
   // Opens the database in directory `path`.
   // Returns the DB on success.
