@@ -67,6 +67,38 @@ StatusOr<StreamIdentity> IdentityOf(const jsStreamInfo* si) {
   return id;
 }
 
+// A JetStream context for asynchronous publishes: up to 4096 in flight,
+// stalling (and acknowledgements awaited) for `ack_wait_ms`; `handler`
+// (may be null) sees each acknowledgement with `closure`.
+natsStatus AsyncPublisher(natsConnection* conn, int ack_wait_ms, jsPubAckHandler handler,
+                          void* closure, jsCtx** out) {
+  jsOptions o;
+  jsOptions_Init(&o);
+  o.Wait = ack_wait_ms;
+  o.PublishAsync.MaxPending = 4096;
+  o.PublishAsync.StallWait = ack_wait_ms;
+  o.PublishAsync.AckHandler = handler;
+  o.PublishAsync.AckHandlerClosure = closure;
+  return natsConnection_JetStream(out, conn, &o);
+}
+
+// Queues `body` on `subject` through `js` with the deduplication id `id`
+// (none if null); the wait for its acknowledgement is the caller's.
+natsStatus PublishAsync(jsCtx* js, const std::string& subject, const std::string& body,
+                        const char* id) {
+  natsMsg* m = nullptr;
+  natsStatus s =
+      natsMsg_Create(&m, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size()));
+  if (s == NATS_OK) {
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MsgId = id;
+    s = js_PublishMsgAsync(js, &m, &po);
+  }
+  natsMsg_Destroy(m);  // no-op when the library took it
+  return s;
+}
+
 }  // namespace
 
 // --- LogReader ----------------------------------------------------------------
@@ -141,23 +173,9 @@ StatusOr<std::unique_ptr<EventLog>> EventLog::Connect(const LogOptions& options)
   jo.Wait = options.api_timeout_ms;
   s = natsConnection_JetStream(&log->api_, log->conn_, &jo);
   if (s == NATS_OK) {
-    jsOptions po;
-    jsOptions_Init(&po);
-    po.Wait = options.ack_wait_ms;
-    po.PublishAsync.MaxPending = 4096;
-    po.PublishAsync.StallWait = options.ack_wait_ms;
-    po.PublishAsync.AckHandler = &EventLog::OnAck;
-    po.PublishAsync.AckHandlerClosure = log.get();
-    s = natsConnection_JetStream(&log->pub_, log->conn_, &po);
+    s = AsyncPublisher(log->conn_, options.ack_wait_ms, &EventLog::OnAck, log.get(), &log->pub_);
   }
-  if (s == NATS_OK) {
-    jsOptions ro;
-    jsOptions_Init(&ro);
-    ro.Wait = options.ack_wait_ms;
-    ro.PublishAsync.MaxPending = 4096;
-    ro.PublishAsync.StallWait = options.ack_wait_ms;
-    s = natsConnection_JetStream(&log->raw_pub_, log->conn_, &ro);
-  }
+  if (s == NATS_OK) s = AsyncPublisher(log->conn_, options.ack_wait_ms, nullptr, nullptr, &log->raw_pub_);
   if (s != NATS_OK) return Status::Aborted("JetStream context: " + NatsError(s));
   return log;
 }
@@ -306,19 +324,10 @@ Status EventLog::Publish(const std::vector<OutMessage>& messages,
     }
     if (todo.empty()) break;
     for (size_t i : todo) {
-      natsMsg* m = nullptr;
-      natsStatus s = natsMsg_Create(&m, subjects[i].c_str(), nullptr, messages[i].body.data(),
-                                    static_cast<int>(messages[i].body.size()));
-      if (s == NATS_OK) {
-        jsPubOptions po;
-        jsPubOptions_Init(&po);
-        po.MsgId = messages[i].id.c_str();
-        // No per-message MaxWait: the round's js_PublishAsyncComplete bounds
-        // the wait, and the messages still pending after it are taken back
-        // (js_PublishAsyncGetPendingList) and re-sent next round.
-        s = js_PublishMsgAsync(pub_, &m, &po);
-      }
-      natsMsg_Destroy(m);  // no-op when the library took it
+      // No per-message MaxWait: the round's js_PublishAsyncComplete bounds
+      // the wait, and the messages still pending after it are taken back
+      // (js_PublishAsyncGetPendingList) and re-sent next round.
+      natsStatus s = PublishAsync(pub_, subjects[i], messages[i].body, messages[i].id.c_str());
       if (s != NATS_OK) {
         error = "publish: " + NatsError(s);
         break;  // the connection is down or stalled: wait for what is in flight
@@ -360,15 +369,8 @@ Status EventLog::Publish(const std::vector<OutMessage>& messages,
 Status EventLog::PublishRawAsync(const std::vector<OutMessage>& messages, bool with_ids) {
   std::lock_guard publish(publish_mu_);
   for (const OutMessage& om : messages) {
-    const std::string subject = Subject(om.partition);
-    natsMsg* m = nullptr;
-    natsStatus s = natsMsg_Create(&m, subject.c_str(), nullptr, om.body.data(),
-                                  static_cast<int>(om.body.size()));
-    jsPubOptions po;
-    jsPubOptions_Init(&po);
-    if (with_ids) po.MsgId = om.id.c_str();
-    if (s == NATS_OK) s = js_PublishMsgAsync(raw_pub_, &m, &po);
-    natsMsg_Destroy(m);
+    natsStatus s =
+        PublishAsync(raw_pub_, Subject(om.partition), om.body, with_ids ? om.id.c_str() : nullptr);
     if (s != NATS_OK) return Status::Aborted("raw publish: " + NatsError(s));
   }
   jsPubOptions co;

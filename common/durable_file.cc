@@ -6,22 +6,19 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "common/file_io.h"
 
 namespace recdb {
 namespace {
 
-Status Errno(const std::string& what, const std::string& path) {
-  return Status::IOError(what + " " + path + ": " + std::strerror(errno));
-}
-
 Status WriteAll(int fd, std::string_view data, const std::string& path) {
   while (!data.empty()) {
     const ssize_t w = io::Write(fd, data.data(), data.size());
     if (w < 0) {
       if (errno == EINTR) continue;
-      return Errno("write", path);
+      return ErrnoStatus("write", path);
     }
     data.remove_prefix(static_cast<size_t>(w));
   }
@@ -40,12 +37,12 @@ std::string DirName(const std::string& path) {
 Status WriteFileDurably(const std::string& path, std::string_view head, std::string_view body) {
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Errno("create", tmp);
+  if (fd < 0) return ErrnoStatus("create", tmp);
   Status s = WriteAll(fd, head, tmp);
   if (s.ok()) s = WriteAll(fd, body, tmp);
-  if (s.ok() && io::Fsync(fd) != 0) s = Errno("fsync", tmp);
-  if (::close(fd) != 0 && s.ok()) s = Errno("close", tmp);
-  if (s.ok() && io::Rename(tmp.c_str(), path.c_str()) != 0) s = Errno("rename", tmp);
+  if (s.ok() && io::Fsync(fd) != 0) s = ErrnoStatus("fsync", tmp);
+  if (::close(fd) != 0 && s.ok()) s = ErrnoStatus("close", tmp);
+  if (s.ok() && io::Rename(tmp.c_str(), path.c_str()) != 0) s = ErrnoStatus("rename", tmp);
   if (!s.ok()) {
     ::unlink(tmp.c_str());
     return s;
@@ -53,38 +50,61 @@ Status WriteFileDurably(const std::string& path, std::string_view head, std::str
   // The rename is durable only once the directory entry is.
   const std::string dir = DirName(path);
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return Errno("open directory", dir);
+  if (dfd < 0) return ErrnoStatus("open directory", dir);
   const int rc = io::Fsync(dfd);
   ::close(dfd);
-  if (rc != 0) return Errno("fsync directory", dir);
+  if (rc != 0) return ErrnoStatus("fsync directory", dir);
   return Status::OK();
 }
 
-StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+Status ErrnoStatus(std::string_view what, const std::string& path) {
+  return Status::IOError(std::string(what) + " " + path + ": " + std::strerror(errno));
+}
+
+StatusOr<ReadOnlyFile> ReadOnlyFile::Open(const std::string& path) {
+  const int fd = io::Open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return Status::NotFound(path + " does not exist");
-    return Errno("open", path);
+    return ErrnoStatus("open", path);
   }
   struct stat st;
   if (::fstat(fd, &st) != 0) {
-    Status s = Errno("stat", path);
+    Status s = ErrnoStatus("stat", path);
     ::close(fd);
     return s;
   }
-  std::string bytes(static_cast<size_t>(st.st_size), '\0');
+  return ReadOnlyFile(fd, static_cast<size_t>(st.st_size), path);
+}
+
+ReadOnlyFile::ReadOnlyFile(ReadOnlyFile&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), size_(other.size_), path_(std::move(other.path_)) {}
+
+ReadOnlyFile& ReadOnlyFile::operator=(ReadOnlyFile&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+    size_ = other.size_;
+    path_ = std::move(other.path_);
+  }
+  return *this;
+}
+
+ReadOnlyFile::~ReadOnlyFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  RECDB_ASSIGN_OR_RETURN(ReadOnlyFile file, ReadOnlyFile::Open(path));
+  std::string bytes(file.size(), '\0');
   size_t done = 0;
   while (done < bytes.size()) {
-    const ssize_t r = io::Read(fd, bytes.data() + done, bytes.size() - done);
+    const ssize_t r = io::Read(file.fd(), bytes.data() + done, bytes.size() - done);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) {
-      Status s = r < 0 ? Errno("read", path) : Status::IOError("read " + path + ": file shrank");
-      ::close(fd);
-      return s;
+      return r < 0 ? ErrnoStatus("read", path) : Status::IOError("read " + path + ": file shrank");
     }
     done += static_cast<size_t>(r);
   }
-  ::close(fd);
   return bytes;
 }
 

@@ -1,5 +1,6 @@
 #include "common/file_io.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -40,6 +41,11 @@ bool Inject(FaultKind k) {
 }
 
 }  // namespace
+
+int Open(const char* path, int flags) {
+  if (Inject(FaultKind::kOpen)) return -1;
+  return ::open(path, flags);
+}
 
 ssize_t Write(int fd, const void* buf, size_t n) {
   if (Inject(FaultKind::kWrite)) return -1;

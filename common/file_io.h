@@ -1,6 +1,6 @@
 // The POSIX file calls recdb's own files make (index checkpoints, snapshot
-// files), behind one seam so that tests can fail the N-th write, sync, rename
-// or read with EIO (tests/fault/recdb_files_fault_test.cc), as
+// files, model files), behind one seam so that tests can fail the N-th open
+// for reading, write, sync, rename or read with EIO (tests/fault/recdb_files_fault_test.cc), as
 // storage/fault_injection.h does for RocksDB's I/O. Each wrapper behaves as
 // the POSIX call it names (return value and errno); unarmed, the only extra
 // cost is one relaxed atomic load.
@@ -13,9 +13,13 @@
 
 namespace recdb::io {
 
-enum class FaultKind { kWrite = 0, kSync = 1, kRename = 2, kRead = 3 };
-inline constexpr int kFaultKinds = 4;
+enum class FaultKind { kWrite = 0, kSync = 1, kRename = 2, kRead = 3, kOpen = 4 };
+inline constexpr int kFaultKinds = 5;
 
+// ::open(path, flags) for reading (no mode argument: not for O_CREAT). Used
+// by ReadOnlyFile (common/durable_file.h), so kOpen fails the opening of a
+// model file before it is mapped.
+int Open(const char* path, int flags);
 ssize_t Write(int fd, const void* buf, size_t n);
 ssize_t Read(int fd, void* buf, size_t n);
 int Fsync(int fd);

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
-#include <set>
 
 #include "engine/models/cooccurrence.h"
 
@@ -35,30 +33,42 @@ Evidence Make(std::string kind, std::string text) {
 }  // namespace
 
 std::vector<uint32_t> CitableItems(std::span<const HistoryEvent> events) {
+  // Per event type, the range and mean of the user's values. A user has
+  // events of a handful of types: a linear scan beats a map.
   struct Range {
+    uint16_t type = 0;
     double sum = 0, min = 0, max = 0;
     size_t count = 0;
   };
-  std::map<uint16_t, Range> by_type;
+  std::vector<Range> ranges;
+  auto range_of = [&ranges](uint16_t type) -> Range& {
+    for (Range& r : ranges) {
+      if (r.type == type) return r;
+    }
+    ranges.push_back(Range{type});
+    return ranges.back();
+  };
   for (const HistoryEvent& e : events) {
     if (!e.has_value) continue;
-    Range& r = by_type[e.type];
+    Range& r = range_of(e.type);
     if (r.count == 0) r.min = r.max = e.value;
     r.sum += e.value;
     r.min = std::min(r.min, e.value);
     r.max = std::max(r.max, e.value);
     ++r.count;
   }
-  std::set<uint32_t> low;
+  std::vector<uint32_t> low;
   for (const HistoryEvent& e : events) {
     if (!e.has_value) continue;
-    const Range& r = by_type[e.type];
+    const Range& r = range_of(e.type);
     const double neutral = std::max(r.sum / r.count, (r.min + r.max) / 2);
-    if (e.value < neutral) low.insert(e.item);
+    if (e.value < neutral) low.push_back(e.item);
   }
+  std::sort(low.begin(), low.end());
   std::vector<uint32_t> out;
+  out.reserve(events.size());
   for (const HistoryEvent& e : events) {
-    if (!low.count(e.item)) out.push_back(e.item);
+    if (!std::binary_search(low.begin(), low.end(), e.item)) out.push_back(e.item);
   }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
@@ -92,11 +102,14 @@ void ExplainResult(const ExplainContext& ctx, uint32_t item, const rerank::Place
   // strongest co-occurrence with the recommended one.
   std::string because;
   if (ctx.cooccurrence && !ctx.reasons.empty()) {
-    std::set<uint32_t> in_history(ctx.reasons.begin(), ctx.reasons.end());
+    // ctx.reasons is sorted (CitableItems).
     float best = 0;
     uint32_t best_item = 0;
     for (const auto& nb : ctx.cooccurrence->Neighbours(item)) {
-      if (in_history.count(nb.item) && nb.score > best) best = nb.score, best_item = nb.item;
+      if (nb.score > best &&
+          std::binary_search(ctx.reasons.begin(), ctx.reasons.end(), nb.item)) {
+        best = nb.score, best_item = nb.item;
+      }
     }
     if (best > 0) {
       because = ctx.catalog->Title(best_item);

@@ -38,6 +38,8 @@ struct ExplainContext {
   const rerank::CareFacts* facts = nullptr;             // may be null
   // The user's items that may be cited as a reason (CitableItems): the
   // history without the items the user rated below their neutral point.
+  // Sorted. Only read with `cooccurrence` (the because_item evidence), so
+  // a caller without one may leave it empty.
   std::span<const uint32_t> reasons;
   size_t k = 0;                                         // list length requested
   bool boosted = false;                                 // a business rule boosted it

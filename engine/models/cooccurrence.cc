@@ -29,7 +29,7 @@ Status Cooccurrence::Fit(const Dataset& data) {
   std::vector<double> users(n);
   for (uint32_t i = 0; i < n; ++i) users[i] = static_cast<double>(data.ItemUsers(i).size());
 
-  std::vector<std::vector<std::pair<uint32_t, float>>> rows(n);
+  std::vector<NeighbourRow> rows(n);
   struct Scratch {
     std::vector<uint32_t> count, last_user, touched;
   };
@@ -67,30 +67,9 @@ Status Cooccurrence::Fit(const Dataset& data) {
       count[j] = 0;
       last_user[j] = kUnknownUser;
     }
-    auto by_sim = [](const auto& a, const auto& b) {
-      return a.second != b.second ? a.second > b.second : a.first < b.first;
-    };
-    if (o.neighbours > 0 && row.size() > o.neighbours) {
-      std::partial_sort(row.begin(), row.begin() + o.neighbours, row.end(), by_sim);
-      row.resize(o.neighbours);
-    } else {
-      std::sort(row.begin(), row.end(), by_sim);
-    }
+    KeepMostSimilar(o.neighbours, &row);
   });
-
-  std::vector<uint64_t> ptr(n + 1, 0);
-  for (uint32_t i = 0; i < n; ++i) ptr[i + 1] = ptr[i] + rows[i].size();
-  std::vector<uint32_t> item;
-  std::vector<float> sim;
-  item.reserve(ptr[n]);
-  sim.reserve(ptr[n]);
-  for (auto& row : rows) {
-    for (auto [j, s] : row) item.push_back(j), sim.push_back(s);
-  }
-  nn_ = ItemNeighbours{};
-  nn_.ptr = StoredArray<uint64_t>(std::move(ptr));
-  nn_.item = StoredArray<uint32_t>(std::move(item));
-  nn_.sim = StoredArray<float>(std::move(sim));
+  nn_ = ItemNeighbours::FromRows(std::move(rows));
   return Status::OK();
 }
 

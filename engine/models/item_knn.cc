@@ -7,13 +7,44 @@
 
 namespace recdb::models {
 
+void KeepMostSimilar(size_t keep, NeighbourRow* row) {
+  auto by_sim = [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  };
+  if (keep > 0 && row->size() > keep) {
+    std::partial_sort(row->begin(), row->begin() + keep, row->end(), by_sim);
+    row->resize(keep);
+  } else {
+    std::sort(row->begin(), row->end(), by_sim);
+  }
+}
+
+ItemNeighbours ItemNeighbours::FromRows(std::vector<NeighbourRow> rows) {
+  const size_t n = rows.size();
+  std::vector<uint64_t> ptr(n + 1, 0);
+  for (size_t i = 0; i < n; ++i) ptr[i + 1] = ptr[i] + rows[i].size();
+  std::vector<uint32_t> item;
+  std::vector<float> sim;
+  item.reserve(ptr[n]);
+  sim.reserve(ptr[n]);
+  for (NeighbourRow& row : rows) {
+    for (auto [j, s] : row) item.push_back(j), sim.push_back(s);
+    NeighbourRow().swap(row);
+  }
+  ItemNeighbours nn;
+  nn.ptr = StoredArray<uint64_t>(std::move(ptr));
+  nn.item = StoredArray<uint32_t>(std::move(item));
+  nn.sim = StoredArray<float>(std::move(sim));
+  return nn;
+}
+
 ItemNeighbours BuildCosineNeighbours(const Dataset& data, size_t keep, int threads) {
   const uint32_t n = data.num_items();
   std::vector<float> norm(n);
   for (uint32_t i = 0; i < n; ++i) {
     norm[i] = std::sqrt(static_cast<float>(data.ItemUsers(i).size())) + 1e-9f;
   }
-  std::vector<std::vector<std::pair<uint32_t, float>>> rows(n);
+  std::vector<NeighbourRow> rows(n);
   struct Scratch {
     std::vector<uint32_t> count;
     std::vector<uint32_t> touched;
@@ -35,32 +66,9 @@ ItemNeighbours BuildCosineNeighbours(const Dataset& data, size_t keep, int threa
       if (j != i) row.emplace_back(j, static_cast<float>(count[j]) / (norm[i] * norm[j]));
       count[j] = 0;
     }
-    auto by_sim = [](const auto& a, const auto& b) {
-      return a.second != b.second ? a.second > b.second : a.first < b.first;
-    };
-    if (keep > 0 && row.size() > keep) {
-      std::partial_sort(row.begin(), row.begin() + keep, row.end(), by_sim);
-      row.resize(keep);
-    } else {
-      std::sort(row.begin(), row.end(), by_sim);
-    }
+    KeepMostSimilar(keep, &row);
   });
-
-  std::vector<uint64_t> ptr(n + 1, 0);
-  for (uint32_t i = 0; i < n; ++i) ptr[i + 1] = ptr[i] + rows[i].size();
-  std::vector<uint32_t> item;
-  std::vector<float> sim;
-  item.reserve(ptr[n]);
-  sim.reserve(ptr[n]);
-  for (auto& row : rows) {
-    for (auto [j, s] : row) item.push_back(j), sim.push_back(s);
-    std::vector<std::pair<uint32_t, float>>().swap(row);
-  }
-  ItemNeighbours nn;
-  nn.ptr = StoredArray<uint64_t>(std::move(ptr));
-  nn.item = StoredArray<uint32_t>(std::move(item));
-  nn.sim = StoredArray<float>(std::move(sim));
-  return nn;
+  return ItemNeighbours::FromRows(std::move(rows));
 }
 
 std::shared_ptr<const ItemNeighbours> NeighbourCache::Cosine(const Dataset& data, size_t keep,

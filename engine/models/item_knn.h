@@ -20,12 +20,20 @@
 
 #include <memory>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "engine/models/model_io.h"
 #include "engine/models/recommender.h"
 
 namespace recdb::models {
+
+// One item's neighbours while a table is fitted: (item id, similarity).
+using NeighbourRow = std::vector<std::pair<uint32_t, float>>;
+
+// Sorts `row` by descending similarity (ties by ascending id) and keeps its
+// first `keep` entries (0 keeps all): the order ItemNeighbours promises.
+void KeepMostSimilar(size_t keep, NeighbourRow* row);
 
 // Sparse rows of item-item similarity, neighbours of each item sorted by
 // descending similarity (ties by ascending id).
@@ -34,6 +42,11 @@ struct ItemNeighbours {
   StoredArray<uint32_t> item;
   StoredArray<float> sim;
   uint32_t num_items() const { return ptr.empty() ? 0 : static_cast<uint32_t>(ptr.size() - 1); }
+
+  // The CSR table of `rows` (row i = item i's neighbours, already in order,
+  // see KeepMostSimilar). Each row is freed once copied, so the peak is the
+  // table plus the largest row rather than twice the table.
+  static ItemNeighbours FromRows(std::vector<NeighbourRow> rows);
 };
 
 // Persistence of neighbour lists (model_io.h); Load checks the CSR

@@ -1,12 +1,8 @@
 #include "engine/recommend/model_file.h"
 
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <bit>
-#include <cerrno>
 #include <cstring>
 
 #include "common/crc32c.h"
@@ -55,34 +51,14 @@ class Mapping {
   size_t size_;
 };
 
-Status Errno(const char* what, const std::string& path) {
-  return Status::IOError(std::string(what) + " " + path + ": " + std::strerror(errno));
-}
-
 // The file mapped with its pages populated from the page cache (one system
 // call instead of a fault per page), or NotFound / IOError.
 StatusOr<std::shared_ptr<const Mapping>> MapFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return Status::NotFound(path + " does not exist");
-    return Errno("open", path);
-  }
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    Status s = Errno("stat", path);
-    ::close(fd);
-    return s;
-  }
-  const size_t size = static_cast<size_t>(st.st_size);
-  if (size == 0) {
-    ::close(fd);
-    return std::make_shared<const Mapping>(nullptr, 0);
-  }
-  void* addr = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-  Status failed = addr == MAP_FAILED ? Errno("mmap", path) : Status::OK();
-  ::close(fd);
-  if (!failed.ok()) return failed;
-  return std::make_shared<const Mapping>(addr, size);
+  RECDB_ASSIGN_OR_RETURN(ReadOnlyFile file, ReadOnlyFile::Open(path));
+  if (file.size() == 0) return std::make_shared<const Mapping>(nullptr, 0);
+  void* addr = ::mmap(nullptr, file.size(), PROT_READ, MAP_PRIVATE | MAP_POPULATE, file.fd(), 0);
+  if (addr == MAP_FAILED) return ErrnoStatus("mmap", path);
+  return std::make_shared<const Mapping>(addr, file.size());
 }
 
 }  // namespace

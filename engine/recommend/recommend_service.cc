@@ -772,13 +772,16 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
   explain::ExplainContext ex;
   ex.catalog = catalog_;
   ex.external_id = [this](uint32_t iid) { return db_->ItemExternalId(iid); };
+  // The items an explanation may cite are only needed for the
+  // co-occurrence evidence ("because you interacted with X").
+  std::vector<uint32_t> reasons;
   if (model->cooc_component >= 0) {
     ex.cooccurrence =
         &static_cast<const models::Cooccurrence&>(model->fused->component(model->cooc_component));
+    reasons = explain::CitableItems(history_events);
+    std::erase_if(reasons, [n](uint32_t i) { return i >= n; });
   }
   ex.facts = facts;
-  std::vector<uint32_t> reasons = explain::CitableItems(history_events);
-  std::erase_if(reasons, [n](uint32_t i) { return i >= n; });
   ex.reasons = reasons;
   ex.k = request.k;
   ex.cold_start = cold_start;

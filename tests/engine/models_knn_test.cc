@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <vector>
 
 #include "engine/models/item_knn.h"
 #include "engine/models/most_pop.h"
@@ -31,6 +32,21 @@ TEST(ModelsKnnTest, CosineNeighboursMatchHandComputation) {
   EXPECT_NEAR(nn.sim[nn.ptr[2] + 1], 0.5, 1e-6);
   ItemNeighbours top1 = BuildCosineNeighbours(Tiny(), 1, 1);
   EXPECT_EQ(top1.ptr[4], 4u);  // one neighbour each
+}
+
+// The shared fitting tail of ItemKnn and Cooccurrence: rows ordered best
+// first (ties by id), cut to `keep`, then laid out as one CSR table.
+TEST(ModelsKnnTest, KeptRowsBecomeOneOrderedTable) {
+  std::vector<NeighbourRow> rows = {{{2, 0.5f}, {1, 0.5f}, {3, 0.9f}}, {}, {{0, 0.1f}}};
+  for (NeighbourRow& row : rows) KeepMostSimilar(2, &row);
+  ItemNeighbours nn = ItemNeighbours::FromRows(std::move(rows));
+  ASSERT_EQ(nn.num_items(), 3u);
+  EXPECT_EQ(std::vector<uint64_t>(nn.ptr.begin(), nn.ptr.end()), (std::vector<uint64_t>{0, 2, 2, 3}));
+  EXPECT_EQ(std::vector<uint32_t>(nn.item.begin(), nn.item.end()), (std::vector<uint32_t>{3, 1, 0}));
+  EXPECT_EQ(std::vector<float>(nn.sim.begin(), nn.sim.end()), (std::vector<float>{0.9f, 0.5f, 0.1f}));
+  NeighbourRow all = {{4, 0.2f}, {5, 0.7f}};
+  KeepMostSimilar(0, &all);
+  EXPECT_EQ(all, (NeighbourRow{{5, 0.7f}, {4, 0.2f}}));
 }
 
 TEST(ModelsKnnTest, ItemKnnSumsKeptNeighboursOfDistinctHistoryItems) {

@@ -181,6 +181,7 @@ const char* KindName(FaultKind k) {
     case FaultKind::kSync: return "sync";
     case FaultKind::kRename: return "rename";
     case FaultKind::kRead: return "read";
+    case FaultKind::kOpen: return "open";
   }
   return "?";
 }
@@ -206,6 +207,57 @@ TEST(FileIoFaultTest, CountsAndFailsTheNthCallOnly) {
   io::ClearFaultForTesting();
   EXPECT_EQ(io::Rename(f.c_str(), dir.Sub("g").c_str()), 0);
   EXPECT_EQ(io::CallCountForTesting(FaultKind::kRename), 2u);  // not counted once cleared
+}
+
+// A model file that cannot be opened (io::Open fails under the mapping,
+// engine/recommend/model_file.cc) is a stored-model problem, not a crash and
+// not a failed Open: recommendations wait for a model, and a retrain
+// replaces the file.
+TEST(FileIoFaultTest, AnUnopenableModelFileIsAProblemThenARetrain) {
+  ScratchDir dir;
+  const std::string path = dir.Sub("db");
+  auto train = [&](DB& db) {
+    auto report = db.Train();
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+  };
+  {
+    auto db = DB::Open(DbOptions(), path);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    std::vector<Event> events;
+    for (int u = 0; u < 30; ++u) {
+      for (int j = 0; j < 6; ++j) {
+        Event e;
+        e.user = "u" + std::to_string(u);
+        e.item = (u % 2 ? "a" : "b") + std::to_string((u + j) % 10);
+        e.timestamp = 1700000000 + u * 100 + j;
+        events.push_back(e);
+      }
+    }
+    ASSERT_TRUE((*db)->RecordEvents({}, events).ok());
+    train(**db);
+    ASSERT_TRUE((*db)->Close().ok());
+  }
+  io::SetFaultForTesting(FaultKind::kOpen, 1, /*persistent=*/true);
+  {
+    auto db = DB::Open(DbOptions(), path);
+    const bool fired = io::FaultFiredForTesting();
+    io::ClearFaultForTesting();
+    ASSERT_TRUE(fired) << "opening the database does not open the model file through io::Open";
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    auto stats = (*db)->GetStats();
+    ASSERT_TRUE(stats.ok());
+    EXPECT_EQ(stats->model_version, 0u);
+    EXPECT_NE(stats->model_problem.find("open"), std::string::npos) << stats->model_problem;
+    RecommendRequest r;
+    r.user = "u1";
+    EXPECT_EQ((*db)->Recommend(r).status().code(), StatusCode::kFailedPrecondition);
+    train(**db);
+    EXPECT_EQ((*db)->GetStats()->model_problem, "");
+    ASSERT_TRUE((*db)->Close().ok());
+  }
+  auto db = DB::Open(DbOptions(), path);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  EXPECT_NE((*db)->GetStats()->model_version, 0u) << (*db)->GetStats()->model_problem;
 }
 
 // For each kind: count the workload's calls, then fail the N-th for every N.

@@ -109,7 +109,7 @@ TEST_F(ConsoleTest, AssetsAreServedWithoutATokenWithTheirTypeAndAStrictPolicy) {
   EXPECT_EQ(Send("GET", "/console/nope.js", "").status, 404);
   HttpResponse post = Send("POST", "/console/", "");
   EXPECT_EQ(post.status, 405);
-  EXPECT_EQ(post.headers["allow"], "GET");
+  EXPECT_EQ(post.headers["allow"], "GET, HEAD");
 }
 
 TEST_F(ConsoleTest, ThePageHasNoInlineScriptAndLoadsOnlyItsOwnFiles) {

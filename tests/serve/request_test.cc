@@ -39,9 +39,23 @@ TEST(RequestTest, UnknownRouteIs404AndWrongMethodIs405WithAllow) {
   EXPECT_EQ(p.allow, "POST");
   p = ParseRequest("POST", "/v1/recommend?user=1", "");
   EXPECT_EQ(p.http_status, 405);
-  EXPECT_EQ(p.allow, "GET");
+  EXPECT_EQ(p.allow, "GET, HEAD");
   EXPECT_EQ(ParseRequest("DELETE", "/v1/users/1/export", "").http_status, 405);
-  EXPECT_EQ(ParseRequest("HEAD", "/v1/health", "").http_status, 405);
+  EXPECT_EQ(ParseRequest("HEAD", "/v1/events", "").http_status, 405);  // HEAD of a POST route
+}
+
+// #19: HEAD on a GET route is that GET (the server drops the body); it
+// was 405.
+TEST(RequestTest, HeadOfAGetRouteParsesAsTheGet) {
+  for (const char* t : {"/v1/health", "/v1/stats", "/v1/recommend?user=1&k=3", "/v1/items/i1"}) {
+    ParsedRequest get = ParseRequest("GET", t, "");
+    ParsedRequest head = ParseRequest("HEAD", t, "");
+    ASSERT_TRUE(get.ok()) << t << ": " << get.message;
+    EXPECT_TRUE(head.ok()) << t << ": " << head.message;
+    EXPECT_EQ(head.call.index(), get.call.index()) << t;
+  }
+  // Bad parameters are the same 400 as for GET.
+  EXPECT_EQ(ParseRequest("HEAD", "/v1/recommend?user=1&user=2", "").http_status, 400);
 }
 
 TEST(RequestTest, RecommendParametersMirrorTheCliFlags) {

@@ -307,13 +307,43 @@ TEST_F(ServerTest, UnknownRoutesGet404AndWrongMethods405AndChangeNothing) {
   EXPECT_EQ(r.status, 405);
   r = Send("DELETE", "/v1/users/u1/export");
   EXPECT_EQ(r.status, 405);
-  EXPECT_EQ(r.headers["allow"], "GET");
+  EXPECT_EQ(r.headers["allow"], "GET, HEAD");
   r = Send("POST", "/v1/forget?user=u1", R"({"user":"u1"})");  // parameters on a POST route
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(Send("GET", "/v1/users/nobody/export").status, 404);
   EXPECT_EQ(Send("POST", "/v1/forget", R"({"user":"nobody"})").status, 404);
   EXPECT_EQ(Send("POST", "/v1/snapshots").status, 409);  // no --backup-dir
   EXPECT_EQ(Take(), before);
+}
+
+// #19: HEAD on a GET route answers as GET does -- status and headers,
+// Content-Length included -- with no body; it was 405.
+TEST_F(ServerTest, HeadAnswersLikeGetWithoutABody) {
+  StartServer();
+  auto header_end = [](const std::string& raw) { return raw.find("\r\n\r\n"); };
+  auto content_length = [](const std::string& raw) {
+    const size_t at = raw.find("Content-Length: ");
+    return at == std::string::npos ? std::string("none") : raw.substr(at + 16, raw.find("\r\n", at) - at - 16);
+  };
+  for (const std::string target : {"/v1/health", "/v1/stats"}) {
+    const std::string request = " " + target + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                                kToken + "\r\nConnection: close\r\n\r\n";
+    const std::string get = RawExchange(server_->port(), "GET" + request);
+    const std::string head = RawExchange(server_->port(), "HEAD" + request);
+    ASSERT_EQ(StatusOfRaw(get), 200) << get;
+    EXPECT_EQ(StatusOfRaw(head), 200) << head;
+    ASSERT_NE(header_end(get), std::string::npos);
+    ASSERT_NE(header_end(head), std::string::npos) << head;
+    EXPECT_GT(get.size(), header_end(get) + 4) << "GET has a body";
+    EXPECT_EQ(head.size(), header_end(head) + 4) << target << ": HEAD sent a body: " << head;
+    EXPECT_EQ(content_length(head), content_length(get)) << target;
+  }
+  // HEAD of a POST route is still 405, and lists what is allowed.
+  const std::string post_route = RawExchange(
+      server_->port(), std::string("HEAD /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ") +
+                           kToken + "\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(StatusOfRaw(post_route), 405) << post_route;
+  EXPECT_NE(post_route.find("Allow: POST\r\n"), std::string::npos) << post_route;
 }
 
 TEST_F(ServerTest, EveryOperationWorksOverHttp) {

@@ -48,9 +48,9 @@ bool IsConsoleTarget(std::string_view target) {
 }
 
 ApiResponse ServeConsole(std::string_view method, std::string_view target) {
-  if (method != "GET") {
+  if (method != "GET" && method != "HEAD") {  // HEAD: the server drops the body
     ApiResponse r = Text(405, "the console is read with GET\n");
-    r.allow = "GET";
+    r.allow = "GET, HEAD";
     return r;
   }
   std::string_view path = PathOf(target);

@@ -238,10 +238,12 @@ class Session : public std::enable_shared_from_this<Session> {
                         : server_->service().Handle(Sv(req.method_string()), Sv(req.target()),
                                                     req.body());
     const bool close = !req.keep_alive() || server_->stopping();
-    Respond(std::move(r), close, /*linger=*/false);
+    Respond(std::move(r), close, /*linger=*/false, /*head=*/req.method() == http::verb::head);
   }
 
-  void Respond(ApiResponse r, bool close, bool linger = true) {
+  // `head`: the answer to a HEAD request, GET's status and headers
+  // (Content-Length included) without the body.
+  void Respond(ApiResponse r, bool close, bool linger = true, bool head = false) {
     res_.emplace(static_cast<http::status>(r.status), 11);
     res_->set(http::field::server, "recdb");
     res_->set(http::field::content_type, r.content_type);
@@ -251,6 +253,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res_->keep_alive(!close);
     res_->body() = std::move(r.body);
     res_->prepare_payload();
+    if (head) res_->body().clear();  // Content-Length stays GET's
     stream_.expires_after(server_->timeout());
     http::async_write(stream_, *res_,
                       [self = shared_from_this(), close, linger](beast::error_code ec, size_t) {

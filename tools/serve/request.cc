@@ -496,10 +496,14 @@ ParsedRequest ParseRequest(std::string_view method, std::string_view target,
   } else {
     return Error(404, "no such route: " + path);
   }
-  if (method != want) {
+  // HEAD is GET without the body (RFC 9110 9.3.2): parsed and executed as
+  // GET; the server leaves the body out (http_server.cc).
+  const bool head_of_get = method == "HEAD" && want == "GET";
+  if (method != want && !head_of_get) {
+    const std::string allow = want == "GET" ? "GET, HEAD" : std::string(want);
     return Error(405, "method " + std::string(method) + " not allowed on " + path + " (use " +
-                          std::string(want) + ")",
-                 std::string(want));
+                          allow + ")",
+                 allow);
   }
   // GET routes take parameters; POST routes take a body and no parameters.
   if (want == "POST") {

@@ -88,7 +88,7 @@ struct ParsedRequest {
   ApiCall call;
   int http_status = 0;  // 0: `call` is valid; else 400, 404 or 405
   std::string message;  // why, for the error body
-  std::string allow;    // with 405: the route's method ("GET" or "POST")
+  std::string allow;    // with 405: the route's methods ("GET, HEAD" or "POST")
 
   bool ok() const { return http_status == 0; }
 };

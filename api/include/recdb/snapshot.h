@@ -35,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "recdb/export.h"
 #include "recdb/options.h"
 #include "recdb/status.h"
 
@@ -130,7 +131,8 @@ struct RestoreReport {
 // LOCK file, across processes), so a partial snapshot listed is one a crash
 // left, not one being built.
 // Errors: NotFound if `backup_dir` does not exist; IOError.
-[[nodiscard]] StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const std::string& backup_dir);
+[[nodiscard]] RECDB_EXPORT StatusOr<std::vector<SnapshotInfo>> ListSnapshots(
+    const std::string& backup_dir);
 
 // Re-reads every file of every snapshot in `path` (a backup directory, or
 // one snapshot directory) and compares size and CRC-32C with its manifest.
@@ -139,13 +141,13 @@ struct RestoreReport {
 // running create or prune, and holds prune off while it reads (as
 // ListSnapshots; DB::Restore too).
 // Errors: NotFound if `path` is neither; IOError.
-[[nodiscard]] StatusOr<VerifyReport> VerifySnapshots(const std::string& path);
+[[nodiscard]] RECDB_EXPORT StatusOr<VerifyReport> VerifySnapshots(const std::string& path);
 
 // Removes the snapshots beyond the newest options.keep and those older than
 // options.max_age_seconds, and partial snapshots left by a crash. Shared
 // files stay as long as a remaining snapshot links them.
 // Errors: InvalidArgument for a negative keep or age; NotFound; IOError.
-[[nodiscard]] StatusOr<PruneReport> PruneSnapshots(const std::string& backup_dir,
-                                                   const PruneOptions& options);
+[[nodiscard]] RECDB_EXPORT StatusOr<PruneReport> PruneSnapshots(const std::string& backup_dir,
+                                                                const PruneOptions& options);
 
 }  // namespace recdb
