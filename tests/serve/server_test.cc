@@ -9,8 +9,10 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include <boost/asio.hpp>
@@ -21,6 +23,7 @@
 #include "tools/import/record_json.h"
 #include "tools/import/synthetic_world.h"
 #include "tools/serve/http_client.h"
+#include "tools/serve/request.h"
 
 namespace recdb::serve {
 namespace {
@@ -874,6 +877,56 @@ TEST_F(ServerTest, EvalOverHttpIsTheDbsEvaluateWithASweep) {
   j = WaitForEval([&] { return Send("GET", "/v1/eval"); });
   EXPECT_EQ(j["state"], "failed");
   EXPECT_EQ(j["error"]["code"], "invalid_argument");
+}
+
+
+// Every route of the router (tools/serve/request.h) has its path and
+// methods in openapi.yaml, and answers something other than 404.
+TEST_F(ServerTest, EveryRouteIsInTheOpenApiDescription) {
+  std::ifstream in(std::string(RECDB_SOURCE_DIR) + "/tools/serve/openapi.yaml");
+  ASSERT_TRUE(in.good());
+  const std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  struct Route {
+    const char* path;      // as in openapi.yaml
+    const char* methods;   // lower case, as in openapi.yaml
+    const char* example;   // a target reaching it
+  };
+  const std::vector<Route> routes = {
+      {"/v1/health", "get", "/v1/health"},
+      {"/v1/stats", "get", "/v1/stats"},
+      {"/v1/stats/events_per_day", "get", "/v1/stats/events_per_day"},
+      {"/v1/recommend", "get", "/v1/recommend"},
+      {"/v1/similar", "get", "/v1/similar"},
+      {"/v1/events", "post", "/v1/events"},
+      {"/v1/items", "post", "/v1/items"},
+      {"/v1/users", "post", "/v1/users"},
+      {"/v1/train", "post", "/v1/train"},
+      {"/v1/forget", "post", "/v1/forget"},
+      {"/v1/users/{id}/export", "get", "/v1/users/x/export"},
+      {"/v1/users/{id}/history", "get", "/v1/users/x/history"},
+      {"/v1/users/{id}", "get", "/v1/users/x"},
+      {"/v1/items/{id}", "get", "/v1/items/x"},
+      {"/v1/spaces", "get", "/v1/spaces"},
+      {"/v1/spaces/{name}/neighbors", "get", "/v1/spaces/x/neighbors"},
+      {"/v1/eval", "get post", "/v1/eval"},
+      {"/v1/audit", "get", "/v1/audit"},
+      {"/v1/snapshots", "get post", "/v1/snapshots"},
+      {"/v1/snapshots/{name}/verify", "post", "/v1/snapshots/x/verify"},
+  };
+  for (const auto& r : routes) {
+    const std::string key = std::string("\n  ") + r.path + ":\n";
+    const size_t at = yaml.find(key);
+    ASSERT_NE(at, std::string::npos) << r.path << " is not in openapi.yaml";
+    const size_t next = yaml.find("\n  /", at + key.size());
+    const std::string block = yaml.substr(at, next == std::string::npos ? std::string::npos : next - at);
+    std::istringstream methods(r.methods);
+    for (std::string m; methods >> m;) {
+      EXPECT_NE(block.find("\n    " + m + ":\n"), std::string::npos) << m << " " << r.path;
+      // The router knows it: not "no such route" (a PUT would be 405).
+      EXPECT_NE(ParseRequest(m == "get" ? "GET" : "POST", r.example, "").http_status, 404)
+          << m << " " << r.example;
+    }
+  }
 }
 
 }  // namespace
