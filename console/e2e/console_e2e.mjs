@@ -10,8 +10,12 @@
 // shows the overview with the server's counts; a user's page shows history,
 // recommendations with contribution bars and explanations; moving the
 // diversity slider changes the list and highlights the change; an item's page
-// shows its record and similar items; forgetting a user shows a receipt and
-// the user is gone (the page and the API say so); every request the page
+// shows its record, similar items and its neighbours per embedding space;
+// forgetting a user shows a receipt and the user is gone (the page and the API
+// say so); the overview's events-per-day chart matches the API; the quality
+// page runs an eval in the background (the server answers and refuses a second
+// one meanwhile) and shows its table and sweep chart; the privacy page shows
+// the audit log and creates and verifies a backup; every request the page
 // makes goes to the server's loopback address; no Content-Security-Policy
 // violation and no script error. Screenshots go to OUT_DIR. The server is
 // stopped by its pid at the end. Exit 0: all passed; 1: a check failed.
@@ -79,6 +83,9 @@ if (usingMl) {
   fs.writeFileSync(eventsF, ev.join('\n') + '\n');
   run(['import', dbDir, '--create', '--items', itemsF, '--users', usersF, '--events', eventsF]);
 }
+// An embedding space (the built-in text model: no download) for the item
+// page's per-space neighbours.
+run(['embed', dbDir, '--space', 'text', '--builtin', '--fields', 'title,categories']);
 run(['train', dbDir]);
 console.log(`database: ${usingMl ? 'ml-100k' : 'generated'} in ${dbDir}`);
 
@@ -87,7 +94,8 @@ console.log(`database: ${usingMl ? 'ml-100k' : 'generated'} in ${dbDir}`);
 const token = crypto.randomBytes(16).toString('hex');
 const tokenFile = path.join(work, 'token');
 fs.writeFileSync(tokenFile, token + '\n', { mode: 0o600 });
-server = spawn(recdb, ['serve', dbDir, '--port', '0', '--token-file', tokenFile],
+server = spawn(recdb, ['serve', dbDir, '--port', '0', '--token-file', tokenFile,
+                      '--backup-dir', path.join(work, 'backups')],
                { stdio: ['ignore', 'pipe', 'inherit'] });
 const ready = await new Promise((resolve, reject) => {
   const rl = readline.createInterface({ input: server.stdout });
@@ -159,6 +167,14 @@ try {
   check(await page.textContent('[data-testid=events]') === stats.events.toLocaleString('en-US'),
         'overview: events match /v1/stats');
   check(!page.url().includes(token), 'the token is not in the URL');
+  const daily = (await apiStatus('/v1/stats/events_per_day', token)).body;
+  await page.waitForSelector('[data-testid=events-per-day] svg rect.day');
+  check(await page.locator('[data-testid=events-per-day] svg rect.day').count() === daily.days.length &&
+        daily.days.length > 0 &&
+        await page.getAttribute('[data-testid=events-per-day]', 'data-total') === String(daily.total),
+        `overview: events-per-day chart has a bar for each of the ${daily.days.length} days of the API`);
+  check(daily.total === stats.events, `events per day sum to the events of /v1/stats (${daily.total})`);
+  check((await page.textContent('[data-testid=spaces]')).includes('text'), 'overview: the embedding space is listed');
   await shot('overview');
 
   // ---- a user: history, recommendations, diversity slider ----
@@ -215,6 +231,11 @@ try {
   await page.waitForSelector('[data-testid=similar] li');
   check(await page.textContent('[data-testid=item-id]') === itemId, `item: page of ${itemId}`);
   check(await page.locator('[data-testid=similar] li[data-item]').count() > 0, 'item: similar items listed');
+  await page.waitForSelector('[data-testid=neighbors-text] li[data-item]');
+  const shownNn = await page.$$eval('[data-testid=neighbors-text] li[data-item]', (l) => l.map((x) => x.dataset.item));
+  const apiNn = (await apiStatus(`/v1/spaces/text/neighbors?item=${encodeURIComponent(itemId)}&k=10`, token)).body;
+  check(shownNn.length > 0 && apiNn.items.map((r) => r.id).join() === shownNn.join(),
+        `item: ${shownNn.length} nearest neighbours in space "text", as GET /v1/spaces/text/neighbors`);
   await shot('item');
 
   // ---- how long a page takes, against one API call of the same run ----
@@ -271,6 +292,67 @@ try {
   check((await apiStatus(`/v1/users/${victim}/history`, token)).status === 404,
         'forget: the API says the user is gone');
   await shot('forgotten');
+
+  // ---- quality: an eval in the background, its table and sweep chart ----
+  // A quick eval: three recommenders (fused is added by the sweep) and a
+  // 3-point diversity sweep, instead of every recommender.
+  await page.goto(origin + '/console/#/quality');
+  await page.waitForSelector('#run-eval');
+  await page.fill('#eval-recommenders', 'mostpop,itemknn,ials');
+  await page.selectOption('#eval-knob', 'diversity');
+  await page.fill('#eval-step', '0.5');
+  const evalStart = performance.now();
+  await page.click('#run-eval');
+  await page.waitForSelector('[data-testid=eval-state][data-state=running], [data-testid=eval-state][data-state=done]');
+  const during = (await apiStatus('/v1/eval', token)).body;
+  if (during.state === 'running') {
+    const t0 = performance.now();
+    const statsWhile = await apiStatus('/v1/stats', token);
+    const again = await fetch(origin + '/v1/eval', { method: 'POST', body: '{}',
+      headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' } });
+    check(statsWhile.status === 200 && again.status === 409,
+          `eval running (${during.step}, ${during.steps_done} of ${during.steps_total} steps): ` +
+          `GET /v1/stats answers in ${(performance.now() - t0).toFixed(0)} ms and a second eval is 409`);
+    await shot('quality-running');
+  } else {
+    console.log('note: the eval finished before the 409 check could run');
+  }
+  await page.waitForSelector('[data-testid=eval-table] tr[data-recommender]', { timeout: 300000 });
+  const evalDoc = (await apiStatus('/v1/eval', token)).body;
+  console.log(`eval took ${((performance.now() - evalStart) / 1000).toFixed(1)} s (server: ${evalDoc.seconds.toFixed(1)} s)`);
+  const shownRecs = await page.$$eval('[data-testid=eval-table] tr[data-recommender]', (l) => l.map((x) => x.dataset.recommender));
+  check(evalDoc.state === 'done' && shownRecs.join() === Object.keys(evalDoc.report.recommenders).join() &&
+        ['mostpop', 'itemknn', 'ials', 'fused'].every((r) => shownRecs.includes(r)),
+        `quality: the table shows ${shownRecs.join(', ')}`);
+  const ndcgShown = await page.textContent('[data-testid=eval-table] tr[data-recommender=mostpop] td:nth-child(2)');
+  check(ndcgShown === evalDoc.report.recommenders.mostpop['ndcg@10'].toFixed(4),
+        `quality: mostpop NDCG@10 ${ndcgShown} as GET /v1/eval reports`);
+  check(await page.locator('[data-testid=sweep-chart] circle.point').count() === evalDoc.report.sweep.length &&
+        evalDoc.report.sweep.length === 3,
+        'quality: the sweep chart has a point per diversity value (0, 0.5, 1)');
+  await page.selectOption('#sweep-x', 'coverage@10');
+  check((await page.getAttribute('[data-testid=sweep-chart]', 'aria-label')).includes('Coverage@10'),
+        'quality: the sweep chart redraws against another metric');
+  await page.selectOption('#sweep-x', 'ild@10');
+  await shot('quality');
+
+  // ---- privacy and backups ----
+  await page.goto(origin + '/console/#/privacy');
+  await page.waitForSelector('[data-testid=audit]');
+  const audit = (await apiStatus('/v1/audit', token)).body;
+  const ops = await page.$$eval('[data-testid=audit] tr[data-operation]', (l) => l.map((x) => x.dataset.operation));
+  check(ops.length === audit.entries.length && ops.includes('forget') && ops.includes('export'),
+        `privacy: the audit log shows ${ops.length} entries (${[...new Set(ops)].join(', ')})`);
+  await page.waitForSelector('#create-backup');
+  await page.click('#create-backup');
+  await page.waitForSelector('[data-testid=snapshots] tr[data-snapshot]');
+  const snaps = (await apiStatus('/v1/snapshots', token)).body.snapshots;
+  check(snaps.length === 1 && await page.locator('[data-testid=snapshots] tr[data-snapshot]').count() === 1,
+        `backups: created ${snaps.length ? snaps[0].name : 'nothing'} and listed it`);
+  await page.click('[data-testid=snapshots] button.verify');
+  await page.waitForSelector('[data-testid=verify-ok], [data-testid=verify-bad], [data-testid=snapshots] .error');
+  check(await page.locator('[data-testid=verify-ok]').count() === 1, 'backups: the new snapshot verifies');
+  await shot('privacy');
 
   // ---- log out ----
   await page.click('#logout');

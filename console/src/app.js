@@ -123,8 +123,11 @@ async function route() {
   }
   show(el('p', { class: 'muted' }, 'Loading…'));
   try {
+    if (page !== 'quality') qualityGeneration++;  // stops the eval poll
     if (page === 'user') await renderUser(arg);
     else if (page === 'item') await renderItem(arg);
+    else if (page === 'quality') await renderQuality();
+    else if (page === 'privacy') await renderPrivacy();
     else await renderOverview();
   } catch (e) {
     if (e.status !== 401) show(errorPanel(e));
@@ -180,8 +183,52 @@ function openForms() {
     } }, el('label', {}, 'Open an item '), item, el('input', { type: 'submit', value: 'Open' })));
 }
 
+// Events per day (GET /v1/stats/events_per_day) as one bar per UTC day from
+// the first day with events to the last; days without events are gaps.
+// Each bar carries a <title> (date: count) that the browser shows on hover.
+function eventsPerDayChart(doc) {
+  const days = doc.days || [];
+  const box = el('div', { class: 'chart', 'data-testid': 'events-per-day', 'data-total': doc.total,
+                          'data-days': days.length });
+  if (!days.length) return el('p', { class: 'muted', 'data-testid': 'events-per-day' }, 'No events yet.');
+  const first = days[0].day, last = days[days.length - 1].day;
+  const span = last - first + 1;
+  const max = Math.max(...days.map((d) => d.events));
+  const W = 900, H = 160, left = 50, bottom = 20;
+  const bw = (W - left) / span;
+  const g = svg('svg', { class: 'daily', width: W, height: H + bottom, role: 'img',
+                         'aria-label': 'events per day' });
+  g.append(svg('line', { x1: left, y1: H, x2: W, y2: H, class: 'axis' }));
+  g.append(svg('text', { x: left - 6, y: 10, 'text-anchor': 'end' }, fmtInt(max)));
+  g.append(svg('text', { x: left - 6, y: H, 'text-anchor': 'end' }, '0'));
+  g.append(svg('text', { x: left, y: H + 15 }, days[0].date));
+  g.append(svg('text', { x: W, y: H + 15, 'text-anchor': 'end' }, days[days.length - 1].date));
+  for (const d of days) {
+    const h = Math.max(1, (d.events / max) * (H - 4));
+    g.append(svg('rect', { x: left + (d.day - first) * bw, y: H - h, width: Math.max(1, bw - 0.5),
+                           height: h, class: 'day' }, svg('title', {}, d.date + ': ' + fmtInt(d.events))));
+  }
+  box.append(g, el('p', { class: 'muted' }, fmtInt(doc.total) + ' events on ' + days.length +
+                    ' days (' + span + ' days from first to last), summed from the per-item daily counts.'));
+  return box;
+}
+
+function spacesTable(spaces) {
+  if (!spaces.length) {
+    return el('p', { class: 'muted', 'data-testid': 'spaces' },
+              'No embedding spaces (recdb space create, recdb embed --builtin).');
+  }
+  return el('table', { 'data-testid': 'spaces' },
+    el('tr', {}, ['space', 'dimension', 'metric', 'model', 'item vectors', 'user vectors',
+                  'index checkpoint at'].map((h) => el('th', {}, h))),
+    spaces.map((s) => el('tr', {}, el('td', {}, s.name), el('td', {}, s.dimension), el('td', {}, s.metric),
+      el('td', {}, s.model || '—'), el('td', {}, fmtInt(s.item_vectors)), el('td', {}, fmtInt(s.user_vectors)),
+      el('td', {}, s.checkpoint_sequence ? 'sequence ' + fmtInt(s.checkpoint_sequence) : 'not yet'))));
+}
+
 async function renderOverview() {
-  const s = await api('/v1/stats');
+  const [s, daily, spaces] = await Promise.all([api('/v1/stats'), api('/v1/stats/events_per_day'),
+                                                api('/v1/spaces')]);
   const model = s.model_version !== undefined ? fmtInt(s.model_version) : 'not reported';
   const extra = [];
   if (s.model_problem) extra.push(el('p', { class: 'error' }, 'Model: ' + s.model_problem));
@@ -192,7 +239,10 @@ async function renderOverview() {
       card('Model version', model, 'model-version'),
       card('Event types', fmtInt(s.event_types), 'event-types'),
       card('Sequence number', fmtInt(s.sequence_number), 'sequence')),
-    ...extra, el('h2', {}, 'Look something up'), openForms());
+    ...extra,
+    el('div', { class: 'panel' }, el('h2', {}, 'Events per day (UTC)'), eventsPerDayChart(daily)),
+    el('div', { class: 'panel' }, el('h2', {}, 'Embedding spaces'), spacesTable(spaces.spaces)),
+    el('h2', {}, 'Look something up'), openForms());
 }
 
 // ---- a user ----------------------------------------------------------------
@@ -380,6 +430,33 @@ function itemForm(current) {
   } }, el('label', {}, 'Item '), input, el('input', { type: 'submit', value: 'Open' }));
 }
 
+// The item's nearest neighbours in each embedding space holding item vectors
+// (GET /v1/spaces, then GET /v1/spaces/{name}/neighbors per space).
+async function neighbourLists(id, spaces) {
+  const withItems = spaces.filter((s) => s.item_vectors > 0);
+  if (!withItems.length) {
+    return [el('p', { class: 'muted', 'data-testid': 'no-spaces' },
+               'No embedding space holds item vectors (recdb embed DIR --space NAME --builtin).')];
+  }
+  return Promise.all(withItems.map(async (s) => {
+    let body;
+    try {
+      const r = await api('/v1/spaces/' + enc(s.name) + '/neighbors?item=' + enc(id) + '&k=10');
+      await items(r.items.map((x) => x.id));
+      body = el('ol', { class: 'recs', 'data-testid': 'neighbors-' + s.name }, r.items.map((x) =>
+        el('li', { 'data-item': x.id }, itemLabel(x.id),
+           el('span', { class: 'muted' }, '  ' + s.metric + ' ' + x.score.toFixed(4)))));
+    } catch (e) {
+      if (e.status === 401) throw e;
+      body = el('p', { class: 'muted', 'data-testid': 'neighbors-' + s.name },
+                e.status === 404 ? 'This item has no vector in ' + s.name + '.' : e.message);
+    }
+    return el('div', { class: 'space' },
+      el('h3', {}, s.name, el('span', { class: 'muted' }, ' ' + (s.model || 'no model') + ', ' +
+                                                     s.dimension + ' dims, ' + s.metric)), body);
+  }));
+}
+
 async function renderItem(id) {
   if (!id) return show(el('h1', {}, 'An item'), itemForm(''));
   const it = await api('/v1/items/' + enc(id));
@@ -389,6 +466,7 @@ async function renderItem(id) {
     similar = (await api('/v1/similar?item=' + enc(id) + '&k=10&explain=true')).items;
     await items(similar.map((r) => r.id));
   } catch (e) { if (e.status === 401) throw e; simError = e; }
+  const neighbours = await neighbourLists(id, (await api('/v1/spaces')).spaces);
   const rows = [];
   for (const [k, v] of Object.entries(it)) {
     if (k === 'counts') continue;
@@ -405,8 +483,259 @@ async function renderItem(id) {
         el('p', {}, el('span', { 'data-testid': 'item-total' }, fmtInt(counts.total)), ' events'),
         el('table', {}, Object.entries(counts.by_type).map(([t, n]) =>
           el('tr', {}, el('td', {}, t), el('td', {}, fmtInt(n))))))),
-    el('div', { class: 'panel' }, el('h2', {}, 'Similar items'),
-      simError ? errorPanel(simError) : recList(similar, null, 'similar')));
+    el('div', { class: 'cols' },
+      el('div', { class: 'panel' }, el('h2', {}, 'Similar items (fused)'),
+        simError ? errorPanel(simError) : recList(similar, null, 'similar')),
+      el('div', { class: 'panel' }, el('h2', {}, 'Nearest neighbours in each embedding space'),
+        el('p', { class: 'muted' }, 'The item\'s own vector as the query (HNSW), per space.'),
+        neighbours)));
+}
+
+// ---- quality: eval in the background --------------------------------------
+
+// The metrics of GET /v1/eval's report, in the order of `recdb eval`.
+const METRICS = [['ndcg@10', 'NDCG@10'], ['recall@20', 'Recall@20'], ['coverage@10', 'Coverage@10'],
+                 ['ild@10', 'ILD@10'], ['novelty@10', 'Novelty@10'], ['gini@10', 'Gini@10'],
+                 ['calibration_kl@10', 'Calib. KL@10'], ['long_tail_share@10', 'Long tail@10']];
+// The beyond-accuracy metric each knob trades NDCG for (as `recdb eval --sweep` plots).
+const SWEEP_X = { diversity: 'ild@10', calibration: 'calibration_kl@10', fair_share: 'gini@10',
+                  exploration: 'coverage@10' };
+
+function fmtNum(v, digits = 4) { return typeof v === 'number' ? v.toFixed(digits) : '—'; }
+
+function evalTable(report) {
+  const names = Object.keys(report.recommenders || {});
+  return el('table', { class: 'metrics', 'data-testid': 'eval-table' },
+    el('tr', {}, el('th', {}, 'recommender'), METRICS.map(([, label]) => el('th', {}, label)),
+       el('th', {}, 'train s')),
+    names.map((name) => {
+      const m = report.recommenders[name];
+      return el('tr', { 'data-recommender': name }, el('td', {}, name),
+        METRICS.map(([k]) => el('td', { class: 'num' }, fmtNum(m[k]))),
+        el('td', { class: 'num' }, fmtNum(m.train_s, 2)));
+    }));
+}
+
+// NDCG@10 (y) against a beyond-accuracy metric (x) at each sweep value: one
+// point per value, joined in order, labelled with the value; hovering a point
+// shows every metric of it. `xKey` picks the x metric (a select redraws).
+function sweepChart(report, xKey) {
+  const pts = report.sweep || [];
+  const W = 560, H = 300, left = 60, right = 20, top = 16, bottom = 44;
+  const xs = pts.map((p) => p[xKey]), ys = pts.map((p) => p['ndcg@10']);
+  const pad = (lo, hi) => (hi - lo > 1e-12 ? [lo, hi] : [lo - 0.5 * Math.abs(lo || 1) * 0.01 - 1e-3,
+                                                         hi + 0.5 * Math.abs(hi || 1) * 0.01 + 1e-3]);
+  const [x0, x1] = pad(Math.min(...xs), Math.max(...xs));
+  const [y0, y1] = pad(Math.min(...ys), Math.max(...ys));
+  const X = (v) => left + ((v - x0) / (x1 - x0)) * (W - left - right);
+  const Y = (v) => top + (1 - (v - y0) / (y1 - y0)) * (H - top - bottom);
+  const label = METRICS.find(([k]) => k === xKey)[1];
+  const g = svg('svg', { class: 'sweep', width: W, height: H, role: 'img', 'data-testid': 'sweep-chart',
+                         'aria-label': 'NDCG@10 against ' + label + ' as ' + report.sweep_knob + ' grows' });
+  g.append(svg('line', { x1: left, y1: H - bottom, x2: W - right, y2: H - bottom, class: 'axis' }));
+  g.append(svg('line', { x1: left, y1: top, x2: left, y2: H - bottom, class: 'axis' }));
+  g.append(svg('text', { x: left, y: H - bottom + 16 }, fmtNum(x0, 3)));
+  g.append(svg('text', { x: W - right, y: H - bottom + 16, 'text-anchor': 'end' }, fmtNum(x1, 3)));
+  g.append(svg('text', { x: (left + W - right) / 2, y: H - 6, 'text-anchor': 'middle' }, label));
+  g.append(svg('text', { x: left - 6, y: top + 10, 'text-anchor': 'end' }, fmtNum(y1, 3)));
+  g.append(svg('text', { x: left - 6, y: H - bottom, 'text-anchor': 'end' }, fmtNum(y0, 3)));
+  g.append(svg('text', { x: 12, y: (top + H - bottom) / 2, transform: `rotate(-90 12 ${(top + H - bottom) / 2})`,
+                         'text-anchor': 'middle' }, 'NDCG@10'));
+  g.append(svg('polyline', { class: 'curve', points: pts.map((p) => X(p[xKey]) + ',' + Y(p['ndcg@10'])).join(' ') }));
+  for (const p of pts) {
+    const tip = report.sweep_knob + ' = ' + p.value + '\n' +
+                METRICS.map(([k, l]) => l + ' ' + fmtNum(p[k])).join('\n');
+    g.append(svg('circle', { cx: X(p[xKey]), cy: Y(p['ndcg@10']), r: 5, class: 'point',
+                             'data-value': p.value }, svg('title', {}, tip)));
+    g.append(svg('text', { x: X(p[xKey]) + 7, y: Y(p['ndcg@10']) - 7, class: 'point-label' }, String(p.value)));
+  }
+  return g;
+}
+
+function sweepPanel(report) {
+  if (!report.sweep || !report.sweep.length) return null;
+  const box = el('div', {});
+  const select = el('select', { id: 'sweep-x' }, METRICS.filter(([k]) => k !== 'ndcg@10').map(([k, l]) =>
+    el('option', { value: k, selected: k === (SWEEP_X[report.sweep_knob] || 'ild@10') }, l)));
+  const draw = () => box.replaceChildren(sweepChart(report, select.value));
+  select.addEventListener('change', draw);
+  draw();
+  return el('div', { class: 'panel' },
+    el('h2', {}, 'Care sweep: ' + report.sweep_knob + ' (fused list re-ranked)'),
+    el('p', { class: 'muted' }, 'Each point is one value of the knob: NDCG@10 up, the chosen metric ' +
+       'across. Hover a point for all its metrics. x axis: '), select, box,
+    el('table', { class: 'metrics', 'data-testid': 'sweep-table' },
+      el('tr', {}, el('th', {}, report.sweep_knob), METRICS.map(([, l]) => el('th', {}, l))),
+      report.sweep.map((p) => el('tr', {}, el('td', {}, String(p.value)),
+        METRICS.map(([k]) => el('td', { class: 'num' }, fmtNum(p[k])))))));
+}
+
+function evalStatusPanel(st) {
+  if (st.state === 'idle') return el('p', { class: 'muted', 'data-testid': 'eval-state' }, 'No eval run yet.');
+  const share = st.steps_total ? st.steps_done / st.steps_total : 0;
+  const parts = [el('p', { 'data-testid': 'eval-state', 'data-state': st.state },
+    'Job ' + st.job + ': ' + st.state + ', ' + fmtNum(st.seconds, 1) + ' s',
+    st.state === 'running' ? ' — ' + (st.step || '') + ' (' + st.steps_done + ' of ' +
+                             (st.steps_total || '?') + ' steps)' : '')];
+  if (st.state === 'running') {
+    parts.push(el('progress', { max: 1, value: share, 'data-testid': 'eval-progress' }));
+  }
+  if (st.state === 'failed') parts.push(el('p', { class: 'error' }, st.error.code + ': ' + st.error.message));
+  parts.push(el('p', { class: 'muted' }, 'Request: ' + JSON.stringify(st.request)));
+  return el('div', {}, parts);
+}
+
+let qualityGeneration = 0;  // a poll stops when the page is left or redrawn
+
+async function renderQuality() {
+  const mine = ++qualityGeneration;
+  const recs = el('input', { type: 'text', id: 'eval-recommenders', size: 40,
+                             placeholder: 'all (or e.g. mostpop,itemknn,ials)' });
+  const knob = el('select', { id: 'eval-knob' }, el('option', { value: '' }, 'no sweep'),
+    KNOBS.map(([k, l]) => el('option', { value: k, selected: k === 'diversity' }, l)));
+  const num = (id, v) => el('input', { type: 'number', id, value: v, step: 'any', min: 0, max: 1, class: 'num' });
+  const from = num('eval-from', 0), to = num('eval-to', 1), step = num('eval-step', 0.25);
+  const status = el('div', { class: 'panel', id: 'eval-status' });
+  const results = el('div', { id: 'eval-results' });
+  const runButton = el('button', { type: 'button', class: 'primary', id: 'run-eval' }, 'Run eval');
+  const runError = el('p', { class: 'error', id: 'eval-error' });
+
+  const drawStatus = (st) => {
+    status.replaceChildren(el('h2', {}, 'Status'), evalStatusPanel(st));
+    runButton.disabled = st.state === 'running';
+    if (st.state === 'done') {
+      results.replaceChildren(
+        el('div', { class: 'panel' }, el('h2', {}, 'Accuracy and beyond-accuracy, per recommender'),
+          el('p', { class: 'muted' }, fmtInt(st.report.users) + ' users, ' + fmtInt(st.report.items) +
+             ' items, ' + fmtInt(st.report.test_users) + ' test users (per-user temporal 80/20 split).'),
+          evalTable(st.report),
+          Object.keys(st.report.fused_weights || {}).length
+            ? el('p', { class: 'muted' }, 'Fusion weights learned on the training part: ' +
+                 Object.entries(st.report.fused_weights).map(([k, w]) => k + ' ' + fmtNum(w, 3)).join(', '))
+            : null),
+        sweepPanel(st.report));
+    } else if (st.state !== 'running') {
+      results.replaceChildren();
+    }
+  };
+  const poll = async () => {
+    if (mine !== qualityGeneration) return;
+    let st;
+    try { st = await api('/v1/eval'); } catch (e) {
+      if (e.status !== 401 && mine === qualityGeneration) status.replaceChildren(errorPanel(e));
+      return;
+    }
+    if (mine !== qualityGeneration) return;
+    drawStatus(st);
+    if (st.state === 'running') setTimeout(poll, 500);
+  };
+  runButton.addEventListener('click', async () => {
+    runError.textContent = '';
+    const body = {};
+    const names = recs.value.split(',').map((s) => s.trim()).filter(Boolean);
+    if (names.length) body.recommenders = names;
+    if (knob.value) {
+      body.sweep = { knob: knob.value, from: Number(from.value), to: Number(to.value), step: Number(step.value) };
+    }
+    try {
+      drawStatus(await api('/v1/eval', { method: 'POST', body }));
+      setTimeout(poll, 500);
+    } catch (e) { if (e.status !== 401) runError.textContent = e.message; }
+  });
+
+  show(el('h1', {}, 'Quality'),
+    el('div', { class: 'panel' }, el('h2', {}, 'Run an offline evaluation'),
+      el('p', { class: 'muted' }, 'POST /v1/eval runs `recdb eval` in the background (one at a time; ' +
+         'the server keeps answering); this page polls GET /v1/eval. The sweep re-ranks the fused list ' +
+         'with one care knob from → to by step, as `recdb eval --sweep KNOB=FROM:TO:STEP`.'),
+      el('div', { class: 'form-grid' },
+        el('label', { for: 'eval-recommenders' }, 'Recommenders'), recs,
+        el('label', { for: 'eval-knob' }, 'Sweep'), el('span', {}, knob, ' from ', from, ' to ', to, ' step ', step)),
+      runButton, runError),
+    status, results);
+  await poll();
+}
+
+// ---- privacy and backups ---------------------------------------------------
+
+function auditTable(doc) {
+  const entries = doc.entries.slice().reverse();  // newest first
+  if (!entries.length) return el('p', { class: 'muted', 'data-testid': 'audit' }, 'The audit log is empty.');
+  return el('table', { 'data-testid': 'audit' },
+    el('tr', {}, ['#', 'when', 'operation', 'subject (keyed hash)', 'counts'].map((h) => el('th', {}, h))),
+    entries.map((e) => el('tr', { 'data-operation': e.operation },
+      el('td', {}, e.sequence), el('td', {}, fmtTime(e.timestamp)), el('td', {}, e.operation),
+      el('td', { class: 'mono', title: e.subject }, e.subject ? e.subject.slice(0, 16) + '…' : '—'),
+      el('td', {}, Object.entries(e.counts || {}).map(([k, v]) => k + '=' + v).join(' ')))));
+}
+
+function snapshotRow(s, onVerify) {
+  const result = el('td', { class: 'verify-result' }, s.problem ? el('span', { class: 'error' }, s.problem) : '');
+  const verify = el('button', { type: 'button', class: 'verify', 'data-snapshot': s.name }, 'Verify');
+  verify.addEventListener('click', async () => {
+    verify.disabled = true;
+    result.replaceChildren('verifying…');
+    try {
+      const v = await api('/v1/snapshots/' + enc(s.name) + '/verify', { method: 'POST' });
+      result.replaceChildren(v.ok
+        ? el('span', { class: 'ok', 'data-testid': 'verify-ok' }, '✓ ' + fmtInt(v.files) + ' files, ' +
+             fmtBytes(v.bytes_read) + ' re-read, all checksums match')
+        : el('span', { class: 'error', 'data-testid': 'verify-bad' },
+             '✗ ' + v.problems.map((p) => p.file + ': ' + p.message).join('; ')));
+    } catch (e) { if (e.status !== 401) result.replaceChildren(errorPanel(e)); }
+    verify.disabled = false;
+    if (onVerify) onVerify();
+  });
+  return el('tr', { 'data-snapshot': s.name }, el('td', {}, s.name),
+    el('td', {}, fmtTime(Math.floor(s.created_unix_micros / 1e6))), el('td', {}, fmtInt(s.sequence_number)),
+    el('td', {}, fmtInt(s.files)), el('td', {}, fmtBytes(s.bytes)), el('td', {}, fmtBytes(s.unique_bytes)),
+    el('td', {}, verify), result);
+}
+
+async function renderPrivacy() {
+  const audit = await api('/v1/audit?limit=200');
+  const backups = el('div', { id: 'backups' });
+  const loadBackups = async () => {
+    let doc;
+    try { doc = await api('/v1/snapshots'); } catch (e) {
+      if (e.status === 401) throw e;
+      backups.replaceChildren(el('p', { class: 'muted', 'data-testid': 'backups-off' }, e.message));
+      return;
+    }
+    const create = el('button', { type: 'button', class: 'primary', id: 'create-backup' }, 'Create a backup now');
+    const createMsg = el('span', { class: 'muted', id: 'create-result' });
+    create.addEventListener('click', async () => {
+      create.disabled = true;
+      createMsg.textContent = ' creating…';
+      try {
+        const s = await api('/v1/snapshots', { method: 'POST' });
+        await loadBackups();
+        document.getElementById('create-result').textContent = ' created ' + s.name + ' in ' +
+          fmtNum(s.seconds, 2) + ' s (' + fmtBytes(s.unique_bytes) + ' new).';
+      } catch (e) {
+        if (e.status !== 401) { createMsg.textContent = ' ' + e.message; create.disabled = false; }
+      }
+    });
+    backups.replaceChildren(
+      el('p', { class: 'muted' }, 'Backup directory: ', el('span', { class: 'mono' }, doc.backup_dir)),
+      doc.snapshots.length
+        ? el('table', { 'data-testid': 'snapshots' },
+            el('tr', {}, ['snapshot', 'created', 'sequence', 'files', 'bytes', 'new bytes', '', 'verify']
+              .map((h) => el('th', {}, h))),
+            doc.snapshots.slice().reverse().map((s) => snapshotRow(s)))
+        : el('p', { class: 'muted', 'data-testid': 'snapshots' }, 'No snapshots yet.'),
+      el('p', {}, create, createMsg));
+  };
+  show(el('h1', {}, 'Privacy and backups'),
+    el('div', { class: 'panel' }, el('h2', {}, 'Audit log ',
+        el('span', { class: 'muted' }, audit.total + ' entries' + (audit.total > 200 ? ' (latest 200 shown)' : ''))),
+      el('p', { class: 'muted' }, 'Every privacy operation (forget, unforget, export, consent change, ' +
+         'retention sweep, key rotation), newest first. The subject is a keyed hash, never an id.'),
+      el('div', { class: 'timeline' }, auditTable(audit))),
+    el('div', { class: 'panel' }, el('h2', {}, 'Backups'),
+      el('p', { class: 'muted' }, 'Snapshots of the database (GET /v1/snapshots). Verify re-reads every ' +
+         'file of a snapshot and compares its size and CRC-32C with the manifest.'), backups));
+  await loadBackups();
 }
 
 // ---- start -----------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <memory>
 
@@ -42,6 +43,13 @@ double* Knob(CareOptions& care, const std::string& name) {
   if (name == "fair_share" || name == "fairness") return &care.fair_share;
   if (name == "exploration") return &care.exploration;
   return nullptr;
+}
+
+// "0.5", "1": a knob value as a progress step names it.
+std::string FormatKnobValue(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", v);
+  return buf;
 }
 
 // The values a sweep visits. Errors: InvalidArgument for an unknown knob,
@@ -146,13 +154,22 @@ StatusOr<EvaluationReport> EvaluateRecommenders(const models::Dataset& data,
   report.test_users = static_cast<int64_t>(split.test_users.size());
   eval::EvalOptions eo;
   eo.threads = threads;
+  auto selected = [&](const std::string& name) {
+    return options.recommenders.empty() ||
+           std::find(options.recommenders.begin(), options.recommenders.end(), name) !=
+               options.recommenders.end() ||
+           (care && name == "fused");  // care and sweeps re-rank the fused list
+  };
+  // Progress: one step per recommender fitted and evaluated, one per sweep point.
+  int steps_total = static_cast<int>(sweep_values.size());
+  for (const auto& m : makers) steps_total += selected(m.name) ? 1 : 0;
+  int steps_done = 0;
+  auto progress = [&](const std::string& step) {
+    if (options.progress) options.progress(step, steps_done++, steps_total);
+  };
   for (const auto& [name, make] : makers) {
-    if (!options.recommenders.empty() &&
-        std::find(options.recommenders.begin(), options.recommenders.end(), name) ==
-            options.recommenders.end() &&
-        !(care && name == "fused")) {  // care and sweeps re-rank the fused list
-      continue;
-    }
+    if (!selected(name)) continue;
+    progress("fit " + name);
     std::unique_ptr<models::Recommender> model = make();
     const auto t0 = std::chrono::steady_clock::now();
     Status st = model->Fit(split.train);
@@ -185,6 +202,7 @@ StatusOr<EvaluationReport> EvaluateRecommenders(const models::Dataset& data,
         CareOptions point = options.care.value_or(CareOptions{});
         for (double v : sweep_values) {
           *Knob(point, options.sweep->knob) = v;
+          progress("sweep " + options.sweep->knob + "=" + FormatKnobValue(v));
           report.sweep.push_back({v, ToMetrics(reranked.Evaluate(point))});
         }
       }

@@ -5,7 +5,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <map>
+#include <mutex>
+#include <sstream>
 #include <thread>
 
 #include <boost/asio.hpp>
@@ -16,6 +23,7 @@
 #include "tools/import/record_json.h"
 #include "tools/import/synthetic_world.h"
 #include "tools/serve/http_client.h"
+#include "tools/serve/request.h"
 
 namespace recdb::serve {
 namespace {
@@ -187,6 +195,14 @@ const std::vector<RouteCall>& AllRoutes() {
       {"POST", "/v1/forget", R"({"user":"u1"})"},
       {"GET", "/v1/users/u1/export", ""},
       {"POST", "/v1/snapshots", ""},
+      {"GET", "/v1/snapshots", ""},
+      {"POST", "/v1/snapshots/snapshot-000001/verify", ""},
+      {"GET", "/v1/stats/events_per_day", ""},
+      {"GET", "/v1/spaces", ""},
+      {"GET", "/v1/spaces/text/neighbors?item=i1", ""},
+      {"POST", "/v1/eval", R"({"recommenders":["mostpop"]})"},
+      {"GET", "/v1/eval", ""},
+      {"GET", "/v1/audit", ""},
       {"GET", "/v1/nope", ""},
   };
   return r;
@@ -595,6 +611,352 @@ TEST_F(ServerTest, StartRefusesUnsafeOrIncompleteOptions) {
   // The port is taken now: a second bind is an IOError.
   o.port = (*remote)->port();
   EXPECT_TRUE(HttpServer::Start(db_.get(), o).status().IsIOError());
+}
+
+
+// --- the routes the web console needs (console/README.md) -------------------
+
+// Polls GET /v1/eval until the job leaves "running" (or 120 s pass).
+json WaitForEval(const std::function<HttpResponse()>& poll) {
+  for (int i = 0; i < 2400; ++i) {
+    HttpResponse r = poll();
+    EXPECT_EQ(r.status, 200) << r.body;
+    json j = json::parse(r.body, nullptr, false);
+    if (!j.is_object() || j.value("state", "") != "running") return j;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ADD_FAILURE() << "the eval did not finish in 120 s";
+  return json();
+}
+
+TEST_F(ServerTest, EventsPerDaySumsTheDailyCountsOfEveryItem) {
+  StartServer();
+  HttpResponse r = Send("GET", "/v1/stats/events_per_day");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = json::parse(r.body);
+  // The same buckets computed here from the events themselves.
+  std::map<int64_t, int64_t> want;
+  ASSERT_TRUE(db_->ForEachEvent([&](const Event& e) {
+    ++want[e.timestamp / 86400];
+    return Status::OK();
+  }).ok());
+  std::map<int64_t, int64_t> got;
+  int64_t previous = -1;
+  for (const auto& d : j["days"]) {
+    const int64_t day = d["day"];
+    EXPECT_GT(day, previous) << "days in ascending order";
+    previous = day;
+    got[day] = d["events"];
+  }
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(j["total"], db_->GetStats()->events);
+  ASSERT_FALSE(j["days"].empty());
+  // "date" is the UTC day: day 19675 is 2023-11-14.
+  r = Send("POST", "/v1/events", R"({"events":[{"user":"u1","item":"i1","ts":1700000000}]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  j = json::parse(Send("GET", "/v1/stats/events_per_day").body);
+  bool found = false;
+  for (const auto& d : j["days"]) {
+    if (d["day"] == 19675) found = d["date"] == "2023-11-14" && d["events"] == want[19675] + 1;
+  }
+  EXPECT_TRUE(found) << j.dump();
+  EXPECT_EQ(Send("GET", "/v1/stats/events_per_day?x=1").status, 400);
+  EXPECT_EQ(Send("POST", "/v1/stats/events_per_day").status, 405);
+}
+
+TEST_F(ServerTest, SpacesAndTheirNeighboursAreTheDbsSearch) {
+  StartServer();
+  HttpResponse r = Send("GET", "/v1/spaces");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["spaces"], json::array());
+  SpaceOptions so;
+  so.name = "tiny";
+  so.dimension = 3;
+  ASSERT_TRUE(db_->CreateSpace(so).ok());
+  std::vector<VectorRecord> vecs;
+  for (int i = 1; i <= 8; ++i) {
+    vecs.push_back({"i" + std::to_string(i), {1.0f, static_cast<float>(i), 0.5f * (i % 3)}});
+  }
+  ASSERT_TRUE(db_->PutVectors({}, "tiny", EntityKind::kItem, vecs).ok());
+  r = Send("GET", "/v1/spaces");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json spaces = json::parse(r.body)["spaces"];
+  ASSERT_EQ(spaces.size(), 1u);
+  EXPECT_EQ(spaces[0]["name"], "tiny");
+  EXPECT_EQ(spaces[0]["dimension"], 3);
+  EXPECT_EQ(spaces[0]["metric"], "cosine");
+  EXPECT_EQ(spaces[0]["item_vectors"], 8);
+
+  r = Send("GET", "/v1/spaces/tiny/neighbors?item=i3&k=4");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json n = json::parse(r.body);
+  auto direct = db_->SearchSimilarToItem("tiny", "i3", 4);
+  ASSERT_TRUE(direct.ok());
+  ASSERT_EQ(n["items"].size(), direct->size());
+  ASSERT_EQ(direct->size(), 4u);
+  for (size_t i = 0; i < direct->size(); ++i) {
+    EXPECT_EQ(n["items"][i]["id"], (*direct)[i].id);
+    EXPECT_FLOAT_EQ(n["items"][i]["score"].get<float>(), (*direct)[i].score);
+    EXPECT_NE(n["items"][i]["id"], "i3");
+  }
+  EXPECT_EQ(Send("GET", "/v1/spaces/nope/neighbors?item=i3").status, 404);
+  EXPECT_EQ(Send("GET", "/v1/spaces/tiny/neighbors?item=i40").status, 404);  // no vector
+  EXPECT_EQ(Send("GET", "/v1/spaces/tiny/neighbors").status, 400);
+  EXPECT_EQ(Send("GET", "/v1/spaces/tiny/neighbors?item=i3&color=red").status, 400);
+}
+
+TEST_F(ServerTest, AuditLogListsPrivacyOperationsNewestLast) {
+  StartServer();
+  HttpResponse r = Send("GET", "/v1/audit");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const size_t before = json::parse(r.body)["entries"].size();
+  ASSERT_EQ(Send("GET", "/v1/users/u1/export").status, 200);
+  ASSERT_EQ(Send("POST", "/v1/forget", R"({"user":"u2"})").status, 200);
+  r = Send("GET", "/v1/audit");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = json::parse(r.body);
+  ASSERT_EQ(j["entries"].size(), before + 2);
+  EXPECT_EQ(j["total"], before + 2);
+  auto log = db_->ReadAuditLog();
+  ASSERT_TRUE(log.ok());
+  for (size_t i = 0; i < log->size(); ++i) {
+    EXPECT_EQ(j["entries"][i]["sequence"], (*log)[i].sequence);
+    EXPECT_EQ(j["entries"][i]["operation"], (*log)[i].operation);
+    EXPECT_EQ(j["entries"][i]["subject"], (*log)[i].subject);
+  }
+  EXPECT_EQ(j["entries"][before]["operation"], "export");
+  EXPECT_EQ(j["entries"][before + 1]["operation"], "forget");
+  // No id in the log: the subject is a keyed hash.
+  EXPECT_EQ(r.body.find("\"u2\""), std::string::npos);
+  j = json::parse(Send("GET", "/v1/audit?limit=1").body);
+  ASSERT_EQ(j["entries"].size(), 1u);
+  EXPECT_EQ(j["entries"][0]["operation"], "forget");
+  EXPECT_EQ(Send("GET", "/v1/audit?limit=-1").status, 400);
+}
+
+TEST_F(ServerTest, BackupsAreListedCreatedAndVerified) {
+  StartServer();
+  EXPECT_EQ(Send("GET", "/v1/snapshots").status, 409);  // no --backup-dir
+  EXPECT_EQ(Send("POST", "/v1/snapshots/snapshot-000001/verify").status, 409);
+  server_.reset();
+  ServerOptions o;
+  o.backup_dir = dir_.Sub("backups");
+  StartServer(o);
+  HttpResponse r = Send("GET", "/v1/snapshots");
+  ASSERT_EQ(r.status, 200) << r.body;  // the directory does not exist yet
+  EXPECT_EQ(json::parse(r.body)["snapshots"], json::array());
+  r = Send("POST", "/v1/snapshots");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string name = json::parse(r.body)["name"];
+  r = Send("GET", "/v1/snapshots");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json list = json::parse(r.body)["snapshots"];
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["name"], name);
+  EXPECT_GT(list[0]["files"].get<int64_t>(), 0);
+  r = Send("POST", "/v1/snapshots/" + name + "/verify");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json v = json::parse(r.body);
+  EXPECT_EQ(v["ok"], true) << r.body;
+  EXPECT_GT(v["files"].get<int64_t>(), 0);
+  // Damage one file of the snapshot: verify names it.
+  std::string victim;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(o.backup_dir + "/" + name)) {
+    if (e.is_regular_file() && e.path().extension() == ".sst") victim = e.path().string();
+  }
+  ASSERT_FALSE(victim.empty());
+  std::filesystem::permissions(victim, std::filesystem::perms::owner_write,
+                               std::filesystem::perm_options::add);
+  {
+    std::fstream f(victim, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(10);
+    f.put('\x5a');
+    f.put('\x5b');
+  }
+  r = Send("POST", "/v1/snapshots/" + name + "/verify");
+  ASSERT_EQ(r.status, 200) << r.body;
+  v = json::parse(r.body);
+  EXPECT_EQ(v["ok"], false) << r.body;
+  ASSERT_FALSE(v["problems"].empty());
+  EXPECT_NE(victim.find(v["problems"][0]["file"].get<std::string>()), std::string::npos) << r.body;
+  EXPECT_EQ(Send("POST", "/v1/snapshots/snapshot-999999/verify").status, 404);
+  EXPECT_EQ(Send("POST", "/v1/snapshots/..%2F..%2Fdb/verify").status, 400);
+  EXPECT_EQ(Send("POST", "/v1/snapshots/db/verify").status, 400);
+  r = Send("DELETE", "/v1/snapshots");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.headers["allow"], "GET, HEAD, POST");
+}
+
+// A stand-in evaluation that reports progress and waits to be released, so
+// the test sees the job running.
+struct HeldEval {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  bool fail = false;
+  std::atomic<int> calls{0};
+  StatusOr<EvaluationReport> operator()(const EvaluateOptions& o) {
+    ++calls;
+    if (o.progress) o.progress("fit mostpop", 1, 3);
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return release; });
+    release = false;
+    if (fail) return Status::InvalidArgument("eval: unknown recommender 'x'");
+    EvaluationReport r;
+    r.users = 40;
+    r.recommenders["mostpop"].ndcg_at_10 = 0.25;
+    r.sweep_knob = "diversity";
+    r.sweep.push_back({0.5, EvalMetrics{}});
+    return r;
+  }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+    cv.notify_all();
+  }
+};
+
+TEST_F(ServerTest, EvalRunsInTheBackgroundOneAtATimeWhileTheServerAnswers) {
+  auto held = std::make_shared<HeldEval>();
+  ServerOptions o;
+  o.threads = 1;  // one request thread: an eval on it would block every request
+  o.evaluate = [held](const EvaluateOptions& e) { return (*held)(e); };
+  StartServer(o);
+  auto poll = [&] { return Send("GET", "/v1/eval"); };
+  EXPECT_EQ(json::parse(poll().body)["state"], "idle");
+  HttpResponse r = Send("POST", "/v1/eval", R"({"recommenders":["mostpop"],"diversity":0.2})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  json j = json::parse(r.body);
+  EXPECT_EQ(j["state"], "running");
+  EXPECT_EQ(j["job"], 1);
+  EXPECT_EQ(j["request"]["recommenders"], json::array({"mostpop"}));
+  EXPECT_EQ(j["request"]["care"]["diversity"], 0.2);
+  // While it runs: other routes answer, a second start is 409, progress shows.
+  EXPECT_EQ(Send("GET", "/v1/stats").status, 200);
+  r = Send("POST", "/v1/eval", "");
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_NE(ErrorMessage(r).find("running"), std::string::npos);
+  for (int i = 0; i < 200 && json::parse(poll().body)["steps_done"] != 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  j = json::parse(poll().body);
+  EXPECT_EQ(j["state"], "running");
+  EXPECT_EQ(j["step"], "fit mostpop");
+  EXPECT_EQ(j["steps_done"], 1);
+  EXPECT_EQ(j["steps_total"], 3);
+  EXPECT_GE(j["seconds"].get<double>(), 0.0);
+  held->Release();
+  j = WaitForEval(poll);
+  EXPECT_EQ(j["state"], "done") << j.dump();
+  EXPECT_EQ(j["report"]["recommenders"]["mostpop"]["ndcg@10"], 0.25);
+  EXPECT_EQ(j["report"]["sweep_knob"], "diversity");
+  EXPECT_EQ(j["report"]["sweep"][0]["value"], 0.5);
+  // The next job may start; a failure is reported with the DB's error.
+  held->fail = true;
+  ASSERT_EQ(Send("POST", "/v1/eval", R"({"recommenders":["x"]})").status, 202);
+  held->Release();
+  j = WaitForEval(poll);
+  EXPECT_EQ(j["state"], "failed");
+  EXPECT_EQ(j["job"], 2);
+  EXPECT_EQ(j["error"]["code"], "invalid_argument");
+  EXPECT_EQ(held->calls.load(), 2);
+  // Malformed requests never start a job.
+  EXPECT_EQ(Send("POST", "/v1/eval", R"({"recommender":["mostpop"]})").status, 400);
+  EXPECT_EQ(Send("POST", "/v1/eval", R"({"sweep":"diversity=0:1:0.1"})").status, 400);
+  EXPECT_EQ(Send("POST", "/v1/eval", R"({"sweep":{"knob":"diversity","step":"x"}})").status, 400);
+  EXPECT_EQ(Send("POST", "/v1/eval", R"({"threads":0})").status, 400);
+  EXPECT_EQ(Send("GET", "/v1/eval?x=1").status, 400);
+  EXPECT_EQ(held->calls.load(), 2);
+  r = Send("PUT", "/v1/eval");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.headers["allow"], "GET, HEAD, POST");
+}
+
+TEST_F(ServerTest, EvalOverHttpIsTheDbsEvaluateWithASweep) {
+  StartServer();
+  const std::string body =
+      R"({"recommenders":["mostpop"],"threads":1,)"
+      R"("sweep":{"knob":"diversity","from":0,"to":1,"step":0.5}})";
+  HttpResponse r = Send("POST", "/v1/eval", body);
+  ASSERT_EQ(r.status, 202) << r.body;
+  json j = WaitForEval([&] { return Send("GET", "/v1/eval"); });
+  ASSERT_EQ(j["state"], "done") << j.dump();
+  // mostpop, and fused (a sweep re-ranks the fused list); 3 sweep points.
+  EXPECT_EQ(j["steps_total"], 2 + 3);
+  EXPECT_EQ(j["steps_done"], 5);
+  const json& report = j["report"];
+  ASSERT_TRUE(report["recommenders"].contains("mostpop"));
+  ASSERT_TRUE(report["recommenders"].contains("fused"));
+  ASSERT_EQ(report["sweep"].size(), 3u);
+  EXPECT_EQ(report["sweep_knob"], "diversity");
+  EvaluateOptions eo;
+  eo.threads = 1;
+  eo.recommenders = {"mostpop"};
+  eo.sweep = EvaluateOptions::Sweep{"diversity", 0, 1, 0.5};
+  auto direct = db_->Evaluate(eo);
+  ASSERT_TRUE(direct.ok()) << direct.status().ToString();
+  EXPECT_DOUBLE_EQ(report["recommenders"]["mostpop"]["ndcg@10"].get<double>(),
+                   direct->recommenders["mostpop"].ndcg_at_10);
+  EXPECT_EQ(report["test_users"], direct->test_users);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_DOUBLE_EQ(report["sweep"][i]["value"].get<double>(), direct->sweep[i].value);
+    EXPECT_DOUBLE_EQ(report["sweep"][i]["ild@10"].get<double>(), direct->sweep[i].metrics.ild_at_10);
+  }
+  // An unknown knob is the DB's InvalidArgument, reported by the job.
+  ASSERT_EQ(Send("POST", "/v1/eval", R"({"sweep":{"knob":"colour"}})").status, 202);
+  j = WaitForEval([&] { return Send("GET", "/v1/eval"); });
+  EXPECT_EQ(j["state"], "failed");
+  EXPECT_EQ(j["error"]["code"], "invalid_argument");
+}
+
+
+// Every route of the router (tools/serve/request.h) has its path and
+// methods in openapi.yaml, and answers something other than 404.
+TEST_F(ServerTest, EveryRouteIsInTheOpenApiDescription) {
+  std::ifstream in(std::string(RECDB_SOURCE_DIR) + "/tools/serve/openapi.yaml");
+  ASSERT_TRUE(in.good());
+  const std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  struct Route {
+    const char* path;      // as in openapi.yaml
+    const char* methods;   // lower case, as in openapi.yaml
+    const char* example;   // a target reaching it
+  };
+  const std::vector<Route> routes = {
+      {"/v1/health", "get", "/v1/health"},
+      {"/v1/stats", "get", "/v1/stats"},
+      {"/v1/stats/events_per_day", "get", "/v1/stats/events_per_day"},
+      {"/v1/recommend", "get", "/v1/recommend"},
+      {"/v1/similar", "get", "/v1/similar"},
+      {"/v1/events", "post", "/v1/events"},
+      {"/v1/items", "post", "/v1/items"},
+      {"/v1/users", "post", "/v1/users"},
+      {"/v1/train", "post", "/v1/train"},
+      {"/v1/forget", "post", "/v1/forget"},
+      {"/v1/users/{id}/export", "get", "/v1/users/x/export"},
+      {"/v1/users/{id}/history", "get", "/v1/users/x/history"},
+      {"/v1/users/{id}", "get", "/v1/users/x"},
+      {"/v1/items/{id}", "get", "/v1/items/x"},
+      {"/v1/spaces", "get", "/v1/spaces"},
+      {"/v1/spaces/{name}/neighbors", "get", "/v1/spaces/x/neighbors"},
+      {"/v1/eval", "get post", "/v1/eval"},
+      {"/v1/audit", "get", "/v1/audit"},
+      {"/v1/snapshots", "get post", "/v1/snapshots"},
+      {"/v1/snapshots/{name}/verify", "post", "/v1/snapshots/x/verify"},
+  };
+  for (const auto& r : routes) {
+    const std::string key = std::string("\n  ") + r.path + ":\n";
+    const size_t at = yaml.find(key);
+    ASSERT_NE(at, std::string::npos) << r.path << " is not in openapi.yaml";
+    const size_t next = yaml.find("\n  /", at + key.size());
+    const std::string block = yaml.substr(at, next == std::string::npos ? std::string::npos : next - at);
+    std::istringstream methods(r.methods);
+    for (std::string m; methods >> m;) {
+      EXPECT_NE(block.find("\n    " + m + ":\n"), std::string::npos) << m << " " << r.path;
+      // The router knows it: not "no such route" (a PUT would be 405).
+      EXPECT_NE(ParseRequest(m == "get" ? "GET" : "POST", r.example, "").http_status, 404)
+          << m << " " << r.example;
+    }
+  }
 }
 
 }  // namespace

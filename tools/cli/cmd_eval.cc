@@ -12,6 +12,7 @@
 
 #include "tools/cli/args.h"
 #include "tools/cli/db_access.h"
+#include "tools/cli/recommend_json.h"
 #include "tools/cli/sweep_plot.h"
 
 namespace recdb::cli {
@@ -25,17 +26,6 @@ std::vector<std::string> SplitCommas(const std::string& s) {
     if (!part.empty()) out.push_back(part);
   }
   return out;
-}
-
-nlohmann::ordered_json MetricsJson(const EvalMetrics& m) {
-  return {{"ndcg@10", m.ndcg_at_10},
-          {"recall@20", m.recall_at_20},
-          {"coverage@10", m.coverage_at_10},
-          {"ild@10", m.ild_at_10},
-          {"novelty@10", m.novelty_at_10},
-          {"gini@10", m.gini_at_10},
-          {"calibration_kl@10", m.calibration_kl_at_10},
-          {"long_tail_share@10", m.long_tail_share_at_10}};
 }
 
 // "diversity=0:1:0.1" -> the sweep. Errors: InvalidArgument.
@@ -133,7 +123,7 @@ int EvalMain(int argc, char** argv) {
       for (const auto& p : report->sweep) {
         nlohmann::ordered_json row;
         row[knob] = p.value;
-        const nlohmann::ordered_json metrics = MetricsJson(p.metrics);
+        const nlohmann::ordered_json metrics = EvalMetricsToJson(p.metrics);
         for (auto it = metrics.begin(); it != metrics.end(); ++it) row[it.key()] = it.value();
         rows.push_back(row);
       }
@@ -155,18 +145,7 @@ int EvalMain(int argc, char** argv) {
       std::printf("plot: %s\n", svg_path.c_str());
     }
   } else if (args.Has("json")) {
-    nlohmann::ordered_json j;
-    j["users"] = report->users;
-    j["items"] = report->items;
-    j["test_users"] = report->test_users;
-    nlohmann::ordered_json recs = nlohmann::ordered_json::object();
-    for (const auto& [name, m] : report->recommenders) {
-      recs[name] = MetricsJson(m);
-      recs[name]["train_s"] = m.train_seconds;
-    }
-    j["recommenders"] = recs;
-    j["fused_weights"] = report->fused_weights;
-    std::cout << j.dump(2) << "\n";
+    std::cout << EvaluationToJson(*report).dump(2) << "\n";  // no sweep here
   } else {
     std::printf("%lld users, %lld items, %lld test users\n", static_cast<long long>(report->users),
                 static_cast<long long>(report->items), static_cast<long long>(report->test_users));

@@ -78,4 +78,41 @@ StatusOr<std::map<std::string, std::string>> ParsePairs(const std::vector<std::s
   return out;
 }
 
+nlohmann::ordered_json EvalMetricsToJson(const EvalMetrics& m) {
+  return {{"ndcg@10", m.ndcg_at_10},
+          {"recall@20", m.recall_at_20},
+          {"coverage@10", m.coverage_at_10},
+          {"ild@10", m.ild_at_10},
+          {"novelty@10", m.novelty_at_10},
+          {"gini@10", m.gini_at_10},
+          {"calibration_kl@10", m.calibration_kl_at_10},
+          {"long_tail_share@10", m.long_tail_share_at_10}};
+}
+
+nlohmann::ordered_json EvaluationToJson(const EvaluationReport& r) {
+  nlohmann::ordered_json j;
+  j["users"] = r.users;
+  j["items"] = r.items;
+  j["test_users"] = r.test_users;
+  nlohmann::ordered_json recs = nlohmann::ordered_json::object();
+  for (const auto& [name, m] : r.recommenders) {
+    recs[name] = EvalMetricsToJson(m);
+    recs[name]["train_s"] = m.train_seconds;
+  }
+  j["recommenders"] = recs;
+  j["fused_weights"] = r.fused_weights;
+  if (!r.sweep_knob.empty()) {
+    j["sweep_knob"] = r.sweep_knob;
+    nlohmann::ordered_json points = nlohmann::ordered_json::array();
+    for (const auto& p : r.sweep) {
+      nlohmann::ordered_json point = {{"value", p.value}};
+      const nlohmann::ordered_json metrics = EvalMetricsToJson(p.metrics);
+      for (auto it = metrics.begin(); it != metrics.end(); ++it) point[it.key()] = it.value();
+      points.push_back(point);
+    }
+    j["sweep"] = points;
+  }
+  return j;
+}
+
 }  // namespace recdb::cli

@@ -23,6 +23,16 @@ nlohmann::ordered_json StatsToJson(const DBStats& s);
 
 nlohmann::ordered_json RecommendationsToJson(const RecommendResponse& r, bool explain);
 
+// {"ndcg@10", "recall@20", "coverage@10", "ild@10", "novelty@10", "gini@10",
+//  "calibration_kl@10", "long_tail_share@10"}: one recommender's metrics in
+// `recdb eval --json` and GET /v1/eval.
+nlohmann::ordered_json EvalMetricsToJson(const EvalMetrics& m);
+
+// The document of `recdb eval --json` ({"users", "items", "test_users",
+// "recommenders": {NAME: {metrics..., "train_s"}}, "fused_weights"}), plus,
+// for a sweep, "sweep_knob" and "sweep": [{"value", metrics...}] in order.
+nlohmann::ordered_json EvaluationToJson(const EvaluationReport& r);
+
 // One line per item: rank, id, score, title (looked up by `title_of`) and,
 // with explain, the explanation sentence.
 std::string RecommendationsToText(const RecommendResponse& r, bool explain,

@@ -1,9 +1,15 @@
 #include "tools/serve/api_service.h"
 
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
 #include <exception>
+#include <filesystem>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
+#include "recdb/snapshot.h"
 #include "tools/cli/recommend_json.h"
 #include "tools/import/record_json.h"
 
@@ -18,9 +24,77 @@ ApiResponse Ok(const ojson& j) {
   return r;
 }
 
+// "1997-09-20" for UTC day number `day` (timestamp / 86400).
+std::string DayText(int64_t day) {
+  const std::time_t t = static_cast<std::time_t>(day * 86400);
+  std::tm tm{};
+  char buf[16] = "";
+  if (gmtime_r(&t, &tm) != nullptr) std::strftime(buf, sizeof(buf), "%Y-%m-%d", &tm);
+  return buf;
+}
+
+// The document of `recdb backup list --json` for one snapshot.
+ojson SnapshotJson(const SnapshotInfo& s) {
+  ojson j = {{"id", s.id},
+             {"name", s.name},
+             {"path", s.path},
+             {"sequence_number", s.sequence_number},
+             {"format_version", s.format_version},
+             {"created_unix_micros", s.created_unix_micros},
+             {"files", s.files},
+             {"bytes", s.bytes},
+             {"unique_bytes", s.unique_bytes}};
+  if (!s.problem.empty()) j["problem"] = s.problem;
+  if (s.seconds > 0) j["seconds"] = s.seconds;
+  return j;
+}
+
+// The document of `recdb space list --json` for one space.
+ojson SpaceJson(const SpaceInfo& info) {
+  const SpaceOptions& o = info.options;
+  return {{"name", o.name},
+          {"dimension", o.dimension},
+          {"metric", MetricName(o.metric)},
+          {"model", o.model_name},
+          {"model_version", o.model_version},
+          {"hnsw_m", o.hnsw_m},
+          {"hnsw_ef_construction", o.hnsw_ef_construction},
+          {"hnsw_ef_search", o.hnsw_ef_search},
+          {"item_vectors", info.item_vectors},
+          {"user_vectors", info.user_vectors},
+          {"checkpoint_sequence", info.checkpoint_sequence}};
+}
+
+// POST /v1/eval's request, echoed by GET /v1/eval.
+ojson EvalRequestJson(const EvaluateOptions& o) {
+  ojson j;
+  j["recommenders"] = o.recommenders;
+  j["threads"] = o.threads;
+  if (!o.content_space.empty()) j["content_space"] = o.content_space;
+  if (o.care) {
+    j["care"] = {{"diversity", o.care->diversity},
+                 {"calibration", o.care->calibration},
+                 {"fair_share", o.care->fair_share},
+                 {"exploration", o.care->exploration}};
+  }
+  if (o.sweep) {
+    j["sweep"] = {{"knob", o.sweep->knob},
+                  {"from", o.sweep->from},
+                  {"to", o.sweep->to},
+                  {"step", o.sweep->step}};
+  }
+  return j;
+}
+
 }  // namespace
 
-ApiService::ApiService(DB* db, Config config) : db_(db), config_(std::move(config)) {}
+ApiService::ApiService(DB* db, Config config) : db_(db), config_(std::move(config)) {
+  EvalJob::Runner run = config_.evaluate;
+  if (!run) run = [db](const EvaluateOptions& o) { return db->Evaluate(o); };
+  eval_ = std::make_unique<EvalJob>(std::move(run));
+}
+
+ApiService::~ApiService() = default;
 
 int ApiService::HttpStatusOf(StatusCode code) {
   switch (code) {
@@ -184,16 +258,118 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
     }
     auto r = db_->CreateSnapshot(config_.backup_dir, c->options);
     if (!r.ok()) return FromStatus(r.status());
-    return Ok(ojson{{"id", r->id},
-                    {"name", r->name},
-                    {"path", r->path},
-                    {"sequence_number", r->sequence_number},
-                    {"format_version", r->format_version},
-                    {"created_unix_micros", r->created_unix_micros},
+    ojson j = SnapshotJson(*r);
+    j["seconds"] = r->seconds;
+    return Ok(j);
+  }
+  if (std::holds_alternative<EventsPerDayCall>(call)) {
+    // Summed from the per-item daily counts (DB::GetItemCounts): aggregates
+    // only, so counted-only events (consent store_events off) are in them
+    // and forgotten users' events are not.
+    std::vector<std::string> ids;
+    Status s = db_->ForEachItem([&](const Item& item) {
+      ids.push_back(item.id);
+      return Status::OK();
+    });
+    if (!s.ok()) return FromStatus(s);
+    std::map<int64_t, int64_t> per_day;
+    for (const auto& id : ids) {
+      auto counts = db_->GetItemCounts(id);
+      if (!counts.ok()) {
+        if (counts.status().code() == StatusCode::kNotFound) continue;  // deleted meanwhile
+        return FromStatus(counts.status());
+      }
+      for (const auto& [day, by_type] : counts->by_day) {
+        for (const auto& [type, n] : by_type) per_day[day] += n;
+      }
+    }
+    ojson days = ojson::array();
+    int64_t total = 0;
+    for (const auto& [day, n] : per_day) {
+      days.push_back({{"day", day}, {"date", DayText(day)}, {"events", n}});
+      total += n;
+    }
+    return Ok(ojson{{"days", std::move(days)}, {"total", total}});
+  }
+  if (std::holds_alternative<ListSpacesCall>(call)) {
+    auto spaces = db_->ListSpaces();
+    if (!spaces.ok()) return FromStatus(spaces.status());
+    ojson list = ojson::array();
+    for (const auto& info : *spaces) list.push_back(SpaceJson(info));
+    return Ok(ojson{{"spaces", std::move(list)}});
+  }
+  if (const auto* c = std::get_if<NeighborsCall>(&call)) {
+    // The item's own vector as the query, as `recdb search DIR --space S --item ID`.
+    auto r = db_->SearchSimilarToItem(c->space, c->item, c->k);
+    if (!r.ok()) return FromStatus(r.status());
+    ojson items = ojson::array();
+    for (const auto& s : *r) items.push_back({{"id", s.id}, {"score", s.score}});
+    return Ok(ojson{{"space", c->space}, {"item", c->item}, {"items", std::move(items)}});
+  }
+  if (const auto* c = std::get_if<StartEvalCall>(&call)) {
+    auto started = eval_->Start(c->options, EvalRequestJson(c->options));
+    if (!started.ok()) return FromStatus(started.status());
+    ApiResponse r = Ok(*started);
+    r.status = 202;  // accepted: poll GET /v1/eval
+    return r;
+  }
+  if (std::holds_alternative<EvalStatusCall>(call)) return Ok(eval_->Describe());
+  if (const auto* c = std::get_if<AuditCall>(&call)) {
+    auto log = db_->ReadAuditLog();
+    if (!log.ok()) return FromStatus(log.status());
+    // The entries of `recdb privacy audit --json`, oldest first.
+    const size_t skip = c->limit > 0 && log->size() > c->limit ? log->size() - c->limit : 0;
+    ojson entries = ojson::array();
+    for (size_t i = skip; i < log->size(); ++i) {
+      const AuditEntry& e = (*log)[i];
+      entries.push_back({{"sequence", e.sequence},
+                         {"timestamp", e.timestamp},
+                         {"operation", e.operation},
+                         {"subject", e.subject},
+                         {"counts", e.counts}});
+    }
+    return Ok(ojson{{"total", log->size()}, {"entries", std::move(entries)}});
+  }
+  if (std::holds_alternative<ListSnapshotsCall>(call)) {
+    if (config_.backup_dir.empty()) {
+      return FromStatus(Status::FailedPrecondition(
+          "backups are off: start the server with --backup-dir DIR"));
+    }
+    auto list = ListSnapshots(config_.backup_dir);
+    ojson snaps = ojson::array();
+    if (!list.ok() && list.status().code() != StatusCode::kNotFound) {
+      return FromStatus(list.status());
+    }
+    if (list.ok()) {
+      for (const auto& s : *list) snaps.push_back(SnapshotJson(s));
+    }
+    // A backup directory not created yet holds no snapshot.
+    return Ok(ojson{{"backup_dir", config_.backup_dir}, {"snapshots", std::move(snaps)}});
+  }
+  if (const auto* c = std::get_if<VerifySnapshotCall>(&call)) {
+    if (config_.backup_dir.empty()) {
+      return FromStatus(Status::FailedPrecondition(
+          "backups are off: start the server with --backup-dir DIR"));
+    }
+    const std::string path = config_.backup_dir + "/" + c->name;
+    std::error_code ec;
+    if (!std::filesystem::is_directory(path, ec)) {
+      return FromStatus(Status::NotFound("no snapshot " + c->name + " in " + config_.backup_dir +
+                                         " (GET /v1/snapshots lists them)"));
+    }
+    auto r = VerifySnapshots(path);
+    if (!r.ok()) return FromStatus(r.status());
+    // The document of `recdb backup verify SNAPSHOT --json`.
+    ojson problems = ojson::array();
+    for (const auto& p : r->problems) {
+      problems.push_back({{"snapshot", p.snapshot}, {"file", p.file}, {"message", p.message}});
+    }
+    return Ok(ojson{{"name", c->name},
+                    {"ok", r->ok() && r->snapshots > 0},
+                    {"snapshots", r->snapshots},
                     {"files", r->files},
-                    {"bytes", r->bytes},
-                    {"unique_bytes", r->unique_bytes},
-                    {"seconds", r->seconds}});
+                    {"bytes_read", r->bytes_read},
+                    {"problems", std::move(problems)}});
   }
   return Error(500, "internal", "unhandled call");
 }

@@ -15,9 +15,16 @@
 // the parser changes stored data; a DB write that fails stores nothing of its
 // batch (recdb/db.h).
 //
+// POST /v1/eval starts DB::Evaluate on a thread of its own (EvalJob, one at
+// a time; GET /v1/eval polls it), so a long evaluation holds no request
+// thread.
+//
 // Thread-safety: Handle may be called from many threads at once (the DB is
-// thread-safe; ApiService keeps no mutable state).
+// thread-safe; the only mutable state is the EvalJob, which locks). The
+// destructor waits for a running evaluation.
 #pragma once
+
+#include <memory>
 
 #include <string>
 #include <string_view>
@@ -25,6 +32,7 @@
 #include <vector>
 
 #include "recdb/db.h"
+#include "tools/serve/eval_job.h"
 #include "tools/serve/request.h"
 
 namespace recdb::serve {
@@ -44,10 +52,16 @@ class ApiService {
     // Directory POST /v1/snapshots writes snapshots into; empty: the route
     // answers 409 (the server was started without --backup-dir).
     std::string backup_dir;
+    // Runs POST /v1/eval's evaluation; empty: DB::Evaluate. Tests put a
+    // stand-in here (one that waits, to see the 409 and the progress).
+    EvalJob::Runner evaluate;
   };
 
   // `db` must outlive the service.
   ApiService(DB* db, Config config);
+  ~ApiService();
+  ApiService(const ApiService&) = delete;
+  ApiService& operator=(const ApiService&) = delete;
 
   // Parses and executes one request. Never throws: an unexpected exception
   // becomes a 500.
@@ -64,6 +78,7 @@ class ApiService {
  private:
   DB* db_;
   Config config_;
+  std::unique_ptr<EvalJob> eval_;  // POST/GET /v1/eval
 };
 
 }  // namespace recdb::serve

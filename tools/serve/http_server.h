@@ -26,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -60,8 +61,12 @@ struct ServerOptions {
   // Shut down gracefully on SIGINT and SIGTERM. Default: false (a library
   // user or a test calls Shutdown).
   bool handle_signals = false;
-  // Where POST /v1/snapshots writes; empty: the route answers 409.
+  // Where POST /v1/snapshots writes (and GET /v1/snapshots lists); empty:
+  // those routes answer 409.
   std::string backup_dir;
+  // Runs POST /v1/eval's evaluation; empty: DB::Evaluate (tests put a
+  // stand-in here).
+  std::function<StatusOr<EvaluationReport>(const EvaluateOptions&)> evaluate;
 };
 
 class HttpServer {

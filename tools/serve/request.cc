@@ -1,6 +1,7 @@
 #include "tools/serve/request.h"
 
 #include <charconv>
+#include <cstdint>
 #include <cmath>
 #include <cstdlib>
 #include <optional>
@@ -387,6 +388,95 @@ StatusOr<SnapshotCall> ParseSnapshot(std::string_view body) {
   return call;
 }
 
+Status GetNumberField(const json& j, const char* name, double* out) {
+  auto it = j.find(name);
+  if (it == j.end()) return Status::OK();
+  if (!it->is_number()) return Status::InvalidArgument(std::string(name) + ": expected a number");
+  *out = it->get<double>();
+  return Status::OK();
+}
+
+// POST /v1/eval: the flags of `recdb eval` as a JSON object; the sweep as
+// {"knob", "from", "to", "step"} (the CLI's --sweep KNOB=FROM:TO:STEP).
+StatusOr<StartEvalCall> ParseEval(std::string_view body) {
+  RECDB_ASSIGN_OR_RETURN(json j, BodyObject(body, /*empty_ok=*/true));
+  constexpr const char* kKnown =
+      "recommenders, threads, content_space, diversity, calibration, fair_share, exploration, "
+      "seed, sweep";
+  RECDB_RETURN_IF_ERROR(OnlyFields(j,
+                                   {"recommenders", "threads", "content_space", "diversity",
+                                    "calibration", "fair_share", "exploration", "seed", "sweep"},
+                                   kKnown));
+  StartEvalCall call;
+  EvaluateOptions& o = call.options;
+  RECDB_RETURN_IF_ERROR(GetIntField(j, "threads", 1, 64, &o.threads));
+  if (auto it = j.find("recommenders"); it != j.end()) {
+    if (!it->is_array()) return Status::InvalidArgument("recommenders: expected an array of names");
+    for (const auto& name : *it) {
+      if (!name.is_string() || name.get<std::string>().empty()) {
+        return Status::InvalidArgument("recommenders: expected an array of names");
+      }
+      o.recommenders.push_back(name.get<std::string>());
+    }
+  }
+  if (auto it = j.find("content_space"); it != j.end()) {
+    if (!it->is_string()) return Status::InvalidArgument("content_space: expected a string");
+    o.content_space = it->get<std::string>();
+  }
+  CareOptions care;
+  bool any_care = false;
+  for (const auto& [name, knob] : {std::pair<const char*, double*>{"diversity", &care.diversity},
+                                   {"calibration", &care.calibration},
+                                   {"fair_share", &care.fair_share},
+                                   {"exploration", &care.exploration}}) {
+    any_care = any_care || j.contains(name);
+    RECDB_RETURN_IF_ERROR(GetNumberField(j, name, knob));
+  }
+  int seed = 0;
+  RECDB_RETURN_IF_ERROR(GetIntField(j, "seed", 0, INT32_MAX, &seed));
+  care.exploration_seed = static_cast<uint64_t>(seed);
+  if (any_care) o.care = care;
+  if (auto it = j.find("sweep"); it != j.end()) {
+    if (!it->is_object()) {
+      return Status::InvalidArgument("sweep: expected {\"knob\", \"from\", \"to\", \"step\"}");
+    }
+    RECDB_RETURN_IF_ERROR(OnlyFields(*it, {"knob", "from", "to", "step"}, "knob, from, to, step"));
+    EvaluateOptions::Sweep sweep;
+    auto knob = it->find("knob");
+    if (knob == it->end() || !knob->is_string()) {
+      return Status::InvalidArgument("sweep.knob: expected diversity, calibration, fair_share or "
+                                     "exploration");
+    }
+    sweep.knob = knob->get<std::string>();
+    RECDB_RETURN_IF_ERROR(GetNumberField(*it, "from", &sweep.from));
+    RECDB_RETURN_IF_ERROR(GetNumberField(*it, "to", &sweep.to));
+    RECDB_RETURN_IF_ERROR(GetNumberField(*it, "step", &sweep.step));
+    o.sweep = sweep;  // the DB checks the knob name and the range
+  }
+  return call;
+}
+
+StatusOr<NeighborsCall> ParseNeighbors(const std::string& space, Query& q) {
+  NeighborsCall call;
+  call.space = space;
+  call.item = q.Get("item").value_or("");
+  if (call.item.empty()) return Status::InvalidArgument("give item=ID");
+  RECDB_ASSIGN_OR_RETURN(call.k, GetK(q));
+  RECDB_RETURN_IF_ERROR(q.CheckAllUsed("item, k"));
+  return call;
+}
+
+StatusOr<AuditCall> ParseAudit(Query& q) {
+  AuditCall call;
+  RECDB_ASSIGN_OR_RETURN(auto limit, q.GetInt("limit"));
+  RECDB_RETURN_IF_ERROR(q.CheckAllUsed("limit"));
+  if (limit) {
+    if (*limit < 0) return Status::InvalidArgument("limit: must be >= 0");
+    call.limit = static_cast<size_t>(*limit);
+  }
+  return call;
+}
+
 // Wraps a parsed call, or its error as a 400.
 template <typename T>
 ParsedRequest Wrap(StatusOr<T> r) {
@@ -461,14 +551,32 @@ ParsedRequest ParseRequest(std::string_view method, std::string_view target,
   }
 
   // Route -> (method, parser). Every route has exactly one method.
+  // Routes with two methods (/v1/eval, /v1/snapshots) pick by the method.
   std::string_view want;
+  std::string_view allow;  // with 405; = want unless the path has two methods
   enum class R { kHealth, kStats, kRecommend, kSimilar, kEvents, kItems, kUsers, kTrain, kForget,
-                 kExport, kSnapshot, kHistory, kGetItem, kGetUser } route;
+                 kExport, kSnapshot, kHistory, kGetItem, kGetUser, kEventsPerDay, kSpaces,
+                 kNeighbors, kStartEval, kEvalStatus, kAudit, kListSnapshots,
+                 kVerifySnapshot } route;
   const std::string& name = seg[1];
   if (seg.size() == 2 && name == "health") {
     route = R::kHealth, want = "GET";
   } else if (seg.size() == 2 && name == "stats") {
     route = R::kStats, want = "GET";
+  } else if (seg.size() == 3 && name == "stats" && seg[2] == "events_per_day") {
+    route = R::kEventsPerDay, want = "GET";
+  } else if (seg.size() == 2 && name == "spaces") {
+    route = R::kSpaces, want = "GET";
+  } else if (seg.size() == 4 && name == "spaces" && !seg[2].empty() && seg[3] == "neighbors") {
+    route = R::kNeighbors, want = "GET";
+  } else if (seg.size() == 2 && name == "eval") {
+    if (method == "GET" || method == "HEAD") route = R::kEvalStatus, want = "GET";
+    else route = R::kStartEval, want = "POST";
+    allow = "GET, POST";
+  } else if (seg.size() == 2 && name == "audit") {
+    route = R::kAudit, want = "GET";
+  } else if (seg.size() == 4 && name == "snapshots" && !seg[2].empty() && seg[3] == "verify") {
+    route = R::kVerifySnapshot, want = "POST";
   } else if (seg.size() == 2 && name == "recommend") {
     route = R::kRecommend, want = "GET";
   } else if (seg.size() == 2 && name == "similar") {
@@ -484,7 +592,9 @@ ParsedRequest ParseRequest(std::string_view method, std::string_view target,
   } else if (seg.size() == 2 && name == "forget") {
     route = R::kForget, want = "POST";
   } else if (seg.size() == 2 && name == "snapshots") {
-    route = R::kSnapshot, want = "POST";
+    if (method == "GET" || method == "HEAD") route = R::kListSnapshots, want = "GET";
+    else route = R::kSnapshot, want = "POST";
+    allow = "GET, POST";
   } else if (seg.size() == 4 && name == "users" && !seg[2].empty() && seg[3] == "export") {
     route = R::kExport, want = "GET";
   } else if (seg.size() == 4 && name == "users" && !seg[2].empty() && seg[3] == "history") {
@@ -498,12 +608,14 @@ ParsedRequest ParseRequest(std::string_view method, std::string_view target,
   }
   // HEAD is GET without the body (RFC 9110 9.3.2): parsed and executed as
   // GET; the server leaves the body out (http_server.cc).
+  if (allow.empty()) allow = want;
   const bool head_of_get = method == "HEAD" && want == "GET";
   if (method != want && !head_of_get) {
-    const std::string allow = want == "GET" ? "GET, HEAD" : std::string(want);
+    std::string allowed(allow);  // every GET route also answers HEAD
+    if (allowed.compare(0, 3, "GET") == 0) allowed.insert(3, ", HEAD");
     return Error(405, "method " + std::string(method) + " not allowed on " + path + " (use " +
-                          allow + ")",
-                 allow);
+                          allowed + ")",
+                 allowed);
   }
   // GET routes take parameters; POST routes take a body and no parameters.
   if (want == "POST") {
@@ -512,12 +624,40 @@ ParsedRequest ParseRequest(std::string_view method, std::string_view target,
   }
   switch (route) {
     case R::kHealth:
-    case R::kStats: {
+    case R::kStats:
+    case R::kEventsPerDay:
+    case R::kSpaces:
+    case R::kEvalStatus:
+    case R::kListSnapshots: {
       Status s = q.CheckAllUsed("none");
       if (!s.ok()) return BadRequest(s);
       ParsedRequest p;
       if (route == R::kHealth) p.call = HealthCall{};
-      else p.call = StatsCall{};
+      else if (route == R::kStats) p.call = StatsCall{};
+      else if (route == R::kEventsPerDay) p.call = EventsPerDayCall{};
+      else if (route == R::kSpaces) p.call = ListSpacesCall{};
+      else if (route == R::kEvalStatus) p.call = EvalStatusCall{};
+      else p.call = ListSnapshotsCall{};
+      return p;
+    }
+    case R::kNeighbors: return Wrap(ParseNeighbors(seg[2], q));
+    case R::kAudit: return Wrap(ParseAudit(q));
+    case R::kStartEval: return Wrap(ParseEval(body));
+    case R::kVerifySnapshot: {
+      auto b = BodyObject(body, /*empty_ok=*/true);
+      if (!b.ok()) return BadRequest(b.status());
+      Status s = OnlyFields(*b, {}, "none");
+      if (!s.ok()) return BadRequest(s);
+      // Only a snapshot's own name, so the path cannot leave the backup directory.
+      const std::string& snap = seg[2];
+      bool digits = snap.size() > 9 && snap.compare(0, 9, "snapshot-") == 0;
+      for (size_t i = 9; digits && i < snap.size(); ++i) digits = snap[i] >= '0' && snap[i] <= '9';
+      if (!digits) {
+        return Error(400, "snapshot name: expected snapshot-N (as GET /v1/snapshots lists), got '" +
+                              snap + "'");
+      }
+      ParsedRequest p;
+      p.call = VerifySnapshotCall{snap};
       return p;
     }
     case R::kRecommend: return Wrap(ParseRecommend(q));

@@ -13,6 +13,11 @@
 //   POST /v1/snapshots [{"link_files":bool}]
 //   GET  /v1/users/{id}/history?limit=N&from=TS&to=TS
 //   GET  /v1/users/{id}                 GET  /v1/items/{id}
+//   GET  /v1/stats/events_per_day       GET  /v1/spaces
+//   GET  /v1/spaces/{name}/neighbors?item=ID&k=N
+//   POST /v1/eval {options}  GET /v1/eval   (a background job: start, poll)
+//   GET  /v1/audit?limit=N              GET  /v1/snapshots
+//   POST /v1/snapshots/{name}/verify
 //
 // Query parameters mirror the flags of `recdb recommend` / `recdb similar`
 // (snake_case: include_seen, fair_share, ...); unknown parameters and unknown
@@ -78,17 +83,37 @@ struct GetItemCall {
 struct GetUserCall {
   std::string user;
 };
+struct EventsPerDayCall {};
+struct ListSpacesCall {};
+struct NeighborsCall {
+  std::string space;
+  std::string item;
+  size_t k = 10;
+};
+struct StartEvalCall {
+  EvaluateOptions options;
+};
+struct EvalStatusCall {};
+struct AuditCall {
+  size_t limit = 0;  // 0: every entry; else the newest `limit`
+};
+struct ListSnapshotsCall {};
+struct VerifySnapshotCall {
+  std::string name;  // "snapshot-000001": one snapshot of the backup directory
+};
 
 using ApiCall = std::variant<HealthCall, StatsCall, RecommendCall, SimilarCall, EventsCall,
                              ItemsCall, UsersCall, TrainCall, ForgetCall, ExportUserCall,
-                             SnapshotCall, HistoryCall, GetItemCall, GetUserCall>;
+                             SnapshotCall, HistoryCall, GetItemCall, GetUserCall,
+                             EventsPerDayCall, ListSpacesCall, NeighborsCall, StartEvalCall,
+                             EvalStatusCall, AuditCall, ListSnapshotsCall, VerifySnapshotCall>;
 
 // The outcome of parsing: a call, or the HTTP error to answer with.
 struct ParsedRequest {
   ApiCall call;
   int http_status = 0;  // 0: `call` is valid; else 400, 404 or 405
   std::string message;  // why, for the error body
-  std::string allow;    // with 405: the route's methods ("GET, HEAD" or "POST")
+  std::string allow;    // with 405: the route's methods ("GET, HEAD", "POST" or "GET, HEAD, POST")
 
   bool ok() const { return http_status == 0; }
 };

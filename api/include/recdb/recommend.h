@@ -174,6 +174,12 @@ struct EvaluateOptions {
     double from = 0, to = 1, step = 0.1;
   };
   std::optional<Sweep> sweep;
+  // Called on the evaluating thread before each step: "fit mostpop", ...,
+  // "fit fused", "sweep diversity=0.5", with the steps done so far and the
+  // steps in all (known once the events are loaded). For a progress display
+  // (`recdb serve`'s background eval); must not call back into the DB.
+  // Default: none.
+  std::function<void(const std::string& step, int done, int total)> progress;
 };
 
 struct EvalMetrics {
