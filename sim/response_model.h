@@ -49,6 +49,11 @@ struct UserState {
   // Categories of the user's last `window` consumed items (history, then
   // clicks), oldest first: the consumption-diversity window.
   std::deque<int> window;
+  // The window's entropy when it first held `window` items (from the
+  // history, or later from clicks): the user's own start. Entropy is only
+  // compared over full windows, so that a short history does not read as
+  // low diversity.
+  bool has_start = false;
   double start_entropy = 0;
   // Items the user has an event on (history or click): recdb's exclude_seen.
   std::unordered_set<int64_t> consumed;

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <memory>
 #include <thread>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
@@ -40,6 +41,7 @@ struct PolicyRun {
   std::vector<int64_t> live_items;
   std::vector<int> first_exposure;  // by new item; -1 = not yet
   bool trained = false;
+  std::map<std::string, double> first_weights;  // learned by the first Train
   int64_t left = 0;
   double cumulative = 0;
   std::vector<RoundMetrics> metrics;
@@ -51,7 +53,7 @@ struct PolicyRun {
 
 // Off-policy accumulators for one candidate.
 struct OffPolicyAcc {
-  MeanAccumulator truth, ips;
+  MeanAccumulator truth, ips, counterfactual;
   double sum_w = 0, sum_wr = 0;
   std::vector<std::pair<double, double>> matched;  // (w, r)
 };
@@ -86,17 +88,21 @@ Setup MakeSetup(const SimOptions& o) {
   s.history.resize(static_cast<size_t>(o.users));
   for (int64_t u = 0; u < o.users; ++u) {
     UserState& st = s.users[static_cast<size_t>(u)];
+    std::unordered_set<int64_t> positive;  // each consumed item counts once
     for (Event& e : s.world->UserEvents(u)) {
       const int64_t i = ItemIndex(e.item);
       if (i >= s.first_new) continue;
       st.consumed.insert(i);
-      if (IsPositive(e.type)) {
+      if (IsPositive(e.type) && positive.insert(i).second) {
         st.window.push_back(s.world->ItemCategory(i));
         if (st.window.size() > o.window) st.window.pop_front();
       }
       s.history[static_cast<size_t>(u)].push_back(std::move(e));
     }
-    st.start_entropy = EntropyBits(std::vector<int>(st.window.begin(), st.window.end()));
+    if (st.window.size() == o.window) {
+      st.has_start = true;
+      st.start_entropy = EntropyBits(std::vector<int>(st.window.begin(), st.window.end()));
+    }
   }
   return s;
 }
@@ -154,6 +160,7 @@ Status StepRound(const SimOptions& o, const Setup& s, const ResponseModel& model
     auto report = db->Train(to);
     if (!report.ok()) return report.status();
     RECDB_RETURN_IF_ERROR(policy->OnTrained(*report));
+    if (!run->trained) run->first_weights = report->weights;
     run->trained = true;
   }
   // Release the new items due this round.
@@ -171,8 +178,8 @@ Status StepRound(const SimOptions& o, const Setup& s, const ResponseModel& model
   RoundMetrics m;
   std::vector<double> shown(static_cast<size_t>(o.items), 0.0);
   std::vector<Event> events;
-  double entropy_sum = 0, change_sum = 0;
-  int64_t served = 0;
+  double entropy_sum = 0, change_sum = 0, taste_sum = 0;
+  int64_t served = 0, shown_slots = 0;
   for (int64_t u = 0; u < o.users; ++u) {
     UserState& st = run->users[static_cast<size_t>(u)];
     run->slates[static_cast<size_t>(u)] = Slate{};
@@ -202,6 +209,8 @@ Status StepRound(const SimOptions& o, const Setup& s, const ResponseModel& model
     const std::string uid = SyntheticWorld::UserId(u);
     const auto taste = s.world->UserTaste(u, TasteTime(o, *s.world, t));
     const auto resp = model.Respond(st, taste, slate->items, cats, u, t);
+    for (int c : cats) taste_sum += taste[static_cast<size_t>(c)];
+    shown_slots += static_cast<int64_t>(cats.size());
     bool clicked = false;
     std::vector<double> rewards(resp.size(), 0.0);
     for (size_t j = 0; j < resp.size(); ++j) {
@@ -229,10 +238,16 @@ Status StepRound(const SimOptions& o, const Setup& s, const ResponseModel& model
       ic.propensities = slate->propensities;
       RECDB_RETURN_IF_ERROR(db->RecordImpressions({}, uid, ids, ic));
     }
-    const double h = EntropyBits(std::vector<int>(st.window.begin(), st.window.end()));
-    entropy_sum += h;
-    change_sum += h - st.start_entropy;
-    ++served;
+    if (st.window.size() == o.window) {
+      const double h = EntropyBits(std::vector<int>(st.window.begin(), st.window.end()));
+      if (!st.has_start) {
+        st.has_start = true;
+        st.start_entropy = h;
+      }
+      entropy_sum += h;
+      change_sum += h - st.start_entropy;
+      ++served;
+    }
     run->slates[static_cast<size_t>(u)] = std::move(*slate);
     run->rewards[static_cast<size_t>(u)] = std::move(rewards);
     if (model.Leaves(u, t, clicked)) {
@@ -247,6 +262,7 @@ Status StepRound(const SimOptions& o, const Setup& s, const ResponseModel& model
     RECDB_RETURN_IF_ERROR(db->RecordEvents({}, batch));
   }
   m.reward = static_cast<double>(m.clicks + m.purchases);
+  if (shown_slots > 0) m.mean_shown_taste = taste_sum / static_cast<double>(shown_slots);
   run->cumulative += m.reward;
   m.cumulative_reward = run->cumulative;
   if (served > 0) {
@@ -273,13 +289,23 @@ Status StepRound(const SimOptions& o, const Setup& s, const ResponseModel& model
   return Status::OK();
 }
 
-void AccumulateOffPolicy(const PolicyRun& logger, const PolicyRun& cand, OffPolicyAcc* acc) {
+// `before`: the logger's users as they were when shown this round's lists.
+void AccumulateOffPolicy(const SimOptions& o, const Setup& s, const ResponseModel& model, int t,
+                         const PolicyRun& logger, const std::vector<UserState>& before,
+                         const PolicyRun& cand, OffPolicyAcc* acc) {
   for (size_t u = 0; u < cand.slates.size(); ++u) {
     const Slate& a = logger.slates[u];
     const Slate& b = cand.slates[u];
     const size_t n = std::min(a.items.size(), b.items.size());
+    if (n == 0) continue;
+    const auto taste = s.world->UserTaste(static_cast<int64_t>(u), TasteTime(o, *s.world, t));
     for (size_t j = 0; j < n; ++j) {
       acc->truth.Add(cand.rewards[u][j]);
+      // The expected reward of the candidate's item at this slot for the
+      // logger's user in the logger's world: what IPS estimates, exactly.
+      const int c = s.world->ItemCategory(b.items[j]);
+      acc->counterfactual.Add(model.ClickProbability(before[u], taste, b.items[j], c, j) *
+                              (1.0 + model.PurchaseProbability(taste, c)));
       double w = 0;
       if (a.items[j] == b.items[j] && a.propensities[j] > 0) w = 1.0 / a.propensities[j];
       const double r = logger.rewards[u][j];
@@ -350,12 +376,21 @@ StatusOr<SimResult> RunSimulation(const SimOptions& o) {
   }));
 
   double start_entropy = 0;
-  for (const auto& u : setup.users) start_entropy += u.start_entropy;
-  start_entropy /= static_cast<double>(setup.users.size());
+  int64_t full = 0;
+  for (const auto& u : setup.users) {
+    if (!u.has_start) continue;
+    start_entropy += u.start_entropy;
+    ++full;
+  }
+  if (full > 0) start_entropy /= static_cast<double>(full);
 
   const auto random_it = std::find(o.policies.begin(), o.policies.end(), "random");
   std::map<std::string, OffPolicyAcc> acc;
+  std::vector<UserState> logger_before;
   for (int t = 1; t <= o.rounds; ++t) {
+    if (random_it != o.policies.end()) {
+      logger_before = runs[static_cast<size_t>(random_it - o.policies.begin())].users;
+    }
     RECDB_RETURN_IF_ERROR(ParallelFor(runs.size(), o.threads, [&](size_t p) {
       return StepRound(o, setup, model, t, &runs[p]);
     }));
@@ -363,13 +398,14 @@ StatusOr<SimResult> RunSimulation(const SimOptions& o) {
     const PolicyRun& logger = runs[static_cast<size_t>(random_it - o.policies.begin())];
     for (size_t p = 0; p < runs.size(); ++p) {
       if (o.policies[p] == "random") continue;
-      AccumulateOffPolicy(logger, runs[p], &acc[o.policies[p]]);
+      AccumulateOffPolicy(o, setup, model, t, logger, logger_before, runs[p], &acc[o.policies[p]]);
     }
   }
   for (size_t p = 0; p < runs.size(); ++p) {
     result.rounds[o.policies[p]] = runs[p].metrics;
     result.start_entropy[o.policies[p]] = start_entropy;
     result.seconds[o.policies[p]] = runs[p].seconds;
+    result.first_weights[o.policies[p]] = runs[p].first_weights;
     RECDB_RETURN_IF_ERROR(runs[p].db->Close());
   }
   for (auto& [name, a] : acc) {
@@ -381,6 +417,7 @@ StatusOr<SimResult> RunSimulation(const SimOptions& o) {
     e.ips_half_width = a.ips.HalfWidth95();
     e.truth = a.truth.mean();
     e.truth_half_width = a.truth.HalfWidth95();
+    e.counterfactual = a.counterfactual.mean();
     if (a.sum_w > 0) {
       e.snips = a.sum_wr / a.sum_w;
       double v = 0;
@@ -389,6 +426,9 @@ StatusOr<SimResult> RunSimulation(const SimOptions& o) {
     }
     e.truth_in_ips_interval = std::abs(e.truth - e.ips) <= e.ips_half_width;
     e.truth_in_snips_interval = a.sum_w > 0 && std::abs(e.truth - e.snips) <= e.snips_half_width;
+    e.counterfactual_in_ips_interval = std::abs(e.counterfactual - e.ips) <= e.ips_half_width;
+    e.counterfactual_in_snips_interval =
+        a.sum_w > 0 && std::abs(e.counterfactual - e.snips) <= e.snips_half_width;
     result.off_policy[name] = e;
   }
   return result;
@@ -425,6 +465,8 @@ const std::vector<MetricDef>& Metrics() {
        }},
       {"mean_rounds_to_first_exposure", "mean rounds to first exposure (exposed new items)",
        [](const RoundMetrics& m) { return m.mean_rounds_to_first_exposure; }},
+      {"mean_shown_taste", "mean latent taste for the shown items' categories",
+       [](const RoundMetrics& m) { return m.mean_shown_taste; }},
       {"users_left", "users who left (cumulative)",
        [](const RoundMetrics& m) { return static_cast<double>(m.users_left); }},
       {"active_users", "active users", [](const RoundMetrics& m) { return static_cast<double>(m.active_users); }},
@@ -489,6 +531,9 @@ std::string ResultJson(const SimResult& r) {
     s["end_entropy"] = ms.empty() ? 0.0 : Round6(ms.back().mean_entropy);
     s["entropy_change"] = ms.empty() ? 0.0 : Round6(ms.back().mean_entropy_change);
     s["users_left"] = ms.empty() ? 0 : ms.back().users_left;
+    Json w = Json::object();
+    for (const auto& [rec, x] : r.first_weights.at(name)) w[rec] = Round6(x);
+    s["first_train_weights"] = w;
     summary[name] = s;
   }
   j["summary"] = summary;
@@ -506,7 +551,10 @@ std::string ResultJson(const SimResult& r) {
                  {"truth_ci95",
                   {Round6(e.truth - e.truth_half_width), Round6(e.truth + e.truth_half_width)}},
                  {"truth_in_ips_ci95", e.truth_in_ips_interval},
-                 {"truth_in_snips_ci95", e.truth_in_snips_interval}};
+                 {"truth_in_snips_ci95", e.truth_in_snips_interval},
+                 {"counterfactual", Round6(e.counterfactual)},
+                 {"counterfactual_in_ips_ci95", e.counterfactual_in_ips_interval},
+                 {"counterfactual_in_snips_ci95", e.counterfactual_in_snips_interval}};
   }
   j["off_policy"] = ope;
   // Issue #22's bar for care, when both policies ran.

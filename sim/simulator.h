@@ -13,7 +13,8 @@
 // and policy it records the metrics of `RoundMetrics`; off-policy estimates
 // of every other policy's per-slot reward are computed from the random
 // policy's log (IPS and self-normalised IPS, 95% intervals) and set against
-// the reward that policy earned.
+// the reward that policy earned and against the exact expected reward of its
+// lists for the logger's users.
 //
 // Deterministic: the result is a pure function of SimOptions (no clock
 // enters it), whatever `threads` is.
@@ -37,10 +38,10 @@ struct SimOptions {
   int64_t items = 1000;
   int rounds = 30;
   size_t k = 10;
-  int64_t history_events = 20;  // per user, the world's log loaded before round 1
+  int64_t history_events = 50;  // per user (mean), the world's log loaded before round 1
   int retrain_every = 5;        // rounds between DB::Train (>= 1)
   int64_t new_items = -1;       // withheld, released over the first half; -1 = items / 20
-  size_t window = 20;           // consumption-diversity window, in consumed items
+  size_t window = 10;           // consumption-diversity window, in distinct consumed items
   std::vector<std::string> policies = {"fused", "fused+care", "popularity", "random"};
   std::string care_preset = "balanced";
   ResponseOptions response;
@@ -55,13 +56,17 @@ struct RoundMetrics {
   int64_t clicks = 0, purchases = 0;
   double reward = 0;             // clicks + purchases
   double cumulative_reward = 0;  // rounds 1..t
-  double mean_entropy = 0;        // bits, over active users' windows (after the round)
-  double mean_entropy_change = 0; // mean of (entropy now - the user's own start)
+  // Over the users served this round whose window is full (after the round):
+  double mean_entropy = 0;         // bits
+  double mean_entropy_change = 0;  // mean of (entropy now - the user's own start)
   double exposure_gini = 0;       // impressions this round over released items
   double coverage = 0;            // share of released items shown this round
   int64_t new_released = 0, new_exposed = 0;  // withheld items released / shown so far
   double mean_rounds_to_first_exposure = 0;   // over exposed new items
   int64_t users_left = 0;  // cumulative
+  // Mean over shown slots of the user's latent taste for the item's
+  // category (how relevant the lists are; 1/12 for a uniform category).
+  double mean_shown_taste = 0;
 };
 
 struct OffPolicyEstimate {
@@ -73,13 +78,25 @@ struct OffPolicyEstimate {
   double truth = 0, truth_half_width = 0;  // the candidate's own mean per-slot reward
   bool truth_in_ips_interval = false;
   bool truth_in_snips_interval = false;
+  // The expected per-slot reward of the candidate's lists for the logger's
+  // users as they were (response model probabilities): the quantity IPS is
+  // unbiased for. truth differs from it by what the candidate's own history
+  // did to its users (satiation, who left).
+  double counterfactual = 0;
+  bool counterfactual_in_ips_interval = false;
+  bool counterfactual_in_snips_interval = false;
 };
 
 struct SimResult {
   SimOptions options;
   CareOptions care;  // the preset's knobs
   std::map<std::string, std::vector<RoundMetrics>> rounds;  // by policy
-  std::map<std::string, double> start_entropy;              // by policy (same world: equal)
+  // Mean start entropy of the users whose history fills a window (same
+  // world: equal for every policy).
+  std::map<std::string, double> start_entropy;
+  // By policy: the fusion weights its first DB::Train learned (empty for
+  // policies without a model).
+  std::map<std::string, std::map<std::string, double>> first_weights;
   std::map<std::string, OffPolicyEstimate> off_policy;      // by candidate policy
   std::map<std::string, double> seconds;                    // wall time by policy (not in JSON)
 };

@@ -175,10 +175,10 @@ int main(int argc, char** argv) {
                 static_cast<long long>(ms.back().users_left), result->seconds.at(name));
   }
   for (const auto& [name, e] : result->off_policy) {
-    std::printf("  off-policy %-11s from %s: IPS %.4f +- %.4f, SNIPS %.4f +- %.4f, truth %.4f "
-                "(%lld matches)\n",
+    std::printf("  off-policy %-11s from %s: IPS %.4f +- %.4f, SNIPS %.4f +- %.4f, "
+                "counterfactual %.4f, earned %.4f (%lld matches)\n",
                 name.c_str(), e.logger.c_str(), e.ips, e.ips_half_width, e.snips,
-                e.snips_half_width, e.truth, static_cast<long long>(e.matches));
+                e.snips_half_width, e.counterfactual, e.truth, static_cast<long long>(e.matches));
   }
   std::printf("wrote %s/sim.json and %s/*.svg\n", out_dir.c_str(), out_dir.c_str());
   return 0;
