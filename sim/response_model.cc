@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 
 #include "sim/rng.h"
 
@@ -55,8 +56,15 @@ void ResponseModel::Update(UserState* state, const std::vector<int64_t>& items,
                            const std::vector<int>& categories,
                            const std::vector<SlotResponse>& responses, size_t window) const {
   std::vector<int> clicks(static_cast<size_t>(num_categories_), 0);
+  if (options_.repeat_half_life > 0) {  // a round passes: earlier impressions fade
+    const double decay = std::exp2(-1.0 / options_.repeat_half_life);
+    for (auto it = state->shown.begin(); it != state->shown.end();) {
+      it->second *= decay;
+      it = it->second < 1e-3 ? state->shown.erase(it) : std::next(it);
+    }
+  }
   for (size_t j = 0; j < items.size(); ++j) {
-    ++state->shown[items[j]];
+    state->shown[items[j]] += 1.0;
     if (!responses[j].click) continue;
     ++clicks[static_cast<size_t>(categories[j])];
     state->consumed.insert(items[j]);

@@ -6,7 +6,8 @@
 // and, having looked, clicks item i with probability
 //   min(1, click_scale * appeal),
 //   appeal = taste[c(i)] * quality(i)
-//            * exp(-repeat_satiation * times i was shown to the user before)
+//            * exp(-repeat_satiation * times i was shown to the user before,
+//                  each impression's weight halving every repeat_half_life rounds)
 //            * exp(-category_satiation * the user's clicks on c(i) in the
 //                                        last satiation_rounds rounds),
 // where taste is the user's latent category mix from the synthetic world
@@ -32,6 +33,7 @@ struct ResponseOptions {
   double click_scale = 1.0;          // click | examined = min(1, click_scale * appeal)
   double purchase_rate = 0.3;        // purchase | click = rate * taste[c] / max taste
   double repeat_satiation = 0.5;     // per earlier impression of the same item
+  double repeat_half_life = 7;       // rounds for an impression's weight to halve; 0 = never
   double category_satiation = 0.15;  // per recent click in the same category
   int satiation_rounds = 3;          // "recent" for category satiation
   double quality_spread = 0.5;       // quality = exp(spread * N(0, 1))
@@ -57,8 +59,9 @@ struct UserState {
   double start_entropy = 0;
   // Items the user has an event on (history or click): recdb's exclude_seen.
   std::unordered_set<int64_t> consumed;
-  // Item -> times shown to the user.
-  std::unordered_map<int64_t, int> shown;
+  // Item -> times shown to the user, each impression's weight halving every
+  // repeat_half_life rounds.
+  std::unordered_map<int64_t, double> shown;
   // Per recent round (newest last, at most satiation_rounds): clicks by category.
   std::deque<std::vector<int>> recent_clicks;
 };

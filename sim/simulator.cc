@@ -504,6 +504,7 @@ std::string ResultJson(const SimResult& r) {
                    {"click_scale", ro.click_scale},
                    {"purchase_rate", ro.purchase_rate},
                    {"repeat_satiation", ro.repeat_satiation},
+                   {"repeat_half_life", ro.repeat_half_life},
                    {"category_satiation", ro.category_satiation},
                    {"satiation_rounds", ro.satiation_rounds},
                    {"quality_spread", ro.quality_spread},

@@ -82,6 +82,8 @@ int main(int argc, char** argv) {
   add("purchase-rate", "purchase | click = X * taste[c] / max taste", &o.response.purchase_rate);
   add("repeat-satiation", "appeal *= exp(-X * earlier impressions of the item)",
       &o.response.repeat_satiation);
+  add("repeat-half-life", "rounds for an impression's satiation to halve (0 = never)",
+      &o.response.repeat_half_life);
   add("category-satiation", "appeal *= exp(-X * recent clicks in the item's category)",
       &o.response.category_satiation);
   add("satiation-rounds", "rounds that count as recent", &o.response.satiation_rounds);

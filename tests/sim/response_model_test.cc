@@ -77,6 +77,32 @@ TEST(SimResponseModelTest, SatiationLowersTheAppealOfARepeat) {
   EXPECT_DOUBLE_EQ(flat.ClickProbability(again, taste, 42, 0, 0), p0);
 }
 
+TEST(SimResponseModelTest, RepeatSatiationFadesWithItsHalfLife) {
+  ResponseOptions o = Unclipped();
+  o.repeat_half_life = 2;
+  ResponseModel model(o, 7, kCategories);
+  const auto taste = Taste();
+  UserState st = FreshUser();
+  const double fresh = model.ClickProbability(st, taste, 42, 0, 0);
+  model.Update(&st, {42}, {0}, {SlotResponse{}}, 20);
+  const double just_shown = model.ClickProbability(st, taste, 42, 0, 0);
+  EXPECT_NEAR(st.shown[42], 1.0, 1e-12);
+  model.Update(&st, {}, {}, {}, 20);
+  model.Update(&st, {}, {}, {}, 20);  // two rounds = one half-life
+  EXPECT_NEAR(st.shown[42], 0.5, 1e-12);
+  const double later = model.ClickProbability(st, taste, 42, 0, 0);
+  EXPECT_GT(later, just_shown);
+  EXPECT_LT(later, fresh);
+  // Never forgotten with half-life 0.
+  ResponseOptions never = Unclipped();
+  never.repeat_half_life = 0;
+  ResponseModel keep(never, 7, kCategories);
+  UserState st2 = FreshUser();
+  keep.Update(&st2, {42}, {0}, {SlotResponse{}}, 20);
+  for (int r = 0; r < 10; ++r) keep.Update(&st2, {}, {}, {}, 20);
+  EXPECT_DOUBLE_EQ(st2.shown[42], 1.0);
+}
+
 TEST(SimResponseModelTest, CategorySatiationFadesAfterItsRounds) {
   ResponseOptions o = Unclipped();
   o.satiation_rounds = 2;
