@@ -1,4 +1,4 @@
-// A longer run (300 users, 1,000 items, 20 rounds; about a CPU-minute): the
+// A longer run (300 users, 1,000 items, 20 rounds; about 15 CPU-seconds): the
 // loop shows what it exists to show (sim/README.md).
 #include <gtest/gtest.h>
 
