@@ -19,6 +19,9 @@ check engine 'tools/'
 check api/c 'storage/|index/|engine/|tools/|common/'
 # The cluster module sits above the public API (cluster/README.md).
 check cluster 'storage/|index/|engine/|tools/|common/|api/src/'
+# The simulator sits above the public API too (sim/README.md); of tools/ it
+# uses only the synthetic world generator (tools/import, public API only).
+check sim 'storage/|index/|engine/|common/|api/src/|tools/cli/|tools/bench/|tools/serve/'
 check python 'storage/|index/|engine/|tools/|common/'
 # The CLI, the importers and the HTTP service use the public API only
 # (tools/bench is white-box and may include internals, as tests do).

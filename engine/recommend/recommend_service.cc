@@ -822,6 +822,20 @@ Status RecommendService::RecordImpressions(const WriteOptions& wo, const std::st
     return Status::InvalidArgument("impressions: more than " +
                                    std::to_string(kMaxContextEntries) + " context entries");
   }
+  if (!context.propensities.empty()) {
+    if (context.propensities.size() != items.size()) {
+      return Status::InvalidArgument("impressions: " + std::to_string(context.propensities.size()) +
+                                     " propensities for " + std::to_string(items.size()) +
+                                     " items (give one per item, or none)");
+    }
+    for (size_t i = 0; i < context.propensities.size(); ++i) {
+      const double p = context.propensities[i];
+      if (!(p > 0.0 && p <= 1.0)) {  // NaN fails too
+        return Status::InvalidArgument("impressions: propensities[" + std::to_string(i) +
+                                       "] is not in (0, 1]");
+      }
+    }
+  }
   std::vector<uint32_t> iids;
   for (size_t i = 0; i < items.size(); ++i) {
     auto iid = db_->FindItemIid(items[i]);
@@ -837,7 +851,8 @@ Status RecommendService::RecordImpressions(const WriteOptions& wo, const std::st
                          : std::chrono::duration_cast<std::chrono::seconds>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
-  return impressions_->Record(*user_iid, ts, iids, context.context, wo.sync);
+  return impressions_->Record(*user_iid, ts, iids, context.context, context.propensities,
+                              wo.sync);
 }
 
 }  // namespace recdb

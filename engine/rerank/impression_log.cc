@@ -30,6 +30,10 @@ bool DecodeShown(std::string_view key, std::string_view value, uint32_t* user, S
   *seq = parts.sequence;
   out->timestamp = parts.timestamp;
   out->items.assign(r->items()->begin(), r->items()->end());
+  out->propensities.clear();
+  if (r->propensities() != nullptr && r->propensities()->size() == out->items.size()) {
+    out->propensities.assign(r->propensities()->begin(), r->propensities()->end());
+  }
   return true;
 }
 
@@ -132,9 +136,10 @@ Status ImpressionLog::Refresh() {
 }
 
 Status ImpressionLog::Record(uint32_t user, int64_t timestamp, const std::vector<uint32_t>& items,
-                             const std::map<std::string, std::string>& context, bool sync) {
+                             const std::map<std::string, std::string>& context,
+                             const std::vector<double>& propensities, bool sync) {
   RECDB_RETURN_IF_ERROR(EnsureLoaded());
-  flatbuffers::FlatBufferBuilder fbb(64 + 4 * items.size());
+  flatbuffers::FlatBufferBuilder fbb(64 + 12 * items.size());
   std::vector<flatbuffers::Offset<flatbuffers::String>> keys, values;
   for (const auto& [k, v] : context) {
     keys.push_back(fbb.CreateString(k));
@@ -142,7 +147,8 @@ Status ImpressionLog::Record(uint32_t user, int64_t timestamp, const std::vector
   }
   auto root = fb::CreateImpressionRecord(fbb, fbb.CreateVector(items),
                                          context.empty() ? 0 : fbb.CreateVector(keys),
-                                         context.empty() ? 0 : fbb.CreateVector(values));
+                                         context.empty() ? 0 : fbb.CreateVector(values),
+                                         propensities.empty() ? 0 : fbb.CreateVector(propensities));
   fbb.Finish(root);
   storage::Store* store = db_->store();
   rocksdb::WriteBatch batch;

@@ -44,16 +44,22 @@ namespace rerank {
 struct Shown {
   int64_t timestamp = 0;
   std::vector<uint32_t> items;  // slot 0 first
+  // Per slot, as ImpressionContext::propensities; empty = unknown (none
+  // given, or a record written before propensities were stored).
+  std::vector<double> propensities;
 };
 
 class ImpressionLog {
  public:
   explicit ImpressionLog(DBImpl* db) : db_(db) {}
 
-  // Stores one list shown to `user` at `timestamp`. REQUIRES: ids valid.
-  // Errors: IOError; Corruption if the log fails verification while loading.
+  // Stores one list shown to `user` at `timestamp`, with its per-slot
+  // propensities (empty = unknown). REQUIRES: ids valid; propensities empty
+  // or parallel to items. Errors: IOError; Corruption if the log fails
+  // verification while loading.
   Status Record(uint32_t user, int64_t timestamp, const std::vector<uint32_t>& items,
-                const std::map<std::string, std::string>& context, bool sync);
+                const std::map<std::string, std::string>& context,
+                const std::vector<double>& propensities, bool sync);
 
   // The user's lists shown with timestamp in [start, end), oldest first.
   // Errors: Corruption for a record that fails verification; IOError.

@@ -65,6 +65,12 @@ struct RecommendRequest {
 struct ImpressionContext {
   int64_t timestamp = 0;  // seconds since epoch; 0 = now
   std::map<std::string, std::string> context;  // e.g. {"surface": "home"}
+  // Optional, for off-policy evaluation: per slot (parallel to the items),
+  // the probability with which the policy showed that item at that position
+  // (1.0 for a deterministic ranking; 1/n for a uniform pick among n). Each
+  // in (0, 1]; empty = unknown, as are impressions recorded before recdb
+  // stored propensities. Stored with the impression (storage/FORMAT.md).
+  std::vector<double> propensities;
 };
 
 // One piece of evidence behind a result.

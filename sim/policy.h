@@ -1,0 +1,82 @@
+// Policies: who decides what a simulated user is shown. Each returns a list
+// with, per slot, the probability with which the policy showed that item at
+// that position (its propensity), logged with the impression.
+//
+//   fused       DB::Recommend with the database's defaults: deterministic,
+//               propensity 1.0.
+//   fused+care  DB::Recommend with a care preset (CarePreset below). With
+//               exploration on, the exploration slots are Thompson-sampled
+//               inside recdb, which does not expose the sampling
+//               probability: those slots (evidence kind "exploration") log
+//               1 / (candidate_factor * k), the chance of a uniform pick
+//               from the re-ranked pool, as an approximation; the others 1.0.
+//   popularity  DB::Recommend with every fusion weight 0 but "trending"
+//               (the serving model's popularity recommender, time-decayed
+//               counts): deterministic, 1.0.
+//   random      k distinct items uniformly from the released items the user
+//               has no event on: each slot's propensity is the marginal
+//               probability 1 / candidates, exact.
+//
+// A learned policy (issue #22 part 3: REINFORCE with the top-K off-policy
+// correction) plugs in here as another Policy whose Rank samples from its
+// softmax and logs the sampled probabilities.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "recdb/db.h"
+#include "recdb/status.h"
+
+namespace recdb::sim {
+
+struct Slate {
+  std::vector<int64_t> items;        // world item indices, slot 0 first
+  std::vector<double> propensities;  // parallel to items, in (0, 1]
+};
+
+struct RankContext {
+  int64_t user = 0;  // world user index
+  int round = 0;     // 1-based
+  int64_t now = 0;   // request time, seconds since epoch
+  size_t k = 10;
+  uint64_t seed = 0;
+  // Items released so far (world indices), and the user's consumed items.
+  const std::vector<int64_t>* live_items = nullptr;
+  const std::unordered_set<int64_t>* consumed = nullptr;
+};
+
+class Policy {
+ public:
+  virtual ~Policy() = default;
+  virtual std::string name() const = 0;
+  // Whether the policy serves from a trained model (DB::Train on schedule).
+  virtual bool UsesModel() const { return true; }
+  // Called after each DB::Train with its report.
+  virtual Status OnTrained(const TrainReport& /*report*/) { return Status::OK(); }
+  virtual StatusOr<Slate> Rank(DB* db, const RankContext& ctx) = 0;
+};
+
+// Named care presets for the simulator: "balanced" (calibration 0.5,
+// exploration 0.1), "calibrated" (calibration 0.5), "diverse" (diversity
+// 0.85), "explore" (exploration 0.2). recdb itself names no presets
+// (recdb/care.h has knobs only); these are the simulator's. Every other
+// knob keeps its CareOptions default (rotation included).
+StatusOr<CareOptions> CarePreset(const std::string& name);
+std::vector<std::string> CarePresetNames();
+
+std::unique_ptr<Policy> MakeFusedPolicy();
+std::unique_ptr<Policy> MakeCarePolicy(const CareOptions& care);
+std::unique_ptr<Policy> MakePopularityPolicy();
+std::unique_ptr<Policy> MakeRandomPolicy();
+
+// "i123" -> 123; -1 if not of that form.
+int64_t ItemIndex(const std::string& id);
+
+}  // namespace recdb::sim
