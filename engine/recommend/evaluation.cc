@@ -7,6 +7,7 @@
 
 #include "engine/eval/evaluator.h"
 #include "engine/eval/split.h"
+#include "engine/models/component_registry.h"
 #include "engine/models/content_profile.h"
 #include "engine/models/context_popularity.h"
 #include "engine/models/cooccurrence.h"
@@ -103,6 +104,14 @@ std::vector<NamedRecommender> EvaluatedRecommenders(int threads, uint32_t num_it
   makers.push_back({"context_pop", [] { return std::make_unique<ContextPopularity>(); }});
   if (content) {
     makers.push_back({"content", [content] { return std::make_unique<ContentProfile>(content); }});
+  }
+  // Components of optional modules (component_registry.h), alone.
+  LoadComponentPlugins();
+  for (const std::string& name : RegisteredComponentNames()) {
+    ComponentConfig config;
+    config.threads = threads;
+    config.min_pair_users = min_pair_users;
+    makers.push_back({name, RegisteredComponentFactory(name, config)});
   }
   makers.push_back({"fused", [threads, num_items, content, min_pair_users] {
                       FusedOptions o;

@@ -1,0 +1,18 @@
+// The plugin's entry: loading librecdb_seq.so registers the "seq" component
+// (engine/models/component_registry.h).
+#include "engine/models/component_registry.h"
+#include "modules/seq/seq_recommender.h"
+
+namespace recdb::seq {
+
+void RegisterSeqComponent(const SeqOptions& base) {
+  models::RegisterComponent("seq", [base](const models::ComponentConfig& config) -> models::RecommenderFactory {
+    return [base, threads = config.threads]() -> std::unique_ptr<models::Recommender> {
+      SeqOptions o = base;
+      o.threads = threads;
+      return std::make_unique<SeqRecommender>(o);
+    };
+  });
+}
+
+}  // namespace recdb::seq
