@@ -3,6 +3,10 @@
 //  - "recommender": each recommender's share of the positive fused score;
 //  - "because_item": the user's own history item with the strongest
 //    co-occurrence with the result (always an item of the user's history);
+//  - "attended_items": the recent history items a sequence model (a
+//    component whose Recommender::HistoryEvidence is not empty, "seq")
+//    weighted most, when that component contributed positively ("because
+//    you just interacted with X and Y");
 //  - "popular_in_category": the result is among the trending items of one
 //    of its own categories ("popular in Comedy this week");
 //  - care placements (engine/rerank): "exploration" ("new, and close to what
@@ -17,6 +21,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "engine/catalog/item_catalog.h"
 #include "engine/rerank/care_facts.h"
@@ -35,6 +40,10 @@ struct ExplainContext {
   const models::Cooccurrence* cooccurrence = nullptr;   // may be null
   const rerank::CareFacts* facts = nullptr;             // may be null
   std::span<const uint32_t> history;                    // the user's items
+  // The history items the sequence component attended to most, heaviest
+  // first, and that component's name (empty: none).
+  std::vector<uint32_t> attended;
+  std::string attended_by;
   size_t k = 0;                                         // list length requested
   bool boosted = false;                                 // a business rule boosted it
   // No history and no session: the list is the popularity fallback

@@ -14,6 +14,7 @@
 #include <memory>
 #include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/models/dataset.h"
@@ -77,6 +78,17 @@ class Recommender {
   virtual bool WarmStart(std::shared_ptr<const Recommender> previous) {
     (void)previous;
     return false;
+  }
+
+  // Explanation: the history items that most shaped this model's scores
+  // for `query` -- (index into query.items, weight), heaviest first, at
+  // most k -- e.g. a sequence model's attention. Empty (the default) when
+  // the model has no such per-history evidence.
+  virtual std::vector<std::pair<size_t, float>> HistoryEvidence(const UserQuery& query,
+                                                                size_t k) const {
+    (void)query;
+    (void)k;
+    return {};
   }
 };
 

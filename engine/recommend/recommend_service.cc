@@ -773,6 +773,15 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
   }
   ex.facts = facts;
   ex.history = known_items;
+  // The sequence component's evidence (attention over the recent history),
+  // once per request: only when it is in the blend with a weight.
+  for (size_t j = 0; j < model->names.size(); ++j) {
+    if (model->names[j] != "seq" || weights[j] == 0 || known_items.empty()) continue;
+    for (const auto& [index, w] : model->fused->component(j).HistoryEvidence(query, 2)) {
+      if (w > 0 && index < query.items.size()) ex.attended.push_back(query.items[index]);
+    }
+    ex.attended_by = model->names[j];
+  }
   ex.k = request.k;
   ex.cold_start = cold_start;
   ex.personal = personal;

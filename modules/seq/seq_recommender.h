@@ -65,6 +65,11 @@ class SeqRecommender final : public models::Recommender {
   // heads): (index into query.items, weight), heaviest first, at most k.
   // Empty when no history item is known to the model.
   std::vector<std::pair<size_t, float>> Attention(const models::UserQuery& query, size_t k) const;
+  // The explanation's evidence: Attention.
+  std::vector<std::pair<size_t, float>> HistoryEvidence(const models::UserQuery& query,
+                                                        size_t k) const override {
+    return Attention(query, k);
+  }
 
   // Mean training loss of the last epoch of the last Fit (0 after Load).
   double last_loss() const { return last_loss_; }
