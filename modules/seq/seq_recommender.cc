@@ -9,6 +9,11 @@
 #include <random>
 #include <string>
 
+// OpenBLAS (torch's BLAS on Debian), if it is the one loaded: its own
+// thread pool busy-waits (sched_yield) and, next to torch's intra-op
+// threads on a loaded machine, burnt most of a fit's CPU time.
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+
 namespace recdb::seq {
 
 namespace {
@@ -110,6 +115,7 @@ Status SeqRecommender::Fit(const models::Dataset& data) {
   static std::mutex fit_mu;  // torch's default generator is process-wide
   std::lock_guard<std::mutex> lock(fit_mu);
   torch::set_num_threads(o.threads);
+  if (openblas_set_num_threads) openblas_set_num_threads(1);
   torch::manual_seed(o.seed);
   num_items_ = data.num_items();
   net_ = std::make_shared<Net>(num_items_, o.dim, o.blocks, o.heads, o.max_len, o.dropout);
@@ -135,12 +141,23 @@ Status SeqRecommender::Fit(const models::Dataset& data) {
   net_->train();
   last_loss_ = 0;
   const int k = o.negatives;
+  const size_t batch = static_cast<size_t>(o.batch_size);
+  std::vector<size_t> starts;
+  for (size_t start = 0; start < order.size(); start += batch) starts.push_back(start);
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
+    // Shuffle, sort each run of 8 batches by length (less padding: a batch
+    // is as long as its longest sequence), then shuffle the batches.
     std::shuffle(order.begin(), order.end(), rng);
+    for (size_t r = 0; r < order.size(); r += 8 * batch) {
+      auto last = order.begin() + std::min(order.size(), r + 8 * batch);
+      std::stable_sort(order.begin() + r, last,
+                       [&](size_t a, size_t b) { return seqs[a].size() < seqs[b].size(); });
+    }
+    std::shuffle(starts.begin(), starts.end(), rng);
     double loss_sum = 0;
     int steps = 0;
-    for (size_t start = 0; start < order.size(); start += o.batch_size) {
-      const size_t end = std::min(order.size(), start + o.batch_size);
+    for (size_t start : starts) {
+      const size_t end = std::min(order.size(), start + batch);
       const int64_t n = static_cast<int64_t>(end - start);
       int64_t len = 0;
       for (size_t b = start; b < end; ++b) len = std::max<int64_t>(len, seqs[order[b]].size() - 1);
