@@ -25,9 +25,39 @@ const Crc32cTables& Tables() {
   return tables;
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define RECDB_CRC32C_HW 1
+// The SSE4.2 crc32 instruction computes the same CRC-32C, 8 bytes per
+// instruction (about 5x the tables' speed: a 31 MB model file verifies in
+// ~4 ms instead of ~17 ms). Chosen at run time: every x86-64 build runs on
+// CPUs without it too.
+__attribute__((target("sse4.2"))) uint32_t ExtendHardware(uint32_t crc, const uint8_t* p,
+                                                          size_t n) {
+  uint64_t c = ~crc;
+  while (n > 0 && reinterpret_cast<uintptr_t>(p) % 8 != 0) {
+    c = __builtin_ia32_crc32qi(static_cast<uint32_t>(c), *p++);
+    --n;
+  }
+  while (n >= 8) {
+    uint64_t word;
+    __builtin_memcpy(&word, p, 8);
+    c = __builtin_ia32_crc32di(c, word);
+    p += 8;
+    n -= 8;
+  }
+  while (n-- > 0) c = __builtin_ia32_crc32qi(static_cast<uint32_t>(c), *p++);
+  return ~static_cast<uint32_t>(c);
+}
+
+bool HaveHardware() {
+  static const bool have = __builtin_cpu_supports("sse4.2");
+  return have;
+}
+#endif
+
 }  // namespace
 
-uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t n) {
+uint32_t Crc32cExtendPortable(uint32_t crc, const void* data, size_t n) {
   const auto& t = Tables().t;
   const auto* p = static_cast<const uint8_t*>(data);
   uint32_t c = ~crc;
@@ -41,6 +71,13 @@ uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t n) {
   }
   while (n-- > 0) c = t[0][(c ^ *p++) & 0xFF] ^ (c >> 8);
   return ~c;
+}
+
+uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t n) {
+#ifdef RECDB_CRC32C_HW
+  if (HaveHardware()) return ExtendHardware(crc, static_cast<const uint8_t*>(data), n);
+#endif
+  return Crc32cExtendPortable(crc, data, n);
 }
 
 }  // namespace recdb

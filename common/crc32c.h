@@ -9,7 +9,11 @@
 namespace recdb {
 
 // Returns the CRC-32C of data[0, n) continuing from `crc` (0 to start).
+// The SSE4.2 crc32 instruction where the CPU has it, else slicing-by-8
+// tables.
 uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t n);
+// The tables alone (the reference the hardware path is tested against).
+uint32_t Crc32cExtendPortable(uint32_t crc, const void* data, size_t n);
 
 inline uint32_t Crc32c(const void* data, size_t n) { return Crc32cExtend(0, data, n); }
 inline uint32_t Crc32c(std::string_view s) { return Crc32c(s.data(), s.size()); }

@@ -6,10 +6,13 @@
 
 #include <string_view>
 
+#include "recdb/export.h"
+
 namespace recdb {
 
 // True if `s` is well-formed UTF-8 (no overlongs, surrogates or code points
-// above U+10FFFF).
-bool IsValidUtf8(std::string_view s);
+// above U+10FFFF). Exported from librecdb as the public recdb/validation.h
+// declares it.
+RECDB_EXPORT bool IsValidUtf8(std::string_view s);
 
 }  // namespace recdb

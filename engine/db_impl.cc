@@ -299,6 +299,24 @@ StatusOr<std::vector<EventType>> DBImpl::ListEventTypes() {
   return event_types_;
 }
 
+StatusOr<std::string> DBImpl::GetAppliedPosition(const std::string& key) {
+  return NoThrow([&]() -> StatusOr<std::string> {
+    std::shared_lock lifecycle(lifecycle_mu_);
+    RECDB_RETURN_IF_ERROR(CheckOpen());
+    if (key.empty() || key.size() > kMaxIdBytes) {
+      return Status::InvalidArgument("applied position key: empty or over " +
+                                     std::to_string(kMaxIdBytes) + " bytes");
+    }
+    std::string value;
+    std::string meta_key(storage::kMetaAppliedPositionPrefix);
+    meta_key += key;
+    Status s = store_->Get(ColumnFamily::kMeta, meta_key, &value);
+    if (s.IsNotFound()) return Status::NotFound("no applied position \"" + key + "\"");
+    if (!s.ok()) return s;
+    return value;
+  });
+}
+
 StatusOr<Item> DBImpl::GetItem(const std::string& id) {
   return NoThrow([&]() -> StatusOr<Item> {
     std::shared_lock lifecycle(lifecycle_mu_);

@@ -74,6 +74,7 @@ class DBImpl final : public DB {
   Status RecordEvents(const WriteOptions& wo, const std::vector<Event>& events,
                       RecordEventsResult* result) override;
 
+  StatusOr<std::string> GetAppliedPosition(const std::string& key) override;
   StatusOr<Item> GetItem(const std::string& id) override;
   StatusOr<User> GetUser(const std::string& id) override;
   StatusOr<std::vector<Event>> GetUserHistory(const std::string& user_id,

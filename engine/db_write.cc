@@ -44,6 +44,30 @@ void PutCounter(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* meta, s
   batch->Put(meta, rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(buf, 8));
 }
 
+Status ValidateAppliedPosition(const WriteOptions& wo) {
+  if (wo.applied_position_key.size() > kMaxIdBytes) {
+    return Status::InvalidArgument("applied_position_key: over " + std::to_string(kMaxIdBytes) +
+                                   " bytes");
+  }
+  if (wo.applied_position_value.size() > kMaxAttributeValueBytes) {
+    return Status::InvalidArgument("applied_position_value: over " +
+                                   std::to_string(kMaxAttributeValueBytes) + " bytes");
+  }
+  if (wo.applied_position_key.empty() && !wo.applied_position_value.empty()) {
+    return Status::InvalidArgument("applied_position_value given without applied_position_key");
+  }
+  return Status::OK();
+}
+
+// WriteOptions::applied_position_* into `batch` (nothing when no key).
+void PutAppliedPosition(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* meta,
+                        const WriteOptions& wo) {
+  if (wo.applied_position_key.empty()) return;
+  std::string key(storage::kMetaAppliedPositionPrefix);
+  key += wo.applied_position_key;
+  batch->Put(meta, key, wo.applied_position_value);
+}
+
 std::string Quoted(std::string_view s) {
   std::string out = "\"";
   out.append(s.substr(0, 64));
@@ -267,9 +291,15 @@ Status DBImpl::RecordEvents(const WriteOptions& wo, const std::vector<Event>& ev
     for (size_t i = 0; i < events.size(); ++i) {
       RECDB_RETURN_IF_ERROR(ValidateEvent(events[i], i));
     }
+    RECDB_RETURN_IF_ERROR(ValidateAppliedPosition(wo));
     if (events.empty()) {
       if (result != nullptr) *result = RecordEventsResult();
-      return Status::OK();
+      if (wo.applied_position_key.empty()) return Status::OK();
+      // Only the position: the caller skipped log entries it does not apply.
+      std::lock_guard write(write_mu_);
+      rocksdb::WriteBatch batch;
+      PutAppliedPosition(&batch, store_->Handle(ColumnFamily::kMeta), wo);
+      return store_->Write(&batch, wo.sync);
     }
     std::lock_guard write(write_mu_);
     return RecordEventsLocked(wo, events, result);
@@ -444,6 +474,7 @@ Status DBImpl::RecordEventsLocked(const WriteOptions& wo, const std::vector<Even
     PutCounter(&batch_, meta, storage::kMetaNextItemId, next_item);
     PutCounter(&batch_, meta, storage::kMetaItemCount, counters_.items + new_items_.size());
   }
+  PutAppliedPosition(&batch_, meta, wo);
   RECDB_RETURN_IF_ERROR(store_->Write(&batch_, wo.sync));
   stats_log_end_++;
 

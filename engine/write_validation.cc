@@ -43,10 +43,11 @@ Status CheckBytes(std::string_view s, size_t limit, const char* limit_name,
   return CheckUtf8(s, where, field);
 }
 
-Status CheckTimestamp(int64_t ts, std::string_view where, const char* field) {
-  if (ts < kMinTimestamp || ts > kMaxTimestamp) {
+Status CheckTimestamp(int64_t ts, std::string_view where, const char* field,
+                      int64_t min = kMinTimestamp) {
+  if (ts < min || ts > kMaxTimestamp) {
     return Status::InvalidArgument(Where(where, field) + ": " + std::to_string(ts) +
-                                   " is outside [" + std::to_string(kMinTimestamp) + ", " +
+                                   " is outside [" + std::to_string(min) + ", " +
                                    std::to_string(kMaxTimestamp) + "]");
   }
   return Status::OK();
@@ -114,7 +115,7 @@ Status ValidateItem(const Item& item, std::string_view where) {
   }
   RECDB_RETURN_IF_ERROR(CheckBytes(item.creator, kMaxAttributeValueBytes,
                                    "kMaxAttributeValueBytes", where, "creator"));
-  RECDB_RETURN_IF_ERROR(CheckTimestamp(item.created_at, where, "created_at"));
+  RECDB_RETURN_IF_ERROR(CheckTimestamp(item.created_at, where, "created_at", kMinCreatedAt));
   return CheckAttributes(item.attributes, where);
 }
 

@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "recdb/records.h"
+#include "recdb/validation.h"  // the exported one-argument forms
 #include "recdb/status.h"
 
 namespace recdb {

@@ -25,6 +25,10 @@ PACKAGES=(
 # The web console's browser test (console/e2e, ctest label "browser"):
 # Debian's chromium, driven by playwright-core from npm (no browser download).
 PACKAGES+=(chromium nodejs)
+# The cluster module (cluster/, ctest label "cluster"): libnats (NATS C client
+# 3.4.1) to publish to and follow a JetStream log, and nats-server 2.9.10 to
+# run the 3-server JetStream cluster its tests and benchmark start on loopback.
+PACKAGES+=(libnats-dev nats-server)
 # npm comes with nodejs from NodeSource; Debian's own nodejs needs the npm package.
 command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 missing=()

@@ -148,6 +148,8 @@ inline constexpr std::string_view kMetaItemCount = "counter/items";
 inline constexpr std::string_view kMetaUserCount = "counter/users";
 inline constexpr std::string_view kMetaEventCount = "counter/events";
 inline constexpr std::string_view kMetaEventTypePrefix = "event_type/";
+// "applied_position/" + caller's key: WriteOptions::applied_position_key.
+inline constexpr std::string_view kMetaAppliedPositionPrefix = "applied_position/";
 // "event_type/" + type id (2 bytes BE).
 std::string EventTypeKey(uint16_t type_id);
 // False if `key` is not an event type key.

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Fails if a module includes a module above it (docs/DESIGN.md: api -> engine ->
-# {index, storage} -> common). Prints each offending line.
+# {index, storage} -> common). Prints each offending line. The compiler
+# enforces the same through per-module include roots (ctest layering_compile);
+# this grep adds what include roots cannot see: a lower module naming the
+# public recdb/db.h, and public headers naming a dependency.
 set -u
 root="$1"
 bad=0
@@ -14,7 +17,14 @@ check storage 'index/|engine/|tools/|recdb/db\.h'
 check index 'storage/|engine/|tools/|recdb/db\.h'
 check engine 'tools/'
 check api/c 'storage/|index/|engine/|tools/|common/'
+# The cluster module sits above the public API (cluster/README.md).
+check cluster 'storage/|index/|engine/|tools/|common/|api/src/'
 check python 'storage/|index/|engine/|tools/|common/'
+# The CLI, the importers and the HTTP service use the public API only
+# (tools/bench is white-box and may include internals, as tests do).
+check tools/cli 'storage/|index/|engine/|common/'
+check tools/import 'storage/|index/|engine/|common/'
+check tools/serve 'storage/|index/|engine/|common/'
 # Public headers name no dependency type.
 if grep -rnE '#include <(rocksdb|hnswlib|flatbuffers|boost)/' "$root/api/include"; then
   echo "public header includes a dependency"; bad=1

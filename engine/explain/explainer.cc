@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "engine/models/cooccurrence.h"
@@ -34,6 +35,37 @@ Evidence Make(std::string kind, std::string text) {
 
 }  // namespace
 
+std::vector<uint32_t> CitableItems(std::span<const HistoryEvent> events) {
+  struct Range {
+    double sum = 0, min = 0, max = 0;
+    size_t count = 0;
+  };
+  std::map<uint16_t, Range> by_type;
+  for (const HistoryEvent& e : events) {
+    if (!e.has_value) continue;
+    Range& r = by_type[e.type];
+    if (r.count == 0) r.min = r.max = e.value;
+    r.sum += e.value;
+    r.min = std::min(r.min, e.value);
+    r.max = std::max(r.max, e.value);
+    ++r.count;
+  }
+  std::set<uint32_t> low;
+  for (const HistoryEvent& e : events) {
+    if (!e.has_value) continue;
+    const Range& r = by_type[e.type];
+    const double neutral = std::max(r.sum / r.count, (r.min + r.max) / 2);
+    if (e.value < neutral) low.insert(e.item);
+  }
+  std::vector<uint32_t> out;
+  for (const HistoryEvent& e : events) {
+    if (!low.count(e.item)) out.push_back(e.item);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 void ExplainResult(const ExplainContext& ctx, uint32_t item, const rerank::Placed* placed,
                    Recommendation* rec) {
   Explanation& ex = rec->explanation;
@@ -60,8 +92,8 @@ void ExplainResult(const ExplainContext& ctx, uint32_t item, const rerank::Place
   // The user's own item that best explains it: the history item with the
   // strongest co-occurrence with the recommended one.
   std::string because;
-  if (ctx.cooccurrence && !ctx.history.empty()) {
-    std::set<uint32_t> in_history(ctx.history.begin(), ctx.history.end());
+  if (ctx.cooccurrence && !ctx.reasons.empty()) {
+    std::set<uint32_t> in_history(ctx.reasons.begin(), ctx.reasons.end());
     float best = 0;
     uint32_t best_item = 0;
     for (const auto& nb : ctx.cooccurrence->Neighbours(item)) {

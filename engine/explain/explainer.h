@@ -2,11 +2,12 @@
 // human sentence -- from the evidence that really produced it:
 //  - "recommender": each recommender's share of the positive fused score;
 //  - "because_item": the user's own history item with the strongest
-//    co-occurrence with the result (always an item of the user's history);
+//    co-occurrence with the result (always one of ExplainContext::reasons:
+//    an item the user rated below their neutral point is never cited);
 //  - "attended_items": the recent history items a sequence model (a
 //    component whose Recommender::HistoryEvidence is not empty, "seq")
 //    weighted most, when that component contributed positively ("because
-//    you just interacted with X and Y");
+//    you just interacted with X and Y"; also only ExplainContext::reasons);
 //  - "popular_in_category": the result is among the trending items of one
 //    of its own categories ("popular in Comedy this week");
 //  - care placements (engine/rerank): "exploration" ("new, and close to what
@@ -39,9 +40,11 @@ struct ExplainContext {
   std::function<std::string(uint32_t)> external_id;     // iid -> external id
   const models::Cooccurrence* cooccurrence = nullptr;   // may be null
   const rerank::CareFacts* facts = nullptr;             // may be null
-  std::span<const uint32_t> history;                    // the user's items
-  // The history items the sequence component attended to most, heaviest
-  // first, and that component's name (empty: none).
+  // The user's items that may be cited as a reason (CitableItems): the
+  // history without the items the user rated below their neutral point.
+  std::span<const uint32_t> reasons;
+  // The citable history items the sequence component attended to most,
+  // heaviest first, and that component's name (empty: none).
   std::vector<uint32_t> attended;
   std::string attended_by;
   size_t k = 0;                                         // list length requested
@@ -51,6 +54,24 @@ struct ExplainContext {
   bool cold_start = false;
   bool personal = true;  // false: the user's consent turned personalisation off
 };
+
+// One event of the user's history, as the explainer weighs it.
+struct HistoryEvent {
+  uint32_t item = 0;
+  uint16_t type = 0;  // event type id: values are compared within a type
+  bool has_value = false;
+  double value = 0.0;  // e.g. a rating
+};
+
+// The items of `events` that may be cited as a reason to like something.
+// An event without a value (a view, a purchase) always may. A valued event
+// (a rating) may only when its value is at least the user's neutral point
+// for that event type: the higher of the mean of the user's values and the
+// middle of their range, (min + max) / 2. So on a 1-5 scale a user who rated
+// from 1 to 5 never has a 1 or a 2 cited, whatever their mean. An item with
+// any event below the neutral point is not citable, even if it was also
+// viewed. The result is sorted and unique.
+std::vector<uint32_t> CitableItems(std::span<const HistoryEvent> events);
 
 // Fills rec->explanation from rec->contributions and the context. `placed`
 // is the care stage's record for the item (null: plain relevance).

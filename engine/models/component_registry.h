@@ -30,15 +30,18 @@
 #include <vector>
 
 #include "engine/models/fused.h"
+#include "recdb/export.h"
 
 namespace recdb::models {
 
 // Makes the factory of a component from the blend's configuration.
 using ComponentMaker = std::function<RecommenderFactory(const ComponentConfig&)>;
 
-// Registers component `name`. A name registered twice keeps the first
+// Registers component `name`. Exported from librecdb.so (RECDB_EXPORT,
+// tests/abi/public_symbols.txt "Plugin interface"): a plugin's static
+// initializer calls it. A name registered twice keeps the first
 // registration (and returns false), as does a built-in name.
-bool RegisterComponent(std::string name, ComponentMaker maker, bool in_default_blend = true);
+RECDB_EXPORT bool RegisterComponent(std::string name, ComponentMaker maker, bool in_default_blend = true);
 
 // The registered components' names, in registration order; with
 // `default_blend_only`, those that join DefaultFusedComponents.

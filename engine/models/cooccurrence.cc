@@ -78,12 +78,19 @@ Status Cooccurrence::Fit(const Dataset& data) {
     }
   });
 
-  nn_ = ItemNeighbours{};
-  nn_.ptr.assign(n + 1, 0);
-  for (uint32_t i = 0; i < n; ++i) nn_.ptr[i + 1] = nn_.ptr[i] + rows[i].size();
+  std::vector<uint64_t> ptr(n + 1, 0);
+  for (uint32_t i = 0; i < n; ++i) ptr[i + 1] = ptr[i] + rows[i].size();
+  std::vector<uint32_t> item;
+  std::vector<float> sim;
+  item.reserve(ptr[n]);
+  sim.reserve(ptr[n]);
   for (auto& row : rows) {
-    for (auto [j, s] : row) nn_.item.push_back(j), nn_.sim.push_back(s);
+    for (auto [j, s] : row) item.push_back(j), sim.push_back(s);
   }
+  nn_ = ItemNeighbours{};
+  nn_.ptr = StoredArray<uint64_t>(std::move(ptr));
+  nn_.item = StoredArray<uint32_t>(std::move(item));
+  nn_.sim = StoredArray<float>(std::move(sim));
   return Status::OK();
 }
 

@@ -51,7 +51,8 @@ Status Ease::Fit(const Dataset& data) {
   }
   if (!(options_.lambda > 0)) return Status::InvalidArgument("ease: lambda must be > 0");
   fit_times_ = EaseFitTimes{};
-  weights_.resize(0, 0);  // frees the old B before G is allocated
+  weights_ = StoredArray<float>();  // frees the old B before G is allocated
+  n_ = 0;
   if (n == 0) return Status::OK();
   const int threads = std::max(1, options_.threads);
 
@@ -98,8 +99,8 @@ Status Ease::Fit(const Dataset& data) {
   t0 = std::chrono::steady_clock::now();
   std::vector<double> inv_diag(n);
   for (size_t j = 0; j < n; ++j) inv_diag[j] = 1.0 / g[j + j * ld];
-  weights_.resize(n, n);
-  float* w = weights_.data();
+  std::vector<float> b(static_cast<size_t>(n) * n);
+  float* w = b.data();
   constexpr size_t kBlock = 64;
   ParallelFor((n + kBlock - 1) / kBlock, threads, [&](size_t block) {
     const size_t i0 = block * kBlock, i1 = std::min<size_t>(n, i0 + kBlock);
@@ -116,6 +117,8 @@ Status Ease::Fit(const Dataset& data) {
       row[i] = 0.0f;
     }
   });
+  weights_ = StoredArray<float>(std::move(b));
+  n_ = n;
   fit_times_.weights = SecondsSince(t0);
   return Status::OK();
 }
@@ -127,7 +130,9 @@ void Ease::Score(const UserQuery& query, std::span<float> scores) const {
   std::sort(items.begin(), items.end());
   items.erase(std::unique(items.begin(), items.end()), items.end());
   for (uint32_t i : items) {
-    if (i < num_items()) out += weights_.row(i).transpose();
+    if (i < num_items()) {
+      out += Eigen::Map<const Eigen::VectorXf>(weights_.data() + static_cast<size_t>(i) * n_, n_);
+    }
   }
 }
 
@@ -137,7 +142,7 @@ namespace recdb::models {
 
 Status Ease::Save(ModelWriter& out) const {
   out.Put<uint32_t>(num_items());
-  out.PutArray(weights_.data(), static_cast<size_t>(weights_.size()));
+  out.PutStored(weights_.span());
   return Status::OK();
 }
 
@@ -147,8 +152,14 @@ Status Ease::Load(ModelReader& in) {
       !in.CanHold(static_cast<uint64_t>(n) * n, sizeof(float))) {
     return in.status();
   }
-  weights_.resize(n, n);
-  in.GetArray(weights_.data(), static_cast<uint64_t>(n) * n);
+  weights_ = StoredArray<float>();
+  n_ = 0;
+  if (!in.GetStored(&weights_) ||
+      !in.Expect(weights_.size() == static_cast<uint64_t>(n) * n, "weight matrix size")) {
+    weights_ = StoredArray<float>();
+    return in.status();
+  }
+  n_ = n;
   return in.status();
 }
 

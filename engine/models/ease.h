@@ -17,6 +17,7 @@
 
 #include <Eigen/Dense>
 
+#include "engine/models/model_io.h"
 #include "engine/models/recommender.h"
 
 namespace recdb::models {
@@ -43,14 +44,16 @@ class Ease final : public Recommender {
   Status Fit(const Dataset& data) override;
   Status Save(ModelWriter& out) const override;
   Status Load(ModelReader& in) override;
-  uint32_t num_items() const override { return static_cast<uint32_t>(weights_.rows()); }
+  uint32_t num_items() const override { return n_; }
   void Score(const UserQuery& query, std::span<float> scores) const override;
 
   const EaseFitTimes& last_fit_times() const { return fit_times_; }
 
  private:
   EaseOptions options_;
-  Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> weights_;  // B
+  // B, n_ x n_ row-major; loaded from a mapped model file, a view of it.
+  StoredArray<float> weights_;
+  uint32_t n_ = 0;
   EaseFitTimes fit_times_;
 };
 

@@ -404,11 +404,12 @@ RecommenderFactory DefaultComponentFactory(std::string_view name, const Componen
   }
   for (const auto& recent : {std::pair<size_t, double>{1, 0.7}, {5, 0.7}, {20, 0.9}}) {
     if (name != "recentknn" + std::to_string(recent.first)) continue;
-    return [threads, recent] {
+    return [threads, recent, cache = config.neighbour_cache] {
       RecentKnnOptions o;
       o.last_items = recent.first;
       o.decay = recent.second;
       o.threads = threads;
+      o.cache = cache;
       return std::make_unique<RecentKnn>(o);
     };
   }
@@ -476,7 +477,7 @@ Status Fused::Save(ModelWriter& out) const {
   out.Put<uint64_t>(models_.size());
   for (size_t j = 0; j < models_.size(); ++j) {
     out.PutString(components_[j].name);
-    ModelWriter part;
+    ModelWriter part = out.Child();  // shares objects stored once (PutShared)
     RECDB_RETURN_IF_ERROR(models_[j]->Save(part).WithContext(components_[j].name));
     out.PutBlock(part);
   }

@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/models/item_knn.h"
 #include "engine/models/recommender.h"
 #include "recdb/privacy.h"
 
@@ -194,6 +195,9 @@ struct ComponentConfig {
   int ials_factors = 64;     // IalsOptions::factors
   int ials_iterations = 15;  // IalsOptions::iterations
   std::shared_ptr<const ItemVectors> content;  // null: "content" loads its vectors
+  // One cosine table for recentknn1/5/20 (item_knn.h): fitted, stored and
+  // loaded once per blend.
+  std::shared_ptr<NeighbourCache> neighbour_cache = std::make_shared<NeighbourCache>();
 };
 // The same blend with every setting in `config` ("content" joins when
 // config.content is set).

@@ -103,6 +103,8 @@ Status Ials::Fit(const Dataset& data) {
   }
   std::mt19937_64 rng(o.seed);
   std::normal_distribution<float> normal(0.0f, static_cast<float>(o.init_stddev));
+  stored_users_ = StoredArray<float>();
+  stored_user_rows_ = 0;
   user_factors_.resize(data.num_users(), o.factors);
   item_factors_.resize(data.num_items(), o.factors);
   for (Eigen::Index k = 0; k < user_factors_.size(); ++k) user_factors_.data()[k] = normal(rng);
@@ -111,9 +113,10 @@ Status Ials::Fit(const Dataset& data) {
   if (warm_ && warm_->item_factors_.cols() == o.factors) {
     // Ids are stable (new users and items are appended), so each known row
     // starts where the previous fit left it; new rows start random.
-    const Eigen::Index users = std::min(user_factors_.rows(), warm_->user_factors_.rows());
+    const Eigen::Map<const Matrix> previous_users = warm_->user_factors();
+    const Eigen::Index users = std::min(user_factors_.rows(), previous_users.rows());
     const Eigen::Index items = std::min(item_factors_.rows(), warm_->item_factors_.rows());
-    user_factors_.topRows(users) = warm_->user_factors_.topRows(users);
+    user_factors_.topRows(users) = previous_users.topRows(users);
     item_factors_.topRows(items) = warm_->item_factors_.topRows(items);
     iterations = o.warm_iterations;
   }
@@ -144,8 +147,9 @@ Eigen::VectorXf Ials::FoldIn(std::span<const uint32_t> items) const {
 
 void Ials::Score(const UserQuery& query, std::span<float> scores) const {
   Eigen::Map<Eigen::VectorXf> out(scores.data(), static_cast<Eigen::Index>(scores.size()));
-  if (query.user < user_factors_.rows() && !options_.fold_in_known_users) {
-    out.noalias() = item_factors_ * user_factors_.row(query.user).transpose();
+  const Eigen::Map<const Matrix> users = user_factors();
+  if (query.user < users.rows() && !options_.fold_in_known_users) {
+    out.noalias() = item_factors_ * users.row(query.user).transpose();
   } else {
     out.noalias() = item_factors_ * FoldIn(query.items);
   }
@@ -183,7 +187,9 @@ bool Ials::WarmStart(std::shared_ptr<const Recommender> previous) {
 
 Status Ials::Save(ModelWriter& out) const {
   out.Put<int32_t>(static_cast<int32_t>(item_factors_.cols()));
-  PutMatrix(out, user_factors_);
+  const Eigen::Map<const Matrix> users = user_factors();
+  out.Put<uint64_t>(static_cast<uint64_t>(users.rows()));
+  out.PutStored(std::span<const float>(users.data(), static_cast<size_t>(users.size())));
   PutMatrix(out, item_factors_);
   return Status::OK();
 }
@@ -195,7 +201,18 @@ Status Ials::Load(ModelReader& in) {
     return in.status();
   }
   options_.factors = factors;
-  if (GetMatrix(in, factors, &user_factors_) && GetMatrix(in, factors, &item_factors_)) {
+  user_factors_.resize(0, 0);
+  stored_users_ = StoredArray<float>();
+  stored_user_rows_ = 0;
+  uint64_t users = 0;
+  if (!in.Get(&users) || !in.Expect(users <= UINT32_MAX, "user count") ||
+      !in.GetStored(&stored_users_) ||
+      !in.Expect(stored_users_.size() == users * static_cast<uint64_t>(factors), "user factors")) {
+    stored_users_ = StoredArray<float>();
+    return in.status();
+  }
+  stored_user_rows_ = static_cast<Eigen::Index>(users);
+  if (GetMatrix(in, factors, &item_factors_)) {
     item_gramian_ =
         static_cast<float>(options_.unobserved_weight) * (item_factors_.transpose() * item_factors_);
   }

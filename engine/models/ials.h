@@ -27,6 +27,7 @@
 
 #include <Eigen/Dense>
 
+#include "engine/models/model_io.h"
 #include "engine/models/recommender.h"
 
 namespace recdb::models {
@@ -69,13 +70,23 @@ class Ials final : public Recommender {
   // an empty history.
   Eigen::VectorXf FoldIn(std::span<const uint32_t> items) const;
 
-  const Matrix& user_factors() const { return user_factors_; }
+  // The fitted matrix, or (a model loaded from a mapped file) a view of it.
+  Eigen::Map<const Matrix> user_factors() const {
+    if (stored_user_rows_ > 0) {
+      return Eigen::Map<const Matrix>(stored_users_.data(), stored_user_rows_, options_.factors);
+    }
+    return Eigen::Map<const Matrix>(user_factors_.data(), user_factors_.rows(), user_factors_.cols());
+  }
   const Matrix& item_factors() const { return item_factors_; }
   const IalsOptions& options() const { return options_; }
 
  private:
   IalsOptions options_;
   Matrix user_factors_, item_factors_;
+  // Loaded user factors (4 x factors bytes per user, most of a large model):
+  // a view of the model file's mapping, not a copy (model_io.h PutStored).
+  StoredArray<float> stored_users_;
+  Eigen::Index stored_user_rows_ = 0;
   Eigen::MatrixXf item_gramian_;  // unobserved_weight * H^T H of the fitted items
   std::shared_ptr<const Ials> warm_;  // the next Fit starts from its factors
 };

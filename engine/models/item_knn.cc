@@ -46,15 +46,40 @@ ItemNeighbours BuildCosineNeighbours(const Dataset& data, size_t keep, int threa
     }
   });
 
-  ItemNeighbours nn;
-  nn.ptr.assign(n + 1, 0);
-  for (uint32_t i = 0; i < n; ++i) nn.ptr[i + 1] = nn.ptr[i] + rows[i].size();
-  nn.item.reserve(nn.ptr[n]);
-  nn.sim.reserve(nn.ptr[n]);
+  std::vector<uint64_t> ptr(n + 1, 0);
+  for (uint32_t i = 0; i < n; ++i) ptr[i + 1] = ptr[i] + rows[i].size();
+  std::vector<uint32_t> item;
+  std::vector<float> sim;
+  item.reserve(ptr[n]);
+  sim.reserve(ptr[n]);
   for (auto& row : rows) {
-    for (auto [j, s] : row) nn.item.push_back(j), nn.sim.push_back(s);
+    for (auto [j, s] : row) item.push_back(j), sim.push_back(s);
+    std::vector<std::pair<uint32_t, float>>().swap(row);
   }
+  ItemNeighbours nn;
+  nn.ptr = StoredArray<uint64_t>(std::move(ptr));
+  nn.item = StoredArray<uint32_t>(std::move(item));
+  nn.sim = StoredArray<float>(std::move(sim));
   return nn;
+}
+
+std::shared_ptr<const ItemNeighbours> NeighbourCache::Cosine(const Dataset& data, size_t keep,
+                                                             int threads) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const bool same = nn_ && data_ == &data && interactions_ == data.interactions().data() &&
+                    events_ == data.interactions().size() && users_ == data.num_users() &&
+                    items_ == data.num_items() && keep_ == keep;
+  if (!same) {
+    nn_.reset();  // frees the old table before the new one is built
+    nn_ = std::make_shared<const ItemNeighbours>(BuildCosineNeighbours(data, keep, threads));
+    data_ = &data;
+    interactions_ = data.interactions().data();
+    events_ = data.interactions().size();
+    users_ = data.num_users();
+    items_ = data.num_items();
+    keep_ = keep;
+  }
+  return nn_;
 }
 
 namespace {
@@ -85,7 +110,10 @@ Status RecentKnn::Fit(const Dataset& data) {
   if (!(options_.decay > 0.0) || options_.last_items == 0) {
     return Status::InvalidArgument("recentknn: decay must be > 0 and last_items >= 1");
   }
-  nn_ = BuildCosineNeighbours(data, options_.neighbours, options_.threads);
+  nn_.reset();
+  nn_ = options_.cache ? options_.cache->Cosine(data, options_.neighbours, options_.threads)
+                       : std::make_shared<const ItemNeighbours>(
+                             BuildCosineNeighbours(data, options_.neighbours, options_.threads));
   return Status::OK();
 }
 
@@ -96,7 +124,7 @@ void RecentKnn::Score(const UserQuery& query, std::span<float> scores) const {
   float w = 1.0f;
   for (size_t j = 0; j < take; ++j, w *= static_cast<float>(options_.decay)) {
     const uint32_t i = query.items[n - 1 - j];
-    if (i < num_items()) AddNeighbours(nn_, i, w, scores);
+    if (i < num_items()) AddNeighbours(*nn_, i, w, scores);
   }
 }
 
@@ -105,13 +133,13 @@ void RecentKnn::Score(const UserQuery& query, std::span<float> scores) const {
 namespace recdb::models {
 
 void SaveNeighbours(const ItemNeighbours& nn, ModelWriter& out) {
-  out.PutVector(nn.ptr);
-  out.PutVector(nn.item);
-  out.PutVector(nn.sim);
+  out.PutStored(nn.ptr.span());
+  out.PutStored(nn.item.span());
+  out.PutStored(nn.sim.span());
 }
 
 bool LoadNeighbours(ModelReader& in, ItemNeighbours* nn) {
-  if (!in.GetVector(&nn->ptr) || !in.GetVector(&nn->item) || !in.GetVector(&nn->sim)) return false;
+  if (!in.GetStored(&nn->ptr) || !in.GetStored(&nn->item) || !in.GetStored(&nn->sim)) return false;
   // CSR invariants: monotone offsets ending at the entry count, ids in range.
   const uint32_t n = nn->num_items();
   bool ok = nn->item.size() == nn->sim.size() && (nn->ptr.empty() || nn->ptr[0] == 0) &&
@@ -132,12 +160,14 @@ Status ItemKnn::Load(ModelReader& in) {
 }
 
 Status RecentKnn::Save(ModelWriter& out) const {
-  SaveNeighbours(nn_, out);
+  if (!nn_) return Status::FailedPrecondition("recentknn: not fitted");
+  out.PutShared<ItemNeighbours>(nn_, SaveNeighbours);
   return Status::OK();
 }
 
 Status RecentKnn::Load(ModelReader& in) {
-  LoadNeighbours(in, &nn_);
+  nn_.reset();
+  in.GetShared<ItemNeighbours>(&nn_, LoadNeighbours);
   return in.status();
 }
 

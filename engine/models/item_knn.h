@@ -9,13 +9,20 @@
 //    decay^2, ... (repeats count again). Default keeps all neighbours, as the
 //    reference does.
 //
+// The RecentKnn components of one blend share one table (NeighbourCache):
+// it is built once per dataset, stored once in the model file
+// (ModelWriter::PutShared) and, loaded from a mapped model file, not copied.
+//
 // Memory: O(sum of kept neighbours); fitting costs O(sum over users of
 // |items(u)|^2) with one dense accumulator per thread.
 // Thread-safety: see Recommender.
 #pragma once
 
+#include <memory>
+#include <mutex>
 #include <vector>
 
+#include "engine/models/model_io.h"
 #include "engine/models/recommender.h"
 
 namespace recdb::models {
@@ -23,9 +30,9 @@ namespace recdb::models {
 // Sparse rows of item-item similarity, neighbours of each item sorted by
 // descending similarity (ties by ascending id).
 struct ItemNeighbours {
-  std::vector<uint64_t> ptr;  // num_items + 1
-  std::vector<uint32_t> item;
-  std::vector<float> sim;
+  StoredArray<uint64_t> ptr;  // num_items + 1
+  StoredArray<uint32_t> item;
+  StoredArray<float> sim;
   uint32_t num_items() const { return ptr.empty() ? 0 : static_cast<uint32_t>(ptr.size() - 1); }
 };
 
@@ -36,6 +43,24 @@ bool LoadNeighbours(ModelReader& in, ItemNeighbours* nn);
 
 // Cosine neighbours of every item; `keep` = 0 keeps every non-zero neighbour.
 ItemNeighbours BuildCosineNeighbours(const Dataset& data, size_t keep, int threads);
+
+// The cosine table of the last dataset asked for, so that the components of
+// one blend that keep the same neighbours fit (and store) it once. The
+// dataset is recognised by its address, sizes and interaction buffer; a
+// cache lives as long as one Train's components (ComponentConfig).
+// Thread-safe.
+class NeighbourCache {
+ public:
+  std::shared_ptr<const ItemNeighbours> Cosine(const Dataset& data, size_t keep, int threads);
+
+ private:
+  std::mutex mu_;
+  const void* data_ = nullptr;       // GUARDED_BY(mu_)
+  const void* interactions_ = nullptr;
+  size_t events_ = 0, keep_ = 0;
+  uint32_t users_ = 0, items_ = 0;
+  std::shared_ptr<const ItemNeighbours> nn_;
+};
 
 struct ItemKnnOptions {
   size_t neighbours = 50;  // Default: 50; 0 = all
@@ -62,6 +87,8 @@ struct RecentKnnOptions {
   double decay = 0.7;      // Default: 0.7
   size_t neighbours = 0;   // Default: 0 = all non-zero neighbours
   int threads = 2;
+  // Shared with the blend's other RecentKnn components; null: its own table.
+  std::shared_ptr<NeighbourCache> cache;
 };
 
 class RecentKnn final : public Recommender {
@@ -71,12 +98,14 @@ class RecentKnn final : public Recommender {
   Status Fit(const Dataset& data) override;
   Status Save(ModelWriter& out) const override;
   Status Load(ModelReader& in) override;
-  uint32_t num_items() const override { return nn_.num_items(); }
+  uint32_t num_items() const override { return nn_ ? nn_->num_items() : 0; }
   void Score(const UserQuery& query, std::span<float> scores) const override;
+  // The table it scores with (shared among a blend's RecentKnn components).
+  const std::shared_ptr<const ItemNeighbours>& neighbours() const { return nn_; }
 
  private:
   RecentKnnOptions options_;
-  ItemNeighbours nn_;
+  std::shared_ptr<const ItemNeighbours> nn_;
 };
 
 }  // namespace recdb::models

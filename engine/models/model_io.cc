@@ -75,11 +75,20 @@ bool ModelReader::GetNested(std::vector<std::vector<float>>* v) {
       [](ModelReader* r, std::vector<float>* row) { return r->GetVector(row); });
 }
 
+bool ModelReader::SkipPadding() {
+  const size_t pad = (8 - pos_ % 8) % 8;
+  if (!Need(pad)) return false;
+  pos_ += pad;
+  return true;
+}
+
 bool ModelReader::GetBlock(ModelReader* inner, std::string what) {
   uint64_t n = 0;
-  if (!Get(&n)) return false;
+  if (!Get(&n) || !SkipPadding()) return false;
   if (n > in_.size() - pos_) return Fail("block longer than the input");
   *inner = ModelReader(in_.substr(pos_, n), std::move(what));
+  inner->keep_alive_ = keep_alive_;
+  inner->shared_ = shared_;
   pos_ += n;
   return true;
 }

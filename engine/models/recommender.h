@@ -19,6 +19,7 @@
 
 #include "engine/models/dataset.h"
 #include "engine/models/model_io.h"
+#include "recdb/export.h"
 #include "recdb/status.h"
 
 namespace recdb::models {
@@ -43,7 +44,11 @@ struct UserQuery {
   int64_t now = 0;
 };
 
-class Recommender {
+// RECDB_EXPORT (plugin interface, tests/abi/public_symbols.txt): a component
+// plugin (modules/seq) derives from it, so its typeinfo and vtable, which
+// recommender.cc holds (Save is the key function), must be visible to the
+// plugin; the inline members stay hidden (-fvisibility-inlines-hidden).
+class RECDB_EXPORT Recommender {
  public:
   virtual ~Recommender() = default;
 

@@ -1,6 +1,12 @@
 #include "engine/recommend/model_file.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <bit>
+#include <cerrno>
 #include <cstring>
 
 #include "common/crc32c.h"
@@ -33,6 +39,52 @@ T Get(const char* buf, size_t off) {
   return v;
 }
 
+// A read-only mapping of the whole file, unmapped when the last user lets go.
+class Mapping {
+ public:
+  Mapping(void* addr, size_t size) : addr_(addr), size_(size) {}
+  ~Mapping() {
+    if (size_ > 0) ::munmap(addr_, size_);
+  }
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  std::string_view bytes() const { return {static_cast<const char*>(addr_), size_}; }
+
+ private:
+  void* addr_;
+  size_t size_;
+};
+
+Status Errno(const char* what, const std::string& path) {
+  return Status::IOError(std::string(what) + " " + path + ": " + std::strerror(errno));
+}
+
+// The file mapped with its pages populated from the page cache (one system
+// call instead of a fault per page), or NotFound / IOError.
+StatusOr<std::shared_ptr<const Mapping>> MapFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return Status::NotFound(path + " does not exist");
+    return Errno("open", path);
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    Status s = Errno("stat", path);
+    ::close(fd);
+    return s;
+  }
+  const size_t size = static_cast<size_t>(st.st_size);
+  if (size == 0) {
+    ::close(fd);
+    return std::make_shared<const Mapping>(nullptr, 0);
+  }
+  void* addr = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  Status failed = addr == MAP_FAILED ? Errno("mmap", path) : Status::OK();
+  ::close(fd);
+  if (!failed.ok()) return failed;
+  return std::make_shared<const Mapping>(addr, size);
+}
+
 }  // namespace
 
 Status WriteModelFile(const std::string& path, const ModelFileHeader& header,
@@ -52,7 +104,9 @@ Status WriteModelFile(const std::string& path, const ModelFileHeader& header,
 
 StatusOr<ModelFile> ReadModelFile(const std::string& path) {
   ModelFile file;
-  RECDB_ASSIGN_OR_RETURN(file.bytes, ReadWholeFile(path));
+  RECDB_ASSIGN_OR_RETURN(std::shared_ptr<const Mapping> mapping, MapFile(path));
+  file.bytes = mapping->bytes();
+  file.keep_alive = std::move(mapping);
   const std::string where = "model file " + path + ": ";
   const char* buf = file.bytes.data();
   if (file.bytes.size() < kModelFileHeaderSize) return Status::Corruption(where + "truncated header");

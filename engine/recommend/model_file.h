@@ -3,13 +3,20 @@
 // that Open serves it at once instead of refitting.
 //
 // Layout (little-endian), a 64-byte header then the payload:
-//   0  magic "RDBMODEL"           8  format version (u32, 1)
+//   0  magic "RDBMODEL"           8  format version (u32, 2)
 //   12 header size (u32, 64)      16 covered sequence (u64): the RocksDB
 //   24 model version (u64)           sequence number the training read at
 //   32 events used (u64)          40 payload size (u64)
 //   48 payload CRC-32C (u32)      52 reserved (8 zero bytes)
 //   60 header CRC-32C (u32) of bytes [0, 60)
 // The payload is the model_io.h encoding of the model (RecommendService).
+//
+// Read: the file is mapped (mmap, MAP_POPULATE) rather than copied, and
+// the model's large arrays are views of the mapping (model_io.h
+// StoredArray), which the loaded model keeps alive: loading touches no fresh
+// memory for them. The file is replaced by rename, never rewritten in
+// place, so a mapping stays valid; an unlinked file's blocks are freed when
+// the last model using it is released.
 //
 // Written with WriteFileDurably (temp file, fsync, rename, directory fsync).
 // Read: everything is verified before the payload is parsed; a truncated,
@@ -18,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -26,7 +34,8 @@
 namespace recdb {
 
 inline constexpr char kModelFileName[] = "fused.model";
-inline constexpr uint32_t kModelFileVersion = 1;
+// 2: blocks and stored arrays 8-aligned, shared objects written once.
+inline constexpr uint32_t kModelFileVersion = 2;
 inline constexpr size_t kModelFileHeaderSize = 64;
 
 struct ModelFileHeader {
@@ -41,10 +50,10 @@ Status WriteModelFile(const std::string& path, const ModelFileHeader& header,
 
 struct ModelFile {
   ModelFileHeader header;
-  std::string bytes;  // the whole file
-  std::string_view payload() const {
-    return std::string_view(bytes).substr(kModelFileHeaderSize);
-  }
+  std::string_view bytes;              // the whole file, owned by keep_alive
+  std::shared_ptr<const void> keep_alive;  // the mapping (or a copy)
+  // Starts 8-aligned (the mapping is page-aligned).
+  std::string_view payload() const { return bytes.substr(kModelFileHeaderSize); }
 };
 
 // Errors: NotFound (no file), IOError, Corruption, NotSupported.

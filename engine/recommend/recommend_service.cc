@@ -353,7 +353,8 @@ Status RecommendService::LoadStoredModel() {
   auto file = ReadModelFile(ModelPath());
   if (file.status().IsNotFound()) return Status::OK();
   if (!file.ok()) return problem(file.status().ToString());
-  models::ModelReader in(file->payload(), "model file");
+  // The model's large arrays stay views of the mapped file (keep_alive).
+  models::ModelReader in(file->payload(), "model file", file->keep_alive);
   auto model = std::make_shared<Model>();
   uint32_t min_pair_users = 0;
   models::ModelReader data_in(""), fused_in(""), facts_in("");
@@ -574,6 +575,7 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
   std::vector<float> event_weights;  // the event type's weight, per history item
   std::vector<uint32_t> seen;  // every item the user touched, negative feedback included
   std::unordered_map<uint32_t, int64_t> last_event;  // item -> latest event time (rotation)
+  std::vector<explain::HistoryEvent> history_events;  // what the explanation may cite
   if (user_iid != models::kUnknownUser) {
     std::vector<double> weight_by_type;
     for (const auto& t : db_->EventTypesById()) {
@@ -587,6 +589,8 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
                                      last = std::max(last, e.timestamp);
                                      double w = e.type < weight_by_type.size() ? weight_by_type[e.type] : 0;
                                      if (w > 0 && personal) {
+                                       history_events.push_back(
+                                           {e.item, e.type, e.has_value, e.value});
                                        history.push_back(e.item);
                                        stamps.push_back(e.timestamp);
                                        event_weights.push_back(static_cast<float>(w));
@@ -601,6 +605,7 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
       stamps.push_back(stamps.empty() ? 0 : stamps.back());
       event_weights.push_back(1.0f);
       seen.push_back(*iid);
+      history_events.push_back({*iid, 0, false, 0.0});
     }
   }
   const int64_t now = request.now != 0 ? request.now : (stamps.empty() ? 0 : stamps.back());
@@ -772,13 +777,20 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
         &static_cast<const models::Cooccurrence&>(model->fused->component(model->cooc_component));
   }
   ex.facts = facts;
-  ex.history = known_items;
+  std::vector<uint32_t> reasons = explain::CitableItems(history_events);
+  std::erase_if(reasons, [n](uint32_t i) { return i >= n; });
+  ex.reasons = reasons;
   // The sequence component's evidence (attention over the recent history),
-  // once per request: only when it is in the blend with a weight.
+  // once per request: only when it is in the blend with a weight, and only
+  // items that may be cited as a reason.
   for (size_t j = 0; j < model->names.size(); ++j) {
     if (model->names[j] != "seq" || weights[j] == 0 || known_items.empty()) continue;
     for (const auto& [index, w] : model->fused->component(j).HistoryEvidence(query, 2)) {
-      if (w > 0 && index < query.items.size()) ex.attended.push_back(query.items[index]);
+      if (w <= 0 || index >= query.items.size()) continue;
+      const uint32_t item = query.items[index];
+      if (std::find(reasons.begin(), reasons.end(), item) != reasons.end()) {
+        ex.attended.push_back(item);
+      }
     }
     ex.attended_by = model->names[j];
   }

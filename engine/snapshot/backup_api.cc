@@ -48,7 +48,9 @@ SnapshotInfo ToSnapshotInfo(const storage::SnapshotDirEntry& e) {
 
 }  // namespace snapshot
 
-StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const std::string& backup_dir) {
+// Exported from librecdb (recdb/snapshot.h; the attribute is on the definition).
+RECDB_EXPORT StatusOr<std::vector<SnapshotInfo>> ListSnapshots(
+    const std::string& backup_dir) {
   return NoThrow([&]() -> StatusOr<std::vector<SnapshotInfo>> {
     RECDB_ASSIGN_OR_RETURN(std::unique_ptr<storage::BackupDirLock> lock,
                            storage::LockForReading(backup_dir));
@@ -60,7 +62,8 @@ StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const std::string& backup_dir)
   });
 }
 
-StatusOr<VerifyReport> VerifySnapshots(const std::string& path) {
+// Exported from librecdb (recdb/snapshot.h; the attribute is on the definition).
+RECDB_EXPORT StatusOr<VerifyReport> VerifySnapshots(const std::string& path) {
   return NoThrow([&]() -> StatusOr<VerifyReport> {
     namespace fs = std::filesystem;
     RECDB_ASSIGN_OR_RETURN(std::unique_ptr<storage::BackupDirLock> lock,
@@ -102,7 +105,9 @@ StatusOr<VerifyReport> VerifySnapshots(const std::string& path) {
   });
 }
 
-StatusOr<PruneReport> PruneSnapshots(const std::string& backup_dir, const PruneOptions& options) {
+// Exported from librecdb (recdb/snapshot.h; the attribute is on the definition).
+RECDB_EXPORT StatusOr<PruneReport> PruneSnapshots(const std::string& backup_dir,
+                                                const PruneOptions& options) {
   return NoThrow([&]() -> StatusOr<PruneReport> {
     if (options.keep < 0) return Status::InvalidArgument("prune: keep must be >= 0");
     if (options.max_age_seconds < 0) {

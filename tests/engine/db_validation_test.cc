@@ -162,8 +162,19 @@ TEST_F(DBValidationTest, ItemFields) {
   }
   {
     std::vector<Item> items(2, ok);
-    items[0].created_at = -5;
+    items[0].created_at = kMinCreatedAt - 1;
     ExpectRejectedAndNothingWritten(db_->UpsertItems({}, items), "items[0].created_at");
+  }
+  {
+    // Items may predate 1970 (issue 19 #15), down to year 1.
+    std::vector<Item> items(2, ok);
+    items[0].id = "nosferatu";
+    items[0].created_at = -1514764800;
+    items[1].created_at = kMinCreatedAt;
+    ASSERT_TRUE(db_->UpsertItems({}, items).ok());
+    auto back = db_->GetItem("nosferatu");
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(back->created_at, -1514764800);
   }
 }
 

@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
+#include "engine/explain/explainer.h"
 #include "recdb/db.h"
 #include "test_util.h"
 
@@ -174,6 +176,71 @@ TEST_F(ExplainTruthTest, WeightsAndBoostsOutsideTheRangeAreInvalid) {
   r.weights.clear();
   r.rules.boost["a1"] = -2e6;
   EXPECT_TRUE(db_->Recommend(r).status().IsInvalidArgument());
+}
+
+// Issue 19 #7: a rating below the user's neutral point (the higher of their
+// mean and the middle of their range, per event type) is no reason to like
+// anything; unvalued events always are.
+TEST(CitableItemsTest, LowRatingsAreNotReasons) {
+  using explain::HistoryEvent;
+  const std::vector<HistoryEvent> events = {
+      {1, 7, true, 1}, {2, 7, true, 2}, {3, 7, true, 3}, {4, 7, true, 5},  // mean 2.75, mid 3
+      {5, 8, true, 100},                                                   // another type
+      {6, 0, false, 0}, {1, 0, false, 0},  // a view of 1 does not redeem its 1-star rating
+  };
+  EXPECT_EQ(explain::CitableItems(events), (std::vector<uint32_t>{3, 4, 5, 6}));
+  // A harsh rater (mean 1.5) still has no 2 cited: the middle of 1..5 is 3.
+  const std::vector<HistoryEvent> harsh = {{1, 7, true, 1}, {2, 7, true, 1}, {3, 7, true, 1},
+                                           {4, 7, true, 2}, {5, 7, true, 5}};
+  EXPECT_EQ(explain::CitableItems(harsh), (std::vector<uint32_t>{5}));
+  // One rating, or all equal: nothing is below the neutral point.
+  EXPECT_EQ(explain::CitableItems(std::vector<HistoryEvent>{{9, 7, true, 1}}),
+            (std::vector<uint32_t>{9}));
+}
+
+// Two users with the same items at the same times get the same list; only
+// the ratings differ, and so only the cited reasons do.
+TEST_F(ExplainTruthTest, ALowRatingIsNeverCitedAsTheReason) {
+  auto rate = [&](const std::string& user, double a1, double a2) {
+    std::vector<Event> events(2);
+    events[0].item = "a1", events[0].value = a1, events[0].timestamp = 1700009000;
+    events[1].item = "a2", events[1].value = a2, events[1].timestamp = 1700009001;
+    for (Event& e : events) e.user = user, e.type = "rating", e.has_value = true;
+    ASSERT_TRUE(db_->RecordEvents({}, events).ok());
+  };
+  rate("likes_a1", 5, 4);   // neutral 4.5: a1 is a reason, a2 is not
+  rate("hates_a1", 1, 5);   // neutral 3: a2 is a reason, a1 is not
+  auto cited = [&](const std::string& user, std::vector<std::string>* ids) {
+    RecommendRequest r;
+    r.user = user;
+    r.k = 8;
+    auto res = db_->Recommend(r);
+    ASSERT_TRUE(res.ok()) << res.status().ToString();
+    std::set<std::string> items;
+    for (const auto& rec : res->items) {
+      ids->push_back(rec.id);
+      for (const auto& ev : rec.explanation.evidence) {
+        if (ev.kind == "because_item") items.insert(ev.item);
+      }
+      if (rec.explanation.sentence.find("you interacted with") != std::string::npos) {
+        items.insert(rec.explanation.sentence.find("Alpha 1") != std::string::npos ? "a1" : "a2");
+      }
+    }
+    ids->push_back("|");
+    for (const auto& i : items) ids->push_back(i);
+  };
+  std::vector<std::string> likes, hates;
+  cited("likes_a1", &likes);
+  cited("hates_a1", &hates);
+  const auto bar = [](const std::vector<std::string>& v) {
+    return std::find(v.begin(), v.end(), "|") - v.begin();
+  };
+  ASSERT_EQ(bar(likes), bar(hates));
+  EXPECT_TRUE(std::equal(likes.begin(), likes.begin() + bar(likes), hates.begin()));
+  EXPECT_EQ(std::vector<std::string>(likes.begin() + bar(likes) + 1, likes.end()),
+            (std::vector<std::string>{"a1"}));
+  EXPECT_EQ(std::vector<std::string>(hates.begin() + bar(hates) + 1, hates.end()),
+            (std::vector<std::string>{"a2"}));
 }
 
 }  // namespace

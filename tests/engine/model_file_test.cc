@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "db_test_util.h"
 #include "privacy_test_util.h"
@@ -212,6 +214,45 @@ TEST(ModelFileTest, ForgetRemovesTheModelFileAndTheRetrainHoldsNoTrace) {
   EXPECT_TRUE(hits.empty()) << hits[0];
   db.reset();
   EXPECT_NE(OpenOrDie(dir.path())->GetStats()->model_version, 0u);
+}
+
+// Mappings of the model file in this process (/proc/self/maps lines).
+std::vector<std::string> ModelMappings(const std::string& dir) {
+  std::ifstream maps("/proc/self/maps");
+  std::vector<std::string> out;
+  for (std::string line; std::getline(maps, line);) {
+    if (line.find(ModelPath(dir)) != std::string::npos) out.push_back(line);
+  }
+  return out;
+}
+
+// The stored model is served from a mapping of its file (no copy): it keeps
+// serving after ForgetUser unlinks the file, and the mapping -- the unlinked
+// file's blocks -- goes when the retrain's model replaces it.
+TEST(ModelFileTest, AMappedModelServesAfterItsFileGoesAndIsReleasedAtTheRetrain) {
+  TempDir dir;
+  {
+    auto db = OpenOrDie(dir.path());
+    RecordWorld(*db, "m");
+    ASSERT_TRUE(db->Train().ok());
+  }
+  auto db = OpenOrDie(dir.path());
+  ASSERT_EQ(db->GetStats()->model_problem, "");
+  const auto before = Top(*db, "u3");
+  ASSERT_FALSE(before.empty());
+  ASSERT_EQ(ModelMappings(dir.path()).size(), 1u) << "the loaded model maps its file";
+
+  ASSERT_TRUE(db->ForgetUser("target").ok());  // unlinks the file, no retrain
+  struct stat st;
+  ASSERT_NE(::stat(ModelPath(dir.path()).c_str(), &st), 0);
+  EXPECT_EQ(Top(*db, "u3"), before) << "the mapping outlives the file's name";
+  const auto mapped = ModelMappings(dir.path());
+  ASSERT_EQ(mapped.size(), 1u);
+  EXPECT_NE(mapped[0].find("(deleted)"), std::string::npos) << mapped[0];
+
+  ASSERT_TRUE(db->Train().ok());
+  EXPECT_TRUE(ModelMappings(dir.path()).empty()) << "the old model and its mapping are released";
+  EXPECT_FALSE(Top(*db, "u3").empty());
 }
 
 TEST(ModelFileTest, ARestoredSnapshotServesWithoutTraining) {

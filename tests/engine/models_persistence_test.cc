@@ -3,12 +3,15 @@
 // a fresh object; damaged bytes are Corruption, never a crash.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/models/content_profile.h"
 #include "engine/models/fused.h"
+#include "engine/models/ials.h"
+#include "engine/models/item_knn.h"
 #include "engine/models/model_io.h"
 #include "models_test_data.h"
 
@@ -176,6 +179,177 @@ TEST(ModelIoTest, ReaderStopsAtTheFirstFailureAndNamesTheInput) {
   ModelReader left(w.bytes());
   ASSERT_TRUE(left.Get(&x));
   EXPECT_TRUE(left.Finish().IsCorruption()) << "bytes left over";
+}
+
+}  // namespace
+}  // namespace recdb::models
+
+namespace recdb::models {
+namespace {
+
+// Stored arrays: 8-aligned in the bytes (blocks included), viewed in place
+// when the reader has an owner to keep alive, copied when it has not.
+TEST(ModelIoTest, StoredArraysAreAlignedAndViewedInPlace) {
+  ModelWriter out, inner;
+  inner.Put<uint8_t>(7);  // misaligns what follows
+  const std::vector<float> floats = {1.5f, -2.0f, 3.25f};
+  inner.PutStored(std::span<const float>(floats));
+  out.Put<uint8_t>(1);
+  out.PutBlock(inner);
+  const std::vector<uint64_t> wide = {1, 2, 3};
+  out.PutStored(std::span<const uint64_t>(wide));
+
+  // An 8-aligned owner of the bytes, as a mapped file is.
+  auto owner = std::make_shared<std::vector<uint64_t>>((out.bytes().size() + 7) / 8);
+  std::memcpy(owner->data(), out.bytes().data(), out.bytes().size());
+  const std::string_view bytes(reinterpret_cast<const char*>(owner->data()), out.bytes().size());
+  ModelReader in(bytes, "test", owner);
+  uint8_t tag = 0, inner_tag = 0;
+  ModelReader block("");
+  StoredArray<float> f;
+  StoredArray<uint64_t> w;
+  ASSERT_TRUE(in.Get(&tag) && in.GetBlock(&block, "block") && in.GetStored(&w));
+  ASSERT_TRUE(block.Get(&inner_tag) && block.GetStored(&f));
+  EXPECT_TRUE(in.Finish().ok() && block.Finish().ok());
+  EXPECT_EQ(std::vector<float>(f.begin(), f.end()), floats);
+  EXPECT_EQ(std::vector<uint64_t>(w.begin(), w.end()), wide);
+  EXPECT_TRUE(f.is_view());
+  EXPECT_TRUE(w.is_view());
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(f.data()) % 8, 0u);
+  EXPECT_GE(reinterpret_cast<const char*>(f.data()), bytes.data());
+  EXPECT_LT(reinterpret_cast<const char*>(f.data()), bytes.data() + bytes.size());
+  // The view keeps the bytes alive after the reader and its owner are gone.
+  const long uses = owner.use_count();
+  EXPECT_GT(uses, 1);
+
+  ModelReader copy_in(out.bytes(), "test");  // no owner: copies
+  StoredArray<uint64_t> w2;
+  ASSERT_TRUE(copy_in.Get(&tag) && copy_in.GetBlock(&block, "block") && copy_in.GetStored(&w2));
+  EXPECT_FALSE(w2.is_view());
+  EXPECT_EQ(std::vector<uint64_t>(w2.begin(), w2.end()), wide);
+  StoredArray<uint64_t> moved = std::move(w2);
+  EXPECT_EQ(std::vector<uint64_t>(moved.begin(), moved.end()), wide);
+  StoredArray<uint64_t> copied = moved;
+  EXPECT_EQ(std::vector<uint64_t>(copied.begin(), copied.end()), wide);
+}
+
+TEST(ModelIoTest, SharedObjectsAreWrittenOnceAndReadBackAsOne) {
+  auto table = std::make_shared<const ItemNeighbours>(BuildCosineNeighbours(Clustered(), 0, 1));
+  ModelWriter out;
+  ModelWriter a = out.Child(), b = out.Child();
+  a.PutShared<ItemNeighbours>(table, SaveNeighbours);
+  b.PutShared<ItemNeighbours>(table, SaveNeighbours);
+  EXPECT_LT(b.bytes().size(), 16u);  // a reference, not the table
+  out.PutBlock(a);
+  out.PutBlock(b);
+
+  ModelReader in(out.bytes(), "test");
+  ModelReader ra(""), rb("");
+  ASSERT_TRUE(in.GetBlock(&ra, "a") && in.GetBlock(&rb, "b"));
+  std::shared_ptr<const ItemNeighbours> x, y;
+  ASSERT_TRUE(ra.GetShared<ItemNeighbours>(&x, LoadNeighbours)) << ra.status().ToString();
+  ASSERT_TRUE(rb.GetShared<ItemNeighbours>(&y, LoadNeighbours)) << rb.status().ToString();
+  EXPECT_EQ(x.get(), y.get());
+  EXPECT_EQ(std::vector<float>(x->sim.begin(), x->sim.end()),
+            std::vector<float>(table->sim.begin(), table->sim.end()));
+
+  // A reference read before (or without) the object is Corruption.
+  ModelReader alone(b.bytes(), "test");
+  std::shared_ptr<const ItemNeighbours> z;
+  EXPECT_FALSE(alone.GetShared<ItemNeighbours>(&z, LoadNeighbours));
+  EXPECT_TRUE(alone.status().IsCorruption());
+}
+
+// recentknn1/5/20 of one blend fit one cosine table, store it once and load
+// it as one object.
+TEST(ModelsPersistenceTest, RecentKnnComponentsShareOneNeighbourTable) {
+  const Dataset data = Clustered();
+  FusedOptions fo;
+  fo.threads = 1;
+  fo.learn_weights = false;
+  ComponentConfig config;
+  config.threads = 1;
+  Fused shared(DefaultFusedComponents(data.num_items(), config), fo);
+  ASSERT_TRUE(shared.Fit(data).ok());
+  ModelWriter shared_out;
+  ASSERT_TRUE(shared.Save(shared_out).ok());
+  // The same blend, each component with a cache of its own.
+  std::vector<Fused::Component> own;
+  for (const Fused::Component& c : DefaultFusedComponents(data.num_items(), config)) {
+    ComponentConfig alone = config;
+    alone.neighbour_cache = std::make_shared<NeighbourCache>();
+    own.push_back({c.name, DefaultComponentFactory(c.name, alone), c.weight});
+  }
+  Fused separate(std::move(own), fo);
+  ASSERT_TRUE(separate.Fit(data).ok());
+  ModelWriter separate_out;
+  ASSERT_TRUE(separate.Save(separate_out).ok());
+  ModelWriter one;
+  SaveNeighbours(BuildCosineNeighbours(data, 0, 1), one);
+  // Two of the three tables become references (a few bytes each).
+  const double saved = static_cast<double>(separate_out.bytes().size()) -
+                       static_cast<double>(shared_out.bytes().size());
+  EXPECT_NEAR(saved, 2.0 * static_cast<double>(one.bytes().size()), 64.0);
+
+  auto component = [](const Fused& f, const std::string& name) {
+    for (size_t j = 0; j < f.num_components(); ++j) {
+      if (f.component_name(j) == name) return dynamic_cast<const RecentKnn*>(&f.component(j));
+    }
+    return static_cast<const RecentKnn*>(nullptr);
+  };
+  const RecentKnn* r1 = component(shared, "recentknn1");
+  const RecentKnn* r20 = component(shared, "recentknn20");
+  ASSERT_TRUE(r1 && r20);
+  EXPECT_EQ(r1->neighbours().get(), r20->neighbours().get());
+
+  auto owner = std::make_shared<std::vector<uint64_t>>((shared_out.bytes().size() + 7) / 8);
+  std::memcpy(owner->data(), shared_out.bytes().data(), shared_out.bytes().size());
+  ModelReader in(std::string_view(reinterpret_cast<const char*>(owner->data()),
+                                  shared_out.bytes().size()),
+                 "test", owner);
+  Fused loaded(DefaultFusedComponents(data.num_items(), config), fo);
+  ASSERT_TRUE(loaded.Load(in).ok()) << in.status().ToString();
+  const RecentKnn* l1 = component(loaded, "recentknn1");
+  const RecentKnn* l5 = component(loaded, "recentknn5");
+  ASSERT_TRUE(l1 && l5);
+  EXPECT_EQ(l1->neighbours().get(), l5->neighbours().get());
+  EXPECT_TRUE(l1->neighbours()->sim.is_view());
+}
+
+}  // namespace
+}  // namespace recdb::models
+
+namespace recdb::models {
+namespace {
+
+// iALS user factors (4 x factors bytes per user, most of a large model) are
+// a view of a mapped file after Load, and score and warm-start as fitted.
+TEST(ModelsPersistenceTest, IalsUserFactorsAreViewedInPlace) {
+  const Dataset data = Clustered();
+  IalsOptions o;
+  o.factors = 8;
+  o.threads = 1;
+  Ials fitted(o);
+  ASSERT_TRUE(fitted.Fit(data).ok());
+  ModelWriter out;
+  ASSERT_TRUE(fitted.Save(out).ok());
+  auto owner = std::make_shared<std::vector<uint64_t>>((out.bytes().size() + 7) / 8);
+  std::memcpy(owner->data(), out.bytes().data(), out.bytes().size());
+  const char* begin = reinterpret_cast<const char*>(owner->data());
+  ModelReader in(std::string_view(begin, out.bytes().size()), "test", owner);
+  auto loaded = std::make_shared<Ials>(o);
+  ASSERT_TRUE(loaded->Load(in).ok()) << in.status().ToString();
+  const char* users = reinterpret_cast<const char*>(loaded->user_factors().data());
+  EXPECT_TRUE(users >= begin && users < begin + out.bytes().size()) << "a view, not a copy";
+  EXPECT_EQ(loaded->user_factors(), fitted.user_factors());
+  EXPECT_EQ(ScoreAll(*loaded, data), ScoreAll(fitted, data));
+  // A warm start from the loaded model starts from the same factors.
+  Ials warm_from_loaded(o), warm_from_fitted(o);
+  ASSERT_TRUE(warm_from_loaded.WarmStart(loaded));
+  ASSERT_TRUE(warm_from_fitted.WarmStart(std::make_shared<Ials>(fitted)));
+  ASSERT_TRUE(warm_from_loaded.Fit(data).ok());
+  ASSERT_TRUE(warm_from_fitted.Fit(data).ok());
+  EXPECT_EQ(warm_from_loaded.user_factors(), warm_from_fitted.user_factors());
 }
 
 }  // namespace

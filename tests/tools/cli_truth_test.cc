@@ -191,4 +191,26 @@ TEST_F(CliTruthTest, JsonErrorsAreJsonObjects) {
   EXPECT_EQ(u["error"]["code"], "usage");
 }
 
+// #16: `history` showed ids without titles; #15: ml-latest's tags.csv was
+// skipped without a word.
+TEST_F(CliTruthTest, HistoryShowsTitlesAndImportCountsTags) {
+  const std::string db = InitDb();
+  const std::string ml = dir_.Sub("ml");
+  std::filesystem::create_directories(ml);
+  WriteFile("ml/movies.csv", "movieId,title,genres\n1,Nosferatu (1922),Horror\n");
+  WriteFile("ml/ratings.csv", "userId,movieId,rating,timestamp\n7,1,4.0,1500000000\n");
+  WriteFile("ml/tags.csv", "userId,movieId,tag,timestamp\n7,1,Vampire,1500000000\n");
+  RunResult imported = Run("import " + db + " --movielens " + ml);
+  EXPECT_EQ(imported.code, 0) << imported.err;
+  EXPECT_NE(imported.out.find("1 tags from tags.csv stored as the item attribute \"tags\""),
+            std::string::npos)
+      << imported.out;
+  RunResult history = Run("history " + db + " --user 7");
+  EXPECT_EQ(history.code, 0);
+  EXPECT_NE(history.out.find("1  \"Nosferatu (1922)\""), std::string::npos) << history.out;
+  json item = RunJson("get " + db + " --item 1 --json");
+  EXPECT_EQ(item["created_at"], -1514764800) << item.dump();
+  EXPECT_EQ(item["attributes"]["tags"], json::array({"vampire"})) << item.dump();
+}
+
 }  // namespace

@@ -212,5 +212,39 @@ TEST_F(ImporterTest, ImportedEventsAreCountedPerItemAcrossReopen) {
   EXPECT_EQ(read_only->total, 2);
 }
 
+// Issue 19 #15: ml-latest's tags.csv is imported as the item attribute
+// "tags" and counted, not skipped without a word; a bad tag row is a bad
+// line like any other; a film from 1922 keeps its (negative) date.
+TEST_F(ImporterTest, MovieLensLatestTagsAndOldFilms) {
+  WriteFile("movies.csv", {"movieId,title,genres", "1,Toy Story (1995),Animation|Comedy",
+                           "2,Nosferatu (1922),Horror"});
+  WriteFile("ratings.csv", {"userId,movieId,rating,timestamp", "7,1,4.0,1500000000",
+                            "7,2,3.5,1500000100"});
+  WriteFile("tags.csv", {"userId,movieId,tag,timestamp", "7,1,pixar,1500000000",
+                         "8,1,Pixar,1500000001", "8,1,funny,1500000002", "8,x,bad,1500000003",
+                         "9,2,vampire,1500000004"});
+  std::vector<std::string> bad;
+  ImportOptions o;
+  o.on_bad_record = [&](const std::string& m) { bad.push_back(m); };
+  Importer importer(db_.get(), o);
+  ASSERT_TRUE(importer.ImportMovieLens(dir_.path()).ok());
+  EXPECT_EQ(importer.summary().tags, 4);
+  EXPECT_EQ(importer.summary().skipped, 1);
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_NE(bad[0].find("tags.csv:5"), std::string::npos) << bad[0];
+  EXPECT_NE(bad[0].find("movieId"), std::string::npos) << bad[0];
+  EXPECT_EQ(importer.summary().items, 2);
+  EXPECT_EQ(importer.summary().events, 2);
+  auto toy = db_->GetItem("1");
+  ASSERT_TRUE(toy.ok());
+  EXPECT_EQ(std::get<std::vector<std::string>>(toy->attributes.at("tags")),
+            (std::vector<std::string>{"pixar", "funny"}));
+  auto old = db_->GetItem("2");
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(old->created_at, -1514764800);
+  EXPECT_EQ(std::get<std::vector<std::string>>(old->attributes.at("tags")),
+            (std::vector<std::string>{"vampire"}));
+}
+
 }  // namespace
 }  // namespace recdb::tools

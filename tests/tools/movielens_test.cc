@@ -103,6 +103,27 @@ TEST(MovieLensTest, Dates) {
   EXPECT_FALSE(ParseMovieLensDate("32-Foo-1998").has_value());
   EXPECT_EQ(YearFromTitle("Heat (1995)"), 788918400);
   EXPECT_FALSE(YearFromTitle("Heat").has_value());
+  // Issue 19 #15: films before 1970 keep their date (a negative time).
+  EXPECT_EQ(YearFromTitle("Nosferatu (1922)"), -1514764800);
+  EXPECT_EQ(ParseMovieLensDate("01-Jan-1922"), -1514764800);
+  EXPECT_EQ(UnixSecondsFromDate(1, 1, 1), kMinCreatedAt);
+}
+
+TEST(MovieLensTest, TagsBecomeAnAttributeMostGivenFirst) {
+  MovieLensTags tags;
+  for (const char* t : {"funny", " Funny ", "pixar", "Pixar", "FUNNY", "a"}) {
+    ASSERT_TRUE(AddMovieLensTagRow({"1", "10", t, "1500000000"}, &tags).ok()) << t;
+  }
+  EXPECT_EQ(MovieLensTagAttribute(tags["10"]), (std::vector<std::string>{"funny", "pixar", "a"}));
+  EXPECT_FALSE(AddMovieLensTagRow({"1", "10", "  ", "1"}, &tags).ok());
+  EXPECT_FALSE(AddMovieLensTagRow({"1", "x", "t", "1"}, &tags).ok());
+  EXPECT_FALSE(AddMovieLensTagRow({"1", "10", "t"}, &tags).ok());
+  std::map<std::string, int64_t> many;
+  for (int i = 0; i < 300; ++i) many["t" + std::to_string(i)] = i;
+  many[std::string(kMaxAttributeValueBytes + 1, 'x')] = 1000;
+  auto attr = MovieLensTagAttribute(many);
+  ASSERT_EQ(attr.size(), kMaxListElements);
+  EXPECT_EQ(attr.front(), "t299");  // the over-long tag is left out, not the list
 }
 
 TEST(MovieLensTest, GenreLines) {

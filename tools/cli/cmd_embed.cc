@@ -4,7 +4,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "engine/db_impl.h"
+#include "recdb/embed.h"
 #include "tools/cli/args.h"
 #include "tools/cli/db_access.h"
 #include "tools/cli/format.h"
@@ -70,41 +70,37 @@ int EmbedMain(int argc, char** argv) {
 
   auto db = OpenDatabase(args.Positional("DIR"), OpenMode::kReadWrite);
   if (!db.ok()) return Fail("embed", db.status());
-  // The providers are engine-internal (not on recdb::DB): this CLI links the engine.
-  SpaceManager* spaces = static_cast<DBImpl*>(db->get())->spaces();
-
   ProgressBar bar(true);
   const auto start = std::chrono::steady_clock::now();
-  auto progress = [&](int64_t done, int64_t total) {
+  EmbedTextOptions o;
+  o.progress = [&](int64_t done, int64_t total) {
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     bar.Update("embed", static_cast<uint64_t>(done), static_cast<uint64_t>(total), done, secs);
   };
-  StatusOr<EmbedReport> report = Status::Internal("unset");
   if (args.Has("builtin")) {
     if ((*db)->DescribeSpace(space).status().IsNotFound()) {
-      SpaceOptions o;
-      o.name = space;
-      o.dimension = static_cast<int>(std::min<int64_t>(std::max<int64_t>(*dim, 0), 1 << 20));
-      o.metric = Metric::kCosine;
-      o.model_name = "recdb-text";
-      o.model_version = "1";
-      Status s = (*db)->CreateSpace(o);
+      SpaceOptions so;
+      so.name = space;
+      so.dimension = static_cast<int>(std::min<int64_t>(std::max<int64_t>(*dim, 0), 1 << 20));
+      so.metric = Metric::kCosine;
+      so.model_name = "recdb-text";
+      so.model_version = "1";
+      Status s = (*db)->CreateSpace(so);
       if (!s.ok()) return Fail("embed", s);
-      std::cerr << "created space " << space << " (" << o.dimension << " dims, cosine)\n";
+      std::cerr << "created space " << space << " (" << so.dimension << " dims, cosine)\n";
     }
-    report = spaces->EmbedItemsWithTextModel(space, progress);
+    o.builtin = true;
   } else {
-    EndpointEmbedOptions o;
-    o.endpoint.url = args.Get("endpoint");
-    o.endpoint.model = args.Get("model");
-    o.endpoint.api_key = args.Get("api-key");
-    o.endpoint.max_retries = static_cast<int>(std::clamp<int64_t>(*retries, 0, 100));
-    o.endpoint.timeout_ms = static_cast<int>(std::clamp<int64_t>(*timeout, 1, 3600000));
+    o.endpoint_url = args.Get("endpoint");
+    o.model = args.Get("model");
+    o.api_key = args.Get("api-key");
+    o.max_retries = static_cast<int>(std::clamp<int64_t>(*retries, 0, 100));
+    o.timeout_ms = static_cast<int>(std::clamp<int64_t>(*timeout, 1, 3600000));
     o.fields = SplitCommas(args.Get("fields"));
     o.batch_size = static_cast<size_t>(std::max<int64_t>(*batch, 0));
-    report = spaces->EmbedItemsWithEndpoint(space, o, progress);
   }
+  StatusOr<EmbedTextReport> report = EmbedItemTexts(db->get(), space, o);
   bar.Clear();
   Status closed = CloseDatabase(std::move(db).value());
   if (!report.ok()) return Fail("embed", report.status());

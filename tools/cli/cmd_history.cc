@@ -1,5 +1,6 @@
 // recdb history DIR --user ID: a user's events in time order.
 #include <iostream>
+#include <map>
 
 #include "tools/cli/args.h"
 #include "tools/cli/db_access.h"
@@ -52,7 +53,15 @@ int HistoryMain(int argc, char** argv) {
   } else {
     std::cout << "user " << user << ": " << FormatCount(static_cast<int64_t>(history->size()))
               << " events\n";
-    for (const auto& e : *history) std::cout << "  " << DescribeEvent(e, false) << "\n";
+    std::map<std::string, std::string> titles;  // item id -> title ("" if none)
+    for (const auto& e : *history) {
+      auto t = titles.find(e.item);
+      if (t == titles.end()) {
+        auto item = (*db)->GetItem(e.item);
+        t = titles.emplace(e.item, item.ok() ? item->title : std::string()).first;
+      }
+      std::cout << "  " << DescribeEvent(e, false, t->second) << "\n";
+    }
   }
   Status closed = CloseDatabase(std::move(db).value());
   if (!closed.ok()) return Fail("history", closed);

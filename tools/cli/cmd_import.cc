@@ -114,6 +114,7 @@ int ImportMain(int argc, char** argv) {
                                 {"rows", sum.rows()},
                                 {"skipped", sum.skipped},
                                 {"dropped_forgotten", sum.dropped_forgotten},
+                                {"tags", sum.tags},
                                 {"seconds", sum.seconds},
                                 {"rows_per_second", rate}};
     nlohmann::ordered_json bad = nlohmann::ordered_json::array();
@@ -146,6 +147,10 @@ int ImportMain(int argc, char** argv) {
                   FormatCount(static_cast<int64_t>(rate)).c_str(),
                   FormatCount(sum.skipped).c_str(), s.ok() ? "skipped" : "met");
     std::cout << line;
+  }
+  if (sum.tags > 0 && !args.Has("json")) {
+    std::cout << FormatCount(sum.tags) << " tags from tags.csv stored as the item attribute "
+                 "\"tags\"\n";
   }
   if (sum.dropped_forgotten > 0 && !args.Has("json")) {
     std::cout << FormatCount(sum.dropped_forgotten)

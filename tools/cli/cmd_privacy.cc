@@ -7,16 +7,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/privacy/keyed_hash.h"
-#include "engine/privacy/pseudonyms.h"
 #include "recdb/db.h"
+#include "recdb/privacy.h"
 #include "tools/cli/args.h"
 #include "tools/cli/db_access.h"
 
 namespace recdb::cli {
 namespace {
-
-using privacy::PseudonymChain;
 
 // The key chain of --FLAG FILE, else of RECDB_PSEUDONYM_KEY_FILE, else none.
 StatusOr<std::vector<std::string>> KeyChain(const ArgParser& args, const std::string& flag) {
@@ -27,7 +24,7 @@ StatusOr<std::vector<std::string>> KeyChain(const ArgParser& args, const std::st
     path = env;
   }
   if (path.empty()) return std::vector<std::string>{};
-  return PseudonymChain::ReadKeyFile(path);
+  return ReadPseudonymKeyFile(path);
 }
 
 int RotateKey(const ArgParser& args) {
@@ -37,7 +34,7 @@ int RotateKey(const ArgParser& args) {
   }
   auto old_keys = KeyChain(args, "old-key-file");
   if (!old_keys.ok()) return Fail("privacy", old_keys.status());
-  auto new_keys = PseudonymChain::ReadKeyFile(args.Get("new-key-file"));
+  auto new_keys = ReadPseudonymKeyFile(args.Get("new-key-file"));
   if (!new_keys.ok()) return Fail("privacy", new_keys.status());
   // G must be F's chain followed by the new key(s): the database then opens
   // with G alone.
@@ -138,9 +135,9 @@ int PrivacyMain(int argc, char** argv) {
   if (!args.Parse(argc, argv, &code)) return code;
   const std::string action = args.Positional("ACTION");
   if (action == "new-key") {
-    auto key = privacy::RandomBytes(privacy::kKeySize);
+    auto key = NewPseudonymKey();
     if (!key.ok()) return Fail("privacy", key.status());
-    std::cout << privacy::ToHex(*key) << "\n";
+    std::cout << *key << "\n";
     return kExitOk;
   }
   if (action != "rotate-key" && action != "audit") {

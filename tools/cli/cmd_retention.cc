@@ -6,7 +6,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/privacy/retention_policy_json.h"
 #include "recdb/db.h"
 #include "tools/cli/args.h"
 #include "tools/cli/db_access.h"
@@ -47,7 +46,7 @@ int RetentionMain(int argc, char** argv) {
     if (!in) return Fail("retention", "cannot read policy file " + args.Get("policy"));
     std::stringstream text;
     text << in.rdbuf();
-    auto parsed = privacy::ParseRetentionPolicy(text.str());
+    auto parsed = ParseRetentionPolicyJson(text.str());
     if (!parsed.ok()) return Fail("retention", parsed.status());
     options.retention = std::move(parsed).value();
   }
@@ -59,7 +58,7 @@ int RetentionMain(int argc, char** argv) {
   auto db = DB::Open(options, args.Positional("DIR"));
   if (!db.ok()) return Fail("retention", db.status());
   if (action == "show") {
-    std::cout << privacy::RetentionPolicyToJson(policy) << "\n";
+    std::cout << RetentionPolicyToJson(policy) << "\n";
   } else {
     auto report = (*db)->SweepRetention();
     if (!report.ok()) return Fail("retention", report.status());

@@ -99,12 +99,13 @@ std::string DescribeUser(const User& user) {
   return out;
 }
 
-std::string DescribeEvent(const Event& e, bool show_user) {
+std::string DescribeEvent(const Event& e, bool show_user, const std::string& title) {
   std::string out = FormatTime(e.timestamp) + "  ";
   if (show_user) out += e.user + "  ";
   std::string type = e.type;
   if (type.size() < 11) type.resize(11, ' ');
   out += type + "  " + e.item;
+  if (!title.empty()) out += "  \"" + title + "\"";
   if (e.has_value) out += "  value=" + FormatNumber(e.value);
   if (!e.context.empty()) out += "  " + FormatContext(e.context);
   return out;

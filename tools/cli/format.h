@@ -26,6 +26,6 @@ std::string FormatNumber(double v);
 std::string DescribeItem(const Item& item);
 std::string DescribeUser(const User& user);
 // One line: "2023-11-14 22:13:20  rating  i42  value=4  device=mobile"
-std::string DescribeEvent(const Event& e, bool show_user);
+std::string DescribeEvent(const Event& e, bool show_user, const std::string& title = "");
 
 }  // namespace recdb::cli

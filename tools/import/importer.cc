@@ -455,6 +455,33 @@ Status Importer::ImportFile(const std::string& path, std::optional<RecordKind> k
   return Run(source.get());
 }
 
+// tags.csv is read whole before movies.csv (a few MB even for ml-latest's
+// 1.1M tags): bad rows are reported and skipped like any bad record.
+Status Importer::ReadMovieLensTags(const std::string& path, MovieLensTags* tags) {
+  RECDB_ASSIGN_OR_RETURN(std::unique_ptr<LineReader> reader, LineReader::Open(path));
+  CsvReader csv(reader.get());
+  std::vector<std::string> row;
+  bool eof = false;
+  RECDB_RETURN_IF_ERROR(csv.Next(&row, &eof));
+  if (eof) return Status::OK();
+  if (!row.empty() && row[0].rfind("\xEF\xBB\xBF", 0) == 0) row[0] = row[0].substr(3);
+  if (row != std::vector<std::string>{"userId", "movieId", "tag", "timestamp"}) {
+    return Status::InvalidArgument(path + ":1: header: expected 'userId,movieId,tag,timestamp'");
+  }
+  for (;;) {
+    Status s = csv.Next(&row, &eof);
+    if (s.IsIOError()) return s;
+    if (s.ok() && eof) return Status::OK();
+    if (s.ok()) s = AddMovieLensTagRow(row, tags);
+    if (s.ok()) {
+      ++summary_.tags;
+    } else {
+      RECDB_RETURN_IF_ERROR(BadRecord(path, csv.line_number(), s.message(),
+                                      csv.last_line_number() - csv.line_number() + 1));
+    }
+  }
+}
+
 Status Importer::ImportMovieLens(const std::string& path) {
   std::string dir = path;
   if (FileExists(path)) {
@@ -512,12 +539,18 @@ Status Importer::ImportMovieLens(const std::string& path) {
 
   if (FileExists(in("ratings.csv"))) {
     if (FileExists(in("movies.csv"))) {
+      // Tags first: they become an attribute of the movies written next.
+      auto tags = std::make_shared<MovieLensTags>();
+      if (FileExists(in("tags.csv"))) RECDB_RETURN_IF_ERROR(ReadMovieLensTags(in("tags.csv"), tags.get()));
       RECDB_ASSIGN_OR_RETURN(auto reader, LineReader::Open(in("movies.csv")));
       CsvSource source(std::move(reader),
                        FixedHeader({"movieId", "title", "genres"},
-                                   [](const std::vector<std::string>& row) {
+                                   [tags](const std::vector<std::string>& row) {
                                      StatusOr<Item> r = ParseMovieLensMovieRow(row);
                                      if (!r.ok()) return StatusOr<AnyRecord>(r.status());
+                                     if (auto t = tags->find(r->id); t != tags->end()) {
+                                       r->attributes["tags"] = MovieLensTagAttribute(t->second);
+                                     }
                                      return StatusOr<AnyRecord>(AnyRecord(std::move(r).value()));
                                    }));
       RECDB_RETURN_IF_ERROR(Run(&source));

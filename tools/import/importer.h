@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "recdb/db.h"
+#include "tools/import/movielens.h"
 #include "tools/import/record.h"
 
 namespace recdb::tools {
@@ -80,6 +81,9 @@ struct ImportSummary {
   // Valid events the DB dropped because their user is in the forget ledger
   // (not counted in `events`).
   int64_t dropped_forgotten = 0;
+  // MovieLens tags.csv rows folded into the item attribute "tags" (not
+  // counted in `rows()`: they are attributes of items, not records).
+  int64_t tags = 0;
   // The first kMaxBadLinesKept bad records (`skipped` counts them all).
   std::vector<BadLine> bad_lines;
   double seconds = 0;
@@ -99,8 +103,8 @@ class Importer {
   [[nodiscard]] Status ImportFile(const std::string& path, std::optional<RecordKind> kind);
 
   // Imports a MovieLens directory: ml-100k (u.item, u.genre, u.user, u.data)
-  // or ml-latest (movies.csv, ratings.csv). `path` may also name u.data or
-  // ratings.csv. Same errors as ImportFile; NotFound if neither layout is there.
+  // or ml-latest (movies.csv, ratings.csv, tags.csv as the item attribute
+  // "tags"). `path` may also name u.data or ratings.csv. Same errors as ImportFile; NotFound if neither layout is there.
   [[nodiscard]] Status ImportMovieLens(const std::string& path);
 
   // Totals so far (seconds updated by every call).
@@ -113,6 +117,7 @@ class Importer {
 
   Status Run(RecordSource* source);
   Status LoadEventTypes();
+  Status ReadMovieLensTags(const std::string& path, MovieLensTags* tags);
   // Reports a bad record of `line_count` lines starting at `line`; every
   // line counts as skipped.
   Status BadRecord(const std::string& file, int64_t line, const std::string& message,

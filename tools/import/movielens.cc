@@ -1,5 +1,6 @@
 #include "tools/import/movielens.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -99,7 +100,7 @@ std::optional<int64_t> ParseMovieLensDate(std::string_view date) {
   for (unsigned i = 0; i < 12; ++i) {
     if (parts[1] == kMonths[i]) month = i + 1;
   }
-  if (month == 0 || day < 1 || day > 31 || year < 1970 || year > 9999) return std::nullopt;
+  if (month == 0 || day < 1 || day > 31 || year < 1 || year > 9999) return std::nullopt;
   return UnixSecondsFromDate(year, month, static_cast<unsigned>(day));
 }
 
@@ -109,7 +110,7 @@ std::optional<int64_t> YearFromTitle(std::string_view title) {
   std::string_view y = title.substr(title.size() - 5, 4);
   if (title[title.size() - 6] != '(') return std::nullopt;
   int64_t year = 0;
-  if (!ParseUint(y, &year) || year < 1970 || year > 9999) return std::nullopt;
+  if (!ParseUint(y, &year) || year < 1 || year > 9999) return std::nullopt;
   return UnixSecondsFromDate(year, 1, 1);
 }
 
@@ -208,6 +209,38 @@ StatusOr<Event> ParseMovieLensRatingRow(const std::vector<std::string>& row) {
   Event e;
   RECDB_RETURN_IF_ERROR(MakeRating(row[0], row[1], row[2], row[3], &e));
   return e;
+}
+
+Status AddMovieLensTagRow(const std::vector<std::string>& row, MovieLensTags* tags) {
+  if (row.size() != 4) {
+    return Status::InvalidArgument("expected 4 fields (userId,movieId,tag,timestamp), got " +
+                                   std::to_string(row.size()));
+  }
+  RECDB_RETURN_IF_ERROR(CheckId(row[0], "userId"));
+  RECDB_RETURN_IF_ERROR(CheckId(row[1], "movieId"));
+  if (!IsValidUtf8(row[2])) return Status::InvalidArgument("tag: not valid UTF-8");
+  std::string_view tag = row[2];
+  while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
+  while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
+  if (tag.empty()) return Status::InvalidArgument("tag: empty");
+  std::string lower(tag);
+  for (char& c : lower) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  ++(*tags)[row[1]][lower];
+  return Status::OK();
+}
+
+std::vector<std::string> MovieLensTagAttribute(const std::map<std::string, int64_t>& counts) {
+  std::vector<std::pair<int64_t, std::string>> by_count;
+  for (const auto& [tag, n] : counts) {
+    if (tag.size() <= kMaxAttributeValueBytes) by_count.push_back({-n, tag});
+  }
+  std::sort(by_count.begin(), by_count.end());
+  if (by_count.size() > kMaxListElements) by_count.resize(kMaxListElements);
+  std::vector<std::string> out;
+  for (auto& [n, tag] : by_count) out.push_back(std::move(tag));
+  return out;
 }
 
 }  // namespace recdb::tools

@@ -4,14 +4,20 @@
 // release date, video release date, IMDb URL, 19 genre flags), u.genre
 // ("name|index"), u.user ("id|age|gender|occupation|zip"), u.data (tab-separated
 // "user item rating timestamp").
-// ml-latest layout: movies.csv ("movieId,title,genres", genres '|'-separated)
-// and ratings.csv ("userId,movieId,rating,timestamp"), UTF-8, with a header.
+// ml-latest layout: movies.csv ("movieId,title,genres", genres '|'-separated),
+// ratings.csv ("userId,movieId,rating,timestamp") and tags.csv
+// ("userId,movieId,tag,timestamp"), UTF-8, with a header.
 //
 // Ratings become events of type "rating" with the rating as value. Items get
 // the title, the genre names as categories and created_at from the release
-// date (ml-100k) or the "(1995)" year in the title (ml-latest) when parseable.
+// date (ml-100k) or the "(1995)" year in the title (ml-latest) when parseable;
+// films from before 1970 get a negative created_at (records.h, kMinCreatedAt).
+// Tags become the item attribute "tags": the movie's tags, trimmed and
+// lower-cased, the ones most users gave first (ties by name), at most
+// kMaxListElements; tags longer than kMaxAttributeValueBytes are left out.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,6 +47,13 @@ const std::vector<std::string>& DefaultMovieLensGenres();
 // ml-latest rows (after the header).
 [[nodiscard]] StatusOr<Item> ParseMovieLensMovieRow(const std::vector<std::string>& row);
 [[nodiscard]] StatusOr<Event> ParseMovieLensRatingRow(const std::vector<std::string>& row);
+
+// tags.csv, movie id -> tag -> how many rows gave it.
+using MovieLensTags = std::map<std::string, std::map<std::string, int64_t>>;
+// Adds one tags.csv row (after the header). Errors: InvalidArgument naming the field.
+[[nodiscard]] Status AddMovieLensTagRow(const std::vector<std::string>& row, MovieLensTags* tags);
+// The "tags" attribute value for one movie's counts (see the top of this file).
+std::vector<std::string> MovieLensTagAttribute(const std::map<std::string, int64_t>& counts);
 
 // "01-Jan-1995" -> seconds since epoch at 00:00 UTC; nullopt if unparseable.
 std::optional<int64_t> ParseMovieLensDate(std::string_view date);

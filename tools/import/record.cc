@@ -1,14 +1,14 @@
 #include "tools/import/record.h"
 
-#include "engine/write_validation.h"
+#include "recdb/validation.h"
 
 namespace recdb::tools {
 
-Status ValidateItem(const Item& item) { return ::recdb::ValidateItem(item, ""); }
+Status ValidateItem(const Item& item) { return ::recdb::ValidateItem(item); }
 
-Status ValidateUser(const User& user) { return ::recdb::ValidateUser(user, ""); }
+Status ValidateUser(const User& user) { return ::recdb::ValidateUser(user); }
 
-Status ValidateEvent(const Event& event) { return ::recdb::ValidateEvent(event, ""); }
+Status ValidateEvent(const Event& event) { return ::recdb::ValidateEvent(event); }
 
 Status ValidateEventType(const EventType& type) { return ::recdb::ValidateEventType(type); }
 

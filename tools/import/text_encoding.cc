@@ -2,7 +2,7 @@
 
 #include <cstdint>
 
-#include "common/utf8.h"
+#include "recdb/validation.h"
 
 namespace recdb::tools {
 

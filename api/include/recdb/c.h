@@ -51,6 +51,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "recdb/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -75,13 +77,13 @@ typedef enum recdb_status_t {
 /* A stable lower-case name, e.g. "invalid_argument"; "unknown" for a value
  * outside the enum. The string is static. `status` is an int so that any
  * value can be passed (see "Enum arguments" below). */
-const char* recdb_status_name(int status);
+RECDB_EXPORT const char* recdb_status_name(int status);
 
 /* Releases a string returned by this API (error messages, JSON). NULL is a no-op. */
-void recdb_free(void* ptr);
+RECDB_EXPORT void recdb_free(void* ptr);
 
 /* The library version, e.g. "0.1.0" (static string). */
-const char* recdb_version(void);
+RECDB_EXPORT const char* recdb_version(void);
 
 /* ---- Options and open/close ------------------------------------------------ */
 
@@ -92,16 +94,16 @@ typedef struct recdb_t recdb_t;
  * error_if_exists 0, read_only 0, auto_create_users 1, auto_create_items 1,
  * background_threads 2, retrain_interval_seconds 0,
  * index_checkpoint_interval_seconds 300. Returns NULL only when out of memory. */
-recdb_options_t* recdb_options_create(void);
-void recdb_options_destroy(recdb_options_t* options);
-void recdb_options_set_create_if_missing(recdb_options_t* options, int value);
-void recdb_options_set_error_if_exists(recdb_options_t* options, int value);
-void recdb_options_set_read_only(recdb_options_t* options, int value);
-void recdb_options_set_auto_create_users(recdb_options_t* options, int value);
-void recdb_options_set_auto_create_items(recdb_options_t* options, int value);
-void recdb_options_set_background_threads(recdb_options_t* options, int value);
-void recdb_options_set_retrain_interval_seconds(recdb_options_t* options, int64_t value);
-void recdb_options_set_index_checkpoint_interval_seconds(recdb_options_t* options,
+RECDB_EXPORT recdb_options_t* recdb_options_create(void);
+RECDB_EXPORT void recdb_options_destroy(recdb_options_t* options);
+RECDB_EXPORT void recdb_options_set_create_if_missing(recdb_options_t* options, int value);
+RECDB_EXPORT void recdb_options_set_error_if_exists(recdb_options_t* options, int value);
+RECDB_EXPORT void recdb_options_set_read_only(recdb_options_t* options, int value);
+RECDB_EXPORT void recdb_options_set_auto_create_users(recdb_options_t* options, int value);
+RECDB_EXPORT void recdb_options_set_auto_create_items(recdb_options_t* options, int value);
+RECDB_EXPORT void recdb_options_set_background_threads(recdb_options_t* options, int value);
+RECDB_EXPORT void recdb_options_set_retrain_interval_seconds(recdb_options_t* options, int64_t value);
+RECDB_EXPORT void recdb_options_set_index_checkpoint_interval_seconds(recdb_options_t* options,
                                                          int64_t value);
 
 /* Every other option (care defaults, retention policy, pseudonym key file,
@@ -111,10 +113,10 @@ void recdb_options_set_index_checkpoint_interval_seconds(recdb_options_t* option
  * Errors: INVALID_ARGUMENT (NULL argument, malformed JSON, an unknown field,
  * a wrong type or range, naming the field), NOT_FOUND (no such file),
  * IO_ERROR. On error `options` is unchanged. */
-recdb_status_t recdb_options_load_file(recdb_options_t* options, const char* path,
+RECDB_EXPORT recdb_status_t recdb_options_load_file(recdb_options_t* options, const char* path,
                                        char** errmsg);
 /* The same from a JSON string. */
-recdb_status_t recdb_options_parse_json(recdb_options_t* options, const char* json,
+RECDB_EXPORT recdb_status_t recdb_options_parse_json(recdb_options_t* options, const char* json,
                                         char** errmsg);
 
 /* Opens the database in directory `path` (options NULL = defaults) and sets
@@ -122,13 +124,13 @@ recdb_status_t recdb_options_parse_json(recdb_options_t* options, const char* js
  * !create_if_missing, ALREADY_EXISTS with error_if_exists, CORRUPTION,
  * IO_ERROR (including a directory locked by another process). On failure
  * *db is set to NULL. */
-recdb_status_t recdb_open(const recdb_options_t* options, const char* path, recdb_t** db,
+RECDB_EXPORT recdb_status_t recdb_open(const recdb_options_t* options, const char* path, recdb_t** db,
                           char** errmsg);
 
 /* Flushes, stops background work and releases the handle, which is invalid
  * afterwards whatever the result. Returns the first error met while closing.
  * NULL is a no-op returning RECDB_OK. */
-recdb_status_t recdb_close(recdb_t* db, char** errmsg);
+RECDB_EXPORT recdb_status_t recdb_close(recdb_t* db, char** errmsg);
 
 /* ---- Event types ----------------------------------------------------------- */
 
@@ -136,7 +138,7 @@ recdb_status_t recdb_close(recdb_t* db, char** errmsg);
  * negative signal), or updates the weight of an existing type. A new
  * database holds view 1, click 1, like 2, add_to_cart 3, purchase 5,
  * rating 1, dislike -1. Errors: INVALID_ARGUMENT, RESOURCE_EXHAUSTED. */
-recdb_status_t recdb_register_event_type(recdb_t* db, const char* name, double weight,
+RECDB_EXPORT recdb_status_t recdb_register_event_type(recdb_t* db, const char* name, double weight,
                                          char** errmsg);
 
 /* ---- Writes ----------------------------------------------------------------- */
@@ -146,18 +148,18 @@ typedef struct recdb_items_t recdb_items_t;
 typedef struct recdb_users_t recdb_users_t;
 
 /* A batch of events. */
-recdb_events_t* recdb_events_create(void);
-void recdb_events_destroy(recdb_events_t* events);
-void recdb_events_clear(recdb_events_t* events);
-size_t recdb_events_count(const recdb_events_t* events);
+RECDB_EXPORT recdb_events_t* recdb_events_create(void);
+RECDB_EXPORT void recdb_events_destroy(recdb_events_t* events);
+RECDB_EXPORT void recdb_events_clear(recdb_events_t* events);
+RECDB_EXPORT size_t recdb_events_count(const recdb_events_t* events);
 /* Appends an event of `user` on `item` of registered type `type` at
  * `timestamp` (seconds since the epoch). */
-recdb_status_t recdb_events_add(recdb_events_t* events, const char* user, const char* item,
+RECDB_EXPORT recdb_status_t recdb_events_add(recdb_events_t* events, const char* user, const char* item,
                                 const char* type, int64_t timestamp);
 /* Sets the payload (e.g. a rating) of the last event. */
-recdb_status_t recdb_events_set_value(recdb_events_t* events, double value);
+RECDB_EXPORT recdb_status_t recdb_events_set_value(recdb_events_t* events, double value);
 /* Adds a context entry (device, session, ...) to the last event. */
-recdb_status_t recdb_events_add_context(recdb_events_t* events, const char* key,
+RECDB_EXPORT recdb_status_t recdb_events_add_context(recdb_events_t* events, const char* key,
                                         const char* value);
 
 /* Appends the batch to the users' histories in one atomic write (sync: fsync
@@ -165,51 +167,51 @@ recdb_status_t recdb_events_add_context(recdb_events_t* events, const char* key,
  * an unknown event type, a bad id, value or timestamp, an unknown user or
  * item when auto-creation is off (the message names the record's index);
  * FAILED_PRECONDITION when read-only; IO_ERROR. */
-recdb_status_t recdb_record_events(recdb_t* db, const recdb_events_t* events, int sync,
+RECDB_EXPORT recdb_status_t recdb_record_events(recdb_t* db, const recdb_events_t* events, int sync,
                                    char** errmsg);
 
 /* A batch of items. */
-recdb_items_t* recdb_items_create(void);
-void recdb_items_destroy(recdb_items_t* items);
-void recdb_items_clear(recdb_items_t* items);
-size_t recdb_items_count(const recdb_items_t* items);
-recdb_status_t recdb_items_add(recdb_items_t* items, const char* id);
-recdb_status_t recdb_items_set_title(recdb_items_t* items, const char* title);
-recdb_status_t recdb_items_set_description(recdb_items_t* items, const char* description);
-recdb_status_t recdb_items_add_category(recdb_items_t* items, const char* category);
-recdb_status_t recdb_items_set_creator(recdb_items_t* items, const char* creator);
-recdb_status_t recdb_items_set_created_at(recdb_items_t* items, int64_t created_at);
+RECDB_EXPORT recdb_items_t* recdb_items_create(void);
+RECDB_EXPORT void recdb_items_destroy(recdb_items_t* items);
+RECDB_EXPORT void recdb_items_clear(recdb_items_t* items);
+RECDB_EXPORT size_t recdb_items_count(const recdb_items_t* items);
+RECDB_EXPORT recdb_status_t recdb_items_add(recdb_items_t* items, const char* id);
+RECDB_EXPORT recdb_status_t recdb_items_set_title(recdb_items_t* items, const char* title);
+RECDB_EXPORT recdb_status_t recdb_items_set_description(recdb_items_t* items, const char* description);
+RECDB_EXPORT recdb_status_t recdb_items_add_category(recdb_items_t* items, const char* category);
+RECDB_EXPORT recdb_status_t recdb_items_set_creator(recdb_items_t* items, const char* creator);
+RECDB_EXPORT recdb_status_t recdb_items_set_created_at(recdb_items_t* items, int64_t created_at);
 /* 0: kept, but never recommended. Default 1. */
-recdb_status_t recdb_items_set_available(recdb_items_t* items, int available);
-recdb_status_t recdb_items_set_attribute_string(recdb_items_t* items, const char* key,
+RECDB_EXPORT recdb_status_t recdb_items_set_available(recdb_items_t* items, int available);
+RECDB_EXPORT recdb_status_t recdb_items_set_attribute_string(recdb_items_t* items, const char* key,
                                                 const char* value);
-recdb_status_t recdb_items_set_attribute_number(recdb_items_t* items, const char* key,
+RECDB_EXPORT recdb_status_t recdb_items_set_attribute_number(recdb_items_t* items, const char* key,
                                                 double value);
-recdb_status_t recdb_items_set_attribute_bool(recdb_items_t* items, const char* key, int value);
+RECDB_EXPORT recdb_status_t recdb_items_set_attribute_bool(recdb_items_t* items, const char* key, int value);
 /* A string-list attribute of `count` strings. */
-recdb_status_t recdb_items_set_attribute_list(recdb_items_t* items, const char* key,
+RECDB_EXPORT recdb_status_t recdb_items_set_attribute_list(recdb_items_t* items, const char* key,
                                               const char* const* values, size_t count);
 
 /* Inserts or replaces the items, atomically (as DB::UpsertItems). */
-recdb_status_t recdb_upsert_items(recdb_t* db, const recdb_items_t* items, int sync,
+RECDB_EXPORT recdb_status_t recdb_upsert_items(recdb_t* db, const recdb_items_t* items, int sync,
                                   char** errmsg);
 
 /* A batch of users; consent defaults to everything allowed. */
-recdb_users_t* recdb_users_create(void);
-void recdb_users_destroy(recdb_users_t* users);
-void recdb_users_clear(recdb_users_t* users);
-size_t recdb_users_count(const recdb_users_t* users);
-recdb_status_t recdb_users_add(recdb_users_t* users, const char* id);
-recdb_status_t recdb_users_set_consent(recdb_users_t* users, int personalization,
+RECDB_EXPORT recdb_users_t* recdb_users_create(void);
+RECDB_EXPORT void recdb_users_destroy(recdb_users_t* users);
+RECDB_EXPORT void recdb_users_clear(recdb_users_t* users);
+RECDB_EXPORT size_t recdb_users_count(const recdb_users_t* users);
+RECDB_EXPORT recdb_status_t recdb_users_add(recdb_users_t* users, const char* id);
+RECDB_EXPORT recdb_status_t recdb_users_set_consent(recdb_users_t* users, int personalization,
                                        int store_events, int training);
-recdb_status_t recdb_users_set_attribute_string(recdb_users_t* users, const char* key,
+RECDB_EXPORT recdb_status_t recdb_users_set_attribute_string(recdb_users_t* users, const char* key,
                                                 const char* value);
-recdb_status_t recdb_users_set_attribute_number(recdb_users_t* users, const char* key,
+RECDB_EXPORT recdb_status_t recdb_users_set_attribute_number(recdb_users_t* users, const char* key,
                                                 double value);
-recdb_status_t recdb_users_set_attribute_bool(recdb_users_t* users, const char* key, int value);
+RECDB_EXPORT recdb_status_t recdb_users_set_attribute_bool(recdb_users_t* users, const char* key, int value);
 
 /* Inserts or replaces the users, atomically (as DB::UpsertUsers). */
-recdb_status_t recdb_upsert_users(recdb_t* db, const recdb_users_t* users, int sync,
+RECDB_EXPORT recdb_status_t recdb_upsert_users(recdb_t* db, const recdb_users_t* users, int sync,
                                   char** errmsg);
 
 /* ---- Reads -------------------------------------------------------------------- */
@@ -224,7 +226,7 @@ typedef struct recdb_stats_t {
   uint64_t disk_bytes;
 } recdb_stats_t;
 
-recdb_status_t recdb_get_stats(recdb_t* db, recdb_stats_t* stats, char** errmsg);
+RECDB_EXPORT recdb_status_t recdb_get_stats(recdb_t* db, recdb_stats_t* stats, char** errmsg);
 
 /* A user's events (DB::GetUserHistory), read through accessors that take the
  * event index i (0 = oldest) and, for context entries, an index j (entries
@@ -236,20 +238,20 @@ typedef struct recdb_history_t recdb_history_t;
  * > 0 only the first `limit` of them (0 = no limit). start 0 and end
  * INT64_MAX cover every event; start >= end gives none. Errors: NOT_FOUND for an
  * unknown user; CORRUPTION; IO_ERROR. */
-recdb_status_t recdb_get_user_history(recdb_t* db, const char* user, int64_t start,
+RECDB_EXPORT recdb_status_t recdb_get_user_history(recdb_t* db, const char* user, int64_t start,
                                       int64_t end, size_t limit, recdb_history_t** history,
                                       char** errmsg);
-void recdb_history_destroy(recdb_history_t* history);
-size_t recdb_history_count(const recdb_history_t* history);
-const char* recdb_history_item(const recdb_history_t* history, size_t i);
-const char* recdb_history_type(const recdb_history_t* history, size_t i);
-int64_t recdb_history_timestamp(const recdb_history_t* history, size_t i);
+RECDB_EXPORT void recdb_history_destroy(recdb_history_t* history);
+RECDB_EXPORT size_t recdb_history_count(const recdb_history_t* history);
+RECDB_EXPORT const char* recdb_history_item(const recdb_history_t* history, size_t i);
+RECDB_EXPORT const char* recdb_history_type(const recdb_history_t* history, size_t i);
+RECDB_EXPORT int64_t recdb_history_timestamp(const recdb_history_t* history, size_t i);
 /* 1 when the event carries a value (recdb_events_set_value), else 0. */
-int recdb_history_has_value(const recdb_history_t* history, size_t i);
-double recdb_history_value(const recdb_history_t* history, size_t i);
-size_t recdb_history_context_count(const recdb_history_t* history, size_t i);
-const char* recdb_history_context_key(const recdb_history_t* history, size_t i, size_t j);
-const char* recdb_history_context_value(const recdb_history_t* history, size_t i, size_t j);
+RECDB_EXPORT int recdb_history_has_value(const recdb_history_t* history, size_t i);
+RECDB_EXPORT double recdb_history_value(const recdb_history_t* history, size_t i);
+RECDB_EXPORT size_t recdb_history_context_count(const recdb_history_t* history, size_t i);
+RECDB_EXPORT const char* recdb_history_context_key(const recdb_history_t* history, size_t i, size_t j);
+RECDB_EXPORT const char* recdb_history_context_value(const recdb_history_t* history, size_t i, size_t j);
 
 /* ---- Training ----------------------------------------------------------------- */
 
@@ -258,15 +260,15 @@ typedef struct recdb_train_options_t recdb_train_options_t;
 /* Defaults as recdb::TrainOptions: learn_weights 1, reuse_stored_weights 0,
  * ials_factors 64, ials_iterations 15, threads 2. Training is deterministic:
  * the same events and options give the same model. */
-recdb_train_options_t* recdb_train_options_create(void);
-void recdb_train_options_destroy(recdb_train_options_t* options);
-void recdb_train_options_set_learn_weights(recdb_train_options_t* options, int value);
-void recdb_train_options_set_reuse_stored_weights(recdb_train_options_t* options, int value);
+RECDB_EXPORT recdb_train_options_t* recdb_train_options_create(void);
+RECDB_EXPORT void recdb_train_options_destroy(recdb_train_options_t* options);
+RECDB_EXPORT void recdb_train_options_set_learn_weights(recdb_train_options_t* options, int value);
+RECDB_EXPORT void recdb_train_options_set_reuse_stored_weights(recdb_train_options_t* options, int value);
 /* As TrainOptions::incremental: keep the serving model's weights, warm-start iALS. */
-void recdb_train_options_set_incremental(recdb_train_options_t* options, int value);
-void recdb_train_options_set_ials_factors(recdb_train_options_t* options, int value);
-void recdb_train_options_set_ials_iterations(recdb_train_options_t* options, int value);
-void recdb_train_options_set_threads(recdb_train_options_t* options, int value);
+RECDB_EXPORT void recdb_train_options_set_incremental(recdb_train_options_t* options, int value);
+RECDB_EXPORT void recdb_train_options_set_ials_factors(recdb_train_options_t* options, int value);
+RECDB_EXPORT void recdb_train_options_set_ials_iterations(recdb_train_options_t* options, int value);
+RECDB_EXPORT void recdb_train_options_set_threads(recdb_train_options_t* options, int value);
 
 /* Caller-owned output of recdb_train. */
 typedef struct recdb_train_report_t {
@@ -278,7 +280,7 @@ typedef struct recdb_train_report_t {
 /* Fits the recommenders on the event log and swaps the model in (options
  * NULL = defaults; report may be NULL). Errors: FAILED_PRECONDITION when
  * there are no events with a positive weight; errors of the event scan. */
-recdb_status_t recdb_train(recdb_t* db, const recdb_train_options_t* options,
+RECDB_EXPORT recdb_status_t recdb_train(recdb_t* db, const recdb_train_options_t* options,
                            recdb_train_report_t* report, char** errmsg);
 
 /* ---- Recommend and similar items ----------------------------------------------- */
@@ -289,37 +291,37 @@ typedef struct recdb_results_t recdb_results_t;
 /* Defaults as recdb::RecommendRequest: k 10, now 0 (the clock), exclude_seen
  * 1, no context, no filter but available items only, learned weights, the
  * database's care options. */
-recdb_recommend_options_t* recdb_recommend_options_create(void);
-void recdb_recommend_options_destroy(recdb_recommend_options_t* options);
+RECDB_EXPORT recdb_recommend_options_t* recdb_recommend_options_create(void);
+RECDB_EXPORT void recdb_recommend_options_destroy(recdb_recommend_options_t* options);
 /* 1..1000 (recommend); similar takes its own k. */
-void recdb_recommend_options_set_k(recdb_recommend_options_t* options, size_t k);
+RECDB_EXPORT void recdb_recommend_options_set_k(recdb_recommend_options_t* options, size_t k);
 /* Request time, seconds since the epoch (0 = now). Fixing it makes results
  * independent of the wall clock (hour-of-day, trending, rotation). */
-void recdb_recommend_options_set_now(recdb_recommend_options_t* options, int64_t now);
-void recdb_recommend_options_set_exclude_seen(recdb_recommend_options_t* options, int value);
+RECDB_EXPORT void recdb_recommend_options_set_now(recdb_recommend_options_t* options, int64_t now);
+RECDB_EXPORT void recdb_recommend_options_set_exclude_seen(recdb_recommend_options_t* options, int value);
 /* Request context, e.g. ("device", "mobile"). */
-recdb_status_t recdb_recommend_options_add_context(recdb_recommend_options_t* options,
+RECDB_EXPORT recdb_status_t recdb_recommend_options_add_context(recdb_recommend_options_t* options,
                                                    const char* key, const char* value);
 /* Never return this item. */
-recdb_status_t recdb_recommend_options_add_exclude(recdb_recommend_options_t* options,
+RECDB_EXPORT recdb_status_t recdb_recommend_options_add_exclude(recdb_recommend_options_t* options,
                                                    const char* item);
 /* Replaces the learned fusion weight of recommender `name` (e.g. "ials"). */
-recdb_status_t recdb_recommend_options_set_weight(recdb_recommend_options_t* options,
+RECDB_EXPORT recdb_status_t recdb_recommend_options_set_weight(recdb_recommend_options_t* options,
                                                   const char* name, double weight);
 /* An item of the visitor's session, oldest first (with user NULL: anonymous). */
-recdb_status_t recdb_recommend_options_add_session_item(recdb_recommend_options_t* options,
+RECDB_EXPORT recdb_status_t recdb_recommend_options_add_session_item(recdb_recommend_options_t* options,
                                                         const char* item);
 /* Filter: the item has at least one of the added categories. */
-recdb_status_t recdb_recommend_options_add_category(recdb_recommend_options_t* options,
+RECDB_EXPORT recdb_status_t recdb_recommend_options_add_category(recdb_recommend_options_t* options,
                                                     const char* category);
 /* Filter: string/bool attribute `key` equals `value` ("true"/"false" for bools). */
-recdb_status_t recdb_recommend_options_add_attribute_equals(recdb_recommend_options_t* options,
+RECDB_EXPORT recdb_status_t recdb_recommend_options_add_attribute_equals(recdb_recommend_options_t* options,
                                                             const char* key, const char* value);
 /* Filter: only available items (default 1). */
-void recdb_recommend_options_set_available_only(recdb_recommend_options_t* options, int value);
+RECDB_EXPORT void recdb_recommend_options_set_available_only(recdb_recommend_options_t* options, int value);
 /* Re-ranking for this request (recdb/care.h), each knob in [0, 1]; replaces
  * the database's care options. */
-void recdb_recommend_options_set_care(recdb_recommend_options_t* options, double diversity,
+RECDB_EXPORT void recdb_recommend_options_set_care(recdb_recommend_options_t* options, double diversity,
                                       double calibration, double fair_share,
                                       double exploration);
 
@@ -328,15 +330,15 @@ void recdb_recommend_options_set_care(recdb_recommend_options_t* options, double
  * are skipped, not errors. */
 /* Places `item` first, after the pins added before it, if it passes the
  * request's filter (and is not a seen item when exclude_seen). */
-recdb_status_t recdb_recommend_options_add_pin(recdb_recommend_options_t* options,
+RECDB_EXPORT recdb_status_t recdb_recommend_options_add_pin(recdb_recommend_options_t* options,
                                                const char* item);
 /* Adds `factor` to the item's relevance (1/log2(fused rank + 2), 1 for the
  * best) before re-ranking; negative demotes. Setting it again replaces it.
  * A factor that is not finite is RECDB_INVALID_ARGUMENT and changes nothing. */
-recdb_status_t recdb_recommend_options_set_boost(recdb_recommend_options_t* options,
+RECDB_EXPORT recdb_status_t recdb_recommend_options_set_boost(recdb_recommend_options_t* options,
                                                  const char* item, double factor);
 /* Moves `item` after every other candidate (still listed if k requires). */
-recdb_status_t recdb_recommend_options_add_bury(recdb_recommend_options_t* options,
+RECDB_EXPORT recdb_status_t recdb_recommend_options_add_bury(recdb_recommend_options_t* options,
                                                 const char* item);
 
 /* The best items for `user` (NULL or "" = anonymous: session items only),
@@ -344,14 +346,14 @@ recdb_status_t recdb_recommend_options_add_bury(recdb_recommend_options_t* optio
  * (NULL on failure). options NULL = defaults. Errors: FAILED_PRECONDITION
  * before the first train; INVALID_ARGUMENT for k outside 1..1000 or an
  * unknown recommender name in the weights. */
-recdb_status_t recdb_recommend(recdb_t* db, const char* user,
+RECDB_EXPORT recdb_status_t recdb_recommend(recdb_t* db, const char* user,
                                const recdb_recommend_options_t* options,
                                recdb_results_t** results, char** errmsg);
 
 /* The k items most similar to `item` by the trained recommenders, best first.
  * Of options only the filter is used (categories, attributes, available
  * only, excluded items). Errors: NOT_FOUND for an unknown item; as recommend. */
-recdb_status_t recdb_similar_items(recdb_t* db, const char* item, size_t k,
+RECDB_EXPORT recdb_status_t recdb_similar_items(recdb_t* db, const char* item, size_t k,
                                    const recdb_recommend_options_t* options,
                                    recdb_results_t** results, char** errmsg);
 
@@ -360,28 +362,28 @@ recdb_status_t recdb_similar_items(recdb_t* db, const char* item, size_t k,
  * an index out of range returns NULL / 0. Explanations are always filled for
  * recommend and similar items (the C++ API computes them with every result);
  * a caller that does not show them simply does not read them. */
-void recdb_results_destroy(recdb_results_t* results);
-size_t recdb_results_count(const recdb_results_t* results);
-uint64_t recdb_results_model_version(const recdb_results_t* results);
-const char* recdb_results_item(const recdb_results_t* results, size_t i);
-double recdb_results_score(const recdb_results_t* results, size_t i);
+RECDB_EXPORT void recdb_results_destroy(recdb_results_t* results);
+RECDB_EXPORT size_t recdb_results_count(const recdb_results_t* results);
+RECDB_EXPORT uint64_t recdb_results_model_version(const recdb_results_t* results);
+RECDB_EXPORT const char* recdb_results_item(const recdb_results_t* results, size_t i);
+RECDB_EXPORT double recdb_results_score(const recdb_results_t* results, size_t i);
 /* Recommender name -> its weighted, normalised share of the score. */
-size_t recdb_results_contribution_count(const recdb_results_t* results, size_t i);
-const char* recdb_results_contribution_name(const recdb_results_t* results, size_t i, size_t j);
-double recdb_results_contribution_value(const recdb_results_t* results, size_t i, size_t j);
+RECDB_EXPORT size_t recdb_results_contribution_count(const recdb_results_t* results, size_t i);
+RECDB_EXPORT const char* recdb_results_contribution_name(const recdb_results_t* results, size_t i, size_t j);
+RECDB_EXPORT double recdb_results_contribution_value(const recdb_results_t* results, size_t i, size_t j);
 /* One human sentence, e.g. "Because you watched Toy Story." */
-const char* recdb_results_explanation(const recdb_results_t* results, size_t i);
+RECDB_EXPORT const char* recdb_results_explanation(const recdb_results_t* results, size_t i);
 /* Evidence (recdb/recommend.h, Evidence): kind, recommender, share, item,
  * category, text; empty strings for fields that do not apply. */
-size_t recdb_results_evidence_count(const recdb_results_t* results, size_t i);
-const char* recdb_results_evidence_kind(const recdb_results_t* results, size_t i, size_t j);
-const char* recdb_results_evidence_recommender(const recdb_results_t* results, size_t i,
+RECDB_EXPORT size_t recdb_results_evidence_count(const recdb_results_t* results, size_t i);
+RECDB_EXPORT const char* recdb_results_evidence_kind(const recdb_results_t* results, size_t i, size_t j);
+RECDB_EXPORT const char* recdb_results_evidence_recommender(const recdb_results_t* results, size_t i,
                                                size_t j);
-double recdb_results_evidence_share(const recdb_results_t* results, size_t i, size_t j);
-const char* recdb_results_evidence_item(const recdb_results_t* results, size_t i, size_t j);
-const char* recdb_results_evidence_category(const recdb_results_t* results, size_t i,
+RECDB_EXPORT double recdb_results_evidence_share(const recdb_results_t* results, size_t i, size_t j);
+RECDB_EXPORT const char* recdb_results_evidence_item(const recdb_results_t* results, size_t i, size_t j);
+RECDB_EXPORT const char* recdb_results_evidence_category(const recdb_results_t* results, size_t i,
                                             size_t j);
-const char* recdb_results_evidence_text(const recdb_results_t* results, size_t i, size_t j);
+RECDB_EXPORT const char* recdb_results_evidence_text(const recdb_results_t* results, size_t i, size_t j);
 
 /* ---- Impressions ----------------------------------------------------------------- */
 
@@ -397,7 +399,7 @@ const char* recdb_results_evidence_text(const recdb_results_t* results, size_t i
  * INVALID_ARGUMENT for a NULL, an unknown item (naming its index), count 0
  * or above 1000, a timestamp outside [0, 253402300799] or more than 32
  * context entries; FAILED_PRECONDITION when read-only; IO_ERROR. */
-recdb_status_t recdb_record_impressions(recdb_t* db, const char* user,
+RECDB_EXPORT recdb_status_t recdb_record_impressions(recdb_t* db, const char* user,
                                         const char* const* items, size_t count,
                                         int64_t timestamp, const char* const* context_keys,
                                         const char* const* context_values,
@@ -422,11 +424,11 @@ typedef enum recdb_entity_kind_t { RECDB_ITEM = 0, RECDB_USER = 1 } recdb_entity
  * metric: a recdb_metric_t value. model_name may be NULL. Errors as
  * DB::CreateSpace: INVALID_ARGUMENT (also for a metric outside
  * recdb_metric_t), ALREADY_EXISTS, FAILED_PRECONDITION when read-only. */
-recdb_status_t recdb_create_space(recdb_t* db, const char* name, int dimension,
+RECDB_EXPORT recdb_status_t recdb_create_space(recdb_t* db, const char* name, int dimension,
                                   int metric, const char* model_name,
                                   char** errmsg);
 /* Errors: NOT_FOUND. */
-recdb_status_t recdb_drop_space(recdb_t* db, const char* name, char** errmsg);
+RECDB_EXPORT recdb_status_t recdb_drop_space(recdb_t* db, const char* name, char** errmsg);
 
 /* Stores `count` vectors of `dimension` floats each, row-major in `values`
  * (count * dimension floats), for ids[0..count) of `kind` (a
@@ -434,14 +436,14 @@ recdb_status_t recdb_drop_space(recdb_t* db, const char* name, char** errmsg);
  * for an unknown space; INVALID_ARGUMENT naming batch[i] for an unknown id or
  * a wrong dimension / non-finite value, or for a kind outside
  * recdb_entity_kind_t. */
-recdb_status_t recdb_put_vectors(recdb_t* db, const char* space, int kind,
+RECDB_EXPORT recdb_status_t recdb_put_vectors(recdb_t* db, const char* space, int kind,
                                  const char* const* ids, size_t count, const float* values,
                                  size_t dimension, int sync, char** errmsg);
 
 /* The min(k, matching) items nearest `query` (dimension floats), best
  * first, in *results (scores only: no contributions or explanations).
  * options: filter only, may be NULL. Errors: NOT_FOUND; INVALID_ARGUMENT. */
-recdb_status_t recdb_search_similar(recdb_t* db, const char* space, const float* query,
+RECDB_EXPORT recdb_status_t recdb_search_similar(recdb_t* db, const char* space, const float* query,
                                     size_t dimension, size_t k,
                                     const recdb_recommend_options_t* options,
                                     recdb_results_t** results, char** errmsg);
@@ -473,12 +475,12 @@ typedef struct recdb_erasure_receipt_t {
  * Errors: INVALID_ARGUMENT for a bad id; NOT_FOUND for an unknown user
  * (FAILED_PRECONDITION if already forgotten); FAILED_PRECONDITION when
  * read-only; IO_ERROR. */
-recdb_status_t recdb_forget_user(recdb_t* db, const char* id, int flags,
+RECDB_EXPORT recdb_status_t recdb_forget_user(recdb_t* db, const char* id, int flags,
                                  recdb_erasure_receipt_t* receipt, char** errmsg);
 
 /* Everything held about user `id` as one JSON object, in *json (malloc'd,
  * free with recdb_free; NULL on failure). Errors: NOT_FOUND; CORRUPTION. */
-recdb_status_t recdb_export_user(recdb_t* db, const char* id, char** json, char** errmsg);
+RECDB_EXPORT recdb_status_t recdb_export_user(recdb_t* db, const char* id, char** json, char** errmsg);
 
 /* ---- Snapshots (recdb/snapshot.h) --------------------------------------------------- */
 
@@ -497,7 +499,7 @@ typedef struct recdb_snapshot_info_t {
 /* Takes a consistent online snapshot into backup_dir (created if missing),
  * hard-linking unchanged files when link_files is non-zero. info may be
  * NULL. Errors: FAILED_PRECONDITION after close; IO_ERROR. */
-recdb_status_t recdb_create_snapshot(recdb_t* db, const char* backup_dir, int link_files,
+RECDB_EXPORT recdb_status_t recdb_create_snapshot(recdb_t* db, const char* backup_dir, int link_files,
                                      recdb_snapshot_info_t* info, char** errmsg);
 
 /* Restores `src` (a snapshot directory, or a backup directory: its newest
@@ -505,7 +507,7 @@ recdb_status_t recdb_create_snapshot(recdb_t* db, const char* backup_dir, int li
  * and re-applying the forget ledger (and that of the live database at
  * forget_ledger_from, unless NULL). Errors: NOT_FOUND; CORRUPTION (nothing
  * left in dest); ALREADY_EXISTS when dest is not empty. */
-recdb_status_t recdb_restore(const char* src, const char* dest, const char* forget_ledger_from,
+RECDB_EXPORT recdb_status_t recdb_restore(const char* src, const char* dest, const char* forget_ledger_from,
                              char** errmsg);
 
 #ifdef __cplusplus

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "recdb/embedding.h"
+#include "recdb/export.h"
 #include "recdb/options.h"
 #include "recdb/privacy.h"
 #include "recdb/recommend.h"
@@ -28,7 +29,7 @@
 
 namespace recdb {
 
-class DB {
+class RECDB_EXPORT DB {
  public:
   // Opens the database in directory `path`.
   // Returns the DB on success.
@@ -89,6 +90,12 @@ class DB {
                               RecordEventsResult* result) = 0;
 
   // --- Reads -------------------------------------------------------------
+
+  // The value last committed under `key` through
+  // WriteOptions::applied_position_key (a replicated log's applied
+  // position). Errors: NotFound if no write stored one; InvalidArgument for
+  // an empty or oversize key; IOError.
+  virtual StatusOr<std::string> GetAppliedPosition(const std::string& key) = 0;
 
   // Errors: NotFound if no item/user has this id; Corruption if its stored
   // record fails verification.

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "recdb/export.h"
+
 namespace recdb {
 
 inline constexpr int kMaxVectorDimension = 4096;
@@ -24,7 +26,7 @@ enum class Metric {
 };
 
 // Higher score is always more similar, whatever the metric.
-const char* MetricName(Metric m);  // "cosine", "ip", "l2"
+RECDB_EXPORT const char* MetricName(Metric m);  // "cosine", "ip", "l2"
 
 enum class EntityKind { kItem, kUser };
 

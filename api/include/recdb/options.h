@@ -96,6 +96,20 @@ struct WriteOptions {
   // until the next synced write or flush.
   // Default: false. Cost: one fsync per call (milliseconds on most disks).
   bool sync = false;
+
+  // An opaque key/value committed in the SAME atomic RocksDB write as the
+  // call's records, for a caller that applies an external replicated log
+  // (recdb_cluster stores the stream sequence it has applied): after a crash
+  // at any point, DB::GetAppliedPosition(key) returns the value of the last
+  // committed batch, so the caller resumes exactly after it, with no event
+  // lost or applied twice. Honoured by RecordEvents only (an empty event
+  // batch then writes just the position; a rejected batch writes nothing);
+  // other writes ignore it. Empty key = none; the key is at most
+  // kMaxIdBytes bytes, the value at most kMaxAttributeValueBytes
+  // (InvalidArgument otherwise).
+  // Default: none. Cost: one extra put in the batch.
+  std::string applied_position_key;
+  std::string applied_position_value;
 };
 
 struct ReadOptions {

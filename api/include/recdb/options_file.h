@@ -28,6 +28,7 @@
 #include <string>
 #include <string_view>
 
+#include "recdb/export.h"
 #include "recdb/options.h"
 #include "recdb/status.h"
 
@@ -36,24 +37,24 @@ namespace recdb {
 // `json` applied over `base`. Errors: InvalidArgument (malformed JSON, not an
 // object, an unknown field, a value of the wrong type or out of its type's
 // range, pseudonyms.keys, and ValidateOptions' errors).
-[[nodiscard]] StatusOr<Options> ParseOptionsJson(std::string_view json,
+[[nodiscard]] RECDB_EXPORT StatusOr<Options> ParseOptionsJson(std::string_view json,
                                                  const Options& base = Options());
 
 // ParseOptionsJson of the file at `path`; a relative pseudonyms.key_file is
 // resolved against the directory holding `path`. Errors: NotFound (no such
 // file), IOError (unreadable), and ParseOptionsJson's, each naming `path`.
-[[nodiscard]] StatusOr<Options> LoadOptionsFile(const std::string& path,
+[[nodiscard]] RECDB_EXPORT StatusOr<Options> LoadOptionsFile(const std::string& path,
                                                 const Options& base = Options());
 
 // The checks DB::Open makes before touching the disk: every field that can
 // be wrong on its own (ranges of the numbers, the care knobs). Retention
 // rules name event types, so DB::Open checks them against the database.
 // Errors: InvalidArgument naming the field. ParseOptionsJson applies it.
-[[nodiscard]] Status ValidateOptions(const Options& options);
+[[nodiscard]] RECDB_EXPORT Status ValidateOptions(const Options& options);
 
 // Every field of `options` (except pseudonyms.keys) as JSON, indent 2, in
 // the order of the structs. ParseOptionsJson(OptionsToJson(o)) == o except
 // for pseudonyms.keys.
-[[nodiscard]] std::string OptionsToJson(const Options& options);
+[[nodiscard]] RECDB_EXPORT std::string OptionsToJson(const Options& options);
 
 }  // namespace recdb

@@ -18,7 +18,11 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "recdb/export.h"
+#include "recdb/status.h"
 
 namespace recdb {
 
@@ -178,5 +182,25 @@ struct AuditEntry {
   // new flags {"personalization", 0/1}, ...
   std::map<std::string, int64_t> counts;
 };
+
+// --- Key files and retention-policy JSON -------------------------------------
+// What the `recdb privacy` and `recdb retention` commands need besides DB:
+// public so that tools built on librecdb do not reach into engine/privacy/.
+
+// A fresh random pseudonym key as one line of a key file: 64 lower-case hex
+// digits (32 bytes from the OS random source). Errors: Internal when the
+// random source fails.
+RECDB_EXPORT StatusOr<std::string> NewPseudonymKey();
+
+// Reads a pseudonym key file (one hex key per line, oldest first, '#'
+// comments), the chain PseudonymOptions::key_file names, as Open reads it.
+// Errors: NotFound; InvalidArgument for a malformed or too short key.
+RECDB_EXPORT StatusOr<std::vector<std::string>> ReadPseudonymKeyFile(const std::string& path);
+
+// The "retention" object of an options file (recdb/options_file.h) to and
+// from a RetentionPolicy. Unknown keys and negative values are
+// InvalidArgument.
+RECDB_EXPORT StatusOr<RetentionPolicy> ParseRetentionPolicyJson(std::string_view json);
+RECDB_EXPORT std::string RetentionPolicyToJson(const RetentionPolicy& policy);
 
 }  // namespace recdb

@@ -78,7 +78,8 @@ struct Evidence {
   std::string kind;
   std::string recommender;  // which recommender produced it, if any
   double share = 0;         // share of the fused score, in [0, 1]
-  std::string item;         // for "because_item": an item in the user's history
+  std::string item;         // for "because_item": an item in the user's history that
+                            // they did not rate below their neutral point
   std::string category;     // for "popular": the category it is popular in
   std::string text;         // the evidence as a phrase
 };

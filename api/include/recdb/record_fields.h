@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "recdb/export.h"
 #include "recdb/status.h"
 
 namespace recdb {
@@ -29,7 +30,7 @@ namespace recdb {
 enum class RecordKind { kItem, kUser, kEvent, kEventType };
 
 // "item", "user", "event", "event_type".
-const char* RecordKindName(RecordKind kind);
+RECDB_EXPORT const char* RecordKindName(RecordKind kind);
 
 enum class FieldType {
   kString,      // an id or a text
@@ -44,7 +45,7 @@ enum class FieldType {
 
 // "string", "integer", "number", "boolean", "array of strings",
 // "object of strings", "object", "object of booleans".
-const char* FieldTypeName(FieldType type);
+RECDB_EXPORT const char* FieldTypeName(FieldType type);
 
 struct RecordField {
   const char* name;   // the canonical spelling
@@ -54,22 +55,22 @@ struct RecordField {
 };
 
 // The fields of `kind`, in documented order.
-const std::vector<RecordField>& RecordFields(RecordKind kind);
+RECDB_EXPORT const std::vector<RecordField>& RecordFields(RecordKind kind);
 
 // The field `key` names (by name or alias), or nullptr for an unknown key.
-const RecordField* FindRecordField(RecordKind kind, std::string_view key);
+RECDB_EXPORT const RecordField* FindRecordField(RecordKind kind, std::string_view key);
 
 // InvalidArgument "unknown event field 'tyep' (allowed: user, item, ...)".
-Status UnknownFieldError(RecordKind kind, std::string_view key);
+RECDB_EXPORT Status UnknownFieldError(RecordKind kind, std::string_view key);
 // InvalidArgument "missing required event field 'ts'".
-Status MissingFieldError(RecordKind kind, std::string_view field);
+RECDB_EXPORT Status MissingFieldError(RecordKind kind, std::string_view field);
 // InvalidArgument "value: expected number, got string".
-Status WrongTypeError(std::string_view field, FieldType want, std::string_view got);
+RECDB_EXPORT Status WrongTypeError(std::string_view field, FieldType want, std::string_view got);
 
 // Checks the keys of one record: each names a field of `kind` ("kind"
 // itself is allowed: dump lines carry it), no field is given twice (by its
 // name and its alias) and every required field is there. Returns the first
 // problem, in the order above.
-Status CheckRecordKeys(RecordKind kind, const std::vector<std::string>& keys);
+RECDB_EXPORT Status CheckRecordKeys(RecordKind kind, const std::vector<std::string>& keys);
 
 }  // namespace recdb

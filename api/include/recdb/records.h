@@ -32,6 +32,9 @@ inline constexpr size_t kMaxContextEntries = 32;        // context key/values pe
 inline constexpr size_t kMaxBatchSize = 100000;         // records per write call
 inline constexpr int64_t kMinTimestamp = 0;             // 1970-01-01
 inline constexpr int64_t kMaxTimestamp = 253402300799;  // 9999-12-31T23:59:59Z
+// An item may be older than 1970 (a film from 1920): Item::created_at may be
+// negative, down to 0001-01-01T00:00:00Z. Event times stay >= kMinTimestamp.
+inline constexpr int64_t kMinCreatedAt = -62135596800;
 inline constexpr size_t kMaxEventTypes = 1000;
 
 // A typed attribute value: string, number (double, finite), bool or list of strings.
@@ -44,7 +47,7 @@ struct Item {
   std::string description;              // text an embedding model reads
   std::vector<std::string> categories;  // e.g. genres; order kept
   std::string creator;                  // creator / provider, may be empty
-  int64_t created_at = 0;               // seconds since epoch; 0 = unknown
+  int64_t created_at = 0;               // seconds since epoch (>= kMinCreatedAt); 0 = unknown
   bool available = true;                // false: kept, but never recommended
   Attributes attributes;
 

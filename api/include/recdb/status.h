@@ -16,6 +16,8 @@
 #include <string_view>
 #include <utility>
 
+#include "recdb/export.h"
+
 namespace recdb {
 
 enum class StatusCode : int {
@@ -33,9 +35,9 @@ enum class StatusCode : int {
 };
 
 // Returns a stable lower-case name for `code`, e.g. "invalid_argument".
-const char* StatusCodeName(StatusCode code);
+RECDB_EXPORT const char* StatusCodeName(StatusCode code);
 
-class [[nodiscard]] Status {
+class [[nodiscard]] RECDB_EXPORT Status {
  public:
   Status() = default;
   Status(StatusCode code, std::string_view message);

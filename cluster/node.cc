@@ -1,0 +1,410 @@
+#include "cluster/node.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+
+#include "cluster/event_codec.h"
+
+namespace recdb::cluster {
+
+namespace {
+
+// Position value: "v1 seq=<applied> created=<stream created ns> partitions=<N>".
+struct StoredPosition {
+  uint64_t sequence = 0;
+  int64_t created_ns = 0;
+  uint32_t partitions = 0;
+};
+
+bool ParsePosition(const std::string& v, StoredPosition* out) {
+  unsigned long long seq = 0;
+  long long created = 0;
+  unsigned long parts = 0;
+  if (std::sscanf(v.c_str(), "v1 seq=%llu created=%lld partitions=%lu", &seq, &created, &parts) != 3) {
+    return false;
+  }
+  out->sequence = seq;
+  out->created_ns = created;
+  out->partitions = static_cast<uint32_t>(parts);
+  return true;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Open(const NodeOptions& options) {
+  std::unique_ptr<ClusterNode> node(new ClusterNode(options));
+  node->position_key_ = "cluster/" + options.log.stream;
+  RECDB_ASSIGN_OR_RETURN(node->log_, EventLog::Connect(options.log));
+  RECDB_ASSIGN_OR_RETURN(node->identity_, node->log_->OpenStream(options.create_stream));
+  const uint32_t parts = node->identity_.partitions;
+  node->owns_.assign(parts, options.owned.empty());
+  for (uint32_t p : options.owned) {
+    if (p >= parts) {
+      return Status::InvalidArgument("owned partition " + std::to_string(p) + ": the stream has " +
+                                     std::to_string(parts));
+    }
+    node->owns_[p] = true;
+  }
+  for (uint32_t p = 0; p < parts; ++p) {
+    if (node->owns_[p]) node->owned_.push_back(p);
+  }
+
+  Options db_options = options.db_options;
+  db_options.create_if_missing = true;
+  RECDB_ASSIGN_OR_RETURN(node->db_, DB::Open(db_options, options.db_path));
+
+  StatusOr<std::string> stored = node->db_->GetAppliedPosition(node->position_key_);
+  if (stored.ok()) {
+    StoredPosition pos;
+    if (!ParsePosition(*stored, &pos)) {
+      return Status::Corruption("applied position \"" + *stored + "\" is malformed");
+    }
+    if (pos.partitions != parts || pos.created_ns != node->identity_.created_ns) {
+      return Status::FailedPrecondition(
+          "database " + options.db_path + " was applied from another stream \"" +
+          options.log.stream + "\" (partitions " + std::to_string(pos.partitions) + " vs " +
+          std::to_string(parts) + ", created " + std::to_string(pos.created_ns) + " vs " +
+          std::to_string(node->identity_.created_ns) +
+          "): the log was recreated; rebuild this node");
+    }
+    if (pos.sequence > node->identity_.last_seq) {
+      return Status::FailedPrecondition(
+          "database " + options.db_path + " applied up to sequence " +
+          std::to_string(pos.sequence) + " but the stream ends at " +
+          std::to_string(node->identity_.last_seq) + ": the log lost messages; rebuild this node");
+    }
+    if (node->identity_.first_seq > 0 && pos.sequence + 1 < node->identity_.first_seq) {
+      return Status::FailedPrecondition(
+          "database " + options.db_path + " (or the snapshot it was restored from) applied up to "
+          "sequence " + std::to_string(pos.sequence) + " but the stream now starts at " +
+          std::to_string(node->identity_.first_seq) +
+          ": the messages in between are gone; bootstrap from a newer snapshot");
+    }
+    node->applied_.store(pos.sequence);
+  } else if (!stored.status().IsNotFound()) {
+    return stored.status();
+  } else if (node->identity_.first_seq > 1) {
+    return Status::FailedPrecondition(
+        "a new node cannot replay stream \"" + options.log.stream + "\": it starts at sequence " +
+        std::to_string(node->identity_.first_seq) + ", not 1; bootstrap from a snapshot");
+  }
+  node->stats_.applied_sequence = node->applied_.load();
+  return node;
+}
+
+StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Bootstrap(const std::string& snapshot,
+                                                              const NodeOptions& options) {
+  RestoreOptions ro;
+  ro.open_options = options.db_options;
+  RECDB_RETURN_IF_ERROR(DB::Restore(snapshot, options.db_path, ro).status());
+  return Open(options);
+}
+
+ClusterNode::~ClusterNode() { (void)Close(); }
+
+Status ClusterNode::Start() {
+  if (applier_.joinable()) return Status::FailedPrecondition("applier already running");
+  stop_.store(false);
+  applier_ = std::thread([this] { ApplyLoop(); });
+  return Status::OK();
+}
+
+void ClusterNode::Stop() {
+  stop_.store(true);
+  if (applier_.joinable()) applier_.join();
+}
+
+Status ClusterNode::Close() {
+  Stop();
+  Status s;
+  if (db_ != nullptr) {
+    s = db_->Close();
+    db_.reset();
+  }
+  log_.reset();
+  return s;
+}
+
+bool ClusterNode::Owns(const std::string& user) const {
+  return owns_[PartitionOf(user, identity_.partitions)];
+}
+
+NodeStats ClusterNode::stats() const {
+  std::lock_guard lock(mu_);
+  NodeStats s = stats_;
+  s.applied_sequence = applied_.load();
+  return s;
+}
+
+std::string ClusterNode::PositionValue(uint64_t sequence) const {
+  return "v1 seq=" + std::to_string(sequence) + " created=" +
+         std::to_string(identity_.created_ns) + " partitions=" +
+         std::to_string(identity_.partitions);
+}
+
+StatusOr<WriteReceipt> ClusterNode::RecordEvents(const std::vector<ClusterEvent>& events) {
+  std::vector<OutMessage> messages(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    const ClusterEvent& ce = events[i];
+    const std::string where = "events[" + std::to_string(i) + "]";
+    if (ce.id.empty() || ce.id.size() > kMaxIdBytes) {
+      return Status::InvalidArgument(where + ".id: empty or over " + std::to_string(kMaxIdBytes) +
+                                     " bytes");
+    }
+    if (ce.event.user.empty() || ce.event.item.empty()) {
+      return Status::InvalidArgument(where + ": empty user or item");
+    }
+    messages[i].partition = PartitionOf(ce.event.user, identity_.partitions);
+    messages[i].id = ce.id;
+    EncodeEvent(ce.event, &messages[i].body);
+  }
+  WriteReceipt receipt;
+  RECDB_RETURN_IF_ERROR(log_->Publish(messages, &receipt.sequences));
+  for (uint64_t s : receipt.sequences) receipt.last_sequence = std::max(receipt.last_sequence, s);
+  return receipt;
+}
+
+StatusOr<ForgetReceipt> ClusterNode::ForgetUser(const std::string& request_id,
+                                                const std::string& user, int timeout_ms) {
+  if (request_id.empty() || request_id.size() > kMaxIdBytes || user.empty()) {
+    return Status::InvalidArgument("forget: empty or oversize request id, or empty user");
+  }
+  const uint32_t partition = PartitionOf(user, identity_.partitions);
+  std::vector<OutMessage> marker(1);
+  marker[0].partition = partition;
+  marker[0].id = request_id;
+  EncodeForgetMarker(user, &marker[0].body);
+  std::vector<uint64_t> seqs;
+  RECDB_RETURN_IF_ERROR(log_->Publish(marker, &seqs));
+  ForgetReceipt receipt;
+  receipt.marker_sequence = seqs[0];
+
+  // Erase the user's earlier events: one pass over the partition's subject
+  // up to the marker.
+  RECDB_ASSIGN_OR_RETURN(StreamIdentity id, log_->Describe(options_.log.api_timeout_ms));
+  if (id.first_seq >= receipt.marker_sequence) return receipt;
+  RECDB_ASSIGN_OR_RETURN(std::unique_ptr<LogReader> reader,
+                         log_->Follow(id.first_seq, static_cast<int64_t>(partition)));
+  const auto start = std::chrono::steady_clock::now();
+  LogMessage msg;
+  LogRecord rec;
+  for (;;) {
+    if (std::chrono::steady_clock::now() - start > std::chrono::milliseconds(timeout_ms)) {
+      return Status::Aborted("forget: erasing the user's messages did not reach sequence " +
+                             std::to_string(receipt.marker_sequence) + " within " +
+                             std::to_string(timeout_ms) + " ms; call again");
+    }
+    RECDB_ASSIGN_OR_RETURN(bool got, reader->Next(2000, &msg));
+    if (!got) continue;
+    if (msg.stream_seq >= receipt.marker_sequence) break;
+    if (DecodeLogRecord(msg.body, &rec).ok() && !rec.is_forget && rec.event.user == user) {
+      Status s = log_->Erase(msg.stream_seq);
+      if (!s.ok() && !s.IsNotFound()) return s;
+      if (s.ok()) receipt.erased_messages++;
+    }
+  }
+  return receipt;
+}
+
+Status ClusterNode::ApplyForget(const std::string& user, uint64_t sequence) {
+  StatusOr<ErasureReceipt> r = db_->ForgetUser(user);
+  // NotFound: the user never had an event here; FailedPrecondition: already
+  // in the ledger (a replay after a crash between the forget and the
+  // position commit). Both leave the same state on every replica.
+  Status s = r.status();
+  if (s.IsNotFound() || s.IsFailedPrecondition()) s = Status::OK();
+  if (s.ok()) {
+    WriteOptions wo;
+    wo.applied_position_key = position_key_;
+    wo.applied_position_value = PositionValue(sequence);
+    s = db_->RecordEvents(wo, {});
+  }
+  std::lock_guard lock(mu_);
+  if (!s.ok()) {
+    stats_.apply_error = s.ToString();
+    applied_cv_.notify_all();
+    return s;
+  }
+  stats_.forgets_applied++;
+  applied_.store(sequence, std::memory_order_release);
+  applied_cv_.notify_all();
+  return Status::OK();
+}
+
+Status ClusterNode::WaitForSequence(uint64_t sequence, int timeout_ms) {
+  std::unique_lock lock(mu_);
+  const bool done = applied_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+    return applied_.load() >= sequence || !stats_.apply_error.empty();
+  });
+  if (applied_.load() >= sequence) return Status::OK();
+  if (!stats_.apply_error.empty()) {
+    return Status::FailedPrecondition("sequence " + std::to_string(sequence) +
+                                      " will not be applied: the applier stopped: " +
+                                      stats_.apply_error);
+  }
+  (void)done;
+  return Status::FailedPrecondition("sequence " + std::to_string(sequence) +
+                                    " not applied within " + std::to_string(timeout_ms) +
+                                    " ms (applied " + std::to_string(applied_.load()) + ")");
+}
+
+StatusOr<std::vector<Event>> ClusterNode::GetUserHistory(const std::string& user,
+                                                         uint64_t min_sequence, int timeout_ms) {
+  if (!Owns(user)) {
+    return Status::FailedPrecondition("user \"" + user + "\" is in partition " +
+                                      std::to_string(PartitionOf(user, identity_.partitions)) +
+                                      ", not owned by this node");
+  }
+  if (min_sequence > 0) RECDB_RETURN_IF_ERROR(WaitForSequence(min_sequence, timeout_ms));
+  return db_->GetUserHistory(user);
+}
+
+Status ClusterNode::CheckLog(int timeout_ms) {
+  RECDB_ASSIGN_OR_RETURN(StreamIdentity id, log_->Describe(timeout_ms));
+  if (id.leader.empty() || id.healthy_replicas <= id.replicas / 2) {
+    return Status::Aborted("no quorum: stream \"" + options_.log.stream + "\" has " +
+                           (id.leader.empty() ? "no leader" : "leader " + id.leader) + " and " +
+                           std::to_string(id.healthy_replicas) + " of " +
+                           std::to_string(id.replicas) + " replicas reachable");
+  }
+  return Status::OK();
+}
+
+StatusOr<RecordDigest> ClusterNode::Digest() {
+  return ComputeRecordDigest(*db_, identity_.partitions, owned_);
+}
+
+Status ClusterNode::ApplyBatch(const std::vector<Event>& events,
+                               const std::vector<uint64_t>& seqs, uint64_t last) {
+  WriteOptions wo;
+  wo.applied_position_key = position_key_;
+  wo.applied_position_value = PositionValue(last);
+  Status s = db_->RecordEvents(wo, events);
+  uint64_t rejected = 0;
+  if (s.IsInvalidArgument()) {
+    // One event the database refuses (unknown type, bad timestamp, ...):
+    // apply the batch one event at a time, each with its own position, and
+    // skip the refused ones. Every replica refuses the same ones.
+    s = Status::OK();
+    for (size_t i = 0; i < events.size() && s.ok(); ++i) {
+      WriteOptions one = wo;
+      one.applied_position_value = PositionValue(seqs[i]);
+      s = db_->RecordEvents(one, {events[i]});
+      if (s.IsInvalidArgument()) {
+        ++rejected;
+        s = db_->RecordEvents(one, {});
+      }
+    }
+    if (s.ok()) s = db_->RecordEvents(wo, {});
+  }
+  std::lock_guard lock(mu_);
+  if (!s.ok()) {
+    stats_.apply_error = s.ToString();
+    applied_cv_.notify_all();
+    return s;
+  }
+  stats_.events_applied += events.size() - rejected;
+  stats_.rejected += rejected;
+  applied_.store(last, std::memory_order_release);
+  applied_cv_.notify_all();
+  return Status::OK();
+}
+
+void ClusterNode::ApplyLoop() {
+  std::unique_ptr<LogReader> reader;
+  uint64_t last_consumer_seq = 0;
+  std::vector<Event> events;
+  std::vector<uint64_t> seqs;
+  LogMessage msg;
+  auto note_follow_problem = [&](const Status& s) {
+    std::lock_guard lock(mu_);
+    stats_.follow_error = s.ToString();
+    stats_.resubscribes++;
+  };
+  while (!stop_.load()) {
+    if (reader == nullptr) {
+      StatusOr<std::unique_ptr<LogReader>> r = log_->Follow(applied_.load() + 1);
+      if (!r.ok()) {
+        note_follow_problem(r.status());
+        std::this_thread::sleep_for(std::chrono::milliseconds(options_.idle_wait_ms));
+        continue;
+      }
+      reader = std::move(r).value();
+      last_consumer_seq = 0;
+    }
+    // Gather one batch: up to apply_batch owned events, ending early when
+    // the consumer has nothing pending.
+    events.clear();
+    seqs.clear();
+    uint64_t batch_last = applied_.load();
+    bool restart = false;
+    int wait_ms = options_.idle_wait_ms;
+    while (events.size() < options_.apply_batch && !stop_.load()) {
+      StatusOr<bool> got = reader->Next(wait_ms, &msg);
+      if (!got.ok()) {
+        note_follow_problem(got.status());
+        restart = true;
+        break;
+      }
+      if (!*got) break;
+      {
+        std::lock_guard lock(mu_);
+        stats_.messages_seen++;
+      }
+      // Consumer sequences run 1, 2, 3, ...; libnats restarts an ordered
+      // consumer from its last stream sequence on trouble, which starts
+      // again at 1. Any other jump means a message was skipped.
+      if (last_consumer_seq != 0 && msg.consumer_seq != last_consumer_seq + 1 &&
+          msg.consumer_seq != 1) {
+        note_follow_problem(Status::Aborted(
+            "consumer sequence gap: " + std::to_string(last_consumer_seq) + " -> " +
+            std::to_string(msg.consumer_seq) + " at stream sequence " +
+            std::to_string(msg.stream_seq)));
+        restart = true;
+        break;
+      }
+      last_consumer_seq = msg.consumer_seq;
+      if (msg.stream_seq <= batch_last) {
+        std::lock_guard lock(mu_);
+        stats_.redelivered++;
+        continue;
+      }
+      const uint64_t before = batch_last;
+      batch_last = msg.stream_seq;
+      uint32_t partition = 0;
+      LogRecord rec;
+      if (!log_->ParseSubject(msg.subject, &partition) || partition >= owns_.size()) {
+        std::lock_guard lock(mu_);
+        stats_.rejected++;
+      } else if (!owns_[partition]) {
+        std::lock_guard lock(mu_);
+        stats_.skipped_not_owned++;
+      } else if (!DecodeLogRecord(msg.body, &rec).ok() ||
+                 PartitionOf(rec.is_forget ? rec.forget_user : rec.event.user,
+                             identity_.partitions) != partition) {
+        std::lock_guard lock(mu_);
+        stats_.rejected++;
+      } else if (rec.is_forget) {
+        // Everything before the marker first, then the forget, each
+        // committed with its position.
+        if (before > applied_.load() && !ApplyBatch(events, seqs, before).ok()) return;
+        events.clear();
+        seqs.clear();
+        if (!ApplyForget(rec.forget_user, msg.stream_seq).ok()) return;
+      } else {
+        events.push_back(std::move(rec.event));
+        seqs.push_back(msg.stream_seq);
+      }
+      if (msg.pending == 0) break;
+      wait_ms = std::min(options_.idle_wait_ms, 50);
+    }
+    if (batch_last > applied_.load()) {
+      if (!ApplyBatch(events, seqs, batch_last).ok()) return;  // apply_error is set
+    }
+    if (restart) reader.reset();  // resubscribe from applied + 1
+  }
+}
+
+}  // namespace recdb::cluster

@@ -1,0 +1,208 @@
+// ClusterNode: one recdb database that follows a JetStream event log.
+//
+// The node is a deterministic state machine over the stream: an applier
+// thread consumes "<stream>.ev.*" with an ordered consumer in stream
+// sequence order, applies the events of the partitions it owns through the
+// public DB::RecordEvents, and commits the last stream sequence of each batch
+// in the SAME RocksDB write (WriteOptions::applied_position_*), so a kill -9
+// at any point resumes at applied + 1 with no gap and no double. Writes made
+// through any node are published to the log (message id = event id) and
+// acknowledged only once JetStream stored them on a quorum; they reach this
+// node's database when its applier gets to their sequence.
+//
+// One consumer over the whole stream, not one per owned partition: nats-server
+// 2.9 gives a consumer one filter subject, and with one consumer the applied
+// position is a single stream sequence, which makes read-your-writes one
+// comparison. The cost: a node receives every partition's messages and skips
+// those it does not own.
+//
+// Thread-safety: every public method is safe to call from many threads.
+// RecordEvents calls are serialised (one publish batch in flight per node).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cluster/digest.h"
+#include "cluster/event_log.h"
+#include "recdb/db.h"
+
+namespace recdb::cluster {
+
+struct NodeOptions {
+  LogOptions log;
+  // The node's database directory, and the options it is opened with
+  // (create_if_missing is forced on).
+  std::string db_path;
+  Options db_options;
+  // Partitions this node applies; empty = all. A user's events live in
+  // partition PartitionOf(user, partitions).
+  std::vector<uint32_t> owned;
+  // Create the stream (log.partitions, log.replicas) if it does not exist.
+  bool create_stream = true;
+  // Most log messages applied in one RocksDB write. Larger batches apply
+  // faster; a kill -9 loses (and redoes) at most one uncommitted batch.
+  size_t apply_batch = 1024;
+  // How long the applier waits for a message when caught up (ms); also the
+  // latency of Stop.
+  int idle_wait_ms = 200;
+};
+
+// What a write returned: the stream sequence of each event (in the call's
+// order) and the largest, to pass to a later read (read your writes).
+struct WriteReceipt {
+  std::vector<uint64_t> sequences;
+  uint64_t last_sequence = 0;
+};
+
+// An event with its id. The id is the JetStream message id: a write retried
+// with the same ids within the duplicate window is stored once.
+struct ClusterEvent {
+  std::string id;
+  Event event;
+};
+
+// What ForgetUser did.
+struct ForgetReceipt {
+  uint64_t marker_sequence = 0;  // where every replica forgets the user
+  int64_t erased_messages = 0;   // the user's earlier events erased from the stream
+};
+
+struct NodeStats {
+  uint64_t applied_sequence = 0;    // last stream sequence committed with the data
+  uint64_t messages_seen = 0;       // delivered by the consumer since Open
+  uint64_t events_applied = 0;      // owned events handed to RecordEvents
+  uint64_t skipped_not_owned = 0;   // messages of other partitions
+  uint64_t rejected = 0;            // malformed, misrouted or refused by the DB (InvalidArgument)
+  uint64_t redelivered = 0;         // at or below the applied sequence: skipped
+  uint64_t resubscribes = 0;        // consumer gaps, drops or errors
+  uint64_t forgets_applied = 0;     // forget markers of owned partitions
+  std::string apply_error;          // non-empty: the applier stopped on this error
+  std::string follow_error;         // last subscribe / delivery problem, if any
+};
+
+class ClusterNode {
+ public:
+  // Connects to the log, opens (or creates) the stream and the database,
+  // and checks that the database's stored position belongs to this stream.
+  // Does not start applying: call Start.
+  // Errors: those of EventLog::Connect/OpenStream and DB::Open;
+  // FailedPrecondition if the database was applied from a stream with
+  // another partition count or creation time (the log was recreated), its
+  // applied sequence is past the stream's last (the log lost messages) or
+  // before the stream's first - 1 (messages it needs are gone; also a new,
+  // empty database when the stream no longer starts at 1): such a node must
+  // be rebuilt from a newer snapshot, never continued.
+  [[nodiscard]] static StatusOr<std::unique_ptr<ClusterNode>> Open(const NodeOptions& options);
+
+  // A new node from a snapshot of another node's database (DB::CreateSnapshot:
+  // the snapshot holds that node's applied position, committed with its
+  // data): restores `snapshot` into options.db_path (a new directory), then
+  // Open, which resumes the log at the snapshot's position + 1. Owned
+  // partitions should be a subset of the snapshot node's.
+  // Errors: those of DB::Restore and Open; in particular FailedPrecondition
+  // for a snapshot older than the stream's first sequence (the messages
+  // after it are gone), never served silently.
+  [[nodiscard]] static StatusOr<std::unique_ptr<ClusterNode>> Bootstrap(
+      const std::string& snapshot, const NodeOptions& options);
+
+  // Stops the applier and closes the database.
+  ~ClusterNode();
+  ClusterNode(const ClusterNode&) = delete;
+  ClusterNode& operator=(const ClusterNode&) = delete;
+
+  // Starts the applier thread. Errors: FailedPrecondition if running.
+  Status Start();
+  // Stops it after the batch in progress commits; idempotent.
+  void Stop();
+  // Stops and closes the database; returns DB::Close's status.
+  Status Close();
+
+  // Publishes the events (partition from each event's user) and returns
+  // their stream sequences once every one is stored on a quorum.
+  // Errors: InvalidArgument for an empty or oversize (> 256 bytes) id or an
+  // empty user or item (nothing is published); Aborted ("no quorum ...")
+  // when JetStream did not acknowledge every event within the retry budget:
+  // some may be stored; retrying the same ids stores none twice.
+  StatusOr<WriteReceipt> RecordEvents(const std::vector<ClusterEvent>& events);
+
+  // Forgets `user` across the cluster: publishes a forget marker (message
+  // id `request_id`) on the user's partition, at whose sequence every
+  // replica owning the partition calls DB::ForgetUser (so events before it
+  // are deleted and later ones dropped by the forget ledger, on every
+  // replica alike), then erases the user's earlier event messages from the
+  // stream (js_EraseMsg: the stored bytes are overwritten), scanning the
+  // partition from the stream's first sequence to the marker.
+  // The marker itself keeps the id in the stream (see README, Not done).
+  // Errors: InvalidArgument for an empty id or user; Aborted as
+  // RecordEvents, or if an erase fails (call again: erasing is idempotent).
+  StatusOr<ForgetReceipt> ForgetUser(const std::string& request_id, const std::string& user,
+                                     int timeout_ms = 60000);
+
+  // Waits until this node has applied stream sequence `sequence`.
+  // Errors: FailedPrecondition ("not applied within ...") after timeout_ms,
+  // or at once if the applier stopped on an error.
+  Status WaitForSequence(uint64_t sequence, int timeout_ms);
+
+  // Read your writes: the user's history once `min_sequence` is applied
+  // (0 = no wait). Errors: as WaitForSequence; NotFound for an unknown user;
+  // FailedPrecondition if this node does not own the user's partition.
+  StatusOr<std::vector<Event>> GetUserHistory(const std::string& user, uint64_t min_sequence,
+                                              int timeout_ms);
+
+  // Whether the stream can take writes now: JetStream answers within
+  // timeout_ms and reports a leader with a quorum of reachable replicas.
+  // Errors: Aborted ("no quorum ..." or the request's failure). Reads keep
+  // serving when it fails; they are then possibly stale.
+  Status CheckLog(int timeout_ms);
+
+  uint64_t applied_sequence() const { return applied_.load(std::memory_order_acquire); }
+  uint32_t partitions() const { return identity_.partitions; }
+  const std::vector<uint32_t>& owned() const { return owned_; }
+  bool Owns(const std::string& user) const;
+  NodeStats stats() const;
+
+  // The digest of the owned partitions' records (digest.h).
+  StatusOr<RecordDigest> Digest();
+
+  // The database, for reads (Recommend, GetUser, ...). Writing to it
+  // directly bypasses the log: replicas would diverge.
+  DB* db() { return db_.get(); }
+  EventLog* log() { return log_.get(); }
+
+ private:
+  explicit ClusterNode(const NodeOptions& options) : options_(options) {}
+
+  void ApplyLoop();
+  // Applies `events` (whose stream sequences are `seqs`) and commits
+  // `last` as the applied position. On error sets apply_error.
+  Status ApplyBatch(const std::vector<Event>& events, const std::vector<uint64_t>& seqs,
+                    uint64_t last);
+  // Forgets `user` at log position `sequence` and commits the position.
+  Status ApplyForget(const std::string& user, uint64_t sequence);
+  std::string PositionValue(uint64_t sequence) const;
+
+  NodeOptions options_;
+  std::unique_ptr<EventLog> log_;
+  std::unique_ptr<DB> db_;
+  StreamIdentity identity_;
+  std::vector<uint32_t> owned_;
+  std::vector<bool> owns_;  // by partition
+  std::string position_key_;
+
+  std::thread applier_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> applied_{0};
+
+  mutable std::mutex mu_;  // guards stats_, wakes waiters on applied_
+  std::condition_variable applied_cv_;
+  NodeStats stats_;
+};
+
+}  // namespace recdb::cluster
