@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 
@@ -43,6 +44,23 @@ std::string CoreDirectory() {
 
 }  // namespace
 
+std::vector<std::string> OptedInComponents() {
+  std::vector<std::string> names;
+  const char* env = std::getenv("RECDB_COMPONENTS");
+  if (!env) return names;
+  std::string_view s(env);
+  while (!s.empty()) {
+    const size_t comma = s.find(',');
+    std::string_view name = s.substr(0, comma);
+    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    if (!name.empty()) names.emplace_back(name);
+    if (comma == std::string_view::npos) break;
+    s.remove_prefix(comma + 1);
+  }
+  return names;
+}
+
 bool RegisterComponent(std::string name, ComponentMaker maker, bool in_default_blend) {
   Registry& r = TheRegistry();
   std::lock_guard<std::mutex> lock(r.mu);
@@ -57,8 +75,10 @@ std::vector<std::string> RegisteredComponentNames(bool default_blend_only) {
   Registry& r = TheRegistry();
   std::lock_guard<std::mutex> lock(r.mu);
   std::vector<std::string> names;
+  const std::vector<std::string> opted = OptedInComponents();
   for (const Registered& c : r.components) {
-    if (!default_blend_only || c.in_default_blend) names.push_back(c.name);
+    const bool opted_in = std::find(opted.begin(), opted.end(), c.name) != opted.end();
+    if (!default_blend_only || c.in_default_blend || opted_in) names.push_back(c.name);
   }
   return names;
 }

@@ -4,7 +4,7 @@
 // libtorch) adds its component here, and the fused blend picks it up:
 // DefaultComponentFactory(name) falls back to the registry, and
 // DefaultFusedComponents appends every registered component whose
-// `in_default_blend` is set, so training, loading a stored model and
+// `in_default_blend` is set or that $RECDB_COMPONENTS names, so training, loading a stored model and
 // `recdb eval` see it exactly like a built-in one.
 //
 // How a module gets in: either the binary links it and calls its register
@@ -43,8 +43,15 @@ using ComponentMaker = std::function<RecommenderFactory(const ComponentConfig&)>
 // registration (and returns false), as does a built-in name.
 RECDB_EXPORT bool RegisterComponent(std::string name, ComponentMaker maker, bool in_default_blend = true);
 
+// The components named in $RECDB_COMPONENTS (comma-separated, e.g.
+// "seq"): registered components that are not in the default blend join it
+// when named there (the opt-in for a component that would slow every Train,
+// modules/seq/README.md). Empty when unset.
+std::vector<std::string> OptedInComponents();
+
 // The registered components' names, in registration order; with
-// `default_blend_only`, those that join DefaultFusedComponents.
+// `default_blend_only`, those that join DefaultFusedComponents (registered
+// with `in_default_blend`, or opted in by $RECDB_COMPONENTS).
 std::vector<std::string> RegisteredComponentNames(bool default_blend_only = false);
 
 // The factory of registered component `name`, or null.

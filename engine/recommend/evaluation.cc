@@ -155,7 +155,20 @@ StatusOr<EvaluationReport> EvaluateRecommenders(const models::Dataset& data,
   report.test_users = static_cast<int64_t>(split.test_users.size());
   eval::EvalOptions eo;
   eo.threads = threads;
+  // Optional components outside the default blend (component_registry.h)
+  // are evaluated when named (--recommenders seq) or opted in, not by "all".
+  const std::vector<std::string> in_blend = models::RegisteredComponentNames(true);
+  std::vector<std::string> opt_in_only;
+  for (const std::string& name : models::RegisteredComponentNames()) {
+    if (std::find(in_blend.begin(), in_blend.end(), name) == in_blend.end()) {
+      opt_in_only.push_back(name);
+    }
+  }
   for (const auto& [name, make] : makers) {
+    if (options.recommenders.empty() &&
+        std::find(opt_in_only.begin(), opt_in_only.end(), name) != opt_in_only.end()) {
+      continue;
+    }
     if (!options.recommenders.empty() &&
         std::find(options.recommenders.begin(), options.recommenders.end(), name) ==
             options.recommenders.end() &&

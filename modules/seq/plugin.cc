@@ -12,7 +12,7 @@ void RegisterSeqComponent(const SeqOptions& base) {
       o.threads = threads;
       return std::make_unique<SeqRecommender>(o);
     };
-  });
+  }, /*in_default_blend=*/false);  // opt in: RECDB_COMPONENTS=seq (README.md)
 }
 
 }  // namespace recdb::seq

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 
@@ -188,7 +189,14 @@ TEST(SeqTest, JoinsTheFusedBlendAndItsStoredModel) {
   SeqOptions small = Tiny();
   small.epochs = 20;
   RegisterSeqComponent(small);  // as a binary linking the module does
+  // Not in the default blend unless opted in (it would slow every Train).
+  ::unsetenv("RECDB_COMPONENTS");
   auto names = models::RegisteredComponentNames(true);
+  ASSERT_EQ(std::find(names.begin(), names.end(), "seq"), names.end());
+  names = models::RegisteredComponentNames(false);
+  ASSERT_NE(std::find(names.begin(), names.end(), "seq"), names.end());
+  ::setenv("RECDB_COMPONENTS", "ials, seq", 1);
+  names = models::RegisteredComponentNames(true);
   ASSERT_NE(std::find(names.begin(), names.end(), "seq"), names.end());
   Dataset data = Chains();
   models::ComponentConfig config;
@@ -211,6 +219,7 @@ TEST(SeqTest, JoinsTheFusedBlendAndItsStoredModel) {
   ASSERT_FALSE(top.empty());
   EXPECT_EQ(top[0].contributions.size(), components.size());
   ASSERT_NE(models::DefaultComponentFactory("seq", config), nullptr);
+  ::unsetenv("RECDB_COMPONENTS");
 }
 
 }  // namespace
