@@ -7,10 +7,9 @@ namespace recdb::seq {
 
 void RegisterSeqComponent(const SeqOptions& base) {
   models::RegisterComponent("seq", [base](const models::ComponentConfig& config) -> models::RecommenderFactory {
-    return [base, threads = config.threads]() -> std::unique_ptr<models::Recommender> {
-      SeqOptions o = base;
-      o.threads = threads;
-      return std::make_unique<SeqRecommender>(o);
+    (void)config;  // the blend's thread count is not used: SeqOptions::threads
+    return [base]() -> std::unique_ptr<models::Recommender> {
+      return std::make_unique<SeqRecommender>(base);
     };
   }, /*in_default_blend=*/false);  // opt in: RECDB_COMPONENTS=seq (README.md)
 }

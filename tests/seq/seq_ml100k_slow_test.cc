@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <string>
 #include <cstdlib>
 
 #include "engine/eval/evaluator.h"
@@ -42,6 +43,10 @@ SeqOptions FromEnv() {
   o.weight_decay = num("SEQ_WEIGHT_DECAY", o.weight_decay);
   o.batch_size = static_cast<int>(num("SEQ_BATCH", o.batch_size));
   o.blocks = static_cast<int>(num("SEQ_BLOCKS", o.blocks));
+  o.threads = static_cast<int>(num("SEQ_THREADS", o.threads));
+  if (const char* l = std::getenv("SEQ_LOSS"); l && std::string(l) == "ce") {
+    o.loss = SeqOptions::Loss::kSoftmax;
+  }
   return o;
 }
 
@@ -111,9 +116,10 @@ TEST_F(SeqMl100kTest, ValidationSweep) {
   ASSERT_TRUE(m.Fit(val->train).ok());
   auto r = eval::Evaluate(m, *val);
   std::printf("validation: seq ndcg@10=%.4f recall@20=%.4f train_s=%.1f (epochs %d dim %d max_len %d "
-              "dropout %.2f negatives %d lr %g wd %g)\n",
+              "dropout %.2f negatives %d lr %g wd %g batch %d loss %s)\n",
               r.ndcg, r.recall, Seconds(t0), o.epochs, o.dim, o.max_len, o.dropout, o.negatives,
-              o.learning_rate, o.weight_decay);
+              o.learning_rate, o.weight_decay, o.batch_size,
+              o.loss == SeqOptions::Loss::kSoftmax ? "ce" : "bce");
 }
 
 }  // namespace

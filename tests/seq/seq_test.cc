@@ -47,7 +47,7 @@ SeqOptions Tiny() {
   SeqOptions o;
   o.dim = 16;
   o.max_len = 12;
-  o.epochs = 150;
+  o.epochs = 60;
   o.batch_size = 32;
   o.dropout = 0.0;
   o.learning_rate = 5e-3;

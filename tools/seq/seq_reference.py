@@ -45,6 +45,20 @@ def load_split(path):
     return train, test, len(items)
 
 
+def carve_validation(train):
+    """The validation split carved from train (as the fusion weights are
+    chosen): the same rule applied to each user's train sequence. Tuning
+    reads only this; the test split is for the final choice."""
+    fit, valid = {}, {}
+    for u, seq in train.items():
+        n = len(seq)
+        held = 0 if n < 5 else max(1, int(round(0.2 * n)))
+        fit[u] = seq[: n - held]
+        if held:
+            valid[u] = sorted(set(seq[n - held:]))
+    return fit, valid
+
+
 class Block(nn.Module):
     def __init__(self, dim, heads, dropout):
         super().__init__()
@@ -129,11 +143,17 @@ def main():
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--eval-every", type=int, default=0)
+    ap.add_argument("--loss", choices=["bce", "ce"], default="bce",
+                    help="bce: sampled negatives; ce: softmax over all items at non-padded positions")
+    ap.add_argument("--valid", action="store_true",
+                    help="train on train minus its validation tail, report the validation split")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
     rng = np.random.default_rng(a.seed)
     train, test, n_items = load_split(a.udata)
+    if a.valid:
+        train, test = carve_validation(train)
     model = SasRec(n_items, a.dim, a.blocks, a.heads, a.max_len, a.dropout)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(0.9, 0.98), weight_decay=a.weight_decay)
     users = [u for u in sorted(train) if len(train[u]) >= 2]
@@ -160,7 +180,7 @@ def main():
                 m = len(sq) - 1
                 inp[r, L - m:] = sq[:-1]
                 pos[r, L - m:] = sq[1:]
-                for t in range(L - m, L):
+                for t in range(L - m, L) if a.loss == "bce" else ():
                     for j in range(a.negatives):
                         x = 0
                         for _ in range(20):
@@ -170,6 +190,14 @@ def main():
                         neg[r, t, j] = x + 1
             inp, pos, neg = torch.from_numpy(inp), torch.from_numpy(pos), torch.from_numpy(neg)
             h = model.encode(inp)
+            if a.loss == "ce":
+                keep = pos != 0
+                logits = h[keep] @ model.item.weight[1:].T
+                loss = F.cross_entropy(logits, pos[keep] - 1)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                continue
             pl = (h * model.item(pos)).sum(-1)
             nl = (h.unsqueeze(2) * model.item(neg)).sum(-1)
             valid = (pos != 0).float()
@@ -182,7 +210,8 @@ def main():
                   f"({time.time() - t0:.0f} s)", flush=True)
     secs = time.time() - t0
     ndcg, recall = ndcg_recall(model, train, test, n_items)
-    print(f"seq reference: ndcg@10={ndcg:.4f} recall@20={recall:.4f} train_s={secs:.1f} "
+    print(f"seq reference ({'validation' if a.valid else 'test'}, loss {a.loss}, "
+          f"batch {a.batch_size}, wd {a.weight_decay}): ndcg@10={ndcg:.4f} recall@20={recall:.4f} train_s={secs:.1f} "
           f"epochs={a.epochs} dim={a.dim} max_len={a.max_len} dropout={a.dropout} "
           f"negatives={a.negatives} lr={a.lr}")
 
