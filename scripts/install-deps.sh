@@ -16,6 +16,11 @@ PACKAGES=(
   clang libclang-rt-14-dev
   python3 python3-numpy python3-scipy
   python3-dev pybind11-dev python3-pytest
+  # libtorch (PyTorch 1.13's C++ API): the Transformer sequence component,
+  # modules/seq, built as a plugin the core library never links; python3-torch
+  # runs its PyTorch reference, tools/seq/seq_reference.py. Optional: without
+  # them the build leaves the component out (RECDB_SEQ off).
+  libtorch-dev python3-torch
 )
 # The web console's browser test (console/e2e, ctest label "browser"):
 # Debian's chromium, driven by playwright-core from npm (no browser download).

@@ -10,9 +10,10 @@ namespace recdb::explain {
 namespace {
 
 // How a recommender's evidence reads in an explanation.
-enum class Family { kItemBased, kCollaborative, kPopularity, kContent };
+enum class Family { kItemBased, kCollaborative, kPopularity, kContent, kSequence };
 
 Family FamilyOf(const std::string& name) {
+  if (name == "seq") return Family::kSequence;
   if (name == "trending" || name == "mostpop" || name == "context_pop") return Family::kPopularity;
   if (name == "content") return Family::kContent;
   if (name == "ials" || name == "ease") return Family::kCollaborative;
@@ -120,6 +121,23 @@ void ExplainResult(const ExplainContext& ctx, uint32_t item, const rerank::Place
     }
   }
 
+  // The recent items the sequence model attended to, when it contributed.
+  std::string attended;
+  if (!ctx.attended.empty() && !ctx.attended_by.empty()) {
+    bool contributed = false;
+    for (const auto& [share, name] : ranked) contributed = contributed || name == ctx.attended_by;
+    if (contributed) {
+      for (size_t i = 0; i < ctx.attended.size() && i < 2; ++i) {
+        if (i) attended += " and ";
+        attended += ctx.catalog->Title(ctx.attended[i]);
+      }
+      Evidence e = Make("attended_items", "you just interacted with " + attended);
+      e.recommender = ctx.attended_by;
+      e.item = ctx.external_id(ctx.attended[0]);
+      ex.evidence.push_back(std::move(e));
+    }
+  }
+
   // Trending in one of its own categories.
   std::string popular_in;
   if (ctx.facts && item < ctx.facts->categories.size()) {
@@ -212,6 +230,10 @@ void ExplainResult(const ExplainContext& ctx, uint32_t item, const rerank::Place
     }
   } else if (!top.empty() && FamilyOf(top) == Family::kContent) {
     ex.sentence = "Close to what you like.";
+  } else if (!top.empty() && FamilyOf(top) == Family::kSequence && !attended.empty()) {
+    ex.sentence = "Because you just interacted with " + attended + ".";
+  } else if (!top.empty() && FamilyOf(top) == Family::kSequence) {
+    ex.sentence = "What usually comes next after your latest items.";
   } else if (!top.empty() && FamilyOf(top) == Family::kCollaborative) {
     ex.sentence = "People with tastes like yours liked it.";
   } else if (!top.empty() && !because.empty()) {
@@ -245,6 +267,9 @@ void ExplainSimilar(const std::string& seed_title, Recommendation* rec) {
       break;
     case Family::kCollaborative:
       ex.sentence = "People who liked " + seed_title + " liked it too.";
+      break;
+    case Family::kSequence:
+      ex.sentence = "Often chosen right after " + seed_title + ".";
       break;
     case Family::kItemBased:
       ex.sentence = "Often chosen together with " + seed_title + ".";

@@ -4,6 +4,10 @@
 //  - "because_item": the user's own history item with the strongest
 //    co-occurrence with the result (always one of ExplainContext::reasons:
 //    an item the user rated below their neutral point is never cited);
+//  - "attended_items": the recent history items a sequence model (a
+//    component whose Recommender::HistoryEvidence is not empty, "seq")
+//    weighted most, when that component contributed positively ("because
+//    you just interacted with X and Y"; also only ExplainContext::reasons);
 //  - "popular_in_category": the result is among the trending items of one
 //    of its own categories ("popular in Comedy this week");
 //  - care placements (engine/rerank): "exploration" ("new, and close to what
@@ -41,6 +45,10 @@ struct ExplainContext {
   // Sorted. Only read with `cooccurrence` (the because_item evidence), so
   // a caller without one may leave it empty.
   std::span<const uint32_t> reasons;
+  // The citable history items the sequence component attended to most,
+  // heaviest first, and that component's name (empty: none).
+  std::vector<uint32_t> attended;
+  std::string attended_by;
   size_t k = 0;                                         // list length requested
   bool boosted = false;                                 // a business rule boosted it
   // No history and no session: the list is the popularity fallback

@@ -8,6 +8,7 @@
 #include "common/parallel_for.h"
 #include "engine/eval/metrics.h"
 #include "engine/eval/split.h"
+#include "engine/models/component_registry.h"
 #include "engine/models/content_profile.h"
 #include "engine/models/context.h"
 #include "engine/models/context_popularity.h"
@@ -428,7 +429,9 @@ RecommenderFactory DefaultComponentFactory(std::string_view name, const Componen
   if (name == "content") {
     return [content = config.content] { return std::make_unique<ContentProfile>(content); };
   }
-  return nullptr;
+  // A component of an optional module (component_registry.h).
+  LoadComponentPlugins();
+  return RegisteredComponentFactory(name, config);
 }
 
 std::vector<Fused::Component> DefaultFusedComponents(uint32_t num_items,
@@ -442,6 +445,10 @@ std::vector<Fused::Component> DefaultFusedComponents(uint32_t num_items,
   }
   if (context_popularity) names.push_back("context_pop");
   if (config.content) names.push_back("content");
+  LoadComponentPlugins();
+  for (std::string& name : RegisteredComponentNames(/*default_blend_only=*/true)) {
+    names.push_back(std::move(name));
+  }
   std::vector<Fused::Component> c;
   for (const std::string& name : names) c.push_back({name, DefaultComponentFactory(name, config), 1.0});
   return c;

@@ -38,6 +38,7 @@
 #include <typeinfo>
 #include <vector>
 
+#include "recdb/export.h"
 #include "recdb/status.h"
 
 namespace recdb::models {
@@ -194,7 +195,7 @@ class ModelReader {
     pos_ += sizeof(T);
     return true;
   }
-  bool GetString(std::string* s);
+  RECDB_EXPORT bool GetString(std::string* s);  // plugin interface (Load)
   // Reads an array of at most `max_count` elements (more is Corruption).
   template <typename T>
   bool GetVector(std::vector<T>* v, uint64_t max_count = UINT64_MAX) {
@@ -279,7 +280,7 @@ class ModelReader {
   }
 
   // Marks the input inconsistent (a model's own check failed); returns false.
-  bool Fail(const std::string& why);
+  RECDB_EXPORT bool Fail(const std::string& why);  // plugin interface
   // Fails with "bad <what>" unless `ok`: a model's consistency check.
   bool Expect(bool ok, const char* what) { return ok || Fail(std::string("bad ") + what); }
 
@@ -291,7 +292,9 @@ class ModelReader {
   Status Finish() const;
 
  private:
-  bool Need(size_t n);
+  // Exported (plugin interface): the inline Get<T> a plugin's Load
+  // instantiates calls it.
+  RECDB_EXPORT bool Need(size_t n);
   bool SkipPadding();
 
   std::string_view in_;

@@ -14,10 +14,12 @@
 #include <memory>
 #include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/models/dataset.h"
 #include "engine/models/model_io.h"
+#include "recdb/export.h"
 #include "recdb/status.h"
 
 namespace recdb::models {
@@ -42,7 +44,11 @@ struct UserQuery {
   int64_t now = 0;
 };
 
-class Recommender {
+// RECDB_EXPORT (plugin interface, tests/abi/public_symbols.txt): a component
+// plugin (modules/seq) derives from it, so its typeinfo and vtable, which
+// recommender.cc holds (Save is the key function), must be visible to the
+// plugin; the inline members stay hidden (-fvisibility-inlines-hidden).
+class RECDB_EXPORT Recommender {
  public:
   virtual ~Recommender() = default;
 
@@ -77,6 +83,17 @@ class Recommender {
   virtual bool WarmStart(std::shared_ptr<const Recommender> previous) {
     (void)previous;
     return false;
+  }
+
+  // Explanation: the history items that most shaped this model's scores
+  // for `query` -- (index into query.items, weight), heaviest first, at
+  // most k -- e.g. a sequence model's attention. Empty (the default) when
+  // the model has no such per-history evidence.
+  virtual std::vector<std::pair<size_t, float>> HistoryEvidence(const UserQuery& query,
+                                                                size_t k) const {
+    (void)query;
+    (void)k;
+    return {};
   }
 };
 

@@ -8,6 +8,7 @@
 
 #include "engine/eval/evaluator.h"
 #include "engine/eval/split.h"
+#include "engine/models/component_registry.h"
 #include "engine/models/content_profile.h"
 #include "engine/models/context_popularity.h"
 #include "engine/models/cooccurrence.h"
@@ -112,6 +113,14 @@ std::vector<NamedRecommender> EvaluatedRecommenders(int threads, uint32_t num_it
   if (content) {
     makers.push_back({"content", [content] { return std::make_unique<ContentProfile>(content); }});
   }
+  // Components of optional modules (component_registry.h), alone.
+  LoadComponentPlugins();
+  for (const std::string& name : RegisteredComponentNames()) {
+    ComponentConfig config;
+    config.threads = threads;
+    config.min_pair_users = min_pair_users;
+    makers.push_back({name, RegisteredComponentFactory(name, config)});
+  }
   makers.push_back({"fused", [threads, num_items, content, min_pair_users] {
                       FusedOptions o;
                       o.threads = threads;
@@ -154,10 +163,21 @@ StatusOr<EvaluationReport> EvaluateRecommenders(const models::Dataset& data,
   report.test_users = static_cast<int64_t>(split.test_users.size());
   eval::EvalOptions eo;
   eo.threads = threads;
+  // Optional components outside the default blend (component_registry.h)
+  // are evaluated when named (--recommenders seq) or opted in, not by "all".
+  const std::vector<std::string> in_blend = models::RegisteredComponentNames(true);
+  std::vector<std::string> opt_in_only;
+  for (const std::string& name : models::RegisteredComponentNames()) {
+    if (std::find(in_blend.begin(), in_blend.end(), name) == in_blend.end()) {
+      opt_in_only.push_back(name);
+    }
+  }
+  auto contains = [](const std::vector<std::string>& v, const std::string& name) {
+    return std::find(v.begin(), v.end(), name) != v.end();
+  };
   auto selected = [&](const std::string& name) {
-    return options.recommenders.empty() ||
-           std::find(options.recommenders.begin(), options.recommenders.end(), name) !=
-               options.recommenders.end() ||
+    if (options.recommenders.empty()) return !contains(opt_in_only, name);
+    return contains(options.recommenders, name) ||
            (care && name == "fused");  // care and sweeps re-rank the fused list
   };
   // Progress: one step per recommender fitted and evaluated, one per sweep point.

@@ -783,6 +783,20 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
   }
   ex.facts = facts;
   ex.reasons = reasons;
+  // The sequence component's evidence (attention over the recent history),
+  // once per request: only when it is in the blend with a weight, and only
+  // items that may be cited as a reason.
+  for (size_t j = 0; j < model->names.size(); ++j) {
+    if (model->names[j] != "seq" || weights[j] == 0 || known_items.empty()) continue;
+    for (const auto& [index, w] : model->fused->component(j).HistoryEvidence(query, 2)) {
+      if (w <= 0 || index >= query.items.size()) continue;
+      const uint32_t item = query.items[index];
+      if (std::find(reasons.begin(), reasons.end(), item) != reasons.end()) {
+        ex.attended.push_back(item);
+      }
+    }
+    ex.attended_by = model->names[j];
+  }
   ex.k = request.k;
   ex.cold_start = cold_start;
   ex.personal = personal;

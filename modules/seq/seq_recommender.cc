@@ -1,0 +1,339 @@
+// The only translation unit of recdb that includes torch.
+#include "modules/seq/seq_recommender.h"
+
+#include <torch/torch.h>
+
+#include <malloc.h>
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+#include <random>
+#include <string>
+
+// OpenBLAS (torch's BLAS on Debian), if it is the one loaded: its own
+// thread pool busy-waits (sched_yield) and, next to torch's intra-op
+// threads on a loaded machine, burnt most of a fit's CPU time.
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+
+namespace recdb::seq {
+
+namespace {
+
+// One pre-norm causal self-attention block: multi-head scaled dot-product
+// attention written out with torch ops (torch::nn::MultiheadAttention of
+// libtorch 1.13 rejects a per-sequence boolean mask), then a ReLU FFN.
+struct BlockImpl : torch::nn::Module {
+  BlockImpl(int dim, int heads_, double dropout)
+      : heads(heads_),
+        ln1(register_module("ln1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-8)))),
+        qkv(register_module("qkv", torch::nn::Linear(dim, 3 * dim))),
+        out(register_module("out", torch::nn::Linear(dim, dim))),
+        ln2(register_module("ln2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-8)))),
+        ff1(register_module("ff1", torch::nn::Linear(dim, dim))),
+        ff2(register_module("ff2", torch::nn::Linear(dim, dim))),
+        drop(register_module("drop", torch::nn::Dropout(dropout))) {}
+
+  // x: (N, L, dim); blocked: bool (N or 1, L, L), true = may not attend.
+  // `weights` (if set) receives the attention weights averaged over heads,
+  // (N, L, L).
+  torch::Tensor forward(torch::Tensor x, const torch::Tensor& blocked, torch::Tensor* weights) {
+    const int64_t n = x.size(0), len = x.size(1), dim = x.size(2), dh = dim / heads;
+    auto parts = qkv(ln1(x)).view({n, len, 3, heads, dh}).permute({2, 0, 3, 1, 4});  // (3, N, H, L, dh)
+    torch::Tensor logits = torch::matmul(parts[0], parts[1].transpose(-2, -1)) / std::sqrt(static_cast<double>(dh));
+    logits = logits.masked_fill(blocked.unsqueeze(1), -1e9);
+    torch::Tensor att = torch::softmax(logits, -1);  // (N, H, L, L)
+    if (weights) *weights = att.mean(1);
+    torch::Tensor a = torch::matmul(drop(att), parts[2]).transpose(1, 2).reshape({n, len, dim});
+    x = x + drop(out(a));
+    x = x + drop(ff2(drop(torch::relu(ff1(ln2(x))))));
+    return x;
+  }
+
+  int64_t heads;
+  torch::nn::LayerNorm ln1;
+  torch::nn::Linear qkv, out;
+  torch::nn::LayerNorm ln2;
+  torch::nn::Linear ff1, ff2;
+  torch::nn::Dropout drop;
+};
+TORCH_MODULE(Block);
+
+}  // namespace
+
+struct SeqRecommender::Net : torch::nn::Module {
+  Net(uint32_t num_items, int dim_, int blocks, int heads_, int max_len_, double dropout)
+      : dim(dim_), heads(heads_), max_len(max_len_),
+        item(register_module("item", torch::nn::Embedding(
+                                         torch::nn::EmbeddingOptions(num_items + 1, dim).padding_idx(0)))),
+        pos(register_module("pos", torch::nn::Embedding(max_len, dim))),
+        emb_drop(register_module("emb_drop", torch::nn::Dropout(dropout))),
+        last(register_module("last", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-8)))) {
+    for (int b = 0; b < blocks; ++b) {
+      layers.push_back(register_module("block" + std::to_string(b), Block(dim, heads, dropout)));
+    }
+  }
+
+  // seq: (N, L) tokens (0 = padding, left), L <= max_len. Returns the
+  // hidden states (N, L, dim); `weights` gets the last block's attention.
+  torch::Tensor Encode(const torch::Tensor& seq, torch::Tensor* weights = nullptr) {
+    const int64_t n = seq.size(0), len = seq.size(1);
+    torch::Tensor positions = torch::arange(max_len - len, max_len, torch::kLong);
+    torch::Tensor x = item(seq) * std::sqrt(static_cast<double>(dim)) + pos(positions).unsqueeze(0);
+    x = emb_drop(x);
+    torch::Tensor keep = (seq != 0).unsqueeze(-1).to(torch::kFloat);  // (N, L, 1)
+    x = x * keep;
+    // Future positions are blocked, and padding keys, except a position's
+    // own (a padding query would otherwise have no key at all).
+    torch::Tensor blocked = torch::ones({len, len}, torch::kBool).triu(1).unsqueeze(0);
+    torch::Tensor pad = seq == 0;
+    if (pad.any().item<bool>()) {
+      blocked = (blocked | pad.unsqueeze(1)) & ~torch::eye(len, torch::kBool).unsqueeze(0);
+    }
+    for (size_t b = 0; b < layers.size(); ++b) {
+      x = layers[b]->forward(x, blocked, b + 1 == layers.size() ? weights : nullptr) * keep;
+    }
+    (void)n;
+    return last(x);
+  }
+
+  int dim, heads, max_len;
+  torch::nn::Embedding item, pos;
+  torch::nn::Dropout emb_drop;
+  std::vector<Block> layers;
+  torch::nn::LayerNorm last;
+};
+
+SeqRecommender::SeqRecommender(SeqOptions options) : options_(options) {}
+SeqRecommender::~SeqRecommender() = default;
+
+Status SeqRecommender::Fit(const models::Dataset& data) {
+  const SeqOptions& o = options_;
+  if (o.dim <= 0 || o.blocks <= 0 || o.heads <= 0 || o.dim % o.heads != 0 || o.max_len <= 0 ||
+      o.epochs < 0 || o.batch_size <= 0 || o.negatives <= 0 || !(o.dropout >= 0 && o.dropout < 1) ||
+      !(o.learning_rate > 0) || o.threads <= 0) {
+    return Status::InvalidArgument("seq: bad options");
+  }
+  static std::mutex fit_mu;  // torch's default generator is process-wide
+  std::lock_guard<std::mutex> lock(fit_mu);
+  torch::set_num_threads(o.threads);
+  if (openblas_set_num_threads) openblas_set_num_threads(1);
+  // Keep torch's per-step buffers (the logits are ~10 MB) in the heap
+  // rather than fresh mmap()ed pages: page faults were 28% of the fit
+  // (perf). Process-wide and kept; glibc's default would be 128 KiB.
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 128 << 20);
+  torch::manual_seed(o.seed);
+  num_items_ = data.num_items();
+  net_ = std::make_shared<Net>(num_items_, o.dim, o.blocks, o.heads, o.max_len, o.dropout);
+
+  // Per user: the newest max_len + 1 items, oldest first.
+  std::vector<std::vector<int64_t>> seqs;
+  std::vector<uint32_t> seq_user;
+  for (uint32_t u = 0; u < data.num_users(); ++u) {
+    auto tl = data.UserTimeline(u);
+    if (tl.size() < 2) continue;
+    const size_t from = tl.size() > static_cast<size_t>(o.max_len) + 1 ? tl.size() - o.max_len - 1 : 0;
+    std::vector<int64_t> s;
+    for (size_t e = from; e < tl.size(); ++e) s.push_back(data.interactions()[tl[e]].item + 1);
+    seqs.push_back(std::move(s));
+    seq_user.push_back(u);
+  }
+  torch::optim::Adam adam(net_->parameters(), torch::optim::AdamOptions(o.learning_rate)
+                                                  .betas({0.9, 0.98})
+                                                  .weight_decay(o.weight_decay));
+  std::mt19937_64 rng(o.seed);
+  std::vector<size_t> order(seqs.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  net_->train();
+  last_loss_ = 0;
+  const int k = o.negatives;
+  const bool softmax = o.loss == SeqOptions::Loss::kSoftmax;
+  const size_t batch = static_cast<size_t>(o.batch_size);
+  std::vector<size_t> starts;
+  for (size_t start = 0; start < order.size(); start += batch) starts.push_back(start);
+  for (int epoch = 0; epoch < o.epochs; ++epoch) {
+    // Shuffle, sort each run of 8 batches by length (less padding: a batch
+    // is as long as its longest sequence), then shuffle the batches.
+    std::shuffle(order.begin(), order.end(), rng);
+    for (size_t r = 0; r < order.size(); r += 8 * batch) {
+      auto last = order.begin() + std::min(order.size(), r + 8 * batch);
+      std::stable_sort(order.begin() + r, last,
+                       [&](size_t a, size_t b) { return seqs[a].size() < seqs[b].size(); });
+    }
+    std::shuffle(starts.begin(), starts.end(), rng);
+    double loss_sum = 0;
+    int steps = 0;
+    for (size_t start : starts) {
+      const size_t end = std::min(order.size(), start + batch);
+      const int64_t n = static_cast<int64_t>(end - start);
+      int64_t len = 0;
+      for (size_t b = start; b < end; ++b) len = std::max<int64_t>(len, seqs[order[b]].size() - 1);
+      std::vector<int64_t> in(n * len, 0), pos(n * len, 0), neg(n * len * k, 0);
+      for (int64_t r = 0; r < n; ++r) {
+        const auto& s = seqs[order[start + r]];
+        const auto seen = data.UserItems(seq_user[order[start + r]]);
+        const int64_t m = static_cast<int64_t>(s.size()) - 1;
+        for (int64_t t = 0; t < m; ++t) {
+          const int64_t slot = r * len + (len - m + t);
+          in[slot] = s[t];
+          pos[slot] = s[t + 1];
+          for (int j = 0; j < (softmax ? 0 : k); ++j) {
+            uint32_t x = 0;
+            for (int tries = 0; tries < 20; ++tries) {
+              x = static_cast<uint32_t>(rng() % num_items_);
+              if (!std::binary_search(seen.begin(), seen.end(), x)) break;
+            }
+            neg[slot * k + j] = x + 1;
+          }
+        }
+      }
+      torch::Tensor tin = torch::from_blob(in.data(), {n, len}, torch::kLong);
+      torch::Tensor tpos = torch::from_blob(pos.data(), {n, len}, torch::kLong);
+      torch::Tensor tneg = torch::from_blob(neg.data(), {n, len, k}, torch::kLong);
+      torch::Tensor h = net_->Encode(tin);                                        // (N, L, d)
+      if (softmax) {
+        // Logits over every item at the non-padded positions only.
+        torch::Tensor keep = tpos != 0;
+        torch::Tensor logits = torch::matmul(h.index({keep}), net_->item->weight.slice(0, 1).t());
+        torch::Tensor loss = torch::nn::functional::cross_entropy(logits, tpos.index({keep}) - 1);
+        adam.zero_grad();
+        loss.backward();
+        adam.step();
+        loss_sum += loss.item<double>();
+        ++steps;
+        continue;
+      }
+      torch::Tensor pl = (h * net_->item(tpos)).sum(-1);                          // (N, L)
+      torch::Tensor nl = (h.unsqueeze(2) * net_->item(tneg)).sum(-1);             // (N, L, k)
+      torch::Tensor valid = (tpos != 0).to(torch::kFloat);
+      torch::Tensor per = torch::softplus(-pl) + torch::softplus(nl).sum(-1);    // BCE
+      torch::Tensor loss = (per * valid).sum() / valid.sum().clamp_min(1);
+      adam.zero_grad();
+      loss.backward();
+      adam.step();
+      loss_sum += loss.item<double>();
+      ++steps;
+    }
+    last_loss_ = steps ? loss_sum / steps : 0;
+  }
+  net_->eval();
+  torch::NoGradGuard no_grad;
+  torch::Tensor e = net_->item->weight.slice(0, 1).contiguous();
+  item_emb_.assign(e.data_ptr<float>(), e.data_ptr<float>() + e.numel());
+  return Status::OK();
+}
+
+void SeqRecommender::Tokens(const models::UserQuery& query, std::vector<int64_t>* tokens,
+                            std::vector<size_t>* index) const {
+  tokens->clear();
+  index->clear();
+  for (size_t i = query.items.size(); i-- > 0 && tokens->size() < static_cast<size_t>(net_->max_len);) {
+    if (query.items[i] >= num_items_) continue;
+    tokens->push_back(static_cast<int64_t>(query.items[i]) + 1);
+    index->push_back(i);
+  }
+  std::reverse(tokens->begin(), tokens->end());
+  std::reverse(index->begin(), index->end());
+}
+
+void SeqRecommender::Score(const models::UserQuery& query, std::span<float> scores) const {
+  std::vector<int64_t> tokens;
+  std::vector<size_t> index;
+  Tokens(query, &tokens, &index);
+  if (tokens.empty()) {
+    std::fill(scores.begin(), scores.end(), 0.0f);
+    return;
+  }
+  std::vector<float> h(net_->dim);
+  {
+    torch::InferenceMode guard;
+    torch::Tensor seq = torch::from_blob(tokens.data(), {1, static_cast<int64_t>(tokens.size())},
+                                         torch::kLong);
+    torch::Tensor out = net_->Encode(seq).select(1, seq.size(1) - 1).contiguous();  // (1, d)
+    std::copy(out.data_ptr<float>(), out.data_ptr<float>() + net_->dim, h.begin());
+  }
+  const size_t d = h.size();
+  for (uint32_t i = 0; i < num_items_; ++i) {
+    const float* e = item_emb_.data() + static_cast<size_t>(i) * d;
+    float s = 0;
+    for (size_t x = 0; x < d; ++x) s += h[x] * e[x];
+    scores[i] = s;
+  }
+}
+
+std::vector<std::pair<size_t, float>> SeqRecommender::Attention(const models::UserQuery& query,
+                                                                size_t k) const {
+  std::vector<int64_t> tokens;
+  std::vector<size_t> index;
+  Tokens(query, &tokens, &index);
+  std::vector<std::pair<size_t, float>> out;
+  if (tokens.empty()) return out;
+  torch::InferenceMode guard;
+  const int64_t len = static_cast<int64_t>(tokens.size());
+  torch::Tensor seq = torch::from_blob(tokens.data(), {1, len}, torch::kLong);
+  torch::Tensor w;
+  net_->Encode(seq, &w);
+  torch::Tensor row = w.select(0, 0).select(0, len - 1).contiguous();  // last query over keys
+  const float* p = row.data_ptr<float>();
+  for (int64_t t = 0; t < len; ++t) out.push_back({index[t], p[t]});
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (out.size() > k) out.resize(k);
+  return out;
+}
+
+Status SeqRecommender::Save(models::ModelWriter& out) const {
+  if (!net_) return Status::FailedPrecondition("seq: not fitted");
+  out.Put<uint32_t>(1);  // format
+  out.Put<uint32_t>(num_items_);
+  out.Put<int32_t>(net_->dim);
+  out.Put<int32_t>(static_cast<int32_t>(net_->layers.size()));
+  out.Put<int32_t>(net_->heads);
+  out.Put<int32_t>(net_->max_len);
+  const auto params = net_->named_parameters();
+  out.Put<uint64_t>(params.size());
+  for (const auto& p : params) {
+    torch::Tensor t = p.value().detach().contiguous();
+    out.PutString(p.key());
+    out.PutArray(t.data_ptr<float>(), static_cast<size_t>(t.numel()));
+  }
+  return Status::OK();
+}
+
+Status SeqRecommender::Load(models::ModelReader& in) {
+  uint32_t format = 0, items = 0;
+  int32_t dim = 0, blocks = 0, heads = 0, max_len = 0;
+  uint64_t count = 0;
+  if (!in.Get(&format) || !in.Expect(format == 1, "seq format") || !in.Get(&items) || !in.Get(&dim) ||
+      !in.Get(&blocks) || !in.Get(&heads) || !in.Get(&max_len) ||
+      !in.Expect(dim > 0 && dim <= 4096 && blocks > 0 && blocks <= 64 && heads > 0 && dim % heads == 0 &&
+                     max_len > 0 && max_len <= 100000 &&
+                     in.CanHold(static_cast<uint64_t>(items) * dim, sizeof(float)),
+                 "seq shape") ||
+      !in.Get(&count)) {
+    return in.status();
+  }
+  auto net = std::make_shared<Net>(items, dim, blocks, heads, max_len, 0.0);
+  auto params = net->named_parameters();
+  if (!in.Expect(count == params.size(), "seq parameter count")) return in.status();
+  torch::NoGradGuard no_grad;
+  std::vector<float> buf;
+  for (auto& p : params) {
+    std::string name;
+    if (!in.GetString(&name) || !in.Expect(name == p.key(), "seq parameter name") ||
+        !in.GetVector(&buf, static_cast<uint64_t>(p.value().numel())) ||
+        !in.Expect(buf.size() == static_cast<size_t>(p.value().numel()), "seq parameter size")) {
+      return in.status();
+    }
+    p.value().copy_(torch::from_blob(buf.data(), p.value().sizes(), torch::kFloat));
+  }
+  net->eval();
+  num_items_ = items;
+  net_ = std::move(net);
+  torch::Tensor e = net_->item->weight.slice(0, 1).contiguous();
+  item_emb_.assign(e.data_ptr<float>(), e.data_ptr<float>() + e.numel());
+  last_loss_ = 0;
+  return Status::OK();
+}
+
+}  // namespace recdb::seq

@@ -1,0 +1,107 @@
+// SeqRecommender: a self-attentive sequence model (SASRec, Kang & McAuley
+// 2018) as a blend component, trained in-process with libtorch.
+//
+// Model: item embeddings (scaled by sqrt(dim)) + learned positional
+// embeddings, `blocks` pre-norm causal self-attention blocks (LayerNorm ->
+// multi-head attention -> dropout -> residual; LayerNorm -> ReLU FFN ->
+// dropout -> residual), a final LayerNorm. The score of item i for a history
+// is dot(h, e_i), h the last position's hidden state and e_i the item's
+// embedding. Training: every user's last max_len + 1 events; at every
+// position the next item is the positive against `negatives` items sampled
+// uniformly from those the user never had, binary cross-entropy, Adam.
+//
+// Real time: Score encodes the query's history (the newest max_len items,
+// events after the fit included) in one forward pass; the user id is not
+// used. Items the model has not seen (id >= num_items()) are skipped.
+//
+// Reproducible: Fit seeds torch and its own sampler with `seed` and runs
+// with `threads` intra-op threads; the same data and options give the same
+// weights. Fits in one process are serialised (torch's generator is global).
+//
+// This header includes no torch header: only seq_recommender.cc does.
+//
+// Thread-safety: see Recommender (Score may run concurrently after Fit).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/models/recommender.h"
+
+namespace recdb::seq {
+
+struct SeqOptions {
+  int dim = 64;            // embedding and hidden size. Default: 64
+  int blocks = 2;          // self-attention blocks. Default: 2
+  int heads = 1;           // attention heads (dim % heads == 0). Default: 1
+  int max_len = 50;        // positions (newest events used). Default: 50
+  double dropout = 0.3;    // Default: 0.3
+  int epochs = 40;         // passes over the users. Default: 40
+  int batch_size = 32;     // users per step. Default: 32
+  double learning_rate = 5e-3;  // Adam. Default: 0.005
+  double weight_decay = 0;      // Adam's L2. Default: 0
+  int negatives = 1;       // sampled negatives per position (kSampledBce). Default: 1
+  // The next-item objective: binary cross-entropy against `negatives`
+  // sampled items, or softmax cross-entropy over every item (SASRec-CE,
+  // logits at the non-padded positions only). Default: kSoftmax (README.md,
+  // "Tuning": it doubled validation NDCG@10 at a fifth of the steps)
+  enum class Loss { kSampledBce, kSoftmax };
+  Loss loss = Loss::kSoftmax;
+  uint64_t seed = 42;      // Default: 42
+  // torch intra-op threads while fitting. Default: 1: the model is too small
+  // to gain from more, and OpenMP's spinning pool took 80% of the fit's CPU
+  // on 2 loaded cores (perf, README.md "Tuning").
+  int threads = 1;
+};
+
+class SeqRecommender final : public models::Recommender {
+ public:
+  explicit SeqRecommender(SeqOptions options = {});
+  ~SeqRecommender() override;
+
+  std::string_view Name() const override { return "seq"; }
+  // InvalidArgument for unusable options.
+  Status Fit(const models::Dataset& data) override;
+  uint32_t num_items() const override { return num_items_; }
+  void Score(const models::UserQuery& query, std::span<float> scores) const override;
+  Status Save(models::ModelWriter& out) const override;
+  Status Load(models::ModelReader& in) override;
+
+  // What the last position attended to in the last block (mean over
+  // heads): (index into query.items, weight), heaviest first, at most k.
+  // Empty when no history item is known to the model.
+  std::vector<std::pair<size_t, float>> Attention(const models::UserQuery& query, size_t k) const;
+  // The explanation's evidence: Attention.
+  std::vector<std::pair<size_t, float>> HistoryEvidence(const models::UserQuery& query,
+                                                        size_t k) const override {
+    return Attention(query, k);
+  }
+
+  // Mean training loss of the last epoch of the last Fit (0 after Load).
+  double last_loss() const { return last_loss_; }
+  const SeqOptions& options() const { return options_; }
+
+ private:
+  struct Net;
+  // The history as model tokens (item + 1), newest max_len, with their
+  // indices into query.items.
+  void Tokens(const models::UserQuery& query, std::vector<int64_t>* tokens,
+              std::vector<size_t>* index) const;
+
+  SeqOptions options_;
+  uint32_t num_items_ = 0;
+  std::shared_ptr<Net> net_;
+  std::vector<float> item_emb_;  // num_items x dim, for scoring
+  double last_loss_ = 0;
+};
+
+// Registers "seq" with the blend (engine/models/component_registry.h), with
+// `base` options and the blend's thread count. Called by the plugin's
+// static initializer (plugin_init.cc, defaults) or by a binary that links
+// the module.
+void RegisterSeqComponent(const SeqOptions& base = {});
+
+}  // namespace recdb::seq
