@@ -8,10 +8,14 @@
 // `recdb eval` see it exactly like a built-in one.
 //
 // How a module gets in: either the binary links it and calls its register
-// function, or LoadComponentPlugins() (called by DefaultComponentFactory and
-// DefaultFusedComponents, once per process) dlopen()s the plugin shared
-// libraries that are installed, whose static initializers call
-// RegisterComponent. Plugins searched, first hit wins, per plugin name
+// function, or LoadComponentPlugins() dlopen()s the plugin shared libraries
+// that are installed, whose static initializers call RegisterComponent. It
+// runs once per process and only when a plugin's component is asked for:
+// DefaultFusedComponents when $RECDB_COMPONENTS names one,
+// DefaultComponentFactory for a name no built-in has (a stored model with a
+// `seq` component), eval for such a name in --recommenders. A dlopen() pulls
+// the plugin's dependency tree (libtorch: ~0.4 s per process), which a
+// process that never uses it must not pay. Plugins searched, first hit wins, per plugin name
 // (kComponentPlugins): $RECDB_PLUGIN_DIR/<name>, the directory of the
 // object holding the core (the executable, or librecdb.so), the build
 // tree's plugin directory, then the bare name (the dynamic linker's search

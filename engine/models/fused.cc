@@ -445,7 +445,10 @@ std::vector<Fused::Component> DefaultFusedComponents(uint32_t num_items,
   }
   if (context_popularity) names.push_back("context_pop");
   if (config.content) names.push_back("content");
-  LoadComponentPlugins();
+  // Plugins load only when a component is opted in: dlopen() of one pulls
+  // its whole dependency tree (libtorch: ~0.4 s per process), which every
+  // Train, CLI call and fault-sweep child would pay otherwise.
+  if (!OptedInComponents().empty()) LoadComponentPlugins();
   for (std::string& name : RegisteredComponentNames(/*default_blend_only=*/true)) {
     names.push_back(std::move(name));
   }

@@ -113,8 +113,9 @@ std::vector<NamedRecommender> EvaluatedRecommenders(int threads, uint32_t num_it
   if (content) {
     makers.push_back({"content", [content] { return std::make_unique<ContentProfile>(content); }});
   }
-  // Components of optional modules (component_registry.h), alone.
-  LoadComponentPlugins();
+  // Components of optional modules (component_registry.h), alone: loaded
+  // when opted in, or by EvaluateRecommenders when one is named.
+  if (!OptedInComponents().empty()) LoadComponentPlugins();
   for (const std::string& name : RegisteredComponentNames()) {
     ComponentConfig config;
     config.threads = threads;
@@ -137,12 +138,21 @@ StatusOr<EvaluationReport> EvaluateRecommenders(const models::Dataset& data,
                                                 std::shared_ptr<const models::ItemVectors> content,
                                                 uint32_t min_pair_users) {
   const int threads = std::max(1, options.threads);
-  const std::vector<NamedRecommender> makers =
+  std::vector<NamedRecommender> makers =
       EvaluatedRecommenders(threads, data.num_items(), content, min_pair_users);
+  auto known = [&makers](const std::string& name) {
+    for (const auto& m : makers) {
+      if (m.name == name) return true;
+    }
+    return false;
+  };
+  // A name no built-in answers to may be a plugin's (--recommenders seq).
+  if (!std::all_of(options.recommenders.begin(), options.recommenders.end(), known)) {
+    models::LoadComponentPlugins();
+    makers = EvaluatedRecommenders(threads, data.num_items(), content, min_pair_users);
+  }
   for (const auto& name : options.recommenders) {
-    bool known = false;
-    for (const auto& m : makers) known = known || m.name == name;
-    if (!known) return Status::InvalidArgument("eval: unknown recommender '" + name + "'");
+    if (!known(name)) return Status::InvalidArgument("eval: unknown recommender '" + name + "'");
   }
 
   const bool care = options.care.has_value() || options.sweep.has_value();
