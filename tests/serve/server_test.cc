@@ -6,6 +6,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -771,7 +773,7 @@ TEST_F(ServerTest, StatsCarryTheRetentionPolicyAndTheLastSweep) {
   db_.reset();
   Options o;
   o.background_threads = 0;
-  o.retention.ttl_seconds_by_type["view"] = 30 * 86400;
+  o.retention.ttl_seconds_by_type["dislike"] = 30 * 86400;  // none here: nothing expires
   o.retention.max_events_per_user = 500;
   o.retention.sweep_interval_seconds = 3600;
   auto db = DB::Open(o, dir_.Sub("db"));
@@ -779,18 +781,25 @@ TEST_F(ServerTest, StatsCarryTheRetentionPolicyAndTheLastSweep) {
   db_ = std::move(db).value();
   StartServer();
   json j = json::parse(Send("GET", "/v1/stats").body);
-  EXPECT_EQ(j["retention"]["ttl_seconds_by_type"]["view"], 30 * 86400) << j.dump();
+  EXPECT_EQ(j["retention"]["ttl_seconds_by_type"]["dislike"], 30 * 86400) << j.dump();
   EXPECT_EQ(j["retention"]["max_events_per_user"], 500);
   EXPECT_EQ(j["retention"]["sweep_interval_seconds"], 3600);
   EXPECT_EQ(j["retention"]["delete_inactive_users_after_days"], 0);
   EXPECT_EQ(j["last_retention_sweep"], 0) << "never swept";
+  const int64_t before = static_cast<int64_t>(::time(nullptr));
   ASSERT_TRUE(db_->SweepRetention().ok());
+  const int64_t after = static_cast<int64_t>(::time(nullptr));
   auto log = db_->ReadAuditLog();
   ASSERT_TRUE(log.ok());
   ASSERT_FALSE(log->empty());
   ASSERT_EQ(log->back().operation, "retention_sweep");
   j = json::parse(Send("GET", "/v1/stats").body);
-  EXPECT_EQ(j["last_retention_sweep"], log->back().timestamp) << j.dump();
+  const int64_t swept = j["last_retention_sweep"];
+  EXPECT_GE(swept, before) << j.dump();
+  EXPECT_LE(swept, after);
+  EXPECT_LE(std::abs(swept - log->back().timestamp), 1) << "the audit entry's time";
+  EXPECT_EQ(db_->GetStats()->last_retention_sweep, swept);
+  EXPECT_EQ(db_->GetStats()->retention.max_events_per_user, 500);
 }
 
 TEST_F(ServerTest, BackupsAreListedCreatedAndVerified) {
