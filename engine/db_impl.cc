@@ -484,6 +484,18 @@ StatusOr<DBStats> DBImpl::GetStats() {
       std::tie(st.model_version, st.model_sequence) = recommend_->ModelVersionAndSequence();
       st.model_problem = recommend_->StoredModelProblem();
     }
+    st.retention = options_.retention;
+    std::string last_sweep;
+    Status s = store_->Get(ColumnFamily::kMeta, privacy::kMetaLastSweep, &last_sweep);
+    if (s.ok()) {
+      uint64_t at = 0;
+      if (!storage::DecodeCounter(last_sweep, &at)) {
+        return Status::Corruption("meta privacy/last_sweep is malformed");
+      }
+      st.last_retention_sweep = static_cast<int64_t>(at);
+    } else if (!s.IsNotFound()) {
+      return s;
+    }
     return st;
   });
 }

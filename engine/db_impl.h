@@ -88,6 +88,7 @@ class DBImpl final : public DB {
 
   // Recommendations (db_recommend.cc).
   StatusOr<TrainReport> Train(const TrainOptions& options) override;
+  StatusOr<TrainReport> GetModelReport() override;
   StatusOr<RecommendResponse> Recommend(const RecommendRequest& request) override;
   StatusOr<RecommendResponse> SimilarItems(const std::string& item_id, size_t k,
                                            const ItemFilter& filter) override;

@@ -47,6 +47,12 @@ StatusOr<TrainReport> DBImpl::Train(const TrainOptions& options) {
   return recommend_->Train(options);
 }
 
+StatusOr<TrainReport> DBImpl::GetModelReport() {
+  std::shared_lock lifecycle(lifecycle_mu_);
+  RECDB_RETURN_IF_ERROR(CheckOpen());
+  return recommend_ ? recommend_->ModelReport() : TrainReport{};
+}
+
 StatusOr<RecommendResponse> DBImpl::Recommend(const RecommendRequest& request) {
   std::shared_lock lifecycle(lifecycle_mu_);
   RECDB_RETURN_IF_ERROR(CheckOpen());

@@ -12,7 +12,8 @@
 // diversity slider changes the list and highlights the change; an item's page
 // shows its record, similar items and its neighbours per embedding space;
 // forgetting a user shows a receipt and the user is gone (the page and the API
-// say so); the overview's events-per-day chart matches the API; the quality
+// say so); the overview's events-per-day chart, last training run and
+// retention policy (with the last sweep) match the API; the quality
 // page runs an eval in the background (the server answers and refuses a second
 // one meanwhile) and shows its table and sweep chart; the privacy page shows
 // the audit log and creates and verifies a backup; every request the page
@@ -87,6 +88,16 @@ if (usingMl) {
 // page's per-space neighbours.
 run(['embed', dbDir, '--space', 'text', '--builtin', '--fields', 'title,categories']);
 run(['train', dbDir]);
+// A retention policy for the server (through the options file, as an
+// application would set it) that deletes nothing here (neither dataset has
+// clicks), and one sweep before it starts, for the overview's retention panel.
+const optionsFile = path.join(work, 'options.json');
+fs.writeFileSync(optionsFile, JSON.stringify({ retention: {
+  ttl_seconds_by_type: { click: 30 * 86400 }, max_events_per_user: 5000,
+  sweep_interval_seconds: 86400 } }));
+const withOptions = { ...process.env, RECDB_OPTIONS_FILE: optionsFile };
+const swept = spawnSync(recdb, ['retention', dbDir, 'sweep', '--json'], { encoding: 'utf8', env: withOptions });
+if (swept.status !== 0) throw new Error('recdb retention sweep failed: ' + swept.stderr);
 console.log(`database: ${usingMl ? 'ml-100k' : 'generated'} in ${dbDir}`);
 
 // ---- the server ------------------------------------------------------------
@@ -96,7 +107,7 @@ const tokenFile = path.join(work, 'token');
 fs.writeFileSync(tokenFile, token + '\n', { mode: 0o600 });
 server = spawn(recdb, ['serve', dbDir, '--port', '0', '--token-file', tokenFile,
                       '--backup-dir', path.join(work, 'backups')],
-               { stdio: ['ignore', 'pipe', 'inherit'] });
+               { stdio: ['ignore', 'pipe', 'inherit'], env: withOptions });
 const ready = await new Promise((resolve, reject) => {
   const rl = readline.createInterface({ input: server.stdout });
   rl.once('line', (line) => resolve(JSON.parse(line)));
@@ -175,6 +186,44 @@ try {
         `overview: events-per-day chart has a bar for each of the ${daily.days.length} days of the API`);
   check(daily.total === stats.events, `events per day sum to the events of /v1/stats (${daily.total})`);
   check((await page.textContent('[data-testid=spaces]')).includes('text'), 'overview: the embedding space is listed');
+  // The last training run: what GET /v1/model says, component by component.
+  const model = (await apiStatus('/v1/model', token)).body;
+  const lastTrain = '[data-testid=last-train]';
+  check(model.model_version > 0 && model.model_version === stats.model_version &&
+        await page.getAttribute(lastTrain, 'data-version') === String(model.model_version) &&
+        await page.getAttribute(lastTrain, 'data-trained-at') === String(model.trained_at) &&
+        model.trained_at > 1600000000,
+        `overview: last training run is model ${model.model_version}, trained at ${model.trained_at}`);
+  const isoMinute = new Date(model.trained_at * 1000).toISOString().replace('T', ' ').slice(0, 16);
+  check((await page.textContent('[data-testid=trained-at]')).startsWith(isoMinute),
+        `overview: trained at ${isoMinute} UTC`);
+  check(model.validation_ndcg > 0 &&
+        await page.textContent('[data-testid=validation-ndcg]') === model.validation_ndcg.toFixed(4),
+        `overview: validation NDCG@10 ${model.validation_ndcg.toFixed(4)} (the stored weights' learning run)`);
+  const comps = await page.$$eval(`${lastTrain} tr[data-component]`, (rows) => rows.map((r) => ({
+    name: r.dataset.component,
+    seconds: r.querySelector('[data-field=seconds]').textContent,
+    weight: r.querySelector('[data-field=weight]').textContent })));
+  const apiNames = [...new Set([...Object.keys(model.weights), ...Object.keys(model.seconds_by_recommender)])];
+  check(comps.length === apiNames.length && apiNames.length > 2 &&
+        Object.keys(model.seconds_by_recommender).includes('blend') &&
+        comps.every((c) => (c.name in model.weights ? model.weights[c.name].toFixed(3) : '—') === c.weight &&
+                           (c.name in model.seconds_by_recommender
+                             ? model.seconds_by_recommender[c.name].toFixed(2) : '—') === c.seconds),
+        `overview: ${comps.length} components with the fit seconds and fusion weights of /v1/model`);
+  // Retention: the server's policy and the sweep run before it started.
+  check(stats.retention && stats.retention.ttl_seconds_by_type.click === 30 * 86400 &&
+        stats.retention.max_events_per_user === 5000 && stats.last_retention_sweep > 1600000000,
+        `API: /v1/stats has the options file's retention policy and the last sweep (${stats.last_retention_sweep})`);
+  const rule = async (r) => page.textContent(`[data-testid=retention] tr[data-rule="${r}"] [data-field=value]`);
+  check(await rule('ttl:click') === '30 days' && await rule('max_events_per_user') === 'the newest 5,000' &&
+        await rule('sweep_interval_seconds') === 'every 1 day' &&
+        await rule('delete_inactive_users_after_days') === 'never',
+        'overview: the retention rules as /v1/stats reports them');
+  check(await page.getAttribute('[data-testid=last-sweep]', 'data-at') === String(stats.last_retention_sweep) &&
+        (await page.textContent('[data-testid=last-sweep]')).startsWith(
+          new Date(stats.last_retention_sweep * 1000).toISOString().replace('T', ' ').slice(0, 16)),
+        'overview: the last sweep time of /v1/stats');
   await shot('overview');
 
   // ---- a user: history, recommendations, diversity slider ----

@@ -226,9 +226,77 @@ function spacesTable(spaces) {
       el('td', {}, s.checkpoint_sequence ? 'sequence ' + fmtInt(s.checkpoint_sequence) : 'not yet'))));
 }
 
+// A duration in seconds as days, hours, minutes or seconds (the largest
+// unit that divides it), e.g. 2592000 -> "30 days".
+function fmtDuration(sec) {
+  for (const [n, unit] of [[86400, 'day'], [3600, 'hour'], [60, 'minute']]) {
+    if (sec >= n && sec % n === 0) return (sec / n) + ' ' + unit + (sec === n ? '' : 's');
+  }
+  return sec + ' second' + (sec === 1 ? '' : 's');
+}
+
+// The serving model's training run (GET /v1/model): when, how long in all,
+// the validation NDCG@10 of its fusion weights, and per component the fit
+// seconds and the fusion weight ("blend" is learning the weights).
+function lastTrainPanel(m) {
+  if (!m.model_version) {
+    return el('p', { class: 'muted', 'data-testid': 'last-train', 'data-version': 0 },
+              'No model yet: train with POST /v1/train or recdb train DIR.');
+  }
+  const secs = m.seconds_by_recommender || {};
+  const weights = m.weights || {};
+  const names = [...Object.keys(weights), ...Object.keys(secs).filter((n) => !(n in weights))];
+  return el('div', { 'data-testid': 'last-train', 'data-version': m.model_version,
+                     'data-trained-at': m.trained_at },
+    el('p', {},
+      'Model ', el('b', {}, String(m.model_version)), ' trained ',
+      el('span', { 'data-testid': 'trained-at' }, m.trained_at ? fmtTime(m.trained_at) : '(time not recorded)'),
+      ' in ', el('span', { 'data-testid': 'train-seconds' }, fmtNum(m.seconds, 1) + ' s'),
+      ' on ' + fmtInt(m.events) + ' events; validation NDCG@10 of its fusion weights ',
+      el('b', { 'data-testid': 'validation-ndcg' },
+         m.validation_ndcg ? fmtNum(m.validation_ndcg) : 'not learned'), '.'),
+    el('table', { class: 'metrics' },
+      el('tr', {}, el('th', {}, 'component'), el('th', {}, 'fit seconds'), el('th', {}, 'fusion weight')),
+      names.map((n) => el('tr', { 'data-component': n }, el('td', {}, n),
+        el('td', { class: 'num', 'data-field': 'seconds' }, n in secs ? fmtNum(secs[n], 2) : '—'),
+        el('td', { class: 'num', 'data-field': 'weight' }, n in weights ? fmtNum(weights[n], 3) : '—')))),
+    Object.keys(secs).length ? null
+      : el('p', { class: 'muted' }, 'Per-component seconds are not recorded for this model ' +
+                                    '(stored by an older recdb).'));
+}
+
+// The retention policy in force and when its sweep last ran (GET /v1/stats:
+// retention, last_retention_sweep). Each rule is a row; 0 means off.
+function retentionPanel(s) {
+  const p = s.retention || {};
+  const ttl = Object.entries(p.ttl_seconds_by_type || {});
+  const row = (rule, label, value) => el('tr', { 'data-rule': rule }, el('td', {}, label),
+                                         el('td', { 'data-field': 'value' }, value));
+  const rows = [
+    ...(ttl.length ? ttl.map(([type, sec]) => row('ttl:' + type, 'Keep "' + type + '" events',
+                                                  sec > 0 ? fmtDuration(sec) : 'forever'))
+      : [row('ttl', 'Event time to live', 'none (every type kept forever)')]),
+    row('max_events_per_user', 'Events kept per user',
+        p.max_events_per_user ? 'the newest ' + fmtInt(p.max_events_per_user) : 'all'),
+    row('delete_inactive_users_after_days', 'Forget inactive users after',
+        p.delete_inactive_users_after_days ? fmtDuration(p.delete_inactive_users_after_days * 86400) : 'never'),
+    row('anonymize_after_days', 'Anonymise events after',
+        p.anonymize_after_days ? fmtDuration(p.anonymize_after_days * 86400) : 'never'),
+    row('training_horizon_seconds', 'Training uses events of the last',
+        p.training_horizon_seconds ? fmtDuration(p.training_horizon_seconds) : 'all time'),
+    row('sweep_interval_seconds', 'Sweep runs',
+        p.sweep_interval_seconds ? 'every ' + fmtDuration(p.sweep_interval_seconds)
+                                 : 'only when asked (recdb retention DIR sweep)'),
+    el('tr', { 'data-rule': 'last_sweep' }, el('td', {}, 'Last sweep'),
+       el('td', { 'data-testid': 'last-sweep', 'data-at': s.last_retention_sweep || 0 },
+          s.last_retention_sweep ? fmtTime(s.last_retention_sweep) : 'never')),
+  ];
+  return el('table', { class: 'receipt', 'data-testid': 'retention' }, rows);
+}
+
 async function renderOverview() {
-  const [s, daily, spaces] = await Promise.all([api('/v1/stats'), api('/v1/stats/events_per_day'),
-                                                api('/v1/spaces')]);
+  const [s, daily, spaces, report] = await Promise.all([
+    api('/v1/stats'), api('/v1/stats/events_per_day'), api('/v1/spaces'), api('/v1/model')]);
   const model = s.model_version !== undefined ? fmtInt(s.model_version) : 'not reported';
   const extra = [];
   if (s.model_problem) extra.push(el('p', { class: 'error' }, 'Model: ' + s.model_problem));
@@ -240,6 +308,9 @@ async function renderOverview() {
       card('Event types', fmtInt(s.event_types), 'event-types'),
       card('Sequence number', fmtInt(s.sequence_number), 'sequence')),
     ...extra,
+    el('div', { class: 'cols' },
+      el('div', { class: 'panel' }, el('h2', {}, 'Last training run'), lastTrainPanel(report)),
+      el('div', { class: 'panel' }, el('h2', {}, 'Retention'), retentionPanel(s))),
     el('div', { class: 'panel' }, el('h2', {}, 'Events per day (UTC)'), eventsPerDayChart(daily)),
     el('div', { class: 'panel' }, el('h2', {}, 'Embedding spaces'), spacesTable(spaces.spaces)),
     el('h2', {}, 'Look something up'), openForms());

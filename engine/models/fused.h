@@ -147,6 +147,9 @@ class Fused final : public Recommender {
 
   // Validation NDCG@10 reached by the learned weights (0 if not learned).
   double validation_ndcg() const { return validation_ndcg_; }
+  // After a Fit with given (reused) weights: the validation NDCG@10 those
+  // weights reached when they were learned, so it is saved with the model.
+  void set_validation_ndcg(double ndcg) { validation_ndcg_ = ndcg; }
   // Seconds the last Fit spent fitting component j (validation and final
   // fits), and learning the blend (0 after Load).
   double fit_seconds(size_t j) const { return j < fit_seconds_.size() ? fit_seconds_[j] : 0.0; }

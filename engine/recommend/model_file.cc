@@ -22,6 +22,7 @@ constexpr size_t kOffModelVersion = 24;
 constexpr size_t kOffEvents = 32;
 constexpr size_t kOffPayloadSize = 40;
 constexpr size_t kOffPayloadCrc = 48;
+constexpr size_t kOffTrainedAt = 52;  // formerly reserved (zero): read as "not recorded"
 constexpr size_t kOffHeaderCrc = 60;
 
 template <typename T>
@@ -72,6 +73,7 @@ Status WriteModelFile(const std::string& path, const ModelFileHeader& header,
   Put<uint64_t>(buf, kOffCoveredSequence, header.covered_sequence);
   Put<uint64_t>(buf, kOffModelVersion, header.model_version);
   Put<uint64_t>(buf, kOffEvents, header.events);
+  Put<int64_t>(buf, kOffTrainedAt, header.trained_at);
   Put<uint64_t>(buf, kOffPayloadSize, payload.size());
   Put<uint32_t>(buf, kOffPayloadCrc, Crc32c(payload));
   Put<uint32_t>(buf, kOffHeaderCrc, Crc32c(buf, kOffHeaderCrc));
@@ -93,10 +95,12 @@ StatusOr<ModelFile> ReadModelFile(const std::string& path) {
     return Status::Corruption(where + "header checksum mismatch");
   }
   const uint32_t version = Get<uint32_t>(buf, kOffVersion);
-  if (version != kModelFileVersion) {
+  if (version < kOldestModelFileVersion || version > kModelFileVersion) {
     return Status::NotSupported(where + "format version " + std::to_string(version) +
-                                ", this build reads " + std::to_string(kModelFileVersion));
+                                ", this build reads " + std::to_string(kOldestModelFileVersion) +
+                                " to " + std::to_string(kModelFileVersion));
   }
+  file.header.format_version = version;
   if (Get<uint32_t>(buf, kOffHeaderSize) != kModelFileHeaderSize ||
       Get<uint64_t>(buf, kOffPayloadSize) != file.bytes.size() - kModelFileHeaderSize) {
     return Status::Corruption(where + "size fields disagree with the file size");
@@ -107,6 +111,7 @@ StatusOr<ModelFile> ReadModelFile(const std::string& path) {
   file.header.covered_sequence = Get<uint64_t>(buf, kOffCoveredSequence);
   file.header.model_version = Get<uint64_t>(buf, kOffModelVersion);
   file.header.events = Get<uint64_t>(buf, kOffEvents);
+  file.header.trained_at = Get<int64_t>(buf, kOffTrainedAt);
   return file;
 }
 

@@ -3,12 +3,13 @@
 // that Open serves it at once instead of refitting.
 //
 // Layout (little-endian), a 64-byte header then the payload:
-//   0  magic "RDBMODEL"           8  format version (u32, 2)
+//   0  magic "RDBMODEL"           8  format version (u32, 3; 2 is read)
 //   12 header size (u32, 64)      16 covered sequence (u64): the RocksDB
 //   24 model version (u64)           sequence number the training read at
 //   32 events used (u64)          40 payload size (u64)
-//   48 payload CRC-32C (u32)      52 reserved (8 zero bytes)
-//   60 header CRC-32C (u32) of bytes [0, 60)
+//   48 payload CRC-32C (u32)      52 trained at (i64, seconds since
+//   60 header CRC-32C (u32) of       epoch; 0 in files written before it
+//      bytes [0, 60)                 was stored: those bytes were zero)
 // The payload is the model_io.h encoding of the model (RecommendService).
 //
 // Read: the file is mapped (mmap, MAP_POPULATE) rather than copied, and
@@ -35,13 +36,18 @@ namespace recdb {
 
 inline constexpr char kModelFileName[] = "fused.model";
 // 2: blocks and stored arrays 8-aligned, shared objects written once.
-inline constexpr uint32_t kModelFileVersion = 2;
+// 3: the payload ends with each component's fit seconds (and the blend's);
+// version 2 files are still read (without them).
+inline constexpr uint32_t kModelFileVersion = 3;
+inline constexpr uint32_t kOldestModelFileVersion = 2;
 inline constexpr size_t kModelFileHeaderSize = 64;
 
 struct ModelFileHeader {
   uint64_t covered_sequence = 0;
   uint64_t model_version = 0;
   uint64_t events = 0;
+  int64_t trained_at = 0;  // seconds since epoch; 0 = not recorded
+  uint32_t format_version = kModelFileVersion;  // as read (WriteModelFile writes the current)
 };
 
 // IOError on any failure; the previous file at `path` is then untouched.

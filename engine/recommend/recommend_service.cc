@@ -222,6 +222,7 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options) {
   RECDB_ASSIGN_OR_RETURN(std::optional<StoredWeights> stored, LoadStoredWeights());
   if (stored) next_version_ = std::max(next_version_, stored->version + 1);
   bool reused = false;
+  double reused_ndcg = 0;  // the validation NDCG@10 of the reused weights
   std::vector<models::Fused::ContextDelta> stored_deltas;
   if (options.reuse_stored_weights && stored) {
     // Weights first, then "component@feature" context deltas.
@@ -246,6 +247,7 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options) {
       }
       fo.learn_weights = false;
       reused = true;
+      reused_ndcg = stored->validation_ndcg;
     }
   }
   std::shared_ptr<const Model> previous = options.incremental ? Current() : nullptr;
@@ -258,6 +260,7 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options) {
       stored_deltas = previous->fused->ContextDeltas();
       fo.learn_weights = false;
       reused = true;
+      reused_ndcg = previous->report.validation_ndcg;
     } else {
       previous.reset();
     }
@@ -270,7 +273,10 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options) {
     model->fused->WarmStartFrom(std::shared_ptr<const models::Fused>(previous, previous->fused.get()));
   }
   RECDB_RETURN_IF_ERROR(model->fused->Fit(*model->data));
-  if (reused) model->fused->SetContextDeltas(stored_deltas);
+  if (reused) {
+    model->fused->SetContextDeltas(stored_deltas);
+    model->fused->set_validation_ndcg(reused_ndcg);
+  }
   for (size_t j = 0; j < model->fused->num_components(); ++j) {
     model->names.push_back(model->fused->component_name(j));
     if (model->names.back() == "cooc_symmetric") model->cooc_component = static_cast<int>(j);
@@ -287,8 +293,10 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options) {
     model->report.seconds_by_recommender[model->names[j]] = model->fused->fit_seconds(j);
   }
   model->report.seconds_by_recommender["blend"] = model->fused->blend_seconds();
+  model->report.validation_ndcg = model->fused->validation_ndcg();
   model->report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  model->report.trained_at = db_->clock()->NowSeconds();
   if (fo.learn_weights && !reused && !db_->options().read_only) {
     RECDB_RETURN_IF_ERROR(StoreWeights(*model, model->fused->validation_ndcg()));
   }
@@ -322,7 +330,8 @@ std::string RecommendService::ModelPath() const {
 
 // Payload (model_io.h): component names, content space, the k-anonymity
 // threshold the co-occurrence models were built with, the dataset's
-// vocabulary, the fused model, the care facts.
+// vocabulary, the fused model, the care facts, and (format 3) the seconds
+// each component's fit took followed by the blend's.
 Status RecommendService::SaveModel(const Model& model) const {
   models::ModelWriter out;
   out.PutStrings(model.names);
@@ -336,10 +345,19 @@ Status RecommendService::SaveModel(const Model& model) const {
   out.PutBlock(data);
   out.PutBlock(fused);
   out.PutBlock(facts);
+  std::vector<double> fit_seconds;
+  for (const std::string& name : model.names) {
+    auto it = model.report.seconds_by_recommender.find(name);
+    fit_seconds.push_back(it == model.report.seconds_by_recommender.end() ? 0.0 : it->second);
+  }
+  auto blend = model.report.seconds_by_recommender.find("blend");
+  fit_seconds.push_back(blend == model.report.seconds_by_recommender.end() ? 0.0 : blend->second);
+  out.PutVector(fit_seconds);
   ModelFileHeader header;
   header.covered_sequence = model.covered_sequence;
   header.model_version = model.version;
   header.events = model.report.events;
+  header.trained_at = model.report.trained_at;
   return WriteModelFile(ModelPath(), header, out.bytes());
 }
 
@@ -358,11 +376,25 @@ Status RecommendService::LoadStoredModel() {
   auto model = std::make_shared<Model>();
   uint32_t min_pair_users = 0;
   models::ModelReader data_in(""), fused_in(""), facts_in("");
+  // Format 3: each component's fit seconds, then the blend's (2: none).
+  const bool has_fit_seconds = file->header.format_version >= 3;
+  std::vector<double> fit_seconds;
   if (!in.GetStrings(&model->names) || !in.GetString(&model->content_space) ||
       !in.Get(&min_pair_users) || !in.Get(&model->report.seconds) ||
       !in.GetBlock(&data_in, "stored dataset") || !in.GetBlock(&fused_in, "stored model") ||
-      !in.GetBlock(&facts_in, "stored care facts") || !in.Finish().ok()) {
+      !in.GetBlock(&facts_in, "stored care facts") ||
+      (has_fit_seconds && !in.GetVector(&fit_seconds, model->names.size() + 1)) ||
+      !in.Finish().ok()) {
     return problem(in.Finish().ToString());
+  }
+  if (has_fit_seconds) {
+    if (fit_seconds.size() != model->names.size() + 1) {
+      return problem("its fit seconds do not match its components");
+    }
+    for (size_t j = 0; j < model->names.size(); ++j) {
+      model->report.seconds_by_recommender[model->names[j]] = fit_seconds[j];
+    }
+    model->report.seconds_by_recommender["blend"] = fit_seconds.back();
   }
   if (min_pair_users != db_->options().aggregate_privacy.min_pair_users) {
     return problem("trained with min_pair_users " + std::to_string(min_pair_users) +
@@ -413,6 +445,8 @@ Status RecommendService::LoadStoredModel() {
   model->covered_sequence = file->header.covered_sequence;
   model->report.model_version = model->version;
   model->report.events = file->header.events;
+  model->report.trained_at = file->header.trained_at;
+  model->report.validation_ndcg = model->fused->validation_ndcg();
   for (const auto& [name, w] : model->fused->Weights()) model->report.weights[name] = w;
   next_version_ = std::max(next_version_, model->version + 1);
   {
@@ -444,6 +478,11 @@ Status RecommendService::DropStoredModel(bool unload) {
 std::pair<uint64_t, uint64_t> RecommendService::ModelVersionAndSequence() const {
   auto m = Current();
   return m ? std::make_pair(m->version, m->covered_sequence) : std::make_pair<uint64_t, uint64_t>(0, 0);
+}
+
+TrainReport RecommendService::ModelReport() const {
+  auto m = Current();
+  return m ? m->report : TrainReport{};
 }
 
 Status RecommendService::StoreWeights(const Model& model, double validation_ndcg) {
@@ -488,6 +527,7 @@ StatusOr<std::optional<RecommendService::StoredWeights>> RecommendService::LoadS
     out.names.push_back(m->names()->Get(i)->str());
     out.weights.push_back(m->weights()->Get(i));
   }
+  out.validation_ndcg = m->validation_ndcg();
   return std::optional<StoredWeights>(std::move(out));
 }
 

@@ -98,6 +98,9 @@ class RecommendService {
   // The serving model's version and the RocksDB sequence its training read
   // at (0, 0 before any model).
   std::pair<uint64_t, uint64_t> ModelVersionAndSequence() const;
+  // The report of the Train that fitted the serving model (DB::GetModelReport);
+  // an empty report before any model.
+  TrainReport ModelReport() const;
 
   // Fusion weights stored by the last learning run (models CF), if any.
   // Errors: Corruption if the stored record fails verification.
@@ -105,6 +108,7 @@ class RecommendService {
     uint64_t version = 0;
     std::vector<std::string> names;
     std::vector<double> weights;
+    double validation_ndcg = 0;  // what the learning run reached
   };
   StatusOr<std::optional<StoredWeights>> LoadStoredWeights() const;
   // Names of the fused recommenders (empty before the first Train).

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -98,6 +99,59 @@ TEST(ModelFileTest, ReopenServesTheStoredModelWithoutTraining) {
   EXPECT_GT(report->model_version, version);
   db.reset();
   EXPECT_EQ(OpenOrDie(dir.path())->GetStats()->model_version, report->model_version);
+}
+
+// DB::GetModelReport: the serving model's training run, in memory and
+// after a reopen (from the model file); validation NDCG carried by a Train
+// that reuses the stored weights.
+TEST(ModelFileTest, ModelReportSurvivesReopenAndWeightReuse) {
+  TempDir dir;
+  TrainReport trained;
+  {
+    auto db = OpenOrDie(dir.path());
+    auto none = db->GetModelReport();
+    ASSERT_TRUE(none.ok());
+    EXPECT_EQ(none->model_version, 0u);
+    EXPECT_TRUE(none->weights.empty());
+    RecordWorld(*db, "m");
+    const int64_t before = static_cast<int64_t>(::time(nullptr));
+    auto report = db->Train();
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    trained = *report;
+    EXPECT_GE(trained.trained_at, before);
+    EXPECT_LE(trained.trained_at, static_cast<int64_t>(::time(nullptr)));
+    EXPECT_GT(trained.validation_ndcg, 0.0);
+    auto now = db->GetModelReport();
+    ASSERT_TRUE(now.ok());
+    EXPECT_EQ(now->model_version, trained.model_version);
+    EXPECT_EQ(now->trained_at, trained.trained_at);
+    EXPECT_EQ(now->weights, trained.weights);
+    EXPECT_EQ(now->seconds_by_recommender, trained.seconds_by_recommender);
+    EXPECT_EQ(now->validation_ndcg, trained.validation_ndcg);
+  }
+  auto db = OpenOrDie(dir.path());
+  auto loaded = db->GetModelReport();
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_EQ(loaded->model_version, trained.model_version) << db->GetStats()->model_problem;
+  EXPECT_EQ(loaded->trained_at, trained.trained_at);
+  EXPECT_EQ(loaded->events, trained.events);
+  EXPECT_EQ(loaded->seconds, trained.seconds);
+  EXPECT_EQ(loaded->validation_ndcg, trained.validation_ndcg);
+  EXPECT_EQ(loaded->weights.size(), trained.weights.size());
+  for (const auto& [name, w] : trained.weights) EXPECT_NEAR(loaded->weights[name], w, 1e-12) << name;
+  EXPECT_EQ(loaded->seconds_by_recommender, trained.seconds_by_recommender);
+  EXPECT_TRUE(loaded->seconds_by_recommender.contains("blend"));
+  // Reusing the stored weights reports the NDCG they reached when learned.
+  TrainOptions reuse;
+  reuse.reuse_stored_weights = true;
+  auto again = db->Train(reuse);
+  ASSERT_TRUE(again.ok());
+  EXPECT_GT(again->model_version, trained.model_version);
+  EXPECT_EQ(again->validation_ndcg, trained.validation_ndcg);
+  EXPECT_EQ(db->GetModelReport()->validation_ndcg, trained.validation_ndcg);
+  db.reset();
+  EXPECT_EQ(OpenOrDie(dir.path())->GetModelReport()->validation_ndcg, trained.validation_ndcg)
+      << "kept in the file of a model that reused its weights";
 }
 
 TEST(ModelFileTest, ADamagedModelFileIsNeverServed) {

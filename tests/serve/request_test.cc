@@ -10,6 +10,8 @@ namespace {
 TEST(RequestTest, RoutesEachEndpointToItsCall) {
   EXPECT_TRUE(std::holds_alternative<HealthCall>(ParseRequest("GET", "/v1/health", "").call));
   EXPECT_TRUE(std::holds_alternative<StatsCall>(ParseRequest("GET", "/v1/stats", "").call));
+  EXPECT_TRUE(std::holds_alternative<ModelCall>(ParseRequest("GET", "/v1/model", "").call));
+  EXPECT_EQ(ParseRequest("GET", "/v1/model/x", "").http_status, 404);
   auto rec = ParseRequest("GET", "/v1/recommend?user=1&k=5", "");
   ASSERT_TRUE(rec.ok()) << rec.message;
   const auto& rc = std::get<RecommendCall>(rec.call);

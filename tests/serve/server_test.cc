@@ -6,6 +6,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -186,6 +188,7 @@ struct RouteCall {
 const std::vector<RouteCall>& AllRoutes() {
   static const std::vector<RouteCall> r = {
       {"GET", "/v1/stats", ""},
+      {"GET", "/v1/model", ""},
       {"GET", "/v1/recommend?user=u1&k=5", ""},
       {"GET", "/v1/similar?item=i1&k=5", ""},
       {"POST", "/v1/events", R"({"events":[{"user":"u1","item":"i2","ts":1700000000}]})"},
@@ -734,6 +737,71 @@ TEST_F(ServerTest, AuditLogListsPrivacyOperationsNewestLast) {
   EXPECT_EQ(Send("GET", "/v1/audit?limit=-1").status, 400);
 }
 
+TEST_F(ServerTest, ModelIsTheServingModelsTrainingRun) {
+  StartServer();
+  HttpResponse r = Send("GET", "/v1/model");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = json::parse(r.body);
+  auto report = db_->GetModelReport();
+  ASSERT_TRUE(report.ok());
+  ASSERT_NE(report->model_version, 0u);
+  EXPECT_EQ(j["model_version"], report->model_version);
+  EXPECT_EQ(j["model_version"], db_->GetStats()->model_version);
+  EXPECT_EQ(j["trained_at"], report->trained_at);
+  EXPECT_GT(j["trained_at"].get<int64_t>(), 1600000000);  // the wall clock, not a duration
+  EXPECT_DOUBLE_EQ(j["seconds"].get<double>(), report->seconds);
+  EXPECT_EQ(j["events"], report->events);
+  ASSERT_EQ(j["weights"].size(), report->weights.size());
+  for (const auto& [name, w] : report->weights) EXPECT_DOUBLE_EQ(j["weights"][name].get<double>(), w);
+  ASSERT_EQ(j["seconds_by_recommender"].size(), report->seconds_by_recommender.size());
+  EXPECT_TRUE(j["seconds_by_recommender"].contains("blend"));
+  EXPECT_EQ(j["validation_ndcg"], 0.0) << "SetUp trains with learn_weights off";
+  // A learning Train through the API: the route follows it.
+  r = Send("POST", "/v1/train", R"({"ials_iterations":2})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json trained = json::parse(r.body);
+  j = json::parse(Send("GET", "/v1/model").body);
+  EXPECT_EQ(j["model_version"], trained["model_version"]);
+  EXPECT_GT(j["validation_ndcg"].get<double>(), 0.0);
+  EXPECT_EQ(j["weights"], trained["weights"]);
+  EXPECT_EQ(Send("GET", "/v1/model?x=1").status, 400);
+  EXPECT_EQ(Send("POST", "/v1/model").status, 405);
+}
+
+TEST_F(ServerTest, StatsCarryTheRetentionPolicyAndTheLastSweep) {
+  ASSERT_TRUE(db_->Close().ok());
+  db_.reset();
+  Options o;
+  o.background_threads = 0;
+  o.retention.ttl_seconds_by_type["dislike"] = 30 * 86400;  // none here: nothing expires
+  o.retention.max_events_per_user = 500;
+  o.retention.sweep_interval_seconds = 3600;
+  auto db = DB::Open(o, dir_.Sub("db"));
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  db_ = std::move(db).value();
+  StartServer();
+  json j = json::parse(Send("GET", "/v1/stats").body);
+  EXPECT_EQ(j["retention"]["ttl_seconds_by_type"]["dislike"], 30 * 86400) << j.dump();
+  EXPECT_EQ(j["retention"]["max_events_per_user"], 500);
+  EXPECT_EQ(j["retention"]["sweep_interval_seconds"], 3600);
+  EXPECT_EQ(j["retention"]["delete_inactive_users_after_days"], 0);
+  EXPECT_EQ(j["last_retention_sweep"], 0) << "never swept";
+  const int64_t before = static_cast<int64_t>(::time(nullptr));
+  ASSERT_TRUE(db_->SweepRetention().ok());
+  const int64_t after = static_cast<int64_t>(::time(nullptr));
+  auto log = db_->ReadAuditLog();
+  ASSERT_TRUE(log.ok());
+  ASSERT_FALSE(log->empty());
+  ASSERT_EQ(log->back().operation, "retention_sweep");
+  j = json::parse(Send("GET", "/v1/stats").body);
+  const int64_t swept = j["last_retention_sweep"];
+  EXPECT_GE(swept, before) << j.dump();
+  EXPECT_LE(swept, after);
+  EXPECT_LE(std::abs(swept - log->back().timestamp), 1) << "the audit entry's time";
+  EXPECT_EQ(db_->GetStats()->last_retention_sweep, swept);
+  EXPECT_EQ(db_->GetStats()->retention.max_events_per_user, 500);
+}
+
 TEST_F(ServerTest, BackupsAreListedCreatedAndVerified) {
   StartServer();
   EXPECT_EQ(Send("GET", "/v1/snapshots").status, 409);  // no --backup-dir
@@ -924,6 +992,7 @@ TEST_F(ServerTest, EveryRouteIsInTheOpenApiDescription) {
   const std::vector<Route> routes = {
       {"/v1/health", "get", "/v1/health"},
       {"/v1/stats", "get", "/v1/stats"},
+      {"/v1/model", "get", "/v1/model"},
       {"/v1/stats/events_per_day", "get", "/v1/stats/events_per_day"},
       {"/v1/recommend", "get", "/v1/recommend"},
       {"/v1/similar", "get", "/v1/similar"},

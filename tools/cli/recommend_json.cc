@@ -14,7 +14,23 @@ nlohmann::ordered_json StatsToJson(const DBStats& s) {
           {"sequence_number", s.sequence_number},
           {"model_version", s.model_version},
           {"model_sequence", s.model_sequence},
-          {"model_problem", s.model_problem}};
+          {"model_problem", s.model_problem},
+          {"retention", nlohmann::ordered_json::parse(RetentionPolicyToJson(s.retention))},
+          {"last_retention_sweep", s.last_retention_sweep}};
+}
+
+nlohmann::ordered_json TrainReportToJson(const TrainReport& r) {
+  nlohmann::ordered_json seconds = nlohmann::ordered_json::object();
+  for (const auto& [name, sec] : r.seconds_by_recommender) seconds[name] = sec;
+  nlohmann::ordered_json weights = nlohmann::ordered_json::object();
+  for (const auto& [name, w] : r.weights) weights[name] = w;
+  return {{"model_version", r.model_version},
+          {"trained_at", r.trained_at},
+          {"seconds", r.seconds},
+          {"seconds_by_recommender", seconds},
+          {"weights", weights},
+          {"validation_ndcg", r.validation_ndcg},
+          {"events", r.events}};
 }
 
 nlohmann::ordered_json RecommendationsToJson(const RecommendResponse& r, bool explain) {

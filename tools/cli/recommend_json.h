@@ -17,9 +17,16 @@ namespace recdb::cli {
 // {"items": [{"id", "score", "contributions": {...}[, "explanation": {...}]}],
 //  "model_version": N}
 // The stats document of `recdb stats --json` and GET /v1/stats: counts,
-// sequence number, disk bytes and the serving model (version, sequence, and
-// the problem with the stored model, if any).
+// sequence number, disk bytes, the serving model (version, sequence, and
+// the problem with the stored model, if any), the retention policy in force
+// ("retention", as RetentionPolicyToJson) and "last_retention_sweep"
+// (seconds since epoch, 0 = never).
 nlohmann::ordered_json StatsToJson(const DBStats& s);
+
+// GET /v1/model (DB::GetModelReport): {"model_version", "trained_at",
+// "seconds", "seconds_by_recommender", "weights", "validation_ndcg",
+// "events"}; model_version 0 when no model serves.
+nlohmann::ordered_json TrainReportToJson(const TrainReport& r);
 
 nlohmann::ordered_json RecommendationsToJson(const RecommendResponse& r, bool explain);
 

@@ -155,6 +155,11 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
     if (!stats.ok()) return FromStatus(stats.status());
     return Ok(cli::StatsToJson(*stats));  // the same document as `recdb stats --json`
   }
+  if (std::holds_alternative<ModelCall>(call)) {
+    auto report = db_->GetModelReport();
+    if (!report.ok()) return FromStatus(report.status());
+    return Ok(cli::TrainReportToJson(*report));
+  }
   if (const auto* c = std::get_if<RecommendCall>(&call)) {
     auto r = db_->Recommend(c->request);
     if (!r.ok()) return FromStatus(r.status());

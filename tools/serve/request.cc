@@ -557,12 +557,14 @@ ParsedRequest ParseRequest(std::string_view method, std::string_view target,
   enum class R { kHealth, kStats, kRecommend, kSimilar, kEvents, kItems, kUsers, kTrain, kForget,
                  kExport, kSnapshot, kHistory, kGetItem, kGetUser, kEventsPerDay, kSpaces,
                  kNeighbors, kStartEval, kEvalStatus, kAudit, kListSnapshots,
-                 kVerifySnapshot } route;
+                 kVerifySnapshot, kModel } route;
   const std::string& name = seg[1];
   if (seg.size() == 2 && name == "health") {
     route = R::kHealth, want = "GET";
   } else if (seg.size() == 2 && name == "stats") {
     route = R::kStats, want = "GET";
+  } else if (seg.size() == 2 && name == "model") {
+    route = R::kModel, want = "GET";
   } else if (seg.size() == 3 && name == "stats" && seg[2] == "events_per_day") {
     route = R::kEventsPerDay, want = "GET";
   } else if (seg.size() == 2 && name == "spaces") {
@@ -625,6 +627,7 @@ ParsedRequest ParseRequest(std::string_view method, std::string_view target,
   switch (route) {
     case R::kHealth:
     case R::kStats:
+    case R::kModel:
     case R::kEventsPerDay:
     case R::kSpaces:
     case R::kEvalStatus:
@@ -634,6 +637,7 @@ ParsedRequest ParseRequest(std::string_view method, std::string_view target,
       ParsedRequest p;
       if (route == R::kHealth) p.call = HealthCall{};
       else if (route == R::kStats) p.call = StatsCall{};
+      else if (route == R::kModel) p.call = ModelCall{};
       else if (route == R::kEventsPerDay) p.call = EventsPerDayCall{};
       else if (route == R::kSpaces) p.call = ListSpacesCall{};
       else if (route == R::kEvalStatus) p.call = EvalStatusCall{};

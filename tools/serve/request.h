@@ -6,6 +6,7 @@
 //
 // Routes (tools/serve/openapi.yaml describes each in full):
 //   GET  /v1/health                 GET  /v1/stats
+//   GET  /v1/model                  (the serving model's training run)
 //   GET  /v1/recommend?user=ID&k=N  GET  /v1/similar?item=ID&k=N
 //   POST /v1/events  {"events":[...]}   POST /v1/items {"items":[...]}
 //   POST /v1/users   {"users":[...]}    POST /v1/train [{options}]
@@ -41,6 +42,7 @@ namespace recdb::serve {
 
 struct HealthCall {};
 struct StatsCall {};
+struct ModelCall {};
 struct RecommendCall {
   RecommendRequest request;
   bool explain = false;
@@ -106,7 +108,8 @@ using ApiCall = std::variant<HealthCall, StatsCall, RecommendCall, SimilarCall, 
                              ItemsCall, UsersCall, TrainCall, ForgetCall, ExportUserCall,
                              SnapshotCall, HistoryCall, GetItemCall, GetUserCall,
                              EventsPerDayCall, ListSpacesCall, NeighborsCall, StartEvalCall,
-                             EvalStatusCall, AuditCall, ListSnapshotsCall, VerifySnapshotCall>;
+                             EvalStatusCall, AuditCall, ListSnapshotsCall, VerifySnapshotCall,
+                             ModelCall>;
 
 // The outcome of parsing: a call, or the HTTP error to answer with.
 struct ParsedRequest {

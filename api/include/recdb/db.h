@@ -110,6 +110,8 @@ class RECDB_EXPORT DB {
   // Counts of events on the item, by type and day. Errors: NotFound.
   virtual StatusOr<ItemCounts> GetItemCounts(const std::string& item_id) = 0;
 
+  // Counts, disk use, the serving model's version, the retention policy and
+  // when its sweep last ran.
   virtual StatusOr<DBStats> GetStats() = 0;
 
   // --- Recommendations (recdb/recommend.h) ---------------------------------
@@ -120,6 +122,14 @@ class RECDB_EXPORT DB {
   // Errors: FailedPrecondition when there are no events with a positive
   // weight; errors of the event scan.
   virtual StatusOr<TrainReport> Train(const TrainOptions& options = {}) = 0;
+
+  // The report of the Train that fitted the model Recommend serves now
+  // (model_version 0 and nothing else set when no model serves), also when
+  // that model was loaded from the stored model file at Open. A file written
+  // by an older recdb (model file format 2) lacks seconds_by_recommender
+  // (empty) and trained_at (0).
+  // Errors: FailedPrecondition after Close.
+  virtual StatusOr<TrainReport> GetModelReport() = 0;
 
   // The k best items for request.user (or for an anonymous visitor with only
   // request.session_items), each with its score, the contribution of each

@@ -151,12 +151,22 @@ struct TrainOptions {
   std::string content_space;
 };
 
+// What a Train did (DB::Train), and, through DB::GetModelReport, what the
+// Train that fitted the serving model did.
 struct TrainReport {
   uint64_t model_version = 0;
   double seconds = 0;
+  // Seconds per component fit, plus "blend" (learning the weights).
   std::map<std::string, double> seconds_by_recommender;
   std::map<std::string, double> weights;  // the fusion weights now in use
   int64_t events = 0;                     // events the models saw
+  // When the Train finished: seconds since epoch (the database's clock).
+  int64_t trained_at = 0;
+  // Mean NDCG@10 on the validation split that the fusion weights in use
+  // reached when they were learned: by this Train, or by the earlier one
+  // whose weights it reused (TrainOptions::reuse_stored_weights,
+  // incremental). 0 when the weights were never learned (learn_weights off).
+  double validation_ndcg = 0;
 };
 
 // Offline evaluation with the docs/DESIGN.md protocol (per-user temporal 80/20

@@ -16,6 +16,8 @@
 #include <variant>
 #include <vector>
 
+#include "recdb/privacy.h"
+
 namespace recdb {
 
 // Documented hard limits. Every write that exceeds one is rejected with
@@ -124,6 +126,12 @@ struct DBStats {
   // from another database, other privacy settings) or could not be written
   // after the last Train. The database then needs a Train to serve.
   std::string model_problem;
+  // The retention policy in force (Options::retention given to Open) and when
+  // its sweep last completed (DB::SweepRetention, the scheduled sweep, or a
+  // forget with wait_for_physical_erasure): seconds since epoch, by the
+  // database's clock; 0 = never.
+  RetentionPolicy retention;
+  int64_t last_retention_sweep = 0;
 };
 
 // A range of a user's history, by timestamp: [start, end).
