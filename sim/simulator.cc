@@ -180,8 +180,12 @@ Status StepRound(const SimOptions& o, const Setup& s, const ResponseModel& model
   std::vector<Event> events;
   double entropy_sum = 0, change_sum = 0, taste_sum = 0;
   int64_t served = 0, shown_slots = 0;
+  double repeat_sum = 0;
+  int64_t repeat_users = 0;
   for (int64_t u = 0; u < o.users; ++u) {
     UserState& st = run->users[static_cast<size_t>(u)];
+    const std::unordered_set<int64_t> previous(run->slates[static_cast<size_t>(u)].items.begin(),
+                                               run->slates[static_cast<size_t>(u)].items.end());
     run->slates[static_cast<size_t>(u)] = Slate{};
     run->rewards[static_cast<size_t>(u)].clear();
     if (!st.active) continue;
@@ -196,6 +200,12 @@ Status StepRound(const SimOptions& o, const Setup& s, const ResponseModel& model
     ctx.consumed = &st.consumed;
     auto slate = policy->Rank(db, ctx);
     if (!slate.ok()) return slate.status();
+    if (!previous.empty() && !slate->items.empty()) {
+      int64_t again = 0;
+      for (int64_t i : slate->items) again += previous.count(i) ? 1 : 0;
+      repeat_sum += static_cast<double>(again) / static_cast<double>(slate->items.size());
+      ++repeat_users;
+    }
     std::vector<int> cats;
     std::vector<std::string> ids;
     for (int64_t i : slate->items) {
@@ -263,6 +273,7 @@ Status StepRound(const SimOptions& o, const Setup& s, const ResponseModel& model
   }
   m.reward = static_cast<double>(m.clicks + m.purchases);
   if (shown_slots > 0) m.mean_shown_taste = taste_sum / static_cast<double>(shown_slots);
+  if (repeat_users > 0) m.repeat_share = repeat_sum / static_cast<double>(repeat_users);
   run->cumulative += m.reward;
   m.cumulative_reward = run->cumulative;
   if (served > 0) {
@@ -346,6 +357,8 @@ StatusOr<SimResult> RunSimulation(const SimOptions& o) {
   result.options = o;
   auto care = CarePreset(o.care_preset);
   if (!care.ok()) return care.status();
+  if (o.rotate_after < 0) return Status::InvalidArgument("sim: rotate_after must be >= 0");
+  care->rotate_after_impressions = o.rotate_after;
   result.care = *care;
   const Setup setup = MakeSetup(o);
   const ResponseModel model(o.response, o.seed,
@@ -362,6 +375,7 @@ StatusOr<SimResult> RunSimulation(const SimOptions& o) {
     Options opt;
     opt.create_if_missing = true;
     opt.background_threads = 0;
+    opt.care.rotate_after_impressions = o.rotate_after;
     const std::string dir = o.work_dir + "/" + std::to_string(p);
     auto db = DB::Open(opt, dir);
     if (!db.ok()) return db.status();
@@ -467,6 +481,8 @@ const std::vector<MetricDef>& Metrics() {
        [](const RoundMetrics& m) { return m.mean_rounds_to_first_exposure; }},
       {"mean_shown_taste", "mean latent taste for the shown items' categories",
        [](const RoundMetrics& m) { return m.mean_shown_taste; }},
+      {"repeat_share", "share of a list also in the user's previous list",
+       [](const RoundMetrics& m) { return m.repeat_share; }},
       {"users_left", "users who left (cumulative)",
        [](const RoundMetrics& m) { return static_cast<double>(m.users_left); }},
       {"active_users", "active users", [](const RoundMetrics& m) { return static_cast<double>(m.active_users); }},
@@ -493,6 +509,7 @@ std::string ResultJson(const SimResult& r) {
   p["train_threads"] = o.train_threads;
   p["policies"] = o.policies;
   p["care_preset"] = o.care_preset;
+  p["rotate_after"] = o.rotate_after;
   p["care"] = {{"diversity", r.care.diversity},
                {"calibration", r.care.calibration},
                {"fair_share", r.care.fair_share},

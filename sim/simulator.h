@@ -44,6 +44,9 @@ struct SimOptions {
   size_t window = 10;           // consumption-diversity window, in distinct consumed items
   std::vector<std::string> policies = {"fused", "fused+care", "popularity", "random"};
   std::string care_preset = "balanced";
+  // CareOptions::rotate_after_impressions for every policy's database (the
+  // default care of fused and popularity) and for the care preset; 0 = off.
+  int rotate_after = CareOptions{}.rotate_after_impressions;
   ResponseOptions response;
   int threads = 2;        // policies stepped in parallel
   int train_threads = 1;  // TrainOptions::threads (fixed: results do not depend on --threads)
@@ -67,6 +70,9 @@ struct RoundMetrics {
   // Mean over shown slots of the user's latent taste for the item's
   // category (how relevant the lists are; 1/12 for a uniform category).
   double mean_shown_taste = 0;
+  // Mean over the users served this round and the round before of the share
+  // of this round's list that was also in their previous list.
+  double repeat_share = 0;
 };
 
 struct OffPolicyEstimate {

@@ -52,6 +52,12 @@ std::optional<ItemCatalog::Entry> ItemCatalog::Get(uint32_t iid) const {
   return entries_[iid];
 }
 
+std::optional<int64_t> ItemCatalog::CreatedAt(uint32_t iid) const {
+  std::shared_lock lock(mu_);
+  if (iid >= entries_.size() || !present_[iid]) return std::nullopt;
+  return entries_[iid].created_at;
+}
+
 std::string ItemCatalog::Title(uint32_t iid) const {
   std::shared_lock lock(mu_);
   if (iid >= entries_.size() || !present_[iid]) return "";

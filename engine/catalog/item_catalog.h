@@ -61,6 +61,9 @@ class ItemCatalog {
 
   std::optional<Entry> Get(uint32_t iid) const;
   std::string Title(uint32_t iid) const;  // falls back to the external id
+  // The item's created_at (0 = unknown), or nullopt without a record;
+  // cheaper than Get (copies nothing).
+  std::optional<int64_t> CreatedAt(uint32_t iid) const;
 
   std::optional<uint32_t> CategoryId(const std::string& name) const;
   std::string CategoryName(uint32_t id) const;

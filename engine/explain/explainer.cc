@@ -165,8 +165,13 @@ void ExplainResult(const ExplainContext& ctx, uint32_t item, const rerank::Place
         care_sentence = "Featured.";
         break;
       case rerank::Placement::kExploration:
-        ex.evidence.push_back(Make("exploration", "new, and close to what you like"));
-        care_sentence = "New, and close to what you like.";
+        if (rec->contributions.empty()) {  // a cold item no recommender ranked
+          ex.evidence.push_back(Make("exploration", "new: not yet seen by enough people to rank"));
+          care_sentence = "New here: we are finding out who likes it.";
+        } else {
+          ex.evidence.push_back(Make("exploration", "new, and close to what you like"));
+          care_sentence = "New, and close to what you like.";
+        }
         break;
       case rerank::Placement::kDiversity: {
         const std::string cat = category_name(placed->category);

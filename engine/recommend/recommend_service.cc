@@ -23,6 +23,7 @@
 #include "engine/recommend/training_data.h"
 #include "engine/spaces/space_manager.h"
 #include "engine/rerank/care_facts.h"
+#include "engine/rerank/cold_items.h"
 #include "engine/rerank/impression_log.h"
 #include "storage/aligned_bytes.h"
 #include "storage/schema/models_generated.h"
@@ -148,6 +149,7 @@ struct RecommendService::Model {
   int content_component = -1;  // index of the content-profile model, if any
   std::string content_space;   // its embedding space
   std::unique_ptr<rerank::CareFacts> facts;  // categories, long tail, trending per category
+  rerank::ColdItems cold;  // what exploration may show beyond the fused pool
 };
 
 RecommendService::RecommendService(DBImpl* db, const ItemCatalog* catalog)
@@ -284,6 +286,7 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options) {
   }
   model->facts =
       std::make_unique<rerank::CareFacts>(rerank::BuildCareFacts(*model->data, model->fused.get()));
+  model->cold = rerank::ColdItems::Build(model->facts->popularity, *catalog_);
   model->version = next_version_++;
   model->covered_sequence = covered_sequence;
   model->report.model_version = model->version;
@@ -437,6 +440,7 @@ Status RecommendService::LoadStoredModel() {
   if (model->facts->categories.size() != model->data->num_items()) {
     return problem("the care facts and the dataset disagree on the item count");
   }
+  model->cold = rerank::ColdItems::Build(model->facts->popularity, *catalog_);
   for (size_t j = 0; j < model->names.size(); ++j) {
     if (model->names[j] == "cooc_symmetric") model->cooc_component = static_cast<int>(j);
     if (model->names[j] == "content") model->content_component = static_cast<int>(j);
@@ -738,6 +742,7 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
   }
   const rerank::CareFacts* facts = model->facts.get();
   rerank::UserFacts user_facts;
+  std::set<uint32_t> rotated_new;  // rotated-out items newer than the model
   if (facts) user_facts.history_mix = facts->HistoryMix(known_items);
   if (user_iid != models::kUnknownUser &&
       (care.rotate_after_impressions > 0 || care.fair_share > 0)) {
@@ -745,7 +750,11 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
     RECDB_ASSIGN_OR_RETURN(std::vector<rerank::Shown> shown,
                            impressions_->UserImpressions(user_iid, wall_now - window, wall_now + 1));
     for (uint32_t i : rerank::RotatedOut(shown, last_event, wall_now, care)) {
-      if (i < n) exclude_known.push_back(i);
+      if (i < n) {
+        exclude_known.push_back(i);
+      } else {
+        rotated_new.insert(i);
+      }
     }
     std::sort(exclude_known.begin(), exclude_known.end());
     exclude_known.erase(std::unique(exclude_known.begin(), exclude_known.end()), exclude_known.end());
@@ -783,10 +792,28 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
   rerank::ItemFacts item_facts = facts ? facts->Items() : rerank::ItemFacts{};
   item_facts.exposure = [&](uint32_t iid) {
     rerank::ItemExposure e = impressions_->Exposure(iid);
-    auto entry = catalog_->Get(iid);
-    e.is_new = entry && entry->created_at > 0 && wall_now - entry->created_at < 14 * 86400;
+    auto created = catalog_->CreatedAt(iid);
+    e.is_new = created && *created > 0 && wall_now - *created < rerank::kNewItemSeconds;
     return e;
   };
+  // Exploration may also show cold items, which no recommender ranks (an
+  // item without events is in no pool): a seeded sample as large as the
+  // pool, of items the request admits that are still under-exposed.
+  std::vector<uint32_t> cold;
+  if (care.exploration > 0) {
+    cold = model->cold.Sample(
+        db_->ItemIdLimit(), wall_now, pool_k,
+        static_cast<uint64_t>(request.now) ^ (uint64_t{user_iid} << 32) ^ care.exploration_seed,
+        [&](uint32_t iid) {
+          return allowed.Test(iid) && catalog_->CreatedAt(iid).has_value() &&
+                 !result_of.count(iid) && !rules.bury.count(iid) &&
+                 !std::binary_search(exclude.begin(), exclude.end(), iid) &&
+                 !std::binary_search(exclude_known.begin(), exclude_known.end(), iid) &&
+                 !rotated_new.count(iid) &&
+                 impressions_->Exposure(iid).impressions < care.exploration_max_impressions;
+        });
+    item_facts.cold = cold;
+  }
   std::unordered_map<uint32_t, std::vector<float>> vectors;
   if (care.diversity > 0 && !care.diversity_space.empty() && db_->spaces() != nullptr) {
     for (const auto& c : pool) {
@@ -846,7 +873,8 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
     Recommendation rec;
     rec.id = db_->ItemExternalId(p.item);
     rec.score = p.score;
-    const size_t r = result_of[p.item];
+    auto found = result_of.find(p.item);  // cold items explored are not in it
+    const size_t r = found == result_of.end() ? SIZE_MAX : found->second;
     if (r != SIZE_MAX) {
       for (size_t j = 0; j < results[r].contributions.size(); ++j) {
         if (weights[j] != 0) rec.contributions[model->names[j]] = results[r].contributions[j];

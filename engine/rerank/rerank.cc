@@ -157,7 +157,7 @@ std::vector<Placed> Rerank(std::span<const Candidate> pool, size_t k, const Care
                            uint64_t seed) {
   const size_t n = pool.size();
   std::vector<Placed> out;
-  if (n == 0 || k == 0) return out;
+  if ((n == 0 && (items.cold.empty() || care.exploration <= 0)) || k == 0) return out;
 
   // Relevance: the position weight NDCG gives the fused rank, 1/log2(rank+2)
   // (1 for the best), plus boosts. Ranks, not scores: fused scores have a
@@ -227,8 +227,9 @@ std::vector<Placed> Rerank(std::span<const Candidate> pool, size_t k, const Care
 
   // 2. Exploration: Thompson sampling over under-exposed candidates that
   // relevance alone would not list. Chosen now, placed last.
-  std::vector<size_t> explore;
+  std::vector<size_t> explore;  // pool index r, or n + j for items.cold[j]
   const size_t n_explore = std::min(SlotsFor(care.exploration, k), k - out.size());
+  auto item_at = [&](size_t x) { return x < n ? pool[x].item : items.cold[x - n]; };
   if (n_explore > 0) {
     std::mt19937_64 rng(seed);
     const size_t listed_anyway = k - out.size() - n_explore;
@@ -242,14 +243,32 @@ std::vector<Placed> Rerank(std::span<const Candidate> pool, size_t k, const Care
           SampleBeta(rng, 1.0 + eng, 1.0 + static_cast<double>(e.impressions) - eng);
       drawn.push_back({theta * (0.5 + 0.5 * std::clamp(rel[r], 0.0, 1.0)), r});
     }
+    // Cold items after the pool (so the pool's draws do not depend on
+    // them), as relevant as the rank past the pool's end.
+    if (!items.cold.empty()) {
+      std::unordered_set<uint32_t> in_pool;
+      for (size_t r = 0; r < n; ++r) in_pool.insert(pool[r].item);
+      const double cold_rel = 1.0 / std::log2(static_cast<double>(n) + 2.0);
+      for (size_t j = 0; j < items.cold.size(); ++j) {
+        const uint32_t item = items.cold[j];
+        if (!in_pool.insert(item).second || rules.bury.count(item)) continue;
+        ItemExposure e = items.exposure ? items.exposure(item) : ItemExposure{};
+        if (e.impressions >= care.exploration_max_impressions) continue;
+        const double eng = static_cast<double>(std::clamp<int64_t>(e.engagements, 0, e.impressions));
+        const double theta =
+            SampleBeta(rng, 1.0 + eng, 1.0 + static_cast<double>(e.impressions) - eng);
+        drawn.push_back({theta * (0.5 + 0.5 * cold_rel), n + j});
+      }
+    }
     std::stable_sort(drawn.begin(), drawn.end(),
                      [](const auto& a, const auto& b) { return a.first > b.first; });
     for (size_t j = 0; j < drawn.size() && explore.size() < n_explore; ++j) {
-      explore.push_back(drawn[j].second);
-      used[drawn[j].second] = true;  // reserved
-      mix.Add(pool[drawn[j].second].item);
-      listed.push_back(pool[drawn[j].second].item);
-      tail_listed += IsLongTail(items, pool[drawn[j].second].item) ? 1 : 0;
+      const size_t x = drawn[j].second;
+      explore.push_back(x);
+      if (x < n) used[x] = true;  // reserved
+      mix.Add(item_at(x));
+      listed.push_back(item_at(x));
+      tail_listed += IsLongTail(items, item_at(x)) ? 1 : 0;
     }
   }
 
@@ -324,8 +343,13 @@ std::vector<Placed> Rerank(std::span<const Candidate> pool, size_t k, const Care
     std::stable_sort(out.begin() + greedy_begin, out.end(),
                      [](const Placed& a, const Placed& b) { return a.relevance_rank < b.relevance_rank; });
   }
-  for (size_t r : explore) {
-    out.push_back({pool[r].item, pool[r].score, Placement::kExploration, kNoCategory, rank[r]});
+  for (size_t x : explore) {
+    if (x < n) {
+      out.push_back({pool[x].item, pool[x].score, Placement::kExploration, kNoCategory, rank[x]});
+    } else {
+      out.push_back({item_at(x), n > 0 ? pool[n - 1].score : 0.0, Placement::kExploration,
+                     kNoCategory, static_cast<uint32_t>(x)});
+    }
   }
   // 4. Buried items, only if the list is still short.
   for (uint32_t p = 0; p < n && out.size() < k; ++p) {

@@ -65,6 +65,13 @@ struct ItemFacts {
   std::function<const std::vector<float>*(uint32_t)> vector;
   // Exposure counts for exploration; null = nothing recorded.
   std::function<ItemExposure(uint32_t)> exposure;
+  // Cold items (engine/rerank/cold_items.h): items no recommender ranks
+  // (no training interaction, or created recently) that exploration may
+  // show although they are not in the pool. The caller has applied the
+  // request's filter and exclusions; items also in the pool are ignored.
+  // Exploration weighs each as relevant as the pool's last rank would be.
+  // Empty = exploration draws from the pool only.
+  std::span<const uint32_t> cold;
 };
 
 // What re-ranking knows about the person.
@@ -97,7 +104,9 @@ struct Placed {
 };
 
 // The final k (or fewer, if the pool is smaller) items, best first. The
-// pool must be ordered best first: relevance is 1/log2(pool rank + 2). Pinned
+// pool must be ordered best first: relevance is 1/log2(pool rank + 2).
+// Exploration slots may also hold `items.cold` items (their score is the
+// pool's last score, their relevance_rank pool size + their index). Pinned
 // items must be in the pool to be placed (the caller adds them). `seed`
 // drives exploration; the same inputs and seed give the same list.
 std::vector<Placed> Rerank(std::span<const Candidate> pool, size_t k, const CareOptions& care,

@@ -75,6 +75,8 @@ int main(int argc, char** argv) {
   add("new-items", "items withheld and released over the first half (-1 = items/20)", &o.new_items);
   add("window", "consumption-diversity window, in consumed items", &o.window);
   add("care-preset", "balanced | calibrated | diverse | explore", &o.care_preset);
+  add("rotate-after", "CareOptions::rotate_after_impressions of every policy (0 = off)",
+      &o.rotate_after);
   add("threads", "policies stepped in parallel", &o.threads);
   add("train-threads", "TrainOptions::threads", &o.train_threads);
   add("position-bias", "examine(slot j) = 1/(j+1)^X", &o.response.position_bias);

@@ -116,6 +116,45 @@ TEST_F(RerankTest, ExplorationIsBoundedAndDeterministicUnderASeed) {
   EXPECT_GT(lists.size(), 1u) << "the seed changes what is explored";
 }
 
+TEST_F(RerankTest, ColdItemsOutsideThePoolFillOnlyExplorationSlots) {
+  CareOptions care;
+  facts_.exposure = [](uint32_t item) {
+    ItemExposure e;
+    e.impressions = item >= 100 ? 0 : 1000;  // the pool is over-exposed
+    return e;
+  };
+  const std::vector<uint32_t> cold = {100, 101, 3};  // 3 is in the pool: ignored
+  facts_.cold = cold;
+  // Exploration off: the cold items are not listed.
+  EXPECT_EQ(Items(Rerank(pool_, 4, care, {}, facts_, {}, 7)), (std::vector<uint32_t>{0, 1, 2, 3}));
+  care.exploration = 0.5;  // 2 of 4 slots
+  auto out = Rerank(pool_, 4, care, {}, facts_, {}, 7);
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[0].item, 0u);
+  EXPECT_EQ(out[1].item, 1u);
+  std::set<uint32_t> explored = {out[2].item, out[3].item};
+  EXPECT_EQ(explored, (std::set<uint32_t>{100, 101}));
+  for (size_t j = 2; j < 4; ++j) {
+    EXPECT_EQ(out[j].why, Placement::kExploration);
+    EXPECT_GE(out[j].relevance_rank, pool_.size()) << "ranked past the pool";
+    EXPECT_EQ(out[j].score, pool_.back().score);
+  }
+  // Over-exposed cold items are left out like pool items; buried ones too.
+  facts_.exposure = [](uint32_t item) {
+    ItemExposure e;
+    e.impressions = item == 101 ? 0 : 1000;
+    return e;
+  };
+  Rules rules;
+  out = Rerank(pool_, 4, care, rules, facts_, {}, 7);
+  EXPECT_EQ(Items(out), (std::vector<uint32_t>{0, 1, 2, 101}));
+  rules.bury.insert(101);
+  EXPECT_EQ(Items(Rerank(pool_, 4, care, rules, facts_, {}, 7)), (std::vector<uint32_t>{0, 1, 2, 3}));
+  // An empty pool still explores.
+  out = Rerank({}, 4, care, {}, facts_, {}, 7);
+  EXPECT_EQ(Items(out), (std::vector<uint32_t>{101}));
+}
+
 TEST_F(RerankTest, PinBoostAndBury) {
   Rules rules;
   rules.pin = {5};

@@ -45,10 +45,10 @@ struct CareOptions {
   // deficit is repaid. In [0, 1]. Default: 0 (off).
   double fair_share = 0;
 
-  // Exploration: the share of slots (rounded up) given to new or
-  // under-exposed items from the user's candidate pool, chosen by Thompson
-  // sampling on impressions vs engagements, deterministic under
-  // exploration_seed. In [0, 1]. Default: 0 (off).
+  // Exploration: the share of slots (rounded up) given to new or under-exposed items from
+  // the user's candidate pool or to cold items outside it (no training interaction, or created
+  // in the last 14 days; engine/rerank/README.md), chosen by Thompson sampling on impressions
+  // vs engagements, deterministic under exploration_seed. In [0, 1]. Default: 0 (off).
   double exploration = 0;
   uint64_t exploration_seed = 0;
   // An item counts as under-exposed while shown fewer than this many times
