@@ -63,7 +63,7 @@ TEST(LearnedPolicyTest, PlackettLucePropensitiesAreTheDrawFrequencies) {
     const auto picks = PlackettLuceDraw(pi, 2, &rng, &props);
     ASSERT_EQ(picks.size(), 2u);
     ASSERT_NE(picks[0], picks[1]);
-    EXPECT_DOUBLE_EQ(props[0], pi[picks[0]]);
+    EXPECT_NEAR(props[0], pi[picks[0]], 1e-12);
     EXPECT_NEAR(props[1], pi[picks[1]] / (1 - pi[picks[0]]), 1e-12);
     ++first[picks[0]];
     if (picks[0] == 0) {
