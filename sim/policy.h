@@ -17,9 +17,10 @@
 //               has no event on: each slot's propensity is the marginal
 //               probability 1 / candidates, exact.
 //
-// A learned policy (issue #22 part 3: REINFORCE with the top-K off-policy
-// correction) plugs in here as another Policy whose Rank samples from its
-// softmax and logs the sampled probabilities.
+//   learned     REINFORCE with the top-K off-policy correction over the
+//               fused model's candidates (sim/learned_policy.h): samples
+//               its list from a softmax and logs each slot's sampled
+//               (Plackett-Luce conditional) probability.
 #pragma once
 
 #include <cstddef>
@@ -33,6 +34,7 @@
 
 #include "recdb/db.h"
 #include "recdb/status.h"
+#include "sim/response_model.h"
 
 namespace recdb::sim {
 
@@ -50,6 +52,11 @@ struct RankContext {
   // Items released so far (world indices), and the user's consumed items.
   const std::vector<int64_t>* live_items = nullptr;
   const std::unordered_set<int64_t>* consumed = nullptr;
+  // What the system can observe about the user (their consumption window:
+  // history then clicks) and the items' primary categories (item metadata),
+  // by world index. Set by the simulator; policies may ignore them.
+  const UserState* state = nullptr;
+  const std::vector<int>* categories = nullptr;
 };
 
 class Policy {
@@ -61,6 +68,14 @@ class Policy {
   // Called after each DB::Train with its report.
   virtual Status OnTrained(const TrainReport& /*report*/) { return Status::OK(); }
   virtual StatusOr<Slate> Rank(DB* db, const RankContext& ctx) = 0;
+  // Called at the start of each round, after any DB::Train (a learned
+  // policy trains here).
+  virtual Status BeginRound(int /*round*/) { return Status::OK(); }
+  // Called after the user reacted to `slate`: per slot, clicks + purchases.
+  virtual void OnFeedback(const RankContext& /*ctx*/, const Slate& /*slate*/,
+                          const std::vector<double>& /*rewards*/) {}
+  // Learned parameters by name, for the result (empty if none).
+  virtual std::map<std::string, double> Parameters() const { return {}; }
 };
 
 // Named care presets for the simulator: "balanced" (calibration 0.5,

@@ -57,6 +57,7 @@ enum DrawStream : uint64_t {
   kLeaveStream,           // whether a user leaves after a round
   kRandomPolicyStream,    // the random policy's list
   kQualityStream,         // an item's latent quality
+  kLearnedPolicyStream,   // the learned policy's Plackett-Luce draw
 };
 
 }  // namespace recdb::sim

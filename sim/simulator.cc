@@ -31,6 +31,7 @@ struct Setup {
   std::vector<UserState> users;    // initial states
   std::vector<std::vector<Event>> history;
   int64_t sim_start = 0;  // the time of round 0
+  std::vector<int> categories;  // by item: primary category
 };
 
 // One policy's world.
@@ -58,13 +59,19 @@ struct OffPolicyAcc {
   std::vector<std::pair<double, double>> matched;  // (w, r)
 };
 
-StatusOr<std::unique_ptr<Policy>> MakePolicy(const std::string& name, const CareOptions& care) {
+StatusOr<std::unique_ptr<Policy>> MakePolicy(const std::string& name, const CareOptions& care,
+                                             const SimOptions& o) {
+  if (name == "learned") {
+    LearnedOptions lo = o.learned;
+    lo.k = o.k;
+    return MakeLearnedPolicy(lo);
+  }
   if (name == "fused") return MakeFusedPolicy();
   if (name == "fused+care") return MakeCarePolicy(care);
   if (name == "popularity") return MakePopularityPolicy();
   if (name == "random") return MakeRandomPolicy();
   return Status::InvalidArgument("unknown policy '" + name +
-                                 "' (fused, fused+care, popularity, random)");
+                                 "' (fused, fused+care, popularity, random, learned)");
 }
 
 bool IsPositive(const std::string& type) { return type != "view"; }
@@ -84,6 +91,7 @@ Setup MakeSetup(const SimOptions& o) {
     s.release_round.push_back(1 + static_cast<int>(j * half / std::max<int64_t>(1, n_new)));
   }
   s.sim_start = wo.start_ts + wo.days * 86400;
+  for (int64_t i = 0; i < o.items; ++i) s.categories.push_back(s.world->ItemCategory(i));
   s.users.resize(static_cast<size_t>(o.users));
   s.history.resize(static_cast<size_t>(o.users));
   for (int64_t u = 0; u < o.users; ++u) {
@@ -163,6 +171,7 @@ Status StepRound(const SimOptions& o, const Setup& s, const ResponseModel& model
     if (!run->trained) run->first_weights = report->weights;
     run->trained = true;
   }
+  RECDB_RETURN_IF_ERROR(policy->BeginRound(t));
   // Release the new items due this round.
   std::vector<Item> released;
   for (size_t j = 0; j < s.release_round.size(); ++j) {
@@ -198,6 +207,8 @@ Status StepRound(const SimOptions& o, const Setup& s, const ResponseModel& model
     ctx.seed = o.seed;
     ctx.live_items = &run->live_items;
     ctx.consumed = &st.consumed;
+    ctx.state = &st;
+    ctx.categories = &s.categories;
     auto slate = policy->Rank(db, ctx);
     if (!slate.ok()) return slate.status();
     if (!previous.empty() && !slate->items.empty()) {
@@ -241,6 +252,7 @@ Status StepRound(const SimOptions& o, const Setup& s, const ResponseModel& model
         events.push_back(std::move(e));
       }
     }
+    policy->OnFeedback(ctx, *slate, rewards);
     model.Update(&st, slate->items, cats, resp, o.window);
     if (!ids.empty()) {
       ImpressionContext ic;
@@ -366,7 +378,7 @@ StatusOr<SimResult> RunSimulation(const SimOptions& o) {
 
   std::vector<PolicyRun> runs(o.policies.size());
   for (size_t p = 0; p < runs.size(); ++p) {
-    auto policy = MakePolicy(o.policies[p], result.care);
+    auto policy = MakePolicy(o.policies[p], result.care, o);
     if (!policy.ok()) return policy.status();
     runs[p].policy = std::move(*policy);
   }
@@ -420,6 +432,7 @@ StatusOr<SimResult> RunSimulation(const SimOptions& o) {
     result.start_entropy[o.policies[p]] = start_entropy;
     result.seconds[o.policies[p]] = runs[p].seconds;
     result.first_weights[o.policies[p]] = runs[p].first_weights;
+    result.parameters[o.policies[p]] = runs[p].policy->Parameters();
     RECDB_RETURN_IF_ERROR(runs[p].db->Close());
   }
   for (auto& [name, a] : acc) {
@@ -528,6 +541,16 @@ std::string ResultJson(const SimResult& r) {
                    {"leave_base", ro.leave_base},
                    {"leave_no_click", ro.leave_no_click},
                    {"drift", ro.drift}};
+  const bool has_learned =
+      std::find(o.policies.begin(), o.policies.end(), "learned") != o.policies.end();
+  if (has_learned) {
+    const LearnedOptions& lo = o.learned;
+    p["learned"] = {{"learn_rounds", lo.learn_rounds},   {"update_every", lo.update_every},
+                    {"train_window", lo.train_window},   {"pool", lo.pool},
+                    {"temperature", lo.temperature},     {"weight_cap", lo.weight_cap},
+                    {"l2", lo.l2},                       {"learning_rate", lo.learning_rate},
+                    {"steps", lo.steps}};
+  }
   j["parameters"] = p;
   Json metrics;
   for (const auto& def : Metrics()) {
@@ -552,6 +575,11 @@ std::string ResultJson(const SimResult& r) {
     Json w = Json::object();
     for (const auto& [rec, x] : r.first_weights.at(name)) w[rec] = Round6(x);
     s["first_train_weights"] = w;
+    if (r.parameters.count(name) && !r.parameters.at(name).empty()) {
+      Json theta = Json::object();
+      for (const auto& [f, x] : r.parameters.at(name)) theta[f] = Round6(x);
+      s["policy_parameters"] = theta;
+    }
     summary[name] = s;
   }
   j["summary"] = summary;
@@ -590,6 +618,30 @@ std::string ResultJson(const SimResult& r) {
     bar["care_reward_over_fused_reward"] = Round6(reward_ratio);
     bar["met"] = falls && fall_ratio <= 0.5 && reward_ratio >= 0.95;
     j["care_bar"] = bar;
+  }
+  // Issue #22's bar for the learned policy: reward over the rounds after it
+  // learned (learn_rounds + 1 .. rounds) against fused's over the same
+  // rounds, and the end entropy change no lower than fused's.
+  if (has_learned && r.rounds.count("fused") && !r.rounds.at("fused").empty() &&
+      o.learned.learn_rounds >= 0 && o.learned.learn_rounds < o.rounds) {
+    const auto& f = r.rounds.at("fused");
+    const auto& l = r.rounds.at("learned");
+    const size_t from = static_cast<size_t>(o.learned.learn_rounds);  // 0-based index of round L+1
+    auto after = [&](const std::vector<RoundMetrics>& ms) {
+      return ms.back().cumulative_reward - (from > 0 ? ms[from - 1].cumulative_reward : 0.0);
+    };
+    Json bar;
+    bar["rounds"] = {o.learned.learn_rounds + 1, o.rounds};
+    bar["fused_reward"] = after(f);
+    bar["learned_reward"] = after(l);
+    const double ratio = after(f) > 0 ? after(l) / after(f) : 0;
+    bar["learned_over_fused"] = Round6(ratio);
+    bar["fused_entropy_change"] = Round6(f.back().mean_entropy_change);
+    bar["learned_entropy_change"] = Round6(l.back().mean_entropy_change);
+    bar["fused_end_entropy"] = Round6(f.back().mean_entropy);
+    bar["learned_end_entropy"] = Round6(l.back().mean_entropy);
+    bar["met"] = ratio >= 1.05 && l.back().mean_entropy_change >= f.back().mean_entropy_change;
+    j["learned_bar"] = bar;
   }
   return j.dump(1) + "\n";
 }

@@ -28,6 +28,7 @@
 
 #include "recdb/care.h"
 #include "recdb/status.h"
+#include "sim/learned_policy.h"
 #include "sim/response_model.h"
 
 namespace recdb::sim {
@@ -47,6 +48,8 @@ struct SimOptions {
   // CareOptions::rotate_after_impressions for every policy's database (the
   // default care of fused and popularity) and for the care preset; 0 = off.
   int rotate_after = CareOptions{}.rotate_after_impressions;
+  // The "learned" policy's settings (its k is set from `k`).
+  LearnedOptions learned;
   ResponseOptions response;
   int threads = 2;        // policies stepped in parallel
   int train_threads = 1;  // TrainOptions::threads (fixed: results do not depend on --threads)
@@ -103,6 +106,8 @@ struct SimResult {
   // By policy: the fusion weights its first DB::Train learned (empty for
   // policies without a model).
   std::map<std::string, std::map<std::string, double>> first_weights;
+  // By policy: its learned parameters at the end (Policy::Parameters).
+  std::map<std::string, std::map<std::string, double>> parameters;
   std::map<std::string, OffPolicyEstimate> off_policy;      // by candidate policy
   std::map<std::string, double> seconds;                    // wall time by policy (not in JSON)
 };

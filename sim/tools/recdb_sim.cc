@@ -1,6 +1,7 @@
 // recdb-sim (also `recdb sim ARGS`): runs the closed-loop simulation of
 // sim/simulator.h and writes OUT/sim.json and one OUT/<metric>.svg per
 // metric. `recdb-sim --help` lists the flags; sim/README.md documents them.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -94,8 +95,20 @@ int main(int argc, char** argv) {
   add("leave-no-click", "added chance to leave after a round without a click",
       &o.response.leave_no_click);
   add("drift", "share of the world's taste drift that happens during the run", &o.response.drift);
+  add("learn-rounds", "learned: serve theta_0 and log on rounds 1..N, then train",
+      &o.learned.learn_rounds);
+  add("learned-update-every", "learned: retrain every N rounds after (0 = once)",
+      &o.learned.update_every);
+  add("learned-window", "learned: rounds of log per training", &o.learned.train_window);
+  add("learned-pool", "learned: candidates from DB::Recommend", &o.learned.pool);
+  add("learned-temperature", "learned: theta_0 = rank weight 1/X", &o.learned.temperature);
+  add("learned-weight-cap", "learned: cap of the importance weight pi/beta",
+      &o.learned.weight_cap);
+  add("learned-l2", "learned: L2 penalty", &o.learned.l2);
+  add("learned-lr", "learned: Adam learning rate", &o.learned.learning_rate);
+  add("learned-steps", "learned: Adam steps per training", &o.learned.steps);
   add("out", "output directory (sim.json, *.svg)", &out_dir);
-  add("policies", "comma-separated: fused,fused+care,popularity,random", &policies);
+  add("policies", "comma-separated: fused,fused+care,popularity,random,learned", &policies);
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--help" || a == "-h") {
@@ -183,6 +196,22 @@ int main(int argc, char** argv) {
                 "counterfactual %.4f, earned %.4f (%lld matches)\n",
                 name.c_str(), e.logger.c_str(), e.ips, e.ips_half_width, e.snips,
                 e.snips_half_width, e.counterfactual, e.truth, static_cast<long long>(e.matches));
+  }
+  const auto has = [&](const char* n) {
+    return std::find(o.policies.begin(), o.policies.end(), n) != o.policies.end();
+  };
+  if (has("learned") && has("fused") && o.learned.learn_rounds < o.rounds) {
+    const auto& f = result->rounds.at("fused");
+    const auto& l = result->rounds.at("learned");
+    const size_t from = static_cast<size_t>(std::max(0, o.learned.learn_rounds));
+    auto after = [&](const std::vector<recdb::sim::RoundMetrics>& ms) {
+      return ms.back().cumulative_reward - (from > 0 ? ms[from - 1].cumulative_reward : 0.0);
+    };
+    std::printf("  learned vs fused, rounds %d-%d: reward %.0f vs %.0f (x%.3f), entropy change "
+                "%+.3f vs %+.3f\n",
+                o.learned.learn_rounds + 1, o.rounds, after(l), after(f),
+                after(f) > 0 ? after(l) / after(f) : 0.0, l.back().mean_entropy_change,
+                f.back().mean_entropy_change);
   }
   std::printf("wrote %s/sim.json and %s/*.svg\n", out_dir.c_str(), out_dir.c_str());
   return 0;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <limits>
 
 #include <nlohmann/json.hpp>
@@ -97,6 +98,41 @@ TEST(SimulatorTest, RejectsBadOptions) {
   EXPECT_FALSE(RunSimulation(o).ok());
   o = Tiny("");
   EXPECT_FALSE(RunSimulation(o).ok());
+}
+
+// The learned policy in the loop: logs on round 1, trains before round 2
+// and again before round 3; the same options give the same JSON, its
+// parameters moved from theta_0, and the bar section is written.
+TEST(SimulatorTest, LearnedPolicyIsDeterministicAndLearns) {
+  test::TempDir a, b;
+  SimOptions o = Tiny(a.path());
+  o.policies = {"fused", "learned"};
+  o.learned.learn_rounds = 1;
+  o.learned.update_every = 1;
+  o.learned.pool = 20;
+  o.learned.steps = 30;
+  o.threads = 2;
+  auto r1 = RunSimulation(o);
+  ASSERT_TRUE(r1.ok()) << r1.status().ToString();
+  o.work_dir = b.path();
+  o.threads = 1;
+  auto r2 = RunSimulation(o);
+  ASSERT_TRUE(r2.ok()) << r2.status().ToString();
+  EXPECT_EQ(ResultJson(*r1), ResultJson(*r2));
+  const auto j = nlohmann::json::parse(ResultJson(*r1));
+  ASSERT_TRUE(j.contains("learned_bar"));
+  EXPECT_EQ(j["learned_bar"]["rounds"][0], 2);
+  EXPECT_EQ(j["parameters"]["learned"]["learn_rounds"], 1);
+  const auto& theta = r1->parameters.at("learned");
+  ASSERT_TRUE(theta.count("rank"));
+  ASSERT_TRUE(theta.count("times_shown"));
+  double moved = std::abs(theta.at("rank") - 1.0);
+  for (const auto& [f, x] : theta) {
+    if (f != "rank") moved += std::abs(x);
+  }
+  EXPECT_GT(moved, 1e-3);  // trained: theta is not theta_0 any more
+  EXPECT_GT(r1->rounds.at("learned").back().cumulative_reward, 0);
+  EXPECT_TRUE(r1->parameters.at("fused").empty());
 }
 
 // DB::RecordImpressions checks propensities (recdb/recommend.h).

@@ -1,0 +1,107 @@
+// LearnedPolicy: REINFORCE with the top-K off-policy correction (Chen et
+// al., WSDM 2019) over candidates from the fused model (issue #22 part 3).
+//
+// Candidates: DB::Recommend with k = `pool` (exclude_seen on). Each
+// candidate a of a list gets a feature vector x_a (FeatureNames): its rank
+// and score in the fused list, the per-recommender contributions, the
+// user's consumption share and recent clicks in its category, its
+// popularity in the policy's own log, and how often (and whether last
+// round) the policy showed it to this user. The policy is a linear softmax
+//   pi(a | s) = exp(theta . x_a) / sum_b exp(theta . x_b)
+// and a K-list is drawn from it without replacement (Plackett-Luce): slot j
+// takes a candidate with probability pi(a) / (1 - mass of slots 0..j-1).
+// That conditional probability is the logged propensity of slot j (exact:
+// the probability with which that item was put at that position given the
+// slots above it); the per-item softmax probability, the beta of the
+// correction, follows from the logged values (ItemProbabilitiesFromSlots).
+//
+// Rounds 1..learn_rounds serve theta_0 (weight 1/temperature on the rank
+// feature, 0 elsewhere: a stochastic fused list) and log. From round
+// learn_rounds + 1 on, the policy first trains on its log (every rewarded
+// slot: context features as served, the shown candidate, beta, reward), by
+// gradient ascent (Adam, full batch, fixed order: deterministic) on
+//   J(theta) = 1/N sum_slots  w * lambda_K * r * log pi_theta(a)  - l2/2 |theta|^2
+//   w        = min(pi(a)/beta(a), weight_cap)       (importance weight)
+//   lambda_K = K (1 - pi(a))^(K-1)                  (top-K multiplier)
+// with w and lambda_K recomputed at the current theta each step and held
+// fixed inside the gradient (the paper's estimator), N the logged slots,
+// then serves the new theta; it retrains every update_every rounds on the
+// last train_window rounds of its log, its own propensities included.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "sim/policy.h"
+#include "sim/rng.h"
+
+namespace recdb::sim {
+
+struct LearnedOptions {
+  int learn_rounds = 10;      // serve theta_0 on rounds 1..learn_rounds, then train
+  int update_every = 5;       // retrain every N rounds after that; 0 = train once
+  int train_window = 10;      // rounds of log each training uses
+  size_t pool = 50;           // candidates from DB::Recommend
+  size_t k = 10;              // list length: the K of lambda_K (the simulator sets it)
+  double temperature = 1.0;   // theta_0 = rank weight 1 / temperature
+  double weight_cap = 10.0;   // importance weights min(pi/beta, cap)
+  double l2 = 1e-3;
+  double learning_rate = 0.05;
+  int steps = 150;            // Adam steps per training
+};
+
+// ---- The math, exposed for tests ----
+
+// min(pi / beta, cap); 0 when beta <= 0.
+double CappedImportanceWeight(double pi, double beta, double cap);
+// lambda_K = K (1 - pi)^(K - 1): d/dpi of 1 - (1 - pi)^K, the chance that
+// K draws include the item.
+double TopKMultiplier(double pi, size_t k);
+// Softmax of theta . x_a over n candidates (features row-major, n x dim).
+std::vector<double> SoftmaxProbabilities(const std::vector<float>& features, size_t dim,
+                                         const std::vector<double>& theta);
+// Per-item softmax probabilities from the logged Plackett-Luce slot
+// propensities: pi(a_j) = p_j * (1 - sum_{i<j} pi(a_i)).
+std::vector<double> ItemProbabilitiesFromSlots(const std::vector<double>& slot_propensities);
+
+// Draws min(k, n) distinct candidates from pi without replacement, slot 0
+// first; propensities[j] = pi(pick_j) / (mass not yet drawn), the exact
+// probability of that pick at slot j given the slots above.
+std::vector<size_t> PlackettLuceDraw(const std::vector<double>& pi, size_t k, Rng* rng,
+                                     std::vector<double>* propensities);
+
+// One logged list with at least one reward.
+struct LoggedList {
+  int round = 0;
+  size_t n = 0;                 // candidates
+  std::vector<float> features;  // n x dim
+  std::vector<size_t> shown;    // candidate index per slot
+  std::vector<double> beta;     // behaviour per-item probability per slot
+  std::vector<double> reward;   // per slot
+};
+
+struct ReinforceSettings {
+  size_t dim = 0;
+  size_t k = 10;
+  double weight_cap = 10.0;
+  double l2 = 1e-3;
+  double total_slots = 1;  // N
+};
+
+// J(theta) with w and lambda_K computed at `anchor` (held fixed).
+double ReinforceObjective(const std::vector<double>& theta, const std::vector<double>& anchor,
+                          const std::vector<LoggedList>& lists, const ReinforceSettings& s);
+// dJ/dtheta at theta (anchor = theta): 1/N sum w lambda r (x_a - E_pi x) - l2 theta.
+std::vector<double> ReinforceGradient(const std::vector<double>& theta,
+                                      const std::vector<LoggedList>& lists,
+                                      const ReinforceSettings& s);
+
+std::unique_ptr<Policy> MakeLearnedPolicy(const LearnedOptions& options);
+
+}  // namespace recdb::sim
