@@ -1,9 +1,16 @@
 #include "tools/cli/args.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
+#include <system_error>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -220,6 +227,22 @@ int UsageError(const std::string& command, const std::string& message) {
 std::map<std::string, CommandInfo>& Commands() {
   static std::map<std::string, CommandInfo> commands;
   return commands;
+}
+
+int ExecSibling(const char* command, const char* program, const char* target, int argc,
+                char** argv) {
+  std::error_code ec;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return Fail(command, "cannot locate this program: " + ec.message());
+  const std::string path = (self.parent_path() / program).string();
+  std::vector<char*> args;
+  args.push_back(const_cast<char*>(path.c_str()));
+  for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
+  args.push_back(nullptr);
+  std::cout.flush();
+  ::execv(path.c_str(), args.data());
+  return Fail(command, "cannot run " + path + ": " + std::strerror(errno) + " (built as the `" +
+                           target + "` target)");
 }
 
 }  // namespace recdb::cli

@@ -98,6 +98,13 @@ inline int UsageError(const std::string& command, const Status& status) {
 // Set by main() when the command line holds --json.
 void SetJsonErrors(bool on);
 
+// Replaces this process with `program`, a sibling of this `recdb` binary in
+// its directory, passing argv[1..] on (`recdb bench` runs `recdb-bench`,
+// `recdb sim` runs `recdb-sim`). Returns only on failure: Fail(command, ...)
+// naming `target`, the CMake target that builds the program.
+int ExecSibling(const char* command, const char* program, const char* target, int argc,
+                char** argv);
+
 using CommandMain = int (*)(int argc, char** argv);
 
 struct CommandInfo {
