@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "recdb/snapshot.h"
+#include "tools/cli/admin_json.h"
 #include "tools/cli/recommend_json.h"
 #include "tools/import/record_json.h"
 
@@ -31,38 +32,6 @@ std::string DayText(int64_t day) {
   char buf[16] = "";
   if (gmtime_r(&t, &tm) != nullptr) std::strftime(buf, sizeof(buf), "%Y-%m-%d", &tm);
   return buf;
-}
-
-// The document of `recdb backup list --json` for one snapshot.
-ojson SnapshotJson(const SnapshotInfo& s) {
-  ojson j = {{"id", s.id},
-             {"name", s.name},
-             {"path", s.path},
-             {"sequence_number", s.sequence_number},
-             {"format_version", s.format_version},
-             {"created_unix_micros", s.created_unix_micros},
-             {"files", s.files},
-             {"bytes", s.bytes},
-             {"unique_bytes", s.unique_bytes}};
-  if (!s.problem.empty()) j["problem"] = s.problem;
-  if (s.seconds > 0) j["seconds"] = s.seconds;
-  return j;
-}
-
-// The document of `recdb space list --json` for one space.
-ojson SpaceJson(const SpaceInfo& info) {
-  const SpaceOptions& o = info.options;
-  return {{"name", o.name},
-          {"dimension", o.dimension},
-          {"metric", MetricName(o.metric)},
-          {"model", o.model_name},
-          {"model_version", o.model_version},
-          {"hnsw_m", o.hnsw_m},
-          {"hnsw_ef_construction", o.hnsw_ef_construction},
-          {"hnsw_ef_search", o.hnsw_ef_search},
-          {"item_vectors", info.item_vectors},
-          {"user_vectors", info.user_vectors},
-          {"checkpoint_sequence", info.checkpoint_sequence}};
 }
 
 // POST /v1/eval's request, echoed by GET /v1/eval.
@@ -212,19 +181,10 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
     auto r = db_->ForgetUser(c->user, c->options);
     if (!r.ok()) return FromStatus(r.status());
     // `recdb forget --json`, plus what happened to the model.
-    return Ok(ojson{{"user", r->user},
-                    {"had_user_record", r->had_user_record},
-                    {"user_auto_created", r->user_auto_created},
-                    {"events_removed", r->events_removed},
-                    {"vectors_removed", r->vectors_removed},
-                    {"impressions_removed", r->impressions_removed},
-                    {"counts_adjusted", r->counts_adjusted},
-                    {"bytes_estimate", r->bytes_estimate},
-                    {"timestamp", r->timestamp},
-                    {"ledger_hash", r->ledger_hash},
-                    {"physically_erased", r->physically_erased},
-                    {"model_retrained", r->model_retrained},
-                    {"retrain_scheduled", r->retrain_scheduled}});
+    ojson j = cli::ErasureReceiptToJson(*r);
+    j["model_retrained"] = r->model_retrained;
+    j["retrain_scheduled"] = r->retrain_scheduled;
+    return Ok(j);
   }
   if (const auto* c = std::get_if<ExportUserCall>(&call)) {
     auto r = db_->ExportUser(c->user);
@@ -263,7 +223,7 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
     }
     auto r = db_->CreateSnapshot(config_.backup_dir, c->options);
     if (!r.ok()) return FromStatus(r.status());
-    ojson j = SnapshotJson(*r);
+    ojson j = cli::SnapshotToJson(*r);
     j["seconds"] = r->seconds;
     return Ok(j);
   }
@@ -300,7 +260,7 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
     auto spaces = db_->ListSpaces();
     if (!spaces.ok()) return FromStatus(spaces.status());
     ojson list = ojson::array();
-    for (const auto& info : *spaces) list.push_back(SpaceJson(info));
+    for (const auto& info : *spaces) list.push_back(cli::SpaceToJson(info));
     return Ok(ojson{{"spaces", std::move(list)}});
   }
   if (const auto* c = std::get_if<NeighborsCall>(&call)) {
@@ -325,14 +285,7 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
     // The entries of `recdb privacy audit --json`, oldest first.
     const size_t skip = c->limit > 0 && log->size() > c->limit ? log->size() - c->limit : 0;
     ojson entries = ojson::array();
-    for (size_t i = skip; i < log->size(); ++i) {
-      const AuditEntry& e = (*log)[i];
-      entries.push_back({{"sequence", e.sequence},
-                         {"timestamp", e.timestamp},
-                         {"operation", e.operation},
-                         {"subject", e.subject},
-                         {"counts", e.counts}});
-    }
+    for (size_t i = skip; i < log->size(); ++i) entries.push_back(cli::AuditEntryToJson((*log)[i]));
     return Ok(ojson{{"total", log->size()}, {"entries", std::move(entries)}});
   }
   if (std::holds_alternative<ListSnapshotsCall>(call)) {
@@ -346,7 +299,7 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
       return FromStatus(list.status());
     }
     if (list.ok()) {
-      for (const auto& s : *list) snaps.push_back(SnapshotJson(s));
+      for (const auto& s : *list) snaps.push_back(cli::SnapshotToJson(s));
     }
     // A backup directory not created yet holds no snapshot.
     return Ok(ojson{{"backup_dir", config_.backup_dir}, {"snapshots", std::move(snaps)}});
@@ -364,17 +317,10 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
     }
     auto r = VerifySnapshots(path);
     if (!r.ok()) return FromStatus(r.status());
-    // The document of `recdb backup verify SNAPSHOT --json`.
-    ojson problems = ojson::array();
-    for (const auto& p : r->problems) {
-      problems.push_back({{"snapshot", p.snapshot}, {"file", p.file}, {"message", p.message}});
-    }
-    return Ok(ojson{{"name", c->name},
-                    {"ok", r->ok() && r->snapshots > 0},
-                    {"snapshots", r->snapshots},
-                    {"files", r->files},
-                    {"bytes_read", r->bytes_read},
-                    {"problems", std::move(problems)}});
+    // The document of `recdb backup verify SNAPSHOT --json`, plus its name.
+    ojson j{{"name", c->name}};
+    j.update(cli::VerifyReportToJson(*r));
+    return Ok(j);
   }
   return Error(500, "internal", "unhandled call");
 }
