@@ -194,6 +194,7 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
     return out;
   }
   if (const auto* c = std::get_if<HistoryCall>(&call)) {
+    if (c->paged) return History(*c);
     auto history = db_->GetUserHistory(c->user, c->range);
     if (!history.ok()) return FromStatus(history.status());
     // The same document as `recdb history --json`.
@@ -201,6 +202,7 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
     for (const auto& e : *history) events.push_back(tools::ToJson(e));
     return Ok(ojson{{"user", c->user}, {"count", history->size()}, {"events", std::move(events)}});
   }
+  if (const auto* c = std::get_if<ItemInteractionsCall>(&call)) return Interactions(*c);
   if (const auto* c = std::get_if<GetItemCall>(&call)) {
     auto item = db_->GetItem(c->item);
     if (!item.ok()) return FromStatus(item.status());
@@ -323,6 +325,77 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
     return Ok(j);
   }
   return Error(500, "internal", "unhandled call");
+}
+
+ApiResponse ApiService::History(const HistoryCall& c) {
+  HistoryRange all = c.range;
+  all.limit = 0;  // the page is cut below, after ordering
+  auto history = db_->GetUserHistory(c.user, all);
+  if (!history.ok()) return FromStatus(history.status());
+  const size_t total = history->size();
+  ojson events = ojson::array();
+  size_t i = c.offset;
+  for (; i < total && (c.range.limit == 0 || events.size() < c.range.limit); ++i) {
+    events.push_back(tools::ToJson(c.newest_first ? (*history)[total - 1 - i] : (*history)[i]));
+  }
+  ojson j{{"user", c.user},
+          {"count", events.size()},
+          {"events", std::move(events)},
+          {"order", c.newest_first ? "newest" : "oldest"},
+          {"offset", c.offset},
+          {"total", total}};
+  if (i < total) j["next_offset"] = i;  // more: ask again with offset=next_offset
+  return Ok(j);
+}
+
+ApiResponse ApiService::Interactions(const ItemInteractionsCall& c) {
+  auto counts = db_->GetItemCounts(c.item);  // noised under aggregate privacy
+  if (!counts.ok()) return FromStatus(counts.status());
+  ojson days = ojson::array();
+  for (const auto& [day, by_type] : counts->by_day) {
+    int64_t n = 0;
+    for (const auto& [type, k] : by_type) n += k;
+    days.push_back({{"day", day}, {"date", DayText(day)}, {"events", n}, {"by_type", by_type}});
+  }
+  ojson j{{"item", c.item},
+          {"aggregate_privacy", config_.aggregate_privacy},
+          {"total", counts->total},
+          {"by_type", counts->by_type},
+          {"by_day", std::move(days)}};
+  if (config_.aggregate_privacy) {
+    if (config_.popularity_epsilon > 0) j["popularity_epsilon"] = config_.popularity_epsilon;
+    j["note"] = "aggregate privacy is on: counts only (with Laplace noise when "
+                "popularity_epsilon > 0), no user ids";
+    return Ok(j);
+  }
+  // Who: one scan of the event log (the DB keeps no item -> users index).
+  struct Who {
+    int64_t events = 0;
+    int64_t last_ts = 0;
+    std::string last_type;
+  };
+  std::map<std::string, Who> users;
+  Status s = db_->ForEachEvent([&](const Event& e) {
+    if (e.item != c.item) return Status::OK();
+    Who& w = users[e.user];
+    ++w.events;
+    if (w.events == 1 || e.timestamp >= w.last_ts) w.last_ts = e.timestamp, w.last_type = e.type;
+    return Status::OK();
+  });
+  if (!s.ok()) return FromStatus(s);
+  std::vector<std::pair<std::string, Who>> latest(users.begin(), users.end());
+  std::stable_sort(latest.begin(), latest.end(), [](const auto& a, const auto& b) {
+    return a.second.last_ts > b.second.last_ts;
+  });
+  if (latest.size() > c.users) latest.resize(c.users);
+  ojson list = ojson::array();
+  for (const auto& [user, w] : latest) {
+    list.push_back({{"user", user}, {"events", w.events}, {"last_type", w.last_type},
+                    {"last_ts", w.last_ts}});
+  }
+  j["distinct_users"] = users.size();
+  j["users"] = std::move(list);
+  return Ok(j);
 }
 
 }  // namespace recdb::serve
