@@ -11,6 +11,8 @@
 // recommendations with contribution bars and explanations; moving the
 // diversity slider changes the list and highlights the change; an item's page
 // shows its record, similar items and its neighbours per embedding space;
+// the user's timeline pages newest first as the API does; an item's "who
+// interacts" panel shows the API's counts by type and day and its users;
 // forgetting a user shows a receipt and the user is gone (the page and the API
 // say so); the overview's events-per-day chart, last training run and
 // retention policy (with the last sweep) match the API; the quality
@@ -234,6 +236,36 @@ try {
   const hist = (await apiStatus(`/v1/users/${user}/history`, token)).body;
   check((await page.textContent('[data-testid=history-count]')).startsWith(hist.count + ' events'),
         `user: history shows ${hist.count} events`);
+  // The timeline: the API's newest-first page, entry for entry, then the next
+  // page after "Show more".
+  const tlEntries = () => page.$$eval('[data-testid=history] li.tl-event',
+    (l) => l.map((x) => `${x.dataset.item}@${x.dataset.ts}:${x.dataset.type}`));
+  const asEntries = (doc) => doc.events.map((e) => `${e.item}@${e.ts}:${e.type}`);
+  const page1 = (await apiStatus(`/v1/users/${user}/history?order=newest&limit=50`, token)).body;
+  const shownTl = await tlEntries();
+  check(shownTl.length === Math.min(50, hist.count) && shownTl.join() === asEntries(page1).join(),
+        `timeline: the ${shownTl.length} newest events, as GET .../history?order=newest&limit=50`);
+  const tlTimes = shownTl.map((x) => Number(x.split('@')[1].split(':')[0]));
+  check(tlTimes.every((t, i) => i === 0 || tlTimes[i - 1] >= t), 'timeline: newest first');
+  check(await page.locator('[data-testid=history] li.tl-day').count() > 0 &&
+        await page.locator('[data-testid=history] li.tl-event svg.dot circle').count() === shownTl.length,
+        'timeline: day headings and a type dot per event');
+  if (page1.next_offset !== undefined) {
+    await page.click('#history-more');
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid=history] li.tl-event').length > n,
+                               shownTl.length);
+    const page2 = (await apiStatus(`/v1/users/${user}/history?order=newest&limit=50&offset=${page1.next_offset}`,
+                                   token)).body;
+    const both = await tlEntries();
+    check(both.join() === asEntries(page1).concat(asEntries(page2)).join(),
+          `timeline: "Show more" appends the next ${page2.count} events (offset ${page1.next_offset})`);
+    check(await page.isHidden('#history-more') === (page2.next_offset === undefined),
+          'timeline: "Show more" stays only while more events follow');
+  } else {
+    console.log(`note: user ${user} has ${hist.count} events, one page; "Show more" not exercised`);
+  }
+  await page.locator('.panel', { has: page.locator('[data-testid=history]') })
+    .screenshot({ path: path.join(outDir, 'user-timeline.png') });
   check(await page.locator('[data-testid=before] svg.bars rect').count() > 0,
         'user: contribution bars drawn');
   check((await page.locator('[data-testid=before] .sentence').count()) > 0,
@@ -285,6 +317,24 @@ try {
   const apiNn = (await apiStatus(`/v1/spaces/text/neighbors?item=${encodeURIComponent(itemId)}&k=10`, token)).body;
   check(shownNn.length > 0 && apiNn.items.map((r) => r.id).join() === shownNn.join(),
         `item: ${shownNn.length} nearest neighbours in space "text", as GET /v1/spaces/text/neighbors`);
+  // Who interacts: the counts of GET /v1/items/{id}/interactions and, as this
+  // server has no aggregate privacy, its latest users.
+  const who = (await apiStatus(`/v1/items/${encodeURIComponent(itemId)}/interactions?users=20`, token)).body;
+  await page.waitForSelector('[data-testid=who]');
+  check(await page.textContent('[data-testid=item-total]') === who.total.toLocaleString('en-US') && who.total > 0,
+        `item: who interacts, ${who.total} events as the API says`);
+  const shownTypes = await page.$$eval('[data-testid=who-types] rect',
+                                       (l) => l.map((x) => `${x.dataset.type}=${x.dataset.count}`).sort());
+  check(shownTypes.length > 0 &&
+        shownTypes.join() === Object.entries(who.by_type).map(([t, n]) => `${t}=${n}`).sort().join(),
+        `item: a bar per event type (${shownTypes.join(' ')})`);
+  check(await page.locator('[data-testid=who-per-day] rect.day').count() === who.by_day.length,
+        `item: a bar per day with events (${who.by_day.length})`);
+  const whoUsers = await page.$$eval('[data-testid=who-users] tr[data-user]', (l) => l.map((x) => x.dataset.user));
+  check(who.aggregate_privacy === false && whoUsers.length > 0 &&
+        whoUsers.join() === who.users.map((u) => u.user).join() &&
+        await page.textContent('[data-testid=who-distinct]') === who.distinct_users.toLocaleString('en-US'),
+        `item: ${whoUsers.length} latest of ${who.distinct_users} users listed (no aggregate privacy here)`);
   await shot('item');
 
   // ---- how long a page takes, against one API call of the same run ----

@@ -186,15 +186,15 @@ function openForms() {
 // Events per day (GET /v1/stats/events_per_day) as one bar per UTC day from
 // the first day with events to the last; days without events are gaps.
 // Each bar carries a <title> (date: count) that the browser shows on hover.
-function eventsPerDayChart(doc) {
+function eventsPerDayChart(doc, testid = 'events-per-day', W = 900, H = 160, caption = null) {
   const days = doc.days || [];
-  const box = el('div', { class: 'chart', 'data-testid': 'events-per-day', 'data-total': doc.total,
+  const box = el('div', { class: 'chart', 'data-testid': testid, 'data-total': doc.total,
                           'data-days': days.length });
-  if (!days.length) return el('p', { class: 'muted', 'data-testid': 'events-per-day' }, 'No events yet.');
+  if (!days.length) return el('p', { class: 'muted', 'data-testid': testid }, 'No events yet.');
   const first = days[0].day, last = days[days.length - 1].day;
   const span = last - first + 1;
   const max = Math.max(...days.map((d) => d.events));
-  const W = 900, H = 160, left = 50, bottom = 20;
+  const left = 50, bottom = 20;
   const bw = (W - left) / span;
   const g = svg('svg', { class: 'daily', width: W, height: H + bottom, role: 'img',
                          'aria-label': 'events per day' });
@@ -208,7 +208,7 @@ function eventsPerDayChart(doc) {
     g.append(svg('rect', { x: left + (d.day - first) * bw, y: H - h, width: Math.max(1, bw - 0.5),
                            height: h, class: 'day' }, svg('title', {}, d.date + ': ' + fmtInt(d.events))));
   }
-  box.append(g, el('p', { class: 'muted' }, fmtInt(doc.total) + ' events on ' + days.length +
+  box.append(g, el('p', { class: 'muted' }, caption || fmtInt(doc.total) + ' events on ' + days.length +
                     ' days (' + span + ' days from first to last), summed from the per-item daily counts.'));
   return box;
 }
@@ -384,17 +384,66 @@ async function recommend(user, care) {
   return r.items;
 }
 
-function historyPanel(h) {
-  const rows = h.events.slice(-50).reverse().map((e) => el('tr', {},
-    el('td', {}, fmtTime(e.ts)), el('td', {}, e.type), el('td', {}, itemLabel(e.item)),
-    el('td', {}, e.value !== undefined ? String(e.value) : ''),
-    el('td', {}, e.context ? Object.entries(e.context).map(([k, v]) => k + '=' + v).join(' ') : '')));
+// The user's history as a timeline, newest first (GET /v1/users/{id}/history
+// ?order=newest&limit=50&offset=M): one entry per event under its UTC day,
+// with a dot in its event type's colour, the time, the type, the item (link
+// and title), the value and the context as chips. "Show more" fetches the
+// next page (next_offset) and appends it.
+const TIMELINE_PAGE = 50;
+const typeColor = new Map();
+function colorOfType(type) {
+  if (!typeColor.has(type)) typeColor.set(type, COLORS[(typeColor.size + 3) % COLORS.length]);
+  return typeColor.get(type);
+}
+function typeDot(type) {
+  return svg('svg', { class: 'dot', width: 12, height: 12, 'aria-hidden': 'true' },
+             svg('circle', { cx: 6, cy: 6, r: 5, fill: colorOfType(type) }));
+}
+async function historyPage(user, offset) {
+  const page = await api('/v1/users/' + enc(user) + '/history?order=newest&limit=' + TIMELINE_PAGE +
+                         '&offset=' + offset);
+  await items(page.events.map((e) => e.item));
+  return page;
+}
+
+function historyPanel(user, first) {
+  const list = el('ol', { class: 'timeline', 'data-testid': 'history' });
+  const shown = el('span', { class: 'muted', 'data-testid': 'history-shown' });
+  const more = el('button', { type: 'button', id: 'history-more' }, 'Show ' + TIMELINE_PAGE + ' more');
+  let lastDay = null;
+  const append = (page) => {
+    for (const e of page.events) {
+      const day = fmtTime(e.ts).slice(0, 10);
+      if (day !== lastDay) {
+        list.append(el('li', { class: 'tl-day' }, day));
+        lastDay = day;
+      }
+      const ctx = Object.entries(e.context || {}).map(([k, v]) => el('span', { class: 'chip' }, k + '=' + v));
+      list.append(el('li', { class: 'tl-event', 'data-item': e.item, 'data-ts': e.ts, 'data-type': e.type },
+        el('span', { class: 'tl-time' }, fmtTime(e.ts).slice(11, 16)),
+        typeDot(e.type), el('span', { class: 'tl-type' }, e.type),
+        itemLabel(e.item),
+        e.value !== undefined ? el('span', { class: 'muted' }, ' value ' + e.value) : null,
+        ctx.length ? el('span', { class: 'chips' }, ctx) : null));
+    }
+    const n = list.querySelectorAll('li.tl-event').length;
+    shown.textContent = n < page.total ? ' (latest ' + fmtInt(n) + ' shown, newest first)' : ' (newest first)';
+    more.hidden = page.next_offset === undefined;
+    more.dataset.offset = page.next_offset === undefined ? '' : page.next_offset;
+  };
+  more.addEventListener('click', async () => {
+    more.disabled = true;
+    try { append(await historyPage(user, Number(more.dataset.offset))); } catch (e) {
+      if (e.status !== 401) list.append(el('li', {}, errorPanel(e)));
+    }
+    more.disabled = false;
+  });
+  append(first);
+  if (!first.events.length) list.append(el('li', { class: 'muted' }, 'No stored events.'));
   return el('div', { class: 'panel' },
     el('h2', {}, 'History ', el('span', { class: 'muted', 'data-testid': 'history-count' },
-                                 h.count + ' events' + (h.count > 50 ? ' (latest 50 shown)' : ''))),
-    el('div', { class: 'timeline' }, el('table', { 'data-testid': 'history' },
-      el('tr', {}, el('th', {}, 'when'), el('th', {}, 'type'), el('th', {}, 'item'),
-         el('th', {}, 'value'), el('th', {}, 'context')), rows)));
+                                 first.total + ' events'), shown),
+    el('div', { class: 'timeline-box' }, list), more);
 }
 
 function userForm(current) {
@@ -406,8 +455,7 @@ function userForm(current) {
 
 async function renderUser(user) {
   if (!user) return show(el('h1', {}, 'A user'), userForm(''));
-  const h = await api('/v1/users/' + enc(user) + '/history');
-  await items(h.events.slice(-50).map((e) => e.item));
+  const h = await historyPage(user, 0);
   let before = [];
   let recError = null;
   try { before = await recommend(user, {}); } catch (e) { if (e.status === 401) throw e; recError = e; }
@@ -483,7 +531,7 @@ async function renderUser(user) {
         el('tr', {}, el('td', {}, k), el('td', { class: v ? '' : 'error' }, v ? 'yes' : 'no'))))
               : el('p', { class: 'muted', 'data-testid': 'consent' },
                    'No user record: the defaults apply (personalization, storing events, training).')),
-    historyPanel(h),
+    historyPanel(user, h),
     el('div', { class: 'panel' }, el('h2', {}, 'Recommendations'),
       el('p', { class: 'muted' }, 'The care knobs re-rank the list (GET /v1/recommend with ' +
          'diversity, calibration, fair_share, exploration); the list before and after are side by side.'),
@@ -545,21 +593,57 @@ async function renderItem(id) {
                  k === 'created_at' && v ? fmtTime(v) : String(v);
     rows.push(el('tr', {}, el('td', {}, k), el('td', {}, text)));
   }
-  const counts = it.counts || { total: 0, by_type: {} };
+  const who = await api('/v1/items/' + enc(id) + '/interactions?users=20');
   show(el('h1', {}, 'Item ', el('span', { 'data-testid': 'item-id' }, id), it.title ? ': ' + it.title : ''),
     itemForm(id),
     el('div', { class: 'cols' },
       el('div', { class: 'panel' }, el('h2', {}, 'Record'), el('table', { 'data-testid': 'record' }, rows)),
-      el('div', { class: 'panel' }, el('h2', {}, 'Interactions'),
-        el('p', {}, el('span', { 'data-testid': 'item-total' }, fmtInt(counts.total)), ' events'),
-        el('table', {}, Object.entries(counts.by_type).map(([t, n]) =>
-          el('tr', {}, el('td', {}, t), el('td', {}, fmtInt(n))))))),
+      whoPanel(who)),
     el('div', { class: 'cols' },
       el('div', { class: 'panel' }, el('h2', {}, 'Similar items (fused)'),
         simError ? errorPanel(simError) : recList(similar, null, 'similar')),
       el('div', { class: 'panel' }, el('h2', {}, 'Nearest neighbours in each embedding space'),
         el('p', { class: 'muted' }, 'The item\'s own vector as the query (HNSW), per space.'),
         neighbours)));
+}
+
+// Who interacts with the item (GET /v1/items/{id}/interactions): its events
+// by type as bars, per day as a chart, and, only when the server has no
+// aggregate privacy, the distinct users and the latest of them. Under
+// aggregate privacy the API sends no user id and the panel says so.
+function whoPanel(who) {
+  const types = Object.entries(who.by_type).sort((a, b) => b[1] - a[1]);
+  const max = Math.max(1, ...types.map(([, n]) => n));
+  const rowH = 16, labelW = 100, barW = 200;
+  const bars = svg('svg', { class: 'bars', width: labelW + barW + 70, height: Math.max(1, types.length) * rowH,
+                            role: 'img', 'aria-label': 'events by type', 'data-testid': 'who-types' });
+  types.forEach(([t, n], i) => {
+    const y = i * rowH;
+    bars.append(svg('text', { x: 0, y: y + 12 }, t));
+    bars.append(svg('rect', { x: labelW, y: y + 2, height: rowH - 4, width: Math.max(1, (n / max) * barW),
+                              fill: colorOfType(t), 'data-type': t, 'data-count': n }));
+    bars.append(svg('text', { x: labelW + barW + 6, y: y + 12 }, fmtInt(n)));
+  });
+  const perDay = eventsPerDayChart({ days: who.by_day, total: who.total }, 'who-per-day', 420, 90,
+    fmtInt(who.total) + ' events on ' + who.by_day.length + ' UTC days (hover a bar for its date).');
+  let people;
+  if (who.aggregate_privacy) {
+    people = el('p', { class: 'muted', 'data-testid': 'who-privacy' },
+      'Aggregate privacy is on: counts only, no user ids' +
+      (who.popularity_epsilon ? ' (each count carries Laplace noise, ε = ' + who.popularity_epsilon + ').' : '.'));
+  } else {
+    people = el('div', {},
+      el('p', {}, el('span', { 'data-testid': 'who-distinct' }, fmtInt(who.distinct_users)), ' distinct users',
+         who.users.length < who.distinct_users ? '; the latest ' + who.users.length + ':' : ':'),
+      el('table', { 'data-testid': 'who-users' },
+        el('tr', {}, ['user', 'events', 'last', 'when'].map((h) => el('th', {}, h))),
+        who.users.map((u) => el('tr', { 'data-user': u.user },
+          el('td', {}, el('a', { href: '#/user/' + enc(u.user) }, u.user)), el('td', {}, fmtInt(u.events)),
+          el('td', {}, typeDot(u.last_type), ' ', u.last_type), el('td', {}, fmtTime(u.last_ts))))));
+  }
+  return el('div', { class: 'panel', 'data-testid': 'who' }, el('h2', {}, 'Who interacts'),
+    el('p', {}, el('span', { 'data-testid': 'item-total' }, fmtInt(who.total)), ' events'),
+    types.length ? bars : el('p', { class: 'muted' }, 'No events yet.'), perDay, people);
 }
 
 // ---- quality: eval in the background --------------------------------------

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <regex>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -232,6 +233,80 @@ TEST_F(ServeCliTest, ServesWithTheOptionsFilesRetentionPolicy) {
     auto j = ojson::parse(exported->body, nullptr, false);
     ASSERT_TRUE(j.is_object()) << exported->body;
     EXPECT_EQ(j["events"].size(), with_file ? 1u : 2u) << exported->body;
+    EXPECT_EQ(proc.StopWith(SIGTERM, std::chrono::seconds(60)), 0);
+  }
+}
+
+// The admin documents have one renderer (tools/cli/admin_json.h): the CLI's
+// --json and the HTTP routes print the same spaces, snapshots and verify
+// report.
+TEST_F(ServeCliTest, SpacesSnapshotsAndVerifyAreTheCliJson) {
+  ASSERT_EQ(test::RunCli("space " + db_dir() + " create text --dim 4", "/dev/null").code, 0);
+  const std::string backups = dir_.Sub("backups");
+  ASSERT_EQ(test::RunCli("backup create " + db_dir() + " " + backups + " --json", "/dev/null").code,
+            0);
+  const test::RunResult spaces = test::RunCli("space " + db_dir() + " list --json", "/dev/null");
+  ASSERT_EQ(spaces.code, 0) << spaces.out;
+  const test::RunResult list = test::RunCli("backup list " + backups + " --json", "/dev/null");
+  ASSERT_EQ(list.code, 0) << list.out;
+  const ojson cli_list = ojson::parse(list.out);
+  ASSERT_EQ(cli_list.size(), 1u) << list.out;
+  const std::string name = cli_list[0]["name"].get<std::string>();
+  const test::RunResult verify =
+      test::RunCli("backup verify " + backups + "/" + name + " --json", "/dev/null");
+  ASSERT_EQ(verify.code, 0) << verify.out;
+
+  ServeProcess proc({"serve", db_dir(), "--token", "t", "--no-train", "--backup-dir", backups});
+  auto rj = ojson::parse(proc.ReadLine(), nullptr, false);
+  ASSERT_TRUE(rj.is_object());
+  auto client = HttpClient::Connect("127.0.0.1", rj["port"].get<uint16_t>());
+  ASSERT_TRUE(client.ok());
+  auto get = [&](const std::string& method, const std::string& target) {
+    auto r = (*client)->Send(method, target, "", "t");
+    EXPECT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 200) << target << ": " << r->body;
+    return ojson::parse(r->body, nullptr, false);
+  };
+  EXPECT_EQ(get("GET", "/v1/spaces"), ojson::parse(spaces.out));
+  EXPECT_EQ(get("GET", "/v1/snapshots")["snapshots"], cli_list);
+  ojson verified = get("POST", "/v1/snapshots/" + name + "/verify");
+  EXPECT_EQ(verified["name"], name);
+  verified.erase("name");
+  EXPECT_EQ(verified, ojson::parse(verify.out));
+  EXPECT_EQ(verified["ok"], true);
+  EXPECT_EQ(proc.StopWith(SIGTERM, std::chrono::seconds(60)), 0);
+}
+
+// `recdb serve` tells the service whether the database has aggregate
+// privacy: with the options file's popularity_epsilon, GET
+// /v1/items/{id}/interactions names no user; without it, it lists them.
+TEST_F(ServeCliTest, ItemInteractionsNameNoUserUnderTheOptionsFilesAggregatePrivacy) {
+  std::ofstream(dir_.Sub("noise.json")) << R"({"aggregate_privacy": {"popularity_epsilon": 0.5}})";
+  for (bool with_file : {false, true}) {
+    std::vector<std::string> args = {"serve", db_dir(), "--token", "t", "--no-train"};
+    if (with_file) args.insert(args.begin(), {"--options", dir_.Sub("noise.json")});
+    ServeProcess proc(args);
+    auto rj = ojson::parse(proc.ReadLine(), nullptr, false);
+    ASSERT_TRUE(rj.is_object());
+    auto client = HttpClient::Connect("127.0.0.1", rj["port"].get<uint16_t>());
+    ASSERT_TRUE(client.ok());
+    auto r = (*client)->Send("GET", "/v1/items/i2/interactions?users=1000", "", "t");
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r->status, 200) << r->body;
+    auto j = ojson::parse(r->body, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << r->body;
+    EXPECT_EQ(j["aggregate_privacy"], with_file);
+    EXPECT_GT(j["by_type"].size(), 0u) << r->body;
+    // The synthetic world's user ids are "u" + a number.
+    const bool names_a_user = std::regex_search(r->body, std::regex("\"u[0-9]+\""));
+    EXPECT_EQ(names_a_user, !with_file) << r->body;
+    if (with_file) {
+      EXPECT_FALSE(j.contains("users")) << r->body;
+    } else {
+      ASSERT_TRUE(j.contains("users")) << r->body;
+      EXPECT_GT(j["users"].size(), 0u);
+      EXPECT_EQ(j["distinct_users"], j["users"].size());
+    }
     EXPECT_EQ(proc.StopWith(SIGTERM, std::chrono::seconds(60)), 0);
   }
 }

@@ -206,6 +206,8 @@ const std::vector<RouteCall>& AllRoutes() {
       {"POST", "/v1/eval", R"({"recommenders":["mostpop"]})"},
       {"GET", "/v1/eval", ""},
       {"GET", "/v1/audit", ""},
+      {"GET", "/v1/users/u1/history?order=newest&limit=5", ""},
+      {"GET", "/v1/items/i1/interactions", ""},
       {"GET", "/v1/nope", ""},
   };
   return r;
@@ -980,6 +982,152 @@ TEST_F(ServerTest, EvalOverHttpIsTheDbsEvaluateWithASweep) {
 
 // Every route of the router (tools/serve/request.h) has its path and
 // methods in openapi.yaml, and answers something other than 404.
+// The console's timeline: the history newest first, a page at a time, each
+// event with its type, item, value and context.
+TEST_F(ServerTest, HistoryPagesNewestFirstWithContext) {
+  std::vector<Event> events;
+  for (int i = 0; i < 5; ++i) {
+    Event e;
+    e.user = "timeline", e.item = "i" + std::to_string(i + 1), e.timestamp = 1700000000 + i * 60;
+    e.type = i == 2 ? "purchase" : "view";
+    e.context = {{"device", i % 2 ? "mobile" : "desktop"}};
+    events.push_back(e);
+  }
+  ASSERT_TRUE(db_->RecordEvents({}, events).ok());
+  StartServer();
+  json j = json::parse(Send("GET", "/v1/users/timeline/history?order=newest&limit=2").body);
+  EXPECT_EQ(j["order"], "newest");
+  EXPECT_EQ(j["total"], 5);
+  EXPECT_EQ(j["count"], 2);
+  EXPECT_EQ(j["offset"], 0);
+  EXPECT_EQ(j["next_offset"], 2);
+  ASSERT_EQ(j["events"].size(), 2u);
+  EXPECT_EQ(j["events"][0]["item"], "i5");
+  EXPECT_EQ(j["events"][0]["ts"], 1700000240);
+  EXPECT_EQ(j["events"][0]["context"]["device"], "desktop");
+  EXPECT_EQ(j["events"][1]["item"], "i4");
+  j = json::parse(Send("GET", "/v1/users/timeline/history?order=newest&limit=2&offset=2").body);
+  ASSERT_EQ(j["events"].size(), 2u);
+  EXPECT_EQ(j["events"][0]["item"], "i3");
+  EXPECT_EQ(j["events"][0]["type"], "purchase");
+  EXPECT_EQ(j["next_offset"], 4);
+  j = json::parse(Send("GET", "/v1/users/timeline/history?order=newest&limit=2&offset=4").body);
+  ASSERT_EQ(j["events"].size(), 1u);
+  EXPECT_EQ(j["events"][0]["item"], "i1");
+  EXPECT_FALSE(j.contains("next_offset")) << j.dump();
+  // Oldest first with an offset; a range narrows the total.
+  j = json::parse(Send("GET", "/v1/users/timeline/history?offset=1&limit=1&from=1700000060").body);
+  EXPECT_EQ(j["order"], "oldest");
+  EXPECT_EQ(j["total"], 4);
+  ASSERT_EQ(j["events"].size(), 1u);
+  EXPECT_EQ(j["events"][0]["item"], "i3");
+  // Without order or offset: the document of `recdb history --json`, unchanged.
+  j = json::parse(Send("GET", "/v1/users/timeline/history").body);
+  EXPECT_EQ(j.size(), 3u) << j.dump();
+  EXPECT_EQ(j["events"][0]["item"], "i1");
+  EXPECT_EQ(Send("GET", "/v1/users/timeline/history?order=sideways").status, 400);
+  EXPECT_EQ(Send("GET", "/v1/users/timeline/history?offset=-1").status, 400);
+  EXPECT_EQ(Send("GET", "/v1/users/nobody-here/history?order=newest").status, 404);
+}
+
+// Who interacts with an item: counts by type and day always; user ids only
+// when the server is told aggregate privacy is off, never by default or with
+// count noise on.
+TEST_F(ServerTest, ItemInteractionsNameUsersOnlyWithoutAggregatePrivacy) {
+  auto record = [](DB* db) {
+    Item item;
+    item.id = "who-item";
+    ASSERT_TRUE(db->UpsertItems({}, {item}).ok());
+    std::vector<Event> events;
+    auto add = [&](const char* user, const char* type, int64_t ts) {
+      Event e;
+      e.user = user, e.item = "who-item", e.type = type, e.timestamp = ts;
+      events.push_back(e);
+    };
+    add("who-alpha-7", "view", 1700000000);
+    add("who-alpha-7", "purchase", 1700000100);
+    add("who-beta-9", "view", 1700090000);  // the next UTC day, and the latest
+    ASSERT_TRUE(db->RecordEvents({}, events).ok());
+  };
+  record(db_.get());
+  auto no_ids = [](const std::string& body) {
+    return body.find("who-alpha-7") == std::string::npos &&
+           body.find("who-beta-9") == std::string::npos;
+  };
+
+  ServerOptions open;
+  open.aggregate_privacy = false;
+  StartServer(open);
+  HttpResponse r = Send("GET", "/v1/items/who-item/interactions");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = json::parse(r.body);
+  EXPECT_EQ(j["aggregate_privacy"], false);
+  EXPECT_EQ(j["total"], 3);
+  EXPECT_EQ(j["by_type"], json({{"purchase", 1}, {"view", 2}}));
+  ASSERT_EQ(j["by_day"].size(), 2u) << r.body;
+  EXPECT_EQ(j["by_day"][0]["date"], "2023-11-14");
+  EXPECT_EQ(j["by_day"][0]["events"], 2);
+  EXPECT_EQ(j["by_day"][0]["by_type"], json({{"purchase", 1}, {"view", 1}}));
+  EXPECT_EQ(j["by_day"][1]["events"], 1);
+  EXPECT_EQ(j["distinct_users"], 2);
+  ASSERT_EQ(j["users"].size(), 2u);
+  EXPECT_EQ(j["users"][0]["user"], "who-beta-9");  // latest first
+  EXPECT_EQ(j["users"][1]["user"], "who-alpha-7");
+  EXPECT_EQ(j["users"][1]["events"], 2);
+  EXPECT_EQ(j["users"][1]["last_type"], "purchase");
+  EXPECT_EQ(j["users"][1]["last_ts"], 1700000100);
+  j = json::parse(Send("GET", "/v1/items/who-item/interactions?users=1").body);
+  EXPECT_EQ(j["users"].size(), 1u);
+  EXPECT_EQ(j["distinct_users"], 2);
+  EXPECT_EQ(Send("GET", "/v1/items/who-item/interactions?users=-1").status, 400);
+  EXPECT_EQ(Send("GET", "/v1/items/who-item/interactions?user=x").status, 400);
+  EXPECT_EQ(Send("GET", "/v1/items/no-such-item/interactions").status, 404);
+  EXPECT_EQ(Send("POST", "/v1/items/who-item/interactions").status, 405);
+
+  // The default (a caller that does not say): counts only.
+  server_.reset();
+  StartServer();
+  r = Send("GET", "/v1/items/who-item/interactions");
+  ASSERT_EQ(r.status, 200) << r.body;
+  j = json::parse(r.body);
+  EXPECT_EQ(j["aggregate_privacy"], true);
+  EXPECT_EQ(j["total"], 3);
+  EXPECT_EQ(j["by_type"], json({{"purchase", 1}, {"view", 2}}));
+  EXPECT_FALSE(j.contains("users"));
+  EXPECT_FALSE(j.contains("distinct_users"));
+  EXPECT_TRUE(no_ids(r.body)) << r.body;
+
+  // A database with count noise: the counts are its (noised) GetItemCounts.
+  Options o;
+  o.create_if_missing = true;
+  o.background_threads = 0;
+  o.aggregate_privacy.popularity_epsilon = 0.5;
+  o.aggregate_privacy.noise_seed = 7;
+  auto noisy = DB::Open(o, dir_.Sub("noisy"));
+  ASSERT_TRUE(noisy.ok()) << noisy.status().ToString();
+  record(noisy->get());
+  ServerOptions so;
+  so.token = kToken;
+  so.popularity_epsilon = 0.5;
+  auto server = HttpServer::Start(noisy->get(), so);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  auto client = HttpClient::Connect("127.0.0.1", (*server)->port());
+  ASSERT_TRUE(client.ok());
+  auto nr = (*client)->Send("GET", "/v1/items/who-item/interactions?users=1000", "", kToken);
+  ASSERT_TRUE(nr.ok());
+  ASSERT_EQ(nr->status, 200) << nr->body;
+  j = json::parse(nr->body);
+  auto counts = (*noisy)->GetItemCounts("who-item");
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(j["total"], counts->total);
+  EXPECT_EQ(j["by_type"], json(counts->by_type));
+  EXPECT_EQ(j["popularity_epsilon"], 0.5);
+  EXPECT_FALSE(j.contains("users"));
+  EXPECT_TRUE(no_ids(nr->body)) << nr->body;
+  server->reset();
+  ASSERT_TRUE((*noisy)->Close().ok());
+}
+
 TEST_F(ServerTest, EveryRouteIsInTheOpenApiDescription) {
   std::ifstream in(std::string(RECDB_SOURCE_DIR) + "/tools/serve/openapi.yaml");
   ASSERT_TRUE(in.good());
@@ -1005,6 +1153,7 @@ TEST_F(ServerTest, EveryRouteIsInTheOpenApiDescription) {
       {"/v1/users/{id}/history", "get", "/v1/users/x/history"},
       {"/v1/users/{id}", "get", "/v1/users/x"},
       {"/v1/items/{id}", "get", "/v1/items/x"},
+      {"/v1/items/{id}/interactions", "get", "/v1/items/x/interactions"},
       {"/v1/spaces", "get", "/v1/spaces"},
       {"/v1/spaces/{name}/neighbors", "get", "/v1/spaces/x/neighbors"},
       {"/v1/eval", "get post", "/v1/eval"},

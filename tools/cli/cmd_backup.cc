@@ -9,6 +9,7 @@
 
 #include "recdb/db.h"
 #include "recdb/snapshot.h"
+#include "tools/cli/admin_json.h"
 #include "tools/cli/args.h"
 #include "tools/cli/db_access.h"
 #include "tools/cli/format.h"
@@ -28,21 +29,6 @@ constexpr const char* kUsage =
     "                                  snapshot dir) into the new directory DEST\n\n"
     "A snapshot directory DEST/snapshot-N opens read-only in place (e.g. recdb stats).\n"
     "Run 'recdb backup ACTION --help' for an action's flags.\n";
-
-nlohmann::ordered_json ToJson(const SnapshotInfo& s) {
-  nlohmann::ordered_json j = {{"id", s.id},
-                              {"name", s.name},
-                              {"path", s.path},
-                              {"sequence_number", s.sequence_number},
-                              {"format_version", s.format_version},
-                              {"created_unix_micros", s.created_unix_micros},
-                              {"files", s.files},
-                              {"bytes", s.bytes},
-                              {"unique_bytes", s.unique_bytes}};
-  if (!s.problem.empty()) j["problem"] = s.problem;
-  if (s.seconds > 0) j["seconds"] = s.seconds;
-  return j;
-}
 
 std::string Line(const SnapshotInfo& s) {
   if (!s.problem.empty()) return s.name + "  DAMAGED: " + s.problem;
@@ -78,7 +64,7 @@ int Create(int argc, char** argv) {
   Status closed = CloseDatabase(std::move(db).value());
   if (!closed.ok()) return Fail("backup create", closed);
   if (args.Has("json")) {
-    std::cout << ToJson(*info).dump(2) << "\n";
+    std::cout << SnapshotToJson(*info).dump(2) << "\n";
   } else {
     std::printf("created %s in %.3f s\n%s\n", info->path.c_str(), info->seconds,
                 Line(*info).c_str());
@@ -97,7 +83,7 @@ int List(int argc, char** argv) {
   if (!list.ok()) return Fail("backup list", list.status());
   if (args.Has("json")) {
     nlohmann::ordered_json j = nlohmann::ordered_json::array();
-    for (const SnapshotInfo& s : *list) j.push_back(ToJson(s));
+    for (const SnapshotInfo& s : *list) j.push_back(SnapshotToJson(s));
     std::cout << j.dump(2) << "\n";
   } else {
     if (list->empty()) std::cout << "no snapshots in " << args.Positional("DEST") << "\n";
@@ -118,15 +104,7 @@ int Verify(int argc, char** argv) {
   if (!report.ok()) return Fail("backup verify", report.status());
   const bool empty = report->snapshots == 0;
   if (args.Has("json")) {
-    nlohmann::ordered_json problems = nlohmann::ordered_json::array();
-    for (const auto& p : report->problems) {
-      problems.push_back({{"snapshot", p.snapshot}, {"file", p.file}, {"message", p.message}});
-    }
-    nlohmann::ordered_json j = {{"ok", report->ok() && !empty},
-                                {"snapshots", report->snapshots},
-                                {"files", report->files},
-                                {"bytes_read", report->bytes_read},
-                                {"problems", problems}};
+    const nlohmann::ordered_json j = VerifyReportToJson(*report);
     std::cout << j.dump(2) << "\n";
   } else {
     for (const auto& p : report->problems) {
@@ -205,7 +183,7 @@ int Restore(int argc, char** argv) {
   auto r = DB::Restore(args.Positional("SRC"), args.Positional("DEST"), options);
   if (!r.ok()) return Fail("backup restore", r.status());
   if (args.Has("json")) {
-    nlohmann::ordered_json j = {{"snapshot", ToJson(r->snapshot)},
+    nlohmann::ordered_json j = {{"snapshot", SnapshotToJson(r->snapshot)},
                                 {"dest", args.Positional("DEST")},
                                 {"files", r->files},
                                 {"bytes", r->bytes},

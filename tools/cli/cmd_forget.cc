@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "recdb/privacy.h"
+#include "tools/cli/admin_json.h"
 #include "tools/cli/args.h"
 #include "tools/cli/db_access.h"
 
@@ -35,17 +36,7 @@ int ForgetMain(int argc, char** argv) {
   Status closed = CloseDatabase(std::move(db).value());
   if (!closed.ok()) return Fail("forget", closed);
   if (args.Has("json")) {
-    nlohmann::ordered_json j = {{"user", r->user},
-                                {"had_user_record", r->had_user_record},
-                                {"user_auto_created", r->user_auto_created},
-                                {"events_removed", r->events_removed},
-                                {"vectors_removed", r->vectors_removed},
-                                {"impressions_removed", r->impressions_removed},
-                                {"counts_adjusted", r->counts_adjusted},
-                                {"bytes_estimate", r->bytes_estimate},
-                                {"timestamp", r->timestamp},
-                                {"ledger_hash", r->ledger_hash},
-                                {"physically_erased", r->physically_erased}};
+    const nlohmann::ordered_json j = ErasureReceiptToJson(*r);
     std::cout << j.dump(2) << "\n";
   } else {
     std::cout << "forgot user " << r->user << ": " << r->events_removed << " events, "

@@ -9,6 +9,7 @@
 
 #include "recdb/db.h"
 #include "recdb/privacy.h"
+#include "tools/cli/admin_json.h"
 #include "tools/cli/args.h"
 #include "tools/cli/db_access.h"
 
@@ -90,11 +91,7 @@ int Audit(const ArgParser& args) {
   if (args.Has("json")) {
     nlohmann::ordered_json out = nlohmann::ordered_json::array();
     for (const AuditEntry& e : *log) {
-      out.push_back({{"sequence", e.sequence},
-                     {"timestamp", e.timestamp},
-                     {"operation", e.operation},
-                     {"subject", e.subject},
-                     {"counts", e.counts}});
+      out.push_back(AuditEntryToJson(e));
     }
     std::cout << out.dump(2) << "\n";
   } else {

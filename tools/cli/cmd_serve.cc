@@ -46,10 +46,10 @@ int ServeMain(int argc, char** argv) {
   ArgParser args(
       "serve", "Serve DIR over HTTP/JSON on a loopback address (bearer-token auth).",
       "Endpoints under /v1/ (tools/serve/openapi.yaml): recommend, similar, events, items,\n"
-      "items/{id}, users, users/{id}/history, users/{id}/export, train, forget, snapshots,\n"
-      "stats, health; a web console at /console/ (log in with the token). On start the\n"
-      "recommenders are trained with the stored fusion weights (as `recdb recommend`\n"
-      "does), then one JSON line {\"address\", \"port\", ...} is printed on stdout.\n"
+      "items/{id}, items/{id}/interactions, users, users/{id}/history, users/{id}/export,\n"
+      "train, forget, snapshots, stats, health; a web console at /console/ (log in with\n"
+      "the token). On start the recommenders are trained with the stored fusion weights\n"
+      "(as `recdb recommend` does), then one JSON line {\"address\", \"port\", ...} is printed on stdout.\n"
       "SIGINT/SIGTERM: stop accepting, finish the requests in flight, close DIR.");
   args.AddPositional("DIR", "database directory (created with --create)");
   args.AddFlag("address", "IP", "address to listen on", "127.0.0.1");
@@ -138,6 +138,10 @@ int ServeMain(int argc, char** argv) {
     }
   }
 
+  // Who interacts with an item (GET /v1/items/{id}/interactions) names
+  // users only when the database has neither count noise nor pseudonyms.
+  so.popularity_epsilon = options.aggregate_privacy.popularity_epsilon;
+  so.aggregate_privacy = so.popularity_epsilon > 0 || options.pseudonyms.enabled();
   auto server = serve::HttpServer::Start(db.get(), so);
   if (!server.ok()) {
     Status closed = db->Close();

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tools/cli/admin_json.h"
 #include "tools/cli/args.h"
 #include "tools/cli/db_access.h"
 #include "tools/cli/format.h"
@@ -15,21 +16,6 @@ StatusOr<Metric> ParseMetric(const std::string& s) {
   if (s == "ip") return Metric::kInnerProduct;
   if (s == "l2") return Metric::kL2;
   return Status::InvalidArgument("--metric must be cosine, ip or l2, not \"" + s + "\"");
-}
-
-nlohmann::ordered_json ToJson(const SpaceInfo& info) {
-  const SpaceOptions& o = info.options;
-  return {{"name", o.name},
-          {"dimension", o.dimension},
-          {"metric", MetricName(o.metric)},
-          {"model", o.model_name},
-          {"model_version", o.model_version},
-          {"hnsw_m", o.hnsw_m},
-          {"hnsw_ef_construction", o.hnsw_ef_construction},
-          {"hnsw_ef_search", o.hnsw_ef_search},
-          {"item_vectors", info.item_vectors},
-          {"user_vectors", info.user_vectors},
-          {"checkpoint_sequence", info.checkpoint_sequence}};
 }
 
 void PrintText(const SpaceInfo& info) {
@@ -118,7 +104,7 @@ int SpaceMain(int argc, char** argv) {
     auto info = (*db)->DescribeSpace(name);
     if (!info.ok()) return Fail("space", info.status());
     if (args.Has("json")) {
-      std::cout << ToJson(*info).dump(2) << "\n";
+      std::cout << SpaceToJson(*info).dump(2) << "\n";
     } else {
       PrintText(*info);
     }
@@ -127,7 +113,7 @@ int SpaceMain(int argc, char** argv) {
     if (!list.ok()) return Fail("space", list.status());
     if (args.Has("json")) {
       nlohmann::ordered_json arr = nlohmann::ordered_json::array();
-      for (const SpaceInfo& i : *list) arr.push_back(ToJson(i));
+      for (const SpaceInfo& i : *list) arr.push_back(SpaceToJson(i));
       std::cout << nlohmann::ordered_json{{"spaces", arr}}.dump(2) << "\n";
     } else if (list->empty()) {
       std::cout << "no embedding spaces\n";

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "recdb/snapshot.h"
+#include "tools/cli/admin_json.h"
 #include "tools/cli/recommend_json.h"
 #include "tools/import/record_json.h"
 
@@ -31,38 +32,6 @@ std::string DayText(int64_t day) {
   char buf[16] = "";
   if (gmtime_r(&t, &tm) != nullptr) std::strftime(buf, sizeof(buf), "%Y-%m-%d", &tm);
   return buf;
-}
-
-// The document of `recdb backup list --json` for one snapshot.
-ojson SnapshotJson(const SnapshotInfo& s) {
-  ojson j = {{"id", s.id},
-             {"name", s.name},
-             {"path", s.path},
-             {"sequence_number", s.sequence_number},
-             {"format_version", s.format_version},
-             {"created_unix_micros", s.created_unix_micros},
-             {"files", s.files},
-             {"bytes", s.bytes},
-             {"unique_bytes", s.unique_bytes}};
-  if (!s.problem.empty()) j["problem"] = s.problem;
-  if (s.seconds > 0) j["seconds"] = s.seconds;
-  return j;
-}
-
-// The document of `recdb space list --json` for one space.
-ojson SpaceJson(const SpaceInfo& info) {
-  const SpaceOptions& o = info.options;
-  return {{"name", o.name},
-          {"dimension", o.dimension},
-          {"metric", MetricName(o.metric)},
-          {"model", o.model_name},
-          {"model_version", o.model_version},
-          {"hnsw_m", o.hnsw_m},
-          {"hnsw_ef_construction", o.hnsw_ef_construction},
-          {"hnsw_ef_search", o.hnsw_ef_search},
-          {"item_vectors", info.item_vectors},
-          {"user_vectors", info.user_vectors},
-          {"checkpoint_sequence", info.checkpoint_sequence}};
 }
 
 // POST /v1/eval's request, echoed by GET /v1/eval.
@@ -212,19 +181,10 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
     auto r = db_->ForgetUser(c->user, c->options);
     if (!r.ok()) return FromStatus(r.status());
     // `recdb forget --json`, plus what happened to the model.
-    return Ok(ojson{{"user", r->user},
-                    {"had_user_record", r->had_user_record},
-                    {"user_auto_created", r->user_auto_created},
-                    {"events_removed", r->events_removed},
-                    {"vectors_removed", r->vectors_removed},
-                    {"impressions_removed", r->impressions_removed},
-                    {"counts_adjusted", r->counts_adjusted},
-                    {"bytes_estimate", r->bytes_estimate},
-                    {"timestamp", r->timestamp},
-                    {"ledger_hash", r->ledger_hash},
-                    {"physically_erased", r->physically_erased},
-                    {"model_retrained", r->model_retrained},
-                    {"retrain_scheduled", r->retrain_scheduled}});
+    ojson j = cli::ErasureReceiptToJson(*r);
+    j["model_retrained"] = r->model_retrained;
+    j["retrain_scheduled"] = r->retrain_scheduled;
+    return Ok(j);
   }
   if (const auto* c = std::get_if<ExportUserCall>(&call)) {
     auto r = db_->ExportUser(c->user);
@@ -234,6 +194,7 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
     return out;
   }
   if (const auto* c = std::get_if<HistoryCall>(&call)) {
+    if (c->paged) return History(*c);
     auto history = db_->GetUserHistory(c->user, c->range);
     if (!history.ok()) return FromStatus(history.status());
     // The same document as `recdb history --json`.
@@ -241,6 +202,7 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
     for (const auto& e : *history) events.push_back(tools::ToJson(e));
     return Ok(ojson{{"user", c->user}, {"count", history->size()}, {"events", std::move(events)}});
   }
+  if (const auto* c = std::get_if<ItemInteractionsCall>(&call)) return Interactions(*c);
   if (const auto* c = std::get_if<GetItemCall>(&call)) {
     auto item = db_->GetItem(c->item);
     if (!item.ok()) return FromStatus(item.status());
@@ -263,7 +225,7 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
     }
     auto r = db_->CreateSnapshot(config_.backup_dir, c->options);
     if (!r.ok()) return FromStatus(r.status());
-    ojson j = SnapshotJson(*r);
+    ojson j = cli::SnapshotToJson(*r);
     j["seconds"] = r->seconds;
     return Ok(j);
   }
@@ -300,7 +262,7 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
     auto spaces = db_->ListSpaces();
     if (!spaces.ok()) return FromStatus(spaces.status());
     ojson list = ojson::array();
-    for (const auto& info : *spaces) list.push_back(SpaceJson(info));
+    for (const auto& info : *spaces) list.push_back(cli::SpaceToJson(info));
     return Ok(ojson{{"spaces", std::move(list)}});
   }
   if (const auto* c = std::get_if<NeighborsCall>(&call)) {
@@ -325,14 +287,7 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
     // The entries of `recdb privacy audit --json`, oldest first.
     const size_t skip = c->limit > 0 && log->size() > c->limit ? log->size() - c->limit : 0;
     ojson entries = ojson::array();
-    for (size_t i = skip; i < log->size(); ++i) {
-      const AuditEntry& e = (*log)[i];
-      entries.push_back({{"sequence", e.sequence},
-                         {"timestamp", e.timestamp},
-                         {"operation", e.operation},
-                         {"subject", e.subject},
-                         {"counts", e.counts}});
-    }
+    for (size_t i = skip; i < log->size(); ++i) entries.push_back(cli::AuditEntryToJson((*log)[i]));
     return Ok(ojson{{"total", log->size()}, {"entries", std::move(entries)}});
   }
   if (std::holds_alternative<ListSnapshotsCall>(call)) {
@@ -346,7 +301,7 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
       return FromStatus(list.status());
     }
     if (list.ok()) {
-      for (const auto& s : *list) snaps.push_back(SnapshotJson(s));
+      for (const auto& s : *list) snaps.push_back(cli::SnapshotToJson(s));
     }
     // A backup directory not created yet holds no snapshot.
     return Ok(ojson{{"backup_dir", config_.backup_dir}, {"snapshots", std::move(snaps)}});
@@ -364,19 +319,83 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
     }
     auto r = VerifySnapshots(path);
     if (!r.ok()) return FromStatus(r.status());
-    // The document of `recdb backup verify SNAPSHOT --json`.
-    ojson problems = ojson::array();
-    for (const auto& p : r->problems) {
-      problems.push_back({{"snapshot", p.snapshot}, {"file", p.file}, {"message", p.message}});
-    }
-    return Ok(ojson{{"name", c->name},
-                    {"ok", r->ok() && r->snapshots > 0},
-                    {"snapshots", r->snapshots},
-                    {"files", r->files},
-                    {"bytes_read", r->bytes_read},
-                    {"problems", std::move(problems)}});
+    // The document of `recdb backup verify SNAPSHOT --json`, plus its name.
+    ojson j{{"name", c->name}};
+    j.update(cli::VerifyReportToJson(*r));
+    return Ok(j);
   }
   return Error(500, "internal", "unhandled call");
+}
+
+ApiResponse ApiService::History(const HistoryCall& c) {
+  HistoryRange all = c.range;
+  all.limit = 0;  // the page is cut below, after ordering
+  auto history = db_->GetUserHistory(c.user, all);
+  if (!history.ok()) return FromStatus(history.status());
+  const size_t total = history->size();
+  ojson events = ojson::array();
+  size_t i = c.offset;
+  for (; i < total && (c.range.limit == 0 || events.size() < c.range.limit); ++i) {
+    events.push_back(tools::ToJson(c.newest_first ? (*history)[total - 1 - i] : (*history)[i]));
+  }
+  ojson j{{"user", c.user},
+          {"count", events.size()},
+          {"events", std::move(events)},
+          {"order", c.newest_first ? "newest" : "oldest"},
+          {"offset", c.offset},
+          {"total", total}};
+  if (i < total) j["next_offset"] = i;  // more: ask again with offset=next_offset
+  return Ok(j);
+}
+
+ApiResponse ApiService::Interactions(const ItemInteractionsCall& c) {
+  auto counts = db_->GetItemCounts(c.item);  // noised under aggregate privacy
+  if (!counts.ok()) return FromStatus(counts.status());
+  ojson days = ojson::array();
+  for (const auto& [day, by_type] : counts->by_day) {
+    int64_t n = 0;
+    for (const auto& [type, k] : by_type) n += k;
+    days.push_back({{"day", day}, {"date", DayText(day)}, {"events", n}, {"by_type", by_type}});
+  }
+  ojson j{{"item", c.item},
+          {"aggregate_privacy", config_.aggregate_privacy},
+          {"total", counts->total},
+          {"by_type", counts->by_type},
+          {"by_day", std::move(days)}};
+  if (config_.aggregate_privacy) {
+    if (config_.popularity_epsilon > 0) j["popularity_epsilon"] = config_.popularity_epsilon;
+    j["note"] = "aggregate privacy is on: counts only (with Laplace noise when "
+                "popularity_epsilon > 0), no user ids";
+    return Ok(j);
+  }
+  // Who: one scan of the event log (the DB keeps no item -> users index).
+  struct Who {
+    int64_t events = 0;
+    int64_t last_ts = 0;
+    std::string last_type;
+  };
+  std::map<std::string, Who> users;
+  Status s = db_->ForEachEvent([&](const Event& e) {
+    if (e.item != c.item) return Status::OK();
+    Who& w = users[e.user];
+    ++w.events;
+    if (w.events == 1 || e.timestamp >= w.last_ts) w.last_ts = e.timestamp, w.last_type = e.type;
+    return Status::OK();
+  });
+  if (!s.ok()) return FromStatus(s);
+  std::vector<std::pair<std::string, Who>> latest(users.begin(), users.end());
+  std::stable_sort(latest.begin(), latest.end(), [](const auto& a, const auto& b) {
+    return a.second.last_ts > b.second.last_ts;
+  });
+  if (latest.size() > c.users) latest.resize(c.users);
+  ojson list = ojson::array();
+  for (const auto& [user, w] : latest) {
+    list.push_back({{"user", user}, {"events", w.events}, {"last_type", w.last_type},
+                    {"last_ts", w.last_ts}});
+  }
+  j["distinct_users"] = users.size();
+  j["users"] = std::move(list);
+  return Ok(j);
 }
 
 }  // namespace recdb::serve

@@ -15,6 +15,11 @@
 // the parser changes stored data; a DB write that fails stores nothing of its
 // batch (recdb/db.h).
 //
+// GET /v1/items/{id}/interactions says who interacts with an item: its
+// (possibly noised) counts by type and day from DB::GetItemCounts and, only
+// when Config::aggregate_privacy is off, its distinct users and the latest
+// of them (one scan of the event log: DB::ForEachEvent).
+//
 // POST /v1/eval starts DB::Evaluate on a thread of its own (EvalJob, one at
 // a time; GET /v1/eval polls it), so a long evaluation holds no request
 // thread.
@@ -55,6 +60,14 @@ class ApiService {
     // Runs POST /v1/eval's evaluation; empty: DB::Evaluate. Tests put a
     // stand-in here (one that waits, to see the 409 and the progress).
     EvalJob::Runner evaluate;
+    // Whether the database was opened with aggregate privacy (Laplace noise
+    // on counts, Options::aggregate_privacy.popularity_epsilon > 0) or with
+    // pseudonyms: then GET /v1/items/{id}/interactions answers counts only,
+    // never a user id. Default true, so a caller that does not say gets
+    // counts only; `recdb serve` sets it from the options it opened with.
+    bool aggregate_privacy = true;
+    // The epsilon of that noise (0: none), reported by the same route.
+    double popularity_epsilon = 0.0;
   };
 
   // `db` must outlive the service.
@@ -76,6 +89,9 @@ class ApiService {
   static int HttpStatusOf(StatusCode code);
 
  private:
+  ApiResponse History(const HistoryCall& c);                 // paged history
+  ApiResponse Interactions(const ItemInteractionsCall& c);  // who interacts
+
   DB* db_;
   Config config_;
   std::unique_ptr<EvalJob> eval_;  // POST/GET /v1/eval

@@ -64,7 +64,9 @@ class HttpServer::Impl {
  public:
   Impl(DB* db, const ServerOptions& options)
       : options_(options),
-        service_(db, ApiService::Config{options.backup_dir, options.evaluate}),
+        service_(db, ApiService::Config{options.backup_dir, options.evaluate,
+                                        options.aggregate_privacy,
+                                        options.popularity_epsilon}),
         ioc_(options.threads),
         acceptor_(net::make_strand(ioc_)),
         accept_retry_(acceptor_.get_executor()),

@@ -67,6 +67,12 @@ struct ServerOptions {
   // Runs POST /v1/eval's evaluation; empty: DB::Evaluate (tests put a
   // stand-in here).
   std::function<StatusOr<EvaluationReport>(const EvaluateOptions&)> evaluate;
+  // The database's aggregate privacy (ApiService::Config): when true, GET
+  // /v1/items/{id}/interactions gives counts only, never user ids. Set it
+  // false only for a database opened without aggregate noise and without
+  // pseudonyms. Default: true.
+  bool aggregate_privacy = true;
+  double popularity_epsilon = 0.0;  // reported with the counts
 };
 
 class HttpServer {

@@ -219,19 +219,46 @@ StatusOr<RecommendCall> ParseRecommend(Query& q) {
   return call;
 }
 
-// GET /v1/users/{id}/history: the parameters of `recdb history`.
+// GET /v1/users/{id}/history: the parameters of `recdb history`, plus
+// paging for the console's timeline (order=newest|oldest, offset=M).
 StatusOr<HistoryCall> ParseHistory(const std::string& user, Query& q) {
   HistoryCall call;
   call.user = user;
   RECDB_ASSIGN_OR_RETURN(auto from, q.GetInt("from"));
   RECDB_ASSIGN_OR_RETURN(auto to, q.GetInt("to"));
   RECDB_ASSIGN_OR_RETURN(auto limit, q.GetInt("limit"));
-  RECDB_RETURN_IF_ERROR(q.CheckAllUsed("from, to, limit"));
+  RECDB_ASSIGN_OR_RETURN(auto offset, q.GetInt("offset"));
+  const auto order = q.Get("order");
+  RECDB_RETURN_IF_ERROR(q.CheckAllUsed("from, to, limit, order, offset"));
   if (from) call.range.start = *from;
   if (to) call.range.end = *to;
   if (limit) {
     if (*limit < 0) return Status::InvalidArgument("limit: must be >= 0");
     call.range.limit = static_cast<size_t>(*limit);
+  }
+  if (order) {
+    if (*order != "newest" && *order != "oldest") {
+      return Status::InvalidArgument("order: expected newest or oldest, got '" + *order + "'");
+    }
+    call.newest_first = *order == "newest";
+  }
+  if (offset) {
+    if (*offset < 0) return Status::InvalidArgument("offset: must be >= 0");
+    call.offset = static_cast<size_t>(*offset);
+  }
+  call.paged = order.has_value() || offset.has_value();
+  return call;
+}
+
+// GET /v1/items/{id}/interactions?users=N.
+StatusOr<ItemInteractionsCall> ParseItemInteractions(const std::string& item, Query& q) {
+  ItemInteractionsCall call;
+  call.item = item;
+  RECDB_ASSIGN_OR_RETURN(auto users, q.GetInt("users"));
+  RECDB_RETURN_IF_ERROR(q.CheckAllUsed("users"));
+  if (users) {
+    if (*users < 0 || *users > 1000) return Status::InvalidArgument("users: must be in 0..1000");
+    call.users = static_cast<size_t>(*users);
   }
   return call;
 }
@@ -557,7 +584,7 @@ ParsedRequest ParseRequest(std::string_view method, std::string_view target,
   enum class R { kHealth, kStats, kRecommend, kSimilar, kEvents, kItems, kUsers, kTrain, kForget,
                  kExport, kSnapshot, kHistory, kGetItem, kGetUser, kEventsPerDay, kSpaces,
                  kNeighbors, kStartEval, kEvalStatus, kAudit, kListSnapshots,
-                 kVerifySnapshot, kModel } route;
+                 kVerifySnapshot, kModel, kItemInteractions } route;
   const std::string& name = seg[1];
   if (seg.size() == 2 && name == "health") {
     route = R::kHealth, want = "GET";
@@ -601,6 +628,8 @@ ParsedRequest ParseRequest(std::string_view method, std::string_view target,
     route = R::kExport, want = "GET";
   } else if (seg.size() == 4 && name == "users" && !seg[2].empty() && seg[3] == "history") {
     route = R::kHistory, want = "GET";
+  } else if (seg.size() == 4 && name == "items" && !seg[2].empty() && seg[3] == "interactions") {
+    route = R::kItemInteractions, want = "GET";
   } else if (seg.size() == 3 && name == "items" && !seg[2].empty()) {
     route = R::kGetItem, want = "GET";
   } else if (seg.size() == 3 && name == "users" && !seg[2].empty()) {
@@ -704,6 +733,7 @@ ParsedRequest ParseRequest(std::string_view method, std::string_view target,
       return p;
     }
     case R::kHistory: return Wrap(ParseHistory(seg[2], q));
+    case R::kItemInteractions: return Wrap(ParseItemInteractions(seg[2], q));
     case R::kGetItem:
     case R::kGetUser: {
       Status s = q.CheckAllUsed("none");

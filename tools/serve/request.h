@@ -12,7 +12,9 @@
 //   POST /v1/users   {"users":[...]}    POST /v1/train [{options}]
 //   POST /v1/forget  {"user":ID,...}    GET  /v1/users/{id}/export
 //   POST /v1/snapshots [{"link_files":bool}]
-//   GET  /v1/users/{id}/history?limit=N&from=TS&to=TS
+//   GET  /v1/users/{id}/history?limit=N&from=TS&to=TS[&order=newest&offset=M]
+//   GET  /v1/items/{id}/interactions?users=N   (who interacts: counts, and
+//                                      user ids only without aggregate privacy)
 //   GET  /v1/users/{id}                 GET  /v1/items/{id}
 //   GET  /v1/stats/events_per_day       GET  /v1/spaces
 //   GET  /v1/spaces/{name}/neighbors?item=ID&k=N
@@ -78,6 +80,16 @@ struct SnapshotCall {
 struct HistoryCall {
   std::string user;
   HistoryRange range;
+  // Paging (the console's timeline): with `paged`, the whole range is read,
+  // ordered (newest first when `newest_first`), and events [offset, offset +
+  // range.limit) of that order returned with the range's total.
+  bool paged = false;
+  bool newest_first = false;
+  size_t offset = 0;
+};
+struct ItemInteractionsCall {
+  std::string item;
+  size_t users = 20;  // at most this many users listed (when ids may be shown)
 };
 struct GetItemCall {
   std::string item;
@@ -109,7 +121,7 @@ using ApiCall = std::variant<HealthCall, StatsCall, RecommendCall, SimilarCall, 
                              SnapshotCall, HistoryCall, GetItemCall, GetUserCall,
                              EventsPerDayCall, ListSpacesCall, NeighborsCall, StartEvalCall,
                              EvalStatusCall, AuditCall, ListSnapshotsCall, VerifySnapshotCall,
-                             ModelCall>;
+                             ModelCall, ItemInteractionsCall>;
 
 // The outcome of parsing: a call, or the HTTP error to answer with.
 struct ParsedRequest {
