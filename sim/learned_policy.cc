@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "sim/rng.h"
 
@@ -48,26 +49,37 @@ std::vector<double> ItemProbabilitiesFromSlots(const std::vector<double>& slot_p
 }
 
 std::vector<size_t> PlackettLuceDraw(const std::vector<double>& pi, size_t k, Rng* rng,
-                                     std::vector<double>* propensities) {
+                                     std::vector<double>* propensities,
+                                     const std::vector<int>* group, size_t cap) {
   const size_t n = pi.size();
   std::vector<bool> taken(n, false);
+  std::map<int, size_t> used;  // group -> slots taken
+  auto capped = [&](size_t a) {
+    if (!group || cap == 0 || (*group)[a] < 0) return false;
+    auto it = used.find((*group)[a]);
+    return it != used.end() && it->second >= cap;
+  };
   std::vector<size_t> out;
   propensities->clear();
   for (size_t j = 0; j < std::min(k, n); ++j) {
-    // The remaining mass, summed afresh rather than by subtraction.
+    // The drawable mass, summed afresh rather than by subtraction.
+    bool any_open = false;
+    for (size_t a = 0; a < n && !any_open; ++a) any_open = !taken[a] && !capped(a);
+    auto drawable = [&](size_t a) { return !taken[a] && (!any_open || !capped(a)); };
     double mass = 0;
     for (size_t a = 0; a < n; ++a) {
-      if (!taken[a]) mass += pi[a];
+      if (drawable(a)) mass += pi[a];
     }
     double u = rng->Uniform() * mass;
     size_t pick = n;
     for (size_t a = 0; a < n; ++a) {
-      if (taken[a]) continue;
+      if (!drawable(a)) continue;
       pick = a;
       if (u < pi[a]) break;
       u -= pi[a];
     }
     taken[pick] = true;
+    if (group && (*group)[pick] >= 0) ++used[(*group)[pick]];
     out.push_back(pick);
     propensities->push_back(std::clamp(pi[pick] / mass, 1e-300, 1.0));
   }
@@ -149,6 +161,7 @@ class LearnedPolicy : public Policy {
       contrib_index_[rec] = names_.size();
       names_.push_back("contrib:" + rec);
     }
+    share_index_ = names_.size();
     names_.insert(names_.end(), {"category_share", "category_recent_clicks", "popularity",
                                  "times_shown", "shown_last_round"});
     theta_.assign(names_.size(), 0.0);
@@ -237,9 +250,17 @@ class LearnedPolicy : public Policy {
     pending_ = LoggedList{};
     pending_.round = ctx.round;
     pending_.n = n;
-    pending_.shown = PlackettLuceDraw(pi, ctx.k, &rng, &slate.propensities);
+    std::vector<int> category(n, -1);
+    for (size_t a = 0; a < n; ++a) {
+      const auto i = static_cast<size_t>(items[a]);
+      if (ctx.categories && i < ctx.categories->size()) category[a] = (*ctx.categories)[i];
+    }
+    pending_.shown =
+        PlackettLuceDraw(pi, ctx.k, &rng, &slate.propensities, &category, o_.max_per_category);
     for (size_t a : pending_.shown) slate.items.push_back(items[a]);
-    pending_.beta = ItemProbabilitiesFromSlots(slate.propensities);
+    // beta: the behaviour policy's per-item softmax probability (with a
+    // category cap the slot propensities no longer determine it).
+    for (size_t a : pending_.shown) pending_.beta.push_back(pi[a]);
     pending_.features = std::move(x);
     return slate;
   }
@@ -267,8 +288,10 @@ class LearnedPolicy : public Policy {
     }
     if (any && pending_.shown.size() == slate.items.size()) {
       pending_.reward.assign(slate.items.size(), 0.0);
+      const size_t dim = names_.size();
       for (size_t j = 0; j < slate.items.size() && j < rewards.size(); ++j) {
-        pending_.reward[j] = rewards[j];
+        const double share = pending_.features[pending_.shown[j] * dim + share_index_];
+        pending_.reward[j] = rewards[j] * (1.0 + o_.novelty_bonus * (1.0 - share));
       }
       log_.push_back(std::move(pending_));
     }
@@ -307,12 +330,16 @@ class LearnedPolicy : public Policy {
         const double vh = v[d] / (1 - std::pow(b2, step));
         theta_[d] += o_.learning_rate * mh / (std::sqrt(vh) + eps);  // ascent
       }
+      for (size_t d : {share_index_, share_index_ + 1}) {
+        theta_[d] = std::min(theta_[d], o_.max_habit_weight);
+      }
     }
   }
 
   LearnedOptions o_;
   std::vector<std::string> names_;
   std::map<std::string, size_t> contrib_index_;
+  size_t share_index_ = 0;  // of the category_share feature
   std::vector<double> theta_;
   std::unordered_map<int64_t, UserLog> users_;
   std::unordered_map<int64_t, int64_t> item_clicks_;

@@ -27,6 +27,12 @@
 // fixed inside the gradient (the paper's estimator), N the logged slots,
 // then serves the new theta; it retrains every update_every rounds on the
 // last train_window rounds of its log, its own propensities included.
+//
+// Raw clicks reward showing users more of what they already consume (the
+// category_share feature): the learned policy narrows consumption faster
+// than fused (sim/README.md). novelty_bonus shapes the training reward of
+// a slot to r * (1 + novelty_bonus * (1 - share)), so a click outside the
+// user's habits counts more; the simulator still scores raw reward.
 #pragma once
 
 #include <cstddef>
@@ -54,6 +60,23 @@ struct LearnedOptions {
   double l2 = 1e-3;
   double learning_rate = 0.05;
   int steps = 150;            // Adam steps per training
+  // Reward shaping toward diverse consumption: a rewarded slot counts
+  // r * (1 + novelty_bonus * (1 - share)) in training, share being the
+  // user's consumption share of the item's category when it was shown
+  // (the category_share feature). 0 = learn from raw clicks + purchases.
+  double novelty_bonus = 0.0;
+  // Upper bound on the weights of the habit features (category_share and
+  // category_recent_clicks), enforced after every step (projected ascent):
+  // with 0 the policy cannot learn to prefer the categories the user already
+  // consumes, the filter bubble's engine; below 0 it must prefer others.
+  // Default -1, chosen with max_per_category on seed 7 (sim/README.md);
+  // infinity = unbounded.
+  double max_habit_weight = -1.0;
+  // At most this many items of one primary category per list (0 = no cap),
+  // relaxed only when the pool runs out of other categories: a list that
+  // spans categories keeps consumption varied, as random lists do.
+  // Default 1 (chosen on seed 7, sim/README.md).
+  size_t max_per_category = 1;
 };
 
 // ---- The math, exposed for tests ----
@@ -71,10 +94,13 @@ std::vector<double> SoftmaxProbabilities(const std::vector<float>& features, siz
 std::vector<double> ItemProbabilitiesFromSlots(const std::vector<double>& slot_propensities);
 
 // Draws min(k, n) distinct candidates from pi without replacement, slot 0
-// first; propensities[j] = pi(pick_j) / (mass not yet drawn), the exact
-// probability of that pick at slot j given the slots above.
+// first; propensities[j] = pi(pick_j) / (mass still drawable), the exact
+// probability of that pick at slot j given the slots above. With `group`
+// (one per candidate, < 0 = none) and cap > 0, a candidate whose group
+// already fills `cap` slots is not drawable while any other candidate is.
 std::vector<size_t> PlackettLuceDraw(const std::vector<double>& pi, size_t k, Rng* rng,
-                                     std::vector<double>* propensities);
+                                     std::vector<double>* propensities,
+                                     const std::vector<int>* group = nullptr, size_t cap = 0);
 
 // One logged list with at least one reward.
 struct LoggedList {

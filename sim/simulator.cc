@@ -549,7 +549,10 @@ std::string ResultJson(const SimResult& r) {
                     {"train_window", lo.train_window},   {"pool", lo.pool},
                     {"temperature", lo.temperature},     {"weight_cap", lo.weight_cap},
                     {"l2", lo.l2},                       {"learning_rate", lo.learning_rate},
-                    {"steps", lo.steps}};
+                    {"steps", lo.steps},
+                    {"novelty_bonus", lo.novelty_bonus},
+                    {"max_habit_weight", std::isfinite(lo.max_habit_weight) ? Json(lo.max_habit_weight) : Json("inf")},
+                    {"max_per_category", lo.max_per_category}};
   }
   j["parameters"] = p;
   Json metrics;

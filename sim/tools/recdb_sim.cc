@@ -107,6 +107,14 @@ int main(int argc, char** argv) {
   add("learned-l2", "learned: L2 penalty", &o.learned.l2);
   add("learned-lr", "learned: Adam learning rate", &o.learned.learning_rate);
   add("learned-steps", "learned: Adam steps per training", &o.learned.steps);
+  add("learned-novelty-bonus",
+      "learned: train on r * (1 + X * (1 - the user's share of the item's category))",
+      &o.learned.novelty_bonus);
+  add("learned-max-habit-weight",
+      "learned: upper bound on the category_share and category_recent_clicks weights",
+      &o.learned.max_habit_weight);
+  add("learned-max-per-category", "learned: items of one category per list (0 = no cap)",
+      &o.learned.max_per_category);
   add("out", "output directory (sim.json, *.svg)", &out_dir);
   add("policies", "comma-separated: fused,fused+care,popularity,random,learned", &policies);
   for (int i = 1; i < argc; ++i) {

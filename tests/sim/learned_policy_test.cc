@@ -85,6 +85,42 @@ TEST(LearnedPolicyTest, PlackettLucePropensitiesAreTheDrawFrequencies) {
   EXPECT_NEAR(props[1], 1.0, 1e-12);
 }
 
+// With a category cap, a full category is skipped while another can be
+// drawn, and each propensity is the pick's share of the drawable mass.
+TEST(LearnedPolicyMathTest, CappedDrawSpansCategoriesWithExactPropensities) {
+  const std::vector<double> pi = {0.5, 0.3, 0.1, 0.06, 0.04};
+  const std::vector<int> group = {0, 0, 0, 1, -1};  // -1: no category, never capped
+  int slot1_is_3 = 0, slot1_given0 = 0;
+  const int kRuns = 20000;
+  for (int r = 0; r < kRuns; ++r) {
+    Rng rng(DrawKey(5, kLearnedPolicyStream, static_cast<uint64_t>(r)));
+    std::vector<double> props;
+    const auto picks = PlackettLuceDraw(pi, 3, &rng, &props, &group, 1);
+    ASSERT_EQ(picks.size(), 3u);
+    // Only one of category 0 while 3 (category 1) and 4 (none) remain.
+    int zeros = 0;
+    for (size_t a : picks) zeros += group[a] == 0;
+    ASSERT_EQ(zeros, 1) << r;
+    EXPECT_NEAR(props[0], pi[picks[0]], 1e-12);
+    if (group[picks[0]] == 0) {
+      // Drawable at slot 1: items 3 and 4 only.
+      EXPECT_NEAR(props[1], pi[picks[1]] / 0.1, 1e-12);
+      if (picks[0] == 0) {
+        ++slot1_given0;
+        slot1_is_3 += picks[1] == 3;
+      }
+    }
+  }
+  EXPECT_NEAR(static_cast<double>(slot1_is_3) / slot1_given0, 0.6, 0.02);
+  // The cap relaxes when nothing else is left: all 3 drawn from category 0.
+  Rng rng(2);
+  std::vector<double> props;
+  const std::vector<int> one = {0, 0, 0};
+  const auto all = PlackettLuceDraw({0.5, 0.3, 0.2}, 3, &rng, &props, &one, 1);
+  EXPECT_EQ(all.size(), 3u);
+  EXPECT_NEAR(props[2], 1.0, 1e-12);
+}
+
 // Random lists: n candidates, dim features, some rewarded slots.
 std::vector<LoggedList> RandomLists(size_t dim, uint64_t seed) {
   Rng rng(seed);
