@@ -556,6 +556,21 @@ StatusOr<RecommendResponse> RecommendService::Recommend(const RecommendRequest& 
   return Serve(model, request, user_iid, personal);
 }
 
+Status RecommendService::ForEachImpression(
+    const std::function<Status(uint32_t user, rerank::Shown shown)>& fn) const {
+  return impressions_->ForEach(fn);
+}
+
+StatusOr<RecommendResponse> RecommendService::RecommendAsOf(const RecommendRequest& request,
+                                                            uint32_t user_iid,
+                                                            int64_t as_of) const {
+  auto model = Current();
+  if (!model) {
+    return Status::FailedPrecondition("recommend: no trained model yet; call Train (recdb train DIR)");
+  }
+  return Serve(model, request, user_iid, db_->UserConsent(user_iid).personalization, as_of);
+}
+
 StatusOr<RecommendResponse> RecommendService::SimilarItems(const std::string& item_id, size_t k,
                                                            const ItemFilter& filter) const {
   if (k < 1 || k > kMaxRecommendK) {
@@ -583,7 +598,8 @@ StatusOr<RecommendResponse> RecommendService::SimilarItems(const std::string& it
 
 StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const Model>& model,
                                                     const RecommendRequest& request,
-                                                    uint32_t user_iid, bool personal) const {
+                                                    uint32_t user_iid, bool personal,
+                                                    std::optional<int64_t> as_of) const {
   if (request.k < 1 || request.k > kMaxK) {
     return Status::InvalidArgument("recommend: k must be in 1.." + std::to_string(kMaxK));
   }
@@ -626,7 +642,8 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
       if (t.id >= weight_by_type.size()) weight_by_type.resize(t.id + 1, 0.0);
       weight_by_type[t.id] = t.weight;
     }
-    Status s = db_->ScanUserEvents(user_iid, kMinTimestamp, kMaxTimestamp + 1,
+    const int64_t history_end = as_of ? std::max(kMinTimestamp, *as_of) : kMaxTimestamp + 1;
+    Status s = db_->ScanUserEvents(user_iid, kMinTimestamp, history_end,
                                    [&](const storage::StoredEvent& e) -> Status {
                                      seen.push_back(e.item);
                                      int64_t& last = last_event[e.item];
@@ -666,6 +683,11 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
                          catalog_->Compile(request.filter, [this](const std::string& id) {
                            return db_->FindItemIid(id);
                          }, db_->ItemIdLimit()));
+  if (as_of) {  // items that did not exist yet
+    for (uint32_t i = 0, end = db_->ItemIdLimit(); i < end; ++i) {
+      if (auto created = catalog_->CreatedAt(i); created && *created > *as_of) allowed.Set(i, false);
+    }
+  }
 
   models::UserQuery query;
   query.user = (user_iid != models::kUnknownUser && user_iid < data.num_users() && personal)
@@ -748,7 +770,9 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
       (care.rotate_after_impressions > 0 || care.fair_share > 0)) {
     const int64_t window = std::max<int64_t>(care.rotate_period_seconds, 30 * 86400);
     RECDB_ASSIGN_OR_RETURN(std::vector<rerank::Shown> shown,
-                           impressions_->UserImpressions(user_iid, wall_now - window, wall_now + 1));
+                           impressions_->UserImpressions(
+                               user_iid, wall_now - window,
+                               as_of ? std::min(wall_now + 1, *as_of) : wall_now + 1));
     for (uint32_t i : rerank::RotatedOut(shown, last_event, wall_now, care)) {
       if (i < n) {
         exclude_known.push_back(i);

@@ -28,6 +28,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -49,6 +50,7 @@ class Fused;
 }  // namespace models
 namespace rerank {
 class ImpressionLog;
+struct Shown;
 }  // namespace rerank
 
 class RecommendService {
@@ -65,6 +67,17 @@ class RecommendService {
   // k outside 1..1000 or an unknown recommender in request.weights.
   StatusOr<RecommendResponse> Recommend(const RecommendRequest& request) const;
 
+  // Recommend for the user with internal id `user_iid` (request.user is
+  // ignored) as the database stood at time `as_of`, for off-policy
+  // evaluation (recdb/off_policy.h): only the user's events with timestamp
+  // < as_of are their history (and what exclude_seen drops), only their
+  // impressions with timestamp < as_of count for rotation and fair exposure,
+  // and items created after as_of are left out. What is NOT as of then: the
+  // model (the serving one) and the global exposure counts. Errors: as
+  // Recommend.
+  StatusOr<RecommendResponse> RecommendAsOf(const RecommendRequest& request, uint32_t user_iid,
+                                            int64_t as_of) const;
+
   // Items like `item_id` (co-occurrence, kNN, factors fused), best first.
   // Errors: NotFound for an unknown item; as Recommend.
   StatusOr<RecommendResponse> SimilarItems(const std::string& item_id, size_t k,
@@ -78,6 +91,9 @@ class RecommendService {
   Status RecordImpressions(const WriteOptions& wo, const std::string& user,
                            const std::vector<std::string>& items,
                            const ImpressionContext& context);
+
+  // Every stored impression (rerank::ImpressionLog::ForEach).
+  Status ForEachImpression(const std::function<Status(uint32_t user, rerank::Shown shown)>& fn) const;
 
   bool trained() const;
 
@@ -117,9 +133,10 @@ class RecommendService {
  private:
   struct Model;
   std::shared_ptr<const Model> Current() const;
+  // `as_of`: see RecommendAsOf; unset = now (real time).
   StatusOr<RecommendResponse> Serve(const std::shared_ptr<const Model>& model,
                                     const RecommendRequest& request, uint32_t user_iid,
-                                    bool personal) const;
+                                    bool personal, std::optional<int64_t> as_of = {}) const;
   StatusOr<TrainReport> TrainNow(const TrainOptions& options);
   Status StoreWeights(const Model& model, double validation_ndcg);
   // Writes `model` to the model file.
