@@ -690,7 +690,11 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
   }
 
   models::UserQuery query;
-  query.user = (user_iid != models::kUnknownUser && user_iid < data.num_users() && personal)
+  // As of a past time, the user's trained state (iALS's user vector) has
+  // seen their later events: the user is folded in from the history as of
+  // then instead (models treat an unknown user so).
+  query.user = (user_iid != models::kUnknownUser && user_iid < data.num_users() && personal &&
+                !as_of)
                    ? user_iid
                    : models::kUnknownUser;
   // Models see only the items they were trained on.

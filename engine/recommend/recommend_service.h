@@ -72,9 +72,11 @@ class RecommendService {
   // evaluation (recdb/off_policy.h): only the user's events with timestamp
   // < as_of are their history (and what exclude_seen drops), only their
   // impressions with timestamp < as_of count for rotation and fair exposure,
-  // and items created after as_of are left out. What is NOT as of then: the
-  // model (the serving one) and the global exposure counts. Errors: as
-  // Recommend.
+  // items created after as_of are left out, and the user's trained state is
+  // not used (iALS folds the user in from the history as of then). What is
+  // NOT as of then: the item side of the model (the serving one: item
+  // factors, neighbours, co-occurrence and popularity counts) and the global
+  // exposure counts. Errors: as Recommend.
   StatusOr<RecommendResponse> RecommendAsOf(const RecommendRequest& request, uint32_t user_iid,
                                             int64_t as_of) const;
 

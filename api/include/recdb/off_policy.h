@@ -128,12 +128,12 @@ struct OffPolicyReport {
 // database's impression log. Each logged impression with propensities is
 // compared with the candidate's list for the same user at the impression's
 // time (RecommendRequest::now), k = the impression's length, served "as of"
-// that time: only the user's events before it are their history (and what
-// exclude_seen drops), only impressions before it count for rotation, and
-// items created after it are left out. The MODEL is the serving one (the
-// last Train), which may have been trained on the very events being
-// rewarded: then the estimate is optimistic. Evaluate impressions after the
-// model's training (`since`) for an honest figure.
+// that time: the user's events before it are their history (exclude_seen
+// drops those), impressions before it count for rotation, items created
+// after it are left out, and the user is folded in from that history (not
+// a trained user vector). The item side of the MODEL is the serving one
+// (the last Train), which may have seen the very events being rewarded:
+// then the estimate is optimistic; `since` = after that Train is honest.
 // REQUIRES: `db` was returned by DB::Open and has a trained model.
 // Errors: FailedPrecondition when there is no model, or no impression in
 // range has propensities ("no impressions with propensities"); InvalidArgument
