@@ -1,6 +1,7 @@
 // EvaluateOffPolicy (recdb/off_policy.h) on a real database whose answer is
 // known (tests/tools/off_policy_world.h): rewards from the events after each
-// impression, the candidate served as of the impression's time, skipped
+// impression, the candidate served as of the impression's time (history
+// and exclude_seen before it, items created after it left out), skipped
 // impressions, the window and its cut at the next impression, and errors.
 #include <gtest/gtest.h>
 

@@ -3,9 +3,9 @@
 // (tests/tools/cli_off_policy_test.cc).
 //
 // Items p0..p9 with popularity 200, 180, ..., 20 (background users b0..b199
-// view them a day before kT) and "late", created at kT + 100 and viewed by
-// 150 users at kT + 150 s: the most popular item in trending's table as of kT
-// (a day-wide bucket ending at kT + 1 day), but it did not exist at kT. The
+// view them a day before kT) and "late", created at kT + 100 yet viewed by
+// 300 users an hour before kT (a pre-release): the most popular item in
+// trending's table as of kT, but it did not exist at kT. The
 // candidate "trending alone" (every other weight 0) then lists p0, p1, ...
 // minus what the user had seen before the impression (and, from kT + 100
 // on, late first).
@@ -80,7 +80,7 @@ inline std::unique_ptr<DB> OpenOffPolicyWorld(const std::string& path,
       add("b" + std::to_string(b), "p" + std::to_string(i), "view", t - 86400 + i);
     }
   }
-  for (int c = 0; c < 150; ++c) add("c" + std::to_string(c), "late", "view", t + 150);
+  for (int c = 0; c < 300; ++c) add("c" + std::to_string(c), "late", "view", t - 3600);
   add("u", "p0", "click", t + 10);
   add("u", "p1", "purchase", t + 20);
   add("u", "p0", "view", t + 30);

@@ -28,15 +28,12 @@ nlohmann::ordered_json Interval(double x, double half) { return {x - half, x + h
 
 void AddOffPolicyFlags(ArgParser* args) {
   args->AddSwitch("off-policy",
-                  "off-policy evaluation from the impression log (IPS and self-normalised IPS of\n"
-                  "the candidates' reward per slot; impressions need logged propensities)");
+                  "IPS/SNIPS of the candidates' reward per slot from impressions with propensities");
   args->AddFlag("window-hours", "H",
-                "--off-policy: events within H hours after an impression (cut at the user's\n"
-                "next impression) are its reward",
+                "--off-policy: reward = events within H h of an impression, cut at the next one",
                 "24");
   args->AddFlag("reward-types", "LIST",
-                "--off-policy: event types that count as reward (default: every type with a\n"
-                "positive weight except view)");
+                "--off-policy: event types counted as reward (default: positive weight, not view)");
   args->AddFlag("since", "TS", "--off-policy: only impressions at or after TS (seconds since epoch)");
   args->AddFlag("until", "TS", "--off-policy: only impressions before TS (seconds since epoch)");
 }
