@@ -49,15 +49,44 @@ StatusOr<OffPolicyReport> DBImpl::EvaluateOffPolicy(const OffPolicyOptions& opti
   if (options.since >= options.until) {
     return Status::InvalidArgument("off-policy: since must be before until");
   }
-  if (!recommend_->trained()) {
-    return Status::FailedPrecondition(
-        "off-policy: no trained model to evaluate; call Train (recdb train DIR)");
-  }
   OffPolicyReport report;
+  std::shared_ptr<const RecommendService::Model> model;  // null: the serving one
+  int64_t since = options.since;
+  if (options.model_until != 0) {
+    TrainReport fit;
+    auto fitted = recommend_->FitPrivateModel(TrainOptions{}, options.model_until, &fit);
+    if (!fitted.ok()) {
+      return Status(fitted.status().code(), "off-policy: fitting the model on the events before " +
+                                                std::to_string(options.model_until) + ": " +
+                                                fitted.status().message());
+    }
+    model = std::move(fitted).value();
+    report.model_events = fit.events;
+    since = std::max(since, options.model_until);
+  } else {
+    if (!recommend_->trained()) {
+      return Status::FailedPrecondition(
+          "off-policy: no trained model to evaluate; call Train (recdb train DIR)");
+    }
+    const TrainReport serving = recommend_->ModelReport();
+    report.model_version = serving.model_version;
+    report.model_events = serving.events;
+  }
   RECDB_ASSIGN_OR_RETURN(std::vector<bool> is_reward,
                          RewardTypes(EventTypesById(), options.reward_types, &report.reward_types));
   std::vector<OffPolicyCandidate> candidates = options.candidates;
-  if (candidates.empty()) candidates.push_back({"fused", {}, std::nullopt});
+  if (candidates.empty()) candidates.push_back({"fused", {}, std::nullopt, ""});
+  const std::vector<std::string> names = recommend_->RecommenderNames(model.get());
+  for (OffPolicyCandidate& c : candidates) {
+    if (c.alone.empty()) continue;
+    if (std::find(names.begin(), names.end(), c.alone) == names.end()) {
+      std::string known;
+      for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+      return Status::InvalidArgument("off-policy: unknown recommender '" + c.alone +
+                                     "' (the model has: " + known + ")");
+    }
+    for (const auto& n : names) c.weights[n] = n == c.alone ? 1.0 : 0.0;
+  }
   std::vector<OffPolicyEstimator> estimators(candidates.size());
   int64_t with_propensities = 0;
 
@@ -112,7 +141,7 @@ StatusOr<OffPolicyReport> DBImpl::EvaluateOffPolicy(const OffPolicyOptions& opti
         request.exclude_seen = true;
         request.weights = candidates[c].weights;
         request.care = candidates[c].care;
-        auto response = recommend_->RecommendAsOf(request, current, t);
+        auto response = recommend_->RecommendAsOf(request, current, t, model);
         if (!response.ok()) {
           return Status(response.status().code(),
                         "off-policy: candidate '" + candidates[c].name + "': " +
@@ -130,7 +159,7 @@ StatusOr<OffPolicyReport> DBImpl::EvaluateOffPolicy(const OffPolicyOptions& opti
     return Status::OK();
   };
   RECDB_RETURN_IF_ERROR(recommend_->ForEachImpression([&](uint32_t user, rerank::Shown shown) {
-    if (shown.timestamp < options.since || shown.timestamp >= options.until) return Status::OK();
+    if (shown.timestamp < since || shown.timestamp >= options.until) return Status::OK();
     if (user != current) {
       RECDB_RETURN_IF_ERROR(flush());
       current = user;

@@ -164,7 +164,8 @@ std::shared_ptr<const RecommendService::Model> RecommendService::Current() const
 
 bool RecommendService::trained() const { return Current() != nullptr; }
 
-std::vector<std::string> RecommendService::RecommenderNames() const {
+std::vector<std::string> RecommendService::RecommenderNames(const Model* model) const {
+  if (model != nullptr) return model->names;
   auto m = Current();
   return m ? m->names : std::vector<std::string>{};
 }
@@ -183,7 +184,20 @@ StatusOr<TrainReport> RecommendService::Train(const TrainOptions& options) {
   return result;
 }
 
-StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options) {
+StatusOr<std::shared_ptr<const RecommendService::Model>> RecommendService::FitPrivateModel(
+    const TrainOptions& options, int64_t events_before, TrainReport* report) {
+  TrainOptions o = options;
+  o.incremental = false;
+  o.reuse_stored_weights = false;
+  std::shared_ptr<const Model> model;
+  RECDB_ASSIGN_OR_RETURN(TrainReport r, TrainNow(o, events_before, &model));
+  if (report != nullptr) *report = r;
+  return model;
+}
+
+StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options,
+                                                 int64_t events_before,
+                                                 std::shared_ptr<const Model>* private_out) {
   std::lock_guard<std::mutex> train_lock(train_mu_);
   const auto start = std::chrono::steady_clock::now();
   TrainingDataStats stats;
@@ -199,7 +213,8 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options) {
     ++step;
   };
   progress("read events");
-  RECDB_ASSIGN_OR_RETURN(models::Dataset data, BuildTrainingDataset(*db_, *catalog_, &stats));
+  RECDB_ASSIGN_OR_RETURN(models::Dataset data,
+                         BuildTrainingDataset(*db_, *catalog_, &stats, events_before));
   if (data.interactions().empty()) {
     return Status::FailedPrecondition("train: no events with a positive weight to learn from");
   }
@@ -287,7 +302,7 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options) {
   model->facts =
       std::make_unique<rerank::CareFacts>(rerank::BuildCareFacts(*model->data, model->fused.get()));
   model->cold = rerank::ColdItems::Build(model->facts->popularity, *catalog_);
-  model->version = next_version_++;
+  model->version = private_out != nullptr ? 0 : next_version_++;
   model->covered_sequence = covered_sequence;
   model->report.model_version = model->version;
   model->report.events = stats.events_used;
@@ -300,10 +315,14 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options) {
   model->report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   model->report.trained_at = db_->clock()->NowSeconds();
+  TrainReport report = model->report;
+  if (private_out != nullptr) {  // neither stored, saved nor served
+    *private_out = std::move(model);
+    return report;
+  }
   if (fo.learn_weights && !reused && !db_->options().read_only) {
     RECDB_RETURN_IF_ERROR(StoreWeights(*model, model->fused->validation_ndcg()));
   }
-  TrainReport report = model->report;
   std::string problem;
   if (!db_->options().read_only) {
     // Derived data: a model that cannot be written still serves; the next
@@ -563,8 +582,9 @@ Status RecommendService::ForEachImpression(
 
 StatusOr<RecommendResponse> RecommendService::RecommendAsOf(const RecommendRequest& request,
                                                             uint32_t user_iid,
-                                                            int64_t as_of) const {
-  auto model = Current();
+                                                            int64_t as_of,
+                                                            std::shared_ptr<const Model> model) const {
+  if (!model) model = Current();
   if (!model) {
     return Status::FailedPrecondition("recommend: no trained model yet; call Train (recdb train DIR)");
   }

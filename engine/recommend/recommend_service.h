@@ -77,8 +77,19 @@ class RecommendService {
   // NOT as of then: the item side of the model (the serving one: item
   // factors, neighbours, co-occurrence and popularity counts) and the global
   // exposure counts. Errors: as Recommend.
+  // `model`: serve from this one (FitPrivateModel) instead of the serving model.
+  struct Model;
   StatusOr<RecommendResponse> RecommendAsOf(const RecommendRequest& request, uint32_t user_iid,
-                                            int64_t as_of) const;
+                                            int64_t as_of,
+                                            std::shared_ptr<const Model> model = nullptr) const;
+
+  // Fits a model on the events with timestamp < events_before, as Train
+  // would (options.learn_weights etc.), and returns it without serving,
+  // storing or saving anything: off-policy evaluation of a model that never
+  // saw the rewarded events. *report gets its TrainReport. Errors: as Train.
+  StatusOr<std::shared_ptr<const Model>> FitPrivateModel(const TrainOptions& options,
+                                                         int64_t events_before,
+                                                         TrainReport* report);
 
   // Items like `item_id` (co-occurrence, kNN, factors fused), best first.
   // Errors: NotFound for an unknown item; as Recommend.
@@ -129,17 +140,21 @@ class RecommendService {
     double validation_ndcg = 0;  // what the learning run reached
   };
   StatusOr<std::optional<StoredWeights>> LoadStoredWeights() const;
-  // Names of the fused recommenders (empty before the first Train).
-  std::vector<std::string> RecommenderNames() const;
+  // Names of the fused recommenders (empty before the first Train); of
+  // `model` when given.
+  std::vector<std::string> RecommenderNames(const Model* model = nullptr) const;
 
  private:
-  struct Model;
   std::shared_ptr<const Model> Current() const;
   // `as_of`: see RecommendAsOf; unset = now (real time).
   StatusOr<RecommendResponse> Serve(const std::shared_ptr<const Model>& model,
                                     const RecommendRequest& request, uint32_t user_iid,
                                     bool personal, std::optional<int64_t> as_of = {}) const;
-  StatusOr<TrainReport> TrainNow(const TrainOptions& options);
+  // `private_out`: fit on events before `events_before` and hand the model
+  // back there instead of storing weights, saving and serving it.
+  StatusOr<TrainReport> TrainNow(const TrainOptions& options,
+                                 int64_t events_before = INT64_MAX,
+                                 std::shared_ptr<const Model>* private_out = nullptr);
   Status StoreWeights(const Model& model, double validation_ndcg);
   // Writes `model` to the model file.
   Status SaveModel(const Model& model) const;

@@ -45,6 +45,35 @@ TEST(OffPolicyEvalTest, EstimatesTheKnownWorld) {
   EXPECT_NEAR(e.snips, 1.0, 1e-9);
   EXPECT_NEAR(e.logged_reward, 0.6, 1e-9);
   EXPECT_GT(e.ips_half_width, 0);
+  EXPECT_EQ(r->model_events, 1407);  // the serving model saw every event
+  EXPECT_GT(r->model_version, 0u);
+}
+
+TEST(OffPolicyEvalTest, PrivateModelSeesOnlyEarlierEvents) {
+  test::TempDir dir;
+  auto db = test::OpenOffPolicyWorld(dir.Sub("db"));
+  ASSERT_NE(db, nullptr);
+  OffPolicyOptions o;
+  o.candidates = {{"trending", {}, std::nullopt, "trending"}};
+  o.model_until = test::kOffPolicyT;
+  auto r = EvaluateOffPolicy(db.get(), o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  // 1,100 background views, late's 300, v's view of p0: nothing after kT.
+  EXPECT_EQ(r->model_events, 1401);
+  EXPECT_EQ(r->model_version, 0u);
+  EXPECT_EQ(r->impressions, 4);
+  const OffPolicyEstimate& e = r->candidates[0].second;
+  EXPECT_EQ(e.slots, 5);
+  EXPECT_NEAR(e.ips, 2.0, 1e-9);
+  // The serving model is untouched.
+  auto serving = db->GetModelReport();
+  ASSERT_TRUE(serving.ok());
+  EXPECT_EQ(serving->events, 1407);
+  o.candidates = {{"x", {}, std::nullopt, "nosuch"}};
+  EXPECT_TRUE(EvaluateOffPolicy(db.get(), o).status().IsInvalidArgument());
+  o.candidates.clear();
+  o.model_until = test::kOffPolicyT - 30 * 86400;  // no events before
+  EXPECT_FALSE(EvaluateOffPolicy(db.get(), o).ok());
 }
 
 TEST(OffPolicyEvalTest, WindowWidensButStopsAtTheNextImpression) {

@@ -48,6 +48,12 @@ TEST_F(CliOffPolicyTest, JsonReportsTheKnownEstimates) {
 
   j = RunJson("eval " + db + " --off-policy --json --recommenders trending --window-hours 72");
   EXPECT_NEAR(j["off_policy"]["candidates"]["trending"]["logged_reward"].get<double>(), 0.8, 1e-9);
+
+  j = RunJson("eval " + db + " --off-policy --json --recommenders trending --model-until " +
+              std::to_string(kOffPolicyT));
+  EXPECT_EQ(j["off_policy"]["model"]["private"], true);
+  EXPECT_EQ(j["off_policy"]["model"]["events"], 1401);
+  EXPECT_NEAR(j["off_policy"]["candidates"]["trending"]["ips"].get<double>(), 2.0, 1e-9);
 }
 
 TEST_F(CliOffPolicyTest, TablePrintsOneRowPerCandidate) {

@@ -36,6 +36,9 @@ void AddOffPolicyFlags(ArgParser* args) {
                 "--off-policy: event types counted as reward (default: positive weight, not view)");
   args->AddFlag("since", "TS", "--off-policy: only impressions at or after TS (seconds since epoch)");
   args->AddFlag("until", "TS", "--off-policy: only impressions before TS (seconds since epoch)");
+  args->AddFlag("model-until", "TS",
+                "--off-policy: fit a private model on the events before TS (honest; nothing stored)\n"
+                "and evaluate the impressions from TS on (default: the stored model, optimistic)");
 }
 
 int EvalOffPolicy(const ArgParser& args) {
@@ -47,7 +50,8 @@ int EvalOffPolicy(const ArgParser& args) {
   if (opts.window_seconds < 1) opts.window_seconds = 1;
   opts.reward_types = SplitList(args.Get("reward-types"));
   for (const auto& [flag, field] : {std::pair<const char*, int64_t*>{"since", &opts.since},
-                                    {"until", &opts.until}}) {
+                                    {"until", &opts.until},
+                                    {"model-until", &opts.model_until}}) {
     if (!args.Has(flag)) continue;
     auto v = args.GetInt(flag);
     if (!v.ok()) return UsageError("eval", v.status());
@@ -55,27 +59,13 @@ int EvalOffPolicy(const ArgParser& args) {
   }
   if (args.Has("sweep")) return UsageError("eval", "--sweep does not combine with --off-policy");
 
-  auto db = OpenDatabase(args.Positional("DIR"), OpenMode::kReadWrite);
-  if (!db.ok()) return Fail("eval", db.status());
-  if (Status ready = EnsureModel(db->get()); !ready.ok()) return Fail("eval", ready);
-  auto model = (*db)->GetModelReport();
-  if (!model.ok()) return Fail("eval", model.status());
-
   // Candidates: each --recommenders name alone (every other weight 0;
   // "fused" = the learned blend), else the fused blend; plus "fused+care"
   // when a care knob is given.
   for (const std::string& name : SplitList(args.Get("recommenders"))) {
     OffPolicyCandidate c;
     c.name = name;
-    if (name != "fused") {
-      if (!model->weights.count(name)) {
-        std::string known;
-        for (const auto& [n, w] : model->weights) known += (known.empty() ? "" : ", ") + n;
-        return UsageError("eval", "unknown recommender '" + name + "' (the model has: " + known +
-                                      ", fused)");
-      }
-      for (const auto& [n, w] : model->weights) c.weights[n] = n == name ? 1.0 : 0.0;
-    }
+    if (name != "fused") c.alone = name;
     opts.candidates.push_back(std::move(c));
   }
   CareOptions care;
@@ -90,12 +80,20 @@ int EvalOffPolicy(const ArgParser& args) {
     *knob = *v;
     any_care = true;
   }
-  if (opts.candidates.empty()) opts.candidates.push_back({"fused", {}, std::nullopt});
+  if (opts.candidates.empty()) opts.candidates.push_back({"fused", {}, std::nullopt, ""});
   if (any_care) {
     auto seed = args.GetInt("seed");
     if (!seed.ok()) return UsageError("eval", seed.status());
     care.exploration_seed = static_cast<uint64_t>(*seed);
-    opts.candidates.push_back({"fused+care", {}, care});
+    opts.candidates.push_back({"fused+care", {}, care, ""});
+  }
+
+  // A private model needs nothing written; the stored one may need a Train.
+  auto db = OpenDatabase(args.Positional("DIR"),
+                         opts.model_until != 0 ? OpenMode::kReadOnly : OpenMode::kReadWrite);
+  if (!db.ok()) return Fail("eval", db.status());
+  if (opts.model_until == 0) {
+    if (Status ready = EnsureModel(db->get()); !ready.ok()) return Fail("eval", ready);
   }
 
   auto report = EvaluateOffPolicy(db->get(), opts);
@@ -108,8 +106,10 @@ int EvalOffPolicy(const ArgParser& args) {
     j["users"] = report->users;
     j["window_hours"] = static_cast<double>(opts.window_seconds) / 3600.0;
     j["reward_types"] = report->reward_types;
-    j["model"] = {{"version", model->model_version}, {"trained_at", model->trained_at},
-                  {"events", model->events}};
+    j["model"] = {{"private", opts.model_until != 0},
+                  {"until", opts.model_until},
+                  {"version", report->model_version},
+                  {"events", report->model_events}};
     nlohmann::ordered_json cands = nlohmann::ordered_json::object();
     for (const auto& [name, e] : report->candidates) {
       cands[name] = {{"impressions", e.impressions},
@@ -131,9 +131,16 @@ int EvalOffPolicy(const ArgParser& args) {
     std::printf("off-policy: %lld impressions of %lld users; reward per slot = %s events within %g h\n",
                 static_cast<long long>(report->impressions), static_cast<long long>(report->users),
                 types.c_str(), static_cast<double>(opts.window_seconds) / 3600.0);
-    std::printf("candidate evaluated with the current model (version %llu): optimistic if it was\n"
-                "trained on the rewarded events (see engine/eval/README.md)\n",
-                static_cast<unsigned long long>(model->model_version));
+    if (opts.model_until != 0) {
+      std::printf("candidates use a model fit on the %lld events before %lld (impressions from then on)\n",
+                  static_cast<long long>(report->model_events),
+                  static_cast<long long>(opts.model_until));
+    } else {
+      std::printf("candidates use the stored model (version %llu, %lld events): optimistic if it saw\n"
+                  "the rewarded events; --model-until TS fits one that did not (engine/eval/README.md)\n",
+                  static_cast<unsigned long long>(report->model_version),
+                  static_cast<long long>(report->model_events));
+    }
     std::printf("%-12s %8s %8s %8s %7s  %-19s  %-19s  %-19s\n", "candidate", "used", "skipped",
                 "slots", "matched", "logged/slot (95%)", "IPS/slot (95%)", "SNIPS/slot (95%)");
     for (const auto& [name, e] : report->candidates) {

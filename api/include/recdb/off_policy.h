@@ -98,6 +98,9 @@ struct OffPolicyCandidate {
   std::map<std::string, double> weights;
   // RecommendRequest::care; unset = the database's Options::care.
   std::optional<CareOptions> care;
+  // When set, this recommender alone: every other fusion weight of the
+  // evaluated model is 0 (applied after `weights`).
+  std::string alone;
 };
 
 struct OffPolicyOptions {
@@ -115,12 +118,21 @@ struct OffPolicyOptions {
   // Only impressions with timestamp in [since, until). Default: all.
   int64_t since = INT64_MIN;
   int64_t until = INT64_MAX;
+  // 0: the candidates use the serving model (the last Train), which may have
+  // seen the rewarded events (optimistic). Otherwise a private model is fit
+  // for this evaluation on the events with timestamp < model_until (as
+  // Train would, learning the fusion weights; nothing stored or served) and
+  // only impressions at or after model_until are evaluated: an honest
+  // estimate, at the cost of one Train. Default: 0.
+  int64_t model_until = 0;
 };
 
 struct OffPolicyReport {
   int64_t impressions = 0;  // impressions in [since, until), with or without propensities
   int64_t users = 0;        // users with such impressions
   std::vector<std::string> reward_types;  // as resolved
+  uint64_t model_version = 0;  // the serving model's; 0 for a private one
+  int64_t model_events = 0;    // events the evaluated model was fit on
   std::vector<std::pair<std::string, OffPolicyEstimate>> candidates;  // in the options' order
 };
 
@@ -133,8 +145,9 @@ struct OffPolicyReport {
 // after it are left out, and the user is folded in from that history (not
 // a trained user vector). The item side of the MODEL is the serving one
 // (the last Train), which may have seen the very events being rewarded:
-// then the estimate is optimistic; `since` = after that Train is honest.
-// REQUIRES: `db` was returned by DB::Open and has a trained model.
+// then the estimate is optimistic; `model_until` fits one that did not.
+// REQUIRES: `db` was returned by DB::Open and has a trained model (unless
+// model_until is set).
 // Errors: FailedPrecondition when there is no model, or no impression in
 // range has propensities ("no impressions with propensities"); InvalidArgument
 // for an unknown reward type or recommender, window_seconds <= 0, or a
