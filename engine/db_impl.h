@@ -45,6 +45,7 @@
 #include "engine/scheduler.h"
 #include "engine/spaces/space_manager.h"
 #include "recdb/db.h"
+#include "recdb/off_policy.h"
 #include "storage/event_scan.h"
 #include "storage/id_map.h"
 #include "storage/record_codec.h"
@@ -195,6 +196,11 @@ class DBImpl final : public DB {
   };
   std::vector<EventTypeInfo> EventTypesById() const;
   std::optional<uint16_t> FindEventTypeId(std::string_view name) const;
+
+  // Off-policy estimates from the impression log (db_off_policy.cc); the
+  // public entry point is recdb::EvaluateOffPolicy (recdb/off_policy.h),
+  // which documents it.
+  StatusOr<OffPolicyReport> EvaluateOffPolicy(const OffPolicyOptions& options);
 
   // Folds the per-item counter deltas still held in "stats_log" (and in
   // memory) into "item_stats" now. A reader that scans "item_stats" directly

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "recdb/db.h"
+#include "recdb/off_policy.h"
 #include "sim/metrics.h"
 #include "sim/policy.h"
 #include "tools/import/synthetic_world.h"
@@ -52,11 +53,11 @@ struct PolicyRun {
   double seconds = 0;
 };
 
-// Off-policy accumulators for one candidate.
+// Off-policy accumulators for one candidate: the estimator (recdb/off_policy.h,
+// shared with `recdb eval --off-policy`) and what it is checked against.
 struct OffPolicyAcc {
-  MeanAccumulator truth, ips, counterfactual;
-  double sum_w = 0, sum_wr = 0;
-  std::vector<std::pair<double, double>> matched;  // (w, r)
+  MeanAccumulator truth, counterfactual;
+  OffPolicyEstimator estimator;
 };
 
 StatusOr<std::unique_ptr<Policy>> MakePolicy(const std::string& name, const CareOptions& care,
@@ -329,16 +330,8 @@ void AccumulateOffPolicy(const SimOptions& o, const Setup& s, const ResponseMode
       const int c = s.world->ItemCategory(b.items[j]);
       acc->counterfactual.Add(model.ClickProbability(before[u], taste, b.items[j], c, j) *
                               (1.0 + model.PurchaseProbability(taste, c)));
-      double w = 0;
-      if (a.items[j] == b.items[j] && a.propensities[j] > 0) w = 1.0 / a.propensities[j];
-      const double r = logger.rewards[u][j];
-      acc->ips.Add(w * r);
-      if (w > 0) {
-        acc->sum_w += w;
-        acc->sum_wr += w * r;
-        acc->matched.emplace_back(w, r);
-      }
     }
+    acc->estimator.AddImpression(a.items, a.propensities, logger.rewards[u], b.items);
   }
 }
 
@@ -436,26 +429,24 @@ StatusOr<SimResult> RunSimulation(const SimOptions& o) {
     RECDB_RETURN_IF_ERROR(runs[p].db->Close());
   }
   for (auto& [name, a] : acc) {
+    const recdb::OffPolicyEstimate est = a.estimator.Estimate();
     OffPolicyEstimate e;
     e.logger = "random";
-    e.slots = a.ips.n();
-    e.matches = static_cast<int64_t>(a.matched.size());
-    e.ips = a.ips.mean();
-    e.ips_half_width = a.ips.HalfWidth95();
+    e.slots = est.slots;
+    e.matches = est.matches;
+    e.ips = est.ips;
+    e.ips_half_width = est.ips_half_width;
+    e.snips = est.snips;
+    e.snips_half_width = est.snips_half_width;
     e.truth = a.truth.mean();
     e.truth_half_width = a.truth.HalfWidth95();
     e.counterfactual = a.counterfactual.mean();
-    if (a.sum_w > 0) {
-      e.snips = a.sum_wr / a.sum_w;
-      double v = 0;
-      for (const auto& [w, r] : a.matched) v += w * w * (r - e.snips) * (r - e.snips);
-      e.snips_half_width = 1.96 * std::sqrt(v) / a.sum_w;
-    }
+    const bool matched = est.matches > 0;
     e.truth_in_ips_interval = std::abs(e.truth - e.ips) <= e.ips_half_width;
-    e.truth_in_snips_interval = a.sum_w > 0 && std::abs(e.truth - e.snips) <= e.snips_half_width;
+    e.truth_in_snips_interval = matched && std::abs(e.truth - e.snips) <= e.snips_half_width;
     e.counterfactual_in_ips_interval = std::abs(e.counterfactual - e.ips) <= e.ips_half_width;
     e.counterfactual_in_snips_interval =
-        a.sum_w > 0 && std::abs(e.counterfactual - e.snips) <= e.snips_half_width;
+        matched && std::abs(e.counterfactual - e.snips) <= e.snips_half_width;
     result.off_policy[name] = e;
   }
   return result;

@@ -164,7 +164,8 @@ std::shared_ptr<const RecommendService::Model> RecommendService::Current() const
 
 bool RecommendService::trained() const { return Current() != nullptr; }
 
-std::vector<std::string> RecommendService::RecommenderNames() const {
+std::vector<std::string> RecommendService::RecommenderNames(const Model* model) const {
+  if (model != nullptr) return model->names;
   auto m = Current();
   return m ? m->names : std::vector<std::string>{};
 }
@@ -183,7 +184,20 @@ StatusOr<TrainReport> RecommendService::Train(const TrainOptions& options) {
   return result;
 }
 
-StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options) {
+StatusOr<std::shared_ptr<const RecommendService::Model>> RecommendService::FitPrivateModel(
+    const TrainOptions& options, int64_t events_before, TrainReport* report) {
+  TrainOptions o = options;
+  o.incremental = false;
+  o.reuse_stored_weights = false;
+  std::shared_ptr<const Model> model;
+  RECDB_ASSIGN_OR_RETURN(TrainReport r, TrainNow(o, events_before, &model));
+  if (report != nullptr) *report = r;
+  return model;
+}
+
+StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options,
+                                                 int64_t events_before,
+                                                 std::shared_ptr<const Model>* private_out) {
   std::lock_guard<std::mutex> train_lock(train_mu_);
   const auto start = std::chrono::steady_clock::now();
   TrainingDataStats stats;
@@ -199,7 +213,8 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options) {
     ++step;
   };
   progress("read events");
-  RECDB_ASSIGN_OR_RETURN(models::Dataset data, BuildTrainingDataset(*db_, *catalog_, &stats));
+  RECDB_ASSIGN_OR_RETURN(models::Dataset data,
+                         BuildTrainingDataset(*db_, *catalog_, &stats, events_before));
   if (data.interactions().empty()) {
     return Status::FailedPrecondition("train: no events with a positive weight to learn from");
   }
@@ -287,7 +302,7 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options) {
   model->facts =
       std::make_unique<rerank::CareFacts>(rerank::BuildCareFacts(*model->data, model->fused.get()));
   model->cold = rerank::ColdItems::Build(model->facts->popularity, *catalog_);
-  model->version = next_version_++;
+  model->version = private_out != nullptr ? 0 : next_version_++;
   model->covered_sequence = covered_sequence;
   model->report.model_version = model->version;
   model->report.events = stats.events_used;
@@ -300,10 +315,14 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options) {
   model->report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   model->report.trained_at = db_->clock()->NowSeconds();
+  TrainReport report = model->report;
+  if (private_out != nullptr) {  // neither stored, saved nor served
+    *private_out = std::move(model);
+    return report;
+  }
   if (fo.learn_weights && !reused && !db_->options().read_only) {
     RECDB_RETURN_IF_ERROR(StoreWeights(*model, model->fused->validation_ndcg()));
   }
-  TrainReport report = model->report;
   std::string problem;
   if (!db_->options().read_only) {
     // Derived data: a model that cannot be written still serves; the next
@@ -556,6 +575,22 @@ StatusOr<RecommendResponse> RecommendService::Recommend(const RecommendRequest& 
   return Serve(model, request, user_iid, personal);
 }
 
+Status RecommendService::ForEachImpression(
+    const std::function<Status(uint32_t user, rerank::Shown shown)>& fn) const {
+  return impressions_->ForEach(fn);
+}
+
+StatusOr<RecommendResponse> RecommendService::RecommendAsOf(const RecommendRequest& request,
+                                                            uint32_t user_iid,
+                                                            int64_t as_of,
+                                                            std::shared_ptr<const Model> model) const {
+  if (!model) model = Current();
+  if (!model) {
+    return Status::FailedPrecondition("recommend: no trained model yet; call Train (recdb train DIR)");
+  }
+  return Serve(model, request, user_iid, db_->UserConsent(user_iid).personalization, as_of);
+}
+
 StatusOr<RecommendResponse> RecommendService::SimilarItems(const std::string& item_id, size_t k,
                                                            const ItemFilter& filter) const {
   if (k < 1 || k > kMaxRecommendK) {
@@ -583,7 +618,8 @@ StatusOr<RecommendResponse> RecommendService::SimilarItems(const std::string& it
 
 StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const Model>& model,
                                                     const RecommendRequest& request,
-                                                    uint32_t user_iid, bool personal) const {
+                                                    uint32_t user_iid, bool personal,
+                                                    std::optional<int64_t> as_of) const {
   if (request.k < 1 || request.k > kMaxK) {
     return Status::InvalidArgument("recommend: k must be in 1.." + std::to_string(kMaxK));
   }
@@ -626,7 +662,8 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
       if (t.id >= weight_by_type.size()) weight_by_type.resize(t.id + 1, 0.0);
       weight_by_type[t.id] = t.weight;
     }
-    Status s = db_->ScanUserEvents(user_iid, kMinTimestamp, kMaxTimestamp + 1,
+    const int64_t history_end = as_of ? std::max(kMinTimestamp, *as_of) : kMaxTimestamp + 1;
+    Status s = db_->ScanUserEvents(user_iid, kMinTimestamp, history_end,
                                    [&](const storage::StoredEvent& e) -> Status {
                                      seen.push_back(e.item);
                                      int64_t& last = last_event[e.item];
@@ -666,9 +703,18 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
                          catalog_->Compile(request.filter, [this](const std::string& id) {
                            return db_->FindItemIid(id);
                          }, db_->ItemIdLimit()));
+  if (as_of) {  // items that did not exist yet
+    for (uint32_t i = 0, end = db_->ItemIdLimit(); i < end; ++i) {
+      if (auto created = catalog_->CreatedAt(i); created && *created > *as_of) allowed.Set(i, false);
+    }
+  }
 
   models::UserQuery query;
-  query.user = (user_iid != models::kUnknownUser && user_iid < data.num_users() && personal)
+  // As of a past time, the user's trained state (iALS's user vector) has
+  // seen their later events: the user is folded in from the history as of
+  // then instead (models treat an unknown user so).
+  query.user = (user_iid != models::kUnknownUser && user_iid < data.num_users() && personal &&
+                !as_of)
                    ? user_iid
                    : models::kUnknownUser;
   // Models see only the items they were trained on.
@@ -748,7 +794,9 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
       (care.rotate_after_impressions > 0 || care.fair_share > 0)) {
     const int64_t window = std::max<int64_t>(care.rotate_period_seconds, 30 * 86400);
     RECDB_ASSIGN_OR_RETURN(std::vector<rerank::Shown> shown,
-                           impressions_->UserImpressions(user_iid, wall_now - window, wall_now + 1));
+                           impressions_->UserImpressions(
+                               user_iid, wall_now - window,
+                               as_of ? std::min(wall_now + 1, *as_of) : wall_now + 1));
     for (uint32_t i : rerank::RotatedOut(shown, last_event, wall_now, care)) {
       if (i < n) {
         exclude_known.push_back(i);

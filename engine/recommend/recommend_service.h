@@ -28,6 +28,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -49,6 +50,7 @@ class Fused;
 }  // namespace models
 namespace rerank {
 class ImpressionLog;
+struct Shown;
 }  // namespace rerank
 
 class RecommendService {
@@ -65,6 +67,30 @@ class RecommendService {
   // k outside 1..1000 or an unknown recommender in request.weights.
   StatusOr<RecommendResponse> Recommend(const RecommendRequest& request) const;
 
+  // Recommend for the user with internal id `user_iid` (request.user is
+  // ignored) as the database stood at time `as_of`, for off-policy
+  // evaluation (recdb/off_policy.h): only the user's events with timestamp
+  // < as_of are their history (and what exclude_seen drops), only their
+  // impressions with timestamp < as_of count for rotation and fair exposure,
+  // items created after as_of are left out, and the user's trained state is
+  // not used (iALS folds the user in from the history as of then). What is
+  // NOT as of then: the item side of the model (the serving one: item
+  // factors, neighbours, co-occurrence and popularity counts) and the global
+  // exposure counts. Errors: as Recommend.
+  // `model`: serve from this one (FitPrivateModel) instead of the serving model.
+  struct Model;
+  StatusOr<RecommendResponse> RecommendAsOf(const RecommendRequest& request, uint32_t user_iid,
+                                            int64_t as_of,
+                                            std::shared_ptr<const Model> model = nullptr) const;
+
+  // Fits a model on the events with timestamp < events_before, as Train
+  // would (options.learn_weights etc.), and returns it without serving,
+  // storing or saving anything: off-policy evaluation of a model that never
+  // saw the rewarded events. *report gets its TrainReport. Errors: as Train.
+  StatusOr<std::shared_ptr<const Model>> FitPrivateModel(const TrainOptions& options,
+                                                         int64_t events_before,
+                                                         TrainReport* report);
+
   // Items like `item_id` (co-occurrence, kNN, factors fused), best first.
   // Errors: NotFound for an unknown item; as Recommend.
   StatusOr<RecommendResponse> SimilarItems(const std::string& item_id, size_t k,
@@ -78,6 +104,9 @@ class RecommendService {
   Status RecordImpressions(const WriteOptions& wo, const std::string& user,
                            const std::vector<std::string>& items,
                            const ImpressionContext& context);
+
+  // Every stored impression (rerank::ImpressionLog::ForEach).
+  Status ForEachImpression(const std::function<Status(uint32_t user, rerank::Shown shown)>& fn) const;
 
   bool trained() const;
 
@@ -111,16 +140,21 @@ class RecommendService {
     double validation_ndcg = 0;  // what the learning run reached
   };
   StatusOr<std::optional<StoredWeights>> LoadStoredWeights() const;
-  // Names of the fused recommenders (empty before the first Train).
-  std::vector<std::string> RecommenderNames() const;
+  // Names of the fused recommenders (empty before the first Train); of
+  // `model` when given.
+  std::vector<std::string> RecommenderNames(const Model* model = nullptr) const;
 
  private:
-  struct Model;
   std::shared_ptr<const Model> Current() const;
+  // `as_of`: see RecommendAsOf; unset = now (real time).
   StatusOr<RecommendResponse> Serve(const std::shared_ptr<const Model>& model,
                                     const RecommendRequest& request, uint32_t user_iid,
-                                    bool personal) const;
-  StatusOr<TrainReport> TrainNow(const TrainOptions& options);
+                                    bool personal, std::optional<int64_t> as_of = {}) const;
+  // `private_out`: fit on events before `events_before` and hand the model
+  // back there instead of storing weights, saving and serving it.
+  StatusOr<TrainReport> TrainNow(const TrainOptions& options,
+                                 int64_t events_before = INT64_MAX,
+                                 std::shared_ptr<const Model>* private_out = nullptr);
   Status StoreWeights(const Model& model, double validation_ndcg);
   // Writes `model` to the model file.
   Status SaveModel(const Model& model) const;

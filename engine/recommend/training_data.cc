@@ -10,7 +10,7 @@
 namespace recdb {
 
 StatusOr<models::Dataset> BuildTrainingDataset(const DBImpl& db, const ItemCatalog& catalog,
-                                               TrainingDataStats* stats) {
+                                               TrainingDataStats* stats, int64_t events_before) {
   TrainingDataStats local;
   if (stats == nullptr) stats = &local;
   *stats = {};
@@ -33,6 +33,7 @@ StatusOr<models::Dataset> BuildTrainingDataset(const DBImpl& db, const ItemCatal
   std::vector<uint32_t> combo;
   Status s = db.ScanEvents([&](const storage::StoredEvent& e) -> Status {
     if (e.user >= spec.num_users || e.item >= spec.num_items) return Status::OK();  // newer than limits
+    if (e.timestamp >= events_before) return Status::OK();
     int8_t& ok = trainable[e.user];
     if (ok < 0) {
       ok = db.UserConsent(e.user).training ? 1 : 0;

@@ -33,7 +33,10 @@ struct TrainingDataStats {
   int64_t users_excluded_by_consent = 0;
 };
 
+// `events_before`: only events with timestamp < it (off-policy evaluation's
+// model as of a past time); default: all.
 StatusOr<models::Dataset> BuildTrainingDataset(const DBImpl& db, const ItemCatalog& catalog,
-                                               TrainingDataStats* stats);
+                                               TrainingDataStats* stats,
+                                               int64_t events_before = INT64_MAX);
 
 }  // namespace recdb

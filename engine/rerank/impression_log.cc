@@ -175,6 +175,16 @@ StatusOr<std::vector<Shown>> ImpressionLog::UserImpressions(uint32_t user, int64
   return out;
 }
 
+Status ImpressionLog::ForEach(const std::function<Status(uint32_t user, Shown shown)>& fn) const {
+  const storage::Store& store = *db_->store();
+  if (store.Handle(ColumnFamily::kImpressions) == nullptr) return Status::OK();
+  Status inner = Status::OK();
+  RECDB_RETURN_IF_ERROR(Scan(store, "", "", [&](uint32_t user, uint64_t, Shown s) {
+    if (inner.ok()) inner = fn(user, std::move(s));
+  }));
+  return inner;
+}
+
 ItemExposure ImpressionLog::Exposure(uint32_t item) const {
   std::lock_guard<std::mutex> lock(mu_);
   ItemExposure e;

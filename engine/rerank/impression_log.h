@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -64,6 +65,12 @@ class ImpressionLog {
   // The user's lists shown with timestamp in [start, end), oldest first.
   // Errors: Corruption for a record that fails verification; IOError.
   StatusOr<std::vector<Shown>> UserImpressions(uint32_t user, int64_t start, int64_t end) const;
+
+  // Every stored list, user by user (ascending iid), each user's oldest
+  // first, from one consistent view; `fn` returning non-OK stops the scan
+  // with its Status. Errors: Corruption for a record that fails
+  // verification; IOError.
+  Status ForEach(const std::function<Status(uint32_t user, Shown shown)>& fn) const;
 
   // Global exposure of `item` (zeros before anything was recorded).
   ItemExposure Exposure(uint32_t item) const;

@@ -2,7 +2,8 @@
 // protocol, accuracy and beyond-accuracy metrics side by side; with care
 // knobs, the fused list re-ranked as serving does ("fused+care"); with
 // --sweep, the accuracy / beyond-accuracy trade-off of one knob, as a table,
-// JSON and an SVG plot.
+// JSON and an SVG plot; with --off-policy, estimates of the database's own
+// recommender's reward from the impression log (eval_off_policy.h).
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -12,6 +13,7 @@
 
 #include "tools/cli/args.h"
 #include "tools/cli/db_access.h"
+#include "tools/cli/eval_off_policy.h"
 #include "tools/cli/recommend_json.h"
 #include "tools/cli/sweep_plot.h"
 
@@ -56,7 +58,10 @@ int EvalMain(int argc, char** argv) {
   ArgParser args("eval",
                  "Evaluate every recommender and the fused one on DIR's event log.",
                  "Protocol (docs/DESIGN.md): per user, events sorted by (time, item id); the last 20%\n"
-                 "are test, users with < 5 events train-only; full ranking excluding train items.");
+                 "are test, users with < 5 events train-only; full ranking excluding train items.\n"
+                 "With --off-policy: IPS and self-normalised IPS estimates of the fused recommender's\n"
+                 "(or --recommenders', each alone; or fused+care's with a care knob) reward per slot\n"
+                 "from the impressions logged with propensities (engine/eval/README.md).");
   args.AddPositional("DIR", "database directory");
   args.AddFlag("recommenders", "LIST", "comma-separated subset (default: all)");
   args.AddFlag("threads", "N", "threads", "2");
@@ -70,8 +75,10 @@ int EvalMain(int argc, char** argv) {
   args.AddFlag("svg", "PATH", "where --sweep writes its plot (default: sweep-KNOB.svg)");
   args.AddSwitch("json", "print {\"recommenders\": {\"mostpop\": {\"ndcg@10\": x, ...}}} as JSON;\n"
                          "with --sweep, {\"sweep\": [{\"KNOB\": v, \"ndcg@10\": x, ...}]}");
+  AddOffPolicyFlags(&args);
   int code = 0;
   if (!args.Parse(argc, argv, &code)) return code;
+  if (args.Has("off-policy")) return EvalOffPolicy(args);
   auto threads = args.GetInt("threads");
   if (!threads.ok()) return UsageError("eval", threads.status());
   EvaluateOptions opts;
