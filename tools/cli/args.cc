@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -243,6 +244,17 @@ int ExecSibling(const char* command, const char* program, const char* target, in
   ::execv(path.c_str(), args.data());
   return Fail(command, "cannot run " + path + ": " + std::strerror(errno) + " (built as the `" +
                            target + "` target)");
+}
+
+std::vector<std::string> SplitCommas(const std::string& value) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= value.size()) {
+    const size_t comma = std::min(value.find(',', start), value.size());
+    if (comma > start) out.push_back(value.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
 }
 
 }  // namespace recdb::cli

@@ -98,6 +98,9 @@ inline int UsageError(const std::string& command, const Status& status) {
 // Set by main() when the command line holds --json.
 void SetJsonErrors(bool on);
 
+// A comma-separated flag value ("a,b,,c") as its non-empty parts.
+std::vector<std::string> SplitCommas(const std::string& value);
+
 // Replaces this process with `program`, a sibling of this `recdb` binary in
 // its directory, passing argv[1..] on (`recdb bench` runs `recdb-bench`,
 // `recdb sim` runs `recdb-sim`). Returns only on failure: Fail(command, ...)

@@ -2,7 +2,6 @@
 // compute item vectors into an embedding space.
 #include <chrono>
 #include <iostream>
-#include <sstream>
 
 #include "recdb/embed.h"
 #include "tools/cli/args.h"
@@ -12,16 +11,6 @@
 
 namespace recdb::cli {
 namespace {
-
-std::vector<std::string> SplitCommas(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string tok;
-  while (std::getline(ss, tok, ',')) {
-    if (!tok.empty()) out.push_back(tok);
-  }
-  return out;
-}
 
 int EmbedMain(int argc, char** argv) {
   ArgParser args(

@@ -7,11 +7,11 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "tools/cli/args.h"
+#include "tools/cli/care_flags.h"
 #include "tools/cli/db_access.h"
 #include "tools/cli/eval_off_policy.h"
 #include "tools/cli/recommend_json.h"
@@ -19,16 +19,6 @@
 
 namespace recdb::cli {
 namespace {
-
-std::vector<std::string> SplitCommas(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string part;
-  while (std::getline(ss, part, ',')) {
-    if (!part.empty()) out.push_back(part);
-  }
-  return out;
-}
 
 // "diversity=0:1:0.1" -> the sweep. Errors: InvalidArgument.
 StatusOr<EvaluateOptions::Sweep> ParseSweep(const std::string& spec) {
@@ -85,17 +75,9 @@ int EvalMain(int argc, char** argv) {
   opts.threads = static_cast<int>(*threads);
   opts.recommenders = SplitCommas(args.Get("recommenders"));
   CareOptions care;
-  bool any_care = false;
-  for (const auto& [flag, knob] : {std::pair<const char*, double*>{"diversity", &care.diversity},
-                                   {"calibration", &care.calibration},
-                                   {"fair-share", &care.fair_share},
-                                   {"exploration", &care.exploration}}) {
-    if (!args.Has(flag)) continue;
-    auto v = args.GetDouble(flag);
-    if (!v.ok()) return UsageError("eval", v.status());
-    *knob = *v;
-    any_care = true;
-  }
+  auto care_given = ReadCareFlags(args, &care);
+  if (!care_given.ok()) return UsageError("eval", care_given.status());
+  const bool any_care = *care_given;
   auto seed = args.GetInt("seed");
   if (!seed.ok()) return UsageError("eval", seed.status());
   care.exploration_seed = static_cast<uint64_t>(*seed);

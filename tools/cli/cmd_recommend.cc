@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "tools/cli/args.h"
+#include "tools/cli/care_flags.h"
 #include "tools/cli/db_access.h"
 #include "tools/cli/progress.h"
 #include "tools/cli/recommend_json.h"
@@ -115,17 +116,9 @@ int RecommendMain(int argc, char** argv) {
   }
   req.exclude_seen = !args.Has("include-seen");
   CareOptions care;  // the DB's defaults are Options::care; any flag replaces them
-  bool any_care = false;
-  for (const auto& [flag, knob] : {std::pair<const char*, double*>{"diversity", &care.diversity},
-                                   {"calibration", &care.calibration},
-                                   {"fair-share", &care.fair_share},
-                                   {"exploration", &care.exploration}}) {
-    if (!args.Has(flag)) continue;
-    auto v = args.GetDouble(flag);
-    if (!v.ok()) return UsageError("recommend", v.status());
-    *knob = *v;
-    any_care = true;
-  }
+  auto care_given = ReadCareFlags(args, &care);
+  if (!care_given.ok()) return UsageError("recommend", care_given.status());
+  const bool any_care = *care_given;
   auto seed = args.GetInt("seed");
   if (!seed.ok()) return UsageError("recommend", seed.status());
   care.exploration_seed = static_cast<uint64_t>(*seed);

@@ -2,25 +2,15 @@
 
 #include <cstdio>
 #include <iostream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "recdb/off_policy.h"
+#include "tools/cli/care_flags.h"
 #include "tools/cli/db_access.h"
 
 namespace recdb::cli {
 namespace {
-
-std::vector<std::string> SplitList(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string part;
-  while (std::getline(ss, part, ',')) {
-    if (!part.empty()) out.push_back(part);
-  }
-  return out;
-}
 
 nlohmann::ordered_json Interval(double x, double half) { return {x - half, x + half}; }
 
@@ -48,7 +38,7 @@ int EvalOffPolicy(const ArgParser& args) {
   if (!(*hours > 0) || *hours > 1e6) return UsageError("eval", "--window-hours must be in (0, 1e6]");
   opts.window_seconds = static_cast<int64_t>(*hours * 3600.0);
   if (opts.window_seconds < 1) opts.window_seconds = 1;
-  opts.reward_types = SplitList(args.Get("reward-types"));
+  opts.reward_types = SplitCommas(args.Get("reward-types"));
   for (const auto& [flag, field] : {std::pair<const char*, int64_t*>{"since", &opts.since},
                                     {"until", &opts.until},
                                     {"model-until", &opts.model_until}}) {
@@ -62,24 +52,16 @@ int EvalOffPolicy(const ArgParser& args) {
   // Candidates: each --recommenders name alone (every other weight 0;
   // "fused" = the learned blend), else the fused blend; plus "fused+care"
   // when a care knob is given.
-  for (const std::string& name : SplitList(args.Get("recommenders"))) {
+  for (const std::string& name : SplitCommas(args.Get("recommenders"))) {
     OffPolicyCandidate c;
     c.name = name;
     if (name != "fused") c.alone = name;
     opts.candidates.push_back(std::move(c));
   }
   CareOptions care;
-  bool any_care = false;
-  for (const auto& [flag, knob] : {std::pair<const char*, double*>{"diversity", &care.diversity},
-                                   {"calibration", &care.calibration},
-                                   {"fair-share", &care.fair_share},
-                                   {"exploration", &care.exploration}}) {
-    if (!args.Has(flag)) continue;
-    auto v = args.GetDouble(flag);
-    if (!v.ok()) return UsageError("eval", v.status());
-    *knob = *v;
-    any_care = true;
-  }
+  auto care_given = ReadCareFlags(args, &care);
+  if (!care_given.ok()) return UsageError("eval", care_given.status());
+  const bool any_care = *care_given;
   if (opts.candidates.empty()) opts.candidates.push_back({"fused", {}, std::nullopt, ""});
   if (any_care) {
     auto seed = args.GetInt("seed");

@@ -1,0 +1,17 @@
+// The care knob flags shared by `recdb recommend`, `recdb eval` and
+// `recdb eval --off-policy`: each command declares them with its own help
+// text; ReadCareFlags is the one place that reads them.
+#pragma once
+
+#include "recdb/care.h"
+#include "recdb/status.h"
+#include "tools/cli/args.h"
+
+namespace recdb::cli {
+
+// Sets each of --diversity, --calibration, --fair-share and --exploration
+// that is given on *care; returns whether any was. InvalidArgument (a usage
+// error) for a value that is not a number.
+StatusOr<bool> ReadCareFlags(const ArgParser& args, CareOptions* care);
+
+}  // namespace recdb::cli
