@@ -193,22 +193,26 @@ TEST_F(ServeCliTest, RefusesToStartWithoutATokenOrOnARemoteAddress) {
 
 // Issue 19 #16: a one-character token was accepted. A token shorter than
 // 16 bytes (after trimming) is a usage error naming the rule, before the
-// database is opened; 16 bytes is enough.
+// database is opened; 16 bytes is enough. Every command line also has a
+// remote address without --allow-remote, refused (exit 1) after the token
+// check: without the rule the test fails at once instead of serving.
 TEST_F(ServeCliTest, RefusesATokenShorterThan16Bytes) {
   const std::string err_path = dir_.Sub("stderr.txt");
-  const test::RunResult one = test::RunCli("serve " + db_dir() + " --token t", err_path);
+  const std::string remote = " --address 0.0.0.0";
+  const test::RunResult one =
+      test::RunCli("serve " + db_dir() + " --token t" + remote, err_path);
   EXPECT_EQ(one.code, 2) << one.err;
   EXPECT_NE(one.err.find("the bearer token is 1 byte; at least 16 are required"),
             std::string::npos)
       << one.err;
   std::ofstream(dir_.Sub("short")) << "  fifteen-bytes!!  \n";
   const test::RunResult file =
-      test::RunCli("serve " + db_dir() + " --token-file " + dir_.Sub("short"), err_path);
+      test::RunCli("serve " + db_dir() + " --token-file " + dir_.Sub("short") + remote, err_path);
   EXPECT_EQ(file.code, 2) << file.err;
   EXPECT_NE(file.err.find("is 15 bytes; at least 16"), std::string::npos) << file.err;
   // Exactly 16 passes the token check and fails later, on the address.
   const test::RunResult sixteen = test::RunCli(
-      "serve " + db_dir() + " --token 0123456789abcdef --address 0.0.0.0", err_path);
+      "serve " + db_dir() + " --token 0123456789abcdef" + remote, err_path);
   EXPECT_EQ(sixteen.code, 1) << sixteen.err;
   EXPECT_EQ(sixteen.err.find("at least 16"), std::string::npos) << sixteen.err;
 }
