@@ -221,16 +221,16 @@ TEST_F(CliTruthTest, TrainPrintsTwoDecimalsAndRequireKnownUserRefusesStrangers) 
   std::string jsonl;
   for (int u = 0; u < 12; ++u) {
     for (int j = 0; j < 5; ++j) {
+      const int64_t ts = 1700000000 + u * 10 + j;
       jsonl += R"({"user":"u)" + std::to_string(u) + R"(","item":"i)" +
-               std::to_string((u + j) % 8) + R"(","ts":)" + std::to_string(1700000000 + u * 10 + j) +
-               "}\n";
+               std::to_string((u + j) % 8) + R"(","ts":)" + std::to_string(ts) + "}\n";
     }
   }
   ASSERT_EQ(Run("import " + db + " --events " + WriteFile("events.jsonl", jsonl)).code, 0);
   RunResult trained = Run("train " + db);
   ASSERT_EQ(trained.code, 0) << trained.err;
-  EXPECT_TRUE(std::regex_search(trained.out, std::regex("^trained on 60 events in [0-9]+\\.[0-9]{2} s\n")))
-      << trained.out;
+  const std::regex two_decimals("^trained on 60 events in [0-9]+\\.[0-9]{2} s\n");
+  EXPECT_TRUE(std::regex_search(trained.out, two_decimals)) << trained.out;
 
   RunResult fallback = Run("recommend " + db + " --user stranger -k 3 --explain");
   EXPECT_EQ(fallback.code, 0) << fallback.err;
