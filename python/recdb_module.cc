@@ -115,9 +115,10 @@ class PyDB {
                      const py::object& session_items, const py::object& categories,
                      const py::object& attributes, bool available_only, const py::object& care,
                      const py::object& pin, const py::object& boost, const py::object& bury,
-                     bool explain) {
+                     bool explain, bool require_known_user) {
     RecommendRequest r;
     if (!user.is_none()) r.user = StrArg(user, "user");
+    r.require_known_user = require_known_user;
     r.k = SizeArg(k, "k");
     if (!context.is_none()) r.context = context.cast<std::map<std::string, std::string>>();
     r.now = Int64Arg(now, "now");
@@ -363,9 +364,10 @@ PYBIND11_MODULE(recdb, m) {
            "context"_a = none, "now"_a = 0, "exclude_seen"_a = true, "exclude"_a = none,
            "weights"_a = none, "session_items"_a = none, "categories"_a = none,
            "attributes"_a = none, "available_only"_a = true, "care"_a = none, "pin"_a = none,
-           "boost"_a = none, "bury"_a = none, "explain"_a = true,
+           "boost"_a = none, "bury"_a = none, "explain"_a = true, "require_known_user"_a = false,
            "The k best items for `user`: a list of dicts with item, score, contributions "
-           "and (with explain) explanation {sentence, evidence}.")
+           "and (with explain) explanation {sentence, evidence}. An unknown user gets the "
+           "popularity fallback, or recdb.NotFoundError with require_known_user=True.")
       .def("similar", &PyDB::Similar, "item"_a, "k"_a = 10, py::kw_only(),
            "categories"_a = none, "attributes"_a = none, "exclude"_a = none,
            "available_only"_a = true, "explain"_a = true)

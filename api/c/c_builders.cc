@@ -317,6 +317,9 @@ void recdb_recommend_options_set_now(recdb_recommend_options_t* o, int64_t now) 
 void recdb_recommend_options_set_exclude_seen(recdb_recommend_options_t* o, int v) {
   if (o) o->request.exclude_seen = v != 0;
 }
+void recdb_recommend_options_set_require_known_user(recdb_recommend_options_t* o, int v) {
+  if (o) o->request.require_known_user = v != 0;
+}
 recdb_status_t recdb_recommend_options_add_context(recdb_recommend_options_t* o, const char* key,
                                                    const char* value) {
   if (o == nullptr || key == nullptr || value == nullptr) return RECDB_INVALID_ARGUMENT;

@@ -93,6 +93,21 @@ recdb_status_t recdb_record_events(recdb_t* db, const recdb_events_t* events, in
   });
 }
 
+recdb_status_t recdb_record_events_counted(recdb_t* db, const recdb_events_t* events, int sync,
+                                           recdb_record_events_result_t* result, char** errmsg) {
+  return Guard(errmsg, [&] {
+    if (result != nullptr) *result = recdb_record_events_result_t{0, 0, 0};
+    if (db == nullptr) return NullArgument(errmsg, "db");
+    if (events == nullptr) return NullArgument(errmsg, "events");
+    recdb::RecordEventsResult r;
+    recdb::Status s = db->db->RecordEvents(MakeWriteOptions(sync), events->events, &r);
+    if (s.ok() && result != nullptr) {
+      *result = recdb_record_events_result_t{r.stored, r.counted_only, r.dropped_forgotten};
+    }
+    return FromStatus(s, errmsg);
+  });
+}
+
 recdb_status_t recdb_upsert_items(recdb_t* db, const recdb_items_t* items, int sync,
                                   char** errmsg) {
   return Guard(errmsg, [&] {

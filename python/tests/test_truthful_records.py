@@ -104,3 +104,15 @@ def test_object_dtype_vectors_raise_invalid_argument(db):
         db.put_vectors("s", ["a"], np.array([["x", None]], dtype=object))
     with pytest.raises(recdb.InvalidArgumentError):
         db.search("s", np.array(["x", None], dtype=object))
+
+
+def test_require_known_user_is_not_found_instead_of_the_fallback(trained):
+    # Item 5: the fallback explains itself; a caller who wants NotFound for
+    # an unknown user asks for it (the keyword was a TypeError before).
+    fallback = trained.recommend("stranger", k=3)
+    assert len(fallback) == 3
+    assert all("does not know your tastes yet" in r["explanation"]["sentence"] for r in fallback)
+    with pytest.raises(recdb.NotFoundError, match="unknown user 'stranger'") as e:
+        trained.recommend("stranger", k=3, require_known_user=True)
+    assert e.value.code == "not_found"
+    assert len(trained.recommend("u3", k=3, require_known_user=True)) == 3

@@ -875,6 +875,45 @@ static void TestImpressions(recdb_t* db) {
   CHECK(receipt.impressions_removed == 0);
 }
 
+/* Issue 19 #3 and #5 in C. After TestImpressions forgot u7, its events are
+ * dropped by the forget ledger: recdb_record_events_counted reports them as
+ * dropped, not stored (recdb_record_events alone could not tell). An unknown
+ * user gets the cold-start fallback, or NOT_FOUND with require_known_user. */
+static void TestTruthfulCounts(recdb_t* db) {
+  recdb_events_t* ev = recdb_events_create();
+  CHECK(recdb_events_add(ev, "u7", "a1", "view", 1700009000) == RECDB_OK);
+  CHECK(recdb_events_add(ev, "u8", "a2", "view", 1700009001) == RECDB_OK);
+  recdb_record_events_result_t r;
+  memset(&r, 0xff, sizeof r);
+  EXPECT_STATUS(RECDB_OK, recdb_record_events_counted(db, ev, 0, &r, err));
+  CHECK(r.stored == 1);
+  CHECK(r.counted_only == 0);
+  CHECK(r.dropped_forgotten == 1);
+  EXPECT_STATUS(RECDB_OK, recdb_record_events_counted(db, ev, 0, NULL, err));
+  memset(&r, 0xff, sizeof r);
+  EXPECT_STATUS(RECDB_INVALID_ARGUMENT, recdb_record_events_counted(db, NULL, 0, &r, err));
+  CHECK(r.stored == 0 && r.dropped_forgotten == 0);
+  recdb_events_destroy(ev);
+
+  recdb_recommend_options_t* ro = recdb_recommend_options_create();
+  recdb_recommend_options_set_k(ro, 3);
+  recdb_results_t* res = NULL;
+  EXPECT_STATUS(RECDB_OK, recdb_recommend(db, "stranger", ro, &res, err));
+  CHECK(recdb_results_count(res) == 3);
+  recdb_results_destroy(res);
+  res = NULL;
+  recdb_recommend_options_set_require_known_user(ro, 1);
+  char* msg = NULL;
+  CHECK(recdb_recommend(db, "stranger", ro, &res, &msg) == RECDB_NOT_FOUND);
+  CHECK(res == NULL);
+  CHECK(msg != NULL && strstr(msg, "require_known_user") != NULL);
+  recdb_free(msg);
+  EXPECT_STATUS(RECDB_OK, recdb_recommend(db, "u3", ro, &res, err));
+  CHECK(recdb_results_count(res) == 3);
+  recdb_results_destroy(res);
+  recdb_recommend_options_destroy(ro);
+}
+
 /* Pin/boost/bury, history and impressions; then both calls on a read-only
  * copy (history reads, impressions are FAILED_PRECONDITION). */
 static void TestRulesHistoryImpressions(const char* base) {
@@ -906,6 +945,7 @@ static void TestRulesHistoryImpressions(const char* base) {
   TestBusinessRules(db);
   TestHistory(db);
   TestImpressions(db);
+  TestTruthfulCounts(db);
   EXPECT_STATUS(RECDB_OK, recdb_close(db, err));
 
   recdb_options_set_create_if_missing(o, 0);

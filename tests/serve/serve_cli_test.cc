@@ -29,6 +29,9 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
+// `recdb serve` refuses a token shorter than 16 bytes (issue 19 #16).
+constexpr const char* kToken = "serve-cli-test-token";
+
 // A `recdb serve` child with its stdout on a pipe.
 class ServeProcess {
  public:
@@ -123,7 +126,7 @@ class ServeCliTest : public ::testing::Test {
     t.ials_iterations = 3;
     ASSERT_TRUE((*db)->Train(t).ok());  // learns and stores fusion weights, as `recdb train`
     ASSERT_TRUE((*db)->Close().ok());
-    std::ofstream(dir_.Sub("token")) << "file-token\n";
+    std::ofstream(dir_.Sub("token")) << "another-file-token\n";
   }
 
   std::string db_dir() const { return dir_.Sub("db"); }
@@ -153,18 +156,18 @@ TEST_F(ServeCliTest, RecommendAndSimilarReturnTheCliJsonAndSigtermClosesCleanly)
   auto client = HttpClient::Connect("127.0.0.1", port);
   ASSERT_TRUE(client.ok()) << client.status().ToString();
   auto rec = (*client)->Send("GET", "/v1/recommend?user=u3&k=5&explain&context=device%3Dmobile",
-                             "", "file-token");
+                             "", "another-file-token");
   ASSERT_TRUE(rec.ok());
   ASSERT_EQ(rec->status, 200) << rec->body;
   EXPECT_EQ(ojson::parse(rec->body), ojson::parse(cli_rec));
-  auto sim = (*client)->Send("GET", "/v1/similar?item=i2&k=4", "", "file-token");
+  auto sim = (*client)->Send("GET", "/v1/similar?item=i2&k=4", "", "another-file-token");
   ASSERT_TRUE(sim.ok());
   ASSERT_EQ(sim->status, 200) << sim->body;
   EXPECT_EQ(ojson::parse(sim->body), ojson::parse(cli_sim));
   EXPECT_EQ((*client)->Send("GET", "/v1/stats", "", "wrong").value().status, 401);
   auto posted = (*client)->Send("POST", "/v1/events",
                                 R"({"events":[{"user":"u3","item":"i9","ts":1700000500}]})",
-                                "file-token");
+                                "another-file-token");
   ASSERT_TRUE(posted.ok());
   EXPECT_EQ(posted->status, 200);
 
@@ -183,22 +186,49 @@ TEST_F(ServeCliTest, RecommendAndSimilarReturnTheCliJsonAndSigtermClosesCleanly)
 
 TEST_F(ServeCliTest, RefusesToStartWithoutATokenOrOnARemoteAddress) {
   EXPECT_EQ(test::RunCli("serve " + db_dir(), "/dev/null").code, 2);
-  EXPECT_EQ(test::RunCli("serve " + db_dir() + " --token t --address 0.0.0.0", "/dev/null").code, 1);
-  EXPECT_EQ(test::RunCli("serve " + dir_.Sub("nothing") + " --token t", "/dev/null").code, 1);
+  const std::string token = " --token " + std::string(kToken);
+  EXPECT_EQ(test::RunCli("serve " + db_dir() + token + " --address 0.0.0.0", "/dev/null").code, 1);
+  EXPECT_EQ(test::RunCli("serve " + dir_.Sub("nothing") + token, "/dev/null").code, 1);
+}
+
+// Issue 19 #16: a one-character token was accepted. A token shorter than
+// 16 bytes (after trimming) is a usage error naming the rule, before the
+// database is opened; 16 bytes is enough. Every command line also has a
+// remote address without --allow-remote, refused (exit 1) after the token
+// check: without the rule the test fails at once instead of serving.
+TEST_F(ServeCliTest, RefusesATokenShorterThan16Bytes) {
+  const std::string err_path = dir_.Sub("stderr.txt");
+  const std::string remote = " --address 0.0.0.0";
+  const test::RunResult one =
+      test::RunCli("serve " + db_dir() + " --token t" + remote, err_path);
+  EXPECT_EQ(one.code, 2) << one.err;
+  EXPECT_NE(one.err.find("the bearer token is 1 byte; at least 16 are required"),
+            std::string::npos)
+      << one.err;
+  std::ofstream(dir_.Sub("short")) << "  fifteen-bytes!!  \n";
+  const test::RunResult file =
+      test::RunCli("serve " + db_dir() + " --token-file " + dir_.Sub("short") + remote, err_path);
+  EXPECT_EQ(file.code, 2) << file.err;
+  EXPECT_NE(file.err.find("is 15 bytes; at least 16"), std::string::npos) << file.err;
+  // Exactly 16 passes the token check and fails later, on the address.
+  const test::RunResult sixteen = test::RunCli(
+      "serve " + db_dir() + " --token 0123456789abcdef" + remote, err_path);
+  EXPECT_EQ(sixteen.code, 1) << sixteen.err;
+  EXPECT_EQ(sixteen.err.find("at least 16"), std::string::npos) << sixteen.err;
 }
 
 TEST_F(ServeCliTest, SigintAlsoShutsDownGracefully) {
   // SetUp's Train stored a model, which Open would serve: without it and
   // with --no-train there is no model to serve.
   std::filesystem::remove(db_dir() + "/derived/fused.model");
-  ServeProcess proc({"serve", db_dir(), "--token", "t", "--no-train"});
+  ServeProcess proc({"serve", db_dir(), "--token", kToken, "--no-train"});
   std::string ready = proc.ReadLine();
   auto rj = ojson::parse(ready, nullptr, false);
   ASSERT_TRUE(rj.is_object()) << ready;
   auto client = HttpClient::Connect("127.0.0.1", rj["port"].get<uint16_t>());
   ASSERT_TRUE(client.ok());
   // --no-train: no model yet, so recommend is a 409 until POST /v1/train.
-  EXPECT_EQ((*client)->Send("GET", "/v1/recommend?user=u1", "", "t").value().status, 409);
+  EXPECT_EQ((*client)->Send("GET", "/v1/recommend?user=u1", "", kToken).value().status, 409);
   EXPECT_EQ(proc.StopWith(SIGINT, std::chrono::seconds(60)), 0);
 }
 
@@ -220,14 +250,14 @@ TEST_F(ServeCliTest, ServesWithTheOptionsFilesRetentionPolicy) {
   }
   std::ofstream(dir_.Sub("recdb.json")) << R"({"retention": {"ttl_seconds_by_type": {"view": 86400}}})";
   for (bool with_file : {false, true}) {
-    std::vector<std::string> args = {"serve", db_dir(), "--token", "t", "--no-train"};
+    std::vector<std::string> args = {"serve", db_dir(), "--token", kToken, "--no-train"};
     if (with_file) args.insert(args.begin(), {"--options", dir_.Sub("recdb.json")});
     ServeProcess proc(args);
     auto rj = ojson::parse(proc.ReadLine(), nullptr, false);
     ASSERT_TRUE(rj.is_object());
     auto client = HttpClient::Connect("127.0.0.1", rj["port"].get<uint16_t>());
     ASSERT_TRUE(client.ok());
-    auto exported = (*client)->Send("GET", "/v1/users/ttl/export", "", "t");
+    auto exported = (*client)->Send("GET", "/v1/users/ttl/export", "", kToken);
     ASSERT_TRUE(exported.ok());
     ASSERT_EQ(exported->status, 200) << exported->body;
     auto j = ojson::parse(exported->body, nullptr, false);
@@ -256,13 +286,13 @@ TEST_F(ServeCliTest, SpacesSnapshotsAndVerifyAreTheCliJson) {
       test::RunCli("backup verify " + backups + "/" + name + " --json", "/dev/null");
   ASSERT_EQ(verify.code, 0) << verify.out;
 
-  ServeProcess proc({"serve", db_dir(), "--token", "t", "--no-train", "--backup-dir", backups});
+  ServeProcess proc({"serve", db_dir(), "--token", kToken, "--no-train", "--backup-dir", backups});
   auto rj = ojson::parse(proc.ReadLine(), nullptr, false);
   ASSERT_TRUE(rj.is_object());
   auto client = HttpClient::Connect("127.0.0.1", rj["port"].get<uint16_t>());
   ASSERT_TRUE(client.ok());
   auto get = [&](const std::string& method, const std::string& target) {
-    auto r = (*client)->Send(method, target, "", "t");
+    auto r = (*client)->Send(method, target, "", kToken);
     EXPECT_TRUE(r.ok());
     EXPECT_EQ(r->status, 200) << target << ": " << r->body;
     return ojson::parse(r->body, nullptr, false);
@@ -283,14 +313,14 @@ TEST_F(ServeCliTest, SpacesSnapshotsAndVerifyAreTheCliJson) {
 TEST_F(ServeCliTest, ItemInteractionsNameNoUserUnderTheOptionsFilesAggregatePrivacy) {
   std::ofstream(dir_.Sub("noise.json")) << R"({"aggregate_privacy": {"popularity_epsilon": 0.5}})";
   for (bool with_file : {false, true}) {
-    std::vector<std::string> args = {"serve", db_dir(), "--token", "t", "--no-train"};
+    std::vector<std::string> args = {"serve", db_dir(), "--token", kToken, "--no-train"};
     if (with_file) args.insert(args.begin(), {"--options", dir_.Sub("noise.json")});
     ServeProcess proc(args);
     auto rj = ojson::parse(proc.ReadLine(), nullptr, false);
     ASSERT_TRUE(rj.is_object());
     auto client = HttpClient::Connect("127.0.0.1", rj["port"].get<uint16_t>());
     ASSERT_TRUE(client.ok());
-    auto r = (*client)->Send("GET", "/v1/items/i2/interactions?users=1000", "", "t");
+    auto r = (*client)->Send("GET", "/v1/items/i2/interactions?users=1000", "", kToken);
     ASSERT_TRUE(r.ok());
     ASSERT_EQ(r->status, 200) << r->body;
     auto j = ojson::parse(r->body, nullptr, false);

@@ -122,6 +122,22 @@ TEST_F(TruthHttpTest, UnknownUserGetsTheExplainedPopularityFallback) {
                                            "i8", "i9"}));
 }
 
+// #5: the caller who asks for it gets NotFound for an unknown user instead
+// of the fallback; the parameter was a 400 (unknown parameter) before.
+TEST_F(TruthHttpTest, RequireKnownUserMakesAnUnknownUser404) {
+  auto [s, b] = Call("GET", "/v1/recommend?user=stranger&k=3&require_known_user=true");
+  EXPECT_EQ(s, 404) << b.dump();
+  EXPECT_EQ(b["error"]["code"], "not_found") << b.dump();
+  EXPECT_NE(b["error"]["message"].get<std::string>().find("unknown user 'stranger'"),
+            std::string::npos)
+      << b.dump();
+  auto [s2, b2] = Call("GET", "/v1/recommend?user=u1&k=3&require_known_user=true");
+  EXPECT_EQ(s2, 200) << b2.dump();
+  EXPECT_EQ(b2["items"].size(), 3u);
+  auto [s3, b3] = Call("GET", "/v1/recommend?user=stranger&k=3&require_known_user=false");
+  EXPECT_EQ(s3, 200) << b3.dump();
+}
+
 // #8: `similar --explain` said "Because you interacted with X" with no user.
 TEST_F(TruthHttpTest, SimilarItemsHaveTheirOwnSentence) {
   auto [s, b] = Call("GET", "/v1/similar?item=i1&k=5&explain=1");

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -211,6 +212,36 @@ TEST_F(CliTruthTest, HistoryShowsTitlesAndImportCountsTags) {
   json item = RunJson("get " + db + " --item 1 --json");
   EXPECT_EQ(item["created_at"], -1514764800) << item.dump();
   EXPECT_EQ(item["attributes"]["tags"], json::array({"vampire"})) << item.dump();
+}
+
+// #16: `train` printed "7.94464 s"; #5: an unknown user gets the explained
+// fallback, or (--require-known-user, which did not exist) an error.
+TEST_F(CliTruthTest, TrainPrintsTwoDecimalsAndRequireKnownUserRefusesStrangers) {
+  const std::string db = InitDb();
+  std::string jsonl;
+  for (int u = 0; u < 12; ++u) {
+    for (int j = 0; j < 5; ++j) {
+      const int64_t ts = 1700000000 + u * 10 + j;
+      jsonl += R"({"user":"u)" + std::to_string(u) + R"(","item":"i)" +
+               std::to_string((u + j) % 8) + R"(","ts":)" + std::to_string(ts) + "}\n";
+    }
+  }
+  ASSERT_EQ(Run("import " + db + " --events " + WriteFile("events.jsonl", jsonl)).code, 0);
+  RunResult trained = Run("train " + db);
+  ASSERT_EQ(trained.code, 0) << trained.err;
+  const std::regex two_decimals("^trained on 60 events in [0-9]+\\.[0-9]{2} s\n");
+  EXPECT_TRUE(std::regex_search(trained.out, two_decimals)) << trained.out;
+
+  RunResult fallback = Run("recommend " + db + " --user stranger -k 3 --explain");
+  EXPECT_EQ(fallback.code, 0) << fallback.err;
+  EXPECT_NE(fallback.out.find("does not know your tastes yet"), std::string::npos)
+      << fallback.out;
+  RunResult refused = Run("recommend " + db + " --user stranger -k 3 --require-known-user");
+  EXPECT_EQ(refused.code, 1) << refused.out;
+  EXPECT_NE(refused.err.find("unknown user 'stranger'"), std::string::npos) << refused.err;
+  EXPECT_TRUE(refused.out.empty()) << refused.out;
+  json known = RunJson("recommend " + db + " --user u1 -k 3 --require-known-user --json");
+  EXPECT_EQ(known["items"].size(), 3u) << known.dump();
 }
 
 }  // namespace

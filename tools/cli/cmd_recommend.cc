@@ -77,6 +77,8 @@ int RecommendMain(int argc, char** argv) {
   args.AddRepeatedFlag("weight", "NAME=W", "override a recommender's weight (repeatable)");
   args.AddFlag("now", "TS", "request time, seconds since epoch (default: the user's last event)");
   args.AddSwitch("include-seen", "do not exclude items the user already interacted with");
+  args.AddSwitch("require-known-user",
+                 "an unknown --user is an error (exit 1), not the popularity fallback");
   args.AddFlag("diversity", "X", "care: MMR diversity over categories, in [0, 1]");
   args.AddFlag("calibration", "X", "care: follow the history's category mix, in [0, 1]");
   args.AddFlag("fair-share", "X", "care: minimum share of long-tail slots, in [0, 1]");
@@ -115,6 +117,7 @@ int RecommendMain(int argc, char** argv) {
     req.weights[name] = *v;
   }
   req.exclude_seen = !args.Has("include-seen");
+  req.require_known_user = args.Has("require-known-user");
   CareOptions care;  // the DB's defaults are Options::care; any flag replaces them
   auto care_given = ReadCareFlags(args, &care);
   if (!care_given.ok()) return UsageError("recommend", care_given.status());

@@ -17,7 +17,11 @@
 namespace recdb::cli {
 namespace {
 
-// The token from --token or the first line of --token-file, trimmed.
+// The shortest bearer token `recdb serve` accepts, in bytes.
+constexpr size_t kMinTokenBytes = 16;
+
+// The token from --token or the first line of --token-file, trimmed; at
+// least kMinTokenBytes long.
 StatusOr<std::string> ReadToken(const ArgParser& args) {
   if (args.Has("token") && args.Has("token-file")) {
     return Status::InvalidArgument("give --token or --token-file, not both");
@@ -39,6 +43,15 @@ StatusOr<std::string> ReadToken(const ArgParser& args) {
   }
   while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.erase(0, 1);
   if (token.empty()) return Status::InvalidArgument("the bearer token is empty");
+  // A token anyone can guess in a few tries protects nothing: the server
+  // compares in constant time but does not rate-limit wrong tokens.
+  if (token.size() < kMinTokenBytes) {
+    return Status::InvalidArgument(
+        "the bearer token is " + std::to_string(token.size()) +
+        (token.size() == 1 ? " byte" : " bytes") + "; at least " +
+        std::to_string(kMinTokenBytes) +
+        " are required (e.g. `openssl rand -hex 16 > FILE`, then --token-file FILE)");
+  }
   return token;
 }
 
@@ -55,7 +68,8 @@ int ServeMain(int argc, char** argv) {
   args.AddFlag("address", "IP", "address to listen on", "127.0.0.1");
   args.AddFlag("port", "N", "TCP port; 0 picks a free one", "0");
   args.AddSwitch("allow-remote", "allow a non-loopback --address (plain HTTP: add TLS in front)");
-  args.AddFlag("token", "T", "bearer token clients must send (visible in ps: prefer --token-file)");
+  args.AddFlag("token", "T",
+               "bearer token clients must send, >= 16 bytes (visible in ps: prefer --token-file)");
   args.AddFlag("token-file", "FILE", "read the bearer token from the first line of FILE");
   args.AddFlag("threads", "N", "threads serving requests", "2");
   args.AddFlag("max-body-bytes", "N", "largest request body (larger: 413)", "16777216");

@@ -170,6 +170,23 @@ RECDB_EXPORT recdb_status_t recdb_events_add_context(recdb_events_t* events, con
 RECDB_EXPORT recdb_status_t recdb_record_events(recdb_t* db, const recdb_events_t* events, int sync,
                                    char** errmsg);
 
+/* Caller-owned output of recdb_record_events_counted: every event of the
+ * batch in exactly one count. */
+typedef struct recdb_record_events_result_t {
+  int64_t stored;            /* appended to its user's history */
+  int64_t counted_only;      /* user consent store_events is off: per-item counts only */
+  int64_t dropped_forgotten; /* user is in the forget ledger (recdb_forget_user): dropped */
+} recdb_record_events_result_t;
+
+/* As recdb_record_events, and on success fills *result (if not NULL) with
+ * how many events were stored, only counted and dropped. An event of a
+ * forgotten user is dropped, not stored and not an error: a caller that
+ * reports "N events stored" must report dropped_forgotten separately. */
+RECDB_EXPORT recdb_status_t recdb_record_events_counted(recdb_t* db, const recdb_events_t* events,
+                                                        int sync,
+                                                        recdb_record_events_result_t* result,
+                                                        char** errmsg);
+
 /* A batch of items. */
 RECDB_EXPORT recdb_items_t* recdb_items_create(void);
 RECDB_EXPORT void recdb_items_destroy(recdb_items_t* items);
@@ -299,6 +316,11 @@ RECDB_EXPORT void recdb_recommend_options_set_k(recdb_recommend_options_t* optio
  * independent of the wall clock (hour-of-day, trending, rotation). */
 RECDB_EXPORT void recdb_recommend_options_set_now(recdb_recommend_options_t* options, int64_t now);
 RECDB_EXPORT void recdb_recommend_options_set_exclude_seen(recdb_recommend_options_t* options, int value);
+/* 1: recdb_recommend returns NOT_FOUND for a user the database does not
+ * know, instead of the cold-start fallback (popular items, explained as
+ * such). Default 0. Has no effect on similar items. */
+RECDB_EXPORT void recdb_recommend_options_set_require_known_user(recdb_recommend_options_t* options,
+                                                                 int value);
 /* Request context, e.g. ("device", "mobile"). */
 RECDB_EXPORT recdb_status_t recdb_recommend_options_add_context(recdb_recommend_options_t* options,
                                                    const char* key, const char* value);
@@ -345,7 +367,8 @@ RECDB_EXPORT recdb_status_t recdb_recommend_options_add_bury(recdb_recommend_opt
  * with scores, per-recommender contributions and explanations, in *results
  * (NULL on failure). options NULL = defaults. Errors: FAILED_PRECONDITION
  * before the first train; INVALID_ARGUMENT for k outside 1..1000 or an
- * unknown recommender name in the weights. */
+ * unknown recommender name in the weights; NOT_FOUND for an unknown user
+ * with recdb_recommend_options_set_require_known_user. */
 RECDB_EXPORT recdb_status_t recdb_recommend(recdb_t* db, const char* user,
                                const recdb_recommend_options_t* options,
                                recdb_results_t** results, char** errmsg);
