@@ -490,7 +490,8 @@ StatusOr<std::string> DBImpl::ExportUser(const std::string& id) {
       }
     }
     out["vectors"] = std::move(vectors);
-    // Impressions: each list shown to the user, when, items in slot order.
+    // Impressions: each list shown to the user, when, items in slot order,
+    // with its context and per-slot propensities when they were given.
     nlohmann::json impressions = nlohmann::json::array();
     RECDB_ASSIGN_OR_RETURN(
         std::vector<rerank::Shown> shown,
@@ -498,7 +499,10 @@ StatusOr<std::string> DBImpl::ExportUser(const std::string& id) {
     for (const rerank::Shown& list : shown) {
       nlohmann::json items = nlohmann::json::array();
       for (uint32_t iid : list.items) items.push_back(ItemExternalId(iid));
-      impressions.push_back({{"timestamp", list.timestamp}, {"items", std::move(items)}});
+      nlohmann::json entry = {{"timestamp", list.timestamp}, {"items", std::move(items)}};
+      if (!list.context.empty()) entry["context"] = list.context;
+      if (!list.propensities.empty()) entry["propensities"] = list.propensities;
+      impressions.push_back(std::move(entry));
     }
     out["impressions"] = std::move(impressions);
     // Audit (not on a read-only open, which writes nothing).

@@ -324,6 +324,15 @@ std::vector<float> VectorFrom(const py::handle& vector, const std::string& what)
   return out;
 }
 
+std::vector<double> DoublesFrom(const py::handle& values, const std::string& what) {
+  if (py::isinstance<py::str>(values) || !py::isinstance<py::iterable>(values)) {
+    Invalid(what + " must be a sequence of numbers");
+  }
+  std::vector<double> out;
+  for (py::handle v : values) out.push_back(ToDouble(v, what + " element"));
+  return out;
+}
+
 std::vector<VectorRecord> VectorRecordsFrom(const std::vector<std::string>& ids,
                                             const py::handle& vectors) {
   std::vector<VectorRecord> out(ids.size());

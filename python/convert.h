@@ -48,6 +48,8 @@ std::vector<VectorRecord> VectorRecordsFrom(const std::vector<std::string>& ids,
                                             const py::handle& vectors);
 // `vector`: a 1-D numpy array or a sequence of numbers.
 std::vector<float> VectorFrom(const py::handle& vector, const std::string& what);
+// A sequence of numbers, kept in double precision (e.g. propensities).
+std::vector<double> DoublesFrom(const py::handle& values, const std::string& what);
 // Scalar arguments taken as Python objects, so that a wrong one raises
 // recdb.InvalidArgumentError naming it rather than pybind11's TypeError.
 // An int (or __index__) in [0, SIZE_MAX]; a float such as 2.5 is an error.

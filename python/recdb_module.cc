@@ -147,10 +147,12 @@ class PyDB {
   }
 
   void RecordImpressions(const std::string& user, const std::vector<std::string>& items,
-                         const py::object& timestamp, const py::object& context) {
+                         const py::object& timestamp, const py::object& context,
+                         const py::object& propensities) {
     ImpressionContext c;
     c.timestamp = Int64Arg(timestamp, "timestamp");
     if (!context.is_none()) c.context = context.cast<std::map<std::string, std::string>>();
+    if (!propensities.is_none()) c.propensities = DoublesFrom(propensities, "propensities");
     Check(Call([&] { return db_->RecordImpressions(WriteOptions{}, user, items, c); }));
   }
 
@@ -372,7 +374,10 @@ PYBIND11_MODULE(recdb, m) {
            "categories"_a = none, "attributes"_a = none, "exclude"_a = none,
            "available_only"_a = true, "explain"_a = true)
       .def("record_impressions", &PyDB::RecordImpressions, "user"_a, "items"_a, py::kw_only(),
-           "timestamp"_a = 0, "context"_a = none)
+           "timestamp"_a = 0, "context"_a = none, "propensities"_a = none,
+           "Record that `items` were shown to `user`, slot 0 first (rotation, fair "
+           "exposure). propensities: per slot, the probability in (0, 1] with which the "
+           "showing policy put that item there, for `recdb eval --off-policy`.")
       .def("create_space", &PyDB::CreateSpace, "name"_a, "dimension"_a, py::kw_only(),
            "metric"_a = "cosine", "model_name"_a = "", "model_version"_a = "", "hnsw_m"_a = 16,
            "ef_construction"_a = 200, "ef_search"_a = 64)

@@ -211,11 +211,10 @@ recdb_status_t recdb_similar_items(recdb_t* db, const char* item, size_t k,
   });
 }
 
-recdb_status_t recdb_record_impressions(recdb_t* db, const char* user,
-                                        const char* const* items, size_t count,
-                                        int64_t timestamp, const char* const* context_keys,
-                                        const char* const* context_values,
-                                        size_t context_count, int sync, char** errmsg) {
+recdb_status_t recdb_record_impressions_with_propensities(
+    recdb_t* db, const char* user, const char* const* items, const double* propensities,
+    size_t count, int64_t timestamp, const char* const* context_keys,
+    const char* const* context_values, size_t context_count, int sync, char** errmsg) {
   return Guard(errmsg, [&] {
     if (db == nullptr) return NullArgument(errmsg, "db");
     if (user == nullptr) return NullArgument(errmsg, "user");
@@ -232,6 +231,7 @@ recdb_status_t recdb_record_impressions(recdb_t* db, const char* user,
     }
     recdb::ImpressionContext context;
     context.timestamp = timestamp;
+    if (propensities != nullptr) context.propensities.assign(propensities, propensities + count);
     for (size_t j = 0; j < context_count; ++j) {
       if (context_keys[j] == nullptr || context_values[j] == nullptr) {
         return Fail(errmsg, RECDB_INVALID_ARGUMENT,
@@ -242,6 +242,16 @@ recdb_status_t recdb_record_impressions(recdb_t* db, const char* user,
     return FromStatus(db->db->RecordImpressions(MakeWriteOptions(sync), user, shown, context),
                       errmsg);
   });
+}
+
+recdb_status_t recdb_record_impressions(recdb_t* db, const char* user,
+                                        const char* const* items, size_t count,
+                                        int64_t timestamp, const char* const* context_keys,
+                                        const char* const* context_values,
+                                        size_t context_count, int sync, char** errmsg) {
+  return recdb_record_impressions_with_propensities(db, user, items, nullptr, count, timestamp,
+                                                    context_keys, context_values,
+                                                    context_count, sync, errmsg);
 }
 
 recdb_status_t recdb_create_space(recdb_t* db, const char* name, int dimension,

@@ -34,6 +34,13 @@ bool DecodeShown(std::string_view key, std::string_view value, uint32_t* user, S
   if (r->propensities() != nullptr && r->propensities()->size() == out->items.size()) {
     out->propensities.assign(r->propensities()->begin(), r->propensities()->end());
   }
+  out->context.clear();
+  if (r->context_keys() != nullptr && r->context_values() != nullptr &&
+      r->context_keys()->size() == r->context_values()->size()) {
+    for (flatbuffers::uoffset_t i = 0; i < r->context_keys()->size(); ++i) {
+      out->context[r->context_keys()->Get(i)->str()] = r->context_values()->Get(i)->str();
+    }
+  }
   return true;
 }
 

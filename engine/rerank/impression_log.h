@@ -48,6 +48,8 @@ struct Shown {
   // Per slot, as ImpressionContext::propensities; empty = unknown (none
   // given, or a record written before propensities were stored).
   std::vector<double> propensities;
+  // The request context it was shown in (ImpressionContext::context).
+  std::map<std::string, std::string> context;
 };
 
 class ImpressionLog {

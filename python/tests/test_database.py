@@ -145,6 +145,24 @@ def test_impressions(trained):
         trained.record_impressions("u3", ["zz"])
 
 
+def test_impressions_keep_their_propensities_and_context(trained):
+    trained.record_impressions("u4", ["a0", "a1"], timestamp=BASE_TS + 30000,
+                               context={"surface": "home"}, propensities=[0.5, 0.25])
+    shown = [i for i in trained.export_user("u4")["impressions"]
+             if i["timestamp"] == BASE_TS + 30000]
+    assert len(shown) == 1
+    assert shown[0]["items"] == ["a0", "a1"]
+    assert shown[0]["context"] == {"surface": "home"}
+    assert shown[0]["propensities"] == [0.5, 0.25]
+    # One per slot, each in (0, 1]; a bad value names itself; nothing stored.
+    for bad in ([0.5], [0.5, 0.0], [0.5, 1.5], ["x", 0.5], "0.5"):
+        with pytest.raises(recdb.InvalidArgumentError):
+            trained.record_impressions("u4", ["a0", "a1"], timestamp=BASE_TS + 30001,
+                                       propensities=bad)
+    assert not [i for i in trained.export_user("u4")["impressions"]
+                if i["timestamp"] == BASE_TS + 30001]
+
+
 def test_snapshot_and_restore(world, tmp_path):
     info = world.snapshot(str(tmp_path / "backup"))
     assert info["name"] == "snapshot-000001" and info["files"] > 0

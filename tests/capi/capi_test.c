@@ -805,6 +805,31 @@ static void TestImpressions(recdb_t* db) {
   /* timestamp 0 = now; no context. */
   EXPECT_STATUS(RECDB_OK, recdb_record_impressions(db, "u6", shown, 1, 0, NULL, NULL, 0, 0, err));
 
+  /* Propensities are stored with the list (the export shows them); one
+   * outside (0, 1] is INVALID_ARGUMENT naming its slot, and stores nothing. */
+  {
+    char* json = NULL;
+    EXPECT_STATUS(RECDB_OK, recdb_export_user(db, "u6", &json, err));
+    CHECK(json != NULL && strstr(json, "\"propensities\"") == NULL);
+    recdb_free(json);
+    const double p_ok[] = {0.5, 0.25};
+    EXPECT_STATUS(RECDB_OK, recdb_record_impressions_with_propensities(
+                                db, "u6", shown, p_ok, 2, 1700100000, keys, values, 1, 0, err));
+    const double p_bad[] = {0.5, 1.5};
+    char* msg = NULL;
+    CHECK(recdb_record_impressions_with_propensities(db, "u6", shown, p_bad, 2, 1700100001, NULL,
+                                                     NULL, 0, 0, &msg) == RECDB_INVALID_ARGUMENT);
+    CHECK(msg != NULL && strstr(msg, "propensities[1]") != NULL);
+    recdb_free(msg);
+    json = NULL;
+    EXPECT_STATUS(RECDB_OK, recdb_export_user(db, "u6", &json, err));
+    CHECK(json != NULL && strstr(json, "\"propensities\"") != NULL);
+    CHECK(json != NULL && strstr(json, "0.25") != NULL);
+    CHECK(json != NULL && strstr(json, "\"surface\": \"home\"") != NULL);
+    CHECK(json != NULL && strstr(json, "1700100001") == NULL);
+    recdb_free(json);
+  }
+
   /* Errors. */
   const char* unknown[] = {"a0", "no_such_item"};
   char* msg = NULL;

@@ -125,19 +125,28 @@ TEST(PrivacyAuditTest, ExportListsImpressionItems) {
                   .ok());
   ImpressionContext first;
   first.timestamp = kT0 + 10;
+  first.context = {{"surface", "home"}};
+  first.propensities = {0.5, 0.25};
   ImpressionContext second;
   second.timestamp = kT0 + 20;
   ASSERT_TRUE(db->RecordImpressions({}, "viewer", {"c", "a"}, first).ok());
   ASSERT_TRUE(db->RecordImpressions({}, "viewer", {"b"}, second).ok());
-  ASSERT_TRUE(db->RecordImpressions({}, "other", {"a"}, first).ok());
+  ImpressionContext other = first;
+  other.propensities = {1.0};
+  ASSERT_TRUE(db->RecordImpressions({}, "other", {"a"}, other).ok());
   auto exported = db->ExportUser("viewer");
   ASSERT_TRUE(exported.ok()) << exported.status().ToString();
   const auto j = nlohmann::json::parse(*exported);
   ASSERT_EQ(j["impressions"].size(), 2u);
   EXPECT_EQ(j["impressions"][0]["timestamp"], kT0 + 10);
   EXPECT_EQ(j["impressions"][0]["items"], nlohmann::json({"c", "a"}));
+  // Everything held: the list's context and per-slot propensities too.
+  EXPECT_EQ(j["impressions"][0]["context"], nlohmann::json({{"surface", "home"}}));
+  EXPECT_EQ(j["impressions"][0]["propensities"], nlohmann::json({0.5, 0.25}));
   EXPECT_EQ(j["impressions"][1]["timestamp"], kT0 + 20);
   EXPECT_EQ(j["impressions"][1]["items"], nlohmann::json({"b"}));
+  EXPECT_FALSE(j["impressions"][1].contains("context"));
+  EXPECT_FALSE(j["impressions"][1].contains("propensities"));
 }
 
 }  // namespace

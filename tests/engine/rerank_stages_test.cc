@@ -173,7 +173,8 @@ TEST(RotationTest, ShownNTimesWithoutEngagementLeavesUntilThePeriodPasses) {
   CareOptions care;
   care.rotate_after_impressions = 3;
   care.rotate_period_seconds = 100;
-  std::vector<Shown> shown = {{1000, {1, 2}, {}}, {1010, {1, 2}, {}}, {1020, {1, 3}, {}}};
+  std::vector<Shown> shown = {
+      {1000, {1, 2}, {}, {}}, {1010, {1, 2}, {}, {}}, {1020, {1, 3}, {}, {}}};
   std::unordered_map<uint32_t, int64_t> last_event;
   EXPECT_EQ(RotatedOut(shown, last_event, 1030, care), (std::vector<uint32_t>{1}));
   last_event[1] = 1005;  // engaged after the first impression: stays

@@ -208,6 +208,7 @@ const std::vector<RouteCall>& AllRoutes() {
       {"GET", "/v1/audit", ""},
       {"GET", "/v1/users/u1/history?order=newest&limit=5", ""},
       {"GET", "/v1/items/i1/interactions", ""},
+      {"POST", "/v1/impressions", R"({"user":"u1","items":["i1"]})"},
       {"GET", "/v1/nope", ""},
   };
   return r;
@@ -1145,6 +1146,7 @@ TEST_F(ServerTest, EveryRouteIsInTheOpenApiDescription) {
       {"/v1/recommend", "get", "/v1/recommend"},
       {"/v1/similar", "get", "/v1/similar"},
       {"/v1/events", "post", "/v1/events"},
+      {"/v1/impressions", "post", "/v1/impressions"},
       {"/v1/items", "post", "/v1/items"},
       {"/v1/users", "post", "/v1/users"},
       {"/v1/train", "post", "/v1/train"},
@@ -1175,6 +1177,54 @@ TEST_F(ServerTest, EveryRouteIsInTheOpenApiDescription) {
           << m << " " << r.example;
     }
   }
+}
+
+// POST /v1/impressions stores the list with its context and propensities
+// (the export shows them); a malformed or invalid body is 400 and stores
+// nothing; an unknown user is 404.
+TEST_F(ServerTest, ImpressionsAreRecordedWithContextAndPropensities) {
+  StartServer();
+  auto impressions_of_u1 = [&] {
+    HttpResponse e = Send("GET", "/v1/users/u1/export");
+    EXPECT_EQ(e.status, 200) << e.body;
+    return json::parse(e.body)["impressions"];
+  };
+  const size_t before = impressions_of_u1().size();
+  HttpResponse r = Send("POST", "/v1/impressions",
+                        R"({"user":"u1","items":["i1","i2"],"timestamp":1700200000,)"
+                        R"("context":{"surface":"home"},"propensities":[0.5,0.25]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["items"], 2);
+  json shown = impressions_of_u1();
+  ASSERT_EQ(shown.size(), before + 1);
+  bool found = false;
+  for (const auto& imp : shown) {
+    if (imp["timestamp"] != 1700200000) continue;
+    found = true;
+    EXPECT_EQ(imp["items"], json({"i1", "i2"}));
+    EXPECT_EQ(imp["context"], json({{"surface", "home"}}));
+    EXPECT_EQ(imp["propensities"], json({0.5, 0.25}));
+  }
+  EXPECT_TRUE(found);
+  for (const char* bad : {
+           R"({"user":"u1","items":["i1"],"propensities":[1.5]})",
+           R"({"user":"u1","items":["i1","i2"],"propensities":[0.5]})",
+           R"({"user":"u1","items":["i1"],"propensities":["x"]})",
+           R"({"user":"u1","items":["no-such-item"]})",
+           R"({"user":"u1","items":"i1"})",
+           R"({"user":"u1"})",
+           R"({"user":"u1","items":["i1"],"timestamp":"now"})",
+           R"({"user":"u1","items":["i1"],"context":{"surface":1}})",
+           R"({"user":"u1","items":["i1"],"propensity":[1]})",
+       }) {
+    HttpResponse b = Send("POST", "/v1/impressions", bad);
+    EXPECT_EQ(b.status, 400) << bad << " -> " << b.body;
+    EXPECT_FALSE(ErrorMessage(b).empty()) << bad;
+  }
+  EXPECT_EQ(impressions_of_u1().size(), before + 1);
+  EXPECT_EQ(Send("POST", "/v1/impressions", R"({"user":"nobody-here","items":["i1"]})").status,
+            404);
+  EXPECT_EQ(Send("GET", "/v1/impressions").status, 405);
 }
 
 }  // namespace

@@ -58,8 +58,8 @@ StatusOr<std::string> ReadToken(const ArgParser& args) {
 int ServeMain(int argc, char** argv) {
   ArgParser args(
       "serve", "Serve DIR over HTTP/JSON on a loopback address (bearer-token auth).",
-      "Endpoints under /v1/ (tools/serve/openapi.yaml): recommend, similar, events, items,\n"
-      "items/{id}, items/{id}/interactions, users, users/{id}/history, users/{id}/export,\n"
+      "Endpoints under /v1/ (tools/serve/openapi.yaml): recommend, similar, events, impressions,\n"
+      "items, items/{id}, items/{id}/interactions, users, users/{id}/history, users/{id}/export,\n"
       "train, forget, snapshots, stats, health; a web console at /console/ (log in with\n"
       "the token). On start the recommenders are trained with the stored fusion weights\n"
       "(as `recdb recommend` does), then one JSON line {\"address\", \"port\", ...} is printed on stdout.\n"

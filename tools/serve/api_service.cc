@@ -156,6 +156,11 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
     }
     return Ok(j);
   }
+  if (const auto* c = std::get_if<ImpressionsCall>(&call)) {
+    Status s = db_->RecordImpressions({}, c->user, c->items, c->context);
+    if (!s.ok()) return FromStatus(s);
+    return Ok(ojson{{"items", c->items.size()}});
+  }
   if (const auto* c = std::get_if<ItemsCall>(&call)) {
     Status s = db_->UpsertItems({}, c->items);
     if (!s.ok()) return FromStatus(s);

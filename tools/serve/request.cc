@@ -409,6 +409,51 @@ StatusOr<ForgetCall> ParseForget(std::string_view body) {
   return call;
 }
 
+// POST /v1/impressions: one list shown to a user, slot 0 first. The values
+// are checked by DB::RecordImpressions (items known, propensities one per
+// slot in (0, 1], ...); here only the JSON shape.
+StatusOr<ImpressionsCall> ParseImpressions(std::string_view body) {
+  RECDB_ASSIGN_OR_RETURN(json j, BodyObject(body, /*empty_ok=*/false));
+  RECDB_RETURN_IF_ERROR(OnlyFields(j, {"user", "items", "timestamp", "context", "propensities"},
+                                   "user, items, timestamp, context, propensities"));
+  ImpressionsCall call;
+  auto user = j.find("user");
+  if (user == j.end()) return Status::InvalidArgument("missing field 'user'");
+  if (!user->is_string()) return Status::InvalidArgument("user: expected a string");
+  call.user = user->get<std::string>();
+  auto items = j.find("items");
+  if (items == j.end()) return Status::InvalidArgument("missing field 'items'");
+  if (!items->is_array()) return Status::InvalidArgument("items: expected an array of ids");
+  for (size_t i = 0; i < items->size(); ++i) {
+    if (!(*items)[i].is_string()) {
+      return Status::InvalidArgument("items[" + std::to_string(i) + "]: expected a string");
+    }
+    call.items.push_back((*items)[i].get<std::string>());
+  }
+  if (auto ts = j.find("timestamp"); ts != j.end()) {
+    if (!ts->is_number_integer()) return Status::InvalidArgument("timestamp: expected an integer");
+    call.context.timestamp = ts->get<int64_t>();
+  }
+  if (auto ctx = j.find("context"); ctx != j.end()) {
+    if (!ctx->is_object()) return Status::InvalidArgument("context: expected an object");
+    for (const auto& [k, v] : ctx->items()) {
+      if (!v.is_string()) return Status::InvalidArgument("context." + k + ": expected a string");
+      call.context.context[k] = v.get<std::string>();
+    }
+  }
+  if (auto p = j.find("propensities"); p != j.end()) {
+    if (!p->is_array()) return Status::InvalidArgument("propensities: expected an array of numbers");
+    for (size_t i = 0; i < p->size(); ++i) {
+      if (!(*p)[i].is_number()) {
+        return Status::InvalidArgument("propensities[" + std::to_string(i) +
+                                       "]: expected a number");
+      }
+      call.context.propensities.push_back((*p)[i].get<double>());
+    }
+  }
+  return call;
+}
+
 StatusOr<SnapshotCall> ParseSnapshot(std::string_view body) {
   RECDB_ASSIGN_OR_RETURN(json j, BodyObject(body, /*empty_ok=*/true));
   RECDB_RETURN_IF_ERROR(OnlyFields(j, {"link_files"}, "link_files"));
@@ -586,7 +631,7 @@ ParsedRequest ParseRequest(std::string_view method, std::string_view target,
   enum class R { kHealth, kStats, kRecommend, kSimilar, kEvents, kItems, kUsers, kTrain, kForget,
                  kExport, kSnapshot, kHistory, kGetItem, kGetUser, kEventsPerDay, kSpaces,
                  kNeighbors, kStartEval, kEvalStatus, kAudit, kListSnapshots,
-                 kVerifySnapshot, kModel, kItemInteractions } route;
+                 kVerifySnapshot, kModel, kItemInteractions, kImpressions } route;
   const std::string& name = seg[1];
   if (seg.size() == 2 && name == "health") {
     route = R::kHealth, want = "GET";
@@ -614,6 +659,8 @@ ParsedRequest ParseRequest(std::string_view method, std::string_view target,
     route = R::kSimilar, want = "GET";
   } else if (seg.size() == 2 && name == "events") {
     route = R::kEvents, want = "POST";
+  } else if (seg.size() == 2 && name == "impressions") {
+    route = R::kImpressions, want = "POST";
   } else if (seg.size() == 2 && name == "items") {
     route = R::kItems, want = "POST";
   } else if (seg.size() == 2 && name == "users") {
@@ -724,6 +771,7 @@ ParsedRequest ParseRequest(std::string_view method, std::string_view target,
       if (!r.ok()) return BadRequest(r.status());
       return Wrap(StatusOr<UsersCall>(UsersCall{std::move(r).value()}));
     }
+    case R::kImpressions: return Wrap(ParseImpressions(body));
     case R::kTrain: return Wrap(ParseTrain(body));
     case R::kForget: return Wrap(ParseForget(body));
     case R::kSnapshot: return Wrap(ParseSnapshot(body));

@@ -21,6 +21,8 @@
 //   POST /v1/eval {options}  GET /v1/eval   (a background job: start, poll)
 //   GET  /v1/audit?limit=N              GET  /v1/snapshots
 //   POST /v1/snapshots/{name}/verify
+//   POST /v1/impressions {"user":ID,"items":[...],"timestamp":TS,
+//                         "context":{...},"propensities":[...]}
 //
 // Query parameters mirror the flags of `recdb recommend` / `recdb similar`
 // (snake_case: include_seen, fair_share, ...); unknown parameters and unknown
@@ -57,6 +59,11 @@ struct SimilarCall {
 };
 struct EventsCall {
   std::vector<Event> events;
+};
+struct ImpressionsCall {  // DB::RecordImpressions
+  std::string user;
+  std::vector<std::string> items;
+  ImpressionContext context;
 };
 struct ItemsCall {
   std::vector<Item> items;
@@ -121,7 +128,7 @@ using ApiCall = std::variant<HealthCall, StatsCall, RecommendCall, SimilarCall, 
                              SnapshotCall, HistoryCall, GetItemCall, GetUserCall,
                              EventsPerDayCall, ListSpacesCall, NeighborsCall, StartEvalCall,
                              EvalStatusCall, AuditCall, ListSnapshotsCall, VerifySnapshotCall,
-                             ModelCall, ItemInteractionsCall>;
+                             ModelCall, ItemInteractionsCall, ImpressionsCall>;
 
 // The outcome of parsing: a call, or the HTTP error to answer with.
 struct ParsedRequest {

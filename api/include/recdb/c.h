@@ -427,6 +427,16 @@ RECDB_EXPORT recdb_status_t recdb_record_impressions(recdb_t* db, const char* us
                                         int64_t timestamp, const char* const* context_keys,
                                         const char* const* context_values,
                                         size_t context_count, int sync, char** errmsg);
+/* recdb_record_impressions with, per slot, the probability in (0, 1] with
+ * which the showing policy put that item there (ImpressionContext::
+ * propensities: what `recdb eval --off-policy` weighs by). propensities:
+ * `count` values, or NULL for none (as recdb_record_impressions). Errors as
+ * recdb_record_impressions, and INVALID_ARGUMENT for a value outside (0, 1]
+ * (naming its index); nothing is stored then. */
+RECDB_EXPORT recdb_status_t recdb_record_impressions_with_propensities(
+    recdb_t* db, const char* user, const char* const* items, const double* propensities,
+    size_t count, int64_t timestamp, const char* const* context_keys,
+    const char* const* context_values, size_t context_count, int sync, char** errmsg);
 
 /* ---- Embedding spaces ----------------------------------------------------------- */
 

@@ -266,7 +266,8 @@ class RECDB_EXPORT DB {
   virtual Status UnforgetUser(const std::string& id) = 0;
 
   // Everything the database holds about user `id` as one JSON object:
-  // record, consent, events (with context), vectors. Errors: NotFound for an
+  // record, consent, events (with context), vectors, impressions (with
+  // context and propensities when given). Errors: NotFound for an
   // unknown user; Corruption for a record that fails verification.
   virtual StatusOr<std::string> ExportUser(const std::string& id) = 0;
 
