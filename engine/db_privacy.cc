@@ -495,7 +495,8 @@ StatusOr<std::string> DBImpl::ExportUser(const std::string& id) {
     nlohmann::json impressions = nlohmann::json::array();
     RECDB_ASSIGN_OR_RETURN(
         std::vector<rerank::Shown> shown,
-        rerank::ImpressionLog(this).UserImpressions(*uid, kMinTimestamp, kMaxTimestamp + 1));
+        rerank::ImpressionLog(this).UserImpressions(*uid, kMinTimestamp, kMaxTimestamp + 1,
+                                                    /*with_context=*/true));
     for (const rerank::Shown& list : shown) {
       nlohmann::json items = nlohmann::json::array();
       for (uint32_t iid : list.items) items.push_back(ItemExternalId(iid));

@@ -19,8 +19,8 @@ namespace {
 using storage::ColumnFamily;
 
 // Decodes a verified record; false if it fails verification.
-bool DecodeShown(std::string_view key, std::string_view value, uint32_t* user, Shown* out,
-                 uint64_t* seq) {
+bool DecodeShown(std::string_view key, std::string_view value, bool with_context, uint32_t* user,
+                 Shown* out, uint64_t* seq) {
   storage::EventKeyParts parts;
   if (!storage::ParseEventKey(key, &parts)) return false;
   const storage::AlignedBytes aligned(value);  // RocksDB values may be misaligned
@@ -35,7 +35,7 @@ bool DecodeShown(std::string_view key, std::string_view value, uint32_t* user, S
     out->propensities.assign(r->propensities()->begin(), r->propensities()->end());
   }
   out->context.clear();
-  if (r->context_keys() != nullptr && r->context_values() != nullptr &&
+  if (with_context && r->context_keys() != nullptr && r->context_values() != nullptr &&
       r->context_keys()->size() == r->context_values()->size()) {
     for (flatbuffers::uoffset_t i = 0; i < r->context_keys()->size(); ++i) {
       out->context[r->context_keys()->Get(i)->str()] = r->context_values()->Get(i)->str();
@@ -47,7 +47,7 @@ bool DecodeShown(std::string_view key, std::string_view value, uint32_t* user, S
 // Visits the impressions in [lower, upper) in key order.
 template <typename Fn>
 Status Scan(const storage::Store& store, const std::string& lower, const std::string& upper,
-            Fn&& fn) {
+            bool with_context, Fn&& fn) {
   rocksdb::ReadOptions ro;
   rocksdb::Slice lo(lower), up(upper);
   if (!lower.empty()) ro.iterate_lower_bound = &lo;
@@ -57,7 +57,8 @@ Status Scan(const storage::Store& store, const std::string& lower, const std::st
     uint32_t user = 0;
     uint64_t seq = 0;
     Shown shown;
-    if (!DecodeShown(it->key().ToStringView(), it->value().ToStringView(), &user, &shown, &seq)) {
+    if (!DecodeShown(it->key().ToStringView(), it->value().ToStringView(), with_context, &user,
+                     &shown, &seq)) {
       return Status::Corruption("impressions: a stored record fails verification");
     }
     fn(user, seq, std::move(shown));
@@ -114,7 +115,8 @@ Status ImpressionLog::Refresh() {
     return Status::OK();
   };
   Status inner = Status::OK();
-  RECDB_RETURN_IF_ERROR(Scan(store, "", "", [&](uint32_t user, uint64_t seq, Shown s) {
+  RECDB_RETURN_IF_ERROR(Scan(store, "", "", /*with_context=*/false,
+                             [&](uint32_t user, uint64_t seq, Shown s) {
     max_seq = std::max(max_seq, seq);
     if (!inner.ok()) return;
     if (!have_user || user != current) {
@@ -172,12 +174,12 @@ Status ImpressionLog::Record(uint32_t user, int64_t timestamp, const std::vector
 }
 
 StatusOr<std::vector<Shown>> ImpressionLog::UserImpressions(uint32_t user, int64_t start,
-                                                            int64_t end) const {
+                                                            int64_t end, bool with_context) const {
   std::vector<Shown> out;
   const storage::Store& store = *db_->store();
   if (store.Handle(ColumnFamily::kImpressions) == nullptr || start >= end) return out;
   RECDB_RETURN_IF_ERROR(Scan(store, storage::EventKeyLowerBound(user, start),
-                             storage::EventKeyLowerBound(user, end),
+                             storage::EventKeyLowerBound(user, end), with_context,
                              [&](uint32_t, uint64_t, Shown s) { out.push_back(std::move(s)); }));
   return out;
 }
@@ -186,7 +188,8 @@ Status ImpressionLog::ForEach(const std::function<Status(uint32_t user, Shown sh
   const storage::Store& store = *db_->store();
   if (store.Handle(ColumnFamily::kImpressions) == nullptr) return Status::OK();
   Status inner = Status::OK();
-  RECDB_RETURN_IF_ERROR(Scan(store, "", "", [&](uint32_t user, uint64_t, Shown s) {
+  RECDB_RETURN_IF_ERROR(Scan(store, "", "", /*with_context=*/false,
+                             [&](uint32_t user, uint64_t, Shown s) {
     if (inner.ok()) inner = fn(user, std::move(s));
   }));
   return inner;

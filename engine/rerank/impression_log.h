@@ -48,7 +48,9 @@ struct Shown {
   // Per slot, as ImpressionContext::propensities; empty = unknown (none
   // given, or a record written before propensities were stored).
   std::vector<double> propensities;
-  // The request context it was shown in (ImpressionContext::context).
+  // The request context it was shown in (ImpressionContext::context); only
+  // read when asked for (UserImpressions' with_context: the export), not on
+  // the Recommend path.
   std::map<std::string, std::string> context;
 };
 
@@ -64,12 +66,14 @@ class ImpressionLog {
                 const std::map<std::string, std::string>& context,
                 const std::vector<double>& propensities, bool sync);
 
-  // The user's lists shown with timestamp in [start, end), oldest first.
-  // Errors: Corruption for a record that fails verification; IOError.
-  StatusOr<std::vector<Shown>> UserImpressions(uint32_t user, int64_t start, int64_t end) const;
+  // The user's lists shown with timestamp in [start, end), oldest first,
+  // each with its context when `with_context`. Errors: Corruption for a
+  // record that fails verification; IOError.
+  StatusOr<std::vector<Shown>> UserImpressions(uint32_t user, int64_t start, int64_t end,
+                                               bool with_context = false) const;
 
-  // Every stored list, user by user (ascending iid), each user's oldest
-  // first, from one consistent view; `fn` returning non-OK stops the scan
+  // Every stored list (without context), user by user (ascending iid), each
+  // user's oldest first, from one consistent view; `fn` returning non-OK stops the scan
   // with its Status. Errors: Corruption for a record that fails
   // verification; IOError.
   Status ForEach(const std::function<Status(uint32_t user, Shown shown)>& fn) const;
