@@ -38,16 +38,6 @@ std::vector<double> SoftmaxProbabilities(const std::vector<float>& features, siz
   return p;
 }
 
-std::vector<double> ItemProbabilitiesFromSlots(const std::vector<double>& slot_propensities) {
-  std::vector<double> out;
-  double used = 0;
-  for (double p : slot_propensities) {
-    out.push_back(p * (1.0 - used));
-    used += out.back();
-  }
-  return out;
-}
-
 std::vector<size_t> PlackettLuceDraw(const std::vector<double>& pi, size_t k, Rng* rng,
                                      std::vector<double>* propensities,
                                      const std::vector<int>* group, size_t cap) {

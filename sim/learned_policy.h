@@ -12,8 +12,9 @@
 // takes a candidate with probability pi(a) / (1 - mass of slots 0..j-1).
 // That conditional probability is the logged propensity of slot j (exact:
 // the probability with which that item was put at that position given the
-// slots above it); the per-item softmax probability, the beta of the
-// correction, follows from the logged values (ItemProbabilitiesFromSlots).
+// slots above it). The beta of the correction is the per-item softmax
+// probability pi(a) of the serving theta, kept with the list when it is
+// served: with the category cap the slot propensities no longer determine it.
 //
 // Rounds 1..learn_rounds serve theta_0 (weight 1/temperature on the rank
 // feature, 0 elsewhere: a stochastic fused list) and log. From round
@@ -89,9 +90,6 @@ double TopKMultiplier(double pi, size_t k);
 // Softmax of theta . x_a over n candidates (features row-major, n x dim).
 std::vector<double> SoftmaxProbabilities(const std::vector<float>& features, size_t dim,
                                          const std::vector<double>& theta);
-// Per-item softmax probabilities from the logged Plackett-Luce slot
-// propensities: pi(a_j) = p_j * (1 - sum_{i<j} pi(a_i)).
-std::vector<double> ItemProbabilitiesFromSlots(const std::vector<double>& slot_propensities);
 
 // Draws min(k, n) distinct candidates from pi without replacement, slot 0
 // first; propensities[j] = pi(pick_j) / (mass still drawable), the exact

@@ -34,7 +34,7 @@ TEST(LearnedPolicyTest, TopKMultiplierOnHandMadeInputs) {
   EXPECT_NEAR(TopKMultiplier(pi, 10), (alpha(pi + h) - alpha(pi - h)) / (2 * h), 1e-6);
 }
 
-TEST(LearnedPolicyTest, SoftmaxAndBetaFromLoggedSlots) {
+TEST(LearnedPolicyTest, SoftmaxProbabilities) {
   // Three candidates, one feature: pi = softmax(log(0.5), log(0.3), log(0.2)).
   const std::vector<float> x = {static_cast<float>(std::log(0.5)), static_cast<float>(std::log(0.3)),
                                 static_cast<float>(std::log(0.2))};
@@ -43,12 +43,6 @@ TEST(LearnedPolicyTest, SoftmaxAndBetaFromLoggedSlots) {
   EXPECT_NEAR(pi[0], 0.5, 1e-6);
   EXPECT_NEAR(pi[1], 0.3, 1e-6);
   EXPECT_NEAR(pi[2], 0.2, 1e-6);
-  // Drawn order 1, 0, 2: slot propensities 0.3, 0.5/0.7, 0.2/0.2.
-  const auto beta = ItemProbabilitiesFromSlots({0.3, 0.5 / 0.7, 1.0});
-  ASSERT_EQ(beta.size(), 3u);
-  EXPECT_NEAR(beta[0], 0.3, 1e-12);
-  EXPECT_NEAR(beta[1], 0.5, 1e-12);
-  EXPECT_NEAR(beta[2], 0.2, 1e-12);
 }
 
 TEST(LearnedPolicyTest, PlackettLucePropensitiesAreTheDrawFrequencies) {
