@@ -115,17 +115,17 @@ Status ImpressionLog::Refresh() {
     return Status::OK();
   };
   Status inner = Status::OK();
-  RECDB_RETURN_IF_ERROR(Scan(store, "", "", /*with_context=*/false,
-                             [&](uint32_t user, uint64_t seq, Shown s) {
-    max_seq = std::max(max_seq, seq);
-    if (!inner.ok()) return;
-    if (!have_user || user != current) {
-      inner = flush();
-      current = user;
-      have_user = true;
-    }
-    pending.push_back(std::move(s));
-  }));
+  RECDB_RETURN_IF_ERROR(
+      Scan(store, "", "", /*with_context=*/false, [&](uint32_t user, uint64_t seq, Shown s) {
+        max_seq = std::max(max_seq, seq);
+        if (!inner.ok()) return;
+        if (!have_user || user != current) {
+          inner = flush();
+          current = user;
+          have_user = true;
+        }
+        pending.push_back(std::move(s));
+      }));
   RECDB_RETURN_IF_ERROR(inner);
   RECDB_RETURN_IF_ERROR(flush());
   std::lock_guard<std::mutex> lock(mu_);
@@ -188,10 +188,10 @@ Status ImpressionLog::ForEach(const std::function<Status(uint32_t user, Shown sh
   const storage::Store& store = *db_->store();
   if (store.Handle(ColumnFamily::kImpressions) == nullptr) return Status::OK();
   Status inner = Status::OK();
-  RECDB_RETURN_IF_ERROR(Scan(store, "", "", /*with_context=*/false,
-                             [&](uint32_t user, uint64_t, Shown s) {
-    if (inner.ok()) inner = fn(user, std::move(s));
-  }));
+  RECDB_RETURN_IF_ERROR(
+      Scan(store, "", "", /*with_context=*/false, [&](uint32_t user, uint64_t, Shown s) {
+        if (inner.ok()) inner = fn(user, std::move(s));
+      }));
   return inner;
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "db_test_util.h"
 #include "recdb/db.h"
 #include "test_util.h"
 
@@ -17,9 +18,8 @@ namespace recdb::test {
 inline std::unique_ptr<DB> OpenCareWorld(const std::string& path, Options o = {}) {
   o.create_if_missing = true;
   o.background_threads = 0;
-  auto db = DB::Open(o, path);
-  EXPECT_TRUE(db.ok()) << db.status().ToString();
-  if (!db.ok()) return nullptr;
+  auto db = OpenOrDie(path, o);
+  if (!db) return nullptr;
   std::vector<Item> items;
   for (int i = 0; i < 20; ++i) {
     Item it;
@@ -29,22 +29,18 @@ inline std::unique_ptr<DB> OpenCareWorld(const std::string& path, Options o = {}
     if (i % 10 == 9) it.categories.push_back("Rare");
     items.push_back(it);
   }
-  EXPECT_TRUE((*db)->UpsertItems({}, items).ok());
+  EXPECT_TRUE(db->UpsertItems({}, items).ok());
   std::vector<Event> events;
   for (int u = 0; u < 40; ++u) {
     const char* c = u < 20 ? "a" : "b";
     for (int j = 0; j < 6; ++j) {
-      Event e;
-      e.user = "u" + std::to_string(u);
-      e.item = c + std::to_string((u + j) % 10);
-      e.type = "view";
-      e.timestamp = 1700000000 + u * 100 + j;
-      events.push_back(e);
+      events.push_back(MakeEvent("u" + std::to_string(u), c + std::to_string((u + j) % 10), "view",
+                                 1700000000 + u * 100 + j));
     }
   }
-  EXPECT_TRUE((*db)->RecordEvents({}, events).ok());
-  EXPECT_TRUE((*db)->Train().ok());
-  return std::move(db).value();
+  EXPECT_TRUE(db->RecordEvents({}, events).ok());
+  EXPECT_TRUE(db->Train().ok());
+  return db;
 }
 
 }  // namespace recdb::test

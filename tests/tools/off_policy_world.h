@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/db_test_util.h"
 #include "recdb/db.h"
 
 namespace recdb::test {
@@ -44,12 +45,8 @@ inline constexpr int64_t kOffPolicyT = 1700000000;
 inline std::unique_ptr<DB> OpenOffPolicyWorld(const std::string& path,
                                               bool with_propensities = true) {
   const int64_t t = kOffPolicyT;
-  Options o;
-  o.create_if_missing = true;
-  o.background_threads = 0;
-  auto db = DB::Open(o, path);
-  EXPECT_TRUE(db.ok()) << db.status().ToString();
-  if (!db.ok()) return nullptr;
+  auto db = OpenOrDie(path);
+  if (!db) return nullptr;
   std::vector<Item> items;
   for (int i = 0; i < 10; ++i) {
     Item it;
@@ -62,18 +59,13 @@ inline std::unique_ptr<DB> OpenOffPolicyWorld(const std::string& path,
   late.categories = {"C"};
   late.created_at = t + 100;
   items.push_back(late);
-  EXPECT_TRUE((*db)->UpsertItems({}, items).ok());
+  EXPECT_TRUE(db->UpsertItems({}, items).ok());
   std::vector<User> users;
   for (const char* id : {"u", "v", "w"}) users.push_back(User{id, {}, {}});
-  EXPECT_TRUE((*db)->UpsertUsers({}, users).ok());
+  EXPECT_TRUE(db->UpsertUsers({}, users).ok());
   std::vector<Event> events;
   auto add = [&](std::string user, std::string item, std::string type, int64_t ts) {
-    Event e;
-    e.user = std::move(user);
-    e.item = std::move(item);
-    e.type = std::move(type);
-    e.timestamp = ts;
-    events.push_back(std::move(e));
+    events.push_back(MakeEvent(std::move(user), std::move(item), std::move(type), ts));
   };
   for (int i = 0; i < 10; ++i) {
     for (int b = 0; b < 20 * (10 - i); ++b) {
@@ -88,13 +80,13 @@ inline std::unique_ptr<DB> OpenOffPolicyWorld(const std::string& path,
   add("v", "p0", "view", t - 100);
   add("v", "p1", "click", t + 5);
   add("v", "p3", "click", t + 30 * 3600);
-  EXPECT_TRUE((*db)->RecordEvents({}, events).ok());
+  EXPECT_TRUE(db->RecordEvents({}, events).ok());
   auto shown = [&](const std::string& user, std::vector<std::string> list, int64_t ts,
                    std::vector<double> p) {
     ImpressionContext ic;
     ic.timestamp = ts;
     if (with_propensities) ic.propensities = std::move(p);
-    EXPECT_TRUE((*db)->RecordImpressions({}, user, list, ic).ok());
+    EXPECT_TRUE(db->RecordImpressions({}, user, list, ic).ok());
   };
   shown("u", {"p0", "p1"}, t, {0.5, 0.25});
   shown("u", {"p9"}, t + 36 * 3600, {1.0});
@@ -102,8 +94,8 @@ inline std::unique_ptr<DB> OpenOffPolicyWorld(const std::string& path,
   shown("w", {"p0", "p1"}, t, {});
   TrainOptions to;
   to.learn_weights = false;
-  EXPECT_TRUE((*db)->Train(to).ok());
-  return std::move(db).value();
+  EXPECT_TRUE(db->Train(to).ok());
+  return db;
 }
 
 }  // namespace recdb::test
