@@ -485,6 +485,12 @@ StatusOr<DBStats> DBImpl::GetStats() {
       st.model_problem = recommend_->StoredModelProblem();
     }
     st.retention = options_.retention;
+    if (scheduler_) {
+      for (Scheduler::JobStats& j : scheduler_->Stats()) {
+        st.background_jobs.push_back(BackgroundJobStats{std::move(j.name), j.runs, j.failures,
+                                                        j.last_run_failed, std::move(j.last_error)});
+      }
+    }
     std::string last_sweep;
     Status s = store_->Get(ColumnFamily::kMeta, privacy::kMetaLastSweep, &last_sweep);
     if (s.ok()) {

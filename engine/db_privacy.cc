@@ -123,7 +123,7 @@ Status DBImpl::OpenPrivacy() {
         "retention-sweep", std::chrono::seconds(policy.sweep_interval_seconds), [this] {
           SweepReport report;
           std::lock_guard sweep(privacy_->sweep_mu);
-          SweepPhysical(&report).IgnoreError();  // retried at the next period
+          return SweepPhysical(&report);  // a failure is retried at the next period
         });
   }
   return Status::OK();
@@ -266,7 +266,7 @@ StatusOr<ErasureReceipt> DBImpl::ForgetUser(const std::string& id, const ForgetO
       } else if (scheduler_->Post("retrain-after-forget", [this] {
                    TrainOptions background;
                    background.low_priority = true;
-                   recommend_->Train(background).IgnoreError();  // next period retries
+                   return recommend_->Train(background).status();  // next period retries
                  }) != 0) {
         receipt.retrain_scheduled = true;
       }

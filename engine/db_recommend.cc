@@ -30,12 +30,15 @@ Status DBImpl::OpenEngine() {
     }
     auto last_events = std::make_shared<std::atomic<int64_t>>(events_at_open);
     scheduler_->Every("retrain", std::chrono::seconds(options_.retrain_interval_seconds),
-                      [this, last_events] {
+                      [this, last_events]() -> Status {
                         auto stats = GetStats();
-                        if (!stats.ok() || stats->events == last_events->load()) return;
+                        RECDB_RETURN_IF_ERROR(stats.status());
+                        if (stats->events == last_events->load()) return Status::OK();
                         TrainOptions background;
                         background.low_priority = true;
-                        if (recommend_->Train(background).ok()) last_events->store(stats->events);
+                        RECDB_RETURN_IF_ERROR(recommend_->Train(background).status());
+                        last_events->store(stats->events);
+                        return Status::OK();
                       });
   }
   return Status::OK();

@@ -15,7 +15,7 @@ namespace asio = boost::asio;
 struct Scheduler::Job {
   JobId id = 0;
   std::string name;
-  std::function<void()> fn;
+  Fn fn;
   Duration period{0};  // 0: one-shot
   std::atomic<bool> cancelled{false};
   // Threaded mode only.
@@ -36,7 +36,7 @@ struct Scheduler::Impl {
   JobId next_id = 1;                             // GUARDED_BY(mu)
   size_t in_flight = 0;                          // GUARDED_BY(mu): queued or running
   std::map<JobId, std::shared_ptr<Job>> jobs;    // GUARDED_BY(mu): live jobs
-  std::map<std::string, uint64_t> runs_by_name;  // GUARDED_BY(mu)
+  std::map<std::string, JobStats> stats_by_name;  // GUARDED_BY(mu)
   // Manual mode: virtual clock and the queue ordered by (due, id).
   int64_t now_ms = 0;                                           // GUARDED_BY(mu)
   std::map<std::pair<int64_t, JobId>, std::shared_ptr<Job>> due;  // GUARDED_BY(mu)
@@ -55,9 +55,15 @@ Scheduler::~Scheduler() { Shutdown(); }
 
 void Scheduler::RunJob(const std::shared_ptr<Job>& job) {
   if (!job->cancelled.load()) {
-    job->fn();
+    const Status s = job->fn();
     std::lock_guard<std::mutex> lock(impl_->mu);
-    impl_->runs_by_name[job->name]++;
+    JobStats& st = impl_->stats_by_name[job->name];
+    st.runs++;
+    st.last_run_failed = !s.ok();
+    if (!s.ok()) {
+      st.failures++;
+      st.last_error = s.ToString();
+    }
   }
   bool rearm = false;
   {
@@ -94,7 +100,7 @@ void Scheduler::ArmTimer(const std::shared_ptr<Job>& job) {
   });
 }
 
-Scheduler::JobId Scheduler::Post(std::string name, std::function<void()> fn) {
+Scheduler::JobId Scheduler::Post(std::string name, Fn fn) {
   auto job = std::make_shared<Job>();
   job->name = std::move(name);
   job->fn = std::move(fn);
@@ -114,7 +120,7 @@ Scheduler::JobId Scheduler::Post(std::string name, std::function<void()> fn) {
   return job->id;
 }
 
-Scheduler::JobId Scheduler::Every(std::string name, Duration period, std::function<void()> fn) {
+Scheduler::JobId Scheduler::Every(std::string name, Duration period, Fn fn) {
   auto job = std::make_shared<Job>();
   job->name = std::move(name);
   job->fn = std::move(fn);
@@ -221,7 +227,10 @@ void Scheduler::Shutdown() {
 std::vector<Scheduler::JobStats> Scheduler::Stats() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   std::vector<JobStats> out;
-  for (const auto& [name, runs] : impl_->runs_by_name) out.push_back({name, runs});
+  for (const auto& [name, st] : impl_->stats_by_name) {
+    out.push_back(st);
+    out.back().name = name;
+  }
   return out;
 }
 

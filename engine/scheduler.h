@@ -10,6 +10,9 @@
 //    virtual time and run what comes due, in due-time order, on the calling
 //    thread. Manual mode is fully deterministic.
 //
+// A job returns a Status: a failed run is counted and its message kept as the
+// job's last error (Stats(); DB::GetStats().background_jobs), never dropped.
+//
 // Thread-safety: every method may be called from any thread, including from a
 // job. Shutdown() waits for running jobs; jobs posted after it are dropped.
 #pragma once
@@ -25,12 +28,15 @@
 #include <thread>
 #include <vector>
 
+#include "recdb/status.h"
+
 namespace recdb {
 
 class Scheduler {
  public:
   using JobId = uint64_t;
   using Duration = std::chrono::milliseconds;
+  using Fn = std::function<Status()>;
 
   // threads == 0 selects manual mode.
   explicit Scheduler(int threads);
@@ -42,11 +48,11 @@ class Scheduler {
 
   // Runs `fn` once, as soon as a worker is free (manual: at the next RunPending).
   // `name` appears in Stats(). Returns 0 if the scheduler is shut down.
-  JobId Post(std::string name, std::function<void()> fn);
+  JobId Post(std::string name, Fn fn);
 
   // Runs `fn` every `period`, the first time `period` from now. Returns 0 if
   // the scheduler is shut down. REQUIRES: period > 0.
-  JobId Every(std::string name, Duration period, std::function<void()> fn);
+  JobId Every(std::string name, Duration period, Fn fn);
 
   // Stops future runs of a job; a run in progress completes. Unknown ids are ignored.
   void Cancel(JobId id);
@@ -69,8 +75,11 @@ class Scheduler {
   struct JobStats {
     std::string name;
     uint64_t runs = 0;
+    uint64_t failures = 0;      // runs that returned an error
+    bool last_run_failed = false;
+    std::string last_error;     // the latest failed run's status; "" = none yet
   };
-  // Runs so far per job name.
+  // Per job name, in name order.
   std::vector<JobStats> Stats() const;
 
  private:

@@ -573,6 +573,17 @@ py::dict StatsToDict(const DBStats& s) {
   d["model_version"] = s.model_version;
   d["model_sequence"] = s.model_sequence;
   d["model_problem"] = s.model_problem;
+  py::list jobs;
+  for (const BackgroundJobStats& j : s.background_jobs) {
+    py::dict job;
+    job["name"] = j.name;
+    job["runs"] = j.runs;
+    job["failures"] = j.failures;
+    job["last_run_failed"] = j.last_run_failed;
+    job["last_error"] = j.last_error;
+    jobs.append(job);
+  }
+  d["background_jobs"] = jobs;
   return d;
 }
 

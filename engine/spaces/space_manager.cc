@@ -169,7 +169,7 @@ Status SpaceManager::Open() {
         checkpoint_job_ = db_->scheduler()->Every(
             "space-checkpoint", std::chrono::seconds(options_.checkpoint_interval_seconds),
             [this] {
-              if (!closed_.load()) Checkpoint().IgnoreError();  // retried next period
+              return closed_.load() ? Status::OK() : Checkpoint();  // retried next period
             });
       }
     }
@@ -828,8 +828,10 @@ void SpaceManager::MaybeScheduleCompaction(const SpacePtr& s, EntityKind kind) {
   }
   if (s->rebuild_scheduled[slot].exchange(true)) return;
   const Scheduler::JobId id = db_->scheduler()->Post("space-rebuild", [this, s, kind, slot] {
-    if (!closed_.load()) RebuildInBackground(s, kind).IgnoreError();  // retried on the next trigger
+    // A failure is retried on the next trigger.
+    const Status st = closed_.load() ? Status::OK() : RebuildInBackground(s, kind);
     s->rebuild_scheduled[slot] = false;
+    return st;
   });
   if (id == 0) s->rebuild_scheduled[slot] = false;
 }

@@ -227,6 +227,35 @@ TEST(PrivacyForgetTest, ForgetSchedulesARetrain) {
   EXPECT_EQ(second->model_version, first->model_version + 2);
 }
 
+// A background job's failure is not dropped: forgetting the only user leaves
+// no events, the scheduled retrain fails, and GetStats says so and why.
+TEST(PrivacyForgetTest, AFailedScheduledRetrainIsVisibleInStats) {
+  TempDir dir;
+  auto db = OpenOrDie(dir.path());  // manual scheduler
+  ASSERT_TRUE(db->RecordEvents({}, {MakeEvent("only", "item1", "view", kT0),
+                                    MakeEvent("only", "item2", "view", kT0 + 1)})
+                  .ok());
+  ASSERT_TRUE(db->Train().ok());
+  EXPECT_TRUE(db->GetStats()->background_jobs.empty());
+  auto receipt = db->ForgetUser("only");
+  ASSERT_TRUE(receipt.ok()) << receipt.status().ToString();
+  ASSERT_TRUE(receipt->retrain_scheduled);
+  EXPECT_EQ(Impl(db.get())->scheduler()->RunPending(), 1u);
+  auto stats = db->GetStats();
+  ASSERT_TRUE(stats.ok());
+  ASSERT_EQ(stats->background_jobs.size(), 1u);
+  const BackgroundJobStats& job = stats->background_jobs[0];
+  EXPECT_EQ(job.name, "retrain-after-forget");
+  EXPECT_EQ(job.runs, 1u);
+  EXPECT_EQ(job.failures, 1u);
+  EXPECT_TRUE(job.last_run_failed);
+  EXPECT_FALSE(job.last_error.empty());
+  // The same failure from a direct Train, for the message.
+  auto direct = db->Train();
+  ASSERT_FALSE(direct.ok());
+  EXPECT_EQ(job.last_error, direct.status().ToString());
+}
+
 // The ledger re-applies the erasure to a re-import until UnforgetUser, and
 // survives a reopen.
 TEST(PrivacyForgetTest, LedgerDropsReimportUntilUnforget) {

@@ -37,6 +37,11 @@ int StatsMain(int argc, char** argv) {
                                        : std::string("none (recdb train DIR)"))
               << "\n";
     if (!stats->model_problem.empty()) std::cout << "model note   " << stats->model_problem << "\n";
+    for (const BackgroundJobStats& j : stats->background_jobs) {
+      std::cout << "background   " << j.name << ": " << j.runs << " runs, " << j.failures
+                << " failed" << (j.last_error.empty() ? "" : "; last error: " + j.last_error)
+                << (j.last_run_failed ? " (the latest run)" : "") << "\n";
+    }
   }
   Status closed = CloseDatabase(std::move(db).value());
   if (!closed.ok()) return Fail("stats", closed);

@@ -6,6 +6,14 @@
 namespace recdb::cli {
 
 nlohmann::ordered_json StatsToJson(const DBStats& s) {
+  nlohmann::ordered_json jobs = nlohmann::ordered_json::array();
+  for (const BackgroundJobStats& j : s.background_jobs) {
+    jobs.push_back({{"name", j.name},
+                    {"runs", j.runs},
+                    {"failures", j.failures},
+                    {"last_run_failed", j.last_run_failed},
+                    {"last_error", j.last_error}});
+  }
   return {{"users", s.users},
           {"items", s.items},
           {"events", s.events},
@@ -16,7 +24,8 @@ nlohmann::ordered_json StatsToJson(const DBStats& s) {
           {"model_sequence", s.model_sequence},
           {"model_problem", s.model_problem},
           {"retention", nlohmann::ordered_json::parse(RetentionPolicyToJson(s.retention))},
-          {"last_retention_sweep", s.last_retention_sweep}};
+          {"last_retention_sweep", s.last_retention_sweep},
+          {"background_jobs", jobs}};
 }
 
 nlohmann::ordered_json TrainReportToJson(const TrainReport& r) {

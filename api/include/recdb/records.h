@@ -110,6 +110,16 @@ struct ItemCounts {
   int64_t total = 0;
 };
 
+// One kind of background work of an open database (retraining, retention
+// sweeps, index checkpoints and rebuilds), as run by its scheduler since Open.
+struct BackgroundJobStats {
+  std::string name;  // "retrain", "retention-sweep", "retrain-after-forget", "space-checkpoint", ...
+  uint64_t runs = 0;
+  uint64_t failures = 0;         // runs that returned an error
+  bool last_run_failed = false;  // the latest run returned an error
+  std::string last_error;        // the latest failed run's status ("" = none since Open)
+};
+
 struct DBStats {
   int64_t users = 0;
   int64_t items = 0;
@@ -132,6 +142,10 @@ struct DBStats {
   // database's clock; 0 = never.
   RetentionPolicy retention;
   int64_t last_retention_sweep = 0;
+  // Background work since Open, in name order; empty when none has run (e.g.
+  // Options::background_threads = 0, or nothing scheduled yet). A job whose
+  // last_run_failed is true is retried at its next period or trigger.
+  std::vector<BackgroundJobStats> background_jobs;
 };
 
 // A range of a user's history, by timestamp: [start, end).
