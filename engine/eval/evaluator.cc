@@ -12,11 +12,6 @@ namespace recdb::eval {
 
 namespace {
 
-struct UserResult {
-  double ndcg = 0, recall = 0, ild = 0, novelty = 0, kl = 0, long_tail = 0;
-  std::vector<uint32_t> list;  // top list_k
-};
-
 }  // namespace
 
 EvalReport Evaluate(const models::Recommender& model, const TemporalSplit& split,
@@ -28,7 +23,7 @@ EvalReport Evaluate(const models::Recommender& model, const TemporalSplit& split
   const std::vector<bool> head = ShortHead(popularity, options.short_head_share);
   const size_t depth = std::max({options.ndcg_k, options.recall_k, options.list_k});
 
-  std::vector<UserResult> results(split.test_users.size());
+  std::vector<UserMetrics> results(split.test_users.size());
   struct Scratch {
     std::vector<float> scores;
     models::TimelineQuery tq;
@@ -44,7 +39,7 @@ EvalReport Evaluate(const models::Recommender& model, const TemporalSplit& split
     std::vector<models::ScoredItem> top = models::TopK(scores, depth, train.item_rank());
     std::vector<uint32_t> ranked(top.size());
     for (size_t r = 0; r < top.size(); ++r) ranked[r] = top[r].item;
-    UserResult& res = results[idx];
+    UserMetrics& res = results[idx];
     const auto& rel = split.test_items[u];
     res.ndcg = NdcgAtK(ranked, rel, options.ndcg_k);
     res.recall = RecallAtK(ranked, rel, options.recall_k);
@@ -57,18 +52,20 @@ EvalReport Evaluate(const models::Recommender& model, const TemporalSplit& split
       auto qd = CategoryDistribution(res.list, train.item_categories(), train.num_categories());
       res.kl = CalibrationKl(p, qd, options.calibration_alpha);
     }
-    size_t tail = 0;
-    for (uint32_t i : res.list) tail += head[i] ? 0 : 1;
-    res.long_tail = res.list.empty() ? 0.0 : static_cast<double>(tail) / res.list.size();
+    res.long_tail = LongTailShare(res.list, head);
   };
   ParallelForWithScratch(results.size(), options.threads, 1, make_scratch, evaluate_user);
+  return AggregateUserMetrics(results, n_items, options.keep_per_user);
+}
 
+EvalReport AggregateUserMetrics(const std::vector<UserMetrics>& results, uint32_t n_items,
+                                bool keep_per_user_ndcg) {
   EvalReport report;
   report.users = results.size();
   std::vector<double> exposure(n_items, 0.0);
   std::vector<bool> seen(n_items, false);
   size_t distinct = 0;
-  for (const UserResult& r : results) {
+  for (const UserMetrics& r : results) {
     report.ndcg += r.ndcg;
     report.recall += r.recall;
     report.ild += r.ild;
@@ -79,7 +76,7 @@ EvalReport Evaluate(const models::Recommender& model, const TemporalSplit& split
       exposure[i] += 1.0;
       if (!seen[i]) seen[i] = true, ++distinct;
     }
-    if (options.keep_per_user) report.per_user_ndcg.push_back(r.ndcg);
+    if (keep_per_user_ndcg) report.per_user_ndcg.push_back(r.ndcg);
   }
   if (!results.empty()) {
     const double n = static_cast<double>(results.size());

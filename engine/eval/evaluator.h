@@ -38,6 +38,16 @@ struct EvalReport {
   std::vector<double> per_user_ndcg;  // aligned with split.test_users when requested
 };
 
+// One test user's figures. AggregateUserMetrics is the one place that
+// averages them and measures exposure (coverage, Gini) into a report:
+// Evaluate and rerank's RerankEvaluator both use it.
+struct UserMetrics {
+  double ndcg = 0, recall = 0, ild = 0, novelty = 0, kl = 0, long_tail = 0;
+  std::vector<uint32_t> list;  // the user's top list_k
+};
+EvalReport AggregateUserMetrics(const std::vector<UserMetrics>& users, uint32_t n_items,
+                                bool keep_per_user_ndcg);
+
 EvalReport Evaluate(const models::Recommender& model, const TemporalSplit& split,
                     const EvalOptions& options = {});
 

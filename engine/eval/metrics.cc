@@ -136,4 +136,11 @@ std::vector<bool> ShortHead(std::span<const float> popularity, double share) {
   return head;
 }
 
+double LongTailShare(std::span<const uint32_t> list, const std::vector<bool>& is_short_head) {
+  if (list.empty()) return 0.0;
+  size_t tail = 0;
+  for (uint32_t i : list) tail += is_short_head[i] ? 0 : 1;
+  return static_cast<double>(tail) / list.size();
+}
+
 }  // namespace recdb::eval

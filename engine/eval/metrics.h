@@ -50,4 +50,7 @@ double CalibrationKl(std::span<const double> p, std::span<const double> q, doubl
 // account for `share` of the total popularity mass.
 std::vector<bool> ShortHead(std::span<const float> popularity, double share);
 
+// Share of `list` outside the short head (ShortHead); 0 for an empty list.
+double LongTailShare(std::span<const uint32_t> list, const std::vector<bool>& is_short_head);
+
 }  // namespace recdb::eval

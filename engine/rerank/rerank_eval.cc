@@ -50,11 +50,7 @@ eval::EvalReport RerankedEvaluation::Evaluate(const CareOptions& care) const {
   const size_t factor = std::clamp<size_t>(care.candidate_factor, 1, max_factor_);
   const ItemFacts items = facts_.Items();
 
-  struct UserResult {
-    double ndcg = 0, recall = 0, ild = 0, novelty = 0, kl = 0, long_tail = 0;
-    std::vector<uint32_t> list;
-  };
-  std::vector<UserResult> results(split_.test_users.size());
+  std::vector<eval::UserMetrics> results(split_.test_users.size());
   ParallelFor(results.size(), options_.threads, [&](size_t idx) {
     const uint32_t u = split_.test_users[idx];
     const auto& pool = pools_[idx];
@@ -66,7 +62,7 @@ eval::EvalReport RerankedEvaluation::Evaluate(const CareOptions& care) const {
       return ItemsOf(Rerank(p, k, care, {}, items, user, seed));
     };
     const auto& rel = split_.test_items[u];
-    UserResult& res = results[idx];
+    eval::UserMetrics& res = results[idx];
     std::vector<uint32_t> at_ndcg = rerank_at(options_.ndcg_k);
     res.ndcg = eval::NdcgAtK(at_ndcg, rel, options_.ndcg_k);
     res.recall = eval::RecallAtK(rerank_at(options_.recall_k), rel, options_.recall_k);
@@ -77,40 +73,9 @@ eval::EvalReport RerankedEvaluation::Evaluate(const CareOptions& care) const {
       auto q = eval::CategoryDistribution(res.list, train.item_categories(), train.num_categories());
       res.kl = eval::CalibrationKl(history_mix_[idx], q, options_.calibration_alpha);
     }
-    size_t tail = 0;
-    for (uint32_t i : res.list) tail += head[i] ? 0 : 1;
-    res.long_tail = res.list.empty() ? 0.0 : static_cast<double>(tail) / res.list.size();
+    res.long_tail = eval::LongTailShare(res.list, head);
   });
-
-  eval::EvalReport report;
-  report.users = results.size();
-  std::vector<double> exposure(n_items, 0.0);
-  std::vector<bool> seen(n_items, false);
-  size_t distinct = 0;
-  for (const UserResult& r : results) {
-    report.ndcg += r.ndcg;
-    report.recall += r.recall;
-    report.ild += r.ild;
-    report.novelty += r.novelty;
-    report.calibration_kl += r.kl;
-    report.long_tail_share += r.long_tail;
-    for (uint32_t i : r.list) {
-      exposure[i] += 1.0;
-      if (!seen[i]) seen[i] = true, ++distinct;
-    }
-  }
-  if (!results.empty()) {
-    const double n = static_cast<double>(results.size());
-    report.ndcg /= n;
-    report.recall /= n;
-    report.ild /= n;
-    report.novelty /= n;
-    report.calibration_kl /= n;
-    report.long_tail_share /= n;
-  }
-  report.coverage = n_items ? static_cast<double>(distinct) / n_items : 0.0;
-  report.gini = eval::Gini(exposure);
-  return report;
+  return eval::AggregateUserMetrics(results, n_items, /*keep_per_user_ndcg=*/false);
 }
 
 }  // namespace recdb::rerank

@@ -1,4 +1,5 @@
 #include "engine/eval/metrics.h"
+#include "engine/eval/evaluator.h"
 
 #include <gtest/gtest.h>
 
@@ -65,6 +66,24 @@ TEST(EvalMetricsTest, ShortHeadHoldsTheGivenShareOfInteractions) {
   EXPECT_EQ(head, (std::vector<bool>{false, true, false, false}));
   head = ShortHead(pop, 0.6);  // 12: items 1 (10) then 2 (15)
   EXPECT_EQ(head, (std::vector<bool>{false, true, true, false}));
+}
+
+TEST(EvalMetricsTest, LongTailShareAndTheAggregator) {
+  const std::vector<bool> head = {true, false, false, false};
+  EXPECT_DOUBLE_EQ(LongTailShare(std::vector<uint32_t>{0, 1, 2}, head), 2.0 / 3);
+  EXPECT_DOUBLE_EQ(LongTailShare(std::vector<uint32_t>{}, head), 0.0);
+  UserMetrics a, b;
+  a.ndcg = 1.0, a.recall = 0.5, a.long_tail = 0.0, a.list = {0, 1};
+  b.ndcg = 0.0, b.recall = 0.25, b.long_tail = 1.0, b.list = {0};
+  EvalReport r = AggregateUserMetrics({a, b}, 4, /*keep_per_user_ndcg=*/true);
+  EXPECT_EQ(r.users, 2u);
+  EXPECT_DOUBLE_EQ(r.ndcg, 0.5);
+  EXPECT_DOUBLE_EQ(r.recall, 0.375);
+  EXPECT_DOUBLE_EQ(r.long_tail_share, 0.5);
+  EXPECT_DOUBLE_EQ(r.coverage, 0.5);  // items 0 and 1 of 4
+  EXPECT_EQ(r.per_user_ndcg, (std::vector<double>{1.0, 0.0}));
+  EXPECT_DOUBLE_EQ(r.gini, Gini(std::vector<double>{2, 1, 0, 0}));
+  EXPECT_TRUE(AggregateUserMetrics({a}, 4, false).per_user_ndcg.empty());
 }
 
 }  // namespace
