@@ -127,6 +127,12 @@ StatusOr<bool> LogReader::Next(int timeout_ms, LogMessage* out) {
   jsMsgMetaData_Destroy(meta);
   out->subject = natsMsg_GetSubject(m);
   out->body.assign(natsMsg_GetData(m), static_cast<size_t>(natsMsg_GetDataLength(m)));
+  const char* id = nullptr;
+  if (natsMsgHeader_Get(m, "Nats-Msg-Id", &id) == NATS_OK && id != nullptr) {
+    out->id = id;
+  } else {
+    out->id.clear();
+  }
   natsMsg_Destroy(m);
   int64_t dropped = 0;
   if (natsSubscription_GetDropped(sub_, &dropped) == NATS_OK && dropped > 0) {

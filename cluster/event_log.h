@@ -76,6 +76,7 @@ struct LogMessage {
   uint64_t consumer_seq = 0;
   uint64_t pending = 0;  // messages after this one on the consumer
   std::string subject;
+  std::string id;  // the message id (event id) it was published with; "" if none
   std::string body;
 };
 

@@ -166,6 +166,44 @@ StatusOr<WriteReceipt> ClusterNode::RecordEvents(const std::vector<ClusterEvent>
   return receipt;
 }
 
+StatusOr<WriteReceipt> ClusterNode::RecordEventsAndWait(const std::vector<ClusterEvent>& events,
+                                                        int wait_ms) {
+  uint64_t token = 0;
+  int64_t owned = 0;
+  {
+    std::lock_guard lock(mu_);
+    token = next_watch_++;
+    watches_[token] = WatchCounts{};
+    for (const ClusterEvent& ce : events) {
+      if (ce.event.user.empty() || !Owns(ce.event.user)) continue;
+      if (watched_ids_.emplace(ce.id, token).second) ++owned;
+    }
+  }
+  auto unwatch = [&] {
+    std::lock_guard lock(mu_);
+    for (const ClusterEvent& ce : events) {
+      auto it = watched_ids_.find(ce.id);
+      if (it != watched_ids_.end() && it->second == token) watched_ids_.erase(it);
+    }
+    WatchCounts c = watches_[token];
+    watches_.erase(token);
+    return c;
+  };
+  StatusOr<WriteReceipt> receipt = RecordEvents(events);
+  if (!receipt.ok()) {
+    unwatch();
+    return receipt;
+  }
+  receipt->owned = owned;
+  receipt->applied = WaitForSequence(receipt->last_sequence, wait_ms).ok();
+  const WatchCounts c = unwatch();
+  if (receipt->applied) {
+    receipt->result = c.result;
+    receipt->rejected = c.rejected;
+  }
+  return receipt;
+}
+
 StatusOr<ForgetReceipt> ClusterNode::ForgetUser(const std::string& request_id,
                                                 const std::string& user, int timeout_ms) {
   if (request_id.empty() || request_id.size() > kMaxIdBytes || user.empty()) {
@@ -276,37 +314,86 @@ StatusOr<RecordDigest> ClusterNode::Digest() {
   return ComputeRecordDigest(*db_, identity_.partitions, owned_);
 }
 
-Status ClusterNode::ApplyBatch(const std::vector<Event>& events,
-                               const std::vector<uint64_t>& seqs, uint64_t last) {
+Status ClusterNode::ApplyRun(const Event* events, const uint64_t* seqs, size_t n, uint64_t last,
+                             RecordEventsResult* result, int64_t* rejected) {
   WriteOptions wo;
   wo.applied_position_key = position_key_;
   wo.applied_position_value = PositionValue(last);
-  Status s = db_->RecordEvents(wo, events);
-  uint64_t rejected = 0;
-  if (s.IsInvalidArgument()) {
-    // One event the database refuses (unknown type, bad timestamp, ...):
-    // apply the batch one event at a time, each with its own position, and
-    // skip the refused ones. Every replica refuses the same ones.
-    s = Status::OK();
-    for (size_t i = 0; i < events.size() && s.ok(); ++i) {
-      WriteOptions one = wo;
-      one.applied_position_value = PositionValue(seqs[i]);
-      s = db_->RecordEvents(one, {events[i]});
-      if (s.IsInvalidArgument()) {
-        ++rejected;
-        s = db_->RecordEvents(one, {});
-      }
-    }
-    if (s.ok()) s = db_->RecordEvents(wo, {});
+  const std::vector<Event> run(events, events + n);
+  RecordEventsResult r;
+  Status s = db_->RecordEvents(wo, run, &r);
+  if (s.ok()) {
+    result->stored += r.stored;
+    result->counted_only += r.counted_only;
+    result->dropped_forgotten += r.dropped_forgotten;
+    return s;
   }
+  if (!s.IsInvalidArgument()) return s;
+  // One event the database refuses (unknown type, bad timestamp, ...):
+  // apply the run one event at a time, each with its own position, and
+  // skip the refused ones. Every replica refuses the same ones.
+  for (size_t i = 0; i < n; ++i) {
+    WriteOptions one = wo;
+    one.applied_position_value = PositionValue(seqs[i]);
+    RecordEventsResult r1;
+    s = db_->RecordEvents(one, {events[i]}, &r1);
+    if (s.IsInvalidArgument()) {
+      ++*rejected;
+      s = db_->RecordEvents(one, {});
+    } else if (s.ok()) {
+      result->stored += r1.stored;
+      result->counted_only += r1.counted_only;
+      result->dropped_forgotten += r1.dropped_forgotten;
+    }
+    if (!s.ok()) return s;
+  }
+  return db_->RecordEvents(wo, {});
+}
+
+Status ClusterNode::ApplyBatch(const std::vector<Event>& events,
+                               const std::vector<uint64_t>& seqs,
+                               const std::vector<uint64_t>& watch, uint64_t last) {
+  // Runs of equal watch token, in log order; the last run carries `last`
+  // (which may be past its last event: skipped messages of other partitions).
+  Status s;
+  RecordEventsResult total;
+  int64_t total_rejected = 0;
+  std::vector<std::pair<uint64_t, WatchCounts>> per_watch;
+  size_t begin = 0;
+  do {
+    size_t end = std::min(begin + 1, events.size());
+    while (end < events.size() && watch[end] == watch[begin]) ++end;
+    const uint64_t pos = end == events.size() ? last : seqs[end - 1];
+    WatchCounts c;
+    s = ApplyRun(events.data() + begin, seqs.data() + begin, end - begin, pos, &c.result,
+                 &c.rejected);
+    if (!s.ok()) break;
+    total.stored += c.result.stored;
+    total.counted_only += c.result.counted_only;
+    total.dropped_forgotten += c.result.dropped_forgotten;
+    total_rejected += c.rejected;
+    if (begin < events.size() && watch[begin] != 0) per_watch.emplace_back(watch[begin], c);
+    begin = end;
+  } while (begin < events.size());
   std::lock_guard lock(mu_);
   if (!s.ok()) {
     stats_.apply_error = s.ToString();
     applied_cv_.notify_all();
     return s;
   }
-  stats_.events_applied += events.size() - rejected;
-  stats_.rejected += rejected;
+  stats_.events_applied += events.size() - static_cast<uint64_t>(total_rejected);
+  stats_.rejected += static_cast<uint64_t>(total_rejected);
+  stats_.events_stored += static_cast<uint64_t>(total.stored);
+  stats_.events_counted_only += static_cast<uint64_t>(total.counted_only);
+  stats_.events_dropped_forgotten += static_cast<uint64_t>(total.dropped_forgotten);
+  for (const auto& [token, c] : per_watch) {
+    auto it = watches_.find(token);
+    if (it == watches_.end()) continue;
+    it->second.result.stored += c.result.stored;
+    it->second.result.counted_only += c.result.counted_only;
+    it->second.result.dropped_forgotten += c.result.dropped_forgotten;
+    it->second.rejected += c.rejected;
+  }
   applied_.store(last, std::memory_order_release);
   applied_cv_.notify_all();
   return Status::OK();
@@ -317,6 +404,7 @@ void ClusterNode::ApplyLoop() {
   uint64_t last_consumer_seq = 0;
   std::vector<Event> events;
   std::vector<uint64_t> seqs;
+  std::vector<uint64_t> watch;
   LogMessage msg;
   auto note_follow_problem = [&](const Status& s) {
     std::lock_guard lock(mu_);
@@ -338,6 +426,7 @@ void ClusterNode::ApplyLoop() {
     // the consumer has nothing pending.
     events.clear();
     seqs.clear();
+    watch.clear();
     uint64_t batch_last = applied_.load();
     bool restart = false;
     int wait_ms = options_.idle_wait_ms;
@@ -389,19 +478,29 @@ void ClusterNode::ApplyLoop() {
       } else if (rec.is_forget) {
         // Everything before the marker first, then the forget, each
         // committed with its position.
-        if (before > applied_.load() && !ApplyBatch(events, seqs, before).ok()) return;
+        if (before > applied_.load() && !ApplyBatch(events, seqs, watch, before).ok()) return;
         events.clear();
         seqs.clear();
+        watch.clear();
         if (!ApplyForget(rec.forget_user, msg.stream_seq).ok()) return;
       } else {
+        uint64_t token = 0;
+        {
+          std::lock_guard lock(mu_);
+          if (!watched_ids_.empty()) {
+            auto it = watched_ids_.find(msg.id);
+            if (it != watched_ids_.end()) token = it->second;
+          }
+        }
         events.push_back(std::move(rec.event));
         seqs.push_back(msg.stream_seq);
+        watch.push_back(token);
       }
       if (msg.pending == 0) break;
       wait_ms = std::min(options_.idle_wait_ms, 50);
     }
     if (batch_last > applied_.load()) {
-      if (!ApplyBatch(events, seqs, batch_last).ok()) return;  // apply_error is set
+      if (!ApplyBatch(events, seqs, watch, batch_last).ok()) return;  // apply_error is set
     }
     if (restart) reader.reset();  // resubscribe from applied + 1
   }

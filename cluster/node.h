@@ -27,6 +27,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "cluster/digest.h"
@@ -59,6 +60,15 @@ struct NodeOptions {
 struct WriteReceipt {
   std::vector<uint64_t> sequences;
   uint64_t last_sequence = 0;
+  // RecordEventsAndWait only: whether this node applied last_sequence within
+  // the wait, and then what its database did with the call's events of the
+  // partitions it owns (the DB's RecordEventsResult, plus those it refused).
+  // owned - stored - counted_only - dropped_forgotten - rejected events were
+  // applied before the call (re-sent ids: JetStream returned the first copy).
+  bool applied = false;
+  int64_t owned = 0;
+  RecordEventsResult result;
+  int64_t rejected = 0;
 };
 
 // An event with its id. The id is the JetStream message id: a write retried
@@ -78,6 +88,11 @@ struct NodeStats {
   uint64_t applied_sequence = 0;    // last stream sequence committed with the data
   uint64_t messages_seen = 0;       // delivered by the consumer since Open
   uint64_t events_applied = 0;      // owned events handed to RecordEvents
+  // What the database did with them (DB::RecordEvents' RecordEventsResult):
+  // stored, only counted (consent), dropped (user in the forget ledger).
+  uint64_t events_stored = 0;
+  uint64_t events_counted_only = 0;
+  uint64_t events_dropped_forgotten = 0;
   uint64_t skipped_not_owned = 0;   // messages of other partitions
   uint64_t rejected = 0;            // malformed, misrouted or refused by the DB (InvalidArgument)
   uint64_t redelivered = 0;         // at or below the applied sequence: skipped
@@ -132,6 +147,17 @@ class ClusterNode {
   // some may be stored; retrying the same ids stores none twice.
   StatusOr<WriteReceipt> RecordEvents(const std::vector<ClusterEvent>& events);
 
+  // RecordEvents, then waits up to wait_ms for this node to apply them and
+  // reports what its database did with the events of its own partitions
+  // (WriteReceipt::applied, owned, result, rejected): how many were stored,
+  // only counted (consent) or dropped because the user was forgotten. The
+  // counts are exact: the applier commits the watched events' runs
+  // separately (same events, same order: replicas still agree). If the wait
+  // times out the write still stands (applied = false, counts 0).
+  // Errors: as RecordEvents.
+  StatusOr<WriteReceipt> RecordEventsAndWait(const std::vector<ClusterEvent>& events,
+                                             int wait_ms);
+
   // Forgets `user` across the cluster: publishes a forget marker (message
   // id `request_id`) on the user's partition, at whose sequence every
   // replica owning the partition calls DB::ForgetUser (so events before it
@@ -182,8 +208,15 @@ class ClusterNode {
   void ApplyLoop();
   // Applies `events` (whose stream sequences are `seqs`) and commits
   // `last` as the applied position. On error sets apply_error.
+  // watch[i] != 0: event i belongs to a RecordEventsAndWait call (its
+  // token); runs of equal watch are committed separately so their
+  // RecordEventsResult is exact.
   Status ApplyBatch(const std::vector<Event>& events, const std::vector<uint64_t>& seqs,
-                    uint64_t last);
+                    const std::vector<uint64_t>& watch, uint64_t last);
+  // One run of ApplyBatch committed with position `last`; adds to *result
+  // and *rejected.
+  Status ApplyRun(const Event* events, const uint64_t* seqs, size_t n, uint64_t last,
+                  RecordEventsResult* result, int64_t* rejected);
   // Forgets `user` at log position `sequence` and commits the position.
   Status ApplyForget(const std::string& user, uint64_t sequence);
   std::string PositionValue(uint64_t sequence) const;
@@ -203,6 +236,14 @@ class ClusterNode {
   mutable std::mutex mu_;  // guards stats_, wakes waiters on applied_
   std::condition_variable applied_cv_;
   NodeStats stats_;
+  // RecordEventsAndWait: watched event id -> token, token -> counts so far.
+  struct WatchCounts {
+    RecordEventsResult result;
+    int64_t rejected = 0;
+  };
+  std::unordered_map<std::string, uint64_t> watched_ids_;
+  std::unordered_map<uint64_t, WatchCounts> watches_;
+  uint64_t next_watch_ = 1;
 };
 
 }  // namespace recdb::cluster
