@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 
 #include "cluster/event_codec.h"
 
@@ -106,14 +107,152 @@ ClusterNode::~ClusterNode() { (void)Close(); }
 
 Status ClusterNode::Start() {
   if (applier_.joinable()) return Status::FailedPrecondition("applier already running");
+  if (!options_.name.empty() && !ValidName(options_.name)) {
+    return Status::InvalidArgument("node name \"" + options_.name +
+                                   "\": want [A-Za-z0-9_-]{1,64}");
+  }
   stop_.store(false);
   applier_ = std::thread([this] { ApplyLoop(); });
+  if (!options_.name.empty()) reporter_ = std::thread([this] { ReportLoop(); });
   return Status::OK();
 }
 
 void ClusterNode::Stop() {
-  stop_.store(true);
+  {
+    std::lock_guard lock(report_mu_);
+    stop_.store(true);
+  }
+  report_cv_.notify_all();
   if (applier_.joinable()) applier_.join();
+  if (reporter_.joinable()) reporter_.join();
+}
+
+void ClusterNode::SetAddress(const std::string& address) {
+  std::lock_guard lock(report_mu_);
+  address_ = address;
+}
+
+NodeReport ClusterNode::Report() const {
+  const NodeStats st = stats();
+  NodeReport r;
+  r.applied = st.applied_sequence;
+  r.partitions = identity_.partitions;
+  r.owned = owned_;
+  r.stored = st.events_stored;
+  r.counted_only = st.events_counted_only;
+  r.dropped_forgotten = st.events_dropped_forgotten;
+  r.updated_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+  {
+    std::lock_guard lock(report_mu_);
+    r.address = address_;
+  }
+  r.error = st.apply_error;
+  return r;
+}
+
+void ClusterNode::ReportLoop() {
+  // Not part of the apply path: the registry is advisory (status, routing).
+  for (;;) {
+    Status s = log_->PutNodeStatus(options_.name, FormatNodeReport(Report()));
+    if (!s.ok()) {
+      std::lock_guard lock(mu_);
+      stats_.follow_error = "report: " + s.ToString();
+    }
+    std::unique_lock lock(report_mu_);
+    if (report_cv_.wait_for(lock, std::chrono::milliseconds(options_.report_interval_ms),
+                            [&] { return stop_.load(); })) {
+      return;
+    }
+  }
+}
+
+std::string FormatPartitionSet(const std::vector<uint32_t>& partitions) {
+  std::vector<uint32_t> p = partitions;
+  std::sort(p.begin(), p.end());
+  p.erase(std::unique(p.begin(), p.end()), p.end());
+  std::string out;
+  for (size_t i = 0; i < p.size();) {
+    size_t j = i;
+    while (j + 1 < p.size() && p[j + 1] == p[j] + 1) ++j;
+    if (!out.empty()) out += ',';
+    out += std::to_string(p[i]);
+    if (j > i) out += "-" + std::to_string(p[j]);
+    i = j + 1;
+  }
+  return out;
+}
+
+Status ParsePartitionSet(const std::string& text, std::vector<uint32_t>* out) {
+  out->clear();
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    const std::string part = text.substr(start, comma - start);
+    unsigned long a = 0, b = 0;
+    char extra = 0;
+    if (std::sscanf(part.c_str(), "%lu-%lu%c", &a, &b, &extra) == 2) {
+    } else if (std::sscanf(part.c_str(), "%lu%c", &a, &extra) == 1) {
+      b = a;
+    } else {
+      return Status::InvalidArgument("partition set \"" + text + "\": bad part \"" + part + "\"");
+    }
+    if (b < a || b >= (1ul << 20)) {
+      return Status::InvalidArgument("partition set \"" + text + "\": bad range \"" + part + "\"");
+    }
+    for (unsigned long p = a; p <= b; ++p) out->push_back(static_cast<uint32_t>(p));
+    start = comma + 1;
+  }
+  std::sort(out->begin(), out->end());
+  out->erase(std::unique(out->begin(), out->end()), out->end());
+  return Status::OK();
+}
+
+std::string FormatNodeReport(const NodeReport& r) {
+  std::string error = r.error;
+  for (char& c : error) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return "v1 applied=" + std::to_string(r.applied) + " partitions=" + std::to_string(r.partitions) +
+         " owned=" + FormatPartitionSet(r.owned) + " stored=" + std::to_string(r.stored) +
+         " counted_only=" + std::to_string(r.counted_only) +
+         " dropped_forgotten=" + std::to_string(r.dropped_forgotten) +
+         " updated_ms=" + std::to_string(r.updated_ms) + " address=" + r.address +
+         " error=" + error;
+}
+
+Status ParseNodeReport(const std::string& line, NodeReport* out) {
+  *out = NodeReport{};
+  if (line.rfind("v1 ", 0) != 0) return Status::Corruption("node report \"" + line + "\": not v1");
+  const size_t err = line.find(" error=");
+  if (err == std::string::npos) return Status::Corruption("node report without error=");
+  out->error = line.substr(err + 7);
+  size_t start = 3;
+  const std::string head = line.substr(0, err);
+  while (start < head.size()) {
+    size_t sp = head.find(' ', start);
+    if (sp == std::string::npos) sp = head.size();
+    const std::string field = head.substr(start, sp - start);
+    start = sp + 1;
+    const size_t eq = field.find('=');
+    if (eq == std::string::npos) return Status::Corruption("node report field \"" + field + "\"");
+    const std::string k = field.substr(0, eq), v = field.substr(eq + 1);
+    const unsigned long long n = std::strtoull(v.c_str(), nullptr, 10);
+    if (k == "applied") out->applied = n;
+    else if (k == "partitions") out->partitions = static_cast<uint32_t>(n);
+    else if (k == "owned") {
+      Status s = ParsePartitionSet(v, &out->owned);
+      if (!s.ok()) return Status::Corruption(s.message());
+    } else if (k == "stored") out->stored = n;
+    else if (k == "counted_only") out->counted_only = n;
+    else if (k == "dropped_forgotten") out->dropped_forgotten = n;
+    else if (k == "updated_ms") out->updated_ms = static_cast<int64_t>(n);
+    else if (k == "address") out->address = v;
+    // unknown fields: a newer node; ignored
+  }
+  return Status::OK();
 }
 
 Status ClusterNode::Close() {

@@ -53,7 +53,35 @@ struct NodeOptions {
   // How long the applier waits for a message when caught up (ms); also the
   // latency of Stop.
   int idle_wait_ms = 200;
+  // A name ([A-Za-z0-9_-]{1,64}) under which the node reports its status
+  // (NodeReport) to the stream's node registry (EventLog::PutNodeStatus)
+  // every report_interval_ms while it runs; empty: no reports.
+  std::string name;
+  int report_interval_ms = 1000;
 };
+
+// What a node reports to the registry, one line of text:
+//   "v1 applied=S partitions=N owned=0-31,40 stored=A counted_only=B
+//    dropped_forgotten=C updated_ms=T address=ADDR error=TEXT"
+// (address: where the node serves HTTP, "" if it does not; error: the
+// applier's apply_error, rest of the line, "" when fine).
+struct NodeReport {
+  uint64_t applied = 0;
+  uint32_t partitions = 0;
+  std::vector<uint32_t> owned;
+  uint64_t stored = 0;
+  uint64_t counted_only = 0;
+  uint64_t dropped_forgotten = 0;
+  int64_t updated_ms = 0;  // the node's wall clock (Unix ms) when it reported
+  std::string address;
+  std::string error;
+};
+std::string FormatNodeReport(const NodeReport& r);
+// Errors: Corruption for a line that is not a v1 report.
+Status ParseNodeReport(const std::string& line, NodeReport* out);
+// "0-31,40" <-> {0..31, 40} (sorted, distinct).
+std::string FormatPartitionSet(const std::vector<uint32_t>& partitions);
+Status ParsePartitionSet(const std::string& text, std::vector<uint32_t>* out);
 
 // What a write returned: the stream sequence of each event (in the call's
 // order) and the largest, to pass to a later read (read your writes).
@@ -188,6 +216,11 @@ class ClusterNode {
   // serving when it fails; they are then possibly stale.
   Status CheckLog(int timeout_ms);
 
+  // Where this node serves HTTP, reported with its status (NodeReport).
+  void SetAddress(const std::string& address);
+  // This node's report now (what the reporter thread publishes).
+  NodeReport Report() const;
+
   uint64_t applied_sequence() const { return applied_.load(std::memory_order_acquire); }
   uint32_t partitions() const { return identity_.partitions; }
   const std::vector<uint32_t>& owned() const { return owned_; }
@@ -229,7 +262,13 @@ class ClusterNode {
   std::vector<bool> owns_;  // by partition
   std::string position_key_;
 
+  void ReportLoop();
+
   std::thread applier_;
+  std::thread reporter_;
+  mutable std::mutex report_mu_;  // guards address_; wakes the reporter at Stop
+  std::condition_variable report_cv_;
+  std::string address_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> applied_{0};
 

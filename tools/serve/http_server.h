@@ -29,9 +29,11 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "recdb/db.h"
 #include "recdb/status.h"
+#include "tools/serve/api_service.h"
 
 namespace recdb::serve {
 
@@ -73,6 +75,16 @@ struct ServerOptions {
   // pseudonyms. Default: true.
   bool aggregate_privacy = true;
   double popularity_epsilon = 0.0;  // reported with the counts
+  // A layer that answers every authenticated API request in place of
+  // ApiService::Handle, calling `service.Handle` for the requests it does
+  // not claim. Empty: ApiService answers. This is how cluster/ serves a
+  // replicated node (cluster/README.md, "Serving a node"): its writes go
+  // through the replicated log and its reads may wait for a log sequence,
+  // while the HTTP handling (auth, limits, timeouts, shutdown) stays here.
+  // Must be thread-safe (called from every server thread); must not throw.
+  std::function<ApiResponse(ApiService& service, std::string_view method,
+                            std::string_view target, std::string_view body)>
+      front;
 };
 
 class HttpServer {
