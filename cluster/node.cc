@@ -152,6 +152,11 @@ NodeReport ClusterNode::Report() const {
   return r;
 }
 
+Status ClusterNode::ReportNow() {
+  if (options_.name.empty()) return Status::InvalidArgument("the node has no name");
+  return log_->PutNodeStatus(options_.name, FormatNodeReport(Report()));
+}
+
 void ClusterNode::ReportLoop() {
   // Not part of the apply path: the registry is advisory (status, routing).
   for (;;) {

@@ -220,6 +220,10 @@ class ClusterNode {
   void SetAddress(const std::string& address);
   // This node's report now (what the reporter thread publishes).
   NodeReport Report() const;
+  // Publishes Report() to the registry now (the reporter thread does every
+  // report_interval_ms). Errors: InvalidArgument without a name; those of
+  // EventLog::PutNodeStatus.
+  Status ReportNow();
 
   uint64_t applied_sequence() const { return applied_.load(std::memory_order_acquire); }
   uint32_t partitions() const { return identity_.partitions; }

@@ -103,14 +103,19 @@ class ClusterOpsTest : public ::testing::Test {
     return r;
   }
 
-  // Starts `recdb-cluster serve` and returns its port (0 on failure).
+  // Starts `recdb-cluster serve` (or, with own == "router", `recdb-cluster
+  // router` over the registry) and returns its port (0 on failure).
   uint16_t Serve(const std::string& name, const std::string& own, pid_t* pid_out) {
     const std::string out = dir_ + "/" + name + ".out", err = dir_ + "/" + name + ".err";
     std::ofstream(dir_ + "/token") << kToken << "\n";
-    pid_t pid = Spawn({"serve", "--servers", nats_->Urls(), "--stream", "ops", "--db",
-                       dir_ + "/" + name, "--name", name, "--own", own, "--token-file",
-                       dir_ + "/token"},
-                      out, err);
+    std::vector<std::string> args = {"serve", "--servers", nats_->Urls(), "--stream", "ops",
+                                     "--db", dir_ + "/" + name, "--name", name, "--own", own,
+                                     "--token-file", dir_ + "/token"};
+    if (own == "router") {
+      args = {"router", "--servers", nats_->Urls(), "--stream", "ops", "--token-file",
+              dir_ + "/token"};
+    }
+    pid_t pid = Spawn(args, out, err);
     pids_.push_back(pid);
     *pid_out = pid;
     const auto start = Clock::now();
@@ -367,6 +372,40 @@ TEST_F(ClusterOpsTest, ServedNodesWriteThroughOneAndReadYourWritesThroughAnother
   EXPECT_EQ(cs["node"], "b");
   EXPECT_EQ(cs["owned"], "0-63");
   EXPECT_EQ(cs["last_sequence"], w["sequence"]);
+
+  // The router (table from the registry: a owns 0-3, b all): a user of
+  // 0-3 goes to a (first in name order), another to b; a write to a node.
+  // The registry lists both nodes (each reported before it said it was ready).
+  RunResult st = Run({"status", "--servers", nats_->Urls(), "--stream", "ops", "--json"});
+  ASSERT_EQ(st.rc, 0) << st.err;
+  ASSERT_EQ(json::parse(st.out)["nodes"].size(), 2u) << st.out;
+  pid_t pr = 0;
+  const uint16_t port_r = Serve("router", "router", &pr);
+  ASSERT_NE(port_r, 0);
+  auto cr = serve::HttpClient::Connect("127.0.0.1", port_r);
+  ASSERT_TRUE(cr.ok());
+  const std::string body2 = R"({"events":[{"user":")" + other +
+                            R"(","item":"i3","type":"view","timestamp":1500000002}]})";
+  resp = (*cr)->Send("POST", "/v1/events?request_id=w3", body2, kToken);
+  ASSERT_TRUE(resp.ok());
+  ASSERT_EQ(resp->status, 200) << resp->body;
+  EXPECT_EQ(resp->headers["x-recdb-node"], "a");
+  const uint64_t seq3 = json::parse(resp->body)["sequence"];
+  resp = (*cr)->Send("GET", "/v1/users/" + other + "/history?min_sequence=" + std::to_string(seq3),
+                     "", kToken);
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->status, 200) << resp->body;
+  EXPECT_EQ(resp->headers["x-recdb-node"], "b");
+  EXPECT_EQ(json::parse(resp->body)["count"], 1);
+  resp = (*cr)->Send("GET", "/v1/recommend?user=" + user + "&k=3", "", kToken);
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->headers["x-recdb-node"], "a");
+  EXPECT_NE(resp->status, 421) << resp->body;
+  resp = (*cr)->Send("GET", "/v1/users/" + other + "/history", "", "wrong-token-wrong-token");
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->status, 401);
+  cr->reset();
+  Stop(pr);
   ca->reset();
   cb->reset();
   Stop(pa);

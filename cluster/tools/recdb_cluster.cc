@@ -9,6 +9,8 @@
 //                               [--own P,P-Q] --token-file F|--token T [--port N] ...
 //   recdb-cluster route         --partitions N --node NAME=PARTS[@ADDR]... USER...
 //                               (or --servers URLS [--stream NAME]: the node registry)
+//   recdb-cluster router        (--partitions N --node ... | --servers URLS) --token-file F
+//                               [--port N]: HTTP, forwards to the owning node
 //
 // Exit status: 0 success, 1 error (a clear message on stderr), 2 bad usage.
 
@@ -25,6 +27,7 @@
 #include "cluster/node.h"
 #include "cluster/router.h"
 #include "cluster/serve/node_front.h"
+#include "cluster/serve/router_front.h"
 #include "recdb/db.h"
 #include "recdb/snapshot.h"
 #include "tools/serve/http_server.h"
@@ -55,6 +58,9 @@ const char kUsageText[] =
     "  route (--partitions N --node NAME=PARTS[@ADDR]... | --servers URLS [--stream NAME])\n"
     "        USER...\n"
     "      print each user's partition and owning node\n"
+    "  router (--partitions N --node NAME=PARTS@ADDR... | --servers URLS [--stream NAME])\n"
+    "         (--token-file F | --token T) [--address IP] [--port N] [--threads N]\n"
+    "      an HTTP entry point forwarding each request to a node owning its user\n"
     "URLS: comma-separated nats://host:port. PARTS: 0-31,40 or all.\n"
     "Exit status: 0 success, 1 error, 2 bad usage.\n";
 
@@ -436,6 +442,12 @@ int Serve(int argc, char** argv) {
   (*node)->SetAddress(address);
   Status s = (*node)->Start();
   if (!s.ok()) return Fail("serve", s);
+  // In the registry before announcing readiness (status and router see it).
+  s = (*node)->ReportNow();
+  if (!s.ok()) {
+    std::fprintf(stderr, "recdb cluster serve: warning: not in the node registry yet: %s\n",
+                 s.ToString().c_str());
+  }
   std::printf("{\"address\":\"%s\",\"port\":%u,\"node\":\"%s\",\"stream\":\"%s\","
               "\"partitions\":%u,\"owned\":\"%s\",\"applied\":%llu}\n",
               (*server)->address().c_str(), static_cast<unsigned>((*server)->port()),
@@ -452,6 +464,42 @@ int Serve(int argc, char** argv) {
 
 // --- route ---------------------------------------------------------------------
 
+// The routing table: --partitions N and --node specs, or the node registry
+// of --servers/--stream. *usage: the error is the command line's.
+StatusOr<Router> RouterFrom(const Args& args, bool* usage) {
+  std::vector<RouteNode> nodes;
+  uint32_t partitions = 0;
+  *usage = true;
+  if (args.Has("servers")) {
+    RECDB_ASSIGN_OR_RETURN(LogOptions o, LogOptionsFrom(args));
+    *usage = false;
+    RECDB_ASSIGN_OR_RETURN(std::unique_ptr<EventLog> log, EventLog::Connect(o));
+    RECDB_ASSIGN_OR_RETURN(StreamIdentity id, log->Describe(o.api_timeout_ms));
+    partitions = id.partitions;
+    RECDB_ASSIGN_OR_RETURN(auto reports, log->ReadNodeStatuses());
+    for (const auto& [name, value] : reports) {
+      NodeReport r;
+      if (!ParseNodeReport(value, &r).ok()) continue;
+      nodes.push_back(RouteNode{name, r.owned, r.address});
+    }
+    if (nodes.empty()) {
+      return Status::NotFound("no node of stream \"" + o.stream + "\" has reported");
+    }
+  } else {
+    uint64_t n = 0;
+    if (!ParseUint(args.Get("partitions"), &n) || n == 0 || n > 4096) {
+      return Status::InvalidArgument("--partitions N (1..4096) and --node specs, or --servers");
+    }
+    partitions = static_cast<uint32_t>(n);
+    for (const std::string& spec : args.All("node")) {
+      RECDB_ASSIGN_OR_RETURN(RouteNode rn, Router::ParseNodeSpec(spec, partitions));
+      nodes.push_back(rn);
+    }
+    if (nodes.empty()) return Status::InvalidArgument("give at least one --node NAME=PARTS[@ADDR]");
+  }
+  return Router::Create(partitions, nodes);
+}
+
 int Route(int argc, char** argv) {
   Args args;
   std::string why;
@@ -459,38 +507,9 @@ int Route(int argc, char** argv) {
     return Usage(why);
   }
   if (args.positional.empty()) return Usage("route: give at least one USER");
-  std::vector<RouteNode> nodes;
-  uint32_t partitions = 0;
-  if (args.Has("servers")) {
-    StatusOr<LogOptions> o = LogOptionsFrom(args);
-    if (!o.ok()) return Usage(o.status().message());
-    StatusOr<std::unique_ptr<EventLog>> log = EventLog::Connect(*o);
-    if (!log.ok()) return Fail("route", log.status());
-    StatusOr<StreamIdentity> id = (*log)->Describe(o->api_timeout_ms);
-    if (!id.ok()) return Fail("route", id.status());
-    partitions = id->partitions;
-    StatusOr<std::vector<std::pair<std::string, std::string>>> reports =
-        (*log)->ReadNodeStatuses();
-    if (!reports.ok()) return Fail("route", reports.status());
-    for (const auto& [name, value] : *reports) {
-      NodeReport r;
-      if (!ParseNodeReport(value, &r).ok()) continue;
-      nodes.push_back(RouteNode{name, r.owned, r.address});
-    }
-  } else {
-    uint64_t n = 0;
-    if (!ParseUint(args.Get("partitions"), &n) || n == 0 || n > 4096) {
-      return Usage("route: --partitions N (1..4096) and --node specs, or --servers");
-    }
-    partitions = static_cast<uint32_t>(n);
-    for (const std::string& spec : args.All("node")) {
-      StatusOr<RouteNode> rn = Router::ParseNodeSpec(spec, partitions);
-      if (!rn.ok()) return Usage(rn.status().message());
-      nodes.push_back(*rn);
-    }
-  }
-  StatusOr<Router> router = Router::Create(partitions, nodes);
-  if (!router.ok()) return Usage(router.status().message());
+  bool usage = false;
+  StatusOr<Router> router = RouterFrom(args, &usage);
+  if (!router.ok()) return usage ? Usage(router.status().message()) : Fail("route", router.status());
   int rc = kOk;
   for (const std::string& user : args.positional) {
     StatusOr<const RouteNode*> r = router->Route(user);
@@ -504,6 +523,49 @@ int Route(int argc, char** argv) {
                 (*r)->address.c_str());
   }
   return rc;
+}
+
+// --- router (HTTP) ---------------------------------------------------------------
+
+int RouterCmd(int argc, char** argv) {
+  Args args;
+  std::string why;
+  if (!ParseArgs(argc, argv, 2,
+                 {"partitions", "node", "servers", "stream", "token", "token-file", "address",
+                  "port", "threads", "allow-remote"},
+                 &args, &why)) {
+    return Usage(why);
+  }
+  StatusOr<std::string> token = ReadToken(args);
+  if (!token.ok()) return Usage(token.status().message());
+  bool usage = false;
+  StatusOr<Router> router = RouterFrom(args, &usage);
+  if (!router.ok()) {
+    return usage ? Usage(router.status().message()) : Fail("router", router.status());
+  }
+  serve::ServerOptions so;
+  so.address = args.Get("address", "127.0.0.1");
+  uint64_t n = 0;
+  if (!ParseUint(args.Get("port", "0"), &n) || n > 65535) return Usage("--port: want 0..65535");
+  so.port = static_cast<uint16_t>(n);
+  if (!ParseUint(args.Get("threads", "2"), &n)) return Usage("--threads: want a number");
+  so.threads = static_cast<int>(n);
+  so.allow_remote = args.Has("allow-remote");
+  so.token = *token;
+  so.handle_signals = true;
+  RouterFront front(*router, *token);
+  so.front = [&front](serve::ApiService&, std::string_view method, std::string_view target,
+                      std::string_view body) { return front.Answer(method, target, body); };
+  // No database: the front answers every request itself.
+  StatusOr<std::unique_ptr<serve::HttpServer>> server = serve::HttpServer::Start(nullptr, so);
+  if (!server.ok()) return Fail("router", server.status());
+  std::printf("{\"address\":\"%s\",\"port\":%u,\"role\":\"router\",\"nodes\":%zu,"
+              "\"uncovered\":\"%s\"}\n",
+              (*server)->address().c_str(), static_cast<unsigned>((*server)->port()),
+              router->nodes().size(), FormatPartitionSet(router->uncovered()).c_str());
+  std::fflush(stdout);
+  (*server)->Wait();
+  return kOk;
 }
 
 }  // namespace
@@ -522,5 +584,6 @@ int main(int argc, char** argv) {
   if (cmd == "snapshot") return SnapshotCmd(argc, argv);
   if (cmd == "serve") return Serve(argc, argv);
   if (cmd == "route") return Route(argc, argv);
+  if (cmd == "router") return RouterCmd(argc, argv);
   return Usage("unknown command \"" + cmd + "\"");
 }

@@ -89,7 +89,9 @@ struct ServerOptions {
 
 class HttpServer {
  public:
-  // Binds, listens and starts the threads. `db` must outlive the server.
+  // Binds, listens and starts the threads. `db` must outlive the server; it
+  // may be null only when options.front never calls the service (cluster/'s
+  // router, which forwards every request).
   // Errors: InvalidArgument for an empty token, an address that is not an IP
   // literal, a non-loopback address without allow_remote, or threads outside
   // 1..256; IOError if the address cannot be bound.
