@@ -47,7 +47,7 @@ std::optional<std::string> PathUser(const std::string& path) {
 
 }  // namespace
 
-ApiResponse NodeFront::Status_() {
+ApiResponse NodeFront::ClusterStatus() {
   const NodeReport r = node_->Report();
   ojson j{{"node", name_},
           {"applied", r.applied},
@@ -100,7 +100,7 @@ ApiResponse NodeFront::Answer(ApiService& service, std::string_view method,
     wait = static_cast<int>(std::min<int64_t>(*w, max_wait_ms_));
   }
 
-  if (path == "/v1/cluster" && (method == "GET" || method == "HEAD")) return Status_();
+  if (path == "/v1/cluster" && (method == "GET" || method == "HEAD")) return ClusterStatus();
 
   if (method == "POST" && (path == "/v1/events" || path == "/v1/forget")) {
     if (!request_id || request_id->empty()) {

@@ -43,7 +43,8 @@ class NodeFront {
                             std::string_view target, std::string_view body);
 
  private:
-  serve::ApiResponse Status_();
+  // GET /v1/cluster.
+  serve::ApiResponse ClusterStatus();
 
   ClusterNode* node_;
   std::string name_;

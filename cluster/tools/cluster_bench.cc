@@ -16,9 +16,10 @@
 //    (every event of the follower copied into a plain DB::Open database,
 //    both trained with the same options): Q queries (users user0..) timed on
 //    each, interleaved query by query, in 3 rounds; p50/p99 of each and the
-//    ratio of p99s (bar <= 1.5x). Measured with the follower idle and again
-//    while it applies a concurrent write stream (100-event writes, back to
-//    back, through the writer node).
+//    ratio of p99s (bar <= 1.5x). Measured with the follower idle, while it
+//    applies a concurrent write stream (100-event writes, back to back,
+//    through the writer node) with the standalone idle, and with the
+//    standalone storing the same write stream directly.
 // 4. Bootstrap: a snapshot of the follower (DB::CreateSnapshot), then
 //    ClusterNode::Bootstrap into a new directory and catch-up to the
 //    stream's last sequence; seconds per million events held, next to the
@@ -272,17 +273,29 @@ int main(int argc, char** argv) {
                 pct(anchor, 99), pct(ours, 99) / pct(anchor, 99));
   };
   measure("follower idle");
-  {
+  // Under writes: 100-event writes back to back through the writer node,
+  // which the follower applies; first with the standalone idle, then with
+  // the standalone storing the same events directly (the same write load
+  // on both: what the log and the applier cost over a plain DB).
+  for (int both = 0; both < 2; ++both) {
     std::atomic<bool> stop{false};
     std::atomic<int64_t> written{0};
+    const std::string tag = both ? "load2-" : "load-";
     std::thread load([&] {
       for (int i = 0; !stop.load(); ++i) {
-        auto r = (*writer)->RecordEvents(Events(i * 100, 100, "load-"));
-        if (r.ok()) written += 100;
+        auto evs = Events(i * 100, 100, tag);
+        auto r = (*writer)->RecordEvents(evs);
+        if (!r.ok()) continue;
+        written += 100;
+        if (both) {
+          std::vector<recdb::Event> plain;
+          for (const auto& ce : evs) plain.push_back(ce.event);
+          (void)(*standalone)->RecordEvents({}, plain);
+        }
       }
     });
     auto t_load = Clock::now();
-    measure("follower applying writes");
+    measure(both ? "both taking the same writes" : "follower applying writes, standalone idle");
     stop = true;
     load.join();
     std::printf("  (meanwhile %lld events written, %.0f events/s)\n",
