@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -410,6 +411,90 @@ TEST_F(ClusterOpsTest, ServedNodesWriteThroughOneAndReadYourWritesThroughAnother
   cb->reset();
   Stop(pa);
   Stop(pb);
+}
+
+// ClusterNode::RecordEventsAndWait (issue #19's counts on the cluster write
+// path): exact per-call counts while another writer interleaves, and the
+// applier's run splitting leaves replicas identical.
+TEST_F(ClusterOpsTest, RecordEventsAndWaitCountsExactlyAndReplicasAgree) {
+  auto open = [&](const std::string& name) {
+    NodeOptions o;
+    o.log.servers = nats_->Urls();
+    o.log.stream = "counts";
+    o.log.partitions = 8;
+    o.db_path = dir_ + "/" + name;
+    o.db_options.background_threads = 1;
+    o.apply_batch = 64;
+    return ClusterNode::Open(o);
+  };
+  auto a = open("a");
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  auto b = open("b");
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  ASSERT_TRUE((*a)->Start().ok());
+  ASSERT_TRUE((*b)->Start().ok());
+  auto ev = [](const std::string& id, const std::string& user, int ts) {
+    ClusterEvent ce;
+    ce.id = id;
+    ce.event.user = user;
+    ce.event.item = "item" + std::to_string(ts % 17);
+    ce.event.type = "view";
+    ce.event.timestamp = 1500000000 + ts;
+    return ce;
+  };
+  ASSERT_TRUE((*a)->RecordEvents({ev("x0", "gone", 0)}).ok());
+  auto f = (*a)->ForgetUser("forget-gone", "gone");
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  // b writes other users' events meanwhile, so a's watched events land in
+  // batches mixed with unwatched ones.
+  std::atomic<bool> stop{false};
+  std::thread other([&] {
+    for (int i = 0; !stop.load() && i < 400; ++i) {
+      std::vector<ClusterEvent> evs;
+      for (int j = 0; j < 5; ++j) {
+        evs.push_back(ev("o" + std::to_string(i * 5 + j), "other" + std::to_string(j), i));
+      }
+      (void)(*b)->RecordEvents(evs);
+    }
+  });
+  int64_t dropped = 0, calls_applied = 0;
+  for (int c = 0; c < 20; ++c) {
+    std::vector<ClusterEvent> evs;
+    for (int j = 0; j < 10; ++j) {
+      const bool forgotten = (c + j) % 3 == 0;
+      evs.push_back(ev("c" + std::to_string(c) + "-" + std::to_string(j),
+                       forgotten ? "gone" : "kept" + std::to_string(j), 100 + c * 10 + j));
+      if (forgotten) ++dropped;
+    }
+    auto r = (*a)->RecordEventsAndWait(evs, 20000);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_TRUE(r->applied);
+    ++calls_applied;
+    int64_t want_dropped = 0;
+    for (const auto& e : evs) want_dropped += e.event.user == "gone";
+    EXPECT_EQ(r->owned, 10);
+    EXPECT_EQ(r->result.dropped_forgotten, want_dropped) << "call " << c;
+    EXPECT_EQ(r->result.stored, 10 - want_dropped) << "call " << c;
+    EXPECT_EQ(r->result.counted_only, 0);
+    EXPECT_EQ(r->rejected, 0);
+  }
+  stop = true;
+  other.join();
+  // A re-sent call: JetStream returns the first copies; nothing applied again.
+  std::vector<ClusterEvent> again = {ev("c0-1", "kept1", 101)};
+  auto r = (*a)->RecordEventsAndWait(again, 20000);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->result.stored + r->result.dropped_forgotten, 0);
+  const uint64_t last = (*a)->log()->Describe(5000).value().last_seq;
+  ASSERT_TRUE((*a)->WaitForSequence(last, 20000).ok());
+  ASSERT_TRUE((*b)->WaitForSequence(last, 20000).ok());
+  auto da = (*a)->Digest();
+  auto db = (*b)->Digest();
+  ASSERT_TRUE(da.ok() && db.ok());
+  EXPECT_EQ(da->ToString(), db->ToString());
+  EXPECT_EQ((*a)->stats().events_dropped_forgotten, (*b)->stats().events_dropped_forgotten);
+  EXPECT_GE((*a)->stats().events_dropped_forgotten, static_cast<uint64_t>(dropped));
+  EXPECT_EQ(calls_applied, 20);
 }
 
 }  // namespace
