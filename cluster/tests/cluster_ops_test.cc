@@ -38,7 +38,13 @@ std::string ReadAll(const std::string& path) {
   return ss.str();
 }
 
-pid_t Spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
+// `recdb` (the core CLI) lives next to recdb-cluster and execs it.
+std::string RecdbPath() {
+  return (std::filesystem::path(RECDB_CLUSTER_PATH).parent_path() / "recdb").string();
+}
+
+pid_t Spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err,
+            const std::string& program = RECDB_CLUSTER_PATH) {
   pid_t pid = fork();
   if (pid == 0) {
     int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -46,10 +52,10 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& out, const 
     dup2(o, 1);
     dup2(e, 2);
     std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(RECDB_CLUSTER_PATH));
+    argv.push_back(const_cast<char*>(program.c_str()));
     for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    execv(RECDB_CLUSTER_PATH, argv.data());
+    execv(program.c_str(), argv.data());
     _exit(127);
   }
   return pid;
@@ -83,9 +89,10 @@ class ClusterOpsTest : public ::testing::Test {
   }
 
   // Runs recdb-cluster to completion (killed after 60 s).
-  RunResult Run(const std::vector<std::string>& args) {
+  RunResult Run(const std::vector<std::string>& args,
+               const std::string& program = RECDB_CLUSTER_PATH) {
     const std::string out = dir_ + "/run.out", err = dir_ + "/run.err";
-    pid_t pid = Spawn(args, out, err);
+    pid_t pid = Spawn(args, out, err, program);
     RunResult r;
     const auto start = Clock::now();
     int status = 0;
@@ -154,9 +161,11 @@ class ClusterOpsTest : public ::testing::Test {
 };
 
 TEST_F(ClusterOpsTest, CreateStreamStatusAndSnapshotCommands) {
-  // create-stream: created, then reported, then a different count refused.
-  RunResult r = Run({"create-stream", "--servers", nats_->Urls(), "--stream", "ops",
-                     "--partitions", "8"});
+  // create-stream (through `recdb cluster`, which execs recdb-cluster):
+  // created, then reported, then a different count refused.
+  RunResult r = Run({"cluster", "create-stream", "--servers", nats_->Urls(), "--stream", "ops",
+                     "--partitions", "8"},
+                    RecdbPath());
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.out.find("stream ops created: partitions 8 replicas 3"), std::string::npos) << r.out;
   r = Run({"create-stream", "--servers", nats_->Urls(), "--stream", "ops", "--partitions", "8"});
