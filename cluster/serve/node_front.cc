@@ -34,18 +34,24 @@ std::optional<int64_t> ToInt(const std::string& v) {
   return x;
 }
 
-// "/v1/users/{id}/..." -> id (percent-decoded by ParseTarget).
-std::optional<std::string> PathUser(const std::string& path) {
-  const std::string prefix = "/v1/users/";
-  if (path.rfind(prefix, 0) != 0) return std::nullopt;
-  const size_t end = path.find('/', prefix.size());
-  std::string user = path.substr(prefix.size(), end == std::string::npos ? std::string::npos
-                                                                         : end - prefix.size());
-  if (user.empty()) return std::nullopt;
-  return user;
-}
-
 }  // namespace
+
+// "/v1/users/{id}/..." (as sent, percent-encoded) -> id, decoded; the
+// segment is split before decoding, so an id holding "%2F" stays whole.
+std::optional<std::string> PathUser(std::string_view raw_path) {
+  const std::string_view prefix = "/v1/users/";
+  if (raw_path.substr(0, prefix.size()) != prefix) return std::nullopt;
+  std::string_view seg = raw_path.substr(prefix.size());
+  seg = seg.substr(0, seg.find('/'));
+  if (seg.empty()) return std::nullopt;
+  // ParseTarget decodes query values only ('+' as a space): decode the
+  // segment as one, with a literal '+' kept.
+  std::string q = "/?u=";
+  for (char c : seg) q += c == '+' ? std::string("%2B") : std::string(1, c);
+  StatusOr<serve::Target> t = serve::ParseTarget(q);
+  if (!t.ok() || t->query.size() != 1) return std::nullopt;
+  return t->query[0].second;
+}
 
 ApiResponse NodeFront::ClusterStatus() {
   const NodeReport r = node_->Report();
@@ -162,7 +168,7 @@ ApiResponse NodeFront::Answer(ApiService& service, std::string_view method,
   }
 
   // Reads: the user must be ours; then wait for the sequence asked for.
-  std::optional<std::string> user = PathUser(path);
+  std::optional<std::string> user = PathUser(raw_path);
   if (!user && !user_param.empty()) user = user_param;
   if (user && !node_->Owns(*user)) {
     return ApiService::Error(421, "wrong_node",

@@ -25,6 +25,7 @@
 // Thread-safety: Answer may be called from many threads at once.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -32,6 +33,10 @@
 #include "tools/serve/api_service.h"
 
 namespace recdb::cluster {
+
+// "/v1/users/{id}/..." as sent (percent-encoded) -> the decoded id; nullopt
+// for any other path. Shared with RouterFront.
+std::optional<std::string> PathUser(std::string_view raw_path);
 
 class NodeFront {
  public:

@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 
+#include "cluster/serve/node_front.h"
 #include "tools/serve/http_client.h"
 #include "tools/serve/request.h"
 
@@ -78,13 +79,7 @@ ApiResponse RouterFront::Answer(std::string_view method, std::string_view target
     r.body = "{\"status\":\"ok\",\"role\":\"router\"}\n";
     return r;
   }
-  std::optional<std::string> user;
-  const std::string prefix = "/v1/users/";
-  if (t->path.rfind(prefix, 0) == 0) {
-    const size_t end = t->path.find('/', prefix.size());
-    user = t->path.substr(prefix.size(),
-                          end == std::string::npos ? std::string::npos : end - prefix.size());
-  }
+  std::optional<std::string> user = PathUser(target.substr(0, target.find('?')));
   for (const auto& [k, v] : t->query) {
     if (k == "user") user = v;
   }

@@ -353,6 +353,11 @@ TEST_F(ClusterOpsTest, ServedNodesWriteThroughOneAndReadYourWritesThroughAnother
   ASSERT_TRUE(resp.ok());
   EXPECT_EQ(resp->status, 421);
   EXPECT_NE(resp->body.find("wrong_node"), std::string::npos) << resp->body;
+  // The owner check decodes the path segment whole: "USER%2Fx" is the user
+  // "USER/x" (owned by a: 404 unknown; else 421).
+  resp = (*ca)->Send("GET", "/v1/users/" + user + "%2Fx/history", "", kToken);
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->status, PartitionOf(user + "/x", 64) < 4 ? 404 : 421) << resp->body;
   // Writes the log does not carry are refused, not applied locally.
   resp = (*ca)->Send("POST", "/v1/items", R"({"items":[{"id":"i9"}]})", kToken);
   ASSERT_TRUE(resp.ok());
