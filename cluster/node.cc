@@ -198,11 +198,13 @@ Status ParsePartitionSet(const std::string& text, std::vector<uint32_t>* out) {
     const std::string part = text.substr(start, comma - start);
     unsigned long a = 0, b = 0;
     char extra = 0;
-    if (std::sscanf(part.c_str(), "%lu-%lu%c", &a, &b, &extra) == 2) {
-    } else if (std::sscanf(part.c_str(), "%lu%c", &a, &extra) == 1) {
+    const bool range = std::sscanf(part.c_str(), "%lu-%lu%c", &a, &b, &extra) == 2;
+    if (!range) {
+      if (std::sscanf(part.c_str(), "%lu%c", &a, &extra) != 1) {
+        return Status::InvalidArgument("partition set \"" + text + "\": bad part \"" + part +
+                                       "\"");
+      }
       b = a;
-    } else {
-      return Status::InvalidArgument("partition set \"" + text + "\": bad part \"" + part + "\"");
     }
     if (b < a || b >= (1ul << 20)) {
       return Status::InvalidArgument("partition set \"" + text + "\": bad range \"" + part + "\"");
