@@ -1,5 +1,6 @@
 #include "cluster/event_log.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -20,7 +21,9 @@ std::string NatsError(natsStatus s) {
   return out;
 }
 
-bool ValidStreamName(const std::string& name) {
+}  // namespace
+
+bool ValidName(const std::string& name) {
   if (name.empty() || name.size() > 64) return false;
   for (char c : name) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -29,6 +32,10 @@ bool ValidStreamName(const std::string& name) {
   }
   return true;
 }
+
+namespace {
+
+bool ValidStreamName(const std::string& name) { return ValidName(name); }
 
 using Clock = std::chrono::steady_clock;
 
@@ -127,6 +134,12 @@ StatusOr<bool> LogReader::Next(int timeout_ms, LogMessage* out) {
   jsMsgMetaData_Destroy(meta);
   out->subject = natsMsg_GetSubject(m);
   out->body.assign(natsMsg_GetData(m), static_cast<size_t>(natsMsg_GetDataLength(m)));
+  const char* id = nullptr;
+  if (natsMsgHeader_Get(m, "Nats-Msg-Id", &id) == NATS_OK && id != nullptr) {
+    out->id = id;
+  } else {
+    out->id.clear();
+  }
   natsMsg_Destroy(m);
   int64_t dropped = 0;
   if (natsSubscription_GetDropped(sub_, &dropped) == NATS_OK && dropped > 0) {
@@ -181,6 +194,7 @@ StatusOr<std::unique_ptr<EventLog>> EventLog::Connect(const LogOptions& options)
 }
 
 EventLog::~EventLog() {
+  if (nodes_kv_ != nullptr) kvStore_Destroy(nodes_kv_);
   if (pub_ != nullptr) jsCtx_Destroy(pub_);
   if (raw_pub_ != nullptr) jsCtx_Destroy(raw_pub_);
   if (api_ != nullptr) jsCtx_Destroy(api_);
@@ -188,6 +202,68 @@ EventLog::~EventLog() {
     natsConnection_Close(conn_);
     natsConnection_Destroy(conn_);
   }
+}
+
+StatusOr<kvStore*> EventLog::NodeBucket(bool create) {
+  // kv_mu_ is held by the caller.
+  if (nodes_kv_ != nullptr) return nodes_kv_;
+  const std::string bucket = options_.stream + "-nodes";
+  natsStatus s = js_KeyValue(&nodes_kv_, api_, bucket.c_str());
+  if (s == NATS_OK) return nodes_kv_;
+  nodes_kv_ = nullptr;
+  if (s != NATS_NOT_FOUND) {
+    return Status::Aborted("node registry \"" + bucket + "\": " + NatsError(s) +
+                           " (no JetStream quorum or no server reachable?)");
+  }
+  if (!create) return Status::NotFound("no node registry \"" + bucket + "\"");
+  kvConfig cfg;
+  kvConfig_Init(&cfg);
+  cfg.Bucket = bucket.c_str();
+  cfg.History = 1;
+  cfg.Replicas = options_.replicas;
+  s = js_CreateKeyValue(&nodes_kv_, api_, &cfg);
+  if (s != NATS_OK) {
+    nodes_kv_ = nullptr;
+    return Status::Aborted("create node registry \"" + bucket + "\": " + NatsError(s));
+  }
+  return nodes_kv_;
+}
+
+Status EventLog::PutNodeStatus(const std::string& node, const std::string& value) {
+  if (!ValidName(node)) {
+    return Status::InvalidArgument("node name \"" + node + "\": want [A-Za-z0-9_-]{1,64}");
+  }
+  std::lock_guard lock(kv_mu_);
+  RECDB_ASSIGN_OR_RETURN(kvStore * kv, NodeBucket(/*create=*/true));
+  uint64_t rev = 0;
+  natsStatus s = kvStore_PutString(&rev, kv, node.c_str(), value.c_str());
+  if (s != NATS_OK) return Status::Aborted("report node \"" + node + "\": " + NatsError(s));
+  return Status::OK();
+}
+
+StatusOr<std::vector<std::pair<std::string, std::string>>> EventLog::ReadNodeStatuses() {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::lock_guard lock(kv_mu_);
+  StatusOr<kvStore*> kv = NodeBucket(/*create=*/false);
+  if (kv.status().IsNotFound()) return out;
+  RECDB_RETURN_IF_ERROR(kv.status());
+  kvKeysList keys{};
+  kvWatchOptions wo;
+  kvWatchOptions_Init(&wo);
+  wo.Timeout = options_.api_timeout_ms;
+  natsStatus s = kvStore_Keys(&keys, *kv, &wo);
+  if (s == NATS_NOT_FOUND) return out;  // an empty bucket
+  if (s != NATS_OK) return Status::Aborted("list nodes: " + NatsError(s));
+  for (int i = 0; i < keys.Count; ++i) {
+    kvEntry* e = nullptr;
+    if (kvStore_Get(&e, *kv, keys.Keys[i]) == NATS_OK && e != nullptr) {
+      out.emplace_back(keys.Keys[i], kvEntry_ValueString(e));
+    }
+    if (e != nullptr) kvEntry_Destroy(e);
+  }
+  kvKeysList_Destroy(&keys);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 std::string EventLog::Subject(uint32_t partition) const {

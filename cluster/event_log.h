@@ -76,6 +76,7 @@ struct LogMessage {
   uint64_t consumer_seq = 0;
   uint64_t pending = 0;  // messages after this one on the consumer
   std::string subject;
+  std::string id;  // the message id (event id) it was published with; "" if none
   std::string body;
 };
 
@@ -144,6 +145,17 @@ class EventLog {
   // Aborted if JetStream does not answer.
   Status Erase(uint64_t seq);
 
+  // The node registry: KV bucket "<stream>-nodes" (created on first use
+  // with the stream's replica count, history 1), one key per node name
+  // ([A-Za-z0-9_-]{1,64}) holding the node's one-line status text
+  // (ClusterNode reports it; `recdb cluster status` reads it).
+  // Errors: InvalidArgument for a bad name; Aborted if JetStream does not
+  // answer.
+  Status PutNodeStatus(const std::string& node, const std::string& value);
+  // Every registered node's (name, value), sorted by name. An absent bucket
+  // is an empty list. Errors: Aborted if JetStream does not answer.
+  StatusOr<std::vector<std::pair<std::string, std::string>>> ReadNodeStatuses();
+
   // "<stream>.ev.<partition>", and the partition of such a subject (false
   // for any other subject).
   std::string Subject(uint32_t partition) const;
@@ -167,6 +179,13 @@ class EventLog {
   std::unordered_map<std::string, size_t> inflight_;  // message id -> index
   std::vector<PendingAck>* acks_ = nullptr;
   std::string last_ack_error_;
+  // The node registry (PutNodeStatus), opened on first use.
+  StatusOr<kvStore*> NodeBucket(bool create);
+  std::mutex kv_mu_;
+  kvStore* nodes_kv_ = nullptr;
 };
+
+// Whether `name` is a valid stream or node name: [A-Za-z0-9_-]{1,64}.
+bool ValidName(const std::string& name);
 
 }  // namespace recdb::cluster

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 
 #include "cluster/event_codec.h"
 
@@ -106,14 +107,159 @@ ClusterNode::~ClusterNode() { (void)Close(); }
 
 Status ClusterNode::Start() {
   if (applier_.joinable()) return Status::FailedPrecondition("applier already running");
+  if (!options_.name.empty() && !ValidName(options_.name)) {
+    return Status::InvalidArgument("node name \"" + options_.name +
+                                   "\": want [A-Za-z0-9_-]{1,64}");
+  }
   stop_.store(false);
   applier_ = std::thread([this] { ApplyLoop(); });
+  if (!options_.name.empty()) reporter_ = std::thread([this] { ReportLoop(); });
   return Status::OK();
 }
 
 void ClusterNode::Stop() {
-  stop_.store(true);
+  {
+    std::lock_guard lock(report_mu_);
+    stop_.store(true);
+  }
+  report_cv_.notify_all();
   if (applier_.joinable()) applier_.join();
+  if (reporter_.joinable()) reporter_.join();
+}
+
+void ClusterNode::SetAddress(const std::string& address) {
+  std::lock_guard lock(report_mu_);
+  address_ = address;
+}
+
+NodeReport ClusterNode::Report() const {
+  const NodeStats st = stats();
+  NodeReport r;
+  r.applied = st.applied_sequence;
+  r.partitions = identity_.partitions;
+  r.owned = owned_;
+  r.stored = st.events_stored;
+  r.counted_only = st.events_counted_only;
+  r.dropped_forgotten = st.events_dropped_forgotten;
+  r.updated_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+  {
+    std::lock_guard lock(report_mu_);
+    r.address = address_;
+  }
+  r.error = st.apply_error;
+  return r;
+}
+
+Status ClusterNode::ReportNow() {
+  if (options_.name.empty()) return Status::InvalidArgument("the node has no name");
+  return log_->PutNodeStatus(options_.name, FormatNodeReport(Report()));
+}
+
+void ClusterNode::ReportLoop() {
+  // Not part of the apply path: the registry is advisory (status, routing).
+  for (;;) {
+    Status s = log_->PutNodeStatus(options_.name, FormatNodeReport(Report()));
+    if (!s.ok()) {
+      std::lock_guard lock(mu_);
+      stats_.follow_error = "report: " + s.ToString();
+    }
+    std::unique_lock lock(report_mu_);
+    if (report_cv_.wait_for(lock, std::chrono::milliseconds(options_.report_interval_ms),
+                            [&] { return stop_.load(); })) {
+      return;
+    }
+  }
+}
+
+std::string FormatPartitionSet(const std::vector<uint32_t>& partitions) {
+  std::vector<uint32_t> p = partitions;
+  std::sort(p.begin(), p.end());
+  p.erase(std::unique(p.begin(), p.end()), p.end());
+  std::string out;
+  for (size_t i = 0; i < p.size();) {
+    size_t j = i;
+    while (j + 1 < p.size() && p[j + 1] == p[j] + 1) ++j;
+    if (!out.empty()) out += ',';
+    out += std::to_string(p[i]);
+    if (j > i) out += "-" + std::to_string(p[j]);
+    i = j + 1;
+  }
+  return out;
+}
+
+Status ParsePartitionSet(const std::string& text, std::vector<uint32_t>* out) {
+  out->clear();
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    const std::string part = text.substr(start, comma - start);
+    unsigned long a = 0, b = 0;
+    char extra = 0;
+    const bool range = std::sscanf(part.c_str(), "%lu-%lu%c", &a, &b, &extra) == 2;
+    if (!range) {
+      if (std::sscanf(part.c_str(), "%lu%c", &a, &extra) != 1) {
+        return Status::InvalidArgument("partition set \"" + text + "\": bad part \"" + part +
+                                       "\"");
+      }
+      b = a;
+    }
+    if (b < a || b >= (1ul << 20)) {
+      return Status::InvalidArgument("partition set \"" + text + "\": bad range \"" + part + "\"");
+    }
+    for (unsigned long p = a; p <= b; ++p) out->push_back(static_cast<uint32_t>(p));
+    start = comma + 1;
+  }
+  std::sort(out->begin(), out->end());
+  out->erase(std::unique(out->begin(), out->end()), out->end());
+  return Status::OK();
+}
+
+std::string FormatNodeReport(const NodeReport& r) {
+  std::string error = r.error;
+  for (char& c : error) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return "v1 applied=" + std::to_string(r.applied) + " partitions=" + std::to_string(r.partitions) +
+         " owned=" + FormatPartitionSet(r.owned) + " stored=" + std::to_string(r.stored) +
+         " counted_only=" + std::to_string(r.counted_only) +
+         " dropped_forgotten=" + std::to_string(r.dropped_forgotten) +
+         " updated_ms=" + std::to_string(r.updated_ms) + " address=" + r.address +
+         " error=" + error;
+}
+
+Status ParseNodeReport(const std::string& line, NodeReport* out) {
+  *out = NodeReport{};
+  if (line.rfind("v1 ", 0) != 0) return Status::Corruption("node report \"" + line + "\": not v1");
+  const size_t err = line.find(" error=");
+  if (err == std::string::npos) return Status::Corruption("node report without error=");
+  out->error = line.substr(err + 7);
+  size_t start = 3;
+  const std::string head = line.substr(0, err);
+  while (start < head.size()) {
+    size_t sp = head.find(' ', start);
+    if (sp == std::string::npos) sp = head.size();
+    const std::string field = head.substr(start, sp - start);
+    start = sp + 1;
+    const size_t eq = field.find('=');
+    if (eq == std::string::npos) return Status::Corruption("node report field \"" + field + "\"");
+    const std::string k = field.substr(0, eq), v = field.substr(eq + 1);
+    const unsigned long long n = std::strtoull(v.c_str(), nullptr, 10);
+    if (k == "applied") out->applied = n;
+    else if (k == "partitions") out->partitions = static_cast<uint32_t>(n);
+    else if (k == "owned") {
+      Status s = ParsePartitionSet(v, &out->owned);
+      if (!s.ok()) return Status::Corruption(s.message());
+    } else if (k == "stored") out->stored = n;
+    else if (k == "counted_only") out->counted_only = n;
+    else if (k == "dropped_forgotten") out->dropped_forgotten = n;
+    else if (k == "updated_ms") out->updated_ms = static_cast<int64_t>(n);
+    else if (k == "address") out->address = v;
+    // unknown fields: a newer node; ignored
+  }
+  return Status::OK();
 }
 
 Status ClusterNode::Close() {
@@ -163,6 +309,44 @@ StatusOr<WriteReceipt> ClusterNode::RecordEvents(const std::vector<ClusterEvent>
   WriteReceipt receipt;
   RECDB_RETURN_IF_ERROR(log_->Publish(messages, &receipt.sequences));
   for (uint64_t s : receipt.sequences) receipt.last_sequence = std::max(receipt.last_sequence, s);
+  return receipt;
+}
+
+StatusOr<WriteReceipt> ClusterNode::RecordEventsAndWait(const std::vector<ClusterEvent>& events,
+                                                        int wait_ms) {
+  uint64_t token = 0;
+  int64_t owned = 0;
+  {
+    std::lock_guard lock(mu_);
+    token = next_watch_++;
+    watches_[token] = WatchCounts{};
+    for (const ClusterEvent& ce : events) {
+      if (ce.event.user.empty() || !Owns(ce.event.user)) continue;
+      if (watched_ids_.emplace(ce.id, token).second) ++owned;
+    }
+  }
+  auto unwatch = [&] {
+    std::lock_guard lock(mu_);
+    for (const ClusterEvent& ce : events) {
+      auto it = watched_ids_.find(ce.id);
+      if (it != watched_ids_.end() && it->second == token) watched_ids_.erase(it);
+    }
+    WatchCounts c = watches_[token];
+    watches_.erase(token);
+    return c;
+  };
+  StatusOr<WriteReceipt> receipt = RecordEvents(events);
+  if (!receipt.ok()) {
+    unwatch();
+    return receipt;
+  }
+  receipt->owned = owned;
+  receipt->applied = WaitForSequence(receipt->last_sequence, wait_ms).ok();
+  const WatchCounts c = unwatch();
+  if (receipt->applied) {
+    receipt->result = c.result;
+    receipt->rejected = c.rejected;
+  }
   return receipt;
 }
 
@@ -276,37 +460,86 @@ StatusOr<RecordDigest> ClusterNode::Digest() {
   return ComputeRecordDigest(*db_, identity_.partitions, owned_);
 }
 
-Status ClusterNode::ApplyBatch(const std::vector<Event>& events,
-                               const std::vector<uint64_t>& seqs, uint64_t last) {
+Status ClusterNode::ApplyRun(const Event* events, const uint64_t* seqs, size_t n, uint64_t last,
+                             RecordEventsResult* result, int64_t* rejected) {
   WriteOptions wo;
   wo.applied_position_key = position_key_;
   wo.applied_position_value = PositionValue(last);
-  Status s = db_->RecordEvents(wo, events);
-  uint64_t rejected = 0;
-  if (s.IsInvalidArgument()) {
-    // One event the database refuses (unknown type, bad timestamp, ...):
-    // apply the batch one event at a time, each with its own position, and
-    // skip the refused ones. Every replica refuses the same ones.
-    s = Status::OK();
-    for (size_t i = 0; i < events.size() && s.ok(); ++i) {
-      WriteOptions one = wo;
-      one.applied_position_value = PositionValue(seqs[i]);
-      s = db_->RecordEvents(one, {events[i]});
-      if (s.IsInvalidArgument()) {
-        ++rejected;
-        s = db_->RecordEvents(one, {});
-      }
-    }
-    if (s.ok()) s = db_->RecordEvents(wo, {});
+  const std::vector<Event> run(events, events + n);
+  RecordEventsResult r;
+  Status s = db_->RecordEvents(wo, run, &r);
+  if (s.ok()) {
+    result->stored += r.stored;
+    result->counted_only += r.counted_only;
+    result->dropped_forgotten += r.dropped_forgotten;
+    return s;
   }
+  if (!s.IsInvalidArgument()) return s;
+  // One event the database refuses (unknown type, bad timestamp, ...):
+  // apply the run one event at a time, each with its own position, and
+  // skip the refused ones. Every replica refuses the same ones.
+  for (size_t i = 0; i < n; ++i) {
+    WriteOptions one = wo;
+    one.applied_position_value = PositionValue(seqs[i]);
+    RecordEventsResult r1;
+    s = db_->RecordEvents(one, {events[i]}, &r1);
+    if (s.IsInvalidArgument()) {
+      ++*rejected;
+      s = db_->RecordEvents(one, {});
+    } else if (s.ok()) {
+      result->stored += r1.stored;
+      result->counted_only += r1.counted_only;
+      result->dropped_forgotten += r1.dropped_forgotten;
+    }
+    if (!s.ok()) return s;
+  }
+  return db_->RecordEvents(wo, {});
+}
+
+Status ClusterNode::ApplyBatch(const std::vector<Event>& events,
+                               const std::vector<uint64_t>& seqs,
+                               const std::vector<uint64_t>& watch, uint64_t last) {
+  // Runs of equal watch token, in log order; the last run carries `last`
+  // (which may be past its last event: skipped messages of other partitions).
+  Status s;
+  RecordEventsResult total;
+  int64_t total_rejected = 0;
+  std::vector<std::pair<uint64_t, WatchCounts>> per_watch;
+  size_t begin = 0;
+  do {
+    size_t end = std::min(begin + 1, events.size());
+    while (end < events.size() && watch[end] == watch[begin]) ++end;
+    const uint64_t pos = end == events.size() ? last : seqs[end - 1];
+    WatchCounts c;
+    s = ApplyRun(events.data() + begin, seqs.data() + begin, end - begin, pos, &c.result,
+                 &c.rejected);
+    if (!s.ok()) break;
+    total.stored += c.result.stored;
+    total.counted_only += c.result.counted_only;
+    total.dropped_forgotten += c.result.dropped_forgotten;
+    total_rejected += c.rejected;
+    if (begin < events.size() && watch[begin] != 0) per_watch.emplace_back(watch[begin], c);
+    begin = end;
+  } while (begin < events.size());
   std::lock_guard lock(mu_);
   if (!s.ok()) {
     stats_.apply_error = s.ToString();
     applied_cv_.notify_all();
     return s;
   }
-  stats_.events_applied += events.size() - rejected;
-  stats_.rejected += rejected;
+  stats_.events_applied += events.size() - static_cast<uint64_t>(total_rejected);
+  stats_.rejected += static_cast<uint64_t>(total_rejected);
+  stats_.events_stored += static_cast<uint64_t>(total.stored);
+  stats_.events_counted_only += static_cast<uint64_t>(total.counted_only);
+  stats_.events_dropped_forgotten += static_cast<uint64_t>(total.dropped_forgotten);
+  for (const auto& [token, c] : per_watch) {
+    auto it = watches_.find(token);
+    if (it == watches_.end()) continue;
+    it->second.result.stored += c.result.stored;
+    it->second.result.counted_only += c.result.counted_only;
+    it->second.result.dropped_forgotten += c.result.dropped_forgotten;
+    it->second.rejected += c.rejected;
+  }
   applied_.store(last, std::memory_order_release);
   applied_cv_.notify_all();
   return Status::OK();
@@ -317,6 +550,7 @@ void ClusterNode::ApplyLoop() {
   uint64_t last_consumer_seq = 0;
   std::vector<Event> events;
   std::vector<uint64_t> seqs;
+  std::vector<uint64_t> watch;
   LogMessage msg;
   auto note_follow_problem = [&](const Status& s) {
     std::lock_guard lock(mu_);
@@ -338,6 +572,7 @@ void ClusterNode::ApplyLoop() {
     // the consumer has nothing pending.
     events.clear();
     seqs.clear();
+    watch.clear();
     uint64_t batch_last = applied_.load();
     bool restart = false;
     int wait_ms = options_.idle_wait_ms;
@@ -389,19 +624,29 @@ void ClusterNode::ApplyLoop() {
       } else if (rec.is_forget) {
         // Everything before the marker first, then the forget, each
         // committed with its position.
-        if (before > applied_.load() && !ApplyBatch(events, seqs, before).ok()) return;
+        if (before > applied_.load() && !ApplyBatch(events, seqs, watch, before).ok()) return;
         events.clear();
         seqs.clear();
+        watch.clear();
         if (!ApplyForget(rec.forget_user, msg.stream_seq).ok()) return;
       } else {
+        uint64_t token = 0;
+        {
+          std::lock_guard lock(mu_);
+          if (!watched_ids_.empty()) {
+            auto it = watched_ids_.find(msg.id);
+            if (it != watched_ids_.end()) token = it->second;
+          }
+        }
         events.push_back(std::move(rec.event));
         seqs.push_back(msg.stream_seq);
+        watch.push_back(token);
       }
       if (msg.pending == 0) break;
       wait_ms = std::min(options_.idle_wait_ms, 50);
     }
     if (batch_last > applied_.load()) {
-      if (!ApplyBatch(events, seqs, batch_last).ok()) return;  // apply_error is set
+      if (!ApplyBatch(events, seqs, watch, batch_last).ok()) return;  // apply_error is set
     }
     if (restart) reader.reset();  // resubscribe from applied + 1
   }

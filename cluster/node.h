@@ -27,6 +27,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "cluster/digest.h"
@@ -52,13 +53,50 @@ struct NodeOptions {
   // How long the applier waits for a message when caught up (ms); also the
   // latency of Stop.
   int idle_wait_ms = 200;
+  // A name ([A-Za-z0-9_-]{1,64}) under which the node reports its status
+  // (NodeReport) to the stream's node registry (EventLog::PutNodeStatus)
+  // every report_interval_ms while it runs; empty: no reports.
+  std::string name;
+  int report_interval_ms = 1000;
 };
+
+// What a node reports to the registry, one line of text:
+//   "v1 applied=S partitions=N owned=0-31,40 stored=A counted_only=B
+//    dropped_forgotten=C updated_ms=T address=ADDR error=TEXT"
+// (address: where the node serves HTTP, "" if it does not; error: the
+// applier's apply_error, rest of the line, "" when fine).
+struct NodeReport {
+  uint64_t applied = 0;
+  uint32_t partitions = 0;
+  std::vector<uint32_t> owned;
+  uint64_t stored = 0;
+  uint64_t counted_only = 0;
+  uint64_t dropped_forgotten = 0;
+  int64_t updated_ms = 0;  // the node's wall clock (Unix ms) when it reported
+  std::string address;
+  std::string error;
+};
+std::string FormatNodeReport(const NodeReport& r);
+// Errors: Corruption for a line that is not a v1 report.
+Status ParseNodeReport(const std::string& line, NodeReport* out);
+// "0-31,40" <-> {0..31, 40} (sorted, distinct).
+std::string FormatPartitionSet(const std::vector<uint32_t>& partitions);
+Status ParsePartitionSet(const std::string& text, std::vector<uint32_t>* out);
 
 // What a write returned: the stream sequence of each event (in the call's
 // order) and the largest, to pass to a later read (read your writes).
 struct WriteReceipt {
   std::vector<uint64_t> sequences;
   uint64_t last_sequence = 0;
+  // RecordEventsAndWait only: whether this node applied last_sequence within
+  // the wait, and then what its database did with the call's events of the
+  // partitions it owns (the DB's RecordEventsResult, plus those it refused).
+  // owned - stored - counted_only - dropped_forgotten - rejected events were
+  // applied before the call (re-sent ids: JetStream returned the first copy).
+  bool applied = false;
+  int64_t owned = 0;
+  RecordEventsResult result;
+  int64_t rejected = 0;
 };
 
 // An event with its id. The id is the JetStream message id: a write retried
@@ -78,6 +116,11 @@ struct NodeStats {
   uint64_t applied_sequence = 0;    // last stream sequence committed with the data
   uint64_t messages_seen = 0;       // delivered by the consumer since Open
   uint64_t events_applied = 0;      // owned events handed to RecordEvents
+  // What the database did with them (DB::RecordEvents' RecordEventsResult):
+  // stored, only counted (consent), dropped (user in the forget ledger).
+  uint64_t events_stored = 0;
+  uint64_t events_counted_only = 0;
+  uint64_t events_dropped_forgotten = 0;
   uint64_t skipped_not_owned = 0;   // messages of other partitions
   uint64_t rejected = 0;            // malformed, misrouted or refused by the DB (InvalidArgument)
   uint64_t redelivered = 0;         // at or below the applied sequence: skipped
@@ -132,6 +175,17 @@ class ClusterNode {
   // some may be stored; retrying the same ids stores none twice.
   StatusOr<WriteReceipt> RecordEvents(const std::vector<ClusterEvent>& events);
 
+  // RecordEvents, then waits up to wait_ms for this node to apply them and
+  // reports what its database did with the events of its own partitions
+  // (WriteReceipt::applied, owned, result, rejected): how many were stored,
+  // only counted (consent) or dropped because the user was forgotten. The
+  // counts are exact: the applier commits the watched events' runs
+  // separately (same events, same order: replicas still agree). If the wait
+  // times out the write still stands (applied = false, counts 0).
+  // Errors: as RecordEvents.
+  StatusOr<WriteReceipt> RecordEventsAndWait(const std::vector<ClusterEvent>& events,
+                                             int wait_ms);
+
   // Forgets `user` across the cluster: publishes a forget marker (message
   // id `request_id`) on the user's partition, at whose sequence every
   // replica owning the partition calls DB::ForgetUser (so events before it
@@ -162,6 +216,15 @@ class ClusterNode {
   // serving when it fails; they are then possibly stale.
   Status CheckLog(int timeout_ms);
 
+  // Where this node serves HTTP, reported with its status (NodeReport).
+  void SetAddress(const std::string& address);
+  // This node's report now (what the reporter thread publishes).
+  NodeReport Report() const;
+  // Publishes Report() to the registry now (the reporter thread does every
+  // report_interval_ms). Errors: InvalidArgument without a name; those of
+  // EventLog::PutNodeStatus.
+  Status ReportNow();
+
   uint64_t applied_sequence() const { return applied_.load(std::memory_order_acquire); }
   uint32_t partitions() const { return identity_.partitions; }
   const std::vector<uint32_t>& owned() const { return owned_; }
@@ -182,8 +245,15 @@ class ClusterNode {
   void ApplyLoop();
   // Applies `events` (whose stream sequences are `seqs`) and commits
   // `last` as the applied position. On error sets apply_error.
+  // watch[i] != 0: event i belongs to a RecordEventsAndWait call (its
+  // token); runs of equal watch are committed separately so their
+  // RecordEventsResult is exact.
   Status ApplyBatch(const std::vector<Event>& events, const std::vector<uint64_t>& seqs,
-                    uint64_t last);
+                    const std::vector<uint64_t>& watch, uint64_t last);
+  // One run of ApplyBatch committed with position `last`; adds to *result
+  // and *rejected.
+  Status ApplyRun(const Event* events, const uint64_t* seqs, size_t n, uint64_t last,
+                  RecordEventsResult* result, int64_t* rejected);
   // Forgets `user` at log position `sequence` and commits the position.
   Status ApplyForget(const std::string& user, uint64_t sequence);
   std::string PositionValue(uint64_t sequence) const;
@@ -196,13 +266,27 @@ class ClusterNode {
   std::vector<bool> owns_;  // by partition
   std::string position_key_;
 
+  void ReportLoop();
+
   std::thread applier_;
+  std::thread reporter_;
+  mutable std::mutex report_mu_;  // guards address_; wakes the reporter at Stop
+  std::condition_variable report_cv_;
+  std::string address_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> applied_{0};
 
   mutable std::mutex mu_;  // guards stats_, wakes waiters on applied_
   std::condition_variable applied_cv_;
   NodeStats stats_;
+  // RecordEventsAndWait: watched event id -> token, token -> counts so far.
+  struct WatchCounts {
+    RecordEventsResult result;
+    int64_t rejected = 0;
+  };
+  std::unordered_map<std::string, uint64_t> watched_ids_;
+  std::unordered_map<uint64_t, WatchCounts> watches_;
+  uint64_t next_watch_ = 1;
 };
 
 }  // namespace recdb::cluster

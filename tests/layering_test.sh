@@ -17,8 +17,14 @@ check storage 'index/|engine/|tools/|recdb/db\.h'
 check index 'storage/|engine/|tools/|recdb/db\.h'
 check engine 'tools/'
 check api/c 'storage/|index/|engine/|tools/|common/'
-# The cluster module sits above the public API (cluster/README.md).
-check cluster 'storage/|index/|engine/|tools/|common/|api/src/'
+# The cluster module sits above the public API (cluster/README.md). Only its
+# request front (cluster/serve/), its programs (cluster/tools/) and tests
+# use the HTTP service of `recdb serve` (tools/serve/, tools/import/: public
+# API only); the library itself includes nothing of tools/.
+check cluster 'storage/|index/|engine/|tools/cli/|tools/bench/|common/|api/src/'
+if grep -nE '#include "tools/' "$root"/cluster/*.h "$root"/cluster/*.cc "$root"/cluster/testing/* 2>/dev/null; then
+  echo "layering violation: the cluster library includes tools/"; bad=1
+fi
 # The simulator sits above the public API too (sim/README.md); of tools/ it
 # uses only the synthetic world generator (tools/import, public API only).
 check sim 'storage/|index/|engine/|common/|api/src/|tools/cli/|tools/bench/|tools/serve/'

@@ -12,10 +12,24 @@
 // 2. Lag: W writes of 100 events through one node while a second node
 //    applies; for each, the time from the write call to the second node
 //    having applied its sequence (p50, p99).
+// 3. Recommend on the follower against a standalone DB of the same data
+//    (every event of the follower copied into a plain DB::Open database,
+//    both trained with the same options): Q queries (users user0..) timed on
+//    each, interleaved query by query, in 3 rounds; p50/p99 of each and the
+//    ratio of p99s (bar <= 1.5x). Measured with the follower idle, while it
+//    applies a concurrent write stream (100-event writes, back to back,
+//    through the writer node) with the standalone idle, and with the
+//    standalone storing the same write stream directly.
+// 4. Bootstrap: a snapshot of the follower (DB::CreateSnapshot), then
+//    ClusterNode::Bootstrap into a new directory and catch-up to the
+//    stream's last sequence; seconds per million events held, next to the
+//    replay rate of step 2 (a node replaying the whole log).
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -26,6 +40,8 @@
 #include "cluster/event_codec.h"
 #include "cluster/node.h"
 #include "cluster/testing/nats_cluster.h"
+#include "recdb/db.h"
+#include "recdb/snapshot.h"
 
 namespace {
 
@@ -55,6 +71,7 @@ int main(int argc, char** argv) {
   int events = 60000;
   int batch = 1000;
   int lag_writes = 200;
+  int queries = 2000;
   std::string dir;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
@@ -62,12 +79,14 @@ int main(int argc, char** argv) {
     else if (a == "--batch") batch = std::atoi(argv[i + 1]);
     else if (a == "--lag-writes") lag_writes = std::atoi(argv[i + 1]);
     else if (a == "--dir") dir = argv[i + 1];
+    else if (a == "--queries") queries = std::atoi(argv[i + 1]);
     else {
-      std::fprintf(stderr, "usage: cluster_bench [--events N] [--batch B] [--lag-writes W] [--dir DIR]\n");
+      std::fprintf(stderr, "usage: cluster_bench [--events N] [--batch B] [--lag-writes W] "
+                           "[--queries Q] [--dir DIR]\n");
       return 2;
     }
   }
-  if (events <= 0 || batch <= 0 || lag_writes <= 0) return 2;
+  if (events <= 0 || batch <= 0 || lag_writes <= 0 || queries <= 0) return 2;
   if (dir.empty()) {
     char tmpl[] = "/tmp/recdb-cluster-bench-XXXXXX";
     if (mkdtemp(tmpl) == nullptr) return 1;
@@ -164,9 +183,11 @@ int main(int argc, char** argv) {
   auto t_catch = Clock::now();
   const uint64_t backlog = (*writer)->log()->Describe(5000).value().last_seq;
   if (!(*follower)->WaitForSequence(backlog, 300000).ok()) return 1;
-  std::printf("follower applied the backlog of %llu events in %.2f s (%.0f events/s)\n",
-              static_cast<unsigned long long>(backlog), Seconds(t_catch),
-              backlog / Seconds(t_catch));
+  const double replay_rate = backlog / Seconds(t_catch);
+  std::printf("follower applied the backlog of %llu events in %.2f s (%.0f events/s, %.1f s per "
+              "million events)\n",
+              static_cast<unsigned long long>(backlog), Seconds(t_catch), replay_rate,
+              1e6 / replay_rate);
   std::vector<double> lags;
   for (int i = 0; i < lag_writes; ++i) {
     auto evs = Events(i * 100, 100, "lag-");
@@ -183,6 +204,129 @@ int main(int argc, char** argv) {
               "over %d writes\n",
               lags[lags.size() / 2], lags[std::min(lags.size() - 1, lags.size() * 99 / 100)],
               lag_writes);
+
+  // 3. Recommend p99 on the follower vs a standalone DB of the same data.
+  recdb::Options so;
+  so.create_if_missing = true;
+  so.background_threads = 1;
+  auto standalone = recdb::DB::Open(so, dir + "/standalone");
+  if (!standalone.ok()) return 1;
+  {
+    std::vector<recdb::Event> buf;
+    recdb::Status s = (*follower)->db()->ForEachEvent([&](const recdb::Event& e) {
+      buf.push_back(e);
+      if (buf.size() < 1000) return recdb::Status::OK();
+      recdb::Status w = (*standalone)->RecordEvents({}, buf);
+      buf.clear();
+      return w;
+    });
+    if (s.ok() && !buf.empty()) s = (*standalone)->RecordEvents({}, buf);
+    if (!s.ok()) {
+      std::fprintf(stderr, "copy: %s\n", s.ToString().c_str());
+      return 1;
+    }
+  }
+  recdb::TrainOptions to;
+  to.learn_weights = false;
+  auto t_train = Clock::now();
+  auto tr1 = (*follower)->db()->Train(to);
+  const double train_follower = Seconds(t_train);
+  t_train = Clock::now();
+  auto tr2 = (*standalone)->Train(to);
+  const double train_standalone = Seconds(t_train);
+  if (!tr1.ok() || !tr2.ok()) {
+    std::fprintf(stderr, "train: %s %s\n", tr1.status().ToString().c_str(),
+                 tr2.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("trained (learn_weights off): follower %.2f s, standalone %.2f s\n", train_follower,
+              train_standalone);
+  auto measure = [&](const char* label) {
+    std::vector<double> ours, anchor;
+    for (int round = 0; round < 3; ++round) {
+      for (int q = 0; q < queries; ++q) {
+        recdb::RecommendRequest rq;
+        rq.user = "user" + std::to_string((q * 37 + round) % 10000);
+        rq.k = 10;
+        rq.now = 1700000000 + 400000;
+        auto t = Clock::now();
+        auto a = (*standalone)->Recommend(rq);
+        anchor.push_back(Seconds(t) * 1000.0);
+        t = Clock::now();
+        auto b = (*follower)->db()->Recommend(rq);
+        ours.push_back(Seconds(t) * 1000.0);
+        if (!a.ok() || !b.ok()) {
+          std::fprintf(stderr, "recommend: %s %s\n", a.status().ToString().c_str(),
+                       b.status().ToString().c_str());
+          std::exit(1);
+        }
+      }
+    }
+    std::sort(ours.begin(), ours.end());
+    std::sort(anchor.begin(), anchor.end());
+    auto pct = [](const std::vector<double>& v, int p) {
+      return v[std::min(v.size() - 1, v.size() * p / 100)];
+    };
+    std::printf("Recommend (k=10, %zu queries) %s: follower p50 %.3f ms p99 %.3f ms; standalone "
+                "p50 %.3f ms p99 %.3f ms; p99 ratio %.2f (bar <= 1.5)\n",
+                ours.size(), label, pct(ours, 50), pct(ours, 99), pct(anchor, 50),
+                pct(anchor, 99), pct(ours, 99) / pct(anchor, 99));
+  };
+  measure("follower idle");
+  // Under writes: 100-event writes back to back through the writer node,
+  // which the follower applies; first with the standalone idle, then with
+  // the standalone storing the same events directly (the same write load
+  // on both: what the log and the applier cost over a plain DB).
+  for (int both = 0; both < 2; ++both) {
+    std::atomic<bool> stop{false};
+    std::atomic<int64_t> written{0};
+    const std::string tag = both ? "load2-" : "load-";
+    std::thread load([&] {
+      for (int i = 0; !stop.load(); ++i) {
+        auto evs = Events(i * 100, 100, tag);
+        auto r = (*writer)->RecordEvents(evs);
+        if (!r.ok()) continue;
+        written += 100;
+        if (both) {
+          std::vector<recdb::Event> plain;
+          for (const auto& ce : evs) plain.push_back(ce.event);
+          (void)(*standalone)->RecordEvents({}, plain);
+        }
+      }
+    });
+    auto t_load = Clock::now();
+    measure(both ? "both taking the same writes" : "follower applying writes, standalone idle");
+    stop = true;
+    load.join();
+    std::printf("  (meanwhile %lld events written, %.0f events/s)\n",
+                static_cast<long long>(written.load()), written.load() / Seconds(t_load));
+  }
+  (void)(*standalone)->Close();
+
+  // 4. Bootstrap from a snapshot of the follower plus the log after it.
+  const uint64_t last = (*writer)->log()->Describe(5000).value().last_seq;
+  if (!(*follower)->WaitForSequence(last, 300000).ok()) return 1;
+  auto snap = (*follower)->db()->CreateSnapshot(dir + "/backup");
+  if (!snap.ok()) {
+    std::fprintf(stderr, "snapshot: %s\n", snap.status().ToString().c_str());
+    return 1;
+  }
+  const uint64_t held = (*follower)->stats().events_stored;
+  auto t_boot = Clock::now();
+  auto boot = recdb::cluster::ClusterNode::Bootstrap(snap->path, opts("bench", "bootstrapped"));
+  if (!boot.ok() || !(*boot)->Start().ok() ||
+      !(*boot)->WaitForSequence((*writer)->log()->Describe(5000).value().last_seq, 300000).ok()) {
+    std::fprintf(stderr, "bootstrap: %s\n", boot.status().ToString().c_str());
+    return 1;
+  }
+  const double boot_s = Seconds(t_boot);
+  std::printf("bootstrap from snapshot (%llu files, %.1f MB) + log: %.2f s for %llu events held "
+              "since this follower started: %.1f s per million events (replaying the log: %.1f s "
+              "per million)\n",
+              static_cast<unsigned long long>(snap->files), snap->bytes / 1e6, boot_s,
+              static_cast<unsigned long long>(held), boot_s * 1e6 / std::max<uint64_t>(held, 1),
+              1e6 / replay_rate);
+  (void)(*boot)->Close();
   (void)(*follower)->Close();
   (void)(*writer)->Close();
   (void)(*raw)->Close();

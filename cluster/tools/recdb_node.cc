@@ -4,8 +4,9 @@
 //
 //   recdb-node --servers URLS --db DIR [--stream NAME] [--partitions N]
 //              [--own P,P,...] [--apply-batch N] [--until SEQ]
-//              [--timeout-ms MS] [--status-file FILE]
+//              [--timeout-ms MS] [--status-file FILE] [--name NAME]
 //
+// --name: report to the stream's node registry (`recdb cluster status`).
 // --status-file is rewritten (atomically, by rename) with "applied <seq>"
 // whenever the applied sequence moves: a test watches it to kill the node
 // mid-stream. Exit status: 0 on success, 1 on error, 2 on bad usage.
@@ -30,7 +31,7 @@ int Usage() {
   std::fprintf(stderr,
                "usage: recdb-node --servers URLS --db DIR [--stream NAME] [--partitions N]\n"
                "                  [--own P,P,...] [--apply-batch N] [--until SEQ]\n"
-               "                  [--timeout-ms MS] [--status-file FILE]\n");
+               "                  [--timeout-ms MS] [--status-file FILE] [--name NAME]\n");
   return 2;
 }
 
@@ -79,6 +80,8 @@ int main(int argc, char** argv) {
       timeout_ms = std::atoi(v.c_str());
     } else if (a == "--status-file") {
       status_file = v;
+    } else if (a == "--name") {
+      o.name = v;
     } else {
       return Usage();
     }

@@ -85,6 +85,15 @@ class HttpServer::Impl {
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
   const ServerOptions& options() const { return options_; }
   ApiService& service() { return service_; }
+  // ServerOptions::front if set, else the service.
+  ApiResponse Answer(std::string_view method, std::string_view target, std::string_view body) {
+    if (!options_.front) return service_.Handle(method, target, body);
+    try {
+      return options_.front(service_, method, target, body);
+    } catch (...) {
+      return ApiService::Error(500, "internal", "unexpected error in the request front");
+    }
+  }
   std::chrono::milliseconds timeout() const {
     return std::chrono::milliseconds(std::max<int64_t>(1, options_.request_timeout_ms));
   }
@@ -237,8 +246,8 @@ class Session : public std::enable_shared_from_this<Session> {
     auto& req = parser_->get();
     ApiResponse r = IsConsoleTarget(Sv(req.target()))
                         ? ServeConsole(Sv(req.method_string()), Sv(req.target()))
-                        : server_->service().Handle(Sv(req.method_string()), Sv(req.target()),
-                                                    req.body());
+                        : server_->Answer(Sv(req.method_string()), Sv(req.target()),
+                                          req.body());
     const bool close = !req.keep_alive() || server_->stopping();
     Respond(std::move(r), close, /*linger=*/false, /*head=*/req.method() == http::verb::head);
   }

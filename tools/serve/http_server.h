@@ -29,9 +29,11 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "recdb/db.h"
 #include "recdb/status.h"
+#include "tools/serve/api_service.h"
 
 namespace recdb::serve {
 
@@ -73,11 +75,23 @@ struct ServerOptions {
   // pseudonyms. Default: true.
   bool aggregate_privacy = true;
   double popularity_epsilon = 0.0;  // reported with the counts
+  // A layer that answers every authenticated API request in place of
+  // ApiService::Handle, calling `service.Handle` for the requests it does
+  // not claim. Empty: ApiService answers. This is how cluster/ serves a
+  // replicated node (cluster/README.md, "Serving a node"): its writes go
+  // through the replicated log and its reads may wait for a log sequence,
+  // while the HTTP handling (auth, limits, timeouts, shutdown) stays here.
+  // Must be thread-safe (called from every server thread); must not throw.
+  std::function<ApiResponse(ApiService& service, std::string_view method,
+                            std::string_view target, std::string_view body)>
+      front;
 };
 
 class HttpServer {
  public:
-  // Binds, listens and starts the threads. `db` must outlive the server.
+  // Binds, listens and starts the threads. `db` must outlive the server; it
+  // may be null only when options.front never calls the service (cluster/'s
+  // router, which forwards every request).
   // Errors: InvalidArgument for an empty token, an address that is not an IP
   // literal, a non-loopback address without allow_remote, or threads outside
   // 1..256; IOError if the address cannot be bound.

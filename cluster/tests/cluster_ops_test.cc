@@ -1,0 +1,515 @@
+// The operations commands (`recdb-cluster`, run as `recdb cluster ...`) and
+// the served node, against a real 3-server JetStream cluster on 127.0.0.1.
+// Every wait is bounded; every process is stopped by the pid this test
+// started. Label "cluster".
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cluster/event_codec.h"
+#include "cluster/node.h"
+#include "cluster/testing/nats_cluster.h"
+#include "tools/serve/http_client.h"
+
+namespace recdb::cluster {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using testing::NatsCluster;
+using json = nlohmann::json;
+
+constexpr char kToken[] = "0123456789abcdef-ops-token";
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// `recdb` (the core CLI) lives next to recdb-cluster and execs it.
+std::string RecdbPath() {
+  return (std::filesystem::path(RECDB_CLUSTER_PATH).parent_path() / "recdb").string();
+}
+
+pid_t Spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err,
+            const std::string& program = RECDB_CLUSTER_PATH) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(o, 1);
+    dup2(e, 2);
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(program.c_str()));
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(program.c_str(), argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+struct RunResult {
+  int rc = -1;
+  std::string out, err;
+};
+
+class ClusterOpsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (NatsCluster::FindServer().empty()) GTEST_SKIP() << "nats-server is not installed";
+    char tmpl[] = "/tmp/recdb-cluster-ops-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    auto c = NatsCluster::Start(dir_ + "/nats", 3, 30000);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    nats_ = std::move(c).value();
+  }
+
+  void TearDown() override {
+    for (pid_t pid : pids_) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+    nats_.reset();
+    if (!dir_.empty() && !HasFailure()) std::filesystem::remove_all(dir_);
+    if (HasFailure()) std::fprintf(stderr, "kept %s for inspection\n", dir_.c_str());
+  }
+
+  // Runs recdb-cluster to completion (killed after 60 s).
+  RunResult Run(const std::vector<std::string>& args,
+               const std::string& program = RECDB_CLUSTER_PATH) {
+    const std::string out = dir_ + "/run.out", err = dir_ + "/run.err";
+    pid_t pid = Spawn(args, out, err, program);
+    RunResult r;
+    const auto start = Clock::now();
+    int status = 0;
+    while (waitpid(pid, &status, WNOHANG) != pid) {
+      if (Clock::now() - start > std::chrono::seconds(60)) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        ADD_FAILURE() << "recdb-cluster did not finish within 60 s";
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = ReadAll(out);
+    r.err = ReadAll(err);
+    return r;
+  }
+
+  // Starts `recdb-cluster serve` (or, with own == "router", `recdb-cluster
+  // router` over the registry) and returns its port (0 on failure).
+  uint16_t Serve(const std::string& name, const std::string& own, pid_t* pid_out) {
+    const std::string out = dir_ + "/" + name + ".out", err = dir_ + "/" + name + ".err";
+    std::ofstream(dir_ + "/token") << kToken << "\n";
+    std::vector<std::string> args = {"serve", "--servers", nats_->Urls(), "--stream", "ops",
+                                     "--db", dir_ + "/" + name, "--name", name, "--own", own,
+                                     "--token-file", dir_ + "/token"};
+    if (own == "router") {
+      args = {"router", "--servers", nats_->Urls(), "--stream", "ops", "--token-file",
+              dir_ + "/token"};
+    }
+    pid_t pid = Spawn(args, out, err);
+    pids_.push_back(pid);
+    *pid_out = pid;
+    const auto start = Clock::now();
+    while (Clock::now() - start < std::chrono::seconds(60)) {
+      const std::string line = ReadAll(out);
+      if (line.find('\n') != std::string::npos) {
+        return static_cast<uint16_t>(json::parse(line.substr(0, line.find('\n')))["port"].get<int>());
+      }
+      if (waitpid(pid, nullptr, WNOHANG) == pid) {
+        ADD_FAILURE() << name << " exited: " << ReadAll(err);
+        return 0;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << name << " did not start within 60 s: " << ReadAll(err);
+    return 0;
+  }
+
+  // SIGTERM, then wait (bounded) for a clean exit.
+  void Stop(pid_t pid) {
+    kill(pid, SIGTERM);
+    int status = 0;
+    const auto start = Clock::now();
+    while (waitpid(pid, &status, WNOHANG) != pid) {
+      ASSERT_LT(Clock::now() - start, std::chrono::seconds(30)) << "serve did not stop";
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    pids_.erase(std::find(pids_.begin(), pids_.end(), pid));
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+
+  std::string dir_;
+  std::unique_ptr<NatsCluster> nats_;
+  std::vector<pid_t> pids_;
+};
+
+TEST_F(ClusterOpsTest, CreateStreamStatusAndSnapshotCommands) {
+  // create-stream (through `recdb cluster`, which execs recdb-cluster):
+  // created, then reported, then a different count refused.
+  RunResult r = Run({"cluster", "create-stream", "--servers", nats_->Urls(), "--stream", "ops",
+                     "--partitions", "8"},
+                    RecdbPath());
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("stream ops created: partitions 8 replicas 3"), std::string::npos) << r.out;
+  r = Run({"create-stream", "--servers", nats_->Urls(), "--stream", "ops", "--partitions", "8"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("exists: partitions 8"), std::string::npos) << r.out;
+  r = Run({"create-stream", "--servers", nats_->Urls(), "--stream", "ops", "--partitions", "16"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("exists with 8 partitions, not 16"), std::string::npos) << r.err;
+  // Clear errors: unknown stream, no server, bad usage.
+  r = Run({"status", "--servers", nats_->Urls(), "--stream", "nosuch"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("no stream \"nosuch\""), std::string::npos) << r.err;
+  r = Run({"status", "--servers", "nats://127.0.0.1:1", "--stream", "ops"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("No server available"), std::string::npos) << r.err;
+  r = Run({"status", "--stream", "ops"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("--servers URLS is required"), std::string::npos) << r.err;
+  r = Run({"frobnicate"});
+  EXPECT_EQ(r.rc, 2);
+
+  // A node reporting to the registry: partitions 0-3 of 8.
+  NodeOptions o;
+  o.log.servers = nats_->Urls();
+  o.log.stream = "ops";
+  o.db_path = dir_ + "/n1";
+  o.owned = {0, 1, 2, 3};
+  o.name = "n1";
+  o.report_interval_ms = 100;
+  o.db_options.background_threads = 1;
+  auto node = ClusterNode::Open(o);
+  ASSERT_TRUE(node.ok()) << node.status().ToString();
+  ASSERT_TRUE((*node)->Start().ok());
+  std::vector<ClusterEvent> events;
+  for (int i = 0; i < 40; ++i) {
+    ClusterEvent ce;
+    ce.id = "e" + std::to_string(i);
+    ce.event.user = "user" + std::to_string(i % 10);
+    ce.event.item = "item" + std::to_string(i);
+    ce.event.type = "view";
+    ce.event.timestamp = 1500000000 + i;
+    events.push_back(ce);
+  }
+  auto receipt = (*node)->RecordEvents(events);
+  ASSERT_TRUE(receipt.ok()) << receipt.status().ToString();
+  ASSERT_EQ(receipt->last_sequence, 40u);
+  ASSERT_TRUE((*node)->WaitForSequence(40, 20000).ok());
+  // status: the node, its partitions, applied 40, lag 0 (once it reported).
+  const auto start = Clock::now();
+  json st;
+  for (;;) {
+    r = Run({"status", "--servers", nats_->Urls(), "--stream", "ops", "--json"});
+    ASSERT_EQ(r.rc, 0) << r.err;
+    st = json::parse(r.out);
+    if (st["nodes"].size() == 1 && st["nodes"][0]["applied"] == 40) break;
+    ASSERT_LT(Clock::now() - start, std::chrono::seconds(20)) << r.out;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(st["last_sequence"], 40);
+  EXPECT_EQ(st["partitions"], 8);
+  EXPECT_EQ(st["quorum"], true);
+  EXPECT_EQ(st["uncovered"], "4-7");
+  EXPECT_EQ(st["nodes"][0]["name"], "n1");
+  EXPECT_EQ(st["nodes"][0]["owned"], "0-3");
+  EXPECT_EQ(st["nodes"][0]["lag"], 0);
+  // The text form shows lag against the stream's last sequence: 40 more
+  // events while the node is stopped.
+  (*node)->Stop();
+  for (auto& e : events) e.id += "-b";
+  ASSERT_TRUE((*node)->RecordEvents(events).ok());
+  r = Run({"status", "--servers", nats_->Urls(), "--stream", "ops"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("sequences 1..80"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("partitions no reporting node owns: 4-7"), std::string::npos) << r.out;
+  const size_t row = r.out.find("\nn1 ");
+  ASSERT_NE(row, std::string::npos) << r.out;
+  std::istringstream fields(r.out.substr(row + 1));
+  std::string name, parts;
+  uint64_t applied = 0, lag = 0;
+  fields >> name >> parts >> applied >> lag;
+  EXPECT_EQ(parts, "0-3");
+  EXPECT_EQ(applied, 40u);
+  EXPECT_EQ(lag, 40u);
+
+  // snapshot: refused while the node holds the database, then taken with
+  // the applied position read back from the snapshot itself.
+  r = Run({"snapshot", "--db", o.db_path, "--backup-dir", dir_ + "/bk", "--stream", "ops"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("open in another process"), std::string::npos) << r.err;
+  ASSERT_TRUE((*node)->Close().ok());
+  node->reset();
+  r = Run({"snapshot", "--db", o.db_path, "--backup-dir", dir_ + "/bk", "--stream", "other"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("holds no position of stream \"other\""), std::string::npos) << r.err;
+  r = Run({"snapshot", "--db", o.db_path, "--backup-dir", dir_ + "/bk", "--stream", "ops"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find(" applied 40 "), std::string::npos) << r.out;
+  // A node bootstrapped from it resumes after 40 and catches up to 80.
+  const std::string snap = r.out.substr(9, r.out.find(' ', 9) - 9);
+  NodeOptions o2 = o;
+  o2.db_path = dir_ + "/n2";
+  o2.name = "";
+  auto n2 = ClusterNode::Bootstrap(snap, o2);
+  ASSERT_TRUE(n2.ok()) << n2.status().ToString();
+  EXPECT_EQ((*n2)->applied_sequence(), 40u);
+  ASSERT_TRUE((*n2)->Start().ok());
+  ASSERT_TRUE((*n2)->WaitForSequence(80, 20000).ok());
+  EXPECT_EQ((*n2)->stats().messages_seen, 40u);  // only the log after the snapshot
+
+  // route, from the registry: every user to n1 or "has no node".
+  r = Run({"route", "--servers", nats_->Urls(), "--stream", "ops", "user1", "user2", "user3",
+           "user4", "user5"});
+  for (int i = 1; i <= 5; ++i) {
+    const std::string u = "user" + std::to_string(i);
+    if (PartitionOf(u, 8) < 4) {
+      EXPECT_NE(r.out.find(u + " partition " + std::to_string(PartitionOf(u, 8)) + " node n1"),
+                std::string::npos)
+          << r.out;
+    } else {
+      EXPECT_NE(r.err.find("user \"" + u + "\" has no node"), std::string::npos) << r.err;
+      EXPECT_EQ(r.rc, 1);
+    }
+  }
+}
+
+TEST_F(ClusterOpsTest, ServedNodesWriteThroughOneAndReadYourWritesThroughAnother) {
+  pid_t pa = 0, pb = 0;
+  const uint16_t port_a = Serve("a", "0-3", &pa);  // 4 of the 64 default partitions
+  ASSERT_NE(port_a, 0);
+  const uint16_t port_b = Serve("b", "all", &pb);
+  ASSERT_NE(port_b, 0);
+  auto ca = serve::HttpClient::Connect("127.0.0.1", port_a);
+  auto cb = serve::HttpClient::Connect("127.0.0.1", port_b);
+  ASSERT_TRUE(ca.ok() && cb.ok());
+  // A user of node a's partitions.
+  std::string user;
+  for (int i = 0; user.empty(); ++i) {
+    if (PartitionOf("u" + std::to_string(i), 64) < 4) user = "u" + std::to_string(i);
+  }
+  const std::string body = R"({"events":[{"user":")" + user +
+                           R"(","item":"i1","type":"view","timestamp":1500000000},)"
+                           R"({"user":")" + user + R"(","item":"i2","type":"view","timestamp":1500000001}]})";
+  // No request id: refused, nothing published.
+  auto resp = (*ca)->Send("POST", "/v1/events", body, kToken);
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->status, 400);
+  EXPECT_NE(resp->body.find("request_id=ID is required"), std::string::npos) << resp->body;
+  // Written through a: acknowledged on quorum, returns the sequence.
+  resp = (*ca)->Send("POST", "/v1/events?request_id=w1", body, kToken);
+  ASSERT_TRUE(resp.ok());
+  ASSERT_EQ(resp->status, 200) << resp->body;
+  json w = json::parse(resp->body);
+  const uint64_t seq = w["sequence"];
+  EXPECT_EQ(seq, 2u);
+  EXPECT_EQ(w["applied"], true);
+  EXPECT_EQ(w["stored"], 2);
+  EXPECT_EQ(w["dropped_forgotten"], 0);
+  // Read your writes through b.
+  resp = (*cb)->Send("GET", "/v1/users/" + user + "/history?min_sequence=" + std::to_string(seq),
+                     "", kToken);
+  ASSERT_TRUE(resp.ok());
+  ASSERT_EQ(resp->status, 200) << resp->body;
+  EXPECT_EQ(json::parse(resp->body)["count"], 2);
+  // A sequence not yet written: a bounded wait, then 503.
+  const auto t0 = Clock::now();
+  resp = (*cb)->Send("GET", "/v1/users/" + user + "/history?min_sequence=1000&wait_ms=300", "",
+                     kToken);
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->status, 503);
+  EXPECT_EQ(resp->headers["retry-after"], "1");
+  EXPECT_NE(resp->body.find("not_applied"), std::string::npos) << resp->body;
+  EXPECT_LT(Clock::now() - t0, std::chrono::seconds(5));
+  // The retried request stores nothing twice: same sequence, nothing stored.
+  resp = (*ca)->Send("POST", "/v1/events?request_id=w1", body, kToken);
+  ASSERT_TRUE(resp.ok());
+  w = json::parse(resp->body);
+  EXPECT_EQ(w["sequence"], seq);
+  EXPECT_EQ(w["stored"], 0);
+  // A user of another partition: node a says so (421), b serves it.
+  std::string other;
+  for (int i = 0; other.empty(); ++i) {
+    if (PartitionOf("x" + std::to_string(i), 64) >= 4) other = "x" + std::to_string(i);
+  }
+  resp = (*ca)->Send("GET", "/v1/recommend?user=" + other + "&k=3", "", kToken);
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->status, 421);
+  EXPECT_NE(resp->body.find("wrong_node"), std::string::npos) << resp->body;
+  // The owner check decodes the path segment whole: "USER%2Fx" is the user
+  // "USER/x" (owned by a: 404 unknown; else 421).
+  resp = (*ca)->Send("GET", "/v1/users/" + user + "%2Fx/history", "", kToken);
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->status, PartitionOf(user + "/x", 64) < 4 ? 404 : 421) << resp->body;
+  // Writes the log does not carry are refused, not applied locally.
+  resp = (*ca)->Send("POST", "/v1/items", R"({"items":[{"id":"i9"}]})", kToken);
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->status, 501);
+  // Forget through b; a later write of the user through a reports it dropped.
+  resp = (*cb)->Send("POST", "/v1/forget?request_id=f1", R"({"user":")" + user + R"("})", kToken);
+  ASSERT_TRUE(resp.ok());
+  ASSERT_EQ(resp->status, 200) << resp->body;
+  EXPECT_EQ(json::parse(resp->body)["erased_messages"], 2);
+  resp = (*ca)->Send("POST", "/v1/events?request_id=w2", body, kToken);
+  ASSERT_TRUE(resp.ok());
+  w = json::parse(resp->body);
+  EXPECT_EQ(w["applied"], true);
+  EXPECT_EQ(w["stored"], 0);
+  EXPECT_EQ(w["dropped_forgotten"], 2);
+  EXPECT_NE(w["warning"].get<std::string>().find("forget ledger"), std::string::npos);
+  resp = (*cb)->Send("GET",
+                     "/v1/users/" + user + "/history?min_sequence=" +
+                         std::to_string(w["sequence"].get<uint64_t>()),
+                     "", kToken);
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->status, 404) << resp->body;
+  // GET /v1/cluster: the node's position and lag.
+  resp = (*cb)->Send("GET", "/v1/cluster", "", kToken);
+  ASSERT_TRUE(resp.ok());
+  json cs = json::parse(resp->body);
+  EXPECT_EQ(cs["node"], "b");
+  EXPECT_EQ(cs["owned"], "0-63");
+  EXPECT_EQ(cs["last_sequence"], w["sequence"]);
+
+  // The router (table from the registry: a owns 0-3, b all): a user of
+  // 0-3 goes to a (first in name order), another to b; a write to a node.
+  // The registry lists both nodes (each reported before it said it was ready).
+  RunResult st = Run({"status", "--servers", nats_->Urls(), "--stream", "ops", "--json"});
+  ASSERT_EQ(st.rc, 0) << st.err;
+  ASSERT_EQ(json::parse(st.out)["nodes"].size(), 2u) << st.out;
+  pid_t pr = 0;
+  const uint16_t port_r = Serve("router", "router", &pr);
+  ASSERT_NE(port_r, 0);
+  auto cr = serve::HttpClient::Connect("127.0.0.1", port_r);
+  ASSERT_TRUE(cr.ok());
+  const std::string body2 = R"({"events":[{"user":")" + other +
+                            R"(","item":"i3","type":"view","timestamp":1500000002}]})";
+  resp = (*cr)->Send("POST", "/v1/events?request_id=w3", body2, kToken);
+  ASSERT_TRUE(resp.ok());
+  ASSERT_EQ(resp->status, 200) << resp->body;
+  EXPECT_EQ(resp->headers["x-recdb-node"], "a");
+  const uint64_t seq3 = json::parse(resp->body)["sequence"];
+  resp = (*cr)->Send("GET", "/v1/users/" + other + "/history?min_sequence=" + std::to_string(seq3),
+                     "", kToken);
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->status, 200) << resp->body;
+  EXPECT_EQ(resp->headers["x-recdb-node"], "b");
+  EXPECT_EQ(json::parse(resp->body)["count"], 1);
+  resp = (*cr)->Send("GET", "/v1/recommend?user=" + user + "&k=3", "", kToken);
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->headers["x-recdb-node"], "a");
+  EXPECT_NE(resp->status, 421) << resp->body;
+  resp = (*cr)->Send("GET", "/v1/users/" + other + "/history", "", "wrong-token-wrong-token");
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->status, 401);
+  cr->reset();
+  Stop(pr);
+  ca->reset();
+  cb->reset();
+  Stop(pa);
+  Stop(pb);
+}
+
+// ClusterNode::RecordEventsAndWait (issue #19's counts on the cluster write
+// path): exact per-call counts while another writer interleaves, and the
+// applier's run splitting leaves replicas identical.
+TEST_F(ClusterOpsTest, RecordEventsAndWaitCountsExactlyAndReplicasAgree) {
+  auto open = [&](const std::string& name) {
+    NodeOptions o;
+    o.log.servers = nats_->Urls();
+    o.log.stream = "counts";
+    o.log.partitions = 8;
+    o.db_path = dir_ + "/" + name;
+    o.db_options.background_threads = 1;
+    o.apply_batch = 64;
+    return ClusterNode::Open(o);
+  };
+  auto a = open("a");
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  auto b = open("b");
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  ASSERT_TRUE((*a)->Start().ok());
+  ASSERT_TRUE((*b)->Start().ok());
+  auto ev = [](const std::string& id, const std::string& user, int ts) {
+    ClusterEvent ce;
+    ce.id = id;
+    ce.event.user = user;
+    ce.event.item = "item" + std::to_string(ts % 17);
+    ce.event.type = "view";
+    ce.event.timestamp = 1500000000 + ts;
+    return ce;
+  };
+  ASSERT_TRUE((*a)->RecordEvents({ev("x0", "gone", 0)}).ok());
+  auto f = (*a)->ForgetUser("forget-gone", "gone");
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  // b writes other users' events meanwhile, so a's watched events land in
+  // batches mixed with unwatched ones.
+  std::atomic<bool> stop{false};
+  std::thread other([&] {
+    for (int i = 0; !stop.load() && i < 400; ++i) {
+      std::vector<ClusterEvent> evs;
+      for (int j = 0; j < 5; ++j) {
+        evs.push_back(ev("o" + std::to_string(i * 5 + j), "other" + std::to_string(j), i));
+      }
+      (void)(*b)->RecordEvents(evs);
+    }
+  });
+  int64_t dropped = 0, calls_applied = 0;
+  for (int c = 0; c < 20; ++c) {
+    std::vector<ClusterEvent> evs;
+    for (int j = 0; j < 10; ++j) {
+      const bool forgotten = (c + j) % 3 == 0;
+      evs.push_back(ev("c" + std::to_string(c) + "-" + std::to_string(j),
+                       forgotten ? "gone" : "kept" + std::to_string(j), 100 + c * 10 + j));
+      if (forgotten) ++dropped;
+    }
+    auto r = (*a)->RecordEventsAndWait(evs, 20000);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_TRUE(r->applied);
+    ++calls_applied;
+    int64_t want_dropped = 0;
+    for (const auto& e : evs) want_dropped += e.event.user == "gone";
+    EXPECT_EQ(r->owned, 10);
+    EXPECT_EQ(r->result.dropped_forgotten, want_dropped) << "call " << c;
+    EXPECT_EQ(r->result.stored, 10 - want_dropped) << "call " << c;
+    EXPECT_EQ(r->result.counted_only, 0);
+    EXPECT_EQ(r->rejected, 0);
+  }
+  stop = true;
+  other.join();
+  // A re-sent call: JetStream returns the first copies; nothing applied again.
+  std::vector<ClusterEvent> again = {ev("c0-1", "kept1", 101)};
+  auto r = (*a)->RecordEventsAndWait(again, 20000);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->result.stored + r->result.dropped_forgotten, 0);
+  const uint64_t last = (*a)->log()->Describe(5000).value().last_seq;
+  ASSERT_TRUE((*a)->WaitForSequence(last, 20000).ok());
+  ASSERT_TRUE((*b)->WaitForSequence(last, 20000).ok());
+  auto da = (*a)->Digest();
+  auto db = (*b)->Digest();
+  ASSERT_TRUE(da.ok() && db.ok());
+  EXPECT_EQ(da->ToString(), db->ToString());
+  EXPECT_EQ((*a)->stats().events_dropped_forgotten, (*b)->stats().events_dropped_forgotten);
+  EXPECT_GE((*a)->stats().events_dropped_forgotten, static_cast<uint64_t>(dropped));
+  EXPECT_EQ(calls_applied, 20);
+}
+
+}  // namespace
+}  // namespace recdb::cluster
