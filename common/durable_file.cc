@@ -13,6 +13,15 @@
 namespace recdb {
 namespace {
 
+std::string DirName(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+}  // namespace
+
 Status WriteAll(int fd, std::string_view data, const std::string& path) {
   while (!data.empty()) {
     const ssize_t w = io::Write(fd, data.data(), data.size());
@@ -25,14 +34,15 @@ Status WriteAll(int fd, std::string_view data, const std::string& path) {
   return Status::OK();
 }
 
-std::string DirName(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
+Status FsyncParentDirectory(const std::string& path) {
+  const std::string dir = DirName(path);
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return ErrnoStatus("open directory", dir);
+  const int rc = io::Fsync(dfd);
+  ::close(dfd);
+  if (rc != 0) return ErrnoStatus("fsync directory", dir);
+  return Status::OK();
 }
-
-}  // namespace
 
 Status WriteFileDurably(const std::string& path, std::string_view head, std::string_view body) {
   const std::string tmp = path + ".tmp";
@@ -47,14 +57,7 @@ Status WriteFileDurably(const std::string& path, std::string_view head, std::str
     ::unlink(tmp.c_str());
     return s;
   }
-  // The rename is durable only once the directory entry is.
-  const std::string dir = DirName(path);
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return ErrnoStatus("open directory", dir);
-  const int rc = io::Fsync(dfd);
-  ::close(dfd);
-  if (rc != 0) return ErrnoStatus("fsync directory", dir);
-  return Status::OK();
+  return FsyncParentDirectory(path);  // the rename is durable only once the entry is
 }
 
 Status ErrnoStatus(std::string_view what, const std::string& path) {

@@ -51,6 +51,14 @@ class ReadOnlyFile {
 // IOError "<what> <path>: <strerror(errno)>".
 Status ErrnoStatus(std::string_view what, const std::string& path);
 
+// Writes all of `data` to `fd` through io::Write, retrying short writes and
+// EINTR; IOError naming `path` otherwise.
+Status WriteAll(int fd, std::string_view data, const std::string& path);
+
+// Fsyncs the directory holding `path`: a rename into it is durable only
+// once the directory entry is.
+Status FsyncParentDirectory(const std::string& path);
+
 // The whole file. NotFound when it does not exist; IOError otherwise.
 StatusOr<std::string> ReadWholeFile(const std::string& path);
 

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "common/crc32c.h"
+#include "common/durable_file.h"
 #include "common/file_io.h"
 
 namespace recdb::index {
@@ -44,30 +45,6 @@ T Get(const char* buf, size_t off) {
   return v;
 }
 
-Status Errno(const std::string& what, const std::string& path) {
-  return Status::IOError(what + " " + path + ": " + std::strerror(errno));
-}
-
-Status WriteAll(int fd, const char* data, size_t n, const std::string& path) {
-  while (n > 0) {
-    const ssize_t w = io::Write(fd, data, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return Errno("write", path);
-    }
-    data += w;
-    n -= static_cast<size_t>(w);
-  }
-  return Status::OK();
-}
-
-std::string DirName(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
 }  // namespace
 
 IndexFileWriter::IndexFileWriter(std::string path, int fd)
@@ -83,11 +60,11 @@ IndexFileWriter::~IndexFileWriter() {
 StatusOr<std::unique_ptr<IndexFileWriter>> IndexFileWriter::Create(const std::string& path) {
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Errno("open", tmp);
+  if (fd < 0) return ErrnoStatus("open", tmp);
   std::unique_ptr<IndexFileWriter> writer(new IndexFileWriter(path, fd));
   // Reserve the header; Finish() overwrites it once the payload CRC is known.
   const char zeros[kIndexFileHeaderSize] = {};
-  RECDB_RETURN_IF_ERROR(WriteAll(fd, zeros, sizeof(zeros), tmp));
+  RECDB_RETURN_IF_ERROR(WriteAll(fd, std::string_view(zeros, sizeof(zeros)), tmp));
   return writer;
 }
 
@@ -96,14 +73,14 @@ Status IndexFileWriter::Append(const void* data, size_t n) {
   payload_size_ += n;
   if (buffer_.size() + n > kBufferSize) {
     RECDB_RETURN_IF_ERROR(Flush());
-    if (n >= kBufferSize) return WriteAll(fd_, static_cast<const char*>(data), n, tmp_path_);
+    if (n >= kBufferSize) return WriteAll(fd_, std::string_view(static_cast<const char*>(data), n), tmp_path_);
   }
   buffer_.append(static_cast<const char*>(data), n);
   return Status::OK();
 }
 
 Status IndexFileWriter::Flush() {
-  Status s = WriteAll(fd_, buffer_.data(), buffer_.size(), tmp_path_);
+  Status s = WriteAll(fd_, std::string_view(buffer_.data(), buffer_.size()), tmp_path_);
   buffer_.clear();
   return s;
 }
@@ -130,31 +107,24 @@ Status IndexFileWriter::Finish(IndexFileHeader header) {
   Put<uint32_t>(buf, kOffPayloadCrc, header.payload_crc32c);
   Put<uint32_t>(buf, kOffHeaderCrc, Crc32c(buf, kOffHeaderCrc));
 
-  if (::lseek(fd_, 0, SEEK_SET) != 0) return Errno("seek", tmp_path_);
-  RECDB_RETURN_IF_ERROR(WriteAll(fd_, buf, sizeof(buf), tmp_path_));
-  if (io::Fsync(fd_) != 0) return Errno("fsync", tmp_path_);
+  if (::lseek(fd_, 0, SEEK_SET) != 0) return ErrnoStatus("seek", tmp_path_);
+  RECDB_RETURN_IF_ERROR(WriteAll(fd_, std::string_view(buf, sizeof(buf)), tmp_path_));
+  if (io::Fsync(fd_) != 0) return ErrnoStatus("fsync", tmp_path_);
   const int fd = fd_;
   fd_ = -1;
-  if (::close(fd) != 0) return Errno("close", tmp_path_);
-  if (io::Rename(tmp_path_.c_str(), path_.c_str()) != 0) return Errno("rename", tmp_path_);
+  if (::close(fd) != 0) return ErrnoStatus("close", tmp_path_);
+  if (io::Rename(tmp_path_.c_str(), path_.c_str()) != 0) return ErrnoStatus("rename", tmp_path_);
   finished_ = true;
-  // The rename is durable only once the directory entry is.
-  const std::string dir = DirName(path_);
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return Errno("open directory", dir);
-  const int rc = io::Fsync(dfd);
-  ::close(dfd);
-  if (rc != 0) return Errno("fsync directory", dir);
-  return Status::OK();
+  return FsyncParentDirectory(path_);  // the rename is durable only once the entry is
 }
 
 StatusOr<IndexFile> ReadIndexFile(const std::string& path, IndexKind expected_kind,
                                   uint32_t expected_dimension, Metric expected_metric) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Errno("open", path);
+  if (fd < 0) return ErrnoStatus("open", path);
   struct stat st;
   if (::fstat(fd, &st) != 0) {
-    Status s = Errno("stat", path);
+    Status s = ErrnoStatus("stat", path);
     ::close(fd);
     return s;
   }
@@ -164,7 +134,7 @@ StatusOr<IndexFile> ReadIndexFile(const std::string& path, IndexKind expected_ki
     const ssize_t r = io::Read(fd, bytes.data() + done, bytes.size() - done);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) {
-      Status s = Errno("read", path);
+      Status s = ErrnoStatus("read", path);
       ::close(fd);
       return s;
     }
