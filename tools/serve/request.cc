@@ -342,9 +342,11 @@ Status GetIntField(const json& j, const char* name, int64_t lo, int64_t hi, int*
   return Status::OK();
 }
 
-// {"<key>": [record, ...]} through `from_json` (the import format).
-template <typename T, typename F>
-StatusOr<std::vector<T>> ParseRecords(std::string_view body, const char* key, F from_json) {
+// {"<key>": [record, ...]}: each record through `from_json` (the import
+// format) and `validate` (the importer's checks), as a `Call` holding them.
+template <typename Call, typename T>
+StatusOr<Call> ParseRecords(std::string_view body, const char* key,
+                            StatusOr<T> (*from_json)(const json&), Status (*validate)(const T&)) {
   RECDB_ASSIGN_OR_RETURN(json j, BodyObject(body, /*empty_ok=*/false));
   RECDB_RETURN_IF_ERROR(OnlyFields(j, {key}, key));
   auto it = j.find(key);
@@ -359,13 +361,14 @@ StatusOr<std::vector<T>> ParseRecords(std::string_view body, const char* key, F 
   out.reserve(it->size());
   for (size_t i = 0; i < it->size(); ++i) {
     auto r = from_json((*it)[i]);
-    if (!r.ok()) {
-      return Status::InvalidArgument(std::string(key) + "[" + std::to_string(i) +
-                                     "]: " + r.status().message());
+    Status s = r.ok() ? validate(*r) : r.status();
+    if (!s.ok()) {
+      return Status::InvalidArgument(std::string(key) + "[" + std::to_string(i) + "]: " +
+                                     s.message());
     }
     out.push_back(std::move(r).value());
   }
-  return out;
+  return Call{std::move(out)};
 }
 
 StatusOr<TrainCall> ParseTrain(std::string_view body) {
@@ -744,33 +747,12 @@ ParsedRequest ParseRequest(std::string_view method, std::string_view target,
     }
     case R::kRecommend: return Wrap(ParseRecommend(q));
     case R::kSimilar: return Wrap(ParseSimilar(q));
-    case R::kEvents: {
-      auto r = ParseRecords<Event>(body, "events", [](const json& j) -> StatusOr<Event> {
-        auto e = tools::EventFromJson(j);
-        if (e.ok()) RECDB_RETURN_IF_ERROR(tools::ValidateEvent(*e));
-        return e;
-      });
-      if (!r.ok()) return BadRequest(r.status());
-      return Wrap(StatusOr<EventsCall>(EventsCall{std::move(r).value()}));
-    }
-    case R::kItems: {
-      auto r = ParseRecords<Item>(body, "items", [](const json& j) -> StatusOr<Item> {
-        auto e = tools::ItemFromJson(j);
-        if (e.ok()) RECDB_RETURN_IF_ERROR(tools::ValidateItem(*e));
-        return e;
-      });
-      if (!r.ok()) return BadRequest(r.status());
-      return Wrap(StatusOr<ItemsCall>(ItemsCall{std::move(r).value()}));
-    }
-    case R::kUsers: {
-      auto r = ParseRecords<User>(body, "users", [](const json& j) -> StatusOr<User> {
-        auto e = tools::UserFromJson(j);
-        if (e.ok()) RECDB_RETURN_IF_ERROR(tools::ValidateUser(*e));
-        return e;
-      });
-      if (!r.ok()) return BadRequest(r.status());
-      return Wrap(StatusOr<UsersCall>(UsersCall{std::move(r).value()}));
-    }
+    case R::kEvents:
+      return Wrap(ParseRecords<EventsCall>(body, "events", tools::EventFromJson, tools::ValidateEvent));
+    case R::kItems:
+      return Wrap(ParseRecords<ItemsCall>(body, "items", tools::ItemFromJson, tools::ValidateItem));
+    case R::kUsers:
+      return Wrap(ParseRecords<UsersCall>(body, "users", tools::UserFromJson, tools::ValidateUser));
     case R::kImpressions: return Wrap(ParseImpressions(body));
     case R::kTrain: return Wrap(ParseTrain(body));
     case R::kForget: return Wrap(ParseForget(body));
