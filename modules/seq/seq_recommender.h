@@ -50,6 +50,14 @@ struct SeqOptions {
   // "Tuning": it doubled validation NDCG@10 at a fifth of the steps)
   enum class Loss { kSampledBce, kSoftmax };
   Loss loss = Loss::kSoftmax;
+  // Training sequences per user: only the newest max_len + 1 events
+  // (false, SASRec's rule), or every window of max_len + 1 events, newest
+  // first, stepping by max_len so each transition is trained once (true:
+  // more data for users with long histories). Default: false
+  bool all_windows = false;
+  // Learning rate over the epochs: constant (false) or cosine-decayed from
+  // learning_rate to 0 at the last epoch (true). Default: false
+  bool cosine_lr = false;
   uint64_t seed = 42;      // Default: 42
   // torch intra-op threads while fitting. Default: 1: the model is too small
   // to gain from more, and OpenMP's spinning pool took 80% of the fit's CPU
