@@ -148,6 +148,16 @@ TEST_F(SeqMl100kTest, FusedValidationSweep) {
     }
     models::FusedOptions fo;
     fo.threads = 2;
+    // SEQ_FUSED_GRID="0,0.1,...": another weight grid (every component).
+    if (const char* g = std::getenv("SEQ_FUSED_GRID"); g && *g) {
+      fo.grid.clear();
+      for (const char* p = g; *p;) {
+        char* end = nullptr;
+        fo.grid.push_back(std::strtod(p, &end));
+        p = *end == ',' ? end + 1 : end;
+        if (end == p && *p) break;
+      }
+    }
     models::Fused fused(components, fo);
     const auto t0 = std::chrono::steady_clock::now();
     ASSERT_TRUE(fused.Fit(val->train).ok());
