@@ -133,11 +133,17 @@ Status SeqRecommender::Fit(const models::Dataset& data) {
   for (uint32_t u = 0; u < data.num_users(); ++u) {
     auto tl = data.UserTimeline(u);
     if (tl.size() < 2) continue;
-    const size_t from = tl.size() > static_cast<size_t>(o.max_len) + 1 ? tl.size() - o.max_len - 1 : 0;
-    std::vector<int64_t> s;
-    for (size_t e = from; e < tl.size(); ++e) s.push_back(data.interactions()[tl[e]].item + 1);
-    seqs.push_back(std::move(s));
-    seq_user.push_back(u);
+    // Windows [from, to) of max_len + 1 events, newest first; consecutive
+    // windows share one event so every transition is trained once.
+    for (size_t to = tl.size(); to >= 2;) {
+      const size_t from = to > static_cast<size_t>(o.max_len) + 1 ? to - o.max_len - 1 : 0;
+      std::vector<int64_t> s;
+      for (size_t e = from; e < to; ++e) s.push_back(data.interactions()[tl[e]].item + 1);
+      seqs.push_back(std::move(s));
+      seq_user.push_back(u);
+      if (!o.all_windows || from == 0) break;
+      to = from + 1;
+    }
   }
   torch::optim::Adam adam(net_->parameters(), torch::optim::AdamOptions(o.learning_rate)
                                                   .betas({0.9, 0.98})
@@ -153,6 +159,12 @@ Status SeqRecommender::Fit(const models::Dataset& data) {
   std::vector<size_t> starts;
   for (size_t start = 0; start < order.size(); start += batch) starts.push_back(start);
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
+    if (o.cosine_lr) {
+      const double lr = 0.5 * o.learning_rate * (1 + std::cos(M_PI * epoch / o.epochs));
+      for (auto& group : adam.param_groups()) {
+        static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+      }
+    }
     // Shuffle, sort each run of 8 batches by length (less padding: a batch
     // is as long as its longest sequence), then shuffle the batches.
     std::shuffle(order.begin(), order.end(), rng);

@@ -44,6 +44,9 @@ SeqOptions FromEnv() {
   o.batch_size = static_cast<int>(num("SEQ_BATCH", o.batch_size));
   o.blocks = static_cast<int>(num("SEQ_BLOCKS", o.blocks));
   o.threads = static_cast<int>(num("SEQ_THREADS", o.threads));
+  o.all_windows = num("SEQ_ALL_WINDOWS", o.all_windows) != 0;
+  o.cosine_lr = num("SEQ_COSINE_LR", o.cosine_lr) != 0;
+  o.seed = static_cast<uint64_t>(num("SEQ_SEED", static_cast<double>(o.seed)));
   if (const char* l = std::getenv("SEQ_LOSS"); l && std::string(l) == "ce") {
     o.loss = SeqOptions::Loss::kSoftmax;
   }
@@ -116,10 +119,57 @@ TEST_F(SeqMl100kTest, ValidationSweep) {
   ASSERT_TRUE(m.Fit(val->train).ok());
   auto r = eval::Evaluate(m, *val);
   std::printf("validation: seq ndcg@10=%.4f recall@20=%.4f train_s=%.1f (epochs %d dim %d max_len %d "
-              "dropout %.2f negatives %d lr %g wd %g batch %d loss %s)\n",
+              "dropout %.2f negatives %d lr %g wd %g batch %d loss %s all_windows %d cosine_lr %d)\n",
               r.ndcg, r.recall, Seconds(t0), o.epochs, o.dim, o.max_len, o.dropout, o.negatives,
               o.learning_rate, o.weight_decay, o.batch_size,
-              o.loss == SeqOptions::Loss::kSoftmax ? "ce" : "bce");
+              o.loss == SeqOptions::Loss::kSoftmax ? "ce" : "bce", o.all_windows, o.cosine_lr);
+}
+
+// The fused blend with and without seq on the same validation split (the
+// test split is not looked at): how a seq variant was judged for the blend.
+// env SEQ_SWEEP=1 SEQ_FUSED=1 runs it; SEQ_FUSED_ANCHOR=1 also fits the
+// blend without seq. The blend is the one `recdb eval --recommenders fused`
+// fits on ml-100k (no content space), with seq appended as
+// RECDB_COMPONENTS=seq does.
+TEST_F(SeqMl100kTest, FusedValidationSweep) {
+  if (!split_) GTEST_SKIP() << "ml-100k not found; skipping";
+  if (!std::getenv("SEQ_SWEEP") || !std::getenv("SEQ_FUSED")) {
+    GTEST_SKIP() << "set SEQ_SWEEP=1 SEQ_FUSED=1 to run the fused sweep";
+  }
+  eval::SplitOptions so;
+  so.test_fraction = 0.2;
+  auto val = eval::SplitByTime(split_->train, so);
+  ASSERT_TRUE(val.ok());
+  const SeqOptions o = FromEnv();
+  auto run = [&](bool with_seq) {
+    auto components = models::DefaultFusedComponents(2, val->train.num_items());
+    if (with_seq) {
+      components.push_back({"seq", [o] { return std::make_unique<SeqRecommender>(o); }, 1.0});
+    }
+    models::FusedOptions fo;
+    fo.threads = 2;
+    // SEQ_FUSED_GRID="0,0.1,...": another weight grid (every component).
+    if (const char* g = std::getenv("SEQ_FUSED_GRID"); g && *g) {
+      fo.grid.clear();
+      for (const char* p = g; *p;) {
+        char* end = nullptr;
+        fo.grid.push_back(std::strtod(p, &end));
+        p = *end == ',' ? end + 1 : end;
+        if (end == p && *p) break;
+      }
+    }
+    models::Fused fused(components, fo);
+    const auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(fused.Fit(val->train).ok());
+    const double secs = Seconds(t0);
+    auto r = eval::Evaluate(fused, *val);
+    std::string weights;
+    for (const auto& [name, w] : fused.Weights()) weights += " " + name + "=" + std::to_string(w).substr(0, 4);
+    std::printf("validation: fused%s ndcg@10=%.4f recall@20=%.4f train_s=%.1f inner_ndcg=%.4f weights:%s\n",
+                with_seq ? "+seq" : "", r.ndcg, r.recall, secs, fused.validation_ndcg(), weights.c_str());
+  };
+  if (std::getenv("SEQ_FUSED_ANCHOR")) run(false);
+  run(true);
 }
 
 }  // namespace

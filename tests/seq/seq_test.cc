@@ -99,6 +99,48 @@ TEST(SeqTest, LearnsAPlantedSequentialPattern) {
   EXPECT_EQ(right, static_cast<int>(2 * kGroups));
 }
 
+// all_windows: a pattern that only appears in events older than the newest
+// max_len + 1 is learned with it and not without it. Each user walks groups
+// (A -> B -> C) and then has max_len + 1 events of unrelated noise items.
+TEST(SeqTest, AllWindowsLearnsFromOlderEvents) {
+  constexpr int kMaxLen = 7;  // not a multiple of 3: windows start at every step of a walk
+  constexpr uint32_t kNoise = 40;
+  std::mt19937_64 rng(5);
+  DatasetSpec spec;
+  spec.num_users = 200;
+  spec.num_items = 3 * kGroups + kNoise;
+  for (uint32_t u = 0; u < spec.num_users; ++u) {
+    int64_t ts = 0;
+    const int walks = 2 + static_cast<int>(rng() % 3);
+    for (int k = 0; k < walks; ++k) {
+      const uint32_t g = static_cast<uint32_t>(rng() % kGroups);
+      for (uint32_t step = 0; step < 3; ++step) spec.interactions.push_back({u, 3 * g + step, ts++, 1.0f});
+    }
+    for (int k = 0; k <= kMaxLen; ++k) {
+      spec.interactions.push_back({u, 3 * kGroups + static_cast<uint32_t>(rng() % kNoise), ts++, 1.0f});
+    }
+  }
+  Dataset data = std::move(Dataset::Build(std::move(spec))).value();
+  auto right = [&](bool all_windows) {
+    SeqOptions o = Tiny();
+    o.max_len = kMaxLen;
+    o.all_windows = all_windows;
+    SeqRecommender m(o);
+    EXPECT_TRUE(m.Fit(data).ok());
+    int n = 0;
+    for (uint32_t g = 0; g < kGroups; ++g) {
+      const uint32_t other = 3 * ((g + 1) % kGroups);
+      const std::vector<uint32_t> h = {other, other + 1, other + 2, 3 * g, 3 * g + 1};
+      n += Top(Scores(m, h), h) == 3 * g + 2;
+    }
+    return n;
+  };
+  const int with = right(true), without = right(false);
+  std::printf("all_windows: %d of %u right, newest window only: %d\n", with, kGroups, without);
+  EXPECT_GE(with, static_cast<int>(kGroups) - 1);
+  EXPECT_LT(without, static_cast<int>(kGroups) / 2);
+}
+
 TEST(SeqTest, SameSeedSameModelOtherSeedOtherModel) {
   Dataset data = Chains();
   SeqOptions o = Tiny();

@@ -143,6 +143,10 @@ def main():
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--eval-every", type=int, default=0)
+    ap.add_argument("--all-windows", action="store_true",
+                    help="train on every max_len+1 window of a history (SeqOptions::all_windows)")
+    ap.add_argument("--cosine-lr", action="store_true",
+                    help="cosine-decay the learning rate to 0 over the epochs (SeqOptions::cosine_lr)")
     ap.add_argument("--loss", choices=["bce", "ce"], default="bce",
                     help="bce: sampled negatives; ce: softmax over all items at non-padded positions")
     ap.add_argument("--valid", action="store_true",
@@ -157,26 +161,41 @@ def main():
     model = SasRec(n_items, a.dim, a.blocks, a.heads, a.max_len, a.dropout)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(0.9, 0.98), weight_decay=a.weight_decay)
     users = [u for u in sorted(train) if len(train[u]) >= 2]
-    seqs = {u: [i + 1 for i in train[u][-(a.max_len + 1):]] for u in users}
+    # Training sequences, as the C++ Fit: per user the newest max_len + 1
+    # events, or (--all-windows) every such window, newest first, stepping
+    # by max_len.
+    seqs, owner = [], []
+    for u in users:
+        to = len(train[u])
+        while to >= 2:
+            frm = max(0, to - a.max_len - 1)
+            seqs.append([i + 1 for i in train[u][frm:to]])
+            owner.append(u)
+            if not a.all_windows or frm == 0:
+                break
+            to = frm + 1
     seen = {u: set(train[u]) for u in users}
     t0 = time.time()
     for epoch in range(a.epochs):
+        if a.cosine_lr:
+            for g in opt.param_groups:
+                g["lr"] = 0.5 * a.lr * (1 + math.cos(math.pi * epoch / a.epochs))
         # As the C++ model: shuffle, sort each run of 8 batches by length
         # (less padding), shuffle the batches.
-        order = list(rng.permutation(len(users)))
+        order = list(rng.permutation(len(seqs)))
         run = 8 * a.batch_size
         for s in range(0, len(order), run):
-            order[s:s + run] = sorted(order[s:s + run], key=lambda k: len(seqs[users[k]]))
+            order[s:s + run] = sorted(order[s:s + run], key=lambda k: len(seqs[k]))
         starts = list(range(0, len(order), a.batch_size))
         starts = [starts[k] for k in rng.permutation(len(starts))]
         for s in starts:
-            batch = [users[k] for k in order[s:s + a.batch_size]]
-            L = max(len(seqs[u]) - 1 for u in batch)
+            batch = order[s:s + a.batch_size]
+            L = max(len(seqs[k]) - 1 for k in batch)
             inp = np.zeros((len(batch), L), np.int64)
             pos = np.zeros((len(batch), L), np.int64)
             neg = np.zeros((len(batch), L, a.negatives), np.int64)
-            for r, u in enumerate(batch):
-                sq = seqs[u]
+            for r, k in enumerate(batch):
+                u, sq = owner[k], seqs[k]
                 m = len(sq) - 1
                 inp[r, L - m:] = sq[:-1]
                 pos[r, L - m:] = sq[1:]
