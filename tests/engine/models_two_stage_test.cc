@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 
 #include "engine/models/fused.h"
@@ -87,6 +88,9 @@ TEST_F(TwoStageTest, SameTopTenCandidatesAndNormalisationAsExhaustive) {
   std::vector<std::vector<Fused::Explained>> oracle(histories.size());
   std::vector<Fused::Normalisation> oracle_norm(histories.size());
   std::vector<std::vector<ScoredItem>> oracle_score(histories.size());
+  // Fused::Score: the blended score of every candidate, -inf elsewhere, so
+  // it shows the whole candidate set, not only the top-10.
+  std::vector<std::vector<float>> oracle_full(histories.size());
   for (size_t q = 0; q < histories.size(); ++q) {
     std::vector<uint32_t> exclude = histories[q];
     std::sort(exclude.begin(), exclude.end());
@@ -94,10 +98,13 @@ TEST_F(TwoStageTest, SameTopTenCandidatesAndNormalisationAsExhaustive) {
     UserQuery query = testdata::Query(histories[q], users[q]);
     oracle[q] = fused_->RecommendExplained(query, 10, exclude, nullptr, {}, &oracle_norm[q]);
     oracle_score[q] = Recommend(*fused_, query, 10, {}, data_->item_rank());
+    oracle_full[q].resize(data_->num_items());
+    fused_->Score(query, oracle_full[q]);
   }
   fused_->SetRetrieval(Retrieval::kTwoStage);
   ASSERT_TRUE(fused_->two_stage());
-  size_t identical = 0, identical_score = 0;
+  size_t identical = 0, identical_score = 0, same_candidates = 0;
+  std::vector<float> full(data_->num_items());
   for (size_t q = 0; q < histories.size(); ++q) {
     std::vector<uint32_t> exclude = histories[q];
     std::sort(exclude.begin(), exclude.end());
@@ -126,7 +133,16 @@ TEST_F(TwoStageTest, SameTopTenCandidatesAndNormalisationAsExhaustive) {
       same_score = scored[r].item == oracle_score[q][r].item;
     }
     identical_score += same_score;
+    fused_->Score(query, full);
+    bool same_set = true;
+    for (uint32_t i = 0; i < full.size(); ++i) {
+      const bool a = std::isfinite(full[i]), b = std::isfinite(oracle_full[q][i]);
+      same_set = same_set && a == b && (!a || std::fabs(full[i] - oracle_full[q][i]) < 1e-3f);
+    }
+    same_candidates += same_set;
   }
+  EXPECT_GE(same_candidates, histories.size() * 99 / 100)
+      << same_candidates << " of " << histories.size() << " candidate sets identical";
   // On 700 items the HNSW search is all but exact; a rare flip of two
   // near-tied items (rounding of the iALS moments) is allowed.
   EXPECT_GE(identical, histories.size() * 99 / 100) << identical << " of " << histories.size();
