@@ -386,7 +386,7 @@ void Fused::PrepareServing() {
     case Retrieval::kAuto: two_stage_ = num_items_ >= options_.two_stage_min_items; break;
   }
   if (!two_stage_ || retrieval_prepared_) return;
-  for (auto& model : models_) model->PrepareRetrieval();
+  for (auto& model : models_) model->PrepareRetrieval(item_rank_);
   by_rank_.resize(num_items_);
   for (uint32_t i = 0; i < num_items_; ++i) by_rank_[i] = i;
   std::sort(by_rank_.begin(), by_rank_.end(),
@@ -548,11 +548,13 @@ CandidateScores Fused::TwoStageCandidates(const UserQuery& query,
 RecommenderFactory DefaultComponentFactory(std::string_view name, const ComponentConfig& config) {
   const int threads = config.threads;
   if (name == "ials") {
-    return [threads, factors = config.ials_factors, iterations = config.ials_iterations] {
+    return [threads, factors = config.ials_factors, iterations = config.ials_iterations,
+            retrieval = config.ials_retrieval_candidates] {
       IalsOptions o;
       o.threads = threads;
       o.factors = factors;
       o.iterations = iterations;
+      o.retrieval_candidates = retrieval;
       return std::make_unique<Ials>(o);
     };
   }

@@ -250,6 +250,7 @@ struct ComponentConfig {
   uint32_t min_pair_users = kDefaultMinPairUsers;
   int ials_factors = 64;     // IalsOptions::factors
   int ials_iterations = 15;  // IalsOptions::iterations
+  size_t ials_retrieval_candidates = 0;  // IalsOptions::retrieval_candidates
   std::shared_ptr<const ItemVectors> content;  // null: "content" loads its vectors
   // One cosine table for recentknn1/5/20 (item_knn.h): fitted, stored and
   // loaded once per blend.

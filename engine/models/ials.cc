@@ -172,7 +172,8 @@ void Ials::ScoreItems(const UserQuery& query, std::span<const uint32_t> items,
   for (size_t r = 0; r < items.size(); ++r) out[r] = item_factors_.row(items[r]).dot(u);
 }
 
-void Ials::PrepareRetrieval() {
+void Ials::PrepareRetrieval(std::span<const uint32_t> item_rank) {
+  (void)item_rank;  // an ANN search: ties are not ordered
   const auto start = std::chrono::steady_clock::now();
   const uint32_t n = num_items();
   const int f = static_cast<int>(item_factors_.cols());
@@ -200,6 +201,7 @@ void Ials::PrepareRetrieval() {
 bool Ials::Retrieve(const UserQuery& query, size_t k, std::span<const uint32_t> exclude,
                     std::vector<uint32_t>* out) const {
   if (!retrieval_index_) return false;
+  if (options_.retrieval_candidates > 0) k = std::min(k, options_.retrieval_candidates);
   const Eigen::VectorXf u = UserVector(query);
   // Ask for the excluded items too: the history lies near the user vector.
   const size_t want = std::min<size_t>(k + exclude.size(), num_items());

@@ -133,8 +133,9 @@ class RECDB_EXPORT Recommender {
 
   // Builds what Retrieve needs (iALS: an HNSW index over the item factors).
   // Called once after Fit or Load by a blend that serves two-stage; derived
-  // data, never persisted. Default: nothing.
-  virtual void PrepareRetrieval() {}
+  // data, never persisted. `item_rank` (Dataset::item_rank(), one per item)
+  // orders ties, as TopK does. Default: nothing.
+  virtual void PrepareRetrieval(std::span<const uint32_t> item_rank) { (void)item_rank; }
 
   // Explanation: the history items that most shaped this model's scores
   // for `query` -- (index into query.items, weight), heaviest first, at

@@ -77,6 +77,7 @@ int BenchTwoStageMain(int argc, char** argv) {
   uint64_t events = 300000;
   size_t requests = 300, k = 10, per_model = 200;
   int threads = 2, ials_iterations = 4;
+  size_t ann = 0;  // IalsOptions::retrieval_candidates
   bool json = false;
   for (int a = 1; a < argc; ++a) {
     auto next = [&](const char* name) -> const char* {
@@ -94,11 +95,13 @@ int BenchTwoStageMain(int argc, char** argv) {
     else if (!std::strcmp(argv[a], "--per-model")) per_model = std::atoll(next("--per-model"));
     else if (!std::strcmp(argv[a], "--threads")) threads = std::atoi(next("--threads"));
     else if (!std::strcmp(argv[a], "--ials-iterations")) ials_iterations = std::atoi(next("--ials-iterations"));
+    else if (!std::strcmp(argv[a], "--ann")) ann = std::atoll(next("--ann"));
     else if (!std::strcmp(argv[a], "--json")) json = true;
     else {
       std::fprintf(stderr,
                    "usage: recdb bench two-stage [--items N] [--users N] [--events N] [--requests N]\n"
-                   "       [-k N] [--per-model N] [--threads N] [--ials-iterations N] [--json]\n");
+                   "       [-k N] [--per-model N] [--threads N] [--ials-iterations N] [--json]\n"
+                   "       [--ann N]  (iALS retrieves at most N nominees; 0 = per-model)\n");
       return 2;
     }
   }
@@ -114,6 +117,7 @@ int BenchTwoStageMain(int argc, char** argv) {
   config.threads = threads;
   config.ials_iterations = ials_iterations;
   config.min_pair_users = 1;
+  config.ials_retrieval_candidates = ann;
   models::FusedOptions fo;
   fo.learn_weights = false;
   fo.threads = threads;
@@ -176,12 +180,12 @@ int BenchTwoStageMain(int argc, char** argv) {
     std::printf(
         "{\"bench\": \"two-stage\", \"items\": %u, \"users\": %u, \"events\": %llu, "
         "\"components\": \"%s\", \"fit_s\": %.3f, \"prepare_s\": %.3f, \"requests\": %zu, "
-        "\"k\": %zu, \"per_model\": %zu, \"exhaustive\": {\"p50_ms\": %.3f, \"p99_ms\": %.3f, "
+        "\"k\": %zu, \"per_model\": %zu, \"ann\": %zu, \"exhaustive\": {\"p50_ms\": %.3f, \"p99_ms\": %.3f, "
         "\"max_ms\": %.3f}, \"two_stage\": {\"p50_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f}, "
         "\"p50_ratio\": %.3f, \"p99_ratio\": %.3f, \"overlap_at_k\": %.4f, "
         "\"share_identical\": %.4f}\n",
         items, users, static_cast<unsigned long long>(events), names.c_str(), fit_s, prepare_s,
-        requests, k, per_model, ex.p50, ex.p99, ex.max, ts.p50, ts.p99, ts.max,
+        requests, k, per_model, ann, ex.p50, ex.p99, ex.max, ts.p50, ts.p99, ts.max,
         ex.p50 > 0 ? ts.p50 / ex.p50 : 0.0, ex.p99 > 0 ? ts.p99 / ex.p99 : 0.0, overlap,
         share_identical);
     return 0;
@@ -190,7 +194,8 @@ int BenchTwoStageMain(int argc, char** argv) {
               static_cast<unsigned long long>(events), world_s);
   std::printf("blend: %s; fit %.2f s; two-stage index build (at load) %.2f s\n", names.c_str(),
               fit_s, prepare_s);
-  std::printf("%zu requests, k=%zu, %zu candidates per component:\n", requests, k, per_model);
+  std::printf("%zu requests, k=%zu, %zu candidates per component (iALS retrieves %zu):\n", requests,
+              k, per_model, ann > 0 ? std::min(ann, per_model) : per_model);
   std::printf("  exhaustive (anchor): p50 %.3f ms  p99 %.3f ms  max %.3f ms\n", ex.p50, ex.p99, ex.max);
   std::printf("  two-stage:           p50 %.3f ms  p99 %.3f ms  max %.3f ms  (p50 %.3fx, p99 %.3fx)\n",
               ts.p50, ts.p99, ts.max, ex.p50 > 0 ? ts.p50 / ex.p50 : 0.0,
