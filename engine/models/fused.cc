@@ -446,15 +446,23 @@ CandidateScores Fused::TwoStageCandidates(const UserQuery& query,
     double sum = 0, sq = 0;
     if (model.SparseScore(query, &entries)) {
       kind[j] = Kind::kSparse;
-      // Sum each item's entries in the order Score adds them (bit-equal).
-      std::stable_sort(entries.begin(), entries.end(),
-                       [](const ScoredItem& a, const ScoredItem& b) { return a.item < b.item; });
-      std::vector<ScoredItem>& agg = sparse[j];
+      // Sum each item's entries in the order Score adds them (bit-equal),
+      // in a per-thread scratch row: O(entries), not O(items) per request.
+      thread_local std::vector<float> row;
+      thread_local std::vector<uint8_t> touched;
+      if (row.size() < n) row.resize(n, 0.0f), touched.resize(n, 0);
+      std::vector<uint32_t> items;
       for (const ScoredItem& e : entries) {
-        if (agg.empty() || agg.back().item != e.item) {
-          agg.push_back({e.item, 0.0f});
-        }
-        agg.back().score += e.score;
+        if (e.item >= n) continue;
+        if (!touched[e.item]) touched[e.item] = 1, items.push_back(e.item);
+        row[e.item] += e.score;
+      }
+      std::sort(items.begin(), items.end());
+      std::vector<ScoredItem>& agg = sparse[j];
+      agg.reserve(items.size());
+      for (uint32_t i : items) {
+        agg.push_back({i, row[i]});
+        row[i] = 0.0f, touched[i] = 0;
       }
       for (const ScoredItem& e : agg) {
         if (excluded(e.item) || !std::isfinite(e.score)) continue;
