@@ -441,7 +441,9 @@ CandidateScores Fused::TwoStageCandidates(const UserQuery& query,
   const double live = static_cast<double>(n - excl.size());
   for (size_t j = 0; j < m; ++j) {
     const Recommender& model = *models_[j];
-    std::vector<ScoredItem> entries;
+    // Reused per thread: neighbour lists can hold 10^5 entries per request.
+    thread_local std::vector<ScoredItem> entries;
+    entries.clear();
     std::vector<uint32_t> got;
     double sum = 0, sq = 0;
     if (model.SparseScore(query, &entries)) {
