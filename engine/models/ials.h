@@ -56,11 +56,11 @@ struct IalsOptions {
   bool fold_in_known_users = false;
   // Two-stage retrieval (PrepareRetrieval, Retrieve): the HNSW index over
   // the item factors (inner product). Out-degree and build beam; a search
-  // uses a beam of max(retrieval_ef_search, 2k). Defaults: 16, 100, 256
+  // uses a beam of max(retrieval_ef_search, k). Defaults: 16, 40, 256
   // (`recdb bench recommend --retrieval both`: recall against the exhaustive
   // top-10, engine/models/README.md).
   int retrieval_m = 16;
-  int retrieval_ef_construction = 100;
+  int retrieval_ef_construction = 40;
   int retrieval_ef_search = 256;
   // Retrieve returns at most this many items (0 = as many as asked): the
   // search costs about linearly in it, and iALS's nominees ranked past ~100
