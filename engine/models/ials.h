@@ -57,8 +57,8 @@ struct IalsOptions {
   // Two-stage retrieval (PrepareRetrieval, Retrieve): the HNSW index over
   // the item factors (inner product). Out-degree and build beam; a search
   // uses a beam of max(retrieval_ef_search, k). Defaults: 16, 40, 256
-  // (`recdb bench recommend --retrieval both`: recall against the exhaustive
-  // top-10, engine/models/README.md).
+  // (`recdb bench two-stage`: agreement with the exhaustive top-10 and the
+  // build time, engine/models/README.md).
   int retrieval_m = 16;
   int retrieval_ef_construction = 40;
   int retrieval_ef_search = 256;
