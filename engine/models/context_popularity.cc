@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <mutex>
 #include <unordered_map>
 
 #include "engine/models/context.h"
@@ -80,6 +81,93 @@ void ContextPopularity::ScoreFeatures(std::span<const uint32_t> features,
 
 void ContextPopularity::Score(const UserQuery& query, std::span<float> scores) const {
   ScoreFeatures(QueryContextFeatures(query), scores);
+}
+
+std::shared_ptr<const ContextPopularity::SetTable> ContextPopularity::TableFor(
+    const UserQuery& query) const {
+  if (!set_cache_) return nullptr;
+  // The features that change the scores, in ScoreFeatures' order (sorted).
+  std::vector<uint32_t> key;
+  for (uint32_t f : QueryContextFeatures(query)) {
+    if (f < features_.size() && !features_[f].counts.empty()) key.push_back(f);
+  }
+  {
+    std::shared_lock lock(set_cache_->mu);
+    auto it = set_cache_->tables.find(key);
+    if (it != set_cache_->tables.end()) return it->second;
+    if (set_cache_->tables.size() >= kMaxCachedSets) return nullptr;
+  }
+  const uint32_t n = num_items();
+  auto t = std::make_shared<SetTable>();
+  t->scores.resize(n);
+  ScoreFeatures(key, t->scores);
+  for (float v : t->scores) t->sum += v, t->sum_sq += static_cast<double>(v) * v;
+  const size_t depth = std::min<size_t>(kRetrievalDepth, n);
+  std::vector<uint32_t> order(n);
+  for (uint32_t i = 0; i < n; ++i) order[i] = i;
+  const std::vector<float>& sc = t->scores;
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(depth), order.end(),
+                    [&](uint32_t a, uint32_t b) {
+                      if (sc[a] != sc[b]) return sc[a] > sc[b];
+                      return item_rank_[a] < item_rank_[b];
+                    });
+  t->best.assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(depth));
+  std::unique_lock lock(set_cache_->mu);
+  if (set_cache_->tables.size() >= kMaxCachedSets && !set_cache_->tables.count(key)) return t;
+  return set_cache_->tables.emplace(std::move(key), std::move(t)).first->second;
+}
+
+void ContextPopularity::PrepareRetrieval(std::span<const uint32_t> item_rank) {
+  item_rank_.assign(item_rank.begin(), item_rank.end());
+  set_cache_ = std::make_shared<SetCache>();
+  if (item_rank_.size() != num_items()) {
+    set_cache_.reset();  // no tie-break order: score every item
+    return;
+  }
+  // The sets of requests without stored features: daypart x weekend
+  // (context.h), so that no request pays for building them.
+  for (int64_t day = 0; day < 7; ++day) {
+    for (int64_t part = 0; part < 4; ++part) {
+      UserQuery q;
+      q.context_time = 86400 * (4 + day) + part * 6 * 3600 + 1;  // 1970-01-05 was a Monday
+      TableFor(q);
+    }
+  }
+}
+
+void ContextPopularity::ScoreItems(const UserQuery& query, std::span<const uint32_t> items,
+                                   std::span<float> out) const {
+  if (auto t = TableFor(query)) {
+    for (size_t r = 0; r < items.size(); ++r) out[r] = t->scores[items[r]];
+    return;
+  }
+  Recommender::ScoreItems(query, items, out);
+}
+
+bool ContextPopularity::Retrieve(const UserQuery& query, size_t k, std::span<const uint32_t> exclude,
+                                 std::vector<uint32_t>* out) const {
+  auto t = TableFor(query);
+  if (!t) return false;
+  k = std::min<size_t>(k, num_items() - exclude.size());
+  std::vector<uint32_t> got;
+  for (uint32_t i : t->best) {
+    if (got.size() == k) break;
+    if (!std::binary_search(exclude.begin(), exclude.end(), i)) got.push_back(i);
+  }
+  if (got.size() < k) return false;  // too many excluded: the blend scores every item
+  out->insert(out->end(), got.begin(), got.end());
+  return true;
+}
+
+bool ContextPopularity::ScoreMoments(const UserQuery& query, std::span<const uint32_t> exclude,
+                                     double* sum, double* sum_sq) const {
+  auto t = TableFor(query);
+  if (!t) return false;
+  double a = t->sum, b = t->sum_sq;
+  for (uint32_t i : exclude) a -= t->scores[i], b -= static_cast<double>(t->scores[i]) * t->scores[i];
+  *sum = a;
+  *sum_sq = b;
+  return true;
 }
 
 }  // namespace recdb::models

@@ -18,6 +18,11 @@
 #include <utility>
 #include <vector>
 
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <vector>
+
 #include "engine/models/recommender.h"
 
 namespace recdb::models {
@@ -41,6 +46,43 @@ class ContextPopularity final : public Recommender {
 
   // Scores for an explicit feature set (ids into the Dataset's vocabulary).
   void ScoreFeatures(std::span<const uint32_t> features, std::span<float> scores) const;
+
+  // Two-stage serving (recommender.h). The scores depend only on the
+  // request's feature set, and requests share a few sets (4 dayparts x
+  // weekend, times the stored features in use), so after PrepareRetrieval
+  // the scores of each set seen are kept with their sum, sum of squares and
+  // best retrieval_depth items, for at most max_cached_sets sets (one table
+  // of num_items floats each); Retrieve, ScoreMoments and ScoreItems then
+  // cost O(k + history). A set past the cap answers false (the blend scores
+  // every item).
+  void ScoreItems(const UserQuery& query, std::span<const uint32_t> items,
+                  std::span<float> out) const override;
+  bool Retrieve(const UserQuery& query, size_t k, std::span<const uint32_t> exclude,
+                std::vector<uint32_t>* out) const override;
+  bool ScoreMoments(const UserQuery& query, std::span<const uint32_t> exclude, double* sum,
+                    double* sum_sq) const override;
+  void PrepareRetrieval(std::span<const uint32_t> item_rank) override;
+
+ private:
+  struct SetTable {
+    std::vector<float> scores;
+    double sum = 0, sum_sq = 0;
+    std::vector<uint32_t> best;  // best first, by (score desc, item rank asc)
+  };
+  struct SetCache {
+    std::shared_mutex mu;
+    std::map<std::vector<uint32_t>, std::shared_ptr<const SetTable>> tables;
+  };
+  // The cached table of the query's feature set (built on first use), or
+  // null when not prepared or the cache is full.
+  std::shared_ptr<const SetTable> TableFor(const UserQuery& query) const;
+  std::vector<uint32_t> item_rank_;      // tie-break of `best` (PrepareRetrieval)
+  std::shared_ptr<SetCache> set_cache_;  // null until PrepareRetrieval
+
+ public:
+  // Defaults: 64 sets, 2048 items.
+  static constexpr size_t kMaxCachedSets = 64;
+  static constexpr size_t kRetrievalDepth = 2048;
 
  private:
   struct Feature {

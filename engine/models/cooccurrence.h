@@ -52,6 +52,7 @@ class Cooccurrence final : public Recommender {
   Status Load(ModelReader& in) override;
   uint32_t num_items() const override { return nn_.num_items(); }
   void Score(const UserQuery& query, std::span<float> scores) const override;
+  bool SparseScore(const UserQuery& query, std::vector<ScoredItem>* entries) const override;
 
   // Neighbours of `item`, best first.
   std::vector<ScoredItem> Neighbours(uint32_t item) const;

@@ -218,6 +218,8 @@ Status Fused::Fit(const Dataset& data) {
   warm_start_.reset();
   Status fitted = fit_all(data, models_, /*final_fit=*/true);
   options_.on_stage = nullptr;  // it may refer to the caller's stack
+  retrieval_prepared_ = false;
+  if (fitted.ok()) PrepareServing();
   return fitted;
 }
 
@@ -322,11 +324,8 @@ void Fused::SetContextDeltas(const std::vector<ContextDelta>& deltas) {
 }
 
 void Fused::Score(const UserQuery& query, std::span<float> scores) const {
-  std::vector<const Recommender*> ptrs;
-  for (auto& p : models_) ptrs.push_back(p.get());
   const std::vector<uint32_t> exclude = SortedUnique(query.items);
-  CandidateScores c =
-      ScoreCandidates(ptrs, query, exclude, options_.candidates_per_model, item_rank_);
+  CandidateScores c = Candidates(query, exclude, options_.candidates_per_model);
   std::fill(scores.begin(), scores.end(), kNegInf);
   const std::vector<double> w = EffectiveWeights(query);
   const size_t m = w.size();
@@ -347,7 +346,10 @@ std::vector<Fused::Explained> Fused::RecommendExplained(
   const std::vector<double> w = EffectiveWeights(query, weights);
   std::vector<Explained> out;
   for (size_t per_model : {options_.candidates_per_model, static_cast<size_t>(num_items_)}) {
-    CandidateScores c = ScoreCandidates(ptrs, query, exclude, per_model, item_rank_);
+    // The widening pass (every item) is exhaustive whatever the retrieval.
+    CandidateScores c = per_model < num_items_
+                            ? Candidates(query, exclude, per_model)
+                            : models::ScoreCandidates(ptrs, query, exclude, per_model, item_rank_);
     if (normalisation) *normalisation = {c.mean, c.inv_std, w};
     std::vector<ScoredItem> scored;
     scored.reserve(c.items.size());
@@ -377,14 +379,192 @@ std::vector<Fused::Explained> Fused::RecommendExplained(
   return out;
 }
 
+void Fused::PrepareServing() {
+  switch (options_.retrieval) {
+    case Retrieval::kExhaustive: two_stage_ = false; break;
+    case Retrieval::kTwoStage: two_stage_ = true; break;
+    case Retrieval::kAuto: two_stage_ = num_items_ >= options_.two_stage_min_items; break;
+  }
+  if (!two_stage_ || retrieval_prepared_) return;
+  for (auto& model : models_) model->PrepareRetrieval(item_rank_);
+  by_rank_.resize(num_items_);
+  for (uint32_t i = 0; i < num_items_; ++i) by_rank_[i] = i;
+  std::sort(by_rank_.begin(), by_rank_.end(),
+            [&](uint32_t a, uint32_t b) { return item_rank_[a] < item_rank_[b]; });
+  retrieval_prepared_ = true;
+}
+
+void Fused::SetRetrieval(Retrieval retrieval) {
+  options_.retrieval = retrieval;
+  PrepareServing();
+}
+
+CandidateScores Fused::Candidates(const UserQuery& query, std::span<const uint32_t> exclude,
+                                  size_t per_model) const {
+  if (two_stage_ && retrieval_prepared_) return TwoStageCandidates(query, exclude, per_model);
+  std::vector<const Recommender*> ptrs;
+  for (auto& p : models_) ptrs.push_back(p.get());
+  return models::ScoreCandidates(ptrs, query, exclude, per_model, item_rank_);
+}
+
+CandidateScores Fused::TwoStageCandidates(const UserQuery& query,
+                                          std::span<const uint32_t> exclude,
+                                          size_t per_model) const {
+  const size_t m = models_.size();
+  const uint32_t n = num_items_;
+  std::vector<uint32_t> excl;
+  for (uint32_t i : exclude) {
+    if (i < n) excl.push_back(i);
+  }
+  std::sort(excl.begin(), excl.end());
+  excl.erase(std::unique(excl.begin(), excl.end()), excl.end());
+  std::vector<bool> excluded_bits;  // for components scoring every item
+  auto excluded = [&](uint32_t i) { return std::binary_search(excl.begin(), excl.end(), i); };
+  // How component j's candidates get their scores.
+  enum class Kind { kFull, kSparse, kRetrieved };
+  std::vector<Kind> kind(m, Kind::kFull);
+  std::vector<std::vector<float>> full(m);          // kFull: z of every item
+  std::vector<std::vector<ScoredItem>> sparse(m);   // kSparse: by item, summed
+  CandidateScores out;
+  out.mean.assign(m, 0.0);
+  out.inv_std.assign(m, 0.0);
+  std::vector<uint32_t> nominated;
+  auto set_moments = [&](size_t j, double sum, double sq, double cnt) {
+    const double mean = cnt > 0 ? sum / cnt : 0.0;
+    const double var = cnt > 0 ? std::max(0.0, sq / cnt - mean * mean) : 0.0;
+    out.mean[j] = mean;
+    out.inv_std[j] = var > 0 ? 1.0 / std::sqrt(var) : 0.0;
+  };
+  auto z_of = [&](size_t j, float s) {
+    return std::isfinite(s) ? static_cast<float>((s - out.mean[j]) * out.inv_std[j]) : -10.0f;
+  };
+  const double live = static_cast<double>(n - excl.size());
+  for (size_t j = 0; j < m; ++j) {
+    const Recommender& model = *models_[j];
+    // Reused per thread: neighbour lists can hold 10^5 entries per request.
+    thread_local std::vector<ScoredItem> entries;
+    entries.clear();
+    std::vector<uint32_t> got;
+    double sum = 0, sq = 0;
+    if (model.SparseScore(query, &entries)) {
+      kind[j] = Kind::kSparse;
+      // Sum each item's entries in the order Score adds them (bit-equal),
+      // in a per-thread scratch row: O(entries), not O(items) per request.
+      thread_local std::vector<float> row;
+      thread_local std::vector<uint8_t> touched;
+      if (row.size() < n) row.resize(n, 0.0f), touched.resize(n, 0);
+      std::vector<uint32_t> items;
+      for (const ScoredItem& e : entries) {
+        if (e.item >= n) continue;
+        if (!touched[e.item]) touched[e.item] = 1, items.push_back(e.item);
+        row[e.item] += e.score;
+      }
+      std::sort(items.begin(), items.end());
+      std::vector<ScoredItem>& agg = sparse[j];
+      agg.reserve(items.size());
+      for (uint32_t i : items) {
+        agg.push_back({i, row[i]});
+        row[i] = 0.0f, touched[i] = 0;
+      }
+      for (const ScoredItem& e : agg) {
+        if (excluded(e.item) || !std::isfinite(e.score)) continue;
+        sum += e.score, sq += static_cast<double>(e.score) * e.score;
+      }
+      size_t nonfinite = 0;
+      for (const ScoredItem& e : agg) nonfinite += !excluded(e.item) && !std::isfinite(e.score);
+      set_moments(j, sum, sq, live - static_cast<double>(nonfinite));
+      // The top per_model among the listed items and the best-ranked items
+      // scoring 0 (which the list leaves out): the same items TopK picks
+      // from every item's z.
+      std::vector<float> pool_z;
+      std::vector<uint32_t> pool;
+      for (const ScoredItem& e : agg) {
+        if (!excluded(e.item)) pool.push_back(e.item), pool_z.push_back(z_of(j, e.score));
+      }
+      const float zero_z = z_of(j, 0.0f);
+      size_t zeros = 0;
+      for (uint32_t i : by_rank_) {
+        if (zeros == per_model) break;
+        if (excluded(i)) continue;
+        auto it = std::lower_bound(agg.begin(), agg.end(), i,
+                                   [](const ScoredItem& e, uint32_t v) { return e.item < v; });
+        if (it != agg.end() && it->item == i) continue;
+        pool.push_back(i), pool_z.push_back(zero_z), ++zeros;
+      }
+      std::vector<uint32_t> order(pool.size());
+      for (uint32_t r = 0; r < order.size(); ++r) order[r] = r;
+      const size_t top = std::min(per_model, order.size());
+      std::partial_sort(order.begin(), order.begin() + top, order.end(), [&](uint32_t a, uint32_t b) {
+        if (pool_z[a] != pool_z[b]) return pool_z[a] > pool_z[b];
+        return item_rank_[pool[a]] < item_rank_[pool[b]];
+      });
+      for (size_t r = 0; r < top; ++r) nominated.push_back(pool[order[r]]);
+    } else if (model.Retrieve(query, per_model, excl, &got) &&
+               model.ScoreMoments(query, excl, &sum, &sq)) {
+      kind[j] = Kind::kRetrieved;
+      set_moments(j, sum, sq, live);
+      nominated.insert(nominated.end(), got.begin(), got.end());
+    } else {
+      // No fast path: as ScoreCandidates.
+      std::vector<float>& s = full[j];
+      s.resize(n);
+      model.Score(query, s);
+      if (excluded_bits.empty()) {
+        excluded_bits.assign(n, false);
+        for (uint32_t i : excl) excluded_bits[i] = true;
+      }
+      size_t cnt = 0;
+      for (uint32_t i = 0; i < n; ++i) {
+        if (excluded_bits[i] || !std::isfinite(s[i])) continue;
+        sum += s[i], sq += static_cast<double>(s[i]) * s[i], ++cnt;
+      }
+      set_moments(j, sum, sq, static_cast<double>(cnt));
+      for (uint32_t i = 0; i < n; ++i) s[i] = z_of(j, s[i]);
+      for (uint32_t i : excl) s[i] = kNegInf;
+      for (const ScoredItem& c : TopK(s, per_model, item_rank_)) nominated.push_back(c.item);
+    }
+  }
+  std::sort(nominated.begin(), nominated.end());
+  nominated.erase(std::unique(nominated.begin(), nominated.end()), nominated.end());
+  out.items = std::move(nominated);
+  const size_t c = out.items.size();
+  out.z.resize(c * m);
+  std::vector<float> s(c);
+  for (size_t j = 0; j < m; ++j) {
+    switch (kind[j]) {
+      case Kind::kFull:
+        for (size_t r = 0; r < c; ++r) out.z[r * m + j] = full[j][out.items[r]];
+        break;
+      case Kind::kSparse: {
+        // Both sorted by item: one merge.
+        const std::vector<ScoredItem>& agg = sparse[j];
+        size_t e = 0;
+        for (size_t r = 0; r < c; ++r) {
+          while (e < agg.size() && agg[e].item < out.items[r]) ++e;
+          const float v = e < agg.size() && agg[e].item == out.items[r] ? agg[e].score : 0.0f;
+          out.z[r * m + j] = z_of(j, v);
+        }
+        break;
+      }
+      case Kind::kRetrieved:
+        models_[j]->ScoreItems(query, out.items, s);
+        for (size_t r = 0; r < c; ++r) out.z[r * m + j] = z_of(j, s[r]);
+        break;
+    }
+  }
+  return out;
+}
+
 RecommenderFactory DefaultComponentFactory(std::string_view name, const ComponentConfig& config) {
   const int threads = config.threads;
   if (name == "ials") {
-    return [threads, factors = config.ials_factors, iterations = config.ials_iterations] {
+    return [threads, factors = config.ials_factors, iterations = config.ials_iterations,
+            retrieval = config.ials_retrieval_candidates] {
       IalsOptions o;
       o.threads = threads;
       o.factors = factors;
       o.iterations = iterations;
+      o.retrieval_candidates = retrieval;
       return std::make_unique<Ials>(o);
     };
   }
@@ -530,6 +710,8 @@ Status Fused::Load(ModelReader& in) {
   for (size_t j = 0; in.ok() && j < m; ++j) {
     if (!in.Expect(models_[j]->num_items() == num_items_, "component item count")) break;
   }
+  retrieval_prepared_ = false;
+  if (in.ok()) PrepareServing();
   return in.status();
 }
 

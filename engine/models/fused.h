@@ -1,12 +1,21 @@
 // Fused: a weighted blend of several recommenders, with the weights learned
 // on a validation split carved from the training data only.
 //
-// Serving: every component scores all items; each component's scores are
+// Serving (Retrieval::kExhaustive): every component scores all items; each component's scores are
 // z-normalised per user over the items not in the user's history (so scales
 // and offsets do not matter); each component nominates its top
 // `candidates_per_model` items; the fused score of a candidate is
 // sum_c weight_c * z_c, and non-candidates (including the history items,
 // which are never recommended again) score -inf.
+//
+// Two-stage serving (Retrieval::kTwoStage, kAuto on large catalogs): the
+// same candidates and the same scores, without scoring every item where a
+// component allows it (Recommender::SparseScore, Retrieve, ScoreMoments,
+// ScoreItems). The z-normalisation keeps its whole-catalog statistics: they
+// come exactly from the sparse scores (neighbour lists: every other item
+// scores 0) and from iALS's factor sums and Gramian, so a candidate's fused
+// score is the exhaustive one; the only approximation is the HNSW index
+// (an iALS nominee the graph search misses).
 //
 // Learning (learn_weights = true): the training data are split again with the
 // evaluation rule (per user, the last validation_fraction of events, users
@@ -47,8 +56,30 @@ struct CandidateScores;
 // Makes an unfitted component; called once per fit (twice when learning).
 using RecommenderFactory = std::function<std::unique_ptr<Recommender>()>;
 
+// How Score and RecommendExplained find the candidates they blend.
+enum class Retrieval {
+  // Every component scores every item and nominates its top
+  // candidates_per_model: cost grows with the catalog. The oracle.
+  kExhaustive,
+  // Two-stage: each component nominates its top candidates_per_model
+  // without scoring every item where it can (iALS through an HNSW index over
+  // its item factors; neighbour and co-occurrence lists from their sparse
+  // scores), then only the union is ranked with every component. Components
+  // without a fast path (EASE, popularity, content, plugins) still score
+  // every item. The per-user normalisation stays exact (see Fused).
+  kTwoStage,
+  // Two-stage when the catalog holds at least two_stage_min_items items.
+  kAuto,
+};
+
 struct FusedOptions {
   size_t candidates_per_model = 200;  // Default: 200
+  // Default: kAuto (engine/models/README.md, "Two-stage serving").
+  Retrieval retrieval = Retrieval::kAuto;
+  // kAuto serves two-stage from this many items. Default: 100000 (`recdb
+  // bench two-stage`: two-stage p50 1.6x the exhaustive at 20K items, 1.2x
+  // at 50K, 0.69x at 100K, 0.03x at 1M; engine/models/README.md).
+  uint32_t two_stage_min_items = 100000;
   bool learn_weights = true;          // Default: true
   double validation_fraction = 0.2;   // Default: 0.2
   int search_rounds = 3;              // coordinate-search passes. Default: 3
@@ -95,6 +126,15 @@ class Fused final : public Recommender {
   Status Load(ModelReader& in) override;
   uint32_t num_items() const override { return num_items_; }
   void Score(const UserQuery& query, std::span<float> scores) const override;
+
+  // The retrieval this model serves with (options().retrieval resolved
+  // against the catalog size). Valid after Fit or Load.
+  bool two_stage() const { return two_stage_; }
+  // Switches the retrieval (e.g. a test comparing both paths on one fitted
+  // model); kTwoStage/kAuto build the components' retrieval indexes when
+  // they are not built yet. Not thread-safe: call before serving.
+  // REQUIRES: Fit or Load returned OK.
+  void SetRetrieval(Retrieval retrieval);
 
   // Incremental retraining: the next Fit's final fit of each component
   // starts from the component of the same name in `previous` (a fitted
@@ -174,6 +214,20 @@ class Fused final : public Recommender {
   std::shared_ptr<const Fused> warm_start_;
   std::vector<double> fit_seconds_;
   double blend_seconds_ = 0;
+
+  // Two-stage serving (FusedOptions::retrieval).
+  // Resolves the option, builds what the components retrieve with.
+  void PrepareServing();
+  // CandidateScores as ScoreCandidates computes them, scoring every item
+  // only with components that have no fast path.
+  CandidateScores TwoStageCandidates(const UserQuery& query, std::span<const uint32_t> exclude,
+                                     size_t per_model) const;
+  // ScoreCandidates or TwoStageCandidates, as the model serves.
+  CandidateScores Candidates(const UserQuery& query, std::span<const uint32_t> exclude,
+                             size_t per_model) const;
+  bool two_stage_ = false;
+  bool retrieval_prepared_ = false;
+  std::vector<uint32_t> by_rank_;  // items by item_rank_ ascending
 };
 
 // The blend measured in engine/models/README.md: iALS, EASE, ItemKNN,
@@ -197,6 +251,7 @@ struct ComponentConfig {
   uint32_t min_pair_users = kDefaultMinPairUsers;
   int ials_factors = 64;     // IalsOptions::factors
   int ials_iterations = 15;  // IalsOptions::iterations
+  size_t ials_retrieval_candidates = 0;  // IalsOptions::retrieval_candidates
   std::shared_ptr<const ItemVectors> content;  // null: "content" loads its vectors
   // One cosine table for recentknn1/5/20 (item_knn.h): fitted, stored and
   // loaded once per blend.

@@ -1,10 +1,12 @@
 #include "engine/models/ials.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <random>
 
 #include "common/parallel_for.h"
+#include "index/hnsw_index.h"
 
 namespace recdb::models {
 
@@ -153,6 +155,83 @@ void Ials::Score(const UserQuery& query, std::span<float> scores) const {
   } else {
     out.noalias() = item_factors_ * FoldIn(query.items);
   }
+}
+
+Eigen::VectorXf Ials::UserVector(const UserQuery& query) const {
+  const Eigen::Map<const Matrix> users = user_factors();
+  if (query.user < users.rows() && !options_.fold_in_known_users) {
+    return users.row(query.user).transpose();
+  }
+  return FoldIn(query.items);
+}
+
+void Ials::ScoreItems(const UserQuery& query, std::span<const uint32_t> items,
+                      std::span<float> out) const {
+  const Eigen::VectorXf u = UserVector(query);
+  // Row times vector, as the product in Score computes each entry.
+  for (size_t r = 0; r < items.size(); ++r) out[r] = item_factors_.row(items[r]).dot(u);
+}
+
+void Ials::PrepareRetrieval(std::span<const uint32_t> item_rank) {
+  (void)item_rank;  // an ANN search: ties are not ordered
+  const auto start = std::chrono::steady_clock::now();
+  const uint32_t n = num_items();
+  const int f = static_cast<int>(item_factors_.cols());
+  retrieval_index_.reset();
+  item_sum_ = item_factors_.cast<double>().colwise().sum().transpose();
+  item_second_ = item_factors_.cast<double>().transpose() * item_factors_.cast<double>();
+  if (n == 0 || f == 0) return;
+  index::HnswOptions o;
+  o.m = static_cast<size_t>(std::max(2, options_.retrieval_m));
+  o.ef_construction = static_cast<size_t>(std::max(1, options_.retrieval_ef_construction));
+  o.ef_search = static_cast<size_t>(std::max(1, options_.retrieval_ef_search));
+  o.initial_capacity = n;
+  auto created = index::HnswIndex::Create(static_cast<uint32_t>(f), index::Metric::kInnerProduct, o);
+  if (!created.ok()) return;  // Retrieve answers false: the blend scores every item
+  std::unique_ptr<index::HnswIndex> hnsw = std::move(*created);
+  for (uint32_t i = 0; i < n; ++i) {
+    const float* row = item_factors_.row(i).data();
+    if (!hnsw->Add(i, std::span<const float>(row, static_cast<size_t>(f))).ok()) return;
+  }
+  retrieval_index_ = std::move(hnsw);
+  retrieval_build_seconds_ =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+bool Ials::Retrieve(const UserQuery& query, size_t k, std::span<const uint32_t> exclude,
+                    std::vector<uint32_t>* out) const {
+  if (!retrieval_index_) return false;
+  if (options_.retrieval_candidates > 0) k = std::min(k, options_.retrieval_candidates);
+  const Eigen::VectorXf u = UserVector(query);
+  // Ask for the excluded items too: the history lies near the user vector.
+  const size_t want = std::min<size_t>(k + exclude.size(), num_items());
+  auto found = retrieval_index_->Search(std::span<const float>(u.data(), static_cast<size_t>(u.size())),
+                                        want, nullptr, index::SearchPlan::kGraph, nullptr);
+  if (!found.ok()) return false;
+  size_t taken = 0;
+  for (const index::Neighbor& nb : *found) {
+    if (taken == k) break;
+    if (std::binary_search(exclude.begin(), exclude.end(), nb.id)) continue;
+    out->push_back(nb.id);
+    ++taken;
+  }
+  return true;
+}
+
+bool Ials::ScoreMoments(const UserQuery& query, std::span<const uint32_t> exclude, double* sum,
+                        double* sum_sq) const {
+  if (item_second_.rows() != item_factors_.cols() || item_factors_.cols() == 0) return false;
+  const Eigen::VectorXd u = UserVector(query).cast<double>();
+  double s = item_sum_.dot(u);
+  double sq = u.dot(item_second_ * u);
+  for (uint32_t i : exclude) {
+    const double v = item_factors_.row(i).cast<double>().dot(u);
+    s -= v;
+    sq -= v * v;
+  }
+  *sum = s;
+  *sum_sq = sq;
+  return true;
 }
 
 }  // namespace recdb::models

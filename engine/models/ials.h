@@ -30,6 +30,10 @@
 #include "engine/models/model_io.h"
 #include "engine/models/recommender.h"
 
+namespace recdb::index {
+class HnswIndex;
+}  // namespace recdb::index
+
 namespace recdb::models {
 
 struct IalsOptions {
@@ -50,6 +54,18 @@ struct IalsOptions {
   // When true, Score folds in the query history even for a known user (the
   // real-time path); otherwise known users use their trained vector.
   bool fold_in_known_users = false;
+  // Two-stage retrieval (PrepareRetrieval, Retrieve): the HNSW index over
+  // the item factors (inner product). Out-degree and build beam; a search
+  // uses a beam of max(retrieval_ef_search, k). Defaults: 16, 40, 256
+  // (`recdb bench two-stage`: agreement with the exhaustive top-10 and the
+  // build time, engine/models/README.md).
+  int retrieval_m = 16;
+  int retrieval_ef_construction = 40;
+  int retrieval_ef_search = 256;
+  // Retrieve returns at most this many items (0 = as many as asked): the
+  // search costs about linearly in it, and iALS's nominees ranked past ~100
+  // rarely reach a blend's top 10. Default: 0.
+  size_t retrieval_candidates = 0;
 };
 
 class Ials final : public Recommender {
@@ -64,6 +80,24 @@ class Ials final : public Recommender {
   bool WarmStart(std::shared_ptr<const Recommender> previous) override;
   uint32_t num_items() const override { return static_cast<uint32_t>(item_factors_.rows()); }
   void Score(const UserQuery& query, std::span<float> scores) const override;
+
+  // Two-stage serving (recommender.h): dot products with the candidates
+  // only; an HNSW index over the item factors (built by PrepareRetrieval, at
+  // model load or after Fit, never stored: rebuilding it costs seconds per
+  // 100K items, engine/models/README.md); and the exact moments of all the
+  // scores, u.sum(h_i) and u^T (H^T H) u, less the excluded items.
+  void ScoreItems(const UserQuery& query, std::span<const uint32_t> items,
+                  std::span<float> out) const override;
+  bool Retrieve(const UserQuery& query, size_t k, std::span<const uint32_t> exclude,
+                std::vector<uint32_t>* out) const override;
+  bool ScoreMoments(const UserQuery& query, std::span<const uint32_t> exclude, double* sum,
+                    double* sum_sq) const override;
+  void PrepareRetrieval(std::span<const uint32_t> item_rank) override;
+  // Seconds PrepareRetrieval took (0 before it ran).
+  double retrieval_build_seconds() const { return retrieval_build_seconds_; }
+
+  // The vector Score multiplies the item factors with.
+  Eigen::VectorXf UserVector(const UserQuery& query) const;
 
   // The user vector that minimises the loss for `items` (distinct ids are
   // used; unknown ids ignored) given the fitted item factors. Zero vector for
@@ -89,6 +123,11 @@ class Ials final : public Recommender {
   Eigen::Index stored_user_rows_ = 0;
   Eigen::MatrixXf item_gramian_;  // unobserved_weight * H^T H of the fitted items
   std::shared_ptr<const Ials> warm_;  // the next Fit starts from its factors
+  // Two-stage serving (PrepareRetrieval): null until prepared.
+  std::shared_ptr<const index::HnswIndex> retrieval_index_;
+  Eigen::VectorXd item_sum_;     // sum of the item factors
+  Eigen::MatrixXd item_second_;  // H^T H, unweighted, in double
+  double retrieval_build_seconds_ = 0;
 };
 
 }  // namespace recdb::models

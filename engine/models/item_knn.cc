@@ -114,6 +114,17 @@ void ItemKnn::Score(const UserQuery& query, std::span<float> scores) const {
   }
 }
 
+bool ItemKnn::SparseScore(const UserQuery& query, std::vector<ScoredItem>* entries) const {
+  std::vector<uint32_t> items(query.items.begin(), query.items.end());
+  std::sort(items.begin(), items.end());
+  items.erase(std::unique(items.begin(), items.end()), items.end());
+  for (uint32_t i : items) {
+    if (i >= num_items()) continue;
+    for (uint64_t k = nn_.ptr[i]; k < nn_.ptr[i + 1]; ++k) entries->push_back({nn_.item[k], nn_.sim[k]});
+  }
+  return true;
+}
+
 Status RecentKnn::Fit(const Dataset& data) {
   if (!(options_.decay > 0.0) || options_.last_items == 0) {
     return Status::InvalidArgument("recentknn: decay must be > 0 and last_items >= 1");
@@ -134,6 +145,20 @@ void RecentKnn::Score(const UserQuery& query, std::span<float> scores) const {
     const uint32_t i = query.items[n - 1 - j];
     if (i < num_items()) AddNeighbours(*nn_, i, w, scores);
   }
+}
+
+bool RecentKnn::SparseScore(const UserQuery& query, std::vector<ScoredItem>* entries) const {
+  const size_t n = query.items.size();
+  const size_t take = std::min(n, options_.last_items);
+  float w = 1.0f;
+  for (size_t j = 0; j < take; ++j, w *= static_cast<float>(options_.decay)) {
+    const uint32_t i = query.items[n - 1 - j];
+    if (i >= num_items()) continue;
+    for (uint64_t k = nn_->ptr[i]; k < nn_->ptr[i + 1]; ++k) {
+      entries->push_back({nn_->item[k], w * nn_->sim[k]});
+    }
+  }
+  return true;
 }
 
 }  // namespace recdb::models

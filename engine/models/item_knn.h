@@ -89,6 +89,7 @@ class ItemKnn final : public Recommender {
   Status Load(ModelReader& in) override;
   uint32_t num_items() const override { return nn_.num_items(); }
   void Score(const UserQuery& query, std::span<float> scores) const override;
+  bool SparseScore(const UserQuery& query, std::vector<ScoredItem>* entries) const override;
 
  private:
   ItemKnnOptions options_;
@@ -113,6 +114,7 @@ class RecentKnn final : public Recommender {
   Status Load(ModelReader& in) override;
   uint32_t num_items() const override { return nn_ ? nn_->num_items() : 0; }
   void Score(const UserQuery& query, std::span<float> scores) const override;
+  bool SparseScore(const UserQuery& query, std::vector<ScoredItem>* entries) const override;
   // The table it scores with (shared among a blend's RecentKnn components).
   const std::shared_ptr<const ItemNeighbours>& neighbours() const { return nn_; }
 

@@ -14,6 +14,27 @@ Status Recommender::Load(ModelReader&) {
   return Status::NotSupported(std::string(Name()) + ": not persisted");
 }
 
+void Recommender::ScoreItems(const UserQuery& query, std::span<const uint32_t> items,
+                             std::span<float> out) const {
+  std::vector<ScoredItem> entries;
+  if (SparseScore(query, &entries)) {
+    std::fill(out.begin(), out.end(), 0.0f);
+    if (entries.empty() || items.empty()) return;
+    // Position of each wanted item; few candidates, so a sorted lookup.
+    std::vector<std::pair<uint32_t, uint32_t>> pos(items.size());
+    for (uint32_t r = 0; r < items.size(); ++r) pos[r] = {items[r], r};
+    std::sort(pos.begin(), pos.end());
+    for (const ScoredItem& e : entries) {
+      auto it = std::lower_bound(pos.begin(), pos.end(), std::pair<uint32_t, uint32_t>{e.item, 0});
+      for (; it != pos.end() && it->first == e.item; ++it) out[it->second] += e.score;
+    }
+    return;
+  }
+  std::vector<float> all(num_items());
+  Score(query, all);
+  for (size_t r = 0; r < items.size(); ++r) out[r] = all[items[r]];
+}
+
 std::vector<ScoredItem> TopK(std::span<const float> scores, size_t k,
                              std::span<const uint32_t> item_rank) {
   // "a before b" in the final order; the heap keeps the worst on top.

@@ -44,6 +44,11 @@ struct UserQuery {
   int64_t now = 0;
 };
 
+struct ScoredItem {
+  uint32_t item;
+  float score;
+};
+
 // RECDB_EXPORT (plugin interface, tests/abi/public_symbols.txt): a component
 // plugin (modules/seq) derives from it, so its typeinfo and vtable, which
 // recommender.cc holds (Save is the key function), must be visible to the
@@ -85,6 +90,53 @@ class RECDB_EXPORT Recommender {
     return false;
   }
 
+  // Two-stage serving (Fused, engine/models/fused.h): the hooks that let a
+  // blend score a few hundred retrieved candidates instead of every item.
+  // Each has a default that is always correct; models override where the
+  // maths gives the same numbers more cheaply.
+  //
+  // Scores of `items` only, out[r] for items[r], equal to what Score writes
+  // for them. Default: Score over every item, then a gather (O(num_items));
+  // SparseScore models look their entries up.
+  // REQUIRES: out.size() == items.size(); every id < num_items().
+  virtual void ScoreItems(const UserQuery& query, std::span<const uint32_t> items,
+                          std::span<float> out) const;
+
+  // For models whose Score is 0 for all but a few items (neighbour lists,
+  // co-occurrence): appends (item, score) entries, any order, and returns
+  // true; an item's score is the sum of its entries (an item may appear
+  // several times) and every item without an entry scores exactly 0.
+  // Default: false (dense scores).
+  virtual bool SparseScore(const UserQuery& query, std::vector<ScoredItem>* entries) const {
+    (void)query;
+    (void)entries;
+    return false;
+  }
+
+  // For dense models with an index over their items (iALS): appends about
+  // the k best items by Score, skipping `exclude` (sorted ascending), and
+  // returns true; approximate (an ANN index). Default: false.
+  virtual bool Retrieve(const UserQuery& query, size_t k, std::span<const uint32_t> exclude,
+                        std::vector<uint32_t>* out) const {
+    (void)query, (void)k, (void)exclude, (void)out;
+    return false;
+  }
+
+  // The sum and sum of squares of Score over every item not in `exclude`
+  // (sorted ascending, ids < num_items()), without scoring every item (iALS:
+  // from the item factors' mean and Gramian). Default: false.
+  virtual bool ScoreMoments(const UserQuery& query, std::span<const uint32_t> exclude,
+                            double* sum, double* sum_sq) const {
+    (void)query, (void)exclude, (void)sum, (void)sum_sq;
+    return false;
+  }
+
+  // Builds what Retrieve needs (iALS: an HNSW index over the item factors).
+  // Called once after Fit or Load by a blend that serves two-stage; derived
+  // data, never persisted. `item_rank` (Dataset::item_rank(), one per item)
+  // orders ties, as TopK does. Default: nothing.
+  virtual void PrepareRetrieval(std::span<const uint32_t> item_rank) { (void)item_rank; }
+
   // Explanation: the history items that most shaped this model's scores
   // for `query` -- (index into query.items, weight), heaviest first, at
   // most k -- e.g. a sequence model's attention. Empty (the default) when
@@ -95,11 +147,6 @@ class RECDB_EXPORT Recommender {
     (void)k;
     return {};
   }
-};
-
-struct ScoredItem {
-  uint32_t item;
-  float score;
 };
 
 // The k best items by (score descending, item_rank ascending), skipping items

@@ -77,13 +77,86 @@ void Trending::PopularityAt(int64_t now, std::span<float> out) const {
 }
 
 void Trending::Score(const UserQuery& query, std::span<float> scores) const {
+  const std::vector<float>& t = Table(query);
+  std::copy(t.begin(), t.end(), scores.begin());
+}
+
+const std::vector<float>& Trending::Table(const UserQuery& query) const {
   if (query.context != kNoContext && query.context < by_context_.size()) {
-    std::copy(by_context_[query.context].begin(), by_context_[query.context].end(), scores.begin());
-    return;
+    return by_context_[query.context];
   }
   int64_t now = query.now;
   if (now == 0) now = query.timestamps.empty() ? t_end_ : query.timestamps.back();
-  PopularityAt(now, scores);
+  if (snapshots_.empty() || now >= t_end_) return final_;
+  const int64_t b = now < t0_ ? 0 : (now - t0_) / bucket_;
+  return snapshots_[std::min<size_t>(static_cast<size_t>(b), snapshots_.size() - 1)];
+}
+
+void Trending::PrepareRetrieval(std::span<const uint32_t> item_rank) {
+  summaries_.clear();
+  std::vector<const std::vector<float>*> tables = {&final_};
+  for (const auto& t : snapshots_) tables.push_back(&t);
+  for (const auto& t : by_context_) tables.push_back(&t);
+  const uint32_t n = num_items();
+  const size_t depth = std::min<size_t>(options_.retrieval_depth, n);
+  std::vector<uint32_t> order(n);
+  for (const std::vector<float>* t : tables) {
+    TableSummary summary;
+    for (float v : *t) summary.sum += v, summary.sum_sq += static_cast<double>(v) * v;
+    for (uint32_t i = 0; i < n; ++i) order[i] = i;
+    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(depth), order.end(),
+                      [&](uint32_t a, uint32_t b) {
+                        if ((*t)[a] != (*t)[b]) return (*t)[a] > (*t)[b];
+                        return item_rank[a] < item_rank[b];
+                      });
+    summary.best.assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(depth));
+    summaries_.push_back(std::move(summary));
+  }
+}
+
+const Trending::TableSummary* Trending::Summary(const std::vector<float>& table) const {
+  if (summaries_.empty()) return nullptr;
+  if (&table == &final_) return &summaries_[0];
+  if (!snapshots_.empty() && &table >= &snapshots_.front() && &table <= &snapshots_.back()) {
+    return &summaries_[1 + static_cast<size_t>(&table - &snapshots_.front())];
+  }
+  if (!by_context_.empty() && &table >= &by_context_.front() && &table <= &by_context_.back()) {
+    return &summaries_[1 + snapshots_.size() + static_cast<size_t>(&table - &by_context_.front())];
+  }
+  return nullptr;
+}
+
+void Trending::ScoreItems(const UserQuery& query, std::span<const uint32_t> items,
+                          std::span<float> out) const {
+  const std::vector<float>& t = Table(query);
+  for (size_t r = 0; r < items.size(); ++r) out[r] = t[items[r]];
+}
+
+bool Trending::Retrieve(const UserQuery& query, size_t k, std::span<const uint32_t> exclude,
+                        std::vector<uint32_t>* out) const {
+  const TableSummary* s = Summary(Table(query));
+  if (!s) return false;
+  k = std::min<size_t>(k, num_items() - exclude.size());
+  std::vector<uint32_t> got;
+  for (uint32_t i : s->best) {
+    if (got.size() == k) break;
+    if (!std::binary_search(exclude.begin(), exclude.end(), i)) got.push_back(i);
+  }
+  if (got.size() < k) return false;  // too many excluded: the blend scores every item
+  out->insert(out->end(), got.begin(), got.end());
+  return true;
+}
+
+bool Trending::ScoreMoments(const UserQuery& query, std::span<const uint32_t> exclude,
+                            double* sum, double* sum_sq) const {
+  const std::vector<float>& t = Table(query);
+  const TableSummary* s = Summary(t);
+  if (!s) return false;
+  double a = s->sum, b = s->sum_sq;
+  for (uint32_t i : exclude) a -= t[i], b -= static_cast<double>(t[i]) * t[i];
+  *sum = a;
+  *sum_sq = b;
+  return true;
 }
 
 std::vector<ScoredItem> Trending::Top(size_t k, uint32_t category, uint32_t context) const {

@@ -27,6 +27,9 @@ struct TrendingOptions {
   // wider buckets past it. Default: 64 MiB (ml-100k's 1,682 items keep all
   // 1024 snapshots; 100K items keep 167).
   uint64_t max_snapshot_bytes = uint64_t{64} << 20;
+  // Two-stage serving: items kept per table for Retrieve (4 bytes each).
+  // Default: 2048 (candidates_per_model 200 plus long histories).
+  uint32_t retrieval_depth = 2048;
 };
 
 class Trending final : public Recommender {
@@ -41,6 +44,21 @@ class Trending final : public Recommender {
   // query with a context bucket seen in training scores by that bucket's
   // popularity (as of the end of the data) instead.
   void Score(const UserQuery& query, std::span<float> scores) const override;
+
+  // Two-stage serving (recommender.h): Score copies one of a few fixed
+  // tables (the final one, a snapshot, a context bucket's), so
+  // PrepareRetrieval keeps each table's sum, sum of squares and best
+  // retrieval_depth items (by score, then item rank); Retrieve, ScoreMoments
+  // and ScoreItems then cost O(k + history), not O(items). Retrieve answers
+  // false (the blend scores every item) when k plus the excluded items
+  // exceed that depth.
+  void ScoreItems(const UserQuery& query, std::span<const uint32_t> items,
+                  std::span<float> out) const override;
+  bool Retrieve(const UserQuery& query, size_t k, std::span<const uint32_t> exclude,
+                std::vector<uint32_t>* out) const override;
+  bool ScoreMoments(const UserQuery& query, std::span<const uint32_t> exclude, double* sum,
+                    double* sum_sq) const override;
+  void PrepareRetrieval(std::span<const uint32_t> item_rank) override;
 
   // Decayed popularity of every item as of `now` (clamped to the fitted span),
   // scaled so that values are comparable across calls for the same `now`.
@@ -61,6 +79,16 @@ class Trending final : public Recommender {
   std::vector<std::vector<float>> by_context_; // [context][item] as of t_end_
   std::vector<uint32_t> item_rank_;
   std::vector<std::vector<uint32_t>> item_categories_;
+
+  // The table Score copies for `query`.
+  const std::vector<float>& Table(const UserQuery& query) const;
+  // Two-stage serving, per table (PrepareRetrieval); empty until prepared.
+  struct TableSummary {
+    double sum = 0, sum_sq = 0;
+    std::vector<uint32_t> best;  // the best retrieval_depth items, best first
+  };
+  std::vector<TableSummary> summaries_;  // final, snapshots..., contexts...
+  const TableSummary* Summary(const std::vector<float>& table) const;
 };
 
 }  // namespace recdb::models

@@ -1,0 +1,221 @@
+// Two-stage serving of the fused blend (engine/models/fused.h, issue #17
+// item 5): on a small synthetic catalog the two-stage path must give the
+// exhaustive path's candidates, normalisation and top-10.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "engine/models/fused.h"
+#include "engine/models/ials.h"
+#include "engine/models/item_knn.h"
+#include "models_test_data.h"
+
+namespace recdb::models {
+namespace {
+
+// `users` users with 3..30 events each over `items` items with a skewed
+// (Zipf-like) popularity and two taste clusters, so that every component
+// has signal and short histories leave the neighbour lists short.
+Dataset SkewedWorld(uint32_t users, uint32_t items, uint64_t seed = 11) {
+  std::mt19937_64 rng(seed);
+  DatasetSpec spec;
+  spec.num_users = users;
+  spec.num_items = items;
+  std::vector<double> w(items);
+  for (uint32_t i = 0; i < items; ++i) w[i] = 1.0 / (1.0 + i);
+  std::discrete_distribution<uint32_t> pop(w.begin(), w.end());
+  for (uint32_t u = 0; u < users; ++u) {
+    const uint32_t n = 3 + static_cast<uint32_t>(rng() % 28);
+    for (uint32_t e = 0; e < n; ++e) {
+      uint32_t item = pop(rng);
+      if (rng() % 2) item = (item / 2) * 2 + u % 2;  // cluster taste
+      if (item >= items) item = items - 1;
+      spec.interactions.push_back({u, item, static_cast<int64_t>(100000 + 1000 * u + 10 * e), 1.0f});
+    }
+  }
+  auto d = Dataset::Build(std::move(spec));
+  return std::move(d).value();
+}
+
+class TwoStageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data_ = std::make_unique<Dataset>(SkewedWorld(400, 700));
+    ComponentConfig config;
+    config.threads = 1;
+    config.min_pair_users = 1;
+    config.ials_iterations = 6;
+    FusedOptions o;
+    o.learn_weights = false;
+    o.threads = 1;
+    o.candidates_per_model = 40;  // well below the catalog: nomination matters
+    o.retrieval = Retrieval::kExhaustive;
+    auto comps = DefaultFusedComponents(data_->num_items(), config, /*context_popularity=*/true);
+    // Unequal weights, so that a wrong z of any component shows.
+    for (size_t j = 0; j < comps.size(); ++j) comps[j].weight = 0.25 + 0.3 * static_cast<double>(j % 4);
+    fused_ = std::make_unique<Fused>(std::move(comps), o);
+    ASSERT_TRUE(fused_->Fit(*data_).ok());
+    ASSERT_FALSE(fused_->two_stage());
+  }
+
+  // The queries served: every known user with their training history, and
+  // unknown users with one- and two-item histories (fold-in, short lists).
+  std::vector<std::vector<uint32_t>> Histories(std::vector<uint32_t>* users) const {
+    std::vector<std::vector<uint32_t>> h;
+    for (uint32_t u = 0; u < data_->num_users(); ++u) {
+      auto items = data_->UserItems(u);
+      h.emplace_back(items.begin(), items.end());
+      users->push_back(u);
+    }
+    for (uint32_t i = 0; i < 60; ++i) {
+      h.push_back({i * 7 % data_->num_items()});
+      users->push_back(kUnknownUser);
+      h.push_back({i * 11 % data_->num_items(), i * 13 % data_->num_items()});
+      users->push_back(kUnknownUser);
+    }
+    return h;
+  }
+
+  std::unique_ptr<Dataset> data_;
+  std::unique_ptr<Fused> fused_;
+};
+
+TEST_F(TwoStageTest, SameTopTenCandidatesAndNormalisationAsExhaustive) {
+  std::vector<uint32_t> users;
+  const auto histories = Histories(&users);
+  std::vector<std::vector<Fused::Explained>> oracle(histories.size());
+  std::vector<Fused::Normalisation> oracle_norm(histories.size());
+  std::vector<std::vector<ScoredItem>> oracle_score(histories.size());
+  // Fused::Score: the blended score of every candidate, -inf elsewhere, so
+  // it shows the whole candidate set, not only the top-10.
+  std::vector<std::vector<float>> oracle_full(histories.size());
+  for (size_t q = 0; q < histories.size(); ++q) {
+    std::vector<uint32_t> exclude = histories[q];
+    std::sort(exclude.begin(), exclude.end());
+    exclude.erase(std::unique(exclude.begin(), exclude.end()), exclude.end());
+    UserQuery query = testdata::Query(histories[q], users[q]);
+    oracle[q] = fused_->RecommendExplained(query, 10, exclude, nullptr, {}, &oracle_norm[q]);
+    oracle_score[q] = Recommend(*fused_, query, 10, {}, data_->item_rank());
+    oracle_full[q].resize(data_->num_items());
+    fused_->Score(query, oracle_full[q]);
+  }
+  fused_->SetRetrieval(Retrieval::kTwoStage);
+  ASSERT_TRUE(fused_->two_stage());
+  size_t identical = 0, identical_score = 0, same_candidates = 0;
+  std::vector<float> full(data_->num_items());
+  for (size_t q = 0; q < histories.size(); ++q) {
+    std::vector<uint32_t> exclude = histories[q];
+    std::sort(exclude.begin(), exclude.end());
+    exclude.erase(std::unique(exclude.begin(), exclude.end()), exclude.end());
+    UserQuery query = testdata::Query(histories[q], users[q]);
+    Fused::Normalisation norm;
+    auto got = fused_->RecommendExplained(query, 10, exclude, nullptr, {}, &norm);
+    ASSERT_EQ(norm.mean.size(), oracle_norm[q].mean.size());
+    for (size_t j = 0; j < norm.mean.size(); ++j) {
+      // Exact whole-catalog statistics (iALS's come from its Gramian: equal
+      // up to rounding).
+      EXPECT_NEAR(norm.mean[j], oracle_norm[q].mean[j], 1e-5 + 1e-4 * std::fabs(oracle_norm[q].mean[j]))
+          << fused_->component_name(j) << " query " << q;
+      EXPECT_NEAR(norm.inv_std[j], oracle_norm[q].inv_std[j], 1e-4 * std::fabs(oracle_norm[q].inv_std[j]))
+          << fused_->component_name(j) << " query " << q;
+    }
+    bool same = got.size() == oracle[q].size();
+    for (size_t r = 0; same && r < got.size(); ++r) {
+      same = got[r].item == oracle[q][r].item &&
+             std::fabs(got[r].score - oracle[q][r].score) < 1e-3f;
+    }
+    identical += same;
+    auto scored = Recommend(*fused_, query, 10, {}, data_->item_rank());
+    bool same_score = scored.size() == oracle_score[q].size();
+    for (size_t r = 0; same_score && r < scored.size(); ++r) {
+      same_score = scored[r].item == oracle_score[q][r].item;
+    }
+    identical_score += same_score;
+    fused_->Score(query, full);
+    bool same_set = true;
+    for (uint32_t i = 0; i < full.size(); ++i) {
+      const bool a = std::isfinite(full[i]), b = std::isfinite(oracle_full[q][i]);
+      same_set = same_set && a == b && (!a || std::fabs(full[i] - oracle_full[q][i]) < 1e-3f);
+    }
+    same_candidates += same_set;
+  }
+  EXPECT_GE(same_candidates, histories.size() * 99 / 100)
+      << same_candidates << " of " << histories.size() << " candidate sets identical";
+  // On 700 items the HNSW search is all but exact; a rare flip of two
+  // near-tied items (rounding of the iALS moments) is allowed.
+  EXPECT_GE(identical, histories.size() * 99 / 100) << identical << " of " << histories.size();
+  EXPECT_GE(identical_score, histories.size() * 99 / 100);
+}
+
+TEST_F(TwoStageTest, ScoreItemsEqualsScoreForEveryComponent) {
+  fused_->SetRetrieval(Retrieval::kTwoStage);  // prepares iALS's index and moments
+  std::vector<uint32_t> users;
+  const auto histories = Histories(&users);
+  std::vector<uint32_t> items = {0, 3, 5, 17, 42, 99, 100, 250, 699, 3};  // a repeat too
+  for (size_t q = 0; q < histories.size(); q += 37) {
+    UserQuery query = testdata::Query(histories[q], users[q]);
+    for (size_t j = 0; j < fused_->num_components(); ++j) {
+      const Recommender& c = fused_->component(j);
+      std::vector<float> all(c.num_items()), some(items.size());
+      c.Score(query, all);
+      c.ScoreItems(query, items, some);
+      for (size_t r = 0; r < items.size(); ++r) {
+        EXPECT_NEAR(some[r], all[items[r]], 1e-5f + 1e-5f * std::fabs(all[items[r]]))
+            << fused_->component_name(j) << " item " << items[r];
+      }
+      double sum = 0, sq = 0;
+      std::vector<uint32_t> exclude = histories[q];
+      std::sort(exclude.begin(), exclude.end());
+      exclude.erase(std::unique(exclude.begin(), exclude.end()), exclude.end());
+      if (c.ScoreMoments(query, exclude, &sum, &sq)) {
+        double want = 0, want_sq = 0;
+        for (uint32_t i = 0; i < all.size(); ++i) {
+          if (std::binary_search(exclude.begin(), exclude.end(), i)) continue;
+          want += all[i], want_sq += static_cast<double>(all[i]) * all[i];
+        }
+        EXPECT_NEAR(sum, want, 1e-4 * (1 + std::fabs(want))) << fused_->component_name(j);
+        EXPECT_NEAR(sq, want_sq, 1e-4 * (1 + want_sq)) << fused_->component_name(j);
+      }
+    }
+  }
+}
+
+TEST_F(TwoStageTest, IalsRetrievesItsTopItemsAndSkipsExcluded) {
+  fused_->SetRetrieval(Retrieval::kTwoStage);
+  const Recommender* ials = nullptr;
+  for (size_t j = 0; j < fused_->num_components(); ++j) {
+    if (fused_->component_name(j) == "ials") ials = &fused_->component(j);
+  }
+  ASSERT_NE(ials, nullptr);
+  size_t hits = 0, total = 0;
+  for (uint32_t u = 0; u < data_->num_users(); u += 5) {
+    auto hist = data_->UserItems(u);
+    std::vector<uint32_t> exclude(hist.begin(), hist.end());
+    UserQuery query = testdata::Query(hist, u);
+    std::vector<uint32_t> got;
+    ASSERT_TRUE(ials->Retrieve(query, 50, exclude, &got));
+    ASSERT_EQ(got.size(), 50u);
+    for (uint32_t i : got) EXPECT_FALSE(std::binary_search(exclude.begin(), exclude.end(), i));
+    auto want = Recommend(*ials, query, 50, exclude, data_->item_rank());
+    std::sort(got.begin(), got.end());
+    for (const ScoredItem& s : want) hits += std::binary_search(got.begin(), got.end(), s.item);
+    total += want.size();
+  }
+  EXPECT_GE(static_cast<double>(hits), 0.98 * static_cast<double>(total));
+}
+
+TEST_F(TwoStageTest, AutoServesTwoStageOnlyOnLargeCatalogs) {
+  fused_->SetRetrieval(Retrieval::kAuto);
+  EXPECT_FALSE(fused_->two_stage());  // 700 items < two_stage_min_items
+  Ials plain;
+  std::vector<uint32_t> got;
+  ASSERT_TRUE(plain.Fit(*data_).ok());
+  // Unprepared: no index, so the blend would score every item.
+  EXPECT_FALSE(plain.Retrieve(testdata::Query({}, 0), 5, {}, &got));
+  EXPECT_TRUE(got.empty());
+}
+
+}  // namespace
+}  // namespace recdb::models
