@@ -117,7 +117,8 @@ std::shared_ptr<const ContextPopularity::SetTable> ContextPopularity::TableFor(
   return set_cache_->tables.emplace(std::move(key), std::move(t)).first->second;
 }
 
-void ContextPopularity::PrepareRetrieval(std::span<const uint32_t> item_rank) {
+void ContextPopularity::PrepareRetrieval(std::span<const uint32_t> item_rank,
+                                         bool /*may_defer*/) {
   item_rank_.assign(item_rank.begin(), item_rank.end());
   set_cache_ = std::make_shared<SetCache>();
   if (item_rank_.size() != num_items()) {

@@ -219,7 +219,7 @@ Status Fused::Fit(const Dataset& data) {
   Status fitted = fit_all(data, models_, /*final_fit=*/true);
   options_.on_stage = nullptr;  // it may refer to the caller's stack
   retrieval_prepared_ = false;
-  if (fitted.ok()) PrepareServing();
+  if (fitted.ok()) PrepareServing(/*may_defer=*/false);
   return fitted;
 }
 
@@ -379,14 +379,14 @@ std::vector<Fused::Explained> Fused::RecommendExplained(
   return out;
 }
 
-void Fused::PrepareServing() {
+void Fused::PrepareServing(bool may_defer) {
   switch (options_.retrieval) {
     case Retrieval::kExhaustive: two_stage_ = false; break;
     case Retrieval::kTwoStage: two_stage_ = true; break;
     case Retrieval::kAuto: two_stage_ = num_items_ >= options_.two_stage_min_items; break;
   }
   if (!two_stage_ || retrieval_prepared_) return;
-  for (auto& model : models_) model->PrepareRetrieval(item_rank_);
+  for (auto& model : models_) model->PrepareRetrieval(item_rank_, may_defer);
   by_rank_.resize(num_items_);
   for (uint32_t i = 0; i < num_items_; ++i) by_rank_[i] = i;
   std::sort(by_rank_.begin(), by_rank_.end(),
@@ -396,7 +396,7 @@ void Fused::PrepareServing() {
 
 void Fused::SetRetrieval(Retrieval retrieval) {
   options_.retrieval = retrieval;
-  PrepareServing();
+  PrepareServing(/*may_defer=*/false);
 }
 
 CandidateScores Fused::Candidates(const UserQuery& query, std::span<const uint32_t> exclude,
@@ -711,7 +711,9 @@ Status Fused::Load(ModelReader& in) {
     if (!in.Expect(models_[j]->num_items() == num_items_, "component item count")) break;
   }
   retrieval_prepared_ = false;
-  if (in.ok()) PrepareServing();
+  // Open must not wait for the iALS index (seconds per 100K items): it is
+  // built in the background while the blend scores iALS in full.
+  if (in.ok()) PrepareServing(/*may_defer=*/true);
   return in.status();
 }
 

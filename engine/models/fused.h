@@ -216,8 +216,9 @@ class Fused final : public Recommender {
   double blend_seconds_ = 0;
 
   // Two-stage serving (FusedOptions::retrieval).
-  // Resolves the option, builds what the components retrieve with.
-  void PrepareServing();
+  // Resolves the option, builds what the components retrieve with; with
+  // `may_defer` (Load) a component may finish its build in the background.
+  void PrepareServing(bool may_defer);
   // CandidateScores as ScoreCandidates computes them, scoring every item
   // only with components that have no fast path.
   CandidateScores TwoStageCandidates(const UserQuery& query, std::span<const uint32_t> exclude,

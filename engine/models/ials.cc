@@ -98,6 +98,8 @@ void HalfStep(const IalsOptions& o, const Rows& rows, const Matrix& y, Matrix& x
 }  // namespace
 
 Status Ials::Fit(const Dataset& data) {
+  StopBuild();  // a deferred index build reads the factors this replaces
+  retrieval_index_.store(nullptr);
   const IalsOptions& o = options_;
   if (o.factors <= 0 || o.iterations < 0 || o.regularization < 0 || o.alpha < 0 ||
       o.unobserved_weight < 0) {
@@ -172,15 +174,35 @@ void Ials::ScoreItems(const UserQuery& query, std::span<const uint32_t> items,
   for (size_t r = 0; r < items.size(); ++r) out[r] = item_factors_.row(items[r]).dot(u);
 }
 
-void Ials::PrepareRetrieval(std::span<const uint32_t> item_rank) {
+Ials::~Ials() { StopBuild(); }
+
+void Ials::StopBuild() {
+  if (build_thread_.joinable()) {
+    stop_build_.store(true);
+    build_thread_.join();
+  }
+  stop_build_.store(false);
+}
+
+void Ials::PrepareRetrieval(std::span<const uint32_t> item_rank, bool may_defer) {
   (void)item_rank;  // an ANN search: ties are not ordered
+  StopBuild();
+  retrieval_index_.store(nullptr);
+  retrieval_build_seconds_.store(0);
+  item_sum_ = item_factors_.cast<double>().colwise().sum().transpose();
+  item_second_ = item_factors_.cast<double>().transpose() * item_factors_.cast<double>();
+  if (num_items() == 0 || item_factors_.cols() == 0) return;
+  if (may_defer) {
+    build_thread_ = std::thread([this] { BuildIndex(); });
+  } else {
+    BuildIndex();
+  }
+}
+
+void Ials::BuildIndex() {
   const auto start = std::chrono::steady_clock::now();
   const uint32_t n = num_items();
   const int f = static_cast<int>(item_factors_.cols());
-  retrieval_index_.reset();
-  item_sum_ = item_factors_.cast<double>().colwise().sum().transpose();
-  item_second_ = item_factors_.cast<double>().transpose() * item_factors_.cast<double>();
-  if (n == 0 || f == 0) return;
   index::HnswOptions o;
   o.m = static_cast<size_t>(std::max(2, options_.retrieval_m));
   o.ef_construction = static_cast<size_t>(std::max(1, options_.retrieval_ef_construction));
@@ -188,24 +210,26 @@ void Ials::PrepareRetrieval(std::span<const uint32_t> item_rank) {
   o.initial_capacity = n;
   auto created = index::HnswIndex::Create(static_cast<uint32_t>(f), index::Metric::kInnerProduct, o);
   if (!created.ok()) return;  // Retrieve answers false: the blend scores every item
-  std::unique_ptr<index::HnswIndex> hnsw = std::move(*created);
+  std::shared_ptr<index::HnswIndex> hnsw = std::move(*created);
   for (uint32_t i = 0; i < n; ++i) {
+    if (stop_build_.load(std::memory_order_relaxed)) return;
     const float* row = item_factors_.row(i).data();
     if (!hnsw->Add(i, std::span<const float>(row, static_cast<size_t>(f))).ok()) return;
   }
-  retrieval_index_ = std::move(hnsw);
-  retrieval_build_seconds_ =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  retrieval_build_seconds_.store(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  retrieval_index_.store(std::move(hnsw));
 }
 
 bool Ials::Retrieve(const UserQuery& query, size_t k, std::span<const uint32_t> exclude,
                     std::vector<uint32_t>* out) const {
-  if (!retrieval_index_) return false;
+  const std::shared_ptr<const index::HnswIndex> retrieval_index = retrieval_index_.load();
+  if (!retrieval_index) return false;
   if (options_.retrieval_candidates > 0) k = std::min(k, options_.retrieval_candidates);
   const Eigen::VectorXf u = UserVector(query);
   // Ask for the excluded items too: the history lies near the user vector.
   const size_t want = std::min<size_t>(k + exclude.size(), num_items());
-  auto found = retrieval_index_->Search(std::span<const float>(u.data(), static_cast<size_t>(u.size())),
+  auto found = retrieval_index->Search(std::span<const float>(u.data(), static_cast<size_t>(u.size())),
                                         want, nullptr, index::SearchPlan::kGraph, nullptr);
   if (!found.ok()) return false;
   size_t taken = 0;
@@ -274,6 +298,8 @@ Status Ials::Save(ModelWriter& out) const {
 }
 
 Status Ials::Load(ModelReader& in) {
+  StopBuild();  // a deferred index build reads the factors this replaces
+  retrieval_index_.store(nullptr);
   int32_t factors = 0;
   // The stored factor count wins over the options: it is the fitted model's.
   if (!in.Get(&factors) || !in.Expect(factors > 0 && factors <= 4096, "factor count")) {

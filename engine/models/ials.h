@@ -21,8 +21,10 @@
 // Thread-safety: see Recommender.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include <Eigen/Dense>
@@ -73,6 +75,9 @@ class Ials final : public Recommender {
   using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
   explicit Ials(IalsOptions options = {}) : options_(options) {}
+  ~Ials() override;  // stops a deferred index build (PrepareRetrieval) and waits for it
+  Ials(const Ials&) = delete;
+  Ials& operator=(const Ials&) = delete;
   std::string_view Name() const override { return "ials"; }
   Status Fit(const Dataset& data) override;
   Status Save(ModelWriter& out) const override;
@@ -92,9 +97,13 @@ class Ials final : public Recommender {
                 std::vector<uint32_t>* out) const override;
   bool ScoreMoments(const UserQuery& query, std::span<const uint32_t> exclude, double* sum,
                     double* sum_sq) const override;
-  void PrepareRetrieval(std::span<const uint32_t> item_rank) override;
-  // Seconds PrepareRetrieval took (0 before it ran).
-  double retrieval_build_seconds() const { return retrieval_build_seconds_; }
+  // With may_defer the HNSW index is built on a thread of its own (the
+  // moments at once): Retrieve answers false until it is ready.
+  void PrepareRetrieval(std::span<const uint32_t> item_rank, bool may_defer) override;
+  // Seconds the index build took (0 until it has finished).
+  double retrieval_build_seconds() const { return retrieval_build_seconds_.load(); }
+  // True once Retrieve can use the index.
+  bool retrieval_ready() const { return retrieval_index_.load() != nullptr; }
 
   // The vector Score multiplies the item factors with.
   Eigen::VectorXf UserVector(const UserQuery& query) const;
@@ -123,11 +132,17 @@ class Ials final : public Recommender {
   Eigen::Index stored_user_rows_ = 0;
   Eigen::MatrixXf item_gramian_;  // unobserved_weight * H^T H of the fitted items
   std::shared_ptr<const Ials> warm_;  // the next Fit starts from its factors
-  // Two-stage serving (PrepareRetrieval): null until prepared.
-  std::shared_ptr<const index::HnswIndex> retrieval_index_;
+  // Two-stage serving (PrepareRetrieval): null until built. Atomic: a
+  // deferred build publishes it while requests read it.
+  std::atomic<std::shared_ptr<const index::HnswIndex>> retrieval_index_;
   Eigen::VectorXd item_sum_;     // sum of the item factors
   Eigen::MatrixXd item_second_;  // H^T H, unweighted, in double
-  double retrieval_build_seconds_ = 0;
+  std::atomic<double> retrieval_build_seconds_{0};
+  // A deferred build: its thread, and the flag that stops it early.
+  std::thread build_thread_;
+  std::atomic<bool> stop_build_{false};
+  void StopBuild();
+  void BuildIndex();  // the HNSW index over item_factors_; publishes it when done
 };
 
 }  // namespace recdb::models

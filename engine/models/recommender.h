@@ -134,8 +134,13 @@ class RECDB_EXPORT Recommender {
   // Builds what Retrieve needs (iALS: an HNSW index over the item factors).
   // Called once after Fit or Load by a blend that serves two-stage; derived
   // data, never persisted. `item_rank` (Dataset::item_rank(), one per item)
-  // orders ties, as TopK does. Default: nothing.
-  virtual void PrepareRetrieval(std::span<const uint32_t> item_rank) { (void)item_rank; }
+  // orders ties, as TopK does. With `may_defer` (at Load: Open must not wait)
+  // a component may finish a costly build on a thread of its own; until it
+  // has, Retrieve answers false and the blend scores that component in full,
+  // which is exact. Default: nothing.
+  virtual void PrepareRetrieval(std::span<const uint32_t> item_rank, bool may_defer) {
+    (void)item_rank, (void)may_defer;
+  }
 
   // Explanation: the history items that most shaped this model's scores
   // for `query` -- (index into query.items, weight), heaviest first, at

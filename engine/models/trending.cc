@@ -92,7 +92,7 @@ const std::vector<float>& Trending::Table(const UserQuery& query) const {
   return snapshots_[std::min<size_t>(static_cast<size_t>(b), snapshots_.size() - 1)];
 }
 
-void Trending::PrepareRetrieval(std::span<const uint32_t> item_rank) {
+void Trending::PrepareRetrieval(std::span<const uint32_t> item_rank, bool /*may_defer*/) {
   summaries_.clear();
   std::vector<const std::vector<float>*> tables = {&final_};
   for (const auto& t : snapshots_) tables.push_back(&t);

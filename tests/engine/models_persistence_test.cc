@@ -329,7 +329,8 @@ TEST(ModelsPersistenceTest, IalsUserFactorsAreViewedInPlace) {
   IalsOptions o;
   o.factors = 8;
   o.threads = 1;
-  Ials fitted(o);
+  auto fitted_ptr = std::make_shared<Ials>(o);
+  Ials& fitted = *fitted_ptr;
   ASSERT_TRUE(fitted.Fit(data).ok());
   ModelWriter out;
   ASSERT_TRUE(fitted.Save(out).ok());
@@ -346,7 +347,7 @@ TEST(ModelsPersistenceTest, IalsUserFactorsAreViewedInPlace) {
   // A warm start from the loaded model starts from the same factors.
   Ials warm_from_loaded(o), warm_from_fitted(o);
   ASSERT_TRUE(warm_from_loaded.WarmStart(loaded));
-  ASSERT_TRUE(warm_from_fitted.WarmStart(std::make_shared<Ials>(fitted)));
+  ASSERT_TRUE(warm_from_fitted.WarmStart(fitted_ptr));
   ASSERT_TRUE(warm_from_loaded.Fit(data).ok());
   ASSERT_TRUE(warm_from_fitted.Fit(data).ok());
   EXPECT_EQ(warm_from_loaded.user_factors(), warm_from_fitted.user_factors());

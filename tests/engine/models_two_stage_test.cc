@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <random>
+#include <thread>
 
 #include "engine/models/fused.h"
 #include "engine/models/ials.h"
@@ -204,6 +206,50 @@ TEST_F(TwoStageTest, IalsRetrievesItsTopItemsAndSkipsExcluded) {
     total += want.size();
   }
   EXPECT_GE(static_cast<double>(hits), 0.98 * static_cast<double>(total));
+}
+
+// At Load the index is built on a thread of its own (Open must not wait for
+// it): the moments are there at once, Retrieve answers false (the blend then
+// scores iALS in full) until the index is published, and then answers as a
+// synchronous build does. A model destroyed or refitted mid-build stops it.
+TEST_F(TwoStageTest, ADeferredIndexBuildServesAtOnceAndAnswersAsASynchronousOne) {
+  IalsOptions o;
+  o.threads = 1;
+  o.iterations = 6;
+  auto ials = std::make_shared<Ials>(o);
+  ASSERT_TRUE(ials->Fit(*data_).ok());
+  const auto hist = data_->UserItems(3);
+  const std::vector<uint32_t> exclude(hist.begin(), hist.end());
+  const UserQuery query = testdata::Query(hist, 3);
+  ials->PrepareRetrieval(data_->item_rank(), /*may_defer=*/false);
+  ASSERT_TRUE(ials->retrieval_ready());
+  std::vector<uint32_t> want;
+  ASSERT_TRUE(ials->Retrieve(query, 30, exclude, &want));
+  double sum = 0, sq = 0;
+  ASSERT_TRUE(ials->ScoreMoments(query, exclude, &sum, &sq));
+
+  ials->PrepareRetrieval(data_->item_rank(), /*may_defer=*/true);
+  double sum2 = 0, sq2 = 0;
+  ASSERT_TRUE(ials->ScoreMoments(query, exclude, &sum2, &sq2));  // at once
+  EXPECT_EQ(sum2, sum);
+  EXPECT_EQ(sq2, sq);
+  for (int i = 0; i < 3000 && !ials->retrieval_ready(); ++i) {
+    std::vector<uint32_t> none;
+    EXPECT_FALSE(ials->Retrieve(query, 30, exclude, &none));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(ials->retrieval_ready());
+  EXPECT_GT(ials->retrieval_build_seconds(), 0.0);
+  std::vector<uint32_t> got;
+  ASSERT_TRUE(ials->Retrieve(query, 30, exclude, &got));
+  EXPECT_EQ(got, want);  // same insertion order and seed: the same graph
+
+  // Refit and destroy while a build runs: both stop it and wait for it.
+  ials->PrepareRetrieval(data_->item_rank(), /*may_defer=*/true);
+  ASSERT_TRUE(ials->Fit(*data_).ok());
+  EXPECT_FALSE(ials->retrieval_ready());
+  ials->PrepareRetrieval(data_->item_rank(), /*may_defer=*/true);
+  ials.reset();
 }
 
 TEST_F(TwoStageTest, AutoServesTwoStageOnlyOnLargeCatalogs) {
