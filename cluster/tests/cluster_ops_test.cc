@@ -20,6 +20,7 @@
 #include "cluster/event_codec.h"
 #include "cluster/node.h"
 #include "cluster/testing/nats_cluster.h"
+#include "cluster_fixture.h"
 #include "tools/serve/http_client.h"
 
 namespace recdb::cluster {
@@ -66,27 +67,9 @@ struct RunResult {
   std::string out, err;
 };
 
-class ClusterOpsTest : public ::testing::Test {
+class ClusterOpsTest : public ClusterFixture {
  protected:
-  void SetUp() override {
-    if (NatsCluster::FindServer().empty()) GTEST_SKIP() << "nats-server is not installed";
-    char tmpl[] = "/tmp/recdb-cluster-ops-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    auto c = NatsCluster::Start(dir_ + "/nats", 3, 30000);
-    ASSERT_TRUE(c.ok()) << c.status().ToString();
-    nats_ = std::move(c).value();
-  }
-
-  void TearDown() override {
-    for (pid_t pid : pids_) {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    }
-    nats_.reset();
-    if (!dir_.empty() && !HasFailure()) std::filesystem::remove_all(dir_);
-    if (HasFailure()) std::fprintf(stderr, "kept %s for inspection\n", dir_.c_str());
-  }
+  ClusterOpsTest() : ClusterFixture("cluster-ops") {}
 
   // Runs recdb-cluster to completion (killed after 60 s).
   RunResult Run(const std::vector<std::string>& args,
@@ -155,9 +138,6 @@ class ClusterOpsTest : public ::testing::Test {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   }
 
-  std::string dir_;
-  std::unique_ptr<NatsCluster> nats_;
-  std::vector<pid_t> pids_;
 };
 
 TEST_F(ClusterOpsTest, CreateStreamStatusAndSnapshotCommands) {

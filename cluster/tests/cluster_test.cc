@@ -17,6 +17,7 @@
 #include "cluster/event_codec.h"
 #include "cluster/node.h"
 #include "cluster/testing/nats_cluster.h"
+#include "cluster_fixture.h"
 
 namespace recdb::cluster {
 
@@ -32,27 +33,9 @@ int64_t MillisSince(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
 }
 
-class ClusterTest : public ::testing::Test {
+class ClusterTest : public ClusterFixture {
  protected:
-  void SetUp() override {
-    if (NatsCluster::FindServer().empty()) GTEST_SKIP() << "nats-server is not installed";
-    char tmpl[] = "/tmp/recdb-cluster-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    auto c = NatsCluster::Start(dir_ + "/nats", 3, 30000);
-    ASSERT_TRUE(c.ok()) << c.status().ToString();
-    nats_ = std::move(c).value();
-  }
-
-  void TearDown() override {
-    for (pid_t pid : node_pids_) {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    }
-    nats_.reset();
-    if (!dir_.empty() && !HasFailure()) std::filesystem::remove_all(dir_);
-    if (HasFailure()) std::fprintf(stderr, "kept %s for inspection\n", dir_.c_str());
-  }
+  ClusterTest() : ClusterFixture("cluster-test") {}
 
   NodeOptions Opts(const std::string& name) {
     NodeOptions o;
@@ -118,7 +101,7 @@ class ClusterTest : public ::testing::Test {
       execv(RECDB_NODE_PATH, argv.data());
       _exit(127);
     }
-    node_pids_.push_back(pid);
+    pids_.push_back(pid);
     return pid;
   }
 
@@ -128,7 +111,7 @@ class ClusterTest : public ::testing::Test {
     while (MillisSince(start) < timeout_ms) {
       int status = 0;
       if (waitpid(pid, &status, WNOHANG) == pid) {
-        std::erase(node_pids_, pid);
+        std::erase(pids_, pid);
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -144,9 +127,6 @@ class ClusterTest : public ::testing::Test {
     return 0;
   }
 
-  std::string dir_;
-  std::unique_ptr<NatsCluster> nats_;
-  std::vector<pid_t> node_pids_;
 };
 
 TEST_F(ClusterTest, WriteThroughOneNodeReadThroughAnother) {
@@ -292,7 +272,7 @@ TEST_F(ClusterTest, NodeProcessKilledMidBatchCatchesUpToTheSameDigest) {
     ASSERT_GT(applied, killed_at) << "cycle " << cycle << ": the node made no progress";
     kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
-    std::erase(node_pids_, pid);
+    std::erase(pids_, pid);
     ASSERT_LT(applied, last) << "cycle " << cycle
                              << ": the node finished before the kill; the test proves nothing";
     killed_at = applied;
@@ -544,7 +524,7 @@ TEST_F(ClusterTest, RandomizedKillLoopLosesNothingAndReplicasAgree) {
     if (victim == 2) {
       kill(node, SIGKILL);
       waitpid(node, nullptr, 0);
-      std::erase(node_pids_, node);
+      std::erase(pids_, node);
       ASSERT_NO_FATAL_FAILURE(write(2));
       node = SpawnNode(common, dir_ + "/proc.out");
       continue;
@@ -570,7 +550,7 @@ TEST_F(ClusterTest, RandomizedKillLoopLosesNothingAndReplicasAgree) {
   // Stop the node process and run it to the end.
   kill(node, SIGKILL);
   waitpid(node, nullptr, 0);
-  std::erase(node_pids_, node);
+  std::erase(pids_, node);
   std::vector<std::string> args = common;
   args.insert(args.end(), {"--until", std::to_string(last), "--timeout-ms", "90000"});
   ASSERT_EQ(WaitExit(SpawnNode(args, dir_ + "/proc.out"), 120000), 0);
