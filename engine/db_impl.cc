@@ -265,6 +265,7 @@ Status DBImpl::Close() {
     std::unique_lock lifecycle(lifecycle_mu_);
     if (closed_) return Status::FailedPrecondition("database is closed");
     closed_ = true;
+    if (recommend_) recommend_->StopBackgroundWork();  // Close does not wait for an index build
     if (scheduler_) scheduler_->Shutdown();
     if (!store_) return Status::OK();
     Status indexes = spaces_ ? spaces_->Close() : Status::OK();

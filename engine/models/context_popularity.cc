@@ -117,13 +117,13 @@ std::shared_ptr<const ContextPopularity::SetTable> ContextPopularity::TableFor(
   return set_cache_->tables.emplace(std::move(key), std::move(t)).first->second;
 }
 
-void ContextPopularity::PrepareRetrieval(std::span<const uint32_t> item_rank,
-                                         bool /*may_defer*/) {
+Recommender::DeferredWork ContextPopularity::PrepareRetrieval(std::span<const uint32_t> item_rank,
+                                                              bool /*may_defer*/) {
   item_rank_.assign(item_rank.begin(), item_rank.end());
   set_cache_ = std::make_shared<SetCache>();
   if (item_rank_.size() != num_items()) {
     set_cache_.reset();  // no tie-break order: score every item
-    return;
+    return {};
   }
   // The sets of requests without stored features: daypart x weekend
   // (context.h), so that no request pays for building them.
@@ -134,6 +134,7 @@ void ContextPopularity::PrepareRetrieval(std::span<const uint32_t> item_rank,
       TableFor(q);
     }
   }
+  return {};
 }
 
 void ContextPopularity::ScoreItems(const UserQuery& query, std::span<const uint32_t> items,

@@ -61,7 +61,7 @@ class ContextPopularity final : public Recommender {
                 std::vector<uint32_t>* out) const override;
   bool ScoreMoments(const UserQuery& query, std::span<const uint32_t> exclude, double* sum,
                     double* sum_sq) const override;
-  void PrepareRetrieval(std::span<const uint32_t> item_rank, bool may_defer) override;
+  DeferredWork PrepareRetrieval(std::span<const uint32_t> item_rank, bool may_defer) override;
 
  private:
   struct SetTable {

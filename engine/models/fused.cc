@@ -386,7 +386,11 @@ void Fused::PrepareServing(bool may_defer) {
     case Retrieval::kAuto: two_stage_ = num_items_ >= options_.two_stage_min_items; break;
   }
   if (!two_stage_ || retrieval_prepared_) return;
-  for (auto& model : models_) model->PrepareRetrieval(item_rank_, may_defer);
+  for (auto& model : models_) {
+    if (auto work = model->PrepareRetrieval(item_rank_, may_defer)) {
+      deferred_work_.push_back(std::move(work));
+    }
+  }
   by_rank_.resize(num_items_);
   for (uint32_t i = 0; i < num_items_; ++i) by_rank_[i] = i;
   std::sort(by_rank_.begin(), by_rank_.end(),
@@ -711,8 +715,9 @@ Status Fused::Load(ModelReader& in) {
     if (!in.Expect(models_[j]->num_items() == num_items_, "component item count")) break;
   }
   retrieval_prepared_ = false;
-  // Open must not wait for the iALS index (seconds per 100K items): it is
-  // built in the background while the blend scores iALS in full.
+  // Open must not wait for the iALS index (seconds per 100K items): the
+  // caller runs TakeDeferredWork() in the background while the blend scores
+  // iALS in full.
   if (in.ok()) PrepareServing(/*may_defer=*/true);
   return in.status();
 }

@@ -135,6 +135,10 @@ class Fused final : public Recommender {
   // they are not built yet. Not thread-safe: call before serving.
   // REQUIRES: Fit or Load returned OK.
   void SetRetrieval(Retrieval retrieval);
+  // The work Load left for the background (Recommender::PrepareRetrieval:
+  // the iALS index), once; the caller runs it on its Scheduler. Until it
+  // has run, those components are scored in full (exact).
+  std::vector<DeferredWork> TakeDeferredWork() { return std::move(deferred_work_); }
 
   // Incremental retraining: the next Fit's final fit of each component
   // starts from the component of the same name in `previous` (a fitted
@@ -217,8 +221,10 @@ class Fused final : public Recommender {
 
   // Two-stage serving (FusedOptions::retrieval).
   // Resolves the option, builds what the components retrieve with; with
-  // `may_defer` (Load) a component may finish its build in the background.
+  // `may_defer` (Load) a component may leave its build as work for the
+  // background (deferred_work_).
   void PrepareServing(bool may_defer);
+  std::vector<DeferredWork> deferred_work_;
   // CandidateScores as ScoreCandidates computes them, scoring every item
   // only with components that have no fast path.
   CandidateScores TwoStageCandidates(const UserQuery& query, std::span<const uint32_t> exclude,

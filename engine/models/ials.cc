@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
 #include <random>
 
 #include "common/parallel_for.h"
@@ -99,7 +101,7 @@ void HalfStep(const IalsOptions& o, const Rows& rows, const Matrix& y, Matrix& x
 
 Status Ials::Fit(const Dataset& data) {
   StopBuild();  // a deferred index build reads the factors this replaces
-  retrieval_index_.store(nullptr);
+  retrieval_.store(nullptr);
   const IalsOptions& o = options_;
   if (o.factors <= 0 || o.iterations < 0 || o.regularization < 0 || o.alpha < 0 ||
       o.unobserved_weight < 0) {
@@ -176,31 +178,62 @@ void Ials::ScoreItems(const UserQuery& query, std::span<const uint32_t> items,
 
 Ials::~Ials() { StopBuild(); }
 
+// A deferred build's state, shared by the model and the work it handed out.
+// The work runs at most once, on whatever thread the caller chose; it touches
+// the model only between kRunning and kDone, and StopBuild waits for kDone
+// only when the work has started, so a model destroyed on the one thread that
+// would run its work does not wait for it.
+struct Ials::DeferredBuild {
+  enum class State { kPending, kRunning, kDone };
+  std::mutex mu;
+  std::condition_variable cv;
+  State state = State::kPending;
+  bool cancelled = false;
+  std::atomic<bool> stop{false};
+};
+
 void Ials::StopBuild() {
-  if (build_thread_.joinable()) {
-    stop_build_.store(true);
-    build_thread_.join();
-  }
-  stop_build_.store(false);
+  if (!deferred_) return;
+  DeferredBuild& d = *deferred_;
+  std::unique_lock<std::mutex> lock(d.mu);
+  d.cancelled = true;
+  d.stop.store(true);
+  d.cv.wait(lock, [&] { return d.state != DeferredBuild::State::kRunning; });
+  lock.unlock();
+  deferred_.reset();
 }
 
-void Ials::PrepareRetrieval(std::span<const uint32_t> item_rank, bool may_defer) {
+Recommender::DeferredWork Ials::PrepareRetrieval(std::span<const uint32_t> item_rank,
+                                                 bool may_defer) {
   (void)item_rank;  // an ANN search: ties are not ordered
   StopBuild();
-  retrieval_index_.store(nullptr);
-  retrieval_build_seconds_.store(0);
-  item_sum_ = item_factors_.cast<double>().colwise().sum().transpose();
-  item_second_ = item_factors_.cast<double>().transpose() * item_factors_.cast<double>();
-  if (num_items() == 0 || item_factors_.cols() == 0) return;
-  if (may_defer) {
-    build_thread_ = std::thread([this] { BuildIndex(); });
-  } else {
-    BuildIndex();
+  retrieval_.store(nullptr);
+  if (num_items() == 0 || item_factors_.cols() == 0) return {};
+  if (!may_defer) {
+    BuildRetrieval([] { return false; });
+    return {};
   }
+  deferred_ = std::make_shared<DeferredBuild>();
+  return [self = this, d = deferred_](const std::atomic<bool>& stop) {
+    {
+      std::lock_guard<std::mutex> lock(d->mu);
+      if (d->cancelled || d->state != DeferredBuild::State::kPending) return;
+      d->state = DeferredBuild::State::kRunning;
+    }
+    self->BuildRetrieval([&] { return d->stop.load(std::memory_order_relaxed) ||
+                                      stop.load(std::memory_order_relaxed); });
+    std::lock_guard<std::mutex> lock(d->mu);
+    d->state = DeferredBuild::State::kDone;
+    d->cv.notify_all();
+  };
 }
 
-void Ials::BuildIndex() {
+void Ials::BuildRetrieval(const std::function<bool()>& stopped) {
   const auto start = std::chrono::steady_clock::now();
+  auto r = std::make_shared<Retrieval>();
+  const Eigen::MatrixXd h = item_factors_.cast<double>();
+  r->item_sum = h.colwise().sum().transpose();
+  r->item_second = h.transpose() * h;
   const uint32_t n = num_items();
   const int f = static_cast<int>(item_factors_.cols());
   index::HnswOptions o;
@@ -212,24 +245,25 @@ void Ials::BuildIndex() {
   if (!created.ok()) return;  // Retrieve answers false: the blend scores every item
   std::shared_ptr<index::HnswIndex> hnsw = std::move(*created);
   for (uint32_t i = 0; i < n; ++i) {
-    if (stop_build_.load(std::memory_order_relaxed)) return;
+    if (stopped()) return;
     const float* row = item_factors_.row(i).data();
     if (!hnsw->Add(i, std::span<const float>(row, static_cast<size_t>(f))).ok()) return;
   }
-  retrieval_build_seconds_.store(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  retrieval_index_.store(std::move(hnsw));
+  r->index = std::move(hnsw);
+  r->build_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  retrieval_.store(std::move(r));
 }
 
 bool Ials::Retrieve(const UserQuery& query, size_t k, std::span<const uint32_t> exclude,
                     std::vector<uint32_t>* out) const {
-  const std::shared_ptr<const index::HnswIndex> retrieval_index = retrieval_index_.load();
-  if (!retrieval_index) return false;
+  const std::shared_ptr<const Retrieval> retrieval = retrieval_.load();
+  if (!retrieval) return false;
   if (options_.retrieval_candidates > 0) k = std::min(k, options_.retrieval_candidates);
   const Eigen::VectorXf u = UserVector(query);
   // Ask for the excluded items too: the history lies near the user vector.
   const size_t want = std::min<size_t>(k + exclude.size(), num_items());
-  auto found = retrieval_index->Search(std::span<const float>(u.data(), static_cast<size_t>(u.size())),
+  auto found = retrieval->index->Search(std::span<const float>(u.data(), static_cast<size_t>(u.size())),
                                         want, nullptr, index::SearchPlan::kGraph, nullptr);
   if (!found.ok()) return false;
   size_t taken = 0;
@@ -244,10 +278,11 @@ bool Ials::Retrieve(const UserQuery& query, size_t k, std::span<const uint32_t> 
 
 bool Ials::ScoreMoments(const UserQuery& query, std::span<const uint32_t> exclude, double* sum,
                         double* sum_sq) const {
-  if (item_second_.rows() != item_factors_.cols() || item_factors_.cols() == 0) return false;
+  const std::shared_ptr<const Retrieval> retrieval = retrieval_.load();
+  if (!retrieval) return false;
   const Eigen::VectorXd u = UserVector(query).cast<double>();
-  double s = item_sum_.dot(u);
-  double sq = u.dot(item_second_ * u);
+  double s = retrieval->item_sum.dot(u);
+  double sq = u.dot(retrieval->item_second * u);
   for (uint32_t i : exclude) {
     const double v = item_factors_.row(i).cast<double>().dot(u);
     s -= v;
@@ -299,7 +334,7 @@ Status Ials::Save(ModelWriter& out) const {
 
 Status Ials::Load(ModelReader& in) {
   StopBuild();  // a deferred index build reads the factors this replaces
-  retrieval_index_.store(nullptr);
+  retrieval_.store(nullptr);
   int32_t factors = 0;
   // The stored factor count wins over the options: it is the fitted model's.
   if (!in.Get(&factors) || !in.Expect(factors > 0 && factors <= 4096, "factor count")) {

@@ -23,8 +23,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
-#include <thread>
 #include <vector>
 
 #include <Eigen/Dense>
@@ -97,13 +97,17 @@ class Ials final : public Recommender {
                 std::vector<uint32_t>* out) const override;
   bool ScoreMoments(const UserQuery& query, std::span<const uint32_t> exclude, double* sum,
                     double* sum_sq) const override;
-  // With may_defer the HNSW index is built on a thread of its own (the
-  // moments at once): Retrieve answers false until it is ready.
-  void PrepareRetrieval(std::span<const uint32_t> item_rank, bool may_defer) override;
+  // With may_defer the index and the moments (a Gramian, 4 GFLOP at 1M
+  // items) are returned as work: Retrieve and ScoreMoments answer false until
+  // it has run.
+  DeferredWork PrepareRetrieval(std::span<const uint32_t> item_rank, bool may_defer) override;
   // Seconds the index build took (0 until it has finished).
-  double retrieval_build_seconds() const { return retrieval_build_seconds_.load(); }
-  // True once Retrieve can use the index.
-  bool retrieval_ready() const { return retrieval_index_.load() != nullptr; }
+  double retrieval_build_seconds() const {
+    auto r = retrieval_.load();
+    return r ? r->build_seconds : 0.0;
+  }
+  // True once Retrieve and ScoreMoments can serve.
+  bool retrieval_ready() const { return retrieval_.load() != nullptr; }
 
   // The vector Score multiplies the item factors with.
   Eigen::VectorXf UserVector(const UserQuery& query) const;
@@ -132,17 +136,25 @@ class Ials final : public Recommender {
   Eigen::Index stored_user_rows_ = 0;
   Eigen::MatrixXf item_gramian_;  // unobserved_weight * H^T H of the fitted items
   std::shared_ptr<const Ials> warm_;  // the next Fit starts from its factors
-  // Two-stage serving (PrepareRetrieval): null until built. Atomic: a
-  // deferred build publishes it while requests read it.
-  std::atomic<std::shared_ptr<const index::HnswIndex>> retrieval_index_;
-  Eigen::VectorXd item_sum_;     // sum of the item factors
-  Eigen::MatrixXd item_second_;  // H^T H, unweighted, in double
-  std::atomic<double> retrieval_build_seconds_{0};
-  // A deferred build: its thread, and the flag that stops it early.
-  std::thread build_thread_;
-  std::atomic<bool> stop_build_{false};
+  // What two-stage serving reads (PrepareRetrieval), published whole: null
+  // until built. Atomic: a deferred build publishes it while requests read it.
+  struct Retrieval {
+    std::shared_ptr<const index::HnswIndex> index;
+    Eigen::VectorXd item_sum;     // sum of the item factors
+    Eigen::MatrixXd item_second;  // H^T H, unweighted, in double
+    double build_seconds = 0;
+  };
+  std::atomic<std::shared_ptr<const Retrieval>> retrieval_;
+  // The state a deferred build shares with the work PrepareRetrieval hands
+  // out, which may outlive this model (ials.cc).
+  struct DeferredBuild;
+  std::shared_ptr<DeferredBuild> deferred_;
+  // Cancels deferred work not yet started, stops one running and waits for
+  // it; then no work touches this model. Called before the factors change.
   void StopBuild();
-  void BuildIndex();  // the HNSW index over item_factors_; publishes it when done
+  // Builds and publishes retrieval_ from item_factors_; gives up when
+  // `stopped()` turns true.
+  void BuildRetrieval(const std::function<bool()>& stopped);
 };
 
 }  // namespace recdb::models

@@ -10,7 +10,9 @@
 // may be called concurrently.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -134,12 +136,18 @@ class RECDB_EXPORT Recommender {
   // Builds what Retrieve needs (iALS: an HNSW index over the item factors).
   // Called once after Fit or Load by a blend that serves two-stage; derived
   // data, never persisted. `item_rank` (Dataset::item_rank(), one per item)
-  // orders ties, as TopK does. With `may_defer` (at Load: Open must not wait)
-  // a component may finish a costly build on a thread of its own; until it
-  // has, Retrieve answers false and the blend scores that component in full,
-  // which is exact. Default: nothing.
-  virtual void PrepareRetrieval(std::span<const uint32_t> item_rank, bool may_defer) {
+  // orders ties, as TopK does. Without `may_defer` the build is done on
+  // return. With it (at Load: Open must not wait) a component may return the
+  // costly part as work for the caller to run in the background (the DB's
+  // Scheduler, decision 7); until that work has run, Retrieve answers false
+  // and the blend scores the component in full, which is exact. The work is
+  // safe to run at any time, even after the component is destroyed, refitted
+  // or reloaded (it then does nothing), and may never run; it gives up early
+  // when its `stop` argument turns true (the caller closing). Default: nothing.
+  using DeferredWork = std::function<void(const std::atomic<bool>& stop)>;
+  virtual DeferredWork PrepareRetrieval(std::span<const uint32_t> item_rank, bool may_defer) {
     (void)item_rank, (void)may_defer;
+    return {};
   }
 
   // Explanation: the history items that most shaped this model's scores

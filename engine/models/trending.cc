@@ -92,7 +92,8 @@ const std::vector<float>& Trending::Table(const UserQuery& query) const {
   return snapshots_[std::min<size_t>(static_cast<size_t>(b), snapshots_.size() - 1)];
 }
 
-void Trending::PrepareRetrieval(std::span<const uint32_t> item_rank, bool /*may_defer*/) {
+Recommender::DeferredWork Trending::PrepareRetrieval(std::span<const uint32_t> item_rank,
+                                                     bool /*may_defer*/) {
   summaries_.clear();
   std::vector<const std::vector<float>*> tables = {&final_};
   for (const auto& t : snapshots_) tables.push_back(&t);
@@ -112,6 +113,7 @@ void Trending::PrepareRetrieval(std::span<const uint32_t> item_rank, bool /*may_
     summary.best.assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(depth));
     summaries_.push_back(std::move(summary));
   }
+  return {};
 }
 
 const Trending::TableSummary* Trending::Summary(const std::vector<float>& table) const {

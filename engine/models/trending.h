@@ -58,7 +58,7 @@ class Trending final : public Recommender {
                 std::vector<uint32_t>* out) const override;
   bool ScoreMoments(const UserQuery& query, std::span<const uint32_t> exclude, double* sum,
                     double* sum_sq) const override;
-  void PrepareRetrieval(std::span<const uint32_t> item_rank, bool may_defer) override;
+  DeferredWork PrepareRetrieval(std::span<const uint32_t> item_rank, bool may_defer) override;
 
   // Decayed popularity of every item as of `now` (clamped to the fitted span),
   // scaled so that values are comparable across calls for the same `now`.

@@ -449,6 +449,16 @@ Status RecommendService::LoadStoredModel() {
   model->fused = std::make_unique<models::Fused>(std::move(components), fo);
   if (Status s = model->fused->Load(fused_in); !s.ok()) return problem(s.ToString());
   if (Status s = fused_in.Finish(); !s.ok()) return problem(s.ToString());
+  // What Load left for the background (the iALS retrieval index) runs on
+  // the Scheduler (decision 7); a read-only database runs none and serves
+  // those components in full. Work that runs after its model was replaced
+  // does nothing.
+  for (models::Recommender::DeferredWork& work : model->fused->TakeDeferredWork()) {
+    db_->scheduler()->Post("build retrieval index", [this, work = std::move(work)] {
+      work(stop_background_);
+      return Status::OK();
+    });
+  }
   if (model->fused->num_items() != model->data->num_items()) {
     return problem("the blend and the dataset disagree on the item count");
   }

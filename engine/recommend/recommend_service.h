@@ -144,6 +144,11 @@ class RecommendService {
   // `model` when given.
   std::vector<std::string> RecommenderNames(const Model* model = nullptr) const;
 
+  // Asks background work in progress (a deferred retrieval index build) to
+  // give up, so that Close does not wait for it. Call before the Scheduler's
+  // Shutdown; the model keeps serving exhaustively.
+  void StopBackgroundWork() { stop_background_.store(true); }
+
  private:
   std::shared_ptr<const Model> Current() const;
   // `as_of`: see RecommendAsOf; unset = now (real time).
@@ -175,6 +180,7 @@ class RecommendService {
   // What was shown to whom; exposure counts for rotation, fairness and
   // exploration.
   std::unique_ptr<rerank::ImpressionLog> impressions_;
+  std::atomic<bool> stop_background_{false};  // StopBackgroundWork
 };
 
 }  // namespace recdb
