@@ -75,25 +75,13 @@ Status Cooccurrence::Fit(const Dataset& data) {
 
 void Cooccurrence::Score(const UserQuery& query, std::span<float> scores) const {
   std::fill(scores.begin(), scores.end(), 0.0f);
-  const size_t n = query.items.size();
-  const size_t take = std::min(n, options_.last_items);
-  float w = 1.0f;
-  for (size_t j = 0; j < take; ++j, w *= static_cast<float>(options_.decay)) {
-    const uint32_t i = query.items[n - 1 - j];
-    if (i >= num_items()) continue;
-    for (uint64_t k = nn_.ptr[i]; k < nn_.ptr[i + 1]; ++k) scores[nn_.item[k]] += w * nn_.sim[k];
-  }
+  ForEachRecentNeighbour(nn_, query.items, options_.last_items, options_.decay,
+                         [&](uint32_t item, float s) { scores[item] += s; });
 }
 
 bool Cooccurrence::SparseScore(const UserQuery& query, std::vector<ScoredItem>* entries) const {
-  const size_t n = query.items.size();
-  const size_t take = std::min(n, options_.last_items);
-  float w = 1.0f;
-  for (size_t j = 0; j < take; ++j, w *= static_cast<float>(options_.decay)) {
-    const uint32_t i = query.items[n - 1 - j];
-    if (i >= num_items()) continue;
-    for (uint64_t k = nn_.ptr[i]; k < nn_.ptr[i + 1]; ++k) entries->push_back({nn_.item[k], w * nn_.sim[k]});
-  }
+  ForEachRecentNeighbour(nn_, query.items, options_.last_items, options_.decay,
+                         [&](uint32_t item, float s) { entries->push_back({item, s}); });
   return true;
 }
 

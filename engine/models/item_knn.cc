@@ -90,14 +90,6 @@ std::shared_ptr<const ItemNeighbours> NeighbourCache::Cosine(const Dataset& data
   return nn_;
 }
 
-namespace {
-
-void AddNeighbours(const ItemNeighbours& nn, uint32_t i, float w, std::span<float> scores) {
-  for (uint64_t k = nn.ptr[i]; k < nn.ptr[i + 1]; ++k) scores[nn.item[k]] += w * nn.sim[k];
-}
-
-}  // namespace
-
 Status ItemKnn::Fit(const Dataset& data) {
   nn_ = BuildCosineNeighbours(data, options_.neighbours, options_.threads);
   return Status::OK();
@@ -105,23 +97,12 @@ Status ItemKnn::Fit(const Dataset& data) {
 
 void ItemKnn::Score(const UserQuery& query, std::span<float> scores) const {
   std::fill(scores.begin(), scores.end(), 0.0f);
-  // The reference multiplies the binary user row: each distinct item once.
-  std::vector<uint32_t> items(query.items.begin(), query.items.end());
-  std::sort(items.begin(), items.end());
-  items.erase(std::unique(items.begin(), items.end()), items.end());
-  for (uint32_t i : items) {
-    if (i < num_items()) AddNeighbours(nn_, i, 1.0f, scores);
-  }
+  ForEachHistoryNeighbour(nn_, query.items, [&](uint32_t item, float s) { scores[item] += s; });
 }
 
 bool ItemKnn::SparseScore(const UserQuery& query, std::vector<ScoredItem>* entries) const {
-  std::vector<uint32_t> items(query.items.begin(), query.items.end());
-  std::sort(items.begin(), items.end());
-  items.erase(std::unique(items.begin(), items.end()), items.end());
-  for (uint32_t i : items) {
-    if (i >= num_items()) continue;
-    for (uint64_t k = nn_.ptr[i]; k < nn_.ptr[i + 1]; ++k) entries->push_back({nn_.item[k], nn_.sim[k]});
-  }
+  ForEachHistoryNeighbour(nn_, query.items,
+                          [&](uint32_t item, float s) { entries->push_back({item, s}); });
   return true;
 }
 
@@ -138,26 +119,15 @@ Status RecentKnn::Fit(const Dataset& data) {
 
 void RecentKnn::Score(const UserQuery& query, std::span<float> scores) const {
   std::fill(scores.begin(), scores.end(), 0.0f);
-  const size_t n = query.items.size();
-  const size_t take = std::min(n, options_.last_items);
-  float w = 1.0f;
-  for (size_t j = 0; j < take; ++j, w *= static_cast<float>(options_.decay)) {
-    const uint32_t i = query.items[n - 1 - j];
-    if (i < num_items()) AddNeighbours(*nn_, i, w, scores);
-  }
+  if (!nn_) return;
+  ForEachRecentNeighbour(*nn_, query.items, options_.last_items, options_.decay,
+                         [&](uint32_t item, float s) { scores[item] += s; });
 }
 
 bool RecentKnn::SparseScore(const UserQuery& query, std::vector<ScoredItem>* entries) const {
-  const size_t n = query.items.size();
-  const size_t take = std::min(n, options_.last_items);
-  float w = 1.0f;
-  for (size_t j = 0; j < take; ++j, w *= static_cast<float>(options_.decay)) {
-    const uint32_t i = query.items[n - 1 - j];
-    if (i >= num_items()) continue;
-    for (uint64_t k = nn_->ptr[i]; k < nn_->ptr[i + 1]; ++k) {
-      entries->push_back({nn_->item[k], w * nn_->sim[k]});
-    }
-  }
+  if (!nn_) return true;
+  ForEachRecentNeighbour(*nn_, query.items, options_.last_items, options_.decay,
+                         [&](uint32_t item, float s) { entries->push_back({item, s}); });
   return true;
 }
 

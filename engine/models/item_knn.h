@@ -18,8 +18,10 @@
 // Thread-safety: see Recommender.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -48,6 +50,38 @@ struct ItemNeighbours {
   // table plus the largest row rather than twice the table.
   static ItemNeighbours FromRows(std::vector<NeighbourRow> rows);
 };
+
+// The walks the neighbour-list models score with, so that Score (adding into
+// a dense array) and SparseScore (listing the entries) share one. Each calls
+// fn(neighbour, weight * similarity) per neighbour-list entry; ids past the
+// table are skipped.
+//   ForEachRecentNeighbour: the neighbours of the last `last_items` history
+//     items, newest first, weighted 1, decay, decay^2, ... (RecentKnn,
+//     Cooccurrence).
+//   ForEachHistoryNeighbour: the neighbours of each distinct history item,
+//     weighted 1 (ItemKnn: the reference multiplies the binary user row).
+template <typename Fn>
+void ForEachRecentNeighbour(const ItemNeighbours& nn, std::span<const uint32_t> items,
+                            size_t last_items, double decay, Fn&& fn) {
+  const size_t n = items.size();
+  const size_t take = std::min(n, last_items);
+  float w = 1.0f;
+  for (size_t j = 0; j < take; ++j, w *= static_cast<float>(decay)) {
+    const uint32_t i = items[n - 1 - j];
+    if (i >= nn.num_items()) continue;
+    for (uint64_t k = nn.ptr[i]; k < nn.ptr[i + 1]; ++k) fn(nn.item[k], w * nn.sim[k]);
+  }
+}
+template <typename Fn>
+void ForEachHistoryNeighbour(const ItemNeighbours& nn, std::span<const uint32_t> items, Fn&& fn) {
+  std::vector<uint32_t> distinct(items.begin(), items.end());
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  for (uint32_t i : distinct) {
+    if (i >= nn.num_items()) continue;
+    for (uint64_t k = nn.ptr[i]; k < nn.ptr[i + 1]; ++k) fn(nn.item[k], 1.0f * nn.sim[k]);
+  }
+}
 
 // Persistence of neighbour lists (model_io.h); Load checks the CSR
 // invariants (offsets monotone, ids in range) and fails `in` otherwise.
