@@ -387,6 +387,27 @@ StatusOr<std::string> ReadToken(const Args& args) {
   return token;
 }
 
+// The HTTP flags serve and router share: --address, --port, --threads,
+// --allow-remote and the token; checked as `recdb serve` checks them.
+StatusOr<serve::ServerOptions> ServerOptionsFrom(const Args& args) {
+  StatusOr<std::string> token = ReadToken(args);
+  if (!token.ok()) return token.status();
+  serve::ServerOptions so;
+  so.address = args.Get("address", "127.0.0.1");
+  uint64_t n = 0;
+  if (!ParseUint(args.Get("port", "0"), &n) || n > 65535) {
+    return Status::InvalidArgument("--port: want 0..65535");
+  }
+  so.port = static_cast<uint16_t>(n);
+  if (!ParseUint(args.Get("threads", "2"), &n)) return Status::InvalidArgument("--threads: want a number");
+  so.threads = static_cast<int>(n);
+  so.allow_remote = args.Has("allow-remote");
+  so.token = *token;
+  so.handle_signals = true;
+  RECDB_RETURN_IF_ERROR(serve::HttpServer::CheckOptions(so));
+  return so;
+}
+
 int Serve(int argc, char** argv) {
   Args args;
   std::string why;
@@ -400,8 +421,10 @@ int Serve(int argc, char** argv) {
   StatusOr<LogOptions> lo = LogOptionsFrom(args);
   if (!lo.ok()) return Usage(lo.status().message());
   if (!args.Has("db") || !args.Has("name")) return Usage("--db and --name are required");
-  StatusOr<std::string> token = ReadToken(args);
-  if (!token.ok()) return Usage(token.status().message());
+  StatusOr<serve::ServerOptions> server_options = ServerOptionsFrom(args);
+  if (!server_options.ok()) return Usage(server_options.status().message());
+  serve::ServerOptions so = std::move(server_options).value();
+  so.backup_dir = args.Get("backup-dir");
   NodeOptions no;
   no.log = *lo;
   no.db_path = args.Get("db");
@@ -413,21 +436,9 @@ int Serve(int argc, char** argv) {
     Status s = ParsePartitionSet(args.Get("own"), &no.owned);
     if (!s.ok() || no.owned.empty()) return Usage("--own: " + s.message());
   }
-  serve::ServerOptions so;
-  so.address = args.Get("address", "127.0.0.1");
   uint64_t n = 0;
-  if (!ParseUint(args.Get("port", "0"), &n) || n > 65535) return Usage("--port: want 0..65535");
-  so.port = static_cast<uint16_t>(n);
-  if (!ParseUint(args.Get("threads", "2"), &n)) return Usage("--threads: want a number");
-  so.threads = static_cast<int>(n);
-  so.allow_remote = args.Has("allow-remote");
-  so.token = *token;
-  so.backup_dir = args.Get("backup-dir");
-  so.handle_signals = true;
   if (!ParseUint(args.Get("max-wait-ms", "30000"), &n)) return Usage("--max-wait-ms: want a number");
   const int max_wait_ms = static_cast<int>(n);
-  Status checked = serve::HttpServer::CheckOptions(so);
-  if (!checked.ok()) return Usage(checked.message());
 
   StatusOr<std::unique_ptr<ClusterNode>> node = ClusterNode::Open(no);
   if (!node.ok()) return Fail("serve", node.status());
@@ -536,24 +547,15 @@ int RouterCmd(int argc, char** argv) {
                  &args, &why)) {
     return Usage(why);
   }
-  StatusOr<std::string> token = ReadToken(args);
-  if (!token.ok()) return Usage(token.status().message());
+  StatusOr<serve::ServerOptions> server_options = ServerOptionsFrom(args);
+  if (!server_options.ok()) return Usage(server_options.status().message());
+  serve::ServerOptions so = std::move(server_options).value();
   bool usage = false;
   StatusOr<Router> router = RouterFrom(args, &usage);
   if (!router.ok()) {
     return usage ? Usage(router.status().message()) : Fail("router", router.status());
   }
-  serve::ServerOptions so;
-  so.address = args.Get("address", "127.0.0.1");
-  uint64_t n = 0;
-  if (!ParseUint(args.Get("port", "0"), &n) || n > 65535) return Usage("--port: want 0..65535");
-  so.port = static_cast<uint16_t>(n);
-  if (!ParseUint(args.Get("threads", "2"), &n)) return Usage("--threads: want a number");
-  so.threads = static_cast<int>(n);
-  so.allow_remote = args.Has("allow-remote");
-  so.token = *token;
-  so.handle_signals = true;
-  RouterFront front(*router, *token);
+  RouterFront front(*router, so.token);
   so.front = [&front](serve::ApiService&, std::string_view method, std::string_view target,
                       std::string_view body) { return front.Answer(method, target, body); };
   // No database: the front answers every request itself.
