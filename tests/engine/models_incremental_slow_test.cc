@@ -8,10 +8,8 @@
 #include <cstdio>
 
 #include "engine/eval/evaluator.h"
-#include "engine/eval/movielens.h"
-#include "engine/eval/split.h"
 #include "engine/models/fused.h"
-#include "test_util.h"
+#include "ml100k_split.h"
 
 namespace recdb::models {
 namespace {
@@ -24,12 +22,7 @@ double Seconds(std::chrono::steady_clock::time_point t0) {
 // reaches the quality of a full refit (within 0.5% NDCG@10) in a fraction of
 // its time.
 TEST(ModelsIncrementalTest, WarmRetrainAfterOnePercentMatchesAFullRefit) {
-  const std::string dir = test::Ml100kDir();
-  if (dir.empty()) GTEST_SKIP() << "ml-100k not found; skipping";
-  auto data = eval::LoadMovieLens100k(dir);
-  ASSERT_TRUE(data.ok());
-  auto split = eval::SplitByTime(*data);
-  ASSERT_TRUE(split.ok());
+  RECDB_REQUIRE_ML100K_SPLIT(split);
   const Dataset& train = split->train;
   // The newest 1% of the training events arrive after the first model.
   std::vector<Interaction> older = train.interactions();
@@ -74,12 +67,7 @@ TEST(ModelsIncrementalTest, WarmRetrainAfterOnePercentMatchesAFullRefit) {
 // The final fit warm-started from the validation fit (the default) loses no
 // quality against two cold fits.
 TEST(ModelsIncrementalTest, WarmFinalFitKeepsTheQualityOfTwoColdFits) {
-  const std::string dir = test::Ml100kDir();
-  if (dir.empty()) GTEST_SKIP() << "ml-100k not found; skipping";
-  auto data = eval::LoadMovieLens100k(dir);
-  ASSERT_TRUE(data.ok());
-  auto split = eval::SplitByTime(*data);
-  ASSERT_TRUE(split.ok());
+  RECDB_REQUIRE_ML100K_SPLIT(split);
   FusedOptions cold_options;
   cold_options.warm_final_fit = false;
   Fused cold(DefaultFusedComponents(), cold_options);

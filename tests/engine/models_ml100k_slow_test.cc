@@ -5,38 +5,23 @@
 #include <cmath>
 
 #include "engine/eval/evaluator.h"
-#include "engine/eval/movielens.h"
-#include "engine/eval/split.h"
 #include "engine/models/ease.h"
 #include "engine/models/fused.h"
 #include "engine/models/ials.h"
 #include "engine/models/item_knn.h"
-#include "test_util.h"
+#include "ml100k_split.h"
 
 namespace recdb::models {
 namespace {
 
 class ModelsMl100kTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    const std::string dir = test::Ml100kDir();
-    if (dir.empty()) return;
-    auto data = eval::LoadMovieLens100k(dir);
-    ASSERT_TRUE(data.ok());
-    auto split = eval::SplitByTime(*data);
-    ASSERT_TRUE(split.ok());
-    split_ = new eval::TemporalSplit(std::move(split).value());
-  }
-  static void TearDownTestSuite() {
-    delete split_;
-    split_ = nullptr;
-  }
-  static eval::TemporalSplit* split_;
+  const eval::TemporalSplit* split_ = nullptr;
 };
-eval::TemporalSplit* ModelsMl100kTest::split_ = nullptr;
 
-#define REQUIRE_SPLIT() \
-  if (!split_) GTEST_SKIP() << "ml-100k not found; skipping"
+#define REQUIRE_SPLIT()                   \
+  RECDB_REQUIRE_ML100K_SPLIT(ml100k_split); \
+  split_ = ml100k_split
 
 TEST_F(ModelsMl100kTest, IalsReachesBarQuicklyAndFoldInAgrees) {
   REQUIRE_SPLIT();

@@ -9,22 +9,15 @@
 #include <cstdio>
 
 #include "engine/eval/evaluator.h"
-#include "engine/eval/movielens.h"
-#include "engine/eval/split.h"
 #include "engine/models/context.h"
 #include "engine/models/fused.h"
-#include "test_util.h"
+#include "ml100k_split.h"
 
 namespace recdb::models {
 namespace {
 
 TEST(ModelsTwoStageMl100kTest, TopTenMatchesExhaustiveAndQualityHolds) {
-  const std::string dir = test::Ml100kDir();
-  if (dir.empty()) GTEST_SKIP() << "ml-100k not found; skipping";
-  auto data = eval::LoadMovieLens100k(dir);
-  ASSERT_TRUE(data.ok());
-  auto split = eval::SplitByTime(*data);
-  ASSERT_TRUE(split.ok());
+  RECDB_REQUIRE_ML100K_SPLIT(split);
   const Dataset& train = split->train;
   // The blend `recdb eval` measures (engine/recommend/evaluation.cc).
   FusedOptions o;
