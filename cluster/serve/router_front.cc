@@ -27,8 +27,37 @@ bool SplitAddress(const std::string& address, std::string* host, uint16_t* port)
 
 }  // namespace
 
+RouterFront::RouterFront(Router router, std::string token, Refresh refresh,
+                         int64_t refresh_interval_ms)
+    : token_(std::move(token)),
+      refresh_(std::move(refresh)),
+      refresh_interval_ms_(refresh_interval_ms),
+      router_(std::make_shared<const Router>(std::move(router))),
+      refreshed_at_(std::chrono::steady_clock::now()) {}
+
+std::shared_ptr<const Router> RouterFront::table() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return router_;
+}
+
+void RouterFront::MaybeRefresh() {
+  if (!refresh_) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto age = std::chrono::steady_clock::now() - refreshed_at_;
+    if (refreshing_ || age < std::chrono::milliseconds(refresh_interval_ms_)) return;
+    refreshing_ = true;  // the others route with the current table meanwhile
+  }
+  StatusOr<Router> fresh = refresh_();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (fresh.ok()) router_ = std::make_shared<const Router>(std::move(fresh).value());
+  refreshed_at_ = std::chrono::steady_clock::now();
+  refreshing_ = false;
+}
+
 ApiResponse RouterFront::Forward(const RouteNode& node, std::string_view method,
-                                 std::string_view target, std::string_view body) {
+                                 std::string_view target, std::string_view body, Reach* reach) {
+  *reach = Reach::kNotSent;
   std::string host;
   uint16_t port = 0;
   if (!SplitAddress(node.address, &host, &port)) {
@@ -49,6 +78,7 @@ ApiResponse RouterFront::Forward(const RouteNode& node, std::string_view method,
       }
       client = std::move(c).value();
     }
+    *reach = Reach::kNoAnswer;
     r = client->Send(std::string(method), std::string(target), std::string(body), token_);
     if (r.ok()) break;
     client.reset();  // a stale keep-alive connection: reconnect once
@@ -59,6 +89,7 @@ ApiResponse RouterFront::Forward(const RouteNode& node, std::string_view method,
                              "node \"" + node.name + "\" at " + node.address + ": " +
                                  r.status().ToString());
   }
+  *reach = Reach::kAnswered;
   ApiResponse out;
   out.status = r->status;
   out.body = std::move(r->body);
@@ -83,15 +114,29 @@ ApiResponse RouterFront::Answer(std::string_view method, std::string_view target
   for (const auto& [k, v] : t->query) {
     if (k == "user") user = v;
   }
+  MaybeRefresh();
+  const std::shared_ptr<const Router> router = table();
+  std::vector<const RouteNode*> candidates;
   if (user && !user->empty()) {
-    StatusOr<const RouteNode*> node = router_.Route(*user);
-    if (!node.ok()) return ApiService::Error(404, "no_node", node.status().message());
-    return Forward(**node, method, target, body);
+    StatusOr<const RouteNode*> first = router->Route(*user);
+    if (!first.ok()) return ApiService::Error(404, "no_node", first.status().message());
+    candidates = router->Owners(*user);
+  } else {
+    for (const RouteNode& n : router->nodes()) {
+      if (!n.address.empty()) candidates.push_back(&n);
+    }
+    if (candidates.empty()) {
+      return ApiService::Error(503, "no_node", "no node with an HTTP address in the routing table");
+    }
   }
-  for (const RouteNode& n : router_.nodes()) {
-    if (!n.address.empty()) return Forward(n, method, target, body);
+  const bool idempotent = method == "GET" || method == "HEAD";
+  ApiResponse r;
+  for (const RouteNode* node : candidates) {
+    Reach reach = Reach::kNotSent;
+    r = Forward(*node, method, target, body, &reach);
+    if (reach == Reach::kAnswered || (reach == Reach::kNoAnswer && !idempotent)) return r;
   }
-  return ApiService::Error(503, "no_node", "no node with an HTTP address in the routing table");
+  return r;  // the last node's 502
 }
 
 }  // namespace recdb::cluster

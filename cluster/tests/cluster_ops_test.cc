@@ -103,8 +103,9 @@ class ClusterOpsTest : public ClusterFixture {
                                      "--db", dir_ + "/" + name, "--name", name, "--own", own,
                                      "--token-file", dir_ + "/token"};
     if (own == "router") {
+      // A table re-read every 200 ms without nodes silent for 3 s.
       args = {"router", "--servers", nats_->Urls(), "--stream", "ops", "--token-file",
-              dir_ + "/token"};
+              dir_ + "/token", "--refresh-ms", "200", "--max-report-age-ms", "3000"};
     }
     pid_t pid = Spawn(args, out, err);
     pids_.push_back(pid);
@@ -399,11 +400,36 @@ TEST_F(ClusterOpsTest, ServedNodesWriteThroughOneAndReadYourWritesThroughAnother
   resp = (*cr)->Send("GET", "/v1/users/" + other + "/history", "", "wrong-token-wrong-token");
   ASSERT_TRUE(resp.ok());
   EXPECT_EQ(resp->status, 401);
+
+  // Failover. With a stopped, a read for a user of 0-3 goes on to b, the
+  // other owner of its partition, at once.
+  ca->reset();
+  Stop(pa);
+  resp = (*cr)->Send("GET", "/v1/recommend?user=" + user + "&k=3", "", kToken);
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->headers["x-recdb-node"], "b");
+  EXPECT_NE(resp->status, 502) << resp->body;
+  // A write that may have reached a is not re-sent elsewhere; once a's last
+  // report is 3 s old the re-read table leaves a out and writes go to b. The
+  // client retries with the same request_id, as a client of a write should.
+  const std::string body3 = R"({"events":[{"user":")" + other +
+                            R"(","item":"i4","type":"view","timestamp":1500000003}]})";
+  std::string write_node;
+  const auto start = Clock::now();
+  while (write_node.empty() && Clock::now() - start < std::chrono::seconds(30)) {
+    resp = (*cr)->Send("POST", "/v1/events?request_id=w4", body3, kToken);
+    ASSERT_TRUE(resp.ok());
+    if (resp->status == 200) {
+      write_node = resp->headers["x-recdb-node"];
+    } else {
+      EXPECT_EQ(resp->status, 502) << resp->body;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  EXPECT_EQ(write_node, "b");
   cr->reset();
   Stop(pr);
-  ca->reset();
   cb->reset();
-  Stop(pa);
   Stop(pb);
 }
 

@@ -60,7 +60,11 @@ const char kUsageText[] =
     "      print each user's partition and owning node\n"
     "  router (--partitions N --node NAME=PARTS@ADDR... | --servers URLS [--stream NAME])\n"
     "         (--token-file F | --token T) [--address IP] [--port N] [--threads N]\n"
-    "      an HTTP entry point forwarding each request to a node owning its user\n"
+    "         [--refresh-ms MS] [--max-report-age-ms MS]\n"
+    "      an HTTP entry point forwarding each request to a node owning its user, failing\n"
+    "      over to another owner; with --servers the table is re-read from the registry\n"
+    "      every MS (2000), leaving out nodes silent for longer than --max-report-age-ms\n"
+    "      (10000; 0 keeps every registered node)\n"
     "URLS: comma-separated nats://host:port. PARTS: 0-31,40 or all.\n"
     "Exit status: 0 success, 1 error, 2 bad usage.\n";
 
@@ -477,25 +481,50 @@ int Serve(int argc, char** argv) {
 
 // The routing table: --partitions N and --node specs, or the node registry
 // of --servers/--stream. *usage: the error is the command line's.
-StatusOr<Router> RouterFrom(const Args& args, bool* usage) {
+// The routing table from the node registry: every node that reported, or
+// with max_age_ms > 0 only those whose last report is at most that old by
+// this machine's clock (a stopped node stops reporting and leaves the table).
+StatusOr<Router> RouterFromRegistry(EventLog& log, uint32_t partitions, const std::string& stream,
+                                    int64_t max_age_ms) {
+  RECDB_ASSIGN_OR_RETURN(auto reports, log.ReadNodeStatuses());
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  std::vector<RouteNode> nodes;
+  for (const auto& [name, value] : reports) {
+    NodeReport r;
+    if (!ParseNodeReport(value, &r).ok()) continue;
+    if (max_age_ms > 0 && now_ms - r.updated_ms > max_age_ms) continue;
+    nodes.push_back(RouteNode{name, r.owned, r.address});
+  }
+  if (nodes.empty()) {
+    return Status::NotFound("no node of stream \"" + stream + "\" has reported" +
+                            (max_age_ms > 0 ? " in the last " + std::to_string(max_age_ms) + " ms"
+                                            : std::string()));
+  }
+  return Router::Create(partitions, std::move(nodes));
+}
+
+// The table from --servers (the registry) or --partitions and --node specs.
+// With `refresh` (registry only) also how to re-read it: nodes whose report
+// is older than `max_age_ms` are left out (0: none).
+StatusOr<Router> RouterFrom(const Args& args, bool* usage, RouterFront::Refresh* refresh = nullptr,
+                            int64_t max_age_ms = 0) {
   std::vector<RouteNode> nodes;
   uint32_t partitions = 0;
   *usage = true;
   if (args.Has("servers")) {
     RECDB_ASSIGN_OR_RETURN(LogOptions o, LogOptionsFrom(args));
     *usage = false;
-    RECDB_ASSIGN_OR_RETURN(std::unique_ptr<EventLog> log, EventLog::Connect(o));
+    RECDB_ASSIGN_OR_RETURN(std::unique_ptr<EventLog> connected, EventLog::Connect(o));
+    std::shared_ptr<EventLog> log = std::move(connected);
     RECDB_ASSIGN_OR_RETURN(StreamIdentity id, log->Describe(o.api_timeout_ms));
-    partitions = id.partitions;
-    RECDB_ASSIGN_OR_RETURN(auto reports, log->ReadNodeStatuses());
-    for (const auto& [name, value] : reports) {
-      NodeReport r;
-      if (!ParseNodeReport(value, &r).ok()) continue;
-      nodes.push_back(RouteNode{name, r.owned, r.address});
+    if (refresh != nullptr) {
+      *refresh = [log, partitions = id.partitions, stream = o.stream, max_age_ms] {
+        return RouterFromRegistry(*log, partitions, stream, max_age_ms);
+      };
     }
-    if (nodes.empty()) {
-      return Status::NotFound("no node of stream \"" + o.stream + "\" has reported");
-    }
+    return RouterFromRegistry(*log, id.partitions, o.stream, max_age_ms);
   } else {
     uint64_t n = 0;
     if (!ParseUint(args.Get("partitions"), &n) || n == 0 || n > 4096) {
@@ -543,19 +572,28 @@ int RouterCmd(int argc, char** argv) {
   std::string why;
   if (!ParseArgs(argc, argv, 2,
                  {"partitions", "node", "servers", "stream", "token", "token-file", "address",
-                  "port", "threads", "allow-remote"},
+                  "port", "threads", "allow-remote", "refresh-ms", "max-report-age-ms"},
                  &args, &why)) {
     return Usage(why);
   }
   StatusOr<serve::ServerOptions> server_options = ServerOptionsFrom(args);
   if (!server_options.ok()) return Usage(server_options.status().message());
   serve::ServerOptions so = std::move(server_options).value();
+  uint64_t refresh_ms = 0, max_age_ms = 0;
+  if (!ParseUint(args.Get("refresh-ms", "2000"), &refresh_ms) || refresh_ms == 0) {
+    return Usage("--refresh-ms: want a number > 0");
+  }
+  if (!ParseUint(args.Get("max-report-age-ms", "10000"), &max_age_ms)) {
+    return Usage("--max-report-age-ms: want a number");
+  }
   bool usage = false;
-  StatusOr<Router> router = RouterFrom(args, &usage);
+  RouterFront::Refresh refresh;
+  StatusOr<Router> router =
+      RouterFrom(args, &usage, &refresh, static_cast<int64_t>(max_age_ms));
   if (!router.ok()) {
     return usage ? Usage(router.status().message()) : Fail("router", router.status());
   }
-  RouterFront front(*router, so.token);
+  RouterFront front(*router, so.token, refresh, static_cast<int64_t>(refresh_ms));
   so.front = [&front](serve::ApiService&, std::string_view method, std::string_view target,
                       std::string_view body) { return front.Answer(method, target, body); };
   // No database: the front answers every request itself.
