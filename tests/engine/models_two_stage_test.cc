@@ -44,21 +44,29 @@ class TwoStageTest : public ::testing::Test {
  protected:
   void SetUp() override {
     data_ = std::make_unique<Dataset>(SkewedWorld(400, 700));
+    auto comps = Components();
+    // Unequal weights, so that a wrong z of any component shows.
+    for (size_t j = 0; j < comps.size(); ++j) comps[j].weight = 0.25 + 0.3 * static_cast<double>(j % 4);
+    fused_ = std::make_unique<Fused>(std::move(comps), Options(Retrieval::kExhaustive));
+    ASSERT_TRUE(fused_->Fit(*data_).ok());
+    ASSERT_FALSE(fused_->two_stage());
+  }
+
+  // The blend of every test: every default component, small and single-threaded.
+  std::vector<Fused::Component> Components() const {
     ComponentConfig config;
     config.threads = 1;
     config.min_pair_users = 1;
     config.ials_iterations = 6;
+    return DefaultFusedComponents(data_->num_items(), config, /*context_popularity=*/true);
+  }
+  static FusedOptions Options(Retrieval retrieval) {
     FusedOptions o;
     o.learn_weights = false;
     o.threads = 1;
     o.candidates_per_model = 40;  // well below the catalog: nomination matters
-    o.retrieval = Retrieval::kExhaustive;
-    auto comps = DefaultFusedComponents(data_->num_items(), config, /*context_popularity=*/true);
-    // Unequal weights, so that a wrong z of any component shows.
-    for (size_t j = 0; j < comps.size(); ++j) comps[j].weight = 0.25 + 0.3 * static_cast<double>(j % 4);
-    fused_ = std::make_unique<Fused>(std::move(comps), o);
-    ASSERT_TRUE(fused_->Fit(*data_).ok());
-    ASSERT_FALSE(fused_->two_stage());
+    o.retrieval = retrieval;
+    return o;
   }
 
   // The queries served: every known user with their training history, and
@@ -274,16 +282,7 @@ TEST_F(TwoStageTest, DeferredRetrievalIsBuiltOnlyWhenItsWorkRuns) {
 TEST_F(TwoStageTest, ALoadedBlendServesTheSameBeforeAndAfterItsDeferredWork) {
   ModelWriter out;
   ASSERT_TRUE(fused_->Save(out).ok());
-  ComponentConfig config;
-  config.threads = 1;
-  config.min_pair_users = 1;
-  config.ials_iterations = 6;
-  FusedOptions o;
-  o.learn_weights = false;
-  o.threads = 1;
-  o.candidates_per_model = 40;
-  o.retrieval = Retrieval::kTwoStage;
-  Fused loaded(DefaultFusedComponents(data_->num_items(), config, /*context_popularity=*/true), o);
+  Fused loaded(Components(), Options(Retrieval::kTwoStage));
   ModelReader in(out.bytes(), "test");
   ASSERT_TRUE(loaded.Load(in).ok());
   ASSERT_TRUE(loaded.two_stage());
