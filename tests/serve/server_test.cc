@@ -1080,7 +1080,11 @@ TEST_F(ServerTest, ItemInteractionsNameUsersOnlyWithoutAggregatePrivacy) {
   j = json::parse(Send("GET", "/v1/items/who-item/interactions?users=1").body);
   EXPECT_EQ(j["users"].size(), 1u);
   EXPECT_EQ(j["distinct_users"], 2);
+  EXPECT_EQ(j["scan_complete"], true);  // the log's 3 events are under the default budget
+  EXPECT_EQ(j["scanned_events"], 3);
   EXPECT_EQ(Send("GET", "/v1/items/who-item/interactions?users=-1").status, 400);
+  EXPECT_EQ(Send("GET", "/v1/items/who-item/interactions?scan=-1").status, 400);
+  EXPECT_EQ(Send("GET", "/v1/items/who-item/interactions?scan=10000001").status, 400);
   EXPECT_EQ(Send("GET", "/v1/items/who-item/interactions?user=x").status, 400);
   EXPECT_EQ(Send("GET", "/v1/items/no-such-item/interactions").status, 404);
   EXPECT_EQ(Send("POST", "/v1/items/who-item/interactions").status, 405);
@@ -1127,6 +1131,48 @@ TEST_F(ServerTest, ItemInteractionsNameUsersOnlyWithoutAggregatePrivacy) {
   EXPECT_TRUE(no_ids(nr->body)) << nr->body;
   server->reset();
   ASSERT_TRUE((*noisy)->Close().ok());
+}
+
+// Without aggregate privacy the users come from a scan of the event log,
+// which is keyed user first: the scan reads at most `scan` events (users in
+// creation order) and says when that was not all. A full scan would find the
+// last user's event; a bounded one must not, and must say it stopped.
+TEST_F(ServerTest, ItemInteractionsScanReadsAtMostItsBudget) {
+  std::vector<Event> events;
+  for (int i = 0; i < 50; ++i) {  // user "early" is created first: its events come first
+    Event e;
+    e.user = "early", e.item = "filler-" + std::to_string(i), e.type = "view";
+    e.timestamp = 1700000000 + i;
+    events.push_back(e);
+  }
+  Event late;
+  late.user = "late", late.item = "scan-item", late.type = "click", late.timestamp = 1700001000;
+  events.push_back(late);
+  ASSERT_TRUE(db_->RecordEvents({}, events).ok());
+
+  ServerOptions open;
+  open.aggregate_privacy = false;
+  StartServer(open);
+  HttpResponse r = Send("GET", "/v1/items/scan-item/interactions?scan=50");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = json::parse(r.body);
+  EXPECT_EQ(j["total"], 1);  // the counters are exact whatever the budget
+  EXPECT_EQ(j["scanned_events"], 50);
+  EXPECT_EQ(j["scan_complete"], false);
+  EXPECT_EQ(j["distinct_users"], 0) << "read past the budget: " << r.body;
+  EXPECT_TRUE(j["users"].empty()) << r.body;
+  EXPECT_NE(j["note"].get<std::string>().find("scan=50"), std::string::npos) << r.body;
+
+  j = json::parse(Send("GET", "/v1/items/scan-item/interactions?scan=51").body);
+  EXPECT_EQ(j["scanned_events"], 51);
+  EXPECT_EQ(j["scan_complete"], true);
+  ASSERT_EQ(j["users"].size(), 1u) << j.dump();
+  EXPECT_EQ(j["users"][0]["user"], "late");
+
+  j = json::parse(Send("GET", "/v1/items/scan-item/interactions?scan=0").body);
+  EXPECT_EQ(j["scanned_events"], 0);
+  EXPECT_EQ(j["scan_complete"], false);
+  EXPECT_EQ(j["total"], 1);
 }
 
 TEST_F(ServerTest, EveryRouteIsInTheOpenApiDescription) {

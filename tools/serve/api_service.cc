@@ -373,21 +373,33 @@ ApiResponse ApiService::Interactions(const ItemInteractionsCall& c) {
                 "popularity_epsilon > 0), no user ids";
     return Ok(j);
   }
-  // Who: one scan of the event log (the DB keeps no item -> users index).
+  // Who: a bounded scan of the event log. Events are keyed user first
+  // (storage/FORMAT.md, for forgetting), so no key range holds one item's
+  // events and the store keeps no item -> users index; rather than read the
+  // whole log on every call, read at most c.scan events (users in creation
+  // order) and say whether that was all of it.
   struct Who {
     int64_t events = 0;
     int64_t last_ts = 0;
     std::string last_type;
   };
+  static const Status kBudgetSpent = Status::Aborted("interactions: scan budget spent");
   std::map<std::string, Who> users;
+  size_t scanned = 0;
+  bool complete = true;
   Status s = db_->ForEachEvent([&](const Event& e) {
+    if (scanned == c.scan) {  // one more event exists: the budget did not cover the log
+      complete = false;
+      return kBudgetSpent;
+    }
+    ++scanned;
     if (e.item != c.item) return Status::OK();
     Who& w = users[e.user];
     ++w.events;
     if (w.events == 1 || e.timestamp >= w.last_ts) w.last_ts = e.timestamp, w.last_type = e.type;
     return Status::OK();
   });
-  if (!s.ok()) return FromStatus(s);
+  if (!s.ok() && complete) return FromStatus(s);
   std::vector<std::pair<std::string, Who>> latest(users.begin(), users.end());
   std::stable_sort(latest.begin(), latest.end(), [](const auto& a, const auto& b) {
     return a.second.last_ts > b.second.last_ts;
@@ -400,6 +412,13 @@ ApiResponse ApiService::Interactions(const ItemInteractionsCall& c) {
   }
   j["distinct_users"] = users.size();
   j["users"] = std::move(list);
+  j["scanned_events"] = scanned;
+  j["scan_complete"] = complete;
+  if (!complete) {
+    j["note"] = "the event log holds more than scan=" + std::to_string(c.scan) +
+                " events: distinct_users and users cover the first " + std::to_string(scanned) +
+                " (users in creation order); ask with a larger scan for more";
+  }
   return Ok(j);
 }
 

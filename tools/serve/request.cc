@@ -252,15 +252,23 @@ StatusOr<HistoryCall> ParseHistory(const std::string& user, Query& q) {
   return call;
 }
 
-// GET /v1/items/{id}/interactions?users=N.
+// GET /v1/items/{id}/interactions?users=N&scan=M.
 StatusOr<ItemInteractionsCall> ParseItemInteractions(const std::string& item, Query& q) {
   ItemInteractionsCall call;
   call.item = item;
   RECDB_ASSIGN_OR_RETURN(auto users, q.GetInt("users"));
-  RECDB_RETURN_IF_ERROR(q.CheckAllUsed("users"));
+  RECDB_ASSIGN_OR_RETURN(auto scan, q.GetInt("scan"));
+  RECDB_RETURN_IF_ERROR(q.CheckAllUsed("users, scan"));
   if (users) {
     if (*users < 0 || *users > 1000) return Status::InvalidArgument("users: must be in 0..1000");
     call.users = static_cast<size_t>(*users);
+  }
+  if (scan) {
+    if (*scan < 0 || *scan > static_cast<int64_t>(ItemInteractionsCall::kMaxScan)) {
+      return Status::InvalidArgument("scan: must be in 0.." +
+                                     std::to_string(ItemInteractionsCall::kMaxScan));
+    }
+    call.scan = static_cast<size_t>(*scan);
   }
   return call;
 }

@@ -13,8 +13,8 @@
 //   POST /v1/forget  {"user":ID,...}    GET  /v1/users/{id}/export
 //   POST /v1/snapshots [{"link_files":bool}]
 //   GET  /v1/users/{id}/history?limit=N&from=TS&to=TS[&order=newest&offset=M]
-//   GET  /v1/items/{id}/interactions?users=N   (who interacts: counts, and
-//                                      user ids only without aggregate privacy)
+//   GET  /v1/items/{id}/interactions?users=N&scan=M  (who interacts: counts,
+//                 and user ids, from at most M events, only without aggregate privacy)
 //   GET  /v1/users/{id}                 GET  /v1/items/{id}
 //   GET  /v1/stats/events_per_day       GET  /v1/spaces
 //   GET  /v1/spaces/{name}/neighbors?item=ID&k=N
@@ -97,6 +97,13 @@ struct HistoryCall {
 struct ItemInteractionsCall {
   std::string item;
   size_t users = 20;  // at most this many users listed (when ids may be shown)
+  // Without aggregate privacy, the users come from a scan of the event log
+  // (the store has no item -> users index: events are keyed user first,
+  // storage/FORMAT.md): at most this many events are read, so one call costs
+  // O(scan), not O(log). 0 reads none (counts only).
+  size_t scan = kDefaultScan;
+  static constexpr size_t kDefaultScan = 100000;
+  static constexpr size_t kMaxScan = 10000000;
 };
 struct GetItemCall {
   std::string item;
