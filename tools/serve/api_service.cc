@@ -5,6 +5,7 @@
 #include <ctime>
 #include <exception>
 #include <filesystem>
+#include <limits>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -234,7 +235,7 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
     j["seconds"] = r->seconds;
     return Ok(j);
   }
-  if (std::holds_alternative<EventsPerDayCall>(call)) {
+  if (const auto* c = std::get_if<EventsPerDayCall>(&call)) {
     // Summed from the per-item daily counts (DB::GetItemCounts): aggregates
     // only, so counted-only events (consent store_events off) are in them
     // and forgotten users' events are not.
@@ -257,11 +258,19 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
     }
     ojson days = ojson::array();
     int64_t total = 0;
+    // The days that overlap [from, to): floor(from / 86400) to
+    // floor((to - 1) / 86400) (timestamps are >= 0, so / is floor).
+    const int64_t first_day = c->from ? *c->from / 86400 : std::numeric_limits<int64_t>::min();
+    const int64_t last_day = c->to ? (*c->to - 1) / 86400 : std::numeric_limits<int64_t>::max();
     for (const auto& [day, n] : per_day) {
+      if (day < first_day || day > last_day) continue;
       days.push_back({{"day", day}, {"date", DayText(day)}, {"events", n}});
       total += n;
     }
-    return Ok(ojson{{"days", std::move(days)}, {"total", total}});
+    ojson j{{"days", std::move(days)}, {"total", total}};
+    if (c->from) j["from"] = *c->from;
+    if (c->to) j["to"] = *c->to;
+    return Ok(j);
   }
   if (std::holds_alternative<ListSpacesCall>(call)) {
     auto spaces = db_->ListSpaces();
@@ -286,6 +295,11 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
     return r;
   }
   if (std::holds_alternative<EvalStatusCall>(call)) return Ok(eval_->Describe());
+  if (const auto* c = std::get_if<CancelEvalCall>(&call)) {
+    auto cancelling = eval_->Cancel(c->job);
+    if (!cancelling.ok()) return FromStatus(cancelling.status());
+    return Ok(*cancelling);  // "running" with "cancelling": poll GET /v1/eval for "cancelled"
+  }
   if (const auto* c = std::get_if<AuditCall>(&call)) {
     auto log = db_->ReadAuditLog();
     if (!log.ok()) return FromStatus(log.status());

@@ -16,9 +16,10 @@
 //   GET  /v1/items/{id}/interactions?users=N&scan=M  (who interacts: counts,
 //                 and user ids, from at most M events, only without aggregate privacy)
 //   GET  /v1/users/{id}                 GET  /v1/items/{id}
-//   GET  /v1/stats/events_per_day       GET  /v1/spaces
+//   GET  /v1/stats/events_per_day?from=TS&to=TS   GET  /v1/spaces
 //   GET  /v1/spaces/{name}/neighbors?item=ID&k=N
 //   POST /v1/eval {options}  GET /v1/eval   (a background job: start, poll)
+//   POST /v1/eval/cancel [{"job":N}]   (stop it at its next checkpoint)
 //   GET  /v1/audit?limit=N              GET  /v1/snapshots
 //   POST /v1/snapshots/{name}/verify
 //   POST /v1/impressions {"user":ID,"items":[...],"timestamp":TS,
@@ -30,6 +31,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -111,7 +113,12 @@ struct GetItemCall {
 struct GetUserCall {
   std::string user;
 };
-struct EventsPerDayCall {};
+// GET /v1/stats/events_per_day?from=TS&to=TS: the UTC days that overlap
+// [from, to) (whole days: the counts are per day).
+struct EventsPerDayCall {
+  std::optional<int64_t> from;
+  std::optional<int64_t> to;
+};
 struct ListSpacesCall {};
 struct NeighborsCall {
   std::string space;
@@ -122,6 +129,11 @@ struct StartEvalCall {
   EvaluateOptions options;
 };
 struct EvalStatusCall {};
+// POST /v1/eval/cancel [{"job": N}]: stop the running evaluation at its next
+// checkpoint; with `job`, only if that job is the one running.
+struct CancelEvalCall {
+  std::optional<uint64_t> job;
+};
 struct AuditCall {
   size_t limit = 0;  // 0: every entry; else the newest `limit`
 };
@@ -135,7 +147,7 @@ using ApiCall = std::variant<HealthCall, StatsCall, RecommendCall, SimilarCall, 
                              SnapshotCall, HistoryCall, GetItemCall, GetUserCall,
                              EventsPerDayCall, ListSpacesCall, NeighborsCall, StartEvalCall,
                              EvalStatusCall, AuditCall, ListSnapshotsCall, VerifySnapshotCall,
-                             ModelCall, ItemInteractionsCall, ImpressionsCall>;
+                             ModelCall, ItemInteractionsCall, ImpressionsCall, CancelEvalCall>;
 
 // The outcome of parsing: a call, or the HTTP error to answer with.
 struct ParsedRequest {
