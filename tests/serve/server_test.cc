@@ -676,11 +676,12 @@ TEST_F(ServerTest, EventsPerDaySumsTheDailyCountsOfEveryItem) {
 // range, or one that is not a number, is 400 (here and on the history route).
 TEST_F(ServerTest, EventsPerDayAndHistoryTakeAValidatedTimeRange) {
   std::vector<Event> events;
-  for (int day = 0; day < 5; ++day) {  // UTC days 19675 (2023-11-14) .. 19679, 2 events each
+  for (int day = 0; day < 5; ++day) {  // UTC days 25000 (2038-06-13) .. 25004, 2 events each,
+                                       // after every event of the fixture
     for (int k = 0; k < 2; ++k) {
       Event e;
       e.user = "ranger", e.item = "r" + std::to_string(k), e.type = "view";
-      e.timestamp = (19675 + day) * int64_t{86400} + 3600 * (1 + k);
+      e.timestamp = (25000 + day) * int64_t{86400} + 3600 * (1 + k);
       events.push_back(e);
     }
   }
@@ -691,23 +692,25 @@ TEST_F(ServerTest, EventsPerDayAndHistoryTakeAValidatedTimeRange) {
     for (const auto& d : j["days"]) days.push_back(d["day"]);
     return days;
   };
-  const int64_t d1 = 19676 * int64_t{86400};
+  const int64_t d1 = 25001 * int64_t{86400};
   // Two whole days: [start of 19676, start of 19678).
   HttpResponse r = Send("GET", "/v1/stats/events_per_day?from=" + std::to_string(d1) +
                                    "&to=" + std::to_string(d1 + 2 * 86400));
   ASSERT_EQ(r.status, 200) << r.body;
   json j = json::parse(r.body);
-  EXPECT_EQ(days_of(j), (std::vector<int64_t>{19676, 19677})) << r.body;
+  EXPECT_EQ(days_of(j), (std::vector<int64_t>{25001, 25002})) << r.body;
   EXPECT_EQ(j["total"], 4);
   EXPECT_EQ(j["from"], d1);
   // A range inside one day keeps that whole day; from alone / to alone cut one side.
   j = json::parse(Send("GET", "/v1/stats/events_per_day?from=" + std::to_string(d1 + 10) +
                                   "&to=" + std::to_string(d1 + 20)).body);
-  EXPECT_EQ(days_of(j), (std::vector<int64_t>{19676}));
+  EXPECT_EQ(days_of(j), (std::vector<int64_t>{25001}));
   j = json::parse(Send("GET", "/v1/stats/events_per_day?from=" + std::to_string(d1 + 86400)).body);
-  EXPECT_EQ(days_of(j), (std::vector<int64_t>{19677, 19678, 19679}));
+  EXPECT_EQ(days_of(j), (std::vector<int64_t>{25002, 25003, 25004}));
   j = json::parse(Send("GET", "/v1/stats/events_per_day?to=" + std::to_string(d1)).body);
-  EXPECT_EQ(days_of(j), (std::vector<int64_t>{19675}));
+  ASSERT_FALSE(j["days"].empty());
+  EXPECT_EQ(j["days"].back()["day"], 25000);  // the fixture's days and 25000, nothing later
+  EXPECT_EQ(j["days"].back()["date"], "2038-06-13");
   // The history route takes the same range (its events, not days).
   j = json::parse(Send("GET", "/v1/users/ranger/history?order=newest&from=" + std::to_string(d1) +
                                   "&to=" + std::to_string(d1 + 86400)).body);
@@ -1032,7 +1035,9 @@ TEST_F(ServerTest, EvalCancelStopsTheJobAtItsNextCheckpoint) {
   ASSERT_EQ(r.status, 200) << r.body;
   json j = json::parse(r.body);
   EXPECT_EQ(j["job"], 1);
-  if (j["state"] == "running") EXPECT_EQ(j["cancelling"], true) << r.body;
+  if (j["state"] == "running") {
+    EXPECT_EQ(j["cancelling"], true) << r.body;
+  }
   j = WaitForEval(poll);
   const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_EQ(j["state"], "cancelled") << j.dump();
@@ -1210,8 +1215,10 @@ TEST_F(ServerTest, ItemInteractionsNameUsersOnlyWithoutAggregatePrivacy) {
   j = json::parse(Send("GET", "/v1/items/who-item/interactions?users=1").body);
   EXPECT_EQ(j["users"].size(), 1u);
   EXPECT_EQ(j["distinct_users"], 2);
-  EXPECT_EQ(j["scan_complete"], true);  // the log's 3 events are under the default budget
-  EXPECT_EQ(j["scanned_events"], 3);
+  int64_t stored = 0;  // the fixture's events and these 3: all under the default budget
+  ASSERT_TRUE(db_->ForEachEvent([&](const Event&) { return ++stored, Status::OK(); }).ok());
+  EXPECT_EQ(j["scan_complete"], true);
+  EXPECT_EQ(j["scanned_events"], stored);
   EXPECT_EQ(Send("GET", "/v1/items/who-item/interactions?users=-1").status, 400);
   EXPECT_EQ(Send("GET", "/v1/items/who-item/interactions?scan=-1").status, 400);
   EXPECT_EQ(Send("GET", "/v1/items/who-item/interactions?scan=10000001").status, 400);
@@ -1279,22 +1286,32 @@ TEST_F(ServerTest, ItemInteractionsScanReadsAtMostItsBudget) {
   late.user = "late", late.item = "scan-item", late.type = "click", late.timestamp = 1700001000;
   events.push_back(late);
   ASSERT_TRUE(db_->RecordEvents({}, events).ok());
+  // "late" is the newest user, so its one event is the last key of the log.
+  int64_t stored = 0;
+  std::string last_user;
+  ASSERT_TRUE(db_->ForEachEvent([&](const Event& e) {
+    ++stored, last_user = e.user;
+    return Status::OK();
+  }).ok());
+  ASSERT_EQ(last_user, "late");
+  ASSERT_GT(stored, 51);
+  const std::string budget = std::to_string(stored - 1);
 
   ServerOptions open;
   open.aggregate_privacy = false;
   StartServer(open);
-  HttpResponse r = Send("GET", "/v1/items/scan-item/interactions?scan=50");
+  HttpResponse r = Send("GET", "/v1/items/scan-item/interactions?scan=" + budget);
   ASSERT_EQ(r.status, 200) << r.body;
   json j = json::parse(r.body);
   EXPECT_EQ(j["total"], 1);  // the counters are exact whatever the budget
-  EXPECT_EQ(j["scanned_events"], 50);
+  EXPECT_EQ(j["scanned_events"], stored - 1);
   EXPECT_EQ(j["scan_complete"], false);
   EXPECT_EQ(j["distinct_users"], 0) << "read past the budget: " << r.body;
   EXPECT_TRUE(j["users"].empty()) << r.body;
-  EXPECT_NE(j["note"].get<std::string>().find("scan=50"), std::string::npos) << r.body;
+  EXPECT_NE(j["note"].get<std::string>().find("scan=" + budget), std::string::npos) << r.body;
 
-  j = json::parse(Send("GET", "/v1/items/scan-item/interactions?scan=51").body);
-  EXPECT_EQ(j["scanned_events"], 51);
+  j = json::parse(Send("GET", "/v1/items/scan-item/interactions?scan=" + std::to_string(stored)).body);
+  EXPECT_EQ(j["scanned_events"], stored);
   EXPECT_EQ(j["scan_complete"], true);
   ASSERT_EQ(j["users"].size(), 1u) << j.dump();
   EXPECT_EQ(j["users"][0]["user"], "late");
