@@ -469,6 +469,12 @@ try {
   await page.selectOption('#eval-knob', '');
   await page.click('#run-eval');
   await page.waitForSelector('[data-testid=eval-state][data-state=running], [data-testid=eval-state][data-state=done]');
+  // Cancel once the first step has begun, so the stop is mid-run, not before it.
+  for (let i = 0; i < 600; i++) {
+    const st = (await apiStatus('/v1/eval', token)).body;
+    if (st.state !== 'running' || st.steps_total > 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   if (await page.locator('#cancel-eval:visible').count() === 1) {
     const tCancel = performance.now();
     await page.click('#cancel-eval');
