@@ -16,7 +16,7 @@
 // forgetting a user shows a receipt and the user is gone (the page and the API
 // say so); the overview's events-per-day chart, last training run and
 // retention policy (with the last sweep) match the API; the quality
-// page runs an eval in the background (the server answers and refuses a second
+// page cancels a long eval from its button, then runs an eval in the background (the server answers and refuses a second
 // one meanwhile) and shows its table and sweep chart; the privacy page shows
 // the audit log and creates and verifies a backup; every request the page
 // makes goes to the server's loopback address; no Content-Security-Policy
@@ -187,6 +187,39 @@ try {
         await page.getAttribute('[data-testid=events-per-day]', 'data-total') === String(daily.total),
         `overview: events-per-day chart has a bar for each of the ${daily.days.length} days of the API`);
   check(daily.total === stats.events, `events per day sum to the events of /v1/stats (${daily.total})`);
+  // The time-range picker: a sub-range of the days redraws the chart with
+  // exactly the days of GET /v1/stats/events_per_day?from=&to=; a reversed
+  // range shows the API's 400 message and leaves the chart; "All time" restores it.
+  {
+    const a = daily.days[Math.min(10, daily.days.length - 1)], b = daily.days[Math.min(40, daily.days.length - 1)];
+    const from = Date.UTC(...a.date.split('-').map((x, i) => Number(x) - (i === 1 ? 1 : 0))) / 1000;
+    const to = Date.UTC(...b.date.split('-').map((x, i) => Number(x) - (i === 1 ? 1 : 0))) / 1000 + 86400;
+    const sub = (await apiStatus(`/v1/stats/events_per_day?from=${from}&to=${to}`, token)).body;
+    await page.fill('#daily-from', a.date);
+    await page.fill('#daily-to', b.date);
+    await page.click('#daily-apply');
+    await page.waitForFunction((t) => document.querySelector('[data-testid=events-per-day]')
+      .getAttribute('data-total') === t, String(sub.total));
+    check(await page.locator('[data-testid=events-per-day] svg rect.day').count() === sub.days.length &&
+          sub.days.length > 0 && sub.days[0].date === a.date && sub.days[sub.days.length - 1].date === b.date &&
+          sub.total < daily.total,
+          `overview: the range ${a.date} to ${b.date} shows the API's ${sub.days.length} days, ${sub.total} events`);
+    await shot('overview-range');
+    await page.fill('#daily-from', b.date);
+    await page.fill('#daily-to', a.date);
+    await page.click('#daily-apply');
+    await page.waitForFunction(() => document.querySelector('[data-testid=daily-range-error]').textContent !== '');
+    const bad = await apiStatus(`/v1/stats/events_per_day?from=${to - 86400}&to=${from + 86400}`, token);
+    check(bad.status === 400 && (await page.textContent('[data-testid=daily-range-error]')).includes('from: must be before to') &&
+          await page.locator('[data-testid=events-per-day] svg rect.day').count() === sub.days.length,
+          'overview: a reversed range shows the API\'s 400 message and keeps the chart');
+    await page.click('#daily-all');
+    await page.waitForFunction((t) => document.querySelector('[data-testid=events-per-day]')
+      .getAttribute('data-total') === t, String(daily.total));
+    check(await page.textContent('[data-testid=daily-range-error]') === '' &&
+          await page.locator('[data-testid=events-per-day] svg rect.day').count() === daily.days.length,
+          'overview: "All time" shows every day again');
+  }
   check((await page.textContent('[data-testid=spaces]')).includes('text'), 'overview: the embedding space is listed');
   // The last training run: what GET /v1/model says, component by component.
   const model = (await apiStatus('/v1/model', token)).body;
@@ -266,6 +299,36 @@ try {
   }
   await page.locator('.panel', { has: page.locator('[data-testid=history]') })
     .screenshot({ path: path.join(outDir, 'user-timeline.png') });
+  // The timeline's range picker: the day of the user's newest event, as
+  // GET .../history?order=newest&from=&to= pages it; a reversed range is the API's 400.
+  {
+    const day = new Date(page1.events[0].ts * 1000).toISOString().slice(0, 10);
+    const from = Date.UTC(...day.split('-').map((x, i) => Number(x) - (i === 1 ? 1 : 0))) / 1000;
+    const ranged = (await apiStatus(`/v1/users/${user}/history?order=newest&limit=50&from=${from}&to=${from + 86400}`,
+                                    token)).body;
+    await page.fill('#history-from', day);
+    await page.fill('#history-to', day);
+    await page.click('#history-apply');
+    await page.waitForFunction((n) => document.querySelector('[data-testid=history-count]').textContent ===
+                                      n + ' events in the range', ranged.total);
+    const inRange = await tlEntries();
+    check(inRange.join() === asEntries(ranged).join() && ranged.total > 0 && ranged.total < hist.count &&
+          await page.locator('[data-testid=history] li.tl-day').count() === 1,
+          `timeline: the range ${day} shows the API's ${ranged.total} events of that day`);
+    await page.locator('.panel', { has: page.locator('[data-testid=history]') })
+      .screenshot({ path: path.join(outDir, 'user-timeline-range.png') });
+    await page.fill('#history-from', '2030-01-02');
+    await page.fill('#history-to', '2030-01-01');
+    await page.click('#history-apply');
+    await page.waitForFunction(() => document.querySelector('[data-testid=history-range-error]').textContent !== '');
+    check((await page.textContent('[data-testid=history-range-error]')).includes('from: must be before to') &&
+          (await tlEntries()).join() === inRange.join(),
+          'timeline: a reversed range shows the API\'s 400 message and keeps the list');
+    await page.click('#history-all');
+    await page.waitForFunction((n) => document.querySelector('[data-testid=history-count]').textContent === n + ' events',
+                               hist.count);
+    check((await tlEntries()).join() === asEntries(page1).join(), 'timeline: "All time" shows the newest 50 again');
+  }
   check(await page.locator('[data-testid=before] svg.bars rect').count() > 0,
         'user: contribution bars drawn');
   check((await page.locator('[data-testid=before] .sentence').count()) > 0,
@@ -335,6 +398,9 @@ try {
         whoUsers.join() === who.users.map((u) => u.user).join() &&
         await page.textContent('[data-testid=who-distinct]') === who.distinct_users.toLocaleString('en-US'),
         `item: ${whoUsers.length} latest of ${who.distinct_users} users listed (no aggregate privacy here)`);
+  check(who.scan_complete === true && who.scanned_events === stats.events &&
+        await page.getAttribute('[data-testid=who-scan]', 'data-complete') === 'true',
+        `item: the users come from a scan of all ${who.scanned_events} events (under the default bound)`);
   await shot('item');
 
   // ---- how long a page takes, against one API call of the same run ----
@@ -397,6 +463,34 @@ try {
   // 3-point diversity sweep, instead of every recommender.
   await page.goto(origin + '/console/#/quality');
   await page.waitForSelector('#run-eval');
+  // First a long eval (every recommender, no sweep) cancelled from its button:
+  // the job stops at its next checkpoint and reports "cancelled".
+  await page.fill('#eval-recommenders', '');
+  await page.selectOption('#eval-knob', '');
+  await page.click('#run-eval');
+  await page.waitForSelector('[data-testid=eval-state][data-state=running], [data-testid=eval-state][data-state=done]');
+  // Cancel once the first step has begun, so the stop is mid-run, not before it.
+  for (let i = 0; i < 600; i++) {
+    const st = (await apiStatus('/v1/eval', token)).body;
+    if (st.state !== 'running' || st.steps_total > 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (await page.locator('#cancel-eval:visible').count() === 1) {
+    const tCancel = performance.now();
+    await page.click('#cancel-eval');
+    await page.waitForSelector('[data-testid=eval-state][data-state=cancelled], [data-testid=eval-state][data-state=done]',
+                               { timeout: 120000 });
+    const cancelled = (await apiStatus('/v1/eval', token)).body;
+    check(cancelled.state === 'cancelled' && cancelled.error.code === 'aborted' &&
+          cancelled.steps_done < cancelled.steps_total &&
+          await page.locator('[data-testid=eval-cancelled]').count() === 1 &&
+          await page.locator('#cancel-eval:visible').count() === 0,
+          `quality: Cancel stopped job ${cancelled.job} after ${cancelled.steps_done} of ` +
+          `${cancelled.steps_total} steps, ${((performance.now() - tCancel) / 1000).toFixed(1)} s after the click`);
+    await shot('quality-cancelled');
+  } else {
+    console.log('note: the eval finished before Cancel could be clicked');
+  }
   await page.fill('#eval-recommenders', 'mostpop,itemknn,ials');
   await page.selectOption('#eval-knob', 'diversity');
   await page.fill('#eval-step', '0.5');

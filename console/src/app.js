@@ -183,6 +183,41 @@ function openForms() {
     } }, el('label', {}, 'Open an item '), item, el('input', { type: 'submit', value: 'Open' })));
 }
 
+// A time-range picker: two dates (UTC, both days included) and Apply / All
+// time. onApply gets the API's range {from, to} in Unix seconds, [from, to)
+// (either may be absent), or null for all time; it returns a promise whose
+// rejection (the API's 400 for a reversed range, say) is shown beside it.
+function dateToUnix(value) {
+  const [y, m, d] = value.split('-').map(Number);
+  return Date.UTC(y, m - 1, d) / 1000;
+}
+function rangeQuery(range) {
+  if (!range) return '';
+  return (range.from !== undefined ? '&from=' + range.from : '') +
+         (range.to !== undefined ? '&to=' + range.to : '');
+}
+function rangePicker(prefix, onApply) {
+  const from = el('input', { type: 'date', id: prefix + '-from', 'aria-label': 'from (UTC day)' });
+  const to = el('input', { type: 'date', id: prefix + '-to', 'aria-label': 'to (UTC day, included)' });
+  const error = el('span', { class: 'error', id: prefix + '-range-error', 'data-testid': prefix + '-range-error' });
+  const run = async (range) => {
+    error.textContent = '';
+    try { await onApply(range); } catch (e) { if (e.status !== 401) error.textContent = e.message; }
+  };
+  const apply = el('button', { type: 'button', id: prefix + '-apply' }, 'Apply');
+  apply.addEventListener('click', () => {
+    const range = {};
+    if (from.value) range.from = dateToUnix(from.value);
+    if (to.value) range.to = dateToUnix(to.value) + 86400;  // the "to" day is included
+    run(from.value || to.value ? range : null);
+  });
+  const all = el('button', { type: 'button', id: prefix + '-all' }, 'All time');
+  all.addEventListener('click', () => { from.value = ''; to.value = ''; run(null); });
+  return el('div', { class: 'range', 'data-testid': prefix + '-range' },
+    el('label', { for: prefix + '-from' }, 'From '), from,
+    el('label', { for: prefix + '-to' }, ' to '), to, ' ', apply, ' ', all, ' ', error);
+}
+
 // Events per day (GET /v1/stats/events_per_day) as one bar per UTC day from
 // the first day with events to the last; days without events are gaps.
 // Each bar carries a <title> (date: count) that the browser shows on hover.
@@ -298,6 +333,12 @@ async function renderOverview() {
   const [s, daily, spaces, report] = await Promise.all([
     api('/v1/stats'), api('/v1/stats/events_per_day'), api('/v1/spaces'), api('/v1/model')]);
   const model = s.model_version !== undefined ? fmtInt(s.model_version) : 'not reported';
+  // GET /v1/stats/events_per_day?from=&to=: the days of the picked range.
+  const dailyBox = el('div', {}, eventsPerDayChart(daily));
+  const dailyPicker = rangePicker('daily', async (range) => {
+    const doc = await api('/v1/stats/events_per_day' + rangeQuery(range).replace('&', '?'));
+    dailyBox.replaceChildren(eventsPerDayChart(doc));
+  });
   const extra = [];
   if (s.model_problem) extra.push(el('p', { class: 'error' }, 'Model: ' + s.model_problem));
   show(el('h1', {}, 'Overview'),
@@ -311,7 +352,7 @@ async function renderOverview() {
     el('div', { class: 'cols' },
       el('div', { class: 'panel' }, el('h2', {}, 'Last training run'), lastTrainPanel(report)),
       el('div', { class: 'panel' }, el('h2', {}, 'Retention'), retentionPanel(s))),
-    el('div', { class: 'panel' }, el('h2', {}, 'Events per day (UTC)'), eventsPerDayChart(daily)),
+    el('div', { class: 'panel' }, el('h2', {}, 'Events per day (UTC)'), dailyPicker, dailyBox),
     el('div', { class: 'panel' }, el('h2', {}, 'Embedding spaces'), spacesTable(spaces.spaces)),
     el('h2', {}, 'Look something up'), openForms());
 }
@@ -399,9 +440,9 @@ function typeDot(type) {
   return svg('svg', { class: 'dot', width: 12, height: 12, 'aria-hidden': 'true' },
              svg('circle', { cx: 6, cy: 6, r: 5, fill: colorOfType(type) }));
 }
-async function historyPage(user, offset) {
+async function historyPage(user, offset, range = null) {
   const page = await api('/v1/users/' + enc(user) + '/history?order=newest&limit=' + TIMELINE_PAGE +
-                         '&offset=' + offset);
+                         '&offset=' + offset + rangeQuery(range));
   await items(page.events.map((e) => e.item));
   return page;
 }
@@ -410,7 +451,9 @@ function historyPanel(user, first) {
   const list = el('ol', { class: 'timeline', 'data-testid': 'history' });
   const shown = el('span', { class: 'muted', 'data-testid': 'history-shown' });
   const more = el('button', { type: 'button', id: 'history-more' }, 'Show ' + TIMELINE_PAGE + ' more');
+  const count = el('span', { class: 'muted', 'data-testid': 'history-count' }, first.total + ' events');
   let lastDay = null;
+  let range = null;  // the picker's range (GET .../history?from=&to=), null for all time
   const append = (page) => {
     for (const e of page.events) {
       const day = fmtTime(e.ts).slice(0, 10);
@@ -433,16 +476,26 @@ function historyPanel(user, first) {
   };
   more.addEventListener('click', async () => {
     more.disabled = true;
-    try { append(await historyPage(user, Number(more.dataset.offset))); } catch (e) {
+    try { append(await historyPage(user, Number(more.dataset.offset), range)); } catch (e) {
       if (e.status !== 401) list.append(el('li', {}, errorPanel(e)));
     }
     more.disabled = false;
   });
-  append(first);
-  if (!first.events.length) list.append(el('li', { class: 'muted' }, 'No stored events.'));
+  const start = (page) => {
+    list.replaceChildren();
+    lastDay = null;
+    count.textContent = page.total + ' events' + (range ? ' in the range' : '');
+    append(page);
+    if (!page.events.length) list.append(el('li', { class: 'muted' }, 'No stored events.'));
+  };
+  const picker = rangePicker('history', async (r) => {
+    const page = await historyPage(user, 0, r);  // a 400 (bad range) leaves the list as it was
+    range = r;
+    start(page);
+  });
+  start(first);
   return el('div', { class: 'panel' },
-    el('h2', {}, 'History ', el('span', { class: 'muted', 'data-testid': 'history-count' },
-                                 first.total + ' events'), shown),
+    el('h2', {}, 'History ', count, shown), picker,
     el('div', { class: 'timeline-box' }, list), more);
 }
 
@@ -639,7 +692,12 @@ function whoPanel(who) {
         el('tr', {}, ['user', 'events', 'last', 'when'].map((h) => el('th', {}, h))),
         who.users.map((u) => el('tr', { 'data-user': u.user },
           el('td', {}, el('a', { href: '#/user/' + enc(u.user) }, u.user)), el('td', {}, fmtInt(u.events)),
-          el('td', {}, typeDot(u.last_type), ' ', u.last_type), el('td', {}, fmtTime(u.last_ts))))));
+          el('td', {}, typeDot(u.last_type), ' ', u.last_type), el('td', {}, fmtTime(u.last_ts))))),
+      // The users come from a bounded scan of the event log (the API's `scan`).
+      el('p', { class: 'muted', 'data-testid': 'who-scan', 'data-complete': String(who.scan_complete) },
+        who.scan_complete === false
+          ? 'Found in the first ' + fmtInt(who.scanned_events) + ' events of the log only: ' + who.note
+          : 'From all ' + fmtInt(who.scanned_events) + ' events of the log.'));
   }
   return el('div', { class: 'panel', 'data-testid': 'who' }, el('h2', {}, 'Who interacts'),
     el('p', {}, el('span', { 'data-testid': 'item-total' }, fmtInt(who.total)), ' events'),
@@ -735,7 +793,15 @@ function evalStatusPanel(st) {
   if (st.state === 'running') {
     parts.push(el('progress', { max: 1, value: share, 'data-testid': 'eval-progress' }));
   }
+  if (st.state === 'running' && st.cancelling) {
+    parts.push(el('p', { class: 'muted', 'data-testid': 'eval-cancelling' },
+      'Cancelling: the evaluation stops before its next step.'));
+  }
   if (st.state === 'failed') parts.push(el('p', { class: 'error' }, st.error.code + ': ' + st.error.message));
+  if (st.state === 'cancelled') {
+    parts.push(el('p', { class: 'muted', 'data-testid': 'eval-cancelled' },
+      'Cancelled after ' + st.steps_done + ' of ' + (st.steps_total || '?') + ' steps (' + st.error.message + ').'));
+  }
   parts.push(el('p', { class: 'muted' }, 'Request: ' + JSON.stringify(st.request)));
   return el('div', {}, parts);
 }
@@ -754,10 +820,16 @@ async function renderQuality() {
   const results = el('div', { id: 'eval-results' });
   const runButton = el('button', { type: 'button', class: 'primary', id: 'run-eval' }, 'Run eval');
   const runError = el('p', { class: 'error', id: 'eval-error' });
+  // POST /v1/eval/cancel with the job's number, so a late click cannot stop a newer job.
+  const cancelButton = el('button', { type: 'button', id: 'cancel-eval', hidden: true }, 'Cancel eval');
+  let runningJob = null;
 
   const drawStatus = (st) => {
     status.replaceChildren(el('h2', {}, 'Status'), evalStatusPanel(st));
     runButton.disabled = st.state === 'running';
+    runningJob = st.state === 'running' ? st.job : null;
+    cancelButton.hidden = st.state !== 'running';
+    cancelButton.disabled = !!st.cancelling;
     if (st.state === 'done') {
       results.replaceChildren(
         el('div', { class: 'panel' }, el('h2', {}, 'Accuracy and beyond-accuracy, per recommender'),
@@ -784,7 +856,18 @@ async function renderQuality() {
     drawStatus(st);
     if (st.state === 'running') setTimeout(poll, 500);
   };
-  runButton.addEventListener('click', async () => {
+  cancelButton.addEventListener('click', async () => {
+    runError.textContent = '';
+    if (runningJob === null) return;
+    cancelButton.disabled = true;
+    try {
+      drawStatus(await api('/v1/eval/cancel', { method: 'POST', body: { job: runningJob } }));
+    } catch (e) {
+      // 409: it finished (or another job runs) meanwhile; the poll shows which.
+      if (e.status !== 401) runError.textContent = e.message;
+    }
+  });
+    runButton.addEventListener('click', async () => {
     runError.textContent = '';
     const body = {};
     const names = recs.value.split(',').map((s) => s.trim()).filter(Boolean);
@@ -806,7 +889,7 @@ async function renderQuality() {
       el('div', { class: 'form-grid' },
         el('label', { for: 'eval-recommenders' }, 'Recommenders'), recs,
         el('label', { for: 'eval-knob' }, 'Sweep'), el('span', {}, knob, ' from ', from, ' to ', to, ' step ', step)),
-      runButton, runError),
+      runButton, ' ', cancelButton, runError),
     status, results);
   await poll();
 }

@@ -194,12 +194,17 @@ StatusOr<EvaluationReport> EvaluateRecommenders(const models::Dataset& data,
   int steps_total = static_cast<int>(sweep_values.size());
   for (const auto& m : makers) steps_total += selected(m.name) ? 1 : 0;
   int steps_done = 0;
-  auto progress = [&](const std::string& step) {
+  // A checkpoint: stop here when the caller cancelled, else report the step.
+  auto progress = [&](const std::string& step) -> Status {
+    if (options.cancelled && options.cancelled()) {
+      return Status::Aborted("eval: cancelled before '" + step + "'");
+    }
     if (options.progress) options.progress(step, steps_done++, steps_total);
+    return Status::OK();
   };
   for (const auto& [name, make] : makers) {
     if (!selected(name)) continue;
-    progress("fit " + name);
+    RECDB_RETURN_IF_ERROR(progress("fit " + name));
     std::unique_ptr<models::Recommender> model = make();
     const auto t0 = std::chrono::steady_clock::now();
     Status st = model->Fit(split.train);
@@ -232,7 +237,8 @@ StatusOr<EvaluationReport> EvaluateRecommenders(const models::Dataset& data,
         CareOptions point = options.care.value_or(CareOptions{});
         for (double v : sweep_values) {
           *Knob(point, options.sweep->knob) = v;
-          progress("sweep " + options.sweep->knob + "=" + FormatKnobValue(v));
+          RECDB_RETURN_IF_ERROR(
+              progress("sweep " + options.sweep->knob + "=" + FormatKnobValue(v)));
           report.sweep.push_back({v, ToMetrics(reranked.Evaluate(point))});
         }
       }

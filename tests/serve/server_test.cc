@@ -205,6 +205,7 @@ const std::vector<RouteCall>& AllRoutes() {
       {"GET", "/v1/spaces/text/neighbors?item=i1", ""},
       {"POST", "/v1/eval", R"({"recommenders":["mostpop"]})"},
       {"GET", "/v1/eval", ""},
+      {"POST", "/v1/eval/cancel", ""},
       {"GET", "/v1/audit", ""},
       {"GET", "/v1/users/u1/history?order=newest&limit=5", ""},
       {"GET", "/v1/items/i1/interactions", ""},
@@ -670,6 +671,63 @@ TEST_F(ServerTest, EventsPerDaySumsTheDailyCountsOfEveryItem) {
   EXPECT_EQ(Send("POST", "/v1/stats/events_per_day").status, 405);
 }
 
+// The overview's time-range picker: from/to (Unix seconds, [from, to)) keep
+// the days that overlap the range, whole; a reversed, empty or out-of-range
+// range, or one that is not a number, is 400 (here and on the history route).
+TEST_F(ServerTest, EventsPerDayAndHistoryTakeAValidatedTimeRange) {
+  std::vector<Event> events;
+  for (int day = 0; day < 5; ++day) {  // UTC days 25000 (2038-06-13) .. 25004, 2 events each,
+                                       // after every event of the fixture
+    for (int k = 0; k < 2; ++k) {
+      Event e;
+      e.user = "ranger", e.item = "r" + std::to_string(k), e.type = "view";
+      e.timestamp = (25000 + day) * int64_t{86400} + 3600 * (1 + k);
+      events.push_back(e);
+    }
+  }
+  ASSERT_TRUE(db_->RecordEvents({}, events).ok());
+  StartServer();
+  auto days_of = [](const json& j) {
+    std::vector<int64_t> days;
+    for (const auto& d : j["days"]) days.push_back(d["day"]);
+    return days;
+  };
+  const int64_t d1 = 25001 * int64_t{86400};
+  // Two whole days: [start of 19676, start of 19678).
+  HttpResponse r = Send("GET", "/v1/stats/events_per_day?from=" + std::to_string(d1) +
+                                   "&to=" + std::to_string(d1 + 2 * 86400));
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = json::parse(r.body);
+  EXPECT_EQ(days_of(j), (std::vector<int64_t>{25001, 25002})) << r.body;
+  EXPECT_EQ(j["total"], 4);
+  EXPECT_EQ(j["from"], d1);
+  // A range inside one day keeps that whole day; from alone / to alone cut one side.
+  j = json::parse(Send("GET", "/v1/stats/events_per_day?from=" + std::to_string(d1 + 10) +
+                                  "&to=" + std::to_string(d1 + 20)).body);
+  EXPECT_EQ(days_of(j), (std::vector<int64_t>{25001}));
+  j = json::parse(Send("GET", "/v1/stats/events_per_day?from=" + std::to_string(d1 + 86400)).body);
+  EXPECT_EQ(days_of(j), (std::vector<int64_t>{25002, 25003, 25004}));
+  j = json::parse(Send("GET", "/v1/stats/events_per_day?to=" + std::to_string(d1)).body);
+  ASSERT_FALSE(j["days"].empty());
+  EXPECT_EQ(j["days"].back()["day"], 25000);  // the fixture's days and 25000, nothing later
+  EXPECT_EQ(j["days"].back()["date"], "2038-06-13");
+  // The history route takes the same range (its events, not days).
+  j = json::parse(Send("GET", "/v1/users/ranger/history?order=newest&from=" + std::to_string(d1) +
+                                  "&to=" + std::to_string(d1 + 86400)).body);
+  EXPECT_EQ(j["total"], 2) << j.dump();
+  // Bad ranges: reversed, empty, negative, past the last timestamp, not a number.
+  for (const std::string route : {"/v1/stats/events_per_day?", "/v1/users/ranger/history?"}) {
+    for (const std::string bad :
+         {"from=200&to=100", "from=100&to=100", "from=-1", "to=-5", "to=253402300801",
+          "from=abc", "from=1.5", "to="}) {
+      r = Send("GET", route + bad);
+      EXPECT_EQ(r.status, 400) << route << bad << " " << r.body;
+    }
+  }
+  r = Send("GET", "/v1/stats/events_per_day?from=200&to=100");
+  EXPECT_NE(ErrorMessage(r).find("from: must be before to"), std::string::npos) << r.body;
+}
+
 TEST_F(ServerTest, SpacesAndTheirNeighboursAreTheDbsSearch) {
   StartServer();
   HttpResponse r = Send("GET", "/v1/spaces");
@@ -943,6 +1001,83 @@ TEST_F(ServerTest, EvalRunsInTheBackgroundOneAtATimeWhileTheServerAnswers) {
   EXPECT_EQ(r.headers["allow"], "GET, HEAD, POST");
 }
 
+// POST /v1/eval/cancel: the running job is asked to stop; the evaluator sees
+// EvaluateOptions::cancelled at its next checkpoint, and the job reports
+// "cancelled". Nothing running, or another job's number, is 409.
+TEST_F(ServerTest, EvalCancelStopsTheJobAtItsNextCheckpoint) {
+  // A stand-in that checks for cancellation between steps, as DB::Evaluate does.
+  std::atomic<bool> in_step{false};
+  std::atomic<int> steps_run{0};
+  ServerOptions o;
+  o.evaluate = [&](const EvaluateOptions& e) -> StatusOr<EvaluationReport> {
+    for (int step = 0; step < 2000; ++step) {  // 2000 steps of 10 ms: 20 s if never cancelled
+      if (e.cancelled && e.cancelled()) return Status::Aborted("eval: cancelled");
+      if (e.progress) e.progress("step " + std::to_string(step), step, 2000);
+      in_step = true;
+      ++steps_run;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return EvaluationReport{};
+  };
+  StartServer(o);
+  auto poll = [&] { return Send("GET", "/v1/eval"); };
+  HttpResponse r = Send("POST", "/v1/eval/cancel", "");
+  EXPECT_EQ(r.status, 409) << r.body;  // idle: nothing to cancel
+  EXPECT_NE(ErrorMessage(r).find("no evaluation is running"), std::string::npos) << r.body;
+  ASSERT_EQ(Send("POST", "/v1/eval", "").status, 202);
+  for (int i = 0; i < 500 && !in_step; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(Send("POST", "/v1/eval/cancel", R"({"job":7})").status, 409);  // not the running one
+  EXPECT_EQ(Send("POST", "/v1/eval/cancel", R"({"jobs":1})").status, 400);
+  EXPECT_EQ(Send("POST", "/v1/eval/cancel", R"({"job":"1"})").status, 400);
+  EXPECT_EQ(Send("GET", "/v1/eval/cancel").status, 405);
+  const auto t0 = std::chrono::steady_clock::now();
+  r = Send("POST", "/v1/eval/cancel", R"({"job":1})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = json::parse(r.body);
+  EXPECT_EQ(j["job"], 1);
+  if (j["state"] == "running") {
+    EXPECT_EQ(j["cancelling"], true) << r.body;
+  }
+  j = WaitForEval(poll);
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(j["state"], "cancelled") << j.dump();
+  EXPECT_EQ(j["error"]["code"], "aborted") << j.dump();
+  EXPECT_FALSE(j.contains("report"));
+  EXPECT_LT(steps_run.load(), 1000) << "the evaluator ran on after the cancel";
+  EXPECT_LT(waited, 5.0) << "stopped within a step, not at the end";
+  EXPECT_EQ(Send("POST", "/v1/eval/cancel", "").status, 409);  // nothing runs now
+  // The next job starts and runs to its end.
+  ASSERT_EQ(Send("POST", "/v1/eval", "").status, 202);
+  j = json::parse(poll().body);
+  EXPECT_EQ(j["job"], 2);
+  EXPECT_FALSE(j.contains("cancelling"));
+  ASSERT_EQ(Send("POST", "/v1/eval/cancel", "").status, 200);  // no job number: the running one
+  EXPECT_EQ(WaitForEval(poll)["state"], "cancelled");
+}
+
+// The real evaluator honours the checkpoint: DB::Evaluate with `cancelled`
+// true from the start returns Aborted before fitting anything, and one that
+// turns true after the first step stops there.
+TEST_F(ServerTest, DbEvaluateStopsAtTheCheckpointWhenCancelled) {
+  EvaluateOptions eo;
+  eo.threads = 1;
+  eo.recommenders = {"mostpop", "itemknn"};
+  std::vector<std::string> steps;
+  eo.progress = [&](const std::string& step, int, int) { steps.push_back(step); };
+  eo.cancelled = [] { return true; };
+  auto r = db_->Evaluate(eo);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kAborted) << r.status().ToString();
+  EXPECT_TRUE(steps.empty());
+  eo.cancelled = [&] { return !steps.empty(); };  // after the first step
+  r = db_->Evaluate(eo);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kAborted);
+  EXPECT_EQ(steps, (std::vector<std::string>{"fit mostpop"}));
+  eo.cancelled = [] { return false; };
+  EXPECT_TRUE(db_->Evaluate(eo).ok());
+}
+
 TEST_F(ServerTest, EvalOverHttpIsTheDbsEvaluateWithASweep) {
   StartServer();
   const std::string body =
@@ -1080,7 +1215,13 @@ TEST_F(ServerTest, ItemInteractionsNameUsersOnlyWithoutAggregatePrivacy) {
   j = json::parse(Send("GET", "/v1/items/who-item/interactions?users=1").body);
   EXPECT_EQ(j["users"].size(), 1u);
   EXPECT_EQ(j["distinct_users"], 2);
+  int64_t stored = 0;  // the fixture's events and these 3: all under the default budget
+  ASSERT_TRUE(db_->ForEachEvent([&](const Event&) { return ++stored, Status::OK(); }).ok());
+  EXPECT_EQ(j["scan_complete"], true);
+  EXPECT_EQ(j["scanned_events"], stored);
   EXPECT_EQ(Send("GET", "/v1/items/who-item/interactions?users=-1").status, 400);
+  EXPECT_EQ(Send("GET", "/v1/items/who-item/interactions?scan=-1").status, 400);
+  EXPECT_EQ(Send("GET", "/v1/items/who-item/interactions?scan=10000001").status, 400);
   EXPECT_EQ(Send("GET", "/v1/items/who-item/interactions?user=x").status, 400);
   EXPECT_EQ(Send("GET", "/v1/items/no-such-item/interactions").status, 404);
   EXPECT_EQ(Send("POST", "/v1/items/who-item/interactions").status, 405);
@@ -1129,6 +1270,58 @@ TEST_F(ServerTest, ItemInteractionsNameUsersOnlyWithoutAggregatePrivacy) {
   ASSERT_TRUE((*noisy)->Close().ok());
 }
 
+// Without aggregate privacy the users come from a scan of the event log,
+// which is keyed user first: the scan reads at most `scan` events (users in
+// creation order) and says when that was not all. A full scan would find the
+// last user's event; a bounded one must not, and must say it stopped.
+TEST_F(ServerTest, ItemInteractionsScanReadsAtMostItsBudget) {
+  std::vector<Event> events;
+  for (int i = 0; i < 50; ++i) {  // user "early" is created first: its events come first
+    Event e;
+    e.user = "early", e.item = "filler-" + std::to_string(i), e.type = "view";
+    e.timestamp = 1700000000 + i;
+    events.push_back(e);
+  }
+  Event late;
+  late.user = "late", late.item = "scan-item", late.type = "click", late.timestamp = 1700001000;
+  events.push_back(late);
+  ASSERT_TRUE(db_->RecordEvents({}, events).ok());
+  // "late" is the newest user, so its one event is the last key of the log.
+  int64_t stored = 0;
+  std::string last_user;
+  ASSERT_TRUE(db_->ForEachEvent([&](const Event& e) {
+    ++stored, last_user = e.user;
+    return Status::OK();
+  }).ok());
+  ASSERT_EQ(last_user, "late");
+  ASSERT_GT(stored, 51);
+  const std::string budget = std::to_string(stored - 1);
+
+  ServerOptions open;
+  open.aggregate_privacy = false;
+  StartServer(open);
+  HttpResponse r = Send("GET", "/v1/items/scan-item/interactions?scan=" + budget);
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = json::parse(r.body);
+  EXPECT_EQ(j["total"], 1);  // the counters are exact whatever the budget
+  EXPECT_EQ(j["scanned_events"], stored - 1);
+  EXPECT_EQ(j["scan_complete"], false);
+  EXPECT_EQ(j["distinct_users"], 0) << "read past the budget: " << r.body;
+  EXPECT_TRUE(j["users"].empty()) << r.body;
+  EXPECT_NE(j["note"].get<std::string>().find("scan=" + budget), std::string::npos) << r.body;
+
+  j = json::parse(Send("GET", "/v1/items/scan-item/interactions?scan=" + std::to_string(stored)).body);
+  EXPECT_EQ(j["scanned_events"], stored);
+  EXPECT_EQ(j["scan_complete"], true);
+  ASSERT_EQ(j["users"].size(), 1u) << j.dump();
+  EXPECT_EQ(j["users"][0]["user"], "late");
+
+  j = json::parse(Send("GET", "/v1/items/scan-item/interactions?scan=0").body);
+  EXPECT_EQ(j["scanned_events"], 0);
+  EXPECT_EQ(j["scan_complete"], false);
+  EXPECT_EQ(j["total"], 1);
+}
+
 TEST_F(ServerTest, EveryRouteIsInTheOpenApiDescription) {
   std::ifstream in(std::string(RECDB_SOURCE_DIR) + "/tools/serve/openapi.yaml");
   ASSERT_TRUE(in.good());
@@ -1159,6 +1352,7 @@ TEST_F(ServerTest, EveryRouteIsInTheOpenApiDescription) {
       {"/v1/spaces", "get", "/v1/spaces"},
       {"/v1/spaces/{name}/neighbors", "get", "/v1/spaces/x/neighbors"},
       {"/v1/eval", "get post", "/v1/eval"},
+      {"/v1/eval/cancel", "post", "/v1/eval/cancel"},
       {"/v1/audit", "get", "/v1/audit"},
       {"/v1/snapshots", "get post", "/v1/snapshots"},
       {"/v1/snapshots/{name}/verify", "post", "/v1/snapshots/x/verify"},

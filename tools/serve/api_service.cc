@@ -5,6 +5,7 @@
 #include <ctime>
 #include <exception>
 #include <filesystem>
+#include <limits>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -234,7 +235,7 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
     j["seconds"] = r->seconds;
     return Ok(j);
   }
-  if (std::holds_alternative<EventsPerDayCall>(call)) {
+  if (const auto* c = std::get_if<EventsPerDayCall>(&call)) {
     // Summed from the per-item daily counts (DB::GetItemCounts): aggregates
     // only, so counted-only events (consent store_events off) are in them
     // and forgotten users' events are not.
@@ -257,11 +258,19 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
     }
     ojson days = ojson::array();
     int64_t total = 0;
+    // The days that overlap [from, to): floor(from / 86400) to
+    // floor((to - 1) / 86400) (timestamps are >= 0, so / is floor).
+    const int64_t first_day = c->from ? *c->from / 86400 : std::numeric_limits<int64_t>::min();
+    const int64_t last_day = c->to ? (*c->to - 1) / 86400 : std::numeric_limits<int64_t>::max();
     for (const auto& [day, n] : per_day) {
+      if (day < first_day || day > last_day) continue;
       days.push_back({{"day", day}, {"date", DayText(day)}, {"events", n}});
       total += n;
     }
-    return Ok(ojson{{"days", std::move(days)}, {"total", total}});
+    ojson j{{"days", std::move(days)}, {"total", total}};
+    if (c->from) j["from"] = *c->from;
+    if (c->to) j["to"] = *c->to;
+    return Ok(j);
   }
   if (std::holds_alternative<ListSpacesCall>(call)) {
     auto spaces = db_->ListSpaces();
@@ -286,6 +295,11 @@ ApiResponse ApiService::Execute(const ApiCall& call) {
     return r;
   }
   if (std::holds_alternative<EvalStatusCall>(call)) return Ok(eval_->Describe());
+  if (const auto* c = std::get_if<CancelEvalCall>(&call)) {
+    auto cancelling = eval_->Cancel(c->job);
+    if (!cancelling.ok()) return FromStatus(cancelling.status());
+    return Ok(*cancelling);  // "running" with "cancelling": poll GET /v1/eval for "cancelled"
+  }
   if (const auto* c = std::get_if<AuditCall>(&call)) {
     auto log = db_->ReadAuditLog();
     if (!log.ok()) return FromStatus(log.status());
@@ -373,21 +387,33 @@ ApiResponse ApiService::Interactions(const ItemInteractionsCall& c) {
                 "popularity_epsilon > 0), no user ids";
     return Ok(j);
   }
-  // Who: one scan of the event log (the DB keeps no item -> users index).
+  // Who: a bounded scan of the event log. Events are keyed user first
+  // (storage/FORMAT.md, for forgetting), so no key range holds one item's
+  // events and the store keeps no item -> users index; rather than read the
+  // whole log on every call, read at most c.scan events (users in creation
+  // order) and say whether that was all of it.
   struct Who {
     int64_t events = 0;
     int64_t last_ts = 0;
     std::string last_type;
   };
+  static const Status kBudgetSpent = Status::Aborted("interactions: scan budget spent");
   std::map<std::string, Who> users;
+  size_t scanned = 0;
+  bool complete = true;
   Status s = db_->ForEachEvent([&](const Event& e) {
+    if (scanned == c.scan) {  // one more event exists: the budget did not cover the log
+      complete = false;
+      return kBudgetSpent;
+    }
+    ++scanned;
     if (e.item != c.item) return Status::OK();
     Who& w = users[e.user];
     ++w.events;
     if (w.events == 1 || e.timestamp >= w.last_ts) w.last_ts = e.timestamp, w.last_type = e.type;
     return Status::OK();
   });
-  if (!s.ok()) return FromStatus(s);
+  if (!s.ok() && complete) return FromStatus(s);
   std::vector<std::pair<std::string, Who>> latest(users.begin(), users.end());
   std::stable_sort(latest.begin(), latest.end(), [](const auto& a, const auto& b) {
     return a.second.last_ts > b.second.last_ts;
@@ -400,6 +426,13 @@ ApiResponse ApiService::Interactions(const ItemInteractionsCall& c) {
   }
   j["distinct_users"] = users.size();
   j["users"] = std::move(list);
+  j["scanned_events"] = scanned;
+  j["scan_complete"] = complete;
+  if (!complete) {
+    j["note"] = "the event log holds more than scan=" + std::to_string(c.scan) +
+                " events: distinct_users and users cover the first " + std::to_string(scanned) +
+                " (users in creation order); ask with a larger scan for more";
+  }
   return Ok(j);
 }
 

@@ -14,6 +14,7 @@ EvalJob::~EvalJob() {
   std::thread t;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    cancel_requested_ = true;  // a server shutting down need not finish the eval
     t = std::move(thread_);
   }
   if (t.joinable()) t.join();
@@ -42,6 +43,7 @@ StatusOr<nlohmann::ordered_json> EvalJob::Start(EvaluateOptions options,
     steps_total_ = 0;
     report_ = nullptr;
     error_.reset();
+    cancel_requested_ = false;
   }
   if (previous.joinable()) previous.join();
   options.progress = [this](const std::string& step, int done, int total) {
@@ -49,6 +51,10 @@ StatusOr<nlohmann::ordered_json> EvalJob::Start(EvaluateOptions options,
     step_ = step;
     steps_done_ = done;
     steps_total_ = total;
+  };
+  options.cancelled = [this]() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return cancel_requested_;
   };
   std::thread t([this, options = std::move(options)]() mutable { Run(std::move(options)); });
   {
@@ -74,14 +80,35 @@ void EvalJob::Run(EvaluateOptions options) {
     steps_done_ = steps_total_;
     step_.clear();
     report_ = std::move(doc);
+  } else if (cancel_requested_ && report.status().code() == StatusCode::kAborted) {
+    state_ = "cancelled";
+    error_ = report.status();
   } else {
     state_ = "failed";
     error_ = report.status();
   }
 }
 
+StatusOr<nlohmann::ordered_json> EvalJob::Cancel(std::optional<uint64_t> job) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (state_ != "running") {
+    return Status::FailedPrecondition("no evaluation is running (state " + state_ +
+                                      "): nothing to cancel");
+  }
+  if (job && *job != job_) {
+    return Status::FailedPrecondition("job " + std::to_string(*job) + " is not running (job " +
+                                      std::to_string(job_) + " is)");
+  }
+  cancel_requested_ = true;
+  return DescribeLocked();
+}
+
 nlohmann::ordered_json EvalJob::Describe() const {
   std::lock_guard<std::mutex> lock(mu_);
+  return DescribeLocked();
+}
+
+nlohmann::ordered_json EvalJob::DescribeLocked() const {
   nlohmann::ordered_json j;
   j["state"] = state_;
   if (state_ == "idle") return j;
@@ -96,7 +123,8 @@ nlohmann::ordered_json EvalJob::Describe() const {
   j["steps_done"] = steps_done_;
   j["steps_total"] = steps_total_;
   if (state_ == "done") j["report"] = report_;
-  if (state_ == "failed" && error_) {
+  if (state_ == "running" && cancel_requested_) j["cancelling"] = true;
+  if ((state_ == "failed" || state_ == "cancelled") && error_) {
     j["error"] = {{"code", StatusCodeName(error_->code())}, {"message", error_->message()}};
   }
   return j;

@@ -8,12 +8,18 @@
 // comes from EvaluateOptions::progress: the step running ("fit ials",
 // "sweep diversity=0.5"), steps done and in all, and the seconds elapsed.
 //
+// Cancel (POST /v1/eval/cancel) asks a running job to stop: the evaluator
+// stops at its next checkpoint (EvaluateOptions::cancelled, before each
+// step) and the job's state becomes "cancelled"; until then it is
+// "running" with "cancelling": true.
+//
 // Thread-safety: every method may be called from any thread. The destructor
-// waits for a running evaluation to finish (DB::Evaluate cannot be
-// cancelled), so destroy the job before closing the DB.
+// cancels a running evaluation and waits for it to stop (within one step),
+// so destroy the job before closing the DB.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -42,14 +48,22 @@ class EvalJob {
   // echoed by Describe. Errors: FailedPrecondition when a job is running.
   StatusOr<nlohmann::ordered_json> Start(EvaluateOptions options, nlohmann::ordered_json request);
 
-  // {"state": "idle" | "running" | "done" | "failed", "job": N,
+  // Asks the running job to stop at its next checkpoint and returns the
+  // status document. `job`, when given, must be the running job's number
+  // (so a late cancel cannot stop a newer job). Errors: FailedPrecondition
+  // when no job runs or `job` is another one.
+  StatusOr<nlohmann::ordered_json> Cancel(std::optional<uint64_t> job);
+
+  // {"state": "idle" | "running" | "done" | "failed" | "cancelled", "job": N,
   //  "request": {...}, "started_unix": T, "seconds": S, "step": "fit ials",
   //  "steps_done": n, "steps_total": m, "report": {...} (done),
-  //  "error": {"code", "message"} (failed)}; tools/serve/openapi.yaml.
+  //  "error": {"code", "message"} (failed), "cancelling": true (running,
+  //  cancel asked)}; tools/serve/openapi.yaml.
   nlohmann::ordered_json Describe() const;
 
  private:
   void Run(EvaluateOptions options);
+  nlohmann::ordered_json DescribeLocked() const;  // mu_ held
 
   const Runner runner_;
   mutable std::mutex mu_;
@@ -65,6 +79,7 @@ class EvalJob {
   int steps_total_ = 0;
   nlohmann::ordered_json report_;  // done
   std::optional<Status> error_;  // failed
+  bool cancel_requested_ = false;  // the running job was asked to stop
   std::thread thread_;  // the last job's; joined before the next starts
 };
 

@@ -221,13 +221,35 @@ StatusOr<RecommendCall> ParseRecommend(Query& q) {
   return call;
 }
 
+// from=TS&to=TS (Unix seconds, the range [from, to)) of the history and
+// events-per-day routes: each within the timestamps an event may carry, and
+// from before to, so a reversed or empty range is an error, not an empty page.
+Status ParseTimeRange(Query& q, std::optional<int64_t>* from, std::optional<int64_t>* to) {
+  RECDB_ASSIGN_OR_RETURN(*from, q.GetInt("from"));
+  RECDB_ASSIGN_OR_RETURN(*to, q.GetInt("to"));
+  for (const auto& [name, v] : {std::pair<const char*, const std::optional<int64_t>*>{"from", from},
+                                {"to", to}}) {
+    if (*v && (**v < kMinTimestamp || **v > kMaxTimestamp + 1)) {
+      return Status::InvalidArgument(std::string(name) + ": must be a Unix time in seconds in " +
+                                     std::to_string(kMinTimestamp) + ".." +
+                                     std::to_string(kMaxTimestamp + 1) + ", got " +
+                                     std::to_string(**v));
+    }
+  }
+  if (*from && *to && **from >= **to) {
+    return Status::InvalidArgument("from: must be before to (the range is [from, to)), got from=" +
+                                   std::to_string(**from) + " to=" + std::to_string(**to));
+  }
+  return Status::OK();
+}
+
 // GET /v1/users/{id}/history: the parameters of `recdb history`, plus
 // paging for the console's timeline (order=newest|oldest, offset=M).
 StatusOr<HistoryCall> ParseHistory(const std::string& user, Query& q) {
   HistoryCall call;
   call.user = user;
-  RECDB_ASSIGN_OR_RETURN(auto from, q.GetInt("from"));
-  RECDB_ASSIGN_OR_RETURN(auto to, q.GetInt("to"));
+  std::optional<int64_t> from, to;
+  RECDB_RETURN_IF_ERROR(ParseTimeRange(q, &from, &to));
   RECDB_ASSIGN_OR_RETURN(auto limit, q.GetInt("limit"));
   RECDB_ASSIGN_OR_RETURN(auto offset, q.GetInt("offset"));
   const auto order = q.Get("order");
@@ -252,15 +274,23 @@ StatusOr<HistoryCall> ParseHistory(const std::string& user, Query& q) {
   return call;
 }
 
-// GET /v1/items/{id}/interactions?users=N.
+// GET /v1/items/{id}/interactions?users=N&scan=M.
 StatusOr<ItemInteractionsCall> ParseItemInteractions(const std::string& item, Query& q) {
   ItemInteractionsCall call;
   call.item = item;
   RECDB_ASSIGN_OR_RETURN(auto users, q.GetInt("users"));
-  RECDB_RETURN_IF_ERROR(q.CheckAllUsed("users"));
+  RECDB_ASSIGN_OR_RETURN(auto scan, q.GetInt("scan"));
+  RECDB_RETURN_IF_ERROR(q.CheckAllUsed("users, scan"));
   if (users) {
     if (*users < 0 || *users > 1000) return Status::InvalidArgument("users: must be in 0..1000");
     call.users = static_cast<size_t>(*users);
+  }
+  if (scan) {
+    if (*scan < 0 || *scan > static_cast<int64_t>(ItemInteractionsCall::kMaxScan)) {
+      return Status::InvalidArgument("scan: must be in 0.." +
+                                     std::to_string(ItemInteractionsCall::kMaxScan));
+    }
+    call.scan = static_cast<size_t>(*scan);
   }
   return call;
 }
@@ -634,7 +664,7 @@ ParsedRequest ParseRequest(std::string_view method, std::string_view target,
   enum class R { kHealth, kStats, kRecommend, kSimilar, kEvents, kItems, kUsers, kTrain, kForget,
                  kExport, kSnapshot, kHistory, kGetItem, kGetUser, kEventsPerDay, kSpaces,
                  kNeighbors, kStartEval, kEvalStatus, kAudit, kListSnapshots,
-                 kVerifySnapshot, kModel, kItemInteractions, kImpressions } route;
+                 kVerifySnapshot, kModel, kItemInteractions, kImpressions, kCancelEval } route;
   const std::string& name = seg[1];
   if (seg.size() == 2 && name == "health") {
     route = R::kHealth, want = "GET";
@@ -652,6 +682,8 @@ ParsedRequest ParseRequest(std::string_view method, std::string_view target,
     if (method == "GET" || method == "HEAD") route = R::kEvalStatus, want = "GET";
     else route = R::kStartEval, want = "POST";
     allow = "GET, POST";
+  } else if (seg.size() == 3 && name == "eval" && seg[2] == "cancel") {
+    route = R::kCancelEval, want = "POST";
   } else if (seg.size() == 2 && name == "audit") {
     route = R::kAudit, want = "GET";
   } else if (seg.size() == 4 && name == "snapshots" && !seg[2].empty() && seg[3] == "verify") {
@@ -709,7 +741,6 @@ ParsedRequest ParseRequest(std::string_view method, std::string_view target,
     case R::kHealth:
     case R::kStats:
     case R::kModel:
-    case R::kEventsPerDay:
     case R::kSpaces:
     case R::kEvalStatus:
     case R::kListSnapshots: {
@@ -719,10 +750,32 @@ ParsedRequest ParseRequest(std::string_view method, std::string_view target,
       if (route == R::kHealth) p.call = HealthCall{};
       else if (route == R::kStats) p.call = StatsCall{};
       else if (route == R::kModel) p.call = ModelCall{};
-      else if (route == R::kEventsPerDay) p.call = EventsPerDayCall{};
       else if (route == R::kSpaces) p.call = ListSpacesCall{};
       else if (route == R::kEvalStatus) p.call = EvalStatusCall{};
       else p.call = ListSnapshotsCall{};
+      return p;
+    }
+    case R::kEventsPerDay: {
+      EventsPerDayCall call;
+      Status s = ParseTimeRange(q, &call.from, &call.to);
+      if (s.ok()) s = q.CheckAllUsed("from, to");
+      if (!s.ok()) return BadRequest(s);
+      ParsedRequest p;
+      p.call = call;
+      return p;
+    }
+    case R::kCancelEval: {
+      auto b = BodyObject(body, /*empty_ok=*/true);
+      if (!b.ok()) return BadRequest(b.status());
+      Status s = OnlyFields(*b, {"job"}, "job");
+      CancelEvalCall call;
+      if (auto it = b->find("job"); s.ok() && it != b->end()) {
+        if (!it->is_number_unsigned()) s = Status::InvalidArgument("job: expected a job number >= 0");
+        else call.job = it->get<uint64_t>();
+      }
+      if (!s.ok()) return BadRequest(s);
+      ParsedRequest p;
+      p.call = call;
       return p;
     }
     case R::kNeighbors: return Wrap(ParseNeighbors(seg[2], q));

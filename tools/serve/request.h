@@ -13,12 +13,13 @@
 //   POST /v1/forget  {"user":ID,...}    GET  /v1/users/{id}/export
 //   POST /v1/snapshots [{"link_files":bool}]
 //   GET  /v1/users/{id}/history?limit=N&from=TS&to=TS[&order=newest&offset=M]
-//   GET  /v1/items/{id}/interactions?users=N   (who interacts: counts, and
-//                                      user ids only without aggregate privacy)
+//   GET  /v1/items/{id}/interactions?users=N&scan=M  (who interacts: counts,
+//                 and user ids, from at most M events, only without aggregate privacy)
 //   GET  /v1/users/{id}                 GET  /v1/items/{id}
-//   GET  /v1/stats/events_per_day       GET  /v1/spaces
+//   GET  /v1/stats/events_per_day?from=TS&to=TS   GET  /v1/spaces
 //   GET  /v1/spaces/{name}/neighbors?item=ID&k=N
 //   POST /v1/eval {options}  GET /v1/eval   (a background job: start, poll)
+//   POST /v1/eval/cancel [{"job":N}]   (stop it at its next checkpoint)
 //   GET  /v1/audit?limit=N              GET  /v1/snapshots
 //   POST /v1/snapshots/{name}/verify
 //   POST /v1/impressions {"user":ID,"items":[...],"timestamp":TS,
@@ -30,6 +31,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -97,6 +99,13 @@ struct HistoryCall {
 struct ItemInteractionsCall {
   std::string item;
   size_t users = 20;  // at most this many users listed (when ids may be shown)
+  // Without aggregate privacy, the users come from a scan of the event log
+  // (the store has no item -> users index: events are keyed user first,
+  // storage/FORMAT.md): at most this many events are read, so one call costs
+  // O(scan), not O(log). 0 reads none (counts only).
+  size_t scan = kDefaultScan;
+  static constexpr size_t kDefaultScan = 100000;
+  static constexpr size_t kMaxScan = 10000000;
 };
 struct GetItemCall {
   std::string item;
@@ -104,7 +113,12 @@ struct GetItemCall {
 struct GetUserCall {
   std::string user;
 };
-struct EventsPerDayCall {};
+// GET /v1/stats/events_per_day?from=TS&to=TS: the UTC days that overlap
+// [from, to) (whole days: the counts are per day).
+struct EventsPerDayCall {
+  std::optional<int64_t> from;
+  std::optional<int64_t> to;
+};
 struct ListSpacesCall {};
 struct NeighborsCall {
   std::string space;
@@ -115,6 +129,11 @@ struct StartEvalCall {
   EvaluateOptions options;
 };
 struct EvalStatusCall {};
+// POST /v1/eval/cancel [{"job": N}]: stop the running evaluation at its next
+// checkpoint; with `job`, only if that job is the one running.
+struct CancelEvalCall {
+  std::optional<uint64_t> job;
+};
 struct AuditCall {
   size_t limit = 0;  // 0: every entry; else the newest `limit`
 };
@@ -128,7 +147,7 @@ using ApiCall = std::variant<HealthCall, StatsCall, RecommendCall, SimilarCall, 
                              SnapshotCall, HistoryCall, GetItemCall, GetUserCall,
                              EventsPerDayCall, ListSpacesCall, NeighborsCall, StartEvalCall,
                              EvalStatusCall, AuditCall, ListSnapshotsCall, VerifySnapshotCall,
-                             ModelCall, ItemInteractionsCall, ImpressionsCall>;
+                             ModelCall, ItemInteractionsCall, ImpressionsCall, CancelEvalCall>;
 
 // The outcome of parsing: a call, or the HTTP error to answer with.
 struct ParsedRequest {

@@ -196,6 +196,13 @@ struct EvaluateOptions {
   // (`recdb serve`'s background eval); must not call back into the DB.
   // Default: none.
   std::function<void(const std::string& step, int done, int total)> progress;
+  // Asked on the evaluating thread at each checkpoint: before each step
+  // (each recommender's fit and evaluation, each sweep point; the first
+  // comes once the events are loaded). When it returns true the evaluation stops there and
+  // returns Aborted ("eval: cancelled"); a step already running finishes
+  // first, so the stop comes within one step. Must not call back into the
+  // DB. Default: none (never cancelled).
+  std::function<bool()> cancelled;
 };
 
 struct EvalMetrics {
