@@ -112,7 +112,7 @@ Status SeqRecommender::Fit(const models::Dataset& data) {
   if (o.dim <= 0 || o.blocks <= 0 || o.heads <= 0 || o.dim % o.heads != 0 || o.max_len <= 0 ||
       o.epochs < 0 || o.batch_size <= 0 || o.negatives <= 0 || !(o.dropout >= 0 && o.dropout < 1) ||
       !(o.learning_rate > 0) || o.threads <= 0 || !(o.early_stop_fraction >= 0 && o.early_stop_fraction <= 1) ||
-      o.patience <= 0) {
+      o.patience <= 0 || !(o.score_temperature > 0)) {
     return Status::InvalidArgument("seq: bad options");
   }
   static std::mutex fit_mu;  // torch's default generator is process-wide
@@ -362,7 +362,8 @@ void SeqRecommender::Score(const models::UserQuery& query, std::span<float> scor
   }
   if (options_.probability_scores && num_items_ > 0) {
     const float top = *std::max_element(scores.begin(), scores.begin() + num_items_);
-    for (uint32_t i = 0; i < num_items_; ++i) scores[i] = std::exp(scores[i] - top);
+    const float inv_t = static_cast<float>(1.0 / options_.score_temperature);
+    for (uint32_t i = 0; i < num_items_; ++i) scores[i] = std::exp((scores[i] - top) * inv_t);
   }
 }
 

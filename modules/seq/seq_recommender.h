@@ -80,6 +80,9 @@ struct SeqOptions {
   // decide. Default: true (README.md, "Tuning": the blend with seq on
   // validation NDCG@10 0.2606 against 0.2573 with the logits)
   bool probability_scores = true;
+  // With probability_scores: exp((logit - max) / score_temperature).
+  // Default: 1 (the softmax's own shape)
+  double score_temperature = 1.0;
   uint64_t seed = 42;      // Default: 42
   // torch intra-op threads while fitting. Default: 1: the model is too small
   // to gain from more, and OpenMP's spinning pool took 80% of the fit's CPU

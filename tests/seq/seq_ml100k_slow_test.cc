@@ -50,6 +50,7 @@ SeqOptions FromEnv() {
   o.early_stop_fraction = num("SEQ_EARLY_STOP", o.early_stop_fraction);
   o.patience = static_cast<int>(num("SEQ_PATIENCE", o.patience));
   o.probability_scores = num("SEQ_PROB_SCORES", o.probability_scores) != 0;
+  o.score_temperature = num("SEQ_SCORE_T", o.score_temperature);
   if (const char* l = std::getenv("SEQ_LOSS"); l && std::string(l) == "ce") {
     o.loss = SeqOptions::Loss::kSoftmax;
   }

@@ -3,7 +3,9 @@
 // through Save/Load bit for bit, and joins the fused blend.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <random>
@@ -278,6 +280,36 @@ TEST(SeqTest, BadOptionsAreInvalidArgument) {
   o.early_stop_fraction = 0.5;
   o.patience = 0;
   EXPECT_TRUE(SeqRecommender(o).Fit(Chains(10)).IsInvalidArgument());
+  o = Tiny();
+  o.score_temperature = 0;
+  EXPECT_TRUE(SeqRecommender(o).Fit(Chains(10)).IsInvalidArgument());
+}
+
+// Probability scores are exp((logit - max) / T) of the logits: the same
+// order for one user, the top item at 1.
+TEST(SeqTest, ProbabilityScoresKeepTheLogitsOrder) {
+  Dataset data = Chains();
+  SeqOptions o = Tiny();
+  o.epochs = 5;
+  o.probability_scores = false;
+  SeqRecommender logits(o);
+  ASSERT_TRUE(logits.Fit(data).ok());
+  o.probability_scores = true;
+  o.score_temperature = 2;
+  SeqRecommender probs(o);
+  ASSERT_TRUE(probs.Fit(data).ok());
+  const std::vector<uint32_t> h = {0, 1, 5};
+  const auto l = Scores(logits, h), p = Scores(probs, h);
+  const float top = *std::max_element(l.begin(), l.end());
+  EXPECT_EQ(*std::max_element(p.begin(), p.end()), 1.0f);
+  for (size_t i = 0; i < l.size(); ++i) {
+    EXPECT_FLOAT_EQ(p[i], std::exp((l[i] - top) / 2)) << i;
+    for (size_t j = 0; j < l.size(); ++j) {
+      if (l[i] < l[j]) {
+        EXPECT_LE(p[i], p[j]) << i << " " << j;
+      }
+    }
+  }
 }
 
 TEST(SeqTest, JoinsTheFusedBlendAndItsStoredModel) {
