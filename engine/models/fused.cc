@@ -192,7 +192,8 @@ Status Fused::Fit(const Dataset& data) {
     for (int round = 0; round < options_.search_rounds; ++round) {
       bool improved = false;
       for (size_t j = 0; j < m; ++j) {
-        for (double g : options_.grid) {
+        const std::vector<double>& grid = components_[j].grid.empty() ? options_.grid : components_[j].grid;
+        for (double g : grid) {
           if (g == weights_[j]) continue;
           std::vector<double> w = weights_;
           w[j] = g;

@@ -115,6 +115,8 @@ class Fused final : public Recommender {
     std::string name;
     RecommenderFactory factory;
     double weight = 1.0;  // initial (or fixed) weight
+    // Weights the search tries for this component; empty: FusedOptions::grid.
+    std::vector<double> grid = {};
   };
 
   Fused(std::vector<Component> components, FusedOptions options = {})

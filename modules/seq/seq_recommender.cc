@@ -111,7 +111,8 @@ Status SeqRecommender::Fit(const models::Dataset& data) {
   const SeqOptions& o = options_;
   if (o.dim <= 0 || o.blocks <= 0 || o.heads <= 0 || o.dim % o.heads != 0 || o.max_len <= 0 ||
       o.epochs < 0 || o.batch_size <= 0 || o.negatives <= 0 || !(o.dropout >= 0 && o.dropout < 1) ||
-      !(o.learning_rate > 0) || o.threads <= 0) {
+      !(o.learning_rate > 0) || o.threads <= 0 || !(o.early_stop_fraction >= 0 && o.early_stop_fraction <= 1) ||
+      o.patience <= 0 || !(o.score_temperature > 0)) {
     return Status::InvalidArgument("seq: bad options");
   }
   static std::mutex fit_mu;  // torch's default generator is process-wide
@@ -127,15 +128,34 @@ Status SeqRecommender::Fit(const models::Dataset& data) {
   num_items_ = data.num_items();
   net_ = std::make_shared<Net>(num_items_, o.dim, o.blocks, o.heads, o.max_len, o.dropout);
 
-  // Per user: the newest max_len + 1 items, oldest first.
+  // Early stopping's held-out events: of every user picked (>= 5 events),
+  // the newest 20%, as the evaluation holds them out (docs/DESIGN.md:
+  // round(0.2 n), at least 1), kept as (the newest max_len tokens before
+  // them, oldest first; the held-out items, sorted; the user).
+  std::vector<std::vector<int64_t>> held_hist;
+  std::vector<std::vector<int64_t>> held_items;
+  std::vector<uint32_t> held_user;
   std::vector<std::vector<int64_t>> seqs;
   std::vector<uint32_t> seq_user;
   for (uint32_t u = 0; u < data.num_users(); ++u) {
     auto tl = data.UserTimeline(u);
-    if (tl.size() < 2) continue;
+    size_t end = tl.size();
+    const double f = o.early_stop_fraction;
+    if (f > 0 && end >= 5 && std::floor((u + 1) * f) > std::floor(u * f)) {
+      end -= std::max<size_t>(1, static_cast<size_t>(std::nearbyint(0.2 * static_cast<double>(end))));
+      const size_t from = end > static_cast<size_t>(o.max_len) ? end - o.max_len : 0;
+      std::vector<int64_t> h, t;
+      for (size_t e = from; e < end; ++e) h.push_back(data.interactions()[tl[e]].item + 1);
+      for (size_t e = end; e < tl.size(); ++e) t.push_back(data.interactions()[tl[e]].item + 1);
+      std::sort(t.begin(), t.end());
+      held_hist.push_back(std::move(h));
+      held_items.push_back(std::move(t));
+      held_user.push_back(u);
+    }
+    if (end < 2) continue;
     // Windows [from, to) of max_len + 1 events, newest first; consecutive
     // windows share one event so every transition is trained once.
-    for (size_t to = tl.size(); to >= 2;) {
+    for (size_t to = end; to >= 2;) {
       const size_t from = to > static_cast<size_t>(o.max_len) + 1 ? to - o.max_len - 1 : 0;
       std::vector<int64_t> s;
       for (size_t e = from; e < to; ++e) s.push_back(data.interactions()[tl[e]].item + 1);
@@ -158,6 +178,57 @@ Status SeqRecommender::Fit(const models::Dataset& data) {
   const size_t batch = static_cast<size_t>(o.batch_size);
   std::vector<size_t> starts;
   for (size_t start = 0; start < order.size(); start += batch) starts.push_back(start);
+  // Mean NDCG@10 of the held-out events: the top 10 of the items each user
+  // had not had before them, as the evaluation ranks.
+  auto held_ndcg = [&]() {
+    torch::NoGradGuard no_grad;
+    net_->eval();
+    torch::Tensor items_t = net_->item->weight.slice(0, 1).t();
+    double sum = 0;
+    std::vector<uint8_t> had(num_items_);
+    std::vector<std::pair<float, int64_t>> top;
+    for (size_t b0 = 0; b0 < held_hist.size(); b0 += 256) {
+      const size_t b1 = std::min(held_hist.size(), b0 + 256);
+      int64_t len = 0;
+      for (size_t b = b0; b < b1; ++b) len = std::max<int64_t>(len, held_hist[b].size());
+      const int64_t n = static_cast<int64_t>(b1 - b0);
+      std::vector<int64_t> in(n * len, 0);
+      for (int64_t r = 0; r < n; ++r) {
+        const auto& h = held_hist[b0 + r];
+        std::copy(h.begin(), h.end(), in.begin() + r * len + (len - static_cast<int64_t>(h.size())));
+      }
+      torch::Tensor tin = torch::from_blob(in.data(), {n, len}, torch::kLong);
+      torch::Tensor s = torch::matmul(net_->Encode(tin).select(1, len - 1), items_t).contiguous();  // (n, items)
+      const float* p = s.data_ptr<float>();
+      for (int64_t r = 0; r < n; ++r) {
+        const float* row = p + r * num_items_;
+        const size_t k = b0 + r;
+        const auto& want = held_items[k];
+        auto tl = data.UserTimeline(held_user[k]);
+        std::fill(had.begin(), had.end(), 0);
+        for (size_t e = 0; e + want.size() < tl.size(); ++e) had[data.interactions()[tl[e]].item] = 1;
+        top.clear();
+        for (uint32_t i = 0; i < num_items_; ++i) {
+          if (!had[i]) top.push_back({row[i], static_cast<int64_t>(i) + 1});
+        }
+        const size_t cut = std::min<size_t>(10, top.size());
+        std::partial_sort(top.begin(), top.begin() + cut, top.end(),
+                          [](const auto& a, const auto& b) { return a.first > b.first; });
+        double dcg = 0, idcg = 0;
+        for (size_t j = 0; j < cut; ++j) {
+          if (std::binary_search(want.begin(), want.end(), top[j].second)) dcg += 1.0 / std::log2(j + 2.0);
+        }
+        for (size_t j = 0; j < std::min<size_t>(10, want.size()); ++j) idcg += 1.0 / std::log2(j + 2.0);
+        sum += dcg / idcg;
+      }
+    }
+    net_->train();
+    return held_hist.empty() ? 0.0 : sum / static_cast<double>(held_hist.size());
+  };
+  epoch_ndcg_.clear();
+  best_epoch_ = 0;
+  double best_ndcg = -1;
+  std::vector<torch::Tensor> best_params;
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
     if (o.cosine_lr) {
       const double lr = 0.5 * o.learning_rate * (1 + std::cos(M_PI * epoch / o.epochs));
@@ -228,6 +299,23 @@ Status SeqRecommender::Fit(const models::Dataset& data) {
       ++steps;
     }
     last_loss_ = steps ? loss_sum / steps : 0;
+    if (held_hist.empty()) continue;
+    const double v = held_ndcg();
+    epoch_ndcg_.push_back(v);
+    if (v > best_ndcg) {
+      best_ndcg = v;
+      best_epoch_ = epoch + 1;
+      torch::NoGradGuard no_grad;
+      best_params.clear();
+      for (const auto& p : net_->parameters()) best_params.push_back(p.detach().clone());
+    } else if (epoch + 1 - best_epoch_ >= o.patience) {
+      break;
+    }
+  }
+  if (!best_params.empty()) {
+    torch::NoGradGuard no_grad;
+    auto params = net_->parameters();
+    for (size_t i = 0; i < params.size(); ++i) params[i].copy_(best_params[i]);
   }
   net_->eval();
   torch::NoGradGuard no_grad;
@@ -271,6 +359,11 @@ void SeqRecommender::Score(const models::UserQuery& query, std::span<float> scor
     float s = 0;
     for (size_t x = 0; x < d; ++x) s += h[x] * e[x];
     scores[i] = s;
+  }
+  if (options_.probability_scores && num_items_ > 0) {
+    const float top = *std::max_element(scores.begin(), scores.begin() + num_items_);
+    const float inv_t = static_cast<float>(1.0 / options_.score_temperature);
+    for (uint32_t i = 0; i < num_items_; ++i) scores[i] = std::exp((scores[i] - top) * inv_t);
   }
 }
 

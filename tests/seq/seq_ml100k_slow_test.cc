@@ -47,10 +47,35 @@ SeqOptions FromEnv() {
   o.all_windows = num("SEQ_ALL_WINDOWS", o.all_windows) != 0;
   o.cosine_lr = num("SEQ_COSINE_LR", o.cosine_lr) != 0;
   o.seed = static_cast<uint64_t>(num("SEQ_SEED", static_cast<double>(o.seed)));
+  o.early_stop_fraction = num("SEQ_EARLY_STOP", o.early_stop_fraction);
+  o.patience = static_cast<int>(num("SEQ_PATIENCE", o.patience));
+  o.probability_scores = num("SEQ_PROB_SCORES", o.probability_scores) != 0;
+  o.score_temperature = num("SEQ_SCORE_T", o.score_temperature);
   if (const char* l = std::getenv("SEQ_LOSS"); l && std::string(l) == "ce") {
     o.loss = SeqOptions::Loss::kSoftmax;
   }
   return o;
+}
+
+// Early stopping's per-epoch held-out NDCG@10 and the epoch kept.
+void PrintCurve(const SeqRecommender& m) {
+  if (m.epoch_ndcg().empty()) return;
+  std::printf("early stopping: kept epoch %d of %zu; held-out ndcg@10 per epoch:", m.best_epoch(),
+              m.epoch_ndcg().size());
+  for (double v : m.epoch_ndcg()) std::printf(" %.4f", v);
+  std::printf("\n");
+}
+
+// "0,0.5,1" -> {0, 0.5, 1}.
+std::vector<double> ParseGrid(const char* g) {
+  std::vector<double> grid;
+  for (const char* p = g; *p;) {
+    char* end = nullptr;
+    grid.push_back(std::strtod(p, &end));
+    if (end == p) break;
+    p = *end == ',' ? end + 1 : end;
+  }
+  return grid;
 }
 
 class SeqMl100kTest : public ::testing::Test {
@@ -84,6 +109,7 @@ TEST_F(SeqMl100kTest, ReachesTheBarAlone) {
               "dropout %.2f negatives %d lr %g wd %g) loss %.4f\n",
               r.ndcg, r.recall, r.coverage, secs, o.epochs, o.dim, o.max_len, o.dropout, o.negatives,
               o.learning_rate, o.weight_decay, m.last_loss());
+  PrintCurve(m);
   // Real-time cost: one Score (a forward pass over the history, and the dot
   // products with every item) per test user.
   std::vector<double> ms;
@@ -123,6 +149,7 @@ TEST_F(SeqMl100kTest, ValidationSweep) {
               r.ndcg, r.recall, Seconds(t0), o.epochs, o.dim, o.max_len, o.dropout, o.negatives,
               o.learning_rate, o.weight_decay, o.batch_size,
               o.loss == SeqOptions::Loss::kSoftmax ? "ce" : "bce", o.all_windows, o.cosine_lr);
+  PrintCurve(m);
 }
 
 // The fused blend with and without seq on the same validation split (the
@@ -145,19 +172,15 @@ TEST_F(SeqMl100kTest, FusedValidationSweep) {
     auto components = models::DefaultFusedComponents(2, val->train.num_items());
     if (with_seq) {
       components.push_back({"seq", [o] { return std::make_unique<SeqRecommender>(o); }, 1.0});
+      // SEQ_FUSED_SEQ_WEIGHT: seq's starting weight; SEQ_FUSED_SEQ_GRID:
+      // its own grid (the built-ins keep theirs).
+      if (const char* w = std::getenv("SEQ_FUSED_SEQ_WEIGHT"); w && *w) components.back().weight = std::atof(w);
+      if (const char* g = std::getenv("SEQ_FUSED_SEQ_GRID"); g && *g) components.back().grid = ParseGrid(g);
     }
     models::FusedOptions fo;
     fo.threads = 2;
     // SEQ_FUSED_GRID="0,0.1,...": another weight grid (every component).
-    if (const char* g = std::getenv("SEQ_FUSED_GRID"); g && *g) {
-      fo.grid.clear();
-      for (const char* p = g; *p;) {
-        char* end = nullptr;
-        fo.grid.push_back(std::strtod(p, &end));
-        p = *end == ',' ? end + 1 : end;
-        if (end == p && *p) break;
-      }
-    }
+    if (const char* g = std::getenv("SEQ_FUSED_GRID"); g && *g) fo.grid = ParseGrid(g);
     models::Fused fused(components, fo);
     const auto t0 = std::chrono::steady_clock::now();
     ASSERT_TRUE(fused.Fit(val->train).ok());

@@ -3,7 +3,9 @@
 // through Save/Load bit for bit, and joins the fused blend.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <random>
@@ -157,6 +159,53 @@ TEST(SeqTest, SameSeedSameModelOtherSeedOtherModel) {
   EXPECT_NE(0, std::memcmp(sa.data(), Scores(c, h).data(), sa.size() * sizeof(float)));
 }
 
+// Early stopping keeps the weights of the epoch with the best held-out
+// NDCG@10: a fit of exactly that many epochs (same held-out events, same
+// seed) gives the same scores, and training stops `patience` epochs after
+// the best.
+TEST(SeqTest, EarlyStoppingKeepsTheBestEpochsWeights) {
+  Dataset data = Chains();
+  SeqOptions o = Tiny();
+  o.epochs = 40;
+  o.early_stop_fraction = 0.5;
+  o.patience = 2;
+  SeqRecommender a(o);
+  ASSERT_TRUE(a.Fit(data).ok());
+  const auto& curve = a.epoch_ndcg();
+  ASSERT_FALSE(curve.empty());
+  ASSERT_LE(curve.size(), 40u);
+  ASSERT_GE(a.best_epoch(), 1);
+  ASSERT_LE(a.best_epoch(), static_cast<int>(curve.size()));
+  const double best = curve[a.best_epoch() - 1];
+  for (size_t e = 0; e < curve.size(); ++e) {
+    if (static_cast<int>(e) + 1 < a.best_epoch()) {
+      EXPECT_LT(curve[e], best) << e;  // the first best
+    }
+    EXPECT_LE(curve[e], best) << e;
+  }
+  if (curve.size() < 40u) {
+    EXPECT_EQ(static_cast<int>(curve.size()) - a.best_epoch(), o.patience);
+  }
+  std::printf("early stopping: kept epoch %d of %zu (held-out ndcg@10 %.4f)\n", a.best_epoch(), curve.size(),
+              best);
+  SeqOptions exact = o;
+  exact.epochs = a.best_epoch();
+  SeqRecommender b(exact);
+  ASSERT_TRUE(b.Fit(data).ok());
+  EXPECT_EQ(b.best_epoch(), a.best_epoch());
+  for (const std::vector<uint32_t>& h : {std::vector<uint32_t>{0, 1}, {3, 4, 5, 9}}) {
+    const auto sa = Scores(a, h), sb = Scores(b, h);
+    EXPECT_EQ(0, std::memcmp(sa.data(), sb.data(), sa.size() * sizeof(float)));
+  }
+  // Without it: no curve, every epoch.
+  SeqOptions plain = Tiny();
+  plain.epochs = 3;
+  SeqRecommender c(plain);
+  ASSERT_TRUE(c.Fit(data).ok());
+  EXPECT_TRUE(c.epoch_ndcg().empty());
+  EXPECT_EQ(c.best_epoch(), 0);
+}
+
 TEST(SeqTest, SaveLoadGivesBitIdenticalScores) {
   Dataset data = Chains();
   SeqOptions o = Tiny();
@@ -225,6 +274,42 @@ TEST(SeqTest, BadOptionsAreInvalidArgument) {
   o.heads = 3;  // 16 % 3 != 0
   SeqRecommender m(o);
   EXPECT_TRUE(m.Fit(Chains(10)).IsInvalidArgument());
+  o = Tiny();
+  o.early_stop_fraction = 1.5;
+  EXPECT_TRUE(SeqRecommender(o).Fit(Chains(10)).IsInvalidArgument());
+  o.early_stop_fraction = 0.5;
+  o.patience = 0;
+  EXPECT_TRUE(SeqRecommender(o).Fit(Chains(10)).IsInvalidArgument());
+  o = Tiny();
+  o.score_temperature = 0;
+  EXPECT_TRUE(SeqRecommender(o).Fit(Chains(10)).IsInvalidArgument());
+}
+
+// Probability scores are exp((logit - max) / T) of the logits: the same
+// order for one user, the top item at 1.
+TEST(SeqTest, ProbabilityScoresKeepTheLogitsOrder) {
+  Dataset data = Chains();
+  SeqOptions o = Tiny();
+  o.epochs = 5;
+  o.probability_scores = false;
+  SeqRecommender logits(o);
+  ASSERT_TRUE(logits.Fit(data).ok());
+  o.probability_scores = true;
+  o.score_temperature = 2;
+  SeqRecommender probs(o);
+  ASSERT_TRUE(probs.Fit(data).ok());
+  const std::vector<uint32_t> h = {0, 1, 5};
+  const auto l = Scores(logits, h), p = Scores(probs, h);
+  const float top = *std::max_element(l.begin(), l.end());
+  EXPECT_EQ(*std::max_element(p.begin(), p.end()), 1.0f);
+  for (size_t i = 0; i < l.size(); ++i) {
+    EXPECT_FLOAT_EQ(p[i], std::exp((l[i] - top) / 2)) << i;
+    for (size_t j = 0; j < l.size(); ++j) {
+      if (l[i] < l[j]) {
+        EXPECT_LE(p[i], p[j]) << i << " " << j;
+      }
+    }
+  }
 }
 
 TEST(SeqTest, JoinsTheFusedBlendAndItsStoredModel) {
