@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -133,6 +134,41 @@ TEST(SimulatorTest, LearnedPolicyIsDeterministicAndLearns) {
   EXPECT_GT(moved, 1e-3);  // trained: theta is not theta_0 any more
   EXPECT_GT(r1->rounds.at("learned").back().cumulative_reward, 0);
   EXPECT_TRUE(r1->parameters.at("fused").empty());
+}
+
+// The learned policy's maths moved into the engine (recdb/policy_gradient.h,
+// engine/policy/README.md): the simulator's figures must not move. Golden
+// values from the simulator before the move (commit 0f7f99b):
+//   recdb-sim --seed 5 --users 80 --items 120 --rounds 6 --retrain-every 2
+//     --policies fused,learned --learn-rounds 2 --learned-update-every 2
+//     --learned-pool 20 --learned-steps 30
+TEST(SimulatorTest, LearnedPolicyFiguresUnchangedByTheMoveIntoTheEngine) {
+  test::TempDir dir;
+  SimOptions o = Tiny(dir.path());
+  o.users = 80;
+  o.rounds = 6;
+  o.policies = {"fused", "learned"};
+  o.learned.learn_rounds = 2;
+  o.learned.update_every = 2;
+  o.learned.pool = 20;
+  o.learned.steps = 30;
+  o.threads = 1;
+  auto r = RunSimulation(o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->rounds.at("fused").back().cumulative_reward, 78.0);
+  EXPECT_EQ(r->rounds.at("learned").back().cumulative_reward, 82.0);
+  const auto& theta = r->parameters.at("learned");
+  for (const auto& [name, value] : std::map<std::string, double>{{"rank", 0.454665},
+                                                                 {"score", 0.449612},
+                                                                 {"category_share", -1.0},
+                                                                 {"category_recent_clicks", -1.781434},
+                                                                 {"popularity", 0.339273},
+                                                                 {"times_shown", -0.688971},
+                                                                 {"shown_last_round", -0.425418},
+                                                                 {"contrib:ials", -0.03382}}) {
+    ASSERT_TRUE(theta.count(name)) << name;
+    EXPECT_NEAR(theta.at(name), value, 1e-6) << name;
+  }
 }
 
 // DB::RecordImpressions checks propensities (recdb/recommend.h).
