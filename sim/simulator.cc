@@ -166,6 +166,11 @@ Status StepRound(const SimOptions& o, const Setup& s, const ResponseModel& model
     TrainOptions to;
     to.threads = o.train_threads;
     to.incremental = run->trained;
+    // The database's own learned policy (engine/policy/README.md) serves no
+    // policy here (the simulator's `learned` keeps its own log and
+    // schedule); training it in every database at every retrain would only
+    // cost time.
+    to.learned_policy.enabled = false;
     auto report = db->Train(to);
     if (!report.ok()) return report.status();
     RECDB_RETURN_IF_ERROR(policy->OnTrained(*report));

@@ -175,6 +175,8 @@ LearnedPolicyReport RecommendService::TrainPolicy(const LearnedPolicyOptions& op
         [&](const DBImpl::RewardedImpression& r) -> Status {
           const rerank::Shown& shown = *r.shown;
           if (shown.propensities.size() != shown.items.size()) return Status::OK();
+          // Consent: a user who opted out of training teaches the policy nothing.
+          if (!db_->UserConsent(r.user).training) return Status::OK();
           ++report.impressions;
           report.slots += static_cast<int64_t>(shown.items.size());
           if (std::none_of(r.rewards.begin(), r.rewards.end(), [](double v) { return v > 0; })) {
@@ -334,7 +336,9 @@ StatusOr<RecommendResponse> RecommendService::ServeLearned(
   std::vector<float> x;
   std::vector<int> categories;
   std::vector<uint32_t> iids;
-  RECDB_RETURN_IF_ERROR(PolicyFeatures(user_iid, now, candidates, recommenders, is_reward,
+  // Consent: without personalisation the user's own logs do not shape the draw.
+  RECDB_RETURN_IF_ERROR(PolicyFeatures(personal ? user_iid : models::kUnknownUser, now, candidates,
+                                       recommenders, is_reward,
                                        learned->settings().window_seconds, &x, &categories,
                                        &iids));
   const uint64_t user_key = user_iid != models::kUnknownUser

@@ -330,6 +330,19 @@ TEST(LearnedPolicyTest, ForgettingAUserRemovesTheirImpressionsFromWhatItLearns) 
   EXPECT_EQ(r->policy, "fused");
 }
 
+TEST(LearnedPolicyTest, UsersWhoOptedOutOfTrainingTeachItNothing) {
+  test::TempDir dir;
+  auto db = OpenTrainedWorld(dir.Sub("db"), /*served_users=*/10);
+  ASSERT_NE(db, nullptr);
+  ASSERT_EQ(db->GetModelReport()->learned_policy.impressions, 20);
+  User u3{"u3", {}, {}};
+  u3.consent.training = false;
+  ASSERT_TRUE(db->UpsertUsers({}, {u3}).ok());
+  auto r = db->Train(PolicyTrain());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->learned_policy.impressions, 18);
+}
+
 // ---- The draw itself (engine/policy/learned_policy.h) ----
 
 TEST(LearnedPolicyDrawTest, PropensitiesAreTheDrawProbabilities) {
