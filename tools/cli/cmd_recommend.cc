@@ -214,6 +214,9 @@ int TrainMain(int argc, char** argv) {
     j["seconds"] = report->seconds;
     j["weights"] = report->weights;
     j["seconds_by_recommender"] = report->seconds_by_recommender;
+    // The learned policy (engine/policy/README.md), as POST /v1/train reports it.
+    const nlohmann::ordered_json shared = TrainReportToJson(*report);
+    if (shared.contains("learned_policy")) j["learned_policy"] = shared["learned_policy"];
     std::cout << j.dump(2) << "\n";
   } else {
     char seconds[32];
@@ -221,6 +224,13 @@ int TrainMain(int argc, char** argv) {
     std::cout << "trained on " << report->events << " events in " << seconds << " s\n"
               << "fusion weights (learned on a validation split of the training data):\n";
     for (const auto& [name, w] : report->weights) std::cout << "  " << name << "  " << w << "\n";
+    const LearnedPolicyReport& p = report->learned_policy;
+    if (p.trained) {
+      std::cout << "learned policy: " << p.impressions << " impressions, " << p.rewarded_slots
+                << " rewarded slots (" << p.slots_outside_pool << " outside the candidates)\n";
+    } else if (!p.note.empty()) {
+      std::cout << p.note << "\n";
+    }
   }
   Status closed = CloseDatabase(std::move(db).value());
   if (!closed.ok()) return Fail("train", closed);
