@@ -228,8 +228,6 @@ int TrainMain(int argc, char** argv) {
     if (p.trained) {
       std::cout << "learned policy: " << p.impressions << " impressions, " << p.rewarded_slots
                 << " rewarded slots (" << p.slots_outside_pool << " outside the candidates)\n";
-    } else if (!p.note.empty()) {
-      std::cout << p.note << "\n";
     }
   }
   Status closed = CloseDatabase(std::move(db).value());
