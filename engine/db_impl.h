@@ -29,6 +29,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -201,6 +202,28 @@ class DBImpl final : public DB {
   // public entry point is recdb::EvaluateOffPolicy (recdb/off_policy.h),
   // which documents it.
   StatusOr<OffPolicyReport> EvaluateOffPolicy(const OffPolicyOptions& options);
+
+  // The reward attribution of off-policy evaluation, the one home of the
+  // rule (EvaluateOffPolicy and the learned policy's training,
+  // engine/policy/README.md use it): every stored impression with timestamp
+  // in [since, until), user by user (ascending iid), each user's oldest
+  // first, with per slot the reward: the user's events on the slot's item
+  // whose type is_reward[type] marks, with timestamp in [t, t + window),
+  // cut at the user's next later impression. `fn` returning non-OK stops
+  // the scan with its Status. Errors: Corruption, IOError from the logs.
+  struct RewardedImpression {
+    uint32_t user = 0;
+    const rerank::Shown* shown = nullptr;
+    std::vector<double> rewards;  // per slot
+  };
+  Status ForEachRewardedImpression(int64_t since, int64_t until, int64_t window_seconds,
+                                   const std::vector<bool>& is_reward,
+                                   const std::function<Status(const RewardedImpression&)>& fn);
+  // Event type ids that count as reward: those named (InvalidArgument for an
+  // unknown name), or with none named every type of positive weight except
+  // "view". *resolved gets their names.
+  StatusOr<std::vector<bool>> RewardEventTypes(const std::vector<std::string>& names,
+                                               std::vector<std::string>* resolved) const;
 
   // Folds the per-item counter deltas still held in "stats_log" (and in
   // memory) into "item_stats" now. A reader that scans "item_stats" directly

@@ -11,13 +11,9 @@
 
 namespace recdb {
 
-namespace {
-
-// Which event type ids count as reward. Errors: InvalidArgument for an
-// unknown type name.
-StatusOr<std::vector<bool>> RewardTypes(const std::vector<DBImpl::EventTypeInfo>& types,
-                                        const std::vector<std::string>& names,
-                                        std::vector<std::string>* resolved) {
+StatusOr<std::vector<bool>> DBImpl::RewardEventTypes(const std::vector<std::string>& names,
+                                                     std::vector<std::string>* resolved) const {
+  const std::vector<EventTypeInfo> types = EventTypesById();
   std::vector<bool> is_reward;
   for (const auto& t : types) {
     if (t.id >= is_reward.size()) is_reward.resize(t.id + 1, false);
@@ -38,7 +34,64 @@ StatusOr<std::vector<bool>> RewardTypes(const std::vector<DBImpl::EventTypeInfo>
   return is_reward;
 }
 
-}  // namespace
+Status DBImpl::ForEachRewardedImpression(
+    int64_t since, int64_t until, int64_t window_seconds, const std::vector<bool>& is_reward,
+    const std::function<Status(const RewardedImpression&)>& fn) {
+  uint32_t current = 0;
+  std::vector<rerank::Shown> pending;  // the current user's impressions in range, oldest first
+  auto flush = [&]() -> Status {
+    if (pending.empty()) return Status::OK();
+    // The user's rewarding events from the first impression to the end of
+    // the last one's window: item -> timestamps, ascending.
+    std::unordered_map<uint32_t, std::vector<int64_t>> rewarded;
+    const int64_t last = pending.back().timestamp;
+    const int64_t end = last > kMaxTimestamp - window_seconds ? kMaxTimestamp + 1
+                                                              : last + window_seconds;
+    RECDB_RETURN_IF_ERROR(ScanUserEvents(current, pending.front().timestamp, end,
+                                         [&](const storage::StoredEvent& e) -> Status {
+                                           if (e.type < is_reward.size() && is_reward[e.type]) {
+                                             rewarded[e.item].push_back(e.timestamp);
+                                           }
+                                           return Status::OK();
+                                         }));
+    for (size_t i = 0; i < pending.size(); ++i) {
+      const rerank::Shown& shown = pending[i];
+      const int64_t t = shown.timestamp;
+      // [t, min(t + window, the next later impression)).
+      int64_t cut = t > kMaxTimestamp - window_seconds ? kMaxTimestamp + 1 : t + window_seconds;
+      for (size_t n = i + 1; n < pending.size(); ++n) {
+        if (pending[n].timestamp > t) {
+          cut = std::min(cut, pending[n].timestamp);
+          break;
+        }
+      }
+      RewardedImpression r;
+      r.user = current;
+      r.shown = &shown;
+      r.rewards.assign(shown.items.size(), 0.0);
+      for (size_t j = 0; j < shown.items.size(); ++j) {
+        auto it = rewarded.find(shown.items[j]);
+        if (it == rewarded.end()) continue;
+        const auto& ts = it->second;
+        r.rewards[j] = static_cast<double>(std::lower_bound(ts.begin(), ts.end(), cut) -
+                                           std::lower_bound(ts.begin(), ts.end(), t));
+      }
+      RECDB_RETURN_IF_ERROR(fn(r));
+    }
+    pending.clear();
+    return Status::OK();
+  };
+  RECDB_RETURN_IF_ERROR(recommend_->ForEachImpression([&](uint32_t user, rerank::Shown shown) {
+    if (shown.timestamp < since || shown.timestamp >= until) return Status::OK();
+    if (user != current) {
+      RECDB_RETURN_IF_ERROR(flush());
+      current = user;
+    }
+    pending.push_back(std::move(shown));
+    return Status::OK();
+  }));
+  return flush();
+}
 
 StatusOr<OffPolicyReport> DBImpl::EvaluateOffPolicy(const OffPolicyOptions& options) {
   std::shared_lock lifecycle(lifecycle_mu_);
@@ -73,7 +126,7 @@ StatusOr<OffPolicyReport> DBImpl::EvaluateOffPolicy(const OffPolicyOptions& opti
     report.model_events = serving.events;
   }
   RECDB_ASSIGN_OR_RETURN(std::vector<bool> is_reward,
-                         RewardTypes(EventTypesById(), options.reward_types, &report.reward_types));
+                         RewardEventTypes(options.reward_types, &report.reward_types));
   std::vector<OffPolicyCandidate> candidates = options.candidates;
   if (candidates.empty()) candidates.push_back({"fused", {}, std::nullopt, ""});
   const std::vector<std::string> names = recommend_->RecommenderNames(model.get());
@@ -90,85 +143,44 @@ StatusOr<OffPolicyReport> DBImpl::EvaluateOffPolicy(const OffPolicyOptions& opti
   std::vector<OffPolicyEstimator> estimators(candidates.size());
   int64_t with_propensities = 0;
 
-  uint32_t current = 0;
-  std::vector<rerank::Shown> pending;  // the current user's impressions in range, oldest first
-  auto flush = [&]() -> Status {
-    if (pending.empty()) return Status::OK();
-    ++report.users;
-    // The user's rewarding events from the first impression to the end of
-    // the last one's window: item -> timestamps, ascending.
-    std::unordered_map<uint32_t, std::vector<int64_t>> rewarded;
-    const int64_t last = pending.back().timestamp;
-    const int64_t end = last > kMaxTimestamp - options.window_seconds ? kMaxTimestamp + 1
-                                                                       : last + options.window_seconds;
-    RECDB_RETURN_IF_ERROR(ScanUserEvents(current, pending.front().timestamp, end,
-                                         [&](const storage::StoredEvent& e) -> Status {
-                                           if (e.type < is_reward.size() && is_reward[e.type]) {
-                                             rewarded[e.item].push_back(e.timestamp);
-                                           }
-                                           return Status::OK();
-                                         }));
-    for (size_t i = 0; i < pending.size(); ++i) {
-      const rerank::Shown& shown = pending[i];
-      const int64_t t = shown.timestamp;
-      // [t, min(t + window, the next later impression)).
-      int64_t until = t > kMaxTimestamp - options.window_seconds ? kMaxTimestamp + 1
-                                                                 : t + options.window_seconds;
-      for (size_t n = i + 1; n < pending.size(); ++n) {
-        if (pending[n].timestamp > t) {
-          until = std::min(until, pending[n].timestamp);
-          break;
+  uint32_t last_user = UINT32_MAX;
+  RECDB_RETURN_IF_ERROR(ForEachRewardedImpression(
+      since, options.until, options.window_seconds, is_reward,
+      [&](const RewardedImpression& r) -> Status {
+        const rerank::Shown& shown = *r.shown;
+        ++report.impressions;
+        if (r.user != last_user) {
+          ++report.users;
+          last_user = r.user;
         }
-      }
-      std::vector<int64_t> logged(shown.items.begin(), shown.items.end());
-      std::vector<double> rewards(logged.size(), 0.0);
-      for (size_t j = 0; j < logged.size(); ++j) {
-        auto it = rewarded.find(shown.items[j]);
-        if (it == rewarded.end()) continue;
-        const auto& ts = it->second;
-        rewards[j] = static_cast<double>(std::lower_bound(ts.begin(), ts.end(), until) -
-                                         std::lower_bound(ts.begin(), ts.end(), t));
-      }
-      if (shown.propensities.empty()) {  // unknown: the estimator counts it as skipped
-        for (auto& est : estimators) est.AddImpression(logged, {}, rewards, {});
-        continue;
-      }
-      ++with_propensities;
-      for (size_t c = 0; c < candidates.size(); ++c) {
-        RecommendRequest request;
-        request.k = shown.items.size();
-        request.now = t;
-        request.exclude_seen = true;
-        request.weights = candidates[c].weights;
-        request.care = candidates[c].care;
-        auto response = recommend_->RecommendAsOf(request, current, t, model);
-        if (!response.ok()) {
-          return Status(response.status().code(),
-                        "off-policy: candidate '" + candidates[c].name + "': " +
-                            std::string(response.status().message()));
+        std::vector<int64_t> logged(shown.items.begin(), shown.items.end());
+        if (shown.propensities.empty()) {  // unknown: the estimator counts it as skipped
+          for (auto& est : estimators) est.AddImpression(logged, {}, r.rewards, {});
+          return Status::OK();
         }
-        std::vector<int64_t> listed;
-        for (const Recommendation& r : response->items) {
-          auto iid = FindItemIid(r.id);
-          listed.push_back(iid ? static_cast<int64_t>(*iid) : -1);
+        ++with_propensities;
+        for (size_t c = 0; c < candidates.size(); ++c) {
+          RecommendRequest request;
+          request.k = shown.items.size();
+          request.now = shown.timestamp;
+          request.exclude_seen = true;
+          request.weights = candidates[c].weights;
+          request.care = candidates[c].care;
+          auto response = recommend_->RecommendAsOf(request, r.user, shown.timestamp, model);
+          if (!response.ok()) {
+            return Status(response.status().code(),
+                          "off-policy: candidate '" + candidates[c].name + "': " +
+                              std::string(response.status().message()));
+          }
+          std::vector<int64_t> listed;
+          for (const Recommendation& rec : response->items) {
+            auto iid = FindItemIid(rec.id);
+            listed.push_back(iid ? static_cast<int64_t>(*iid) : -1);
+          }
+          estimators[c].AddImpression(logged, shown.propensities, r.rewards, listed);
         }
-        estimators[c].AddImpression(logged, shown.propensities, rewards, listed);
-      }
-    }
-    pending.clear();
-    return Status::OK();
-  };
-  RECDB_RETURN_IF_ERROR(recommend_->ForEachImpression([&](uint32_t user, rerank::Shown shown) {
-    if (shown.timestamp < since || shown.timestamp >= options.until) return Status::OK();
-    if (user != current) {
-      RECDB_RETURN_IF_ERROR(flush());
-      current = user;
-    }
-    ++report.impressions;
-    pending.push_back(std::move(shown));
-    return Status::OK();
-  }));
-  RECDB_RETURN_IF_ERROR(flush());
+        return Status::OK();
+      }));
   if (with_propensities == 0) {
     return Status::FailedPrecondition(
         "off-policy: no impressions with propensities" +

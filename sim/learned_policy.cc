@@ -8,132 +8,6 @@
 
 namespace recdb::sim {
 
-double CappedImportanceWeight(double pi, double beta, double cap) {
-  if (beta <= 0) return 0;
-  return std::min(pi / beta, cap);
-}
-
-double TopKMultiplier(double pi, size_t k) {
-  if (k == 0) return 0;
-  return static_cast<double>(k) * std::pow(std::max(0.0, 1.0 - pi), static_cast<double>(k - 1));
-}
-
-std::vector<double> SoftmaxProbabilities(const std::vector<float>& features, size_t dim,
-                                         const std::vector<double>& theta) {
-  const size_t n = dim == 0 ? 0 : features.size() / dim;
-  std::vector<double> p(n, 0.0);
-  double hi = -1e300;
-  for (size_t a = 0; a < n; ++a) {
-    double z = 0;
-    for (size_t d = 0; d < dim; ++d) z += theta[d] * features[a * dim + d];
-    p[a] = z;
-    hi = std::max(hi, z);
-  }
-  double sum = 0;
-  for (double& v : p) {
-    v = std::exp(v - hi);
-    sum += v;
-  }
-  for (double& v : p) v /= sum;
-  return p;
-}
-
-std::vector<size_t> PlackettLuceDraw(const std::vector<double>& pi, size_t k, Rng* rng,
-                                     std::vector<double>* propensities,
-                                     const std::vector<int>* group, size_t cap) {
-  const size_t n = pi.size();
-  std::vector<bool> taken(n, false);
-  std::map<int, size_t> used;  // group -> slots taken
-  auto capped = [&](size_t a) {
-    if (!group || cap == 0 || (*group)[a] < 0) return false;
-    auto it = used.find((*group)[a]);
-    return it != used.end() && it->second >= cap;
-  };
-  std::vector<size_t> out;
-  propensities->clear();
-  for (size_t j = 0; j < std::min(k, n); ++j) {
-    // The drawable mass, summed afresh rather than by subtraction.
-    bool any_open = false;
-    for (size_t a = 0; a < n && !any_open; ++a) any_open = !taken[a] && !capped(a);
-    auto drawable = [&](size_t a) { return !taken[a] && (!any_open || !capped(a)); };
-    double mass = 0;
-    for (size_t a = 0; a < n; ++a) {
-      if (drawable(a)) mass += pi[a];
-    }
-    double u = rng->Uniform() * mass;
-    size_t pick = n;
-    for (size_t a = 0; a < n; ++a) {
-      if (!drawable(a)) continue;
-      pick = a;
-      if (u < pi[a]) break;
-      u -= pi[a];
-    }
-    taken[pick] = true;
-    if (group && (*group)[pick] >= 0) ++used[(*group)[pick]];
-    out.push_back(pick);
-    propensities->push_back(std::clamp(pi[pick] / mass, 1e-300, 1.0));
-  }
-  return out;
-}
-
-namespace {
-
-// Per slot of every list: the coefficient c = w * lambda_K * r / N at
-// `anchor`, or calls fn(list, slot, c, pi_theta) for each rewarded slot.
-template <typename Fn>
-void ForEachRewardedSlot(const std::vector<double>& theta, const std::vector<double>& anchor,
-                         const std::vector<LoggedList>& lists, const ReinforceSettings& s,
-                         bool same, Fn fn) {
-  for (const LoggedList& l : lists) {
-    const std::vector<double> pi = SoftmaxProbabilities(l.features, s.dim, theta);
-    const std::vector<double> pa = same ? pi : SoftmaxProbabilities(l.features, s.dim, anchor);
-    for (size_t j = 0; j < l.shown.size(); ++j) {
-      if (l.reward[j] == 0) continue;
-      const double p = pa[l.shown[j]];
-      const double c = CappedImportanceWeight(p, l.beta[j], s.weight_cap) *
-                       TopKMultiplier(p, s.k) * l.reward[j] / s.total_slots;
-      fn(l, j, c, pi);
-    }
-  }
-}
-
-}  // namespace
-
-double ReinforceObjective(const std::vector<double>& theta, const std::vector<double>& anchor,
-                          const std::vector<LoggedList>& lists, const ReinforceSettings& s) {
-  double j = 0;
-  ForEachRewardedSlot(theta, anchor, lists, s, false,
-                      [&](const LoggedList& l, size_t slot, double c, const std::vector<double>& pi) {
-                        j += c * std::log(std::max(pi[l.shown[slot]], 1e-300));
-                      });
-  double norm = 0;
-  for (double t : theta) norm += t * t;
-  return j - 0.5 * s.l2 * norm;
-}
-
-std::vector<double> ReinforceGradient(const std::vector<double>& theta,
-                                      const std::vector<LoggedList>& lists,
-                                      const ReinforceSettings& s) {
-  std::vector<double> g(s.dim, 0.0);
-  for (size_t d = 0; d < s.dim; ++d) g[d] = -s.l2 * theta[d];
-  std::vector<double> mean(s.dim);
-  ForEachRewardedSlot(theta, theta, lists, s, true,
-                      [&](const LoggedList& l, size_t slot, double c, const std::vector<double>& pi) {
-                        // grad log pi(a) = x_a - sum_b pi(b) x_b
-                        std::fill(mean.begin(), mean.end(), 0.0);
-                        for (size_t b = 0; b < l.n; ++b) {
-                          for (size_t d = 0; d < s.dim; ++d) {
-                            mean[d] += pi[b] * l.features[b * s.dim + d];
-                          }
-                        }
-                        const size_t a = l.shown[slot];
-                        for (size_t d = 0; d < s.dim; ++d) {
-                          g[d] += c * (l.features[a * s.dim + d] - mean[d]);
-                        }
-                      });
-  return g;
-}
-
 namespace {
 
 constexpr int kRecentRounds = 3;  // "recent" clicks in a category
@@ -145,15 +19,12 @@ class LearnedPolicy : public Policy {
 
   Status OnTrained(const TrainReport& report) override {
     if (!names_.empty()) return Status::OK();  // feature layout fixed at the first Train
-    names_ = {"rank", "score"};
     for (const auto& [rec, w] : report.weights) {
       (void)w;
-      contrib_index_[rec] = names_.size();
-      names_.push_back("contrib:" + rec);
+      recommenders_.push_back(rec);
     }
-    share_index_ = names_.size();
-    names_.insert(names_.end(), {"category_share", "category_recent_clicks", "popularity",
-                                 "times_shown", "shown_last_round"});
+    names_ = policy::PolicyFeatureNames(recommenders_);
+    share_index_ = policy::HabitFeatureIndex(recommenders_.size());
     theta_.assign(names_.size(), 0.0);
     theta_[0] = 1.0 / std::max(1e-6, o_.temperature);
     return Status::OK();
@@ -167,7 +38,7 @@ class LearnedPolicy : public Policy {
     // Keep the last train_window rounds of log.
     const int oldest = round - std::max(1, o_.train_window);
     log_.erase(std::remove_if(log_.begin(), log_.end(),
-                              [&](const LoggedList& l) { return l.round < oldest; }),
+                              [&](const LoggedList& l) { return l.when < oldest; }),
                log_.end());
     double slots = 0;
     for (const auto& [r, n] : slots_by_round_) {
@@ -206,31 +77,31 @@ class LearnedPolicy : public Policy {
       const int64_t i = ItemIndex(r.id);
       if (i < 0) return Status::Internal("sim: unexpected item id " + r.id);
       items[a] = i;
-      float* f = &x[a * dim];
-      f[0] = static_cast<float>(-std::log1p(static_cast<double>(a)));
-      f[1] = static_cast<float>(r.score / max_score);
-      for (const auto& [rec, v] : r.contributions) {
-        auto it = contrib_index_.find(rec);
-        if (it != contrib_index_.end()) f[it->second] = static_cast<float>(v);
+      policy::CandidateFacts facts;
+      facts.rank = a;
+      facts.score = r.score;
+      facts.contributions.assign(recommenders_.size(), 0.0);
+      for (size_t j = 0; j < recommenders_.size(); ++j) {
+        auto it = r.contributions.find(recommenders_[j]);
+        if (it != r.contributions.end()) facts.contributions[j] = it->second;
       }
-      size_t d = 2 + contrib_index_.size();
       const int c = ctx.categories && static_cast<size_t>(i) < ctx.categories->size()
                         ? (*ctx.categories)[static_cast<size_t>(i)]
                         : -1;
-      f[d++] = c >= 0 && static_cast<size_t>(c) < share.size()
-                   ? static_cast<float>(share[static_cast<size_t>(c)])
-                   : 0.0f;
+      facts.category_share = c >= 0 && static_cast<size_t>(c) < share.size()
+                                 ? static_cast<float>(share[static_cast<size_t>(c)])
+                                 : 0.0f;
       double recent = 0;
       for (const auto& [cat, rnd] : ul.clicked_categories) {
         if (cat == c && rnd >= ctx.round - kRecentRounds) recent += 1;
       }
-      f[d++] = static_cast<float>(std::log1p(recent));
+      facts.category_recent_clicks = recent;
       auto pc = item_clicks_.find(i);
-      f[d++] = static_cast<float>(
-          std::log1p(pc == item_clicks_.end() ? 0.0 : static_cast<double>(pc->second)) / pop_norm);
+      facts.popularity = pc == item_clicks_.end() ? 0.0 : static_cast<double>(pc->second);
       auto sh = ul.shown.find(i);
-      f[d++] = static_cast<float>(std::log1p(sh == ul.shown.end() ? 0.0 : sh->second.first));
-      f[d++] = sh != ul.shown.end() && sh->second.second == ctx.round - 1 ? 1.0f : 0.0f;
+      facts.times_shown = sh == ul.shown.end() ? 0.0 : sh->second.first;
+      facts.shown_last = sh != ul.shown.end() && sh->second.second == ctx.round - 1;
+      policy::FillPolicyFeatures(facts, max_score, pop_norm, &x[a * dim]);
     }
     // Plackett-Luce draw of k slots from the softmax.
     const std::vector<double> pi = SoftmaxProbabilities(x, dim, theta_);
@@ -238,7 +109,7 @@ class LearnedPolicy : public Policy {
                     static_cast<uint64_t>(ctx.round)));
     Slate slate;
     pending_ = LoggedList{};
-    pending_.round = ctx.round;
+    pending_.when = ctx.round;
     pending_.n = n;
     std::vector<int> category(n, -1);
     for (size_t a = 0; a < n; ++a) {
@@ -307,28 +178,17 @@ class LearnedPolicy : public Policy {
     s.weight_cap = o_.weight_cap;
     s.l2 = o_.l2;
     s.total_slots = total_slots;
-    // Scale: the objective is a mean over all logged slots, most unrewarded;
-    // Adam is invariant to that scale.
-    std::vector<double> m(s.dim, 0.0), v(s.dim, 0.0);
-    const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
-    for (int step = 1; step <= o_.steps; ++step) {
-      const std::vector<double> g = ReinforceGradient(theta_, log_, s);
-      for (size_t d = 0; d < s.dim; ++d) {
-        m[d] = b1 * m[d] + (1 - b1) * g[d];
-        v[d] = b2 * v[d] + (1 - b2) * g[d] * g[d];
-        const double mh = m[d] / (1 - std::pow(b1, step));
-        const double vh = v[d] / (1 - std::pow(b2, step));
-        theta_[d] += o_.learning_rate * mh / (std::sqrt(vh) + eps);  // ascent
-      }
-      for (size_t d : {share_index_, share_index_ + 1}) {
-        theta_[d] = std::min(theta_[d], o_.max_habit_weight);
-      }
-    }
+    policy::AdamSettings adam;
+    adam.learning_rate = o_.learning_rate;
+    adam.steps = o_.steps;
+    adam.bounded = {share_index_, share_index_ + 1};
+    adam.upper_bound = o_.max_habit_weight;
+    policy::TrainReinforce(log_, s, adam, &theta_);
   }
 
   LearnedOptions o_;
   std::vector<std::string> names_;
-  std::map<std::string, size_t> contrib_index_;
+  std::vector<std::string> recommenders_;  // the fused model's, in report order
   size_t share_index_ = 0;  // of the category_share feature
   std::vector<double> theta_;
   std::unordered_map<int64_t, UserLog> users_;

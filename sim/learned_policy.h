@@ -16,6 +16,10 @@
 // probability pi(a) of the serving theta, kept with the list when it is
 // served: with the category cap the slot propensities no longer determine it.
 //
+// The features, softmax, draw, gradient and Adam are recdb/policy_gradient.h,
+// shared with the database's own learned policy; this file keeps the
+// simulator's log and the facts it observes (its own clicks and lists).
+//
 // Rounds 1..learn_rounds serve theta_0 (weight 1/temperature on the rank
 // feature, 0 elsewhere: a stochastic fused list) and log. From round
 // learn_rounds + 1 on, the policy first trains on its log (every rewarded
@@ -45,6 +49,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "recdb/policy_gradient.h"
 #include "sim/policy.h"
 #include "sim/rng.h"
 
@@ -80,51 +85,26 @@ struct LearnedOptions {
   size_t max_per_category = 1;
 };
 
-// ---- The math, exposed for tests ----
+// ---- The math: recdb/policy_gradient.h (one home, shared with the
+// database's learned policy, engine/policy/README.md) ----
 
-// min(pi / beta, cap); 0 when beta <= 0.
-double CappedImportanceWeight(double pi, double beta, double cap);
-// lambda_K = K (1 - pi)^(K - 1): d/dpi of 1 - (1 - pi)^K, the chance that
-// K draws include the item.
-double TopKMultiplier(double pi, size_t k);
-// Softmax of theta . x_a over n candidates (features row-major, n x dim).
-std::vector<double> SoftmaxProbabilities(const std::vector<float>& features, size_t dim,
-                                         const std::vector<double>& theta);
+using policy::CappedImportanceWeight;
+using policy::LoggedList;
+using policy::ReinforceGradient;
+using policy::ReinforceObjective;
+using policy::ReinforceSettings;
+using policy::SoftmaxProbabilities;
+using policy::TopKMultiplier;
 
-// Draws min(k, n) distinct candidates from pi without replacement, slot 0
-// first; propensities[j] = pi(pick_j) / (mass still drawable), the exact
-// probability of that pick at slot j given the slots above. With `group`
-// (one per candidate, < 0 = none) and cap > 0, a candidate whose group
-// already fills `cap` slots is not drawable while any other candidate is.
-std::vector<size_t> PlackettLuceDraw(const std::vector<double>& pi, size_t k, Rng* rng,
-                                     std::vector<double>* propensities,
-                                     const std::vector<int>* group = nullptr, size_t cap = 0);
-
-// One logged list with at least one reward.
-struct LoggedList {
-  int round = 0;
-  size_t n = 0;                 // candidates
-  std::vector<float> features;  // n x dim
-  std::vector<size_t> shown;    // candidate index per slot
-  std::vector<double> beta;     // behaviour per-item probability per slot
-  std::vector<double> reward;   // per slot
-};
-
-struct ReinforceSettings {
-  size_t dim = 0;
-  size_t k = 10;
-  double weight_cap = 10.0;
-  double l2 = 1e-3;
-  double total_slots = 1;  // N
-};
-
-// J(theta) with w and lambda_K computed at `anchor` (held fixed).
-double ReinforceObjective(const std::vector<double>& theta, const std::vector<double>& anchor,
-                          const std::vector<LoggedList>& lists, const ReinforceSettings& s);
-// dJ/dtheta at theta (anchor = theta): 1/N sum w lambda r (x_a - E_pi x) - l2 theta.
-std::vector<double> ReinforceGradient(const std::vector<double>& theta,
-                                      const std::vector<LoggedList>& lists,
-                                      const ReinforceSettings& s);
+// policy::PlackettLuceDraw with the simulator's keyed Rng as its uniform
+// source (one Uniform() per slot).
+inline std::vector<size_t> PlackettLuceDraw(const std::vector<double>& pi, size_t k, Rng* rng,
+                                            std::vector<double>* propensities,
+                                            const std::vector<int>* group = nullptr,
+                                            size_t cap = 0) {
+  return policy::PlackettLuceDraw(
+      pi, k, [rng] { return rng->Uniform(); }, propensities, group, cap);
+}
 
 std::unique_ptr<Policy> MakeLearnedPolicy(const LearnedOptions& options);
 

@@ -57,13 +57,14 @@ class RecommendPolicy : public Policy {
       req.care->exploration_seed =
           DrawKey(ctx.seed, 7, static_cast<uint64_t>(ctx.user), static_cast<uint64_t>(ctx.round));
     }
+    req.policy = policy_;
     auto resp = db->Recommend(req);
     if (!resp.ok()) return resp.status();
     Slate slate;
     for (const auto& r : resp->items) {
       const int64_t i = ItemIndex(r.id);
       if (i < 0) return Status::Internal("sim: unexpected item id " + r.id);
-      double p = 1.0;
+      double p = r.propensity;  // 1 for the fused ranking
       if (care_) {
         for (const auto& e : r.explanation.evidence) {
           if (e.kind == "exploration") {
@@ -81,6 +82,21 @@ class RecommendPolicy : public Policy {
   std::string name_;
   std::optional<CareOptions> care_;
   std::map<std::string, double> weights_;
+  std::string policy_;  // RecommendRequest::policy
+};
+
+class DatabaseLearnedPolicy : public RecommendPolicy {
+ public:
+  DatabaseLearnedPolicy() : RecommendPolicy("recdb-learned", std::nullopt) { policy_ = "learned"; }
+  bool ServesDatabasePolicy() const override { return true; }
+  Status OnTrained(const TrainReport& report) override {
+    parameters_ = report.learned_policy.weights;
+    return Status::OK();
+  }
+  std::map<std::string, double> Parameters() const override { return parameters_; }
+
+ private:
+  std::map<std::string, double> parameters_;
 };
 
 class PopularityPolicy : public RecommendPolicy {
@@ -123,6 +139,10 @@ class RandomPolicy : public Policy {
 };
 
 }  // namespace
+
+std::unique_ptr<Policy> MakeDatabaseLearnedPolicy() {
+  return std::make_unique<DatabaseLearnedPolicy>();
+}
 
 std::unique_ptr<Policy> MakeFusedPolicy() {
   return std::make_unique<RecommendPolicy>("fused", std::nullopt);

@@ -17,6 +17,10 @@
 //               has no event on: each slot's propensity is the marginal
 //               probability 1 / candidates, exact.
 //
+//   recdb-learned  DB::Recommend with policy = "learned": the database's
+//               own learned policy (same maths as `learned`, trained by
+//               DB::Train from the impression log); logs the served
+//               propensities.
 //   learned     REINFORCE with the top-K off-policy correction over the
 //               fused model's candidates (sim/learned_policy.h): samples
 //               its list from a softmax and logs each slot's sampled
@@ -76,6 +80,9 @@ class Policy {
                           const std::vector<double>& /*rewards*/) {}
   // Learned parameters by name, for the result (empty if none).
   virtual std::map<std::string, double> Parameters() const { return {}; }
+  // Whether DB::Train should train the database's own learned policy
+  // (TrainOptions::learned_policy.enabled): only the policy that serves it.
+  virtual bool ServesDatabasePolicy() const { return false; }
 };
 
 // Named care presets for the simulator: "balanced" (calibration 0.5,
@@ -88,6 +95,11 @@ std::vector<std::string> CarePresetNames();
 
 std::unique_ptr<Policy> MakeFusedPolicy();
 std::unique_ptr<Policy> MakeCarePolicy(const CareOptions& care);
+// "recdb-learned": DB::Recommend with policy = "learned", the database's own
+// learned policy (engine/policy/README.md), trained by each DB::Train from
+// the impression log; logs each result's propensity as served. Before its
+// first training with impressions it serves the fused list (propensity 1).
+std::unique_ptr<Policy> MakeDatabaseLearnedPolicy();
 std::unique_ptr<Policy> MakePopularityPolicy();
 std::unique_ptr<Policy> MakeRandomPolicy();
 

@@ -71,8 +71,10 @@ StatusOr<std::unique_ptr<Policy>> MakePolicy(const std::string& name, const Care
   if (name == "fused+care") return MakeCarePolicy(care);
   if (name == "popularity") return MakePopularityPolicy();
   if (name == "random") return MakeRandomPolicy();
+  if (name == "recdb-learned") return MakeDatabaseLearnedPolicy();
   return Status::InvalidArgument("unknown policy '" + name +
-                                 "' (fused, fused+care, popularity, random, learned)");
+                                 "' (fused, fused+care, popularity, random, learned, "
+                                 "recdb-learned)");
 }
 
 bool IsPositive(const std::string& type) { return type != "view"; }
@@ -166,6 +168,12 @@ Status StepRound(const SimOptions& o, const Setup& s, const ResponseModel& model
     TrainOptions to;
     to.threads = o.train_threads;
     to.incremental = run->trained;
+    // The database's own learned policy (engine/policy/README.md) is
+    // trained only where it serves (recdb-learned); in every other
+    // database it would only cost time. The simulator's `learned` keeps
+    // its own log and schedule.
+    to.learned_policy.enabled = policy->ServesDatabasePolicy();
+    to.learned_policy.k = o.k;
     auto report = db->Train(to);
     if (!report.ok()) return report.status();
     RECDB_RETURN_IF_ERROR(policy->OnTrained(*report));

@@ -18,6 +18,7 @@
 #include "engine/models/cooccurrence.h"
 #include "engine/models/dataset.h"
 #include "engine/models/fused.h"
+#include "engine/policy/learned_policy.h"
 #include "engine/recommend/content_vectors.h"
 #include "engine/recommend/model_file.h"
 #include "engine/recommend/training_data.h"
@@ -340,9 +341,12 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options,
     model_ = std::move(model);
     stored_model_problem_ = problem;
   }
-  if (options.on_progress) options.on_progress(TrainProgress{"done", steps, steps});
   // Engagements may have arrived since the exposure counts were built.
   RECDB_RETURN_IF_ERROR(impressions_->Refresh());
+  // The learned policy, from the impression log, on the model just swapped in.
+  report.learned_policy =
+      TrainPolicy(options.learned_policy, Current(), report.model_version, drops_at_start);
+  if (options.on_progress) options.on_progress(TrainProgress{"done", steps, steps});
   return report;
 }
 
@@ -487,6 +491,7 @@ Status RecommendService::LoadStoredModel() {
     model_ = std::move(model);
     stored_model_problem_.clear();
   }
+  LoadStoredPolicy();
   return impressions_->Refresh();
 }
 
@@ -501,9 +506,12 @@ Status RecommendService::DropStoredModel(bool unload) {
   if (unload) {
     std::lock_guard<std::mutex> lock(model_mu_);
     model_.reset();
+    policy_.reset();
   }
-  if (::unlink(ModelPath().c_str()) != 0 && errno != ENOENT) {
-    return Status::IOError("remove " + ModelPath() + ": " + std::strerror(errno));
+  for (const std::string& path : {ModelPath(), PolicyPath()}) {  // the learned policy too
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return Status::IOError("remove " + path + ": " + std::strerror(errno));
+    }
   }
   return Status::OK();
 }
@@ -515,7 +523,9 @@ std::pair<uint64_t, uint64_t> RecommendService::ModelVersionAndSequence() const 
 
 TrainReport RecommendService::ModelReport() const {
   auto m = Current();
-  return m ? m->report : TrainReport{};
+  TrainReport report = m ? m->report : TrainReport{};
+  report.learned_policy = PolicyReport();
+  return report;
 }
 
 Status RecommendService::StoreWeights(const Model& model, double validation_ndcg) {
@@ -581,6 +591,11 @@ StatusOr<RecommendResponse> RecommendService::Recommend(const RecommendRequest& 
     return Status::NotFound("recommend: unknown user '" + request.user +
                             "' (require_known_user is set; without it an unknown user gets the "
                             "popularity fallback)");
+  }
+  if (request.policy == "learned") return ServeLearned(model, request, user_iid, personal);
+  if (!request.policy.empty() && request.policy != "fused") {
+    return Status::InvalidArgument("recommend: unknown policy '" + request.policy +
+                                   "' (known: fused, learned)");
   }
   return Serve(model, request, user_iid, personal);
 }

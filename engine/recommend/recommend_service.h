@@ -48,6 +48,9 @@ namespace models {
 class Dataset;
 class Fused;
 }  // namespace models
+namespace policy {
+class LearnedPolicy;
+}  // namespace policy
 namespace rerank {
 class ImpressionLog;
 struct Shown;
@@ -131,6 +134,11 @@ class RecommendService {
   // an empty report before any model.
   TrainReport ModelReport() const;
 
+  // ---- The learned policy (learned_policy_service.cc, engine/policy/README.md) ----
+
+  // The learned policy's report ("trained" false and a note when none serves).
+  LearnedPolicyReport PolicyReport() const;
+
   // Fusion weights stored by the last learning run (models CF), if any.
   // Errors: Corruption if the stored record fails verification.
   struct StoredWeights {
@@ -165,6 +173,29 @@ class RecommendService {
   Status SaveModel(const Model& model) const;
   std::string ModelPath() const;
 
+  // The learned policy (learned_policy_service.cc).
+  // Trains it from the impression log in the window (options) with `model`
+  // serving the candidates, swaps it in and writes its file (unless a forget
+  // happened since `drops_at_start`); with nothing to learn from, no policy
+  // serves and the file is removed. Returns its report.
+  LearnedPolicyReport TrainPolicy(const LearnedPolicyOptions& options,
+                                  const std::shared_ptr<const Model>& model,
+                                  uint64_t model_version, uint64_t drops_at_start);
+  // Called by LoadStoredModel: serves DIR/derived/learned.policy if it verifies.
+  void LoadStoredPolicy();
+  // request.policy == "learned".
+  StatusOr<RecommendResponse> ServeLearned(const std::shared_ptr<const Model>& model,
+                                           const RecommendRequest& request, uint32_t user_iid,
+                                           bool personal) const;
+  // The policy's features of `candidates` (a fused list for `user_iid` as of
+  // `as_of`): x (n x dim), primary category ids (-1 = none), item iids.
+  Status PolicyFeatures(uint32_t user_iid, int64_t as_of, const RecommendResponse& candidates,
+                        const std::vector<std::string>& recommenders,
+                        const std::vector<bool>& is_reward, int64_t window_seconds,
+                        std::vector<float>* x, std::vector<int>* categories,
+                        std::vector<uint32_t>* iids) const;
+  std::string PolicyPath() const;
+
   DBImpl* const db_;
   const ItemCatalog* const catalog_;
   std::mutex train_mu_;
@@ -181,6 +212,10 @@ class RecommendService {
   // exploration.
   std::unique_ptr<rerank::ImpressionLog> impressions_;
   std::atomic<bool> stop_background_{false};  // StopBackgroundWork
+  // The learned policy serving "learned" requests (null: none); why none
+  // (or why the stored one was not used).
+  std::shared_ptr<const policy::LearnedPolicy> policy_;  // GUARDED_BY(model_mu_)
+  std::string policy_note_;                               // GUARDED_BY(model_mu_)
 };
 
 }  // namespace recdb

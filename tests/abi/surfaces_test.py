@@ -5,7 +5,8 @@
 - every DB member of api/include/recdb/db.h has a row (overloads share one);
 - every C name is declared in api/include/recdb/c.h;
 - every Python name is a method of recdb.DB or a module function (python/recdb_module.cc);
-- every HTTP route is a path + method of tools/serve/openapi.yaml;
+- every HTTP route is a path + method of tools/serve/openapi.yaml (a cell `METHOD /path?param`
+  names a query parameter of that route, which must be declared there);
 - every CLI cell runs: `recdb CMD --help` exits 0 and names each action word and flag of the cell;
 - every openapi route and every Python method appears in a row or in "Bound on one surface only";
 - every "—" cell gives a reason.
@@ -54,7 +55,7 @@ def main():
     py_module = set(re.findall(r'm\.def\("(\w+)"', module))
     py_db = set(re.findall(r'\.def\("(\w+)"', module)) - py_module
     openapi = (root / "tools/serve/openapi.yaml").read_text()
-    routes, path = set(), None
+    routes, path, route, params = set(), None, None, {}
     for line in openapi.splitlines():
         if line.startswith("components"):
             break
@@ -63,7 +64,11 @@ def main():
             path = m.group(1)
         m = re.match(r"^    (get|post|put|delete|patch):", line)
         if m and path:
-            routes.add(f"{m.group(1).upper()} {path}")
+            route = f"{m.group(1).upper()} {path}"
+            routes.add(route)
+        m = re.search(r"\{name: (\w+), in: query", line)
+        if m and route:
+            params.setdefault(route, set()).add(m.group(1))
 
     help_cache = {}
 
@@ -94,8 +99,11 @@ def main():
                     errors.append(f"{cpp}: Python name {name} is not bound in python/recdb_module.cc")
                 seen_py.add(fn)
             elif surface == "HTTP":
+                name, _, param = name.partition("?")
                 if name not in routes:
                     errors.append(f"{cpp}: HTTP route {name} is not in openapi.yaml")
+                elif param and param not in params.get(name, set()):
+                    errors.append(f"{cpp}: openapi.yaml declares no query parameter {param} of {name}")
                 seen_routes.add(name)
             elif surface == "CLI":
                 words = name.split()

@@ -121,7 +121,7 @@ std::vector<LoggedList> RandomLists(size_t dim, uint64_t seed) {
   std::vector<LoggedList> lists;
   for (int l = 0; l < 6; ++l) {
     LoggedList list;
-    list.round = 1;
+    list.when = 1;
     list.n = 5 + static_cast<size_t>(l);
     for (size_t i = 0; i < list.n * dim; ++i) list.features.push_back(static_cast<float>(rng.Normal()));
     for (size_t j = 0; j < 3; ++j) {

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -133,6 +134,67 @@ TEST(SimulatorTest, LearnedPolicyIsDeterministicAndLearns) {
   EXPECT_GT(moved, 1e-3);  // trained: theta is not theta_0 any more
   EXPECT_GT(r1->rounds.at("learned").back().cumulative_reward, 0);
   EXPECT_TRUE(r1->parameters.at("fused").empty());
+}
+
+// recdb-learned: the database's own learned policy in the loop. Round 1's
+// Train finds no impressions (the fused list serves, propensity 1); round
+// 3's learns from rounds 1-2 and serves drawn lists with their propensities.
+TEST(SimulatorTest, DatabaseLearnedPolicyTrainsInTheLoopDeterministically) {
+  test::TempDir a, b;
+  SimOptions o = Tiny(a.path());
+  o.policies = {"fused", "recdb-learned"};
+  o.threads = 2;
+  auto r1 = RunSimulation(o);
+  ASSERT_TRUE(r1.ok()) << r1.status().ToString();
+  o.work_dir = b.path();
+  o.threads = 1;
+  auto r2 = RunSimulation(o);
+  ASSERT_TRUE(r2.ok()) << r2.status().ToString();
+  EXPECT_EQ(ResultJson(*r1), ResultJson(*r2));
+  const auto& theta = r1->parameters.at("recdb-learned");
+  ASSERT_TRUE(theta.count("rank")) << "the database's policy did not train";
+  ASSERT_TRUE(theta.count("times_shown"));
+  EXPECT_LE(theta.at("category_share"), -1.0 + 1e-12);  // the habit bound
+  // Rounds 1-2 served the fused list: the same rewards as fused (common random numbers).
+  const auto& fused = r1->rounds.at("fused");
+  const auto& learned = r1->rounds.at("recdb-learned");
+  EXPECT_EQ(learned[0].reward, fused[0].reward);
+  EXPECT_EQ(learned[1].reward, fused[1].reward);
+}
+
+// The learned policy's maths moved into the engine (recdb/policy_gradient.h,
+// engine/policy/README.md): the simulator's figures must not move. Golden
+// values from the simulator before the move (commit 0f7f99b):
+//   recdb-sim --seed 5 --users 80 --items 120 --rounds 6 --retrain-every 2
+//     --policies fused,learned --learn-rounds 2 --learned-update-every 2
+//     --learned-pool 20 --learned-steps 30
+TEST(SimulatorTest, LearnedPolicyFiguresUnchangedByTheMoveIntoTheEngine) {
+  test::TempDir dir;
+  SimOptions o = Tiny(dir.path());
+  o.users = 80;
+  o.rounds = 6;
+  o.policies = {"fused", "learned"};
+  o.learned.learn_rounds = 2;
+  o.learned.update_every = 2;
+  o.learned.pool = 20;
+  o.learned.steps = 30;
+  o.threads = 1;
+  auto r = RunSimulation(o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->rounds.at("fused").back().cumulative_reward, 78.0);
+  EXPECT_EQ(r->rounds.at("learned").back().cumulative_reward, 82.0);
+  const auto& theta = r->parameters.at("learned");
+  for (const auto& [name, value] : std::map<std::string, double>{{"rank", 0.454665},
+                                                                 {"score", 0.449612},
+                                                                 {"category_share", -1.0},
+                                                                 {"category_recent_clicks", -1.781434},
+                                                                 {"popularity", 0.339273},
+                                                                 {"times_shown", -0.688971},
+                                                                 {"shown_last_round", -0.425418},
+                                                                 {"contrib:ials", -0.03382}}) {
+    ASSERT_TRUE(theta.count(name)) << name;
+    EXPECT_NEAR(theta.at(name), value, 1e-6) << name;
+  }
 }
 
 // DB::RecordImpressions checks propensities (recdb/recommend.h).

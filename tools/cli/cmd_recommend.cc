@@ -84,6 +84,9 @@ int RecommendMain(int argc, char** argv) {
   args.AddFlag("fair-share", "X", "care: minimum share of long-tail slots, in [0, 1]");
   args.AddFlag("exploration", "X", "care: share of exploration slots, in [0, 1]");
   args.AddFlag("seed", "N", "care: exploration seed", "0");
+  args.AddFlag("policy", "NAME",
+               "who picks the list: fused (default) or learned (the learned policy draws from "
+               "the fused candidates; each item gets its propensity)");
   args.AddRepeatedFlag("pin", "ITEM", "put ITEM first (repeatable, in order)");
   args.AddRepeatedFlag("boost", "ITEM=X", "add X to ITEM's relevance (repeatable)");
   args.AddRepeatedFlag("bury", "ITEM", "move ITEM after every other candidate (repeatable)");
@@ -117,6 +120,10 @@ int RecommendMain(int argc, char** argv) {
     req.weights[name] = *v;
   }
   req.exclude_seen = !args.Has("include-seen");
+  req.policy = args.Get("policy");
+  if (!req.policy.empty() && req.policy != "fused" && req.policy != "learned") {
+    return UsageError("recommend", "--policy: fused or learned, got '" + req.policy + "'");
+  }
   req.require_known_user = args.Has("require-known-user");
   CareOptions care;  // the DB's defaults are Options::care; any flag replaces them
   auto care_given = ReadCareFlags(args, &care);
@@ -207,6 +214,9 @@ int TrainMain(int argc, char** argv) {
     j["seconds"] = report->seconds;
     j["weights"] = report->weights;
     j["seconds_by_recommender"] = report->seconds_by_recommender;
+    // The learned policy (engine/policy/README.md), as POST /v1/train reports it.
+    const nlohmann::ordered_json shared = TrainReportToJson(*report);
+    if (shared.contains("learned_policy")) j["learned_policy"] = shared["learned_policy"];
     std::cout << j.dump(2) << "\n";
   } else {
     char seconds[32];
@@ -214,6 +224,11 @@ int TrainMain(int argc, char** argv) {
     std::cout << "trained on " << report->events << " events in " << seconds << " s\n"
               << "fusion weights (learned on a validation split of the training data):\n";
     for (const auto& [name, w] : report->weights) std::cout << "  " << name << "  " << w << "\n";
+    const LearnedPolicyReport& p = report->learned_policy;
+    if (p.trained) {
+      std::cout << "learned policy: " << p.impressions << " impressions, " << p.rewarded_slots
+                << " rewarded slots (" << p.slots_outside_pool << " outside the candidates)\n";
+    }
   }
   Status closed = CloseDatabase(std::move(db).value());
   if (!closed.ok()) return Fail("train", closed);

@@ -33,13 +33,23 @@ nlohmann::ordered_json TrainReportToJson(const TrainReport& r) {
   for (const auto& [name, sec] : r.seconds_by_recommender) seconds[name] = sec;
   nlohmann::ordered_json weights = nlohmann::ordered_json::object();
   for (const auto& [name, w] : r.weights) weights[name] = w;
-  return {{"model_version", r.model_version},
-          {"trained_at", r.trained_at},
-          {"seconds", r.seconds},
-          {"seconds_by_recommender", seconds},
-          {"weights", weights},
-          {"validation_ndcg", r.validation_ndcg},
-          {"events", r.events}};
+  nlohmann::ordered_json out = {{"model_version", r.model_version},
+                                {"trained_at", r.trained_at},
+                                {"seconds", r.seconds},
+                                {"seconds_by_recommender", seconds},
+                                {"weights", weights},
+                                {"validation_ndcg", r.validation_ndcg},
+                                {"events", r.events}};
+  if (r.learned_policy.trained) {  // engine/policy/README.md
+    nlohmann::ordered_json theta = nlohmann::ordered_json::object();
+    for (const auto& [name, w] : r.learned_policy.weights) theta[name] = w;
+    out["learned_policy"] = {{"impressions", r.learned_policy.impressions},
+                             {"slots", r.learned_policy.slots},
+                             {"rewarded_slots", r.learned_policy.rewarded_slots},
+                             {"slots_outside_pool", r.learned_policy.slots_outside_pool},
+                             {"weights", theta}};
+  }
+  return out;
 }
 
 nlohmann::ordered_json RecommendationsToJson(const RecommendResponse& r, bool explain) {
@@ -51,13 +61,14 @@ nlohmann::ordered_json RecommendationsToJson(const RecommendResponse& r, bool ex
     nlohmann::ordered_json contributions = nlohmann::ordered_json::object();
     for (const auto& [name, c] : rec.contributions) contributions[name] = c;
     j["contributions"] = contributions;
+    if (r.policy != "fused") j["propensity"] = rec.propensity;  // for RecordImpressions
     if (explain) {
       nlohmann::ordered_json evidence = nlohmann::ordered_json::array();
       for (const auto& e : rec.explanation.evidence) {
         nlohmann::ordered_json ej;
         ej["kind"] = e.kind;
         if (!e.recommender.empty()) ej["recommender"] = e.recommender;
-        if (e.kind == "recommender") ej["share"] = e.share;
+        if (e.kind == "recommender" || e.kind == "learned_policy") ej["share"] = e.share;
         if (!e.item.empty()) ej["item"] = e.item;
         if (!e.category.empty()) ej["category"] = e.category;
         ej["text"] = e.text;
@@ -70,6 +81,12 @@ nlohmann::ordered_json RecommendationsToJson(const RecommendResponse& r, bool ex
   nlohmann::ordered_json out;
   out["items"] = items;
   out["model_version"] = r.model_version;
+  // Only when a policy was asked for (RecommendRequest::policy): the fused
+  // default's JSON is unchanged.
+  if (r.policy != "fused" || !r.policy_note.empty()) {
+    out["policy"] = r.policy;
+    if (!r.policy_note.empty()) out["policy_note"] = r.policy_note;
+  }
   return out;
 }
 
@@ -84,9 +101,15 @@ std::string RecommendationsToText(const RecommendResponse& r, bool explain,
     out << (rank < 10 ? " " : "") << rank << ". " << score << "  " << rec.id;
     ++rank;
     if (t != titles.end() && !t->second.empty() && t->second != rec.id) out << "  " << t->second;
+    if (r.policy != "fused") {
+      char p[48];
+      std::snprintf(p, sizeof(p), "  (propensity %.4g)", rec.propensity);
+      out << p;
+    }
     out << "\n";
     if (explain) out << "               " << rec.explanation.sentence << "\n";
   }
+  if (!r.policy_note.empty()) out << "policy: " << r.policy << " (" << r.policy_note << ")\n";
   return out.str();
 }
 

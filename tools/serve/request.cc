@@ -172,7 +172,7 @@ Status ParseFilter(Query& q, ItemFilter* filter) {
 constexpr const char* kRecommendParams =
     "user, k, session, context, weight, now, include_seen, diversity, calibration, fair_share, "
     "exploration, seed, pin, boost, bury, category, include_unavailable, explain, "
-    "require_known_user";
+    "require_known_user, policy";
 
 // Mirrors `recdb recommend` (tools/cli/cmd_recommend.cc) flag for flag, so
 // the same parameters give the same request and the same JSON.
@@ -195,6 +195,7 @@ StatusOr<RecommendCall> ParseRecommend(Query& q) {
   RECDB_ASSIGN_OR_RETURN(bool include_seen, q.GetBool("include_seen", false));
   req.exclude_seen = !include_seen;
   RECDB_ASSIGN_OR_RETURN(req.require_known_user, q.GetBool("require_known_user", false));
+  req.policy = q.Get("policy").value_or("");  // the DB rejects an unknown name
   CareOptions care;
   bool any_care = false;
   for (const auto& [name, knob] : {std::pair<const char*, double*>{"diversity", &care.diversity},

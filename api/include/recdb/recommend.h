@@ -59,6 +59,23 @@ struct RecommendRequest {
   std::optional<CareOptions> care;
   // Pin, boost and bury for this request (recdb/care.h).
   BusinessRules rules;
+  // Who picks the final list (engine/policy/README.md):
+  //   "" or "fused"  the fused ranking (re-ranked by care), deterministic:
+  //                  each result's propensity is 1.
+  //   "learned"      the learned policy (REINFORCE with the top-K
+  //                  off-policy correction, trained by Train from the
+  //                  impression log) draws the k results from the fused
+  //                  model's top `pool` candidates, seeded by (its seed, the
+  //                  user, the request time): each result carries the
+  //                  probability with which it was drawn at its slot, to be
+  //                  recorded with RecordImpressions (ImpressionContext::
+  //                  propensities). Without a trained policy (no impressions
+  //                  with propensities yet) the response is the fused list,
+  //                  RecommendResponse::policy says "fused" and policy_note
+  //                  why. Care re-ranking and business rules apply to the
+  //                  candidates, not to the drawn list.
+  // Anything else is InvalidArgument. Default: "".
+  std::string policy;
 };
 
 // Where and when a list was shown (DB::RecordImpressions).
@@ -101,11 +118,21 @@ struct Recommendation {
   // Recommender name -> its weighted, normalised contribution to `score`.
   std::map<std::string, double> contributions;
   Explanation explanation;
+  // The probability with which the serving policy put this item at this
+  // position given the results above it, in (0, 1]: 1 for the fused
+  // ranking; the learned policy's draw probability otherwise. What to pass
+  // as ImpressionContext::propensities.
+  double propensity = 1.0;
 };
 
 struct RecommendResponse {
   std::vector<Recommendation> items;
   uint64_t model_version = 0;  // the trained model that served the request
+  // The policy that chose the list: "fused" or "learned"
+  // (RecommendRequest::policy), and, when "learned" was asked for but the
+  // fused list was served, why (e.g. no learned policy trained yet).
+  std::string policy = "fused";
+  std::string policy_note;
 };
 
 // Where a running Train is: `stage` names what runs now ("read events",
@@ -116,6 +143,48 @@ struct TrainProgress {
   std::string stage;
   int step = 0;
   int steps = 0;
+};
+
+// The learned policy's training (engine/policy/README.md), at the end of
+// every Train from the impression log. The serving settings (seed, pool, k,
+// max_per_category) are stored with the policy.
+struct LearnedPolicyOptions {
+  // Train the policy when the window holds impressions with propensities;
+  // false keeps the stored policy as it is. Default: true.
+  bool enabled = true;
+  uint64_t seed = 42;          // the draw's seed (with the user and the request time)
+  size_t pool = 50;            // candidates: the fused model's top `pool`
+  size_t k = 10;               // the K of the top-K correction
+  // Impressions with timestamp in (newest - window_seconds, newest] train it.
+  int64_t window_seconds = 10 * 86400;
+  // A slot's reward: the user's later events on the item, as off-policy
+  // evaluation counts them (OffPolicyOptions::window_seconds and its
+  // default reward types).
+  int64_t reward_window_seconds = 86400;
+  double temperature = 1.0;    // theta_0: rank weight 1 / temperature, 0 elsewhere
+  double weight_cap = 10.0;    // importance weights min(pi / beta, cap)
+  double l2 = 1e-3;
+  double learning_rate = 0.05;
+  int steps = 150;             // Adam steps (full batch)
+  // Upper bound on the weights of the habit features (category_share,
+  // category_recent_clicks): below 0 the policy must prefer categories the
+  // user consumes less (the filter bubble's brake, sim/README.md).
+  double max_habit_weight = -1.0;
+  // At most this many items of one primary category per drawn list (0 = no cap).
+  size_t max_per_category = 1;
+};
+
+// What the learned policy is (TrainReport::learned_policy).
+struct LearnedPolicyReport {
+  bool trained = false;         // a policy serves "learned" requests
+  uint64_t version = 0;         // its version (the model version it trained with)
+  uint64_t covered_sequence = 0;  // the RocksDB sequence its training read at
+  int64_t impressions = 0;      // impressions with propensities it learned from
+  int64_t slots = 0;            // their slots (N)
+  int64_t rewarded_slots = 0;   // slots with a reward among the candidates
+  int64_t slots_outside_pool = 0;  // rewarded slots whose item was not a candidate
+  std::map<std::string, double> weights;  // theta by feature name
+  std::string note;             // why there is none, or why it was not retrained
 };
 
 struct TrainOptions {
@@ -149,6 +218,8 @@ struct TrainOptions {
   // items' vectors. Empty = the cosine space with the most item vectors, if
   // any; "none" = no content recommender. Default: empty.
   std::string content_space;
+  // The learned policy trained after the model. Default: see the struct.
+  LearnedPolicyOptions learned_policy;
 };
 
 // What a Train did (DB::Train), and, through DB::GetModelReport, what the
@@ -167,6 +238,9 @@ struct TrainReport {
   // whose weights it reused (TrainOptions::reuse_stored_weights,
   // incremental). 0 when the weights were never learned (learn_weights off).
   double validation_ndcg = 0;
+  // The learned policy after this Train (or, from GetModelReport, the one
+  // serving).
+  LearnedPolicyReport learned_policy;
 };
 
 // Offline evaluation with the docs/DESIGN.md protocol (per-user temporal 80/20
