@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include "engine/db_impl.h"
 #include "engine/explain/explainer.h"
@@ -20,6 +21,7 @@
 #include "engine/models/fused.h"
 #include "engine/recommend/content_vectors.h"
 #include "engine/recommend/model_file.h"
+#include "engine/recommend/retire.h"
 #include "engine/recommend/training_data.h"
 #include "engine/spaces/space_manager.h"
 #include "engine/rerank/care_facts.h"
@@ -335,11 +337,17 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options,
       problem = "model file not written: " + saved.ToString();
     }
   }
+  std::shared_ptr<const Model> replaced;
   {
     std::lock_guard<std::mutex> lock(model_mu_);
-    model_ = std::move(model);
+    replaced = std::exchange(model_, std::move(model));
     stored_model_problem_ = problem;
   }
+  // The old model is freed here, on the training thread, once in-flight
+  // requests let go of it: neither under model_mu_ (which every Recommend
+  // takes) nor at the end of a request.
+  previous.reset();
+  RetireOnThisThread(std::move(replaced));
   if (options.on_progress) options.on_progress(TrainProgress{"done", steps, steps});
   // Engagements may have arrived since the exposure counts were built.
   RECDB_RETURN_IF_ERROR(impressions_->Refresh());
@@ -472,11 +480,13 @@ Status RecommendService::LoadStoredModel() {
   model->report.validation_ndcg = model->fused->validation_ndcg();
   for (const auto& [name, w] : model->fused->Weights()) model->report.weights[name] = w;
   next_version_ = std::max(next_version_, model->version + 1);
+  std::shared_ptr<const Model> replaced;
   {
     std::lock_guard<std::mutex> lock(model_mu_);
-    model_ = std::move(model);
+    replaced = std::exchange(model_, std::move(model));
     stored_model_problem_.clear();
   }
+  RetireOnThisThread(std::move(replaced));
   return impressions_->Refresh();
 }
 
@@ -489,8 +499,12 @@ Status RecommendService::DropStoredModel(bool unload) {
   std::lock_guard<std::mutex> file_lock(model_file_mu_);
   model_file_drops_.fetch_add(1);
   if (unload) {
-    std::lock_guard<std::mutex> lock(model_mu_);
-    model_.reset();
+    std::shared_ptr<const Model> replaced;
+    {
+      std::lock_guard<std::mutex> lock(model_mu_);
+      replaced = std::exchange(model_, nullptr);
+    }
+    RetireOnThisThread(std::move(replaced));
   }
   if (::unlink(ModelPath().c_str()) != 0 && errno != ENOENT) {
     return Status::IOError("remove " + ModelPath() + ": " + std::strerror(errno));

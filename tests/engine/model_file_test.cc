@@ -7,10 +7,15 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <mutex>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "db_test_util.h"
@@ -354,6 +359,56 @@ TEST(ModelFileTest, TrainReportsProgressThroughEveryStage) {
   EXPECT_NE(std::find_if(seen.begin(), seen.end(),
                          [](const TrainProgress& p) { return p.stage == "learn blend"; }),
             seen.end());
+}
+
+}  // namespace
+}  // namespace recdb
+
+namespace recdb {
+namespace {
+
+// Training yields to serving (issue 17 item 6): no lock that Recommend takes
+// is held while a Train fits, learns the blend or writes the model file.
+// The retrain is held inside each of those stages in turn while Recommend
+// must answer from the serving model.
+TEST(ModelFileTest, RecommendDoesNotWaitForARunningTrain) {
+  TempDir dir;
+  auto db = OpenOrDie(dir.path());
+  RecordWorld(*db, "m");
+  ASSERT_TRUE(db->Train().ok());
+  const auto before = Top(*db, "u3");
+  ASSERT_FALSE(before.empty());
+  for (const std::string held : {"learn blend", "fit: ials", "write model"}) {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool in_stage = false, release = false;
+    TrainOptions options;
+    options.threads = 1;
+    options.low_priority = true;
+    options.on_progress = [&](const TrainProgress& p) {
+      if (p.stage != held) return;
+      std::unique_lock<std::mutex> lock(mu);
+      in_stage = true;
+      cv.notify_all();
+      cv.wait(lock, [&] { return release; });
+    };
+    auto train = std::async(std::launch::async, [&] { return db->Train(options).status(); });
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return in_stage; }))
+          << "the Train never reached " << held;
+    }
+    auto served = std::async(std::launch::async, [&] { return Top(*db, "u3"); });
+    const bool answered = served.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      release = true;
+    }
+    cv.notify_all();
+    EXPECT_TRUE(answered) << "Recommend waited for the Train held in \"" << held << "\"";
+    EXPECT_EQ(served.get(), before) << held;
+    EXPECT_TRUE(train.get().ok()) << held;
+  }
 }
 
 }  // namespace
