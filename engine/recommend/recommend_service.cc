@@ -172,15 +172,31 @@ std::vector<std::string> RecommendService::RecommenderNames(const Model* model) 
   return m ? m->names : std::vector<std::string>{};
 }
 
+namespace {
+
+// A low-priority Train's threads: one less than the cores, at least 1.
+int LowPriorityThreadBudget(int requested) {
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  return std::max(1, std::min(requested, cores - 1));
+}
+
+}  // namespace
+
 StatusOr<TrainReport> RecommendService::Train(const TrainOptions& options) {
   if (!options.low_priority) return TrainNow(options);
+  // A core stays with serving: with every core training, a serving thread
+  // shares one with a trainer and is preempted for its time slices, nice or
+  // not (and OpenBLAS's worker threads, started when the library loads, run
+  // at the process's priority).
+  TrainOptions budgeted = options;
+  budgeted.threads = LowPriorityThreadBudget(std::max(1, options.threads));
   // A thread of its own at nice +10: the workers it starts inherit it (Linux
   // keeps nice per thread and copies it to new threads), and the caller's
   // thread keeps its priority.
   StatusOr<TrainReport> result = Status::Internal("train: not run");
   std::thread trainer([&] {
     LowerThreadPriority lower(10);
-    result = TrainNow(options);
+    result = TrainNow(budgeted);
   });
   trainer.join();
   return result;
@@ -314,6 +330,7 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options,
   }
   model->report.seconds_by_recommender["blend"] = model->fused->blend_seconds();
   model->report.validation_ndcg = model->fused->validation_ndcg();
+  model->report.threads = fo.threads;
   model->report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   model->report.trained_at = db_->clock()->NowSeconds();

@@ -4,16 +4,18 @@
 // file that holds their influence; a snapshot carries the model.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
-#include <future>
-#include <mutex>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -408,6 +410,34 @@ TEST(ModelFileTest, RecommendDoesNotWaitForARunningTrain) {
     EXPECT_TRUE(answered) << "Recommend waited for the Train held in \"" << held << "\"";
     EXPECT_EQ(served.get(), before) << held;
     EXPECT_TRUE(train.get().ok()) << held;
+  }
+}
+
+// A low-priority Train (the scheduled retrains) leaves a core to serving
+// and runs below the caller's priority; a Train the caller waits for keeps
+// its budget and priority.
+TEST(ModelFileTest, ALowPriorityTrainLeavesACoreToServing) {
+  TempDir dir;
+  auto db = OpenOrDie(dir.path());
+  RecordWorld(*db, "m");
+  errno = 0;
+  const int caller_nice = ::getpriority(PRIO_PROCESS, 0);
+  ASSERT_EQ(errno, 0);
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  for (bool low : {false, true}) {
+    TrainOptions options;
+    options.threads = 8;
+    options.low_priority = low;
+    int train_nice = -100;
+    options.on_progress = [&](const TrainProgress& p) {
+      if (p.stage == "learn blend") train_nice = ::getpriority(PRIO_PROCESS, 0);
+    };
+    auto report = db->Train(options);
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    EXPECT_EQ(report->threads, low ? std::max(1, std::min(8, cores - 1)) : 8) << low;
+    EXPECT_EQ(db->GetModelReport()->threads, report->threads);
+    EXPECT_EQ(train_nice, low ? std::min(19, caller_nice + 10) : caller_nice) << low;
+    EXPECT_EQ(::getpriority(PRIO_PROCESS, 0), caller_nice) << "the caller's priority is kept";
   }
 }
 
