@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include "engine/db_impl.h"
 #include "engine/explain/explainer.h"
@@ -21,6 +22,7 @@
 #include "engine/policy/learned_policy.h"
 #include "engine/recommend/content_vectors.h"
 #include "engine/recommend/model_file.h"
+#include "engine/recommend/retire.h"
 #include "engine/recommend/training_data.h"
 #include "engine/spaces/space_manager.h"
 #include "engine/rerank/care_facts.h"
@@ -171,15 +173,31 @@ std::vector<std::string> RecommendService::RecommenderNames(const Model* model) 
   return m ? m->names : std::vector<std::string>{};
 }
 
+namespace {
+
+// A low-priority Train's threads: one less than the cores, at least 1.
+int LowPriorityThreadBudget(int requested) {
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  return std::max(1, std::min(requested, cores - 1));
+}
+
+}  // namespace
+
 StatusOr<TrainReport> RecommendService::Train(const TrainOptions& options) {
   if (!options.low_priority) return TrainNow(options);
+  // A core stays with serving: with every core training, a serving thread
+  // shares one with a trainer and is preempted for its time slices, nice or
+  // not (and OpenBLAS's worker threads, started when the library loads, run
+  // at the process's priority).
+  TrainOptions budgeted = options;
+  budgeted.threads = LowPriorityThreadBudget(std::max(1, options.threads));
   // A thread of its own at nice +10: the workers it starts inherit it (Linux
   // keeps nice per thread and copies it to new threads), and the caller's
   // thread keeps its priority.
   StatusOr<TrainReport> result = Status::Internal("train: not run");
   std::thread trainer([&] {
     LowerThreadPriority lower(10);
-    result = TrainNow(options);
+    result = TrainNow(budgeted);
   });
   trainer.join();
   return result;
@@ -313,6 +331,7 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options,
   }
   model->report.seconds_by_recommender["blend"] = model->fused->blend_seconds();
   model->report.validation_ndcg = model->fused->validation_ndcg();
+  model->report.threads = fo.threads;
   model->report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   model->report.trained_at = db_->clock()->NowSeconds();
@@ -336,11 +355,17 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options,
       problem = "model file not written: " + saved.ToString();
     }
   }
+  std::shared_ptr<const Model> replaced;
   {
     std::lock_guard<std::mutex> lock(model_mu_);
-    model_ = std::move(model);
+    replaced = std::exchange(model_, std::move(model));
     stored_model_problem_ = problem;
   }
+  // The old model is freed here, on the training thread, once in-flight
+  // requests let go of it: neither under model_mu_ (which every Recommend
+  // takes) nor at the end of a request.
+  previous.reset();
+  RetireOnThisThread(std::move(replaced));
   // Engagements may have arrived since the exposure counts were built.
   RECDB_RETURN_IF_ERROR(impressions_->Refresh());
   // The learned policy, from the impression log, on the model just swapped in.
@@ -486,11 +511,13 @@ Status RecommendService::LoadStoredModel() {
   model->report.validation_ndcg = model->fused->validation_ndcg();
   for (const auto& [name, w] : model->fused->Weights()) model->report.weights[name] = w;
   next_version_ = std::max(next_version_, model->version + 1);
+  std::shared_ptr<const Model> replaced;
   {
     std::lock_guard<std::mutex> lock(model_mu_);
-    model_ = std::move(model);
+    replaced = std::exchange(model_, std::move(model));
     stored_model_problem_.clear();
   }
+  RetireOnThisThread(std::move(replaced));
   LoadStoredPolicy();
   return impressions_->Refresh();
 }
@@ -504,9 +531,13 @@ Status RecommendService::DropStoredModel(bool unload) {
   std::lock_guard<std::mutex> file_lock(model_file_mu_);
   model_file_drops_.fetch_add(1);
   if (unload) {
-    std::lock_guard<std::mutex> lock(model_mu_);
-    model_.reset();
-    policy_.reset();
+    std::shared_ptr<const Model> replaced;
+    {
+      std::lock_guard<std::mutex> lock(model_mu_);
+      replaced = std::exchange(model_, nullptr);
+      policy_.reset();
+    }
+    RetireOnThisThread(std::move(replaced));
   }
   for (const std::string& path : {ModelPath(), PolicyPath()}) {  // the learned policy too
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) {

@@ -4,13 +4,20 @@
 // file that holds their influence; a snapshot carries the model.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "db_test_util.h"
@@ -354,6 +361,84 @@ TEST(ModelFileTest, TrainReportsProgressThroughEveryStage) {
   EXPECT_NE(std::find_if(seen.begin(), seen.end(),
                          [](const TrainProgress& p) { return p.stage == "learn blend"; }),
             seen.end());
+}
+
+}  // namespace
+}  // namespace recdb
+
+namespace recdb {
+namespace {
+
+// Training yields to serving (issue 17 item 6): no lock that Recommend takes
+// is held while a Train fits, learns the blend or writes the model file.
+// The retrain is held inside each of those stages in turn while Recommend
+// must answer from the serving model.
+TEST(ModelFileTest, RecommendDoesNotWaitForARunningTrain) {
+  TempDir dir;
+  auto db = OpenOrDie(dir.path());
+  RecordWorld(*db, "m");
+  ASSERT_TRUE(db->Train().ok());
+  const auto before = Top(*db, "u3");
+  ASSERT_FALSE(before.empty());
+  for (const std::string held : {"learn blend", "fit: ials", "write model"}) {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool in_stage = false, release = false;
+    TrainOptions options;
+    options.threads = 1;
+    options.low_priority = true;
+    options.on_progress = [&](const TrainProgress& p) {
+      if (p.stage != held) return;
+      std::unique_lock<std::mutex> lock(mu);
+      in_stage = true;
+      cv.notify_all();
+      cv.wait(lock, [&] { return release; });
+    };
+    auto train = std::async(std::launch::async, [&] { return db->Train(options).status(); });
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return in_stage; }))
+          << "the Train never reached " << held;
+    }
+    auto served = std::async(std::launch::async, [&] { return Top(*db, "u3"); });
+    const bool answered = served.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      release = true;
+    }
+    cv.notify_all();
+    EXPECT_TRUE(answered) << "Recommend waited for the Train held in \"" << held << "\"";
+    EXPECT_EQ(served.get(), before) << held;
+    EXPECT_TRUE(train.get().ok()) << held;
+  }
+}
+
+// A low-priority Train (the scheduled retrains) leaves a core to serving
+// and runs below the caller's priority; a Train the caller waits for keeps
+// its budget and priority.
+TEST(ModelFileTest, ALowPriorityTrainLeavesACoreToServing) {
+  TempDir dir;
+  auto db = OpenOrDie(dir.path());
+  RecordWorld(*db, "m");
+  errno = 0;
+  const int caller_nice = ::getpriority(PRIO_PROCESS, 0);
+  ASSERT_EQ(errno, 0);
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  for (bool low : {false, true}) {
+    TrainOptions options;
+    options.threads = 8;
+    options.low_priority = low;
+    int train_nice = -100;
+    options.on_progress = [&](const TrainProgress& p) {
+      if (p.stage == "learn blend") train_nice = ::getpriority(PRIO_PROCESS, 0);
+    };
+    auto report = db->Train(options);
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    EXPECT_EQ(report->threads, low ? std::max(1, std::min(8, cores - 1)) : 8) << low;
+    EXPECT_EQ(db->GetModelReport()->threads, report->threads);
+    EXPECT_EQ(train_nice, low ? std::min(19, caller_nice + 10) : caller_nice) << low;
+    EXPECT_EQ(::getpriority(PRIO_PROCESS, 0), caller_nice) << "the caller's priority is kept";
+  }
 }
 
 }  // namespace

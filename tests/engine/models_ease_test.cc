@@ -69,20 +69,54 @@ double MaxAbsDiff(const Ease& ease, const Eigen::MatrixXd& ref) {
 }
 
 TEST(ModelsEaseTest, WeightsMatchBruteForceInverse) {
-  // 203 items: not a multiple of the 64-row weight blocks.
+  // 203 items: not a multiple of the 64-item weight tiles.
   const Dataset d = Random(400, 203, 40, 11);
-  for (double lambda : {300.0, 2.0}) {
-    EaseOptions o;
-    o.lambda = lambda;
-    Ease ease(o);
-    ASSERT_TRUE(ease.Fit(d).ok());
-    ASSERT_EQ(ease.num_items(), 203u);
-    const Eigen::MatrixXd ref = BruteForceWeights(d, lambda);
-    const double scale = ref.cwiseAbs().maxCoeff();
-    ASSERT_GT(scale, 1e-3) << "lambda " << lambda;  // a non-trivial B
-    EXPECT_LT(MaxAbsDiff(ease, ref), 1e-4 * scale) << "lambda " << lambda;
-    EXPECT_EQ(Row(ease, 7)[7], 0.0f);  // zero diagonal
+  for (bool single : {false, true}) {
+    for (double lambda : {300.0, 2.0}) {
+      EaseOptions o;
+      o.lambda = lambda;
+      o.single_precision = single;
+      Ease ease(o);
+      ASSERT_TRUE(ease.Fit(d).ok());
+      ASSERT_EQ(ease.num_items(), 203u);
+      const Eigen::MatrixXd ref = BruteForceWeights(d, lambda);
+      const double scale = ref.cwiseAbs().maxCoeff();
+      ASSERT_GT(scale, 1e-3) << "lambda " << lambda;  // a non-trivial B
+      // float: the factorisation's rounding (2^-24 relative) grows with the
+      // condition number of G, about 60 at lambda 2 here.
+      EXPECT_LT(MaxAbsDiff(ease, ref), (single ? 1e-3 : 1e-4) * scale)
+          << "lambda " << lambda << (single ? " float" : " double");
+      EXPECT_EQ(Row(ease, 7)[7], 0.0f);  // zero diagonal
+      EXPECT_EQ(Row(ease, 202)[202], 0.0f);
+    }
   }
+}
+
+// The float fit (the default) ranks as the double one: the same top 10 of
+// every item's row, up to swaps of near-ties.
+TEST(ModelsEaseTest, FloatFitRanksAsTheDoubleFit) {
+  const Dataset d = Random(2000, 300, 60, 17);
+  EaseOptions fo, dob;
+  dob.single_precision = false;
+  ASSERT_TRUE(fo.single_precision) << "float is the default";
+  Ease f(fo), db(dob);
+  ASSERT_TRUE(f.Fit(d).ok());
+  ASSERT_TRUE(db.Fit(d).ok());
+  size_t same = 0, total = 0;
+  for (uint32_t i = 0; i < d.num_items() - 5; ++i) {
+    std::vector<float> rf = Row(f, i), rd = Row(db, i);
+    std::vector<uint32_t> of(rf.size()), od(rd.size());
+    for (uint32_t j = 0; j < of.size(); ++j) of[j] = od[j] = j;
+    auto top = [](std::vector<uint32_t>& o, const std::vector<float>& r) {
+      std::partial_sort(o.begin(), o.begin() + 10, o.end(),
+                        [&](uint32_t a, uint32_t b) { return r[a] > r[b] || (r[a] == r[b] && a < b); });
+      return std::set<uint32_t>(o.begin(), o.begin() + 10);
+    };
+    const std::set<uint32_t> a = top(of, rf), b = top(od, rd);
+    for (uint32_t j : a) same += b.count(j);
+    total += 10;
+  }
+  EXPECT_GE(static_cast<double>(same) / total, 0.999) << same << " of " << total;
 }
 
 TEST(ModelsEaseTest, ThreadCountDoesNotChangeTheWeights) {

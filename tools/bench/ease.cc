@@ -180,6 +180,7 @@ int Usage() {
   std::fprintf(stderr,
                "usage: recdb bench ease [--items N] [--users N] [--events N] [--data ML100K_DIR]\n"
                "                        [--threads N] [--lambda X] [--python PATH] [--no-numpy]\n"
+               "                        [--double (fit in double: dpotrf + dpotri)]\n"
                "                        [--json]\n"
                "  Times recdb's EASE fit and numpy's np.linalg.inv path on the same matrix.\n"
                "  Defaults: 10000 items, 50000 users, 1000000 events (synthetic world),\n"
@@ -193,7 +194,7 @@ int BenchEaseMain(int argc, char** argv) {
   int threads = 2;
   double lambda = 300.0;
   std::string python = fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-  bool numpy = true, json = false;
+  bool numpy = true, json = false, single = true;
   for (int a = 1; a < argc; ++a) {
     auto next = [&]() -> const char* { return a + 1 < argc ? argv[++a] : nullptr; };
     const char* flag = argv[a];
@@ -202,6 +203,8 @@ int BenchEaseMain(int argc, char** argv) {
       json = true;
     } else if (!std::strcmp(flag, "--no-numpy")) {
       numpy = false;
+    } else if (!std::strcmp(flag, "--double")) {
+      single = false;
     } else if (!std::strcmp(flag, "--help") || !std::strcmp(flag, "-h")) {
       Usage();
       return 0;
@@ -244,6 +247,7 @@ int BenchEaseMain(int argc, char** argv) {
   models::EaseOptions eo;
   eo.lambda = lambda;
   eo.threads = threads;
+  eo.single_precision = single;
   eo.max_items = std::max(eo.max_items, n);
   std::vector<uint32_t> sample;
   for (uint32_t k = 0; k < 16 && n > 0; ++k) sample.push_back(static_cast<uint32_t>(k * (n - 1) / 15));
@@ -292,6 +296,7 @@ int BenchEaseMain(int argc, char** argv) {
         {"interactions", nnz},
         {"world", data_dir.empty() ? "synthetic" : data_dir},
         {"threads", threads},
+        {"precision", single ? "float" : "double"},
         {"lambda", lambda},
         {"dataset_build_s", build_s},
         {"recdb", {{"fit_s", fit_s},
@@ -323,8 +328,9 @@ int BenchEaseMain(int argc, char** argv) {
               lambda);
   std::printf("%-7s %9s %9s %9s %12s %9s\n", "", "total_s", "cpu_s", "gram_s", "inverse_s",
               "weights_s");
-  std::printf("%-7s %9.2f %9.2f %9.2f %12.2f %9.2f   (inverse: dpotrf + dpotri)\n", "recdb", fit_s,
-              fit_cpu_s, steps.gram, steps.factorise, steps.weights);
+  std::printf("%-7s %9.2f %9.2f %9.2f %12.2f %9.2f   (inverse: %s)\n", "recdb", fit_s,
+              fit_cpu_s, steps.gram, steps.factorise, steps.weights,
+              single ? "spotrf + spotri, float" : "dpotrf + dpotri, double");
   if (!numpy) return 0;
   if (!compared) {
     std::fprintf(stderr, "bench ease: numpy reference did not run: %s\n", ref.error.c_str());

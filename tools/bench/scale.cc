@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <string>
 #include <thread>
@@ -52,51 +53,98 @@ int Fail(const std::string& what, const Status& s) {
 }
 
 struct Serving {
-  Latency idle, during;
+  Latency idle;                       // before and after the retrain, pooled: the anchor
+  Latency idle_before, idle_after;    // its two halves
+  Latency during;
   double retrain_s = 0;
+  int retrain_threads = 0;  // the low-priority Train's thread budget
+  // Of the requests during the retrain slower than the idle p99: how many
+  // and how many of those had their thread preempted (an involuntary
+  // context switch while they ran: a CPU was taken from them).
+  size_t during_slow = 0, during_slow_preempted = 0;
 };
 
-// Recommend latencies for random known users: `requests` idle, then as many
-// as fit while Train(threads = 1, low_priority) runs on another thread.
+struct Sample {
+  double ms;
+  bool preempted;  // the serving thread was switched out involuntarily
+};
+
+long InvoluntarySwitches() {
+  struct rusage ru;
+  ::getrusage(RUSAGE_THREAD, &ru);
+  return ru.ru_nivcsw;
+}
+
+Latency SummariseSamples(const std::vector<Sample>& samples) {
+  std::vector<double> ms;
+  ms.reserve(samples.size());
+  for (const Sample& x : samples) ms.push_back(x.ms);
+  return Summarise(std::move(ms));
+}
+
+// Recommend latencies for random known users: `requests` idle; then as many
+// as fit while Train(low_priority) runs on another thread, as the scheduled
+// retrains do (on 2 cores: 1 thread at nice +10); then
+// idle again, as many requests as during the retrain (at least `requests`,
+// at most 60 s). The anchor pools both idle runs: on a shared machine the
+// load of other processes changes over minutes, and 200 idle requests (0.1 s)
+// before a 30 s retrain sample a different machine than the retrain does.
 StatusOr<Serving> MeasureServing(DB* db, int64_t users, size_t requests, size_t k) {
   std::mt19937_64 rng(7);
   Status failed;
-  auto run = [&](size_t n, const std::atomic<bool>* stop) {
-    std::vector<double> ms;
-    for (size_t i = 0; i < n && !(stop && stop->load()); ++i) {
+  using Stop = std::function<bool()>;
+  auto run = [&](size_t n, const Stop& stop) {
+    std::vector<Sample> out;
+    for (size_t i = 0; i < n && !(stop && stop()); ++i) {
       RecommendRequest r;
       r.user = tools::SyntheticWorld::UserId(static_cast<int64_t>(rng() % users));
       r.k = k;
+      const long switches = InvoluntarySwitches();
       const auto t0 = Clock::now();
       auto res = db->Recommend(r);
-      ms.push_back(Since(t0) * 1000);
+      const double ms = Since(t0) * 1000;
+      out.push_back({ms, InvoluntarySwitches() != switches});
       if (!res.ok() && failed.ok()) failed = res.status();
     }
-    return ms;
+    return out;
   };
   Serving out;
   run(std::min<size_t>(100, requests), nullptr);  // warm caches
-  out.idle = Summarise(run(requests, nullptr));
+  std::vector<Sample> before = run(requests, nullptr);
   std::atomic<bool> done{false};
   Status train_status;
   std::thread trainer([&] {
     const auto t0 = Clock::now();
-    TrainOptions to;
-    to.threads = 1;
+    TrainOptions to;  // as the scheduled retrains: default threads, low priority
     to.low_priority = true;
-    train_status = db->Train(to).status();
+    auto trained = db->Train(to);
+    train_status = trained.status();
+    if (trained.ok()) out.retrain_threads = trained->threads;
     out.retrain_s = Since(t0);
     done = true;
   });
-  std::vector<double> during;
+  std::vector<Sample> during;
   while (!done.load()) {
-    auto part = run(50, &done);
+    auto part = run(50, [&] { return done.load(); });
     during.insert(during.end(), part.begin(), part.end());
   }
   trainer.join();
+  const auto after_deadline = Clock::now() + std::chrono::seconds(60);
+  std::vector<Sample> after = run(std::max(requests, during.size()),
+                                  [&] { return Clock::now() > after_deadline; });
   RECDB_RETURN_IF_ERROR(failed.WithContext("recommend"));
   RECDB_RETURN_IF_ERROR(train_status.WithContext("train while serving"));
-  out.during = Summarise(std::move(during));
+  out.idle_before = SummariseSamples(before);
+  out.idle_after = SummariseSamples(after);
+  before.insert(before.end(), after.begin(), after.end());
+  out.idle = SummariseSamples(before);
+  out.during = SummariseSamples(during);
+  for (const Sample& x : during) {
+    if (x.ms > out.idle.p99) {
+      ++out.during_slow;
+      out.during_slow_preempted += x.preempted;
+    }
+  }
   return out;
 }
 
@@ -229,12 +277,16 @@ int BenchScaleMain(int argc, char** argv) {
                 "\"model_bytes\": %llu, \"open_to_first_recommend_s\": %.3f, "
                 "\"idle_p50_ms\": %.3f, \"idle_p99_ms\": %.3f, \"during_retrain_p50_ms\": %.3f, "
                 "\"during_retrain_p99_ms\": %.3f, \"p99_ratio_during_retrain\": %.2f, "
-                "\"retrain_while_serving_s\": %.2f, \"retrain_after_1pct_s\": %.2f, "
+                "\"idle_before_p99_ms\": %.3f, \"idle_after_p99_ms\": %.3f, \"idle_requests\": %zu, "
+                "\"during_requests\": %zu, \"during_slow\": %zu, \"during_slow_preempted\": %zu, "
+                "\"retrain_while_serving_s\": %.2f, \"retrain_while_serving_threads\": %d, \"retrain_after_1pct_s\": %.2f, "
                 "\"retrain_after_1pct_ratio\": %.3f}\n",
                 rss_after_import, rss_after_train, static_cast<unsigned long long>(disk_bytes),
                 static_cast<unsigned long long>(model_bytes), open_to_first_s, serving->idle.p50,
                 serving->idle.p99, serving->during.p50, serving->during.p99, p99_ratio,
-                serving->retrain_s, retrain_1pct_s, train_s > 0 ? retrain_1pct_s / train_s : 0.0);
+                serving->idle_before.p99, serving->idle_after.p99, serving->idle.n, serving->during.n,
+                serving->during_slow, serving->during_slow_preempted,
+                serving->retrain_s, serving->retrain_threads, retrain_1pct_s, train_s > 0 ? retrain_1pct_s / train_s : 0.0);
     return 0;
   }
   std::printf("world: %lld items, %lld users, %lld events\n", static_cast<long long>(items),
@@ -249,12 +301,17 @@ int BenchScaleMain(int argc, char** argv) {
               rss_after_train);
   std::printf("disk: %.1f MB in all, model file %.1f MB\n", disk_bytes / 1e6, model_bytes / 1e6);
   std::printf("open to first Recommend (stored model, no refit): %.3f s\n", open_to_first_s);
-  std::printf("Recommend k=%zu idle (%zu requests): p50 %.3f ms  p99 %.3f ms\n", k,
-              serving->idle.n, serving->idle.p50, serving->idle.p99);
-  std::printf("while a 1-thread low-priority retrain runs (%.1f s, %zu requests): p50 %.3f ms  p99 %.3f ms "
-              "(p99 %.2fx idle)\n",
-              serving->retrain_s, serving->during.n, serving->during.p50, serving->during.p99,
+  std::printf("Recommend k=%zu idle (%zu requests before and after the retrain): p50 %.3f ms  "
+              "p99 %.3f ms (before: %zu requests, p99 %.3f ms; after: %zu, p99 %.3f ms)\n",
+              k, serving->idle.n, serving->idle.p50, serving->idle.p99, serving->idle_before.n,
+              serving->idle_before.p99, serving->idle_after.n, serving->idle_after.p99);
+  std::printf("while a low-priority retrain on %d thread(s) runs (%.1f s, %zu requests): p50 %.3f ms  "
+              "p99 %.3f ms (p99 %.2fx idle)\n",
+              serving->retrain_threads, serving->retrain_s, serving->during.n, serving->during.p50, serving->during.p99,
               p99_ratio);
+  std::printf("  of them %zu slower than the idle p99, %zu of those preempted (an involuntary context "
+              "switch while serving)\n",
+              serving->during_slow, serving->during_slow_preempted);
   std::printf("incremental retrain after 1%% more events: %.1f s (%.2fx the first Train)\n",
               retrain_1pct_s,
               train_s > 0 ? retrain_1pct_s / train_s : 0.0);

@@ -202,10 +202,14 @@ struct TrainOptions {
   // back to a full Train when no model serves. For frequent retrains after
   // small batches of events; a full Train re-learns the blend. Default: false.
   bool incremental = false;
-  // Run this Train (its calling thread and the worker threads it starts) at
-  // a lower CPU priority (nice +10 on Linux), so that serving threads of the
-  // same process go first on a busy machine. The scheduled retrains use it.
-  // Default: false.
+  // Training yields to serving: run this Train (its calling thread and the
+  // worker threads it starts) at a lower CPU priority (nice +10 on Linux),
+  // so that serving threads of the same process go first on a busy machine,
+  // and cap its thread budget at one less than the machine's cores (at least
+  // 1; `threads` still applies below that), so that a core stays with
+  // serving: on 2 cores a low-priority Train runs on 1 thread. The old model
+  // is freed on the training thread either way, never by a request. The
+  // scheduled retrains use it. Default: false.
   bool low_priority = false;
   // Called on the training thread at the start of every stage and once at
   // the end (step == steps); must not call back into the DB. Default: none.
@@ -241,6 +245,9 @@ struct TrainReport {
   // The learned policy after this Train (or, from GetModelReport, the one
   // serving).
   LearnedPolicyReport learned_policy;
+  // The thread budget the Train ran with (TrainOptions::threads, capped for
+  // a low_priority Train). 0 for a model loaded from the model file.
+  int threads = 0;
 };
 
 // Offline evaluation with the docs/DESIGN.md protocol (per-user temporal 80/20
