@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 
 #include "cluster/node.h"
@@ -297,10 +298,16 @@ StatusOr<ShippedManifest> PublishSnapshotDir(EventLog* log, const StreamIdentity
     (void)log->DeleteArtifactStream(stream_name);
     return put;
   }
-  // Keep the newest options.keep.
+  // Keep the newest options.keep of each partition set (a half replica's
+  // publishes do not retire a full replica's); those of an earlier stream of
+  // the same name (recreated) can never be used: retired.
   RECDB_ASSIGN_OR_RETURN(std::vector<ShippedManifest> all, ListShippedSnapshots(log));
-  for (size_t i = static_cast<size_t>(options.keep); i < all.size(); ++i) {
-    RECDB_RETURN_IF_ERROR(RetireShippedSnapshot(log, all[i]));
+  std::map<std::string, int> kept;
+  for (const ShippedManifest& old : all) {  // newest first
+    const bool same_stream =
+        old.created_ns == identity.created_ns && old.partitions == identity.partitions;
+    if (same_stream && ++kept[FormatPartitionSet(old.owned)] <= options.keep) continue;
+    RECDB_RETURN_IF_ERROR(RetireShippedSnapshot(log, old));
   }
   return m;
 }
@@ -366,7 +373,14 @@ Status FetchShippedSnapshot(EventLog* log, const ShippedManifest& m, const std::
     }
     StatusOr<bool> got = (*reader)->Next(2000, &msg);
     if (!got.ok()) return fail(got.status());
-    if (!*got) continue;
+    if (!*got) {
+      // Nothing for 2 s: retired (its stream deleted) meanwhile?
+      StatusOr<uint64_t> still = log->ArtifactMessages(stream_name);
+      if (still.status().IsNotFound()) {
+        return fail(Status::NotFound(where + "retired during the fetch (its stream is gone)"));
+      }
+      continue;
+    }
     unsigned long long file = 0, offset = 0, length = 0;
     int head = 0;
     const size_t nl = msg.body.find('\n');

@@ -33,8 +33,9 @@ struct ShipOptions {
   // Bytes of file data per chunk message. Must stay below the server's
   // max_payload (1 MiB by default) with the header line. Default 512 KiB.
   size_t chunk_bytes = 512 << 10;
-  // Published snapshots kept after a publish (the newest by position, then
-  // id); older ones are retired. >= 1. Default 2.
+  // Published snapshots kept after a publish, per set of partitions held
+  // (the newest by position, then id); older ones, and those of an earlier
+  // stream of the same name, are retired. >= 1. Default 2.
   int keep = 2;
   // Bound on one fetch's wait for chunks (whole fetch). Default 5 min.
   int fetch_timeout_ms = 300000;

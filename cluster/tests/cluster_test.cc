@@ -579,6 +579,19 @@ TEST_F(ClusterTest, BootstrapAWipedNodeFromAPublishedSnapshotPlusLog) {
   EXPECT_EQ((*listed)[1].id, m2->id);
   EXPECT_TRUE(a->log()->ArtifactMessages(SnapshotStreamName("t", m->id)).status().IsNotFound());
   EXPECT_EQ(a->log()->ArtifactMessages(SnapshotStreamName("t", m2->id)).value(), m2->chunks);
+  // keep counts per partition set: a half replica's publish with keep 2
+  // retires none of the full replica's two (a global count would).
+  NodeOptions ho = Opts("h");
+  ho.owned = {0, 1, 2, 3};
+  auto h = OpenNode(ho);
+  ASSERT_TRUE(h);
+  ASSERT_TRUE(h->WaitForSequence(r2->last_sequence, 30000).ok());
+  auto mh = h->PublishSnapshot(dir_ + "/h-backup", ship);
+  ASSERT_TRUE(mh.ok()) << mh.status().ToString();
+  EXPECT_EQ(mh->owned, ho.owned);
+  listed = ListShippedSnapshots(a->log());
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->size(), 3u);
 }
 
 TEST_F(ClusterTest, ADamagedOrMissingChunkIsRefusedAndNothingIsRestored) {
