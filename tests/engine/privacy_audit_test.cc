@@ -7,7 +7,7 @@
 
 #include "common/clock.h"
 #include "db_test_util.h"
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "privacy_test_util.h"
 #include "test_util.h"
 

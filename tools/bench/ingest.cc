@@ -30,7 +30,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "recdb/db.h"
 #include "storage/key_codec.h"
 #include "storage/store.h"

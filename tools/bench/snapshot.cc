@@ -28,7 +28,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "recdb/db.h"
 #include "recdb/snapshot.h"
 #include "storage/snapshot_files.h"
