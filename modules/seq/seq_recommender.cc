@@ -3,7 +3,6 @@
 
 #include <torch/torch.h>
 
-#include <malloc.h>
 
 #include <algorithm>
 #include <cmath>
@@ -15,6 +14,7 @@
 // thread pool busy-waits (sched_yield) and, next to torch's intra-op
 // threads on a loaded machine, burnt most of a fit's CPU time.
 extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+extern "C" int openblas_get_num_threads(void) __attribute__((weak));
 
 namespace recdb::seq {
 
@@ -117,13 +117,19 @@ Status SeqRecommender::Fit(const models::Dataset& data) {
   }
   static std::mutex fit_mu;  // torch's default generator is process-wide
   std::lock_guard<std::mutex> lock(fit_mu);
+  // Torch's intra-op pool and OpenBLAS's thread count are process-wide:
+  // set for this fit (under fit_mu) and restored when it ends, so the host
+  // and EASE (which sets its own, engine/models/ease.cc) keep theirs.
+  struct ThreadCounts {
+    int torch = torch::get_num_threads();
+    int blas = openblas_get_num_threads ? openblas_get_num_threads() : 0;
+    ~ThreadCounts() {
+      torch::set_num_threads(torch);
+      if (blas > 0 && openblas_set_num_threads) openblas_set_num_threads(blas);
+    }
+  } restore_thread_counts;
   torch::set_num_threads(o.threads);
   if (openblas_set_num_threads) openblas_set_num_threads(1);
-  // Keep torch's per-step buffers (the logits are ~10 MB) in the heap
-  // rather than fresh mmap()ed pages: page faults were 28% of the fit
-  // (perf). Process-wide and kept; glibc's default would be 128 KiB.
-  mallopt(M_MMAP_THRESHOLD, 64 << 20);
-  mallopt(M_TRIM_THRESHOLD, 128 << 20);
   torch::manual_seed(o.seed);
   num_items_ = data.num_items();
   net_ = std::make_shared<Net>(num_items_, o.dim, o.blocks, o.heads, o.max_len, o.dropout);

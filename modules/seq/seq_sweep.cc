@@ -22,6 +22,7 @@
 #include "engine/eval/split.h"
 #include "engine/models/fused.h"
 #include "modules/seq/seq_recommender.h"
+#include "recdb/process.h"
 
 namespace recdb::seq {
 namespace {
@@ -176,4 +177,7 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace recdb::seq
 
-int main(int argc, char** argv) { return recdb::seq::Main(argc, argv); }
+int main(int argc, char** argv) {
+  recdb::TuneAllocatorForTraining();  // as the `recdb` CLI does (recdb/process.h)
+  return recdb::seq::Main(argc, argv);
+}

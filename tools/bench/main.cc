@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "recdb/process.h"
 #include "tools/bench/bench.h"
 
 namespace {
@@ -32,6 +33,7 @@ void ListBenchmarks(std::FILE* out) {
 
 // argv[0] is the program, argv[1] the benchmark's name (as `recdb bench`).
 int main(int argc, char** argv) {
+  recdb::TuneAllocatorForTraining();  // as the `recdb` CLI: the benchmarks fit models
   if (argc < 2) {
     ListBenchmarks(stderr);
     return kExitUsage;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "recdb/process.h"
 #include "tools/cli/args.h"
 
 namespace {
@@ -37,6 +38,8 @@ void PrintUsage(std::FILE* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // This process is recdb's own: train and serve may fit the seq component.
+  recdb::TuneAllocatorForTraining();
   // The global flag: `recdb --options FILE COMMAND ...` (or --options=FILE).
   if (argc >= 2 && std::strncmp(argv[1], "--options", 9) == 0 &&
       (argv[1][9] == '\0' || argv[1][9] == '=')) {
