@@ -163,6 +163,56 @@ def test_impressions_keep_their_propensities_and_context(trained):
                 if i["timestamp"] == BASE_TS + 30001]
 
 
+def serve_day(db, now, policy):
+    """Each user gets a `policy` list of 5 at `now`, recorded with its
+    propensities, and clicks the first item of their own cluster below the
+    top slot."""
+    clicks = []
+    for u in range(40):
+        user = f"u{u}"
+        recs = db.recommend(user, k=5, now=now, policy=policy, explain=False)
+        db.record_impressions(user, [r["item"] for r in recs], timestamp=now,
+                              propensities=[r["propensity"] for r in recs])
+        cluster = "a" if u < 20 else "b"
+        mine = [r["item"] for r in recs[1:] if r["item"].startswith(cluster)]
+        if mine:
+            clicks.append({"user": user, "item": mine[0], "type": "click",
+                           "timestamp": now + 60})
+    db.record_events(clicks)
+
+
+def test_learned_policy_and_propensities(world):
+    world.train(learn_weights=False, ials_factors=8, ials_iterations=5, threads=1)
+    t0 = BASE_TS + 100000
+    fused = world.recommend("u3", k=5, now=t0)
+    assert {r["policy"] for r in fused} == {"fused"}
+    assert all(r["propensity"] == 1.0 and "policy_note" not in r for r in fused)
+    # No policy trained yet: the fused list, and why.
+    fallback = world.recommend("u3", k=5, now=t0, policy="learned")
+    assert [r["item"] for r in fallback] == [r["item"] for r in fused]
+    assert all(r["policy"] == "fused" and "no impressions" in r["policy_note"]
+               for r in fallback)
+    with pytest.raises(recdb.InvalidArgumentError):
+        world.recommend("u3", k=5, now=t0, policy="bandit")
+    with pytest.raises(recdb.InvalidArgumentError):
+        world.recommend("u3", k=5, now=t0, policy=7)
+    # Two days of logged lists and a train: the policy draws, with propensities.
+    serve_day(world, t0, None)
+    serve_day(world, t0 + 86400, "learned")
+    world.train(learn_weights=False, ials_factors=8, ials_iterations=5, threads=1)
+    drawn = world.recommend("u3", k=5, now=t0 + 2 * 86400, policy="learned")
+    assert len(drawn) == 5
+    assert {r["policy"] for r in drawn} == {"learned"}
+    assert all(0.0 < r["propensity"] <= 1.0 for r in drawn)
+    assert any(r["propensity"] < 1.0 for r in drawn)
+    # The same request draws the same list (seeded by user and time).
+    again = world.recommend("u3", k=5, now=t0 + 2 * 86400, policy="learned")
+    assert [(r["item"], r["propensity"]) for r in again] == \
+        [(r["item"], r["propensity"]) for r in drawn]
+    # similar() results carry no policy fields.
+    assert "propensity" not in world.similar("a0", k=3)[0]
+
+
 def test_snapshot_and_restore(world, tmp_path):
     info = world.snapshot(str(tmp_path / "backup"))
     assert info["name"] == "snapshot-000001" and info["files"] > 0
