@@ -74,7 +74,7 @@ def test_train_and_recommend_with_explanations(trained):
     assert len(recs) == 4
     seen = {e["item"] for e in world_events() if e["user"] == "u3"}
     for r in recs:
-        assert set(r) == {"item", "score", "contributions", "explanation"}
+        assert set(r) == {"item", "score", "contributions", "propensity", "policy", "explanation"}
         assert r["item"].startswith("a") and r["item"] not in seen
         assert isinstance(r["score"], float)
         assert sum(r["contributions"].values()) == pytest.approx(r["score"], abs=1e-6)
