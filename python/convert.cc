@@ -409,6 +409,8 @@ CareOptions CareFrom(const py::dict& care) {
       c.diversity_space = py::str(v);
     } else if (key == "calibration") {
       c.calibration = ToDouble(v, what);
+    } else if (key == "calibration_recent_items") {
+      c.calibration_recent_items = v.cast<size_t>();
     } else if (key == "fair_share") {
       c.fair_share = ToDouble(v, what);
     } else if (key == "exploration") {

@@ -103,6 +103,12 @@ def test_recommend_options(trained):
     name = next(iter(trained.recommend("u3", k=1)[0]["contributions"]))
     assert trained.recommend("u3", k=3, weights={name: 1.0}, care={"diversity": 0.3},
                              context={"device": "mobile"})
+    # The knob reaches recdb (its effect is tested in tests/engine/rerank/): in range it
+    # serves, out of range (> 1000) recdb rejects it.
+    assert len(trained.recommend("u3", k=6, care={"calibration": 0.9,
+                                                  "calibration_recent_items": 6})) == 6
+    with pytest.raises(recdb.InvalidArgumentError):
+        trained.recommend("u3", k=3, care={"calibration": 0.5, "calibration_recent_items": 5000})
     anonymous = trained.recommend(session_items=["b1", "b2"], k=3)
     assert all(r["item"].startswith("b") for r in anonymous)
 
