@@ -219,16 +219,25 @@ static void TestBuilders(void) {
   recdb_recommend_options_destroy(ro);
 }
 
-/* Writes, reads, train, recommend, similar, spaces, privacy, snapshots. */
-static void TestDatabase(const char* base) {
+/* A new database base/name (no background threads), or NULL (counted as a
+ * failed check). */
+static recdb_t* OpenFresh(const char* base, const char* name) {
   char path[512];
-  Join(path, sizeof path, base, "db");
+  Join(path, sizeof path, base, name);
   recdb_options_t* o = recdb_options_create();
   recdb_options_set_create_if_missing(o, 1);
   recdb_options_set_background_threads(o, 0);
   recdb_t* db = NULL;
   EXPECT_STATUS(RECDB_OK, recdb_open(o, path, &db, err));
   recdb_options_destroy(o);
+  return db;
+}
+
+/* Writes, reads, train, recommend, similar, spaces, privacy, snapshots. */
+static void TestDatabase(const char* base) {
+  char path[512];
+  Join(path, sizeof path, base, "db");
+  recdb_t* db = OpenFresh(base, "db");
   if (db == NULL) return;
 
   /* Event types. */
@@ -1137,14 +1146,7 @@ static void ServeDay(recdb_t* db, int64_t now, const char* policy) {
  * "learned" serves the fused list (propensity 1) and says why; after a Train
  * on two days of logged lists it draws, and its propensities are the draw's. */
 static void TestLearnedPolicy(const char* base) {
-  char path[512];
-  Join(path, sizeof path, base, "learned");
-  recdb_options_t* o = recdb_options_create();
-  recdb_options_set_create_if_missing(o, 1);
-  recdb_options_set_background_threads(o, 0);
-  recdb_t* db = NULL;
-  EXPECT_STATUS(RECDB_OK, recdb_open(o, path, &db, err));
-  recdb_options_destroy(o);
+  recdb_t* db = OpenFresh(base, "learned");
   if (db == NULL) return;
   FillWorld(db);
   recdb_train_options_t* to = recdb_train_options_create();

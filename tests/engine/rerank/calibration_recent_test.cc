@@ -5,31 +5,13 @@
 #include <gtest/gtest.h>
 
 #include "engine/rerank/rerank.h"
+#include "engine/rerank_pool.h"
 
 namespace recdb::rerank {
 namespace {
 
-// Ten candidates, best first: 0..5 in category 0, 6..7 in category 1,
-// 8..9 in category 2 (as tests/engine/rerank_stages_test.cc).
-class RecentCalibrationTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    for (uint32_t i = 0; i < 10; ++i) {
-      pool_.push_back({i, 10.0 - i});
-      categories_.push_back({i < 6 ? 0u : (i < 8 ? 1u : 2u)});
-    }
-    facts_.categories = &categories_;
-    facts_.num_categories = 3;
-  }
-  std::vector<uint32_t> Items(const std::vector<Placed>& placed) {
-    std::vector<uint32_t> out;
-    for (const auto& p : placed) out.push_back(p.item);
-    return out;
-  }
-  std::vector<Candidate> pool_;
-  std::vector<std::vector<uint32_t>> categories_;
-  ItemFacts facts_;
-};
+// The pool of tests/engine/rerank_pool.h.
+class RecentCalibrationTest : public ::testing::Test, public test::TenCandidates {};
 
 // calibration_recent_items: the recent items count with the list. A user
 // whose history is a third of each category but who just consumed only
