@@ -157,6 +157,7 @@ void VisitCare(R& r, C& care) {
   r.Field("diversity", &care.diversity);
   r.Field("diversity_space", &care.diversity_space);
   r.Field("calibration", &care.calibration);
+  r.Field("calibration_recent_items", &care.calibration_recent_items);
   r.Field("fair_share", &care.fair_share);
   r.Field("exploration", &care.exploration);
   r.Field("exploration_seed", &care.exploration_seed);

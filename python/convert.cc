@@ -409,6 +409,8 @@ CareOptions CareFrom(const py::dict& care) {
       c.diversity_space = py::str(v);
     } else if (key == "calibration") {
       c.calibration = ToDouble(v, what);
+    } else if (key == "calibration_recent_items") {
+      c.calibration_recent_items = v.cast<size_t>();
     } else if (key == "fair_share") {
       c.fair_share = ToDouble(v, what);
     } else if (key == "exploration") {
@@ -464,13 +466,18 @@ py::dict EventToDict(const Event& e) {
   return d;
 }
 
-py::list RecommendationsToList(const RecommendResponse& r, bool explain) {
+py::list RecommendationsToList(const RecommendResponse& r, bool explain, bool with_policy) {
   py::list out;
   for (const Recommendation& rec : r.items) {
     py::dict d;
     d["item"] = rec.id;
     d["score"] = rec.score;
     d["contributions"] = rec.contributions;
+    if (with_policy) {
+      d["propensity"] = rec.propensity;  // for record_impressions(propensities=...)
+      d["policy"] = r.policy;
+      if (!r.policy_note.empty()) d["policy_note"] = r.policy_note;
+    }
     if (explain) {
       py::list evidence;
       for (const Evidence& e : rec.explanation.evidence) {

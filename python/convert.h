@@ -70,7 +70,9 @@ CareOptions CareFrom(const py::dict& care);
 py::dict ItemToDict(const Item& item);
 py::dict UserToDict(const User& user);
 py::dict EventToDict(const Event& event);
-py::list RecommendationsToList(const RecommendResponse& r, bool explain);
+// with_policy (recommend): each dict also holds "propensity" and "policy",
+// and "policy_note" when the response has one (RecommendResponse).
+py::list RecommendationsToList(const RecommendResponse& r, bool explain, bool with_policy);
 py::list ScoredItemsToList(const std::vector<ScoredItem>& items);
 py::dict TrainReportToDict(const TrainReport& r);
 py::dict ReceiptToDict(const ErasureReceipt& r);

@@ -5,7 +5,8 @@
 //   db = recdb.open("/tmp/shop", create_if_missing=True)
 //   db.record_events([{"user": "u1", "item": "i1", "type": "view", "timestamp": 1700000000}])
 //   db.train()
-//   db.recommend("u1", k=10)   # [{"item", "score", "contributions", "explanation"}, ...]
+//   db.recommend("u1", k=10)   # [{"item", "score", "contributions", "propensity",
+//                              #   "policy", "explanation"}, ...]
 //
 // Results are plain Python objects (dicts, lists, str, float). Failures raise
 // recdb.Error (a subclass per status code: NotFoundError, ...). Every call
@@ -115,7 +116,7 @@ class PyDB {
                      const py::object& session_items, const py::object& categories,
                      const py::object& attributes, bool available_only, const py::object& care,
                      const py::object& pin, const py::object& boost, const py::object& bury,
-                     bool explain, bool require_known_user) {
+                     bool explain, bool require_known_user, const py::object& policy) {
     RecommendRequest r;
     if (!user.is_none()) r.user = StrArg(user, "user");
     r.require_known_user = require_known_user;
@@ -133,7 +134,9 @@ class PyDB {
     if (!pin.is_none()) r.rules.pin = pin.cast<std::vector<std::string>>();
     if (!boost.is_none()) r.rules.boost = boost.cast<std::map<std::string, double>>();
     if (!bury.is_none()) r.rules.bury = bury.cast<std::vector<std::string>>();
-    return RecommendationsToList(Unwrap(Call([&] { return db_->Recommend(r); })), explain);
+    if (!policy.is_none()) r.policy = StrArg(policy, "policy");
+    return RecommendationsToList(Unwrap(Call([&] { return db_->Recommend(r); })), explain,
+                                 /*with_policy=*/true);
   }
 
   py::list Similar(const py::object& item_arg, const py::object& k_arg,
@@ -143,7 +146,7 @@ class PyDB {
     const size_t k = SizeArg(k_arg, "k");
     ItemFilter f = FilterFrom(categories, attributes, exclude, available_only);
     return RecommendationsToList(Unwrap(Call([&] { return db_->SimilarItems(item, k, f); })),
-                                 explain);
+                                 explain, /*with_policy=*/false);
   }
 
   void RecordImpressions(const std::string& user, const std::vector<std::string>& items,
@@ -367,9 +370,13 @@ PYBIND11_MODULE(recdb, m) {
            "weights"_a = none, "session_items"_a = none, "categories"_a = none,
            "attributes"_a = none, "available_only"_a = true, "care"_a = none, "pin"_a = none,
            "boost"_a = none, "bury"_a = none, "explain"_a = true, "require_known_user"_a = false,
-           "The k best items for `user`: a list of dicts with item, score, contributions "
-           "and (with explain) explanation {sentence, evidence}. An unknown user gets the "
-           "popularity fallback, or recdb.NotFoundError with require_known_user=True.")
+           "policy"_a = none,
+           "The k best items for `user`: a list of dicts with item, score, contributions, "
+           "propensity, policy (and policy_note when 'learned' was asked for but the fused "
+           "list served) and (with explain) explanation {sentence, evidence}. policy: None or "
+           "'fused' (the fused ranking, propensity 1) or 'learned' (the learned policy's draw; "
+           "record each result's propensity with record_impressions). An unknown user gets "
+           "the popularity fallback, or recdb.NotFoundError with require_known_user=True.")
       .def("similar", &PyDB::Similar, "item"_a, "k"_a = 10, py::kw_only(),
            "categories"_a = none, "attributes"_a = none, "exclude"_a = none,
            "available_only"_a = true, "explain"_a = true)

@@ -77,14 +77,7 @@ class LearnedPolicy : public Policy {
       const int64_t i = ItemIndex(r.id);
       if (i < 0) return Status::Internal("sim: unexpected item id " + r.id);
       items[a] = i;
-      policy::CandidateFacts facts;
-      facts.rank = a;
-      facts.score = r.score;
-      facts.contributions.assign(recommenders_.size(), 0.0);
-      for (size_t j = 0; j < recommenders_.size(); ++j) {
-        auto it = r.contributions.find(recommenders_[j]);
-        if (it != r.contributions.end()) facts.contributions[j] = it->second;
-      }
+      policy::CandidateFacts facts = policy::FactsFromRecommendation(r, a, recommenders_);
       const int c = ctx.categories && static_cast<size_t>(i) < ctx.categories->size()
                         ? (*ctx.categories)[static_cast<size_t>(i)]
                         : -1;

@@ -18,6 +18,10 @@ int64_t ItemIndex(const std::string& id) {
 StatusOr<CareOptions> CarePreset(const std::string& name) {
   CareOptions c;
   if (name == "balanced") {
+    c.calibration = 0.8;
+    c.calibration_recent_items = 10;
+    c.exploration = 0.1;
+  } else if (name == "balanced-list") {  // balanced before calibration_recent_items
     c.calibration = 0.5;
     c.exploration = 0.1;
   } else if (name == "calibrated") {
@@ -32,7 +36,9 @@ StatusOr<CareOptions> CarePreset(const std::string& name) {
   return c;
 }
 
-std::vector<std::string> CarePresetNames() { return {"balanced", "calibrated", "diverse", "explore"}; }
+std::vector<std::string> CarePresetNames() {
+  return {"balanced", "balanced-list", "calibrated", "diverse", "explore"};
+}
 
 namespace {
 

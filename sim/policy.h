@@ -85,7 +85,10 @@ class Policy {
   virtual bool ServesDatabasePolicy() const { return false; }
 };
 
-// Named care presets for the simulator: "balanced" (calibration 0.5,
+// Named care presets for the simulator: "balanced" (calibration 0.8 with
+// the last 10 distinct consumed items counted with the list,
+// CareOptions::calibration_recent_items; exploration 0.1), "balanced-list"
+// (balanced before that knob: calibration 0.5 of each list on its own,
 // exploration 0.1), "calibrated" (calibration 0.5), "diverse" (diversity
 // 0.85), "explore" (exploration 0.2). recdb itself names no presets
 // (recdb/care.h has knobs only); these are the simulator's. Every other

@@ -370,6 +370,12 @@ StatusOr<SimResult> RunSimulation(const SimOptions& o) {
   result.options = o;
   auto care = CarePreset(o.care_preset);
   if (!care.ok()) return care.status();
+  if (o.care_diversity >= 0) care->diversity = o.care_diversity;
+  if (o.care_calibration >= 0) care->calibration = o.care_calibration;
+  if (o.care_calibration_recent >= 0) {
+    care->calibration_recent_items = static_cast<size_t>(o.care_calibration_recent);
+  }
+  if (o.care_exploration >= 0) care->exploration = o.care_exploration;
   if (o.rotate_after < 0) return Status::InvalidArgument("sim: rotate_after must be >= 0");
   care->rotate_after_impressions = o.rotate_after;
   result.care = *care;
@@ -524,6 +530,7 @@ std::string ResultJson(const SimResult& r) {
   p["rotate_after"] = o.rotate_after;
   p["care"] = {{"diversity", r.care.diversity},
                {"calibration", r.care.calibration},
+               {"calibration_recent_items", r.care.calibration_recent_items},
                {"fair_share", r.care.fair_share},
                {"exploration", r.care.exploration},
                {"candidate_factor", r.care.candidate_factor},

@@ -45,6 +45,12 @@ struct SimOptions {
   size_t window = 10;           // consumption-diversity window, in distinct consumed items
   std::vector<std::string> policies = {"fused", "fused+care", "popularity", "random"};
   std::string care_preset = "balanced";
+  // Overrides of the preset's knobs (CareOptions), for variants; < 0 = the
+  // preset's value.
+  double care_diversity = -1;
+  double care_calibration = -1;
+  int64_t care_calibration_recent = -1;  // CareOptions::calibration_recent_items
+  double care_exploration = -1;
   // CareOptions::rotate_after_impressions for every policy's database (the
   // default care of fused and popularity) and for the care preset; 0 = off.
   int rotate_after = CareOptions{}.rotate_after_impressions;

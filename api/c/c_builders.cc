@@ -369,6 +369,14 @@ recdb_status_t recdb_recommend_options_add_attribute_equals(recdb_recommend_opti
     return RECDB_OK;
   });
 }
+recdb_status_t recdb_recommend_options_set_policy(recdb_recommend_options_t* o,
+                                                  const char* policy) {
+  if (o == nullptr) return RECDB_INVALID_ARGUMENT;
+  return GuardNoMessage([&] {
+    o->request.policy = policy == nullptr ? "" : policy;  // checked by recdb_recommend
+    return RECDB_OK;
+  });
+}
 void recdb_recommend_options_set_available_only(recdb_recommend_options_t* o, int v) {
   if (o) o->request.filter.available_only = v != 0;
 }
@@ -421,6 +429,15 @@ const char* recdb_results_item(const recdb_results_t* r, size_t i) {
 }
 double recdb_results_score(const recdb_results_t* r, size_t i) {
   return r && i < r->response.items.size() ? r->response.items[i].score : 0;
+}
+double recdb_results_propensity(const recdb_results_t* r, size_t i) {
+  return r && i < r->response.items.size() ? r->response.items[i].propensity : 0;
+}
+const char* recdb_results_policy(const recdb_results_t* r) {
+  return r ? r->response.policy.c_str() : nullptr;
+}
+const char* recdb_results_policy_note(const recdb_results_t* r) {
+  return r ? r->response.policy_note.c_str() : nullptr;
 }
 size_t recdb_results_contribution_count(const recdb_results_t* r, size_t i) {
   return r && i < r->contributions.size() ? r->contributions[i].size() : 0;

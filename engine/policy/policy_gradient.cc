@@ -32,6 +32,19 @@ void FillPolicyFeatures(const CandidateFacts& facts, double max_abs_score, doubl
   f[d++] = facts.shown_last ? 1.0f : 0.0f;
 }
 
+CandidateFacts FactsFromRecommendation(const Recommendation& r, size_t rank,
+                                       const std::vector<std::string>& recommenders) {
+  CandidateFacts facts;
+  facts.rank = rank;
+  facts.score = r.score;
+  facts.contributions.assign(recommenders.size(), 0.0);
+  for (size_t j = 0; j < recommenders.size(); ++j) {
+    auto it = r.contributions.find(recommenders[j]);
+    if (it != r.contributions.end()) facts.contributions[j] = it->second;
+  }
+  return facts;
+}
+
 double CappedImportanceWeight(double pi, double beta, double cap) {
   if (beta <= 0) return 0;
   return std::min(pi / beta, cap);

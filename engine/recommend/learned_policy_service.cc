@@ -116,14 +116,7 @@ Status RecommendService::PolicyFeatures(uint32_t user_iid, int64_t as_of,
   const double pop_norm = std::log1p(static_cast<double>(max_engaged) + 1.0);
   for (size_t a = 0; a < n; ++a) {
     const Recommendation& r = candidates.items[a];
-    policy::CandidateFacts facts;
-    facts.rank = a;
-    facts.score = r.score;
-    facts.contributions.assign(recommenders.size(), 0.0);
-    for (size_t j = 0; j < recommenders.size(); ++j) {
-      auto it = r.contributions.find(recommenders[j]);
-      if (it != r.contributions.end()) facts.contributions[j] = it->second;
-    }
+    policy::CandidateFacts facts = policy::FactsFromRecommendation(r, a, recommenders);
     const int c = (*categories)[a];
     if (c >= 0) {
       if (auto it = share.find(c); it != share.end()) facts.category_share = it->second;

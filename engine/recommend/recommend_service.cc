@@ -846,6 +846,9 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
   rerank::UserFacts user_facts;
   std::set<uint32_t> rotated_new;  // rotated-out items newer than the model
   if (facts) user_facts.history_mix = facts->HistoryMix(known_items);
+  if (care.calibration > 0 && care.calibration_recent_items > 0) {
+    user_facts.recent_items = rerank::RecentDistinct(known_items, care.calibration_recent_items);
+  }
   if (user_iid != models::kUnknownUser &&
       (care.rotate_after_impressions > 0 || care.fair_share > 0)) {
     const int64_t window = std::max<int64_t>(care.rotate_period_seconds, 30 * 86400);

@@ -112,6 +112,14 @@ size_t SlotsFor(double share, size_t k) {
 
 }  // namespace
 
+std::vector<uint32_t> RecentDistinct(std::span<const uint32_t> history, size_t n) {
+  std::vector<uint32_t> out;
+  for (size_t i = history.size(); i-- > 0 && out.size() < n;) {
+    if (std::find(out.begin(), out.end(), history[i]) == out.end()) out.push_back(history[i]);
+  }
+  return out;
+}
+
 const char* PlacementName(Placement p) {
   switch (p) {
     case Placement::kRelevance: return "relevance";
@@ -140,6 +148,9 @@ Status ValidateCare(const CareOptions& care) {
   RECDB_RETURN_IF_ERROR(unit(care.calibration, "calibration"));
   RECDB_RETURN_IF_ERROR(unit(care.fair_share, "fair_share"));
   RECDB_RETURN_IF_ERROR(unit(care.exploration, "exploration"));
+  if (care.calibration_recent_items > 1000) {
+    return Status::InvalidArgument("care: calibration_recent_items must be in 0..1000");
+  }
   if (care.candidate_factor < 1 || care.candidate_factor > 100) {
     return Status::InvalidArgument("care: candidate_factor must be in 1..100");
   }
@@ -204,6 +215,11 @@ std::vector<Placed> Rerank(std::span<const Candidate> pool, size_t k, const Care
   std::vector<bool> used(n, false), buried(n, false);
   for (size_t r = 0; r < n; ++r) buried[r] = rules.bury.count(pool[r].item) > 0;
   CategoryMix mix(items, user.history_mix);
+  // Recent consumption counts with the list (CareOptions::calibration_recent_items).
+  if (care.calibration > 0 && mix.active()) {
+    const size_t m = std::min(user.recent_items.size(), care.calibration_recent_items);
+    for (size_t j = 0; j < m; ++j) mix.Add(user.recent_items[j]);
+  }
   std::vector<uint32_t> listed;  // items placed so far (context for similarity)
   size_t tail_listed = 0;
   auto place = [&](size_t r, Placement why, uint32_t category) {

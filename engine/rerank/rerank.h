@@ -79,6 +79,10 @@ struct UserFacts {
   // Category distribution of the history (size num_categories); empty when
   // unknown (calibration then does nothing).
   std::vector<double> history_mix;
+  // The user's most recent distinct consumed items, newest first
+  // (RecentDistinct; CareOptions::calibration_recent_items of them):
+  // calibration counts them with the list. Empty = the list alone.
+  std::vector<uint32_t> recent_items;
   // Position-weighted share of this user's past impressions that went to
   // long-tail items, or < 0 when nothing was recorded.
   double past_long_tail_share = -1;
@@ -112,6 +116,10 @@ struct Placed {
 std::vector<Placed> Rerank(std::span<const Candidate> pool, size_t k, const CareOptions& care,
                            const Rules& rules, const ItemFacts& items, const UserFacts& user,
                            uint64_t seed);
+
+// The last `n` distinct items of `history` (oldest first), newest first:
+// UserFacts::recent_items, for serving and offline evaluation alike.
+std::vector<uint32_t> RecentDistinct(std::span<const uint32_t> history, size_t n);
 
 // True if any stage of `care` (other than rotation) changes a ranking.
 bool AnyStageOn(const CareOptions& care);

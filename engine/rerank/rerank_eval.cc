@@ -30,6 +30,7 @@ RerankedEvaluation::RerankedEvaluation(const models::Fused& fused,
   const size_t depth = std::max({options.ndcg_k, options.recall_k, options.list_k}) * max_factor_;
   pools_.resize(split.test_users.size());
   history_mix_.resize(split.test_users.size());
+  recent_.resize(split.test_users.size());
   ParallelFor(split.test_users.size(), options.threads, [&](size_t idx) {
     const uint32_t u = split.test_users[idx];
     models::TimelineQuery tq;
@@ -38,6 +39,7 @@ RerankedEvaluation::RerankedEvaluation(const models::Fused& fused,
       pools_[idx].push_back({r.item, r.score});
     }
     history_mix_[idx] = facts_.HistoryMix(train.UserItems(u));
+    recent_[idx] = RecentDistinct(tq.items, kMaxRecentItems);  // the timeline: oldest first
   });
 }
 
@@ -56,6 +58,11 @@ eval::EvalReport RerankedEvaluation::Evaluate(const CareOptions& care) const {
     const auto& pool = pools_[idx];
     UserFacts user;
     user.history_mix = history_mix_[idx];
+    if (care.calibration_recent_items > 0) {
+      const auto& recent = recent_[idx];
+      user.recent_items.assign(
+          recent.begin(), recent.begin() + std::min(recent.size(), care.calibration_recent_items));
+    }
     const uint64_t seed = care.exploration_seed ^ (uint64_t{u} * 0x9E3779B97F4A7C15ull);
     auto rerank_at = [&](size_t k) {
       std::span<const Candidate> p(pool.data(), std::min(pool.size(), k * factor));

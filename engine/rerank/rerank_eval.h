@@ -39,6 +39,10 @@ class RerankedEvaluation {
   CareFacts facts_;
   std::vector<std::vector<Candidate>> pools_;      // by test user index
   std::vector<std::vector<double>> history_mix_;   // by test user index
+  // The last kMaxRecentItems distinct training items, newest first
+  // (CareOptions::calibration_recent_items takes a prefix).
+  static constexpr size_t kMaxRecentItems = 1000;
+  std::vector<std::vector<uint32_t>> recent_;      // by test user index
 };
 
 }  // namespace recdb::rerank

@@ -74,7 +74,7 @@ def test_train_and_recommend_with_explanations(trained):
     assert len(recs) == 4
     seen = {e["item"] for e in world_events() if e["user"] == "u3"}
     for r in recs:
-        assert set(r) == {"item", "score", "contributions", "explanation"}
+        assert set(r) == {"item", "score", "contributions", "propensity", "policy", "explanation"}
         assert r["item"].startswith("a") and r["item"] not in seen
         assert isinstance(r["score"], float)
         assert sum(r["contributions"].values()) == pytest.approx(r["score"], abs=1e-6)
@@ -103,6 +103,12 @@ def test_recommend_options(trained):
     name = next(iter(trained.recommend("u3", k=1)[0]["contributions"]))
     assert trained.recommend("u3", k=3, weights={name: 1.0}, care={"diversity": 0.3},
                              context={"device": "mobile"})
+    # The knob reaches recdb (its effect is tested in tests/engine/rerank/): in range it
+    # serves, out of range (> 1000) recdb rejects it.
+    assert len(trained.recommend("u3", k=6, care={"calibration": 0.9,
+                                                  "calibration_recent_items": 6})) == 6
+    with pytest.raises(recdb.InvalidArgumentError):
+        trained.recommend("u3", k=3, care={"calibration": 0.5, "calibration_recent_items": 5000})
     anonymous = trained.recommend(session_items=["b1", "b2"], k=3)
     assert all(r["item"].startswith("b") for r in anonymous)
 
@@ -161,6 +167,56 @@ def test_impressions_keep_their_propensities_and_context(trained):
                                        propensities=bad)
     assert not [i for i in trained.export_user("u4")["impressions"]
                 if i["timestamp"] == BASE_TS + 30001]
+
+
+def serve_day(db, now, policy):
+    """Each user gets a `policy` list of 5 at `now`, recorded with its
+    propensities, and clicks the first item of their own cluster below the
+    top slot."""
+    clicks = []
+    for u in range(40):
+        user = f"u{u}"
+        recs = db.recommend(user, k=5, now=now, policy=policy, explain=False)
+        db.record_impressions(user, [r["item"] for r in recs], timestamp=now,
+                              propensities=[r["propensity"] for r in recs])
+        cluster = "a" if u < 20 else "b"
+        mine = [r["item"] for r in recs[1:] if r["item"].startswith(cluster)]
+        if mine:
+            clicks.append({"user": user, "item": mine[0], "type": "click",
+                           "timestamp": now + 60})
+    db.record_events(clicks)
+
+
+def test_learned_policy_and_propensities(world):
+    world.train(learn_weights=False, ials_factors=8, ials_iterations=5, threads=1)
+    t0 = BASE_TS + 100000
+    fused = world.recommend("u3", k=5, now=t0)
+    assert {r["policy"] for r in fused} == {"fused"}
+    assert all(r["propensity"] == 1.0 and "policy_note" not in r for r in fused)
+    # No policy trained yet: the fused list, and why.
+    fallback = world.recommend("u3", k=5, now=t0, policy="learned")
+    assert [r["item"] for r in fallback] == [r["item"] for r in fused]
+    assert all(r["policy"] == "fused" and "no impressions" in r["policy_note"]
+               for r in fallback)
+    with pytest.raises(recdb.InvalidArgumentError):
+        world.recommend("u3", k=5, now=t0, policy="bandit")
+    with pytest.raises(recdb.InvalidArgumentError):
+        world.recommend("u3", k=5, now=t0, policy=7)
+    # Two days of logged lists and a train: the policy draws, with propensities.
+    serve_day(world, t0, None)
+    serve_day(world, t0 + 86400, "learned")
+    world.train(learn_weights=False, ials_factors=8, ials_iterations=5, threads=1)
+    drawn = world.recommend("u3", k=5, now=t0 + 2 * 86400, policy="learned")
+    assert len(drawn) == 5
+    assert {r["policy"] for r in drawn} == {"learned"}
+    assert all(0.0 < r["propensity"] <= 1.0 for r in drawn)
+    assert any(r["propensity"] < 1.0 for r in drawn)
+    # The same request draws the same list (seeded by user and time).
+    again = world.recommend("u3", k=5, now=t0 + 2 * 86400, policy="learned")
+    assert [(r["item"], r["propensity"]) for r in again] == \
+        [(r["item"], r["propensity"]) for r in drawn]
+    # similar() results carry no policy fields.
+    assert "propensity" not in world.similar("a0", k=3)[0]
 
 
 def test_snapshot_and_restore(world, tmp_path):

@@ -75,7 +75,16 @@ int main(int argc, char** argv) {
   add("retrain-every", "rounds between DB::Train", &o.retrain_every);
   add("new-items", "items withheld and released over the first half (-1 = items/20)", &o.new_items);
   add("window", "consumption-diversity window, in consumed items", &o.window);
-  add("care-preset", "balanced | calibrated | diverse | explore", &o.care_preset);
+  add("care-preset", "balanced | balanced-list | calibrated | diverse | explore", &o.care_preset);
+  add("care-diversity", "override the preset's diversity (-1 = the preset's)",
+      &o.care_diversity);
+  add("care-calibration", "override the preset's calibration (-1 = the preset's)",
+      &o.care_calibration);
+  add("care-calibration-recent",
+      "override the preset's calibration_recent_items (-1 = the preset's)",
+      &o.care_calibration_recent);
+  add("care-exploration", "override the preset's exploration (-1 = the preset's)",
+      &o.care_exploration);
   add("rotate-after", "CareOptions::rotate_after_impressions of every policy (0 = off)",
       &o.rotate_after);
   add("threads", "policies stepped in parallel", &o.threads);

@@ -5,6 +5,8 @@
 - every DB member of api/include/recdb/db.h has a row (overloads share one);
 - every C name is declared in api/include/recdb/c.h;
 - every Python name is a method of recdb.DB or a module function (python/recdb_module.cc);
+  `DB.method?keyword` names a keyword argument the module declares, `DB.method["key"]` a key
+  python/convert.cc writes into each result dict;
 - every HTTP route is a path + method of tools/serve/openapi.yaml (a cell `METHOD /path?param`
   names a query parameter of that route, which must be declared there);
 - every CLI cell runs: `recdb CMD --help` exits 0 and names each action word and flag of the cell;
@@ -52,6 +54,7 @@ def main():
 
     c_decls = set(re.findall(r"\b(recdb_\w+)\(", (root / "api/include/recdb/c.h").read_text()))
     module = (root / "python/recdb_module.cc").read_text()
+    py_convert = (root / "python/convert.cc").read_text()
     py_module = set(re.findall(r'm\.def\("(\w+)"', module))
     py_db = set(re.findall(r'\.def\("(\w+)"', module)) - py_module
     openapi = (root / "tools/serve/openapi.yaml").read_text()
@@ -93,10 +96,16 @@ def main():
             if surface == "C" and name not in c_decls:
                 errors.append(f"{cpp}: C name {name} is not declared in recdb/c.h")
             elif surface == "Python":
-                kind, _, fn = name.partition(".")
+                # DB.method, DB.method?keyword (an argument) or DB.method["key"] (a result key).
+                pm = re.fullmatch(r'(\w+)\.(\w+)(?:\?(\w+)|\["(\w+)"\])?', name)
+                kind, fn, kw, key = pm.groups() if pm else ("", name, None, None)
                 ok = (kind == "DB" and fn in py_db) or (kind == "recdb" and fn in py_module)
                 if not ok:
                     errors.append(f"{cpp}: Python name {name} is not bound in python/recdb_module.cc")
+                if kw and f'"{kw}"_a' not in module:
+                    errors.append(f"{cpp}: python/recdb_module.cc declares no keyword {kw}")
+                if key and f'd["{key}"]' not in py_convert:
+                    errors.append(f"{cpp}: python/convert.cc writes no result key {key}")
                 seen_py.add(fn)
             elif surface == "HTTP":
                 name, _, param = name.partition("?")

@@ -219,16 +219,25 @@ static void TestBuilders(void) {
   recdb_recommend_options_destroy(ro);
 }
 
-/* Writes, reads, train, recommend, similar, spaces, privacy, snapshots. */
-static void TestDatabase(const char* base) {
+/* A new database base/name (no background threads), or NULL (counted as a
+ * failed check). */
+static recdb_t* OpenFresh(const char* base, const char* name) {
   char path[512];
-  Join(path, sizeof path, base, "db");
+  Join(path, sizeof path, base, name);
   recdb_options_t* o = recdb_options_create();
   recdb_options_set_create_if_missing(o, 1);
   recdb_options_set_background_threads(o, 0);
   recdb_t* db = NULL;
   EXPECT_STATUS(RECDB_OK, recdb_open(o, path, &db, err));
   recdb_options_destroy(o);
+  return db;
+}
+
+/* Writes, reads, train, recommend, similar, spaces, privacy, snapshots. */
+static void TestDatabase(const char* base) {
+  char path[512];
+  Join(path, sizeof path, base, "db");
+  recdb_t* db = OpenFresh(base, "db");
   if (db == NULL) return;
 
   /* Event types. */
@@ -1094,6 +1103,121 @@ static void TestBadRecordsTable(const char* base) {
   CHECK(recdb_close(db, NULL) == RECDB_OK);
 }
 
+/* One day of lists: each user gets a `policy` list of 5 at `now`, recorded
+ * with its propensities; the user clicks the first item of their own
+ * cluster below the top slot. */
+static void ServeDay(recdb_t* db, int64_t now, const char* policy) {
+  recdb_recommend_options_t* ro = recdb_recommend_options_create();
+  recdb_recommend_options_set_k(ro, 5);
+  recdb_recommend_options_set_now(ro, now);
+  CHECK(recdb_recommend_options_set_policy(ro, policy) == RECDB_OK);
+  recdb_events_t* clicks = recdb_events_create();
+  char user[16];
+  for (int u = 0; u < 40; ++u) {
+    snprintf(user, sizeof user, "u%d", u);
+    recdb_results_t* res = NULL;
+    EXPECT_STATUS(RECDB_OK, recdb_recommend(db, user, ro, &res, err));
+    const size_t n = recdb_results_count(res);
+    const char* shown[5];
+    double p[5];
+    for (size_t i = 0; i < n && i < 5; ++i) {
+      shown[i] = recdb_results_item(res, i);
+      p[i] = recdb_results_propensity(res, i);
+    }
+    if (n > 0) {
+      EXPECT_STATUS(RECDB_OK, recdb_record_impressions_with_propensities(
+                                  db, user, shown, p, n < 5 ? n : 5, now, NULL, NULL, 0, 0, err));
+    }
+    for (size_t i = 1; i < n && i < 5; ++i) {
+      if (shown[i][0] == (u < 20 ? 'a' : 'b')) {
+        CHECK(recdb_events_add(clicks, user, shown[i], "click", now + 60) == RECDB_OK);
+        break;
+      }
+    }
+    recdb_results_destroy(res);
+  }
+  EXPECT_STATUS(RECDB_OK, recdb_record_events(db, clicks, 0, err));
+  recdb_events_destroy(clicks);
+  recdb_recommend_options_destroy(ro);
+}
+
+/* The learned policy through the C API: recdb_recommend_options_set_policy,
+ * recdb_results_propensity / _policy / _policy_note. Before any impression
+ * "learned" serves the fused list (propensity 1) and says why; after a Train
+ * on two days of logged lists it draws, and its propensities are the draw's. */
+static void TestLearnedPolicy(const char* base) {
+  recdb_t* db = OpenFresh(base, "learned");
+  if (db == NULL) return;
+  FillWorld(db);
+  recdb_train_options_t* to = recdb_train_options_create();
+  recdb_train_options_set_learn_weights(to, 0);
+  recdb_train_options_set_ials_factors(to, 8);
+  recdb_train_options_set_ials_iterations(to, 5);
+  recdb_train_options_set_threads(to, 1);
+  EXPECT_STATUS(RECDB_OK, recdb_train(db, to, NULL, err));
+
+  const int64_t t0 = 1700100000;
+  recdb_recommend_options_t* ro = recdb_recommend_options_create();
+  recdb_recommend_options_set_k(ro, 5);
+  recdb_recommend_options_set_now(ro, t0);
+  recdb_results_t* res = NULL;
+  /* Default: the fused list, no note. */
+  EXPECT_STATUS(RECDB_OK, recdb_recommend(db, "u3", ro, &res, err));
+  CHECK(res != NULL && strcmp(recdb_results_policy(res), "fused") == 0);
+  CHECK(res != NULL && strcmp(recdb_results_policy_note(res), "") == 0);
+  CHECK(recdb_results_propensity(res, 0) == 1.0);
+  CHECK(recdb_results_propensity(res, 99) == 0.0);
+  recdb_results_destroy(res);
+  CHECK(recdb_results_policy(NULL) == NULL && recdb_results_policy_note(NULL) == NULL);
+  CHECK(recdb_results_propensity(NULL, 0) == 0.0);
+  /* "learned" with no policy trained: the fused list, and why. */
+  CHECK(recdb_recommend_options_set_policy(ro, "learned") == RECDB_OK);
+  res = NULL;
+  EXPECT_STATUS(RECDB_OK, recdb_recommend(db, "u3", ro, &res, err));
+  CHECK(res != NULL && strcmp(recdb_results_policy(res), "fused") == 0);
+  CHECK(res != NULL && strstr(recdb_results_policy_note(res), "no impressions") != NULL);
+  for (size_t i = 0; i < recdb_results_count(res); ++i) {
+    CHECK(recdb_results_propensity(res, i) == 1.0);
+  }
+  recdb_results_destroy(res);
+  /* An unknown policy name. */
+  CHECK(recdb_recommend_options_set_policy(ro, "bandit") == RECDB_OK);
+  char* msg = NULL;
+  res = NULL;
+  CHECK(recdb_recommend(db, "u3", ro, &res, &msg) == RECDB_INVALID_ARGUMENT);
+  CHECK(res == NULL && msg != NULL);
+  recdb_free(msg);
+  CHECK(recdb_recommend_options_set_policy(NULL, "learned") == RECDB_INVALID_ARGUMENT);
+
+  /* Two days of logged lists, a Train: the policy draws. */
+  ServeDay(db, t0, NULL);
+  ServeDay(db, t0 + 86400, "learned");
+  EXPECT_STATUS(RECDB_OK, recdb_train(db, to, NULL, err));
+  recdb_train_options_destroy(to);
+  CHECK(recdb_recommend_options_set_policy(ro, "learned") == RECDB_OK);
+  recdb_recommend_options_set_now(ro, t0 + 2 * 86400);
+  res = NULL;
+  EXPECT_STATUS(RECDB_OK, recdb_recommend(db, "u3", ro, &res, err));
+  CHECK(res != NULL && strcmp(recdb_results_policy(res), "learned") == 0);
+  CHECK(recdb_results_count(res) == 5);
+  int below_one = 0;
+  for (size_t i = 0; i < recdb_results_count(res); ++i) {
+    const double p = recdb_results_propensity(res, i);
+    CHECK(p > 0.0 && p <= 1.0);
+    below_one += p < 1.0;
+  }
+  CHECK(below_one > 0);  /* a draw, not the fused ranking */
+  recdb_results_destroy(res);
+  /* NULL resets to the fused ranking. */
+  CHECK(recdb_recommend_options_set_policy(ro, NULL) == RECDB_OK);
+  res = NULL;
+  EXPECT_STATUS(RECDB_OK, recdb_recommend(db, "u3", ro, &res, err));
+  CHECK(res != NULL && strcmp(recdb_results_policy(res), "fused") == 0);
+  recdb_results_destroy(res);
+  recdb_recommend_options_destroy(ro);
+  EXPECT_STATUS(RECDB_OK, recdb_close(db, err));
+}
+
 int main(void) {
   const char* tmp = getenv("TMPDIR");
   char base[512];
@@ -1107,6 +1231,7 @@ int main(void) {
   TestBuilders();
   TestDatabase(base);
   TestRulesHistoryImpressions(base);
+  TestLearnedPolicy(base);
   TestOptionsFile(base);
   TestBadRecordsTable(base);
   RemoveTree(base);

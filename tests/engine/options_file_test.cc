@@ -16,12 +16,12 @@ namespace {
 // A field added to one of these structs must be added to the field list in
 // engine/options_file.cc (and here): these sizes are the reminder. (x86-64,
 // libstdc++, the platform the project builds on.)
-static_assert(sizeof(CareOptions) == 104, "new CareOptions field: add it to engine/options_file.cc");
+static_assert(sizeof(CareOptions) == 112, "new CareOptions field: add it to engine/options_file.cc");
 static_assert(sizeof(RetentionPolicy) == 88, "new RetentionPolicy field: add it to retention_policy_json.cc");
 static_assert(sizeof(PseudonymOptions) == 56, "new PseudonymOptions field: add it to engine/options_file.cc");
 static_assert(sizeof(AggregatePrivacyOptions) == 24,
               "new AggregatePrivacyOptions field: add it to engine/options_file.cc");
-static_assert(sizeof(Options) == 320, "new Options field: add it to engine/options_file.cc");
+static_assert(sizeof(Options) == 328, "new Options field: add it to engine/options_file.cc");
 
 // Every field away from its default.
 Options EveryFieldSet() {
@@ -38,6 +38,7 @@ Options EveryFieldSet() {
   o.care.diversity = 0.25;
   o.care.diversity_space = "clip";
   o.care.calibration = 0.5;
+  o.care.calibration_recent_items = 12;
   o.care.fair_share = 0.125;
   o.care.exploration = 0.375;
   o.care.exploration_seed = 99;
@@ -73,6 +74,7 @@ void ExpectSame(const Options& a, const Options& b) {
   EXPECT_EQ(a.care.diversity, b.care.diversity);
   EXPECT_EQ(a.care.diversity_space, b.care.diversity_space);
   EXPECT_EQ(a.care.calibration, b.care.calibration);
+  EXPECT_EQ(a.care.calibration_recent_items, b.care.calibration_recent_items);
   EXPECT_EQ(a.care.fair_share, b.care.fair_share);
   EXPECT_EQ(a.care.exploration, b.care.exploration);
   EXPECT_EQ(a.care.exploration_seed, b.care.exploration_seed);

@@ -7,34 +7,13 @@
 #include "engine/eval/metrics.h"
 #include "engine/rerank/impression_log.h"
 #include "engine/rerank/rerank.h"
+#include "engine/rerank_pool.h"
 
 namespace recdb::rerank {
 namespace {
 
-// Ten candidates, best first: 0..5 in category 0, 6..7 in category 1,
-// 8..9 in category 2. Items 7..9 are long tail.
-class RerankTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    for (uint32_t i = 0; i < 10; ++i) {
-      pool_.push_back({i, 10.0 - i});
-      categories_.push_back({i < 6 ? 0u : (i < 8 ? 1u : 2u)});
-      long_tail_.push_back(i >= 7);
-    }
-    facts_.categories = &categories_;
-    facts_.num_categories = 3;
-    facts_.long_tail = &long_tail_;
-  }
-  std::vector<uint32_t> Items(const std::vector<Placed>& placed) {
-    std::vector<uint32_t> out;
-    for (const auto& p : placed) out.push_back(p.item);
-    return out;
-  }
-  std::vector<Candidate> pool_;
-  std::vector<std::vector<uint32_t>> categories_;
-  std::vector<bool> long_tail_;
-  ItemFacts facts_;
-};
+// The pool of tests/engine/rerank_pool.h.
+class RerankTest : public ::testing::Test, public test::TenCandidates {};
 
 TEST_F(RerankTest, EveryKnobOffKeepsTheFusedOrder) {
   auto out = Rerank(pool_, 4, CareOptions{}, {}, facts_, {}, 1);

@@ -72,6 +72,7 @@ TEST(SimPolicyTest, CarePresetsAndItemIds) {
   ASSERT_TRUE(balanced.ok());
   EXPECT_GT(balanced->calibration, 0);
   EXPECT_GT(balanced->exploration, 0);
+  EXPECT_EQ(balanced->calibration_recent_items, 10u);  // the care bar (sim/README.md)
   EXPECT_EQ(balanced->rotate_after_impressions, CareOptions{}.rotate_after_impressions);
   for (const auto& name : CarePresetNames()) EXPECT_TRUE(CarePreset(name).ok()) << name;
   EXPECT_FALSE(CarePreset("nope").ok());

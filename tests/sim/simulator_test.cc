@@ -16,18 +16,6 @@
 namespace recdb::sim {
 namespace {
 
-Item MakeItem(const std::string& id) {
-  Item item;
-  item.id = id;
-  return item;
-}
-
-User MakeUser(const std::string& id) {
-  User user;
-  user.id = id;
-  return user;
-}
-
 SimOptions Tiny(const std::string& dir) {
   SimOptions o;
   o.seed = 5;
@@ -36,6 +24,18 @@ SimOptions Tiny(const std::string& dir) {
   o.rounds = 3;
   o.retrain_every = 2;
   o.work_dir = dir;
+  return o;
+}
+
+// Tiny with fused and the simulator's learned policy, learning after
+// `learn_rounds` rounds and every `update_every` rounds from a pool of 20.
+SimOptions TinyLearned(const std::string& dir, int learn_rounds, int update_every) {
+  SimOptions o = Tiny(dir);
+  o.policies = {"fused", "learned"};
+  o.learned.learn_rounds = learn_rounds;
+  o.learned.update_every = update_every;
+  o.learned.pool = 20;
+  o.learned.steps = 30;
   return o;
 }
 
@@ -106,12 +106,7 @@ TEST(SimulatorTest, RejectsBadOptions) {
 // parameters moved from theta_0, and the bar section is written.
 TEST(SimulatorTest, LearnedPolicyIsDeterministicAndLearns) {
   test::TempDir a, b;
-  SimOptions o = Tiny(a.path());
-  o.policies = {"fused", "learned"};
-  o.learned.learn_rounds = 1;
-  o.learned.update_every = 1;
-  o.learned.pool = 20;
-  o.learned.steps = 30;
+  SimOptions o = TinyLearned(a.path(), 1, 1);
   o.threads = 2;
   auto r1 = RunSimulation(o);
   ASSERT_TRUE(r1.ok()) << r1.status().ToString();
@@ -170,14 +165,9 @@ TEST(SimulatorTest, DatabaseLearnedPolicyTrainsInTheLoopDeterministically) {
 //     --learned-pool 20 --learned-steps 30
 TEST(SimulatorTest, LearnedPolicyFiguresUnchangedByTheMoveIntoTheEngine) {
   test::TempDir dir;
-  SimOptions o = Tiny(dir.path());
+  SimOptions o = TinyLearned(dir.path(), 2, 2);
   o.users = 80;
   o.rounds = 6;
-  o.policies = {"fused", "learned"};
-  o.learned.learn_rounds = 2;
-  o.learned.update_every = 2;
-  o.learned.pool = 20;
-  o.learned.steps = 30;
   o.threads = 1;
   auto r = RunSimulation(o);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -194,30 +184,6 @@ TEST(SimulatorTest, LearnedPolicyFiguresUnchangedByTheMoveIntoTheEngine) {
                                                                  {"contrib:ials", -0.03382}}) {
     ASSERT_TRUE(theta.count(name)) << name;
     EXPECT_NEAR(theta.at(name), value, 1e-6) << name;
-  }
-}
-
-// DB::RecordImpressions checks propensities (recdb/recommend.h).
-TEST(SimulatorTest, RecordImpressionsValidatesPropensities) {
-  test::TempDir dir;
-  Options opt;
-  opt.create_if_missing = true;
-  opt.background_threads = 0;
-  auto db = DB::Open(opt, dir.Sub("db"));
-  ASSERT_TRUE(db.ok());
-  ASSERT_TRUE((*db)->UpsertItems({}, {MakeItem("a"), MakeItem("b")}).ok());
-  ASSERT_TRUE((*db)->UpsertUsers({}, {MakeUser("u")}).ok());
-  ImpressionContext ic;
-  ic.propensities = {1.0, 0.25};
-  EXPECT_TRUE((*db)->RecordImpressions({}, "u", {"a", "b"}, ic).ok());
-  ic.propensities = {};
-  EXPECT_TRUE((*db)->RecordImpressions({}, "u", {"a", "b"}, ic).ok());  // unknown
-  for (const std::vector<double>& bad :
-       std::vector<std::vector<double>>{{1.0}, {1.0, 0.0}, {1.0, 1.5}, {1.0, -0.1},
-                                        {1.0, std::numeric_limits<double>::quiet_NaN()}}) {
-    ic.propensities = bad;
-    EXPECT_EQ((*db)->RecordImpressions({}, "u", {"a", "b"}, ic).code(),
-              StatusCode::kInvalidArgument);
   }
 }
 

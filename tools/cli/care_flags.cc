@@ -16,6 +16,13 @@ StatusOr<bool> ReadCareFlags(const ArgParser& args, CareOptions* care) {
     *knob = *v;
     any = true;
   }
+  if (args.Has("calibration-recent")) {  // declared by the commands that take it
+    auto v = args.GetInt("calibration-recent");
+    if (!v.ok()) return v.status();
+    if (*v < 0) return Status::InvalidArgument("--calibration-recent must be >= 0");
+    care->calibration_recent_items = static_cast<size_t>(*v);
+    any = true;
+  }
   return any;
 }
 

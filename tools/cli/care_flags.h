@@ -9,8 +9,9 @@
 
 namespace recdb::cli {
 
-// Sets each of --diversity, --calibration, --fair-share and --exploration
-// that is given on *care; returns whether any was. InvalidArgument (a usage
+// Sets each of --diversity, --calibration, --fair-share, --exploration and
+// --calibration-recent (CareOptions::calibration_recent_items) that is given
+// on *care; returns whether any was. InvalidArgument (a usage
 // error) for a value that is not a number.
 StatusOr<bool> ReadCareFlags(const ArgParser& args, CareOptions* care);
 

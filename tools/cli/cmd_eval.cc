@@ -57,6 +57,8 @@ int EvalMain(int argc, char** argv) {
   args.AddFlag("threads", "N", "threads", "2");
   args.AddFlag("diversity", "X", "re-rank the fused list: MMR diversity in [0, 1] (adds \"fused+care\")");
   args.AddFlag("calibration", "X", "re-rank: calibration to the history's genre mix, in [0, 1]");
+  args.AddFlag("calibration-recent", "N",
+               "re-rank: calibration counts the last N distinct items with the list (0 = off)");
   args.AddFlag("fair-share", "X", "re-rank: minimum share of long-tail slots, in [0, 1]");
   args.AddFlag("exploration", "X", "re-rank: share of exploration slots, in [0, 1]");
   args.AddFlag("seed", "N", "exploration seed", "0");

@@ -347,6 +347,16 @@ RECDB_EXPORT void recdb_recommend_options_set_care(recdb_recommend_options_t* op
                                       double calibration, double fair_share,
                                       double exploration);
 
+/* Who picks the list (RecommendRequest::policy, engine/policy/README.md):
+ * NULL, "" or "fused" the fused ranking (each result's propensity 1);
+ * "learned" the learned policy, which draws the k results from the fused
+ * model's candidates and gives each its propensity (recdb_results_propensity,
+ * to pass to recdb_record_impressions_with_propensities). Without a trained
+ * learned policy the fused list serves and recdb_results_policy_note says
+ * why. Any other name makes recdb_recommend fail with INVALID_ARGUMENT. */
+RECDB_EXPORT recdb_status_t recdb_recommend_options_set_policy(recdb_recommend_options_t* options,
+                                                  const char* policy);
+
 /* Business rules for this request (recdb::BusinessRules, recdb/care.h),
  * applied after the care stages. As in C++, ids the database does not know
  * are skipped, not errors. */
@@ -390,6 +400,16 @@ RECDB_EXPORT size_t recdb_results_count(const recdb_results_t* results);
 RECDB_EXPORT uint64_t recdb_results_model_version(const recdb_results_t* results);
 RECDB_EXPORT const char* recdb_results_item(const recdb_results_t* results, size_t i);
 RECDB_EXPORT double recdb_results_score(const recdb_results_t* results, size_t i);
+/* The probability in (0, 1] with which the serving policy put result i at
+ * its position given the results above it (Recommendation::propensity): 1
+ * for the fused ranking, the draw's probability for "learned"; 0 for an
+ * index out of range. */
+RECDB_EXPORT double recdb_results_propensity(const recdb_results_t* results, size_t i);
+/* The policy that chose the list ("fused" or "learned"; "fused" for similar
+ * items and search), and, when "learned" was asked for but the fused list
+ * served, why (else ""). NULL for results NULL. */
+RECDB_EXPORT const char* recdb_results_policy(const recdb_results_t* results);
+RECDB_EXPORT const char* recdb_results_policy_note(const recdb_results_t* results);
 /* Recommender name -> its weighted, normalised share of the score. */
 RECDB_EXPORT size_t recdb_results_contribution_count(const recdb_results_t* results, size_t i);
 RECDB_EXPORT const char* recdb_results_contribution_name(const recdb_results_t* results, size_t i, size_t j);

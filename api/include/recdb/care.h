@@ -37,6 +37,16 @@ struct CareOptions {
   // history mix; greedy on (1 - calibration) * relevance - calibration *
   // KL(history || list). In [0, 1]. Default: 0 (off).
   double calibration = 0;
+  // Calibration against the filter bubble: the user's last
+  // calibration_recent_items distinct consumed items count with the list, so
+  // the greedy minimises KL(history || recent items + list): the list fills
+  // in what recent consumption lacks relative to the whole history, and
+  // shows less of what the user just consumed a lot of. Without it (0) each
+  // list is calibrated on its own, and a user whose consumption narrows is
+  // shown the same history mix, which narrows it further (sim/README.md
+  // "The care bar"). Acts only with calibration > 0. In [0, 1000].
+  // Default: 0 (off).
+  size_t calibration_recent_items = 0;
 
   // Fair exposure: the minimum share of slots given to long-tail items
   // (outside the items holding the top 20% of interactions). Amortised: a

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "recdb/export.h"
+#include "recdb/recommend.h"
 
 namespace recdb::policy {
 
@@ -65,6 +66,13 @@ struct CandidateFacts {
   double times_shown = 0;     // times this user was shown the item
   bool shown_last = false;    // in the user's previous list
 };
+
+// The facts a fused result carries itself: rank (its 0-based position in
+// the fused list), score and, per recommender of `recommenders` (in that
+// order), its contribution (0 for one the result does not name). The
+// observed facts (category share, clicks, times shown...) are the caller's.
+RECDB_EXPORT CandidateFacts FactsFromRecommendation(const Recommendation& r, size_t rank,
+                                                    const std::vector<std::string>& recommenders);
 
 // Writes the feature vector of `facts` (PolicyFeatureNames order) to out:
 //   rank -log(1 + rank); score score / max_abs_score; contrib:* as given;
