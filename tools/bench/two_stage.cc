@@ -12,6 +12,8 @@
 // popularity plus per-user topics, so that the factor, neighbour and
 // co-occurrence components all carry signal. The blend is fitted with fixed
 // weights (1) and few iALS iterations: latency does not depend on them.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -151,6 +153,7 @@ int BenchTwoStageMain(int argc, char** argv) {
   // timed in this run, with each one's recall@10 against an exact scan of
   // the item factors for 200 user vectors.
   double serial_s = 0, parallel_s = 0, serial_recall = 0, parallel_recall = 0;
+  double serial_cpu = 0, parallel_cpu = 0;
   if (serial_build && trained_ials != nullptr) {
     const auto& h = trained_ials->item_factors();
     const uint32_t n = static_cast<uint32_t>(h.rows());
@@ -177,12 +180,24 @@ int BenchTwoStageMain(int argc, char** argv) {
       order.resize(std::min<uint32_t>(10, n));
       truth.push_back(std::move(order));
     }
-    auto build = [&](int build_threads, double* seconds, double* recall) {
+    // CPU seconds of the process (every thread): on a machine other work
+    // keeps busy, wall time says little about what a second core buys
+    // (Linux's autogroup scheduling shares the CPU per session, not per
+    // thread); CPU time shows what the parallel build costs in work.
+    auto cpu_seconds = [] {
+      struct rusage ru;
+      ::getrusage(RUSAGE_SELF, &ru);
+      return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+             static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    };
+    auto build = [&](int build_threads, double* seconds, double* recall, double* cpu) {
       auto created = index::HnswIndex::Create(f, index::Metric::kInnerProduct, o);
       if (!created.ok()) return false;
       const auto start = Clock::now();
+      const double cpu0 = cpu_seconds();
       if (!(*created)->AddMany(ids, rows, build_threads).ok()) return false;
       *seconds = Since(start);
+      *cpu = cpu_seconds() - cpu0;
       double hits = 0;
       for (size_t q = 0; q < queries.size(); ++q) {
         auto found = (*created)->Search(std::span<const float>(queries[q].data(), f), 10);
@@ -194,7 +209,8 @@ int BenchTwoStageMain(int argc, char** argv) {
       *recall = hits / (10.0 * static_cast<double>(queries.size()));
       return true;
     };
-    if (!build(1, &serial_s, &serial_recall) || !build(threads, &parallel_s, &parallel_recall)) {
+    if (!build(1, &serial_s, &serial_recall, &serial_cpu) ||
+        !build(threads, &parallel_s, &parallel_recall, &parallel_cpu)) {
       std::fprintf(stderr, "bench two-stage: the index build failed\n");
       return 1;
     }
@@ -308,6 +324,7 @@ int BenchTwoStageMain(int argc, char** argv) {
         "\"ready_s\": %.3f, \"stored_load_s\": %.3f, \"save_retrieval_s\": %.3f, "
         "\"retrieval_bytes\": %zu, \"serial_build_s\": %.3f, \"parallel_build_s\": %.3f, "
         "\"build_threads\": %d, \"serial_recall\": %.4f, \"parallel_recall\": %.4f, "
+        "\"serial_build_cpu_s\": %.3f, \"parallel_build_cpu_s\": %.3f, "
         "\"requests\": %zu, "
         "\"k\": %zu, \"per_model\": %zu, \"ann\": %zu, \"exhaustive\": {\"p50_ms\": %.3f, \"p99_ms\": %.3f, "
         "\"max_ms\": %.3f}, \"two_stage\": {\"p50_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f}, "
@@ -315,7 +332,7 @@ int BenchTwoStageMain(int argc, char** argv) {
         "\"share_identical\": %.4f}\n",
         items, users, static_cast<unsigned long long>(events), names.c_str(), fit_s, prepare_s,
         load_s, ready_s, stored_load_s, save_retrieval_s, retrieval_bytes, serial_s, parallel_s,
-        threads, serial_recall, parallel_recall, requests, k, per_model, ann, ex.p50, ex.p99, ex.max, ts.p50, ts.p99, ts.max,
+        threads, serial_recall, parallel_recall, serial_cpu, parallel_cpu, requests, k, per_model, ann, ex.p50, ex.p99, ex.max, ts.p50, ts.p99, ts.max,
         ex.p50 > 0 ? ts.p50 / ex.p50 : 0.0, ex.p99 > 0 ? ts.p99 / ex.p99 : 0.0, overlap,
         share_identical);
     return 0;
@@ -325,10 +342,11 @@ int BenchTwoStageMain(int argc, char** argv) {
   std::printf("blend: %s; fit %.2f s; two-stage index build %.2f s\n", names.c_str(), fit_s,
               prepare_s);
   if (serial_build) {
-    std::printf("iALS index build: 1 thread %.2f s (recall@10 %.4f), %d threads %.2f s (recall@10 "
-                "%.4f): %.2fx\n",
-                serial_s, serial_recall, threads, parallel_s, parallel_recall,
-                parallel_s > 0 ? serial_s / parallel_s : 0.0);
+    std::printf("iALS index build: 1 thread %.2f s (%.2f s CPU, recall@10 %.4f), %d threads %.2f s "
+                "(%.2f s CPU, recall@10 %.4f): wall %.2fx, CPU %.2fx\n",
+                serial_s, serial_cpu, serial_recall, threads, parallel_s, parallel_cpu,
+                parallel_recall, parallel_s > 0 ? serial_s / parallel_s : 0.0,
+                parallel_cpu > 0 ? serial_cpu / parallel_cpu : 0.0);
   }
   std::printf("load (Open) %.3f s; two-stage complete (index built in the background) %.2f s\n",
               load_s, ready_s);
