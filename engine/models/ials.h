@@ -113,7 +113,8 @@ class Ials final : public Recommender {
     auto r = retrieval_.load();
     return r && r->adopted;
   }
-  // Seconds the index build took (0 until it has finished).
+  // Seconds the index build took (0 until it has finished); for an adopted
+  // index, the seconds LoadRetrieval took to verify and copy it.
   double retrieval_build_seconds() const {
     auto r = retrieval_.load();
     return r ? r->build_seconds : 0.0;

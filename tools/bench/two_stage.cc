@@ -4,7 +4,10 @@
 // oracle) and through two-stage retrieval (engine/models/fused.h), on one
 // fitted model in one run, requests alternating between the two. Reports
 // p50/p99 of both and their ratio, the cost of building the retrieval index
-// (HNSW over the iALS item factors, built at load), and how far two-stage
+// (HNSW over the iALS item factors; with --serial-build on one thread and on
+// --threads, timed in the same run), a load without the stored retrieval
+// state (the index then built as deferred work) against one with it
+// (Fused::SaveRetrieval / LoadWithRetrieval), and how far two-stage
 // agrees with the oracle: mean overlap@k and the share of requests whose
 // top-k lists are identical.
 //
