@@ -32,15 +32,19 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <shared_mutex>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "index/vector_index.h"
 
 namespace recdb::index {
+
+struct IndexFileHeader;
 
 struct HnswOptions {
   // Graph out-degree: M links per node on upper layers, 2*M on layer 0. Higher
@@ -115,6 +119,20 @@ class HnswIndex final : public VectorIndex {
   uint32_t dimension() const override { return dimension_; }
 
   Status Add(uint32_t id, std::span<const float> vector) override;
+  // Adds ids[k] with vectors[k * dimension() ...] for every k, on up to
+  // `threads` threads (hnswlib's inserts of distinct ids run concurrently
+  // under its per-node locks), holding the exclusive lock throughout: a bulk
+  // build. The ids must be distinct and not in the index (InvalidArgument /
+  // AlreadyExists before anything is added). `stopped`, when set, is polled
+  // between inserts: once it returns true the remaining ids are skipped and
+  // Aborted is returned (the index then holds some of them). With threads
+  // <= 1 the graph is the one Add builds in the same order; with more, which
+  // node draws which level and the order of links depend on scheduling, so
+  // graphs differ between runs but not in recall (tests/index:
+  // ParallelBuildHasTheRecallOfTheSerialBuild; `recdb bench two-stage
+  // --serial-build`).
+  Status AddMany(std::span<const uint32_t> ids, std::span<const float> vectors, int threads,
+                 const std::function<bool()>& stopped = {});
   Status Upsert(uint32_t id, std::span<const float> vector) override;
   Status Remove(uint32_t id) override;
   // Removes every id of `ids` that is in the index (absent ones and repeats
@@ -142,6 +160,20 @@ class HnswIndex final : public VectorIndex {
   // Writes a checkpoint (with covered_sequence()) to `path` via `<path>.tmp`,
   // fsync and rename. IOError on failure; the previous file is then intact.
   Status Save(const std::string& path) const;
+
+  // The index as bytes, for a container that checksums and stamps them
+  // itself (the iALS index stored beside a trained model): a small header
+  // (magic, dimension, metric, M, ef_construction, counts, covered
+  // sequence) and the checkpoint payload of index/FORMAT.md. Appended to
+  // *out under the shared lock. ResourceExhausted if memory runs out.
+  Status AppendSerialized(std::string* out) const;
+  // Reads bytes AppendSerialized wrote, verifying them as Load verifies a
+  // file (Corruption for anything inconsistent; InvalidArgument for an index
+  // of another dimension or metric); m and ef_construction come from the
+  // bytes, the other options from `options`.
+  static StatusOr<std::unique_ptr<HnswIndex>> Deserialize(std::string_view bytes,
+                                                          uint32_t dimension, Metric metric,
+                                                          const HnswOptions& options = {});
 
   // Makes every live node reachable on layer 0 from the entry point again:
   // a breadth-first walk finds the live nodes no link path leads to (inserts
@@ -175,6 +207,12 @@ class HnswIndex final : public VectorIndex {
 
   HnswIndex(uint32_t dimension, Metric metric, const HnswOptions& options,
             std::unique_ptr<Impl> impl);
+  // Load and Deserialize: an index from a verified header and its payload.
+  static StatusOr<std::unique_ptr<HnswIndex>> FromPayload(const IndexFileHeader& h,
+                                                          std::string_view payload,
+                                                          uint32_t dimension, Metric metric,
+                                                          const HnswOptions& options,
+                                                          const std::string& what);
   Status Insert(uint32_t id, std::span<const float> vector, bool replace);
   // REQUIRES: mu_ held exclusively; `v` validated and normalised.
   Status InsertLocked(uint32_t id, const float* v, bool replace);

@@ -62,9 +62,12 @@ namespace recdb_hnswlib_tsan {
 // Under ThreadSanitizer hnswlib's std::mutex is this: a mutex locked by a
 // try_lock loop. hnswlib nests its per-node locks in graph order (addPoint
 // holds the new node's lock while searchBaseLayer locks neighbours; a later
-// insert takes them the other way round), always inside HnswIndex's
-// exclusive lock, so they never contend and cannot deadlock. TSan's
-// lock-order detector does not model such a gate lock and reports a cycle
+// insert takes them the other way round). Inside HnswIndex's exclusive lock
+// only one insert runs, except in AddMany, whose concurrent inserts cannot
+// deadlock either: an insert at level x reaches another in-flight node only
+// once that node has linked itself on level x, i.e. once its own insert has
+// gone below x, so two inserts never wait for each other's node. TSan's
+// lock-order detector does not model this and reports a cycle
 // (with no usable stacks in gcc 12's runtime, so no suppression can match
 // it); a try_lock adds no lock-order edge. Happens-before is still recorded
 // on every successful try_lock, so data races inside hnswlib stay reported.
@@ -82,16 +85,45 @@ class TryLockMutex {
 }  // namespace recdb_hnswlib_tsan
 #endif
 
+namespace recdb_hnswlib_rng {
+// hnswlib 0.6.2's addPoint draws each new node's level from one
+// std::default_random_engine (getRandomLevel) with no lock held that other
+// inserts share: concurrent inserts (HnswIndex::AddMany) would race on its
+// state. This is that engine (the same minstd_rand0, so a serial build draws
+// the same levels as before) behind a mutex. The draws of concurrent inserts
+// then come from the one sequence in some order. Costs one uncontended lock
+// per insert, nothing next to the insert's distance computations.
+class LockedEngine {
+ public:
+  using result_type = ::std::default_random_engine::result_type;
+  static constexpr result_type min() { return ::std::default_random_engine::min(); }
+  static constexpr result_type max() { return ::std::default_random_engine::max(); }
+  void seed(result_type s) {
+    ::std::lock_guard<::std::mutex> lock(mu_);
+    engine_.seed(s);
+  }
+  result_type operator()() {
+    ::std::lock_guard<::std::mutex> lock(mu_);
+    return engine_();
+  }
+
+ private:
+  ::std::mutex mu_;
+  ::std::default_random_engine engine_;
+};
+}  // namespace recdb_hnswlib_rng
+
 namespace {
-#if defined(__SANITIZE_THREAD__)
 namespace hnswlib {
-// Seen first by the `std::mutex` written inside namespace hnswlib; every
+// Seen first by the std:: names written inside namespace hnswlib; every
 // other std:: name resolves to ::std through the using-directive.
 namespace std {
 using namespace ::std;
+using default_random_engine = ::recdb_hnswlib_rng::LockedEngine;
+#if defined(__SANITIZE_THREAD__)
 using mutex = ::recdb_hnswlib_tsan::TryLockMutex;
+#endif
 }  // namespace std
 }  // namespace hnswlib
-#endif
 #include <hnswlib/hnswlib.h>
 }  // namespace

@@ -154,6 +154,8 @@ class DBImpl final : public DB {
   const ItemCatalog* catalog() const { return catalog_.get(); }
   // Embedding spaces and their indexes (embedding providers, tests).
   SpaceManager* spaces() const { return spaces_.get(); }
+  // The trained model's service (tests: how the stored model was loaded).
+  RecommendService* recommend_service() const { return recommend_.get(); }
 
   // Where retention and receipts read the time; tests substitute a
   // FakeClock (REQUIRES: it outlives the DB or is replaced first).

@@ -679,7 +679,30 @@ Status Fused::Save(ModelWriter& out) const {
   return Status::OK();
 }
 
-Status Fused::Load(ModelReader& in) {
+// Layout: u64 component count, then per component its name, a u8 (1: its
+// state follows as a block, 0: none).
+bool Fused::SaveRetrieval(ModelWriter& out) const {
+  out.Put<uint64_t>(models_.size());
+  bool any = false;
+  for (size_t j = 0; j < models_.size(); ++j) {
+    out.PutString(components_[j].name);
+    ModelWriter part = out.Child();
+    const bool has = models_[j]->SaveRetrieval(part);
+    out.Put<uint8_t>(has ? 1 : 0);
+    if (has) out.PutBlock(part);
+    any = any || has;
+  }
+  return any;
+}
+
+Status Fused::Load(ModelReader& in) { return LoadImpl(in, nullptr, nullptr); }
+
+Status Fused::LoadWithRetrieval(ModelReader& in, ModelReader& retrieval, size_t* adopted) {
+  return LoadImpl(in, &retrieval, adopted);
+}
+
+Status Fused::LoadImpl(ModelReader& in, ModelReader* retrieval, size_t* adopted) {
+  if (adopted != nullptr) *adopted = 0;
   uint64_t m = 0;
   if (!in.Get(&m)) return in.status();
   if (m != components_.size()) {
@@ -716,6 +739,26 @@ Status Fused::Load(ModelReader& in) {
     if (!in.Expect(models_[j]->num_items() == num_items_, "component item count")) break;
   }
   retrieval_prepared_ = false;
+  if (in.ok() && retrieval != nullptr) {
+    // Stored two-stage state; a component that does not adopt its state
+    // builds it below as without any.
+    uint64_t stored = 0;
+    if (retrieval->Get(&stored) && retrieval->Expect(stored == m, "retrieval component count")) {
+      for (size_t j = 0; j < m; ++j) {
+        std::string name;
+        uint8_t has = 0;
+        if (!retrieval->GetString(&name) ||
+            !retrieval->Expect(name == components_[j].name, "retrieval component") ||
+            !retrieval->Get(&has)) {
+          break;
+        }
+        if (has == 0) continue;
+        ModelReader part("");
+        if (!retrieval->GetBlock(&part, "retrieval state of " + components_[j].name)) break;
+        if (models_[j]->LoadRetrieval(part) && adopted != nullptr) ++*adopted;
+      }
+    }
+  }
   // Open must not wait for the iALS index (seconds per 100K items): the
   // caller runs TakeDeferredWork() in the background while the blend scores
   // iALS in full.

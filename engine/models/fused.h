@@ -126,6 +126,16 @@ class Fused final : public Recommender {
   Status Fit(const Dataset& data) override;
   Status Save(ModelWriter& out) const override;
   Status Load(ModelReader& in) override;
+  // Load, then before preparing two-stage serving, each component adopts
+  // its state from `retrieval` (what SaveRetrieval wrote for this fit;
+  // Recommender::LoadRetrieval) instead of building it: nothing is left as
+  // deferred work for those. State that is damaged (`retrieval` fails) or
+  // belongs to another fit is not adopted and is built as after Load.
+  // *adopted (may be null): how many components adopted theirs.
+  Status LoadWithRetrieval(ModelReader& in, ModelReader& retrieval, size_t* adopted);
+  // The components' two-stage state (Recommender::SaveRetrieval), for a
+  // file beside the model: true when some component wrote any.
+  bool SaveRetrieval(ModelWriter& out) const override;
   uint32_t num_items() const override { return num_items_; }
   void Score(const UserQuery& query, std::span<float> scores) const override;
 
@@ -226,6 +236,8 @@ class Fused final : public Recommender {
   // `may_defer` (Load) a component may leave its build as work for the
   // background (deferred_work_).
   void PrepareServing(bool may_defer);
+  // Load; `retrieval` (may be null) as LoadWithRetrieval.
+  Status LoadImpl(ModelReader& in, ModelReader* retrieval, size_t* adopted);
   std::vector<DeferredWork> deferred_work_;
   // CandidateScores as ScoreCandidates computes them, scoring every item
   // only with components that have no fast path.

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <random>
 
+#include "common/crc32c.h"
 #include "common/parallel_for.h"
 #include "index/hnsw_index.h"
 
@@ -206,6 +207,8 @@ void Ials::StopBuild() {
 Recommender::DeferredWork Ials::PrepareRetrieval(std::span<const uint32_t> item_rank,
                                                  bool may_defer) {
   (void)item_rank;  // an ANN search: ties are not ordered
+  // Adopted by LoadRetrieval for these factors (Fit and Load reset it).
+  if (auto r = retrieval_.load(); r && r->adopted) return {};
   StopBuild();
   retrieval_.store(nullptr);
   if (num_items() == 0 || item_factors_.cols() == 0) return {};
@@ -244,15 +247,78 @@ void Ials::BuildRetrieval(const std::function<bool()>& stopped) {
   auto created = index::HnswIndex::Create(static_cast<uint32_t>(f), index::Metric::kInnerProduct, o);
   if (!created.ok()) return;  // Retrieve answers false: the blend scores every item
   std::shared_ptr<index::HnswIndex> hnsw = std::move(*created);
-  for (uint32_t i = 0; i < n; ++i) {
-    if (stopped()) return;
-    const float* row = item_factors_.row(i).data();
-    if (!hnsw->Add(i, std::span<const float>(row, static_cast<size_t>(f))).ok()) return;
-  }
+  // On the fit's thread budget (options_.threads: a low-priority Train's
+  // budget at Train, ComponentConfig's at a load).
+  std::vector<uint32_t> ids(n);
+  for (uint32_t i = 0; i < n; ++i) ids[i] = i;
+  const std::span<const float> rows(item_factors_.data(), static_cast<size_t>(item_factors_.size()));
+  if (!hnsw->AddMany(ids, rows, options_.threads, stopped).ok()) return;
   r->index = std::move(hnsw);
   r->build_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   retrieval_.store(std::move(r));
+}
+
+uint32_t Ials::ItemFactorsCrc() const {
+  return Crc32c(item_factors_.data(), static_cast<size_t>(item_factors_.size()) * sizeof(float));
+}
+
+// Layout: u64 items, i32 factors, u32 CRC-32C of the item factors, the
+// sum (f doubles), H^T H (f x f doubles), the index (HnswIndex::
+// AppendSerialized) as a stored byte array.
+bool Ials::SaveRetrieval(ModelWriter& out) const {
+  const std::shared_ptr<const Retrieval> r = retrieval_.load();
+  if (!r) return false;
+  std::string index_bytes;
+  if (!r->index->AppendSerialized(&index_bytes).ok()) return false;
+  out.Put<uint64_t>(num_items());
+  out.Put<int32_t>(static_cast<int32_t>(item_factors_.cols()));
+  out.Put<uint32_t>(ItemFactorsCrc());
+  out.PutArray(r->item_sum.data(), static_cast<size_t>(r->item_sum.size()));
+  out.PutArray(r->item_second.data(), static_cast<size_t>(r->item_second.size()));
+  out.PutStored(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(index_bytes.data()),
+                                         index_bytes.size()));
+  return true;
+}
+
+bool Ials::LoadRetrieval(ModelReader& in) {
+  uint64_t items = 0;
+  int32_t factors = 0;
+  uint32_t crc = 0;
+  if (!in.Get(&items) || !in.Get(&factors) || !in.Get(&crc) ||
+      !in.Expect(factors > 0 && factors <= 4096, "retrieval factor count")) {
+    return false;
+  }
+  auto r = std::make_shared<Retrieval>();
+  r->item_sum.resize(factors);
+  r->item_second.resize(factors, factors);
+  StoredArray<uint8_t> index_bytes;
+  if (!in.GetArray(r->item_sum.data(), static_cast<uint64_t>(factors)) ||
+      !in.GetArray(r->item_second.data(), static_cast<uint64_t>(factors) * factors) ||
+      !in.GetStored(&index_bytes)) {
+    return false;
+  }
+  // Another fit's state (a model retrained since, a file from elsewhere):
+  // read in full above, not adopted.
+  if (items != num_items() || factors != item_factors_.cols() || items == 0 ||
+      crc != ItemFactorsCrc()) {
+    return false;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  index::HnswOptions o;
+  o.ef_search = static_cast<size_t>(std::max(1, options_.retrieval_ef_search));
+  auto index = index::HnswIndex::Deserialize(
+      std::string_view(reinterpret_cast<const char*>(index_bytes.data()), index_bytes.size()),
+      static_cast<uint32_t>(factors), index::Metric::kInnerProduct, o);
+  if (!index.ok()) return in.Fail("stored retrieval index: " + index.status().ToString());
+  if ((*index)->Size() != items) return in.Fail("stored retrieval index: wrong item count");
+  StopBuild();
+  r->index = std::move(index).value();
+  r->adopted = true;
+  r->build_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  retrieval_.store(std::move(r));
+  return true;
 }
 
 bool Ials::Retrieve(const UserQuery& query, size_t k, std::span<const uint32_t> exclude,

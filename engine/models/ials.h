@@ -87,10 +87,12 @@ class Ials final : public Recommender {
   void Score(const UserQuery& query, std::span<float> scores) const override;
 
   // Two-stage serving (recommender.h): dot products with the candidates
-  // only; an HNSW index over the item factors (built by PrepareRetrieval, at
-  // model load or after Fit, never stored: rebuilding it costs seconds per
-  // 100K items, engine/models/README.md); and the exact moments of all the
-  // scores, u.sum(h_i) and u^T (H^T H) u, less the excluded items.
+  // only; an HNSW index over the item factors (built by PrepareRetrieval
+  // after Fit on options().threads threads, and stored beside the model by
+  // SaveRetrieval so that a load adopts it instead of rebuilding it: the
+  // build costs seconds per 100K items, engine/models/README.md); and the
+  // exact moments of all the scores, u.sum(h_i) and u^T (H^T H) u, less the
+  // excluded items.
   void ScoreItems(const UserQuery& query, std::span<const uint32_t> items,
                   std::span<float> out) const override;
   bool Retrieve(const UserQuery& query, size_t k, std::span<const uint32_t> exclude,
@@ -99,9 +101,20 @@ class Ials final : public Recommender {
                     double* sum_sq) const override;
   // With may_defer the index and the moments (a Gramian, 4 GFLOP at 1M
   // items) are returned as work: Retrieve and ScoreMoments answer false until
-  // it has run.
+  // it has run. Nothing to do when LoadRetrieval adopted them.
   DeferredWork PrepareRetrieval(std::span<const uint32_t> item_rank, bool may_defer) override;
-  // Seconds the index build took (0 until it has finished).
+  // The index (AppendSerialized), the moments, and the item count, factor
+  // count and CRC-32C of the item factors they were built from; LoadRetrieval
+  // adopts them only when those match this model's.
+  bool SaveRetrieval(ModelWriter& out) const override;
+  bool LoadRetrieval(ModelReader& in) override;
+  // True when the serving index came from LoadRetrieval (not built here).
+  bool retrieval_adopted() const {
+    auto r = retrieval_.load();
+    return r && r->adopted;
+  }
+  // Seconds the index build took (0 until it has finished); for an adopted
+  // index, the seconds LoadRetrieval took to verify and copy it.
   double retrieval_build_seconds() const {
     auto r = retrieval_.load();
     return r ? r->build_seconds : 0.0;
@@ -143,7 +156,11 @@ class Ials final : public Recommender {
     Eigen::VectorXd item_sum;     // sum of the item factors
     Eigen::MatrixXd item_second;  // H^T H, unweighted, in double
     double build_seconds = 0;
+    bool adopted = false;  // read by LoadRetrieval, not built
   };
+  // CRC-32C of item_factors_' bytes: what stored retrieval state is checked
+  // against.
+  uint32_t ItemFactorsCrc() const;
   std::atomic<std::shared_ptr<const Retrieval>> retrieval_;
   // The state a deferred build shares with the work PrepareRetrieval hands
   // out, which may outlive this model (ials.cc).

@@ -134,8 +134,8 @@ class RECDB_EXPORT Recommender {
   }
 
   // Builds what Retrieve needs (iALS: an HNSW index over the item factors).
-  // Called once after Fit or Load by a blend that serves two-stage; derived
-  // data, never persisted. `item_rank` (Dataset::item_rank(), one per item)
+  // Called once after Fit or Load by a blend that serves two-stage; nothing
+  // to build when LoadRetrieval adopted stored state for this fit. `item_rank` (Dataset::item_rank(), one per item)
   // orders ties, as TopK does. Without `may_defer` the build is done on
   // return. With it (at Load: Open must not wait) a component may return the
   // costly part as work for the caller to run in the background (the DB's
@@ -148,6 +148,25 @@ class RECDB_EXPORT Recommender {
   virtual DeferredWork PrepareRetrieval(std::span<const uint32_t> item_rank, bool may_defer) {
     (void)item_rank, (void)may_defer;
     return {};
+  }
+
+  // Two-stage state worth storing beside the model because it is slow to
+  // build (iALS: the HNSW index and the score moments; engine/models/
+  // README.md, "Two-stage serving"): SaveRetrieval writes it and returns
+  // true, or writes nothing and returns false when there is none (not
+  // prepared, or a deferred build still running). LoadRetrieval, after Load
+  // and before PrepareRetrieval, reads what SaveRetrieval wrote and adopts it
+  // only if it belongs to exactly this fit (iALS: same item count, factors
+  // and a checksum of the item factors): true when adopted. It reads the
+  // whole record either way; a damaged record fails `in` (in.ok() false).
+  // Defaults: nothing stored.
+  virtual bool SaveRetrieval(ModelWriter& out) const {
+    (void)out;
+    return false;
+  }
+  virtual bool LoadRetrieval(ModelReader& in) {
+    (void)in;
+    return false;
   }
 
   // Explanation: the history items that most shaped this model's scores

@@ -35,6 +35,15 @@
 namespace recdb {
 
 inline constexpr char kModelFileName[] = "fused.model";
+// Beside it, DIR/derived/fused.retrieval: the two-stage state that is slow
+// to build (the iALS HNSW index and score moments; models::Fused::
+// SaveRetrieval), in the same container with the header of the model file
+// it belongs to (covered sequence, model version, events, trained at). It
+// is used only with a model file of the same header and only for the
+// fit it was built from (each component checks; iALS a CRC-32C of its item
+// factors); damaged, stale or foreign, it is ignored and the state is built
+// in the background as without it.
+inline constexpr char kRetrievalFileName[] = "fused.retrieval";
 // 2: blocks and stored arrays 8-aligned, shared objects written once.
 // 3: the payload ends with each component's fit seconds (and the blend's);
 // version 2 files are still read (without them).

@@ -175,6 +175,9 @@ std::vector<std::string> RecommendService::RecommenderNames(const Model* model) 
 
 namespace {
 
+// RecommendService::SetTwoStageMinItemsForTesting.
+std::atomic<uint32_t> g_two_stage_min_items{models::FusedOptions{}.two_stage_min_items};
+
 // A low-priority Train's threads: one less than the cores, at least 1.
 int LowPriorityThreadBudget(int requested) {
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
@@ -242,6 +245,7 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options,
   models::FusedOptions fo;
   fo.learn_weights = options.learn_weights;
   fo.threads = std::max(1, options.threads);
+  fo.two_stage_min_items = g_two_stage_min_items.load();
   // Content profile: a snapshot of the content space's item vectors.
   std::shared_ptr<const models::ItemVectors> content;
   RECDB_ASSIGN_OR_RETURN(model->content_space, ChooseContentSpace(*db_, options.content_space));
@@ -409,7 +413,33 @@ Status RecommendService::SaveModel(const Model& model) const {
   header.model_version = model.version;
   header.events = model.report.events;
   header.trained_at = model.report.trained_at;
-  return WriteModelFile(ModelPath(), header, out.bytes());
+  // A retrieval file of an earlier model goes first: it would be ignored
+  // (its header is not this model's), but it holds that model's data.
+  if (::unlink(RetrievalPath().c_str()) != 0 && errno != ENOENT) {
+    return Status::IOError("remove " + RetrievalPath() + ": " + std::strerror(errno));
+  }
+  RECDB_RETURN_IF_ERROR(WriteModelFile(ModelPath(), header, out.bytes()));
+  // The two-stage state beside it (kRetrievalFileName), stamped with the
+  // same header. Best effort: without it the next Open builds the state in
+  // the background, as before it was stored.
+  models::ModelWriter retrieval;
+  if (model.fused->SaveRetrieval(retrieval)) {
+    (void)WriteModelFile(RetrievalPath(), header, retrieval.bytes());
+  }
+  return Status::OK();
+}
+
+std::string RecommendService::RetrievalPath() const {
+  return db_->derived_dir() + "/" + kRetrievalFileName;
+}
+
+RecommendService::RetrievalLoad RecommendService::StoredRetrievalLoad() const {
+  std::lock_guard<std::mutex> lock(model_mu_);
+  return retrieval_load_;
+}
+
+void RecommendService::SetTwoStageMinItemsForTesting(uint32_t items) {
+  g_two_stage_min_items.store(items);
 }
 
 Status RecommendService::LoadStoredModel() {
@@ -475,14 +505,42 @@ Status RecommendService::LoadStoredModel() {
   }
   models::FusedOptions fo;
   fo.learn_weights = false;
+  fo.two_stage_min_items = g_two_stage_min_items.load();
   model->fused = std::make_unique<models::Fused>(std::move(components), fo);
-  if (Status s = model->fused->Load(fused_in); !s.ok()) return problem(s.ToString());
+  // The two-stage state stored beside the model (kRetrievalFileName), used
+  // only when its header is this model file's; each component then checks
+  // that it belongs to its fit.
+  RetrievalLoad retrieval_load;
+  auto retrieval_file = ReadModelFile(RetrievalPath());
+  const ModelFileHeader& mh = file->header;
+  if (retrieval_file.ok() && (retrieval_file->header.model_version != mh.model_version ||
+                              retrieval_file->header.covered_sequence != mh.covered_sequence ||
+                              retrieval_file->header.events != mh.events ||
+                              retrieval_file->header.trained_at != mh.trained_at)) {
+    retrieval_file = Status::InvalidArgument("written for another model");
+  }
+  if (retrieval_file.ok()) {
+    models::ModelReader retrieval_in(retrieval_file->payload(), "retrieval file",
+                                     retrieval_file->keep_alive);
+    if (Status s = model->fused->LoadWithRetrieval(fused_in, retrieval_in, &retrieval_load.adopted);
+        !s.ok()) {
+      return problem(s.ToString());
+    }
+    if (!retrieval_in.ok()) retrieval_load.problem = retrieval_in.status().ToString();
+  } else {
+    if (!retrieval_file.status().IsNotFound()) {
+      retrieval_load.problem = retrieval_file.status().ToString();
+    }
+    if (Status s = model->fused->Load(fused_in); !s.ok()) return problem(s.ToString());
+  }
+  retrieval_file = Status::NotFound("released");  // the index was copied out of the mapping
   if (Status s = fused_in.Finish(); !s.ok()) return problem(s.ToString());
-  // What Load left for the background (the iALS retrieval index) runs on
-  // the Scheduler (decision 7); a read-only database runs none and serves
-  // those components in full. Work that runs after its model was replaced
-  // does nothing.
+  // What Load left for the background (the iALS retrieval index when it was
+  // not stored) runs on the Scheduler (decision 7); a read-only database
+  // runs none and serves those components in full. Work that runs after its
+  // model was replaced does nothing.
   for (models::Recommender::DeferredWork& work : model->fused->TakeDeferredWork()) {
+    ++retrieval_load.deferred;
     db_->scheduler()->Post("build retrieval index", [this, work = std::move(work)] {
       work(stop_background_);
       return Status::OK();
@@ -516,6 +574,7 @@ Status RecommendService::LoadStoredModel() {
     std::lock_guard<std::mutex> lock(model_mu_);
     replaced = std::exchange(model_, std::move(model));
     stored_model_problem_.clear();
+    retrieval_load_ = std::move(retrieval_load);
   }
   RetireOnThisThread(std::move(replaced));
   LoadStoredPolicy();
@@ -539,7 +598,8 @@ Status RecommendService::DropStoredModel(bool unload) {
     }
     RetireOnThisThread(std::move(replaced));
   }
-  for (const std::string& path : {ModelPath(), PolicyPath()}) {  // the learned policy too
+  // The learned policy and the retrieval state (item factors) too.
+  for (const std::string& path : {ModelPath(), RetrievalPath(), PolicyPath()}) {
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
       return Status::IOError("remove " + path + ": " + std::strerror(errno));
     }

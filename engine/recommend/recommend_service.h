@@ -127,6 +127,19 @@ class RecommendService {
   // one); with `unload`, the model in memory stops serving too (Recommend is
   // FailedPrecondition until a Train). IOError if the file cannot be removed.
   Status DropStoredModel(bool unload);
+  // How LoadStoredModel set up two-stage serving: components that adopted
+  // their state from DIR/derived/fused.retrieval, builds it left for the
+  // Scheduler, and why the retrieval file was not used (empty when it was
+  // or when none was expected).
+  struct RetrievalLoad {
+    size_t adopted = 0;
+    size_t deferred = 0;
+    std::string problem;
+  };
+  RetrievalLoad StoredRetrievalLoad() const;
+  // Tests: the catalog size from which Train and LoadStoredModel serve
+  // two-stage (models::FusedOptions::two_stage_min_items), process-wide.
+  static void SetTwoStageMinItemsForTesting(uint32_t items);
   // The serving model's version and the RocksDB sequence its training read
   // at (0, 0 before any model).
   std::pair<uint64_t, uint64_t> ModelVersionAndSequence() const;
@@ -172,6 +185,7 @@ class RecommendService {
   // Writes `model` to the model file.
   Status SaveModel(const Model& model) const;
   std::string ModelPath() const;
+  std::string RetrievalPath() const;  // DIR/derived/fused.retrieval
 
   // The learned policy (learned_policy_service.cc).
   // Trains it from the impression log in the window (options) with `model`
@@ -203,6 +217,7 @@ class RecommendService {
   std::shared_ptr<const Model> model_;  // GUARDED_BY(model_mu_)
   uint64_t next_version_ = 1;           // GUARDED_BY(train_mu_)
   std::string stored_model_problem_;    // GUARDED_BY(model_mu_)
+  RetrievalLoad retrieval_load_;        // GUARDED_BY(model_mu_)
   // Serialises writing and removing the model file. A Train writes its file
   // only if no DropStoredModel happened since it started reading events, so
   // a model fitted with a forgotten user's events never reaches the disk.

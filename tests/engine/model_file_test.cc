@@ -22,7 +22,10 @@
 
 #include "db_test_util.h"
 #include "privacy_test_util.h"
+#include "engine/db_impl.h"
+#include "engine/models/fused.h"
 #include "engine/recommend/model_file.h"
+#include "engine/recommend/recommend_service.h"
 #include "recdb/snapshot.h"
 #include "test_util.h"
 
@@ -275,6 +278,61 @@ TEST(ModelFileTest, ForgetRemovesTheModelFileAndTheRetrainHoldsNoTrace) {
   EXPECT_TRUE(hits.empty()) << hits[0];
   db.reset();
   EXPECT_NE(OpenOrDie(dir.path())->GetStats()->model_version, 0u);
+}
+
+// Two-stage serving with its state stored beside the model (DIR/derived/
+// fused.retrieval): a reopened DB serves two-stage at once (no build posted
+// to the Scheduler) with the lists it served before; a damaged file is
+// detected and the index is built in the background instead; forgetting a
+// user removes the file with the model file (it holds item factors).
+TEST(ModelFileTest, StoredRetrievalIndexServesTwoStageAtOnceAndIsNeverTrusted) {
+  struct TwoStageEverywhere {  // this world has 24 items, far below the default
+    TwoStageEverywhere() { RecommendService::SetTwoStageMinItemsForTesting(1); }
+    ~TwoStageEverywhere() {
+      RecommendService::SetTwoStageMinItemsForTesting(models::FusedOptions{}.two_stage_min_items);
+    }
+  } two_stage;
+  TempDir dir;
+  const std::string retrieval_path = dir.path() + "/derived/" + kRetrievalFileName;
+  std::vector<std::pair<std::string, double>> before;
+  {
+    auto db = OpenOrDie(dir.path());
+    RecordWorld(*db, "m");
+    ASSERT_TRUE(db->Train().ok());
+    before = Top(*db, "u3");
+    ASSERT_FALSE(before.empty());
+  }
+  struct stat st;
+  ASSERT_EQ(::stat(retrieval_path.c_str(), &st), 0) << "Train writes the retrieval file";
+  {
+    auto db = OpenOrDie(dir.path());
+    const auto load = static_cast<DBImpl*>(db.get())->recommend_service()->StoredRetrievalLoad();
+    EXPECT_EQ(load.adopted, 1u) << load.problem;  // iALS
+    EXPECT_EQ(load.deferred, 0u) << "nothing left to build";
+    EXPECT_EQ(load.problem, "");
+    EXPECT_EQ(Top(*db, "u3"), before);
+  }
+  // One flipped byte: the container's checksum catches it.
+  {
+    std::string bytes;
+    {
+      std::ifstream in(retrieval_path, std::ios::binary);
+      bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x04);
+    std::ofstream(retrieval_path, std::ios::binary | std::ios::trunc) << bytes;
+  }
+  {
+    auto db = OpenOrDie(dir.path());
+    EXPECT_EQ(db->GetStats()->model_problem, "") << "the model itself still serves";
+    const auto load = static_cast<DBImpl*>(db.get())->recommend_service()->StoredRetrievalLoad();
+    EXPECT_EQ(load.adopted, 0u);
+    EXPECT_EQ(load.deferred, 1u) << "built in the background instead";
+    EXPECT_NE(load.problem.find("checksum"), std::string::npos) << load.problem;
+    EXPECT_EQ(Top(*db, "u3"), before);
+    ASSERT_TRUE(db->ForgetUser("target").ok());
+    EXPECT_NE(::stat(retrieval_path.c_str(), &st), 0) << "the forget removes it";
+  }
 }
 
 // Mappings of the model file in this process (/proc/self/maps lines).

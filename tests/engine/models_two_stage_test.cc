@@ -316,6 +316,72 @@ TEST_F(TwoStageTest, ALoadedBlendServesTheSameBeforeAndAfterItsDeferredWork) {
   EXPECT_GE(identical, before.size() * 99 / 100) << identical << " of " << before.size();
 }
 
+// The two-stage state stored beside a model (Fused::SaveRetrieval; at a DB
+// the file DIR/derived/fused.retrieval) is adopted by a load of the same
+// fit: nothing is left to build, and the loaded blend serves exactly what
+// the trained one served. Damaged or another fit's state is not adopted:
+// the build is left as deferred work, as without any.
+TEST_F(TwoStageTest, ALoadedBlendAdoptsItsStoredRetrievalState) {
+  fused_->SetRetrieval(Retrieval::kTwoStage);  // builds the iALS index now
+  ModelWriter out, stored;
+  ASSERT_TRUE(fused_->Save(out).ok());
+  ASSERT_TRUE(fused_->SaveRetrieval(stored));
+  std::vector<uint32_t> users;
+  const auto histories = Histories(&users);
+  auto lists = [&](const Fused& f) {
+    std::vector<std::vector<std::pair<uint32_t, float>>> all;
+    for (size_t q = 0; q < histories.size(); ++q) {
+      std::vector<uint32_t> exclude = histories[q];
+      std::sort(exclude.begin(), exclude.end());
+      exclude.erase(std::unique(exclude.begin(), exclude.end()), exclude.end());
+      all.emplace_back();
+      for (const auto& e :
+           f.RecommendExplained(testdata::Query(histories[q], users[q]), 10, exclude, nullptr)) {
+        all.back().emplace_back(e.item, e.score);
+      }
+    }
+    return all;
+  };
+  const auto trained = lists(*fused_);
+
+  Fused loaded(Components(), Options(Retrieval::kTwoStage));
+  ModelReader in(out.bytes(), "test"), retrieval(stored.bytes(), "retrieval");
+  size_t adopted = 0;
+  ASSERT_TRUE(loaded.LoadWithRetrieval(in, retrieval, &adopted).ok());
+  EXPECT_EQ(adopted, 1u);  // iALS's
+  EXPECT_TRUE(retrieval.Finish().ok()) << retrieval.Finish().ToString();
+  EXPECT_TRUE(loaded.TakeDeferredWork().empty()) << "complete at once";
+  ASSERT_TRUE(loaded.two_stage());
+  EXPECT_EQ(lists(loaded), trained) << "the same index: the same lists and scores";
+
+  // Truncated (damaged) state, cut inside iALS's record (its index is most
+  // of the bytes): not adopted, built later as without it.
+  {
+    const std::string cut = stored.bytes().substr(0, stored.bytes().size() / 2);
+    Fused other(Components(), Options(Retrieval::kTwoStage));
+    ModelReader in2(out.bytes(), "test"), damaged(cut, "retrieval");
+    ASSERT_TRUE(other.LoadWithRetrieval(in2, damaged, &adopted).ok());
+    EXPECT_EQ(adopted, 0u);
+    EXPECT_FALSE(damaged.ok());
+    EXPECT_EQ(other.TakeDeferredWork().size(), 1u);
+  }
+  // Another fit's state (other events: other item factors): read, checked
+  // against this fit's item factors, not adopted.
+  {
+    const Dataset other_data = SkewedWorld(400, 700, /*seed=*/12);
+    Fused other_fit(Components(), Options(Retrieval::kTwoStage));
+    ASSERT_TRUE(other_fit.Fit(other_data).ok());
+    ModelWriter foreign;
+    ASSERT_TRUE(other_fit.SaveRetrieval(foreign));
+    Fused other(Components(), Options(Retrieval::kTwoStage));
+    ModelReader in3(out.bytes(), "test"), mismatched(foreign.bytes(), "retrieval");
+    ASSERT_TRUE(other.LoadWithRetrieval(in3, mismatched, &adopted).ok());
+    EXPECT_EQ(adopted, 0u);
+    EXPECT_TRUE(mismatched.ok()) << "well-formed, only not this fit's";
+    EXPECT_EQ(other.TakeDeferredWork().size(), 1u);
+  }
+}
+
 TEST_F(TwoStageTest, AutoServesTwoStageOnlyOnLargeCatalogs) {
   fused_->SetRetrieval(Retrieval::kAuto);
   EXPECT_FALSE(fused_->two_stage());  // 700 items < two_stage_min_items
