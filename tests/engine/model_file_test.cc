@@ -22,7 +22,7 @@
 
 #include "db_test_util.h"
 #include "privacy_test_util.h"
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "engine/models/fused.h"
 #include "engine/recommend/model_file.h"
 #include "engine/recommend/recommend_service.h"
