@@ -22,7 +22,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -80,45 +79,30 @@ models::Dataset SyntheticWorld(uint32_t items, uint32_t users, uint64_t events, 
 }
 
 int BenchTwoStageMain(int argc, char** argv) {
-  uint32_t items = 100000, users = 20000;
-  uint64_t events = 300000;
-  size_t requests = 300, k = 10, per_model = 200;
-  int threads = 2, ials_iterations = 4;
-  size_t ann = 0;  // IalsOptions::retrieval_candidates
-  bool json = false, serial_build = false;
-  for (int a = 1; a < argc; ++a) {
-    auto next = [&](const char* name) -> const char* {
-      if (a + 1 >= argc) {
-        std::fprintf(stderr, "bench two-stage: %s needs a value\n", name);
-        std::exit(2);
-      }
-      return argv[++a];
-    };
-    if (!std::strcmp(argv[a], "--items")) items = static_cast<uint32_t>(std::atoll(next("--items")));
-    else if (!std::strcmp(argv[a], "--users")) users = static_cast<uint32_t>(std::atoll(next("--users")));
-    else if (!std::strcmp(argv[a], "--events")) events = std::atoll(next("--events"));
-    else if (!std::strcmp(argv[a], "--requests")) requests = std::atoll(next("--requests"));
-    else if (!std::strcmp(argv[a], "-k")) k = std::atoll(next("-k"));
-    else if (!std::strcmp(argv[a], "--per-model")) per_model = std::atoll(next("--per-model"));
-    else if (!std::strcmp(argv[a], "--threads")) threads = std::atoi(next("--threads"));
-    else if (!std::strcmp(argv[a], "--ials-iterations")) ials_iterations = std::atoi(next("--ials-iterations"));
-    else if (!std::strcmp(argv[a], "--ann")) ann = std::atoll(next("--ann"));
-    else if (!std::strcmp(argv[a], "--json")) json = true;
-    else if (!std::strcmp(argv[a], "--serial-build")) serial_build = true;
-    else {
-      std::fprintf(stderr,
-                   "usage: recdb bench two-stage [--items N] [--users N] [--events N] [--requests N]\n"
-                   "       [-k N] [--per-model N] [--threads N] [--ials-iterations N] [--json]\n"
-                   "       [--ann N]  (iALS retrieves at most N nominees; 0 = per-model)\n"
-                   "       [--serial-build]  (also time the iALS index built on 1 thread and on\n"
-                   "                          --threads, with each one's recall@10)\n");
-      return 2;
-    }
-  }
-  if (items == 0 || users == 0 || events == 0 || requests == 0) {
-    std::fprintf(stderr, "bench two-stage: --items, --users, --events and --requests must be > 0\n");
-    return 2;
-  }
+  Flags f("two-stage");
+  cli::ArgParser& p = f.args();
+  p.AddFlag("items", "N", "synthetic world: items", "100000");
+  p.AddFlag("users", "N", "synthetic world: users", "20000");
+  p.AddFlag("events", "N", "synthetic world: events", "300000");
+  p.AddFlag("requests", "N", "requests (alternating exhaustive and two-stage)", "300");
+  p.AddFlag("k", "N", "items per request", "10");
+  p.AddFlag("per-model", "N", "candidates each component nominates", "200");
+  p.AddFlag("threads", "N", "training threads", "2");
+  p.AddFlag("ials-iterations", "N", "iALS iterations", "4");
+  p.AddFlag("ann", "N", "iALS retrieves at most N nominees (0: --per-model)", "0");
+  p.AddSwitch("serial-build",
+              "also time the iALS index built on 1 thread and on --threads, with each one's recall@10");
+  p.AddSwitch("json", "print one JSON object");
+  if (!f.Parse(argc, argv)) return f.exit_code();
+  const uint32_t items = static_cast<uint32_t>(f.Int("items", 1));
+  const uint32_t users = static_cast<uint32_t>(f.Int("users", 1));
+  const uint64_t events = f.Int("events", 1);
+  const size_t requests = f.Int("requests", 1), k = f.Int("k", 1), per_model = f.Int("per-model", 1);
+  const int threads = static_cast<int>(f.Int("threads", 1));
+  const int ials_iterations = static_cast<int>(f.Int("ials-iterations", 1));
+  const size_t ann = f.Int("ann", 0);  // IalsOptions::retrieval_candidates
+  const bool json = f.Has("json"), serial_build = f.Has("serial-build");
+  if (!f.ok()) return f.exit_code();
   auto t0 = Clock::now();
   const models::Dataset data = SyntheticWorld(items, users, events, 42);
   const double world_s = Since(t0);
