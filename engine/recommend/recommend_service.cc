@@ -409,7 +409,7 @@ Status RecommendService::SaveModel(const Model& model) const {
   header.model_version = model.version;
   header.events = model.report.events;
   header.trained_at = model.report.trained_at;
-  return WriteModelFile(ModelPath(), header, out.bytes());
+  return WriteModelFile(db_->env(), ModelPath(), header, out.bytes());
 }
 
 Status RecommendService::LoadStoredModel() {
@@ -419,7 +419,7 @@ Status RecommendService::LoadStoredModel() {
     stored_model_problem_ = "stored model not used: " + why;
     return Status::OK();
   };
-  auto file = ReadModelFile(ModelPath());
+  auto file = ReadModelFile(db_->env(), ModelPath());
   if (file.status().IsNotFound()) return Status::OK();
   if (!file.ok()) return problem(file.status().ToString());
   // The model's large arrays stay views of the mapped file (keep_alive).
@@ -572,10 +572,7 @@ Status RecommendService::StoreWeights(const Model& model, double validation_ndcg
     weights.push_back(d.delta);
   }
   auto root = fb::CreateFusionModel(
-      fbb, model.version,
-      std::chrono::duration_cast<std::chrono::seconds>(
-          std::chrono::system_clock::now().time_since_epoch()).count(),
-      model.report.events, fbb.CreateVector(names), fbb.CreateVector(weights), validation_ndcg);
+      fbb, model.version, db_->clock()->NowSeconds(), model.report.events, fbb.CreateVector(names), fbb.CreateVector(weights), validation_ndcg);
   fbb.Finish(root);
   rocksdb::WriteBatch batch;
   auto* store = db_->store();
@@ -806,11 +803,7 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
   query.timestamps = known_stamps;
   query.weights = known_weights;
   query.now = now;
-  const int64_t wall_now = request.now != 0
-                               ? request.now
-                               : std::chrono::duration_cast<std::chrono::seconds>(
-                                     std::chrono::system_clock::now().time_since_epoch())
-                                     .count();
+  const int64_t wall_now = request.now != 0 ? request.now : db_->clock()->NowSeconds();
   // Context: the request's "key=value" pairs the model knows, and its time
   // (daypart, weekend).
   std::vector<uint32_t> context_features;
@@ -1032,11 +1025,7 @@ Status RecommendService::RecordImpressions(const WriteOptions& wo, const std::st
     iids.push_back(*iid);
   }
   if (!db_->UserConsent(*user_iid).store_events) return Status::OK();  // consent: not stored
-  const int64_t ts = context.timestamp != 0
-                         ? context.timestamp
-                         : std::chrono::duration_cast<std::chrono::seconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+  const int64_t ts = context.timestamp != 0 ? context.timestamp : db_->clock()->NowSeconds();
   return impressions_->Record(*user_iid, ts, iids, context.context, context.propensities,
                               wo.sync);
 }

@@ -46,7 +46,7 @@ StatusOr<SnapshotInfo> DBImpl::CreateSnapshot(const std::string& backup_dir,
     const auto start = std::chrono::steady_clock::now();
     RECDB_ASSIGN_OR_RETURN(const uint64_t version, StoredFormatVersion(*store_));
     RECDB_ASSIGN_OR_RETURN(std::unique_ptr<storage::SnapshotBuilder> builder,
-                           storage::SnapshotBuilder::Begin(backup_dir, options.link_files));
+                           storage::SnapshotBuilder::Begin(env(), backup_dir, options.link_files));
     {
       // No index checkpoint runs from here until the index files are placed,
       // so the files and the RocksDB cut agree: each file covers a log
