@@ -90,6 +90,7 @@ Status DBImpl::ReapplyForgetLedgers(const std::string& live_dir, RestoreReport* 
       Options lo;
       lo.read_only = true;
       lo.block_cache_bytes = 1u << 20;
+      lo.env = options_.env;  // this database's Env
       auto opened = storage::Store::Open(lo, live_dir + "/db");
       if (!opened.ok()) return opened.status();
       live_store = std::move(opened).value();

@@ -131,7 +131,8 @@ TEST(EnvTest, SeesRecdbAndRocksDbFileOperations) {
   EXPECT_TRUE(env.SawFile(FileOwner::kRecdb, "/fused.model"));
   EXPECT_TRUE(env.SawFile(FileOwner::kRecdb, ".hnsw"));
   EXPECT_TRUE(env.SawFile(FileOwner::kRecdb, "/snapshot.manifest"));
-  EXPECT_FALSE(env.SawFile(FileOwner::kRecdb, "/MANIFEST-"));  // told apart
+  EXPECT_FALSE(env.SawFile(FileOwner::kStorage, "/fused.model"));  // told apart
+  EXPECT_FALSE(env.SawFile(FileOwner::kStorage, "/snapshot.manifest"));
 
   // Reopening reads through it too (the model file is opened, RocksDB's
   // files are opened and read).
