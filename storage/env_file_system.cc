@@ -174,65 +174,69 @@ class EnvDirectory : public rocksdb::FSDirectoryWrapper {
 EnvFileSystem::EnvFileSystem(recdb::Env* env, const std::shared_ptr<rocksdb::FileSystem>& base)
     : FileSystemWrapper(base), env_(env) {}
 
+namespace {
+
+// Asks the Env about opening `f` as `kind`, then opens it with `open` and
+// wraps the file so that its reads, writes and syncs are asked about too.
+template <typename Wrapper, typename File, typename Open>
+IOStatus OpenWrapped(recdb::Env* env, FileOperationKind kind, const std::string& f, Open open,
+                     std::unique_ptr<File>* r) {
+  if (IOStatus s = Ask(env, kind, f); !s.ok()) return s;
+  std::unique_ptr<File> file;
+  IOStatus s = open(&file);
+  if (s.ok()) r->reset(new Wrapper(std::move(file), env, f));
+  return s;
+}
+
+}  // namespace
+
 IOStatus EnvFileSystem::NewSequentialFile(const std::string& f, const rocksdb::FileOptions& o,
                                           std::unique_ptr<rocksdb::FSSequentialFile>* r,
                                           IODebugContext* dbg) {
-  if (IOStatus s = Ask(env_, FileOperationKind::kOpen, f); !s.ok()) return s;
-  std::unique_ptr<rocksdb::FSSequentialFile> file;
-  IOStatus s = target()->NewSequentialFile(f, o, &file, dbg);
-  if (s.ok()) r->reset(new EnvSequentialFile(std::move(file), env_, f));
-  return s;
+  return OpenWrapped<EnvSequentialFile>(
+      env_, FileOperationKind::kOpen, f,
+      [&](auto* file) { return target()->NewSequentialFile(f, o, file, dbg); }, r);
 }
 
 IOStatus EnvFileSystem::NewRandomAccessFile(const std::string& f, const rocksdb::FileOptions& o,
                                             std::unique_ptr<rocksdb::FSRandomAccessFile>* r,
                                             IODebugContext* dbg) {
-  if (IOStatus s = Ask(env_, FileOperationKind::kOpen, f); !s.ok()) return s;
-  std::unique_ptr<rocksdb::FSRandomAccessFile> file;
-  IOStatus s = target()->NewRandomAccessFile(f, o, &file, dbg);
-  if (s.ok()) r->reset(new EnvRandomAccessFile(std::move(file), env_, f));
-  return s;
+  return OpenWrapped<EnvRandomAccessFile>(
+      env_, FileOperationKind::kOpen, f,
+      [&](auto* file) { return target()->NewRandomAccessFile(f, o, file, dbg); }, r);
 }
 
 IOStatus EnvFileSystem::NewWritableFile(const std::string& f, const rocksdb::FileOptions& o,
                                         std::unique_ptr<rocksdb::FSWritableFile>* r,
                                         IODebugContext* dbg) {
-  if (IOStatus s = Ask(env_, FileOperationKind::kWrite, f); !s.ok()) return s;
-  std::unique_ptr<rocksdb::FSWritableFile> file;
-  IOStatus s = target()->NewWritableFile(f, o, &file, dbg);
-  if (s.ok()) r->reset(new EnvWritableFile(std::move(file), env_, f));
-  return s;
+  return OpenWrapped<EnvWritableFile>(
+      env_, FileOperationKind::kWrite, f,
+      [&](auto* file) { return target()->NewWritableFile(f, o, file, dbg); }, r);
 }
 
 IOStatus EnvFileSystem::ReopenWritableFile(const std::string& f, const rocksdb::FileOptions& o,
                                            std::unique_ptr<rocksdb::FSWritableFile>* r,
                                            IODebugContext* dbg) {
-  if (IOStatus s = Ask(env_, FileOperationKind::kWrite, f); !s.ok()) return s;
-  std::unique_ptr<rocksdb::FSWritableFile> file;
-  IOStatus s = target()->ReopenWritableFile(f, o, &file, dbg);
-  if (s.ok()) r->reset(new EnvWritableFile(std::move(file), env_, f));
-  return s;
+  return OpenWrapped<EnvWritableFile>(
+      env_, FileOperationKind::kWrite, f,
+      [&](auto* file) { return target()->ReopenWritableFile(f, o, file, dbg); }, r);
 }
 
 IOStatus EnvFileSystem::ReuseWritableFile(const std::string& f, const std::string& old,
                                           const rocksdb::FileOptions& o,
                                           std::unique_ptr<rocksdb::FSWritableFile>* r,
                                           IODebugContext* dbg) {
-  if (IOStatus s = Ask(env_, FileOperationKind::kWrite, f); !s.ok()) return s;
-  std::unique_ptr<rocksdb::FSWritableFile> file;
-  IOStatus s = target()->ReuseWritableFile(f, old, o, &file, dbg);
-  if (s.ok()) r->reset(new EnvWritableFile(std::move(file), env_, f));
-  return s;
+  return OpenWrapped<EnvWritableFile>(
+      env_, FileOperationKind::kWrite, f,
+      [&](auto* file) { return target()->ReuseWritableFile(f, old, o, file, dbg); }, r);
 }
 
 IOStatus EnvFileSystem::NewRandomRWFile(const std::string& f, const rocksdb::FileOptions& o,
                                         std::unique_ptr<rocksdb::FSRandomRWFile>* r,
                                         IODebugContext* dbg) {
-  if (IOStatus s = Ask(env_, FileOperationKind::kWrite, f); !s.ok()) return s;
-  std::unique_ptr<rocksdb::FSRandomRWFile> file;
-  IOStatus s = target()->NewRandomRWFile(f, o, &file, dbg);
-  if (s.ok()) r->reset(new EnvRandomRWFile(std::move(file), env_, f));
-  return s;
+  return OpenWrapped<EnvRandomRWFile>(
+      env_, FileOperationKind::kWrite, f,
+      [&](auto* file) { return target()->NewRandomRWFile(f, o, file, dbg); }, r);
 }
 
 IOStatus EnvFileSystem::NewDirectory(const std::string& name, const IOOptions& o,
