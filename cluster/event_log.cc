@@ -195,6 +195,8 @@ StatusOr<std::unique_ptr<EventLog>> EventLog::Connect(const LogOptions& options)
 
 EventLog::~EventLog() {
   if (nodes_kv_ != nullptr) kvStore_Destroy(nodes_kv_);
+  if (manifests_kv_ != nullptr) kvStore_Destroy(manifests_kv_);
+  if (artifact_pub_ != nullptr) jsCtx_Destroy(artifact_pub_);
   if (pub_ != nullptr) jsCtx_Destroy(pub_);
   if (raw_pub_ != nullptr) jsCtx_Destroy(raw_pub_);
   if (api_ != nullptr) jsCtx_Destroy(api_);
@@ -204,29 +206,56 @@ EventLog::~EventLog() {
   }
 }
 
-StatusOr<kvStore*> EventLog::NodeBucket(bool create) {
+StatusOr<kvStore*> EventLog::Bucket(const std::string& suffix, kvStore** slot, bool create,
+                                    int replicas) {
   // kv_mu_ is held by the caller.
-  if (nodes_kv_ != nullptr) return nodes_kv_;
-  const std::string bucket = options_.stream + "-nodes";
-  natsStatus s = js_KeyValue(&nodes_kv_, api_, bucket.c_str());
-  if (s == NATS_OK) return nodes_kv_;
-  nodes_kv_ = nullptr;
+  if (*slot != nullptr) return *slot;
+  const std::string bucket = options_.stream + "-" + suffix;
+  natsStatus s = js_KeyValue(slot, api_, bucket.c_str());
+  if (s == NATS_OK) return *slot;
+  *slot = nullptr;
   if (s != NATS_NOT_FOUND) {
-    return Status::Aborted("node registry \"" + bucket + "\": " + NatsError(s) +
+    return Status::Aborted("KV bucket \"" + bucket + "\": " + NatsError(s) +
                            " (no JetStream quorum or no server reachable?)");
   }
-  if (!create) return Status::NotFound("no node registry \"" + bucket + "\"");
+  if (!create) return Status::NotFound("no KV bucket \"" + bucket + "\"");
   kvConfig cfg;
   kvConfig_Init(&cfg);
   cfg.Bucket = bucket.c_str();
   cfg.History = 1;
-  cfg.Replicas = options_.replicas;
-  s = js_CreateKeyValue(&nodes_kv_, api_, &cfg);
+  cfg.Replicas = replicas;
+  s = js_CreateKeyValue(slot, api_, &cfg);
   if (s != NATS_OK) {
-    nodes_kv_ = nullptr;
-    return Status::Aborted("create node registry \"" + bucket + "\": " + NatsError(s));
+    *slot = nullptr;
+    return Status::Aborted("create KV bucket \"" + bucket + "\": " + NatsError(s));
   }
-  return nodes_kv_;
+  return *slot;
+}
+
+StatusOr<kvStore*> EventLog::NodeBucket(bool create) {
+  return Bucket("nodes", &nodes_kv_, create, options_.replicas);
+}
+
+StatusOr<std::vector<std::pair<std::string, std::string>>> EventLog::ReadBucket(kvStore* kv) {
+  std::vector<std::pair<std::string, std::string>> out;
+  kvKeysList keys{};
+  kvWatchOptions wo;
+  kvWatchOptions_Init(&wo);
+  wo.Timeout = options_.api_timeout_ms;
+  natsStatus s = kvStore_Keys(&keys, kv, &wo);
+  if (s == NATS_NOT_FOUND) return out;  // an empty bucket
+  if (s != NATS_OK) return Status::Aborted("list KV keys: " + NatsError(s));
+  for (int i = 0; i < keys.Count; ++i) {
+    kvEntry* e = nullptr;
+    if (kvStore_Get(&e, kv, keys.Keys[i]) == NATS_OK && e != nullptr) {
+      out.emplace_back(keys.Keys[i], std::string(static_cast<const char*>(kvEntry_Value(e)),
+                                                 static_cast<size_t>(kvEntry_ValueLen(e))));
+    }
+    if (e != nullptr) kvEntry_Destroy(e);
+  }
+  kvKeysList_Destroy(&keys);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 Status EventLog::PutNodeStatus(const std::string& node, const std::string& value) {
@@ -242,28 +271,161 @@ Status EventLog::PutNodeStatus(const std::string& node, const std::string& value
 }
 
 StatusOr<std::vector<std::pair<std::string, std::string>>> EventLog::ReadNodeStatuses() {
-  std::vector<std::pair<std::string, std::string>> out;
   std::lock_guard lock(kv_mu_);
   StatusOr<kvStore*> kv = NodeBucket(/*create=*/false);
-  if (kv.status().IsNotFound()) return out;
+  if (kv.status().IsNotFound()) return std::vector<std::pair<std::string, std::string>>{};
   RECDB_RETURN_IF_ERROR(kv.status());
-  kvKeysList keys{};
-  kvWatchOptions wo;
-  kvWatchOptions_Init(&wo);
-  wo.Timeout = options_.api_timeout_ms;
-  natsStatus s = kvStore_Keys(&keys, *kv, &wo);
-  if (s == NATS_NOT_FOUND) return out;  // an empty bucket
-  if (s != NATS_OK) return Status::Aborted("list nodes: " + NatsError(s));
-  for (int i = 0; i < keys.Count; ++i) {
-    kvEntry* e = nullptr;
-    if (kvStore_Get(&e, *kv, keys.Keys[i]) == NATS_OK && e != nullptr) {
-      out.emplace_back(keys.Keys[i], kvEntry_ValueString(e));
-    }
-    if (e != nullptr) kvEntry_Destroy(e);
+  return ReadBucket(*kv);
+}
+
+Status EventLog::PutManifest(const std::string& key, const std::string& value, int replicas) {
+  if (!ValidName(key)) return Status::InvalidArgument("manifest key \"" + key + "\"");
+  std::lock_guard lock(kv_mu_);
+  RECDB_ASSIGN_OR_RETURN(kvStore * kv, Bucket("snapshots", &manifests_kv_, true, replicas));
+  uint64_t rev = 0;
+  natsStatus s = kvStore_Put(&rev, kv, key.c_str(), value.data(), static_cast<int>(value.size()));
+  if (s != NATS_OK) return Status::Aborted("put manifest \"" + key + "\": " + NatsError(s));
+  return Status::OK();
+}
+
+StatusOr<std::vector<std::pair<std::string, std::string>>> EventLog::ReadManifests() {
+  std::lock_guard lock(kv_mu_);
+  StatusOr<kvStore*> kv = Bucket("snapshots", &manifests_kv_, false, 0);
+  if (kv.status().IsNotFound()) return std::vector<std::pair<std::string, std::string>>{};
+  RECDB_RETURN_IF_ERROR(kv.status());
+  return ReadBucket(*kv);
+}
+
+Status EventLog::DeleteManifest(const std::string& key) {
+  if (!ValidName(key)) return Status::InvalidArgument("manifest key \"" + key + "\"");
+  std::lock_guard lock(kv_mu_);
+  StatusOr<kvStore*> kv = Bucket("snapshots", &manifests_kv_, false, 0);
+  if (kv.status().IsNotFound()) return Status::OK();
+  RECDB_RETURN_IF_ERROR(kv.status());
+  // Purge, not Delete: the key's earlier revision (the manifest) goes too.
+  natsStatus s = kvStore_Purge(*kv, key.c_str(), nullptr);
+  if (s != NATS_OK && s != NATS_NOT_FOUND) {
+    return Status::Aborted("delete manifest \"" + key + "\": " + NatsError(s));
   }
-  kvKeysList_Destroy(&keys);
-  std::sort(out.begin(), out.end());
-  return out;
+  return Status::OK();
+}
+
+Status EventLog::CreateArtifactStream(const std::string& name, const std::string& subject,
+                                      int replicas) {
+  const char* subjects[] = {subject.c_str()};
+  jsStreamConfig cfg;
+  jsStreamConfig_Init(&cfg);
+  cfg.Name = name.c_str();
+  cfg.Description = "recdb-cluster artifact";
+  cfg.Subjects = subjects;
+  cfg.SubjectsLen = 1;
+  cfg.Storage = js_FileStorage;
+  cfg.Replicas = replicas;
+  cfg.Duplicates = options_.duplicate_window_ms * 1000000;
+  Status last = Status::Aborted("no attempt");
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    jsStreamInfo* si = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    natsStatus s = js_AddStream(&si, api_, &cfg, nullptr, &jerr);
+    if (si != nullptr) jsStreamInfo_Destroy(si);
+    if (s == NATS_OK || jerr == JSStreamNameExistErr) return Status::OK();
+    last = Status::Aborted("create stream \"" + name + "\": " + NatsError(s) + " (js error " +
+                           std::to_string(static_cast<int>(jerr)) + ")");
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  return last;
+}
+
+Status EventLog::DeleteArtifactStream(const std::string& name) {
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_DeleteStream(api_, name.c_str(), nullptr, &jerr);
+  if (s == NATS_OK) return Status::OK();
+  if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {
+    return Status::NotFound("no stream \"" + name + "\"");
+  }
+  return Status::Aborted("delete stream \"" + name + "\": " + NatsError(s) + " (js error " +
+                         std::to_string(static_cast<int>(jerr)) + ")");
+}
+
+StatusOr<uint64_t> EventLog::ArtifactMessages(const std::string& name) {
+  jsStreamInfo* si = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetStreamInfo(&si, api_, name.c_str(), nullptr, &jerr);
+  if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {
+    if (si != nullptr) jsStreamInfo_Destroy(si);
+    return Status::NotFound("no stream \"" + name + "\"");
+  }
+  if (s != NATS_OK) return Status::Aborted("stream \"" + name + "\" info: " + NatsError(s));
+  const uint64_t n = si->State.Msgs;
+  jsStreamInfo_Destroy(si);
+  return n;
+}
+
+Status EventLog::PublishArtifact(const std::string& subject, const std::string& id_prefix,
+                                 size_t first_index, const std::vector<std::string>& bodies) {
+  std::lock_guard lock(artifact_mu_);
+  if (artifact_pub_ == nullptr) {
+    jsOptions o;
+    jsOptions_Init(&o);
+    o.Wait = options_.ack_wait_ms;
+    o.PublishAsync.MaxPending = 16;  // at most 16 chunks (8 MiB) in flight
+    o.PublishAsync.StallWait = options_.ack_wait_ms;
+    natsStatus s = natsConnection_JetStream(&artifact_pub_, conn_, &o);
+    if (s != NATS_OK) {
+      artifact_pub_ = nullptr;
+      return Status::Aborted("JetStream context: " + NatsError(s));
+    }
+  }
+  for (size_t k = 0; k < bodies.size(); ++k) {
+    const std::string id = id_prefix + "/" + std::to_string(first_index + k);
+    natsStatus s = PublishAsync(artifact_pub_, subject, bodies[k], id.c_str());
+    if (s != NATS_OK) {
+      natsMsgList pending{};
+      if (js_PublishAsyncGetPendingList(&pending, artifact_pub_) == NATS_OK) {
+        natsMsgList_Destroy(&pending);
+      }
+      return Status::Aborted("publish " + id + ": " + NatsError(s));
+    }
+  }
+  jsPubOptions co;
+  jsPubOptions_Init(&co);
+  co.MaxWait = options_.ack_wait_ms * 4;
+  natsStatus s = js_PublishAsyncComplete(artifact_pub_, &co);
+  if (s != NATS_OK) {
+    natsMsgList pending{};
+    if (js_PublishAsyncGetPendingList(&pending, artifact_pub_) == NATS_OK) {
+      natsMsgList_Destroy(&pending);
+    }
+    return Status::Aborted("no quorum: chunks of " + id_prefix + " not acknowledged: " +
+                           NatsError(s));
+  }
+  return Status::OK();
+}
+
+StatusOr<std::unique_ptr<LogReader>> EventLog::FollowArtifact(const std::string& name,
+                                                              const std::string& subject) {
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Ordered = true;
+  so.Stream = name.c_str();
+  so.Config.DeliverPolicy = js_DeliverAll;
+  natsSubscription* sub = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_SubscribeSync(&sub, api_, subject.c_str(), nullptr, &so, &jerr);
+  if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {
+    return Status::NotFound("no stream \"" + name + "\"");
+  }
+  if (s != NATS_OK) return Status::Aborted("follow \"" + subject + "\": " + NatsError(s));
+  natsSubscription_SetPendingLimits(sub, 4096, 512 << 20);
+  return std::unique_ptr<LogReader>(new LogReader(sub));
+}
+
+Status EventLog::EraseArtifactMessage(const std::string& name, uint64_t seq) {
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_EraseMsg(api_, name.c_str(), seq, nullptr, &jerr);
+  if (s == NATS_OK) return Status::OK();
+  return Status::Aborted("erase message " + std::to_string(seq) + " of " + name + ": " +
+                         NatsError(s));
 }
 
 std::string EventLog::Subject(uint32_t partition) const {

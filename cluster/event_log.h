@@ -156,6 +156,38 @@ class EventLog {
   // is an empty list. Errors: Aborted if JetStream does not answer.
   StatusOr<std::vector<std::pair<std::string, std::string>>> ReadNodeStatuses();
 
+  // --- Artifact streams (shipped snapshots, snapshot_ship.h) ---------------
+  // One stream per artifact: `name`, the single subject `subject`, file
+  // storage, `replicas` replicas, a duplicate window of options.duplicate_
+  // window_ms. Retiring an artifact deletes its stream, which removes its
+  // store and Raft directories on every server (a subject purge would only
+  // mark messages deleted in 2.9.10, README). An existing stream of that
+  // name is reused. Errors: Aborted if JetStream does not answer.
+  Status CreateArtifactStream(const std::string& name, const std::string& subject, int replicas);
+  // Errors: NotFound if absent; Aborted.
+  Status DeleteArtifactStream(const std::string& name);
+  // The number of messages the stream holds. Errors: NotFound; Aborted.
+  StatusOr<uint64_t> ArtifactMessages(const std::string& name);
+  // Publishes `bodies` (each < the server's max payload, 1 MiB) to
+  // `subject` with message ids "<id_prefix>/<i>" (i = first_index + k),
+  // at most `window` unacknowledged at a time, and waits for every
+  // acknowledgement (stored on a quorum). Errors: Aborted (no quorum, a
+  // refused message); re-sending the same ids stores no copies.
+  Status PublishArtifact(const std::string& subject, const std::string& id_prefix,
+                         size_t first_index, const std::vector<std::string>& bodies);
+  // An ordered consumer over artifact stream `name` from sequence 1.
+  StatusOr<std::unique_ptr<LogReader>> FollowArtifact(const std::string& name,
+                                                      const std::string& subject);
+  // js_EraseMsg of message `seq` of artifact stream `name` (tests tamper with it).
+  Status EraseArtifactMessage(const std::string& name, uint64_t seq);
+  // The manifest bucket "<stream>-snapshots" (KV, the stream's replica
+  // count, history 1): one key per published snapshot. Put is the commit
+  // point of a publish; Delete removes a key (absent: OK).
+  // Errors: InvalidArgument for a bad key; Aborted.
+  Status PutManifest(const std::string& key, const std::string& value, int replicas);
+  StatusOr<std::vector<std::pair<std::string, std::string>>> ReadManifests();
+  Status DeleteManifest(const std::string& key);
+
   // "<stream>.ev.<partition>", and the partition of such a subject (false
   // for any other subject).
   std::string Subject(uint32_t partition) const;
@@ -181,8 +213,16 @@ class EventLog {
   std::string last_ack_error_;
   // The node registry (PutNodeStatus), opened on first use.
   StatusOr<kvStore*> NodeBucket(bool create);
+  // Bucket "<stream>-<suffix>" in *slot, opened (or created with `replicas`)
+  // on first use. kv_mu_ is held by the caller.
+  StatusOr<kvStore*> Bucket(const std::string& suffix, kvStore** slot, bool create, int replicas);
+  // Every (key, value) of a bucket, sorted by key. kv_mu_ held.
+  StatusOr<std::vector<std::pair<std::string, std::string>>> ReadBucket(kvStore* kv);
   std::mutex kv_mu_;
   kvStore* nodes_kv_ = nullptr;
+  kvStore* manifests_kv_ = nullptr;
+  jsCtx* artifact_pub_ = nullptr;  // PublishArtifact's asynchronous context, created on first use
+  std::mutex artifact_mu_;
 };
 
 // Whether `name` is a valid stream or node name: [A-Za-z0-9_-]{1,64}.

@@ -5,6 +5,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 
 #include "cluster/event_codec.h"
 
@@ -12,14 +13,14 @@ namespace recdb::cluster {
 
 namespace {
 
-// Position value: "v1 seq=<applied> created=<stream created ns> partitions=<N>".
-struct StoredPosition {
-  uint64_t sequence = 0;
-  int64_t created_ns = 0;
-  uint32_t partitions = 0;
-};
+using StoredPosition = AppliedPosition;
 
-bool ParsePosition(const std::string& v, StoredPosition* out) {
+bool ParsePosition(const std::string& v, StoredPosition* out) { return ParseAppliedPosition(v, out); }
+
+}  // namespace
+
+// Position value: "v1 seq=<applied> created=<stream created ns> partitions=<N>".
+bool ParseAppliedPosition(const std::string& v, AppliedPosition* out) {
   unsigned long long seq = 0;
   long long created = 0;
   unsigned long parts = 0;
@@ -31,8 +32,6 @@ bool ParsePosition(const std::string& v, StoredPosition* out) {
   out->partitions = static_cast<uint32_t>(parts);
   return true;
 }
-
-}  // namespace
 
 StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Open(const NodeOptions& options) {
   std::unique_ptr<ClusterNode> node(new ClusterNode(options));
@@ -101,6 +100,81 @@ StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::Bootstrap(const std::string&
   ro.open_options = options.db_options;
   RECDB_RETURN_IF_ERROR(DB::Restore(snapshot, options.db_path, ro).status());
   return Open(options);
+}
+
+StatusOr<std::unique_ptr<ClusterNode>> ClusterNode::BootstrapFromPublishedSnapshot(
+    const NodeOptions& options, const ShipOptions& ship) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(options.db_path, ec) && !fs::is_empty(options.db_path, ec)) {
+    return Status::AlreadyExists("bootstrap: " + options.db_path +
+                                 " is not empty (not a new or wiped node)");
+  }
+  ShippedManifest chosen;
+  {
+    RECDB_ASSIGN_OR_RETURN(std::unique_ptr<EventLog> log, EventLog::Connect(options.log));
+    RECDB_ASSIGN_OR_RETURN(StreamIdentity id, log->OpenStream(/*create=*/false));
+    RECDB_ASSIGN_OR_RETURN(std::vector<ShippedManifest> all, ListShippedSnapshots(log.get()));
+    bool found = false;
+    for (const ShippedManifest& m : all) {  // newest first
+      if (m.created_ns != id.created_ns || m.partitions != id.partitions) continue;
+      bool covers = true;
+      if (options.owned.empty()) {
+        covers = m.owned.size() == id.partitions;
+      } else {
+        for (uint32_t p : options.owned) {
+          covers = covers && std::binary_search(m.owned.begin(), m.owned.end(), p);
+        }
+      }
+      if (covers) {
+        chosen = m;
+        found = true;
+        break;
+      }
+    }
+    if (!found) {
+      return Status::NotFound("bootstrap: no snapshot of stream \"" + options.log.stream +
+                              "\" holding this node's partitions is published (" +
+                              std::to_string(all.size()) + " published)");
+    }
+    if (id.first_seq > 0 && chosen.position + 1 < id.first_seq) {
+      return Status::FailedPrecondition(
+          "bootstrap: the newest published snapshot " + chosen.id + " applied up to sequence " +
+          std::to_string(chosen.position) + ", older than the stream's first sequence " +
+          std::to_string(id.first_seq) +
+          ": the messages in between are gone; publish a newer snapshot");
+    }
+    const std::string work = options.db_path + ".bootstrap";
+    fs::remove_all(work, ec);
+    const std::string snap = work + "/" + chosen.snapshot_name;
+    Status s = FetchShippedSnapshot(log.get(), chosen, snap, ship);
+    if (s.ok()) {
+      RestoreOptions ro;
+      ro.open_options = options.db_options;
+      s = DB::Restore(snap, work + "/db", ro).status();
+    }
+    if (s.ok()) {
+      fs::remove(options.db_path, ec);  // absent or empty
+      fs::rename(work + "/db", options.db_path, ec);
+      if (ec) s = Status::IOError("rename " + work + "/db to " + options.db_path + ": " + ec.message());
+    }
+    fs::remove_all(work, ec);
+    RECDB_RETURN_IF_ERROR(s);
+  }
+  return Open(options);
+}
+
+StatusOr<ShippedManifest> ClusterNode::PublishSnapshot(const std::string& backup_dir,
+                                                       const ShipOptions& ship, bool keep_local) {
+  RECDB_RETURN_IF_ERROR(db_->SweepRetention().status());
+  RECDB_ASSIGN_OR_RETURN(SnapshotInfo info, db_->CreateSnapshot(backup_dir));
+  StatusOr<ShippedManifest> m =
+      PublishSnapshotDir(log_.get(), identity_, info.path, owned_, ship);
+  if (!keep_local) {
+    std::error_code ec;
+    std::filesystem::remove_all(info.path, ec);
+  }
+  return m;
 }
 
 ClusterNode::~ClusterNode() { (void)Close(); }
@@ -368,27 +442,33 @@ StatusOr<ForgetReceipt> ClusterNode::ForgetUser(const std::string& request_id,
   // Erase the user's earlier events: one pass over the partition's subject
   // up to the marker.
   RECDB_ASSIGN_OR_RETURN(StreamIdentity id, log_->Describe(options_.log.api_timeout_ms));
-  if (id.first_seq >= receipt.marker_sequence) return receipt;
-  RECDB_ASSIGN_OR_RETURN(std::unique_ptr<LogReader> reader,
-                         log_->Follow(id.first_seq, static_cast<int64_t>(partition)));
-  const auto start = std::chrono::steady_clock::now();
-  LogMessage msg;
-  LogRecord rec;
-  for (;;) {
-    if (std::chrono::steady_clock::now() - start > std::chrono::milliseconds(timeout_ms)) {
-      return Status::Aborted("forget: erasing the user's messages did not reach sequence " +
-                             std::to_string(receipt.marker_sequence) + " within " +
-                             std::to_string(timeout_ms) + " ms; call again");
-    }
-    RECDB_ASSIGN_OR_RETURN(bool got, reader->Next(2000, &msg));
-    if (!got) continue;
-    if (msg.stream_seq >= receipt.marker_sequence) break;
-    if (DecodeLogRecord(msg.body, &rec).ok() && !rec.is_forget && rec.event.user == user) {
-      Status s = log_->Erase(msg.stream_seq);
-      if (!s.ok() && !s.IsNotFound()) return s;
-      if (s.ok()) receipt.erased_messages++;
+  if (id.first_seq < receipt.marker_sequence) {
+    RECDB_ASSIGN_OR_RETURN(std::unique_ptr<LogReader> reader,
+                           log_->Follow(id.first_seq, static_cast<int64_t>(partition)));
+    const auto start = std::chrono::steady_clock::now();
+    LogMessage msg;
+    LogRecord rec;
+    for (;;) {
+      if (std::chrono::steady_clock::now() - start > std::chrono::milliseconds(timeout_ms)) {
+        return Status::Aborted("forget: erasing the user's messages did not reach sequence " +
+                               std::to_string(receipt.marker_sequence) + " within " +
+                               std::to_string(timeout_ms) + " ms; call again");
+      }
+      RECDB_ASSIGN_OR_RETURN(bool got, reader->Next(2000, &msg));
+      if (!got) continue;
+      if (msg.stream_seq >= receipt.marker_sequence) break;
+      if (DecodeLogRecord(msg.body, &rec).ok() && !rec.is_forget && rec.event.user == user) {
+        Status s = log_->Erase(msg.stream_seq);
+        if (!s.ok() && !s.IsNotFound()) return s;
+        if (s.ok()) receipt.erased_messages++;
+      }
     }
   }
+  // Published snapshots from before the marker hold the user's events.
+  RECDB_ASSIGN_OR_RETURN(int retired, RetireShippedSnapshotsBefore(log_.get(),
+                                                                   receipt.marker_sequence,
+                                                                   static_cast<int64_t>(partition)));
+  receipt.retired_snapshots = retired;
   return receipt;
 }
 

@@ -32,6 +32,7 @@
 
 #include "cluster/digest.h"
 #include "cluster/event_log.h"
+#include "cluster/snapshot_ship.h"
 #include "recdb/db.h"
 
 namespace recdb::cluster {
@@ -83,6 +84,15 @@ Status ParseNodeReport(const std::string& line, NodeReport* out);
 std::string FormatPartitionSet(const std::vector<uint32_t>& partitions);
 Status ParsePartitionSet(const std::string& text, std::vector<uint32_t>* out);
 
+// The applied position a node stores under "cluster/<stream>" in its
+// database: "v1 seq=S created=C partitions=N".
+struct AppliedPosition {
+  uint64_t sequence = 0;
+  int64_t created_ns = 0;
+  uint32_t partitions = 0;
+};
+bool ParseAppliedPosition(const std::string& value, AppliedPosition* out);
+
 // What a write returned: the stream sequence of each event (in the call's
 // order) and the largest, to pass to a later read (read your writes).
 struct WriteReceipt {
@@ -110,6 +120,9 @@ struct ClusterEvent {
 struct ForgetReceipt {
   uint64_t marker_sequence = 0;  // where every replica forgets the user
   int64_t erased_messages = 0;   // the user's earlier events erased from the stream
+  // Published snapshots (snapshot_ship.h) taken before the marker that hold
+  // the user's partition, retired (manifest and chunk stream deleted).
+  int64_t retired_snapshots = 0;
 };
 
 struct NodeStats {
@@ -154,6 +167,32 @@ class ClusterNode {
   // after it are gone), never served silently.
   [[nodiscard]] static StatusOr<std::unique_ptr<ClusterNode>> Bootstrap(
       const std::string& snapshot, const NodeOptions& options);
+
+  // A new or wiped node from the newest snapshot published through the log
+  // (PublishSnapshot; snapshot_ship.h) that holds every partition this node
+  // owns: reads its manifest from KV, fetches its chunks with an ordered
+  // consumer into "<db_path>.bootstrap/", checks every file's size and
+  // CRC-32C, restores (DB::Restore) into "<db_path>.bootstrap/db" and
+  // renames that to db_path, then Open: the node consumes only the log after
+  // the snapshot's position. Nothing is left at db_path on failure.
+  // Errors: AlreadyExists if db_path is not absent or empty; NotFound if no
+  // published snapshot covers the owned partitions; FailedPrecondition for a
+  // snapshot older than the stream's first sequence (the messages after it
+  // are gone: publish a newer one), checked before fetching; Corruption for
+  // a missing or damaged chunk; those of DB::Restore and Open.
+  [[nodiscard]] static StatusOr<std::unique_ptr<ClusterNode>> BootstrapFromPublishedSnapshot(
+      const NodeOptions& options, const ShipOptions& ship = {});
+
+  // Snapshots this node's database (DB::CreateSnapshot into backup_dir,
+  // after DB::SweepRetention so that users forgotten before it leave no
+  // bytes in it) and publishes it through the log (PublishSnapshotDir),
+  // keeping the newest ship.keep published snapshots. The local snapshot
+  // is removed once published (unless keep_local). Online: the applier
+  // keeps running; the snapshot holds the position it reached.
+  // Errors: those of SweepRetention, CreateSnapshot and PublishSnapshotDir.
+  StatusOr<ShippedManifest> PublishSnapshot(const std::string& backup_dir,
+                                            const ShipOptions& ship = {},
+                                            bool keep_local = false);
 
   // Stops the applier and closes the database.
   ~ClusterNode();

@@ -2,7 +2,7 @@
 // (SpaceManager::EmbedItemsWith*, engine/spaces/space_embedding.cc).
 #include "recdb/embed.h"
 
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 
 namespace recdb {
 

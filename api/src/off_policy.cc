@@ -1,9 +1,9 @@
 // recdb/off_policy.h's EvaluateOffPolicy over the engine
-// (DBImpl::EvaluateOffPolicy, engine/db_off_policy.cc). The estimator itself
+// (DBImpl::EvaluateOffPolicy, engine/db_impl/db_impl_off_policy.cc). The estimator itself
 // is engine/eval/off_policy.cc.
 #include "recdb/off_policy.h"
 
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 
 namespace recdb {
 

@@ -96,7 +96,8 @@ class ClusterOpsTest : public ClusterFixture {
 
   // Starts `recdb-cluster serve` (or, with own == "router", `recdb-cluster
   // router` over the registry) and returns its port (0 on failure).
-  uint16_t Serve(const std::string& name, const std::string& own, pid_t* pid_out) {
+  uint16_t Serve(const std::string& name, const std::string& own, pid_t* pid_out,
+                 const std::vector<std::string>& extra = {}, std::string* first_line = nullptr) {
     const std::string out = dir_ + "/" + name + ".out", err = dir_ + "/" + name + ".err";
     std::ofstream(dir_ + "/token") << kToken << "\n";
     std::vector<std::string> args = {"serve", "--servers", nats_->Urls(), "--stream", "ops",
@@ -107,6 +108,7 @@ class ClusterOpsTest : public ClusterFixture {
       args = {"router", "--servers", nats_->Urls(), "--stream", "ops", "--token-file",
               dir_ + "/token", "--refresh-ms", "200", "--max-report-age-ms", "3000"};
     }
+    args.insert(args.end(), extra.begin(), extra.end());
     pid_t pid = Spawn(args, out, err);
     pids_.push_back(pid);
     *pid_out = pid;
@@ -114,6 +116,7 @@ class ClusterOpsTest : public ClusterFixture {
     while (Clock::now() - start < std::chrono::seconds(60)) {
       const std::string line = ReadAll(out);
       if (line.find('\n') != std::string::npos) {
+        if (first_line != nullptr) *first_line = line.substr(0, line.find('\n'));
         return static_cast<uint16_t>(json::parse(line.substr(0, line.find('\n')))["port"].get<int>());
       }
       if (waitpid(pid, nullptr, WNOHANG) == pid) {
@@ -255,6 +258,39 @@ TEST_F(ClusterOpsTest, CreateStreamStatusAndSnapshotCommands) {
   ASSERT_TRUE((*n2)->Start().ok());
   ASSERT_TRUE((*n2)->WaitForSequence(80, 20000).ok());
   EXPECT_EQ((*n2)->stats().messages_seen, 40u);  // only the log after the snapshot
+  ASSERT_TRUE((*n2)->Close().ok());
+
+  // snapshot --publish ships it through the log; snapshots lists it; a
+  // served node started with --bootstrap on an empty directory starts from
+  // it, and one owning partitions it does not hold is refused.
+  r = Run({"snapshot", "--db", o.db_path, "--backup-dir", dir_ + "/bk", "--stream", "ops",
+           "--own", "0-3"});
+  EXPECT_EQ(r.rc, 2) << r.err;  // --own without --publish
+  r = Run({"snapshot", "--db", o.db_path, "--backup-dir", dir_ + "/bk", "--stream", "ops",
+           "--publish", "--servers", nats_->Urls(), "--own", "0-3", "--chunk-kib", "64"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("published p40-"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" position 40 partitions 0-3 "), std::string::npos) << r.out;
+  r = Run({"snapshots", "--servers", nats_->Urls(), "--stream", "ops"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("1 published snapshots"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" position 40 partitions 0-3 "), std::string::npos) << r.out;
+  std::ofstream(dir_ + "/token") << kToken << "\n";
+  r = Run({"serve", "--servers", nats_->Urls(), "--stream", "ops", "--db", dir_ + "/n4",
+           "--name", "n4", "--own", "4-7", "--token-file", dir_ + "/token", "--bootstrap"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("no snapshot of stream \"ops\" holding this node's partitions"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/n4"));
+  pid_t n3 = 0;
+  std::string line;
+  ASSERT_NE(Serve("n3", "0-3", &n3, {"--bootstrap"}, &line), 0);
+  const json started = json::parse(line);
+  EXPECT_GE(started["applied"].get<uint64_t>(), 40u) << line;  // from the snapshot, not 0
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/n3"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/n3.bootstrap"));
+  Stop(n3);
 
   // route, from the registry: every user to n1 or "has no node".
   r = Run({"route", "--servers", nats_->Urls(), "--stream", "ops", "user1", "user2", "user3",

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -16,6 +17,7 @@
 
 #include "cluster/event_codec.h"
 #include "cluster/node.h"
+#include "cluster/snapshot_ship.h"
 #include "cluster/testing/nats_cluster.h"
 #include "cluster_fixture.h"
 
@@ -430,9 +432,25 @@ TEST_F(ClusterTest, ForgetAcrossTheClusterErasesTheUsersMessages) {
   ASSERT_TRUE(b->WaitForSequence(r->last_sequence, 30000).ok());
   ASSERT_EQ(b->db()->GetUserHistory(user).value().size(), 20u);
 
+  // A snapshot of b published through the log before the forget holds the
+  // user: new nats-server files hold the planted string (so the check after
+  // the forget can fail).
+  const std::vector<std::string> before_publish = FilesContaining(dir_ + "/nats", planted);
+  auto pub = b->PublishSnapshot(dir_ + "/b-backup");
+  ASSERT_TRUE(pub.ok()) << pub.status().ToString();
+  const std::vector<std::string> after_publish = FilesContaining(dir_ + "/nats", planted);
+  EXPECT_GT(after_publish.size(), before_publish.size());
+
   auto f = a->ForgetUser("forget-1", user);
   ASSERT_TRUE(f.ok()) << f.status().ToString();
   EXPECT_EQ(f->erased_messages, 20);
+  // The published snapshot is retired: manifest and chunk stream gone.
+  EXPECT_EQ(f->retired_snapshots, 1);
+  auto published = ListShippedSnapshots(a->log());
+  ASSERT_TRUE(published.ok());
+  EXPECT_TRUE(published->empty());
+  EXPECT_TRUE(
+      a->log()->ArtifactMessages(SnapshotStreamName("t", pub->id)).status().IsNotFound());
   // A later event of the user: every replica drops it (forget ledger).
   ClusterEvent late;
   late.id = "late";
@@ -488,6 +506,169 @@ TEST_F(ClusterTest, ForgetAcrossTheClusterErasesTheUsersMessages) {
   std::fprintf(stderr, "nats-server files still holding the planted string: %zu\n",
                nats_hits.size());
   for (const auto& h : nats_hits) std::fprintf(stderr, "  %s\n", h.c_str());
+  // Asserted: no nats-server file the published snapshot added still holds
+  // it (its stream's store and Raft directories are deleted at once).
+  for (const auto& h : nats_hits) {
+    EXPECT_NE(std::find(before_publish.begin(), before_publish.end(), h), before_publish.end())
+        << h << " holds the planted string and appeared with the published snapshot";
+  }
+}
+
+TEST_F(ClusterTest, BootstrapAWipedNodeFromAPublishedSnapshotPlusLog) {
+  auto a = OpenNode(Opts("a"));
+  auto c = OpenNode(Opts("c"));
+  ASSERT_TRUE(a && c);
+  auto r = WriteRetrying(*a, Batch(0, 500), 3);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(a->WaitForSequence(r->last_sequence, 30000).ok());
+  ShipOptions ship;
+  ship.chunk_bytes = 16 << 10;  // several chunks per file
+  auto m = a->PublishSnapshot(dir_ + "/a-backup", ship);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_GE(m->position, r->last_sequence);
+  EXPECT_GT(m->chunks, 1u);
+  EXPECT_GT(m->files.size(), 1u);
+  auto listed = ListShippedSnapshots(a->log());
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(FormatShippedManifest((*listed)[0]), FormatShippedManifest(*m));
+  auto r2 = WriteRetrying(*a, Batch(500, 500), 3);
+  ASSERT_TRUE(r2.ok()) << r2.status().ToString();
+
+  // c replayed the first half, then its directory is wiped.
+  ASSERT_TRUE(c->WaitForSequence(r->last_sequence, 30000).ok());
+  ASSERT_TRUE(c->Close().ok());
+  c.reset();
+  std::filesystem::remove_all(dir_ + "/c");
+  auto boot = ClusterNode::BootstrapFromPublishedSnapshot(Opts("c"), ship);
+  ASSERT_TRUE(boot.ok()) << boot.status().ToString();
+  EXPECT_EQ((*boot)->applied_sequence(), m->position);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/c.bootstrap"));
+  ASSERT_TRUE((*boot)->Start().ok());
+  ASSERT_TRUE((*boot)->WaitForSequence(r2->last_sequence, 30000).ok());
+  ASSERT_TRUE(a->WaitForSequence(r2->last_sequence, 30000).ok());
+  // Only the log after the snapshot's position.
+  EXPECT_EQ((*boot)->stats().messages_seen, r2->last_sequence - m->position);
+  // b replays everything.
+  auto b = OpenNode(Opts("b"));
+  ASSERT_TRUE(b);
+  ASSERT_TRUE(b->WaitForSequence(r2->last_sequence, 30000).ok());
+  auto da = a->Digest();
+  auto db = b->Digest();
+  auto dc = (*boot)->Digest();
+  ASSERT_TRUE(da.ok() && db.ok() && dc.ok());
+  EXPECT_EQ(*dc, *db);
+  EXPECT_EQ(*da, *db);
+  EXPECT_EQ(dc->events, 1000);
+
+  // A directory that is not empty is never overwritten.
+  auto over = ClusterNode::BootstrapFromPublishedSnapshot(Opts("b"), ship);
+  ASSERT_FALSE(over.ok());
+  EXPECT_TRUE(over.status().IsAlreadyExists()) << over.status().ToString();
+
+  // keep = 2: two more publishes retire the first (manifest and stream).
+  ship.keep = 2;
+  auto m2 = a->PublishSnapshot(dir_ + "/a-backup", ship);
+  ASSERT_TRUE(m2.ok()) << m2.status().ToString();
+  auto m3 = a->PublishSnapshot(dir_ + "/a-backup", ship);
+  ASSERT_TRUE(m3.ok()) << m3.status().ToString();
+  listed = ListShippedSnapshots(a->log());
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].id, m3->id);
+  EXPECT_EQ((*listed)[1].id, m2->id);
+  EXPECT_TRUE(a->log()->ArtifactMessages(SnapshotStreamName("t", m->id)).status().IsNotFound());
+  EXPECT_EQ(a->log()->ArtifactMessages(SnapshotStreamName("t", m2->id)).value(), m2->chunks);
+  // keep counts per partition set: a half replica's publish with keep 2
+  // retires none of the full replica's two (a global count would).
+  NodeOptions ho = Opts("h");
+  ho.owned = {0, 1, 2, 3};
+  auto h = OpenNode(ho);
+  ASSERT_TRUE(h);
+  ASSERT_TRUE(h->WaitForSequence(r2->last_sequence, 30000).ok());
+  auto mh = h->PublishSnapshot(dir_ + "/h-backup", ship);
+  ASSERT_TRUE(mh.ok()) << mh.status().ToString();
+  EXPECT_EQ(mh->owned, ho.owned);
+  listed = ListShippedSnapshots(a->log());
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->size(), 3u);
+}
+
+TEST_F(ClusterTest, ADamagedOrMissingChunkIsRefusedAndNothingIsRestored) {
+  auto a = OpenNode(Opts("a"));
+  ASSERT_TRUE(a);
+  auto r = WriteRetrying(*a, Batch(0, 300), 3);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(a->WaitForSequence(r->last_sequence, 30000).ok());
+  ShipOptions ship;
+  ship.chunk_bytes = 16 << 10;
+  auto m = a->PublishSnapshot(dir_ + "/a-backup", ship);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_GT(m->chunks, 2u);
+  const std::string stream = SnapshotStreamName("t", m->id);
+  const std::string subject = SnapshotSubject("t", m->id);
+
+  // Chunk 1 replaced by a copy with its last byte flipped (same chunk
+  // count, the manifest unchanged).
+  auto reader = a->log()->FollowArtifact(stream, subject);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  LogMessage first;
+  auto got = (*reader)->Next(5000, &first);
+  ASSERT_TRUE(got.ok() && *got);
+  ASSERT_EQ(first.stream_seq, 1u);
+  reader->reset();
+  std::string bad = first.body;
+  bad.back() = static_cast<char>(bad.back() ^ 0x5a);
+  ASSERT_TRUE(a->log()->EraseArtifactMessage(stream, 1).ok());
+  ASSERT_TRUE(a->log()->PublishArtifact(subject, "tamper", 0, {bad}).ok());
+  ASSERT_EQ(a->log()->ArtifactMessages(stream).value(), m->chunks);
+  auto boot = ClusterNode::BootstrapFromPublishedSnapshot(Opts("c"), ship);
+  ASSERT_FALSE(boot.ok());
+  EXPECT_TRUE(boot.status().IsCorruption()) << boot.status().ToString();
+  EXPECT_NE(boot.status().message().find("damaged chunk"), std::string::npos)
+      << boot.status().ToString();
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/c"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/c.bootstrap"));
+
+  // A missing chunk.
+  ASSERT_TRUE(a->log()->EraseArtifactMessage(stream, 2).ok());
+  boot = ClusterNode::BootstrapFromPublishedSnapshot(Opts("c"), ship);
+  ASSERT_FALSE(boot.ok());
+  EXPECT_TRUE(boot.status().IsCorruption()) << boot.status().ToString();
+  EXPECT_NE(boot.status().message().find("missing or extra"), std::string::npos)
+      << boot.status().ToString();
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/c"));
+}
+
+TEST_F(ClusterTest, APublishedSnapshotOlderThanTheStreamIsRefused) {
+  auto a = OpenNode(Opts("a"));
+  ASSERT_TRUE(a);
+  auto r = WriteRetrying(*a, Batch(0, 500), 3);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(a->WaitForSequence(r->last_sequence, 30000).ok());
+  auto m = a->PublishSnapshot(dir_ + "/a-backup");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_EQ(m->position, r->last_sequence);
+  auto r2 = WriteRetrying(*a, Batch(500, 500), 3);
+  ASSERT_TRUE(r2.ok()) << r2.status().ToString();
+  ASSERT_TRUE(a->WaitForSequence(r2->last_sequence, 30000).ok());
+  // The stream loses its first 600 messages: the snapshot (at 500) is too old.
+  for (uint64_t seq = 1; seq <= 600; ++seq) ASSERT_TRUE(a->log()->Erase(seq).ok()) << seq;
+  auto stale = ClusterNode::BootstrapFromPublishedSnapshot(Opts("d"));
+  ASSERT_FALSE(stale.ok());
+  EXPECT_TRUE(stale.status().IsFailedPrecondition()) << stale.status().ToString();
+  EXPECT_NE(stale.status().message().find("publish a newer snapshot"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/d"));
+  // A newer published snapshot is taken (the newest first).
+  auto m2 = a->PublishSnapshot(dir_ + "/a-backup");
+  ASSERT_TRUE(m2.ok()) << m2.status().ToString();
+  auto e = ClusterNode::BootstrapFromPublishedSnapshot(Opts("e"));
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ((*e)->applied_sequence(), r2->last_sequence);
+  auto de = (*e)->Digest();
+  auto da = a->Digest();
+  ASSERT_TRUE(de.ok() && da.ok());
+  EXPECT_EQ(*de, *da);
 }
 
 // The bar: 20 cycles, each killing -9 (seeded choice) the stream

@@ -24,6 +24,10 @@
 //    ClusterNode::Bootstrap into a new directory and catch-up to the
 //    stream's last sequence; seconds per million events held, next to the
 //    replay rate of step 2 (a node replaying the whole log).
+// 5. The same through the log: PublishSnapshot of the follower (chunks in a
+//    JetStream stream, manifest in KV), then BootstrapFromPublishedSnapshot
+//    (fetch, verify, restore) and catch-up; seconds per million events held
+//    and the ratio to replaying the log.
 #include <unistd.h>
 
 #include <algorithm>
@@ -327,6 +331,48 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(held), boot_s * 1e6 / std::max<uint64_t>(held, 1),
               1e6 / replay_rate);
   (void)(*boot)->Close();
+
+  // 5. The same from a snapshot shipped through the log (snapshot_ship.h):
+  //    publish (chunks of 512 KiB in an R3 stream, manifest in KV), then
+  //    BootstrapFromPublishedSnapshot (fetch, verify, restore) and catch-up.
+  auto t_pub = Clock::now();
+  auto shipped = (*follower)->PublishSnapshot(dir + "/ship-backup");
+  if (!shipped.ok()) {
+    std::fprintf(stderr, "publish: %s\n", shipped.status().ToString().c_str());
+    return 1;
+  }
+  const double pub_s = Seconds(t_pub);
+  // The fetch alone (ordered consumer, chunk checks, every file's CRC-32C).
+  auto t_fetch = Clock::now();
+  recdb::Status fetched = recdb::cluster::FetchShippedSnapshot((*writer)->log(), *shipped,
+                                                              dir + "/fetch-probe");
+  const double fetch_s = Seconds(t_fetch);
+  if (!fetched.ok()) {
+    std::fprintf(stderr, "fetch: %s\n", fetched.ToString().c_str());
+    return 1;
+  }
+  std::filesystem::remove_all(dir + "/fetch-probe");
+  std::printf("fetching the published snapshot alone: %.2f s (%.0f MB/s)\n", fetch_s,
+              shipped->bytes / 1e6 / fetch_s);
+  const uint64_t held2 = (*follower)->stats().events_stored;
+  auto t_boot2 = Clock::now();
+  auto boot2 = recdb::cluster::ClusterNode::BootstrapFromPublishedSnapshot(
+      opts("bench", "bootstrapped-from-log"));
+  if (!boot2.ok() || !(*boot2)->Start().ok() ||
+      !(*boot2)->WaitForSequence((*writer)->log()->Describe(5000).value().last_seq, 300000).ok()) {
+    std::fprintf(stderr, "bootstrap from the log: %s\n", boot2.status().ToString().c_str());
+    return 1;
+  }
+  const double boot2_s = Seconds(t_boot2);
+  std::printf("bootstrap from a published snapshot (%llu chunks, %.1f MB; publishing it took "
+              "%.2f s) + log: %.2f s for %llu events held: %.1f s per million events; ratio to "
+              "replaying the log %.3f (replaying: %.1f s per million)\n",
+              static_cast<unsigned long long>(shipped->chunks), shipped->bytes / 1e6, pub_s,
+              boot2_s, static_cast<unsigned long long>(held2),
+              boot2_s * 1e6 / std::max<uint64_t>(held2, 1),
+              (boot2_s * 1e6 / std::max<uint64_t>(held2, 1)) / (1e6 / replay_rate),
+              1e6 / replay_rate);
+  (void)(*boot2)->Close();
   (void)(*follower)->Close();
   (void)(*writer)->Close();
   (void)(*raw)->Close();

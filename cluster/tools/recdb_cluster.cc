@@ -5,6 +5,8 @@
 //   recdb-cluster create-stream --servers URLS [--stream NAME] [--partitions N] [--replicas R]
 //   recdb-cluster status        --servers URLS [--stream NAME] [--json]
 //   recdb-cluster snapshot      --db DIR --backup-dir DIR [--stream NAME]
+//                               [--publish --servers URLS [--own P,P-Q] [--keep N] [--chunk-kib K]]
+//   recdb-cluster snapshots     --servers URLS [--stream NAME]: the published snapshots
 //   recdb-cluster serve         --servers URLS --db DIR --name NAME [--stream NAME]
 //                               [--own P,P-Q] --token-file F|--token T [--port N] ...
 //   recdb-cluster route         --partitions N --node NAME=PARTS[@ADDR]... USER...
@@ -17,6 +19,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
@@ -26,6 +29,7 @@
 #include "cluster/event_log.h"
 #include "cluster/node.h"
 #include "cluster/router.h"
+#include "cluster/snapshot_ship.h"
 #include "cluster/serve/node_front.h"
 #include "cluster/serve/router_front.h"
 #include "recdb/db.h"
@@ -50,11 +54,20 @@ const char kUsageText[] =
     "  snapshot --db DIR --backup-dir DIR [--stream NAME]\n"
     "      snapshot a STOPPED node's database (a serving node: POST /v1/snapshots) and\n"
     "      print the log position stored in it (a new node bootstraps from it)\n"
+    "      --publish --servers URLS [--own PARTS] [--keep N] [--chunk-kib K]: also ship it\n"
+    "      through the log (chunks of K KiB, default 512, in a stream of its own, then its\n"
+    "      manifest in KV <stream>-snapshots) and keep the newest N published (default 2);\n"
+    "      --own: the partitions the database holds (default all)\n"
+    "  snapshots --servers URLS [--stream NAME]\n"
+    "      list the published snapshots, newest first (what serve --bootstrap takes)\n"
     "  serve --servers URLS --db DIR --name NAME [--stream NAME] [--own PARTS]\n"
     "        (--token-file F | --token T) [--address IP] [--port N] [--threads N]\n"
     "        [--backup-dir DIR] [--max-wait-ms MS] [--partitions N] [--no-create-stream]\n"
+    "        [--bootstrap]\n"
     "      run a node: follow the log into DIR and serve `recdb serve`'s HTTP API, writes\n"
-    "      through the log, reads local with min_sequence=S (cluster/README.md)\n"
+    "      through the log, reads local with min_sequence=S (cluster/README.md);\n"
+    "      --bootstrap: when DIR is absent or empty, start from the newest published\n"
+    "      snapshot holding the node's partitions, then the log after it\n"
     "  route (--partitions N --node NAME=PARTS[@ADDR]... | --servers URLS [--stream NAME])\n"
     "        USER...\n"
     "      print each user's partition and owning node\n"
@@ -96,7 +109,8 @@ struct Args {
 };
 
 bool IsSwitch(const std::string& name) {
-  return name == "json" || name == "no-create-stream" || name == "allow-remote";
+  return name == "json" || name == "no-create-stream" || name == "allow-remote" ||
+         name == "publish" || name == "bootstrap";
 }
 
 // Parses argv[first..]; returns false (with *why) on a malformed line or a
@@ -321,8 +335,36 @@ int StatusCmd(int argc, char** argv) {
 int SnapshotCmd(int argc, char** argv) {
   Args args;
   std::string why;
-  if (!ParseArgs(argc, argv, 2, {"db", "backup-dir", "stream"}, &args, &why)) return Usage(why);
+  if (!ParseArgs(argc, argv, 2,
+                 {"db", "backup-dir", "stream", "publish", "servers", "own", "keep", "chunk-kib"},
+                 &args, &why)) {
+    return Usage(why);
+  }
   if (!args.Has("db") || !args.Has("backup-dir")) return Usage("--db and --backup-dir are required");
+  const bool publish = args.Has("publish");
+  ShipOptions ship;
+  std::vector<uint32_t> owned;
+  LogOptions lo;
+  if (publish) {
+    StatusOr<LogOptions> o = LogOptionsFrom(args);
+    if (!o.ok()) return Usage(o.status().message());
+    lo = *o;
+    uint64_t n = 0;
+    if (!ParseUint(args.Get("keep", "2"), &n) || n < 1 || n > 1000) {
+      return Usage("--keep: want 1..1000");
+    }
+    ship.keep = static_cast<int>(n);
+    if (!ParseUint(args.Get("chunk-kib", "512"), &n) || n < 1 || n > 1000) {
+      return Usage("--chunk-kib: want 1..1000 (below the server's 1 MiB max payload)");
+    }
+    ship.chunk_bytes = n << 10;
+    if (args.Has("own") && args.Get("own") != "all") {
+      Status s = ParsePartitionSet(args.Get("own"), &owned);
+      if (!s.ok() || owned.empty()) return Usage("--own: " + s.message());
+    }
+  } else if (args.Has("servers") || args.Has("own") || args.Has("keep") || args.Has("chunk-kib")) {
+    return Usage("--servers, --own, --keep and --chunk-kib go with --publish");
+  }
   const std::string stream = args.Get("stream", "recdb");
   const std::string key = "cluster/" + stream;
   Options opts;
@@ -349,6 +391,14 @@ int SnapshotCmd(int argc, char** argv) {
     }
     return Fail("snapshot", pos.status());
   }
+  if (publish) {
+    // Users forgotten before the snapshot leave no bytes in what is shipped.
+    StatusOr<SweepReport> swept = (*db)->SweepRetention();
+    if (!swept.ok()) {
+      (void)(*db)->Close();
+      return Fail("snapshot", swept.status());
+    }
+  }
   StatusOr<SnapshotInfo> info = (*db)->CreateSnapshot(args.Get("backup-dir"));
   Status closed = (*db)->Close();
   if (!info.ok()) return Fail("snapshot", info.status());
@@ -369,6 +419,51 @@ int SnapshotCmd(int argc, char** argv) {
               info->path.c_str(), seq, snap_pos->c_str(),
               static_cast<unsigned long long>(info->files),
               static_cast<unsigned long long>(info->bytes));
+  if (!publish) return kOk;
+  std::fflush(stdout);
+  StatusOr<std::unique_ptr<EventLog>> log = EventLog::Connect(lo);
+  if (!log.ok()) return Fail("snapshot", log.status());
+  StatusOr<StreamIdentity> id = (*log)->OpenStream(/*create=*/false);
+  if (!id.ok()) return Fail("snapshot", id.status());
+  StatusOr<ShippedManifest> m = PublishSnapshotDir(log->get(), *id, info->path, owned, ship);
+  if (!m.ok()) return Fail("snapshot", m.status());
+  std::printf("published %s position %llu partitions %s files %zu chunks %llu bytes %llu "
+              "(stream %s, manifest in KV %s-snapshots)\n",
+              m->id.c_str(), static_cast<unsigned long long>(m->position),
+              FormatPartitionSet(m->owned).c_str(), m->files.size(),
+              static_cast<unsigned long long>(m->chunks),
+              static_cast<unsigned long long>(m->bytes),
+              SnapshotStreamName(stream, m->id).c_str(), stream.c_str());
+  return kOk;
+}
+
+// --- snapshots -----------------------------------------------------------------
+
+int SnapshotsCmd(int argc, char** argv) {
+  Args args;
+  std::string why;
+  if (!ParseArgs(argc, argv, 2, {"servers", "stream"}, &args, &why)) return Usage(why);
+  StatusOr<LogOptions> o = LogOptionsFrom(args);
+  if (!o.ok()) return Usage(o.status().message());
+  StatusOr<std::unique_ptr<EventLog>> log = EventLog::Connect(*o);
+  if (!log.ok()) return Fail("snapshots", log.status());
+  StatusOr<StreamIdentity> id = (*log)->OpenStream(/*create=*/false);
+  if (!id.ok()) return Fail("snapshots", id.status());
+  StatusOr<std::vector<ShippedManifest>> all = ListShippedSnapshots(log->get());
+  if (!all.ok()) return Fail("snapshots", all.status());
+  std::printf("stream %s first_sequence %llu last_sequence %llu: %zu published snapshots\n",
+              o->stream.c_str(), static_cast<unsigned long long>(id->first_seq),
+              static_cast<unsigned long long>(id->last_seq), all->size());
+  for (const ShippedManifest& m : *all) {
+    const bool usable = m.created_ns == id->created_ns && m.partitions == id->partitions &&
+                        m.position + 1 >= id->first_seq;
+    std::printf("%s position %llu partitions %s files %zu chunks %llu bytes %llu%s\n",
+                m.id.c_str(), static_cast<unsigned long long>(m.position),
+                FormatPartitionSet(m.owned).c_str(), m.files.size(),
+                static_cast<unsigned long long>(m.chunks),
+                static_cast<unsigned long long>(m.bytes),
+                usable ? "" : " UNUSABLE (older than the stream's first sequence, or another stream)");
+  }
   return kOk;
 }
 
@@ -418,7 +513,7 @@ int Serve(int argc, char** argv) {
   if (!ParseArgs(argc, argv, 2,
                  {"servers", "stream", "partitions", "replicas", "db", "name", "own", "token",
                   "token-file", "address", "port", "threads", "backup-dir", "max-wait-ms",
-                  "no-create-stream", "allow-remote"},
+                  "no-create-stream", "allow-remote", "bootstrap"},
                  &args, &why)) {
     return Usage(why);
   }
@@ -444,7 +539,12 @@ int Serve(int argc, char** argv) {
   if (!ParseUint(args.Get("max-wait-ms", "30000"), &n)) return Usage("--max-wait-ms: want a number");
   const int max_wait_ms = static_cast<int>(n);
 
-  StatusOr<std::unique_ptr<ClusterNode>> node = ClusterNode::Open(no);
+  std::error_code ec;
+  const bool empty_dir =
+      !std::filesystem::exists(no.db_path, ec) || std::filesystem::is_empty(no.db_path, ec);
+  StatusOr<std::unique_ptr<ClusterNode>> node =
+      args.Has("bootstrap") && empty_dir ? ClusterNode::BootstrapFromPublishedSnapshot(no)
+                                         : ClusterNode::Open(no);
   if (!node.ok()) return Fail("serve", node.status());
   NodeFront front(node->get(), no.name, max_wait_ms);
   so.front = [&front](serve::ApiService& service, std::string_view method,
@@ -622,6 +722,7 @@ int main(int argc, char** argv) {
   if (cmd == "create-stream") return CreateStream(argc, argv);
   if (cmd == "status") return StatusCmd(argc, argv);
   if (cmd == "snapshot") return SnapshotCmd(argc, argv);
+  if (cmd == "snapshots") return SnapshotsCmd(argc, argv);
   if (cmd == "serve") return Serve(argc, argv);
   if (cmd == "route") return Route(argc, argv);
   if (cmd == "router") return RouterCmd(argc, argv);

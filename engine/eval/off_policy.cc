@@ -1,6 +1,6 @@
 // OffPolicyEstimator (recdb/off_policy.h): item-position IPS and SNIPS with
 // 95% intervals. Pure arithmetic, the one home of the rule: the simulator
-// and `recdb eval --off-policy` (engine/db_off_policy.cc) both call it.
+// and `recdb eval --off-policy` (engine/db_impl/db_impl_off_policy.cc) both call it.
 #include <algorithm>
 #include <cmath>
 

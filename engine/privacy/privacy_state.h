@@ -1,4 +1,4 @@
-// PrivacyState: what DBImpl keeps for privacy work (engine/db_privacy.cc):
+// PrivacyState: what DBImpl keeps for privacy work (engine/db_impl/db_impl_privacy.cc):
 // the forget ledger, the compiled retention rules, and the erasures not yet
 // made physical by a sweep.
 //

@@ -1,6 +1,6 @@
 #include "engine/recommend/content_vectors.h"
 
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "engine/spaces/space_manager.h"
 
 namespace recdb {

@@ -11,7 +11,7 @@
 #include <cstring>
 #include <unordered_map>
 
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "engine/models/dataset.h"
 #include "engine/policy/learned_policy.h"
 #include "engine/recommend/model_file.h"

@@ -13,7 +13,7 @@
 #include <unordered_map>
 #include <utility>
 
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "engine/explain/explainer.h"
 #include "engine/models/content_profile.h"
 #include "engine/models/cooccurrence.h"

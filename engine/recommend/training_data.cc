@@ -4,7 +4,7 @@
 #include <map>
 #include <unordered_map>
 
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "engine/models/context.h"
 
 namespace recdb {

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "storage/aligned_bytes.h"
 #include "storage/key_codec.h"
 #include "storage/schema/impressions_generated.h"

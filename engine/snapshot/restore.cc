@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <new>
 
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "engine/no_throw.h"
 #include "engine/snapshot/snapshot_info.h"
 #include "storage/backup_dir.h"
@@ -17,7 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The on-disk format this recdb reads (engine/db_impl.cc, storage/FORMAT.md).
+// The on-disk format this recdb reads (engine/db_impl/db_impl.cc, storage/FORMAT.md).
 constexpr uint64_t kReadableFormatVersion = 1;
 
 // `src` itself if it is a snapshot, else the newest snapshot of the backup

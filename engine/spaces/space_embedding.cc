@@ -5,7 +5,7 @@
 #include <exception>
 #include <new>
 
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "engine/no_throw.h"
 #include "engine/embed/text_embedder.h"
 #include "engine/spaces/space.h"

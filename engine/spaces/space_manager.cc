@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "engine/catalog/item_catalog.h"
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "engine/spaces/space.h"
 #include "engine/spaces/space_codec.h"
 #include "index/vector_math.h"

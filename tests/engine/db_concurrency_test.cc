@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "db_test_util.h"
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "recdb/db.h"
 #include "test_util.h"
 

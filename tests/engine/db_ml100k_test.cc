@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "db_test_util.h"
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "recdb/db.h"
 #include "test_util.h"
 

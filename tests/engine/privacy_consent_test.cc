@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "db_test_util.h"
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "engine/recommend/training_data.h"
 #include "privacy_test_util.h"
 #include "test_util.h"

@@ -7,7 +7,7 @@
 
 #include "db_test_util.h"
 #include "privacy_test_util.h"
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "engine/recommend/training_data.h"
 #include "storage/key_codec.h"
 #include "test_util.h"

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "db_test_util.h"
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "engine/privacy/keyed_hash.h"
 #include "engine/privacy/pseudonyms.h"
 #include "privacy_test_util.h"

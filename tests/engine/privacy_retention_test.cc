@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "db_test_util.h"
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "engine/privacy/retention_policy_json.h"
 #include "engine/recommend/training_data.h"
 #include "privacy_test_util.h"

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "db_test_util.h"
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "privacy_test_util.h"
 #include "storage/backup_dir.h"
 #include "storage/snapshot_files.h"

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "engine/spaces/space_manager.h"
 #include "test_util.h"
 

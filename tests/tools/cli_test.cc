@@ -61,6 +61,25 @@ TEST_F(CliTest, HelpAndVersion) {
   EXPECT_NE(bad_flag.err.find("--jsn"), std::string::npos);
 }
 
+// The benchmarks parse their flags with the CLI's ArgParser: a bad number or
+// an unknown flag is a usage error naming it (exit 2), never a silent 0, and
+// each has --help.
+TEST_F(CliTest, BenchFlagsAreChecked) {
+  RunResult not_a_number = Run("bench scale --items ten");
+  EXPECT_EQ(not_a_number.code, 2);
+  EXPECT_NE(not_a_number.err.find("--items: expected an integer, got 'ten'"), std::string::npos)
+      << not_a_number.err;
+  RunResult too_small = Run("bench recommend --requests 0");
+  EXPECT_EQ(too_small.code, 2);
+  EXPECT_NE(too_small.err.find("--requests must be at least 1"), std::string::npos) << too_small.err;
+  RunResult unknown = Run("bench quality --bogus");
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_NE(unknown.err.find("--bogus"), std::string::npos) << unknown.err;
+  RunResult help = Run("bench ann --help");
+  EXPECT_EQ(help.code, 0);
+  EXPECT_NE(help.out.find("--ef-construction"), std::string::npos) << help.out;
+}
+
 TEST_F(CliTest, ErrorsNameTheProblem) {
   RunResult r = Run("stats " + dir_.Sub("missing"));
   EXPECT_EQ(r.code, 1);

@@ -39,7 +39,7 @@ double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
 }
 
-struct Flags {
+struct AnnFlags {
   size_t n = 100000;
   uint32_t dim = 384;
   size_t queries = 1000;
@@ -54,41 +54,34 @@ struct Flags {
   bool json = false;
 };
 
-bool ParseFlags(int argc, char** argv, Flags* f) {
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::string value;
-    if (arg == "--json") {
-      f->json = true;
-      continue;
-    }
-    if (arg == "--help" || arg == "-h") return false;
-    const size_t eq = arg.find('=');
-    if (eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      std::fprintf(stderr, "flag %s needs a value\n", arg.c_str());
-      return false;
-    }
-    const unsigned long long v = std::strtoull(value.c_str(), nullptr, 10);
-    if (arg == "--n") f->n = v;
-    else if (arg == "--dim") f->dim = static_cast<uint32_t>(v);
-    else if (arg == "--queries") f->queries = v;
-    else if (arg == "--M" || arg == "--m") f->m = v;
-    else if (arg == "--ef-construction") f->ef_construction = v;
-    else if (arg == "--ef") { f->ef = v; f->ef_given = true; }
-    else if (arg == "--clusters") f->clusters = v;
-    else if (arg == "--seed") f->seed = v;
-    else if (arg == "--removals") f->removals = v;
-    else {
-      std::fprintf(stderr, "unknown flag %s\n", arg.c_str());
-      return false;
-    }
-  }
-  return f->n > 0 && f->dim > 0 && f->queries > 0 && f->clusters > 0;
+// False when the benchmark should return *exit_code (--help, a bad flag).
+bool ParseFlags(int argc, char** argv, AnnFlags* f, int* exit_code) {
+  Flags flags("ann", "--ef fixes ef_search; without it ef rises from 64 until recall@10 >= 0.95.");
+  cli::ArgParser& a = flags.args();
+  a.AddFlag("n", "N", "vectors", "100000");
+  a.AddFlag("dim", "D", "dimensions", "384");
+  a.AddFlag("queries", "N", "queries", "1000");
+  a.AddFlag("M", "M", "HNSW M", "16");
+  a.AddFlag("ef-construction", "N", "HNSW ef_construction", "200");
+  a.AddFlag("ef", "N", "ef_search (default: raised until recall@10 >= 0.95)", "64");
+  a.AddFlag("clusters", "N", "cluster centres the vectors are drawn around", "200");
+  a.AddFlag("seed", "N", "random seed", "1");
+  a.AddFlag("removals", "N", "vectors removed before the after-removal pass", "1000");
+  a.AddSwitch("json", "print one JSON object");
+  if (!flags.Parse(argc, argv)) return *exit_code = flags.exit_code(), false;
+  f->n = flags.Int("n", 1);
+  f->dim = static_cast<uint32_t>(flags.Int("dim", 1));
+  f->queries = flags.Int("queries", 1);
+  f->m = flags.Int("M", 2);
+  f->ef_construction = flags.Int("ef-construction", 1);
+  f->ef = flags.Int("ef", 1);
+  f->ef_given = flags.Has("ef");
+  f->clusters = flags.Int("clusters", 1);
+  f->seed = flags.Int("seed", 0);
+  f->removals = flags.Int("removals", 0);
+  f->json = flags.Has("json");
+  *exit_code = flags.exit_code();
+  return flags.ok();
 }
 
 // n unit vectors around `clusters` random centres; queries come from the same
@@ -163,7 +156,7 @@ Measured Measure(size_t nq, const std::vector<std::vector<Neighbor>>& truth, int
   return m;
 }
 
-int Run(const Flags& f) {
+int Run(const AnnFlags& f) {
   auto log = [&](const char* fmt, auto... args) {
     if (!f.json) std::printf(fmt, args...);
     std::fflush(stdout);
@@ -423,15 +416,9 @@ int Run(const Flags& f) {
 }
 
 int BenchAnnMain(int argc, char** argv) {
-  Flags flags;
-  if (!ParseFlags(argc, argv, &flags)) {
-    std::fprintf(stderr,
-                 "usage: recdb bench ann [--n 100000] [--dim 384] [--queries 1000] [--M 16]\n"
-                 "       [--ef-construction 200] [--ef 64] [--clusters 200] [--seed 1]\n"
-                 "       [--removals 1000] [--json]\n"
-                 "--ef fixes ef_search; without it ef rises from 64 until recall@10 >= 0.95.\n");
-    return 2;
-  }
+  AnnFlags flags;
+  int exit_code = 0;
+  if (!ParseFlags(argc, argv, &flags, &exit_code)) return exit_code;
   return Run(flags);
 }
 

@@ -922,31 +922,20 @@ int DiversityVariants(const std::string& dir, const char* only) {
   return 0;
 }
 
-int ParseArgs(int argc, char** argv, bool allow_only, std::string* dir, std::string* only) {
-  for (int a = 1; a < argc; ++a) {
-    if (!std::strcmp(argv[a], "--data") && a + 1 < argc) {
-      *dir = argv[++a];
-    } else if (allow_only && !std::strcmp(argv[a], "--only") && a + 1 < argc) {
-      *only = argv[++a];
-    } else {
-      std::fprintf(stderr, "usage: recdb bench %s [--data DIR]%s\n", argv[0],
-                   allow_only ? " [--only NAME,NAME]" : "");
-      return 2;
-    }
-  }
-  return 0;
-}
-
 int BenchCareVariantsMain(int argc, char** argv) {
-  std::string dir = "../shared/data/ml-100k", only;
-  if (int rc = ParseArgs(argc, argv, /*allow_only=*/true, &dir, &only)) return rc;
-  return DiversityVariants(dir, only.empty() ? nullptr : only.c_str());
+  Flags f("care-variants");
+  f.args().AddFlag("data", "DIR", "the ml-100k directory", "../shared/data/ml-100k");
+  f.args().AddFlag("only", "NAME,NAME", "run only the variants whose names contain these");
+  if (!f.Parse(argc, argv)) return f.exit_code();
+  const std::string only = f.Str("only");
+  return DiversityVariants(f.Str("data"), only.empty() ? nullptr : only.c_str());
 }
 
 int BenchContextVariantsMain(int argc, char** argv) {
-  std::string dir = "../shared/data/ml-100k", only;
-  if (int rc = ParseArgs(argc, argv, /*allow_only=*/false, &dir, &only)) return rc;
-  return ContextVariants(dir);
+  Flags f("context-variants");
+  f.args().AddFlag("data", "DIR", "the ml-100k directory", "../shared/data/ml-100k");
+  if (!f.Parse(argc, argv)) return f.exit_code();
+  return ContextVariants(f.Str("data"));
 }
 
 }  // namespace

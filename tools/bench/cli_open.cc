@@ -25,7 +25,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -109,35 +108,19 @@ struct Series {
   double Max() const { return s.empty() ? 0 : *std::max_element(s.begin(), s.end()); }
 };
 
-int Usage() {
-  std::fprintf(stderr,
-               "usage: recdb bench cli [--db TRAINED_DIR | --data ML100K_DIR] [--user ID]\n"
-               "                       [--repeat N] [--json]\n");
-  return 2;
-}
-
 int BenchCliMain(int argc, char** argv) {
-  std::string db, data = "../shared/data/ml-100k", user = "1";
-  int repeat = 7;
-  bool json = false;
-  for (int a = 1; a < argc; ++a) {
-    auto next = [&]() -> const char* { return a + 1 < argc ? argv[++a] : nullptr; };
-    const char* flag = argv[a];
-    const char* v = nullptr;
-    if (!std::strcmp(flag, "--json")) {
-      json = true;
-    } else if (!std::strcmp(flag, "--db") && (v = next())) {
-      db = v;
-    } else if (!std::strcmp(flag, "--data") && (v = next())) {
-      data = v;
-    } else if (!std::strcmp(flag, "--user") && (v = next())) {
-      user = v;
-    } else if (!std::strcmp(flag, "--repeat") && (v = next())) {
-      repeat = std::max(1, std::atoi(v));
-    } else {
-      return Usage();
-    }
-  }
+  Flags f("cli");
+  f.args().AddFlag("db", "TRAINED_DIR", "a trained database (default: build one from --data)");
+  f.args().AddFlag("data", "ML100K_DIR", "the ml-100k directory", "../shared/data/ml-100k");
+  f.args().AddFlag("user", "ID", "the user to recommend for", "1");
+  f.args().AddFlag("repeat", "N", "runs of each command", "7");
+  f.args().AddSwitch("json", "print one JSON object");
+  if (!f.Parse(argc, argv)) return f.exit_code();
+  std::string db = f.Str("db");
+  const std::string data = f.Str("data"), user = f.Str("user");
+  const int repeat = static_cast<int>(f.Int("repeat", 1));
+  const bool json = f.Has("json");
+  if (!f.ok()) return f.exit_code();
   std::error_code ec;
   const fs::path tmp = fs::temp_directory_path() / ("recdb_bench_cli_" + std::to_string(::getpid()));
   fs::create_directories(tmp, ec);

@@ -20,7 +20,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -176,59 +175,28 @@ NumpyResult RunNumpy(const std::string& python, const models::Dataset& d, double
   return r;
 }
 
-int Usage() {
-  std::fprintf(stderr,
-               "usage: recdb bench ease [--items N] [--users N] [--events N] [--data ML100K_DIR]\n"
-               "                        [--threads N] [--lambda X] [--python PATH] [--no-numpy]\n"
-               "                        [--double (fit in double: dpotrf + dpotri)]\n"
-               "                        [--json]\n"
-               "  Times recdb's EASE fit and numpy's np.linalg.inv path on the same matrix.\n"
-               "  Defaults: 10000 items, 50000 users, 1000000 events (synthetic world),\n"
-               "  2 threads, lambda 300, /usr/bin/python3 (python3 when absent).\n");
-  return 2;
-}
-
 int BenchEaseMain(int argc, char** argv) {
-  int64_t items = 10000, users = 50000, events = 1000000;
-  std::string data_dir;
-  int threads = 2;
-  double lambda = 300.0;
-  std::string python = fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-  bool numpy = true, json = false, single = true;
-  for (int a = 1; a < argc; ++a) {
-    auto next = [&]() -> const char* { return a + 1 < argc ? argv[++a] : nullptr; };
-    const char* flag = argv[a];
-    const char* v = nullptr;
-    if (!std::strcmp(flag, "--json")) {
-      json = true;
-    } else if (!std::strcmp(flag, "--no-numpy")) {
-      numpy = false;
-    } else if (!std::strcmp(flag, "--double")) {
-      single = false;
-    } else if (!std::strcmp(flag, "--help") || !std::strcmp(flag, "-h")) {
-      Usage();
-      return 0;
-    } else if ((v = next()) == nullptr) {
-      return Usage();
-    } else if (!std::strcmp(flag, "--items")) {
-      items = std::atoll(v);
-    } else if (!std::strcmp(flag, "--users")) {
-      users = std::atoll(v);
-    } else if (!std::strcmp(flag, "--events")) {
-      events = std::atoll(v);
-    } else if (!std::strcmp(flag, "--data")) {
-      data_dir = v;
-    } else if (!std::strcmp(flag, "--threads")) {
-      threads = std::max(1, std::atoi(v));
-    } else if (!std::strcmp(flag, "--lambda")) {
-      lambda = std::atof(v);
-    } else if (!std::strcmp(flag, "--python")) {
-      python = v;
-    } else {
-      return Usage();
-    }
-  }
-  if (items <= 0 || users <= 0 || events <= 0 || !(lambda > 0)) return Usage();
+  Flags f("ease");
+  f.args().AddFlag("items", "N", "synthetic world: items", "10000");
+  f.args().AddFlag("users", "N", "synthetic world: users", "50000");
+  f.args().AddFlag("events", "N", "synthetic world: events", "1000000");
+  f.args().AddFlag("data", "ML100K_DIR", "fit ml-100k instead of the synthetic world");
+  f.args().AddFlag("threads", "N", "BLAS threads", "2");
+  f.args().AddFlag("lambda", "X", "EASE's L2 regularisation (> 0)", "300");
+  f.args().AddFlag("python", "PATH", "the python with numpy",
+                   fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
+  f.args().AddSwitch("no-numpy", "skip the numpy anchor");
+  f.args().AddSwitch("double", "fit in double (dpotrf + dpotri)");
+  f.args().AddSwitch("json", "print one JSON object");
+  if (!f.Parse(argc, argv)) return f.exit_code();
+  const int64_t items = f.Int("items", 1), users = f.Int("users", 1), events = f.Int("events", 1);
+  const std::string data_dir = f.Str("data");
+  const int threads = static_cast<int>(f.Int("threads", 1));
+  const double lambda = f.Double("lambda", 0);
+  const std::string python = f.Str("python");
+  const bool numpy = !f.Has("no-numpy"), json = f.Has("json"), single = !f.Has("double");
+  if (!f.ok()) return f.exit_code();
+  if (!(lambda > 0)) return cli::UsageError("bench ease", "--lambda must be > 0");
 
   auto t0 = std::chrono::steady_clock::now();
   StatusOr<models::Dataset> data =

@@ -10,7 +10,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <random>
@@ -68,41 +67,25 @@ double RunRound(const std::vector<std::string>& users, size_t begin, size_t end,
 }
 
 int BenchHttpMain(int argc, char** argv) {
-  std::string data_dir = "../shared/data/ml-100k";
-  size_t requests = 4000;
-  int clients = 2;
-  int server_threads = 2;
-  int rounds = 4;
-  size_t k = 10;
-  bool json = false;
-  for (int a = 1; a < argc; ++a) {
-    auto next = [&](const char* name) -> const char* {
-      if (a + 1 >= argc) {
-        std::fprintf(stderr, "bench http: %s needs a value\n", name);
-        std::exit(2);
-      }
-      return argv[++a];
-    };
-    if (!std::strcmp(argv[a], "--data")) data_dir = next("--data");
-    else if (!std::strcmp(argv[a], "--requests")) requests = std::atoll(next("--requests"));
-    else if (!std::strcmp(argv[a], "--clients")) clients = std::atoi(next("--clients"));
-    else if (!std::strcmp(argv[a], "--server-threads")) server_threads = std::atoi(next("--server-threads"));
-    else if (!std::strcmp(argv[a], "--rounds")) rounds = std::atoi(next("--rounds"));
-    else if (!std::strcmp(argv[a], "-k")) k = std::atoll(next("-k"));
-    else if (!std::strcmp(argv[a], "--json")) json = true;
-    else {
-      std::fprintf(stderr,
-                   "usage: recdb bench http [--data ML100K_DIR] [--requests N] [--clients N]\n"
-                   "       [--server-threads N] [--rounds N] [-k N] [--json]\n"
-                   "N requests over loopback to GET /v1/recommend from --clients threads\n"
-                   "(default 2), against the same calls through DB::Recommend.\n");
-      return 2;
-    }
-  }
-  if (clients < 1 || clients > 256 || server_threads < 1 || rounds < 1 || requests < 1) {
-    std::fprintf(stderr, "bench http: --clients, --server-threads, --rounds, --requests must be >= 1\n");
-    return 2;
-  }
+  Flags f("http", "N requests over loopback from --clients threads, against the same calls through\n"
+          "DB::Recommend (the anchor).");
+  f.args().AddFlag("data", "DIR", "the ml-100k directory", "../shared/data/ml-100k");
+  f.args().AddFlag("requests", "N", "requests per round", "4000");
+  f.args().AddFlag("clients", "N", "client threads (1-256)", "2");
+  f.args().AddFlag("server-threads", "N", "the service's threads", "2");
+  f.args().AddFlag("rounds", "N", "rounds, alternating HTTP and direct", "4");
+  f.args().AddFlag("k", "N", "items per request", "10");
+  f.args().AddSwitch("json", "print one JSON object");
+  if (!f.Parse(argc, argv)) return f.exit_code();
+  const std::string data_dir = f.Str("data");
+  const size_t requests = f.Int("requests", 1);
+  const int clients = static_cast<int>(f.Int("clients", 1));
+  const int server_threads = static_cast<int>(f.Int("server-threads", 1));
+  const int rounds = static_cast<int>(f.Int("rounds", 1));
+  const size_t k = f.Int("k", 1);
+  const bool json = f.Has("json");
+  if (!f.ok()) return f.exit_code();
+  if (clients > 256) return cli::UsageError("bench http", "--clients must be at most 256");
 
   char tmpl[] = "/tmp/recdb_bench_http_XXXXXX";
   if (!mkdtemp(tmpl)) return Fail("mkdtemp", Status::IOError("cannot create temp dir"));

@@ -25,13 +25,12 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "recdb/db.h"
 #include "storage/key_codec.h"
 #include "storage/store.h"
@@ -51,25 +50,6 @@ struct IngestFlags {
   bool json = false;
   std::string dir;  // default: a fresh directory under $TMPDIR
 };
-
-void Usage(std::FILE* out) {
-  std::fprintf(out,
-               "Usage: recdb bench ingest [--events N] [--batch N] [--users N] [--items N]\n"
-               "                          [--rounds N] [--dir PATH] [--json]\n"
-               "Records N synthetic events through DB::RecordEvents and writes the same\n"
-               "event keys/values with raw RocksDB WriteBatch puts; prints both rates and\n"
-               "their ratio. Defaults: --events 1000000 --batch 1000 --users 50000\n"
-               "--items 20000 --rounds 1. With more rounds, the round where recdb was\n"
-               "fastest is reported, with that round's anchor.\n");
-}
-
-bool ParseSize(const char* s, size_t* out) {
-  char* end = nullptr;
-  unsigned long long v = std::strtoull(s, &end, 10);
-  if (end == s || *end != '\0' || v == 0) return false;
-  *out = static_cast<size_t>(v);
-  return true;
-}
 
 // Deterministic synthetic traffic: a user and an item drawn with a power-law
 // skew (a few popular items, a long tail), 80% views.
@@ -211,42 +191,29 @@ Status RunRound(const IngestFlags& f, const std::string& dir, RoundResult* out) 
 }
 
 int BenchIngestMain(int argc, char** argv) {
+  Flags flags("ingest",
+              "Records N synthetic events through DB::RecordEvents and writes the same\n"
+              "event keys/values with raw RocksDB WriteBatch puts; prints both rates and\n"
+              "their ratio. With more rounds, the round where recdb was fastest is\n"
+              "reported, with that round's anchor.");
+  cli::ArgParser& a = flags.args();
+  a.AddFlag("events", "N", "events to record", "1000000");
+  a.AddFlag("batch", "N", "events per RecordEvents call", "1000");
+  a.AddFlag("users", "N", "distinct users", "50000");
+  a.AddFlag("items", "N", "distinct items", "20000");
+  a.AddFlag("rounds", "N", "repetitions", "1");
+  a.AddFlag("dir", "PATH", "where to write (default: a fresh directory under $TMPDIR)");
+  a.AddSwitch("json", "print one JSON object");
+  if (!flags.Parse(argc, argv)) return flags.exit_code();
   IngestFlags f;
-  for (int i = 1; i < argc; ++i) {
-    const char* a = argv[i];
-    auto next = [&](size_t* dst) {
-      if (i + 1 >= argc || !ParseSize(argv[i + 1], dst)) {
-        std::fprintf(stderr, "recdb bench ingest: %s needs a positive integer\n", a);
-        return false;
-      }
-      ++i;
-      return true;
-    };
-    size_t rounds = 0;
-    if (std::strcmp(a, "--events") == 0) {
-      if (!next(&f.events)) return 2;
-    } else if (std::strcmp(a, "--batch") == 0) {
-      if (!next(&f.batch)) return 2;
-    } else if (std::strcmp(a, "--users") == 0) {
-      if (!next(&f.users)) return 2;
-    } else if (std::strcmp(a, "--items") == 0) {
-      if (!next(&f.items)) return 2;
-    } else if (std::strcmp(a, "--rounds") == 0) {
-      if (!next(&rounds)) return 2;
-      f.rounds = static_cast<int>(rounds);
-    } else if (std::strcmp(a, "--dir") == 0 && i + 1 < argc) {
-      f.dir = argv[++i];
-    } else if (std::strcmp(a, "--json") == 0) {
-      f.json = true;
-    } else if (std::strcmp(a, "--help") == 0 || std::strcmp(a, "-h") == 0) {
-      Usage(stdout);
-      return 0;
-    } else {
-      std::fprintf(stderr, "recdb bench ingest: unknown flag '%s'\n", a);
-      Usage(stderr);
-      return 2;
-    }
-  }
+  f.events = flags.Int("events", 1);
+  f.batch = flags.Int("batch", 1);
+  f.users = flags.Int("users", 1);
+  f.items = flags.Int("items", 1);
+  f.rounds = static_cast<int>(flags.Int("rounds", 1));
+  f.dir = flags.Str("dir");
+  f.json = flags.Has("json");
+  if (!flags.ok()) return flags.exit_code();
   if (f.batch > kMaxBatchSize) {
     std::fprintf(stderr, "recdb bench ingest: --batch exceeds %zu\n", kMaxBatchSize);
     return 2;

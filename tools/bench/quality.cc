@@ -6,7 +6,6 @@
 // 4 decimals.
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
@@ -30,21 +29,15 @@ struct Row {
 };
 
 int BenchQualityMain(int argc, char** argv) {
-  std::string dir = "../shared/data/ml-100k";
-  bool json = false;
-  int threads = 2;
-  for (int a = 1; a < argc; ++a) {
-    if (!std::strcmp(argv[a], "--data") && a + 1 < argc) {
-      dir = argv[++a];
-    } else if (!std::strcmp(argv[a], "--json")) {
-      json = true;
-    } else if (!std::strcmp(argv[a], "--threads") && a + 1 < argc) {
-      threads = std::max(1, std::atoi(argv[++a]));
-    } else {
-      std::fprintf(stderr, "usage: recdb bench quality [--data DIR] [--json] [--threads N]\n");
-      return 2;
-    }
-  }
+  Flags f("quality");
+  f.args().AddFlag("data", "DIR", "the ml-100k directory", "../shared/data/ml-100k");
+  f.args().AddFlag("threads", "N", "training and evaluation threads", "2");
+  f.args().AddSwitch("json", "print one JSON object");
+  if (!f.Parse(argc, argv)) return f.exit_code();
+  const std::string dir = f.Str("data");
+  const bool json = f.Has("json");
+  const int threads = static_cast<int>(f.Int("threads", 1));
+  if (!f.ok()) return f.exit_code();
   auto data = eval::LoadMovieLens100k(dir);
   if (!data.ok()) {
     std::fprintf(stderr, "quality: %s\n", data.status().ToString().c_str());

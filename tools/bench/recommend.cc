@@ -9,7 +9,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -29,40 +28,30 @@ int Fail(const std::string& what, const Status& s) {
 }
 
 int BenchRecommendMain(int argc, char** argv) {
-  std::string world = "ml100k";
-  std::string data_dir = "../shared/data/ml-100k";
-  std::string dir;
-  int64_t items = 100000, users = 50000, events = 1000000;
-  size_t requests = 2000;
-  size_t k = 10;
-  bool json = false;
-  double diversity = -1;  // < 0: Options::care as configured (diversity off)
-  for (int a = 1; a < argc; ++a) {
-    auto next = [&](const char* name) -> const char* {
-      if (a + 1 >= argc) {
-        std::fprintf(stderr, "bench recommend: %s needs a value\n", name);
-        std::exit(2);
-      }
-      return argv[++a];
-    };
-    if (!std::strcmp(argv[a], "--world")) world = next("--world");
-    else if (!std::strcmp(argv[a], "--data")) data_dir = next("--data");
-    else if (!std::strcmp(argv[a], "--dir")) dir = next("--dir");
-    else if (!std::strcmp(argv[a], "--items")) items = std::atoll(next("--items"));
-    else if (!std::strcmp(argv[a], "--users")) users = std::atoll(next("--users"));
-    else if (!std::strcmp(argv[a], "--events")) events = std::atoll(next("--events"));
-    else if (!std::strcmp(argv[a], "--requests")) requests = std::atoll(next("--requests"));
-    else if (!std::strcmp(argv[a], "-k")) k = std::atoll(next("-k"));
-    else if (!std::strcmp(argv[a], "--json")) json = true;
-    else if (!std::strcmp(argv[a], "--diversity"))
-      diversity = std::atof(next("--diversity"));
-    else {
-      std::fprintf(stderr,
-                   "usage: recdb bench recommend [--world ml100k|synthetic] [--data DIR]\n"
-                   "       [--items N --users N --events N] [--requests N] [-k N] [--dir D] [--json]\n"
-                   "       [--diversity X]  (re-rank every request with that diversity)\n");
-      return 2;
-    }
+  Flags f("recommend");
+  f.args().AddFlag("world", "ml100k|synthetic", "the data", "ml100k");
+  f.args().AddFlag("data", "DIR", "the ml-100k directory", "../shared/data/ml-100k");
+  f.args().AddFlag("items", "N", "synthetic world: items", "100000");
+  f.args().AddFlag("users", "N", "synthetic world: users", "50000");
+  f.args().AddFlag("events", "N", "synthetic world: events", "1000000");
+  f.args().AddFlag("requests", "N", "requests per phase", "2000");
+  f.args().AddFlag("k", "N", "items per request", "10");
+  f.args().AddFlag("dir", "D", "database directory (kept; default a temporary one)");
+  f.args().AddFlag("diversity", "X", "re-rank every request with that diversity (default: care off)");
+  f.args().AddSwitch("json", "print one JSON object");
+  if (!f.Parse(argc, argv)) return f.exit_code();
+  const std::string world = f.Str("world");
+  const std::string data_dir = f.Str("data");
+  std::string dir = f.Str("dir");
+  const int64_t items = f.Int("items", 1), users = f.Int("users", 1), events = f.Int("events", 1);
+  const size_t requests = f.Int("requests", 1);
+  const size_t k = f.Int("k", 1);
+  const bool json = f.Has("json");
+  // < 0: Options::care as configured (diversity off).
+  const double diversity = f.Has("diversity") ? f.Double("diversity", 0) : -1;
+  if (!f.ok()) return f.exit_code();
+  if (world != "ml100k" && world != "synthetic") {
+    return cli::UsageError("bench recommend", "unknown world '" + world + "' (ml100k or synthetic)");
   }
   bool temp = dir.empty();
   if (temp) {
@@ -79,12 +68,9 @@ int BenchRecommendMain(int argc, char** argv) {
   if (world == "ml100k") {
     Status s = LoadMovieLens(db.get(), data_dir);
     if (!s.ok()) return Fail("import " + data_dir, s);
-  } else if (world == "synthetic") {
+  } else {
     Status s = LoadSynthetic(db.get(), items, users, events);
     if (!s.ok()) return Fail("load synthetic world", s);
-  } else {
-    std::fprintf(stderr, "bench recommend: unknown world '%s'\n", world.c_str());
-    return 2;
   }
   auto listed = UserIds(db.get());
   if (!listed.ok()) return Fail("users", listed.status());

@@ -12,7 +12,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <random>
@@ -149,36 +148,21 @@ StatusOr<Serving> MeasureServing(DB* db, int64_t users, size_t requests, size_t 
 }
 
 int BenchScaleMain(int argc, char** argv) {
-  int64_t items = 100000, users = 1000000, events = 10000000;
-  std::string dir;
-  size_t requests = 2000, k = 10;
-  bool json = false, keep = false;
-  for (int a = 1; a < argc; ++a) {
-    auto next = [&](const char* name) -> const char* {
-      if (a + 1 >= argc) {
-        std::fprintf(stderr, "bench scale: %s needs a value\n", name);
-        std::exit(2);
-      }
-      return argv[++a];
-    };
-    if (!std::strcmp(argv[a], "--items")) items = std::atoll(next("--items"));
-    else if (!std::strcmp(argv[a], "--users")) users = std::atoll(next("--users"));
-    else if (!std::strcmp(argv[a], "--events")) events = std::atoll(next("--events"));
-    else if (!std::strcmp(argv[a], "--requests")) requests = std::atoll(next("--requests"));
-    else if (!std::strcmp(argv[a], "-k")) k = std::atoll(next("-k"));
-    else if (!std::strcmp(argv[a], "--dir")) dir = next("--dir"), keep = true;
-    else if (!std::strcmp(argv[a], "--json")) json = true;
-    else {
-      std::fprintf(stderr,
-                   "usage: recdb bench scale [--items N] [--users N] [--events N] [--requests N]\n"
-                   "       [-k N] [--dir D (kept, reused when it holds the same world)] [--json]\n");
-      return 2;
-    }
-  }
-  if (items <= 0 || users <= 0 || events <= 0) {
-    std::fprintf(stderr, "bench scale: sizes must be > 0\n");
-    return 2;
-  }
+  Flags f("scale");
+  f.args().AddFlag("items", "N", "synthetic world: items", "100000");
+  f.args().AddFlag("users", "N", "synthetic world: users", "1000000");
+  f.args().AddFlag("events", "N", "synthetic world: events", "10000000");
+  f.args().AddFlag("requests", "N", "requests per phase", "2000");
+  f.args().AddFlag("k", "N", "items per request", "10");
+  f.args().AddFlag("dir", "D", "database directory, kept and reused when it holds the same world");
+  f.args().AddSwitch("json", "print one JSON object");
+  if (!f.Parse(argc, argv)) return f.exit_code();
+  const int64_t items = f.Int("items", 1), users = f.Int("users", 1), events = f.Int("events", 1);
+  const size_t requests = f.Int("requests", 1), k = f.Int("k", 1);
+  std::string dir = f.Str("dir");
+  const bool keep = f.Has("dir");
+  const bool json = f.Has("json");
+  if (!f.ok()) return f.exit_code();
   if (dir.empty()) {
     char tmpl[] = "/tmp/recdb_bench_scale_XXXXXX";
     if (!mkdtemp(tmpl)) return Fail("mkdtemp", Status::IOError("cannot create temp dir"));

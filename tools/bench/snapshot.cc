@@ -21,7 +21,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -29,7 +28,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "recdb/db.h"
 #include "recdb/snapshot.h"
 #include "storage/snapshot_files.h"
@@ -225,32 +224,20 @@ void Print(const WorldResult& r, bool json, bool last) {
 }
 
 int BenchSnapshotMain(int argc, char** argv) {
-  std::string data_dir = "../shared/data/ml-100k";
-  int64_t items = 100000, users = 50000, events = 1000000;
-  int repeat = 3;
-  bool json = false, synthetic = true;
-  for (int a = 1; a < argc; ++a) {
-    auto next = [&](const char* name) -> const char* {
-      if (a + 1 >= argc) {
-        std::fprintf(stderr, "bench snapshot: %s needs a value\n", name);
-        std::exit(2);
-      }
-      return argv[++a];
-    };
-    if (!std::strcmp(argv[a], "--data")) data_dir = next("--data");
-    else if (!std::strcmp(argv[a], "--items")) items = std::atoll(next("--items"));
-    else if (!std::strcmp(argv[a], "--users")) users = std::atoll(next("--users"));
-    else if (!std::strcmp(argv[a], "--events")) events = std::atoll(next("--events"));
-    else if (!std::strcmp(argv[a], "--repeat")) repeat = std::max(1, std::atoi(next("--repeat")));
-    else if (!std::strcmp(argv[a], "--no-synthetic")) synthetic = false;
-    else if (!std::strcmp(argv[a], "--json")) json = true;
-    else {
-      std::fprintf(stderr,
-                   "usage: recdb bench snapshot [--data ML100K_DIR] [--items N --users N "
-                   "--events N] [--no-synthetic] [--repeat R] [--json]\n");
-      return 2;
-    }
-  }
+  Flags f("snapshot");
+  f.args().AddFlag("data", "DIR", "the ml-100k directory (skipped when absent)", "../shared/data/ml-100k");
+  f.args().AddFlag("items", "N", "synthetic world: items", "100000");
+  f.args().AddFlag("users", "N", "synthetic world: users", "50000");
+  f.args().AddFlag("events", "N", "synthetic world: events", "1000000");
+  f.args().AddFlag("repeat", "R", "repetitions of each measurement", "3");
+  f.args().AddSwitch("no-synthetic", "measure ml-100k only");
+  f.args().AddSwitch("json", "print one JSON object");
+  if (!f.Parse(argc, argv)) return f.exit_code();
+  const std::string data_dir = f.Str("data");
+  const int64_t items = f.Int("items", 1), users = f.Int("users", 1), events = f.Int("events", 1);
+  const int repeat = static_cast<int>(f.Int("repeat", 1));
+  const bool json = f.Has("json"), synthetic = !f.Has("no-synthetic");
+  if (!f.ok()) return f.exit_code();
   char tmpl[] = "/tmp/recdb_bench_snapshot_XXXXXX";
   if (!mkdtemp(tmpl)) return Fail("mkdtemp", Status::IOError("cannot create temp dir"));
   const std::string root = tmpl;

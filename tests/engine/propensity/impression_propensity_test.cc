@@ -5,7 +5,7 @@
 // that it does not rebuild every engine test.
 #include <gtest/gtest.h>
 
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "engine/rerank/impression_log.h"
 #include "test_util.h"
 

@@ -88,19 +88,19 @@ class DBImpl final : public DB {
   Status ForEachUser(const std::function<Status(const User&)>& fn) override;
   Status ForEachEvent(const std::function<Status(const Event&)>& fn) override;
 
-  // Recommendations (db_recommend.cc).
+  // Recommendations (db_impl_recommend.cc).
   StatusOr<TrainReport> Train(const TrainOptions& options) override;
   StatusOr<TrainReport> GetModelReport() override;
   StatusOr<RecommendResponse> Recommend(const RecommendRequest& request) override;
   StatusOr<RecommendResponse> SimilarItems(const std::string& item_id, size_t k,
                                            const ItemFilter& filter) override;
   StatusOr<EvaluationReport> Evaluate(const EvaluateOptions& options) override;
-  // Impressions (db_impressions.cc), stored by RecommendService.
+  // Impressions (db_impl_impressions.cc), stored by RecommendService.
   Status RecordImpressions(const WriteOptions& wo, const std::string& user,
                            const std::vector<std::string>& items,
                            const ImpressionContext& context) override;
 
-  // Embedding spaces (engine/spaces/db_spaces.cc), forwarded to SpaceManager.
+  // Embedding spaces (engine/db_impl/db_impl_spaces.cc), forwarded to SpaceManager.
   Status CreateSpace(const SpaceOptions& options) override;
   Status DropSpace(const std::string& name) override;
   StatusOr<std::vector<SpaceInfo>> ListSpaces() override;
@@ -119,7 +119,7 @@ class DBImpl final : public DB {
                                                         const ItemFilter& filter) override;
   Status CheckpointIndexes() override;
 
-  // Privacy (db_privacy.cc).
+  // Privacy (db_impl_privacy.cc).
   StatusOr<ErasureReceipt> ForgetUser(const std::string& id,
                                       const ForgetOptions& options) override;
   Status UnforgetUser(const std::string& id) override;
@@ -128,7 +128,7 @@ class DBImpl final : public DB {
   StatusOr<int64_t> RotatePseudonymKeys(const std::vector<std::string>& added_keys) override;
   StatusOr<std::vector<AuditEntry>> ReadAuditLog() override;
 
-  // Snapshots (engine/snapshot/db_snapshot.cc; DB::Restore in restore.cc).
+  // Snapshots (engine/db_impl/db_impl_snapshot.cc; DB::Restore in restore.cc).
   StatusOr<SnapshotInfo> CreateSnapshot(const std::string& backup_dir,
                                         const SnapshotOptions& options) override;
   // After a restore: forgets again every stored user named by this
@@ -200,7 +200,7 @@ class DBImpl final : public DB {
   std::vector<EventTypeInfo> EventTypesById() const;
   std::optional<uint16_t> FindEventTypeId(std::string_view name) const;
 
-  // Off-policy estimates from the impression log (db_off_policy.cc); the
+  // Off-policy estimates from the impression log (db_impl_off_policy.cc); the
   // public entry point is recdb::EvaluateOffPolicy (recdb/off_policy.h),
   // which documents it.
   StatusOr<OffPolicyReport> EvaluateOffPolicy(const OffPolicyOptions& options);
@@ -259,7 +259,7 @@ class DBImpl final : public DB {
   Status InitializeNew();
   Status LoadState();
 
-  // Privacy (db_privacy.cc): loads the forget ledger and retention rules,
+  // Privacy (db_impl_privacy.cc): loads the forget ledger and retention rules,
   // schedules the sweep.
   Status OpenPrivacy();
   Status OpenPseudonyms();  // checks Options::pseudonyms against meta
@@ -291,7 +291,7 @@ class DBImpl final : public DB {
   Status CheckOpen() const;
   Status CheckWritable() const;
 
-  // Write path (db_write.cc).
+  // Write path (db_impl_write.cc).
   // Folds once this many event batches are pending in "stats_log".
   static constexpr uint64_t kFoldBatches = 1024;
   // ... or once this many distinct (item, type, day) deltas are pending.
@@ -330,7 +330,8 @@ class DBImpl final : public DB {
   // Close before the Store.
   std::unique_ptr<SpaceManager> spaces_;
 
-  // Privacy state (db_privacy.cc; engine/privacy/privacy_state.h).
+  // The clock (Options::env's) and privacy state (db_impl_privacy.cc;
+  // engine/privacy/privacy_state.h).
   Env* const env_;
   const EnvClock clock_;
   std::unique_ptr<privacy::PrivacyState> privacy_;

@@ -1,4 +1,4 @@
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "engine/no_throw.h"
 
 #include <cmath>

@@ -1,5 +1,5 @@
 // DBImpl: impressions -- what was shown to whom (engine/rerank/impression_log.h).
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 
 namespace recdb {
 

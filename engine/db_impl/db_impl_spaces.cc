@@ -1,5 +1,5 @@
 // DBImpl's embedding-space methods: the lifecycle check, then SpaceManager.
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 
 namespace recdb {
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <unordered_map>
 
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "engine/recommend/recommend_service.h"
 #include "engine/rerank/impression_log.h"
 

@@ -7,7 +7,7 @@
 #include <new>
 #include <thread>
 
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "engine/no_throw.h"
 #include "engine/privacy/forget_ledger.h"
 #include "engine/privacy/privacy_state.h"

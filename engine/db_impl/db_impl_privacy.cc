@@ -16,7 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <tuple>
 
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "engine/no_throw.h"
 #include "engine/privacy/keyed_hash.h"
 #include "engine/privacy/laplace_noise.h"
@@ -344,7 +344,7 @@ Status DBImpl::ForgetUserLocked(uint32_t uid, const std::string& id, ErasureRece
   std::string record;
   Status s = store_->Get(ColumnFamily::kUsers, storage::EntityKey(uid), &record);
   if (!s.ok() && !s.IsNotFound()) return s;
-  // An auto-created user has only its ids entry (db_write.cc) yet reads as a
+  // An auto-created user has only its ids entry (db_impl_write.cc) yet reads as a
   // user everywhere: the receipt says it had a record either way.
   receipt->had_user_record = true;
   receipt->user_auto_created = s.IsNotFound();

@@ -1,7 +1,7 @@
 // DBImpl: the serving side -- item catalog, recommendations, evaluation.
 #include <atomic>
 
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "engine/recommend/content_vectors.h"
 #include "engine/recommend/evaluation.h"
 #include "engine/recommend/recommend_service.h"

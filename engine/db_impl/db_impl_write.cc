@@ -15,7 +15,7 @@
 #include <cstring>
 #include <map>
 
-#include "engine/db_impl.h"
+#include "engine/db_impl/db_impl.h"
 #include "engine/no_throw.h"
 #include "engine/write_validation.h"
 #include "storage/key_codec.h"
@@ -217,7 +217,7 @@ Status DBImpl::UpsertUsersLocked(const WriteOptions& wo, const std::vector<User>
       uid = *f;
     } else if (auto p = pending_users_.find(id); p != pending_users_.end()) {
       uid = p->second;
-    } else if (IsForgottenId(user.id, id)) {  // forget ledger: dropped (db_privacy.cc)
+    } else if (IsForgottenId(user.id, id)) {  // forget ledger: dropped (db_impl_privacy.cc)
       uids.push_back(UINT32_MAX);
       continue;
     } else {
@@ -351,7 +351,7 @@ Status DBImpl::RecordEventsLocked(const WriteOptions& wo, const std::vector<Even
       r.user = *f;
     } else if (auto p = pending_users_.find(user_id); p != pending_users_.end()) {
       r.user = p->second;
-    } else if (IsForgottenId(e.user, user_id)) {  // forget ledger: dropped (db_privacy.cc)
+    } else if (IsForgottenId(e.user, user_id)) {  // forget ledger: dropped (db_impl_privacy.cc)
       resolved_.push_back({UINT32_MAX, 0, 0});
       ++dropped;
       continue;
