@@ -20,10 +20,19 @@
 #include <atomic>
 #include <cstdint>
 #include <optional>
+#include <ostream>
 #include <string>
 
 #include "recdb/env.h"
 #include "recdb/status.h"
+
+namespace recdb {
+// Names a FileOperationKind parameter in gtest's output (ADL finds it; one
+// definition for every test file, so every instantiation prints alike).
+inline void PrintTo(FileOperationKind kind, std::ostream* os) {
+  *os << FileOperationKindName(kind);
+}
+}  // namespace recdb
 
 namespace recdb::test {
 

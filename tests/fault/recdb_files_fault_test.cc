@@ -317,8 +317,3 @@ INSTANTIATE_TEST_SUITE_P(Kinds, RecdbFilesFaultSweepTest,
 
 }  // namespace
 }  // namespace recdb
-
-namespace recdb {
-// Names the sweep's parameter in test names and ctest's listing.
-void PrintTo(FileOperationKind k, std::ostream* os) { *os << FileOperationKindName(k); }
-}  // namespace recdb
