@@ -1,5 +1,6 @@
 // Clock: where recdb reads the time. Retention, trending and the scheduler's
 // manual mode use it, so tests substitute a FakeClock and move time by hand.
+// A database reads its wall time from its Env (recdb/env.h) through EnvClock.
 //
 // Thread-safety: implementations are safe for concurrent use.
 #pragma once
@@ -7,6 +8,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+
+#include "recdb/env.h"
 
 namespace recdb {
 
@@ -34,6 +37,21 @@ class SystemClock final : public Clock {
     static SystemClock clock;
     return &clock;
   }
+};
+
+// The wall clock of an Env (Options::env): an application's Env moves the
+// time a database's retention and privacy deadlines see. Monotonic time
+// stays the process's (the scheduler's timers). REQUIRES: env outlives it.
+class EnvClock final : public Clock {
+ public:
+  explicit EnvClock(Env* env) : env_(env) {}
+  int64_t NowSeconds() const override { return env_->NowSeconds(); }
+  int64_t NowMonotonicMillis() const override {
+    return SystemClock::Default()->NowMonotonicMillis();
+  }
+
+ private:
+  Env* const env_;
 };
 
 // A clock that moves only when told to. Both readings advance together.

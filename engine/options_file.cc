@@ -167,6 +167,8 @@ void VisitCare(R& r, C& care) {
   r.Field("candidate_factor", &care.candidate_factor);
 }
 
+// Every setting of Options except Options::env, an object the application
+// supplies (recdb/env.h), not a setting a file can hold.
 template <typename R, typename O>
 void VisitScalars(R& r, O& o) {
   r.Field("create_if_missing", &o.create_if_missing);

@@ -605,8 +605,10 @@ StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::Create(uint32_t dimension, Metri
 }
 
 StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::Load(const std::string& path, uint32_t dimension,
-                                                     Metric metric, const HnswOptions& options) {
-  RECDB_ASSIGN_OR_RETURN(IndexFile file, ReadIndexFile(path, IndexKind::kHnsw, dimension, metric));
+                                                     Metric metric, const HnswOptions& options,
+                                                     Env* env) {
+  RECDB_ASSIGN_OR_RETURN(IndexFile file,
+                         ReadIndexFile(env, path, IndexKind::kHnsw, dimension, metric));
   RECDB_ASSIGN_OR_RETURN(
       auto index,
       FromPayload(file.header, file.payload, dimension, metric, options, "index file " + path));
@@ -1112,8 +1114,8 @@ StatusOr<std::vector<Neighbor>> HnswIndex::Search(std::span<const float> query, 
   return finish(std::move(found));
 }
 
-Status HnswIndex::Save(const std::string& path) const {
-  RECDB_ASSIGN_OR_RETURN(auto writer, IndexFileWriter::Create(path));
+Status HnswIndex::Save(const std::string& path, Env* env) const {
+  RECDB_ASSIGN_OR_RETURN(auto writer, IndexFileWriter::Create(env, path));
   IndexFileHeader header;
   {
     std::shared_lock lock(mu_);

@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "index/vector_index.h"
+#include "recdb/env.h"
 
 namespace recdb::index {
 
@@ -107,9 +108,11 @@ class HnswIndex final : public VectorIndex {
   // other options from `options`. Errors as ReadIndexFile (IOError,
   // Corruption, NotSupported, InvalidArgument), plus Corruption if the graph
   // inside a checksum-valid file is inconsistent. Never trusts the file: it
-  // is fully verified before any of it reaches hnswlib.
+  // is fully verified before any of it reaches hnswlib. The file is read
+  // through `env` (a database passes its Options::env).
   static StatusOr<std::unique_ptr<HnswIndex>> Load(const std::string& path, uint32_t dimension,
-                                                   Metric metric, const HnswOptions& options = {});
+                                                   Metric metric, const HnswOptions& options = {},
+                                                   Env* env = Env::Default());
 
   ~HnswIndex() override;
   HnswIndex(const HnswIndex&) = delete;
@@ -158,8 +161,9 @@ class HnswIndex final : public VectorIndex {
   void set_covered_sequence(uint64_t sequence) override { covered_sequence_.store(sequence); }
 
   // Writes a checkpoint (with covered_sequence()) to `path` via `<path>.tmp`,
-  // fsync and rename. IOError on failure; the previous file is then intact.
-  Status Save(const std::string& path) const;
+  // fsync and rename, through `env` (a database passes its Options::env).
+  // IOError on failure; the previous file is then intact.
+  Status Save(const std::string& path, Env* env = Env::Default()) const;
 
   // The index as bytes, for a container that checksums and stamps them
   // itself (the iALS index stored beside a trained model): a small header

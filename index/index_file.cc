@@ -47,8 +47,8 @@ T Get(const char* buf, size_t off) {
 
 }  // namespace
 
-IndexFileWriter::IndexFileWriter(std::string path, int fd)
-    : path_(std::move(path)), tmp_path_(path_ + ".tmp"), fd_(fd) {
+IndexFileWriter::IndexFileWriter(Env* env, std::string path, int fd)
+    : env_(env), path_(std::move(path)), tmp_path_(path_ + ".tmp"), fd_(fd) {
   buffer_.reserve(kBufferSize);
 }
 
@@ -57,14 +57,15 @@ IndexFileWriter::~IndexFileWriter() {
   if (!finished_) ::unlink(tmp_path_.c_str());
 }
 
-StatusOr<std::unique_ptr<IndexFileWriter>> IndexFileWriter::Create(const std::string& path) {
+StatusOr<std::unique_ptr<IndexFileWriter>> IndexFileWriter::Create(Env* env,
+                                                                   const std::string& path) {
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoStatus("open", tmp);
-  std::unique_ptr<IndexFileWriter> writer(new IndexFileWriter(path, fd));
+  std::unique_ptr<IndexFileWriter> writer(new IndexFileWriter(env, path, fd));
   // Reserve the header; Finish() overwrites it once the payload CRC is known.
   const char zeros[kIndexFileHeaderSize] = {};
-  RECDB_RETURN_IF_ERROR(WriteAll(fd, std::string_view(zeros, sizeof(zeros)), tmp));
+  RECDB_RETURN_IF_ERROR(WriteAll(env, fd, std::string_view(zeros, sizeof(zeros)), tmp));
   return writer;
 }
 
@@ -73,14 +74,14 @@ Status IndexFileWriter::Append(const void* data, size_t n) {
   payload_size_ += n;
   if (buffer_.size() + n > kBufferSize) {
     RECDB_RETURN_IF_ERROR(Flush());
-    if (n >= kBufferSize) return WriteAll(fd_, std::string_view(static_cast<const char*>(data), n), tmp_path_);
+    if (n >= kBufferSize) return WriteAll(env_, fd_, std::string_view(static_cast<const char*>(data), n), tmp_path_);
   }
   buffer_.append(static_cast<const char*>(data), n);
   return Status::OK();
 }
 
 Status IndexFileWriter::Flush() {
-  Status s = WriteAll(fd_, std::string_view(buffer_.data(), buffer_.size()), tmp_path_);
+  Status s = WriteAll(env_, fd_, std::string_view(buffer_.data(), buffer_.size()), tmp_path_);
   buffer_.clear();
   return s;
 }
@@ -108,19 +109,19 @@ Status IndexFileWriter::Finish(IndexFileHeader header) {
   Put<uint32_t>(buf, kOffHeaderCrc, Crc32c(buf, kOffHeaderCrc));
 
   if (::lseek(fd_, 0, SEEK_SET) != 0) return ErrnoStatus("seek", tmp_path_);
-  RECDB_RETURN_IF_ERROR(WriteAll(fd_, std::string_view(buf, sizeof(buf)), tmp_path_));
-  if (io::Fsync(fd_) != 0) return ErrnoStatus("fsync", tmp_path_);
+  RECDB_RETURN_IF_ERROR(WriteAll(env_, fd_, std::string_view(buf, sizeof(buf)), tmp_path_));
+  if (io::Fsync(env_, fd_, tmp_path_) != 0) return ErrnoStatus("fsync", tmp_path_);
   const int fd = fd_;
   fd_ = -1;
   if (::close(fd) != 0) return ErrnoStatus("close", tmp_path_);
-  if (io::Rename(tmp_path_.c_str(), path_.c_str()) != 0) return ErrnoStatus("rename", tmp_path_);
+  if (io::Rename(env_, tmp_path_.c_str(), path_.c_str()) != 0) return ErrnoStatus("rename", tmp_path_);
   finished_ = true;
-  return FsyncParentDirectory(path_);  // the rename is durable only once the entry is
+  return FsyncParentDirectory(env_, path_);  // the rename is durable only once the entry is
 }
 
-StatusOr<IndexFile> ReadIndexFile(const std::string& path, IndexKind expected_kind,
+StatusOr<IndexFile> ReadIndexFile(Env* env, const std::string& path, IndexKind expected_kind,
                                   uint32_t expected_dimension, Metric expected_metric) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const int fd = io::Open(env, path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus("open", path);
   struct stat st;
   if (::fstat(fd, &st) != 0) {
@@ -131,7 +132,7 @@ StatusOr<IndexFile> ReadIndexFile(const std::string& path, IndexKind expected_ki
   std::string bytes(static_cast<size_t>(st.st_size), '\0');
   size_t done = 0;
   while (done < bytes.size()) {
-    const ssize_t r = io::Read(fd, bytes.data() + done, bytes.size() - done);
+    const ssize_t r = io::Read(env, fd, bytes.data() + done, bytes.size() - done, path);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) {
       Status s = ErrnoStatus("read", path);

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "index/vector_index.h"
+#include "recdb/env.h"
 #include "recdb/status.h"
 
 namespace recdb::index {
@@ -46,8 +47,10 @@ struct IndexFileHeader {
 // Destroying an unfinished writer deletes the temp file.
 class IndexFileWriter {
  public:
-  // Creates (truncates) `<path>.tmp`. IOError if it cannot.
-  static StatusOr<std::unique_ptr<IndexFileWriter>> Create(const std::string& path);
+  // Creates (truncates) `<path>.tmp`. IOError if it cannot. Every write,
+  // sync and rename goes through `env` (common/file_io.h). REQUIRES: env is
+  // not null and outlives the writer.
+  static StatusOr<std::unique_ptr<IndexFileWriter>> Create(Env* env, const std::string& path);
   ~IndexFileWriter();
   IndexFileWriter(const IndexFileWriter&) = delete;
   IndexFileWriter& operator=(const IndexFileWriter&) = delete;
@@ -61,9 +64,10 @@ class IndexFileWriter {
   Status Finish(IndexFileHeader header);
 
  private:
-  IndexFileWriter(std::string path, int fd);
+  IndexFileWriter(Env* env, std::string path, int fd);
   Status Flush();
 
+  Env* env_;
   std::string path_;
   std::string tmp_path_;
   int fd_ = -1;
@@ -78,13 +82,14 @@ struct IndexFile {
   std::string payload;  // verified against header.payload_crc32c
 };
 
-// Reads and verifies the file at `path`. Errors:
+// Reads and verifies the file at `path`, opening and reading it through
+// `env` (common/file_io.h). Errors:
 //   IOError          the file cannot be opened or read
 //   Corruption       too short, bad magic, header or payload checksum
 //                    mismatch, size fields inconsistent with the file size
 //   NotSupported     a format version this build does not read
 //   InvalidArgument  a valid file of another kind, dimension or metric
-StatusOr<IndexFile> ReadIndexFile(const std::string& path, IndexKind expected_kind,
+StatusOr<IndexFile> ReadIndexFile(Env* env, const std::string& path, IndexKind expected_kind,
                                   uint32_t expected_dimension, Metric expected_metric);
 
 }  // namespace recdb::index

@@ -98,9 +98,9 @@ BackupDirLock::~BackupDirLock() {
   ::close(fd_);
 }
 
-Status ReadSnapshotManifest(const std::string& snapshot_dir, SnapshotManifest* out) {
+Status ReadSnapshotManifest(Env* env, const std::string& snapshot_dir, SnapshotManifest* out) {
   std::string text;
-  Status s = ReadSmallFile(snapshot_dir + "/" + std::string(kSnapshotManifestName),
+  Status s = ReadSmallFile(env, snapshot_dir + "/" + std::string(kSnapshotManifestName),
                            kMaxManifestBytes, &text);
   if (s.IsNotFound()) {
     return Status::Corruption("snapshot " + snapshot_dir +
@@ -116,7 +116,8 @@ bool IsSnapshotDir(const std::string& dir) {
   return fs::is_regular_file(fs::path(dir) / std::string(kSnapshotManifestName), ec);
 }
 
-Status ListSnapshotDirs(const std::string& backup_dir, std::vector<SnapshotDirEntry>* out) {
+Status ListSnapshotDirs(Env* env, const std::string& backup_dir,
+                        std::vector<SnapshotDirEntry>* out) {
   out->clear();
   std::error_code ec;
   if (!fs::is_directory(backup_dir, ec)) {
@@ -135,7 +136,7 @@ Status ListSnapshotDirs(const std::string& backup_dir, std::vector<SnapshotDirEn
     e.path = entry.path().string();
     e.partial = partial;
     e.manifest_status = partial ? Status::Corruption("snapshot " + e.path + " is partial")
-                                : ReadSnapshotManifest(e.path, &e.manifest);
+                                : ReadSnapshotManifest(env, e.path, &e.manifest);
     out->push_back(std::move(e));
   }
   std::sort(out->begin(), out->end(), [](const SnapshotDirEntry& a, const SnapshotDirEntry& b) {
@@ -156,7 +157,7 @@ Status ListSnapshotDirs(const std::string& backup_dir, std::vector<SnapshotDirEn
   return Status::OK();
 }
 
-uint64_t VerifySnapshotFiles(const std::string& snapshot_dir, const SnapshotManifest& manifest,
+uint64_t VerifySnapshotFiles(Env* env, const std::string& snapshot_dir, const SnapshotManifest& manifest,
                              std::vector<FileProblem>* problems, VerifiedInodes* verified) {
   uint64_t bytes_read = 0;
   for (const ManifestFile& f : manifest.files) {
@@ -179,7 +180,7 @@ uint64_t VerifySnapshotFiles(const std::string& snapshot_dir, const SnapshotMani
       size = cached->second.first;
       crc = cached->second.second;
     } else {
-      Status s = ChecksumFile(path, &size, &crc);
+      Status s = ChecksumFile(env, path, &size, &crc);
       if (!s.ok()) {
         problems->push_back({f.path, s.ToString()});
         continue;
@@ -198,7 +199,7 @@ uint64_t VerifySnapshotFiles(const std::string& snapshot_dir, const SnapshotMani
   return bytes_read;
 }
 
-Status CopySnapshotFiles(const std::string& snapshot_dir, const SnapshotManifest& manifest,
+Status CopySnapshotFiles(Env* env, const std::string& snapshot_dir, const SnapshotManifest& manifest,
                          const std::string& dest_dir, const std::vector<std::string>& skip,
                          uint64_t* bytes) {
   *bytes = 0;
@@ -215,7 +216,7 @@ Status CopySnapshotFiles(const std::string& snapshot_dir, const SnapshotManifest
     }
     uint64_t size = 0;
     uint32_t crc = 0;
-    Status s = CopyFileChecked(src, dst, UINT64_MAX, &size, &crc);
+    Status s = CopyFileChecked(env, src, dst, UINT64_MAX, &size, &crc);
     if (!s.ok()) {
       if (!fs::exists(src)) return Status::Corruption(f.path + ": missing from the snapshot");
       return s.WithContext(f.path);
@@ -231,7 +232,7 @@ Status CopySnapshotFiles(const std::string& snapshot_dir, const SnapshotManifest
     *bytes += size;
   }
   dirs.insert(dest_dir);
-  for (const std::string& d : dirs) RECDB_RETURN_IF_ERROR(SyncDir(d));
+  for (const std::string& d : dirs) RECDB_RETURN_IF_ERROR(SyncDir(env, d));
   return Status::OK();
 }
 

@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "recdb/env.h"
 #include "recdb/status.h"
 #include "storage/snapshot_manifest.h"
 
@@ -84,14 +85,15 @@ struct SnapshotDirEntry {
 // Reads and checks SNAPSHOT_DIR/snapshot.manifest. Errors: Corruption
 // "partial or damaged: no manifest" if absent; Corruption from
 // ParseManifest; IOError.
-Status ReadSnapshotManifest(const std::string& snapshot_dir, SnapshotManifest* out);
+Status ReadSnapshotManifest(Env* env, const std::string& snapshot_dir, SnapshotManifest* out);
 
 // Whether `dir` holds a snapshot manifest (is a snapshot, not a backup dir).
 bool IsSnapshotDir(const std::string& dir);
 
 // Every complete and partial snapshot of `backup_dir` by ascending id.
 // Errors: NotFound if `backup_dir` does not exist; IOError.
-Status ListSnapshotDirs(const std::string& backup_dir, std::vector<SnapshotDirEntry>* out);
+Status ListSnapshotDirs(Env* env, const std::string& backup_dir,
+                        std::vector<SnapshotDirEntry>* out);
 
 // The shared lock a reader of `path` takes: `path` is a backup directory
 // (its LOCK) or one snapshot directory (its parent's LOCK, if it has one).
@@ -113,7 +115,7 @@ using VerifiedInodes = std::map<std::pair<uint64_t, uint64_t>, std::pair<uint64_
 // Re-reads every file `manifest` lists under `snapshot_dir` and appends a
 // problem for each one missing, of another size or of another CRC-32C.
 // `verified` may be null. Returns the bytes read (shared files counted once).
-uint64_t VerifySnapshotFiles(const std::string& snapshot_dir, const SnapshotManifest& manifest,
+uint64_t VerifySnapshotFiles(Env* env, const std::string& snapshot_dir, const SnapshotManifest& manifest,
                              std::vector<FileProblem>* problems, VerifiedInodes* verified);
 
 // Copies the files of a snapshot into `dest_dir` (existing and empty),
@@ -121,7 +123,7 @@ uint64_t VerifySnapshotFiles(const std::string& snapshot_dir, const SnapshotMani
 // fsyncs them. Files named in `skip` (relative paths) are not copied.
 // Errors: Corruption naming the first damaged or missing file; IOError.
 // On error the caller removes `dest_dir`'s contents.
-Status CopySnapshotFiles(const std::string& snapshot_dir, const SnapshotManifest& manifest,
+Status CopySnapshotFiles(Env* env, const std::string& snapshot_dir, const SnapshotManifest& manifest,
                          const std::string& dest_dir, const std::vector<std::string>& skip,
                          uint64_t* bytes);
 

@@ -35,18 +35,20 @@ class FileDeletionsDisabled {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<SnapshotBuilder>> SnapshotBuilder::Begin(const std::string& backup_dir,
+StatusOr<std::unique_ptr<SnapshotBuilder>> SnapshotBuilder::Begin(Env* env,
+                                                                  const std::string& backup_dir,
                                                                   bool link_files) {
   if (backup_dir.empty()) return Status::InvalidArgument("empty backup directory");
   std::error_code ec;
   fs::create_directories(backup_dir, ec);
   if (ec) return Status::IOError("cannot create " + backup_dir + ": " + ec.message());
   std::unique_ptr<SnapshotBuilder> b(new SnapshotBuilder());
+  b->env_ = env;
   b->backup_dir_ = backup_dir;
   b->link_files_ = link_files;
   RECDB_ASSIGN_OR_RETURN(b->lock_, BackupDirLock::Acquire(backup_dir));
   std::vector<SnapshotDirEntry> entries;
-  RECDB_RETURN_IF_ERROR(ListSnapshotDirs(backup_dir, &entries));
+  RECDB_RETURN_IF_ERROR(ListSnapshotDirs(env, backup_dir, &entries));
   uint64_t max_id = 0;
   for (const SnapshotDirEntry& e : entries) {
     max_id = std::max(max_id, e.id);
@@ -100,7 +102,7 @@ Status SnapshotBuilder::PlaceImmutable(const std::string& src, const std::string
   if (!is_sst && prev_has) {
     uint64_t n = 0;
     uint32_t crc = 0;
-    RECDB_RETURN_IF_ERROR(ChecksumFile(src, &n, &crc));
+    RECDB_RETURN_IF_ERROR(ChecksumFile(env_, src, &n, &crc));
     if (n == size && crc == prev->second.crc32c && TryHardLink(prev_path_ + "/" + rel, dst)) {
       manifest_.files.push_back(prev->second);
       return Status::OK();
@@ -112,7 +114,7 @@ Status SnapshotBuilder::PlaceImmutable(const std::string& src, const std::string
   }
   ManifestFile f;
   f.path = rel;
-  RECDB_RETURN_IF_ERROR(CopyFileChecked(src, dst, size, &f.size, &f.crc32c));
+  RECDB_RETURN_IF_ERROR(CopyFileChecked(env_, src, dst, size, &f.size, &f.crc32c));
   manifest_.files.push_back(std::move(f));
   return Status::OK();
 }
@@ -138,7 +140,7 @@ Status SnapshotBuilder::CaptureRocksDB(rocksdb::DB* db) {
     const std::string src = info.directory + "/" + info.relative_filename;
     const std::string dst = partial_path_ + "/" + rel;
     if (!info.replacement_contents.empty()) {  // CURRENT, as of the capture
-      RECDB_RETURN_IF_ERROR(WriteNewFile(dst, info.replacement_contents));
+      RECDB_RETURN_IF_ERROR(WriteNewFile(env_, dst, info.replacement_contents));
       manifest_.files.push_back(
           {rel, info.replacement_contents.size(), Crc32c(info.replacement_contents)});
       continue;
@@ -160,7 +162,8 @@ Status SnapshotBuilder::CaptureRocksDB(rocksdb::DB* db) {
     ManifestFile f;
     f.path = rel;
     RECDB_RETURN_IF_ERROR(
-        CopyFileChecked(src, dst, info.trim_to_size ? info.size : UINT64_MAX, &f.size, &f.crc32c));
+        CopyFileChecked(env_, src, dst, info.trim_to_size ? info.size : UINT64_MAX, &f.size,
+                        &f.crc32c));
     manifest_.files.push_back(std::move(f));
   }
   return Status::OK();
@@ -181,29 +184,27 @@ StatusOr<SnapshotDirEntry> SnapshotBuilder::Commit(uint64_t format_version) {
   for (const std::string& rel : unchecked_) {
     ManifestFile f;
     f.path = rel;
-    RECDB_RETURN_IF_ERROR(ChecksumFile(partial_path_ + "/" + rel, &f.size, &f.crc32c));
+    RECDB_RETURN_IF_ERROR(ChecksumFile(env_, partial_path_ + "/" + rel, &f.size, &f.crc32c));
     manifest_.files.push_back(std::move(f));
   }
   unchecked_.clear();
   std::sort(manifest_.files.begin(), manifest_.files.end(),
             [](const ManifestFile& a, const ManifestFile& b) { return a.path < b.path; });
   manifest_.format_version = format_version;
-  manifest_.created_unix_micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                                      std::chrono::system_clock::now().time_since_epoch())
-                                      .count();
-  for (const std::string& d : made_dirs_) RECDB_RETURN_IF_ERROR(SyncDir(d));
-  RECDB_RETURN_IF_ERROR(WriteNewFile(partial_path_ + "/" + std::string(kSnapshotManifestName),
+  manifest_.created_unix_micros = env_->NowMicros();
+  for (const std::string& d : made_dirs_) RECDB_RETURN_IF_ERROR(SyncDir(env_, d));
+  RECDB_RETURN_IF_ERROR(WriteNewFile(env_, partial_path_ + "/" + std::string(kSnapshotManifestName),
                                      SerializeManifest(manifest_)));
-  RECDB_RETURN_IF_ERROR(SyncDir(partial_path_));
+  RECDB_RETURN_IF_ERROR(SyncDir(env_, partial_path_));
   SnapshotDirEntry entry;
   entry.id = id_;
   entry.name = SnapshotDirName(id_);
   entry.path = backup_dir_ + "/" + entry.name;
-  if (io::Rename(partial_path_.c_str(), entry.path.c_str()) != 0) {
+  if (io::Rename(env_, partial_path_.c_str(), entry.path.c_str()) != 0) {
     return Status::IOError("cannot rename " + partial_path_ + ": " + std::strerror(errno));
   }
   committed_ = true;
-  RECDB_RETURN_IF_ERROR(SyncDir(backup_dir_));
+  RECDB_RETURN_IF_ERROR(SyncDir(env_, backup_dir_));
   entry.manifest = manifest_;
   // What this snapshot added: files not shared with the previous one.
   for (const ManifestFile& f : manifest_.files) {

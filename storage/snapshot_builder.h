@@ -44,8 +44,10 @@ class SnapshotBuilder {
  public:
   // Creates `backup_dir` if missing, takes its lock, removes partial
   // snapshots left by a crash, and starts snapshot (highest id + 1) in
-  // BACKUP_DIR/.partial-snapshot-N. Errors: IOError.
-  static StatusOr<std::unique_ptr<SnapshotBuilder>> Begin(const std::string& backup_dir,
+  // BACKUP_DIR/.partial-snapshot-N. Every read, write, fsync and rename of
+  // the snapshot's files goes through `env` (the database's Env).
+  // REQUIRES: env outlives the builder. Errors: IOError.
+  static StatusOr<std::unique_ptr<SnapshotBuilder>> Begin(Env* env, const std::string& backup_dir,
                                                           bool link_files);
   ~SnapshotBuilder();
   SnapshotBuilder(const SnapshotBuilder&) = delete;
@@ -76,6 +78,7 @@ class SnapshotBuilder {
                         bool is_sst, bool may_link_source);
   Status EnsureParent(const std::string& rel);
 
+  Env* env_ = nullptr;
   std::string backup_dir_;
   std::unique_ptr<BackupDirLock> lock_;
   uint64_t id_ = 0;

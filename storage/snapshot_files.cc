@@ -34,10 +34,10 @@ struct Fd {
 };
 
 // read() until `n` bytes or EOF; returns bytes read or -1.
-ssize_t ReadFull(int fd, char* buf, size_t n) {
+ssize_t ReadFull(Env* env, int fd, char* buf, size_t n, const std::string& path) {
   size_t got = 0;
   while (got < n) {
-    ssize_t r = io::Read(fd, buf + got, n - got);
+    ssize_t r = io::Read(env, fd, buf + got, n - got, path);
     if (r < 0) {
       if (errno == EINTR) continue;
       return -1;
@@ -48,10 +48,10 @@ ssize_t ReadFull(int fd, char* buf, size_t n) {
   return static_cast<ssize_t>(got);
 }
 
-Status WriteFull(int fd, const char* buf, size_t n, const std::string& path) {
+Status WriteFull(Env* env, int fd, const char* buf, size_t n, const std::string& path) {
   size_t done = 0;
   while (done < n) {
-    ssize_t w = io::Write(fd, buf + done, n - done);
+    ssize_t w = io::Write(env, fd, buf + done, n - done, path);
     if (w < 0) {
       if (errno == EINTR) continue;
       return Errno("cannot write", path);
@@ -63,15 +63,15 @@ Status WriteFull(int fd, const char* buf, size_t n, const std::string& path) {
 
 }  // namespace
 
-Status ChecksumFile(const std::string& path, uint64_t* size, uint32_t* crc32c) {
-  Fd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+Status ChecksumFile(Env* env, const std::string& path, uint64_t* size, uint32_t* crc32c) {
+  Fd in(io::Open(env, path.c_str(), O_RDONLY | O_CLOEXEC));
   if (in.fd < 0) return Errno("cannot open", path);
   ::posix_fadvise(in.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   std::unique_ptr<char[]> buf(new char[kBufferBytes]);
   uint32_t crc = 0;
   uint64_t total = 0;
   for (;;) {
-    ssize_t r = ReadFull(in.fd, buf.get(), kBufferBytes);
+    ssize_t r = ReadFull(env, in.fd, buf.get(), kBufferBytes, path);
     if (r < 0) return Errno("cannot read", path);
     if (r == 0) break;
     crc = Crc32cExtend(crc, buf.get(), static_cast<size_t>(r));
@@ -82,9 +82,9 @@ Status ChecksumFile(const std::string& path, uint64_t* size, uint32_t* crc32c) {
   return Status::OK();
 }
 
-Status CopyFileChecked(const std::string& src, const std::string& dst, uint64_t limit,
+Status CopyFileChecked(Env* env, const std::string& src, const std::string& dst, uint64_t limit,
                        uint64_t* size, uint32_t* crc32c) {
-  Fd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
+  Fd in(io::Open(env, src.c_str(), O_RDONLY | O_CLOEXEC));
   if (in.fd < 0) return Errno("cannot open", src);
   ::posix_fadvise(in.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   Fd out(::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
@@ -94,10 +94,10 @@ Status CopyFileChecked(const std::string& src, const std::string& dst, uint64_t 
   uint64_t total = 0;
   while (total < limit) {
     const size_t want = static_cast<size_t>(std::min<uint64_t>(kBufferBytes, limit - total));
-    ssize_t r = ReadFull(in.fd, buf.get(), want);
+    ssize_t r = ReadFull(env, in.fd, buf.get(), want, src);
     if (r < 0) return Errno("cannot read", src);
     if (r == 0) break;
-    RECDB_RETURN_IF_ERROR(WriteFull(out.fd, buf.get(), static_cast<size_t>(r), dst));
+    RECDB_RETURN_IF_ERROR(WriteFull(env, out.fd, buf.get(), static_cast<size_t>(r), dst));
     crc = Crc32cExtend(crc, buf.get(), static_cast<size_t>(r));
     total += static_cast<uint64_t>(r);
   }
@@ -105,22 +105,22 @@ Status CopyFileChecked(const std::string& src, const std::string& dst, uint64_t 
     return Status::Corruption(src + " is shorter (" + std::to_string(total) +
                               " bytes) than expected (" + std::to_string(limit) + ")");
   }
-  if (io::Fsync(out.fd) != 0) return Errno("cannot fsync", dst);
+  if (io::Fsync(env, out.fd, dst) != 0) return Errno("cannot fsync", dst);
   *size = total;
   *crc32c = crc;
   return Status::OK();
 }
 
-Status WriteNewFile(const std::string& dst, const std::string& contents) {
+Status WriteNewFile(Env* env, const std::string& dst, const std::string& contents) {
   Fd out(::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (out.fd < 0) return Errno("cannot create", dst);
-  RECDB_RETURN_IF_ERROR(WriteFull(out.fd, contents.data(), contents.size(), dst));
-  if (io::Fsync(out.fd) != 0) return Errno("cannot fsync", dst);
+  RECDB_RETURN_IF_ERROR(WriteFull(env, out.fd, contents.data(), contents.size(), dst));
+  if (io::Fsync(env, out.fd, dst) != 0) return Errno("cannot fsync", dst);
   return Status::OK();
 }
 
-Status ReadSmallFile(const std::string& path, size_t max_bytes, std::string* out) {
-  Fd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+Status ReadSmallFile(Env* env, const std::string& path, size_t max_bytes, std::string* out) {
+  Fd in(io::Open(env, path.c_str(), O_RDONLY | O_CLOEXEC));
   if (in.fd < 0) {
     if (errno == ENOENT) return Status::NotFound(path + " does not exist");
     return Errno("cannot open", path);
@@ -128,7 +128,7 @@ Status ReadSmallFile(const std::string& path, size_t max_bytes, std::string* out
   out->clear();
   std::vector<char> buf(64 * 1024);
   for (;;) {
-    ssize_t r = ReadFull(in.fd, buf.data(), buf.size());
+    ssize_t r = ReadFull(env, in.fd, buf.data(), buf.size(), path);
     if (r < 0) return Errno("cannot read", path);
     if (r == 0) break;
     out->append(buf.data(), static_cast<size_t>(r));
@@ -141,10 +141,10 @@ bool TryHardLink(const std::string& src, const std::string& dst) {
   return ::link(src.c_str(), dst.c_str()) == 0;
 }
 
-Status SyncDir(const std::string& dir) {
+Status SyncDir(Env* env, const std::string& dir) {
   Fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (d.fd < 0) return Errno("cannot open directory", dir);
-  if (io::Fsync(d.fd) != 0) return Errno("cannot fsync directory", dir);
+  if (io::Fsync(env, d.fd, dir) != 0) return Errno("cannot fsync directory", dir);
   return Status::OK();
 }
 

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "storage/counter_merge_operator.h"
+#include "storage/env_file_system.h"
 
 namespace recdb::storage {
 namespace {
@@ -32,11 +33,6 @@ int IndexOf(std::string_view name) {
 }
 
 }  // namespace
-
-// SetEnvForTesting's Env; null in production.
-std::atomic<rocksdb::Env*> g_env_for_testing{nullptr};
-
-void SetEnvForTesting(rocksdb::Env* env) { g_env_for_testing.store(env); }
 
 std::string_view ColumnFamilyName(ColumnFamily cf) { return kNames[static_cast<int>(cf)]; }
 
@@ -127,7 +123,8 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const Options& options, const std::
   dbo.max_file_opening_threads = 2;
   dbo.bytes_per_sync = 1 << 20;
   dbo.keep_log_file_num = 4;
-  if (rocksdb::Env* env = g_env_for_testing.load()) dbo.env = env;
+  store->env_ = NewStorageEnv(options.env);
+  if (store->env_ != nullptr) dbo.env = store->env_.get();
   // Privacy (engine/privacy/README.md): start a new MANIFEST at every version
   // edit, so the file boundary keys of compacted-away files (which may be a
   // forgotten user's keys) leave the MANIFEST at the next flush. Costs one

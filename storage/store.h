@@ -68,19 +68,14 @@ Status FromRocksDB(const rocksdb::Status& s);
 // A snapshot released on destruction. REQUIRES: outlives no Store.
 using Snapshot = std::unique_ptr<rocksdb::ManagedSnapshot>;
 
-// Test-only hook (storage/fault_injection.h, tests/fault/): every Store
-// opened after this call runs RocksDB on `env` (e.g. an Env over a
-// FaultInjectionFileSystem) instead of rocksdb::Env::Default(); nullptr
-// restores the default. Process-global, independent of Options, so tests can
-// inject faults under the public DB API. REQUIRES: `env` outlives every Store
-// opened with it.
-void SetEnvForTesting(rocksdb::Env* env);
-
 class Store {
  public:
   // Opens the RocksDB database in directory `db_dir` (recdb's DIR/db).
   // Honours options.create_if_missing, error_if_exists, read_only,
-  // block_cache_bytes and write_buffer_bytes.
+  // block_cache_bytes, write_buffer_bytes and env: RocksDB runs on
+  // NewStorageEnv(options.env) (storage/env_file_system.h), so the Env sees
+  // and may fail each of its file operations. REQUIRES: options.env, if
+  // set, outlives the Store.
   // Errors: NotFound if absent and !create_if_missing; AlreadyExists if
   // present and error_if_exists; Corruption if a core column family is
   // missing in a read-only open; IOError (e.g. the LOCK is held).
@@ -155,6 +150,9 @@ class Store {
  private:
   Store() = default;
 
+  // RocksDB's Env over Options::env (null: rocksdb::Env::Default()).
+  // Declared before db_ and never reset: it outlives the DB.
+  std::unique_ptr<rocksdb::Env> env_;
   rocksdb::DB* db_ = nullptr;  // owned; deleted by Close
   std::array<rocksdb::ColumnFamilyHandle*, kNumColumnFamilies> handles_{};
   // Every open handle (core, added later, and unknown ones a newer recdb created), in open order.

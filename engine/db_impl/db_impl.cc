@@ -47,7 +47,10 @@ StatusOr<std::unique_ptr<DB>> DB::Open(const Options& options, const std::string
 }
 
 DBImpl::DBImpl(const Options& options, std::string path)
-    : options_(options), path_(std::move(path)) {}
+    : options_(options),
+      path_(std::move(path)),
+      env_(options.env != nullptr ? options.env : Env::Default()),
+      clock_(env_) {}
 
 DBImpl::~DBImpl() { Close().IgnoreError(); }
 

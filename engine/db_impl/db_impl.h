@@ -157,10 +157,12 @@ class DBImpl final : public DB {
   // The trained model's service (tests: how the stored model was loaded).
   RecommendService* recommend_service() const { return recommend_.get(); }
 
-  // Where retention and receipts read the time; tests substitute a
-  // FakeClock (REQUIRES: it outlives the DB or is replaced first).
-  const Clock* clock() const { return clock_.load(); }
-  void SetClockForTesting(const Clock* clock);
+  // The Env of Options::env (Env::Default() when none): every file
+  // operation of recdb's own files goes through it (common/file_io.h), and
+  // the Store adapts it for RocksDB (storage/env_file_system.h).
+  Env* env() const { return env_; }
+  // Where retention and receipts read the time: the Env's wall clock.
+  const Clock* clock() const { return &clock_; }
 
   // Internal ids are dense: every allocated item iid is < ItemIdLimit().
   // With no deletions yet, ItemIdLimit() == number of items.
@@ -330,8 +332,10 @@ class DBImpl final : public DB {
   // Close before the Store.
   std::unique_ptr<SpaceManager> spaces_;
 
-  // Privacy state (db_impl_privacy.cc; engine/privacy/privacy_state.h).
-  std::atomic<const Clock*> clock_{SystemClock::Default()};
+  // The clock (Options::env's) and privacy state (db_impl_privacy.cc;
+  // engine/privacy/privacy_state.h).
+  Env* const env_;
+  const EnvClock clock_;
   std::unique_ptr<privacy::PrivacyState> privacy_;
 
   mutable std::shared_mutex lifecycle_mu_;

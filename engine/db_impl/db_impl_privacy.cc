@@ -205,11 +205,6 @@ void DBImpl::AddCountNoise(uint32_t iid, ItemCounts* counts) const {
   counts->total = noisy(counts->total, 0xFFFF, 0, true);
 }
 
-void DBImpl::SetClockForTesting(const Clock* clock) {
-  clock_.store(clock);
-  store_->retention()->SetClock(clock);
-}
-
 bool DBImpl::IsForgottenId(std::string_view raw, std::string_view stored) const {
   if (privacy_ == nullptr) return false;
   if (privacy_->ledger->ContainsId(raw)) return true;

@@ -46,7 +46,7 @@ StatusOr<SnapshotInfo> DBImpl::CreateSnapshot(const std::string& backup_dir,
     const auto start = std::chrono::steady_clock::now();
     RECDB_ASSIGN_OR_RETURN(const uint64_t version, StoredFormatVersion(*store_));
     RECDB_ASSIGN_OR_RETURN(std::unique_ptr<storage::SnapshotBuilder> builder,
-                           storage::SnapshotBuilder::Begin(backup_dir, options.link_files));
+                           storage::SnapshotBuilder::Begin(env(), backup_dir, options.link_files));
     {
       // No index checkpoint runs from here until the index files are placed,
       // so the files and the RocksDB cut agree: each file covers a log
@@ -90,6 +90,7 @@ Status DBImpl::ReapplyForgetLedgers(const std::string& live_dir, RestoreReport* 
       Options lo;
       lo.read_only = true;
       lo.block_cache_bytes = 1u << 20;
+      lo.env = options_.env;  // this database's Env
       auto opened = storage::Store::Open(lo, live_dir + "/db");
       if (!opened.ok()) return opened.status();
       live_store = std::move(opened).value();

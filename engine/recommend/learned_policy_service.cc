@@ -260,7 +260,8 @@ LearnedPolicyReport RecommendService::TrainPolicy(const LearnedPolicyOptions& op
       header.model_version = model_version;
       header.events = static_cast<uint64_t>(report.slots);
       header.trained_at = db_->clock()->NowSeconds();
-      if (Status saved = WriteModelFile(PolicyPath(), header, trained->Encode()); !saved.ok()) {
+      if (Status saved = WriteModelFile(db_->env(), PolicyPath(), header, trained->Encode());
+          !saved.ok()) {
         problem = "learned policy file not written: " + saved.ToString();
       }
     }
@@ -274,7 +275,7 @@ LearnedPolicyReport RecommendService::TrainPolicy(const LearnedPolicyOptions& op
 }
 
 void RecommendService::LoadStoredPolicy() {
-  auto file = ReadModelFile(PolicyPath());
+  auto file = ReadModelFile(db_->env(), PolicyPath());
   std::lock_guard<std::mutex> lock(model_mu_);
   if (file.status().IsNotFound()) return;
   if (!file.ok()) {

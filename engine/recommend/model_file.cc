@@ -54,8 +54,8 @@ class Mapping {
 
 // The file mapped with its pages populated from the page cache (one system
 // call instead of a fault per page), or NotFound / IOError.
-StatusOr<std::shared_ptr<const Mapping>> MapFile(const std::string& path) {
-  RECDB_ASSIGN_OR_RETURN(ReadOnlyFile file, ReadOnlyFile::Open(path));
+StatusOr<std::shared_ptr<const Mapping>> MapFile(Env* env, const std::string& path) {
+  RECDB_ASSIGN_OR_RETURN(ReadOnlyFile file, ReadOnlyFile::Open(env, path));
   if (file.size() == 0) return std::make_shared<const Mapping>(nullptr, 0);
   void* addr = ::mmap(nullptr, file.size(), PROT_READ, MAP_PRIVATE | MAP_POPULATE, file.fd(), 0);
   if (addr == MAP_FAILED) return ErrnoStatus("mmap", path);
@@ -64,7 +64,7 @@ StatusOr<std::shared_ptr<const Mapping>> MapFile(const std::string& path) {
 
 }  // namespace
 
-Status WriteModelFile(const std::string& path, const ModelFileHeader& header,
+Status WriteModelFile(Env* env, const std::string& path, const ModelFileHeader& header,
                       std::string_view payload) {
   char buf[kModelFileHeaderSize] = {};
   std::memcpy(buf, kMagic, sizeof(kMagic));
@@ -77,12 +77,12 @@ Status WriteModelFile(const std::string& path, const ModelFileHeader& header,
   Put<uint64_t>(buf, kOffPayloadSize, payload.size());
   Put<uint32_t>(buf, kOffPayloadCrc, Crc32c(payload));
   Put<uint32_t>(buf, kOffHeaderCrc, Crc32c(buf, kOffHeaderCrc));
-  return WriteFileDurably(path, std::string_view(buf, sizeof(buf)), payload);
+  return WriteFileDurably(env, path, std::string_view(buf, sizeof(buf)), payload);
 }
 
-StatusOr<ModelFile> ReadModelFile(const std::string& path) {
+StatusOr<ModelFile> ReadModelFile(Env* env, const std::string& path) {
   ModelFile file;
-  RECDB_ASSIGN_OR_RETURN(std::shared_ptr<const Mapping> mapping, MapFile(path));
+  RECDB_ASSIGN_OR_RETURN(std::shared_ptr<const Mapping> mapping, MapFile(env, path));
   file.bytes = mapping->bytes();
   file.keep_alive = std::move(mapping);
   const std::string where = "model file " + path + ": ";

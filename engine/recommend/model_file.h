@@ -30,6 +30,7 @@
 #include <string>
 #include <string_view>
 
+#include "recdb/env.h"
 #include "recdb/status.h"
 
 namespace recdb {
@@ -60,7 +61,8 @@ struct ModelFileHeader {
 };
 
 // IOError on any failure; the previous file at `path` is then untouched.
-Status WriteModelFile(const std::string& path, const ModelFileHeader& header,
+// Written through `env` (common/durable_file.h), the database's Env.
+Status WriteModelFile(Env* env, const std::string& path, const ModelFileHeader& header,
                       std::string_view payload);
 
 struct ModelFile {
@@ -71,7 +73,8 @@ struct ModelFile {
   std::string_view payload() const { return bytes.substr(kModelFileHeaderSize); }
 };
 
-// Errors: NotFound (no file), IOError, Corruption, NotSupported.
-StatusOr<ModelFile> ReadModelFile(const std::string& path);
+// The file is opened through `env` and mapped (its pages are not reads the
+// Env sees). Errors: NotFound (no file), IOError, Corruption, NotSupported.
+StatusOr<ModelFile> ReadModelFile(Env* env, const std::string& path);
 
 }  // namespace recdb

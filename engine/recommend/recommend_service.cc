@@ -418,13 +418,13 @@ Status RecommendService::SaveModel(const Model& model) const {
   if (::unlink(RetrievalPath().c_str()) != 0 && errno != ENOENT) {
     return Status::IOError("remove " + RetrievalPath() + ": " + std::strerror(errno));
   }
-  RECDB_RETURN_IF_ERROR(WriteModelFile(ModelPath(), header, out.bytes()));
+  RECDB_RETURN_IF_ERROR(WriteModelFile(db_->env(), ModelPath(), header, out.bytes()));
   // The two-stage state beside it (kRetrievalFileName), stamped with the
   // same header. Best effort: without it the next Open builds the state in
   // the background, as before it was stored.
   models::ModelWriter retrieval;
   if (model.fused->SaveRetrieval(retrieval)) {
-    (void)WriteModelFile(RetrievalPath(), header, retrieval.bytes());
+    (void)WriteModelFile(db_->env(), RetrievalPath(), header, retrieval.bytes());
   }
   return Status::OK();
 }
@@ -449,7 +449,7 @@ Status RecommendService::LoadStoredModel() {
     stored_model_problem_ = "stored model not used: " + why;
     return Status::OK();
   };
-  auto file = ReadModelFile(ModelPath());
+  auto file = ReadModelFile(db_->env(), ModelPath());
   if (file.status().IsNotFound()) return Status::OK();
   if (!file.ok()) return problem(file.status().ToString());
   // The model's large arrays stay views of the mapped file (keep_alive).
@@ -511,7 +511,7 @@ Status RecommendService::LoadStoredModel() {
   // only when its header is this model file's; each component then checks
   // that it belongs to its fit.
   RetrievalLoad retrieval_load;
-  auto retrieval_file = ReadModelFile(RetrievalPath());
+  auto retrieval_file = ReadModelFile(db_->env(), RetrievalPath());
   const ModelFileHeader& mh = file->header;
   if (retrieval_file.ok() && (retrieval_file->header.model_version != mh.model_version ||
                               retrieval_file->header.covered_sequence != mh.covered_sequence ||
@@ -632,10 +632,7 @@ Status RecommendService::StoreWeights(const Model& model, double validation_ndcg
     weights.push_back(d.delta);
   }
   auto root = fb::CreateFusionModel(
-      fbb, model.version,
-      std::chrono::duration_cast<std::chrono::seconds>(
-          std::chrono::system_clock::now().time_since_epoch()).count(),
-      model.report.events, fbb.CreateVector(names), fbb.CreateVector(weights), validation_ndcg);
+      fbb, model.version, db_->clock()->NowSeconds(), model.report.events, fbb.CreateVector(names), fbb.CreateVector(weights), validation_ndcg);
   fbb.Finish(root);
   rocksdb::WriteBatch batch;
   auto* store = db_->store();
@@ -866,11 +863,7 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
   query.timestamps = known_stamps;
   query.weights = known_weights;
   query.now = now;
-  const int64_t wall_now = request.now != 0
-                               ? request.now
-                               : std::chrono::duration_cast<std::chrono::seconds>(
-                                     std::chrono::system_clock::now().time_since_epoch())
-                                     .count();
+  const int64_t wall_now = request.now != 0 ? request.now : db_->clock()->NowSeconds();
   // Context: the request's "key=value" pairs the model knows, and its time
   // (daypart, weekend).
   std::vector<uint32_t> context_features;
@@ -1095,11 +1088,7 @@ Status RecommendService::RecordImpressions(const WriteOptions& wo, const std::st
     iids.push_back(*iid);
   }
   if (!db_->UserConsent(*user_iid).store_events) return Status::OK();  // consent: not stored
-  const int64_t ts = context.timestamp != 0
-                         ? context.timestamp
-                         : std::chrono::duration_cast<std::chrono::seconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+  const int64_t ts = context.timestamp != 0 ? context.timestamp : db_->clock()->NowSeconds();
   return impressions_->Record(*user_iid, ts, iids, context.context, context.propensities,
                               wo.sync);
 }

@@ -53,7 +53,7 @@ StatusOr<std::vector<SnapshotInfo>> ListSnapshots(const std::string& backup_dir)
     RECDB_ASSIGN_OR_RETURN(std::unique_ptr<storage::BackupDirLock> lock,
                            storage::LockForReading(backup_dir));
     std::vector<storage::SnapshotDirEntry> entries;
-    RECDB_RETURN_IF_ERROR(storage::ListSnapshotDirs(backup_dir, &entries));
+    RECDB_RETURN_IF_ERROR(storage::ListSnapshotDirs(Env::Default(), backup_dir, &entries));
     std::vector<SnapshotInfo> out;
     for (const auto& e : entries) out.push_back(snapshot::ToSnapshotInfo(e));
     return out;
@@ -76,10 +76,10 @@ StatusOr<VerifyReport> VerifySnapshots(const std::string& path) {
       storage::SnapshotDirEntry e;
       e.path = path;
       e.name = normal.filename().string();
-      e.manifest_status = storage::ReadSnapshotManifest(path, &e.manifest);
+      e.manifest_status = storage::ReadSnapshotManifest(Env::Default(), path, &e.manifest);
       entries.push_back(std::move(e));
     } else {
-      Status s = storage::ListSnapshotDirs(path, &entries);
+      Status s = storage::ListSnapshotDirs(Env::Default(), path, &entries);
       if (s.IsNotFound()) return Status::NotFound("no snapshot or backup directory " + path);
       RECDB_RETURN_IF_ERROR(s);
     }
@@ -94,7 +94,8 @@ StatusOr<VerifyReport> VerifySnapshots(const std::string& path) {
         continue;
       }
       std::vector<storage::FileProblem> problems;
-      report.bytes_read += storage::VerifySnapshotFiles(e.path, e.manifest, &problems, &verified);
+      report.bytes_read += storage::VerifySnapshotFiles(Env::Default(), e.path, e.manifest,
+                                                        &problems, &verified);
       report.files += e.manifest.files.size();
       for (auto& p : problems) report.problems.push_back({e.name, p.file, p.message});
     }
@@ -110,11 +111,11 @@ StatusOr<PruneReport> PruneSnapshots(const std::string& backup_dir,
       return Status::InvalidArgument("prune: max_age_seconds must be >= 0");
     }
     std::vector<storage::SnapshotDirEntry> entries;
-    RECDB_RETURN_IF_ERROR(storage::ListSnapshotDirs(backup_dir, &entries));
+    RECDB_RETURN_IF_ERROR(storage::ListSnapshotDirs(Env::Default(), backup_dir, &entries));
     RECDB_ASSIGN_OR_RETURN(std::unique_ptr<storage::BackupDirLock> lock,
                            storage::BackupDirLock::Acquire(backup_dir));
     // Listed again under the lock: a create may have finished meanwhile.
-    RECDB_RETURN_IF_ERROR(storage::ListSnapshotDirs(backup_dir, &entries));
+    RECDB_RETURN_IF_ERROR(storage::ListSnapshotDirs(Env::Default(), backup_dir, &entries));
     const int64_t now = NowMicros();
     std::vector<const storage::SnapshotDirEntry*> remove, keep;
     int64_t rank = 0;

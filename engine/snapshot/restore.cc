@@ -32,10 +32,10 @@ Status ResolveSnapshot(const std::string& src, storage::SnapshotDirEntry* out) {
     out->path = src;
     out->name = name;
     out->id = id;
-    out->manifest_status = storage::ReadSnapshotManifest(src, &out->manifest);
+    out->manifest_status = storage::ReadSnapshotManifest(Env::Default(), src, &out->manifest);
   } else {
     std::vector<storage::SnapshotDirEntry> entries;
-    Status s = storage::ListSnapshotDirs(src, &entries);
+    Status s = storage::ListSnapshotDirs(Env::Default(), src, &entries);
     if (s.IsNotFound()) return Status::NotFound("no snapshot or backup directory " + src);
     RECDB_RETURN_IF_ERROR(s);
     const storage::SnapshotDirEntry* newest = nullptr;
@@ -108,8 +108,8 @@ StatusOr<RestoreReport> DB::Restore(const std::string& src, const std::string& d
     // The RocksDB identity is not restored: the copy is a new database whose
     // file numbers diverge from the source's, so it must not pass for it
     // when both are backed up into one directory (SST sharing keys on it).
-    Status s = storage::CopySnapshotFiles(snap.path, snap.manifest, dest, {"db/IDENTITY"},
-                                          &report.bytes);
+    Status s = storage::CopySnapshotFiles(Env::Default(), snap.path, snap.manifest, dest,
+                                          {"db/IDENTITY"}, &report.bytes);
     if (!s.ok()) {
       cleanup();
       return s.WithContext(refuse);

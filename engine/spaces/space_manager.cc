@@ -190,7 +190,7 @@ Status SpaceManager::OpenSpace(const SpacePtr& s, uint64_t last) {
     } else {
       auto loaded = index::HnswIndex::Load(path, static_cast<uint32_t>(o.dimension),
                                            spaces::ToIndexMetric(o.metric),
-                                           spaces::ToHnswOptions(o));
+                                           spaces::ToHnswOptions(o), db_->env());
       if (!loaded.ok()) {
         reason = loaded.status().ToString();
       } else {
@@ -397,9 +397,7 @@ Status SpaceManager::CreateSpace(const SpaceOptions& options) {
     spaces::SpaceDefinition def;
     def.id = static_cast<uint32_t>(next_space_id_);
     def.options = o;
-    def.created_at = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    def.created_at = db_->clock()->NowSeconds();
     if (next_space_id_ >= UINT32_MAX) return Status::ResourceExhausted("space ids exhausted");
     storage::Store* store = db_->store();
     auto* vcf = store->Handle(ColumnFamily::kVectors);
@@ -780,7 +778,7 @@ Status SpaceManager::CheckpointSpace(Space& s) {
     std::error_code ec;
     if (covered[slot] <= s.saved_covered[slot] && fs::exists(path, ec)) continue;
     // Save records the index's covered sequence at copy-out time, >= covered[slot].
-    RECDB_RETURN_IF_ERROR(idx[slot]->Save(path));
+    RECDB_RETURN_IF_ERROR(idx[slot]->Save(path, db_->env()));
     s.saved_covered[slot] = covered[slot];
     std::lock_guard lock(stats_mu_);
     stats_.checkpoints++;

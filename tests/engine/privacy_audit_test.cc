@@ -5,10 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/clock.h"
 #include "db_test_util.h"
-#include "engine/db_impl/db_impl.h"
 #include "privacy_test_util.h"
+#include "test_env.h"
 #include "test_util.h"
 
 namespace recdb {
@@ -20,8 +19,6 @@ using test::MakeEvent;
 using test::TempDir;
 
 constexpr int64_t kT0 = 1700000000;
-
-DBImpl* Impl(DB* db) { return static_cast<DBImpl*>(db); }
 
 const std::string kAlice = "alice-audit-subject-7d1e";
 const std::string kBob = "bob-audit-subject-42aa";
@@ -39,9 +36,10 @@ std::vector<std::string> Operations(DB& db) {
 
 TEST(PrivacyAuditTest, RecordsEveryOperationWithoutPersonalData) {
   TempDir dir;
-  FakeClock clock(kT0 + 100);
-  auto db = test::OpenOrDie(dir.path());
-  Impl(db.get())->SetClockForTesting(&clock);
+  test::FaultInjectionEnv env(kT0 + 100);  // its clock: the entries' times
+  Options o = CreateOptions();
+  o.env = &env;
+  auto db = test::OpenOrDie(dir.path(), o);
   ASSERT_TRUE(db->RecordEvents({}, {MakeEvent(kAlice, "i1", "view", kT0),
                                     MakeEvent(kAlice, "i2", "view", kT0 + 1),
                                     MakeEvent(kBob, "i1", "view", kT0 + 2)})
@@ -58,7 +56,7 @@ TEST(PrivacyAuditTest, RecordsEveryOperationWithoutPersonalData) {
   ASSERT_TRUE(db->UpsertUsers({}, {bob}).ok());
   // 3. Export, 4. forget, 5. unforget, 6. sweep.
   ASSERT_TRUE(db->ExportUser(kAlice).ok());
-  clock.AdvanceSeconds(60);
+  env.AdvanceSeconds(60);
   auto receipt = db->ForgetUser(kAlice);
   ASSERT_TRUE(receipt.ok()) << receipt.status().ToString();
   ASSERT_TRUE(db->UnforgetUser(kAlice).ok());
@@ -102,9 +100,9 @@ TEST(PrivacyAuditTest, RecordsEveryOperationWithoutPersonalData) {
     const std::vector<std::string> hits = FilesContaining(dir.path(), raw);
     EXPECT_TRUE(hits.empty()) << raw << " in " << hits.front();
   }
-  Options o = CreateOptions();
-  o.pseudonyms.keys = {kKey};
-  db = test::OpenOrDie(dir.path(), o);
+  Options keyed = CreateOptions();  // the system clock again
+  keyed.pseudonyms.keys = {kKey};
+  db = test::OpenOrDie(dir.path(), keyed);
   ASSERT_NE(db, nullptr);
   EXPECT_EQ(Operations(*db), want);
   // New entries continue the sequence.

@@ -1,15 +1,16 @@
-// Retention policies with a fake clock: expired events stop counting at once
-// for serving and training, and are physically gone after the sweep; per-user
+// Retention policies with a fake clock (test::FaultInjectionEnv, whose time
+// moves by hand): expired events stop counting at once for serving and
+// training, and are physically gone after the sweep; per-user
 // caps, inactive users, the training horizon and the policy file.
 #include <gtest/gtest.h>
 
-#include "common/clock.h"
 #include "db_test_util.h"
 #include "engine/db_impl/db_impl.h"
 #include "engine/privacy/retention_policy_json.h"
 #include "engine/recommend/training_data.h"
 #include "privacy_test_util.h"
 #include "storage/event_scan.h"
+#include "test_env.h"
 #include "test_util.h"
 
 namespace recdb {
@@ -36,14 +37,14 @@ class RetentionTest : public ::testing::Test {
   std::unique_ptr<DB> Open(const RetentionPolicy& policy) {
     Options o = CreateOptions();
     o.retention = policy;
+    o.env = &env_;
     auto db = DB::Open(o, dir_.path());
     EXPECT_TRUE(db.ok()) << db.status().ToString();
     if (!db.ok()) return nullptr;
-    Impl(db->get())->SetClockForTesting(&clock_);
     return std::move(db).value();
   }
   TempDir dir_;
-  FakeClock clock_{kT0 + 10};
+  test::FaultInjectionEnv env_{kT0 + 10};
 };
 
 TEST_F(RetentionTest, ExpiredEventsVanishAtOnceAndPhysicallyAfterSweep) {
@@ -61,7 +62,7 @@ TEST_F(RetentionTest, ExpiredEventsVanishAtOnceAndPhysicallyAfterSweep) {
   ASSERT_TRUE(Impl(db.get())->store()->Flush().ok());
   EXPECT_FALSE(FilesContaining(dir_.path(), marker).empty());  // positive control
 
-  clock_.AdvanceSeconds(30 * kDay);  // a's view (day 0) expires; b's (day 20) does not
+  env_.AdvanceSeconds(30 * kDay);  // a's view (day 0) expires; b's (day 20) does not
   auto history = db->GetUserHistory("a");
   ASSERT_TRUE(history.ok());
   ASSERT_EQ(history->size(), 1u);
@@ -81,7 +82,7 @@ TEST_F(RetentionTest, ExpiredEventsVanishAtOnceAndPhysicallyAfterSweep) {
   EXPECT_TRUE(hits.empty()) << hits[0];
   EXPECT_EQ(db->GetUserHistory("b")->size(), 1u);
 
-  clock_.AdvanceSeconds(30 * kDay);  // b's view expires too
+  env_.AdvanceSeconds(30 * kDay);  // b's view expires too
   EXPECT_TRUE(db->GetUserHistory("b")->empty());
   report = db->SweepRetention();
   ASSERT_TRUE(report.ok());
@@ -115,7 +116,7 @@ TEST_F(RetentionTest, InactiveUsersAreForgotten) {
   ASSERT_TRUE(db->RecordEvents({}, {MakeEvent("sleepy", "i1", "view", kT0),
                                     MakeEvent("active", "i1", "view", kT0 + 5 * kDay)})
                   .ok());
-  clock_.AdvanceSeconds(12 * kDay);
+  env_.AdvanceSeconds(12 * kDay);
   auto report = db->SweepRetention();
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_EQ(report->inactive_users_forgotten, 1);
@@ -155,7 +156,7 @@ TEST_F(RetentionTest, AnonymizeAfterKeepsCountsAndDropsTheLink) {
   const ItemCounts i2_before = *db->GetItemCounts("i2");
   ASSERT_EQ(i1_before.total, 2);
 
-  clock_.AdvanceSeconds(31 * kDay);  // a's two events are past 30 days; b's is not
+  env_.AdvanceSeconds(31 * kDay);  // a's two events are past 30 days; b's is not
   EXPECT_TRUE(db->GetUserHistory("anon-a")->empty());
   EXPECT_EQ(db->GetUserHistory("anon-b")->size(), 1u);
   EXPECT_EQ(TrainingEvents(db.get()), 1u);

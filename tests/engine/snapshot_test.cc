@@ -242,7 +242,7 @@ TEST(SnapshotTest, FlippedByteInAnyFileFailsVerifyNamingItAndRestoreRefuses) {
   auto snap = db->CreateSnapshot(tmp.Sub("backup"));
   ASSERT_TRUE(snap.ok()) << snap.status().ToString();
   storage::SnapshotManifest manifest;
-  ASSERT_TRUE(storage::ReadSnapshotManifest(snap->path, &manifest).ok());
+  ASSERT_TRUE(storage::ReadSnapshotManifest(Env::Default(), snap->path, &manifest).ok());
   std::vector<std::string> files{std::string(storage::kSnapshotManifestName)};
   bool has_index = false;
   for (const auto& f : manifest.files) {
@@ -429,7 +429,7 @@ TEST(SnapshotTest, IncrementalSnapshotsShareUnchangedFilesAndPruneKeepsN) {
   // Max age: snapshot 3 made ten days old (manifest rewritten, re-checksummed).
   const std::string path3 = (*list)[0].path;
   storage::SnapshotManifest m;
-  ASSERT_TRUE(storage::ReadSnapshotManifest(path3, &m).ok());
+  ASSERT_TRUE(storage::ReadSnapshotManifest(Env::Default(), path3, &m).ok());
   m.created_unix_micros -= int64_t{10} * 86400 * 1000000;
   RewriteFile(path3 + "/" + std::string(storage::kSnapshotManifestName), storage::SerializeManifest(m));
   PruneOptions by_age;

@@ -1,6 +1,7 @@
-// I/O faults in recdb's own files (index checkpoints, snapshot files), which
-// bypass RocksDB's Env: common/file_io.h fails the N-th write, sync, rename
-// or read with EIO, for N = 1, 2, ... until the workload no longer reaches
+// I/O faults in recdb's own files (index checkpoints, snapshot files, model
+// files): the database's Env (test::FaultInjectionEnv, armed for owner
+// kRecdb) fails the N-th write, sync, rename or read common/file_io.h
+// reports, with EIO, for N = 1, 2, ... until the workload no longer reaches
 // the fault. At every point the fault must surface as a non-OK Status (or,
 // for a read, be recovered from: an index checkpoint unreadable at open is
 // rebuilt from RocksDB; an earlier snapshot's manifest unreadable while
@@ -23,22 +24,26 @@
 
 #include "common/file_io.h"
 #include "fault/scratch_dir.h"
+#include "recdb/env.h"
 #include "recdb/db.h"
 #include "recdb/snapshot.h"
+#include "test_env.h"
 #include "test_util.h"
 
 namespace recdb {
 namespace {
 
-using io::FaultKind;
+using FaultKind = FileOperationKind;
+using test::FaultInjectionEnv;
 
 constexpr int kDim = 8;
 constexpr char kSpace[] = "s";
 
 using test::ScratchDir;
 
-Options DbOptions() {
+Options DbOptions(Env* env = nullptr) {
   Options o;
+  o.env = env;
   o.create_if_missing = true;
   o.background_threads = 0;  // no background checkpoints: the call sequence repeats
   o.block_cache_bytes = 1u << 20;
@@ -66,7 +71,8 @@ struct Outcome {
 // (sharing files), close. The first non-OK Status ends it.
 class Workload {
  public:
-  Workload(std::string db, std::string backup) : db_path_(std::move(db)), backup_(std::move(backup)) {}
+  Workload(std::string db, std::string backup, Env* env)
+      : db_path_(std::move(db)), backup_(std::move(backup)), env_(env) {}
 
   Outcome Run() {
     Status s = Steps();
@@ -77,7 +83,7 @@ class Workload {
 
  private:
   Status Open() {
-    auto db = DB::Open(DbOptions(), db_path_);
+    auto db = DB::Open(DbOptions(env_), db_path_);
     if (!db.ok()) return db.status();
     db_ = std::move(db).value();
     return Status::OK();
@@ -130,6 +136,7 @@ class Workload {
   }
 
   std::string db_path_, backup_;
+  Env* env_;
   std::unique_ptr<DB> db_;
   Outcome out_;
 };
@@ -175,38 +182,34 @@ void CheckConsistent(const std::string& db_path, const std::string& backup, cons
   }
 }
 
-const char* KindName(FaultKind k) {
-  switch (k) {
-    case FaultKind::kWrite: return "write";
-    case FaultKind::kSync: return "sync";
-    case FaultKind::kRename: return "rename";
-    case FaultKind::kRead: return "read";
-    case FaultKind::kOpen: return "open";
-  }
-  return "?";
-}
+const char* KindName(FaultKind k) { return FileOperationKindName(k); }
 
 TEST(FileIoFaultTest, CountsAndFailsTheNthCallOnly) {
   ScratchDir dir;
   const std::string f = dir.Sub("f");
-  io::SetFaultForTesting(FaultKind::kWrite, 2, /*persistent=*/false);
+  FaultInjectionEnv env;
+  env.Arm(FaultKind::kWrite, 2, /*persistent=*/false);
   int fd = ::open(f.c_str(), O_WRONLY | O_CREAT, 0644);
   ASSERT_GE(fd, 0);
-  EXPECT_EQ(io::Write(fd, "a", 1), 1);
-  EXPECT_EQ(io::Write(fd, "b", 1), -1);
+  EXPECT_EQ(io::Write(&env, fd, "a", 1, f), 1);
+  EXPECT_EQ(io::Write(&env, fd, "b", 1, f), -1);
   EXPECT_EQ(errno, EIO);
-  EXPECT_EQ(io::Write(fd, "c", 1), 1);
-  EXPECT_EQ(io::Fsync(fd), 0);
+  EXPECT_EQ(io::Write(&env, fd, "c", 1, f), 1);
+  EXPECT_EQ(io::Fsync(&env, fd, f), 0);
   ::close(fd);
-  EXPECT_TRUE(io::FaultFiredForTesting());
-  EXPECT_EQ(io::CallCountForTesting(FaultKind::kWrite), 3u);
-  EXPECT_EQ(io::CallCountForTesting(FaultKind::kSync), 1u);
-  io::SetFaultForTesting(FaultKind::kRename, 1, /*persistent=*/true);
-  EXPECT_EQ(io::Rename(f.c_str(), dir.Sub("g").c_str()), -1);
-  EXPECT_EQ(io::Rename(f.c_str(), dir.Sub("g").c_str()), -1);
-  io::ClearFaultForTesting();
-  EXPECT_EQ(io::Rename(f.c_str(), dir.Sub("g").c_str()), 0);
-  EXPECT_EQ(io::CallCountForTesting(FaultKind::kRename), 2u);  // not counted once cleared
+  EXPECT_EQ(env.injected(), 1u);
+  EXPECT_EQ(env.count(FaultKind::kWrite, FileOwner::kRecdb), 3u);
+  EXPECT_EQ(env.count(FaultKind::kSync, FileOwner::kRecdb), 1u);
+  EXPECT_EQ(env.count(FaultKind::kWrite, FileOwner::kStorage), 0u);
+  env.Arm(FaultKind::kRename, 1, /*persistent=*/true);
+  EXPECT_EQ(io::Rename(&env, f.c_str(), dir.Sub("g").c_str()), -1);
+  EXPECT_EQ(io::Rename(&env, f.c_str(), dir.Sub("g").c_str()), -1);
+  env.Disarm();
+  EXPECT_EQ(io::Rename(&env, f.c_str(), dir.Sub("g").c_str()), 0);
+  EXPECT_EQ(env.count(FaultKind::kRename), 3u);  // counted armed or not
+  EXPECT_EQ(env.injected(), 3u);
+  // The default Env allows everything.
+  EXPECT_EQ(io::Rename(Env::Default(), dir.Sub("g").c_str(), f.c_str()), 0);
 }
 
 // A model file that cannot be opened (io::Open fails under the mapping,
@@ -237,11 +240,12 @@ TEST(FileIoFaultTest, AnUnopenableModelFileIsAProblemThenARetrain) {
     train(**db);
     ASSERT_TRUE((*db)->Close().ok());
   }
-  io::SetFaultForTesting(FaultKind::kOpen, 1, /*persistent=*/true);
+  FaultInjectionEnv env;
+  env.Arm(FaultKind::kOpen, 1, /*persistent=*/true, FileOwner::kRecdb);
   {
-    auto db = DB::Open(DbOptions(), path);
-    const bool fired = io::FaultFiredForTesting();
-    io::ClearFaultForTesting();
+    auto db = DB::Open(DbOptions(&env), path);
+    const bool fired = env.injected() > 0;
+    env.Disarm();
     ASSERT_TRUE(fired) << "opening the database does not open the model file through io::Open";
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     auto stats = (*db)->GetStats();
@@ -268,10 +272,9 @@ TEST_P(RecdbFilesFaultSweepTest, EveryPointIsAStatusAndReopensConsistent) {
   uint64_t total = 0;
   {
     ScratchDir dir;
-    io::SetFaultForTesting(kind, 0, false);
-    Outcome o = Workload(dir.Sub("db"), dir.Sub("backup")).Run();
-    total = io::CallCountForTesting(kind);
-    io::ClearFaultForTesting();
+    FaultInjectionEnv env;
+    Outcome o = Workload(dir.Sub("db"), dir.Sub("backup"), &env).Run();
+    total = env.count(kind, FileOwner::kRecdb);
     ASSERT_TRUE(o.first_error.ok()) << o.first_error.ToString();
     ASSERT_EQ(o.snapshots.size(), 2u);
     CheckConsistent(dir.Sub("db"), dir.Sub("backup"), o, "no fault");
@@ -281,10 +284,10 @@ TEST_P(RecdbFilesFaultSweepTest, EveryPointIsAStatusAndReopensConsistent) {
   for (uint64_t n = 1; n <= total + 1; ++n) {
     const std::string point = std::string(KindName(kind)) + " #" + std::to_string(n);
     ScratchDir dir;
-    io::SetFaultForTesting(kind, n, /*persistent=*/false);
-    Outcome o = Workload(dir.Sub("db"), dir.Sub("backup")).Run();
-    const bool fired = io::FaultFiredForTesting();
-    io::ClearFaultForTesting();
+    FaultInjectionEnv env;
+    env.Arm(kind, n, /*persistent=*/false, FileOwner::kRecdb);
+    Outcome o = Workload(dir.Sub("db"), dir.Sub("backup"), &env).Run();
+    const bool fired = env.injected() > 0;
     if (n == total + 1) {
       EXPECT_FALSE(fired) << point << ": the call count changed between runs";
       EXPECT_TRUE(o.first_error.ok()) << point << ": " << o.first_error.ToString();
@@ -314,8 +317,3 @@ INSTANTIATE_TEST_SUITE_P(Kinds, RecdbFilesFaultSweepTest,
 
 }  // namespace
 }  // namespace recdb
-
-namespace recdb::io {
-// Names the sweep's parameter in test names and ctest's listing.
-void PrintTo(FaultKind k, std::ostream* os) { *os << recdb::KindName(k); }
-}  // namespace recdb::io

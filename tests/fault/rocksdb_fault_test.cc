@@ -28,8 +28,9 @@
 
 #include "fault/scratch_dir.h"
 #include "recdb/db.h"
-#include "storage/fault_injection.h"
-#include "storage/store.h"
+#include "recdb/env.h"
+#include "storage/env_file_system.h"
+#include "test_env.h"
 #include "test_util.h"
 #include "tools/cli/crashtest_child.h"
 #include "tools/cli/crashtest_model.h"
@@ -37,28 +38,19 @@
 namespace recdb {
 namespace {
 
-using storage::FaultInjectionFileSystem;
-using storage::FaultKind;
+using FaultKind = FileOperationKind;
+using test::FaultInjectionEnv;
 
-// Installs a fault-injecting Env for the Stores opened in its scope.
-class FaultEnvScope {
- public:
-  FaultEnvScope()
-      : fs_(std::make_shared<FaultInjectionFileSystem>()), env_(storage::NewFaultInjectionEnv(fs_)) {
-    storage::SetEnvForTesting(env_.get());
-  }
-  ~FaultEnvScope() { storage::SetEnvForTesting(nullptr); }
-  FaultInjectionFileSystem* fs() { return fs_.get(); }
-
- private:
-  std::shared_ptr<FaultInjectionFileSystem> fs_;
-  std::unique_ptr<rocksdb::Env> env_;
-};
+// RocksDB's operations only: recdb's own files have their own suite
+// (recdb_files_fault_test.cc).
+constexpr FileOwner kRocksDb = FileOwner::kStorage;
+const char* KindName(FaultKind kind) { return FileOperationKindName(kind); }
 
 using test::ScratchDir;
 
-Options WorkloadOptions() {
+Options WorkloadOptions(Env* env = nullptr) {
   Options o;
+  o.env = env;
   o.create_if_missing = true;
   o.background_threads = 0;  // no scheduler: the I/O sequence is repeatable
   o.block_cache_bytes = 1u << 20;
@@ -75,14 +67,15 @@ Options WorkloadOptions() {
 // ignored), as a caller giving up would; the next cycle reopens.
 class FaultWorkload {
  public:
-  FaultWorkload(const std::string& dir, int cycle) : dir_(dir), cycle_(cycle) {}
+  FaultWorkload(const std::string& dir, int cycle, Env* env)
+      : dir_(dir), cycle_(cycle), env_(env) {}
 
   // Returns the first error (OK if the cycle completed).
   Status Run() {
     auto log = cli::crashtest::ExpectedLog::Open(dir_ + "/expected.log", /*sync=*/false);
     if (!log.ok()) return log.status();
     log_ = log->get();
-    auto db = DB::Open(WorkloadOptions(), dir_ + "/db");
+    auto db = DB::Open(WorkloadOptions(env_), dir_ + "/db");
     if (!db.ok()) return db.status();
     db_ = db->get();
     Status s = cycle_ == 0 ? First() : Second();
@@ -212,6 +205,7 @@ class FaultWorkload {
   static constexpr const char* kDroppedSpace = "dropped";
   std::string dir_;
   int cycle_;
+  Env* env_;
   int n_ = 0;
   cli::crashtest::ExpectedLog* log_ = nullptr;
   DB* db_ = nullptr;
@@ -228,16 +222,16 @@ struct SweepResult {
 // was reached.
 bool RunWithFault(FaultKind kind, uint64_t n, bool persistent, const std::string& dir,
                   SweepResult* out) {
-  const std::string where = std::string(storage::FaultKindName(kind)) + " #" + std::to_string(n) +
+  const std::string where = std::string(KindName(kind)) + " #" + std::to_string(n) +
                             (persistent ? " (persistent)" : "") + ": ";
   bool hit = false;
   bool failed = false;
   {
-    FaultEnvScope env;
-    env.fs()->Arm(kind, n, persistent);
-    failed |= !FaultWorkload(dir, 0).Run().ok();
-    failed |= !FaultWorkload(dir, 1).Run().ok();
-    hit = env.fs()->injected() > 0;
+    FaultInjectionEnv env;
+    env.Arm(kind, n, persistent, kRocksDb);
+    failed |= !FaultWorkload(dir, 0, &env).Run().ok();
+    failed |= !FaultWorkload(dir, 1, &env).Run().ok();
+    hit = env.injected() > 0;
   }
   if (!hit) return false;
   ++out->points;
@@ -284,9 +278,9 @@ struct ChildOutcome {
 // sweep goes on and names every bad point.
 ChildOutcome RunPointInChild(FaultKind kind, uint64_t n, bool persistent) {
   ChildOutcome out;
-  const std::string where = std::string(storage::FaultKindName(kind)) + " #" + std::to_string(n) +
+  const std::string where = std::string(KindName(kind)) + " #" + std::to_string(n) +
                             (persistent ? " (persistent)" : "") + ": ";
-  const std::string spec = std::string("RECDB_FAULT_POINT=") + storage::FaultKindName(kind) +
+  const std::string spec = std::string("RECDB_FAULT_POINT=") + KindName(kind) +
                            ":" + std::to_string(n) + (persistent ? ":persistent" : "");
   int fds[2];
   if (::pipe(fds) != 0) {
@@ -367,33 +361,35 @@ SweepResult Sweep(FaultKind kind, bool persistent) {
 
 void ExpectClean(FaultKind kind, bool persistent, const SweepResult& r) {
   std::printf("fault %-6s %-10s: %llu injection points, %llu surfaced as a non-OK Status\n",
-              storage::FaultKindName(kind), persistent ? "persistent" : "transient",
+              KindName(kind), persistent ? "persistent" : "transient",
               static_cast<unsigned long long>(r.points),
               static_cast<unsigned long long>(r.failed_calls));
-  EXPECT_GT(r.points, 0u) << "the sequence never reached a " << storage::FaultKindName(kind);
+  EXPECT_GT(r.points, 0u) << "the sequence never reached a " << KindName(kind);
   for (size_t i = 0; i < r.problems.size() && i < 20; ++i) ADD_FAILURE() << r.problems[i];
 }
 
 // --- The file system itself (fast) --------------------------------------
 
-TEST(FaultInjectionFileSystemTest, FirstWriteFailsOpenWithIOError) {
+TEST(RocksDbFaultTest, FirstWriteFailsOpenWithIOError) {
   test::TempDir dir;
-  FaultEnvScope env;
-  env.fs()->Arm(FaultKind::kWrite, 1, /*persistent=*/true);
+  FaultInjectionEnv env;
+  env.Arm(FaultKind::kWrite, 1, /*persistent=*/true, kRocksDb);
   Options o;
+  o.env = &env;
   o.create_if_missing = true;
   o.background_threads = 0;
   auto db = DB::Open(o, dir.Sub("db"));
   ASSERT_FALSE(db.ok());
   EXPECT_TRUE(db.status().IsIOError()) << db.status().ToString();
   EXPECT_NE(db.status().message().find("injected"), std::string::npos);
-  EXPECT_GE(env.fs()->injected(), 1u);
+  EXPECT_GE(env.injected(), 1u);
 }
 
-TEST(FaultInjectionFileSystemTest, CountsEveryKindAndDisarmStopsFailing) {
+TEST(RocksDbFaultTest, CountsEveryKindAndDisarmStopsFailing) {
   test::TempDir dir;
-  FaultEnvScope env;
+  FaultInjectionEnv env;
   Options o;
+  o.env = &env;
   o.create_if_missing = true;
   o.background_threads = 0;
   {
@@ -401,22 +397,23 @@ TEST(FaultInjectionFileSystemTest, CountsEveryKindAndDisarmStopsFailing) {
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     ASSERT_TRUE((*db)->Close().ok());
   }
-  for (int k = 0; k < storage::kNumFaultKinds; ++k) {
-    EXPECT_GT(env.fs()->count(static_cast<FaultKind>(k)), 0u)
-        << storage::FaultKindName(static_cast<FaultKind>(k));
+  for (int k = 0; k < kNumFileOperationKinds; ++k) {
+    EXPECT_GT(env.count(static_cast<FaultKind>(k), kRocksDb), 0u)
+        << KindName(static_cast<FaultKind>(k));
   }
-  env.fs()->Arm(FaultKind::kSync, 1, true);
-  env.fs()->Disarm();
+  env.Arm(FaultKind::kSync, 1, true, kRocksDb);
+  env.Disarm();
   auto db = DB::Open(o, dir.Sub("db"));
   ASSERT_TRUE(db.ok()) << db.status().ToString();
   EXPECT_TRUE((*db)->Close().ok());
-  EXPECT_EQ(env.fs()->injected(), 0u);
+  EXPECT_EQ(env.injected(), 0u);
 }
 
-TEST(FaultInjectionFileSystemTest, FailedWalWriteIsAStatusAndNotAcknowledged) {
+TEST(RocksDbFaultTest, FailedWalWriteIsAStatusAndNotAcknowledged) {
   test::TempDir dir;
-  FaultEnvScope env;
+  FaultInjectionEnv env;
   Options o;
+  o.env = &env;
   o.create_if_missing = true;
   o.background_threads = 0;
   auto db = DB::Open(o, dir.Sub("db"));
@@ -426,14 +423,14 @@ TEST(FaultInjectionFileSystemTest, FailedWalWriteIsAStatusAndNotAcknowledged) {
   e.item = "i1";
   e.timestamp = 1700000000;
   ASSERT_TRUE((*db)->RecordEvents({}, {e}).ok());
-  env.fs()->Arm(FaultKind::kWrite, 1, true);
+  env.Arm(FaultKind::kWrite, 1, true, kRocksDb);
   e.timestamp += 1;
   Status s = (*db)->RecordEvents({}, {e});
   EXPECT_FALSE(s.ok());
-  env.fs()->Disarm();
+  env.Disarm();
   (*db)->Close().IgnoreError();  // may report the earlier error
   db->reset();
-  storage::SetEnvForTesting(nullptr);
+  o.env = nullptr;
   auto reopened = DB::Open(o, dir.Sub("db"));
   ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
   auto history = (*reopened)->GetUserHistory("u1");
@@ -450,17 +447,17 @@ TEST(FaultInjectionFileSystemTest, FailedWalWriteIsAStatusAndNotAcknowledged) {
 // at these counts).
 TEST(FaultWorkloadTest, WithoutFaultsEverythingIsThere) {
   ScratchDir dir;
-  FaultEnvScope env;
-  Status s0 = FaultWorkload(dir.path(), 0).Run();
+  FaultInjectionEnv env;
+  Status s0 = FaultWorkload(dir.path(), 0, &env).Run();
   ASSERT_TRUE(s0.ok()) << s0.ToString();
-  Status s1 = FaultWorkload(dir.path(), 1).Run();
+  Status s1 = FaultWorkload(dir.path(), 1, &env).Run();
   ASSERT_TRUE(s1.ok()) << s1.ToString();
-  for (int k = 0; k < storage::kNumFaultKinds; ++k) {
+  for (int k = 0; k < kNumFileOperationKinds; ++k) {
     const FaultKind kind = static_cast<FaultKind>(k);
-    std::printf("workload: %llu %s operations\n",
-                static_cast<unsigned long long>(env.fs()->count(kind)),
-                storage::FaultKindName(kind));
-    EXPECT_GT(env.fs()->count(kind), 0u) << storage::FaultKindName(kind);
+    std::printf("workload: %llu %s operations of RocksDB, %llu of recdb's files\n",
+                static_cast<unsigned long long>(env.count(kind, kRocksDb)), KindName(kind),
+                static_cast<unsigned long long>(env.count(kind, FileOwner::kRecdb)));
+    EXPECT_GT(env.count(kind, kRocksDb), 0u) << KindName(kind);
   }
   std::string open_error;
   cli::crashtest::VerifyResult r =
@@ -570,8 +567,8 @@ TEST(FaultPointTest, FromEnvironment) {
   const uint64_t n = std::stoull(s.substr(c1 + 1, c2 == std::string::npos ? c2 : c2 - c1 - 1));
   const bool persistent = c2 != std::string::npos && s.substr(c2 + 1) == "persistent";
   int kind = -1;
-  for (int k = 0; k < storage::kNumFaultKinds; ++k) {
-    if (kind_name == storage::FaultKindName(static_cast<FaultKind>(k))) kind = k;
+  for (int k = 0; k < kNumFileOperationKinds; ++k) {
+    if (kind_name == KindName(static_cast<FaultKind>(k))) kind = k;
   }
   ASSERT_GE(kind, 0) << "unknown kind " << kind_name;
   // An abort (e.g. RocksDB's assertions) prints its stack into the sweep's
@@ -621,7 +618,8 @@ TEST(RocksDbDefectDeathTest, FailedWriteOfEmptyCompactionOutputAborts) {
   const std::string path = given != nullptr && *given != '\0' ? given : own.emplace().path();
   ::setenv("RECDB_FAULT_DEATH_DIR", path.c_str(), 1);
   auto run = [&] {
-    auto fs = std::make_shared<FaultInjectionFileSystem>();
+    FaultInjectionEnv fault_env;
+    auto fs = std::make_shared<storage::EnvFileSystem>(&fault_env);
     std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
     rocksdb::Options o;
     o.create_if_missing = true;
@@ -636,7 +634,7 @@ TEST(RocksDbDefectDeathTest, FailedWriteOfEmptyCompactionOutputAborts) {
     if (!db->Flush(rocksdb::FlushOptions()).ok()) std::exit(6);
     // The compaction creates its output (write 1), then appends the empty
     // table at close (write 2): fail that and everything after it.
-    fs->Arm(FaultKind::kWrite, 2, /*persistent=*/true);
+    fault_env.Arm(FaultKind::kWrite, 2, /*persistent=*/true);
     rocksdb::CompactRangeOptions cro;
     cro.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
     db->CompactRange(cro, nullptr, nullptr).PermitUncheckedError();
@@ -658,10 +656,10 @@ TEST_P(FaultSweepTest, EveryInjectionPointIsAStatusAndReopensConsistent) {
 INSTANTIATE_TEST_SUITE_P(
     AllKinds, FaultSweepTest,
     ::testing::Combine(::testing::Values(FaultKind::kWrite, FaultKind::kSync, FaultKind::kRename,
-                                         FaultKind::kRead),
+                                         FaultKind::kRead, FaultKind::kOpen),
                        ::testing::Bool()),
     [](const auto& info) {
-      return std::string(storage::FaultKindName(std::get<0>(info.param))) +
+      return std::string(KindName(std::get<0>(info.param))) +
              (std::get<1>(info.param) ? "Persistent" : "Transient");
     });
 
@@ -675,10 +673,11 @@ namespace {
 // an index checkpoint called rocksdb FlushWAL(sync), which syncs the failed
 // WAL writer; RocksDB 7.8 built with assertions (Debian's) then aborts the
 // process. The checkpoint must return the error instead.
-TEST(FaultInjectionFileSystemTest, CheckpointAfterFailedWalWriteIsAStatus) {
+TEST(RocksDbFaultTest, CheckpointAfterFailedWalWriteIsAStatus) {
   test::TempDir dir;
-  FaultEnvScope env;
+  FaultInjectionEnv env;
   Options o;
+  o.env = &env;
   o.create_if_missing = true;
   o.background_threads = 0;
   auto db = DB::Open(o, dir.Sub("db"));
@@ -691,13 +690,13 @@ TEST(FaultInjectionFileSystemTest, CheckpointAfterFailedWalWriteIsAStatus) {
   item.id = "i1";
   ASSERT_TRUE((*db)->UpsertItems({}, {item}).ok());
   ASSERT_TRUE((*db)->PutVectors({}, "s", EntityKind::kItem, {{"i1", {1.0f, 0.5f}}}).ok());
-  env.fs()->Arm(FaultKind::kWrite, 1);
+  env.Arm(FaultKind::kWrite, 1, /*persistent=*/false, kRocksDb);
   Event e;
   e.user = "u1";
   e.item = "i1";
   e.timestamp = 1700000000;
   EXPECT_FALSE((*db)->RecordEvents({}, {e}).ok());
-  env.fs()->Disarm();
+  env.Disarm();
   EXPECT_FALSE((*db)->CheckpointIndexes().ok());
   (*db)->Close().IgnoreError();
 }

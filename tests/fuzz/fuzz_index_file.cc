@@ -25,7 +25,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!f) return 0;
     std::fwrite(data + 1, 1, size - 1, f);
     std::fclose(f);
-    ReadIndexFile(path, IndexKind::kHnsw, dim, Metric::kL2).status().IgnoreError();
+    ReadIndexFile(Env::Default(), path, IndexKind::kHnsw, dim, Metric::kL2)
+        .status()
+        .IgnoreError();
     auto loaded = HnswIndex::Load(path, dim, Metric::kL2);
     (void)loaded;
     return 0;
@@ -45,7 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   take(&h.element_count, 2);
   take(&h.live_count, 2);
   take(&h.covered_sequence, 1);
-  auto writer = IndexFileWriter::Create(path);
+  auto writer = IndexFileWriter::Create(Env::Default(), path);
   if (!writer.ok()) return 0;
   if (!(*writer)->Append(data + pos, size - pos).ok()) return 0;
   if (!(*writer)->Finish(h).ok()) return 0;

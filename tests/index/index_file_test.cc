@@ -152,7 +152,7 @@ TEST_F(IndexFileTest, ElementCountBeyondThePayloadIsCorruption) {
   std::string payload = bytes_.substr(kIndexFileHeaderSize, 4096);
   std::memcpy(&payload[16], &h.element_count, 8);  // the preamble's cur_element_count
   const std::string p = dir_.Sub("huge_count.hnsw");
-  auto writer = IndexFileWriter::Create(p);
+  auto writer = IndexFileWriter::Create(Env::Default(), p);
   ASSERT_TRUE(writer.ok());
   ASSERT_TRUE((*writer)->Append(payload.data(), payload.size()).ok());
   ASSERT_TRUE((*writer)->Finish(h).ok());

@@ -81,7 +81,7 @@ Status CopyTreeSynced(const std::string& src, const std::string& dst) {
     }
     ::close(fd);
   }
-  for (const std::string& d : dirs) RECDB_RETURN_IF_ERROR(storage::SyncDir(d));
+  for (const std::string& d : dirs) RECDB_RETURN_IF_ERROR(storage::SyncDir(Env::Default(), d));
   return Status::OK();
 }
 

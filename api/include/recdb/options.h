@@ -13,6 +13,8 @@
 
 namespace recdb {
 
+class Env;  // recdb/env.h
+
 struct Options {
   // Create the database directory if it does not exist.
   // Default: false. Fixed at Open.
@@ -88,6 +90,16 @@ struct Options {
   // Noise on exposed counts (recdb/privacy.h AggregatePrivacyOptions).
   // Default: exact counts. Fixed at Open.
   AggregatePrivacyOptions aggregate_privacy;
+
+  // The clock and file-operation hooks the database uses (recdb/env.h):
+  // an application's Env sees every file operation of recdb and of RocksDB
+  // and may fail it, and its clock drives retention and privacy deadlines.
+  // Not owned; REQUIRES: outlives the database. Not part of the options
+  // file (recdb/options_file.h): it is a pointer, not a setting.
+  // Default: nullptr (Env::Default(), the operating system). Fixed at Open.
+  // Cost: with an Env other than the default, one virtual call per file
+  // operation, and RocksDB's I/O through a wrapping file system.
+  Env* env = nullptr;
 };
 
 struct WriteOptions {
