@@ -249,6 +249,54 @@ std::unique_ptr<rocksdb::Iterator> Store::NewIterator(ColumnFamily cf,
   return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(ro, Handle(cf)));
 }
 
+namespace {
+
+// The smallest key greater than every key that begins with `prefix`, or ""
+// when there is none (a prefix of 0xff bytes only).
+std::string PrefixSuccessor(std::string_view prefix) {
+  std::string s(prefix);
+  while (!s.empty() && static_cast<unsigned char>(s.back()) == 0xff) s.pop_back();
+  if (!s.empty()) s.back() = static_cast<char>(static_cast<unsigned char>(s.back()) + 1);
+  return s;
+}
+
+// A RocksDB iterator together with the bounds its ReadOptions point at.
+class BoundedIterator final : public rocksdb::Iterator {
+ public:
+  BoundedIterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* handle, std::string_view prefix,
+                  const rocksdb::Snapshot* snapshot)
+      : lower_(prefix), upper_(PrefixSuccessor(prefix)), lo_(lower_), up_(upper_) {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot;
+    ro.iterate_lower_bound = &lo_;
+    if (!upper_.empty()) ro.iterate_upper_bound = &up_;
+    it_.reset(db->NewIterator(ro, handle));
+    it_->Seek(lo_);
+  }
+  bool Valid() const override { return it_->Valid(); }
+  void SeekToFirst() override { it_->Seek(lo_); }
+  void SeekToLast() override { it_->SeekToLast(); }
+  void Seek(const rocksdb::Slice& target) override { it_->Seek(target); }
+  void SeekForPrev(const rocksdb::Slice& target) override { it_->SeekForPrev(target); }
+  void Next() override { it_->Next(); }
+  void Prev() override { it_->Prev(); }
+  rocksdb::Slice key() const override { return it_->key(); }
+  rocksdb::Slice value() const override { return it_->value(); }
+  rocksdb::Status status() const override { return it_->status(); }
+
+ private:
+  const std::string lower_, upper_;
+  const rocksdb::Slice lo_, up_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+}  // namespace
+
+std::unique_ptr<rocksdb::Iterator> Store::NewPrefixIterator(ColumnFamily cf, std::string_view prefix,
+                                                            const rocksdb::Snapshot* snapshot) const {
+  return std::make_unique<BoundedIterator>(db_, Handle(cf), prefix, snapshot);
+}
+
 StatusOr<int64_t> Store::AddDeletesInRange(ColumnFamily cf, std::string_view begin,
                                            std::string_view end,
                                            rocksdb::WriteBatch* batch) const {

@@ -112,6 +112,14 @@ class Store {
   std::unique_ptr<rocksdb::Iterator> NewIterator(ColumnFamily cf,
                                                  const rocksdb::ReadOptions& ro) const;
 
+  // An iterator over the keys of `cf` that begin with `prefix`, positioned at
+  // the first of them (!Valid() when there is none). It owns its bounds (the
+  // prefix may go away), so Seek, SeekToLast and Next stay within the prefix.
+  // `snapshot` as ReadOptions::snapshot. The one home of the bounded prefix
+  // scan that meta and vector records are read with.
+  std::unique_ptr<rocksdb::Iterator> NewPrefixIterator(ColumnFamily cf, std::string_view prefix,
+                                                       const rocksdb::Snapshot* snapshot = nullptr) const;
+
   // Adds a point Delete to `batch` for every key of `cf` in [begin, end)
   // as of now, and returns how many. recdb never writes range tombstones
   // (rocksdb::WriteBatch::DeleteRange): Debian's RocksDB 7.8 aborts when

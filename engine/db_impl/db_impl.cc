@@ -180,15 +180,8 @@ Status DBImpl::LoadState() {
   std::vector<EventType> types;
   std::unordered_map<std::string, uint16_t> type_ids;
   {
-    rocksdb::ReadOptions ro;
-    std::string lower(storage::kMetaEventTypePrefix);
-    std::string upper = lower;
-    upper.back()++;
-    rocksdb::Slice lo(lower), up(upper);
-    ro.iterate_lower_bound = &lo;
-    ro.iterate_upper_bound = &up;
-    auto it = store_->NewIterator(ColumnFamily::kMeta, ro);
-    for (it->Seek(lo); it->Valid(); it->Next()) {
+    auto it = store_->NewPrefixIterator(ColumnFamily::kMeta, storage::kMetaEventTypePrefix);
+    for (; it->Valid(); it->Next()) {
       uint16_t id = 0;
       if (!storage::ParseEventTypeKey(it->key().ToStringView(), &id) || id != types.size()) {
         return Status::Corruption("meta event types are not dense");

@@ -95,15 +95,9 @@ Status DBImpl::ReapplyForgetLedgers(const std::string& live_dir, RestoreReport* 
       if (!opened.ok()) return opened.status();
       live_store = std::move(opened).value();
       RECDB_ASSIGN_OR_RETURN(live_ledger, privacy::ForgetLedger::Open(live_store.get()));
-      rocksdb::ReadOptions ro;
-      const std::string lower(privacy::kMetaForgottenPrefix);
-      std::string upper = lower;
-      upper.back()++;
-      rocksdb::Slice lo_s(lower), up_s(upper);
-      ro.iterate_lower_bound = &lo_s;
-      ro.iterate_upper_bound = &up_s;
-      auto it = live_store->NewIterator(storage::ColumnFamily::kMeta, ro);
-      for (it->Seek(lo_s); it->Valid(); it->Next()) {
+      auto it = live_store->NewPrefixIterator(storage::ColumnFamily::kMeta,
+                                              privacy::kMetaForgottenPrefix);
+      for (; it->Valid(); it->Next()) {
         live_entries.emplace_back(it->key().ToString(), it->value().ToString());
       }
       return storage::FromRocksDB(it->status());

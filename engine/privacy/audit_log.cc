@@ -20,19 +20,8 @@ std::string AuditKey(uint64_t seq) {
 
 template <typename Fn>
 Status ScanAudit(storage::Store* store, bool last_only, Fn&& fn) {
-  rocksdb::ReadOptions ro;
-  const std::string lower(kMetaAuditPrefix);
-  std::string upper = lower;
-  upper.back()++;
-  rocksdb::Slice lo(lower), up(upper);
-  ro.iterate_lower_bound = &lo;
-  ro.iterate_upper_bound = &up;
-  auto it = store->NewIterator(ColumnFamily::kMeta, ro);
-  if (last_only) {
-    it->SeekToLast();
-  } else {
-    it->Seek(lo);
-  }
+  auto it = store->NewPrefixIterator(ColumnFamily::kMeta, kMetaAuditPrefix);
+  if (last_only) it->SeekToLast();
   for (; it->Valid(); it->Next()) {
     std::string_view k = it->key().ToStringView();
     if (k.size() != kMetaAuditPrefix.size() + 8) return Status::Corruption("malformed audit key");

@@ -27,15 +27,8 @@ StatusOr<std::unique_ptr<ForgetLedger>> ForgetLedger::Open(storage::Store* store
     ledger->key_ = value;
   }
 
-  rocksdb::ReadOptions ro;
-  std::string lower(kMetaForgottenPrefix);
-  std::string upper = lower;
-  upper.back()++;
-  rocksdb::Slice lo(lower), up(upper);
-  ro.iterate_lower_bound = &lo;
-  ro.iterate_upper_bound = &up;
-  auto it = store->NewIterator(ColumnFamily::kMeta, ro);
-  for (it->Seek(lo); it->Valid(); it->Next()) {
+  auto it = store->NewPrefixIterator(ColumnFamily::kMeta, kMetaForgottenPrefix);
+  for (; it->Valid(); it->Next()) {
     std::string_view k = it->key().ToStringView();
     if (k.size() != kMetaForgottenPrefix.size() + kHmacSize || it->value().size() != 8) {
       return Status::Corruption("malformed forget ledger entry in meta");

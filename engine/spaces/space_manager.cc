@@ -121,15 +121,8 @@ Status SpaceManager::Open() {
 
     std::vector<spaces::SpaceDefinition> defs;
     {
-      const std::string lower = spaces::SpaceDefinitionPrefix();
-      std::string upper = lower;
-      upper.back()++;
-      rocksdb::ReadOptions ro;
-      rocksdb::Slice lo(lower), up(upper);
-      ro.iterate_lower_bound = &lo;
-      ro.iterate_upper_bound = &up;
-      auto it = store->NewIterator(ColumnFamily::kVectors, ro);
-      for (it->Seek(lo); it->Valid(); it->Next()) {
+      auto it = store->NewPrefixIterator(ColumnFamily::kVectors, spaces::SpaceDefinitionPrefix());
+      for (; it->Valid(); it->Next()) {
         spaces::SpaceDefinition def;
         RECDB_RETURN_IF_ERROR(spaces::DecodeSpaceDefinition(it->value().ToStringView(), &def));
         if (def.id >= next_space_id_) {

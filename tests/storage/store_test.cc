@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "storage/counter_merge_operator.h"
 #include "test_util.h"
 
@@ -63,6 +66,42 @@ TEST(StoreTest, ReadOnlyRejectsWrites) {
   rocksdb::WriteBatch b;
   b.Put((*store)->Handle(ColumnFamily::kItems), "k", "v");
   EXPECT_EQ((*store)->Write(&b, false).code(), StatusCode::kFailedPrecondition);
+}
+
+// NewPrefixIterator yields exactly the keys that begin with the prefix, from
+// the first (at creation and after SeekToFirst) or the last, and owns its
+// bounds: the prefix string may go away. A prefix ending in 0xff bytes has
+// the right successor; one of 0xff bytes only has none.
+TEST(StoreTest, PrefixIteratorStaysWithinItsPrefix) {
+  test::TempDir dir;
+  auto store = Store::Open(CreateOptions(), dir.Sub("db"));
+  ASSERT_TRUE(store.ok());
+  auto* cf = (*store)->Handle(ColumnFamily::kMeta);
+  rocksdb::WriteBatch b;
+  for (const char* k : {"a", "a.", "a/1", "a/2", "a0", "b", "c\xff", "c\xff\x01", "d",
+                        "\xff", "\xff\x02"}) {
+    b.Put(cf, k, "v");
+  }
+  ASSERT_TRUE((*store)->Write(&b, false).ok());
+  auto keys = [&](std::string prefix, bool from_last) {
+    auto it = (*store)->NewPrefixIterator(ColumnFamily::kMeta, prefix);
+    prefix.assign(prefix.size(), '?');  // the iterator keeps its own copy
+    std::vector<std::string> out;
+    if (from_last) {
+      for (it->SeekToLast(); it->Valid(); it->Prev()) out.push_back(it->key().ToString());
+    } else {
+      for (; it->Valid(); it->Next()) out.push_back(it->key().ToString());
+      it->SeekToFirst();
+      EXPECT_EQ(it->Valid() ? it->key().ToString() : "", out.empty() ? "" : out.front());
+    }
+    EXPECT_TRUE(it->status().ok());
+    return out;
+  };
+  EXPECT_EQ(keys("a/", false), (std::vector<std::string>{"a/1", "a/2"}));
+  EXPECT_EQ(keys("a/", true), (std::vector<std::string>{"a/2", "a/1"}));
+  EXPECT_EQ(keys("c\xff", false), (std::vector<std::string>{"c\xff", "c\xff\x01"}));
+  EXPECT_EQ(keys("\xff", false), (std::vector<std::string>{"\xff", "\xff\x02"}));
+  EXPECT_TRUE(keys("e", false).empty());
 }
 
 TEST(StoreTest, ItemStatsMergeAddsSignedCounters) {
