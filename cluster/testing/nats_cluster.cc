@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <vector>
 #include <thread>
 
 namespace recdb::cluster::testing {
@@ -20,22 +22,59 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A port the kernel considers free right now (bind to 0, read it back).
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return 0;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  int port = 0;
-  socklen_t len = sizeof(a);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    port = ntohs(a.sin_port);
+// Ports for the test servers. A port taken with bind(0) comes from the
+// kernel's ephemeral range, the same range every outgoing connection (our own
+// libnats clients included) draws its local port from; between choosing it and
+// nats-server binding it, a connection could take it, and the server exits with
+// "address already in use" (seen once in CI). So the ports are drawn at random
+// below the ephemeral range, each checked by binding it, and all are held open
+// until every one is chosen, so none is handed out twice.
+class PortPicker {
+ public:
+  PortPicker() {
+    std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+    int low = 0;
+    if (range >> low && low > 20000) ephemeral_low_ = low;
+    rng_.seed(static_cast<uint32_t>(getpid()) * 2654435761u ^
+              static_cast<uint32_t>(Clock::now().time_since_epoch().count()));
   }
-  close(fd);
-  return port;
+  ~PortPicker() {
+    for (int fd : held_) close(fd);
+  }
+  // A port in [10000, ephemeral_low_) that nothing holds now; 0 if none found.
+  int Take() {
+    std::uniform_int_distribution<int> dist(10000, ephemeral_low_ - 1);
+    for (int attempt = 0; attempt < 200; ++attempt) {
+      const int port = dist(rng_);
+      int fd = socket(AF_INET, SOCK_STREAM, 0);
+      if (fd < 0) return 0;
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      a.sin_port = htons(static_cast<uint16_t>(port));
+      if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0) {
+        held_.push_back(fd);
+        return port;
+      }
+      close(fd);
+    }
+    return 0;
+  }
+
+ private:
+  int ephemeral_low_ = 32768;
+  std::mt19937 rng_;
+  std::vector<int> held_;
+};
+
+// True when a server's log says it could not bind one of its ports.
+bool LostItsPort(const std::string& log) {
+  std::ifstream in(log);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find("address already in use") != std::string::npos) return true;
+  }
+  return false;
 }
 
 // GET http://127.0.0.1:port/healthz; true on a 200 answer.
@@ -79,6 +118,25 @@ std::string NatsCluster::FindServer() {
 
 StatusOr<std::unique_ptr<NatsCluster>> NatsCluster::Start(const std::string& dir, int servers,
                                                           int timeout_ms) {
+  // A start that fails only because a port was taken meanwhile is retried
+  // with new ports; any other failure is returned at once.
+  for (int attempt = 1;; ++attempt) {
+    if (attempt > 1) {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+    auto c = StartOnce(dir, servers, timeout_ms);
+    if (c.ok() || attempt == 3) return c;
+    bool port_lost = false;
+    for (int i = 0; i < servers; ++i) {
+      port_lost = port_lost || LostItsPort(dir + "/n" + std::to_string(i) + ".log");
+    }
+    if (!port_lost) return c;
+  }
+}
+
+StatusOr<std::unique_ptr<NatsCluster>> NatsCluster::StartOnce(const std::string& dir, int servers,
+                                                              int timeout_ms) {
   const std::string binary = FindServer();
   if (binary.empty()) return Status::NotFound("nats-server is not installed");
   std::error_code ec;
@@ -86,12 +144,15 @@ StatusOr<std::unique_ptr<NatsCluster>> NatsCluster::Start(const std::string& dir
   if (ec) return Status::IOError("create " + dir + ": " + ec.message());
   std::unique_ptr<NatsCluster> c(new NatsCluster(dir, binary));
   c->servers_.resize(servers);
-  for (Server& s : c->servers_) {
-    s.client_port = FreePort();
-    s.route_port = FreePort();
-    s.http_port = FreePort();
-    if (s.client_port == 0 || s.route_port == 0 || s.http_port == 0) {
-      return Status::IOError("no free port on 127.0.0.1");
+  {
+    PortPicker ports;  // releases the ports just before the servers bind them
+    for (Server& s : c->servers_) {
+      s.client_port = ports.Take();
+      s.route_port = ports.Take();
+      s.http_port = ports.Take();
+      if (s.client_port == 0 || s.route_port == 0 || s.http_port == 0) {
+        return Status::IOError("no free port on 127.0.0.1");
+      }
     }
   }
   for (int i = 0; i < servers; ++i) {

@@ -27,6 +27,8 @@ class NatsCluster {
 
   // Starts `servers` servers under `dir` (created) and waits (bounded by
   // timeout_ms) until each one's /healthz is ok.
+  // Ports are random, below the kernel's ephemeral range; a start that fails
+  // because a port was taken meanwhile is retried (at most 3 tries).
   // Errors: NotFound without nats-server; Aborted if a server exits or
   // does not become healthy in time (its log is DIR/nK.log).
   [[nodiscard]] static StatusOr<std::unique_ptr<NatsCluster>> Start(const std::string& dir,
@@ -53,6 +55,8 @@ class NatsCluster {
   Status WaitHealthy(int i, int timeout_ms);
 
  private:
+  static StatusOr<std::unique_ptr<NatsCluster>> StartOnce(const std::string& dir, int servers,
+                                                          int timeout_ms);
   struct Server {
     int client_port = 0;
     int route_port = 0;
