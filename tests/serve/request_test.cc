@@ -64,7 +64,8 @@ TEST(RequestTest, RecommendParametersMirrorTheCliFlags) {
   auto p = ParseRequest(
       "GET",
       "/v1/recommend?user=u%201&k=7&context=device=mobile&context=hour%3D3&weight=ials=0.5"
-      "&now=1700000000&include_seen&diversity=0.3&seed=9&pin=i1&boost=i2=1.5&bury=i3"
+      "&now=1700000000&include_seen&diversity=0.3&calibration_recent_items=10&seed=9&pin=i1"
+      "&boost=i2=1.5&bury=i3"
       "&category=Comedy&category=Drama&include_unavailable=1&explain=1&session=i9",
       "");
   ASSERT_TRUE(p.ok()) << p.message;
@@ -78,6 +79,7 @@ TEST(RequestTest, RecommendParametersMirrorTheCliFlags) {
   EXPECT_FALSE(c.request.exclude_seen);
   ASSERT_TRUE(c.request.care.has_value());
   EXPECT_DOUBLE_EQ(c.request.care->diversity, 0.3);
+  EXPECT_EQ(c.request.care->calibration_recent_items, 10u);
   EXPECT_EQ(c.request.care->exploration_seed, 9u);
   EXPECT_EQ(c.request.rules.pin, std::vector<std::string>{"i1"});
   EXPECT_DOUBLE_EQ(c.request.rules.boost.at("i2"), 1.5);
@@ -110,6 +112,8 @@ TEST(RequestTest, BadParametersAre400NamingTheParameter) {
                         Case{"/v1/recommend?user=1&context=nokey", "context"},
                         Case{"/v1/recommend?user=1&weight=ials=x", "weight ials"},
                         Case{"/v1/recommend?user=1&diversity=nan", "diversity"},
+                        Case{"/v1/recommend?user=1&calibration_recent_items=-1",
+                             "calibration_recent_items"},
                         Case{"/v1/recommend?user=%zz", "%-escape"},
                         Case{"/v1/recommend?user=%4", "%-escape"},
                         Case{"/v1/recommend?user=a%00b", "NUL"},

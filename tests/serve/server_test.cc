@@ -953,13 +953,16 @@ TEST_F(ServerTest, EvalRunsInTheBackgroundOneAtATimeWhileTheServerAnswers) {
   StartServer(o);
   auto poll = [&] { return Send("GET", "/v1/eval"); };
   EXPECT_EQ(json::parse(poll().body)["state"], "idle");
-  HttpResponse r = Send("POST", "/v1/eval", R"({"recommenders":["mostpop"],"diversity":0.2})");
+  HttpResponse r = Send("POST", "/v1/eval",
+                        R"({"recommenders":["mostpop"],"diversity":0.2,)"
+                        R"("calibration_recent_items":10})");
   ASSERT_EQ(r.status, 202) << r.body;
   json j = json::parse(r.body);
   EXPECT_EQ(j["state"], "running");
   EXPECT_EQ(j["job"], 1);
   EXPECT_EQ(j["request"]["recommenders"], json::array({"mostpop"}));
   EXPECT_EQ(j["request"]["care"]["diversity"], 0.2);
+  EXPECT_EQ(j["request"]["care"]["calibration_recent_items"], 10);
   // While it runs: other routes answer, a second start is 409, progress shows.
   EXPECT_EQ(Send("GET", "/v1/stats").status, 200);
   r = Send("POST", "/v1/eval", "");
@@ -994,6 +997,7 @@ TEST_F(ServerTest, EvalRunsInTheBackgroundOneAtATimeWhileTheServerAnswers) {
   EXPECT_EQ(Send("POST", "/v1/eval", R"({"sweep":"diversity=0:1:0.1"})").status, 400);
   EXPECT_EQ(Send("POST", "/v1/eval", R"({"sweep":{"knob":"diversity","step":"x"}})").status, 400);
   EXPECT_EQ(Send("POST", "/v1/eval", R"({"threads":0})").status, 400);
+  EXPECT_EQ(Send("POST", "/v1/eval", R"({"calibration_recent_items":1001})").status, 400);
   EXPECT_EQ(Send("GET", "/v1/eval?x=1").status, 400);
   EXPECT_EQ(held->calls.load(), 2);
   r = Send("PUT", "/v1/eval");

@@ -44,6 +44,7 @@ ojson EvalRequestJson(const EvaluateOptions& o) {
   if (o.care) {
     j["care"] = {{"diversity", o.care->diversity},
                  {"calibration", o.care->calibration},
+                 {"calibration_recent_items", o.care->calibration_recent_items},
                  {"fair_share", o.care->fair_share},
                  {"exploration", o.care->exploration}};
   }

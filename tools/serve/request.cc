@@ -170,8 +170,8 @@ Status ParseFilter(Query& q, ItemFilter* filter) {
 }
 
 constexpr const char* kRecommendParams =
-    "user, k, session, context, weight, now, include_seen, diversity, calibration, fair_share, "
-    "exploration, seed, pin, boost, bury, category, include_unavailable, explain, "
+    "user, k, session, context, weight, now, include_seen, diversity, calibration, "
+    "calibration_recent_items, fair_share, exploration, seed, pin, boost, bury, category, include_unavailable, explain, "
     "require_known_user, policy";
 
 // Mirrors `recdb recommend` (tools/cli/cmd_recommend.cc) flag for flag, so
@@ -205,6 +205,12 @@ StatusOr<RecommendCall> ParseRecommend(Query& q) {
     RECDB_ASSIGN_OR_RETURN(auto v, q.GetDouble(name));
     if (!v) continue;
     *knob = *v;
+    any_care = true;
+  }
+  RECDB_ASSIGN_OR_RETURN(auto recent, q.GetInt("calibration_recent_items"));
+  if (recent) {  // the DB checks the range (0..1000), as for the CLI's --calibration-recent
+    if (*recent < 0) return Status::InvalidArgument("calibration_recent_items: must be >= 0");
+    care.calibration_recent_items = static_cast<size_t>(*recent);
     any_care = true;
   }
   RECDB_ASSIGN_OR_RETURN(auto seed, q.GetInt("seed"));
@@ -509,11 +515,12 @@ Status GetNumberField(const json& j, const char* name, double* out) {
 StatusOr<StartEvalCall> ParseEval(std::string_view body) {
   RECDB_ASSIGN_OR_RETURN(json j, BodyObject(body, /*empty_ok=*/true));
   constexpr const char* kKnown =
-      "recommenders, threads, content_space, diversity, calibration, fair_share, exploration, "
-      "seed, sweep";
+      "recommenders, threads, content_space, diversity, calibration, calibration_recent_items, "
+      "fair_share, exploration, seed, sweep";
   RECDB_RETURN_IF_ERROR(OnlyFields(j,
                                    {"recommenders", "threads", "content_space", "diversity",
-                                    "calibration", "fair_share", "exploration", "seed", "sweep"},
+                                    "calibration", "calibration_recent_items", "fair_share",
+                                    "exploration", "seed", "sweep"},
                                    kKnown));
   StartEvalCall call;
   EvaluateOptions& o = call.options;
@@ -539,6 +546,12 @@ StatusOr<StartEvalCall> ParseEval(std::string_view body) {
                                    {"exploration", &care.exploration}}) {
     any_care = any_care || j.contains(name);
     RECDB_RETURN_IF_ERROR(GetNumberField(j, name, knob));
+  }
+  if (j.contains("calibration_recent_items")) {
+    int recent = 0;
+    RECDB_RETURN_IF_ERROR(GetIntField(j, "calibration_recent_items", 0, 1000, &recent));
+    care.calibration_recent_items = static_cast<size_t>(recent);
+    any_care = true;
   }
   int seed = 0;
   RECDB_RETURN_IF_ERROR(GetIntField(j, "seed", 0, INT32_MAX, &seed));
