@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -211,7 +212,7 @@ TEST_F(EnvTest, ItsClockDrivesRetention) {
 }
 
 // RestoreOptions::env: the restore's reads and writes go through it, and a
-// refused write fails the restore, leaving nothing in the destination.
+// refused write fails the restore, leaving no destination behind.
 TEST_F(EnvTest, RestoreRunsThroughRestoreOptionsEnv) {
   {
     Options plain = CreateOptions();
@@ -240,10 +241,9 @@ TEST_F(EnvTest, RestoreRunsThroughRestoreOptionsEnv) {
   auto refused = DB::Restore(dir_.Sub("backup"), dir_.Sub("refused"), ro);
   env_.AllowAll();
   ASSERT_FALSE(refused.ok());
+  // recdb's own files fail as POSIX calls do (EIO): an IOError naming the file.
   EXPECT_TRUE(refused.status().IsIOError()) << refused.status().ToString();
-  EXPECT_NE(refused.status().message().find("refused by the application's Env"),
-            std::string::npos)
-      << refused.status().ToString();
+  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("refused")));  // nothing left behind
 }
 
 }  // namespace
