@@ -55,8 +55,9 @@ int EvalMain(int argc, char** argv) {
   args.AddPositional("DIR", "database directory");
   args.AddFlag("recommenders", "LIST", "comma-separated subset (default: all)");
   args.AddFlag("threads", "N", "threads", "2");
-  AddCareFlags(&args);  // any of them adds the row "fused+care": the fused list re-ranked
-  args.AddFlag("seed", "N", "care: exploration seed", "0");
+  AddCareFlags(&args);
+  args.AddFlag("seed", "N", "care: exploration seed (a care flag adds the row \"fused+care\")",
+               "0");
   args.AddFlag("sweep", "KNOB=FROM:TO:STEP",
                "trade-off of one knob (diversity, calibration, fair_share, exploration)");
   args.AddFlag("svg", "PATH", "where --sweep writes its plot (default: sweep-KNOB.svg)");
