@@ -4,19 +4,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <bit>
 #include <cerrno>
 #include <cstring>
 
 #include "common/crc32c.h"
 #include "common/durable_file.h"
+#include "common/little_endian.h"
 #include "common/file_io.h"
 
 namespace recdb::index {
 namespace {
-
-static_assert(std::endian::native == std::endian::little,
-              "index files are little-endian; add byte swapping for this host");
 
 // Header field offsets (index/FORMAT.md).
 constexpr size_t kOffVersion = 8;
@@ -33,17 +30,6 @@ constexpr size_t kOffPayloadSize = 72;
 constexpr size_t kOffPayloadCrc = 80;
 constexpr size_t kOffHeaderCrc = 92;
 constexpr size_t kBufferSize = 1 << 20;
-
-template <typename T>
-void Put(char* buf, size_t off, T v) {
-  std::memcpy(buf + off, &v, sizeof(T));
-}
-template <typename T>
-T Get(const char* buf, size_t off) {
-  T v;
-  std::memcpy(&v, buf + off, sizeof(T));
-  return v;
-}
 
 }  // namespace
 
@@ -94,19 +80,19 @@ Status IndexFileWriter::Finish(IndexFileHeader header) {
 
   char buf[kIndexFileHeaderSize] = {};
   std::memcpy(buf, kIndexFileMagic, sizeof(kIndexFileMagic));
-  Put<uint32_t>(buf, kOffVersion, kIndexFileVersion);
-  Put<uint32_t>(buf, kOffHeaderSize, kIndexFileHeaderSize);
-  Put<uint32_t>(buf, kOffKind, static_cast<uint32_t>(header.kind));
-  Put<uint32_t>(buf, kOffDimension, header.dimension);
-  Put<uint32_t>(buf, kOffMetric, static_cast<uint32_t>(header.metric));
-  Put<uint64_t>(buf, kOffM, header.m);
-  Put<uint64_t>(buf, kOffEfConstruction, header.ef_construction);
-  Put<uint64_t>(buf, kOffElementCount, header.element_count);
-  Put<uint64_t>(buf, kOffLiveCount, header.live_count);
-  Put<uint64_t>(buf, kOffCoveredSequence, header.covered_sequence);
-  Put<uint64_t>(buf, kOffPayloadSize, header.payload_size);
-  Put<uint32_t>(buf, kOffPayloadCrc, header.payload_crc32c);
-  Put<uint32_t>(buf, kOffHeaderCrc, Crc32c(buf, kOffHeaderCrc));
+  StoreLittleEndian<uint32_t>(buf, kOffVersion, kIndexFileVersion);
+  StoreLittleEndian<uint32_t>(buf, kOffHeaderSize, kIndexFileHeaderSize);
+  StoreLittleEndian<uint32_t>(buf, kOffKind, static_cast<uint32_t>(header.kind));
+  StoreLittleEndian<uint32_t>(buf, kOffDimension, header.dimension);
+  StoreLittleEndian<uint32_t>(buf, kOffMetric, static_cast<uint32_t>(header.metric));
+  StoreLittleEndian<uint64_t>(buf, kOffM, header.m);
+  StoreLittleEndian<uint64_t>(buf, kOffEfConstruction, header.ef_construction);
+  StoreLittleEndian<uint64_t>(buf, kOffElementCount, header.element_count);
+  StoreLittleEndian<uint64_t>(buf, kOffLiveCount, header.live_count);
+  StoreLittleEndian<uint64_t>(buf, kOffCoveredSequence, header.covered_sequence);
+  StoreLittleEndian<uint64_t>(buf, kOffPayloadSize, header.payload_size);
+  StoreLittleEndian<uint32_t>(buf, kOffPayloadCrc, header.payload_crc32c);
+  StoreLittleEndian<uint32_t>(buf, kOffHeaderCrc, Crc32c(buf, kOffHeaderCrc));
 
   if (::lseek(fd_, 0, SEEK_SET) != 0) return ErrnoStatus("seek", tmp_path_);
   RECDB_RETURN_IF_ERROR(WriteAll(env_, fd_, std::string_view(buf, sizeof(buf)), tmp_path_));
@@ -151,30 +137,30 @@ StatusOr<IndexFile> ReadIndexFile(Env* env, const std::string& path, IndexKind e
   if (std::memcmp(h, kIndexFileMagic, sizeof(kIndexFileMagic)) != 0) {
     return Status::Corruption(where + "bad magic (not a recdb index file)");
   }
-  if (Get<uint32_t>(h, kOffHeaderCrc) != Crc32c(h, kOffHeaderCrc)) {
+  if (LoadLittleEndian<uint32_t>(h, kOffHeaderCrc) != Crc32c(h, kOffHeaderCrc)) {
     return Status::Corruption(where + "header checksum mismatch");
   }
-  const uint32_t version = Get<uint32_t>(h, kOffVersion);
+  const uint32_t version = LoadLittleEndian<uint32_t>(h, kOffVersion);
   if (version != kIndexFileVersion) {
     return Status::NotSupported(where + "format version " + std::to_string(version) +
                                 ", this build reads " + std::to_string(kIndexFileVersion));
   }
-  if (Get<uint32_t>(h, kOffHeaderSize) != kIndexFileHeaderSize) {
+  if (LoadLittleEndian<uint32_t>(h, kOffHeaderSize) != kIndexFileHeaderSize) {
     return Status::Corruption(where + "unexpected header size");
   }
   IndexFile file;
   IndexFileHeader& hd = file.header;
-  hd.kind = static_cast<IndexKind>(Get<uint32_t>(h, kOffKind));
-  hd.dimension = Get<uint32_t>(h, kOffDimension);
-  const uint32_t metric = Get<uint32_t>(h, kOffMetric);
+  hd.kind = static_cast<IndexKind>(LoadLittleEndian<uint32_t>(h, kOffKind));
+  hd.dimension = LoadLittleEndian<uint32_t>(h, kOffDimension);
+  const uint32_t metric = LoadLittleEndian<uint32_t>(h, kOffMetric);
   hd.metric = static_cast<Metric>(metric);
-  hd.m = Get<uint64_t>(h, kOffM);
-  hd.ef_construction = Get<uint64_t>(h, kOffEfConstruction);
-  hd.element_count = Get<uint64_t>(h, kOffElementCount);
-  hd.live_count = Get<uint64_t>(h, kOffLiveCount);
-  hd.covered_sequence = Get<uint64_t>(h, kOffCoveredSequence);
-  hd.payload_size = Get<uint64_t>(h, kOffPayloadSize);
-  hd.payload_crc32c = Get<uint32_t>(h, kOffPayloadCrc);
+  hd.m = LoadLittleEndian<uint64_t>(h, kOffM);
+  hd.ef_construction = LoadLittleEndian<uint64_t>(h, kOffEfConstruction);
+  hd.element_count = LoadLittleEndian<uint64_t>(h, kOffElementCount);
+  hd.live_count = LoadLittleEndian<uint64_t>(h, kOffLiveCount);
+  hd.covered_sequence = LoadLittleEndian<uint64_t>(h, kOffCoveredSequence);
+  hd.payload_size = LoadLittleEndian<uint64_t>(h, kOffPayloadSize);
+  hd.payload_crc32c = LoadLittleEndian<uint32_t>(h, kOffPayloadCrc);
 
   if (hd.payload_size != bytes.size() - kIndexFileHeaderSize) {
     return Status::Corruption(where + "file is " + std::to_string(bytes.size()) +

@@ -315,22 +315,31 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "snapshot: %s\n", snap.status().ToString().c_str());
     return 1;
   }
+  // Seconds for a node `make` bootstraps to start and catch up with the
+  // writer's log, or a negative value once it has said why it failed.
+  auto time_bootstrap = [&](const char* what, auto make) -> double {
+    auto t = Clock::now();
+    auto node = make();
+    if (!node.ok() || !(*node)->Start().ok() ||
+        !(*node)->WaitForSequence((*writer)->log()->Describe(5000).value().last_seq, 300000).ok()) {
+      std::fprintf(stderr, "%s: %s\n", what, node.status().ToString().c_str());
+      return -1;
+    }
+    const double seconds = Seconds(t);
+    (void)(*node)->Close();
+    return seconds;
+  };
   const uint64_t held = (*follower)->stats().events_stored;
-  auto t_boot = Clock::now();
-  auto boot = recdb::cluster::ClusterNode::Bootstrap(snap->path, opts("bench", "bootstrapped"));
-  if (!boot.ok() || !(*boot)->Start().ok() ||
-      !(*boot)->WaitForSequence((*writer)->log()->Describe(5000).value().last_seq, 300000).ok()) {
-    std::fprintf(stderr, "bootstrap: %s\n", boot.status().ToString().c_str());
-    return 1;
-  }
-  const double boot_s = Seconds(t_boot);
+  const double boot_s = time_bootstrap("bootstrap", [&] {
+    return recdb::cluster::ClusterNode::Bootstrap(snap->path, opts("bench", "bootstrapped"));
+  });
+  if (boot_s < 0) return 1;
   std::printf("bootstrap from snapshot (%llu files, %.1f MB) + log: %.2f s for %llu events held "
               "since this follower started: %.1f s per million events (replaying the log: %.1f s "
               "per million)\n",
               static_cast<unsigned long long>(snap->files), snap->bytes / 1e6, boot_s,
               static_cast<unsigned long long>(held), boot_s * 1e6 / std::max<uint64_t>(held, 1),
               1e6 / replay_rate);
-  (void)(*boot)->Close();
 
   // 5. The same from a snapshot shipped through the log (snapshot_ship.h):
   //    publish (chunks of 512 KiB in an R3 stream, manifest in KV), then
@@ -355,15 +364,11 @@ int main(int argc, char** argv) {
   std::printf("fetching the published snapshot alone: %.2f s (%.0f MB/s)\n", fetch_s,
               shipped->bytes / 1e6 / fetch_s);
   const uint64_t held2 = (*follower)->stats().events_stored;
-  auto t_boot2 = Clock::now();
-  auto boot2 = recdb::cluster::ClusterNode::BootstrapFromPublishedSnapshot(
-      opts("bench", "bootstrapped-from-log"));
-  if (!boot2.ok() || !(*boot2)->Start().ok() ||
-      !(*boot2)->WaitForSequence((*writer)->log()->Describe(5000).value().last_seq, 300000).ok()) {
-    std::fprintf(stderr, "bootstrap from the log: %s\n", boot2.status().ToString().c_str());
-    return 1;
-  }
-  const double boot2_s = Seconds(t_boot2);
+  const double boot2_s = time_bootstrap("bootstrap from the log", [&] {
+    return recdb::cluster::ClusterNode::BootstrapFromPublishedSnapshot(
+        opts("bench", "bootstrapped-from-log"));
+  });
+  if (boot2_s < 0) return 1;
   std::printf("bootstrap from a published snapshot (%llu chunks, %.1f MB; publishing it took "
               "%.2f s) + log: %.2f s for %llu events held: %.1f s per million events; ratio to "
               "replaying the log %.3f (replaying: %.1f s per million)\n",
@@ -372,7 +377,6 @@ int main(int argc, char** argv) {
               boot2_s * 1e6 / std::max<uint64_t>(held2, 1),
               (boot2_s * 1e6 / std::max<uint64_t>(held2, 1)) / (1e6 / replay_rate),
               1e6 / replay_rate);
-  (void)(*boot2)->Close();
   (void)(*follower)->Close();
   (void)(*writer)->Close();
   (void)(*raw)->Close();

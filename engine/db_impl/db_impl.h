@@ -294,6 +294,15 @@ class DBImpl final : public DB {
   Status CheckWritable() const;
 
   // Write path (db_impl_write.cc).
+  // The one way a batch sets a counter of "meta" (8 bytes, little-endian).
+  static void PutCounter(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* meta,
+                         std::string_view key, uint64_t value);
+  // Adds to *batch the "stats_log" entry at stats_log_end_ holding `entries`,
+  // built in *fbb. The caller advances stats_log_end_ once the batch is
+  // written. REQUIRES: write_mu_ held.
+  void PutStatsLogEntry(rocksdb::WriteBatch* batch,
+                        const std::vector<storage::ItemStatsDeltaEntry>& entries,
+                        flatbuffers::FlatBufferBuilder* fbb) const;
   // Folds once this many event batches are pending in "stats_log".
   static constexpr uint64_t kFoldBatches = 1024;
   // ... or once this many distinct (item, type, day) deltas are pending.

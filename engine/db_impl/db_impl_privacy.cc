@@ -31,11 +31,6 @@ using storage::ColumnFamily;
 
 namespace {
 
-void PutCounter(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* meta, std::string_view key,
-                uint64_t value) {
-  batch->Put(meta, rocksdb::Slice(key.data(), key.size()), storage::EncodeCounter(value));
-}
-
 Status ValidateUserId(const std::string& id) {
   if (id.empty()) return Status::InvalidArgument("user id is empty");
   if (id.size() > kMaxIdBytes) {
@@ -373,11 +368,7 @@ Status DBImpl::ForgetUserLocked(uint32_t uid, const std::string& id, ErasureRece
   receipt->counts_adjusted = static_cast<int64_t>(entries.size());
   if (!entries.empty()) {
     flatbuffers::FlatBufferBuilder fbb(256);
-    storage::BuildItemStatsDelta(entries.data(), entries.size(), &fbb);
-    char log_key[8];
-    storage::EncodeFixed64BE(log_key, stats_log_end_);
-    batch.Put(store_->Handle(ColumnFamily::kStatsLog), rocksdb::Slice(log_key, 8),
-              rocksdb::Slice(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize()));
+    PutStatsLogEntry(&batch, entries, &fbb);
   }
   const auto removed = static_cast<uint64_t>(receipt->events_removed);
   PutCounter(&batch, meta, storage::kMetaUserCount, counters_.users - 1);
@@ -564,12 +555,7 @@ Status DBImpl::SweepPhysical(SweepReport* report) {
       std::vector<storage::ItemStatsDeltaEntry> entries = ToEntries(deltas);
       if (!entries.empty()) {
         flatbuffers::FlatBufferBuilder fbb(256);
-        storage::BuildItemStatsDelta(entries.data(), entries.size(), &fbb);
-        char log_key[8];
-        storage::EncodeFixed64BE(log_key, stats_log_end_);
-        batch.Put(store_->Handle(ColumnFamily::kStatsLog), rocksdb::Slice(log_key, 8),
-                  rocksdb::Slice(reinterpret_cast<const char*>(fbb.GetBufferPointer()),
-                                 fbb.GetSize()));
+        PutStatsLogEntry(&batch, entries, &fbb);
       }
       PutCounter(&batch, store_->Handle(ColumnFamily::kMeta), storage::kMetaEventCount,
                  counters_.events - pending_deletes);

@@ -37,13 +37,6 @@ uint8_t ConsentBits(const Consent& c) {
                               (c.training ? storage::kConsentTraining : 0));
 }
 
-void PutCounter(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* meta, std::string_view key,
-                uint64_t value) {
-  char buf[8];
-  storage::EncodeFixed64LE(buf, value);
-  batch->Put(meta, rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(buf, 8));
-}
-
 Status ValidateAppliedPosition(const WriteOptions& wo) {
   if (wo.applied_position_key.size() > kMaxIdBytes) {
     return Status::InvalidArgument("applied_position_key: over " + std::to_string(kMaxIdBytes) +
@@ -77,6 +70,23 @@ std::string Quoted(std::string_view s) {
 }
 
 }  // namespace
+
+void DBImpl::PutCounter(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* meta,
+                        std::string_view key, uint64_t value) {
+  char buf[8];
+  storage::EncodeFixed64LE(buf, value);
+  batch->Put(meta, rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(buf, 8));
+}
+
+void DBImpl::PutStatsLogEntry(rocksdb::WriteBatch* batch,
+                              const std::vector<storage::ItemStatsDeltaEntry>& entries,
+                              flatbuffers::FlatBufferBuilder* fbb) const {
+  storage::BuildItemStatsDelta(entries.data(), entries.size(), fbb);
+  char log_key[8];
+  storage::EncodeFixed64BE(log_key, stats_log_end_);
+  batch->Put(store_->Handle(ColumnFamily::kStatsLog), rocksdb::Slice(log_key, 8),
+             rocksdb::Slice(reinterpret_cast<const char*>(fbb->GetBufferPointer()), fbb->GetSize()));
+}
 
 // --- Event types ---------------------------------------------------------------
 
@@ -454,12 +464,7 @@ Status DBImpl::RecordEventsLocked(const WriteOptions& wo, const std::vector<Even
       deltas_.push_back({d.item, d.type, d.day, 1});
     }
   }
-  storage::BuildItemStatsDelta(deltas_.data(), deltas_.size(), &fbb_);
-  char log_key[8];
-  storage::EncodeFixed64BE(log_key, stats_log_end_);
-  batch_.Put(
-      store_->Handle(ColumnFamily::kStatsLog), rocksdb::Slice(log_key, 8),
-      rocksdb::Slice(reinterpret_cast<const char*>(fbb_.GetBufferPointer()), fbb_.GetSize()));
+  PutStatsLogEntry(&batch_, deltas_, &fbb_);
 
   // 4. Counters, in the same batch.
   if (stored != 0) {

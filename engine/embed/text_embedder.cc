@@ -6,6 +6,8 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "recdb/splitmix64.h"
+
 namespace recdb {
 namespace {
 
@@ -19,14 +21,6 @@ uint64_t Fnv1a(std::string_view s, uint64_t seed) {
     h *= 1099511628211ull;
   }
   return h;
-}
-
-// SplitMix64 finaliser: spreads a bucket id into independent-looking bits.
-uint64_t Mix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
 }
 
 void AppendU32(std::string* out, uint32_t v) { out->append(reinterpret_cast<char*>(&v), 4); }
@@ -82,10 +76,10 @@ std::vector<float> TextEmbedder::Embed(std::string_view text) const {
   std::vector<float> v(dim_, 0.0f);
   ForEachFeature(text, [&](uint32_t bucket, uint32_t count) {
     float w = (1.0f + std::log(static_cast<float>(count))) * idf_[bucket];
-    uint64_t h = Mix(bucket);
+    uint64_t h = SplitMix64(bucket);  // a bucket id spread into independent-looking bits
     for (int k = 0; k < 4; ++k) {
       uint32_t coord = static_cast<uint32_t>((h >> (k * 16)) & 0xFFFF) % dim_;
-      float sign = ((Mix(h + k) >> 63) != 0) ? -1.0f : 1.0f;
+      float sign = ((SplitMix64(h + k) >> 63) != 0) ? -1.0f : 1.0f;
       v[coord] += sign * w;
     }
   });

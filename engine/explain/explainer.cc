@@ -4,21 +4,14 @@
 #include <cmath>
 
 #include "engine/models/cooccurrence.h"
+#include "engine/models/family.h"
 
 namespace recdb::explain {
 
 namespace {
 
-// How a recommender's evidence reads in an explanation.
-enum class Family { kItemBased, kCollaborative, kPopularity, kContent, kSequence };
-
-Family FamilyOf(const std::string& name) {
-  if (name == "seq") return Family::kSequence;
-  if (name == "trending" || name == "mostpop" || name == "context_pop") return Family::kPopularity;
-  if (name == "content") return Family::kContent;
-  if (name == "ials" || name == "ease") return Family::kCollaborative;
-  return Family::kItemBased;  // itemknn, recentknn*, cooc_*
-}
+using models::Family;
+using models::FamilyOf;
 
 std::string Percent(double share) {
   return std::to_string(static_cast<int>(std::lround(share * 100))) + "%";

@@ -2,17 +2,9 @@
 
 #include <cmath>
 
+#include "recdb/splitmix64.h"
+
 namespace recdb::privacy {
-namespace {
-
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
-}  // namespace
 
 double LaplaceNoise(uint64_t seed, uint64_t key, double scale) {
   const uint64_t h = SplitMix64(SplitMix64(seed) ^ key);

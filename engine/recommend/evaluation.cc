@@ -82,21 +82,14 @@ std::vector<NamedRecommender> EvaluatedRecommenders(int threads, uint32_t num_it
   threads = std::max(1, threads);
   std::vector<NamedRecommender> makers;
   makers.push_back({"mostpop", [] { return std::make_unique<MostPop>(); }});
-  makers.push_back({"ials", [threads] {
-                      IalsOptions o;
-                      o.threads = threads;
-                      return std::make_unique<Ials>(o);
-                    }});
-  makers.push_back({"ease", [threads] {
-                      EaseOptions o;
-                      o.threads = threads;
-                      return std::make_unique<Ease>(o);
-                    }});
-  makers.push_back({"itemknn", [threads] {
-                      ItemKnnOptions o;
-                      o.threads = threads;
-                      return std::make_unique<ItemKnn>(o);
-                    }});
+  // Configured as the fused blend's components are (fused.h; the defaults of
+  // ComponentConfig are those of IalsOptions), alone.
+  ComponentConfig config;
+  config.threads = threads;
+  config.min_pair_users = min_pair_users;
+  for (const char* name : {"ials", "ease", "itemknn"}) {
+    makers.push_back({name, DefaultComponentFactory(name, config)});
+  }
   makers.push_back({"recentknn", [threads] {
                       RecentKnnOptions o;
                       o.threads = threads;
@@ -117,10 +110,10 @@ std::vector<NamedRecommender> EvaluatedRecommenders(int threads, uint32_t num_it
   // when opted in, or by EvaluateRecommenders when one is named.
   if (!OptedInComponents().empty()) LoadComponentPlugins();
   for (const std::string& name : RegisteredComponentNames()) {
-    ComponentConfig config;
-    config.threads = threads;
-    config.min_pair_users = min_pair_users;
-    makers.push_back({name, RegisteredComponentFactory(name, config)});
+    ComponentConfig component;  // its own neighbour cache, as before
+    component.threads = threads;
+    component.min_pair_users = min_pair_users;
+    makers.push_back({name, RegisteredComponentFactory(name, component)});
   }
   makers.push_back({"fused", [threads, num_items, content, min_pair_users] {
                       FusedOptions o;
@@ -209,17 +202,10 @@ StatusOr<EvaluationReport> EvaluateRecommenders(const models::Dataset& data,
     const auto t0 = std::chrono::steady_clock::now();
     Status st = model->Fit(split.train);
     if (!st.ok()) return st.WithContext("eval: " + name);
-    EvalMetrics m;
-    m.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    eval::EvalReport r = eval::Evaluate(*model, split, eo);
-    m.ndcg_at_10 = r.ndcg;
-    m.recall_at_20 = r.recall;
-    m.coverage_at_10 = r.coverage;
-    m.ild_at_10 = r.ild;
-    m.novelty_at_10 = r.novelty;
-    m.gini_at_10 = r.gini;
-    m.calibration_kl_at_10 = r.calibration_kl;
-    m.long_tail_share_at_10 = r.long_tail_share;
+    const double train_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EvalMetrics m = ToMetrics(eval::Evaluate(*model, split, eo));
+    m.train_seconds = train_seconds;
     report.recommenders[name] = m;
     if (name == "fused") {
       for (const auto& [c, w] : static_cast<const models::Fused&>(*model).Weights()) report.fused_weights[c] = w;

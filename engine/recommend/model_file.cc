@@ -2,17 +2,14 @@
 
 #include <sys/mman.h>
 
-#include <bit>
 #include <cstring>
 
 #include "common/crc32c.h"
 #include "common/durable_file.h"
+#include "common/little_endian.h"
 
 namespace recdb {
 namespace {
-
-static_assert(std::endian::native == std::endian::little,
-              "model files are little-endian; a big-endian build needs byte swaps");
 
 constexpr char kMagic[8] = {'R', 'D', 'B', 'M', 'O', 'D', 'E', 'L'};
 constexpr size_t kOffVersion = 8;
@@ -24,17 +21,6 @@ constexpr size_t kOffPayloadSize = 40;
 constexpr size_t kOffPayloadCrc = 48;
 constexpr size_t kOffTrainedAt = 52;  // formerly reserved (zero): read as "not recorded"
 constexpr size_t kOffHeaderCrc = 60;
-
-template <typename T>
-void Put(char* buf, size_t off, T v) {
-  std::memcpy(buf + off, &v, sizeof(T));
-}
-template <typename T>
-T Get(const char* buf, size_t off) {
-  T v;
-  std::memcpy(&v, buf + off, sizeof(T));
-  return v;
-}
 
 // A read-only mapping of the whole file, unmapped when the last user lets go.
 class Mapping {
@@ -68,15 +54,15 @@ Status WriteModelFile(Env* env, const std::string& path, const ModelFileHeader& 
                       std::string_view payload) {
   char buf[kModelFileHeaderSize] = {};
   std::memcpy(buf, kMagic, sizeof(kMagic));
-  Put<uint32_t>(buf, kOffVersion, kModelFileVersion);
-  Put<uint32_t>(buf, kOffHeaderSize, kModelFileHeaderSize);
-  Put<uint64_t>(buf, kOffCoveredSequence, header.covered_sequence);
-  Put<uint64_t>(buf, kOffModelVersion, header.model_version);
-  Put<uint64_t>(buf, kOffEvents, header.events);
-  Put<int64_t>(buf, kOffTrainedAt, header.trained_at);
-  Put<uint64_t>(buf, kOffPayloadSize, payload.size());
-  Put<uint32_t>(buf, kOffPayloadCrc, Crc32c(payload));
-  Put<uint32_t>(buf, kOffHeaderCrc, Crc32c(buf, kOffHeaderCrc));
+  StoreLittleEndian<uint32_t>(buf, kOffVersion, kModelFileVersion);
+  StoreLittleEndian<uint32_t>(buf, kOffHeaderSize, kModelFileHeaderSize);
+  StoreLittleEndian<uint64_t>(buf, kOffCoveredSequence, header.covered_sequence);
+  StoreLittleEndian<uint64_t>(buf, kOffModelVersion, header.model_version);
+  StoreLittleEndian<uint64_t>(buf, kOffEvents, header.events);
+  StoreLittleEndian<int64_t>(buf, kOffTrainedAt, header.trained_at);
+  StoreLittleEndian<uint64_t>(buf, kOffPayloadSize, payload.size());
+  StoreLittleEndian<uint32_t>(buf, kOffPayloadCrc, Crc32c(payload));
+  StoreLittleEndian<uint32_t>(buf, kOffHeaderCrc, Crc32c(buf, kOffHeaderCrc));
   return WriteFileDurably(env, path, std::string_view(buf, sizeof(buf)), payload);
 }
 
@@ -91,27 +77,28 @@ StatusOr<ModelFile> ReadModelFile(Env* env, const std::string& path) {
   if (std::memcmp(buf, kMagic, sizeof(kMagic)) != 0) {
     return Status::Corruption(where + "bad magic (not a recdb model file)");
   }
-  if (Get<uint32_t>(buf, kOffHeaderCrc) != Crc32c(buf, kOffHeaderCrc)) {
+  if (LoadLittleEndian<uint32_t>(buf, kOffHeaderCrc) != Crc32c(buf, kOffHeaderCrc)) {
     return Status::Corruption(where + "header checksum mismatch");
   }
-  const uint32_t version = Get<uint32_t>(buf, kOffVersion);
+  const uint32_t version = LoadLittleEndian<uint32_t>(buf, kOffVersion);
   if (version < kOldestModelFileVersion || version > kModelFileVersion) {
     return Status::NotSupported(where + "format version " + std::to_string(version) +
                                 ", this build reads " + std::to_string(kOldestModelFileVersion) +
                                 " to " + std::to_string(kModelFileVersion));
   }
   file.header.format_version = version;
-  if (Get<uint32_t>(buf, kOffHeaderSize) != kModelFileHeaderSize ||
-      Get<uint64_t>(buf, kOffPayloadSize) != file.bytes.size() - kModelFileHeaderSize) {
+  if (LoadLittleEndian<uint32_t>(buf, kOffHeaderSize) != kModelFileHeaderSize ||
+      LoadLittleEndian<uint64_t>(buf, kOffPayloadSize) !=
+          file.bytes.size() - kModelFileHeaderSize) {
     return Status::Corruption(where + "size fields disagree with the file size");
   }
-  if (Get<uint32_t>(buf, kOffPayloadCrc) != Crc32c(file.payload())) {
+  if (LoadLittleEndian<uint32_t>(buf, kOffPayloadCrc) != Crc32c(file.payload())) {
     return Status::Corruption(where + "payload checksum mismatch");
   }
-  file.header.covered_sequence = Get<uint64_t>(buf, kOffCoveredSequence);
-  file.header.model_version = Get<uint64_t>(buf, kOffModelVersion);
-  file.header.events = Get<uint64_t>(buf, kOffEvents);
-  file.header.trained_at = Get<int64_t>(buf, kOffTrainedAt);
+  file.header.covered_sequence = LoadLittleEndian<uint64_t>(buf, kOffCoveredSequence);
+  file.header.model_version = LoadLittleEndian<uint64_t>(buf, kOffModelVersion);
+  file.header.events = LoadLittleEndian<uint64_t>(buf, kOffEvents);
+  file.header.trained_at = LoadLittleEndian<int64_t>(buf, kOffTrainedAt);
   return file;
 }
 

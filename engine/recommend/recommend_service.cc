@@ -18,6 +18,7 @@
 #include "engine/models/content_profile.h"
 #include "engine/models/cooccurrence.h"
 #include "engine/models/dataset.h"
+#include "engine/models/family.h"
 #include "engine/models/fused.h"
 #include "engine/policy/learned_policy.h"
 #include "engine/recommend/content_vectors.h"
@@ -40,16 +41,6 @@ constexpr size_t kMaxK = 1000;
 constexpr char kFusionKey[] = "fusion/current";
 // Stored context deltas are named "component@feature" next to the weights.
 constexpr char kDeltaSeparator = '@';
-
-// How a recommender's evidence reads in an explanation.
-enum class Family { kItemBased, kCollaborative, kPopularity, kContent };
-
-Family FamilyOf(const std::string& name) {
-  if (name == "trending" || name == "mostpop" || name == "context_pop") return Family::kPopularity;
-  if (name == "content") return Family::kContent;
-  if (name == "ials" || name == "ease") return Family::kCollaborative;
-  return Family::kItemBased;  // itemknn, recentknn*, cooc_*
-}
 
 // Items newer than the model (iid >= the model's items), which only the
 // content space knows, found in the space's HNSW index with the user's
@@ -758,7 +749,7 @@ StatusOr<RecommendResponse> RecommendService::Serve(const std::shared_ptr<const 
   }
   if (!personal) {  // consent: non-personalised results only
     for (size_t j = 0; j < weights.size(); ++j) {
-      if (FamilyOf(model->names[j]) != Family::kPopularity) weights[j] = 0;
+      if (models::FamilyOf(model->names[j]) != models::Family::kPopularity) weights[j] = 0;
     }
   }
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include "recdb/splitmix64.h"
+
 namespace recdb::rerank {
 
 ColdItems ColdItems::Build(const std::vector<float>& popularity, const ItemCatalog& catalog) {
@@ -41,14 +43,8 @@ std::vector<uint32_t> ColdItems::Sample(uint32_t id_limit, int64_t now, size_t m
   };
   // A seeded start and a stride coprime with the total visit every cold item
   // once, in an order that differs per seed.
-  uint64_t z = seed + 0x9E3779B97F4A7C15ull;
-  auto next = [&z] {
-    z += 0x9E3779B97F4A7C15ull;
-    uint64_t v = z;
-    v = (v ^ (v >> 30)) * 0xBF58476D1CE4E5B9ull;
-    v = (v ^ (v >> 27)) * 0x94D049BB133111EBull;
-    return v ^ (v >> 31);
-  };
+  uint64_t z = seed + kSplitMix64Gamma;
+  auto next = [&z] { return SplitMix64Next(&z); };
   uint64_t pos = next() % total;
   uint64_t stride = 1;
   if (total > 2) {

@@ -22,7 +22,7 @@ constexpr uint64_t kReadableFormatVersion = 1;
 
 // `src` itself if it is a snapshot, else the newest snapshot of the backup
 // directory `src`.
-Status ResolveSnapshot(const std::string& src, storage::SnapshotDirEntry* out) {
+Status ResolveSnapshot(Env* env, const std::string& src, storage::SnapshotDirEntry* out) {
   uint64_t id = 0;
   bool partial = false;
   fs::path normal = fs::path(src).lexically_normal();
@@ -32,10 +32,10 @@ Status ResolveSnapshot(const std::string& src, storage::SnapshotDirEntry* out) {
     out->path = src;
     out->name = name;
     out->id = id;
-    out->manifest_status = storage::ReadSnapshotManifest(Env::Default(), src, &out->manifest);
+    out->manifest_status = storage::ReadSnapshotManifest(env, src, &out->manifest);
   } else {
     std::vector<storage::SnapshotDirEntry> entries;
-    Status s = storage::ListSnapshotDirs(Env::Default(), src, &entries);
+    Status s = storage::ListSnapshotDirs(env, src, &entries);
     if (s.IsNotFound()) return Status::NotFound("no snapshot or backup directory " + src);
     RECDB_RETURN_IF_ERROR(s);
     const storage::SnapshotDirEntry* newest = nullptr;
@@ -77,7 +77,8 @@ StatusOr<RestoreReport> DB::Restore(const std::string& src, const std::string& d
     RECDB_ASSIGN_OR_RETURN(std::unique_ptr<storage::BackupDirLock> lock,
                            storage::LockForReading(src));
     storage::SnapshotDirEntry snap;
-    RECDB_RETURN_IF_ERROR(ResolveSnapshot(src, &snap));
+    Env* env = options.env != nullptr ? options.env : Env::Default();
+    RECDB_RETURN_IF_ERROR(ResolveSnapshot(env, src, &snap));
     const std::string refuse = "refusing to restore " + snap.path;
     if (snap.manifest.format_version != kReadableFormatVersion) {
       return Status::NotSupported(refuse + ": recdb format version " +
@@ -108,7 +109,7 @@ StatusOr<RestoreReport> DB::Restore(const std::string& src, const std::string& d
     // The RocksDB identity is not restored: the copy is a new database whose
     // file numbers diverge from the source's, so it must not pass for it
     // when both are backed up into one directory (SST sharing keys on it).
-    Status s = storage::CopySnapshotFiles(Env::Default(), snap.path, snap.manifest, dest,
+    Status s = storage::CopySnapshotFiles(env, snap.path, snap.manifest, dest,
                                           {"db/IDENTITY"}, &report.bytes);
     if (!s.ok()) {
       cleanup();
@@ -124,6 +125,7 @@ StatusOr<RestoreReport> DB::Restore(const std::string& src, const std::string& d
     o.error_if_exists = false;
     o.read_only = false;
     o.background_threads = 0;
+    if (o.env == nullptr) o.env = options.env;
     auto opened = DBImpl::OpenImpl(o, dest);
     if (!opened.ok()) {
       cleanup();

@@ -340,17 +340,7 @@ Status SpaceManager::Close() {
         db_->store()->Handle(ColumnFamily::kVectors) == nullptr) {
       return Status::OK();
     }
-    std::vector<SpacePtr> all;
-    {
-      std::shared_lock lock(spaces_mu_);
-      for (auto& [name, s] : spaces_) all.push_back(s);
-    }
-    Status first;
-    for (const SpacePtr& s : all) {
-      Status st = CheckpointSpace(*s);
-      if (first.ok() && !st.ok()) first = st;
-    }
-    return first;
+    return CheckpointAllSpaces();
   });
 }
 
@@ -714,18 +704,22 @@ StatusOr<std::vector<ScoredItem>> SpaceManager::SearchSimilarToItem(
 Status SpaceManager::Checkpoint() {
   return NoThrow([&]() -> Status {
     RECDB_RETURN_IF_ERROR(CheckWritable());
-    std::vector<SpacePtr> all;
-    {
-      std::shared_lock lock(spaces_mu_);
-      for (auto& [name, s] : spaces_) all.push_back(s);
-    }
-    Status first;
-    for (const SpacePtr& s : all) {
-      Status st = CheckpointSpace(*s);
-      if (first.ok() && !st.ok()) first = st.WithContext("space \"" + s->def.options.name + "\"");
-    }
-    return first;
+    return CheckpointAllSpaces();
   });
+}
+
+Status SpaceManager::CheckpointAllSpaces() {
+  std::vector<SpacePtr> all;
+  {
+    std::shared_lock lock(spaces_mu_);
+    for (auto& [name, s] : spaces_) all.push_back(s);
+  }
+  Status first;
+  for (const SpacePtr& s : all) {
+    Status st = CheckpointSpace(*s);
+    if (first.ok() && !st.ok()) first = st.WithContext("space \"" + s->def.options.name + "\"");
+  }
+  return first;
 }
 
 SpaceManager::CheckpointPause SpaceManager::PauseCheckpoints() {

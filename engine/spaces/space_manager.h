@@ -245,6 +245,9 @@ class SpaceManager {
                 const std::vector<Change>& changes);
 
   Status CheckpointSpace(spaces::Space& s);
+  // Checkpoints every space; the first failure, naming its space, after
+  // trying them all.
+  Status CheckpointAllSpaces();
   Status RebuildInBackground(const SpacePtr& s, EntityKind kind);
   void MaybeScheduleCompaction(const SpacePtr& s, EntityKind kind);
 

@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -93,6 +95,17 @@ std::vector<Event> SomeEvents() {
   return events;
 }
 
+// Each test's database directory and an AppEnv in Options::env.
+class EnvTest : public ::testing::Test {
+ protected:
+  EnvTest() { options_.env = &env_; }
+  std::unique_ptr<DB> OpenDb() { return test::OpenOrDie(dir_.Sub("db"), options_); }
+
+  TempDir dir_;
+  AppEnv env_;
+  Options options_ = CreateOptions();
+};
+
 Status MakeSpaceAndCheckpoint(DB& db) {
   SpaceOptions so;
   so.name = "s";
@@ -103,73 +116,65 @@ Status MakeSpaceAndCheckpoint(DB& db) {
   return db.CheckpointIndexes();
 }
 
-TEST(EnvTest, SeesRecdbAndRocksDbFileOperations) {
-  TempDir dir;
-  AppEnv env;
-  Options o = CreateOptions();
-  o.env = &env;
+TEST_F(EnvTest, SeesRecdbAndRocksDbFileOperations) {
   {
-    auto db = test::OpenOrDie(dir.Sub("db"), o);
+    auto db = OpenDb();
     ASSERT_NE(db, nullptr);
     ASSERT_TRUE(db->RecordEvents({}, SomeEvents()).ok());
     ASSERT_TRUE(db->Train().ok());
     ASSERT_TRUE(MakeSpaceAndCheckpoint(*db).ok());
-    ASSERT_TRUE(db->CreateSnapshot(dir.Sub("backup")).ok());
+    ASSERT_TRUE(db->CreateSnapshot(dir_.Sub("backup")).ok());
     ASSERT_TRUE(db->Close().ok());
   }
   // RocksDB's files: written, synced, renamed (CURRENT): the WAL and the
   // MANIFEST among them.
-  EXPECT_GT(env.count(FileOwner::kStorage, FileOperationKind::kWrite), 0);
-  EXPECT_GT(env.count(FileOwner::kStorage, FileOperationKind::kSync), 0);
-  EXPECT_GT(env.count(FileOwner::kStorage, FileOperationKind::kRename), 0);
-  EXPECT_TRUE(env.SawFile(FileOwner::kStorage, ".log"));
-  EXPECT_TRUE(env.SawFile(FileOwner::kStorage, "/MANIFEST-"));
+  EXPECT_GT(env_.count(FileOwner::kStorage, FileOperationKind::kWrite), 0);
+  EXPECT_GT(env_.count(FileOwner::kStorage, FileOperationKind::kSync), 0);
+  EXPECT_GT(env_.count(FileOwner::kStorage, FileOperationKind::kRename), 0);
+  EXPECT_TRUE(env_.SawFile(FileOwner::kStorage, ".log"));
+  EXPECT_TRUE(env_.SawFile(FileOwner::kStorage, "/MANIFEST-"));
   // recdb's own files: the model file, the index checkpoint, the snapshot.
-  EXPECT_GT(env.count(FileOwner::kRecdb, FileOperationKind::kWrite), 0);
-  EXPECT_GT(env.count(FileOwner::kRecdb, FileOperationKind::kSync), 0);
-  EXPECT_GT(env.count(FileOwner::kRecdb, FileOperationKind::kRename), 0);
-  EXPECT_TRUE(env.SawFile(FileOwner::kRecdb, "/fused.model"));
-  EXPECT_TRUE(env.SawFile(FileOwner::kRecdb, ".hnsw"));
-  EXPECT_TRUE(env.SawFile(FileOwner::kRecdb, "/snapshot.manifest"));
-  EXPECT_FALSE(env.SawFile(FileOwner::kStorage, "/fused.model"));  // told apart
-  EXPECT_FALSE(env.SawFile(FileOwner::kStorage, "/snapshot.manifest"));
+  EXPECT_GT(env_.count(FileOwner::kRecdb, FileOperationKind::kWrite), 0);
+  EXPECT_GT(env_.count(FileOwner::kRecdb, FileOperationKind::kSync), 0);
+  EXPECT_GT(env_.count(FileOwner::kRecdb, FileOperationKind::kRename), 0);
+  EXPECT_TRUE(env_.SawFile(FileOwner::kRecdb, "/fused.model"));
+  EXPECT_TRUE(env_.SawFile(FileOwner::kRecdb, ".hnsw"));
+  EXPECT_TRUE(env_.SawFile(FileOwner::kRecdb, "/snapshot.manifest"));
+  EXPECT_FALSE(env_.SawFile(FileOwner::kStorage, "/fused.model"));  // told apart
+  EXPECT_FALSE(env_.SawFile(FileOwner::kStorage, "/snapshot.manifest"));
 
   // Reopening reads through it too (the model file is opened, RocksDB's
   // files are opened and read).
-  const int64_t opens = env.count(FileOwner::kRecdb, FileOperationKind::kOpen);
-  const int64_t reads = env.count(FileOwner::kStorage, FileOperationKind::kRead);
+  const int64_t opens = env_.count(FileOwner::kRecdb, FileOperationKind::kOpen);
+  const int64_t reads = env_.count(FileOwner::kStorage, FileOperationKind::kRead);
   {
-    auto db = test::OpenOrDie(dir.Sub("db"), o);
+    auto db = OpenDb();
     ASSERT_NE(db, nullptr);
     ASSERT_TRUE(db->Close().ok());
   }
-  EXPECT_GT(env.count(FileOwner::kRecdb, FileOperationKind::kOpen), opens);
-  EXPECT_GT(env.count(FileOwner::kStorage, FileOperationKind::kRead), reads);
+  EXPECT_GT(env_.count(FileOwner::kRecdb, FileOperationKind::kOpen), opens);
+  EXPECT_GT(env_.count(FileOwner::kStorage, FileOperationKind::kRead), reads);
 
   // A database opened without it never calls it.
-  const int64_t before = env.total();
+  const int64_t before = env_.total();
   Options plain = CreateOptions();
-  auto db = test::OpenOrDie(dir.Sub("db"), plain);
+  auto db = test::OpenOrDie(dir_.Sub("db"), plain);
   ASSERT_NE(db, nullptr);
   ASSERT_TRUE(db->RecordEvents({}, SomeEvents()).ok());
   ASSERT_TRUE(db->Train().ok());
   ASSERT_TRUE(db->Close().ok());
-  EXPECT_EQ(env.total(), before);
+  EXPECT_EQ(env_.total(), before);
 }
 
-TEST(EnvTest, ARefusedOperationIsAnIOErrorCarryingTheEnvsMessage) {
-  TempDir dir;
-  AppEnv env;
-  Options o = CreateOptions();
-  o.env = &env;
-  auto db = test::OpenOrDie(dir.Sub("db"), o);
+TEST_F(EnvTest, ARefusedOperationIsAnIOErrorCarryingTheEnvsMessage) {
+  auto db = OpenDb();
   ASSERT_NE(db, nullptr);
   ASSERT_TRUE(db->RecordEvents({}, SomeEvents()).ok());
 
   // RocksDB's WAL append.
-  env.Refuse(FileOwner::kStorage, FileOperationKind::kWrite);
+  env_.Refuse(FileOwner::kStorage, FileOperationKind::kWrite);
   Status s = db->RecordEvents({}, {MakeEvent("u1", "i1", "view", kT0 + 999)});
-  env.AllowAll();
+  env_.AllowAll();
   EXPECT_TRUE(s.IsIOError()) << s.ToString();
   EXPECT_NE(s.message().find("refused by the application's Env"), std::string::npos)
       << s.ToString();
@@ -177,37 +182,68 @@ TEST(EnvTest, ARefusedOperationIsAnIOErrorCarryingTheEnvsMessage) {
   db.reset();
 
   // recdb's index checkpoint rename.
-  db = test::OpenOrDie(dir.Sub("db"), o);
+  db = OpenDb();
   ASSERT_NE(db, nullptr);
-  env.Refuse(FileOwner::kRecdb, FileOperationKind::kRename);
+  env_.Refuse(FileOwner::kRecdb, FileOperationKind::kRename);
   s = MakeSpaceAndCheckpoint(*db);
-  env.AllowAll();
+  env_.AllowAll();
   EXPECT_TRUE(s.IsIOError()) << s.ToString();
   EXPECT_NE(s.message().find("rename"), std::string::npos) << s.ToString();
   EXPECT_TRUE(db->CheckpointIndexes().ok());  // allowed again
   EXPECT_TRUE(db->Close().ok());
 }
 
-TEST(EnvTest, ItsClockDrivesRetention) {
-  TempDir dir;
-  AppEnv env;
-  Options o = CreateOptions();
-  o.env = &env;
-  o.retention.ttl_seconds_by_type["view"] = 30 * kDay;
-  auto db = test::OpenOrDie(dir.Sub("db"), o);
+TEST_F(EnvTest, ItsClockDrivesRetention) {
+  options_.retention.ttl_seconds_by_type["view"] = 30 * kDay;
+  auto db = OpenDb();
   ASSERT_NE(db, nullptr);
   ASSERT_TRUE(db->RecordEvents({}, {MakeEvent("a", "i1", "view", kT0),
                                     MakeEvent("a", "i2", "view", kT0 + 20 * kDay)})
                   .ok());
   EXPECT_EQ(db->GetUserHistory("a")->size(), 2u);  // at the Env's time kT0 + 10 s
-  env.AdvanceSeconds(30 * kDay);                     // the first view is 30 days old
+  env_.AdvanceSeconds(30 * kDay);                     // the first view is 30 days old
   EXPECT_EQ(db->GetUserHistory("a")->size(), 1u);
   auto report = db->SweepRetention();
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_EQ(report->expired_events_removed, 1);
-  env.AdvanceSeconds(30 * kDay);
+  env_.AdvanceSeconds(30 * kDay);
   EXPECT_EQ(db->GetUserHistory("a")->size(), 0u);
   EXPECT_TRUE(db->Close().ok());
+}
+
+// RestoreOptions::env: the restore's reads and writes go through it, and a
+// refused write fails the restore, leaving no destination behind.
+TEST_F(EnvTest, RestoreRunsThroughRestoreOptionsEnv) {
+  {
+    Options plain = CreateOptions();
+    auto db = test::OpenOrDie(dir_.Sub("db"), plain);
+    ASSERT_NE(db, nullptr);
+    ASSERT_TRUE(db->RecordEvents({}, SomeEvents()).ok());
+    ASSERT_TRUE(db->CreateSnapshot(dir_.Sub("backup")).ok());
+    ASSERT_TRUE(db->Close().ok());
+  }
+  EXPECT_EQ(env_.total(), 0);
+  // Without it, the restore never calls the application's Env.
+  ASSERT_TRUE(DB::Restore(dir_.Sub("backup"), dir_.Sub("plain")).ok());
+  EXPECT_EQ(env_.total(), 0);
+
+  RestoreOptions ro;
+  ro.env = &env_;
+  auto report = DB::Restore(dir_.Sub("backup"), dir_.Sub("restored"), ro);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_TRUE(env_.SawFile(FileOwner::kRecdb, "/snapshot.manifest"));  // read
+  EXPECT_TRUE(env_.SawFile(FileOwner::kRecdb, "/restored/db/"));       // copied into
+  EXPECT_GT(env_.count(FileOwner::kRecdb, FileOperationKind::kWrite), 0);
+  // The restored copy is opened with it: RocksDB's files go through it too.
+  EXPECT_TRUE(env_.SawFile(FileOwner::kStorage, "/restored/db/"));
+
+  env_.Refuse(FileOwner::kRecdb, FileOperationKind::kWrite);
+  auto refused = DB::Restore(dir_.Sub("backup"), dir_.Sub("refused"), ro);
+  env_.AllowAll();
+  ASSERT_FALSE(refused.ok());
+  // recdb's own files fail as POSIX calls do (EIO): an IOError naming the file.
+  EXPECT_TRUE(refused.status().IsIOError()) << refused.status().ToString();
+  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("refused")));  // nothing left behind
 }
 
 }  // namespace

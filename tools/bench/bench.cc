@@ -10,6 +10,12 @@ Flags::Flags(const std::string& bench, std::string description)
 
 bool Flags::Parse(int argc, char** argv) { return args_.Parse(argc, argv, &exit_code_); }
 
+void Flags::AddWorldSizeFlags(int64_t items, int64_t users, int64_t events) {
+  args_.AddFlag("items", "N", "synthetic world: items", std::to_string(items));
+  args_.AddFlag("users", "N", "synthetic world: users", std::to_string(users));
+  args_.AddFlag("events", "N", "synthetic world: events", std::to_string(events));
+}
+
 void Flags::Bad(const std::string& message) {
   if (exit_code_ == 0) exit_code_ = cli::UsageError(args_.command(), message);
 }

@@ -40,6 +40,9 @@ class Flags {
   bool Has(const std::string& name) const { return args_.Has(name); }
   bool ok() const { return exit_code_ == 0; }
   int exit_code() const { return exit_code_; }
+  // Declares --items, --users and --events, the sizes of a synthetic world
+  // (tools/import/synthetic_world.h), with these defaults.
+  void AddWorldSizeFlags(int64_t items, int64_t users, int64_t events);
 
  private:
   void Bad(const std::string& message);

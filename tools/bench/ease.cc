@@ -177,9 +177,7 @@ NumpyResult RunNumpy(const std::string& python, const models::Dataset& d, double
 
 int BenchEaseMain(int argc, char** argv) {
   Flags f("ease");
-  f.args().AddFlag("items", "N", "synthetic world: items", "10000");
-  f.args().AddFlag("users", "N", "synthetic world: users", "50000");
-  f.args().AddFlag("events", "N", "synthetic world: events", "1000000");
+  f.AddWorldSizeFlags(10000, 50000, 1000000);
   f.args().AddFlag("data", "ML100K_DIR", "fit ml-100k instead of the synthetic world");
   f.args().AddFlag("threads", "N", "BLAS threads", "2");
   f.args().AddFlag("lambda", "X", "EASE's L2 regularisation (> 0)", "300");

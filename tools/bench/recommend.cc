@@ -31,9 +31,7 @@ int BenchRecommendMain(int argc, char** argv) {
   Flags f("recommend");
   f.args().AddFlag("world", "ml100k|synthetic", "the data", "ml100k");
   f.args().AddFlag("data", "DIR", "the ml-100k directory", "../shared/data/ml-100k");
-  f.args().AddFlag("items", "N", "synthetic world: items", "100000");
-  f.args().AddFlag("users", "N", "synthetic world: users", "50000");
-  f.args().AddFlag("events", "N", "synthetic world: events", "1000000");
+  f.AddWorldSizeFlags(100000, 50000, 1000000);
   f.args().AddFlag("requests", "N", "requests per phase", "2000");
   f.args().AddFlag("k", "N", "items per request", "10");
   f.args().AddFlag("dir", "D", "database directory (kept; default a temporary one)");

@@ -149,9 +149,7 @@ StatusOr<Serving> MeasureServing(DB* db, int64_t users, size_t requests, size_t 
 
 int BenchScaleMain(int argc, char** argv) {
   Flags f("scale");
-  f.args().AddFlag("items", "N", "synthetic world: items", "100000");
-  f.args().AddFlag("users", "N", "synthetic world: users", "1000000");
-  f.args().AddFlag("events", "N", "synthetic world: events", "10000000");
+  f.AddWorldSizeFlags(100000, 1000000, 10000000);
   f.args().AddFlag("requests", "N", "requests per phase", "2000");
   f.args().AddFlag("k", "N", "items per request", "10");
   f.args().AddFlag("dir", "D", "database directory, kept and reused when it holds the same world");

@@ -226,9 +226,7 @@ void Print(const WorldResult& r, bool json, bool last) {
 int BenchSnapshotMain(int argc, char** argv) {
   Flags f("snapshot");
   f.args().AddFlag("data", "DIR", "the ml-100k directory (skipped when absent)", "../shared/data/ml-100k");
-  f.args().AddFlag("items", "N", "synthetic world: items", "100000");
-  f.args().AddFlag("users", "N", "synthetic world: users", "50000");
-  f.args().AddFlag("events", "N", "synthetic world: events", "1000000");
+  f.AddWorldSizeFlags(100000, 50000, 1000000);
   f.args().AddFlag("repeat", "R", "repetitions of each measurement", "3");
   f.args().AddSwitch("no-synthetic", "measure ml-100k only");
   f.args().AddSwitch("json", "print one JSON object");

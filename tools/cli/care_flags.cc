@@ -16,7 +16,7 @@ StatusOr<bool> ReadCareFlags(const ArgParser& args, CareOptions* care) {
     *knob = *v;
     any = true;
   }
-  if (args.Has("calibration-recent")) {  // declared by the commands that take it
+  if (args.Has("calibration-recent")) {
     auto v = args.GetInt("calibration-recent");
     if (!v.ok()) return v.status();
     if (*v < 0) return Status::InvalidArgument("--calibration-recent must be >= 0");
@@ -24,6 +24,15 @@ StatusOr<bool> ReadCareFlags(const ArgParser& args, CareOptions* care) {
     any = true;
   }
   return any;
+}
+
+void AddCareFlags(ArgParser* args) {
+  args->AddFlag("diversity", "X", "care: MMR diversity over categories, in [0, 1]");
+  args->AddFlag("calibration", "X", "care: follow the history's category mix, in [0, 1]");
+  args->AddFlag("calibration-recent", "N",
+                "care: calibration counts the last N distinct items with the list (0 = off)");
+  args->AddFlag("fair-share", "X", "care: minimum share of long-tail slots, in [0, 1]");
+  args->AddFlag("exploration", "X", "care: share of exploration slots, in [0, 1]");
 }
 
 }  // namespace recdb::cli

@@ -1,6 +1,6 @@
 // The care knob flags shared by `recdb recommend`, `recdb eval` and
-// `recdb eval --off-policy`: each command declares them with its own help
-// text; ReadCareFlags is the one place that reads them.
+// `recdb eval --off-policy`: AddCareFlags is the one place that declares
+// them and ReadCareFlags the one place that reads them.
 #pragma once
 
 #include "recdb/care.h"
@@ -14,5 +14,9 @@ namespace recdb::cli {
 // on *care; returns whether any was. InvalidArgument (a usage
 // error) for a value that is not a number.
 StatusOr<bool> ReadCareFlags(const ArgParser& args, CareOptions* care);
+
+// Declares those five flags on *args (the exploration seed, which each
+// command documents in its own terms, is declared by the command).
+void AddCareFlags(ArgParser* args);
 
 }  // namespace recdb::cli

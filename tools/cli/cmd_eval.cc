@@ -55,13 +55,9 @@ int EvalMain(int argc, char** argv) {
   args.AddPositional("DIR", "database directory");
   args.AddFlag("recommenders", "LIST", "comma-separated subset (default: all)");
   args.AddFlag("threads", "N", "threads", "2");
-  args.AddFlag("diversity", "X", "re-rank the fused list: MMR diversity in [0, 1] (adds \"fused+care\")");
-  args.AddFlag("calibration", "X", "re-rank: calibration to the history's genre mix, in [0, 1]");
-  args.AddFlag("calibration-recent", "N",
-               "re-rank: calibration counts the last N distinct items with the list (0 = off)");
-  args.AddFlag("fair-share", "X", "re-rank: minimum share of long-tail slots, in [0, 1]");
-  args.AddFlag("exploration", "X", "re-rank: share of exploration slots, in [0, 1]");
-  args.AddFlag("seed", "N", "exploration seed", "0");
+  AddCareFlags(&args);
+  args.AddFlag("seed", "N", "care: exploration seed (a care flag adds the row \"fused+care\")",
+               "0");
   args.AddFlag("sweep", "KNOB=FROM:TO:STEP",
                "trade-off of one knob (diversity, calibration, fair_share, exploration)");
   args.AddFlag("svg", "PATH", "where --sweep writes its plot (default: sweep-KNOB.svg)");

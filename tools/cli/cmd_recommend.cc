@@ -79,12 +79,7 @@ int RecommendMain(int argc, char** argv) {
   args.AddSwitch("include-seen", "do not exclude items the user already interacted with");
   args.AddSwitch("require-known-user",
                  "an unknown --user is an error (exit 1), not the popularity fallback");
-  args.AddFlag("diversity", "X", "care: MMR diversity over categories, in [0, 1]");
-  args.AddFlag("calibration", "X", "care: follow the history's category mix, in [0, 1]");
-  args.AddFlag("calibration-recent", "N",
-               "care: calibration counts the last N distinct items with the list (0 = off)");
-  args.AddFlag("fair-share", "X", "care: minimum share of long-tail slots, in [0, 1]");
-  args.AddFlag("exploration", "X", "care: share of exploration slots, in [0, 1]");
+  AddCareFlags(&args);
   args.AddFlag("seed", "N", "care: exploration seed", "0");
   args.AddFlag("policy", "NAME",
                "who picks the list: fused (default) or learned (the learned policy draws from "

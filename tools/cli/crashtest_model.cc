@@ -11,15 +11,10 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "recdb/splitmix64.h"
+
 namespace recdb::cli::crashtest {
 namespace {
-
-uint64_t Mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
 
 uint64_t HashId(const std::string& id) {
   uint64_t h = 1469598103934665603ull;
@@ -67,9 +62,9 @@ User MakeUser(const std::string& id, int64_t version) {
 
 std::vector<float> MakeVector(const std::string& id, int64_t version) {
   std::vector<float> v(kVectorDim);
-  uint64_t s = HashId(id) ^ Mix(static_cast<uint64_t>(version));
+  uint64_t s = HashId(id) ^ SplitMix64(static_cast<uint64_t>(version));
   for (int d = 0; d < kVectorDim; ++d) {
-    s = Mix(s);
+    s = SplitMix64(s);
     v[d] = static_cast<float>(static_cast<double>(s >> 11) / 9007199254740992.0 * 2.0 - 1.0);
   }
   v[0] += 0.01f;  // never all-zero

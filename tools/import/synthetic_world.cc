@@ -4,35 +4,22 @@
 #include <cmath>
 #include <numeric>
 
+#include "recdb/splitmix64.h"
+
 namespace recdb::tools {
 
 namespace {
 
 // --- Deterministic randomness: splitmix64 streams keyed by (seed, stream, index).
 
-uint64_t Mix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
 uint64_t StreamSeed(uint64_t seed, uint64_t stream, uint64_t index) {
-  return Mix(Mix(seed ^ (stream * 0xD1B54A32D192ED03ull)) ^ index);
+  return SplitMix64(SplitMix64(seed ^ (stream * 0xD1B54A32D192ED03ull)) ^ index);
 }
 
-uint64_t Next(uint64_t* s) {
-  *s += 0x9E3779B97F4A7C15ull;
-  uint64_t z = *s;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-double Uniform(uint64_t* s) { return static_cast<double>(Next(s) >> 11) * 0x1.0p-53; }
+double Uniform(uint64_t* s) { return static_cast<double>(SplitMix64Next(s) >> 11) * 0x1.0p-53; }
 
 int64_t UniformInt(uint64_t* s, int64_t n) {
-  return n <= 1 ? 0 : static_cast<int64_t>(Next(s) % static_cast<uint64_t>(n));
+  return n <= 1 ? 0 : static_cast<int64_t>(SplitMix64Next(s) % static_cast<uint64_t>(n));
 }
 
 double Normal(uint64_t* s) {
@@ -278,7 +265,7 @@ Item SyntheticWorld::ItemAt(int64_t i) const {
   uint64_t rng = StreamSeed(options_.seed, kItemStream, i);
   Uniform(&rng);  // the draws the constructor used for the category
   Uniform(&rng);
-  uint64_t text_rng = Mix(rng ^ 0xA5A5A5A5ull);
+  uint64_t text_rng = SplitMix64(rng ^ 0xA5A5A5A5ull);
   Item item;
   item.id = ItemId(i);
   const std::string& adj = Pick(&text_rng, cat.adjectives);

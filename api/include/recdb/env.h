@@ -19,8 +19,9 @@
 // write is), hard-linking files into a snapshot, reads of a mapped model
 // file (its open is), directory listings and removals. Event timestamps are
 // the caller's; the scheduler's timers use the process's monotonic clock.
-// The calls that run without an open database (DB::Restore, ListSnapshots,
-// VerifySnapshots, PruneSnapshots) use Env::Default().
+// DB::Restore uses RestoreOptions::env; the other calls that run without an
+// open database (ListSnapshots, VerifySnapshots, PruneSnapshots) use
+// Env::Default().
 //
 // Env::Default() is the operating system: the system clock, and every file
 // operation allowed. A database whose Options::env is null uses it, and then

@@ -108,6 +108,12 @@ struct RestoreOptions {
   // database's pseudonym keys). create_if_missing, error_if_exists,
   // read_only and background_threads are overridden. Default: Options{}.
   Options open_options;
+  // The Env the restore runs through (recdb/env.h, as Options::env): it
+  // sees the reads of the snapshot's manifest and files and the writes of
+  // the copy, and may fail them; the restored copy is opened with it unless
+  // open_options.env names another. Not owned; REQUIRES: outlives the call.
+  // Default: nullptr (Env::Default(), the operating system).
+  Env* env = nullptr;
 };
 
 struct RestoreReport {
