@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -139,6 +140,12 @@ class SeqRecommender final : public models::Recommender {
   std::vector<double> epoch_ndcg_;
   int best_epoch_ = 0;
 };
+
+// What Score does to the logits of one query (all num_items of them), in
+// place: with options.probability_scores, exp((logit - max) / T), T =
+// options.score_temperature; otherwise nothing. One home for the variant
+// study (recdb-seq-sweep), which scores a fitted model at several settings.
+void CalibrateScores(const SeqOptions& options, std::span<float> logits);
 
 // Registers "seq" with the blend (engine/models/component_registry.h), with
 // `base` options and the blend's thread count. Called by the plugin's
