@@ -13,6 +13,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -23,6 +25,7 @@
 #include "engine/eval/movielens.h"
 #include "engine/eval/split.h"
 #include "engine/models/fused.h"
+#include "engine/models/model_io.h"
 #include "modules/seq/seq_recommender.h"
 #include "recdb/process.h"
 
@@ -115,12 +118,48 @@ class SeqFitCache {
     const std::pair<size_t, size_t> key{data.num_users(), data.interactions().size()};
     if (auto it = fits_.find(key); it != fits_.end()) return it->second;
     auto m = std::make_shared<SeqRecommender>(options_);
-    RECDB_RETURN_IF_ERROR(m->Fit(data));
+    // SEQ_CACHE_DIR: fits are also kept on disk (Save/Load restore
+    // bit-identical scores, SeqTest.SaveLoadGivesBitIdenticalScores), so a
+    // later run of blend-side variants skips them.
+    const char* dir = std::getenv("SEQ_CACHE_DIR");
+    const std::string file = dir && *dir ? std::string(dir) + "/" + FileName(key) : "";
+    std::string bytes;
+    if (!file.empty() && ReadFile(file, &bytes)) {
+      models::ModelReader in(bytes, file);
+      RECDB_RETURN_IF_ERROR(m->Load(in));
+      RECDB_RETURN_IF_ERROR(in.Finish());
+    } else {
+      RECDB_RETURN_IF_ERROR(m->Fit(data));
+      if (!file.empty()) {
+        models::ModelWriter out;
+        RECDB_RETURN_IF_ERROR(m->Save(out));
+        std::ofstream(file, std::ios::binary) << out.bytes();
+      }
+    }
     fits_[key] = m;
     return std::shared_ptr<const SeqRecommender>(m);
   }
 
  private:
+  // Every training option and the dataset's shape.
+  std::string FileName(std::pair<size_t, size_t> key) const {
+    const SeqOptions& o = options_;
+    char name[512];
+    std::snprintf(name, sizeof name,
+                  "seq-e%d-d%d-b%d-h%d-l%d-p%g-lr%g-wd%g-n%d-bs%d-%s-w%d-c%d-es%g-pa%d-s%llu-t%d-u%zu-ev%zu.bin",
+                  o.epochs, o.dim, o.blocks, o.heads, o.max_len, o.dropout, o.learning_rate, o.weight_decay,
+                  o.negatives, o.batch_size, o.loss == SeqOptions::Loss::kSoftmax ? "ce" : "bce", o.all_windows,
+                  o.cosine_lr, o.early_stop_fraction, o.patience, static_cast<unsigned long long>(o.seed),
+                  o.threads, key.first, key.second);
+    return name;
+  }
+  static bool ReadFile(const std::string& path, std::string* bytes) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return false;
+    bytes->assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    return !bytes->empty();
+  }
+
   SeqOptions options_;  // raw logits: each blend calibrates them itself
   std::mutex mu_;
   std::map<std::pair<size_t, size_t>, std::shared_ptr<const SeqRecommender>> fits_;
@@ -240,7 +279,8 @@ int Main(int argc, char** argv) {
                    "  SEQ_WEIGHT_DECAY, SEQ_BATCH, SEQ_BLOCKS, SEQ_HEADS, SEQ_THREADS, SEQ_ALL_WINDOWS, SEQ_COSINE_LR,\n"
                    "  SEQ_SEED, SEQ_EARLY_STOP, SEQ_PATIENCE, SEQ_PROB_SCORES, SEQ_SCORE_T, SEQ_LOSS=ce|bce;\n"
                    "  --fused: SEQ_FUSED_GRID, SEQ_FUSED_SEQ_GRID, SEQ_FUSED_SEQ_WEIGHT; SEQ_SCORE_T and\n"
-                   "  SEQ_FUSED_SEQ_GRID take lists (\"1,2,3\", \"default/0,1,5\"): one blend each, seq fitted once\n");
+                   "  SEQ_FUSED_SEQ_GRID take lists (\"1,2,3\", \"default/0,1,5\"): one blend each, seq fitted once;\n"
+                   "  SEQ_CACHE_DIR: keep seq's fits there and reuse them in later runs\n");
       return arg == "--help" || arg == "-h" ? 0 : 2;
     }
   }
