@@ -372,7 +372,15 @@ void SeqRecommender::Score(const models::UserQuery& query, std::span<float> scor
 void CalibrateScores(const SeqOptions& options, std::span<float> logits) {
   if (!options.probability_scores || logits.empty()) return;
   const float top = *std::max_element(logits.begin(), logits.end());
-  const float inv_t = static_cast<float>(1.0 / options.score_temperature);
+  double t = options.score_temperature;
+  if (options.relative_temperature) {
+    double sum = 0, sq = 0;
+    for (float s : logits) sum += s, sq += static_cast<double>(s) * s;
+    const double n = static_cast<double>(logits.size());
+    const double sd = std::sqrt(std::max(0.0, sq / n - (sum / n) * (sum / n)));
+    if (sd > 0) t *= sd;
+  }
+  const float inv_t = static_cast<float>(1.0 / t);
   for (float& s : logits) s = std::exp((s - top) * inv_t);
 }
 

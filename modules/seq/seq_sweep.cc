@@ -61,6 +61,7 @@ SeqOptions FromEnv() {
   o.patience = static_cast<int>(num("SEQ_PATIENCE", o.patience));
   o.probability_scores = num("SEQ_PROB_SCORES", o.probability_scores) != 0;
   o.score_temperature = num("SEQ_SCORE_T", o.score_temperature);
+  o.relative_temperature = num("SEQ_SCORE_T_RELATIVE", o.relative_temperature) != 0;
   if (const char* l = std::getenv("SEQ_LOSS"); l && *l) {
     o.loss = std::string(l) == "ce" ? SeqOptions::Loss::kSoftmax : SeqOptions::Loss::kSampledBce;
   }
@@ -245,7 +246,8 @@ int FusedVariants(const eval::TemporalSplit& val, const SeqOptions& o) {
       c.probability_scores = t > 0;
       if (t > 0) c.score_temperature = t;
       char label[128];
-      std::snprintf(label, sizeof label, "+seq[T %g grid %s]", t, g.empty() ? "default" : g.c_str());
+      std::snprintf(label, sizeof label, "+seq[T %g%s grid %s]", t, c.relative_temperature ? " x sd" : "",
+                    g.empty() ? "default" : g.c_str());
       if (int rc = Fused(val, &cache, &c, grid, label)) return rc;
     }
   }
@@ -277,7 +279,7 @@ int Main(int argc, char** argv) {
                    "usage: recdb-seq-sweep [--data ML100K_DIR] [--fused [--anchor]]\n"
                    "  the variant: SEQ_EPOCHS, SEQ_DIM, SEQ_MAX_LEN, SEQ_DROPOUT, SEQ_NEGATIVES, SEQ_LR,\n"
                    "  SEQ_WEIGHT_DECAY, SEQ_BATCH, SEQ_BLOCKS, SEQ_HEADS, SEQ_THREADS, SEQ_ALL_WINDOWS, SEQ_COSINE_LR,\n"
-                   "  SEQ_SEED, SEQ_EARLY_STOP, SEQ_PATIENCE, SEQ_PROB_SCORES, SEQ_SCORE_T, SEQ_LOSS=ce|bce;\n"
+                   "  SEQ_SEED, SEQ_EARLY_STOP, SEQ_PATIENCE, SEQ_PROB_SCORES, SEQ_SCORE_T, SEQ_SCORE_T_RELATIVE, SEQ_LOSS=ce|bce;\n"
                    "  --fused: SEQ_FUSED_GRID, SEQ_FUSED_SEQ_GRID, SEQ_FUSED_SEQ_WEIGHT; SEQ_SCORE_T and\n"
                    "  SEQ_FUSED_SEQ_GRID take lists (\"1,2,3\", \"default/0,1,5\"): one blend each, seq fitted once;\n"
                    "  SEQ_CACHE_DIR: keep seq's fits there and reuse them in later runs\n");
