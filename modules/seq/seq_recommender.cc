@@ -366,11 +366,22 @@ void SeqRecommender::Score(const models::UserQuery& query, std::span<float> scor
     for (size_t x = 0; x < d; ++x) s += h[x] * e[x];
     scores[i] = s;
   }
-  if (options_.probability_scores && num_items_ > 0) {
-    const float top = *std::max_element(scores.begin(), scores.begin() + num_items_);
-    const float inv_t = static_cast<float>(1.0 / options_.score_temperature);
-    for (uint32_t i = 0; i < num_items_; ++i) scores[i] = std::exp((scores[i] - top) * inv_t);
+  CalibrateScores(options_, scores.first(num_items_));
+}
+
+void CalibrateScores(const SeqOptions& options, std::span<float> logits) {
+  if (!options.probability_scores || logits.empty()) return;
+  const float top = *std::max_element(logits.begin(), logits.end());
+  double t = options.score_temperature;
+  if (options.relative_temperature) {
+    double sum = 0, sq = 0;
+    for (float s : logits) sum += s, sq += static_cast<double>(s) * s;
+    const double n = static_cast<double>(logits.size());
+    const double sd = std::sqrt(std::max(0.0, sq / n - (sum / n) * (sum / n)));
+    if (sd > 0) t *= sd;
   }
+  const float inv_t = static_cast<float>(1.0 / t);
+  for (float& s : logits) s = std::exp((s - top) * inv_t);
 }
 
 std::vector<std::pair<size_t, float>> SeqRecommender::Attention(const models::UserQuery& query,

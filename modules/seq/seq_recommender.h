@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -82,9 +83,14 @@ struct SeqOptions {
   // logits)
   bool probability_scores = true;
   // With probability_scores: exp((logit - max) / score_temperature).
-  // Default: 2 (the blend with seq on validation NDCG@10 0.2626, against
-  // 0.2606 at 1 and 0.2551 at 0.5; README.md "Tuning")
-  double score_temperature = 2.0;
+  // Default: 2.5 (the blend with seq on validation NDCG@10 0.2634, against
+  // 0.2626 at 2, 0.2618 at 3, 0.2606 at 1 and 0.2551 at 0.5; README.md
+  // "Tuning", fourth session)
+  double score_temperature = 2.5;
+  // With probability_scores: the temperature is score_temperature times the
+  // standard deviation of the query's logits, so every user's scores get the
+  // same shape however spread the model's logits are for them. Default: false
+  bool relative_temperature = false;
   uint64_t seed = 42;      // Default: 42
   // torch intra-op threads while fitting. Default: 1: the model is too small
   // to gain from more, and OpenMP's spinning pool took 80% of the fit's CPU
@@ -139,6 +145,13 @@ class SeqRecommender final : public models::Recommender {
   std::vector<double> epoch_ndcg_;
   int best_epoch_ = 0;
 };
+
+// What Score does to the logits of one query (all num_items of them), in
+// place: with options.probability_scores, exp((logit - max) / T), T =
+// options.score_temperature (times the logits' standard deviation with
+// options.relative_temperature); otherwise nothing. One home for the variant
+// study (recdb-seq-sweep), which scores a fitted model at several settings.
+void CalibrateScores(const SeqOptions& options, std::span<float> logits);
 
 // Registers "seq" with the blend (engine/models/component_registry.h), with
 // `base` options and the blend's thread count. Called by the plugin's

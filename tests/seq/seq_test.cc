@@ -312,6 +312,29 @@ TEST(SeqTest, ProbabilityScoresKeepTheLogitsOrder) {
   }
 }
 
+// relative_temperature: T is score_temperature times the logits' standard
+// deviation, so logits scaled and shifted give the same scores.
+TEST(SeqTest, RelativeTemperatureScalesWithTheLogitsSpread) {
+  SeqOptions o;
+  o.probability_scores = true;
+  o.score_temperature = 1.5;
+  o.relative_temperature = true;
+  std::vector<float> a = {0, 1, 2, 3}, b = {10, 14, 18, 22};  // b = 4a + 10
+  CalibrateScores(o, a);
+  CalibrateScores(o, b);
+  const double sd = std::sqrt(1.25);  // of {0, 1, 2, 3}
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_NEAR(a[i], std::exp((static_cast<double>(i) - 3) / (1.5 * sd)), 1e-6) << i;
+    EXPECT_NEAR(a[i], b[i], 1e-6) << i;
+  }
+  o.relative_temperature = false;  // absolute: the spread matters
+  std::vector<float> c = {0, 1, 2, 3}, d = {10, 14, 18, 22};
+  CalibrateScores(o, c);
+  CalibrateScores(o, d);
+  EXPECT_NEAR(c[2], std::exp(-1 / 1.5), 1e-6);
+  EXPECT_NEAR(d[2], std::exp(-4 / 1.5), 1e-6);
+}
+
 TEST(SeqTest, JoinsTheFusedBlendAndItsStoredModel) {
   SeqOptions small = Tiny();
   small.epochs = 20;
