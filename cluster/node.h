@@ -277,6 +277,8 @@ class ClusterNode {
   // directly bypasses the log: replicas would diverge.
   DB* db() { return db_.get(); }
   EventLog* log() { return log_.get(); }
+  const std::string& db_path() const { return options_.db_path; }
+  const StreamIdentity& identity() const { return identity_; }
 
  private:
   explicit ClusterNode(const NodeOptions& options) : options_(options) {}
