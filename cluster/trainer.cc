@@ -305,4 +305,104 @@ StatusOr<ModelInstall> InstallNewestModel(ClusterNode* node, uint64_t installed_
   return result;
 }
 
+// --- ModelLoop ----------------------------------------------------------------
+
+ModelLoop::ModelLoop(ClusterNode* node, ModelLoopOptions options)
+    : node_(node), options_(std::move(options)) {}
+
+StatusOr<std::unique_ptr<ModelLoop>> ModelLoop::Start(ClusterNode* node,
+                                                      ModelLoopOptions options) {
+  if (!options.train && !options.follow) {
+    return Status::InvalidArgument("model loop: neither train nor follow");
+  }
+  if (options.train && !ValidName(options.candidate)) {
+    return Status::InvalidArgument("model loop: trainer candidate \"" + options.candidate +
+                                   "\": want [A-Za-z0-9_-]{1,64}");
+  }
+  std::unique_ptr<ModelLoop> loop(new ModelLoop(node, std::move(options)));
+  if (loop->options_.train) {
+    loop->lock_ = std::make_unique<TrainerLock>(
+        node->log(), TrainerLockOptions{.candidate = loop->options_.candidate,
+                                        .ttl_ms = loop->options_.ttl_ms});
+  }
+  loop->thread_ = std::thread([l = loop.get()] { l->Run(); });
+  return loop;
+}
+
+ModelLoop::~ModelLoop() { Stop(); }
+
+void ModelLoop::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (lock_ != nullptr) {
+    (void)lock_->Release();
+    std::lock_guard lock(mu_);
+    stats_.holds_lock = false;
+  }
+}
+
+ModelLoopStats ModelLoop::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+void ModelLoop::Run() {
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    lock.unlock();
+    Status s = Round();
+    lock.lock();
+    ++stats_.rounds;
+    stats_.last_error = s.ok() ? "" : s.ToString();
+    cv_.wait_for(lock, std::chrono::milliseconds(options_.interval_ms), [&] { return stop_; });
+  }
+}
+
+Status ModelLoop::Round() {
+  bool holds = false;
+  if (lock_ != nullptr) {
+    StatusOr<bool> got = lock_->Acquire();
+    holds = got.ok() && *got;
+    {
+      std::lock_guard lock(mu_);
+      stats_.holds_lock = holds;
+    }
+    RECDB_RETURN_IF_ERROR(got.status());
+  }
+  if (holds) {
+    RECDB_ASSIGN_OR_RETURN(std::vector<ModelManifest> all, ListPublishedModels(node_->log()));
+    const StreamIdentity& id = node_->identity();
+    for (const ModelManifest& m : all) {  // newest first
+      if (m.created_ns != id.created_ns || m.partitions != id.partitions) continue;
+      if (m.position >= node_->applied_sequence()) return Status::OK();  // nothing new
+      break;
+    }
+    if (node_->applied_sequence() == 0) return Status::OK();  // nothing to train on
+    RECDB_ASSIGN_OR_RETURN(ModelManifest m, TrainAndPublishModel(node_, lock_.get(),
+                                                                 options_.train_options,
+                                                                 options_.ship));
+    std::lock_guard lock(mu_);
+    stats_.published_version = m.version;
+    // The trainer serves the model it trained: nothing to install.
+    stats_.installed_version = m.version;
+    return Status::OK();
+  }
+  if (!options_.follow) return Status::OK();
+  uint64_t installed = 0;
+  {
+    std::lock_guard lock(mu_);
+    installed = stats_.installed_version;
+  }
+  StatusOr<ModelInstall> done = InstallNewestModel(node_, installed, options_.ship);
+  if (done.status().IsNotFound()) return Status::OK();  // nothing published yet
+  RECDB_RETURN_IF_ERROR(done.status());
+  std::lock_guard lock(mu_);
+  if (done->installed) stats_.installed_version = done->manifest.version;
+  return Status::OK();
+}
+
 }  // namespace recdb::cluster

@@ -33,8 +33,13 @@
 // The model of a version published before a forget still carries the user.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cluster/event_log.h"
@@ -165,5 +170,65 @@ struct ModelInstall {
 // FailedPrecondition for a model of other data (DB::InstallModel); Aborted.
 StatusOr<ModelInstall> InstallNewestModel(ClusterNode* node, uint64_t installed_version,
                                           const ShipOptions& ship = {});
+
+// --- Running it: one loop per node -------------------------------------------
+
+struct ModelLoopOptions {
+  // Stand for trainer as `candidate` (TrainerLock, lease ttl_ms): while
+  // holding the lock, train and publish whenever the node applied messages
+  // past the newest published model's position. The node must own every
+  // partition. Choose ttl_ms above the longest training: a holder renews
+  // between rounds and just before each commit, so a training longer than
+  // the lease lets another candidate take over (the version commit makes
+  // sure only one of them publishes each version).
+  bool train = false;
+  std::string candidate;
+  int64_t ttl_ms = 30000;
+  TrainOptions train_options;
+  // Install each newer published model (InstallNewestModel) while not
+  // holding the trainer lock.
+  bool follow = false;
+  // Pause between rounds. Default 5 s.
+  int interval_ms = 5000;
+  ShipOptions ship;
+};
+
+struct ModelLoopStats {
+  uint64_t rounds = 0;
+  bool holds_lock = false;
+  uint64_t published_version = 0;  // the last version this node published
+  uint64_t installed_version = 0;  // the last version this node installed
+  std::string last_error;          // of the last round ("" when it went well)
+};
+
+// A thread running ModelLoopOptions' rounds on a node until Stop.
+class ModelLoop {
+ public:
+  // `node` must outlive the loop. Errors: InvalidArgument (neither train nor
+  // follow; train without a valid candidate name).
+  [[nodiscard]] static StatusOr<std::unique_ptr<ModelLoop>> Start(ClusterNode* node,
+                                                                  ModelLoopOptions options);
+  ~ModelLoop();
+  ModelLoop(const ModelLoop&) = delete;
+  ModelLoop& operator=(const ModelLoop&) = delete;
+  // Stops after the round in progress and releases the lock; idempotent.
+  void Stop();
+  ModelLoopStats stats() const;
+
+ private:
+  ModelLoop(ClusterNode* node, ModelLoopOptions options);
+  void Run();
+  // One round; its error becomes last_error.
+  Status Round();
+
+  ClusterNode* node_;
+  ModelLoopOptions options_;
+  std::unique_ptr<TrainerLock> lock_;
+  std::thread thread_;
+  mutable std::mutex mu_;  // guards stats_, stop_; wakes the thread at Stop
+  std::condition_variable cv_;
+  bool stop_ = false;
+  ModelLoopStats stats_;
+};
 
 }  // namespace recdb::cluster

@@ -273,6 +273,76 @@ TEST_F(TrainerTest, ServingNodeInstallsThePublishedModelAndRefusesADamagedOne) {
   EXPECT_EQ(ListPublishedModels(trainer->log())->front().version, 3u);
 }
 
+// Waits (bounded) until pred() holds.
+template <typename Pred>
+bool WaitFor(Pred pred, int64_t ms) {
+  const auto start = Clock::now();
+  while (!pred()) {
+    if (MillisSince(start) > ms) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return true;
+}
+
+TEST_F(TrainerTest, LoopsElectOneTrainerTheOtherInstallsAndTakesOverWhenItStops) {
+  auto a = OpenNode(Opts("a"));
+  auto b = OpenNode(Opts("b"));
+  ASSERT_TRUE(a && b);
+  ModelLoopOptions o;
+  EXPECT_TRUE(ModelLoop::Start(a.get(), o).status().IsInvalidArgument()) << "nothing to do";
+  o.train = true;
+  EXPECT_TRUE(ModelLoop::Start(a.get(), o).status().IsInvalidArgument()) << "no candidate";
+  o.train = true;
+  o.follow = true;
+  o.ttl_ms = 3000;
+  o.interval_ms = 300;
+  o.ship.chunk_bytes = 64 << 10;
+  o.candidate = "a";
+  auto loop_a = ModelLoop::Start(a.get(), o);
+  ASSERT_TRUE(loop_a.ok()) << loop_a.status().ToString();
+  // a holds the lock before b stands.
+  ASSERT_TRUE(WaitFor([&] { return (*loop_a)->stats().holds_lock; }, 20000));
+  o.candidate = "b";
+  auto loop_b = ModelLoop::Start(b.get(), o);
+  ASSERT_TRUE(loop_b.ok()) << loop_b.status().ToString();
+
+  uint64_t last = Write(*a, Batch(0, 1200));
+  ASSERT_TRUE(a->WaitForSequence(last, 30000).ok());
+  ASSERT_TRUE(b->WaitForSequence(last, 30000).ok());
+  // a publishes a model covering `last`; b installs it.
+  auto published = [&](ModelLoop& loop, ClusterNode& node, const std::string& trainer) {
+    return WaitFor(
+        [&] {
+          auto all = ListPublishedModels(node.log());
+          return all.ok() && !all->empty() && all->front().position >= last &&
+                 all->front().trainer == trainer &&
+                 loop.stats().published_version == all->front().version;
+        },
+        60000);
+  };
+  ASSERT_TRUE(published(**loop_a, *a, "a")) << (*loop_a)->stats().last_error;
+  const uint64_t v = (*loop_a)->stats().published_version;
+  ASSERT_TRUE(WaitFor([&] { return (*loop_b)->stats().installed_version == v; }, 60000))
+      << (*loop_b)->stats().last_error;
+  EXPECT_FALSE((*loop_b)->stats().holds_lock);
+  EXPECT_EQ((*loop_b)->stats().published_version, 0u);
+  EXPECT_EQ(Top(*b, "u3"), Top(*a, "u3"));
+  // Nothing new: no further version.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(ListPublishedModels(a->log())->front().version, v);
+
+  // a's loop stops (and releases): b becomes the trainer and publishes the
+  // next version once new events arrive.
+  (*loop_a)->Stop();
+  ASSERT_TRUE(WaitFor([&] { return (*loop_b)->stats().holds_lock; }, 20000))
+      << (*loop_b)->stats().last_error;
+  last = Write(*a, Batch(1200, 400));
+  ASSERT_TRUE(b->WaitForSequence(last, 30000).ok());
+  ASSERT_TRUE(published(**loop_b, *b, "b")) << (*loop_b)->stats().last_error;
+  EXPECT_EQ((*loop_b)->stats().published_version, v + 1);
+  EXPECT_EQ((*loop_b)->stats().last_error, "");
+}
+
 TEST_F(TrainerTest, AHalfReplicaIsNoTrainer) {
   NodeOptions o = Opts("half");
   o.owned = {0, 1, 2, 3};
