@@ -19,6 +19,8 @@ constexpr char kLockBucket[] = "trainer";   // "<stream>-trainer"
 constexpr char kLockKey[] = "lock";
 constexpr char kModelBucket[] = "models";   // "<stream>-models"
 constexpr char kManifestHeader[] = "recdb-shipped-model v1";
+// Beside the manifests: the last committed version (never retired).
+constexpr char kLatestKey[] = "latest";
 // The files Train writes to DIR/derived/ that make a model (the learned
 // policy is trained from each node's own impression log: not shipped).
 constexpr const char* kModelFiles[] = {"fused.model", "fused.retrieval"};
@@ -179,9 +181,18 @@ StatusOr<ModelManifest> PublishModelDir(EventLog* log, const StreamIdentity& ide
     m.bytes += f.size;
     m.chunks += f.chunks;
   }
-  RECDB_ASSIGN_OR_RETURN(std::vector<ModelManifest> all, ListPublishedModels(log));
+  // The next version: past every manifest and past the last committed one
+  // (key "latest"), so versions keep growing when a forget retired them all.
+  RECDB_ASSIGN_OR_RETURN(auto entries, log->ReadManifests(kModelBucket));
   uint64_t newest = 0;
-  for (const ModelManifest& old : all) newest = std::max(newest, old.version);
+  for (const auto& [key, value] : entries) {
+    ModelManifest old;
+    if (key == kLatestKey) {
+      newest = std::max<uint64_t>(newest, std::strtoull(value.c_str(), nullptr, 10));
+    } else if (ParseModelManifest(value, &old).ok()) {
+      newest = std::max(newest, old.version);
+    }
+  }
   m.version = newest + 1;
   m.id = "v" + std::to_string(m.version);
   m.artifact = m.id + "-" +
@@ -201,7 +212,9 @@ StatusOr<ModelManifest> PublishModelDir(EventLog* log, const StreamIdentity& ide
     (void)log->DeleteArtifactStream(stream_name);
     return put.status().WithContext("model " + m.id + " not published");
   }
-  RECDB_ASSIGN_OR_RETURN(all, ListPublishedModels(log));
+  RECDB_RETURN_IF_ERROR(
+      log->PutManifest(kModelBucket, kLatestKey, std::to_string(m.version), identity.replicas));
+  RECDB_ASSIGN_OR_RETURN(std::vector<ModelManifest> all, ListPublishedModels(log));
   int kept = 0;
   for (const ModelManifest& old : all) {  // newest first
     const bool same_stream =
@@ -237,6 +250,17 @@ Status RetirePublishedModel(EventLog* log, const ModelManifest& m) {
   Status s = log->DeleteArtifactStream(ModelStreamName(log->options().stream, m.artifact));
   if (s.IsNotFound()) return Status::OK();
   return s;
+}
+
+StatusOr<int> RetirePublishedModelsBefore(EventLog* log, uint64_t sequence) {
+  RECDB_ASSIGN_OR_RETURN(std::vector<ModelManifest> all, ListPublishedModels(log));
+  int retired = 0;
+  for (const ModelManifest& m : all) {
+    if (m.position >= sequence) continue;
+    RECDB_RETURN_IF_ERROR(RetirePublishedModel(log, m));
+    ++retired;
+  }
+  return retired;
 }
 
 // --- On a node ----------------------------------------------------------------

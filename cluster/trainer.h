@@ -30,7 +30,8 @@
 // ids, so only a node whose database holds the same items at the same ids
 // can install it (DB::InstallModel refuses others: FailedPrecondition) --
 // in practice a full replica, which applies the same log in the same order.
-// The model of a version published before a forget still carries the user.
+// ClusterNode::ForgetUser retires the published models trained before its
+// marker; a node that installed one serves it from memory until the next.
 #pragma once
 
 #include <atomic>
@@ -123,8 +124,9 @@ std::string ModelSubject(const std::string& stream, const std::string& id);
 
 // Publishes the model files in `model_dir` (as Train writes them to
 // DIR/derived/: fused.model, optionally fused.retrieval; nothing else is
-// shipped) as the next version (the newest published version of this
-// stream + 1), then retires the versions beyond options.keep and any of an
+// shipped) as the next version (1 + the newest of the published versions
+// and of the last committed one, key "latest" of the bucket, which
+// retiring leaves: versions grow even after a forget retired them all), then retires the versions beyond options.keep and any of an
 // earlier stream of the same name.
 // Errors: InvalidArgument (no fused.model, chunk size, keep < 1);
 // AlreadyExists when another publisher committed that version first
@@ -142,6 +144,10 @@ Status FetchPublishedModel(EventLog* log, const ModelManifest& m, const std::str
                            const ShipOptions& options = {});
 // Manifest first, then its stream. Errors: Aborted.
 Status RetirePublishedModel(EventLog* log, const ModelManifest& m);
+// Retires every published model whose position is before `sequence` (its
+// training may have read events before a forget marker there). Returns how
+// many. Errors: Aborted.
+StatusOr<int> RetirePublishedModelsBefore(EventLog* log, uint64_t sequence);
 
 // --- On a node --------------------------------------------------------------
 

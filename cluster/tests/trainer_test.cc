@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "cluster/node.h"
@@ -341,6 +342,70 @@ TEST_F(TrainerTest, LoopsElectOneTrainerTheOtherInstallsAndTakesOverWhenItStops)
   ASSERT_TRUE(published(**loop_b, *b, "b")) << (*loop_b)->stats().last_error;
   EXPECT_EQ((*loop_b)->stats().published_version, v + 1);
   EXPECT_EQ((*loop_b)->stats().last_error, "");
+}
+
+// Whether any file under `dir` holds `needle`.
+bool AnyFileHolds(const std::string& dir, const std::string& needle) {
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    if (bytes.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST_F(TrainerTest, AForgetRetiresTheModelsTrainedBeforeItAndTheNextVersionHasNoTrace) {
+  auto trainer = OpenNode(Opts("trainer"));
+  auto serving = OpenNode(Opts("serving"));
+  ASSERT_TRUE(trainer && serving);
+  // The user "target" carries a planted context value (a feature of the
+  // dataset vocabulary, so it is in the model file).
+  const std::string planted = "planted-7f3a9c";
+  std::vector<ClusterEvent> events = Batch(0, 1200);
+  for (int j = 0; j < 25; ++j) {
+    ClusterEvent e;
+    e.id = "t" + std::to_string(j);
+    e.event.user = "target";
+    e.event.item = "a" + std::to_string(j % 15);
+    e.event.type = "view";
+    e.event.timestamp = 2000000 + j;
+    e.event.context["note"] = planted;
+    events.push_back(e);
+  }
+  uint64_t last = Write(*trainer, events);
+  ASSERT_TRUE(trainer->WaitForSequence(last, 30000).ok());
+  TrainerLock lock(trainer->log(), {.candidate = "trainer", .ttl_ms = 10000});
+  ASSERT_TRUE(Got(lock.Acquire()));
+  auto v1 = TrainAndPublishModel(trainer.get(), &lock);
+  ASSERT_TRUE(v1.ok()) << v1.status().ToString();
+  ASSERT_TRUE(FetchPublishedModel(trainer->log(), *v1, dir_ + "/v1").ok());
+  ASSERT_TRUE(AnyFileHolds(dir_ + "/v1", planted)) << "the test must be able to fail";
+
+  auto receipt = serving->ForgetUser("forget-target", "target");
+  ASSERT_TRUE(receipt.ok()) << receipt.status().ToString();
+  EXPECT_EQ(receipt->retired_models, 1);
+  EXPECT_TRUE(ListPublishedModels(trainer->log())->empty());
+  EXPECT_TRUE(trainer->log()->ArtifactMessages(ModelStreamName("t", v1->artifact))
+                  .status()
+                  .IsNotFound());
+  EXPECT_TRUE(InstallNewestModel(serving.get(), 0).status().IsNotFound());
+
+  // The trainer applies the marker, trains again: version 2 (not 1 again),
+  // without the planted value.
+  ASSERT_TRUE(trainer->WaitForSequence(receipt->marker_sequence, 30000).ok());
+  ASSERT_TRUE(Got(lock.Acquire()));
+  auto v2 = TrainAndPublishModel(trainer.get(), &lock);
+  ASSERT_TRUE(v2.ok()) << v2.status().ToString();
+  EXPECT_EQ(v2->version, 2u);
+  EXPECT_GE(v2->position, receipt->marker_sequence);
+  ASSERT_TRUE(FetchPublishedModel(trainer->log(), *v2, dir_ + "/v2").ok());
+  EXPECT_FALSE(AnyFileHolds(dir_ + "/v2", planted));
+  // The serving node installs it.
+  auto installed = InstallNewestModel(serving.get(), 0);
+  ASSERT_TRUE(installed.ok()) << installed.status().ToString();
+  EXPECT_EQ(installed->manifest.version, 2u);
+  EXPECT_TRUE(installed->installed);
 }
 
 TEST_F(TrainerTest, AHalfReplicaIsNoTrainer) {
