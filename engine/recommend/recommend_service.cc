@@ -483,7 +483,9 @@ StatusOr<std::shared_ptr<RecommendService::Model>> RecommendService::ReadModel(
                    std::to_string(db_->options().aggregate_privacy.min_pair_users));
   }
   auto data = models::Dataset::LoadVocabulary(data_in, db_->UserIdLimit());
-  if (!data.ok()) return problem(data.status().ToString());
+  if (!data.ok()) {  // e.g. more users than this database has
+    return problem("its dataset does not fit this database: " + data.status().ToString());
+  }
   if (Status s = data_in.Finish(); !s.ok()) return corrupt(s.ToString());
   model->data = std::make_unique<models::Dataset>(std::move(data).value());
   // The model must describe this database: the same items at the same
@@ -631,7 +633,6 @@ Status RecommendService::InstallModel(const std::string& dir) {
   ServeLoaded(std::move(model).value(), std::move(load));
   return impressions_->Refresh();
 }
-
 
 std::string RecommendService::StoredModelProblem() const {
   std::lock_guard<std::mutex> lock(model_mu_);
