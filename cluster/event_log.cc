@@ -323,7 +323,16 @@ Status EventLog::DeleteManifest(const std::string& bucket, const std::string& ke
 
 namespace {
 
+// Whether a KV write was refused because the key's last revision is not the
+// expected one (JetStream error 10071, "wrong last sequence": kvStore_Create
+// of a live key, kvStore_Update after another write or an expiry). libnats
+// 3.4.1's KV calls return NATS_ERR and leave the reason in the error text.
+bool WrongLastSequence(const std::string& error) {
+  return error.find("wrong last sequence") != std::string::npos;
+}
+
 // The live value and revision of `key` (NotFound: absent, deleted, expired).
+// kvStore_Get may be answered by any replica (direct get): a moment behind.
 StatusOr<std::pair<std::string, uint64_t>> ReadKey(kvStore* kv, const std::string& key) {
   kvEntry* e = nullptr;
   natsStatus s = kvStore_Get(&e, kv, key.c_str());
@@ -351,12 +360,14 @@ StatusOr<uint64_t> EventLog::CreateKey(const std::string& bucket, const std::str
       kvStore_Create(&rev, kv, key.c_str(), value.data(), static_cast<int>(value.size()));
   if (s == NATS_OK) return rev;
   const std::string error = NatsError(s);
+  if (!WrongLastSequence(error)) return Status::Aborted("create key \"" + key + "\": " + error);
+  // Refused by the stream leader: the key lives. Who holds it is read back
+  // (possibly from a replica a moment behind: for the message only).
   StatusOr<std::pair<std::string, uint64_t>> there = ReadKey(kv, key);
-  if (there.ok()) {
-    return Status::AlreadyExists("key \"" + key + "\" is held by \"" + there->first +
-                                 "\" (revision " + std::to_string(there->second) + ")");
-  }
-  return Status::Aborted("create key \"" + key + "\": " + error);
+  return Status::AlreadyExists(
+      "key \"" + key + "\" is held" +
+      (there.ok() ? " by \"" + there->first + "\" (revision " + std::to_string(there->second) + ")"
+                  : std::string()));
 }
 
 StatusOr<uint64_t> EventLog::UpdateKey(const std::string& bucket, const std::string& key,
@@ -369,17 +380,15 @@ StatusOr<uint64_t> EventLog::UpdateKey(const std::string& bucket, const std::str
       kvStore_Update(&rev, kv, key.c_str(), value.data(), static_cast<int>(value.size()), last);
   if (s == NATS_OK) return rev;
   const std::string error = NatsError(s);
+  if (!WrongLastSequence(error)) return Status::Aborted("update key \"" + key + "\": " + error);
+  // Refused by the stream leader: written by someone else, or expired.
   StatusOr<std::pair<std::string, uint64_t>> there = ReadKey(kv, key);
-  if (there.status().IsNotFound()) {
-    return Status::FailedPrecondition("key \"" + key + "\" expired (revision " +
-                                      std::to_string(last) + " is gone)");
-  }
-  if (there.ok() && there->second != last) {
-    return Status::FailedPrecondition("key \"" + key + "\" is now \"" + there->first +
-                                      "\" (revision " + std::to_string(there->second) +
-                                      ", not " + std::to_string(last) + ")");
-  }
-  return Status::Aborted("update key \"" + key + "\": " + error);
+  return Status::FailedPrecondition(
+      "key \"" + key + "\" is no longer at revision " + std::to_string(last) +
+      (there.status().IsNotFound() ? std::string(" (expired)")
+       : there.ok() ? " (now \"" + there->first + "\", revision " +
+                          std::to_string(there->second) + ")"
+                    : std::string()));
 }
 
 StatusOr<std::pair<std::string, uint64_t>> EventLog::GetKey(const std::string& bucket,

@@ -208,8 +208,9 @@ class EventLog {
   // since (the message says which); NotFound without the bucket; Aborted.
   StatusOr<uint64_t> UpdateKey(const std::string& bucket, const std::string& key,
                                const std::string& value, uint64_t last);
-  // The key's value and revision. Errors: NotFound (absent, expired, or no
-  // bucket); Aborted.
+  // The key's value and revision, as a replica knows it (possibly a moment
+  // behind a write just acknowledged: for reports, not decisions). Errors:
+  // NotFound (absent, expired, or no bucket); Aborted.
   StatusOr<std::pair<std::string, uint64_t>> GetKey(const std::string& bucket,
                                                     const std::string& key);
   // Removes the key (kvStore_Purge) if its revision is still `last` when

@@ -84,7 +84,9 @@ class TrainerLock {
   Status Release();
   bool held() const { return revision_ != 0; }
   const TrainerLockOptions& options() const { return options_; }
-  // The candidate holding the lock now ("" when none). Errors: Aborted.
+  // The candidate holding the lock ("" when none), as a replica of the
+  // bucket knows it: a moment behind an Acquire just made. For reports;
+  // Acquire's answer is the decision. Errors: Aborted.
   StatusOr<std::string> Holder();
 
  private:

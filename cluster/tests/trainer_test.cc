@@ -29,10 +29,20 @@ bool Got(const StatusOr<bool>& r) {
   return r.ok() && *r;
 }
 
-std::string HolderOf(TrainerLock& lock) {
-  auto h = lock.Holder();
-  EXPECT_TRUE(h.ok()) << h.status().ToString();
-  return h.ok() ? *h : "?";
+// The holder as the bucket's replicas report it once they caught up with
+// the last write (Holder reads any replica: a moment behind); waits up to 3 s
+// for `want`, then returns what it reads.
+std::string HolderOf(TrainerLock& lock, const std::string& want) {
+  std::string got = "?";
+  const auto start = Clock::now();
+  do {
+    auto h = lock.Holder();
+    EXPECT_TRUE(h.ok()) << h.status().ToString();
+    got = h.ok() ? *h : "?";
+    if (got == want) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  } while (MillisSince(start) < 3000);
+  return got;
 }
 
 class TrainerTest : public ClusterFixture {
@@ -112,7 +122,7 @@ TEST_F(TrainerTest, ExactlyOneCandidateHoldsTheLockAndAnotherTakesOverAfterTheLe
   TrainerLock b(log_b->get(), {.candidate = "b", .ttl_ms = kTtlMs});
   TrainerLock bad(log_b->get(), {.candidate = "not a name", .ttl_ms = kTtlMs});
   EXPECT_TRUE(bad.Acquire().status().IsInvalidArgument());
-  EXPECT_EQ(HolderOf(b), "");
+  EXPECT_EQ(HolderOf(b, ""), "");
 
   auto got_a = a.Acquire();
   ASSERT_TRUE(got_a.ok()) << got_a.status().ToString();
@@ -129,7 +139,7 @@ TEST_F(TrainerTest, ExactlyOneCandidateHoldsTheLockAndAnotherTakesOverAfterTheLe
     ASSERT_TRUE(renewed.ok()) << renewed.status().ToString();
     ASSERT_TRUE(*renewed) << "the holder keeps the lock while it renews";
     last_renewal = Clock::now();
-    EXPECT_EQ(HolderOf(b), "a");
+    EXPECT_EQ(HolderOf(b, "a"), "a");
     std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   }
   // a stops renewing: b takes over once the lease ran out (plus the
@@ -149,7 +159,7 @@ TEST_F(TrainerTest, ExactlyOneCandidateHoldsTheLockAndAnotherTakesOverAfterTheLe
   EXPECT_GE(after, kTtlMs - 500) << "b took the lock before the lease ran out";
   std::printf("takeover %lld ms after the last renewal (lease %lld ms)\n",
               static_cast<long long>(after), static_cast<long long>(kTtlMs));
-  EXPECT_EQ(HolderOf(a), "b");
+  EXPECT_EQ(HolderOf(a, "b"), "b");
   // a's renewal now finds b's revision: a no longer holds it.
   auto late = a.Acquire();
   ASSERT_TRUE(late.ok()) << late.status().ToString();
@@ -163,7 +173,7 @@ TEST_F(TrainerTest, ExactlyOneCandidateHoldsTheLockAndAnotherTakesOverAfterTheLe
   EXPECT_TRUE(*again);
   // Releasing a lock someone else holds changes nothing.
   ASSERT_TRUE(b.Release().ok());
-  EXPECT_EQ(HolderOf(b), "a");
+  EXPECT_EQ(HolderOf(b, "a"), "a");
 }
 
 TEST_F(TrainerTest, ServingNodeInstallsThePublishedModelAndRefusesADamagedOne) {
