@@ -173,6 +173,8 @@ struct ModelInstall {
 // `installed_version`, fetched into "<db_path>.model-in/<id>" (removed
 // afterwards), every file's CRC-32C checked, and installed with
 // DB::InstallModel. On any error the node's previous model keeps serving.
+// One call at a time per node (the download directory is fixed), as
+// TrainAndPublishModel (its "<db_path>.model-out/").
 // Errors: NotFound if none is published; Corruption for a missing or damaged
 // chunk (FetchArtifactFiles) or a model file that fails its own checks;
 // FailedPrecondition for a model of other data (DB::InstallModel); Aborted.
