@@ -245,6 +245,11 @@ Status ShipArtifactFiles(EventLog* log, const std::string& stream_name,
   uint64_t chunks = 0;
   for (const ShippedFile& f : files) chunks += f.chunks;
   RECDB_RETURN_IF_ERROR(log->CreateArtifactStream(stream_name, subject, replicas));
+  // Any failure from here deletes the stream: no chunks stay behind.
+  auto abandon = [&](Status s) {
+    (void)log->DeleteArtifactStream(stream_name);
+    return s;
+  };
   // Every chunk, 16 per round trip; a failed round sends the whole artifact
   // again with the same message ids (the duplicate window drops copies).
   Status sent = Status::Aborted("not sent");
@@ -261,7 +266,7 @@ Status ShipArtifactFiles(EventLog* log, const std::string& stream_name,
     for (size_t fi = 0; fi < files.size() && sent.ok(); ++fi) {
       const ShippedFile& f = files[fi];
       std::ifstream in(dir + "/" + f.name, std::ios::binary);
-      if (!in) return Status::IOError("cannot read " + dir + "/" + f.name);
+      if (!in) return abandon(Status::IOError("cannot read " + dir + "/" + f.name));
       for (uint64_t c = 0; c < f.chunks && sent.ok(); ++c) {
         const uint64_t offset = c * chunk_bytes;
         const uint64_t len = std::min<uint64_t>(chunk_bytes, f.size - offset);
@@ -270,7 +275,7 @@ Status ShipArtifactFiles(EventLog* log, const std::string& stream_name,
         body.resize(head + len);
         in.read(body.data() + head, static_cast<std::streamsize>(len));
         if (static_cast<uint64_t>(in.gcount()) != len) {
-          return Status::IOError(dir + "/" + f.name + " changed while publishing");
+          return abandon(Status::IOError(dir + "/" + f.name + " changed while publishing"));
         }
         bodies.push_back(std::move(body));
         ++index;
@@ -279,15 +284,13 @@ Status ShipArtifactFiles(EventLog* log, const std::string& stream_name,
     }
     if (sent.ok()) sent = flush();
   }
-  if (!sent.ok()) {
-    (void)log->DeleteArtifactStream(stream_name);
-    return sent;
-  }
-  RECDB_ASSIGN_OR_RETURN(uint64_t stored, log->ArtifactMessages(stream_name));
-  if (stored != chunks) {
-    (void)log->DeleteArtifactStream(stream_name);
-    return Status::Aborted(id + ": the stream stored " + std::to_string(stored) +
-                           " of " + std::to_string(chunks) + " chunks; nothing published");
+  if (!sent.ok()) return abandon(sent);
+  StatusOr<uint64_t> stored = log->ArtifactMessages(stream_name);
+  if (!stored.ok()) return abandon(stored.status());
+  if (*stored != chunks) {
+    return abandon(Status::Aborted(id + ": the stream stored " + std::to_string(*stored) +
+                                   " of " + std::to_string(chunks) +
+                                   " chunks; nothing published"));
   }
   return Status::OK();
 }
