@@ -195,7 +195,7 @@ StatusOr<std::unique_ptr<EventLog>> EventLog::Connect(const LogOptions& options)
 
 EventLog::~EventLog() {
   if (nodes_kv_ != nullptr) kvStore_Destroy(nodes_kv_);
-  if (manifests_kv_ != nullptr) kvStore_Destroy(manifests_kv_);
+  for (auto& [suffix, kv] : buckets_) kvStore_Destroy(kv);
   if (artifact_pub_ != nullptr) jsCtx_Destroy(artifact_pub_);
   if (pub_ != nullptr) jsCtx_Destroy(pub_);
   if (raw_pub_ != nullptr) jsCtx_Destroy(raw_pub_);
@@ -207,7 +207,7 @@ EventLog::~EventLog() {
 }
 
 StatusOr<kvStore*> EventLog::Bucket(const std::string& suffix, kvStore** slot, bool create,
-                                    int replicas) {
+                                    int replicas, int64_t ttl_ms) {
   // kv_mu_ is held by the caller.
   if (*slot != nullptr) return *slot;
   const std::string bucket = options_.stream + "-" + suffix;
@@ -224,6 +224,7 @@ StatusOr<kvStore*> EventLog::Bucket(const std::string& suffix, kvStore** slot, b
   cfg.Bucket = bucket.c_str();
   cfg.History = 1;
   cfg.Replicas = replicas;
+  cfg.TTL = ttl_ms * 1000000;  // ns; 0 = keys never expire
   s = js_CreateKeyValue(slot, api_, &cfg);
   if (s != NATS_OK) {
     *slot = nullptr;
@@ -278,34 +279,142 @@ StatusOr<std::vector<std::pair<std::string, std::string>>> EventLog::ReadNodeSta
   return ReadBucket(*kv);
 }
 
-Status EventLog::PutManifest(const std::string& key, const std::string& value, int replicas) {
+StatusOr<kvStore*> EventLog::NamedBucket(const std::string& suffix, bool create, int replicas,
+                                         int64_t ttl_ms) {
+  kvStore*& slot = buckets_[suffix];
+  StatusOr<kvStore*> kv = Bucket(suffix, &slot, create, replicas, ttl_ms);
+  if (!kv.ok()) buckets_.erase(suffix);
+  return kv;
+}
+
+Status EventLog::PutManifest(const std::string& bucket, const std::string& key,
+                             const std::string& value, int replicas) {
   if (!ValidName(key)) return Status::InvalidArgument("manifest key \"" + key + "\"");
   std::lock_guard lock(kv_mu_);
-  RECDB_ASSIGN_OR_RETURN(kvStore * kv, Bucket("snapshots", &manifests_kv_, true, replicas));
+  RECDB_ASSIGN_OR_RETURN(kvStore * kv, NamedBucket(bucket, true, replicas));
   uint64_t rev = 0;
   natsStatus s = kvStore_Put(&rev, kv, key.c_str(), value.data(), static_cast<int>(value.size()));
   if (s != NATS_OK) return Status::Aborted("put manifest \"" + key + "\": " + NatsError(s));
   return Status::OK();
 }
 
-StatusOr<std::vector<std::pair<std::string, std::string>>> EventLog::ReadManifests() {
+StatusOr<std::vector<std::pair<std::string, std::string>>> EventLog::ReadManifests(
+    const std::string& bucket) {
   std::lock_guard lock(kv_mu_);
-  StatusOr<kvStore*> kv = Bucket("snapshots", &manifests_kv_, false, 0);
+  StatusOr<kvStore*> kv = NamedBucket(bucket, false, 0);
   if (kv.status().IsNotFound()) return std::vector<std::pair<std::string, std::string>>{};
   RECDB_RETURN_IF_ERROR(kv.status());
   return ReadBucket(*kv);
 }
 
-Status EventLog::DeleteManifest(const std::string& key) {
+Status EventLog::DeleteManifest(const std::string& bucket, const std::string& key) {
   if (!ValidName(key)) return Status::InvalidArgument("manifest key \"" + key + "\"");
   std::lock_guard lock(kv_mu_);
-  StatusOr<kvStore*> kv = Bucket("snapshots", &manifests_kv_, false, 0);
+  StatusOr<kvStore*> kv = NamedBucket(bucket, false, 0);
   if (kv.status().IsNotFound()) return Status::OK();
   RECDB_RETURN_IF_ERROR(kv.status());
   // Purge, not Delete: the key's earlier revision (the manifest) goes too.
   natsStatus s = kvStore_Purge(*kv, key.c_str(), nullptr);
   if (s != NATS_OK && s != NATS_NOT_FOUND) {
     return Status::Aborted("delete manifest \"" + key + "\": " + NatsError(s));
+  }
+  return Status::OK();
+}
+
+namespace {
+
+// Whether a KV write was refused because the key's last revision is not the
+// expected one (JetStream error 10071, "wrong last sequence": kvStore_Create
+// of a live key, kvStore_Update after another write or an expiry). libnats
+// 3.4.1's KV calls return NATS_ERR and leave the reason in the error text.
+bool WrongLastSequence(const std::string& error) {
+  return error.find("wrong last sequence") != std::string::npos;
+}
+
+// The live value and revision of `key` (NotFound: absent, deleted, expired).
+// kvStore_Get may be answered by any replica (direct get): a moment behind.
+StatusOr<std::pair<std::string, uint64_t>> ReadKey(kvStore* kv, const std::string& key) {
+  kvEntry* e = nullptr;
+  natsStatus s = kvStore_Get(&e, kv, key.c_str());
+  if (s == NATS_NOT_FOUND) return Status::NotFound("no key \"" + key + "\"");
+  if (s != NATS_OK || e == nullptr) {
+    if (e != nullptr) kvEntry_Destroy(e);
+    return Status::Aborted("read key \"" + key + "\": " + NatsError(s));
+  }
+  std::pair<std::string, uint64_t> out{
+      std::string(static_cast<const char*>(kvEntry_Value(e)), static_cast<size_t>(kvEntry_ValueLen(e))),
+      kvEntry_Revision(e)};
+  kvEntry_Destroy(e);
+  return out;
+}
+
+}  // namespace
+
+StatusOr<uint64_t> EventLog::CreateKey(const std::string& bucket, const std::string& key,
+                                       const std::string& value, int replicas, int64_t ttl_ms) {
+  if (!ValidName(key)) return Status::InvalidArgument("key \"" + key + "\"");
+  std::lock_guard lock(kv_mu_);
+  RECDB_ASSIGN_OR_RETURN(kvStore * kv, NamedBucket(bucket, true, replicas, ttl_ms));
+  uint64_t rev = 0;
+  natsStatus s =
+      kvStore_Create(&rev, kv, key.c_str(), value.data(), static_cast<int>(value.size()));
+  if (s == NATS_OK) return rev;
+  const std::string error = NatsError(s);
+  if (!WrongLastSequence(error)) return Status::Aborted("create key \"" + key + "\": " + error);
+  // Refused by the stream leader: the key lives. Who holds it is read back
+  // (possibly from a replica a moment behind: for the message only).
+  StatusOr<std::pair<std::string, uint64_t>> there = ReadKey(kv, key);
+  return Status::AlreadyExists(
+      "key \"" + key + "\" is held" +
+      (there.ok() ? " by \"" + there->first + "\" (revision " + std::to_string(there->second) + ")"
+                  : std::string()));
+}
+
+StatusOr<uint64_t> EventLog::UpdateKey(const std::string& bucket, const std::string& key,
+                                       const std::string& value, uint64_t last) {
+  if (!ValidName(key)) return Status::InvalidArgument("key \"" + key + "\"");
+  std::lock_guard lock(kv_mu_);
+  RECDB_ASSIGN_OR_RETURN(kvStore * kv, NamedBucket(bucket, false, 0));
+  uint64_t rev = 0;
+  natsStatus s =
+      kvStore_Update(&rev, kv, key.c_str(), value.data(), static_cast<int>(value.size()), last);
+  if (s == NATS_OK) return rev;
+  const std::string error = NatsError(s);
+  if (!WrongLastSequence(error)) return Status::Aborted("update key \"" + key + "\": " + error);
+  // Refused by the stream leader: written by someone else, or expired.
+  StatusOr<std::pair<std::string, uint64_t>> there = ReadKey(kv, key);
+  return Status::FailedPrecondition(
+      "key \"" + key + "\" is no longer at revision " + std::to_string(last) +
+      (there.status().IsNotFound() ? std::string(" (expired)")
+       : there.ok() ? " (now \"" + there->first + "\", revision " +
+                          std::to_string(there->second) + ")"
+                    : std::string()));
+}
+
+StatusOr<std::pair<std::string, uint64_t>> EventLog::GetKey(const std::string& bucket,
+                                                            const std::string& key) {
+  if (!ValidName(key)) return Status::InvalidArgument("key \"" + key + "\"");
+  std::lock_guard lock(kv_mu_);
+  RECDB_ASSIGN_OR_RETURN(kvStore * kv, NamedBucket(bucket, false, 0));
+  return ReadKey(kv, key);
+}
+
+Status EventLog::DeleteKey(const std::string& bucket, const std::string& key, uint64_t last) {
+  if (!ValidName(key)) return Status::InvalidArgument("key \"" + key + "\"");
+  std::lock_guard lock(kv_mu_);
+  StatusOr<kvStore*> kv = NamedBucket(bucket, false, 0);
+  if (kv.status().IsNotFound()) return Status::OK();
+  RECDB_RETURN_IF_ERROR(kv.status());
+  StatusOr<std::pair<std::string, uint64_t>> there = ReadKey(*kv, key);
+  if (there.status().IsNotFound()) return Status::OK();
+  RECDB_RETURN_IF_ERROR(there.status());
+  if (there->second != last) {
+    return Status::FailedPrecondition("key \"" + key + "\" is now \"" + there->first +
+                                      "\" (revision " + std::to_string(there->second) + ")");
+  }
+  natsStatus s = kvStore_Purge(*kv, key.c_str(), nullptr);
+  if (s != NATS_OK && s != NATS_NOT_FOUND) {
+    return Status::Aborted("delete key \"" + key + "\": " + NatsError(s));
   }
   return Status::OK();
 }

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -180,13 +181,42 @@ class EventLog {
                                                       const std::string& subject);
   // js_EraseMsg of message `seq` of artifact stream `name` (tests tamper with it).
   Status EraseArtifactMessage(const std::string& name, uint64_t seq);
-  // The manifest bucket "<stream>-snapshots" (KV, the stream's replica
-  // count, history 1): one key per published snapshot. Put is the commit
-  // point of a publish; Delete removes a key (absent: OK).
-  // Errors: InvalidArgument for a bad key; Aborted.
-  Status PutManifest(const std::string& key, const std::string& value, int replicas);
-  StatusOr<std::vector<std::pair<std::string, std::string>>> ReadManifests();
-  Status DeleteManifest(const std::string& key);
+  // A manifest bucket "<stream>-<bucket>" (KV, `replicas`, history 1; e.g.
+  // "snapshots" for published snapshots, "models" for published models):
+  // one key per published artifact. Put is the commit point of a publish;
+  // Delete removes a key (absent: OK). Errors: InvalidArgument for a bad
+  // key; Aborted.
+  Status PutManifest(const std::string& bucket, const std::string& key, const std::string& value,
+                     int replicas);
+  StatusOr<std::vector<std::pair<std::string, std::string>>> ReadManifests(
+      const std::string& bucket);
+  Status DeleteManifest(const std::string& bucket, const std::string& key);
+
+  // --- Leases (the trainer election, trainer.h) ---------------------------
+  // A key in the KV bucket "<stream>-<bucket>" created on first use with
+  // `replicas` replicas, history 1 and a TTL of ttl_ms (the bucket's MaxAge:
+  // a key not written for ttl_ms disappears; an existing bucket keeps the
+  // TTL it was created with).
+  // CreateKey writes `value` only if the key is absent (kvStore_Create; a
+  // deleted or expired key counts as absent) and returns its revision.
+  // Errors: AlreadyExists (the message names the value there); Aborted.
+  StatusOr<uint64_t> CreateKey(const std::string& bucket, const std::string& key,
+                               const std::string& value, int replicas, int64_t ttl_ms);
+  // UpdateKey writes `value` only if the key's revision is still `last`
+  // (kvStore_Update) and returns the new revision. Errors:
+  // FailedPrecondition when the key was written by someone else or expired
+  // since (the message says which); NotFound without the bucket; Aborted.
+  StatusOr<uint64_t> UpdateKey(const std::string& bucket, const std::string& key,
+                               const std::string& value, uint64_t last);
+  // The key's value and revision, as a replica knows it (possibly a moment
+  // behind a write just acknowledged: for reports, not decisions). Errors:
+  // NotFound (absent, expired, or no bucket); Aborted.
+  StatusOr<std::pair<std::string, uint64_t>> GetKey(const std::string& bucket,
+                                                    const std::string& key);
+  // Removes the key (kvStore_Purge) if its revision is still `last` when
+  // read; OK when absent. Errors: FailedPrecondition (someone else's now);
+  // Aborted.
+  Status DeleteKey(const std::string& bucket, const std::string& key, uint64_t last);
 
   // "<stream>.ev.<partition>", and the partition of such a subject (false
   // for any other subject).
@@ -213,14 +243,19 @@ class EventLog {
   std::string last_ack_error_;
   // The node registry (PutNodeStatus), opened on first use.
   StatusOr<kvStore*> NodeBucket(bool create);
-  // Bucket "<stream>-<suffix>" in *slot, opened (or created with `replicas`)
-  // on first use. kv_mu_ is held by the caller.
-  StatusOr<kvStore*> Bucket(const std::string& suffix, kvStore** slot, bool create, int replicas);
+  // Bucket "<stream>-<suffix>" in *slot, opened (or created with `replicas`
+  // and, when ttl_ms > 0, that MaxAge) on first use. kv_mu_ is held by the
+  // caller.
+  StatusOr<kvStore*> Bucket(const std::string& suffix, kvStore** slot, bool create, int replicas,
+                            int64_t ttl_ms = 0);
+  // Bucket() with its slot in buckets_. kv_mu_ held.
+  StatusOr<kvStore*> NamedBucket(const std::string& suffix, bool create, int replicas,
+                                 int64_t ttl_ms = 0);
   // Every (key, value) of a bucket, sorted by key. kv_mu_ held.
   StatusOr<std::vector<std::pair<std::string, std::string>>> ReadBucket(kvStore* kv);
   std::mutex kv_mu_;
   kvStore* nodes_kv_ = nullptr;
-  kvStore* manifests_kv_ = nullptr;
+  std::map<std::string, kvStore*> buckets_;  // NamedBucket's, by suffix
   jsCtx* artifact_pub_ = nullptr;  // PublishArtifact's asynchronous context, created on first use
   std::mutex artifact_mu_;
 };

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "cluster/event_codec.h"
+#include "cluster/trainer.h"
 
 namespace recdb::cluster {
 
@@ -469,6 +470,10 @@ StatusOr<ForgetReceipt> ClusterNode::ForgetUser(const std::string& request_id,
                                                                    receipt.marker_sequence,
                                                                    static_cast<int64_t>(partition)));
   receipt.retired_snapshots = retired;
+  // So do published models trained before the marker (trainer.h): the next
+  // version, trained after the trainer applied the marker, has no trace.
+  RECDB_ASSIGN_OR_RETURN(receipt.retired_models,
+                         RetirePublishedModelsBefore(log_.get(), receipt.marker_sequence));
   return receipt;
 }
 

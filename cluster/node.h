@@ -123,6 +123,10 @@ struct ForgetReceipt {
   // Published snapshots (snapshot_ship.h) taken before the marker that hold
   // the user's partition, retired (manifest and chunk stream deleted).
   int64_t retired_snapshots = 0;
+  // Published models (trainer.h) whose training started before the marker
+  // (position < marker), retired (manifest and chunk stream deleted). Nodes
+  // that installed one keep serving it from memory until the next version.
+  int64_t retired_models = 0;
 };
 
 struct NodeStats {
@@ -277,6 +281,8 @@ class ClusterNode {
   // directly bypasses the log: replicas would diverge.
   DB* db() { return db_.get(); }
   EventLog* log() { return log_.get(); }
+  const std::string& db_path() const { return options_.db_path; }
+  const StreamIdentity& identity() const { return identity_; }
 
  private:
   explicit ClusterNode(const NodeOptions& options) : options_(options) {}

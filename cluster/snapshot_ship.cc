@@ -24,6 +24,7 @@ namespace {
 
 constexpr char kManifestHeader[] = "recdb-shipped-snapshot v1";
 constexpr size_t kMaxPayload = 1 << 20;
+constexpr char kSnapshotBucket[] = "snapshots";  // "<stream>-snapshots"
 
 using Clock = std::chrono::steady_clock;
 
@@ -131,12 +132,7 @@ std::string FormatShippedManifest(const ShippedManifest& m) {
   out += "chunk_bytes " + std::to_string(m.chunk_bytes) + "\n";
   out += "chunks " + std::to_string(m.chunks) + "\n";
   out += "bytes " + std::to_string(m.bytes) + "\n";
-  for (const ShippedFile& f : m.files) {
-    char crc[16];
-    std::snprintf(crc, sizeof(crc), "%08x", f.crc32c);
-    out += "file " + f.name + " " + std::to_string(f.size) + " " + crc + " " +
-           std::to_string(f.chunks) + "\n";
-  }
+  for (const ShippedFile& f : m.files) out += FormatShippedFile(f);
   return out;
 }
 
@@ -171,16 +167,13 @@ Status ParseShippedManifest(const std::string& text, ShippedManifest* out) {
     else if (k == "chunks") out->chunks = n;
     else if (k == "bytes") out->bytes = n;
     else if (k == "file") {
-      char name[4096];
-      unsigned long long size = 0, chunks = 0;
-      unsigned int crc = 0;
-      if (v.size() >= sizeof(name) ||
-          std::sscanf(v.c_str(), "%4095s %llu %x %llu", name, &size, &crc, &chunks) != 4) {
+      ShippedFile f;
+      if (!ParseShippedFile(v, &f)) {
         return Status::Corruption("shipped manifest file line \"" + line + "\"");
       }
-      out->files.push_back({name, size, crc, chunks});
-      sum += size;
-      chunk_sum += chunks;
+      sum += f.size;
+      chunk_sum += f.chunks;
+      out->files.push_back(std::move(f));
     }
     // unknown keys: a newer publisher; ignored
   }
@@ -191,14 +184,122 @@ Status ParseShippedManifest(const std::string& text, ShippedManifest* out) {
   return Status::OK();
 }
 
+Status CheckChunkBytes(size_t chunk_bytes) {
+  if (chunk_bytes == 0 || chunk_bytes + 128 >= kMaxPayload) {
+    return Status::InvalidArgument("chunk size " + std::to_string(chunk_bytes) +
+                                   ": want 1 .. 1 MiB - 128 bytes (the server's max payload)");
+  }
+  return Status::OK();
+}
+
+std::string FormatShippedFile(const ShippedFile& f) {
+  char crc[16];
+  std::snprintf(crc, sizeof(crc), "%08x", f.crc32c);
+  return "file " + f.name + " " + std::to_string(f.size) + " " + crc + " " +
+         std::to_string(f.chunks) + "\n";
+}
+
+bool ParseShippedFile(const std::string& v, ShippedFile* out) {
+  char name[4096];
+  unsigned long long size = 0, chunks = 0;
+  unsigned int crc = 0;
+  if (v.size() >= sizeof(name) ||
+      std::sscanf(v.c_str(), "%4095s %llu %x %llu", name, &size, &crc, &chunks) != 4) {
+    return false;
+  }
+  *out = ShippedFile{name, size, crc, chunks};
+  return true;
+}
+
+Status DescribeArtifactFiles(const std::string& dir, uint64_t chunk_bytes,
+                             std::vector<ShippedFile>* files) {
+  files->clear();
+  std::error_code ec;
+  std::vector<std::string> names;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (!it->is_regular_file()) continue;
+    const std::string rel = fs::relative(it->path(), dir).string();
+    if (rel.find_first_of(" \t\n") != std::string::npos) {
+      return Status::InvalidArgument("artifact file name with white space: " + rel);
+    }
+    names.push_back(rel);
+  }
+  if (ec) return Status::IOError("list " + dir + ": " + ec.message());
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    ShippedFile f;
+    f.name = name;
+    RECDB_RETURN_IF_ERROR(FileCrc(dir + "/" + name, &f.size, &f.crc32c));
+    f.chunks = (f.size + chunk_bytes - 1) / chunk_bytes;
+    files->push_back(f);
+  }
+  return Status::OK();
+}
+
+Status ShipArtifactFiles(EventLog* log, const std::string& stream_name,
+                         const std::string& subject, const std::string& id,
+                         const std::string& dir, const std::vector<ShippedFile>& files,
+                         uint64_t chunk_bytes, int replicas) {
+  RECDB_RETURN_IF_ERROR(CheckChunkBytes(chunk_bytes));
+  uint64_t chunks = 0;
+  for (const ShippedFile& f : files) chunks += f.chunks;
+  RECDB_RETURN_IF_ERROR(log->CreateArtifactStream(stream_name, subject, replicas));
+  // Any failure from here deletes the stream: no chunks stay behind.
+  auto abandon = [&](Status s) {
+    (void)log->DeleteArtifactStream(stream_name);
+    return s;
+  };
+  // Every chunk, 16 per round trip; a failed round sends the whole artifact
+  // again with the same message ids (the duplicate window drops copies).
+  Status sent = Status::Aborted("not sent");
+  for (int attempt = 0; attempt < 3 && !sent.ok(); ++attempt) {
+    sent = Status::OK();
+    size_t index = 0;
+    std::vector<std::string> bodies;
+    auto flush = [&]() -> Status {
+      if (bodies.empty()) return Status::OK();
+      Status s = log->PublishArtifact(subject, id, index - bodies.size(), bodies);
+      bodies.clear();
+      return s;
+    };
+    for (size_t fi = 0; fi < files.size() && sent.ok(); ++fi) {
+      const ShippedFile& f = files[fi];
+      std::ifstream in(dir + "/" + f.name, std::ios::binary);
+      if (!in) return abandon(Status::IOError("cannot read " + dir + "/" + f.name));
+      for (uint64_t c = 0; c < f.chunks && sent.ok(); ++c) {
+        const uint64_t offset = c * chunk_bytes;
+        const uint64_t len = std::min<uint64_t>(chunk_bytes, f.size - offset);
+        std::string body = ChunkHeader(fi, offset, len);
+        const size_t head = body.size();
+        body.resize(head + len);
+        in.read(body.data() + head, static_cast<std::streamsize>(len));
+        if (static_cast<uint64_t>(in.gcount()) != len) {
+          return abandon(Status::IOError(dir + "/" + f.name + " changed while publishing"));
+        }
+        bodies.push_back(std::move(body));
+        ++index;
+        if (bodies.size() == 16) sent = flush();
+      }
+    }
+    if (sent.ok()) sent = flush();
+  }
+  if (!sent.ok()) return abandon(sent);
+  StatusOr<uint64_t> stored = log->ArtifactMessages(stream_name);
+  if (!stored.ok()) return abandon(stored.status());
+  if (*stored != chunks) {
+    return abandon(Status::Aborted(id + ": the stream stored " + std::to_string(*stored) +
+                                   " of " + std::to_string(chunks) +
+                                   " chunks; nothing published"));
+  }
+  return Status::OK();
+}
+
 StatusOr<ShippedManifest> PublishSnapshotDir(EventLog* log, const StreamIdentity& identity,
                                              const std::string& snapshot_dir,
                                              const std::vector<uint32_t>& owned,
                                              const ShipOptions& options) {
-  if (options.chunk_bytes == 0 || options.chunk_bytes + 128 >= kMaxPayload) {
-    return Status::InvalidArgument("chunk size " + std::to_string(options.chunk_bytes) +
-                                   ": want 1 .. 1 MiB - 128 bytes (the server's max payload)");
-  }
+  RECDB_RETURN_IF_ERROR(CheckChunkBytes(options.chunk_bytes));
   if (options.keep < 1) return Status::InvalidArgument("keep: want >= 1");
   const std::string& stream = log->options().stream;
   RECDB_ASSIGN_OR_RETURN(AppliedPosition pos, SnapshotPosition(snapshot_dir, stream));
@@ -221,79 +322,18 @@ StatusOr<ShippedManifest> PublishSnapshotDir(EventLog* log, const StreamIdentity
   }
   m.chunk_bytes = options.chunk_bytes;
   m.id = "p" + std::to_string(m.position) + "-" + std::to_string(NowMicros());
-
-  std::error_code ec;
-  std::vector<std::string> names;
-  for (fs::recursive_directory_iterator it(snapshot_dir, ec), end; !ec && it != end;
-       it.increment(ec)) {
-    if (!it->is_regular_file()) continue;
-    const std::string rel = fs::relative(it->path(), snapshot_dir).string();
-    if (rel.find_first_of(" \t\n") != std::string::npos) {
-      return Status::InvalidArgument("snapshot file name with white space: " + rel);
-    }
-    names.push_back(rel);
-  }
-  if (ec) return Status::IOError("list " + snapshot_dir + ": " + ec.message());
-  std::sort(names.begin(), names.end());
-  for (const std::string& name : names) {
-    ShippedFile f;
-    f.name = name;
-    RECDB_RETURN_IF_ERROR(FileCrc(snapshot_dir + "/" + name, &f.size, &f.crc32c));
-    f.chunks = (f.size + m.chunk_bytes - 1) / m.chunk_bytes;
+  RECDB_RETURN_IF_ERROR(DescribeArtifactFiles(snapshot_dir, m.chunk_bytes, &m.files));
+  for (const ShippedFile& f : m.files) {
     m.bytes += f.size;
     m.chunks += f.chunks;
-    m.files.push_back(f);
   }
-
   const std::string stream_name = SnapshotStreamName(stream, m.id);
-  const std::string subject = SnapshotSubject(stream, m.id);
-  RECDB_RETURN_IF_ERROR(log->CreateArtifactStream(stream_name, subject, identity.replicas));
-  // Every chunk, 16 per round trip; a failed round sends the whole snapshot
-  // again with the same message ids (the duplicate window drops copies).
-  Status sent = Status::Aborted("not sent");
-  for (int attempt = 0; attempt < 3 && !sent.ok(); ++attempt) {
-    sent = Status::OK();
-    size_t index = 0;
-    std::vector<std::string> bodies;
-    auto flush = [&]() -> Status {
-      if (bodies.empty()) return Status::OK();
-      Status s = log->PublishArtifact(subject, m.id, index - bodies.size(), bodies);
-      bodies.clear();
-      return s;
-    };
-    for (size_t fi = 0; fi < m.files.size() && sent.ok(); ++fi) {
-      const ShippedFile& f = m.files[fi];
-      std::ifstream in(snapshot_dir + "/" + f.name, std::ios::binary);
-      if (!in) return Status::IOError("cannot read " + snapshot_dir + "/" + f.name);
-      for (uint64_t c = 0; c < f.chunks && sent.ok(); ++c) {
-        const uint64_t offset = c * m.chunk_bytes;
-        const uint64_t len = std::min<uint64_t>(m.chunk_bytes, f.size - offset);
-        std::string body = ChunkHeader(fi, offset, len);
-        const size_t head = body.size();
-        body.resize(head + len);
-        in.read(body.data() + head, static_cast<std::streamsize>(len));
-        if (static_cast<uint64_t>(in.gcount()) != len) {
-          return Status::IOError(snapshot_dir + "/" + f.name + " changed while publishing");
-        }
-        bodies.push_back(std::move(body));
-        ++index;
-        if (bodies.size() == 16) sent = flush();
-      }
-    }
-    if (sent.ok()) sent = flush();
-  }
-  if (!sent.ok()) {
-    (void)log->DeleteArtifactStream(stream_name);
-    return sent;
-  }
-  RECDB_ASSIGN_OR_RETURN(uint64_t stored, log->ArtifactMessages(stream_name));
-  if (stored != m.chunks) {
-    (void)log->DeleteArtifactStream(stream_name);
-    return Status::Aborted("snapshot " + m.id + ": the stream stored " + std::to_string(stored) +
-                           " of " + std::to_string(m.chunks) + " chunks; nothing published");
-  }
+  RECDB_RETURN_IF_ERROR(ShipArtifactFiles(log, stream_name, SnapshotSubject(stream, m.id), m.id,
+                                          snapshot_dir, m.files, m.chunk_bytes,
+                                          identity.replicas));
   // The commit point.
-  Status put = log->PutManifest(m.id, FormatShippedManifest(m), identity.replicas);
+  Status put =
+      log->PutManifest(kSnapshotBucket, m.id, FormatShippedManifest(m), identity.replicas);
   if (!put.ok()) {
     (void)log->DeleteArtifactStream(stream_name);
     return put;
@@ -313,7 +353,7 @@ StatusOr<ShippedManifest> PublishSnapshotDir(EventLog* log, const StreamIdentity
 }
 
 StatusOr<std::vector<ShippedManifest>> ListShippedSnapshots(EventLog* log) {
-  RECDB_ASSIGN_OR_RETURN(auto entries, log->ReadManifests());
+  RECDB_ASSIGN_OR_RETURN(auto entries, log->ReadManifests(kSnapshotBucket));
   std::vector<ShippedManifest> out;
   for (const auto& [key, value] : entries) {
     ShippedManifest m;
@@ -329,17 +369,25 @@ StatusOr<std::vector<ShippedManifest>> ListShippedSnapshots(EventLog* log) {
 Status FetchShippedSnapshot(EventLog* log, const ShippedManifest& m, const std::string& dest,
                             const ShipOptions& options) {
   const std::string& stream = log->options().stream;
-  const std::string stream_name = SnapshotStreamName(stream, m.id);
+  return FetchArtifactFiles(log, "published snapshot " + m.id, SnapshotStreamName(stream, m.id),
+                            SnapshotSubject(stream, m.id), m.files, m.chunk_bytes, dest,
+                            options.fetch_timeout_ms);
+}
+
+Status FetchArtifactFiles(EventLog* log, const std::string& what, const std::string& stream_name,
+                          const std::string& subject, const std::vector<ShippedFile>& files,
+                          uint64_t chunk_bytes, const std::string& dest, int timeout_ms) {
+  uint64_t chunks = 0;
+  for (const ShippedFile& f : files) chunks += f.chunks;
   StatusOr<uint64_t> stored = log->ArtifactMessages(stream_name);
   if (stored.status().IsNotFound()) {
-    return Status::NotFound("published snapshot " + m.id + ": its stream " + stream_name +
-                            " is gone (retired)");
+    return Status::NotFound(what + ": its stream " + stream_name + " is gone (retired)");
   }
   RECDB_RETURN_IF_ERROR(stored.status());
-  if (*stored != m.chunks) {
-    return Status::Corruption("published snapshot " + m.id + ": its stream holds " +
-                              std::to_string(*stored) + " messages, the manifest " +
-                              std::to_string(m.chunks) + " chunks (missing or extra chunks)");
+  if (*stored != chunks) {
+    return Status::Corruption(what + ": its stream holds " + std::to_string(*stored) +
+                              " messages, the manifest " + std::to_string(chunks) +
+                              " chunks (missing or extra chunks)");
   }
   std::error_code ec;
   fs::create_directories(dest, ec);
@@ -348,28 +396,28 @@ Status FetchShippedSnapshot(EventLog* log, const ShippedManifest& m, const std::
     fs::remove_all(dest, ec);
     return s;
   };
-  for (const ShippedFile& f : m.files) {
+  for (const ShippedFile& f : files) {
     const fs::path p = fs::path(dest) / f.name;
     fs::create_directories(p.parent_path(), ec);
     std::ofstream touch(p, std::ios::binary | std::ios::trunc);
     if (!touch) return fail(Status::IOError("cannot create " + p.string()));
   }
   // received[file][chunk]
-  std::vector<std::vector<bool>> received(m.files.size());
-  for (size_t i = 0; i < m.files.size(); ++i) received[i].assign(m.files[i].chunks, false);
+  std::vector<std::vector<bool>> received(files.size());
+  for (size_t i = 0; i < files.size(); ++i) received[i].assign(files[i].chunks, false);
 
   StatusOr<std::unique_ptr<LogReader>> reader =
-      log->FollowArtifact(stream_name, SnapshotSubject(stream, m.id));
+      log->FollowArtifact(stream_name, subject);
   if (!reader.ok()) return fail(reader.status());
   const auto start = Clock::now();
   uint64_t got_chunks = 0;
   LogMessage msg;
-  const std::string where = "published snapshot " + m.id + ": ";
-  while (got_chunks < m.chunks) {
-    if (Clock::now() - start > std::chrono::milliseconds(options.fetch_timeout_ms)) {
+  const std::string where = what + ": ";
+  while (got_chunks < chunks) {
+    if (Clock::now() - start > std::chrono::milliseconds(timeout_ms)) {
       return fail(Status::Aborted(where + "received " + std::to_string(got_chunks) + " of " +
-                                  std::to_string(m.chunks) + " chunks within " +
-                                  std::to_string(options.fetch_timeout_ms) + " ms"));
+                                  std::to_string(chunks) + " chunks within " +
+                                  std::to_string(timeout_ms) + " ms"));
     }
     StatusOr<bool> got = (*reader)->Next(2000, &msg);
     if (!got.ok()) return fail(got.status());
@@ -392,10 +440,10 @@ Status FetchShippedSnapshot(EventLog* log, const ShippedManifest& m, const std::
       return fail(Status::Corruption(where + "chunk at stream sequence " +
                                      std::to_string(msg.stream_seq) + " has no valid header"));
     }
-    const uint64_t chunk = offset / m.chunk_bytes;
-    if (file >= m.files.size() || offset % m.chunk_bytes != 0 ||
-        chunk >= m.files[file].chunks ||
-        length != std::min<uint64_t>(m.chunk_bytes, m.files[file].size - offset) ||
+    const uint64_t chunk = offset / chunk_bytes;
+    if (file >= files.size() || offset % chunk_bytes != 0 ||
+        chunk >= files[file].chunks ||
+        length != std::min<uint64_t>(chunk_bytes, files[file].size - offset) ||
         msg.body.size() != nl + 1 + length || received[file][chunk]) {
       return fail(Status::Corruption(where + "chunk at stream sequence " +
                                      std::to_string(msg.stream_seq) + " (file " +
@@ -403,7 +451,7 @@ Status FetchShippedSnapshot(EventLog* log, const ShippedManifest& m, const std::
                                      ") does not match the manifest or repeats a chunk"));
     }
     received[file][chunk] = true;
-    const std::string path = dest + "/" + m.files[file].name;
+    const std::string path = dest + "/" + files[file].name;
     const int fd = ::open(path.c_str(), O_WRONLY);
     if (fd < 0) return fail(Status::IOError("cannot open " + path));
     const ssize_t w = ::pwrite(fd, msg.body.data() + nl + 1, length, static_cast<off_t>(offset));
@@ -415,7 +463,7 @@ Status FetchShippedSnapshot(EventLog* log, const ShippedManifest& m, const std::
     }
     ++got_chunks;
   }
-  for (const ShippedFile& f : m.files) {
+  for (const ShippedFile& f : files) {
     uint64_t size = 0;
     uint32_t crc = 0;
     Status s = FileCrc(dest + "/" + f.name, &size, &crc);
@@ -434,7 +482,7 @@ Status FetchShippedSnapshot(EventLog* log, const ShippedManifest& m, const std::
 }
 
 Status RetireShippedSnapshot(EventLog* log, const ShippedManifest& m) {
-  RECDB_RETURN_IF_ERROR(log->DeleteManifest(m.id));
+  RECDB_RETURN_IF_ERROR(log->DeleteManifest(kSnapshotBucket, m.id));
   Status s = log->DeleteArtifactStream(SnapshotStreamName(log->options().stream, m.id));
   if (s.IsNotFound()) return Status::OK();
   return s;

@@ -110,4 +110,39 @@ Status RetireShippedSnapshot(EventLog* log, const ShippedManifest& m);
 // that holds `partition` (-1: any). Returns how many. Errors: Aborted.
 StatusOr<int> RetireShippedSnapshotsBefore(EventLog* log, uint64_t sequence, int64_t partition);
 
+// --- The shipping rules every artifact shares (snapshots above, trained
+// models in trainer.h): one stream per artifact, chunks with a header line,
+// CRC-32C per file, the manifest in KV as the commit point ----------------
+
+// chunk_bytes must leave room for the header below the 1 MiB max payload.
+// Errors: InvalidArgument.
+Status CheckChunkBytes(size_t chunk_bytes);
+// A manifest's "file NAME SIZE CRC CHUNKS\n" line; Parse takes the text
+// after "file " (false when malformed).
+std::string FormatShippedFile(const ShippedFile& f);
+bool ParseShippedFile(const std::string& text, ShippedFile* out);
+// The regular files under `dir` (paths relative to it, sorted), each with
+// its size, CRC-32C and chunk count. Errors: InvalidArgument for a name
+// with white space; IOError.
+Status DescribeArtifactFiles(const std::string& dir, uint64_t chunk_bytes,
+                             std::vector<ShippedFile>* files);
+// Creates artifact stream `stream_name` (single subject `subject`) and
+// publishes `files` of `dir` in chunks with message ids "<id>/<k>" (three
+// rounds at most, re-sending the same ids); OK only once the stream holds
+// exactly every chunk. On failure the stream is deleted. Errors: Aborted;
+// IOError (a file changed while publishing).
+Status ShipArtifactFiles(EventLog* log, const std::string& stream_name,
+                         const std::string& subject, const std::string& id,
+                         const std::string& dir, const std::vector<ShippedFile>& files,
+                         uint64_t chunk_bytes, int replicas);
+// Fetches the chunks of `files` from stream `stream_name` into `dest`
+// (created) with an ordered consumer, checks each chunk's header against
+// the files and then every file's size and CRC-32C. `what` names the
+// artifact in messages. Errors: NotFound if the stream is gone (retired);
+// Corruption for a missing, extra, malformed or damaged chunk (dest is then
+// removed); Aborted on a timeout or a consumer failure; IOError.
+Status FetchArtifactFiles(EventLog* log, const std::string& what, const std::string& stream_name,
+                          const std::string& subject, const std::vector<ShippedFile>& files,
+                          uint64_t chunk_bytes, const std::string& dest, int timeout_ms);
+
 }  // namespace recdb::cluster

@@ -91,6 +91,7 @@ class DBImpl final : public DB {
   // Recommendations (db_impl_recommend.cc).
   StatusOr<TrainReport> Train(const TrainOptions& options) override;
   StatusOr<TrainReport> GetModelReport() override;
+  Status InstallModel(const std::string& dir) override;
   StatusOr<RecommendResponse> Recommend(const RecommendRequest& request) override;
   StatusOr<RecommendResponse> SimilarItems(const std::string& item_id, size_t k,
                                            const ItemFilter& filter) override;

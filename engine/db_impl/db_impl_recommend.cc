@@ -56,6 +56,12 @@ StatusOr<TrainReport> DBImpl::GetModelReport() {
   return recommend_ ? recommend_->ModelReport() : TrainReport{};
 }
 
+Status DBImpl::InstallModel(const std::string& dir) {
+  std::shared_lock lifecycle(lifecycle_mu_);
+  RECDB_RETURN_IF_ERROR(CheckOpen());
+  return recommend_->InstallModel(dir);
+}
+
 StatusOr<RecommendResponse> DBImpl::Recommend(const RecommendRequest& request) {
   std::shared_lock lifecycle(lifecycle_mu_);
   RECDB_RETURN_IF_ERROR(CheckOpen());

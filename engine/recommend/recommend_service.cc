@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "common/durable_file.h"
 #include "engine/db_impl/db_impl.h"
 #include "engine/explain/explainer.h"
 #include "engine/models/content_profile.h"
@@ -433,16 +434,15 @@ void RecommendService::SetTwoStageMinItemsForTesting(uint32_t items) {
   g_two_stage_min_items.store(items);
 }
 
-Status RecommendService::LoadStoredModel() {
-  std::lock_guard<std::mutex> train_lock(train_mu_);
-  auto problem = [this](const std::string& why) {
-    std::lock_guard<std::mutex> lock(model_mu_);
-    stored_model_problem_ = "stored model not used: " + why;
-    return Status::OK();
-  };
-  auto file = ReadModelFile(db_->env(), ModelPath());
-  if (file.status().IsNotFound()) return Status::OK();
-  if (!file.ok()) return problem(file.status().ToString());
+StatusOr<std::shared_ptr<RecommendService::Model>> RecommendService::ReadModel(
+    const std::string& model_path, const std::string& retrieval_path,
+    RetrievalLoad* retrieval_load_out, ModelFile* file_out) {
+  // A file that does not parse is Corruption; one that parses but does not
+  // describe this database (other items, privacy settings) FailedPrecondition.
+  auto corrupt = [](const std::string& why) { return Status::Corruption(why); };
+  auto problem = [](const std::string& why) { return Status::FailedPrecondition(why); };
+  auto file = ReadModelFile(db_->env(), model_path);
+  RECDB_RETURN_IF_ERROR(file.status());
   // The model's large arrays stay views of the mapped file (keep_alive).
   models::ModelReader in(file->payload(), "model file", file->keep_alive);
   auto model = std::make_shared<Model>();
@@ -457,11 +457,11 @@ Status RecommendService::LoadStoredModel() {
       !in.GetBlock(&facts_in, "stored care facts") ||
       (has_fit_seconds && !in.GetVector(&fit_seconds, model->names.size() + 1)) ||
       !in.Finish().ok()) {
-    return problem(in.Finish().ToString());
+    return corrupt(in.Finish().ToString());
   }
   if (has_fit_seconds) {
     if (fit_seconds.size() != model->names.size() + 1) {
-      return problem("its fit seconds do not match its components");
+      return corrupt("its fit seconds do not match its components");
     }
     for (size_t j = 0; j < model->names.size(); ++j) {
       model->report.seconds_by_recommender[model->names[j]] = fit_seconds[j];
@@ -474,8 +474,10 @@ Status RecommendService::LoadStoredModel() {
                    std::to_string(db_->options().aggregate_privacy.min_pair_users));
   }
   auto data = models::Dataset::LoadVocabulary(data_in, db_->UserIdLimit());
-  if (!data.ok()) return problem(data.status().ToString());
-  if (Status s = data_in.Finish(); !s.ok()) return problem(s.ToString());
+  if (!data.ok()) {  // e.g. more users than this database has
+    return problem("its dataset does not fit this database: " + data.status().ToString());
+  }
+  if (Status s = data_in.Finish(); !s.ok()) return corrupt(s.ToString());
   model->data = std::make_unique<models::Dataset>(std::move(data).value());
   // The model must describe this database: the same items at the same
   // internal ids (a model file copied from elsewhere does not).
@@ -502,7 +504,7 @@ Status RecommendService::LoadStoredModel() {
   // only when its header is this model file's; each component then checks
   // that it belongs to its fit.
   RetrievalLoad retrieval_load;
-  auto retrieval_file = ReadModelFile(db_->env(), RetrievalPath());
+  auto retrieval_file = ReadModelFile(db_->env(), retrieval_path);
   const ModelFileHeader& mh = file->header;
   if (retrieval_file.ok() && (retrieval_file->header.model_version != mh.model_version ||
                               retrieval_file->header.covered_sequence != mh.covered_sequence ||
@@ -515,37 +517,26 @@ Status RecommendService::LoadStoredModel() {
                                      retrieval_file->keep_alive);
     if (Status s = model->fused->LoadWithRetrieval(fused_in, retrieval_in, &retrieval_load.adopted);
         !s.ok()) {
-      return problem(s.ToString());
+      return corrupt(s.ToString());
     }
     if (!retrieval_in.ok()) retrieval_load.problem = retrieval_in.status().ToString();
   } else {
     if (!retrieval_file.status().IsNotFound()) {
       retrieval_load.problem = retrieval_file.status().ToString();
     }
-    if (Status s = model->fused->Load(fused_in); !s.ok()) return problem(s.ToString());
+    if (Status s = model->fused->Load(fused_in); !s.ok()) return corrupt(s.ToString());
   }
   retrieval_file = Status::NotFound("released");  // the index was copied out of the mapping
-  if (Status s = fused_in.Finish(); !s.ok()) return problem(s.ToString());
-  // What Load left for the background (the iALS retrieval index when it was
-  // not stored) runs on the Scheduler (decision 7); a read-only database
-  // runs none and serves those components in full. Work that runs after its
-  // model was replaced does nothing.
-  for (models::Recommender::DeferredWork& work : model->fused->TakeDeferredWork()) {
-    ++retrieval_load.deferred;
-    db_->scheduler()->Post("build retrieval index", [this, work = std::move(work)] {
-      work(stop_background_);
-      return Status::OK();
-    });
-  }
+  if (Status s = fused_in.Finish(); !s.ok()) return corrupt(s.ToString());
   if (model->fused->num_items() != model->data->num_items()) {
-    return problem("the blend and the dataset disagree on the item count");
+    return corrupt("the blend and the dataset disagree on the item count");
   }
   model->facts = std::make_unique<rerank::CareFacts>();
   if (!model->facts->Load(facts_in) || !facts_in.Finish().ok()) {
-    return problem(facts_in.Finish().ToString());
+    return corrupt(facts_in.Finish().ToString());
   }
   if (model->facts->categories.size() != model->data->num_items()) {
-    return problem("the care facts and the dataset disagree on the item count");
+    return corrupt("the care facts and the dataset disagree on the item count");
   }
   model->cold = rerank::ColdItems::Build(model->facts->popularity, *catalog_);
   for (size_t j = 0; j < model->names.size(); ++j) {
@@ -559,16 +550,78 @@ Status RecommendService::LoadStoredModel() {
   model->report.trained_at = file->header.trained_at;
   model->report.validation_ndcg = model->fused->validation_ndcg();
   for (const auto& [name, w] : model->fused->Weights()) model->report.weights[name] = w;
+  // What Load left for the background (the iALS retrieval index when it was
+  // not stored) runs on the Scheduler (decision 7); a read-only database
+  // runs none and serves those components in full. Work that runs after its
+  // model was replaced does nothing.
+  for (models::Recommender::DeferredWork& work : model->fused->TakeDeferredWork()) {
+    ++retrieval_load.deferred;
+    db_->scheduler()->Post("build retrieval index", [this, work = std::move(work)] {
+      work(stop_background_);
+      return Status::OK();
+    });
+  }
+  *retrieval_load_out = std::move(retrieval_load);
+  if (file_out != nullptr) *file_out = std::move(file).value();
+  return model;
+}
+
+void RecommendService::ServeLoaded(std::shared_ptr<const Model> model, RetrievalLoad load) {
   next_version_ = std::max(next_version_, model->version + 1);
   std::shared_ptr<const Model> replaced;
   {
     std::lock_guard<std::mutex> lock(model_mu_);
     replaced = std::exchange(model_, std::move(model));
     stored_model_problem_.clear();
-    retrieval_load_ = std::move(retrieval_load);
+    retrieval_load_ = std::move(load);
   }
   RetireOnThisThread(std::move(replaced));
+}
+
+Status RecommendService::LoadStoredModel() {
+  std::lock_guard<std::mutex> train_lock(train_mu_);
+  RetrievalLoad load;
+  auto model = ReadModel(ModelPath(), RetrievalPath(), &load, nullptr);
+  if (model.status().IsNotFound()) return Status::OK();
+  if (!model.ok()) {
+    std::lock_guard<std::mutex> lock(model_mu_);
+    stored_model_problem_ = "stored model not used: " + model.status().ToString();
+    return Status::OK();
+  }
+  ServeLoaded(std::move(model).value(), std::move(load));
   LoadStoredPolicy();
+  return impressions_->Refresh();
+}
+
+Status RecommendService::InstallModel(const std::string& dir) {
+  std::lock_guard<std::mutex> train_lock(train_mu_);
+  const std::string model_path = dir + "/" + kModelFileName;
+  const std::string retrieval_path = dir + "/" + kRetrievalFileName;
+  RetrievalLoad load;
+  ModelFile file;
+  auto model = ReadModel(model_path, retrieval_path, &load, &file);
+  if (model.status().IsNotFound()) {
+    return Status::InvalidArgument("install model: no " + model_path);
+  }
+  RECDB_RETURN_IF_ERROR(model.status().WithContext("install model " + model_path +
+                                                   " (the serving model is unchanged)"));
+  if (!db_->options().read_only) {
+    // The verified bytes become DIR/derived's files, so that Open serves this
+    // model next (the same order as SaveModel: the stale retrieval file goes
+    // first; a retrieval file is best effort, its header ties it to the model).
+    std::lock_guard<std::mutex> file_lock(model_file_mu_);
+    if (::unlink(RetrievalPath().c_str()) != 0 && errno != ENOENT) {
+      return Status::IOError("install model: remove " + RetrievalPath() + ": " +
+                             std::strerror(errno) + " (the serving model is unchanged)");
+    }
+    RECDB_RETURN_IF_ERROR(WriteFileDurably(db_->env(), ModelPath(), file.bytes, {})
+                              .WithContext("install model (the serving model is unchanged)"));
+    if (load.problem.empty()) {
+      auto retrieval = ReadWholeFile(db_->env(), retrieval_path);
+      if (retrieval.ok()) (void)WriteFileDurably(db_->env(), RetrievalPath(), *retrieval, {});
+    }
+  }
+  ServeLoaded(std::move(model).value(), std::move(load));
   return impressions_->Refresh();
 }
 

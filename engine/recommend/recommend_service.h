@@ -43,6 +43,7 @@
 namespace recdb {
 
 class DBImpl;
+struct ModelFile;
 
 namespace models {
 class Dataset;
@@ -120,6 +121,11 @@ class RecommendService {
   // not trusted: it is left unused, the reason is kept (StoredModelProblem)
   // and OK is returned, so the caller retrains.
   Status LoadStoredModel();
+  // DB::InstallModel: serves the model files in `dir` (kModelFileName and,
+  // optionally, kRetrievalFileName, as Train writes them) once they verify
+  // as LoadStoredModel verifies, and writes them to DIR/derived; on any error
+  // nothing changes and the serving model stays.
+  Status InstallModel(const std::string& dir);
   // Why the stored model was not used at Open (empty when it was, or when
   // there was none).
   std::string StoredModelProblem() const;
@@ -172,6 +178,19 @@ class RecommendService {
 
  private:
   std::shared_ptr<const Model> Current() const;
+  // Reads, verifies and builds the model of the model file at `model_path`
+  // (with the two-stage state of `retrieval_path` when its header matches)
+  // without serving it; posts its deferred retrieval work. *file gets the
+  // model file (its mapped bytes) when not null. Errors: NotFound (no file);
+  // the file's Corruption / NotSupported / IOError; Corruption for a payload
+  // that does not parse; FailedPrecondition for a model that does not
+  // describe this database (other items at its internal ids, another
+  // min_pair_users, an unknown component). train_mu_ held.
+  StatusOr<std::shared_ptr<Model>> ReadModel(const std::string& model_path,
+                                             const std::string& retrieval_path,
+                                             RetrievalLoad* load, ModelFile* file);
+  // Swaps `model` in (ReadModel's) and retires the old one. train_mu_ held.
+  void ServeLoaded(std::shared_ptr<const Model> model, RetrievalLoad load);
   // `as_of`: see RecommendAsOf; unset = now (real time).
   StatusOr<RecommendResponse> Serve(const std::shared_ptr<const Model>& model,
                                     const RecommendRequest& request, uint32_t user_iid,

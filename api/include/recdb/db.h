@@ -131,6 +131,22 @@ class RECDB_EXPORT DB {
   // Errors: FailedPrecondition after Close.
   virtual StatusOr<TrainReport> GetModelReport() = 0;
 
+  // Serves a model trained elsewhere on the same data (a cluster's trainer,
+  // cluster/README.md): `dir` holds the files Train writes to DIR/derived/,
+  // "fused.model" and optionally "fused.retrieval". Everything is verified
+  // before anything changes: the files' own headers and CRC-32C, the payload,
+  // and that the model describes this database (the same items at the same
+  // internal ids, the same AggregatePrivacy::min_pair_users). Then the files
+  // are written to DIR/derived/ (the next Open serves this model) and the
+  // model swaps in atomically; requests in flight finish on the old one.
+  // User-side scoring stays this database's: each request reads the user's
+  // current history here. The learned policy is not replaced.
+  // Errors (the serving model and its files are then unchanged):
+  // InvalidArgument if dir has no fused.model; Corruption for a damaged or
+  // truncated file; NotSupported for a newer format; FailedPrecondition for a
+  // model of other data; IOError; FailedPrecondition after Close.
+  virtual Status InstallModel(const std::string& dir) = 0;
+
   // The k best items for request.user (or for an anonymous visitor with only
   // request.session_items), each with its score, the contribution of each
   // recommender and an explanation. A user whose consent has
