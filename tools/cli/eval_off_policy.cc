@@ -140,8 +140,7 @@ int EvalOffPolicy(const ArgParser& args) {
     // are not identified by the log.
     for (const auto& [name, e] : report->candidates) {
       if (e.slots == 0) continue;
-      std::printf("%-12s repeats %.1f%% of slots; closed-loop reward/slot in [%.5f, %.5f]
-",
+      std::printf("%-12s repeats %.1f%% of slots; closed-loop reward/slot in [%.5f, %.5f]\n",
                   name.c_str(), 100.0 * static_cast<double>(e.repeat_slots) / static_cast<double>(e.slots),
                   e.bound_low, e.bound_high);
     }
