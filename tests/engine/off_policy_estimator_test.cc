@@ -84,6 +84,15 @@ struct Coverage {
   double ips = 0, snips = 0;
 };
 
+// The uniform logger's list: 2 distinct of `items` items (each slot's
+// marginal propensity 1 / items).
+std::vector<int64_t> DrawTwoDistinct(std::mt19937_64* rng, int items) {
+  const int64_t first = static_cast<int64_t>((*rng)() % static_cast<uint64_t>(items));
+  int64_t second = static_cast<int64_t>((*rng)() % static_cast<uint64_t>(items - 1));
+  if (second >= first) ++second;
+  return {first, second};
+}
+
 Coverage MonteCarloCoverage(int runs, int impressions, double propensity_scale) {
   constexpr int kUsers = 6, kItems = 8;
   auto q = [](int u, int i, int slot) {
@@ -103,10 +112,7 @@ Coverage MonteCarloCoverage(int runs, int impressions, double propensity_scale) 
     OffPolicyEstimator est;
     for (int n = 0; n < impressions; ++n) {
       const int u = static_cast<int>(rng() % kUsers);
-      const int64_t first = static_cast<int64_t>(rng() % kItems);
-      int64_t second = static_cast<int64_t>(rng() % (kItems - 1));
-      if (second >= first) ++second;
-      const std::vector<int64_t> logged = {first, second};
+      const std::vector<int64_t> logged = DrawTwoDistinct(&rng, kItems);
       std::vector<double> rewards(2);
       for (int j = 0; j < 2; ++j) {
         rewards[j] = unit(rng) < q(u, static_cast<int>(logged[j]), j) ? 1.0 : 0.0;
@@ -232,10 +238,7 @@ LoopCoverage ClosedLoopCoverage(int runs, double fatigue) {
     for (int u = 0; u < kUsers; ++u) {
       std::vector<int> seen(kItems, 0);  // the logger's user's exposures
       for (int t = 0; t < kRounds; ++t) {
-        const int64_t first = static_cast<int64_t>(rng() % kItems);
-        int64_t second = static_cast<int64_t>(rng() % (kItems - 1));
-        if (second >= first) ++second;
-        const std::vector<int64_t> logged = {first, second};
+        const std::vector<int64_t> logged = DrawTwoDistinct(&rng, kItems);
         std::vector<double> rewards(2);
         for (int j = 0; j < 2; ++j) {
           const int64_t i = logged[static_cast<size_t>(j)];
