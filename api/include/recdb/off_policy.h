@@ -35,7 +35,8 @@
 // impressions in time order), the estimator counts the candidate's
 // "repeats": slots whose item the candidate already put in an earlier
 // compared list of the same user. The log identifies only the fresh part
-// of the candidate's reward; for repeats it identifies nothing below 0
+// of the candidate's reward; for repeats (rewards being >= 0, as counts of
+// events are) it identifies nothing below 0
 // and, if a repeat never earns more than a first showing ("monotone
 // fatigue"), nothing above what IPS credits them. So the candidate's
 // closed-loop reward per slot lies in
