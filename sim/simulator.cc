@@ -56,7 +56,7 @@ struct PolicyRun {
 // Off-policy accumulators for one candidate: the estimator (recdb/off_policy.h,
 // shared with `recdb eval --off-policy`) and what it is checked against.
 struct OffPolicyAcc {
-  MeanAccumulator truth, counterfactual;
+  MeanAccumulator truth, counterfactual, own_state, with_candidate_repeats, unsupported;
   OffPolicyEstimator estimator;
 };
 
@@ -321,25 +321,36 @@ Status StepRound(const SimOptions& o, const Setup& s, const ResponseModel& model
   return Status::OK();
 }
 
-// `before`: the logger's users as they were when shown this round's lists.
+// `before`: the logger's users as they were when shown this round's lists;
+// `cand_before`: the candidate's.
 void AccumulateOffPolicy(const SimOptions& o, const Setup& s, const ResponseModel& model, int t,
                          const PolicyRun& logger, const std::vector<UserState>& before,
-                         const PolicyRun& cand, OffPolicyAcc* acc) {
+                         const PolicyRun& cand, const std::vector<UserState>& cand_before,
+                         OffPolicyAcc* acc) {
   for (size_t u = 0; u < cand.slates.size(); ++u) {
     const Slate& a = logger.slates[u];
     const Slate& b = cand.slates[u];
     const size_t n = std::min(a.items.size(), b.items.size());
     if (n == 0) continue;
     const auto taste = s.world->UserTaste(static_cast<int64_t>(u), TasteTime(o, *s.world, t));
+    // The logger's user with the candidate's impression history (repeat
+    // satiation) and everything else the logger's (recent clicks).
+    UserState mixed;
+    mixed.shown = cand_before[u].shown;
+    mixed.recent_clicks = before[u].recent_clicks;
     for (size_t j = 0; j < n; ++j) {
       acc->truth.Add(cand.rewards[u][j]);
       // The expected reward of the candidate's item at this slot for the
       // logger's user in the logger's world: what IPS estimates, exactly.
       const int c = s.world->ItemCategory(b.items[j]);
-      acc->counterfactual.Add(model.ClickProbability(before[u], taste, b.items[j], c, j) *
-                              (1.0 + model.PurchaseProbability(taste, c)));
+      const double buy = 1.0 + model.PurchaseProbability(taste, c);
+      acc->counterfactual.Add(model.ClickProbability(before[u], taste, b.items[j], c, j) * buy);
+      acc->own_state.Add(model.ClickProbability(cand_before[u], taste, b.items[j], c, j) * buy);
+      acc->with_candidate_repeats.Add(model.ClickProbability(mixed, taste, b.items[j], c, j) * buy);
+      acc->unsupported.Add(before[u].consumed.count(b.items[j]) ? 1.0 : 0.0);
     }
-    acc->estimator.AddImpression(a.items, a.propensities, logger.rewards[u], b.items);
+    acc->estimator.AddImpression(static_cast<int64_t>(u), a.items, a.propensities,
+                                 logger.rewards[u], b.items);
   }
 }
 
@@ -419,19 +430,20 @@ StatusOr<SimResult> RunSimulation(const SimOptions& o) {
 
   const auto random_it = std::find(o.policies.begin(), o.policies.end(), "random");
   std::map<std::string, OffPolicyAcc> acc;
-  std::vector<UserState> logger_before;
+  std::vector<std::vector<UserState>> before(runs.size());  // users as each round began
   for (int t = 1; t <= o.rounds; ++t) {
     if (random_it != o.policies.end()) {
-      logger_before = runs[static_cast<size_t>(random_it - o.policies.begin())].users;
+      for (size_t p = 0; p < runs.size(); ++p) before[p] = runs[p].users;
     }
     RECDB_RETURN_IF_ERROR(ParallelFor(runs.size(), o.threads, [&](size_t p) {
       return StepRound(o, setup, model, t, &runs[p]);
     }));
     if (random_it == o.policies.end()) continue;
-    const PolicyRun& logger = runs[static_cast<size_t>(random_it - o.policies.begin())];
+    const size_t lp = static_cast<size_t>(random_it - o.policies.begin());
     for (size_t p = 0; p < runs.size(); ++p) {
-      if (o.policies[p] == "random") continue;
-      AccumulateOffPolicy(o, setup, model, t, logger, logger_before, runs[p], &acc[o.policies[p]]);
+      if (p == lp) continue;
+      AccumulateOffPolicy(o, setup, model, t, runs[lp], before[lp], runs[p], before[p],
+                          &acc[o.policies[p]]);
     }
   }
   for (size_t p = 0; p < runs.size(); ++p) {
@@ -461,6 +473,15 @@ StatusOr<SimResult> RunSimulation(const SimOptions& o) {
     e.counterfactual_in_ips_interval = std::abs(e.counterfactual - e.ips) <= e.ips_half_width;
     e.counterfactual_in_snips_interval =
         matched && std::abs(e.counterfactual - e.snips) <= e.snips_half_width;
+    e.own_state_expected = a.own_state.mean();
+    e.counterfactual_with_candidate_repeats = a.with_candidate_repeats.mean();
+    e.unsupported_share = a.unsupported.mean();
+    e.repeat_share = est.slots > 0 ? static_cast<double>(est.repeat_slots) / est.slots : 0.0;
+    e.fresh_ips = est.fresh_ips;
+    e.fresh_ips_half_width = est.fresh_ips_half_width;
+    e.bound_low = est.bound_low;
+    e.bound_high = est.bound_high;
+    e.truth_in_bounds = e.truth >= e.bound_low && e.truth <= e.bound_high;
     result.off_policy[name] = e;
   }
   return result;
@@ -609,7 +630,17 @@ std::string ResultJson(const SimResult& r) {
                  {"truth_in_snips_ci95", e.truth_in_snips_interval},
                  {"counterfactual", Round6(e.counterfactual)},
                  {"counterfactual_in_ips_ci95", e.counterfactual_in_ips_interval},
-                 {"counterfactual_in_snips_ci95", e.counterfactual_in_snips_interval}};
+                 {"counterfactual_in_snips_ci95", e.counterfactual_in_snips_interval},
+                 {"own_state_expected", Round6(e.own_state_expected)},
+                 {"counterfactual_with_candidate_repeats",
+                  Round6(e.counterfactual_with_candidate_repeats)},
+                 {"unsupported_share", Round6(e.unsupported_share)},
+                 {"repeat_share", Round6(e.repeat_share)},
+                 {"fresh_ips", Round6(e.fresh_ips)},
+                 {"fresh_ips_ci95", {Round6(e.fresh_ips - e.fresh_ips_half_width),
+                                     Round6(e.fresh_ips + e.fresh_ips_half_width)}},
+                 {"closed_loop_bounds", {Round6(e.bound_low), Round6(e.bound_high)}},
+                 {"truth_in_closed_loop_bounds", e.truth_in_bounds}};
   }
   j["off_policy"] = ope;
   // Issue #22's bar for care, when both policies ran.

@@ -100,6 +100,23 @@ struct OffPolicyEstimate {
   double counterfactual = 0;
   bool counterfactual_in_ips_interval = false;
   bool counterfactual_in_snips_interval = false;
+  // Where truth and counterfactual part (diagnosis, response model
+  // probabilities): the candidate's lists for its own users as they were
+  // (the expectation of truth), and for the logger's users but with the
+  // candidate's own impression history (its repeats' satiation only).
+  double own_state_expected = 0;
+  double counterfactual_with_candidate_repeats = 0;
+  // Share of compared slots whose item the logger could not show (the
+  // logger's user had consumed it): no support, IPS counts 0 there.
+  double unsupported_share = 0;
+  // The closed-loop bounds (recdb/off_policy.h): share of compared slots
+  // that repeat an item the candidate showed the user before, the IPS of the
+  // fresh slots, and the interval [bound_low, bound_high] of the candidate's
+  // closed-loop reward per slot; whether truth falls in it.
+  double repeat_share = 0;
+  double fresh_ips = 0, fresh_ips_half_width = 0;
+  double bound_low = 0, bound_high = 0;
+  bool truth_in_bounds = false;
 };
 
 struct SimResult {

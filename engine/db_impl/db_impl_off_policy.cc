@@ -177,7 +177,10 @@ StatusOr<OffPolicyReport> DBImpl::EvaluateOffPolicy(const OffPolicyOptions& opti
             auto iid = FindItemIid(rec.id);
             listed.push_back(iid ? static_cast<int64_t>(*iid) : -1);
           }
-          estimators[c].AddImpression(logged, shown.propensities, r.rewards, listed);
+          // Keyed by the user (impressions come oldest first per user): the
+          // estimator counts the candidate's repeats (recdb/off_policy.h).
+          estimators[c].AddImpression(static_cast<int64_t>(r.user), logged, shown.propensities,
+                                      r.rewards, listed);
         }
         return Status::OK();
       }));

@@ -213,6 +213,9 @@ int main(int argc, char** argv) {
                 "counterfactual %.4f, earned %.4f (%lld matches)\n",
                 name.c_str(), e.logger.c_str(), e.ips, e.ips_half_width, e.snips,
                 e.snips_half_width, e.counterfactual, e.truth, static_cast<long long>(e.matches));
+    std::printf("  %-22s repeats %.1f%% of slots: closed-loop bounds [%.4f, %.4f] %s earned\n", "",
+                100.0 * e.repeat_share, e.bound_low, e.bound_high,
+                e.truth_in_bounds ? "hold" : "miss");
   }
   const auto has = [&](const char* n) {
     return std::find(o.policies.begin(), o.policies.end(), n) != o.policies.end();

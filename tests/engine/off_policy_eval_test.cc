@@ -45,6 +45,11 @@ TEST(OffPolicyEvalTest, EstimatesTheKnownWorld) {
   EXPECT_NEAR(e.snips, 1.0, 1e-9);
   EXPECT_NEAR(e.logged_reward, 0.6, 1e-9);
   EXPECT_GT(e.ips_half_width, 0);
+  // u's two candidate lists ([p0 p1], then [late]) share no item: no
+  // repeats, so the closed-loop bounds are IPS's interval (recdb/off_policy.h).
+  EXPECT_EQ(e.repeat_slots, 0);
+  EXPECT_NEAR(e.fresh_ips, e.ips, 1e-12);
+  EXPECT_NEAR(e.bound_high, e.ips + e.ips_half_width, 1e-12);
   EXPECT_EQ(r->model_events, 1407);  // the serving model saw every event
   EXPECT_GT(r->model_version, 0u);
 }

@@ -2,6 +2,8 @@
 // loop shows what it exists to show (sim/README.md).
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 #include "sim/simulator.h"
@@ -35,6 +37,15 @@ TEST(SimulatorSlowTest, FusedNarrowsConsumptionMoreThanRandomAndIpsCoversTheCoun
   for (const auto& [name, e] : r->off_policy) {
     EXPECT_GT(e.matches, 0) << name;
     covered += e.counterfactual_in_ips_interval;
+    // The diagnosis (sim/README.md "Why IPS misses the closed loop"): the
+    // earned reward is what the candidate's own state predicts, and the
+    // candidate's repeats are most of the gap to the counterfactual.
+    EXPECT_LE(std::abs(e.own_state_expected - e.truth), 2 * e.truth_half_width) << name;
+    EXPECT_LT(std::abs(e.counterfactual_with_candidate_repeats - e.own_state_expected),
+              0.5 * std::abs(e.counterfactual - e.own_state_expected)) << name;
+    EXPECT_GT(e.repeat_share, 0.3) << name;
+    EXPECT_LE(e.bound_low, e.fresh_ips);
+    EXPECT_LE(e.fresh_ips, e.ips + 1e-12);
   }
   EXPECT_GE(covered, 2);
 }

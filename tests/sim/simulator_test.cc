@@ -76,7 +76,15 @@ TEST(SimulatorTest, JsonHoldsParametersMetricsAndOffPolicy) {
   }
   for (const char* p : {"fused", "fused+care", "popularity"}) {
     ASSERT_TRUE(j["off_policy"].contains(p)) << p;
-    EXPECT_GT(j["off_policy"][p]["slots"].get<int64_t>(), 0);
+    const auto& e = j["off_policy"][p];
+    EXPECT_GT(e["slots"].get<int64_t>(), 0);
+    // The closed-loop view: repeats are a share; the bounds are ordered and
+    // reach up to the IPS interval's upper end.
+    EXPECT_GE(e["repeat_share"].get<double>(), 0.0) << p;
+    EXPECT_LE(e["repeat_share"].get<double>(), 1.0) << p;
+    EXPECT_LE(e["closed_loop_bounds"][0].get<double>(), e["closed_loop_bounds"][1].get<double>());
+    EXPECT_EQ(e["closed_loop_bounds"][1], e["ips_ci95"][1]) << p;
+    EXPECT_TRUE(e.contains("truth_in_closed_loop_bounds")) << p;
   }
   // Every policy served someone and earned something.
   for (const auto& [name, ms] : r->rounds) {

@@ -103,7 +103,11 @@ int EvalOffPolicy(const ArgParser& args) {
                      {"ips", e.ips},
                      {"ips_ci95", Interval(e.ips, e.ips_half_width)},
                      {"snips", e.snips},
-                     {"snips_ci95", Interval(e.snips, e.snips_half_width)}};
+                     {"snips_ci95", Interval(e.snips, e.snips_half_width)},
+                     {"repeat_slots", e.repeat_slots},
+                     {"fresh_ips", e.fresh_ips},
+                     {"fresh_ips_ci95", Interval(e.fresh_ips, e.fresh_ips_half_width)},
+                     {"closed_loop_bounds", {e.bound_low, e.bound_high}}};
     }
     j["candidates"] = cands;
     nlohmann::ordered_json out;
@@ -131,6 +135,14 @@ int EvalOffPolicy(const ArgParser& args) {
                   static_cast<long long>(e.skipped_impressions), static_cast<long long>(e.slots),
                   static_cast<long long>(e.matches), e.logged_reward, e.logged_reward_half_width,
                   e.ips, e.ips_half_width, e.snips, e.snips_half_width);
+    }
+    // The closed-loop view (recdb/off_policy.h): the candidate's repeats
+    // are not identified by the log.
+    for (const auto& [name, e] : report->candidates) {
+      if (e.slots == 0) continue;
+      std::printf("%-12s repeats %.1f%% of slots; closed-loop reward/slot in [%.5f, %.5f]\n",
+                  name.c_str(), 100.0 * static_cast<double>(e.repeat_slots) / static_cast<double>(e.slots),
+                  e.bound_low, e.bound_high);
     }
   }
   Status closed = CloseDatabase(std::move(db).value());

@@ -21,7 +21,32 @@
 // (or its randomness is independent of the logged outcomes); every item the
 // candidate shows at a slot had a logged propensity > 0 there (otherwise the
 // estimate is biased low); a slot's reward depends only on the item and its
-// position (not on the rest of the list).
+// position (not on the rest of the list); the propensity is the marginal
+// probability of that item at that slot (not the probability given the
+// slots above, which a sequential draw knows: then the estimate is biased
+// low by the chance that the candidate's item was drawn higher up).
+//
+// Closed loop. IPS estimates the candidate's reward for the logger's users
+// as the LOGGER left them. Deployed, the candidate meets users as ITS OWN
+// lists left them: a candidate that re-shows items earns less on a repeat
+// than on a first showing when users tire of repeats, and a logger that
+// rarely repeats (a uniform one) holds no evidence about repeats at all (no
+// support). Given each impression's user (the keyed AddImpression, users'
+// impressions in time order), the estimator counts the candidate's
+// "repeats": slots whose item the candidate already put in an earlier
+// compared list of the same user. The log identifies only the fresh part
+// of the candidate's reward; for repeats (rewards being >= 0, as counts of
+// events are) it identifies nothing below 0
+// and, if a repeat never earns more than a first showing ("monotone
+// fatigue"), nothing above what IPS credits them. So the candidate's
+// closed-loop reward per slot lies in
+//   [fresh_ips - 1.96 se(fresh_ips),  ips + 1.96 se(ips)]
+// (bound_low, bound_high), fresh_ips = sum(w * r * [slot is fresh]) / slots:
+// a partial-identification interval (each end at 95%: conservative). It
+// also assumes that the rest of the user's state (what else they consumed
+// lately, who is still there) is no better for the candidate than for the
+// logger. Without user keys every slot counts as fresh and the bounds are
+// the IPS interval.
 //
 // Thread-safety: an OffPolicyEstimator is a value; concurrent calls on one
 // instance need external synchronisation. EvaluateOffPolicy is safe to run
@@ -32,6 +57,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -54,6 +81,15 @@ struct OffPolicyEstimate {
   double logged_reward = 0, logged_reward_half_width = 0;
   double ips = 0, ips_half_width = 0;
   double snips = 0, snips_half_width = 0;  // 0, 0 when nothing matched
+  // Closed loop (see the file comment; keyed AddImpression only, else
+  // repeat_slots = 0, fresh_ips = ips and the bounds are the IPS interval):
+  // compared slots where the candidate re-shows an item it put in an
+  // earlier compared list of the same user; the IPS of the fresh slots'
+  // reward per compared slot; the partial-identification interval of the
+  // candidate's closed-loop reward per slot.
+  int64_t repeat_slots = 0;
+  double fresh_ips = 0, fresh_ips_half_width = 0;
+  double bound_low = 0, bound_high = 0;
 };
 
 // Accumulates logged impressions and a candidate's lists for them, then
@@ -72,13 +108,25 @@ class RECDB_EXPORT OffPolicyEstimator {
   // The same with items as integers (callers that index their catalogue).
   void AddImpression(const std::vector<int64_t>& logged, const std::vector<double>& propensities,
                      const std::vector<double>& rewards, const std::vector<int64_t>& candidate);
+  // The same for an impression of `user`: each user's impressions must come
+  // in time order. The candidate's earlier lists for the user (those of
+  // compared impressions) tell which of its slots are repeats.
+  void AddImpression(const std::string& user, const std::vector<std::string>& logged,
+                     const std::vector<double>& propensities, const std::vector<double>& rewards,
+                     const std::vector<std::string>& candidate);
+  void AddImpression(int64_t user, const std::vector<int64_t>& logged,
+                     const std::vector<double>& propensities, const std::vector<double>& rewards,
+                     const std::vector<int64_t>& candidate);
 
   OffPolicyEstimate Estimate() const;
 
  private:
+  // `shown`: the items the candidate already showed this user (updated
+  // here), or null when the user is not known.
   template <typename Id>
   void Add(const std::vector<Id>& logged, const std::vector<double>& propensities,
-           const std::vector<double>& rewards, const std::vector<Id>& candidate);
+           const std::vector<double>& rewards, const std::vector<Id>& candidate,
+           std::unordered_set<Id>* shown);
 
   int64_t impressions_ = 0, skipped_ = 0;
   // Running mean and sum of squared deviations (Welford) of w * r and of r.
@@ -86,6 +134,10 @@ class RECDB_EXPORT OffPolicyEstimator {
   double ips_mean_ = 0, ips_m2_ = 0;
   double logged_mean_ = 0, logged_m2_ = 0;
   double sum_w_ = 0, sum_wr_ = 0;
+  int64_t repeats_ = 0;
+  double fresh_mean_ = 0, fresh_m2_ = 0;  // Welford of w * r * [fresh]
+  std::unordered_map<std::string, std::unordered_set<std::string>> shown_by_name_;
+  std::unordered_map<int64_t, std::unordered_set<int64_t>> shown_by_index_;
   std::vector<std::pair<double, double>> matched_;  // (w, r), for the SNIPS variance
 };
 
