@@ -50,6 +50,33 @@ std::vector<uint32_t> RankCandidates(const CandidateScores& c, std::span<const d
   return order;
 }
 
+// Fused::TwoStageCandidates' working memory, one per serving thread: sized
+// to the largest catalog served on the thread (5 bytes per item, kept) and
+// left clean after every request -- every `slot` and `excluded` 0 -- so that
+// a request costs O(its history, sparse entries and candidates), never
+// O(items) (a 1M-item catalog; `recdb bench two-stage`). The buffers keep
+// their largest size. Not re-entrant (no component calls back into a blend).
+struct TwoStageScratch {
+  std::vector<uint32_t> slot;      // item -> 1 + its index (touched / candidate row); 0: none
+  std::vector<uint8_t> excluded;   // 1 for the request's excluded items
+  std::vector<ScoredItem> entries;  // one component's SparseScore
+  std::vector<uint32_t> touched;   // items with entries, in first-entry order
+  std::vector<float> value;        // value[k]: the summed score of touched[k]
+  std::vector<std::vector<ScoredItem>> sparse;  // per component: (item, summed score)
+  std::vector<ScoredItem> pool;    // one component's nomination pool: (item, z)
+  bool clean = true;               // false while a request runs (or after one threw)
+
+  void Acquire(uint32_t n) {
+    if (!clean) {  // a request threw half-way: start from zero once
+      std::fill(slot.begin(), slot.end(), 0u);
+      std::fill(excluded.begin(), excluded.end(), uint8_t{0});
+    }
+    if (slot.size() < n) slot.resize(n, 0), excluded.resize(n, 0);
+    clean = false;
+  }
+  void Release() { clean = true; }
+};
+
 std::vector<uint32_t> SortedUnique(std::span<const uint32_t> items) {
   std::vector<uint32_t> v(items.begin(), items.end());
   std::sort(v.begin(), v.end());
@@ -360,11 +387,14 @@ std::vector<Fused::Explained> Fused::RecommendExplained(
       for (size_t j = 0; j < m; ++j) s += w[j] * c.z[r * m + j];
       scored.push_back({static_cast<uint32_t>(r), static_cast<float>(s)});
     }
-    // Rank by score, ties by the item's protocol rank.
-    std::sort(scored.begin(), scored.end(), [&](const ScoredItem& a, const ScoredItem& b) {
-      if (a.score != b.score) return a.score > b.score;
-      return item_rank_[c.items[a.item]] < item_rank_[c.items[b.item]];
-    });
+    // Rank by score, ties by the item's protocol rank; only the first k
+    // are read.
+    const size_t ranked = std::min(k, scored.size());
+    std::partial_sort(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(ranked),
+                      scored.end(), [&](const ScoredItem& a, const ScoredItem& b) {
+                        if (a.score != b.score) return a.score > b.score;
+                        return item_rank_[c.items[a.item]] < item_rank_[c.items[b.item]];
+                      });
     if (scored.size() < k && per_model < num_items_) continue;  // widen to every item
     for (size_t i = 0; i < scored.size() && out.size() < k; ++i) {
       const size_t r = scored[i].item;
@@ -417,19 +447,22 @@ CandidateScores Fused::TwoStageCandidates(const UserQuery& query,
                                           size_t per_model) const {
   const size_t m = models_.size();
   const uint32_t n = num_items_;
+  thread_local TwoStageScratch scratch;
+  TwoStageScratch& t = scratch;
+  t.Acquire(n);
   std::vector<uint32_t> excl;
   for (uint32_t i : exclude) {
     if (i < n) excl.push_back(i);
   }
   std::sort(excl.begin(), excl.end());
   excl.erase(std::unique(excl.begin(), excl.end()), excl.end());
-  std::vector<bool> excluded_bits;  // for components scoring every item
-  auto excluded = [&](uint32_t i) { return std::binary_search(excl.begin(), excl.end(), i); };
+  for (uint32_t i : excl) t.excluded[i] = 1;
+  auto excluded = [&](uint32_t i) { return t.excluded[i] != 0; };
   // How component j's candidates get their scores.
   enum class Kind { kFull, kSparse, kRetrieved };
   std::vector<Kind> kind(m, Kind::kFull);
-  std::vector<std::vector<float>> full(m);          // kFull: z of every item
-  std::vector<std::vector<ScoredItem>> sparse(m);   // kSparse: by item, summed
+  std::vector<std::vector<float>> full(m);  // kFull: z of every item
+  if (t.sparse.size() < m) t.sparse.resize(m);  // kSparse: (item, summed score)
   CandidateScores out;
   out.mean.assign(m, 0.0);
   out.inv_std.assign(m, 0.0);
@@ -443,67 +476,80 @@ CandidateScores Fused::TwoStageCandidates(const UserQuery& query,
   auto z_of = [&](size_t j, float s) {
     return std::isfinite(s) ? static_cast<float>((s - out.mean[j]) * out.inv_std[j]) : -10.0f;
   };
+  // TopK's order: z descending, then item rank.
+  auto better = [&](const ScoredItem& a, const ScoredItem& b) {
+    if (a.score != b.score) return a.score > b.score;
+    return item_rank_[a.item] < item_rank_[b.item];
+  };
   const double live = static_cast<double>(n - excl.size());
   for (size_t j = 0; j < m; ++j) {
     const Recommender& model = *models_[j];
-    // Reused per thread: neighbour lists can hold 10^5 entries per request.
-    thread_local std::vector<ScoredItem> entries;
-    entries.clear();
+    t.entries.clear();
     std::vector<uint32_t> got;
     double sum = 0, sq = 0;
-    if (model.SparseScore(query, &entries)) {
+    if (model.SparseScore(query, &t.entries)) {
       kind[j] = Kind::kSparse;
-      // Sum each item's entries in the order Score adds them (bit-equal),
-      // in a per-thread scratch row: O(entries), not O(items) per request.
-      thread_local std::vector<float> row;
-      thread_local std::vector<uint8_t> touched;
-      if (row.size() < n) row.resize(n, 0.0f), touched.resize(n, 0);
-      std::vector<uint32_t> items;
-      for (const ScoredItem& e : entries) {
+      // Sum each item's entries in the order Score adds them (bit-equal)
+      // into a compact row, found through `slot`: O(entries).
+      t.touched.clear();
+      t.value.clear();
+      for (const ScoredItem& e : t.entries) {
         if (e.item >= n) continue;
-        if (!touched[e.item]) touched[e.item] = 1, items.push_back(e.item);
-        row[e.item] += e.score;
+        uint32_t& at = t.slot[e.item];
+        if (at == 0) {
+          t.touched.push_back(e.item);
+          t.value.push_back(0.0f);
+          at = static_cast<uint32_t>(t.touched.size());
+        }
+        t.value[at - 1] += e.score;
       }
-      std::sort(items.begin(), items.end());
-      std::vector<ScoredItem>& agg = sparse[j];
-      agg.reserve(items.size());
-      for (uint32_t i : items) {
-        agg.push_back({i, row[i]});
-        row[i] = 0.0f, touched[i] = 0;
-      }
-      for (const ScoredItem& e : agg) {
-        if (excluded(e.item) || !std::isfinite(e.score)) continue;
+      // The whole-catalog moments: every unlisted item scores exactly 0.
+      std::vector<ScoredItem>& agg = t.sparse[j];
+      agg.clear();
+      size_t nonfinite = 0;
+      for (size_t k = 0; k < t.touched.size(); ++k) {
+        const ScoredItem e{t.touched[k], t.value[k]};
+        agg.push_back(e);
+        if (excluded(e.item)) continue;
+        if (!std::isfinite(e.score)) {
+          ++nonfinite;
+          continue;
+        }
         sum += e.score, sq += static_cast<double>(e.score) * e.score;
       }
-      size_t nonfinite = 0;
-      for (const ScoredItem& e : agg) nonfinite += !excluded(e.item) && !std::isfinite(e.score);
       set_moments(j, sum, sq, live - static_cast<double>(nonfinite));
-      // The top per_model among the listed items and the best-ranked items
-      // scoring 0 (which the list leaves out): the same items TopK picks
-      // from every item's z.
-      std::vector<float> pool_z;
-      std::vector<uint32_t> pool;
-      for (const ScoredItem& e : agg) {
-        if (!excluded(e.item)) pool.push_back(e.item), pool_z.push_back(z_of(j, e.score));
-      }
+      // Nominees: the top per_model by TopK's order among the listed live
+      // items and the items scoring 0, which the list leaves out -- the
+      // items TopK picks from every item's z. An item scoring 0 loses to
+      // every item above its z and ties the rest at it by item rank, so at
+      // most per_model - `above` of them, the best-ranked, can be nominated.
       const float zero_z = z_of(j, 0.0f);
-      size_t zeros = 0;
-      for (uint32_t i : by_rank_) {
-        if (zeros == per_model) break;
-        if (excluded(i)) continue;
-        auto it = std::lower_bound(agg.begin(), agg.end(), i,
-                                   [](const ScoredItem& e, uint32_t v) { return e.item < v; });
-        if (it != agg.end() && it->item == i) continue;
-        pool.push_back(i), pool_z.push_back(zero_z), ++zeros;
+      t.pool.clear();
+      size_t above = 0;
+      for (const ScoredItem& e : agg) {
+        if (excluded(e.item)) continue;
+        const float z = z_of(j, e.score);
+        above += z > zero_z;
+        t.pool.push_back({e.item, z});
       }
-      std::vector<uint32_t> order(pool.size());
-      for (uint32_t r = 0; r < order.size(); ++r) order[r] = r;
-      const size_t top = std::min(per_model, order.size());
-      std::partial_sort(order.begin(), order.begin() + top, order.end(), [&](uint32_t a, uint32_t b) {
-        if (pool_z[a] != pool_z[b]) return pool_z[a] > pool_z[b];
-        return item_rank_[pool[a]] < item_rank_[pool[b]];
-      });
-      for (size_t r = 0; r < top; ++r) nominated.push_back(pool[order[r]]);
+      if (above < per_model) {
+        const size_t want = per_model - above;
+        size_t zeros = 0;
+        for (uint32_t i : by_rank_) {
+          if (zeros == want) break;
+          if (excluded(i) || t.slot[i] != 0) continue;
+          t.pool.push_back({i, zero_z});
+          ++zeros;
+        }
+      }
+      for (uint32_t i : t.touched) t.slot[i] = 0;
+      // A selection, not a sort: the nominees' order does not matter.
+      const size_t top = std::min(per_model, t.pool.size());
+      if (top < t.pool.size()) {
+        std::nth_element(t.pool.begin(), t.pool.begin() + static_cast<std::ptrdiff_t>(top),
+                         t.pool.end(), better);
+      }
+      for (size_t r = 0; r < top; ++r) nominated.push_back(t.pool[r].item);
     } else if (model.Retrieve(query, per_model, excl, &got) &&
                model.ScoreMoments(query, excl, &sum, &sq)) {
       kind[j] = Kind::kRetrieved;
@@ -514,13 +560,9 @@ CandidateScores Fused::TwoStageCandidates(const UserQuery& query,
       std::vector<float>& s = full[j];
       s.resize(n);
       model.Score(query, s);
-      if (excluded_bits.empty()) {
-        excluded_bits.assign(n, false);
-        for (uint32_t i : excl) excluded_bits[i] = true;
-      }
       size_t cnt = 0;
       for (uint32_t i = 0; i < n; ++i) {
-        if (excluded_bits[i] || !std::isfinite(s[i])) continue;
+        if (excluded(i) || !std::isfinite(s[i])) continue;
         sum += s[i], sq += static_cast<double>(s[i]) * s[i], ++cnt;
       }
       set_moments(j, sum, sq, static_cast<double>(cnt));
@@ -534,6 +576,8 @@ CandidateScores Fused::TwoStageCandidates(const UserQuery& query,
   out.items = std::move(nominated);
   const size_t c = out.items.size();
   out.z.resize(c * m);
+  // Each candidate's row through `slot` (1 + row) while the columns fill.
+  for (size_t r = 0; r < c; ++r) t.slot[out.items[r]] = static_cast<uint32_t>(r + 1);
   std::vector<float> s(c);
   for (size_t j = 0; j < m; ++j) {
     switch (kind[j]) {
@@ -541,13 +585,10 @@ CandidateScores Fused::TwoStageCandidates(const UserQuery& query,
         for (size_t r = 0; r < c; ++r) out.z[r * m + j] = full[j][out.items[r]];
         break;
       case Kind::kSparse: {
-        // Both sorted by item: one merge.
-        const std::vector<ScoredItem>& agg = sparse[j];
-        size_t e = 0;
-        for (size_t r = 0; r < c; ++r) {
-          while (e < agg.size() && agg[e].item < out.items[r]) ++e;
-          const float v = e < agg.size() && agg[e].item == out.items[r] ? agg[e].score : 0.0f;
-          out.z[r * m + j] = z_of(j, v);
+        const float zero_z = z_of(j, 0.0f);
+        for (size_t r = 0; r < c; ++r) out.z[r * m + j] = zero_z;
+        for (const ScoredItem& e : t.sparse[j]) {
+          if (const uint32_t at = t.slot[e.item]) out.z[(at - 1) * m + j] = z_of(j, e.score);
         }
         break;
       }
@@ -557,6 +598,9 @@ CandidateScores Fused::TwoStageCandidates(const UserQuery& query,
         break;
     }
   }
+  for (uint32_t i : out.items) t.slot[i] = 0;
+  for (uint32_t i : excl) t.excluded[i] = 0;
+  t.Release();
   return out;
 }
 
@@ -589,11 +633,13 @@ RecommenderFactory DefaultComponentFactory(std::string_view name, const Componen
   }
   for (const auto& recent : {std::pair<size_t, double>{1, 0.7}, {5, 0.7}, {20, 0.9}}) {
     if (name != "recentknn" + std::to_string(recent.first)) continue;
-    return [threads, recent, cache = config.neighbour_cache] {
+    return [threads, recent, neighbours = config.recent_knn_neighbours,
+            cache = config.neighbour_cache] {
       RecentKnnOptions o;
       o.last_items = recent.first;
       o.decay = recent.second;
       o.threads = threads;
+      o.neighbours = neighbours;
       o.cache = cache;
       return std::make_unique<RecentKnn>(o);
     };

@@ -273,6 +273,15 @@ struct ComponentConfig {
   int ials_factors = 64;     // IalsOptions::factors
   int ials_iterations = 15;  // IalsOptions::iterations
   size_t ials_retrieval_candidates = 0;  // IalsOptions::retrieval_candidates
+  // RecentKnnOptions::neighbours of recentknn1/5/20: each item keeps its
+  // this many most similar items (0 = every co-visited item). A request
+  // sums the lists of its last 1, 5 and 20 history items, so this bounds its
+  // work at 26 lists whatever the catalog: uncapped, a Zipf-popular item's
+  // list holds about as many items as its users' histories (10^4-10^5 in
+  // `recdb bench two-stage --items 1000000`). Fixed at Train (a stored model
+  // keeps the lists it was trained with). Default: 200 (docs/BENCHMARKS.md,
+  // "Two-stage retrieval": two-stage p99 and the ml-100k quality with it).
+  size_t recent_knn_neighbours = 200;
   std::shared_ptr<const ItemVectors> content;  // null: "content" loads its vectors
   // One cosine table for recentknn1/5/20 (item_knn.h): fitted, stored and
   // loaded once per blend.

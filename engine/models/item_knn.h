@@ -7,7 +7,9 @@
 //  - RecentKnn: sequence-aware; only the last `last_items` history events
 //    count, the newest with weight 1, the one before with `decay`, then
 //    decay^2, ... (repeats count again). Default keeps all neighbours, as the
-//    reference does.
+//    reference does; the fused blend keeps each item's
+//    ComponentConfig::recent_knn_neighbours best (fused.h), which bounds a
+//    request's work on any catalog.
 //
 // The RecentKnn components of one blend share one table (NeighbourCache):
 // it is built once per dataset, stored once in the model file
@@ -133,7 +135,10 @@ class ItemKnn final : public Recommender {
 struct RecentKnnOptions {
   size_t last_items = 5;   // Default: 5
   double decay = 0.7;      // Default: 0.7
-  size_t neighbours = 0;   // Default: 0 = all non-zero neighbours
+  // Each item keeps its this many most similar items (KeepMostSimilar), at
+  // Fit. Default: 0 = all non-zero neighbours (the reference); the blend
+  // sets ComponentConfig::recent_knn_neighbours.
+  size_t neighbours = 0;
   int threads = 2;
   // Shared with the blend's other RecentKnn components; null: its own table.
   std::shared_ptr<NeighbourCache> cache;

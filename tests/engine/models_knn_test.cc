@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -75,6 +76,51 @@ TEST(ModelsKnnTest, RecentKnnWeightsNewestHighest) {
   EXPECT_NEAR(s[2], 0.5 + 0.7 / std::sqrt(2.0), 1e-6);
   EXPECT_NEAR(s[1], 1.0, 1e-6);
   EXPECT_NEAR(s[3], 0.0, 1e-6);
+}
+
+// RecentKnnOptions::neighbours = N (the blend's ComponentConfig::
+// recent_knn_neighbours) keeps, per item, its N most similar items by
+// (cosine descending, id ascending), each with its exact cosine: checked
+// against a brute-force cosine over every pair. The world has rows longer
+// than N, so the cap bites.
+TEST(ModelsKnnTest, RecentKnnCapKeepsEachItemsMostSimilar) {
+  const Dataset d = testdata::Clustered(60, 40, 12);
+  constexpr size_t kCap = 5;
+  RecentKnnOptions o;
+  o.neighbours = kCap;
+  o.threads = 1;
+  RecentKnn capped(o);
+  ASSERT_TRUE(capped.Fit(d).ok());
+  const ItemNeighbours& nn = *capped.neighbours();
+  ASSERT_EQ(nn.num_items(), d.num_items());
+  size_t cut = 0;
+  for (uint32_t i = 0; i < d.num_items(); ++i) {
+    // Brute force, with BuildCosineNeighbours' float arithmetic.
+    NeighbourRow want;
+    auto norm = [&](uint32_t x) {
+      return std::sqrt(static_cast<float>(d.ItemUsers(x).size())) + 1e-9f;
+    };
+    for (uint32_t j = 0; j < d.num_items(); ++j) {
+      if (j == i) continue;
+      uint32_t common = 0;
+      for (uint32_t u : d.ItemUsers(i)) {
+        auto users = d.ItemUsers(j);
+        common += std::find(users.begin(), users.end(), u) != users.end();
+      }
+      if (common > 0) want.emplace_back(j, static_cast<float>(common) / (norm(i) * norm(j)));
+    }
+    std::sort(want.begin(), want.end(), [](const auto& a, const auto& b) {
+      return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+    cut += want.size() > kCap;
+    if (want.size() > kCap) want.resize(kCap);
+    ASSERT_EQ(nn.ptr[i + 1] - nn.ptr[i], want.size()) << "item " << i;
+    for (size_t k = 0; k < want.size(); ++k) {
+      EXPECT_EQ(nn.item[nn.ptr[i] + k], want[k].first) << "item " << i << " rank " << k;
+      EXPECT_EQ(nn.sim[nn.ptr[i] + k], want[k].second) << "item " << i << " rank " << k;
+    }
+  }
+  EXPECT_GT(cut, d.num_items() / 2) << "most rows must be longer than the cap";
 }
 
 TEST(ModelsKnnTest, RecommendExcludesAndBreaksTiesByRank) {

@@ -3,19 +3,24 @@
 // exhaustive path (every component scores every item: the anchor and the
 // oracle) and through two-stage retrieval (engine/models/fused.h), on one
 // fitted model in one run, requests alternating between the two. Reports
-// p50/p99 of both and their ratio, the cost of building the retrieval index
+// p50/p99 of both and their ratio, in wall time and in the serving thread's
+// CPU time (on a shared machine the wall p99 includes waiting for a core),
+// the cost of building the retrieval index
 // (HNSW over the iALS item factors; with --serial-build on one thread and on
 // --threads, timed in the same run), a load without the stored retrieval
 // state (the index then built as deferred work) against one with it
 // (Fused::SaveRetrieval / LoadWithRetrieval), and how far two-stage
 // agrees with the oracle: mean overlap@k and the share of requests whose
-// top-k lists are identical.
+// top-k lists are identical. --skip-open leaves out the Open measurement
+// (it rebuilds the index); the requests begin where stderr says "serving",
+// for a profiler attached then (`perf record -g -p PID`).
 //
 // The world is synthetic and built in memory (no DB, no import): Zipf item
 // popularity plus per-user topics, so that the factor, neighbour and
 // co-occurrence components all carry signal. The blend is fitted with fixed
 // weights (1) and few iALS iterations: latency does not depend on them.
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <atomic>
@@ -92,6 +97,9 @@ int BenchTwoStageMain(int argc, char** argv) {
   p.AddFlag("ann", "N", "iALS retrieves at most N nominees (0: --per-model)", "0");
   p.AddSwitch("serial-build",
               "also time the iALS index built on 1 thread and on --threads, with each one's recall@10");
+  p.AddSwitch("skip-open",
+              "skip the Open measurement (two loads of the blend, one rebuilding the iALS index): "
+              "for profiling the requests");
   p.AddSwitch("json", "print one JSON object");
   if (!f.Parse(argc, argv)) return f.exit_code();
   const uint32_t items = static_cast<uint32_t>(f.Int("items", 1));
@@ -102,6 +110,7 @@ int BenchTwoStageMain(int argc, char** argv) {
   const int ials_iterations = static_cast<int>(f.Int("ials-iterations", 1));
   const size_t ann = f.Int("ann", 0);  // IalsOptions::retrieval_candidates
   const bool json = f.Has("json"), serial_build = f.Has("serial-build");
+  const bool skip_open = f.Has("skip-open");
   if (!f.ok()) return f.exit_code();
   auto t0 = Clock::now();
   const models::Dataset data = SyntheticWorld(items, users, events, 42);
@@ -211,7 +220,7 @@ int BenchTwoStageMain(int argc, char** argv) {
   // the stored index: stored_load_s, and two-stage is complete on return.
   double load_s = 0, ready_s = 0, stored_load_s = 0, save_retrieval_s = 0;
   size_t retrieval_bytes = 0;
-  {
+  if (!skip_open) {
     models::ModelWriter out, retrieval_out;
     Status saved = fused.Save(out);
     t0 = Clock::now();
@@ -265,20 +274,35 @@ int BenchTwoStageMain(int argc, char** argv) {
 
   // Requests: known users with their history, alternating the two paths.
   std::mt19937_64 rng(7);
-  std::vector<double> exhaustive_ms, two_stage_ms;
+  std::vector<double> exhaustive_ms, two_stage_ms, exhaustive_cpu_ms, two_stage_cpu_ms;
   double overlap_sum = 0;
   size_t identical = 0;
+  // The CPU time of the serving thread: what a request costs whatever the
+  // machine's load (wall time on a shared machine includes the time the
+  // thread waited for a core).
+  auto thread_cpu_ms = [] {
+    timespec ts;
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+  };
   auto serve = [&](models::Retrieval r, const models::UserQuery& q,
-                   std::span<const uint32_t> exclude, std::vector<double>* ms) {
+                   std::span<const uint32_t> exclude, std::vector<double>* ms,
+                   std::vector<double>* cpu_ms) {
     fused.SetRetrieval(r);  // a flag once prepared
+    const double cpu0 = thread_cpu_ms();
     const auto s = Clock::now();
     auto out = fused.RecommendExplained(q, k, exclude, nullptr);
     ms->push_back(std::chrono::duration<double, std::milli>(Clock::now() - s).count());
+    cpu_ms->push_back(thread_cpu_ms() - cpu0);
     std::vector<uint32_t> ids;
     for (const auto& e : out) ids.push_back(e.item);
     return ids;
   };
   const size_t warm = std::min<size_t>(20, requests);
+  // On stderr (stdout stays one JSON object with --json): where the
+  // requests begin, for a profiler attached to this process
+  // (docs/BENCHMARKS.md, "profiling the requests").
+  std::fprintf(stderr, "bench two-stage: serving %zu requests\n", warm + requests);
   for (size_t n = 0; n < warm + requests; ++n) {
     const uint32_t u = static_cast<uint32_t>(rng() % users);
     auto hist = data.UserItems(u);
@@ -286,18 +310,21 @@ int BenchTwoStageMain(int argc, char** argv) {
     models::UserQuery q;
     q.user = u;
     q.items = hist;
-    std::vector<double> ex_ms, ts_ms;
-    auto want = serve(models::Retrieval::kExhaustive, q, exclude, &ex_ms);
-    auto got = serve(models::Retrieval::kTwoStage, q, exclude, &ts_ms);
+    std::vector<double> ex_ms, ts_ms, ex_cpu, ts_cpu;
+    auto want = serve(models::Retrieval::kExhaustive, q, exclude, &ex_ms, &ex_cpu);
+    auto got = serve(models::Retrieval::kTwoStage, q, exclude, &ts_ms, &ts_cpu);
     if (n < warm) continue;
     exhaustive_ms.push_back(ex_ms[0]);
     two_stage_ms.push_back(ts_ms[0]);
+    exhaustive_cpu_ms.push_back(ex_cpu[0]);
+    two_stage_cpu_ms.push_back(ts_cpu[0]);
     size_t common = 0;
     for (uint32_t i : got) common += std::find(want.begin(), want.end(), i) != want.end();
     overlap_sum += want.empty() ? 1.0 : static_cast<double>(common) / static_cast<double>(want.size());
     identical += got == want;
   }
   const Latency ex = Summarise(exhaustive_ms), ts = Summarise(two_stage_ms);
+  const Latency ex_cpu = Summarise(exhaustive_cpu_ms), ts_cpu = Summarise(two_stage_cpu_ms);
   const double overlap = overlap_sum / static_cast<double>(requests);
   const double share_identical = static_cast<double>(identical) / static_cast<double>(requests);
   std::string names;
@@ -314,12 +341,15 @@ int BenchTwoStageMain(int argc, char** argv) {
         "\"serial_build_cpu_s\": %.3f, \"parallel_build_cpu_s\": %.3f, "
         "\"requests\": %zu, "
         "\"k\": %zu, \"per_model\": %zu, \"ann\": %zu, \"exhaustive\": {\"p50_ms\": %.3f, \"p99_ms\": %.3f, "
-        "\"max_ms\": %.3f}, \"two_stage\": {\"p50_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f}, "
+        "\"max_ms\": %.3f, \"cpu_p50_ms\": %.3f, \"cpu_p99_ms\": %.3f}, "
+        "\"two_stage\": {\"p50_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f, "
+        "\"cpu_p50_ms\": %.3f, \"cpu_p99_ms\": %.3f}, "
         "\"p50_ratio\": %.3f, \"p99_ratio\": %.3f, \"overlap_at_k\": %.4f, "
         "\"share_identical\": %.4f}\n",
         items, users, static_cast<unsigned long long>(events), names.c_str(), fit_s, prepare_s,
         load_s, ready_s, stored_load_s, save_retrieval_s, retrieval_bytes, serial_s, parallel_s,
-        threads, serial_recall, parallel_recall, serial_cpu, parallel_cpu, requests, k, per_model, ann, ex.p50, ex.p99, ex.max, ts.p50, ts.p99, ts.max,
+        threads, serial_recall, parallel_recall, serial_cpu, parallel_cpu, requests, k, per_model, ann, ex.p50, ex.p99, ex.max, ex_cpu.p50, ex_cpu.p99, ts.p50, ts.p99, ts.max,
+        ts_cpu.p50, ts_cpu.p99,
         ex.p50 > 0 ? ts.p50 / ex.p50 : 0.0, ex.p99 > 0 ? ts.p99 / ex.p99 : 0.0, overlap,
         share_identical);
     return 0;
@@ -335,18 +365,25 @@ int BenchTwoStageMain(int argc, char** argv) {
                 parallel_recall, parallel_s > 0 ? serial_s / parallel_s : 0.0,
                 parallel_cpu > 0 ? serial_cpu / parallel_cpu : 0.0);
   }
-  std::printf("load (Open) %.3f s; two-stage complete (index built in the background) %.2f s\n",
-              load_s, ready_s);
-  std::printf("load with the stored retrieval state (%.1f MB, written in %.2f s): two-stage complete "
-              "at %.3f s (%.1fx sooner)\n",
-              static_cast<double>(retrieval_bytes) / 1e6, save_retrieval_s, stored_load_s,
-              stored_load_s > 0 ? ready_s / stored_load_s : 0.0);
+  if (!skip_open) {
+    std::printf("load (Open) %.3f s; two-stage complete (index built in the background) %.2f s\n",
+                load_s, ready_s);
+    std::printf("load with the stored retrieval state (%.1f MB, written in %.2f s): two-stage complete "
+                "at %.3f s (%.1fx sooner)\n",
+                static_cast<double>(retrieval_bytes) / 1e6, save_retrieval_s, stored_load_s,
+                stored_load_s > 0 ? ready_s / stored_load_s : 0.0);
+  }
   std::printf("%zu requests, k=%zu, %zu candidates per component (iALS retrieves %zu):\n", requests,
               k, per_model, ann > 0 ? std::min(ann, per_model) : per_model);
   std::printf("  exhaustive (anchor): p50 %.3f ms  p99 %.3f ms  max %.3f ms\n", ex.p50, ex.p99, ex.max);
   std::printf("  two-stage:           p50 %.3f ms  p99 %.3f ms  max %.3f ms  (p50 %.3fx, p99 %.3fx)\n",
               ts.p50, ts.p99, ts.max, ex.p50 > 0 ? ts.p50 / ex.p50 : 0.0,
               ex.p99 > 0 ? ts.p99 / ex.p99 : 0.0);
+  std::printf("  CPU time of the serving thread: exhaustive p50 %.3f ms  p99 %.3f ms; two-stage "
+              "p50 %.3f ms  p99 %.3f ms  (p50 %.3fx, p99 %.3fx)\n",
+              ex_cpu.p50, ex_cpu.p99, ts_cpu.p50, ts_cpu.p99,
+              ex_cpu.p50 > 0 ? ts_cpu.p50 / ex_cpu.p50 : 0.0,
+              ex_cpu.p99 > 0 ? ts_cpu.p99 / ex_cpu.p99 : 0.0);
   std::printf("  agreement with the exhaustive top-%zu: mean overlap %.4f, identical lists %.4f\n", k,
               overlap, share_identical);
   return 0;
