@@ -8,21 +8,19 @@
 #include <cmath>
 #include <cstdint>
 
+#include "recdb/splitmix64.h"
+
 namespace recdb::sim {
 
-inline uint64_t Mix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
+// recdb's one SplitMix64 (recdb/splitmix64.h), as a hash of x.
+inline uint64_t Mix64(uint64_t x) { return SplitMix64(x); }
 
 // A key for one purpose: stream names the kind of draw.
 inline uint64_t DrawKey(uint64_t seed, uint64_t stream, uint64_t a, uint64_t b = 0,
                         uint64_t c = 0) {
   uint64_t k = Mix64(seed ^ (stream * 0xD1B54A32D192ED03ull));
   k = Mix64(k ^ a);
-  k = Mix64(k ^ (b * 0x9E3779B97F4A7C15ull));
+  k = Mix64(k ^ (b * kSplitMix64Gamma));
   return Mix64(k ^ (c * 0xC2B2AE3D27D4EB4Full));
 }
 
@@ -30,13 +28,7 @@ inline uint64_t DrawKey(uint64_t seed, uint64_t stream, uint64_t a, uint64_t b =
 class Rng {
  public:
   explicit Rng(uint64_t key) : state_(key) {}
-  uint64_t Next() {
-    state_ += 0x9E3779B97F4A7C15ull;
-    uint64_t z = state_;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
+  uint64_t Next() { return SplitMix64Next(&state_); }
   // In [0, 1).
   double Uniform() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
   // In [0, n); 0 when n <= 1.

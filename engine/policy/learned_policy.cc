@@ -6,19 +6,13 @@
 
 #include "engine/models/model_io.h"
 #include "recdb/policy_gradient.h"
+#include "recdb/splitmix64.h"
 
 namespace recdb::policy {
 
 namespace {
 
 constexpr char kTag[] = "recdb.learned_policy";
-
-uint64_t Mix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
 
 }  // namespace
 
@@ -48,15 +42,10 @@ std::vector<size_t> LearnedPolicy::Draw(const std::vector<float>& features,
                                         std::vector<double>* propensities) const {
   const std::vector<double> pi = SoftmaxProbabilities(features, dim(), theta_);
   // splitmix64 from a key of (seed, user, time): a pure function of the request.
-  uint64_t state = Mix64(Mix64(settings_.seed ^ 0x5EEDC0DEull) ^ user_key);
-  state = Mix64(state ^ (static_cast<uint64_t>(now) * 0x9E3779B97F4A7C15ull));
+  uint64_t state = SplitMix64(SplitMix64(settings_.seed ^ 0x5EEDC0DEull) ^ user_key);
+  state = SplitMix64(state ^ (static_cast<uint64_t>(now) * kSplitMix64Gamma));
   auto uniform = [&state] {
-    state += 0x9E3779B97F4A7C15ull;
-    uint64_t z = state;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return static_cast<double>(z >> 11) * 0x1.0p-53;
+    return static_cast<double>(SplitMix64Next(&state) >> 11) * 0x1.0p-53;
   };
   return PlackettLuceDraw(pi, k, uniform, propensities, &categories, settings_.max_per_category);
 }

@@ -86,9 +86,7 @@ models::Dataset SyntheticWorld(uint32_t items, uint32_t users, uint64_t events, 
 int BenchTwoStageMain(int argc, char** argv) {
   Flags f("two-stage");
   cli::ArgParser& p = f.args();
-  p.AddFlag("items", "N", "synthetic world: items", "100000");
-  p.AddFlag("users", "N", "synthetic world: users", "20000");
-  p.AddFlag("events", "N", "synthetic world: events", "300000");
+  f.AddWorldSizeFlags(100000, 20000, 300000);
   p.AddFlag("requests", "N", "requests (alternating exhaustive and two-stage)", "300");
   p.AddFlag("k", "N", "items per request", "10");
   p.AddFlag("per-model", "N", "candidates each component nominates", "200");

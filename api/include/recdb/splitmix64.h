@@ -2,7 +2,8 @@
 // generators", 2014; Vigna's splitmix64.c): the one mixing function behind
 // recdb's seeded, reproducible draws: the Laplace noise of exposed counts,
 // the text embedder's feature hashing, the cold-item order, the synthetic
-// world generator (tools/import) and the crash test's model (tools/cli).
+// world generator (tools/import), the crash test's model (tools/cli), the
+// simulator's draws (sim/rng.h) and the learned policy's list draws.
 // Header-only, so it adds nothing to librecdb's exports; public because the
 // tools, which use the public API only, draw from it too.
 //
