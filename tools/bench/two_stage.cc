@@ -95,6 +95,10 @@ int BenchTwoStageMain(int argc, char** argv) {
   p.AddFlag("ann", "N", "iALS retrieves at most N nominees (0: --per-model)", "0");
   p.AddSwitch("serial-build",
               "also time the iALS index built on 1 thread and on --threads, with each one's recall@10");
+  p.AddFlag("recent-knn-neighbours", "N",
+            "cap each item's RecentKnn list at N in the blend (ComponentConfig::"
+            "recent_knn_neighbours; 0 = every co-visited item, the default)",
+            "0");
   p.AddSwitch("skip-open",
               "skip the Open measurement (two loads of the blend, one rebuilding the iALS index): "
               "for profiling the requests");
@@ -107,6 +111,7 @@ int BenchTwoStageMain(int argc, char** argv) {
   const int threads = static_cast<int>(f.Int("threads", 1));
   const int ials_iterations = static_cast<int>(f.Int("ials-iterations", 1));
   const size_t ann = f.Int("ann", 0);  // IalsOptions::retrieval_candidates
+  const size_t recent_knn_neighbours = f.Int("recent-knn-neighbours", 0);
   const bool json = f.Has("json"), serial_build = f.Has("serial-build");
   const bool skip_open = f.Has("skip-open");
   if (!f.ok()) return f.exit_code();
@@ -119,6 +124,7 @@ int BenchTwoStageMain(int argc, char** argv) {
   config.ials_iterations = ials_iterations;
   config.min_pair_users = 1;
   config.ials_retrieval_candidates = ann;
+  config.recent_knn_neighbours = recent_knn_neighbours;
   models::FusedOptions fo;
   fo.learn_weights = false;
   fo.threads = threads;
