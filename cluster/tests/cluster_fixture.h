@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/event_log.h"
 #include "cluster/testing/nats_cluster.h"
 
 namespace recdb::cluster {
@@ -42,6 +43,24 @@ class ClusterFixture : public ::testing::Test {
     nats_.reset();
     if (!dir_.empty() && !HasFailure()) std::filesystem::remove_all(dir_);
     if (HasFailure()) std::fprintf(stderr, "kept %s for inspection\n", dir_.c_str());
+  }
+
+  // Replaces chunk 1 of artifact stream `stream` (subject `subject`) by a
+  // copy with its last byte flipped: the same chunk count, the manifest
+  // unchanged, so only the chunk's own checks can catch it.
+  static void FlipLastByteOfFirstChunk(EventLog* log, const std::string& stream,
+                                       const std::string& subject) {
+    auto reader = log->FollowArtifact(stream, subject);
+    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+    LogMessage first;
+    auto got = (*reader)->Next(5000, &first);
+    ASSERT_TRUE(got.ok() && *got);
+    ASSERT_EQ(first.stream_seq, 1u);
+    reader->reset();
+    std::string bad = first.body;
+    bad.back() = static_cast<char>(bad.back() ^ 0x5a);
+    ASSERT_TRUE(log->EraseArtifactMessage(stream, 1).ok());
+    ASSERT_TRUE(log->PublishArtifact(subject, "tamper", 0, {bad}).ok());
   }
 
   std::string name_;

@@ -610,17 +610,7 @@ TEST_F(ClusterTest, ADamagedOrMissingChunkIsRefusedAndNothingIsRestored) {
 
   // Chunk 1 replaced by a copy with its last byte flipped (same chunk
   // count, the manifest unchanged).
-  auto reader = a->log()->FollowArtifact(stream, subject);
-  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
-  LogMessage first;
-  auto got = (*reader)->Next(5000, &first);
-  ASSERT_TRUE(got.ok() && *got);
-  ASSERT_EQ(first.stream_seq, 1u);
-  reader->reset();
-  std::string bad = first.body;
-  bad.back() = static_cast<char>(bad.back() ^ 0x5a);
-  ASSERT_TRUE(a->log()->EraseArtifactMessage(stream, 1).ok());
-  ASSERT_TRUE(a->log()->PublishArtifact(subject, "tamper", 0, {bad}).ok());
+  ASSERT_NO_FATAL_FAILURE(FlipLastByteOfFirstChunk(a->log(), stream, subject));
   ASSERT_EQ(a->log()->ArtifactMessages(stream).value(), m->chunks);
   auto boot = ClusterNode::BootstrapFromPublishedSnapshot(Opts("c"), ship);
   ASSERT_FALSE(boot.ok());

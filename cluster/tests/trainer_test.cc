@@ -233,19 +233,7 @@ TEST_F(TrainerTest, ServingNodeInstallsThePublishedModelAndRefusesADamagedOne) {
   EXPECT_EQ(v2->version, 2u);
   const std::string stream = ModelStreamName("t", v2->artifact);
   const std::string subject = ModelSubject("t", v2->artifact);
-  {
-    auto reader = trainer->log()->FollowArtifact(stream, subject);
-    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
-    LogMessage first;
-    auto got = (*reader)->Next(5000, &first);
-    ASSERT_TRUE(got.ok() && *got);
-    ASSERT_EQ(first.stream_seq, 1u);
-    reader->reset();
-    std::string bad = first.body;
-    bad.back() = static_cast<char>(bad.back() ^ 0x5a);
-    ASSERT_TRUE(trainer->log()->EraseArtifactMessage(stream, 1).ok());
-    ASSERT_TRUE(trainer->log()->PublishArtifact(subject, "tamper", 0, {bad}).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(FlipLastByteOfFirstChunk(trainer->log(), stream, subject));
   const auto v1_on_serving = Top(*serving, "u3");
   auto damaged = InstallNewestModel(serving.get(), 1, ship);
   ASSERT_FALSE(damaged.ok());

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "recdb/db.h"
@@ -33,6 +34,22 @@ inline Event MakeEvent(std::string user, std::string item, std::string type, int
   e.type = std::move(type);
   e.timestamp = ts;
   return e;
+}
+
+// The top `k` of `user`'s Recommend as (item, score) pairs; empty (and a
+// test failure) when Recommend fails. For comparing two models' answers.
+inline std::vector<std::pair<std::string, double>> TopScores(DB& db, const std::string& user,
+                                                             size_t k = 5) {
+  RecommendRequest r;
+  r.user = user;
+  r.k = k;
+  auto res = db.Recommend(r);
+  EXPECT_TRUE(res.ok()) << res.status().ToString();
+  std::vector<std::pair<std::string, double>> out;
+  if (res.ok()) {
+    for (const auto& it : res->items) out.emplace_back(it.id, it.score);
+  }
+  return out;
 }
 
 inline std::vector<Item> AllItems(DB& db) {

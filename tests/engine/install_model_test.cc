@@ -18,6 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using test::MakeEvent;
+using test::TopScores;
 using test::OpenOrDie;
 using test::TempDir;
 
@@ -41,19 +42,6 @@ void RecordWorld(DB& db, int shift) {
   ASSERT_TRUE(db.RecordEvents({}, events).ok());
 }
 
-std::vector<std::pair<std::string, double>> Top(DB& db, const std::string& user) {
-  RecommendRequest r;
-  r.user = user;
-  r.k = 5;
-  auto res = db.Recommend(r);
-  EXPECT_TRUE(res.ok()) << res.status().ToString();
-  std::vector<std::pair<std::string, double>> out;
-  if (res.ok()) {
-    for (const auto& it : res->items) out.emplace_back(it.id, it.score);
-  }
-  return out;
-}
-
 // Copies `db_dir`'s trained model files to `to` (what a trainer ships).
 void CopyModel(const std::string& db_dir, const std::string& to) {
   fs::create_directories(to);
@@ -75,7 +63,7 @@ TEST(InstallModelTest, AModelOfTheSameDataServesAsOnItsTrainer) {
     auto report = t->Train();
     ASSERT_TRUE(report.ok()) << report.status().ToString();
     version = report->model_version;
-    want = Top(*t, "u3");
+    want = TopScores(*t, "u3");
   }
   CopyModel(trainer.path(), ship.path());
   auto s = OpenOrDie(serving.path());
@@ -85,11 +73,11 @@ TEST(InstallModelTest, AModelOfTheSameDataServesAsOnItsTrainer) {
   EXPECT_FALSE(s->Recommend(request).ok()) << "no model before the install";
   ASSERT_TRUE(s->InstallModel(ship.path()).ok());
   EXPECT_EQ(s->GetModelReport()->model_version, version);
-  EXPECT_EQ(Top(*s, "u3"), want) << "same lists and scores as the trainer";
+  EXPECT_EQ(TopScores(*s, "u3"), want) << "same lists and scores as the trainer";
   // User-side scoring stays local and real time: a fresh event here changes
   // the next answer without a model.
   ASSERT_TRUE(s->RecordEvents({}, {MakeEvent("u3", "b5", "view", kT0 + 90000)}).ok());
-  EXPECT_NE(Top(*s, "u3"), want);
+  EXPECT_NE(TopScores(*s, "u3"), want);
   // Written to DIR/derived: a reopen serves the installed model.
   s.reset();
   auto again = OpenOrDie(serving.path());
@@ -108,7 +96,7 @@ TEST(InstallModelTest, ADamagedOrForeignModelIsRefusedAndThePreviousOneServes) {
   RecordWorld(*s, 3);  // the same items, other histories
   auto own = s->Train();
   ASSERT_TRUE(own.ok());
-  const auto before = Top(*s, "u3");
+  const auto before = TopScores(*s, "u3");
   const std::string stored = s->GetStats().value().model_problem;
   auto model_bytes = [&] {
     std::ifstream in(serving.path() + "/derived/" + kModelFileName, std::ios::binary);
@@ -136,7 +124,7 @@ TEST(InstallModelTest, ADamagedOrForeignModelIsRefusedAndThePreviousOneServes) {
   EXPECT_TRUE(damaged.IsCorruption()) << damaged.ToString();
   EXPECT_NE(damaged.message().find("serving model is unchanged"), std::string::npos)
       << damaged.ToString();
-  EXPECT_EQ(Top(*s, "u3"), before);
+  EXPECT_EQ(TopScores(*s, "u3"), before);
   EXPECT_EQ(s->GetModelReport()->model_version, own->model_version);
 
   // Truncated: Corruption.
@@ -144,7 +132,7 @@ TEST(InstallModelTest, ADamagedOrForeignModelIsRefusedAndThePreviousOneServes) {
   fs::resize_file(shipped, fs::file_size(shipped) - 100);
   Status truncated = s->InstallModel(ship.path());
   EXPECT_TRUE(truncated.IsCorruption()) << truncated.ToString();
-  EXPECT_EQ(Top(*s, "u3"), before);
+  EXPECT_EQ(TopScores(*s, "u3"), before);
 
   // A model of other data (items first seen in another order: other internal
   // ids; one user more): FailedPrecondition.
@@ -166,7 +154,7 @@ TEST(InstallModelTest, ADamagedOrForeignModelIsRefusedAndThePreviousOneServes) {
   EXPECT_NE(foreign.message().find("this database"), std::string::npos) << foreign.ToString();
 
   // Through it all the previous model served and its file stayed.
-  EXPECT_EQ(Top(*s, "u3"), before);
+  EXPECT_EQ(TopScores(*s, "u3"), before);
   EXPECT_EQ(s->GetModelReport()->model_version, own->model_version);
   EXPECT_EQ(model_bytes(), on_disk);
   EXPECT_EQ(s->GetStats().value().model_problem, stored);
@@ -175,7 +163,7 @@ TEST(InstallModelTest, ADamagedOrForeignModelIsRefusedAndThePreviousOneServes) {
   fs::remove_all(ship.path());
   CopyModel(trainer.path(), ship.path());
   ASSERT_TRUE(s->InstallModel(ship.path()).ok());
-  EXPECT_NE(Top(*s, "u3"), before);
+  EXPECT_NE(TopScores(*s, "u3"), before);
 
   // After Close: FailedPrecondition.
   ASSERT_TRUE(s->Close().ok());

@@ -33,6 +33,7 @@ namespace recdb {
 namespace {
 
 using test::FilesContaining;
+using test::TopScores;
 using test::MakeEvent;
 using test::OpenOrDie;
 using test::TempDir;
@@ -63,19 +64,6 @@ void RecordWorld(DB& db, const std::string& marker) {
   ASSERT_TRUE(db.RecordEvents({}, events).ok());
 }
 
-std::vector<std::pair<std::string, double>> Top(DB& db, const std::string& user) {
-  RecommendRequest r;
-  r.user = user;
-  r.k = 5;
-  auto res = db.Recommend(r);
-  EXPECT_TRUE(res.ok()) << res.status().ToString();
-  std::vector<std::pair<std::string, double>> out;
-  if (res.ok()) {
-    for (const auto& it : res->items) out.emplace_back(it.id, it.score);
-  }
-  return out;
-}
-
 TEST(ModelFileTest, ReopenServesTheStoredModelWithoutTraining) {
   TempDir dir;
   std::vector<std::pair<std::string, double>> before, before_new_user;
@@ -86,8 +74,8 @@ TEST(ModelFileTest, ReopenServesTheStoredModelWithoutTraining) {
     auto report = db->Train();
     ASSERT_TRUE(report.ok()) << report.status().ToString();
     version = report->model_version;
-    before = Top(*db, "u3");
-    before_new_user = Top(*db, "nobody");
+    before = TopScores(*db, "u3");
+    before_new_user = TopScores(*db, "nobody");
     auto stats = db->GetStats();
     EXPECT_EQ(stats->model_version, version);
     EXPECT_GT(stats->model_sequence, 0u);
@@ -98,11 +86,11 @@ TEST(ModelFileTest, ReopenServesTheStoredModelWithoutTraining) {
   auto db = OpenOrDie(dir.path());
   auto stats = db->GetStats();
   EXPECT_EQ(stats->model_version, version) << stats->model_problem;
-  EXPECT_EQ(Top(*db, "u3"), before) << "same lists and scores, no Train after the reopen";
-  EXPECT_EQ(Top(*db, "nobody"), before_new_user);
+  EXPECT_EQ(TopScores(*db, "u3"), before) << "same lists and scores, no Train after the reopen";
+  EXPECT_EQ(TopScores(*db, "nobody"), before_new_user);
   // Events after the model are used at serving time, as before persistence.
   ASSERT_TRUE(db->RecordEvents({}, {MakeEvent("u3", "b11", "view", kT0 + 20000)}).ok());
-  EXPECT_NE(Top(*db, "u3"), before);
+  EXPECT_NE(TopScores(*db, "u3"), before);
   // The next Train gets a newer version and rewrites the file.
   auto report = db->Train();
   ASSERT_TRUE(report.ok());
@@ -299,7 +287,7 @@ TEST(ModelFileTest, StoredRetrievalIndexServesTwoStageAtOnceAndIsNeverTrusted) {
     auto db = OpenOrDie(dir.path());
     RecordWorld(*db, "m");
     ASSERT_TRUE(db->Train().ok());
-    before = Top(*db, "u3");
+    before = TopScores(*db, "u3");
     ASSERT_FALSE(before.empty());
   }
   struct stat st;
@@ -310,7 +298,7 @@ TEST(ModelFileTest, StoredRetrievalIndexServesTwoStageAtOnceAndIsNeverTrusted) {
     EXPECT_EQ(load.adopted, 1u) << load.problem;  // iALS
     EXPECT_EQ(load.deferred, 0u) << "nothing left to build";
     EXPECT_EQ(load.problem, "");
-    EXPECT_EQ(Top(*db, "u3"), before);
+    EXPECT_EQ(TopScores(*db, "u3"), before);
   }
   // One flipped byte: the container's checksum catches it.
   {
@@ -329,7 +317,7 @@ TEST(ModelFileTest, StoredRetrievalIndexServesTwoStageAtOnceAndIsNeverTrusted) {
     EXPECT_EQ(load.adopted, 0u);
     EXPECT_EQ(load.deferred, 1u) << "built in the background instead";
     EXPECT_NE(load.problem.find("checksum"), std::string::npos) << load.problem;
-    EXPECT_EQ(Top(*db, "u3"), before);
+    EXPECT_EQ(TopScores(*db, "u3"), before);
     ASSERT_TRUE(db->ForgetUser("target").ok());
     EXPECT_NE(::stat(retrieval_path.c_str(), &st), 0) << "the forget removes it";
   }
@@ -357,21 +345,21 @@ TEST(ModelFileTest, AMappedModelServesAfterItsFileGoesAndIsReleasedAtTheRetrain)
   }
   auto db = OpenOrDie(dir.path());
   ASSERT_EQ(db->GetStats()->model_problem, "");
-  const auto before = Top(*db, "u3");
+  const auto before = TopScores(*db, "u3");
   ASSERT_FALSE(before.empty());
   ASSERT_EQ(ModelMappings(dir.path()).size(), 1u) << "the loaded model maps its file";
 
   ASSERT_TRUE(db->ForgetUser("target").ok());  // unlinks the file, no retrain
   struct stat st;
   ASSERT_NE(::stat(ModelPath(dir.path()).c_str(), &st), 0);
-  EXPECT_EQ(Top(*db, "u3"), before) << "the mapping outlives the file's name";
+  EXPECT_EQ(TopScores(*db, "u3"), before) << "the mapping outlives the file's name";
   const auto mapped = ModelMappings(dir.path());
   ASSERT_EQ(mapped.size(), 1u);
   EXPECT_NE(mapped[0].find("(deleted)"), std::string::npos) << mapped[0];
 
   ASSERT_TRUE(db->Train().ok());
   EXPECT_TRUE(ModelMappings(dir.path()).empty()) << "the old model and its mapping are released";
-  EXPECT_FALSE(Top(*db, "u3").empty());
+  EXPECT_FALSE(TopScores(*db, "u3").empty());
 }
 
 TEST(ModelFileTest, ARestoredSnapshotServesWithoutTraining) {
@@ -381,14 +369,14 @@ TEST(ModelFileTest, ARestoredSnapshotServesWithoutTraining) {
     auto db = OpenOrDie(dir.path());
     RecordWorld(*db, "m");
     ASSERT_TRUE(db->Train().ok());
-    before = Top(*db, "u5");
+    before = TopScores(*db, "u5");
     ASSERT_TRUE(db->CreateSnapshot(backups.path()).ok());
   }
   auto report = DB::Restore(backups.path(), restored.path() + "/db1");
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   auto db = OpenOrDie(restored.path() + "/db1");
   EXPECT_NE(db->GetStats()->model_version, 0u) << db->GetStats()->model_problem;
-  EXPECT_EQ(Top(*db, "u5"), before);
+  EXPECT_EQ(TopScores(*db, "u5"), before);
 }
 
 // Train reports each stage once, in order, and ends at step == steps.
@@ -436,7 +424,7 @@ TEST(ModelFileTest, RecommendDoesNotWaitForARunningTrain) {
   auto db = OpenOrDie(dir.path());
   RecordWorld(*db, "m");
   ASSERT_TRUE(db->Train().ok());
-  const auto before = Top(*db, "u3");
+  const auto before = TopScores(*db, "u3");
   ASSERT_FALSE(before.empty());
   for (const std::string held : {"learn blend", "fit: ials", "write model"}) {
     std::mutex mu;
@@ -458,7 +446,7 @@ TEST(ModelFileTest, RecommendDoesNotWaitForARunningTrain) {
       ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return in_stage; }))
           << "the Train never reached " << held;
     }
-    auto served = std::async(std::launch::async, [&] { return Top(*db, "u3"); });
+    auto served = std::async(std::launch::async, [&] { return TopScores(*db, "u3"); });
     const bool answered = served.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
     {
       std::lock_guard<std::mutex> lock(mu);
