@@ -117,7 +117,8 @@ std::string NatsCluster::FindServer() {
 }
 
 StatusOr<std::unique_ptr<NatsCluster>> NatsCluster::Start(const std::string& dir, int servers,
-                                                          int timeout_ms) {
+                                                          int timeout_ms,
+                                                          const PortsChosenHook& hook) {
   // A start that fails only because a port was taken meanwhile is retried
   // with new ports; any other failure is returned at once.
   for (int attempt = 1;; ++attempt) {
@@ -125,7 +126,7 @@ StatusOr<std::unique_ptr<NatsCluster>> NatsCluster::Start(const std::string& dir
       std::error_code ec;
       std::filesystem::remove_all(dir, ec);
     }
-    auto c = StartOnce(dir, servers, timeout_ms);
+    auto c = StartOnce(dir, servers, timeout_ms, hook);
     if (c.ok() || attempt == 3) return c;
     bool port_lost = false;
     for (int i = 0; i < servers; ++i) {
@@ -136,7 +137,8 @@ StatusOr<std::unique_ptr<NatsCluster>> NatsCluster::Start(const std::string& dir
 }
 
 StatusOr<std::unique_ptr<NatsCluster>> NatsCluster::StartOnce(const std::string& dir, int servers,
-                                                              int timeout_ms) {
+                                                              int timeout_ms,
+                                                              const PortsChosenHook& hook) {
   const std::string binary = FindServer();
   if (binary.empty()) return Status::NotFound("nats-server is not installed");
   std::error_code ec;
@@ -154,6 +156,11 @@ StatusOr<std::unique_ptr<NatsCluster>> NatsCluster::StartOnce(const std::string&
         return Status::IOError("no free port on 127.0.0.1");
       }
     }
+  }
+  if (hook) {
+    std::vector<int> client_ports;
+    for (const Server& s : c->servers_) client_ports.push_back(s.client_port);
+    hook(client_ports);
   }
   for (int i = 0; i < servers; ++i) {
     Server& s = c->servers_[i];

@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +23,11 @@ namespace recdb::cluster::testing {
 
 class NatsCluster {
  public:
+  // Called once per start attempt with the client ports just chosen (one per
+  // server), after they are released and before the servers bind them: a
+  // test takes one here to prove that a start which loses a port is retried.
+  using PortsChosenHook = std::function<void(const std::vector<int>& client_ports)>;
+
   // The nats-server binary, or "" if none is installed.
   static std::string FindServer();
 
@@ -33,7 +39,8 @@ class NatsCluster {
   // does not become healthy in time (its log is DIR/nK.log).
   [[nodiscard]] static StatusOr<std::unique_ptr<NatsCluster>> Start(const std::string& dir,
                                                                     int servers = 3,
-                                                                    int timeout_ms = 30000);
+                                                                    int timeout_ms = 30000,
+                                                                    const PortsChosenHook& hook = nullptr);
   ~NatsCluster();
   NatsCluster(const NatsCluster&) = delete;
   NatsCluster& operator=(const NatsCluster&) = delete;
@@ -56,7 +63,8 @@ class NatsCluster {
 
  private:
   static StatusOr<std::unique_ptr<NatsCluster>> StartOnce(const std::string& dir, int servers,
-                                                          int timeout_ms);
+                                                          int timeout_ms,
+                                                          const PortsChosenHook& hook);
   struct Server {
     int client_port = 0;
     int route_port = 0;

@@ -2,7 +2,9 @@
 // (cluster/README.md). Every wait is bounded; every process is stopped by
 // the pid this test started. Label "cluster".
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -738,6 +740,52 @@ TEST_F(ClusterTest, RandomizedKillLoopLosesNothingAndReplicasAgree) {
   auto dp = p->Digest();
   ASSERT_TRUE(dp.ok());
   EXPECT_EQ(*dp, *dw) << dp->ToString() << " vs " << dw->ToString();
+}
+
+// The harness's promise (nats_cluster.h): a start that fails only because a
+// port was taken between choosing it and the server binding it is retried
+// with new ports. The hook takes server 0's client port on the first attempt,
+// exactly the race CI once lost.
+TEST(NatsClusterTest, AStartThatLosesAPortIsRetriedWithNewPorts) {
+  if (NatsCluster::FindServer().empty()) GTEST_SKIP() << "nats-server is not installed";
+  std::string tmpl = "/tmp/recdb-ports-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+  const std::string dir = tmpl;
+  std::vector<std::vector<int>> attempts;
+  int taken_fd = -1;
+  auto take_first = [&](const std::vector<int>& ports) {
+    attempts.push_back(ports);
+    if (attempts.size() > 1) return;
+    taken_fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(taken_fd, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(ports[0]));
+    ASSERT_EQ(bind(taken_fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    ASSERT_EQ(listen(taken_fd, 1), 0);
+  };
+  {
+    auto c = NatsCluster::Start(dir + "/nats", 3, 30000, take_first);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    ASSERT_EQ(attempts.size(), 2u) << "the lost port must cost exactly one retry";
+    EXPECT_NE(attempts[1][0], attempts[0][0]);
+    EXPECT_TRUE((*c)->Running(0));
+  }
+  if (taken_fd >= 0) close(taken_fd);
+
+  // Any other failure is returned at once, not retried: a server that cannot
+  // write its store directory exits for another reason.
+  attempts.clear();
+  std::filesystem::remove_all(dir + "/nats");
+  std::filesystem::create_directories(dir + "/nats");
+  { std::ofstream(dir + "/nats/n0") << "a file where n0's store directory must go"; }
+  auto bad = NatsCluster::Start(dir + "/nats", 3, 30000, [&](const std::vector<int>& p) {
+    attempts.push_back(p);
+  });
+  EXPECT_FALSE(bad.ok());
+  EXPECT_EQ(attempts.size(), 1u);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
