@@ -77,6 +77,8 @@ int main(int argc, char** argv) {
   int lag_writes = 200;
   int queries = 2000;
   std::string dir;
+  int apply_nice = 0;
+  bool bootstrap = true;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--events") events = std::atoi(argv[i + 1]);
@@ -84,9 +86,11 @@ int main(int argc, char** argv) {
     else if (a == "--lag-writes") lag_writes = std::atoi(argv[i + 1]);
     else if (a == "--dir") dir = argv[i + 1];
     else if (a == "--queries") queries = std::atoi(argv[i + 1]);
+    else if (a == "--apply-nice") apply_nice = std::atoi(argv[i + 1]);
+    else if (a == "--bootstrap") bootstrap = std::atoi(argv[i + 1]) != 0;
     else {
       std::fprintf(stderr, "usage: cluster_bench [--events N] [--batch B] [--lag-writes W] "
-                           "[--queries Q] [--dir DIR]\n");
+                           "[--queries Q] [--dir DIR] [--apply-nice N] [--bootstrap 0|1]\n");
       return 2;
     }
   }
@@ -179,7 +183,9 @@ int main(int argc, char** argv) {
               best_ours, best_raw, best_ours / best_raw, best_raw_ids, best_ours / best_raw_ids);
 
   // 2. Publish-to-applied lag on a second node that follows the stream.
-  auto follower = recdb::cluster::ClusterNode::Open(opts("bench", "follower"));
+  recdb::cluster::NodeOptions follower_options = opts("bench", "follower");
+  follower_options.apply_nice = apply_nice;  // NodeOptions::apply_nice
+  auto follower = recdb::cluster::ClusterNode::Open(follower_options);
   if (!follower.ok() || !(*follower)->Start().ok()) {
     std::fprintf(stderr, "cluster_bench: follower: %s\n", follower.status().ToString().c_str());
     return 1;
@@ -306,6 +312,15 @@ int main(int argc, char** argv) {
                 static_cast<long long>(written.load()), written.load() / Seconds(t_load));
   }
   (void)(*standalone)->Close();
+  if (!bootstrap) {  // --bootstrap 0: steps 1-3 only
+    (void)(*follower)->Close();
+    (void)(*raw)->Close();
+    (void)(*raw_ids)->Close();
+    (void)(*writer)->Close();
+    nats->reset();
+    std::filesystem::remove_all(dir);
+    return 0;
+  }
 
   // 4. Bootstrap from a snapshot of the follower plus the log after it.
   const uint64_t last = (*writer)->log()->Describe(5000).value().last_seq;

@@ -589,6 +589,9 @@ int Serve(int argc, char** argv) {
   mo.train = args.Has("trainer");
   mo.follow = args.Has("follow-models");
   mo.candidate = no.name;
+  // The trainer serves requests too: its training yields to them (nice +10,
+  // one core left to serving), as `recdb serve`'s scheduled retrains do.
+  mo.train_options.low_priority = true;
   if (mo.train || mo.follow) {
     if (!no.owned.empty()) {
       return Usage("--trainer and --follow-models need a full replica (--own all): a model "
