@@ -1,9 +1,6 @@
 #include "cluster/node.h"
 
-#include <sys/resource.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -645,13 +642,6 @@ Status ClusterNode::ApplyBatch(const std::vector<Event>& events,
 }
 
 void ClusterNode::ApplyLoop() {
-  if (options_.apply_nice > 0) {
-    // As the engine's low-priority Train does (recommend_service.cc): this
-    // thread's nice value, not the process's; a refusal changes nothing.
-    errno = 0;
-    const int old = ::getpriority(PRIO_PROCESS, 0);
-    if (errno == 0) (void)::setpriority(PRIO_PROCESS, 0, std::min(19, old + options_.apply_nice));
-  }
   std::unique_ptr<LogReader> reader;
   uint64_t last_consumer_seq = 0;
   std::vector<Event> events;

@@ -54,11 +54,6 @@ struct NodeOptions {
   // How long the applier waits for a message when caught up (ms); also the
   // latency of Stop.
   int idle_wait_ms = 200;
-  // Raise the applier thread's nice value by this much (0-19; Linux: nice
-  // is per thread; best effort), so that the process's request threads go
-  // first on a busy machine while the applier catches up behind them (its
-  // lag grows under CPU contention instead). 0 = the process's priority.
-  int apply_nice = 0;
   // A name ([A-Za-z0-9_-]{1,64}) under which the node reports its status
   // (NodeReport) to the stream's node registry (EventLog::PutNodeStatus)
   // every report_interval_ms while it runs; empty: no reports.

@@ -1,7 +1,11 @@
 // cluster_bench: the write path and apply lag of recdb_cluster on a 3-server
 // JetStream cluster it starts on 127.0.0.1 (R3, file storage).
 //
-//   cluster_bench [--events N] [--batch B] [--lag-writes W] [--dir DIR]
+//   cluster_bench [--events N] [--batch B] [--lag-writes W] [--queries Q] [--dir DIR]
+//                 [--apply-batch A] [--bootstrap 0|1]
+//
+// --apply-batch: the follower's NodeOptions::apply_batch (default 1024);
+// --bootstrap 0: stop after step 3.
 //
 // 1. Throughput: N events in batches of B through ClusterNode::RecordEvents
 //    (message id per event, every acknowledgement checked, stream "bench")
@@ -77,7 +81,7 @@ int main(int argc, char** argv) {
   int lag_writes = 200;
   int queries = 2000;
   std::string dir;
-  int apply_nice = 0;
+  size_t apply_batch = 0;  // 0: NodeOptions' default
   bool bootstrap = true;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
@@ -86,11 +90,11 @@ int main(int argc, char** argv) {
     else if (a == "--lag-writes") lag_writes = std::atoi(argv[i + 1]);
     else if (a == "--dir") dir = argv[i + 1];
     else if (a == "--queries") queries = std::atoi(argv[i + 1]);
-    else if (a == "--apply-nice") apply_nice = std::atoi(argv[i + 1]);
+    else if (a == "--apply-batch") apply_batch = static_cast<size_t>(std::atoi(argv[i + 1]));
     else if (a == "--bootstrap") bootstrap = std::atoi(argv[i + 1]) != 0;
     else {
       std::fprintf(stderr, "usage: cluster_bench [--events N] [--batch B] [--lag-writes W] "
-                           "[--queries Q] [--dir DIR] [--apply-nice N] [--bootstrap 0|1]\n");
+                           "[--queries Q] [--dir DIR] [--apply-batch N] [--bootstrap 0|1]\n");
       return 2;
     }
   }
@@ -184,7 +188,7 @@ int main(int argc, char** argv) {
 
   // 2. Publish-to-applied lag on a second node that follows the stream.
   recdb::cluster::NodeOptions follower_options = opts("bench", "follower");
-  follower_options.apply_nice = apply_nice;  // NodeOptions::apply_nice
+  if (apply_batch > 0) follower_options.apply_batch = apply_batch;
   auto follower = recdb::cluster::ClusterNode::Open(follower_options);
   if (!follower.ok() || !(*follower)->Start().ok()) {
     std::fprintf(stderr, "cluster_bench: follower: %s\n", follower.status().ToString().c_str());
