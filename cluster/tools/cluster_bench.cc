@@ -316,15 +316,17 @@ int main(int argc, char** argv) {
                 static_cast<long long>(written.load()), written.load() / Seconds(t_load));
   }
   (void)(*standalone)->Close();
-  if (!bootstrap) {  // --bootstrap 0: steps 1-3 only
+  // The nodes, then the servers and the directory.
+  auto finish = [&] {
     (void)(*follower)->Close();
+    (void)(*writer)->Close();
     (void)(*raw)->Close();
     (void)(*raw_ids)->Close();
-    (void)(*writer)->Close();
     nats->reset();
     std::filesystem::remove_all(dir);
     return 0;
-  }
+  };
+  if (!bootstrap) return finish();  // --bootstrap 0: steps 1-3 only
 
   // 4. Bootstrap from a snapshot of the follower plus the log after it.
   const uint64_t last = (*writer)->log()->Describe(5000).value().last_seq;
@@ -396,11 +398,5 @@ int main(int argc, char** argv) {
               boot2_s * 1e6 / std::max<uint64_t>(held2, 1),
               (boot2_s * 1e6 / std::max<uint64_t>(held2, 1)) / (1e6 / replay_rate),
               1e6 / replay_rate);
-  (void)(*follower)->Close();
-  (void)(*writer)->Close();
-  (void)(*raw)->Close();
-  (void)(*raw_ids)->Close();
-  nats->reset();
-  std::filesystem::remove_all(dir);
-  return 0;
+  return finish();
 }
