@@ -388,7 +388,7 @@ StatusOr<ModelLoopStats> ModelLoop::RunRoundNow(int timeout_ms) {
   if (!done_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
                          [&] { return stop_ || stats_.rounds >= want; })) {
     return Status::Aborted("model round not done within " + std::to_string(timeout_ms) +
-                                    " ms (it goes on)");
+                           " ms (it goes on)");
   }
   if (stats_.rounds < want) return Status::Aborted("model loop stopped");
   return stats_;

@@ -102,12 +102,13 @@ ApiResponse NodeFront::Models() {
 }
 
 ApiResponse NodeFront::RunModelRound(int wait_ms) {
-  if (models_ == nullptr) {
+  ModelLoop* loop = models_.load(std::memory_order_acquire);
+  if (loop == nullptr) {
     return ApiService::Error(409, "no_model_loop",
                              "this node runs no model loop (start it with --trainer or "
                              "--follow-models)");
   }
-  StatusOr<ModelLoopStats> st = models_->RunRoundNow(wait_ms);
+  StatusOr<ModelLoopStats> st = loop->RunRoundNow(wait_ms);
   if (!st.ok()) return ApiService::Error(503, "model_round_pending", st.status().message());
   return Json(200, ojson{{"rounds", st->rounds},
                          {"holds_lock", st->holds_lock},

@@ -37,6 +37,7 @@
 // Thread-safety: Answer may be called from many threads at once.
 #pragma once
 
+#include <atomic>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,8 +59,8 @@ class NodeFront {
       : node_(node), name_(std::move(name)), max_wait_ms_(max_wait_ms) {}
 
   // The node's model loop (serve --trainer / --follow-models), or nullptr.
-  // Set before requests arrive, cleared after they stopped.
-  void SetModelLoop(ModelLoop* loop) { models_ = loop; }
+  // May be set while requests arrive; cleared only after they stopped.
+  void SetModelLoop(ModelLoop* loop) { models_.store(loop, std::memory_order_release); }
 
   serve::ApiResponse Answer(serve::ApiService& service, std::string_view method,
                             std::string_view target, std::string_view body);
@@ -74,7 +75,7 @@ class NodeFront {
   ClusterNode* node_;
   std::string name_;
   int max_wait_ms_;
-  ModelLoop* models_ = nullptr;
+  std::atomic<ModelLoop*> models_{nullptr};
 };
 
 }  // namespace recdb::cluster
