@@ -207,6 +207,12 @@ void ClusterNode::SetAddress(const std::string& address) {
   address_ = address;
 }
 
+void ClusterNode::SetModelState(uint64_t version, bool trainer) {
+  std::lock_guard lock(report_mu_);
+  model_version_ = version;
+  trainer_ = trainer;
+}
+
 NodeReport ClusterNode::Report() const {
   const NodeStats st = stats();
   NodeReport r;
@@ -222,6 +228,8 @@ NodeReport ClusterNode::Report() const {
   {
     std::lock_guard lock(report_mu_);
     r.address = address_;
+    r.model_version = model_version_;
+    r.trainer = trainer_;
   }
   r.error = st.apply_error;
   return r;
@@ -301,6 +309,7 @@ std::string FormatNodeReport(const NodeReport& r) {
          " owned=" + FormatPartitionSet(r.owned) + " stored=" + std::to_string(r.stored) +
          " counted_only=" + std::to_string(r.counted_only) +
          " dropped_forgotten=" + std::to_string(r.dropped_forgotten) +
+         " model=" + std::to_string(r.model_version) + " trainer=" + (r.trainer ? "1" : "0") +
          " updated_ms=" + std::to_string(r.updated_ms) + " address=" + r.address +
          " error=" + error;
 }
@@ -330,6 +339,8 @@ Status ParseNodeReport(const std::string& line, NodeReport* out) {
     } else if (k == "stored") out->stored = n;
     else if (k == "counted_only") out->counted_only = n;
     else if (k == "dropped_forgotten") out->dropped_forgotten = n;
+    else if (k == "model") out->model_version = n;
+    else if (k == "trainer") out->trainer = n != 0;
     else if (k == "updated_ms") out->updated_ms = static_cast<int64_t>(n);
     else if (k == "address") out->address = v;
     // unknown fields: a newer node; ignored

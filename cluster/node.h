@@ -63,9 +63,12 @@ struct NodeOptions {
 
 // What a node reports to the registry, one line of text:
 //   "v1 applied=S partitions=N owned=0-31,40 stored=A counted_only=B
-//    dropped_forgotten=C updated_ms=T address=ADDR error=TEXT"
-// (address: where the node serves HTTP, "" if it does not; error: the
-// applier's apply_error, rest of the line, "" when fine).
+//    dropped_forgotten=C model=V trainer=0|1 updated_ms=T address=ADDR error=TEXT"
+// (model: the model version (trainer.h) the node serves, 0 = none
+// installed through the log; trainer: it holds the trainer lock; both set by
+// a ModelLoop, absent from an older node's report = 0; address: where the
+// node serves HTTP, "" if it does not; error: the applier's apply_error,
+// rest of the line, "" when fine).
 struct NodeReport {
   uint64_t applied = 0;
   uint32_t partitions = 0;
@@ -73,6 +76,8 @@ struct NodeReport {
   uint64_t stored = 0;
   uint64_t counted_only = 0;
   uint64_t dropped_forgotten = 0;
+  uint64_t model_version = 0;
+  bool trainer = false;
   int64_t updated_ms = 0;  // the node's wall clock (Unix ms) when it reported
   std::string address;
   std::string error;
@@ -261,6 +266,9 @@ class ClusterNode {
 
   // Where this node serves HTTP, reported with its status (NodeReport).
   void SetAddress(const std::string& address);
+  // The model version this node serves and whether it holds the trainer
+  // lock, reported with its status (set by ModelLoop, trainer.h).
+  void SetModelState(uint64_t version, bool trainer);
   // This node's report now (what the reporter thread publishes).
   NodeReport Report() const;
   // Publishes Report() to the registry now (the reporter thread does every
@@ -318,6 +326,8 @@ class ClusterNode {
   mutable std::mutex report_mu_;  // guards address_; wakes the reporter at Stop
   std::condition_variable report_cv_;
   std::string address_;
+  uint64_t model_version_ = 0;  // guarded by report_mu_
+  bool trainer_ = false;        // guarded by report_mu_
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> applied_{0};
 

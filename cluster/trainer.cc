@@ -343,6 +343,9 @@ StatusOr<std::unique_ptr<ModelLoop>> ModelLoop::Start(ClusterNode* node,
     return Status::InvalidArgument("model loop: trainer candidate \"" + options.candidate +
                                    "\": want [A-Za-z0-9_-]{1,64}");
   }
+  if (options.train_after == 0) {
+    return Status::InvalidArgument("model loop: train_after must be >= 1");
+  }
   std::unique_ptr<ModelLoop> loop(new ModelLoop(node, std::move(options)));
   if (loop->options_.train) {
     loop->lock_ = std::make_unique<TrainerLock>(
@@ -366,6 +369,7 @@ void ModelLoop::Stop() {
     (void)lock_->Release();
     std::lock_guard lock(mu_);
     stats_.holds_lock = false;
+    node_->SetModelState(stats_.installed_version, false);
   }
 }
 
@@ -374,16 +378,39 @@ ModelLoopStats ModelLoop::stats() const {
   return stats_;
 }
 
+StatusOr<ModelLoopStats> ModelLoop::RunRoundNow(int timeout_ms) {
+  std::unique_lock lock(mu_);
+  if (stop_) return Status::Aborted("model loop stopped");
+  // A round in progress started before this call: wait for the next one.
+  const uint64_t want = stats_.rounds + (in_round_ ? 2 : 1);
+  kick_ = true;
+  cv_.notify_all();
+  if (!done_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                         [&] { return stop_ || stats_.rounds >= want; })) {
+    return Status::Aborted("model round not done within " + std::to_string(timeout_ms) +
+                           " ms (it goes on)");
+  }
+  if (stats_.rounds < want) return Status::Aborted("model loop stopped");
+  return stats_;
+}
+
 void ModelLoop::Run() {
   std::unique_lock lock(mu_);
   while (!stop_) {
+    kick_ = false;
+    in_round_ = true;
     lock.unlock();
     Status s = Round();
     lock.lock();
+    in_round_ = false;
     ++stats_.rounds;
     stats_.last_error = s.ok() ? "" : s.ToString();
-    cv_.wait_for(lock, std::chrono::milliseconds(options_.interval_ms), [&] { return stop_; });
+    node_->SetModelState(stats_.installed_version, stats_.holds_lock);
+    done_cv_.notify_all();
+    cv_.wait_for(lock, std::chrono::milliseconds(options_.interval_ms),
+                 [&] { return stop_ || kick_; });
   }
+  done_cv_.notify_all();
 }
 
 Status ModelLoop::Round() {
@@ -400,12 +427,14 @@ Status ModelLoop::Round() {
   if (holds) {
     RECDB_ASSIGN_OR_RETURN(std::vector<ModelManifest> all, ListPublishedModels(node_->log()));
     const StreamIdentity& id = node_->identity();
+    uint64_t covered = 0;  // the newest published model's position
     for (const ModelManifest& m : all) {  // newest first
       if (m.created_ns != id.created_ns || m.partitions != id.partitions) continue;
-      if (m.position >= node_->applied_sequence()) return Status::OK();  // nothing new
+      covered = m.position;
       break;
     }
-    if (node_->applied_sequence() == 0) return Status::OK();  // nothing to train on
+    // Too few new messages (none at all included): nothing to train on.
+    if (node_->applied_sequence() < covered + options_.train_after) return Status::OK();
     RECDB_ASSIGN_OR_RETURN(ModelManifest m, TrainAndPublishModel(node_, lock_.get(),
                                                                  options_.train_options,
                                                                  options_.ship));

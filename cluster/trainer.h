@@ -195,6 +195,10 @@ struct ModelLoopOptions {
   std::string candidate;
   int64_t ttl_ms = 30000;
   TrainOptions train_options;
+  // The trainer trains only once the node applied at least this many log
+  // messages (events and forget markers; stream sequences) past the newest
+  // published model's position (past 0 when none is published). >= 1.
+  uint64_t train_after = 1;
   // Install each newer published model (InstallNewestModel) while not
   // holding the trainer lock.
   bool follow = false;
@@ -211,11 +215,13 @@ struct ModelLoopStats {
   std::string last_error;          // of the last round ("" when it went well)
 };
 
-// A thread running ModelLoopOptions' rounds on a node until Stop.
+// A thread running ModelLoopOptions' rounds on a node until Stop. After each
+// round it sets the node's reported model state (ClusterNode::SetModelState:
+// installed_version, holds_lock), which `recdb cluster status` shows.
 class ModelLoop {
  public:
   // `node` must outlive the loop. Errors: InvalidArgument (neither train nor
-  // follow; train without a valid candidate name).
+  // follow; train without a valid candidate name; train_after 0).
   [[nodiscard]] static StatusOr<std::unique_ptr<ModelLoop>> Start(ClusterNode* node,
                                                                   ModelLoopOptions options);
   ~ModelLoop();
@@ -224,6 +230,11 @@ class ModelLoop {
   // Stops after the round in progress and releases the lock; idempotent.
   void Stop();
   ModelLoopStats stats() const;
+  // Runs a round now instead of at the end of the pause, and returns the
+  // stats after a round that started after this call (the round in
+  // progress, if any, does not count). Errors: Aborted after timeout_ms
+  // ("not done within"; the round still runs) or once stopped.
+  StatusOr<ModelLoopStats> RunRoundNow(int timeout_ms);
 
  private:
   ModelLoop(ClusterNode* node, ModelLoopOptions options);
@@ -238,6 +249,9 @@ class ModelLoop {
   mutable std::mutex mu_;  // guards stats_, stop_; wakes the thread at Stop
   std::condition_variable cv_;
   bool stop_ = false;
+  bool kick_ = false;        // RunRoundNow: start a round now
+  bool in_round_ = false;    // a round is running
+  std::condition_variable done_cv_;  // a round ended
   ModelLoopStats stats_;
 };
 

@@ -61,7 +61,9 @@ ApiResponse NodeFront::ClusterStatus() {
           {"owned", FormatPartitionSet(r.owned)},
           {"stored", r.stored},
           {"counted_only", r.counted_only},
-          {"dropped_forgotten", r.dropped_forgotten}};
+          {"dropped_forgotten", r.dropped_forgotten},
+          {"model_version", r.model_version},
+          {"trainer", r.trainer}};
   StatusOr<StreamIdentity> id = node_->log()->Describe(node_->log()->options().api_timeout_ms);
   if (id.ok()) {
     j["last_sequence"] = id->last_seq;
@@ -72,6 +74,47 @@ ApiResponse NodeFront::ClusterStatus() {
   }
   if (!r.error.empty()) j["apply_error"] = r.error;
   return Json(200, j);
+}
+
+ApiResponse NodeFront::Models() {
+  const NodeReport r = node_->Report();
+  StatusOr<std::string> holder = TrainerLock(node_->log(), {.candidate = name_}).Holder();
+  if (!holder.ok()) return ApiService::Error(503, "log_unavailable", holder.status().ToString());
+  StatusOr<std::vector<ModelManifest>> all = ListPublishedModels(node_->log());
+  if (!all.ok()) return ApiService::Error(503, "log_unavailable", all.status().ToString());
+  ojson models = ojson::array();
+  const StreamIdentity& id = node_->identity();
+  for (const ModelManifest& m : *all) {
+    if (m.created_ns != id.created_ns || m.partitions != id.partitions) continue;
+    ojson files = ojson::array();
+    for (const ShippedFile& f : m.files) files.push_back(f.name);
+    models.push_back(ojson{{"version", m.version},
+                           {"position", m.position},
+                           {"trainer", m.trainer},
+                           {"bytes", m.bytes},
+                           {"files", files}});
+  }
+  return Json(200, ojson{{"node", name_},
+                         {"model_version", r.model_version},
+                         {"trainer", r.trainer},
+                         {"trainer_lock", *holder},
+                         {"models", models}});
+}
+
+ApiResponse NodeFront::RunModelRound(int wait_ms) {
+  ModelLoop* loop = models_.load(std::memory_order_acquire);
+  if (loop == nullptr) {
+    return ApiService::Error(409, "no_model_loop",
+                             "this node runs no model loop (start it with --trainer or "
+                             "--follow-models)");
+  }
+  StatusOr<ModelLoopStats> st = loop->RunRoundNow(wait_ms);
+  if (!st.ok()) return ApiService::Error(503, "model_round_pending", st.status().message());
+  return Json(200, ojson{{"rounds", st->rounds},
+                         {"holds_lock", st->holds_lock},
+                         {"published_version", st->published_version},
+                         {"installed_version", st->installed_version},
+                         {"last_error", st->last_error}});
 }
 
 ApiResponse NodeFront::Answer(ApiService& service, std::string_view method,
@@ -107,6 +150,13 @@ ApiResponse NodeFront::Answer(ApiService& service, std::string_view method,
   }
 
   if (path == "/v1/cluster" && (method == "GET" || method == "HEAD")) return ClusterStatus();
+  if (path == "/v1/cluster/models") {
+    if (method == "GET" || method == "HEAD") return Models();
+    if (method == "POST") return RunModelRound(wait_ms ? wait : std::min(60000, max_wait_ms_));
+    ApiResponse r = ApiService::Error(405, "method_not_allowed", "GET or POST");
+    r.allow = "GET, HEAD, POST";
+    return r;
+  }
 
   if (method == "POST" && (path == "/v1/events" || path == "/v1/forget")) {
     if (!request_id || request_id->empty()) {

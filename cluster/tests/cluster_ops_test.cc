@@ -12,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <thread>
 
@@ -215,6 +216,11 @@ TEST_F(ClusterOpsTest, CreateStreamStatusAndSnapshotCommands) {
   EXPECT_EQ(st["nodes"][0]["name"], "n1");
   EXPECT_EQ(st["nodes"][0]["owned"], "0-3");
   EXPECT_EQ(st["nodes"][0]["lag"], 0);
+  // No trainer runs: the lock is free, nothing published, no model installed.
+  EXPECT_EQ(st["trainer_lock"], "");
+  EXPECT_EQ(st["models"].size(), 0u);
+  EXPECT_EQ(st["nodes"][0]["model_version"], 0);
+  EXPECT_EQ(st["nodes"][0]["trainer"], false);
   // The text form shows lag against the stream's last sequence: 40 more
   // events while the node is stopped.
   (*node)->Stop();
@@ -224,6 +230,8 @@ TEST_F(ClusterOpsTest, CreateStreamStatusAndSnapshotCommands) {
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.out.find("sequences 1..80"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("partitions no reporting node owns: 4-7"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("trainer lock: (free); published models: none"), std::string::npos)
+      << r.out;
   const size_t row = r.out.find("\nn1 ");
   ASSERT_NE(row, std::string::npos) << r.out;
   std::istringstream fields(r.out.substr(row + 1));
@@ -404,6 +412,17 @@ TEST_F(ClusterOpsTest, ServedNodesWriteThroughOneAndReadYourWritesThroughAnother
   EXPECT_EQ(cs["node"], "b");
   EXPECT_EQ(cs["owned"], "0-63");
   EXPECT_EQ(cs["last_sequence"], w["sequence"]);
+  EXPECT_EQ(cs["model_version"], 0);
+  EXPECT_EQ(cs["trainer"], false);
+  // No model loop on this node (no --trainer / --follow-models).
+  resp = (*cb)->Send("POST", "/v1/cluster/models", "", kToken);
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->status, 409) << resp->body;
+  EXPECT_NE(resp->body.find("no_model_loop"), std::string::npos) << resp->body;
+  resp = (*cb)->Send("GET", "/v1/cluster/models", "", kToken);
+  ASSERT_TRUE(resp.ok());
+  ASSERT_EQ(resp->status, 200) << resp->body;
+  EXPECT_EQ(json::parse(resp->body)["models"].size(), 0u) << resp->body;
 
   // The router (table from the registry: a owns 0-3, b all): a user of
   // 0-3 goes to a (first in name order), another to b; a write to a node.
@@ -466,6 +485,208 @@ TEST_F(ClusterOpsTest, ServedNodesWriteThroughOneAndReadYourWritesThroughAnother
   cr->reset();
   Stop(pr);
   cb->reset();
+  Stop(pb);
+}
+
+// `serve --trainer` / `--follow-models` (trainer.h's ModelLoop run by the
+// CLI): a trainer publishes, a follower installs and answers as the trainer,
+// `status` shows each node's model version; the trainer killed -9, a standby
+// candidate takes the lock once the lease ran out and publishes the next
+// version, which the follower installs.
+TEST_F(ClusterOpsTest, ServeTrainerAndFollowerThenAnotherTrainerTakesOverAfterTheLease) {
+  constexpr int kLeaseMs = 5000;
+  const std::vector<std::string> loop = {"--model-interval-ms", "300", "--trainer-lease-ms",
+                                         std::to_string(kLeaseMs)};
+  auto with = [&](std::vector<std::string> flags) {
+    flags.insert(flags.end(), loop.begin(), loop.end());
+    return flags;
+  };
+  // Refused on a half replica, and the loop's flags without a loop.
+  std::ofstream(dir_ + "/token") << kToken << "\n";
+  RunResult r = Run({"serve", "--servers", nats_->Urls(), "--stream", "ops", "--db", dir_ + "/h",
+                     "--name", "h", "--own", "0-3", "--token-file", dir_ + "/token", "--trainer"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("need a full replica"), std::string::npos) << r.err;
+  r = Run({"serve", "--servers", nats_->Urls(), "--stream", "ops", "--db", dir_ + "/h", "--name",
+           "h", "--token-file", dir_ + "/token", "--train-after", "5"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("go with --trainer or --follow-models"), std::string::npos) << r.err;
+
+  // The node's /v1/cluster document, {} when it does not answer.
+  auto cluster_doc = [&](uint16_t port) {
+    auto c = serve::HttpClient::Connect("127.0.0.1", port);
+    if (!c.ok()) return json::object();
+    auto resp = (*c)->Send("GET", "/v1/cluster", "", kToken);
+    if (!resp.ok() || resp->status != 200) return json::object();
+    return json::parse(resp->body);
+  };
+  auto wait_for = [](const std::function<bool()>& f, int ms) {
+    const auto start = Clock::now();
+    while (!f()) {
+      if (Clock::now() - start > std::chrono::milliseconds(ms)) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return true;
+  };
+  // a: the trainer (it holds the lock before the standby stands).
+  pid_t pa = 0, pb = 0, pc = 0;
+  std::string line;
+  // It trains once 1000 messages are past the newest model (none: past 0).
+  const uint16_t port_a = Serve("a", "all", &pa,
+                                with({"--trainer", "--follow-models", "--train-after", "1000"}),
+                                &line);
+  ASSERT_NE(port_a, 0);
+  EXPECT_EQ(json::parse(line)["trainer"], true) << line;
+  ASSERT_TRUE(wait_for([&] { return cluster_doc(port_a).value("trainer", false); }, 20000))
+      << ReadAll(dir_ + "/a.err");
+  // b: a follower only; c: a standby candidate that follows meanwhile.
+  const uint16_t port_b = Serve("b", "all", &pb, with({"--follow-models"}), &line);
+  ASSERT_NE(port_b, 0);
+  EXPECT_EQ(json::parse(line)["trainer"], false) << line;
+  EXPECT_EQ(json::parse(line)["follow_models"], true) << line;
+  const uint16_t port_c = Serve("c", "all", &pc, with({"--trainer", "--follow-models"}));
+  ASSERT_NE(port_c, 0);
+
+  // Events of 40 users in two tastes over 30 items, written through `port`.
+  auto write = [&](uint16_t port, int first, int n) -> uint64_t {
+    auto c = serve::HttpClient::Connect("127.0.0.1", port);
+    EXPECT_TRUE(c.ok());
+    if (!c.ok()) return 0;
+    json body{{"events", json::array()}};
+    for (int k = first; k < first + n; ++k) {
+      const int user = k % 40;
+      body["events"].push_back({{"user", "u" + std::to_string(user)},
+                                {"item", (user % 2 ? "a" : "b") + std::to_string((user + k / 40) % 15)},
+                                {"type", "view"},
+                                {"timestamp", 1500000000 + k}});
+    }
+    const std::string target = "/v1/events?request_id=w" + std::to_string(first);
+    for (int attempt = 0; attempt < 3; ++attempt) {  // same id: stored once
+      auto resp = (*c)->Send("POST", target, body.dump(), kToken);
+      if (resp.ok() && resp->status == 200) return json::parse(resp->body)["sequence"];
+    }
+    ADD_FAILURE() << "write " << first << " failed";
+    return 0;
+  };
+  auto status = [&]() {
+    RunResult st = Run({"status", "--servers", nats_->Urls(), "--stream", "ops", "--json"});
+    return st.rc == 0 ? json::parse(st.out) : json::object();
+  };
+  auto node_model = [](const json& st, const std::string& name) -> uint64_t {
+    for (const auto& n : st.value("nodes", json::array())) {
+      if (n["name"] == name) return n["model_version"];
+    }
+    return 0;
+  };
+  uint64_t last = 0;  // the last write's sequence
+  auto top = [&](uint16_t port, const std::string& user) {
+    auto c = serve::HttpClient::Connect("127.0.0.1", port);
+    EXPECT_TRUE(c.ok());
+    if (!c.ok()) return json();
+    auto resp = (*c)->Send("GET",
+                           "/v1/recommend?user=" + user + "&k=5&min_sequence=" +
+                               std::to_string(last) + "&wait_ms=20000",
+                           "", kToken);
+    EXPECT_TRUE(resp.ok() && resp->status == 200) << (resp.ok() ? resp->body : "");
+    return resp.ok() ? json::parse(resp->body)["items"] : json();
+  };
+
+  for (int i = 0; i < 3; ++i) last = write(port_a, i * 300, 300);
+  ASSERT_EQ(last, 900u);
+  // 900 < --train-after: a applies them and several rounds pass, no model.
+  ASSERT_TRUE(wait_for([&] { return cluster_doc(port_a).value("applied", 0) == 900; }, 30000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  json st = status();
+  EXPECT_EQ(st["models"].size(), 0u) << st.dump();
+  last = write(port_a, 900, 300);
+  ASSERT_EQ(last, 1200u);
+  // Version 1, trained by a past 1000, served by all three.
+  ASSERT_TRUE(wait_for(
+      [&] {
+        st = status();
+        return !st.value("models", json::array()).empty() && st["models"][0]["version"] == 1 &&
+               node_model(st, "a") == 1 && node_model(st, "b") == 1 && node_model(st, "c") == 1;
+      },
+      90000))
+      << st.dump() << ReadAll(dir_ + "/a.err");
+  EXPECT_EQ(st["trainer_lock"], "a");
+  EXPECT_EQ(st["models"][0]["trainer"], "a");
+  EXPECT_GE(st["models"][0]["position"].get<uint64_t>(), 1000u);
+  for (const auto& n : st["nodes"]) EXPECT_EQ(n["trainer"], n["name"] == "a") << n.dump();
+  // The follower answers as the trainer.
+  for (const std::string u : {"u3", "u4", "u17"}) {
+    const json ta = top(port_a, u);
+    EXPECT_FALSE(ta.empty()) << u;
+    EXPECT_EQ(top(port_b, u), ta) << u;
+  }
+  // Text status: a's row shows v1*, b's v1.
+  r = Run({"status", "--servers", nats_->Urls(), "--stream", "ops"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("trainer lock: a; published models: v1 (position "), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find(" v1*  "), std::string::npos) << r.out;
+  // GET /v1/cluster/models on the follower; a round on demand installs nothing new.
+  {
+    auto cb = serve::HttpClient::Connect("127.0.0.1", port_b);
+    ASSERT_TRUE(cb.ok());
+    auto resp = (*cb)->Send("GET", "/v1/cluster/models", "", kToken);
+    ASSERT_TRUE(resp.ok());
+    ASSERT_EQ(resp->status, 200) << resp->body;
+    json m = json::parse(resp->body);
+    EXPECT_EQ(m["model_version"], 1);
+    EXPECT_EQ(m["trainer_lock"], "a");
+    ASSERT_EQ(m["models"].size(), 1u) << resp->body;
+    EXPECT_EQ(m["models"][0]["version"], 1);
+    EXPECT_EQ(m["models"][0]["files"][0], "fused.model");
+    resp = (*cb)->Send("POST", "/v1/cluster/models?wait_ms=30000", "", kToken);
+    ASSERT_TRUE(resp.ok());
+    ASSERT_EQ(resp->status, 200) << resp->body;
+    m = json::parse(resp->body);
+    EXPECT_EQ(m["installed_version"], 1);
+    EXPECT_EQ(m["holds_lock"], false);
+    EXPECT_EQ(m["last_error"], "");
+  }
+
+  // kill -9 the trainer: its lease runs out (no release), then c takes over.
+  ASSERT_EQ(kill(pa, SIGKILL), 0);
+  waitpid(pa, nullptr, 0);
+  pids_.erase(std::find(pids_.begin(), pids_.end(), pa));
+  const auto killed = Clock::now();
+  last = write(port_b, 1200, 400);
+  ASSERT_EQ(last, 1600u);
+  ASSERT_TRUE(wait_for([&] { return cluster_doc(port_c).value("trainer", false); }, 60000))
+      << ReadAll(dir_ + "/c.err");
+  const auto took_over_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - killed).count();
+  // a renewed at most a round (300 ms pause + the renewal) before the kill.
+  EXPECT_GE(took_over_ms, kLeaseMs - 1500);
+  // c trains past 1 new message (the default): perhaps first on part of the
+  // 400, then on all of them; b installs its newest.
+  uint64_t v = 0;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        st = status();
+        if (st.value("models", json::array()).empty()) return false;
+        v = st["models"][0]["version"];
+        return st["models"][0]["trainer"] == "c" &&
+               st["models"][0]["position"].get<uint64_t>() >= last && node_model(st, "b") == v &&
+               node_model(st, "c") == v;
+      },
+      90000))
+      << st.dump() << ReadAll(dir_ + "/c.err");
+  EXPECT_GE(v, 2u);
+  EXPECT_EQ(st["trainer_lock"], "c");
+  for (const std::string u : {"u3", "u4", "u17"}) {
+    const json tc = top(port_c, u);
+    EXPECT_FALSE(tc.empty()) << u;
+    EXPECT_EQ(top(port_b, u), tc) << u;
+  }
+  std::fprintf(stderr, "takeover %lld ms after the kill (lease %d ms)\n",
+               static_cast<long long>(took_over_ms), kLeaseMs);
+  // A clean stop releases the lock at once.
+  Stop(pc);
+  ASSERT_TRUE(wait_for([&] { return status().value("trainer_lock", "?") == ""; }, 5000))
+      << status().dump();
   Stop(pb);
 }
 

@@ -90,6 +90,8 @@ TEST(Router, PartitionSetsAndNodeReportsRoundTrip) {
   r.stored = 7;
   r.counted_only = 1;
   r.dropped_forgotten = 2;
+  r.model_version = 3;
+  r.trainer = true;
   r.updated_ms = 1700000000000;
   r.address = "127.0.0.1:9000";
   r.error = "io error: disk full\nsecond line";
@@ -101,9 +103,15 @@ TEST(Router, PartitionSetsAndNodeReportsRoundTrip) {
   EXPECT_EQ(back.stored, 7u);
   EXPECT_EQ(back.counted_only, 1u);
   EXPECT_EQ(back.dropped_forgotten, 2u);
+  EXPECT_EQ(back.model_version, 3u);
+  EXPECT_TRUE(back.trainer);
   EXPECT_EQ(back.updated_ms, r.updated_ms);
   EXPECT_EQ(back.address, r.address);
   EXPECT_EQ(back.error, "io error: disk full second line");
+  // A report of a node without model fields (before the trainer existed).
+  ASSERT_TRUE(ParseNodeReport("v1 applied=5 partitions=8 owned=0-7 error=", &back).ok());
+  EXPECT_EQ(back.model_version, 0u);
+  EXPECT_FALSE(back.trainer);
   EXPECT_TRUE(ParseNodeReport("v2 applied=1", &back).IsCorruption());
   EXPECT_TRUE(ParseNodeReport("v1 applied=1", &back).IsCorruption());  // no error=
 }

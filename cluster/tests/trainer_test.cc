@@ -406,6 +406,64 @@ TEST_F(TrainerTest, AForgetRetiresTheModelsTrainedBeforeItAndTheNextVersionHasNo
   EXPECT_TRUE(installed->installed);
 }
 
+// RunRoundNow (POST /v1/cluster/models) and train_after (serve
+// --train-after): with a pause far longer than the test, rounds run only on
+// demand, each after the call; the trainer trains only once enough new
+// messages are past the newest model; the node's report carries the state.
+TEST_F(TrainerTest, RoundsOnDemandTrainOnlyAfterEnoughNewMessages) {
+  auto a = OpenNode(Opts("a"));
+  ASSERT_TRUE(a);
+  ModelLoopOptions o;
+  o.train = true;
+  o.candidate = "a";
+  o.ttl_ms = 60000;
+  o.interval_ms = 600000;  // no scheduled round within the test
+  o.ship.chunk_bytes = 64 << 10;
+  o.train_after = 0;
+  EXPECT_TRUE(ModelLoop::Start(a.get(), o).status().IsInvalidArgument()) << "train_after 0";
+  o.train_after = 500;
+  auto loop = ModelLoop::Start(a.get(), o);
+  ASSERT_TRUE(loop.ok()) << loop.status().ToString();
+  // 300 messages: below train_after, no model (the round ran after the call:
+  // it saw them applied).
+  uint64_t last = Write(*a, Batch(0, 300));
+  ASSERT_TRUE(a->WaitForSequence(last, 30000).ok());
+  auto st = (*loop)->RunRoundNow(60000);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_TRUE(st->holds_lock);
+  EXPECT_EQ(st->published_version, 0u) << st->last_error;
+  EXPECT_TRUE(ListPublishedModels(a->log())->empty());
+  EXPECT_TRUE(a->Report().trainer);
+  EXPECT_EQ(a->Report().model_version, 0u);
+  // 300 more: 600 >= 500, the next round (run now, not in 10 minutes)
+  // publishes version 1 covering them.
+  last = Write(*a, Batch(300, 300));
+  ASSERT_TRUE(a->WaitForSequence(last, 30000).ok());
+  st = (*loop)->RunRoundNow(60000);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_EQ(st->published_version, 1u) << st->last_error;
+  EXPECT_EQ(st->last_error, "");
+  auto all = ListPublishedModels(a->log());
+  ASSERT_TRUE(all.ok() && all->size() == 1u);
+  EXPECT_EQ(all->front().position, last);
+  EXPECT_EQ(a->Report().model_version, 1u);
+  EXPECT_TRUE(a->Report().trainer);
+  // 300 more: 300 past version 1's position < 500, nothing new.
+  last = Write(*a, Batch(600, 300));
+  ASSERT_TRUE(a->WaitForSequence(last, 30000).ok());
+  st = (*loop)->RunRoundNow(60000);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_EQ(st->published_version, 1u);
+  EXPECT_EQ(ListPublishedModels(a->log())->size(), 1u);
+  // Stopped: the lock is released, the report says so, no more rounds.
+  (*loop)->Stop();
+  EXPECT_FALSE(a->Report().trainer);
+  EXPECT_EQ(a->Report().model_version, 1u);
+  EXPECT_TRUE((*loop)->RunRoundNow(1000).status().IsAborted());
+  TrainerLock probe(a->log(), {.candidate = "probe"});
+  EXPECT_EQ(HolderOf(probe, ""), "");
+}
+
 TEST_F(TrainerTest, AHalfReplicaIsNoTrainer) {
   NodeOptions o = Opts("half");
   o.owned = {0, 1, 2, 3};

@@ -1,7 +1,11 @@
 // cluster_bench: the write path and apply lag of recdb_cluster on a 3-server
 // JetStream cluster it starts on 127.0.0.1 (R3, file storage).
 //
-//   cluster_bench [--events N] [--batch B] [--lag-writes W] [--dir DIR]
+//   cluster_bench [--events N] [--batch B] [--lag-writes W] [--queries Q] [--dir DIR]
+//                 [--apply-batch A] [--bootstrap 0|1]
+//
+// --apply-batch: the follower's NodeOptions::apply_batch (default 1024);
+// --bootstrap 0: stop after step 3.
 //
 // 1. Throughput: N events in batches of B through ClusterNode::RecordEvents
 //    (message id per event, every acknowledgement checked, stream "bench")
@@ -77,6 +81,8 @@ int main(int argc, char** argv) {
   int lag_writes = 200;
   int queries = 2000;
   std::string dir;
+  size_t apply_batch = 0;  // 0: NodeOptions' default
+  bool bootstrap = true;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--events") events = std::atoi(argv[i + 1]);
@@ -84,9 +90,11 @@ int main(int argc, char** argv) {
     else if (a == "--lag-writes") lag_writes = std::atoi(argv[i + 1]);
     else if (a == "--dir") dir = argv[i + 1];
     else if (a == "--queries") queries = std::atoi(argv[i + 1]);
+    else if (a == "--apply-batch") apply_batch = static_cast<size_t>(std::atoi(argv[i + 1]));
+    else if (a == "--bootstrap") bootstrap = std::atoi(argv[i + 1]) != 0;
     else {
       std::fprintf(stderr, "usage: cluster_bench [--events N] [--batch B] [--lag-writes W] "
-                           "[--queries Q] [--dir DIR]\n");
+                           "[--queries Q] [--dir DIR] [--apply-batch N] [--bootstrap 0|1]\n");
       return 2;
     }
   }
@@ -179,7 +187,9 @@ int main(int argc, char** argv) {
               best_ours, best_raw, best_ours / best_raw, best_raw_ids, best_ours / best_raw_ids);
 
   // 2. Publish-to-applied lag on a second node that follows the stream.
-  auto follower = recdb::cluster::ClusterNode::Open(opts("bench", "follower"));
+  recdb::cluster::NodeOptions follower_options = opts("bench", "follower");
+  if (apply_batch > 0) follower_options.apply_batch = apply_batch;
+  auto follower = recdb::cluster::ClusterNode::Open(follower_options);
   if (!follower.ok() || !(*follower)->Start().ok()) {
     std::fprintf(stderr, "cluster_bench: follower: %s\n", follower.status().ToString().c_str());
     return 1;
@@ -306,6 +316,17 @@ int main(int argc, char** argv) {
                 static_cast<long long>(written.load()), written.load() / Seconds(t_load));
   }
   (void)(*standalone)->Close();
+  // The nodes, then the servers and the directory.
+  auto finish = [&] {
+    (void)(*follower)->Close();
+    (void)(*writer)->Close();
+    (void)(*raw)->Close();
+    (void)(*raw_ids)->Close();
+    nats->reset();
+    std::filesystem::remove_all(dir);
+    return 0;
+  };
+  if (!bootstrap) return finish();  // --bootstrap 0: steps 1-3 only
 
   // 4. Bootstrap from a snapshot of the follower plus the log after it.
   const uint64_t last = (*writer)->log()->Describe(5000).value().last_seq;
@@ -377,11 +398,5 @@ int main(int argc, char** argv) {
               boot2_s * 1e6 / std::max<uint64_t>(held2, 1),
               (boot2_s * 1e6 / std::max<uint64_t>(held2, 1)) / (1e6 / replay_rate),
               1e6 / replay_rate);
-  (void)(*follower)->Close();
-  (void)(*writer)->Close();
-  (void)(*raw)->Close();
-  (void)(*raw_ids)->Close();
-  nats->reset();
-  std::filesystem::remove_all(dir);
-  return 0;
+  return finish();
 }

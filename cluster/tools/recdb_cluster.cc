@@ -8,7 +8,8 @@
 //                               [--publish --servers URLS [--own P,P-Q] [--keep N] [--chunk-kib K]]
 //   recdb-cluster snapshots     --servers URLS [--stream NAME]: the published snapshots
 //   recdb-cluster serve         --servers URLS --db DIR --name NAME [--stream NAME]
-//                               [--own P,P-Q] --token-file F|--token T [--port N] ...
+//                               [--own P,P-Q] --token-file F|--token T [--port N]
+//                               [--trainer] [--follow-models] ...
 //   recdb-cluster route         --partitions N --node NAME=PARTS[@ADDR]... USER...
 //                               (or --servers URLS [--stream NAME]: the node registry)
 //   recdb-cluster router        (--partitions N --node ... | --servers URLS) --token-file F
@@ -30,6 +31,7 @@
 #include "cluster/node.h"
 #include "cluster/router.h"
 #include "cluster/snapshot_ship.h"
+#include "cluster/trainer.h"
 #include "cluster/serve/node_front.h"
 #include "cluster/serve/router_front.h"
 #include "recdb/db.h"
@@ -50,7 +52,9 @@ const char kUsageText[] =
     "      with the same partition count is reported, another count is an error\n"
     "  status --servers URLS [--stream NAME] [--json]\n"
     "      the stream (first/last sequence, leader, replicas) and each node that reports\n"
-    "      to it: partitions, applied sequence, lag behind the stream's last sequence\n"
+    "      to it: partitions, applied sequence, lag behind the stream's last sequence,\n"
+    "      the model version it serves (* = it holds the trainer lock); the trainer lock's\n"
+    "      holder and the published model versions\n"
     "  snapshot --db DIR --backup-dir DIR [--stream NAME]\n"
     "      snapshot a STOPPED node's database (a serving node: POST /v1/snapshots) and\n"
     "      print the log position stored in it (a new node bootstraps from it)\n"
@@ -63,11 +67,20 @@ const char kUsageText[] =
     "  serve --servers URLS --db DIR --name NAME [--stream NAME] [--own PARTS]\n"
     "        (--token-file F | --token T) [--address IP] [--port N] [--threads N]\n"
     "        [--backup-dir DIR] [--max-wait-ms MS] [--partitions N] [--no-create-stream]\n"
-    "        [--bootstrap]\n"
+    "        [--bootstrap] [--trainer] [--follow-models] [--model-interval-ms MS]\n"
+    "        [--train-after N] [--trainer-lease-ms MS]\n"
     "      run a node: follow the log into DIR and serve `recdb serve`'s HTTP API, writes\n"
     "      through the log, reads local with min_sequence=S (cluster/README.md);\n"
     "      --bootstrap: when DIR is absent or empty, start from the newest published\n"
     "      snapshot holding the node's partitions, then the log after it\n"
+    "      --trainer: stand for the trainer lock (a lease of MS, default 30000, in KV\n"
+    "      <stream>-trainer; choose it above the longest training); while holding it,\n"
+    "      every --model-interval-ms (5000) train when the node applied at least N\n"
+    "      (--train-after, default 1) log messages past the newest published model, and\n"
+    "      publish the model as the next version (KV <stream>-models, newest 2 kept)\n"
+    "      --follow-models: while not the trainer, install each newer published version\n"
+    "      (checked, then swapped in atomically; the previous one serves until then)\n"
+    "      both need a full replica (--own all)\n"
     "  route (--partitions N --node NAME=PARTS[@ADDR]... | --servers URLS [--stream NAME])\n"
     "        USER...\n"
     "      print each user's partition and owning node\n"
@@ -110,7 +123,7 @@ struct Args {
 
 bool IsSwitch(const std::string& name) {
   return name == "json" || name == "no-create-stream" || name == "allow-remote" ||
-         name == "publish" || name == "bootstrap";
+         name == "publish" || name == "bootstrap" || name == "trainer" || name == "follow-models";
 }
 
 // Parses argv[first..]; returns false (with *why) on a malformed line or a
@@ -276,6 +289,16 @@ int StatusCmd(int argc, char** argv) {
     if (!covered[p]) uncovered.push_back(p);
   }
   const bool quorum = !id->leader.empty() && id->healthy_replicas > id->replicas / 2;
+  // The trainer (trainer.h): who holds the lock, the published models of
+  // this stream (not of an earlier stream of the same name).
+  StatusOr<std::string> holder = TrainerLock(log->get(), {.candidate = "status"}).Holder();
+  if (!holder.ok()) return Fail("status", holder.status());
+  StatusOr<std::vector<ModelManifest>> all_models = ListPublishedModels(log->get());
+  if (!all_models.ok()) return Fail("status", all_models.status());
+  std::vector<ModelManifest> models;
+  for (const ModelManifest& m : *all_models) {
+    if (m.created_ns == id->created_ns && m.partitions == id->partitions) models.push_back(m);
+  }
   if (args.Has("json")) {
     std::string j = "{\"stream\":\"" + JsonEscape(o->stream) +
                     "\",\"partitions\":" + std::to_string(id->partitions) +
@@ -285,7 +308,15 @@ int StatusCmd(int argc, char** argv) {
                     std::to_string(id->healthy_replicas) +
                     ",\"replicas\":" + std::to_string(id->replicas) +
                     ",\"quorum\":" + (quorum ? "true" : "false") + ",\"uncovered\":\"" +
-                    FormatPartitionSet(uncovered) + "\",\"nodes\":[";
+                    FormatPartitionSet(uncovered) + "\",\"trainer_lock\":\"" +
+                    JsonEscape(*holder) + "\",\"models\":[";
+    for (size_t i = 0; i < models.size(); ++i) {
+      j += std::string(i ? "," : "") + "{\"version\":" + std::to_string(models[i].version) +
+           ",\"position\":" + std::to_string(models[i].position) + ",\"trainer\":\"" +
+           JsonEscape(models[i].trainer) + "\",\"bytes\":" + std::to_string(models[i].bytes) +
+           "}";
+    }
+    j += "],\"nodes\":[";
     for (size_t i = 0; i < rows.size(); ++i) {
       const NodeReport& r = rows[i].r;
       const uint64_t lag = id->last_seq > r.applied ? id->last_seq - r.applied : 0;
@@ -294,7 +325,9 @@ int StatusCmd(int argc, char** argv) {
            "\",\"applied\":" + std::to_string(r.applied) + ",\"lag\":" + std::to_string(lag) +
            ",\"report_age_ms\":" + std::to_string(now_ms - r.updated_ms) + ",\"address\":\"" +
            JsonEscape(r.address) + "\",\"stored\":" + std::to_string(r.stored) +
-           ",\"dropped_forgotten\":" + std::to_string(r.dropped_forgotten) + ",\"error\":\"" +
+           ",\"dropped_forgotten\":" + std::to_string(r.dropped_forgotten) +
+           ",\"model_version\":" + std::to_string(r.model_version) +
+           ",\"trainer\":" + (r.trainer ? "true" : "false") + ",\"error\":\"" +
            JsonEscape(rows[i].problem.empty() ? r.error : rows[i].problem) + "\"}";
     }
     j += "]}";
@@ -311,15 +344,18 @@ int StatusCmd(int argc, char** argv) {
     std::printf("no node has reported (nodes report when started with a name: "
                 "recdb cluster serve --name)\n");
   } else {
-    std::printf("%-16s %-12s %12s %10s %10s  %-21s %s\n", "node", "partitions", "applied", "lag",
-                "report_age", "address", "error");
+    std::printf("%-16s %-12s %12s %10s %10s %7s  %-21s %s\n", "node", "partitions", "applied",
+                "lag", "report_age", "model", "address", "error");
     for (const Row& row : rows) {
       const NodeReport& r = row.r;
       const uint64_t lag = id->last_seq > r.applied ? id->last_seq - r.applied : 0;
-      std::printf("%-16s %-12s %12llu %10llu %9llds  %-21s %s\n", row.name.c_str(),
+      const std::string model = (r.model_version == 0 ? std::string("-")
+                                                      : "v" + std::to_string(r.model_version)) +
+                                (r.trainer ? "*" : "");
+      std::printf("%-16s %-12s %12llu %10llu %9llds %7s  %-21s %s\n", row.name.c_str(),
                   FormatPartitionSet(r.owned).c_str(), static_cast<unsigned long long>(r.applied),
                   static_cast<unsigned long long>(lag),
-                  static_cast<long long>((now_ms - r.updated_ms) / 1000),
+                  static_cast<long long>((now_ms - r.updated_ms) / 1000), model.c_str(),
                   r.address.empty() ? "-" : r.address.c_str(),
                   row.problem.empty() ? r.error.c_str() : row.problem.c_str());
     }
@@ -327,6 +363,15 @@ int StatusCmd(int argc, char** argv) {
   if (!uncovered.empty()) {
     std::printf("partitions no reporting node owns: %s\n", FormatPartitionSet(uncovered).c_str());
   }
+  // model: the version a node serves (installed through the log), * = it
+  // holds the trainer lock.
+  std::printf("trainer lock: %s; published models:", holder->empty() ? "(free)" : holder->c_str());
+  if (models.empty()) std::printf(" none");
+  for (const ModelManifest& m : models) {
+    std::printf(" v%llu (position %llu, by %s)", static_cast<unsigned long long>(m.version),
+                static_cast<unsigned long long>(m.position), m.trainer.c_str());
+  }
+  std::printf("\n");
   return kOk;
 }
 
@@ -513,7 +558,8 @@ int Serve(int argc, char** argv) {
   if (!ParseArgs(argc, argv, 2,
                  {"servers", "stream", "partitions", "replicas", "db", "name", "own", "token",
                   "token-file", "address", "port", "threads", "backup-dir", "max-wait-ms",
-                  "no-create-stream", "allow-remote", "bootstrap"},
+                  "no-create-stream", "allow-remote", "bootstrap", "trainer", "follow-models",
+                  "model-interval-ms", "train-after", "trainer-lease-ms"},
                  &args, &why)) {
     return Usage(why);
   }
@@ -538,6 +584,36 @@ int Serve(int argc, char** argv) {
   uint64_t n = 0;
   if (!ParseUint(args.Get("max-wait-ms", "30000"), &n)) return Usage("--max-wait-ms: want a number");
   const int max_wait_ms = static_cast<int>(n);
+  // The model loop (trainer.h): --trainer and/or --follow-models.
+  ModelLoopOptions mo;
+  mo.train = args.Has("trainer");
+  mo.follow = args.Has("follow-models");
+  mo.candidate = no.name;
+  // The trainer serves requests too: its training yields to them (nice +10,
+  // one core left to serving), as `recdb serve`'s scheduled retrains do.
+  mo.train_options.low_priority = true;
+  if (mo.train || mo.follow) {
+    if (!no.owned.empty()) {
+      return Usage("--trainer and --follow-models need a full replica (--own all): a model "
+                   "names items by the trainer's internal ids");
+    }
+    if (!ParseUint(args.Get("model-interval-ms", "5000"), &n) || n < 10 || n > 86400000) {
+      return Usage("--model-interval-ms: want 10..86400000");
+    }
+    mo.interval_ms = static_cast<int>(n);
+    if (!ParseUint(args.Get("train-after", "1"), &n) || n < 1) {
+      return Usage("--train-after: want a number >= 1");
+    }
+    mo.train_after = n;
+    if (!ParseUint(args.Get("trainer-lease-ms", "30000"), &n) || n < 1000 || n > 86400000) {
+      return Usage("--trainer-lease-ms: want 1000..86400000");
+    }
+    mo.ttl_ms = static_cast<int64_t>(n);
+  } else if (args.Has("model-interval-ms") || args.Has("train-after") ||
+             args.Has("trainer-lease-ms")) {
+    return Usage("--model-interval-ms, --train-after and --trainer-lease-ms go with --trainer "
+                 "or --follow-models");
+  }
 
   std::error_code ec;
   const bool empty_dir =
@@ -546,6 +622,7 @@ int Serve(int argc, char** argv) {
       args.Has("bootstrap") && empty_dir ? ClusterNode::BootstrapFromPublishedSnapshot(no)
                                          : ClusterNode::Open(no);
   if (!node.ok()) return Fail("serve", node.status());
+  std::unique_ptr<ModelLoop> models;
   NodeFront front(node->get(), no.name, max_wait_ms);
   so.front = [&front](serve::ApiService& service, std::string_view method,
                       std::string_view target, std::string_view body) {
@@ -557,6 +634,12 @@ int Serve(int argc, char** argv) {
   (*node)->SetAddress(address);
   Status s = (*node)->Start();
   if (!s.ok()) return Fail("serve", s);
+  if (mo.train || mo.follow) {
+    StatusOr<std::unique_ptr<ModelLoop>> loop = ModelLoop::Start(node->get(), mo);
+    if (!loop.ok()) return Fail("serve", loop.status());
+    models = std::move(loop).value();
+    front.SetModelLoop(models.get());
+  }
   // In the registry before announcing readiness (status and router see it).
   s = (*node)->ReportNow();
   if (!s.ok()) {
@@ -564,14 +647,19 @@ int Serve(int argc, char** argv) {
                  s.ToString().c_str());
   }
   std::printf("{\"address\":\"%s\",\"port\":%u,\"node\":\"%s\",\"stream\":\"%s\","
-              "\"partitions\":%u,\"owned\":\"%s\",\"applied\":%llu}\n",
+              "\"partitions\":%u,\"owned\":\"%s\",\"applied\":%llu,\"trainer\":%s,"
+              "\"follow_models\":%s}\n",
               (*server)->address().c_str(), static_cast<unsigned>((*server)->port()),
               no.name.c_str(), no.log.stream.c_str(), (*node)->partitions(),
               FormatPartitionSet((*node)->owned()).c_str(),
-              static_cast<unsigned long long>((*node)->applied_sequence()));
+              static_cast<unsigned long long>((*node)->applied_sequence()),
+              mo.train ? "true" : "false", mo.follow ? "true" : "false");
   std::fflush(stdout);
   (*server)->Wait();  // until SIGINT/SIGTERM; requests in flight finish
   server->reset();
+  front.SetModelLoop(nullptr);
+  if (models != nullptr) models->Stop();  // releases the trainer lock at once
+  models.reset();
   s = (*node)->Close();
   if (!s.ok()) return Fail("serve", s);
   return kOk;
