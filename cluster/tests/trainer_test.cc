@@ -13,6 +13,7 @@
 #include "cluster/node.h"
 #include "cluster/trainer.h"
 #include "cluster_fixture.h"
+#include "../../tests/engine/db_test_util.h"
 
 namespace recdb::cluster {
 namespace {
@@ -97,18 +98,10 @@ class TrainerTest : public ClusterFixture {
     return r.ok() ? r->last_sequence : 0;
   }
 
+  // The node's top 5 (ids and scores), through the one helper the DB tests use.
   static std::vector<std::pair<std::string, double>> Top(ClusterNode& node,
                                                          const std::string& user) {
-    RecommendRequest r;
-    r.user = user;
-    r.k = 5;
-    auto res = node.db()->Recommend(r);
-    EXPECT_TRUE(res.ok()) << res.status().ToString();
-    std::vector<std::pair<std::string, double>> out;
-    if (res.ok()) {
-      for (const auto& it : res->items) out.emplace_back(it.id, it.score);
-    }
-    return out;
+    return test::TopScores(*node.db(), user);
   }
 };
 
