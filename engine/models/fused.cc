@@ -278,13 +278,14 @@ double Fused::LearnWeights(const std::vector<CandidateScores>& cands, const eval
     std::vector<double> mean(m, 0.0);
     double scale = 0;
     for (int b = 0; b < options_.weight_bags; ++b) {
-      // Bag b draws from its own stream: a blend of B bags from seed s is
-      // the mean of the one-bag blends from seeds s .. s + B - 1.
+      // Bag b draws its resample from its own stream (seed + b), then
+      // shuffles the order the bag before it used.
       uint64_t state = SplitMix64(options_.weight_bag_seed + static_cast<uint64_t>(b));
       std::vector<uint32_t> count(n_users, 0);
       for (size_t d = 0; d < n_users; ++d) ++count[SplitMix64Next(&state) % n_users];
       // The search is path-dependent: each bag visits the components in its
-      // own order (Fisher-Yates), so the mean also averages over paths.
+      // own uniformly random order (Fisher-Yates of any permutation), so the
+      // mean also averages over paths.
       for (size_t j = m; j > 1; --j) std::swap(order[j - 1], order[SplitMix64Next(&state) % j]);
       const std::vector<double> w = search(start, count, order);
       double sum = 0;
