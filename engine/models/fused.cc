@@ -17,6 +17,7 @@
 #include "engine/models/ials.h"
 #include "engine/models/item_knn.h"
 #include "engine/models/trending.h"
+#include "recdb/splitmix64.h"
 
 namespace recdb::models {
 
@@ -205,31 +206,7 @@ Status Fused::Fit(const Dataset& data) {
       cands[k] = ScoreCandidates(ptrs, tq.query, tr.UserItems(u), options_.candidates_per_model,
                                  tr.item_rank());
     });
-    auto objective = [&](const std::vector<double>& w) {
-      std::vector<double> per(cands.size());
-      ParallelFor(cands.size(), options_.threads, [&](size_t k) {
-        auto top = RankCandidates(cands[k], w, 10, tr.item_rank());
-        per[k] = eval::NdcgAtK(top, val.test_items[val.test_users[k]], 10);
-      });
-      double s = 0;
-      for (double v : per) s += v;
-      return per.empty() ? 0.0 : s / static_cast<double>(per.size());
-    };
-    double best = objective(weights_);
-    for (int round = 0; round < options_.search_rounds; ++round) {
-      bool improved = false;
-      for (size_t j = 0; j < m; ++j) {
-        const std::vector<double>& grid = components_[j].grid.empty() ? options_.grid : components_[j].grid;
-        for (double g : grid) {
-          if (g == weights_[j]) continue;
-          std::vector<double> w = weights_;
-          w[j] = g;
-          const double v = objective(w);
-          if (v > best + 1e-9) best = v, weights_ = w, improved = true;
-        }
-      }
-      if (!improved) break;
-    }
+    const double best = LearnWeights(cands, val);
     validation_ndcg_ = best;
     if (options_.context_weights) {
       validation_ndcg_ = LearnContextDeltas(cands, user_features, val, best);
@@ -249,6 +226,82 @@ Status Fused::Fit(const Dataset& data) {
   retrieval_prepared_ = false;
   if (fitted.ok()) PrepareServing(/*may_defer=*/false);
   return fitted;
+}
+
+double Fused::LearnWeights(const std::vector<CandidateScores>& cands, const eval::TemporalSplit& val) {
+  const size_t m = components_.size();
+  const size_t n_users = cands.size();
+  const std::span<const uint32_t> rank = val.train.item_rank();
+  // Mean validation NDCG@10 of `w`, user k counted count[k] times (empty:
+  // once each); users counted 0 times are not ranked.
+  auto objective = [&](const std::vector<double>& w, const std::vector<uint32_t>& count) {
+    std::vector<double> per(n_users, 0.0);
+    ParallelFor(n_users, options_.threads, [&](size_t k) {
+      const double c = count.empty() ? 1.0 : count[k];
+      if (c == 0) return;
+      auto top = RankCandidates(cands[k], w, 10, rank);
+      per[k] = c * eval::NdcgAtK(top, val.test_items[val.test_users[k]], 10);
+    });
+    double s = 0;
+    for (double v : per) s += v;
+    return n_users == 0 ? 0.0 : s / static_cast<double>(n_users);
+  };
+  // Coordinate search from `w`: each component's grid in turn (in `order`),
+  // a weight kept when it raises the objective, until a pass changes nothing.
+  auto search = [&](std::vector<double> w, const std::vector<uint32_t>& count, const std::vector<size_t>& order) {
+    double best = objective(w, count);
+    for (int round = 0; round < options_.search_rounds; ++round) {
+      bool improved = false;
+      for (size_t j : order) {
+        const std::vector<double>& grid = components_[j].grid.empty() ? options_.grid : components_[j].grid;
+        for (double g : grid) {
+          if (g == w[j]) continue;
+          std::vector<double> trial = w;
+          trial[j] = g;
+          const double v = objective(trial, count);
+          if (v > best + 1e-9) best = v, w = std::move(trial), improved = true;
+        }
+      }
+      if (!improved) break;
+    }
+    return w;
+  };
+  std::vector<size_t> order(m);
+  for (size_t j = 0; j < m; ++j) order[j] = j;
+  if (options_.weight_bags <= 0 || n_users == 0) {
+    weights_ = search(weights_, {}, order);
+  } else {
+    // A blend ranks by w . z, so only the direction of w matters: each bag's
+    // weights enter the mean as shares of their sum, and the mean is scaled
+    // back to the bags' mean sum (weights of the grid's magnitude).
+    const std::vector<double> start = weights_;
+    std::vector<double> mean(m, 0.0);
+    double scale = 0;
+    for (int b = 0; b < options_.weight_bags; ++b) {
+      // Bag b draws its resample from its own stream (seed + b), then
+      // shuffles the order the bag before it used.
+      uint64_t state = SplitMix64(options_.weight_bag_seed + static_cast<uint64_t>(b));
+      std::vector<uint32_t> count(n_users, 0);
+      for (size_t d = 0; d < n_users; ++d) ++count[SplitMix64Next(&state) % n_users];
+      // The search is path-dependent: each bag visits the components in its
+      // own uniformly random order (Fisher-Yates of any permutation), so the
+      // mean also averages over paths.
+      for (size_t j = m; j > 1; --j) std::swap(order[j - 1], order[SplitMix64Next(&state) % j]);
+      const std::vector<double> w = search(start, count, order);
+      double sum = 0;
+      for (double x : w) sum += std::abs(x);
+      if (sum == 0) continue;  // every weight 0: no direction to add
+      for (size_t j = 0; j < m; ++j) mean[j] += w[j] / sum;
+      scale += sum;
+    }
+    if (scale > 0) {
+      double shares = 0;
+      for (double x : mean) shares += std::abs(x);
+      for (double& x : mean) x *= scale / options_.weight_bags / shares;
+      weights_ = std::move(mean);
+    }  // else every bag switched every component off: keep the start
+  }
+  return objective(weights_, {});
 }
 
 double Fused::LearnContextDeltas(const std::vector<CandidateScores>& cands,

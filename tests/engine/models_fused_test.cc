@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "engine/eval/evaluator.h"
 #include "engine/eval/split.h"
 #include "engine/models/cooccurrence.h"
@@ -52,6 +54,40 @@ TEST(ModelsFusedTest, LearnsWeightsOnValidationOnlyAndDeterministically) {
   EXPECT_GT(f.Weights()[1].second, f.Weights()[0].second);
   auto r = eval::Evaluate(f, *split);
   EXPECT_GT(r.ndcg, 0.5);
+}
+
+// FusedOptions::weight_bags: each bag is one coordinate search (on its own
+// bootstrap resample, in its own order), whose weights lie on the grid; the
+// blend takes their mean (as shares of each bag's sum, scaled back to the
+// bags' mean sum), which leaves the grid when the bags disagree. Seeded.
+TEST(ModelsFusedTest, BaggedWeightsAverageTheBagsSearches) {
+  Dataset d = testdata::Clustered(80, 40, 15);
+  auto split = eval::SplitByTime(d);
+  ASSERT_TRUE(split.ok());
+  auto fit = [&](int bags, uint64_t seed) {
+    FusedOptions o;
+    o.weight_bags = bags;
+    o.weight_bag_seed = seed;
+    o.context_weights = false;
+    Fused f(PopAndCooc(), o);
+    EXPECT_TRUE(f.Fit(split->train).ok());
+    std::vector<double> w;
+    for (const auto& [name, weight] : f.Weights()) w.push_back(weight);
+    return w;
+  };
+  auto on_grid = [](const std::vector<double>& w) {
+    for (double x : w) {
+      bool found = false;
+      for (double g : FusedOptions().grid) found = found || std::abs(x - g) < 1e-12;
+      if (!found) return false;
+    }
+    return true;
+  };
+  for (uint64_t seed = 0; seed < 5; ++seed) EXPECT_TRUE(on_grid(fit(1, seed))) << seed;  // one bag: one search
+  bool averaged = false;
+  for (uint64_t seed = 0; seed < 30 && !averaged; ++seed) averaged = !on_grid(fit(4, seed));
+  EXPECT_TRUE(averaged) << "no 4-bag blend left the grid: the bags are not averaged";
+  EXPECT_EQ(fit(4, 7), fit(4, 7));
 }
 
 }  // namespace
