@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -37,6 +38,22 @@ SimOptions TinyLearned(const std::string& dir, int learn_rounds, int update_ever
   o.learned.pool = 20;
   o.learned.steps = 30;
   return o;
+}
+
+// Runs `o` on 2 threads, then again in `other_dir` on 1 thread, and
+// expects byte-identical JSON (parallelism does not change the result);
+// returns the first run.
+SimResult RunTwiceExpectingSameJson(SimOptions o, const std::string& other_dir) {
+  o.threads = 2;
+  auto r1 = RunSimulation(o);
+  EXPECT_TRUE(r1.ok()) << r1.status().ToString();
+  o.work_dir = other_dir;
+  o.threads = 1;
+  auto r2 = RunSimulation(o);
+  EXPECT_TRUE(r2.ok()) << r2.status().ToString();
+  if (!r1.ok() || !r2.ok()) return SimResult{};
+  EXPECT_EQ(ResultJson(*r1), ResultJson(*r2));
+  return std::move(*r1);
 }
 
 TEST(SimulatorTest, SameSeedGivesByteIdenticalJson) {
@@ -114,15 +131,9 @@ TEST(SimulatorTest, RejectsBadOptions) {
 // parameters moved from theta_0, and the bar section is written.
 TEST(SimulatorTest, LearnedPolicyIsDeterministicAndLearns) {
   test::TempDir a, b;
-  SimOptions o = TinyLearned(a.path(), 1, 1);
-  o.threads = 2;
-  auto r1 = RunSimulation(o);
-  ASSERT_TRUE(r1.ok()) << r1.status().ToString();
-  o.work_dir = b.path();
-  o.threads = 1;
-  auto r2 = RunSimulation(o);
-  ASSERT_TRUE(r2.ok()) << r2.status().ToString();
-  EXPECT_EQ(ResultJson(*r1), ResultJson(*r2));
+  const SimResult res = RunTwiceExpectingSameJson(TinyLearned(a.path(), 1, 1), b.path());
+  ASSERT_FALSE(res.rounds.empty());
+  const SimResult* r1 = &res;
   const auto j = nlohmann::json::parse(ResultJson(*r1));
   ASSERT_TRUE(j.contains("learned_bar"));
   EXPECT_EQ(j["learned_bar"]["rounds"][0], 2);
@@ -236,14 +247,9 @@ TEST(SimulatorTest, OffPolicyFromSeveralLoggers) {
   o.rounds = 6;
   o.policies = {"fused", "random", "learned"};
   o.ope_loggers = {"random", "learned", "absent"};
-  o.threads = 2;
-  auto r1 = RunSimulation(o);
-  ASSERT_TRUE(r1.ok()) << r1.status().ToString();
-  o.work_dir = b.path();
-  o.threads = 1;
-  auto r2 = RunSimulation(o);
-  ASSERT_TRUE(r2.ok()) << r2.status().ToString();
-  EXPECT_EQ(ResultJson(*r1), ResultJson(*r2));
+  const SimResult res = RunTwiceExpectingSameJson(o, b.path());
+  ASSERT_FALSE(res.rounds.empty());
+  const SimResult* r1 = &res;
   ASSERT_EQ(r1->off_policy.size(), 2u);  // fused and learned, from random
   EXPECT_EQ(r1->off_policy.at("fused").logger, "random");
   ASSERT_EQ(r1->off_policy_from.size(), 1u);
