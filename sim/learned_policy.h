@@ -32,7 +32,9 @@
 //   lambda_K = K (1 - pi(a))^(K-1)                  (top-K multiplier)
 // with w and lambda_K recomputed at the current theta each step and held
 // fixed inside the gradient (the paper's estimator), N the logged slots,
-// then serves the new theta; it retrains every update_every rounds on the
+// plus entropy_weight times the mean softmax entropy of the logged lists
+// (an entropy regulariser, against the softmax collapsing onto a few
+// candidates: the filter bubble's engine here), then serves the new theta; it retrains every update_every rounds on the
 // last train_window rounds of its log, its own propensities included.
 //
 // Raw clicks reward showing users more of what they already consume (the
