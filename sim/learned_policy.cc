@@ -109,8 +109,12 @@ class LearnedPolicy : public Policy {
       const auto i = static_cast<size_t>(items[a]);
       if (ctx.categories && i < ctx.categories->size()) category[a] = (*ctx.categories)[i];
     }
+    std::vector<double> conditional;  // given the slots above: not what IPS needs
     pending_.shown =
-        PlackettLuceDraw(pi, ctx.k, &rng, &slate.propensities, &category, o_.max_per_category);
+        PlackettLuceDraw(pi, ctx.k, &rng, &conditional, &category, o_.max_per_category);
+    // Logged: each pick's marginal probability at its slot (recdb/off_policy.h).
+    slate.propensities =
+        policy::PlackettLuceSlotMarginals(pi, pending_.shown, &category, o_.max_per_category);
     for (size_t a : pending_.shown) slate.items.push_back(items[a]);
     // beta: the behaviour policy's per-item softmax probability (with a
     // category cap the slot propensities no longer determine it).
@@ -171,6 +175,7 @@ class LearnedPolicy : public Policy {
     s.weight_cap = o_.weight_cap;
     s.l2 = o_.l2;
     s.total_slots = total_slots;
+    s.entropy_weight = o_.entropy_weight;
     policy::AdamSettings adam;
     adam.learning_rate = o_.learning_rate;
     adam.steps = o_.steps;

@@ -10,11 +10,13 @@
 //   pi(a | s) = exp(theta . x_a) / sum_b exp(theta . x_b)
 // and a K-list is drawn from it without replacement (Plackett-Luce): slot j
 // takes a candidate with probability pi(a) / (1 - mass of slots 0..j-1).
-// That conditional probability is the logged propensity of slot j (exact:
-// the probability with which that item was put at that position given the
-// slots above it). The beta of the correction is the per-item softmax
+// The logged propensity of slot j is the marginal probability that the
+// draw puts that item at slot j (policy::PlackettLuceSlotMarginals, exact
+// for max_per_category <= 1), what item-position IPS needs; until
+// 2026-12-07 it was the conditional pi(a) / (1 - mass above), which biased
+// such estimates. The beta of the correction is the per-item softmax
 // probability pi(a) of the serving theta, kept with the list when it is
-// served: with the category cap the slot propensities no longer determine it.
+// served: the slot propensities do not determine it.
 //
 // The features, softmax, draw, gradient and Adam are recdb/policy_gradient.h,
 // shared with the database's own learned policy; this file keeps the
@@ -30,7 +32,9 @@
 //   lambda_K = K (1 - pi(a))^(K-1)                  (top-K multiplier)
 // with w and lambda_K recomputed at the current theta each step and held
 // fixed inside the gradient (the paper's estimator), N the logged slots,
-// then serves the new theta; it retrains every update_every rounds on the
+// plus entropy_weight times the mean softmax entropy of the logged lists
+// (an entropy regulariser, against the softmax collapsing onto a few
+// candidates: the filter bubble's engine here), then serves the new theta; it retrains every update_every rounds on the
 // last train_window rounds of its log, its own propensities included.
 //
 // Raw clicks reward showing users more of what they already consume (the
@@ -66,6 +70,11 @@ struct LearnedOptions {
   double l2 = 1e-3;
   double learning_rate = 0.05;
   int steps = 150;            // Adam steps per training
+  // Entropy regulariser tau (recdb/policy_gradient.h ReinforceSettings::
+  // entropy_weight): J += tau * mean softmax entropy of the training lists.
+  // 0 = off. Default 0.3, chosen on seed 7 (sim/README.md "Entropy
+  // regulariser").
+  double entropy_weight = 0.3;
   // Reward shaping toward diverse consumption: a rewarded slot counts
   // r * (1 + novelty_bonus * (1 - share)) in training, share being the
   // user's consumption share of the item's category when it was shown

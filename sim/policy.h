@@ -23,8 +23,8 @@
 //               propensities.
 //   learned     REINFORCE with the top-K off-policy correction over the
 //               fused model's candidates (sim/learned_policy.h): samples
-//               its list from a softmax and logs each slot's sampled
-//               (Plackett-Luce conditional) probability.
+//               its list from a softmax and logs each pick's marginal
+//               probability at its slot (exact for a category cap <= 1).
 #pragma once
 
 #include <cstddef>

@@ -428,22 +428,30 @@ StatusOr<SimResult> RunSimulation(const SimOptions& o) {
   }
   if (full > 0) start_entropy /= static_cast<double>(full);
 
-  const auto random_it = std::find(o.policies.begin(), o.policies.end(), "random");
-  std::map<std::string, OffPolicyAcc> acc;
+  // The loggers that run, in ope_loggers order.
+  std::vector<size_t> loggers;
+  for (const auto& name : o.ope_loggers) {
+    auto it = std::find(o.policies.begin(), o.policies.end(), name);
+    const auto lp = static_cast<size_t>(it - o.policies.begin());
+    if (it != o.policies.end() && std::find(loggers.begin(), loggers.end(), lp) == loggers.end()) {
+      loggers.push_back(lp);
+    }
+  }
+  std::map<std::pair<size_t, std::string>, OffPolicyAcc> acc;  // (logger, candidate)
   std::vector<std::vector<UserState>> before(runs.size());  // users as each round began
   for (int t = 1; t <= o.rounds; ++t) {
-    if (random_it != o.policies.end()) {
+    if (!loggers.empty()) {
       for (size_t p = 0; p < runs.size(); ++p) before[p] = runs[p].users;
     }
     RECDB_RETURN_IF_ERROR(ParallelFor(runs.size(), o.threads, [&](size_t p) {
       return StepRound(o, setup, model, t, &runs[p]);
     }));
-    if (random_it == o.policies.end()) continue;
-    const size_t lp = static_cast<size_t>(random_it - o.policies.begin());
-    for (size_t p = 0; p < runs.size(); ++p) {
-      if (p == lp) continue;
-      AccumulateOffPolicy(o, setup, model, t, runs[lp], before[lp], runs[p], before[p],
-                          &acc[o.policies[p]]);
+    for (size_t lp : loggers) {
+      for (size_t p = 0; p < runs.size(); ++p) {
+        if (p == lp) continue;
+        AccumulateOffPolicy(o, setup, model, t, runs[lp], before[lp], runs[p], before[p],
+                            &acc[{lp, o.policies[p]}]);
+      }
     }
   }
   for (size_t p = 0; p < runs.size(); ++p) {
@@ -454,10 +462,11 @@ StatusOr<SimResult> RunSimulation(const SimOptions& o) {
     result.parameters[o.policies[p]] = runs[p].policy->Parameters();
     RECDB_RETURN_IF_ERROR(runs[p].db->Close());
   }
-  for (auto& [name, a] : acc) {
+  for (auto& [key, a] : acc) {
+    const std::string& name = key.second;
     const recdb::OffPolicyEstimate est = a.estimator.Estimate();
     OffPolicyEstimate e;
-    e.logger = "random";
+    e.logger = o.policies[key.first];
     e.slots = est.slots;
     e.matches = est.matches;
     e.ips = est.ips;
@@ -482,7 +491,11 @@ StatusOr<SimResult> RunSimulation(const SimOptions& o) {
     e.bound_low = est.bound_low;
     e.bound_high = est.bound_high;
     e.truth_in_bounds = e.truth >= e.bound_low && e.truth <= e.bound_high;
-    result.off_policy[name] = e;
+    if (key.first == loggers.front()) {
+      result.off_policy[name] = e;
+    } else {
+      result.off_policy_from[e.logger][name] = e;
+    }
   }
   return result;
 }
@@ -492,6 +505,35 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 double Round6(double x) { return std::round(x * 1e6) / 1e6; }
+
+Json OffPolicyJson(const OffPolicyEstimate& e) {
+  return Json{{"logger", e.logger},
+              {"slots", e.slots},
+              {"matches", e.matches},
+              {"ips", Round6(e.ips)},
+              {"ips_ci95", {Round6(e.ips - e.ips_half_width), Round6(e.ips + e.ips_half_width)}},
+              {"snips", Round6(e.snips)},
+              {"snips_ci95",
+               {Round6(e.snips - e.snips_half_width), Round6(e.snips + e.snips_half_width)}},
+              {"truth", Round6(e.truth)},
+              {"truth_ci95",
+               {Round6(e.truth - e.truth_half_width), Round6(e.truth + e.truth_half_width)}},
+              {"truth_in_ips_ci95", e.truth_in_ips_interval},
+              {"truth_in_snips_ci95", e.truth_in_snips_interval},
+              {"counterfactual", Round6(e.counterfactual)},
+              {"counterfactual_in_ips_ci95", e.counterfactual_in_ips_interval},
+              {"counterfactual_in_snips_ci95", e.counterfactual_in_snips_interval},
+              {"own_state_expected", Round6(e.own_state_expected)},
+              {"counterfactual_with_candidate_repeats",
+               Round6(e.counterfactual_with_candidate_repeats)},
+              {"unsupported_share", Round6(e.unsupported_share)},
+              {"repeat_share", Round6(e.repeat_share)},
+              {"fresh_ips", Round6(e.fresh_ips)},
+              {"fresh_ips_ci95", {Round6(e.fresh_ips - e.fresh_ips_half_width),
+                                  Round6(e.fresh_ips + e.fresh_ips_half_width)}},
+              {"closed_loop_bounds", {Round6(e.bound_low), Round6(e.bound_high)}},
+              {"truth_in_closed_loop_bounds", e.truth_in_bounds}};
+}
 
 struct MetricDef {
   const char* name;
@@ -577,10 +619,12 @@ std::string ResultJson(const SimResult& r) {
                     {"temperature", lo.temperature},     {"weight_cap", lo.weight_cap},
                     {"l2", lo.l2},                       {"learning_rate", lo.learning_rate},
                     {"steps", lo.steps},
+                    {"entropy_weight", lo.entropy_weight},
                     {"novelty_bonus", lo.novelty_bonus},
                     {"max_habit_weight", std::isfinite(lo.max_habit_weight) ? Json(lo.max_habit_weight) : Json("inf")},
                     {"max_per_category", lo.max_per_category}};
   }
+  p["ope_loggers"] = o.ope_loggers;
   j["parameters"] = p;
   Json metrics;
   for (const auto& def : Metrics()) {
@@ -614,35 +658,15 @@ std::string ResultJson(const SimResult& r) {
   }
   j["summary"] = summary;
   Json ope;
-  for (const auto& [name, e] : r.off_policy) {
-    ope[name] = {{"logger", e.logger},
-                 {"slots", e.slots},
-                 {"matches", e.matches},
-                 {"ips", Round6(e.ips)},
-                 {"ips_ci95", {Round6(e.ips - e.ips_half_width), Round6(e.ips + e.ips_half_width)}},
-                 {"snips", Round6(e.snips)},
-                 {"snips_ci95",
-                  {Round6(e.snips - e.snips_half_width), Round6(e.snips + e.snips_half_width)}},
-                 {"truth", Round6(e.truth)},
-                 {"truth_ci95",
-                  {Round6(e.truth - e.truth_half_width), Round6(e.truth + e.truth_half_width)}},
-                 {"truth_in_ips_ci95", e.truth_in_ips_interval},
-                 {"truth_in_snips_ci95", e.truth_in_snips_interval},
-                 {"counterfactual", Round6(e.counterfactual)},
-                 {"counterfactual_in_ips_ci95", e.counterfactual_in_ips_interval},
-                 {"counterfactual_in_snips_ci95", e.counterfactual_in_snips_interval},
-                 {"own_state_expected", Round6(e.own_state_expected)},
-                 {"counterfactual_with_candidate_repeats",
-                  Round6(e.counterfactual_with_candidate_repeats)},
-                 {"unsupported_share", Round6(e.unsupported_share)},
-                 {"repeat_share", Round6(e.repeat_share)},
-                 {"fresh_ips", Round6(e.fresh_ips)},
-                 {"fresh_ips_ci95", {Round6(e.fresh_ips - e.fresh_ips_half_width),
-                                     Round6(e.fresh_ips + e.fresh_ips_half_width)}},
-                 {"closed_loop_bounds", {Round6(e.bound_low), Round6(e.bound_high)}},
-                 {"truth_in_closed_loop_bounds", e.truth_in_bounds}};
-  }
+  for (const auto& [name, e] : r.off_policy) ope[name] = OffPolicyJson(e);
   j["off_policy"] = ope;
+  if (!r.off_policy_from.empty()) {
+    Json from;
+    for (const auto& [logger, by] : r.off_policy_from) {
+      for (const auto& [name, e] : by) from[logger][name] = OffPolicyJson(e);
+    }
+    j["off_policy_from"] = from;
+  }
   // Issue #22's bar for care, when both policies ran.
   if (r.rounds.count("fused") && r.rounds.count("fused+care") && !r.rounds.at("fused").empty()) {
     const auto& f = r.rounds.at("fused").back();

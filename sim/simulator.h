@@ -57,6 +57,10 @@ struct SimOptions {
   // The "learned" policy's settings (its k is set from `k`).
   LearnedOptions learned;
   ResponseOptions response;
+  // Whose impression logs the off-policy estimates read, each among
+  // `policies` (others are skipped): the first's estimates of every other
+  // policy are SimResult::off_policy, each further one's off_policy_from.
+  std::vector<std::string> ope_loggers = {"random"};
   int threads = 2;        // policies stepped in parallel
   int train_threads = 1;  // TrainOptions::threads (fixed: results do not depend on --threads)
   std::string work_dir;   // databases go to work_dir/<policy>; must not exist or be empty
@@ -132,6 +136,8 @@ struct SimResult {
   // By policy: its learned parameters at the end (Policy::Parameters).
   std::map<std::string, std::map<std::string, double>> parameters;
   std::map<std::string, OffPolicyEstimate> off_policy;      // by candidate policy
+  // From the further loggers (SimOptions::ope_loggers): logger -> candidate.
+  std::map<std::string, std::map<std::string, OffPolicyEstimate>> off_policy_from;
   std::map<std::string, double> seconds;                    // wall time by policy (not in JSON)
 };
 

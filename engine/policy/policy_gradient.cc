@@ -7,6 +7,8 @@
 #include <cmath>
 #include <map>
 
+#include "recdb/splitmix64.h"
+
 namespace recdb::policy {
 
 std::vector<std::string> PolicyFeatureNames(const std::vector<std::string>& recommenders) {
@@ -114,6 +116,126 @@ std::vector<size_t> PlackettLuceDraw(const std::vector<double>& pi, size_t k,
   return out;
 }
 
+std::vector<double> PlackettLuceSlotMarginals(const std::vector<double>& pi,
+                                              const std::vector<size_t>& picks,
+                                              const std::vector<int>* group, size_t cap,
+                                              size_t mc_draws) {
+  const size_t n = pi.size();
+  const size_t k = picks.size();
+  std::vector<double> out(k, 0.0);
+  if (k == 0 || n == 0) return out;
+  if (group && cap >= 2) {
+    // No closed form: the draw's own frequencies, from a fixed seed.
+    uint64_t state = SplitMix64(0x4D415247494E414Cull);  // "MARGINAL"
+    auto uniform = [&state] {
+      return static_cast<double>(SplitMix64Next(&state) >> 11) * 0x1.0p-53;
+    };
+    std::vector<double> hits(k, 0.0), props;
+    const size_t draws = std::max<size_t>(1, mc_draws);
+    for (size_t r = 0; r < draws; ++r) {
+      const std::vector<size_t> d = PlackettLuceDraw(pi, k, uniform, &props, group, cap);
+      for (size_t j = 0; j < k && j < d.size(); ++j) hits[j] += d[j] == picks[j] ? 1.0 : 0.0;
+    }
+    for (size_t j = 0; j < k; ++j) {
+      out[j] = std::max(hits[j], 1.0) / static_cast<double>(draws);  // it was drawn: > 0
+    }
+    return out;
+  }
+  // Blocks: with cap 1, the candidates of one group (>= 0); otherwise, and
+  // for candidates without a group, each candidate alone.
+  std::vector<size_t> block(n);
+  std::vector<std::vector<size_t>> members;
+  std::map<int, size_t> by_group;
+  for (size_t a = 0; a < n; ++a) {
+    const int g = group && cap == 1 ? (*group)[a] : -1;
+    if (g >= 0) {
+      auto [it, fresh] = by_group.emplace(g, members.size());
+      if (fresh) members.emplace_back();
+      block[a] = it->second;
+    } else {
+      block[a] = members.size();
+      members.emplace_back();
+    }
+    members[block[a]].push_back(a);
+  }
+  const size_t m = members.size();
+  std::vector<double> rate(m, 0.0);
+  double total = 0;
+  for (size_t a = 0; a < n; ++a) {
+    rate[block[a]] += pi[a];
+    total += pi[a];
+  }
+  // Integrate over t in log space (s = ln t; the integrand is smooth and
+  // decays at both ends, where the trapezoid rule converges geometrically).
+  double slowest = total;
+  for (size_t j = 0; j < k; ++j) {
+    const double r = j < m ? rate[block[picks[j]]] : pi[picks[j]];
+    if (r > 0) slowest = std::min(slowest, r);
+  }
+  const double h = 0.2;
+  const double s_lo = std::log(1e-11 / total);
+  const double s_hi = std::log(50.0 / slowest);
+  std::vector<double> alive(m), poly, next;
+  for (double sv = s_lo; sv <= s_hi; sv += h) {
+    const double t = std::exp(sv);
+    for (size_t b = 0; b < m; ++b) alive[b] = std::exp(-rate[b] * t);  // no arrival by t
+    for (size_t j = 0; j < k; ++j) {
+      const size_t a = picks[j];
+      if (pi[a] <= 0) continue;
+      if (j < m) {
+        // a first of its block, at t; exactly j other blocks before.
+        poly.assign(j + 1, 0.0);
+        poly[0] = 1.0;
+        for (size_t b = 0; b < m; ++b) {
+          if (b == block[a]) continue;
+          const double q = alive[b], p = -std::expm1(-rate[b] * t);
+          for (size_t d = j; d > 0; --d) poly[d] = poly[d] * q + poly[d - 1] * p;
+          poly[0] *= q;
+        }
+        out[j] += h * t * pi[a] * alive[block[a]] * poly[j];
+      } else {
+        // Relaxed: a is not its block's winner and comes (j - m)th in a
+        // fresh draw of the non-winners. Winners are independent per block.
+        const size_t r = j - m;
+        poly.assign(r + 1, 0.0);
+        poly[0] = 1.0;
+        for (size_t b = 0; b < m; ++b) {
+          std::vector<double> bp(r + 1, 0.0);
+          for (size_t c : members[b]) {
+            if (c == a) continue;
+            std::vector<double> term(r + 1, 0.0);
+            term[0] = pi[c] / rate[b];
+            for (size_t e : members[b]) {
+              if (e == c || e == a) continue;
+              const double q = std::exp(-pi[e] * t), p = -std::expm1(-pi[e] * t);
+              for (size_t d = r; d > 0; --d) term[d] = term[d] * q + term[d - 1] * p;
+              term[0] *= q;
+            }
+            for (size_t d = 0; d <= r; ++d) bp[d] += term[d];
+          }
+          next.assign(r + 1, 0.0);
+          for (size_t x = 0; x <= r; ++x) {
+            for (size_t y = 0; x + y <= r; ++y) next[x + y] += poly[x] * bp[y];
+          }
+          poly.swap(next);
+        }
+        out[j] += h * t * pi[a] * std::exp(-pi[a] * t) * poly[r];
+      }
+    }
+  }
+  // The race's rates need not sum to 1: its probabilities are normalised.
+  for (double& v : out) v = std::clamp(v, 1e-300, 1.0);
+  return out;
+}
+
+double SoftmaxEntropy(const std::vector<double>& pi) {
+  double h = 0;
+  for (double p : pi) {
+    if (p > 0) h -= p * std::log(p);
+  }
+  return h;
+}
+
 namespace {
 
 // Calls fn(list, slot, c, pi_theta) for each rewarded slot of every list,
@@ -144,6 +266,11 @@ double ReinforceObjective(const std::vector<double>& theta, const std::vector<do
                       [&](const LoggedList& l, size_t slot, double c, const std::vector<double>& pi) {
                         j += c * std::log(std::max(pi[l.shown[slot]], 1e-300));
                       });
+  if (s.entropy_weight != 0 && !lists.empty()) {
+    double h = 0;
+    for (const LoggedList& l : lists) h += SoftmaxEntropy(SoftmaxProbabilities(l.features, s.dim, theta));
+    j += s.entropy_weight * h / static_cast<double>(lists.size());
+  }
   double norm = 0;
   for (double t : theta) norm += t * t;
   return j - 0.5 * s.l2 * norm;
@@ -169,6 +296,22 @@ std::vector<double> ReinforceGradient(const std::vector<double>& theta,
                           g[d] += c * (l.features[a * s.dim + d] - mean[d]);
                         }
                       });
+  if (s.entropy_weight != 0 && !lists.empty()) {
+    // dH/dtheta = -sum_b pi(b) log pi(b) (x_b - E_pi x).
+    const double scale = s.entropy_weight / static_cast<double>(lists.size());
+    for (const LoggedList& l : lists) {
+      const std::vector<double> pi = SoftmaxProbabilities(l.features, s.dim, theta);
+      std::fill(mean.begin(), mean.end(), 0.0);
+      for (size_t b = 0; b < l.n; ++b) {
+        for (size_t d = 0; d < s.dim; ++d) mean[d] += pi[b] * l.features[b * s.dim + d];
+      }
+      for (size_t b = 0; b < l.n; ++b) {
+        if (pi[b] <= 0) continue;
+        const double f = -scale * pi[b] * std::log(pi[b]);
+        for (size_t d = 0; d < s.dim; ++d) g[d] += f * (l.features[b * s.dim + d] - mean[d]);
+      }
+    }
+  }
   return g;
 }
 

@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
   std::string out_dir = "sim-out";
   bool keep_dbs = false;
   std::string policies = "fused,fused+care,popularity,random";
+  std::string ope_loggers = "random";
   std::map<std::string, Flag> flags;
   auto add = [&](const std::string& name, const std::string& help, auto* target) {
     std::ostringstream d;
@@ -116,6 +117,8 @@ int main(int argc, char** argv) {
   add("learned-l2", "learned: L2 penalty", &o.learned.l2);
   add("learned-lr", "learned: Adam learning rate", &o.learned.learning_rate);
   add("learned-steps", "learned: Adam steps per training", &o.learned.steps);
+  add("learned-entropy", "learned: entropy regulariser tau (J += tau * mean softmax entropy)",
+      &o.learned.entropy_weight);
   add("learned-novelty-bonus",
       "learned: train on r * (1 + X * (1 - the user's share of the item's category))",
       &o.learned.novelty_bonus);
@@ -126,6 +129,10 @@ int main(int argc, char** argv) {
       &o.learned.max_per_category);
   add("out", "output directory (sim.json, *.svg)", &out_dir);
   add("policies", "comma-separated: fused,fused+care,popularity,random,learned", &policies);
+  add("ope-loggers",
+      "comma-separated: whose logs the off-policy estimates read (the first: off_policy; "
+      "others: off_policy_from)",
+      &ope_loggers);
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--help" || a == "-h") {
@@ -162,14 +169,18 @@ int main(int argc, char** argv) {
       std::cerr << "recdb-sim: unknown flag --" << name << " (--help)\n";
       return 2;
     }
-    if (name == "out" || name == "policies" || name == "care-preset") {
-      *(name == "out" ? &out_dir : name == "policies" ? &policies : &o.care_preset) = value;
+    if (name == "out" || name == "policies" || name == "care-preset" || name == "ope-loggers") {
+      *(name == "out"           ? &out_dir
+        : name == "policies"    ? &policies
+        : name == "ope-loggers" ? &ope_loggers
+                                : &o.care_preset) = value;
     } else if (!it->second.set(value)) {
       std::cerr << "recdb-sim: bad value '" << value << "' for --" << name << "\n";
       return 2;
     }
   }
   o.policies = Split(policies);
+  o.ope_loggers = Split(ope_loggers);
   std::error_code ec;
   o.work_dir = out_dir + "/dbs";
   std::filesystem::remove_all(o.work_dir, ec);

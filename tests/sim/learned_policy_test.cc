@@ -115,6 +115,69 @@ TEST(LearnedPolicyMathTest, CappedDrawSpansCategoriesWithExactPropensities) {
   EXPECT_NEAR(props[2], 1.0, 1e-12);
 }
 
+// PlackettLuceSlotMarginals: P(item a at slot j) over all lists the draw
+// makes, against the draw's own frequencies, and each slot's marginals over
+// the candidates summing to 1 (which the quadrature must get right).
+void ExpectMarginalsAreTheDrawFrequencies(const std::vector<double>& pi, size_t k,
+                                          const std::vector<int>* group, size_t cap,
+                                          double tolerance) {
+  const size_t n = pi.size();
+  const size_t slots = std::min(k, n);
+  std::vector<std::vector<double>> freq(n, std::vector<double>(slots, 0.0));
+  const int kRuns = 200000;
+  for (int r = 0; r < kRuns; ++r) {
+    Rng rng(DrawKey(9, kLearnedPolicyStream, static_cast<uint64_t>(r)));
+    std::vector<double> props;
+    const auto picks = PlackettLuceDraw(pi, k, &rng, &props, group, cap);
+    for (size_t j = 0; j < picks.size(); ++j) freq[picks[j]][j] += 1.0 / kRuns;
+  }
+  std::vector<double> slot_sum(slots, 0.0);
+  for (size_t a = 0; a < n; ++a) {
+    const std::vector<size_t> same(slots, a);  // a at every slot
+    const auto m = policy::PlackettLuceSlotMarginals(pi, same, group, cap);
+    ASSERT_EQ(m.size(), slots);
+    for (size_t j = 0; j < slots; ++j) {
+      EXPECT_NEAR(m[j], freq[a][j], tolerance) << "item " << a << " slot " << j;
+      slot_sum[j] += m[j];
+    }
+  }
+  if (!group || cap <= 1) {
+    for (size_t j = 0; j < slots; ++j) EXPECT_NEAR(slot_sum[j], 1.0, 1e-7) << "slot " << j;
+  }
+}
+
+TEST(LearnedPolicyMathTest, SlotMarginalsOfAnUncappedDrawAreExact) {
+  const std::vector<double> pi = {0.35, 0.25, 0.15, 0.1, 0.08, 0.05, 0.02};
+  ExpectMarginalsAreTheDrawFrequencies(pi, 5, nullptr, 0, 0.004);
+  // Slot 0 is pi itself; slot 1 of item 0 by hand: sum_b pi_b pi_0 / (1 - pi_b).
+  const auto m = policy::PlackettLuceSlotMarginals(pi, {2, 0});
+  EXPECT_NEAR(m[0], 0.15, 1e-9);
+  double slot1 = 0;
+  for (size_t b = 1; b < pi.size(); ++b) slot1 += pi[b] * pi[0] / (1 - pi[b]);
+  EXPECT_NEAR(m[1], slot1, 1e-9);
+  // The conditional propensity the draw logs is another quantity.
+  EXPECT_GT(std::abs(m[1] - pi[0] / (1 - pi[2])), 0.05);
+  // Unnormalised weights give the same marginals.
+  std::vector<double> scaled;
+  for (double p : pi) scaled.push_back(3 * p);
+  const auto ms = policy::PlackettLuceSlotMarginals(scaled, {2, 0});
+  EXPECT_NEAR(ms[1], m[1], 1e-9);
+}
+
+TEST(LearnedPolicyMathTest, SlotMarginalsOfACappedDrawAreExact) {
+  const std::vector<double> pi = {0.3, 0.2, 0.15, 0.12, 0.08, 0.06, 0.05, 0.04};
+  // Categories 0 (three items), 1 (two), 2 (one) and two without a group:
+  // five blocks, so with k = 7 the cap relaxes for slots 5 and 6.
+  const std::vector<int> group = {0, 1, 0, 2, -1, 1, 0, -1};
+  ExpectMarginalsAreTheDrawFrequencies(pi, 7, &group, 1, 0.004);
+}
+
+TEST(LearnedPolicyMathTest, SlotMarginalsAboveCapOneAreEstimatedByDraws) {
+  const std::vector<double> pi = {0.3, 0.25, 0.2, 0.15, 0.1};
+  const std::vector<int> group = {0, 0, 0, 1, 1};
+  ExpectMarginalsAreTheDrawFrequencies(pi, 4, &group, 2, 0.012);
+}
+
 // Random lists: n candidates, dim features, some rewarded slots.
 std::vector<LoggedList> RandomLists(size_t dim, uint64_t seed) {
   Rng rng(seed);
@@ -137,8 +200,12 @@ std::vector<LoggedList> RandomLists(size_t dim, uint64_t seed) {
 TEST(LearnedPolicyTest, GradientMatchesFiniteDifferences) {
   const size_t dim = 4;
   const auto lists = RandomLists(dim, 11);
-  for (double cap : {10.0, 1.5}) {  // 1.5: some weights capped
+  for (double cap : {10.0, 1.5, -1.0}) {  // 1.5: some weights capped; -1: entropy term
     ReinforceSettings s;
+    if (cap < 0) {
+      cap = 10.0;
+      s.entropy_weight = 0.3;
+    }
     s.dim = dim;
     s.k = 3;
     s.weight_cap = cap;
@@ -161,6 +228,33 @@ TEST(LearnedPolicyTest, GradientMatchesFiniteDifferences) {
     }
     EXPECT_GT(norm, 1e-6);  // not a vacuous comparison of zeros
   }
+}
+
+// The entropy regulariser keeps the trained softmax flatter: the same log,
+// the same steps, a higher mean entropy with tau > 0, and the higher the
+// tau the higher the entropy.
+TEST(LearnedPolicyTest, EntropyRegulariserKeepsThePolicyFlatter) {
+  const size_t dim = 4;
+  const auto lists = RandomLists(dim, 13);
+  auto trained_entropy = [&](double tau) {
+    ReinforceSettings s;
+    s.dim = dim;
+    s.k = 3;
+    s.total_slots = 18;
+    s.entropy_weight = tau;
+    policy::AdamSettings adam;
+    adam.steps = 200;
+    std::vector<double> theta(dim, 0.0);
+    policy::TrainReinforce(lists, s, adam, &theta);
+    double h = 0;
+    for (const auto& l : lists) h += policy::SoftmaxEntropy(SoftmaxProbabilities(l.features, dim, theta));
+    return h / static_cast<double>(lists.size());
+  };
+  const double h0 = trained_entropy(0), h1 = trained_entropy(0.1), h2 = trained_entropy(1.0);
+  EXPECT_GT(h1, h0 + 0.01);
+  EXPECT_GT(h2, h1 + 0.01);
+  EXPECT_NEAR(policy::SoftmaxEntropy({0.5, 0.5}), std::log(2.0), 1e-12);
+  EXPECT_EQ(trained_entropy(0.1), h1);  // deterministic
 }
 
 TEST(LearnedPolicyTest, GradientAscentRaisesTheRewardedItemsProbability) {

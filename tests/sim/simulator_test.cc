@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -37,6 +38,22 @@ SimOptions TinyLearned(const std::string& dir, int learn_rounds, int update_ever
   o.learned.pool = 20;
   o.learned.steps = 30;
   return o;
+}
+
+// Runs `o` on 2 threads, then again in `other_dir` on 1 thread, and
+// expects byte-identical JSON (parallelism does not change the result);
+// returns the first run.
+SimResult RunTwiceExpectingSameJson(SimOptions o, const std::string& other_dir) {
+  o.threads = 2;
+  auto r1 = RunSimulation(o);
+  EXPECT_TRUE(r1.ok()) << r1.status().ToString();
+  o.work_dir = other_dir;
+  o.threads = 1;
+  auto r2 = RunSimulation(o);
+  EXPECT_TRUE(r2.ok()) << r2.status().ToString();
+  if (!r1.ok() || !r2.ok()) return SimResult{};
+  EXPECT_EQ(ResultJson(*r1), ResultJson(*r2));
+  return std::move(*r1);
 }
 
 TEST(SimulatorTest, SameSeedGivesByteIdenticalJson) {
@@ -114,15 +131,9 @@ TEST(SimulatorTest, RejectsBadOptions) {
 // parameters moved from theta_0, and the bar section is written.
 TEST(SimulatorTest, LearnedPolicyIsDeterministicAndLearns) {
   test::TempDir a, b;
-  SimOptions o = TinyLearned(a.path(), 1, 1);
-  o.threads = 2;
-  auto r1 = RunSimulation(o);
-  ASSERT_TRUE(r1.ok()) << r1.status().ToString();
-  o.work_dir = b.path();
-  o.threads = 1;
-  auto r2 = RunSimulation(o);
-  ASSERT_TRUE(r2.ok()) << r2.status().ToString();
-  EXPECT_EQ(ResultJson(*r1), ResultJson(*r2));
+  const SimResult res = RunTwiceExpectingSameJson(TinyLearned(a.path(), 1, 1), b.path());
+  ASSERT_FALSE(res.rounds.empty());
+  const SimResult* r1 = &res;
   const auto j = nlohmann::json::parse(ResultJson(*r1));
   ASSERT_TRUE(j.contains("learned_bar"));
   EXPECT_EQ(j["learned_bar"]["rounds"][0], 2);
@@ -177,6 +188,7 @@ TEST(SimulatorTest, LearnedPolicyFiguresUnchangedByTheMoveIntoTheEngine) {
   o.users = 80;
   o.rounds = 6;
   o.threads = 1;
+  o.learned.entropy_weight = 0;  // the regulariser off: the arithmetic of before
   auto r = RunSimulation(o);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->rounds.at("fused").back().cumulative_reward, 78.0);
@@ -193,6 +205,60 @@ TEST(SimulatorTest, LearnedPolicyFiguresUnchangedByTheMoveIntoTheEngine) {
     ASSERT_TRUE(theta.count(name)) << name;
     EXPECT_NEAR(theta.at(name), value, 1e-6) << name;
   }
+}
+
+// The entropy regulariser reaches the learned policy's training: the same
+// run with tau 0 and tau 3 learns different weights, the JSON states tau,
+// and the larger tau leaves the rank and score weights (the pull toward the
+// fused order) smaller in all.
+TEST(SimulatorTest, LearnedEntropyWeightChangesWhatIsLearned) {
+  test::TempDir a, b;
+  SimOptions o = TinyLearned(a.path(), 2, 2);
+  o.users = 80;
+  o.rounds = 6;
+  o.learned.entropy_weight = 0;
+  auto r0 = RunSimulation(o);
+  ASSERT_TRUE(r0.ok()) << r0.status().ToString();
+  o.work_dir = b.path();
+  o.learned.entropy_weight = 3;
+  auto r3 = RunSimulation(o);
+  ASSERT_TRUE(r3.ok()) << r3.status().ToString();
+  const auto j = nlohmann::json::parse(ResultJson(*r3));
+  EXPECT_EQ(j["parameters"]["learned"]["entropy_weight"], 3.0);
+  const auto& t0 = r0->parameters.at("learned");
+  const auto& t3 = r3->parameters.at("learned");
+  double norm0 = 0, norm3 = 0;
+  for (const auto& [f, x] : t0) {
+    if (f != "category_share" && f != "category_recent_clicks") norm0 += x * x;
+  }
+  for (const auto& [f, x] : t3) {
+    if (f != "category_share" && f != "category_recent_clicks") norm3 += x * x;
+  }
+  EXPECT_LT(norm3, norm0);  // flatter softmax: smaller weights
+}
+
+// Off-policy estimates from two loggers: the first's in off_policy, the
+// second's in off_policy_from (the learned policy's log, whose propensities
+// are the draw's slot marginals); deterministic across thread counts.
+TEST(SimulatorTest, OffPolicyFromSeveralLoggers) {
+  test::TempDir a, b;
+  SimOptions o = TinyLearned(a.path(), 2, 2);
+  o.users = 80;
+  o.rounds = 6;
+  o.policies = {"fused", "random", "learned"};
+  o.ope_loggers = {"random", "learned", "absent"};
+  const SimResult res = RunTwiceExpectingSameJson(o, b.path());
+  ASSERT_FALSE(res.rounds.empty());
+  const SimResult* r1 = &res;
+  ASSERT_EQ(r1->off_policy.size(), 2u);  // fused and learned, from random
+  EXPECT_EQ(r1->off_policy.at("fused").logger, "random");
+  ASSERT_EQ(r1->off_policy_from.size(), 1u);
+  const auto& from = r1->off_policy_from.at("learned");
+  ASSERT_EQ(from.size(), 2u);  // fused and random, from learned
+  EXPECT_EQ(from.at("fused").logger, "learned");
+  EXPECT_GT(from.at("fused").matches, 0);  // fused's items are in the learned draw's pool
+  const auto j = nlohmann::json::parse(ResultJson(*r1));
+  EXPECT_TRUE(j["off_policy_from"]["learned"].contains("random"));
 }
 
 }  // namespace

@@ -25,7 +25,11 @@
 //   lambda_K = K (1 - pi(a))^(K-1)                  (top-K multiplier)
 // with w and lambda_K recomputed at the current theta each step and held
 // fixed inside the gradient (the paper's estimator), N the logged slots,
-// beta(a) the behaviour policy's per-item probability.
+// beta(a) the behaviour policy's per-item probability. With an entropy
+// weight tau > 0 the objective adds tau times the mean, over the logged
+// lists, of the softmax's entropy H_l = -sum_b pi(b) log pi(b) (nats), which
+// keeps the policy from collapsing onto a few candidates per state (an
+// entropy regulariser; 0, the default, leaves J as above).
 //
 // Thread-safety: free functions on values; safe to call concurrently.
 #pragma once
@@ -108,6 +112,30 @@ RECDB_EXPORT std::vector<size_t> PlackettLuceDraw(const std::vector<double>& pi,
                                                   const std::vector<int>* group = nullptr,
                                                   size_t cap = 0);
 
+// The marginal probability of each pick at its slot: out[j] = P(the draw
+// puts picks[j] at slot j), over all lists PlackettLuceDraw(pi, k, ., .,
+// group, cap) can make (not given the slots above, as its propensities
+// are). This is what item-position off-policy estimators need
+// (recdb/off_policy.h: an impression's propensity is "the probability with
+// which its policy showed that item at that position").
+// Exact (up to quadrature error below 1e-9) for cap <= 1 or no group, by
+// the exponential race: Plackett-Luce orders candidates by independent
+// clocks T_a ~ Exp(pi(a)); with cap 1 the draw orders the categories by
+// their first clock (an Exp(sum of the category's pi)) and takes that
+// first arrival, until every category is used, after which the rest is a
+// fresh Plackett-Luce draw of the candidates not yet taken. So
+//   P(a at slot j) = int_0^inf pi(a) e^(-W_c(a) t) P(exactly j other
+//                    categories arrived by t) dt
+// (a Poisson-binomial over the other categories, candidates without a
+// group each their own), and likewise with generating functions for the
+// relaxed slots. For cap >= 2 there is no such form: the marginals are
+// estimated from `mc_draws` draws of a fixed seed (an estimate, not exact).
+RECDB_EXPORT std::vector<double> PlackettLuceSlotMarginals(const std::vector<double>& pi,
+                                                           const std::vector<size_t>& picks,
+                                                           const std::vector<int>* group = nullptr,
+                                                           size_t cap = 0,
+                                                           size_t mc_draws = 20000);
+
 // ---- Training ----
 
 // One logged list with at least one reward.
@@ -126,14 +154,21 @@ struct ReinforceSettings {
   double weight_cap = 10.0;
   double l2 = 1e-3;
   double total_slots = 1;  // N
+  // tau: J += tau * mean over lists of H(pi_theta(. | list)); 0 = off.
+  double entropy_weight = 0;
 };
 
-// J(theta) with w and lambda_K computed at `anchor` (held fixed).
+// The softmax's entropy -sum_b pi(b) log pi(b), in nats.
+RECDB_EXPORT double SoftmaxEntropy(const std::vector<double>& pi);
+
+// J(theta) with w and lambda_K computed at `anchor` (held fixed); the
+// entropy term is at theta.
 RECDB_EXPORT double ReinforceObjective(const std::vector<double>& theta,
                                        const std::vector<double>& anchor,
                                        const std::vector<LoggedList>& lists,
                                        const ReinforceSettings& s);
-// dJ/dtheta at theta (anchor = theta): 1/N sum w lambda r (x_a - E_pi x) - l2 theta.
+// dJ/dtheta at theta (anchor = theta): 1/N sum w lambda r (x_a - E_pi x) - l2 theta
+//   - tau/L sum_lists sum_b pi(b) log pi(b) (x_b - E_pi x).
 RECDB_EXPORT std::vector<double> ReinforceGradient(const std::vector<double>& theta,
                                                    const std::vector<LoggedList>& lists,
                                                    const ReinforceSettings& s);
