@@ -95,8 +95,8 @@ int BenchTwoStageMain(int argc, char** argv) {
   p.AddFlag("ann", "N",
             "iALS retrieves at most N nominees (IalsOptions::retrieval_candidates; 0: its default)",
             "0");
-  p.AddFlag("ef-search", "N", "iALS's HNSW search beam (IalsOptions::retrieval_ef_search; 0: its default)",
-            "0");
+  p.AddFlag("ef-search", "N",
+            "iALS's HNSW search beam (IalsOptions::retrieval_ef_search; 0: its default)", "0");
   p.AddSwitch("serial-build",
               "also time the iALS index built on 1 thread and on --threads, with each one's recall@10");
   p.AddFlag("recent-knn-neighbours", "N",
@@ -384,7 +384,8 @@ int BenchTwoStageMain(int argc, char** argv) {
                 stored_load_s > 0 ? ready_s / stored_load_s : 0.0);
   }
   const models::IalsOptions ials_defaults;
-  std::printf("%zu requests, k=%zu, %zu candidates per component (iALS retrieves %zu, ef-search %d):\n",
+  std::printf("%zu requests, k=%zu, %zu candidates per component (iALS retrieves %zu, "
+              "ef-search %d):\n",
               requests, k, per_model,
               std::min(ann > 0 ? ann : ials_defaults.retrieval_candidates, per_model),
               ef_search > 0 ? ef_search : ials_defaults.retrieval_ef_search);
