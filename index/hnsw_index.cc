@@ -1087,7 +1087,7 @@ StatusOr<std::vector<Neighbor>> HnswIndex::Search(std::span<const float> query, 
       // unfiltered hot path at raw speed) kept in internal ids: searchKnn
       // returns labels, which cost a hash lookup each (label_lookup_) to map
       // back for finish() -- 10% of a two-stage request at 200K items
-      // (docs/BENCHMARKS.md, "Two-stage at 1M items: the search").
+      // (docs/BENCHMARKS.md, "Two-stage: a cheaper iALS search").
       const tableint entry = DescendToLayer0(g, q.data());
       auto top = g.searchBaseLayerST<false, true>(entry, q.data(), std::max(g.ef_, k));
       while (top.size() > k) top.pop();

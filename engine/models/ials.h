@@ -69,8 +69,8 @@ struct IalsOptions {
   int retrieval_ef_search = 128;
   // Retrieve returns at most this many items (0 = as many as asked): the
   // search costs about linearly in it, and iALS's nominees ranked past ~100
-  // rarely reach a blend's top 10 (none did in `recdb bench two-stage` at
-  // 200K and 1M items with 50). Default: 100.
+  // rarely reach a blend's top 10 (`recdb bench two-stage`: every top-10
+  // kept with 50 at 200K items and with 100 at 1M). Default: 100.
   size_t retrieval_candidates = 100;
 };
 
