@@ -1083,12 +1083,18 @@ StatusOr<std::vector<Neighbor>> HnswIndex::Search(std::span<const float> query, 
         top.pop();
       }
     } else if (filter == nullptr) {
-      // hnswlib's own search: the unfiltered hot path runs at raw speed.
-      auto result = g.searchKnn(q.data(), k);
-      found.reserve(result.size());
-      while (!result.empty()) {
-        found.push_back(g.label_lookup_.at(result.top().second));
-        result.pop();
+      // hnswlib's own search (searchKnn's descent and layer-0 search, the
+      // unfiltered hot path at raw speed) kept in internal ids: searchKnn
+      // returns labels, which cost a hash lookup each (label_lookup_) to map
+      // back for finish() -- 10% of a two-stage request at 200K items
+      // (docs/BENCHMARKS.md, "Two-stage: a cheaper iALS search").
+      const tableint entry = DescendToLayer0(g, q.data());
+      auto top = g.searchBaseLayerST<false, true>(entry, q.data(), std::max(g.ef_, k));
+      while (top.size() > k) top.pop();
+      found.reserve(top.size());
+      while (!top.empty()) {
+        found.push_back(top.top().second);
+        top.pop();
       }
     } else {
       const tableint entry = DescendToLayer0(g, q.data());

@@ -624,13 +624,17 @@ CandidateScores Fused::TwoStageCandidates(const UserQuery& query,
       for (const ScoredItem& c : TopK(s, per_model, item_rank_)) nominated.push_back(c.item);
     }
   }
-  std::sort(nominated.begin(), nominated.end());
-  nominated.erase(std::unique(nominated.begin(), nominated.end()), nominated.end());
-  out.items = std::move(nominated);
+  // The union in first-nomination order, deduplicated through `slot`
+  // (1 + the candidate's row, kept while the columns fill): O(nominees), no
+  // sort (the ranking orders ties by item rank, not by position).
+  out.items.reserve(nominated.size());
+  for (uint32_t i : nominated) {
+    if (t.slot[i] != 0) continue;
+    out.items.push_back(i);
+    t.slot[i] = static_cast<uint32_t>(out.items.size());
+  }
   const size_t c = out.items.size();
   out.z.resize(c * m);
-  // Each candidate's row through `slot` (1 + row) while the columns fill.
-  for (size_t r = 0; r < c; ++r) t.slot[out.items[r]] = static_cast<uint32_t>(r + 1);
   std::vector<float> s(c);
   for (size_t j = 0; j < m; ++j) {
     switch (kind[j]) {
@@ -661,12 +665,13 @@ RecommenderFactory DefaultComponentFactory(std::string_view name, const Componen
   const int threads = config.threads;
   if (name == "ials") {
     return [threads, factors = config.ials_factors, iterations = config.ials_iterations,
-            retrieval = config.ials_retrieval_candidates] {
+            retrieval = config.ials_retrieval_candidates, ef = config.ials_retrieval_ef_search] {
       IalsOptions o;
       o.threads = threads;
       o.factors = factors;
       o.iterations = iterations;
-      o.retrieval_candidates = retrieval;
+      if (retrieval > 0) o.retrieval_candidates = retrieval;
+      if (ef > 0) o.retrieval_ef_search = ef;
       return std::make_unique<Ials>(o);
     };
   }

@@ -295,7 +295,10 @@ struct ComponentConfig {
   uint32_t min_pair_users = kDefaultMinPairUsers;
   int ials_factors = 64;     // IalsOptions::factors
   int ials_iterations = 15;  // IalsOptions::iterations
-  size_t ials_retrieval_candidates = 0;  // IalsOptions::retrieval_candidates
+  // IalsOptions::retrieval_candidates and retrieval_ef_search; 0: their
+  // defaults (100 and 128).
+  size_t ials_retrieval_candidates = 0;
+  int ials_retrieval_ef_search = 0;
   // RecentKnnOptions::neighbours of recentknn1/5/20: each item keeps its
   // this many most similar items (0 = every co-visited item). A request
   // sums the lists of its last 1, 5 and 20 history items, so this bounds its

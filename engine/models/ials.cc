@@ -173,8 +173,20 @@ Eigen::VectorXf Ials::UserVector(const UserQuery& query) const {
 void Ials::ScoreItems(const UserQuery& query, std::span<const uint32_t> items,
                       std::span<float> out) const {
   const Eigen::VectorXf u = UserVector(query);
-  // Row times vector, as the product in Score computes each entry.
-  for (size_t r = 0; r < items.size(); ++r) out[r] = item_factors_.row(items[r]).dot(u);
+  // Row times vector, as the product in Score computes each entry. The rows
+  // are scattered over the factor matrix (256 MB at 1M items): fetch a few
+  // rows ahead, so that the misses overlap instead of queuing.
+  constexpr size_t kAhead = 4;
+  const size_t row_bytes = static_cast<size_t>(item_factors_.cols()) * sizeof(float);
+  auto prefetch = [&](uint32_t item) {
+    const char* p = reinterpret_cast<const char*>(item_factors_.row(item).data());
+    for (size_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(p + b);
+  };
+  for (size_t r = 0; r < std::min(kAhead, items.size()); ++r) prefetch(items[r]);
+  for (size_t r = 0; r < items.size(); ++r) {
+    if (r + kAhead < items.size()) prefetch(items[r + kAhead]);
+    out[r] = item_factors_.row(items[r]).dot(u);
+  }
 }
 
 Ials::~Ials() { StopBuild(); }

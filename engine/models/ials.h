@@ -58,16 +58,20 @@ struct IalsOptions {
   bool fold_in_known_users = false;
   // Two-stage retrieval (PrepareRetrieval, Retrieve): the HNSW index over
   // the item factors (inner product). Out-degree and build beam; a search
-  // uses a beam of max(retrieval_ef_search, k). Defaults: 16, 40, 256
-  // (`recdb bench two-stage`: agreement with the exhaustive top-10 and the
-  // build time, engine/models/README.md).
+  // uses a beam of max(retrieval_ef_search, k + excluded items). Defaults:
+  // 16, 40, 128 (`recdb bench two-stage`: agreement with the exhaustive
+  // top-10 and the build time, engine/models/README.md; 256 until
+  // 2026-12-07: the search was then the largest part of a request at 200K-1M
+  // items, and 128 with 100 nominees kept every top-10, docs/BENCHMARKS.md
+  // "Two-stage: a cheaper iALS search").
   int retrieval_m = 16;
   int retrieval_ef_construction = 40;
-  int retrieval_ef_search = 256;
+  int retrieval_ef_search = 128;
   // Retrieve returns at most this many items (0 = as many as asked): the
   // search costs about linearly in it, and iALS's nominees ranked past ~100
-  // rarely reach a blend's top 10. Default: 0.
-  size_t retrieval_candidates = 0;
+  // rarely reach a blend's top 10 (`recdb bench two-stage`: every top-10
+  // kept with 50 at 200K items and with 100 at 1M). Default: 100.
+  size_t retrieval_candidates = 100;
 };
 
 class Ials final : public Recommender {

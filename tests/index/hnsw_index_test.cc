@@ -351,6 +351,34 @@ TEST(HnswIndexTest, GrowsCapacityAndAcceptsSparseIds) {
   EXPECT_EQ((*r)[0].id, 1234u * 1000003u);
 }
 
+// The unfiltered graph search works in hnswlib's internal ids and maps them
+// to labels once (HnswIndex::Search): two indexes built in the same order,
+// one labelled 0..n-1 and one with sparse labels, have the same graph, so
+// every search must answer the same neighbours under the mapped labels, with
+// the same scores and order.
+TEST(HnswIndexTest, SparseLabelsSearchAsTheDenseOnes) {
+  const auto data = test::MakeClustered(1500, kDim, 20, 8);
+  const auto queries = test::MakeClustered(40, kDim, 20, 9);
+  auto dense = MakeHnsw(Metric::kInnerProduct, OptionsFor(Metric::kInnerProduct));
+  auto sparse = MakeHnsw(Metric::kInnerProduct, OptionsFor(Metric::kInnerProduct));
+  auto label = [](size_t i) { return static_cast<uint32_t>(i * 7919u + 3u); };
+  for (size_t i = 0; i < data.size(); ++i) {
+    ASSERT_TRUE(dense->Add(static_cast<uint32_t>(i), data.Row(i)).ok());
+    ASSERT_TRUE(sparse->Add(label(i), data.Row(i)).ok());
+  }
+  for (size_t q = 0; q < queries.size(); ++q) {
+    auto a = dense->Search(queries.Row(q), 25);
+    auto b = sparse->Search(queries.Row(q), 25);
+    ASSERT_TRUE(a.ok() && b.ok());
+    ASSERT_EQ(a->size(), 25u);
+    ASSERT_EQ(b->size(), a->size());
+    for (size_t r = 0; r < a->size(); ++r) {
+      EXPECT_EQ((*b)[r].id, label((*a)[r].id)) << "query " << q << " rank " << r;
+      EXPECT_EQ((*b)[r].score, (*a)[r].score);
+    }
+  }
+}
+
 TEST(HnswIndexTest, EfSearchIsAdjustable) {
   auto index = MakeHnsw(Metric::kL2);
   EXPECT_EQ(index->ef_search(), 64u);

@@ -92,7 +92,11 @@ int BenchTwoStageMain(int argc, char** argv) {
   p.AddFlag("per-model", "N", "candidates each component nominates", "200");
   p.AddFlag("threads", "N", "training threads", "2");
   p.AddFlag("ials-iterations", "N", "iALS iterations", "4");
-  p.AddFlag("ann", "N", "iALS retrieves at most N nominees (0: --per-model)", "0");
+  p.AddFlag("ann", "N",
+            "iALS retrieves at most N nominees (IalsOptions::retrieval_candidates; 0: its default)",
+            "0");
+  p.AddFlag("ef-search", "N",
+            "iALS's HNSW search beam (IalsOptions::retrieval_ef_search; 0: its default)", "0");
   p.AddSwitch("serial-build",
               "also time the iALS index built on 1 thread and on --threads, with each one's recall@10");
   p.AddFlag("recent-knn-neighbours", "N",
@@ -111,6 +115,7 @@ int BenchTwoStageMain(int argc, char** argv) {
   const int threads = static_cast<int>(f.Int("threads", 1));
   const int ials_iterations = static_cast<int>(f.Int("ials-iterations", 1));
   const size_t ann = f.Int("ann", 0);  // IalsOptions::retrieval_candidates
+  const int ef_search = static_cast<int>(f.Int("ef-search", 0));
   const size_t recent_knn_neighbours = f.Int("recent-knn-neighbours", 0);
   const bool json = f.Has("json"), serial_build = f.Has("serial-build");
   const bool skip_open = f.Has("skip-open");
@@ -124,6 +129,7 @@ int BenchTwoStageMain(int argc, char** argv) {
   config.ials_iterations = ials_iterations;
   config.min_pair_users = 1;
   config.ials_retrieval_candidates = ann;
+  config.ials_retrieval_ef_search = ef_search;
   config.recent_knn_neighbours = recent_knn_neighbours;
   models::FusedOptions fo;
   fo.learn_weights = false;
@@ -344,7 +350,7 @@ int BenchTwoStageMain(int argc, char** argv) {
         "\"build_threads\": %d, \"serial_recall\": %.4f, \"parallel_recall\": %.4f, "
         "\"serial_build_cpu_s\": %.3f, \"parallel_build_cpu_s\": %.3f, "
         "\"requests\": %zu, "
-        "\"k\": %zu, \"per_model\": %zu, \"ann\": %zu, \"exhaustive\": {\"p50_ms\": %.3f, \"p99_ms\": %.3f, "
+        "\"k\": %zu, \"per_model\": %zu, \"ann\": %zu, \"ef_search\": %d, \"exhaustive\": {\"p50_ms\": %.3f, \"p99_ms\": %.3f, "
         "\"max_ms\": %.3f, \"cpu_p50_ms\": %.3f, \"cpu_p99_ms\": %.3f}, "
         "\"two_stage\": {\"p50_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f, "
         "\"cpu_p50_ms\": %.3f, \"cpu_p99_ms\": %.3f}, "
@@ -352,7 +358,7 @@ int BenchTwoStageMain(int argc, char** argv) {
         "\"share_identical\": %.4f}\n",
         items, users, static_cast<unsigned long long>(events), names.c_str(), fit_s, prepare_s,
         load_s, ready_s, stored_load_s, save_retrieval_s, retrieval_bytes, serial_s, parallel_s,
-        threads, serial_recall, parallel_recall, serial_cpu, parallel_cpu, requests, k, per_model, ann, ex.p50, ex.p99, ex.max, ex_cpu.p50, ex_cpu.p99, ts.p50, ts.p99, ts.max,
+        threads, serial_recall, parallel_recall, serial_cpu, parallel_cpu, requests, k, per_model, ann, ef_search, ex.p50, ex.p99, ex.max, ex_cpu.p50, ex_cpu.p99, ts.p50, ts.p99, ts.max,
         ts_cpu.p50, ts_cpu.p99,
         ex.p50 > 0 ? ts.p50 / ex.p50 : 0.0, ex.p99 > 0 ? ts.p99 / ex.p99 : 0.0, overlap,
         share_identical);
@@ -377,8 +383,12 @@ int BenchTwoStageMain(int argc, char** argv) {
                 static_cast<double>(retrieval_bytes) / 1e6, save_retrieval_s, stored_load_s,
                 stored_load_s > 0 ? ready_s / stored_load_s : 0.0);
   }
-  std::printf("%zu requests, k=%zu, %zu candidates per component (iALS retrieves %zu):\n", requests,
-              k, per_model, ann > 0 ? std::min(ann, per_model) : per_model);
+  const models::IalsOptions ials_defaults;
+  std::printf("%zu requests, k=%zu, %zu candidates per component (iALS retrieves %zu, "
+              "ef-search %d):\n",
+              requests, k, per_model,
+              std::min(ann > 0 ? ann : ials_defaults.retrieval_candidates, per_model),
+              ef_search > 0 ? ef_search : ials_defaults.retrieval_ef_search);
   std::printf("  exhaustive (anchor): p50 %.3f ms  p99 %.3f ms  max %.3f ms\n", ex.p50, ex.p99, ex.max);
   std::printf("  two-stage:           p50 %.3f ms  p99 %.3f ms  max %.3f ms  (p50 %.3fx, p99 %.3fx)\n",
               ts.p50, ts.p99, ts.max, ex.p50 > 0 ? ts.p50 / ex.p50 : 0.0,
