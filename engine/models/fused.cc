@@ -28,26 +28,49 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// Top `k` candidate positions by (fused score desc, item rank asc).
+// The top `k` candidate items by (fused score desc, item rank asc), best
+// first. Called for every validation user at every weight the blend tries,
+// so it allocates only its answer and keeps the k best in a sorted array:
+// the order is total (item ranks differ), so the answer is the full sort's.
+// The fused score is summed in component order in double, as Score does;
+// a zero weight adds +0.0, which changes no sum, so it is skipped.
 std::vector<uint32_t> RankCandidates(const CandidateScores& c, std::span<const double> w,
                                      size_t k, std::span<const uint32_t> item_rank) {
   const size_t m = w.size();
-  std::vector<float> fused(c.items.size());
-  for (size_t r = 0; r < c.items.size(); ++r) {
-    double s = 0;
-    for (size_t j = 0; j < m; ++j) s += w[j] * c.z[r * m + j];
-    fused[r] = static_cast<float>(s);
+  size_t used[64];
+  size_t nu = 0;
+  bool all = m > 64;
+  for (size_t j = 0; j < m && !all; ++j) {
+    if (w[j] != 0) used[nu++] = j;
   }
-  std::vector<uint32_t> order(c.items.size());
-  for (uint32_t r = 0; r < order.size(); ++r) order[r] = r;
-  const size_t top = std::min(k, order.size());
-  std::partial_sort(order.begin(), order.begin() + top, order.end(), [&](uint32_t a, uint32_t b) {
-    if (fused[a] != fused[b]) return fused[a] > fused[b];
-    return item_rank[c.items[a]] < item_rank[c.items[b]];
-  });
-  order.resize(top);
-  for (uint32_t& r : order) r = c.items[r];
-  return order;
+  struct Best {
+    float score;
+    uint32_t rank, item;
+  };
+  auto before = [](const Best& a, const Best& b) {
+    if (a.score != b.score) return a.score > b.score;
+    return a.rank < b.rank;
+  };
+  const size_t top = std::min(k, c.items.size());
+  std::vector<Best> best;
+  best.reserve(top + 1);
+  for (size_t r = 0; r < c.items.size() && top > 0; ++r) {
+    const float* z = &c.z[r * m];
+    double s = 0;
+    if (all) {
+      for (size_t j = 0; j < m; ++j) s += w[j] * z[j];
+    } else {
+      for (size_t u = 0; u < nu; ++u) s += w[used[u]] * z[used[u]];
+    }
+    const Best x{static_cast<float>(s), item_rank[c.items[r]], c.items[r]};
+    if (best.size() == top && !before(x, best.back())) continue;
+    auto at = std::upper_bound(best.begin(), best.end(), x, before);
+    best.insert(at, x);
+    if (best.size() > top) best.pop_back();
+  }
+  std::vector<uint32_t> out(best.size());
+  for (size_t r = 0; r < best.size(); ++r) out[r] = best[r].item;
+  return out;
 }
 
 // Fused::TwoStageCandidates' working memory, one per serving thread: sized
@@ -76,6 +99,15 @@ struct TwoStageScratch {
   }
   void Release() { clean = true; }
 };
+
+// Every item, by `item_rank` ascending.
+std::vector<uint32_t> ItemsByRank(std::span<const uint32_t> item_rank) {
+  std::vector<uint32_t> by_rank(item_rank.size());
+  for (uint32_t i = 0; i < by_rank.size(); ++i) by_rank[i] = i;
+  std::sort(by_rank.begin(), by_rank.end(),
+            [&](uint32_t a, uint32_t b) { return item_rank[a] < item_rank[b]; });
+  return by_rank;
+}
 
 std::vector<uint32_t> SortedUnique(std::span<const uint32_t> items) {
   std::vector<uint32_t> v(items.begin(), items.end());
@@ -167,6 +199,11 @@ Status Fused::Fit(const Dataset& data) {
       if (!out.back()) return Status::InvalidArgument("fused: factory returned null");
       if (final_fit && warm[j]) out.back()->WarmStart(warm[j]);
       RECDB_RETURN_IF_ERROR(out.back()->Fit(d).WithContext(c.name));
+      // The blend scores the validation fit as the final one will serve
+      // (ValidationCandidates): on a large catalog through retrieval.
+      if (!final_fit && ServesTwoStage(d.num_items())) {
+        (void)out.back()->PrepareRetrieval(d.item_rank(), /*may_defer=*/false);
+      }
       fit_seconds_[j] += SecondsSince(start);
     }
     return Status::OK();
@@ -183,6 +220,7 @@ Status Fused::Fit(const Dataset& data) {
     std::vector<const Recommender*> ptrs;
     for (auto& p : val_models) ptrs.push_back(p.get());
     const Dataset& tr = val.train;
+    const CandidateFn candidates = ValidationCandidates(ptrs, tr.item_rank());
     // The blend's cost grows with the validation users, not its quality
     // (a few thousand users pin the weights): learn on an evenly spaced
     // subset when there are more.
@@ -202,8 +240,7 @@ Status Fused::Fit(const Dataset& data) {
       TimelineQuery tq;
       BuildTimelineQuery(tr, u, &tq);
       user_features[k] = QueryContextFeatures(tq.query);
-      cands[k] = ScoreCandidates(ptrs, tq.query, tr.UserItems(u), options_.candidates_per_model,
-                                 tr.item_rank());
+      cands[k] = candidates(tq.query, tr.UserItems(u));
     });
     auto objective = [&](const std::vector<double>& w) {
       std::vector<double> per(cands.size());
@@ -410,22 +447,39 @@ std::vector<Fused::Explained> Fused::RecommendExplained(
   return out;
 }
 
-void Fused::PrepareServing(bool may_defer) {
+bool Fused::ServesTwoStage(uint32_t num_items) const {
   switch (options_.retrieval) {
-    case Retrieval::kExhaustive: two_stage_ = false; break;
-    case Retrieval::kTwoStage: two_stage_ = true; break;
-    case Retrieval::kAuto: two_stage_ = num_items_ >= options_.two_stage_min_items; break;
+    case Retrieval::kExhaustive: return false;
+    case Retrieval::kTwoStage: return true;
+    case Retrieval::kAuto: return num_items >= options_.two_stage_min_items;
   }
+  return false;
+}
+
+Fused::CandidateFn Fused::ValidationCandidates(std::vector<const Recommender*> models,
+                                               std::span<const uint32_t> item_rank) const {
+  const size_t per_model = options_.candidates_per_model;
+  if (models.empty() || !ServesTwoStage(models[0]->num_items())) {
+    return [models, item_rank, per_model](const UserQuery& query, std::span<const uint32_t> exclude) {
+      return ScoreCandidates(models, query, exclude, per_model, item_rank);
+    };
+  }
+  auto by_rank = std::make_shared<const std::vector<uint32_t>>(ItemsByRank(item_rank));
+  return [models, item_rank, per_model, by_rank](const UserQuery& query,
+                                                 std::span<const uint32_t> exclude) {
+    return TwoStageScoreCandidates(models, query, exclude, per_model, item_rank, *by_rank);
+  };
+}
+
+void Fused::PrepareServing(bool may_defer) {
+  two_stage_ = ServesTwoStage(num_items_);
   if (!two_stage_ || retrieval_prepared_) return;
   for (auto& model : models_) {
     if (auto work = model->PrepareRetrieval(item_rank_, may_defer)) {
       deferred_work_.push_back(std::move(work));
     }
   }
-  by_rank_.resize(num_items_);
-  for (uint32_t i = 0; i < num_items_; ++i) by_rank_[i] = i;
-  std::sort(by_rank_.begin(), by_rank_.end(),
-            [&](uint32_t a, uint32_t b) { return item_rank_[a] < item_rank_[b]; });
+  by_rank_ = ItemsByRank(item_rank_);
   retrieval_prepared_ = true;
 }
 
@@ -445,8 +499,17 @@ CandidateScores Fused::Candidates(const UserQuery& query, std::span<const uint32
 CandidateScores Fused::TwoStageCandidates(const UserQuery& query,
                                           std::span<const uint32_t> exclude,
                                           size_t per_model) const {
-  const size_t m = models_.size();
-  const uint32_t n = num_items_;
+  std::vector<const Recommender*> ptrs;
+  for (auto& p : models_) ptrs.push_back(p.get());
+  return TwoStageScoreCandidates(ptrs, query, exclude, per_model, item_rank_, by_rank_);
+}
+
+CandidateScores TwoStageScoreCandidates(const std::vector<const Recommender*>& models,
+                                        const UserQuery& query, std::span<const uint32_t> exclude,
+                                        size_t per_model, std::span<const uint32_t> item_rank,
+                                        std::span<const uint32_t> by_rank) {
+  const size_t m = models.size();
+  const uint32_t n = static_cast<uint32_t>(item_rank.size());
   thread_local TwoStageScratch scratch;
   TwoStageScratch& t = scratch;
   t.Acquire(n);
@@ -479,11 +542,11 @@ CandidateScores Fused::TwoStageCandidates(const UserQuery& query,
   // TopK's order: z descending, then item rank.
   auto better = [&](const ScoredItem& a, const ScoredItem& b) {
     if (a.score != b.score) return a.score > b.score;
-    return item_rank_[a.item] < item_rank_[b.item];
+    return item_rank[a.item] < item_rank[b.item];
   };
   const double live = static_cast<double>(n - excl.size());
   for (size_t j = 0; j < m; ++j) {
-    const Recommender& model = *models_[j];
+    const Recommender& model = *models[j];
     t.entries.clear();
     std::vector<uint32_t> got;
     double sum = 0, sq = 0;
@@ -535,7 +598,7 @@ CandidateScores Fused::TwoStageCandidates(const UserQuery& query,
       if (above < per_model) {
         const size_t want = per_model - above;
         size_t zeros = 0;
-        for (uint32_t i : by_rank_) {
+        for (uint32_t i : by_rank) {
           if (zeros == want) break;
           if (excluded(i) || t.slot[i] != 0) continue;
           t.pool.push_back({i, zero_z});
@@ -568,7 +631,7 @@ CandidateScores Fused::TwoStageCandidates(const UserQuery& query,
       set_moments(j, sum, sq, static_cast<double>(cnt));
       for (uint32_t i = 0; i < n; ++i) s[i] = z_of(j, s[i]);
       for (uint32_t i : excl) s[i] = kNegInf;
-      for (const ScoredItem& c : TopK(s, per_model, item_rank_)) nominated.push_back(c.item);
+      for (const ScoredItem& c : TopK(s, per_model, item_rank)) nominated.push_back(c.item);
     }
   }
   std::sort(nominated.begin(), nominated.end());
@@ -593,7 +656,7 @@ CandidateScores Fused::TwoStageCandidates(const UserQuery& query,
         break;
       }
       case Kind::kRetrieved:
-        models_[j]->ScoreItems(query, out.items, s);
+        models[j]->ScoreItems(query, out.items, s);
         for (size_t r = 0; r < c; ++r) out.z[r * m + j] = z_of(j, s[r]);
         break;
     }

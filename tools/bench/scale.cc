@@ -154,12 +154,17 @@ int BenchScaleMain(int argc, char** argv) {
   f.args().AddFlag("k", "N", "items per request", "10");
   f.args().AddFlag("dir", "D", "database directory, kept and reused when it holds the same world");
   f.args().AddSwitch("json", "print one JSON object");
+  f.args().AddSwitch("train-only",
+                     "stop after the first Train and the open to the first Recommend (no serving "
+                     "phases, no retrains): a first profile at a new size");
+  f.args().AddSwitch("stages", "print each Train stage with its start time to stderr");
   if (!f.Parse(argc, argv)) return f.exit_code();
   const int64_t items = f.Int("items", 1), users = f.Int("users", 1), events = f.Int("events", 1);
   const size_t requests = f.Int("requests", 1), k = f.Int("k", 1);
   std::string dir = f.Str("dir");
   const bool keep = f.Has("dir");
   const bool json = f.Has("json");
+  const bool train_only = f.Has("train-only"), stages = f.Has("stages");
   if (!f.ok()) return f.exit_code();
   if (dir.empty()) {
     char tmpl[] = "/tmp/recdb_bench_scale_XXXXXX";
@@ -188,7 +193,14 @@ int BenchScaleMain(int argc, char** argv) {
   double train_s = 0;
   if (stats->model_version == 0 || stats->model_sequence != stats->sequence_number) {
     const auto t = Clock::now();
-    auto trained = db->Train();
+    TrainOptions to;
+    if (stages) {
+      to.on_progress = [t](const TrainProgress& p) {
+        std::fprintf(stderr, "[train %8.1f s, peak RSS %.2f GB] %s\n", Since(t), PeakRssGb(),
+                     p.stage.c_str());
+      };
+    }
+    auto trained = db->Train(to);
     if (!trained.ok()) return Fail("train", trained.status());
     train_s = Since(t);
     report = *trained;
@@ -212,39 +224,45 @@ int BenchScaleMain(int argc, char** argv) {
   const double open_to_first_s = Since(t_open);
 
   // 4. Serving idle and during a retrain.
-  auto serving = MeasureServing(db.get(), users, requests, k);
-  if (!serving.ok()) return Fail("serving", serving.status());
+  // (--train-only: none of 4 and 5.)
+  Serving serving;
+  double retrain_1pct_s = 0;
+  if (!train_only) {
+    auto measured = MeasureServing(db.get(), users, requests, k);
+    if (!measured.ok()) return Fail("serving", measured.status());
+    serving = *measured;
 
-  // 5. A retrain after 1% more events (new events of existing users).
-  stats = db->GetStats();
-  {
-    std::mt19937_64 rng(11);
-    std::vector<Event> batch;
-    const int64_t more = std::max<int64_t>(1, stats->events / 100);
-    for (int64_t e = 0; e < more; ++e) {
-      Event ev;
-      ev.user = tools::SyntheticWorld::UserId(static_cast<int64_t>(rng() % users));
-      ev.item = tools::SyntheticWorld::ItemId(static_cast<int64_t>(rng() % items));
-      ev.type = "view";
-      ev.timestamp = 1700000000 + 400 * 86400 + e;
-      batch.push_back(std::move(ev));
-      if (batch.size() == 10000 || e + 1 == more) {
-        if (Status s = db->RecordEvents({}, batch); !s.ok()) return Fail("more events", s);
-        batch.clear();
+    // 5. A retrain after 1% more events (new events of existing users).
+    stats = db->GetStats();
+    {
+      std::mt19937_64 rng(11);
+      std::vector<Event> batch;
+      const int64_t more = std::max<int64_t>(1, stats->events / 100);
+      for (int64_t e = 0; e < more; ++e) {
+        Event ev;
+        ev.user = tools::SyntheticWorld::UserId(static_cast<int64_t>(rng() % users));
+        ev.item = tools::SyntheticWorld::ItemId(static_cast<int64_t>(rng() % items));
+        ev.type = "view";
+        ev.timestamp = 1700000000 + 400 * 86400 + e;
+        batch.push_back(std::move(ev));
+        if (batch.size() == 10000 || e + 1 == more) {
+          if (Status s = db->RecordEvents({}, batch); !s.ok()) return Fail("more events", s);
+          batch.clear();
+        }
       }
     }
+    const auto t_re = Clock::now();
+    TrainOptions incremental;  // keep the blend, warm-start iALS (TrainOptions::incremental)
+    incremental.incremental = true;
+    auto retrained = db->Train(incremental);
+    if (!retrained.ok()) return Fail("retrain after 1%", retrained.status());
+    retrain_1pct_s = Since(t_re);
   }
-  const auto t_re = Clock::now();
-  TrainOptions incremental;  // keep the blend, warm-start iALS (TrainOptions::incremental)
-  incremental.incremental = true;
-  auto retrained = db->Train(incremental);
-  if (!retrained.ok()) return Fail("retrain after 1%", retrained.status());
-  const double retrain_1pct_s = Since(t_re);
   if (Status s = db->Close(); !s.ok()) return Fail("close", s);
   if (!keep) std::filesystem::remove_all(dir);
 
   const double p99_ratio =
-      serving->idle.p99 > 0 ? serving->during.p99 / serving->idle.p99 : 0.0;
+      serving.idle.p99 > 0 ? serving.during.p99 / serving.idle.p99 : 0.0;
   if (json) {
     std::printf("{\"items\": %lld, \"users\": %lld, \"events\": %lld, \"import_s\": %.2f, "
                 "\"import_events_per_s\": %.0f, \"train_s\": %.2f, \"train_s_by_component\": {",
@@ -264,11 +282,11 @@ int BenchScaleMain(int argc, char** argv) {
                 "\"retrain_while_serving_s\": %.2f, \"retrain_while_serving_threads\": %d, \"retrain_after_1pct_s\": %.2f, "
                 "\"retrain_after_1pct_ratio\": %.3f}\n",
                 rss_after_import, rss_after_train, static_cast<unsigned long long>(disk_bytes),
-                static_cast<unsigned long long>(model_bytes), open_to_first_s, serving->idle.p50,
-                serving->idle.p99, serving->during.p50, serving->during.p99, p99_ratio,
-                serving->idle_before.p99, serving->idle_after.p99, serving->idle.n, serving->during.n,
-                serving->during_slow, serving->during_slow_preempted,
-                serving->retrain_s, serving->retrain_threads, retrain_1pct_s, train_s > 0 ? retrain_1pct_s / train_s : 0.0);
+                static_cast<unsigned long long>(model_bytes), open_to_first_s, serving.idle.p50,
+                serving.idle.p99, serving.during.p50, serving.during.p99, p99_ratio,
+                serving.idle_before.p99, serving.idle_after.p99, serving.idle.n, serving.during.n,
+                serving.during_slow, serving.during_slow_preempted,
+                serving.retrain_s, serving.retrain_threads, retrain_1pct_s, train_s > 0 ? retrain_1pct_s / train_s : 0.0);
     return 0;
   }
   std::printf("world: %lld items, %lld users, %lld events\n", static_cast<long long>(items),
@@ -283,17 +301,18 @@ int BenchScaleMain(int argc, char** argv) {
               rss_after_train);
   std::printf("disk: %.1f MB in all, model file %.1f MB\n", disk_bytes / 1e6, model_bytes / 1e6);
   std::printf("open to first Recommend (stored model, no refit): %.3f s\n", open_to_first_s);
+  if (train_only) return 0;
   std::printf("Recommend k=%zu idle (%zu requests before and after the retrain): p50 %.3f ms  "
               "p99 %.3f ms (before: %zu requests, p99 %.3f ms; after: %zu, p99 %.3f ms)\n",
-              k, serving->idle.n, serving->idle.p50, serving->idle.p99, serving->idle_before.n,
-              serving->idle_before.p99, serving->idle_after.n, serving->idle_after.p99);
+              k, serving.idle.n, serving.idle.p50, serving.idle.p99, serving.idle_before.n,
+              serving.idle_before.p99, serving.idle_after.n, serving.idle_after.p99);
   std::printf("while a low-priority retrain on %d thread(s) runs (%.1f s, %zu requests): p50 %.3f ms  "
               "p99 %.3f ms (p99 %.2fx idle)\n",
-              serving->retrain_threads, serving->retrain_s, serving->during.n, serving->during.p50, serving->during.p99,
+              serving.retrain_threads, serving.retrain_s, serving.during.n, serving.during.p50, serving.during.p99,
               p99_ratio);
   std::printf("  of them %zu slower than the idle p99, %zu of those preempted (an involuntary context "
               "switch while serving)\n",
-              serving->during_slow, serving->during_slow_preempted);
+              serving.during_slow, serving.during_slow_preempted);
   std::printf("incremental retrain after 1%% more events: %.1f s (%.2fx the first Train)\n",
               retrain_1pct_s,
               train_s > 0 ? retrain_1pct_s / train_s : 0.0);
