@@ -1,8 +1,11 @@
 #include "engine/models/fused.h"
 
+#include "engine/models/candidates.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include "common/parallel_for.h"
@@ -109,6 +112,39 @@ std::vector<uint32_t> ItemsByRank(std::span<const uint32_t> item_rank) {
   return by_rank;
 }
 
+// Whether a blend with `o` over `num_items` items serves two-stage.
+bool ServesTwoStage(const FusedOptions& o, uint32_t num_items) {
+  switch (o.retrieval) {
+    case Retrieval::kExhaustive: return false;
+    case Retrieval::kTwoStage: return true;
+    case Retrieval::kAuto: return num_items >= o.two_stage_min_items;
+  }
+  return false;
+}
+
+using CandidateFn =
+    std::function<CandidateScores(const UserQuery& query, std::span<const uint32_t> exclude)>;
+
+// How the blend gets its validation candidates: from `models` (the
+// validation fit) through the path the fitted blend will serve with, so that
+// on a large catalog the blend's cost grows with the validation users and
+// their candidates, not users x items x components (the validation fit
+// prepared the components' retrieval: Fused::Fit's fit_all).
+CandidateFn ValidationCandidates(std::vector<const Recommender*> models,
+                                 std::span<const uint32_t> item_rank, const FusedOptions& o) {
+  const size_t per_model = o.candidates_per_model;
+  if (models.empty() || !ServesTwoStage(o, models[0]->num_items())) {
+    return [models, item_rank, per_model](const UserQuery& query, std::span<const uint32_t> exclude) {
+      return ScoreCandidates(models, query, exclude, per_model, item_rank);
+    };
+  }
+  auto by_rank = std::make_shared<const std::vector<uint32_t>>(ItemsByRank(item_rank));
+  return [models, item_rank, per_model, by_rank](const UserQuery& query,
+                                                 std::span<const uint32_t> exclude) {
+    return TwoStageScoreCandidates(models, query, exclude, per_model, item_rank, *by_rank);
+  };
+}
+
 std::vector<uint32_t> SortedUnique(std::span<const uint32_t> items) {
   std::vector<uint32_t> v(items.begin(), items.end());
   std::sort(v.begin(), v.end());
@@ -201,7 +237,7 @@ Status Fused::Fit(const Dataset& data) {
       RECDB_RETURN_IF_ERROR(out.back()->Fit(d).WithContext(c.name));
       // The blend scores the validation fit as the final one will serve
       // (ValidationCandidates): on a large catalog through retrieval.
-      if (!final_fit && ServesTwoStage(d.num_items())) {
+      if (!final_fit && ServesTwoStage(options_, d.num_items())) {
         (void)out.back()->PrepareRetrieval(d.item_rank(), /*may_defer=*/false);
       }
       fit_seconds_[j] += SecondsSince(start);
@@ -220,7 +256,7 @@ Status Fused::Fit(const Dataset& data) {
     std::vector<const Recommender*> ptrs;
     for (auto& p : val_models) ptrs.push_back(p.get());
     const Dataset& tr = val.train;
-    const CandidateFn candidates = ValidationCandidates(ptrs, tr.item_rank());
+    const CandidateFn candidates = ValidationCandidates(ptrs, tr.item_rank(), options_);
     // The blend's cost grows with the validation users, not its quality
     // (a few thousand users pin the weights): learn on an evenly spaced
     // subset when there are more.
@@ -447,32 +483,8 @@ std::vector<Fused::Explained> Fused::RecommendExplained(
   return out;
 }
 
-bool Fused::ServesTwoStage(uint32_t num_items) const {
-  switch (options_.retrieval) {
-    case Retrieval::kExhaustive: return false;
-    case Retrieval::kTwoStage: return true;
-    case Retrieval::kAuto: return num_items >= options_.two_stage_min_items;
-  }
-  return false;
-}
-
-Fused::CandidateFn Fused::ValidationCandidates(std::vector<const Recommender*> models,
-                                               std::span<const uint32_t> item_rank) const {
-  const size_t per_model = options_.candidates_per_model;
-  if (models.empty() || !ServesTwoStage(models[0]->num_items())) {
-    return [models, item_rank, per_model](const UserQuery& query, std::span<const uint32_t> exclude) {
-      return ScoreCandidates(models, query, exclude, per_model, item_rank);
-    };
-  }
-  auto by_rank = std::make_shared<const std::vector<uint32_t>>(ItemsByRank(item_rank));
-  return [models, item_rank, per_model, by_rank](const UserQuery& query,
-                                                 std::span<const uint32_t> exclude) {
-    return TwoStageScoreCandidates(models, query, exclude, per_model, item_rank, *by_rank);
-  };
-}
-
 void Fused::PrepareServing(bool may_defer) {
-  two_stage_ = ServesTwoStage(num_items_);
+  two_stage_ = ServesTwoStage(options_, num_items_);
   if (!two_stage_ || retrieval_prepared_) return;
   for (auto& model : models_) {
     if (auto work = model->PrepareRetrieval(item_rank_, may_defer)) {
@@ -728,11 +740,26 @@ RecommenderFactory DefaultComponentFactory(std::string_view name, const Componen
   return RegisteredComponentFactory(name, config);
 }
 
+std::vector<std::string> LeftOutComponents(uint32_t num_items) {
+  std::vector<std::string> out;
+  const uint32_t ease_max = EaseOptions().max_items;
+  if (num_items > ease_max) {
+    const double gb = 4.0 * static_cast<double>(num_items) * num_items / 1e9;
+    char reason[256];
+    std::snprintf(reason, sizeof reason,
+                  "ease left out of the blend: %u items is more than EaseOptions::max_items (%u); "
+                  "its item x item matrix would take %.1f GB",
+                  num_items, ease_max, gb);
+    out.push_back(reason);
+  }
+  return out;
+}
+
 std::vector<Fused::Component> DefaultFusedComponents(uint32_t num_items,
                                                      const ComponentConfig& config,
                                                      bool context_popularity) {
   std::vector<std::string> names = {"ials"};
-  if (num_items <= EaseOptions().max_items) names.push_back("ease");
+  if (num_items <= EaseOptions().max_items) names.push_back("ease");  // LeftOutComponents
   for (const char* n : {"itemknn", "recentknn1", "recentknn5", "recentknn20", "cooc_directed",
                         "cooc_symmetric", "trending"}) {
     names.push_back(n);

@@ -239,18 +239,6 @@ class Fused final : public Recommender {
   // Load; `retrieval` (may be null) as LoadWithRetrieval.
   Status LoadImpl(ModelReader& in, ModelReader* retrieval, size_t* adopted);
   std::vector<DeferredWork> deferred_work_;
-  // Whether a blend over `num_items` items serves two-stage
-  // (options_.retrieval resolved against the catalog).
-  bool ServesTwoStage(uint32_t num_items) const;
-  // How the blend learns its weights: the validation candidates of
-  // `models` (the validation fit) through the path the fitted blend will
-  // serve with, so that on a large catalog the blend's cost grows with the
-  // validation users and their candidates, not users x items x components
-  // (the validation fit prepared the components' retrieval; fit_all).
-  using CandidateFn =
-      std::function<CandidateScores(const UserQuery& query, std::span<const uint32_t> exclude)>;
-  CandidateFn ValidationCandidates(std::vector<const Recommender*> models,
-                                   std::span<const uint32_t> item_rank) const;
   // CandidateScores as ScoreCandidates computes them, scoring every item
   // only with components that have no fast path.
   CandidateScores TwoStageCandidates(const UserQuery& query, std::span<const uint32_t> exclude,
@@ -326,16 +314,5 @@ struct CandidateScores {
 CandidateScores ScoreCandidates(const std::vector<const Recommender*>& models,
                                 const UserQuery& query, std::span<const uint32_t> exclude,
                                 size_t per_model, std::span<const uint32_t> item_rank);
-
-// The same candidates and scores (up to iALS's HNSW search and rounding of
-// its moments), scoring every item only with models that have no fast path
-// (Recommender::SparseScore; Retrieve + ScoreMoments + ScoreItems): the
-// two-stage path. `by_rank`: every item, by `item_rank` ascending. The
-// models' retrieval state is prepared (PrepareRetrieval; a model whose
-// state is not ready is scored in full). Thread-safe (per-thread scratch).
-CandidateScores TwoStageScoreCandidates(const std::vector<const Recommender*>& models,
-                                        const UserQuery& query, std::span<const uint32_t> exclude,
-                                        size_t per_model, std::span<const uint32_t> item_rank,
-                                        std::span<const uint32_t> by_rank);
 
 }  // namespace recdb::models

@@ -16,6 +16,7 @@
 #include "common/durable_file.h"
 #include "engine/db_impl/db_impl.h"
 #include "engine/explain/explainer.h"
+#include "engine/models/candidates.h"
 #include "engine/models/content_profile.h"
 #include "engine/models/cooccurrence.h"
 #include "engine/models/dataset.h"
@@ -251,6 +252,13 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options,
   config.ials_iterations = options.ials_iterations;
   config.content = std::move(content);
   auto components = models::DefaultFusedComponents(model->data->num_items(), config);
+  // A component the catalog has outgrown (EASE past its item limit) is left
+  // out, and the progress callback says why (`recdb train` shows it).
+  if (options.on_progress) {
+    for (const std::string& why : models::LeftOutComponents(model->data->num_items())) {
+      options.on_progress(TrainProgress{"note: " + why, step, 0});
+    }
+  }
   RECDB_ASSIGN_OR_RETURN(std::optional<StoredWeights> stored, LoadStoredWeights());
   if (stored) next_version_ = std::max(next_version_, stored->version + 1);
   bool reused = false;
