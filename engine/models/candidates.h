@@ -26,7 +26,8 @@ CandidateScores TwoStageScoreCandidates(const std::vector<const Recommender*>& m
 // Why DefaultFusedComponents(num_items, ...) leaves a default component out
 // (EASE past EaseOptions::max_items: the blend degrades to the others), one
 // sentence per component; empty when none is. Train reports them through
-// TrainOptions::on_progress ("note: ...").
+// TrainOptions::on_progress, appended to the first stage after reading the
+// events ("validation fit: ials (note: ease left out ...)").
 std::vector<std::string> LeftOutComponents(uint32_t num_items);
 
 }  // namespace recdb::models

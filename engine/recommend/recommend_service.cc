@@ -223,8 +223,12 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options,
   // Progress: read, the fits (and the validation fits and blend when
   // learning), write; the count is known once the components are.
   int step = 0, steps = 0;
+  std::string note;  // said with the next stage (a stage is reported once)
   auto progress = [&](const std::string& stage) {
-    if (options.on_progress) options.on_progress(TrainProgress{stage, step, steps});
+    if (options.on_progress) {
+      options.on_progress(TrainProgress{note.empty() ? stage : stage + " (note: " + note + ")", step, steps});
+    }
+    note.clear();
     ++step;
   };
   progress("read events");
@@ -253,11 +257,9 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options,
   config.content = std::move(content);
   auto components = models::DefaultFusedComponents(model->data->num_items(), config);
   // A component the catalog has outgrown (EASE past its item limit) is left
-  // out, and the progress callback says why (`recdb train` shows it).
-  if (options.on_progress) {
-    for (const std::string& why : models::LeftOutComponents(model->data->num_items())) {
-      options.on_progress(TrainProgress{"note: " + why, step, 0});
-    }
+  // out, and the next stage's progress says why (`recdb train` shows it).
+  for (const std::string& why : models::LeftOutComponents(model->data->num_items())) {
+    note += (note.empty() ? "" : "; ") + why;
   }
   RECDB_ASSIGN_OR_RETURN(std::optional<StoredWeights> stored, LoadStoredWeights());
   if (stored) next_version_ = std::max(next_version_, stored->version + 1);
