@@ -1,8 +1,11 @@
 #include "engine/models/fused.h"
 
+#include "engine/models/candidates.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include "common/parallel_for.h"
@@ -29,26 +32,49 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// Top `k` candidate positions by (fused score desc, item rank asc).
+// The top `k` candidate items by (fused score desc, item rank asc), best
+// first. Called for every validation user at every weight the blend tries,
+// so it allocates only its answer and keeps the k best in a sorted array:
+// the order is total (item ranks differ), so the answer is the full sort's.
+// The fused score is summed in component order in double, as Score does;
+// a zero weight adds +0.0, which changes no sum, so it is skipped.
 std::vector<uint32_t> RankCandidates(const CandidateScores& c, std::span<const double> w,
                                      size_t k, std::span<const uint32_t> item_rank) {
   const size_t m = w.size();
-  std::vector<float> fused(c.items.size());
-  for (size_t r = 0; r < c.items.size(); ++r) {
-    double s = 0;
-    for (size_t j = 0; j < m; ++j) s += w[j] * c.z[r * m + j];
-    fused[r] = static_cast<float>(s);
+  size_t used[64];
+  size_t nu = 0;
+  bool all = m > 64;
+  for (size_t j = 0; j < m && !all; ++j) {
+    if (w[j] != 0) used[nu++] = j;
   }
-  std::vector<uint32_t> order(c.items.size());
-  for (uint32_t r = 0; r < order.size(); ++r) order[r] = r;
-  const size_t top = std::min(k, order.size());
-  std::partial_sort(order.begin(), order.begin() + top, order.end(), [&](uint32_t a, uint32_t b) {
-    if (fused[a] != fused[b]) return fused[a] > fused[b];
-    return item_rank[c.items[a]] < item_rank[c.items[b]];
-  });
-  order.resize(top);
-  for (uint32_t& r : order) r = c.items[r];
-  return order;
+  struct Best {
+    float score;
+    uint32_t rank, item;
+  };
+  auto before = [](const Best& a, const Best& b) {
+    if (a.score != b.score) return a.score > b.score;
+    return a.rank < b.rank;
+  };
+  const size_t top = std::min(k, c.items.size());
+  std::vector<Best> best;
+  best.reserve(top + 1);
+  for (size_t r = 0; r < c.items.size() && top > 0; ++r) {
+    const float* z = &c.z[r * m];
+    double s = 0;
+    if (all) {
+      for (size_t j = 0; j < m; ++j) s += w[j] * z[j];
+    } else {
+      for (size_t u = 0; u < nu; ++u) s += w[used[u]] * z[used[u]];
+    }
+    const Best x{static_cast<float>(s), item_rank[c.items[r]], c.items[r]};
+    if (best.size() == top && !before(x, best.back())) continue;
+    auto at = std::upper_bound(best.begin(), best.end(), x, before);
+    best.insert(at, x);
+    if (best.size() > top) best.pop_back();
+  }
+  std::vector<uint32_t> out(best.size());
+  for (size_t r = 0; r < best.size(); ++r) out[r] = best[r].item;
+  return out;
 }
 
 // Fused::TwoStageCandidates' working memory, one per serving thread: sized
@@ -77,6 +103,48 @@ struct TwoStageScratch {
   }
   void Release() { clean = true; }
 };
+
+// Every item, by `item_rank` ascending.
+std::vector<uint32_t> ItemsByRank(std::span<const uint32_t> item_rank) {
+  std::vector<uint32_t> by_rank(item_rank.size());
+  for (uint32_t i = 0; i < by_rank.size(); ++i) by_rank[i] = i;
+  std::sort(by_rank.begin(), by_rank.end(),
+            [&](uint32_t a, uint32_t b) { return item_rank[a] < item_rank[b]; });
+  return by_rank;
+}
+
+// Whether a blend with `o` over `num_items` items serves two-stage.
+bool ServesTwoStage(const FusedOptions& o, uint32_t num_items) {
+  switch (o.retrieval) {
+    case Retrieval::kExhaustive: return false;
+    case Retrieval::kTwoStage: return true;
+    case Retrieval::kAuto: return num_items >= o.two_stage_min_items;
+  }
+  return false;
+}
+
+using CandidateFn =
+    std::function<CandidateScores(const UserQuery& query, std::span<const uint32_t> exclude)>;
+
+// How the blend gets its validation candidates: from `models` (the
+// validation fit) through the path the fitted blend will serve with, so that
+// on a large catalog the blend's cost grows with the validation users and
+// their candidates, not users x items x components (the validation fit
+// prepared the components' retrieval: Fused::Fit's fit_all).
+CandidateFn ValidationCandidates(std::vector<const Recommender*> models,
+                                 std::span<const uint32_t> item_rank, const FusedOptions& o) {
+  const size_t per_model = o.candidates_per_model;
+  if (models.empty() || !ServesTwoStage(o, models[0]->num_items())) {
+    return [models, item_rank, per_model](const UserQuery& query, std::span<const uint32_t> exclude) {
+      return ScoreCandidates(models, query, exclude, per_model, item_rank);
+    };
+  }
+  auto by_rank = std::make_shared<const std::vector<uint32_t>>(ItemsByRank(item_rank));
+  return [models, item_rank, per_model, by_rank](const UserQuery& query,
+                                                 std::span<const uint32_t> exclude) {
+    return TwoStageScoreCandidates(models, query, exclude, per_model, item_rank, *by_rank);
+  };
+}
 
 std::vector<uint32_t> SortedUnique(std::span<const uint32_t> items) {
   std::vector<uint32_t> v(items.begin(), items.end());
@@ -168,6 +236,11 @@ Status Fused::Fit(const Dataset& data) {
       if (!out.back()) return Status::InvalidArgument("fused: factory returned null");
       if (final_fit && warm[j]) out.back()->WarmStart(warm[j]);
       RECDB_RETURN_IF_ERROR(out.back()->Fit(d).WithContext(c.name));
+      // The blend scores the validation fit as the final one will serve
+      // (ValidationCandidates): on a large catalog through retrieval.
+      if (!final_fit && ServesTwoStage(options_, d.num_items())) {
+        (void)out.back()->PrepareRetrieval(d.item_rank(), /*may_defer=*/false);
+      }
       fit_seconds_[j] += SecondsSince(start);
     }
     return Status::OK();
@@ -184,6 +257,7 @@ Status Fused::Fit(const Dataset& data) {
     std::vector<const Recommender*> ptrs;
     for (auto& p : val_models) ptrs.push_back(p.get());
     const Dataset& tr = val.train;
+    const CandidateFn candidates = ValidationCandidates(ptrs, tr.item_rank(), options_);
     // The blend's cost grows with the validation users, not its quality
     // (a few thousand users pin the weights): learn on an evenly spaced
     // subset when there are more.
@@ -203,8 +277,7 @@ Status Fused::Fit(const Dataset& data) {
       TimelineQuery tq;
       BuildTimelineQuery(tr, u, &tq);
       user_features[k] = QueryContextFeatures(tq.query);
-      cands[k] = ScoreCandidates(ptrs, tq.query, tr.UserItems(u), options_.candidates_per_model,
-                                 tr.item_rank());
+      cands[k] = candidates(tq.query, tr.UserItems(u));
     });
     const double best = LearnWeights(cands, val);
     validation_ndcg_ = best;
@@ -464,21 +537,14 @@ std::vector<Fused::Explained> Fused::RecommendExplained(
 }
 
 void Fused::PrepareServing(bool may_defer) {
-  switch (options_.retrieval) {
-    case Retrieval::kExhaustive: two_stage_ = false; break;
-    case Retrieval::kTwoStage: two_stage_ = true; break;
-    case Retrieval::kAuto: two_stage_ = num_items_ >= options_.two_stage_min_items; break;
-  }
+  two_stage_ = ServesTwoStage(options_, num_items_);
   if (!two_stage_ || retrieval_prepared_) return;
   for (auto& model : models_) {
     if (auto work = model->PrepareRetrieval(item_rank_, may_defer)) {
       deferred_work_.push_back(std::move(work));
     }
   }
-  by_rank_.resize(num_items_);
-  for (uint32_t i = 0; i < num_items_; ++i) by_rank_[i] = i;
-  std::sort(by_rank_.begin(), by_rank_.end(),
-            [&](uint32_t a, uint32_t b) { return item_rank_[a] < item_rank_[b]; });
+  by_rank_ = ItemsByRank(item_rank_);
   retrieval_prepared_ = true;
 }
 
@@ -498,8 +564,17 @@ CandidateScores Fused::Candidates(const UserQuery& query, std::span<const uint32
 CandidateScores Fused::TwoStageCandidates(const UserQuery& query,
                                           std::span<const uint32_t> exclude,
                                           size_t per_model) const {
-  const size_t m = models_.size();
-  const uint32_t n = num_items_;
+  std::vector<const Recommender*> ptrs;
+  for (auto& p : models_) ptrs.push_back(p.get());
+  return TwoStageScoreCandidates(ptrs, query, exclude, per_model, item_rank_, by_rank_);
+}
+
+CandidateScores TwoStageScoreCandidates(const std::vector<const Recommender*>& models,
+                                        const UserQuery& query, std::span<const uint32_t> exclude,
+                                        size_t per_model, std::span<const uint32_t> item_rank,
+                                        std::span<const uint32_t> by_rank) {
+  const size_t m = models.size();
+  const uint32_t n = static_cast<uint32_t>(item_rank.size());
   thread_local TwoStageScratch scratch;
   TwoStageScratch& t = scratch;
   t.Acquire(n);
@@ -532,11 +607,11 @@ CandidateScores Fused::TwoStageCandidates(const UserQuery& query,
   // TopK's order: z descending, then item rank.
   auto better = [&](const ScoredItem& a, const ScoredItem& b) {
     if (a.score != b.score) return a.score > b.score;
-    return item_rank_[a.item] < item_rank_[b.item];
+    return item_rank[a.item] < item_rank[b.item];
   };
   const double live = static_cast<double>(n - excl.size());
   for (size_t j = 0; j < m; ++j) {
-    const Recommender& model = *models_[j];
+    const Recommender& model = *models[j];
     t.entries.clear();
     std::vector<uint32_t> got;
     double sum = 0, sq = 0;
@@ -588,7 +663,7 @@ CandidateScores Fused::TwoStageCandidates(const UserQuery& query,
       if (above < per_model) {
         const size_t want = per_model - above;
         size_t zeros = 0;
-        for (uint32_t i : by_rank_) {
+        for (uint32_t i : by_rank) {
           if (zeros == want) break;
           if (excluded(i) || t.slot[i] != 0) continue;
           t.pool.push_back({i, zero_z});
@@ -621,7 +696,7 @@ CandidateScores Fused::TwoStageCandidates(const UserQuery& query,
       set_moments(j, sum, sq, static_cast<double>(cnt));
       for (uint32_t i = 0; i < n; ++i) s[i] = z_of(j, s[i]);
       for (uint32_t i : excl) s[i] = kNegInf;
-      for (const ScoredItem& c : TopK(s, per_model, item_rank_)) nominated.push_back(c.item);
+      for (const ScoredItem& c : TopK(s, per_model, item_rank)) nominated.push_back(c.item);
     }
   }
   // The union in first-nomination order, deduplicated through `slot`
@@ -650,7 +725,7 @@ CandidateScores Fused::TwoStageCandidates(const UserQuery& query,
         break;
       }
       case Kind::kRetrieved:
-        models_[j]->ScoreItems(query, out.items, s);
+        models[j]->ScoreItems(query, out.items, s);
         for (size_t r = 0; r < c; ++r) out.z[r * m + j] = z_of(j, s[r]);
         break;
     }
@@ -723,11 +798,26 @@ RecommenderFactory DefaultComponentFactory(std::string_view name, const Componen
   return RegisteredComponentFactory(name, config);
 }
 
+std::vector<std::string> LeftOutComponents(uint32_t num_items) {
+  std::vector<std::string> out;
+  const uint32_t ease_max = EaseOptions().max_items;
+  if (num_items > ease_max) {
+    const double gb = 4.0 * static_cast<double>(num_items) * num_items / 1e9;
+    char reason[256];
+    std::snprintf(reason, sizeof reason,
+                  "ease left out of the blend: %u items is more than EaseOptions::max_items (%u); "
+                  "its item x item matrix would take %.1f GB",
+                  num_items, ease_max, gb);
+    out.push_back(reason);
+  }
+  return out;
+}
+
 std::vector<Fused::Component> DefaultFusedComponents(uint32_t num_items,
                                                      const ComponentConfig& config,
                                                      bool context_popularity) {
   std::vector<std::string> names = {"ials"};
-  if (num_items <= EaseOptions().max_items) names.push_back("ease");
+  if (num_items <= EaseOptions().max_items) names.push_back("ease");  // LeftOutComponents
   for (const char* n : {"itemknn", "recentknn1", "recentknn5", "recentknn20", "cooc_directed",
                         "cooc_symmetric", "trending"}) {
     names.push_back(n);

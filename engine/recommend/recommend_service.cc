@@ -16,6 +16,7 @@
 #include "common/durable_file.h"
 #include "engine/db_impl/db_impl.h"
 #include "engine/explain/explainer.h"
+#include "engine/models/candidates.h"
 #include "engine/models/content_profile.h"
 #include "engine/models/cooccurrence.h"
 #include "engine/models/dataset.h"
@@ -222,8 +223,12 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options,
   // Progress: read, the fits (and the validation fits and blend when
   // learning), write; the count is known once the components are.
   int step = 0, steps = 0;
+  std::string note;  // said with the next stage (a stage is reported once)
   auto progress = [&](const std::string& stage) {
-    if (options.on_progress) options.on_progress(TrainProgress{stage, step, steps});
+    if (options.on_progress) {
+      options.on_progress(TrainProgress{note.empty() ? stage : stage + " (note: " + note + ")", step, steps});
+    }
+    note.clear();
     ++step;
   };
   progress("read events");
@@ -251,6 +256,11 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options,
   config.ials_iterations = options.ials_iterations;
   config.content = std::move(content);
   auto components = models::DefaultFusedComponents(model->data->num_items(), config);
+  // A component the catalog has outgrown (EASE past its item limit) is left
+  // out, and the next stage's progress says why (`recdb train` shows it).
+  for (const std::string& why : models::LeftOutComponents(model->data->num_items())) {
+    note += (note.empty() ? "" : "; ") + why;
+  }
   RECDB_ASSIGN_OR_RETURN(std::optional<StoredWeights> stored, LoadStoredWeights());
   if (stored) next_version_ = std::max(next_version_, stored->version + 1);
   bool reused = false;

@@ -23,6 +23,7 @@
 #include "db_test_util.h"
 #include "privacy_test_util.h"
 #include "engine/db_impl/db_impl.h"
+#include "engine/models/ease.h"
 #include "engine/models/fused.h"
 #include "engine/recommend/model_file.h"
 #include "engine/recommend/recommend_service.h"
@@ -377,6 +378,34 @@ TEST(ModelFileTest, ARestoredSnapshotServesWithoutTraining) {
   auto db = OpenOrDie(restored.path() + "/db1");
   EXPECT_NE(db->GetStats()->model_version, 0u) << db->GetStats()->model_problem;
   EXPECT_EQ(TopScores(*db, "u5"), before);
+}
+
+// A catalog past EASE's item limit trains without EASE (no allocation
+// failure) and the progress says why, on the first stage after reading the
+// events, without adding a stage.
+TEST(ModelFileTest, TrainPastEasesItemLimitLeavesItOutAndSaysWhy) {
+  TempDir dir;
+  auto db = OpenOrDie(dir.path());
+  const uint32_t items = models::EaseOptions().max_items + 1;
+  std::vector<Event> events;
+  for (uint32_t i = 0; i < items; ++i) {  // every item seen; 100 users
+    events.push_back(MakeEvent("u" + std::to_string(i % 100), "i" + std::to_string(i), "view",
+                               kT0 + static_cast<int64_t>(i)));
+  }
+  ASSERT_TRUE(db->RecordEvents({}, events).ok());
+  std::vector<TrainProgress> seen;
+  TrainOptions options;
+  options.on_progress = [&](const TrainProgress& p) { seen.push_back(p); };
+  auto report = db->Train(options);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->weights.count("ease"), 0u);
+  EXPECT_EQ(report->weights.count("ials"), 1u);
+  ASSERT_GE(seen.size(), 2u);
+  EXPECT_EQ(seen[0].stage, "read events");
+  EXPECT_NE(seen[1].stage.find("(note: ease left out of the blend"), std::string::npos)
+      << seen[1].stage;
+  EXPECT_EQ(static_cast<int>(seen.size()), seen.back().steps + 1) << "no extra stage";
+  for (size_t i = 2; i < seen.size(); ++i) EXPECT_EQ(seen[i].stage.find("note"), std::string::npos);
 }
 
 // Train reports each stage once, in order, and ends at step == steps.

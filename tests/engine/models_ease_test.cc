@@ -5,8 +5,10 @@
 #include <cmath>
 #include <random>
 #include <set>
+#include <string>
 #include <vector>
 
+#include "engine/models/candidates.h"
 #include "engine/models/ease.h"
 
 #include "models_test_data.h"
@@ -155,6 +157,32 @@ TEST(ModelsEaseTest, RefusesCatalogueAboveMaxItemsWithResourceExhausted) {
   EXPECT_EQ(ease.num_items(), 0u);
   o.max_items = 30;
   EXPECT_TRUE(Ease(o).Fit(d).ok());
+}
+
+// Past EASE's item limit the default blend degrades to the other components
+// and says why (TrainReport::notes), never an allocation failure.
+TEST(ModelsEaseTest, TheDefaultBlendLeavesEaseOutPastItsLimitWithAReason) {
+  const uint32_t limit = EaseOptions().max_items;
+  auto names = [](uint32_t items) {
+    std::vector<std::string> out;
+    for (const Fused::Component& c : DefaultFusedComponents(items, ComponentConfig{}, true)) {
+      out.push_back(c.name);
+    }
+    return out;
+  };
+  auto has_ease = [&](uint32_t items) {
+    const auto n = names(items);
+    return std::find(n.begin(), n.end(), "ease") != n.end();
+  };
+  EXPECT_TRUE(has_ease(limit));
+  EXPECT_TRUE(LeftOutComponents(limit).empty());
+  EXPECT_FALSE(has_ease(limit + 1));
+  EXPECT_EQ(names(limit + 1).size() + 1, names(limit).size()) << "only EASE goes";
+  const std::vector<std::string> why = LeftOutComponents(100000);
+  ASSERT_EQ(why.size(), 1u);
+  EXPECT_NE(why[0].find("ease"), std::string::npos) << why[0];
+  EXPECT_NE(why[0].find("100000 items"), std::string::npos) << why[0];
+  EXPECT_NE(why[0].find("max_items"), std::string::npos) << why[0];
 }
 
 TEST(ModelsEaseTest, RejectsNonPositiveLambda) {

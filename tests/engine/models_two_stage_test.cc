@@ -475,6 +475,97 @@ TEST_F(TwoStageTest, ALoadedBlendAdoptsItsStoredRetrievalState) {
   }
 }
 
+// Forwards to a real component and counts its full scorings (Score: every
+// item), so a test sees which path the blend took.
+class CountingFullScores final : public Recommender {
+ public:
+  CountingFullScores(std::unique_ptr<Recommender> inner, std::atomic<int>* full)
+      : inner_(std::move(inner)), full_(full) {}
+  std::string_view Name() const override { return inner_->Name(); }
+  Status Fit(const Dataset& data) override { return inner_->Fit(data); }
+  uint32_t num_items() const override { return inner_->num_items(); }
+  void Score(const UserQuery& query, std::span<float> scores) const override {
+    full_->fetch_add(1);
+    inner_->Score(query, scores);
+  }
+  void ScoreItems(const UserQuery& query, std::span<const uint32_t> items,
+                  std::span<float> out) const override {
+    inner_->ScoreItems(query, items, out);
+  }
+  bool SparseScore(const UserQuery& query, std::vector<ScoredItem>* entries) const override {
+    return inner_->SparseScore(query, entries);
+  }
+  bool Retrieve(const UserQuery& query, size_t k, std::span<const uint32_t> exclude,
+                std::vector<uint32_t>* out) const override {
+    return inner_->Retrieve(query, k, exclude, out);
+  }
+  bool ScoreMoments(const UserQuery& query, std::span<const uint32_t> exclude, double* sum,
+                    double* sum_sq) const override {
+    return inner_->ScoreMoments(query, exclude, sum, sum_sq);
+  }
+  DeferredWork PrepareRetrieval(std::span<const uint32_t> item_rank, bool may_defer) override {
+    return inner_->PrepareRetrieval(item_rank, may_defer);
+  }
+
+ private:
+  std::unique_ptr<Recommender> inner_;
+  std::atomic<int>* full_;
+};
+
+// The blend learns its weights on the candidates the fitted blend will
+// serve: on a two-stage catalog the validation components are not scored
+// over every item for every validation user (the cost that grew with
+// users x items x components: 10M-event bench, docs/BENCHMARKS.md), and the
+// weights learned are those of the exhaustive candidates (the sparse
+// components' scores are the exhaustive ones; iALS's HNSW search on 700
+// items is all but exact).
+TEST_F(TwoStageTest, TheBlendLearnsOnTheCandidatesItWillServe) {
+  struct Learned {
+    std::vector<int> full;  // full scorings per component, validation fit and blend
+    std::vector<std::pair<std::string, double>> weights;
+    double ndcg = 0;
+  };
+  auto learn = [&](Retrieval retrieval) {
+    std::vector<Fused::Component> comps = Components();
+    auto counters = std::make_shared<std::vector<std::atomic<int>>>(comps.size());
+    for (size_t j = 0; j < comps.size(); ++j) {
+      comps[j].factory = [inner = comps[j].factory, c = &(*counters)[j]]() -> std::unique_ptr<Recommender> {
+        return std::make_unique<CountingFullScores>(inner(), c);
+      };
+    }
+    FusedOptions o = Options(retrieval);
+    o.learn_weights = true;
+    o.search_rounds = 1;
+    Fused f(std::move(comps), o);
+    EXPECT_TRUE(f.Fit(*data_).ok());
+    Learned out;
+    for (auto& c : *counters) out.full.push_back(c.load());
+    out.weights = f.Weights();
+    out.ndcg = f.validation_ndcg();
+    return out;
+  };
+  const Learned exhaustive = learn(Retrieval::kExhaustive);
+  const Learned two_stage = learn(Retrieval::kTwoStage);
+  ASSERT_EQ(exhaustive.weights.size(), two_stage.weights.size());
+  size_t fast = 0;
+  for (size_t j = 0; j < exhaustive.weights.size(); ++j) {
+    const std::string& name = exhaustive.weights[j].first;
+    EXPECT_GT(exhaustive.full[j], 100) << name << ": every validation user in full";
+    // EASE has no fast path; trending scores in full when its retrieval
+    // depth is short of the request.
+    if (name == "ease" || name == "trending") continue;
+    EXPECT_EQ(two_stage.full[j], 0) << name;
+    ++fast;
+  }
+  EXPECT_GE(fast, 7u);
+  size_t same = 0;
+  for (size_t j = 0; j < exhaustive.weights.size(); ++j) {
+    same += exhaustive.weights[j].second == two_stage.weights[j].second;
+  }
+  EXPECT_GE(same, exhaustive.weights.size() - 1) << "learned weights";
+  EXPECT_NEAR(two_stage.ndcg, exhaustive.ndcg, 0.005);
+}
+
 TEST_F(TwoStageTest, AutoServesTwoStageOnlyOnLargeCatalogs) {
   fused_->SetRetrieval(Retrieval::kAuto);
   EXPECT_FALSE(fused_->two_stage());  // 700 items < two_stage_min_items

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/recommend/recommend_service.h"
 #include "recdb/db.h"
 #include "tools/bench/bench.h"
 #include "tools/bench/world.h"
@@ -30,6 +31,15 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// CPU seconds of the process (user + system): on a shared machine the
+// figure that moves least with the load of other processes.
+double CpuSeconds() {
+  struct rusage ru;
+  ::getrusage(RUSAGE_SELF, &ru);
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return s(ru.ru_utime) + s(ru.ru_stime);
+}
 
 double PeakRssGb() {
   struct rusage ru;
@@ -44,6 +54,16 @@ uint64_t DirBytes(const std::string& dir) {
     if (e.is_regular_file(ec)) total += e.file_size(ec);
   }
   return total;
+}
+
+// The 1-minute load average (/proc/loadavg), or "?".
+std::string LoadAverage() {
+  std::FILE* f = std::fopen("/proc/loadavg", "r");
+  if (f == nullptr) return "?";
+  char buf[16] = {0};
+  const bool got = std::fscanf(f, "%15s", buf) == 1;
+  std::fclose(f);
+  return got ? buf : "?";
 }
 
 int Fail(const std::string& what, const Status& s) {
@@ -154,13 +174,24 @@ int BenchScaleMain(int argc, char** argv) {
   f.args().AddFlag("k", "N", "items per request", "10");
   f.args().AddFlag("dir", "D", "database directory, kept and reused when it holds the same world");
   f.args().AddSwitch("json", "print one JSON object");
+  f.args().AddSwitch("train-only",
+                     "stop after the first Train and the open to the first Recommend (no serving "
+                     "phases, no retrains): a first profile at a new size");
+  f.args().AddSwitch("stages", "print each Train stage with its start time to stderr");
+  f.args().AddFlag("two-stage-min-items", "N",
+                   "catalog size from which the blend learns and serves two-stage (an anchor: "
+                   "above --items, the exhaustive path)",
+                   "100000");
   if (!f.Parse(argc, argv)) return f.exit_code();
   const int64_t items = f.Int("items", 1), users = f.Int("users", 1), events = f.Int("events", 1);
   const size_t requests = f.Int("requests", 1), k = f.Int("k", 1);
   std::string dir = f.Str("dir");
   const bool keep = f.Has("dir");
   const bool json = f.Has("json");
+  const bool train_only = f.Has("train-only"), stages = f.Has("stages");
+  const int64_t two_stage_min_items = f.Int("two-stage-min-items", 1);
   if (!f.ok()) return f.exit_code();
+  RecommendService::SetTwoStageMinItemsForTesting(static_cast<uint32_t>(two_stage_min_items));
   if (dir.empty()) {
     char tmpl[] = "/tmp/recdb_bench_scale_XXXXXX";
     if (!mkdtemp(tmpl)) return Fail("mkdtemp", Status::IOError("cannot create temp dir"));
@@ -185,12 +216,21 @@ int BenchScaleMain(int argc, char** argv) {
 
   // 2. Train (skipped when the stored model covers the data).
   TrainReport report;
-  double train_s = 0;
+  double train_s = 0, train_cpu_s = 0;
   if (stats->model_version == 0 || stats->model_sequence != stats->sequence_number) {
     const auto t = Clock::now();
-    auto trained = db->Train();
+    const double cpu0 = CpuSeconds();
+    TrainOptions to;
+    if (stages) {
+      to.on_progress = [t, cpu0](const TrainProgress& p) {
+        std::fprintf(stderr, "[train %8.1f s, %8.1f CPU-s, peak RSS %.2f GB, load %s] %s\n", Since(t),
+                     CpuSeconds() - cpu0, PeakRssGb(), LoadAverage().c_str(), p.stage.c_str());
+      };
+    }
+    auto trained = db->Train(to);
     if (!trained.ok()) return Fail("train", trained.status());
     train_s = Since(t);
+    train_cpu_s = CpuSeconds() - cpu0;
     report = *trained;
   }
   const double rss_after_train = PeakRssGb();
@@ -212,70 +252,81 @@ int BenchScaleMain(int argc, char** argv) {
   const double open_to_first_s = Since(t_open);
 
   // 4. Serving idle and during a retrain.
-  auto serving = MeasureServing(db.get(), users, requests, k);
-  if (!serving.ok()) return Fail("serving", serving.status());
+  // (--train-only: none of 4 and 5.)
+  Serving serving;
+  double retrain_1pct_s = 0;
+  if (!train_only) {
+    auto measured = MeasureServing(db.get(), users, requests, k);
+    if (!measured.ok()) return Fail("serving", measured.status());
+    serving = *measured;
 
-  // 5. A retrain after 1% more events (new events of existing users).
-  stats = db->GetStats();
-  {
-    std::mt19937_64 rng(11);
-    std::vector<Event> batch;
-    const int64_t more = std::max<int64_t>(1, stats->events / 100);
-    for (int64_t e = 0; e < more; ++e) {
-      Event ev;
-      ev.user = tools::SyntheticWorld::UserId(static_cast<int64_t>(rng() % users));
-      ev.item = tools::SyntheticWorld::ItemId(static_cast<int64_t>(rng() % items));
-      ev.type = "view";
-      ev.timestamp = 1700000000 + 400 * 86400 + e;
-      batch.push_back(std::move(ev));
-      if (batch.size() == 10000 || e + 1 == more) {
-        if (Status s = db->RecordEvents({}, batch); !s.ok()) return Fail("more events", s);
-        batch.clear();
+    // 5. A retrain after 1% more events (new events of existing users).
+    stats = db->GetStats();
+    {
+      std::mt19937_64 rng(11);
+      std::vector<Event> batch;
+      const int64_t more = std::max<int64_t>(1, stats->events / 100);
+      for (int64_t e = 0; e < more; ++e) {
+        Event ev;
+        ev.user = tools::SyntheticWorld::UserId(static_cast<int64_t>(rng() % users));
+        ev.item = tools::SyntheticWorld::ItemId(static_cast<int64_t>(rng() % items));
+        ev.type = "view";
+        ev.timestamp = 1700000000 + 400 * 86400 + e;
+        batch.push_back(std::move(ev));
+        if (batch.size() == 10000 || e + 1 == more) {
+          if (Status s = db->RecordEvents({}, batch); !s.ok()) return Fail("more events", s);
+          batch.clear();
+        }
       }
     }
+    const auto t_re = Clock::now();
+    TrainOptions incremental;  // keep the blend, warm-start iALS (TrainOptions::incremental)
+    incremental.incremental = true;
+    auto retrained = db->Train(incremental);
+    if (!retrained.ok()) return Fail("retrain after 1%", retrained.status());
+    retrain_1pct_s = Since(t_re);
   }
-  const auto t_re = Clock::now();
-  TrainOptions incremental;  // keep the blend, warm-start iALS (TrainOptions::incremental)
-  incremental.incremental = true;
-  auto retrained = db->Train(incremental);
-  if (!retrained.ok()) return Fail("retrain after 1%", retrained.status());
-  const double retrain_1pct_s = Since(t_re);
   if (Status s = db->Close(); !s.ok()) return Fail("close", s);
   if (!keep) std::filesystem::remove_all(dir);
 
   const double p99_ratio =
-      serving->idle.p99 > 0 ? serving->during.p99 / serving->idle.p99 : 0.0;
+      serving.idle.p99 > 0 ? serving.during.p99 / serving.idle.p99 : 0.0;
   if (json) {
     std::printf("{\"items\": %lld, \"users\": %lld, \"events\": %lld, \"import_s\": %.2f, "
-                "\"import_events_per_s\": %.0f, \"train_s\": %.2f, \"train_s_by_component\": {",
+                "\"import_events_per_s\": %.0f, \"train_s\": %.2f, \"train_cpu_s\": %.2f, \"train_s_by_component\": {",
                 static_cast<long long>(items), static_cast<long long>(users),
-                static_cast<long long>(stats->events), import_s, import_rate, train_s);
+                static_cast<long long>(stats->events), import_s, import_rate, train_s, train_cpu_s);
     bool first_entry = true;
     for (const auto& [name, s] : report.seconds_by_recommender) {
       std::printf("%s\"%s\": %.2f", first_entry ? "" : ", ", name.c_str(), s);
       first_entry = false;
     }
     std::printf("}, \"peak_rss_gb_import\": %.2f, \"peak_rss_gb_train\": %.2f, \"disk_bytes\": %llu, "
-                "\"model_bytes\": %llu, \"open_to_first_recommend_s\": %.3f, "
-                "\"idle_p50_ms\": %.3f, \"idle_p99_ms\": %.3f, \"during_retrain_p50_ms\": %.3f, "
+                "\"model_bytes\": %llu, \"open_to_first_recommend_s\": %.3f",
+                rss_after_import, rss_after_train, static_cast<unsigned long long>(disk_bytes),
+                static_cast<unsigned long long>(model_bytes), open_to_first_s);
+    if (train_only) {  // no serving or retrain figures were measured
+      std::printf("}\n");
+      return 0;
+    }
+    std::printf(", \"idle_p50_ms\": %.3f, \"idle_p99_ms\": %.3f, \"during_retrain_p50_ms\": %.3f, "
                 "\"during_retrain_p99_ms\": %.3f, \"p99_ratio_during_retrain\": %.2f, "
                 "\"idle_before_p99_ms\": %.3f, \"idle_after_p99_ms\": %.3f, \"idle_requests\": %zu, "
                 "\"during_requests\": %zu, \"during_slow\": %zu, \"during_slow_preempted\": %zu, "
                 "\"retrain_while_serving_s\": %.2f, \"retrain_while_serving_threads\": %d, \"retrain_after_1pct_s\": %.2f, "
                 "\"retrain_after_1pct_ratio\": %.3f}\n",
-                rss_after_import, rss_after_train, static_cast<unsigned long long>(disk_bytes),
-                static_cast<unsigned long long>(model_bytes), open_to_first_s, serving->idle.p50,
-                serving->idle.p99, serving->during.p50, serving->during.p99, p99_ratio,
-                serving->idle_before.p99, serving->idle_after.p99, serving->idle.n, serving->during.n,
-                serving->during_slow, serving->during_slow_preempted,
-                serving->retrain_s, serving->retrain_threads, retrain_1pct_s, train_s > 0 ? retrain_1pct_s / train_s : 0.0);
+                serving.idle.p50,
+                serving.idle.p99, serving.during.p50, serving.during.p99, p99_ratio,
+                serving.idle_before.p99, serving.idle_after.p99, serving.idle.n, serving.during.n,
+                serving.during_slow, serving.during_slow_preempted,
+                serving.retrain_s, serving.retrain_threads, retrain_1pct_s, train_s > 0 ? retrain_1pct_s / train_s : 0.0);
     return 0;
   }
   std::printf("world: %lld items, %lld users, %lld events\n", static_cast<long long>(items),
               static_cast<long long>(users), static_cast<long long>(stats->events));
   if (import_s > 0) std::printf("import: %.1f s, %.0f events/s\n", import_s, import_rate);
   if (train_s > 0) {
-    std::printf("train: %.1f s (2 threads); by component:", train_s);
+    std::printf("train: %.1f s (2 threads), %.1f CPU-s; by component:", train_s, train_cpu_s);
     for (const auto& [name, s] : report.seconds_by_recommender) std::printf(" %s %.1f", name.c_str(), s);
     std::printf("\n");
   }
@@ -283,17 +334,18 @@ int BenchScaleMain(int argc, char** argv) {
               rss_after_train);
   std::printf("disk: %.1f MB in all, model file %.1f MB\n", disk_bytes / 1e6, model_bytes / 1e6);
   std::printf("open to first Recommend (stored model, no refit): %.3f s\n", open_to_first_s);
+  if (train_only) return 0;
   std::printf("Recommend k=%zu idle (%zu requests before and after the retrain): p50 %.3f ms  "
               "p99 %.3f ms (before: %zu requests, p99 %.3f ms; after: %zu, p99 %.3f ms)\n",
-              k, serving->idle.n, serving->idle.p50, serving->idle.p99, serving->idle_before.n,
-              serving->idle_before.p99, serving->idle_after.n, serving->idle_after.p99);
+              k, serving.idle.n, serving.idle.p50, serving.idle.p99, serving.idle_before.n,
+              serving.idle_before.p99, serving.idle_after.n, serving.idle_after.p99);
   std::printf("while a low-priority retrain on %d thread(s) runs (%.1f s, %zu requests): p50 %.3f ms  "
               "p99 %.3f ms (p99 %.2fx idle)\n",
-              serving->retrain_threads, serving->retrain_s, serving->during.n, serving->during.p50, serving->during.p99,
+              serving.retrain_threads, serving.retrain_s, serving.during.n, serving.during.p50, serving.during.p99,
               p99_ratio);
   std::printf("  of them %zu slower than the idle p99, %zu of those preempted (an involuntary context "
               "switch while serving)\n",
-              serving->during_slow, serving->during_slow_preempted);
+              serving.during_slow, serving.during_slow_preempted);
   std::printf("incremental retrain after 1%% more events: %.1f s (%.2fx the first Train)\n",
               retrain_1pct_s,
               train_s > 0 ? retrain_1pct_s / train_s : 0.0);
