@@ -8,6 +8,7 @@
 #include <cmath>
 #include <random>
 #include <stdexcept>
+#include <string_view>
 
 #include "engine/eval/evaluator.h"
 #include "engine/eval/split.h"
@@ -92,6 +93,14 @@ class TwoStageTest : public ::testing::Test {
       users->push_back(kUnknownUser);
     }
     return h;
+  }
+
+  // The fitted blend's component called `name`; null if it has none.
+  const Recommender* Component(std::string_view name) const {
+    for (size_t j = 0; j < fused_->num_components(); ++j) {
+      if (fused_->component_name(j) == name) return &fused_->component(j);
+    }
+    return nullptr;
   }
 
   std::unique_ptr<Dataset> data_;
@@ -236,10 +245,7 @@ TEST_F(TwoStageTest, ScoreItemsEqualsScoreForEveryComponent) {
 
 TEST_F(TwoStageTest, IalsRetrievesItsTopItemsAndSkipsExcluded) {
   fused_->SetRetrieval(Retrieval::kTwoStage);
-  const Recommender* ials = nullptr;
-  for (size_t j = 0; j < fused_->num_components(); ++j) {
-    if (fused_->component_name(j) == "ials") ials = &fused_->component(j);
-  }
+  const Recommender* ials = Component("ials");
   ASSERT_NE(ials, nullptr);
   size_t hits = 0, total = 0;
   for (uint32_t u = 0; u < data_->num_users(); u += 5) {
@@ -264,10 +270,7 @@ TEST_F(TwoStageTest, IalsRetrievesItsTopItemsAndSkipsExcluded) {
 // excluded.
 TEST_F(TwoStageTest, IalsNominatesAtMostItsRetrievalCandidates) {
   fused_->SetRetrieval(Retrieval::kTwoStage);
-  const Recommender* ials = nullptr;
-  for (size_t j = 0; j < fused_->num_components(); ++j) {
-    if (fused_->component_name(j) == "ials") ials = &fused_->component(j);
-  }
+  const Recommender* ials = Component("ials");
   ASSERT_NE(ials, nullptr);
   const size_t cap = IalsOptions{}.retrieval_candidates;
   ASSERT_EQ(cap, 100u);
