@@ -35,19 +35,8 @@ class ConsoleTest : public ::testing::Test {
     wo.users = 20;
     wo.items = 30;
     wo.events = 400;
-    tools::SyntheticWorld world(wo);
-    std::vector<Item> items;
-    ASSERT_TRUE(world.ForEachItem([&](const Item& i) {
-      items.push_back(i);
-      return Status::OK();
-    }).ok());
-    ASSERT_TRUE(db_->UpsertItems({}, items).ok());
-    std::vector<Event> events;
-    ASSERT_TRUE(world.ForEachEvent([&](const Event& e) {
-      events.push_back(e);
-      return Status::OK();
-    }).ok());
-    ASSERT_TRUE(db_->RecordEvents({}, events).ok());
+    Status loaded = tools::LoadSyntheticWorld(db_.get(), tools::SyntheticWorld(wo));
+    ASSERT_TRUE(loaded.ok()) << loaded.ToString();
     ServerOptions so;
     so.token = kToken;
     auto s = HttpServer::Start(db_.get(), so);

@@ -109,19 +109,8 @@ class ServeCliTest : public ::testing::Test {
     wo.users = 40;
     wo.items = 60;
     wo.events = 1200;
-    tools::SyntheticWorld world(wo);
-    std::vector<Item> items;
-    ASSERT_TRUE(world.ForEachItem([&](const Item& i) {
-      items.push_back(i);
-      return Status::OK();
-    }).ok());
-    ASSERT_TRUE((*db)->UpsertItems({}, items).ok());
-    std::vector<Event> events;
-    ASSERT_TRUE(world.ForEachEvent([&](const Event& e) {
-      events.push_back(e);
-      return Status::OK();
-    }).ok());
-    ASSERT_TRUE((*db)->RecordEvents({}, events).ok());
+    Status loaded = tools::LoadSyntheticWorld(db->get(), tools::SyntheticWorld(wo));
+    ASSERT_TRUE(loaded.ok()) << loaded.ToString();
     TrainOptions t;
     t.ials_iterations = 3;
     ASSERT_TRUE((*db)->Train(t).ok());  // learns and stores fusion weights, as `recdb train`

@@ -29,19 +29,8 @@ class TruthHttpTest : public ::testing::Test {
     wo.users = 40;
     wo.items = 60;
     wo.events = 1200;
-    tools::SyntheticWorld world(wo);
-    std::vector<Item> items;
-    ASSERT_TRUE(world.ForEachItem([&](const Item& i) {
-      items.push_back(i);
-      return Status::OK();
-    }).ok());
-    ASSERT_TRUE(db_->UpsertItems({}, items).ok());
-    std::vector<Event> events;
-    ASSERT_TRUE(world.ForEachEvent([&](const Event& e) {
-      events.push_back(e);
-      return Status::OK();
-    }).ok());
-    ASSERT_TRUE(db_->RecordEvents({}, events).ok());
+    Status loaded = tools::LoadSyntheticWorld(db_.get(), tools::SyntheticWorld(wo));
+    ASSERT_TRUE(loaded.ok()) << loaded.ToString();
     TrainOptions t;
     t.learn_weights = false;
     t.ials_iterations = 3;
