@@ -683,16 +683,25 @@ TEST_F(ClusterOpsTest, ServeTrainerAndFollowerThenAnotherTrainerTakesOverAfterTh
   }
   std::fprintf(stderr, "takeover %lld ms after the kill (lease %d ms)\n",
                static_cast<long long>(took_over_ms), kLeaseMs);
+  const json v_answer = top(port_c, "u3");
   // A clean stop releases the lock at once.
   Stop(pc);
   ASSERT_TRUE(wait_for([&] { return status().value("trainer_lock", "?") == ""; }, 5000))
       << status().dump();
+  // b killed -9 and restarted: its first line, printed before its loop's
+  // first round can have ended, already reports the version it installed
+  // (recorded with the model: InstalledModelVersion), and it answers with it.
+  ASSERT_EQ(kill(pb, SIGKILL), 0);
+  waitpid(pb, nullptr, 0);
+  pids_.erase(std::find(pids_.begin(), pids_.end(), pb));
+  std::filesystem::remove(dir_ + "/b.out");  // Serve reads the new first line
+  const uint16_t port_b2 = Serve("b", "all", &pb, with({"--follow-models"}), &line);
+  ASSERT_NE(port_b2, 0);
+  EXPECT_EQ(json::parse(line)["model_version"], v) << line;
+  EXPECT_EQ(top(port_b2, "u3"), v_answer);
   Stop(pb);
 }
 
-// ClusterNode::RecordEventsAndWait (issue #19's counts on the cluster write
-// path): exact per-call counts while another writer interleaves, and the
-// applier's run splitting leaves replicas identical.
 // POST /v1/cluster/models answers 503 model_round_pending when the round it
 // asked for is not done within wait_ms, and answers at wait_ms, not when the
 // round ends: here every nats-server is paused (SIGSTOP), so the round waits
@@ -739,6 +748,9 @@ TEST_F(ClusterOpsTest, ModelRoundNotDoneWithinItsWaitAnswers503) {
   Stop(pb);
 }
 
+// ClusterNode::RecordEventsAndWait (issue #19's counts on the cluster write
+// path): exact per-call counts while another writer interleaves, and the
+// applier's run splitting leaves replicas identical.
 TEST_F(ClusterOpsTest, RecordEventsAndWaitCountsExactlyAndReplicasAgree) {
   auto open = [&](const std::string& name) {
     NodeOptions o;
