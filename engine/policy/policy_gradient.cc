@@ -231,6 +231,16 @@ std::vector<double> PlackettLuceSlotMarginals(const std::vector<double>& pi,
   return out;
 }
 
+std::vector<size_t> PlackettLuceDrawWithMarginals(const std::vector<double>& pi, size_t k,
+                                                 const std::function<double()>& uniform,
+                                                 std::vector<double>* marginals,
+                                                 const std::vector<int>* group, size_t cap) {
+  std::vector<double> conditional;  // given the slots above: not what IPS needs
+  std::vector<size_t> picks = PlackettLuceDraw(pi, k, uniform, &conditional, group, cap);
+  *marginals = PlackettLuceSlotMarginals(pi, picks, group, cap);
+  return picks;
+}
+
 double SoftmaxEntropy(const std::vector<double>& pi) {
   double h = 0;
   for (double p : pi) {
