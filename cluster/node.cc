@@ -624,6 +624,7 @@ Status ClusterNode::ApplyBatch(const std::vector<Event>& events,
     return s;
   }
   stats_.events_applied += events.size() - static_cast<uint64_t>(total_rejected);
+  stats_.batches_applied++;
   stats_.rejected += static_cast<uint64_t>(total_rejected);
   stats_.events_stored += static_cast<uint64_t>(total.stored);
   stats_.events_counted_only += static_cast<uint64_t>(total.counted_only);
@@ -665,13 +666,17 @@ void ClusterNode::ApplyLoop() {
       last_consumer_seq = 0;
     }
     // Gather one batch: up to apply_batch owned events, ending early when
-    // the consumer has nothing pending.
+    // the consumer has had nothing pending for apply_linger_ms.
     events.clear();
     seqs.clear();
     watch.clear();
     uint64_t batch_last = applied_.load();
     bool restart = false;
     int wait_ms = options_.idle_wait_ms;
+    // When the batch's first message arrived: bounds its lingering (only
+    // where the batch ends depends on the clock, never what it writes).
+    std::chrono::steady_clock::time_point opened;
+    bool first = true;
     while (events.size() < options_.apply_batch && !stop_.load()) {
       StatusOr<bool> got = reader->Next(wait_ms, &msg);
       if (!got.ok()) {
@@ -679,7 +684,11 @@ void ClusterNode::ApplyLoop() {
         restart = true;
         break;
       }
-      if (!*got) break;
+      if (!*got) break;  // nothing within wait_ms (also a linger's end)
+      if (first) {
+        opened = std::chrono::steady_clock::now();
+        first = false;
+      }
       {
         std::lock_guard lock(mu_);
         stats_.messages_seen++;
@@ -738,8 +747,17 @@ void ClusterNode::ApplyLoop() {
         seqs.push_back(msg.stream_seq);
         watch.push_back(token);
       }
-      if (msg.pending == 0) break;
-      wait_ms = std::min(options_.idle_wait_ms, 50);
+      if (msg.pending == 0) {
+        // Caught up: linger for the rest of a write still being stored.
+        const auto linger = std::chrono::milliseconds(options_.apply_linger_ms);
+        if (options_.apply_linger_ms <= 0 ||
+            std::chrono::steady_clock::now() - opened >= NodeOptions::kMaxLingerFactor * linger) {
+          break;
+        }
+        wait_ms = options_.apply_linger_ms;
+      } else {
+        wait_ms = std::min(options_.idle_wait_ms, 50);
+      }
     }
     if (batch_last > applied_.load()) {
       if (!ApplyBatch(events, seqs, watch, batch_last).ok()) return;  // apply_error is set

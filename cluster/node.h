@@ -54,6 +54,20 @@ struct NodeOptions {
   // How long the applier waits for a message when caught up (ms); also the
   // latency of Stop.
   int idle_wait_ms = 200;
+  // When the consumer has nothing pending (the applier caught up with the
+  // stream's tail, often in the middle of a write whose other messages are
+  // still being stored), wait up to this long (ms) for one more message
+  // before committing the batch, for at most kMaxLingerFactor times this
+  // since the batch's first message. Each RocksDB commit costs about as much
+  // as 6-8 events beyond its own events (stats log entry, counters,
+  // position, WAL record): without lingering, a follower of a stream of
+  // 100-event writes committed a few events at a time and paid twice a
+  // standalone database's write cost (docs/BENCHMARKS.md). 0: commit as soon
+  // as nothing is pending. Only where batches end depends on it (and on
+  // time), never what a batch writes. Default 2 ms. Cost: up to that much
+  // (at most kMaxLingerFactor times that) more write-to-applied lag.
+  int apply_linger_ms = 2;
+  static constexpr int kMaxLingerFactor = 5;
   // A name ([A-Za-z0-9_-]{1,64}) under which the node reports its status
   // (NodeReport) to the stream's node registry (EventLog::PutNodeStatus)
   // every report_interval_ms while it runs; empty: no reports.
@@ -138,6 +152,7 @@ struct NodeStats {
   uint64_t applied_sequence = 0;    // last stream sequence committed with the data
   uint64_t messages_seen = 0;       // delivered by the consumer since Open
   uint64_t events_applied = 0;      // owned events handed to RecordEvents
+  uint64_t batches_applied = 0;     // the applier's commits of events (ApplyBatch)
   // What the database did with them (DB::RecordEvents' RecordEventsResult):
   // stored, only counted (consent), dropped (user in the forget ledger).
   uint64_t events_stored = 0;

@@ -52,24 +52,6 @@ std::string ChunkHeader(size_t file, uint64_t offset, uint64_t length) {
          " length=" + std::to_string(length) + "\n";
 }
 
-// The CRC-32C and size of a file.
-Status FileCrc(const std::string& path, uint64_t* size, uint32_t* crc) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IOError("cannot read " + path);
-  std::vector<char> buf(1 << 20);
-  *size = 0;
-  *crc = 0;
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    const std::streamsize got = in.gcount();
-    if (got <= 0) break;
-    *crc = Crc32c(*crc, buf.data(), static_cast<size_t>(got));
-    *size += static_cast<uint64_t>(got);
-  }
-  if (in.bad()) return Status::IOError("read error in " + path);
-  return Status::OK();
-}
-
 int64_t NowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -99,6 +81,23 @@ StatusOr<AppliedPosition> SnapshotPosition(const std::string& snapshot_dir,
 }
 
 }  // namespace
+
+Status FileCrc(const std::string& path, uint64_t* size, uint32_t* crc) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IOError("cannot read " + path);
+  std::vector<char> buf(1 << 20);
+  *size = 0;
+  *crc = 0;
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    const std::streamsize got = in.gcount();
+    if (got <= 0) break;
+    *crc = Crc32c(*crc, buf.data(), static_cast<size_t>(got));
+    *size += static_cast<uint64_t>(got);
+  }
+  if (in.bad()) return Status::IOError("read error in " + path);
+  return Status::OK();
+}
 
 uint32_t Crc32c(uint32_t crc, const void* data, size_t n) {
   static const CrcTables t = MakeCrcTables();

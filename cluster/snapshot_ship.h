@@ -68,6 +68,8 @@ Status ParseShippedManifest(const std::string& text, ShippedManifest* out);
 
 // CRC-32C (Castagnoli) of `n` bytes, continuing `crc` (0 to start).
 uint32_t Crc32c(uint32_t crc, const void* data, size_t n);
+// The size and CRC-32C of the file at `path`. Errors: IOError.
+Status FileCrc(const std::string& path, uint64_t* size, uint32_t* crc);
 
 // "<stream>-snap-<id>" and "<stream>.snap.<id>".
 std::string SnapshotStreamName(const std::string& stream, const std::string& id);

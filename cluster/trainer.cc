@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <utility>
@@ -24,6 +25,12 @@ constexpr char kLatestKey[] = "latest";
 // The files Train writes to DIR/derived/ that make a model (the learned
 // policy is trained from each node's own impression log: not shipped).
 constexpr const char* kModelFiles[] = {"fused.model", "fused.retrieval"};
+// The version a node serves, in its own database (RecordInstalledModel).
+constexpr char kInstalledRecordHeader[] = "v1";
+
+std::string InstalledRecordKey(ClusterNode& node) {
+  return "cluster-model/" + node.log()->options().stream;
+}
 
 }  // namespace
 
@@ -301,6 +308,10 @@ StatusOr<ModelManifest> TrainAndPublishModel(ClusterNode* node, TrainerLock* loc
                   : PublishModelDir(node->log(), node->identity(), out, position,
                                     lock->options().candidate, ship);
   fs::remove_all(out, ec);
+  // The trainer serves what it published (unless a Train since replaced the
+  // file, which InstalledModelVersion notices); a failed record costs a
+  // restarted standby trainer one download.
+  if (published.ok()) RecordInstalledModel(node, *published).IgnoreError();
   return published;
 }
 
@@ -326,7 +337,60 @@ StatusOr<ModelInstall> InstallNewestModel(ClusterNode* node, uint64_t installed_
   fs::remove_all(node->db_path() + ".model-in", ec);
   RECDB_RETURN_IF_ERROR(s);
   result.installed = true;
+  // After InstallModel wrote the file durably. The model serves even if the
+  // record fails: a restart then downloads this version once more.
+  RecordInstalledModel(node, *it).IgnoreError();
   return result;
+}
+
+// --- The installed version -----------------------------------------------------
+
+Status RecordInstalledModel(ClusterNode* node, const ModelManifest& m) {
+  auto model = std::find_if(m.files.begin(), m.files.end(),
+                            [](const ShippedFile& f) { return f.name == kModelFiles[0]; });
+  if (model == m.files.end()) {
+    return Status::InvalidArgument("record installed model: manifest " + m.id + " has no " +
+                                   kModelFiles[0]);
+  }
+  char crc[16];
+  std::snprintf(crc, sizeof(crc), "%08x", model->crc32c);
+  WriteOptions wo;
+  wo.sync = true;
+  wo.applied_position_key = InstalledRecordKey(*node);
+  wo.applied_position_value = std::string(kInstalledRecordHeader) +
+                              " version=" + std::to_string(m.version) +
+                              " created=" + std::to_string(m.created_ns) +
+                              " partitions=" + std::to_string(m.partitions) +
+                              " size=" + std::to_string(model->size) + " crc=" + crc;
+  return node->db()->RecordEvents(wo, {});
+}
+
+StatusOr<uint64_t> InstalledModelVersion(ClusterNode* node) {
+  StatusOr<std::string> value = node->db()->GetAppliedPosition(InstalledRecordKey(*node));
+  if (value.status().IsNotFound()) return uint64_t{0};
+  RECDB_RETURN_IF_ERROR(value.status());
+  unsigned long long version = 0, size = 0;
+  long long created = 0;
+  unsigned int partitions = 0, crc = 0;
+  char header[8] = {0};
+  int used = 0;
+  if (std::sscanf(value->c_str(), "%7s version=%llu created=%lld partitions=%u size=%llu crc=%x%n",
+                  header, &version, &created, &partitions, &size, &crc, &used) != 6 ||
+      std::string(header) != kInstalledRecordHeader || static_cast<size_t>(used) != value->size()) {
+    return Status::Corruption("installed model record \"" + *value + "\" is malformed");
+  }
+  const StreamIdentity& id = node->identity();
+  if (created != id.created_ns || partitions != id.partitions) return uint64_t{0};
+  // The record is about these bytes only.
+  uint64_t file_size = 0;
+  uint32_t file_crc = 0;
+  Status read = FileCrc(node->db_path() + "/derived/" + kModelFiles[0], &file_size, &file_crc);
+  if (!read.ok() || file_size != size || file_crc != crc) return uint64_t{0};
+  // And the database serves them (Open loaded the file).
+  StatusOr<TrainReport> serving = node->db()->GetModelReport();
+  RECDB_RETURN_IF_ERROR(serving.status());
+  if (serving->model_version == 0) return uint64_t{0};
+  return static_cast<uint64_t>(version);
 }
 
 // --- ModelLoop ----------------------------------------------------------------
@@ -351,6 +415,12 @@ StatusOr<std::unique_ptr<ModelLoop>> ModelLoop::Start(ClusterNode* node,
     loop->lock_ = std::make_unique<TrainerLock>(
         node->log(), TrainerLockOptions{.candidate = loop->options_.candidate,
                                         .ttl_ms = loop->options_.ttl_ms});
+  }
+  // The version the node recorded before a restart, if it still serves it.
+  StatusOr<uint64_t> held = InstalledModelVersion(node);
+  if (held.ok() && *held > 0) {
+    loop->stats_.installed_version = *held;
+    node->SetModelState(*held, false);
   }
   loop->thread_ = std::thread([l = loop.get()] { l->Run(); });
   return loop;

@@ -181,6 +181,26 @@ struct ModelInstall {
 StatusOr<ModelInstall> InstallNewestModel(ClusterNode* node, uint64_t installed_version,
                                           const ShipOptions& ship = {});
 
+// --- The version a node serves, across restarts ----------------------------
+
+// A node that installed (InstallNewestModel) or published
+// (TrainAndPublishModel) a version records it in its own database, key
+// "cluster-model/<stream>" (WriteOptions::applied_position_key, synced),
+// with the size and CRC-32C the manifest gives for fused.model: the record
+// names the bytes it is about. It is written after DB::InstallModel wrote
+// DIR/derived/fused.model durably, and InstalledModelVersion trusts it only
+// when that file still has the recorded size and CRC-32C: a crash between
+// the install and the record (the file is the new version, the record the
+// old one), a local Train or a damaged file make the node claim no version
+// (it downloads the newest once more), never one it does not serve.
+// Errors: IOError of the write.
+Status RecordInstalledModel(ClusterNode* node, const ModelManifest& m);
+// The version recorded by RecordInstalledModel if it is of this node's
+// stream (creation time, partition count), DIR/derived/fused.model matches
+// it and the database serves a model; 0 otherwise (none recorded, another
+// stream's, another file). Errors: IOError, Corruption of a malformed record.
+StatusOr<uint64_t> InstalledModelVersion(ClusterNode* node);
+
 // --- Running it: one loop per node -------------------------------------------
 
 struct ModelLoopOptions {
@@ -217,7 +237,10 @@ struct ModelLoopStats {
 
 // A thread running ModelLoopOptions' rounds on a node until Stop. After each
 // round it sets the node's reported model state (ClusterNode::SetModelState:
-// installed_version, holds_lock), which `recdb cluster status` shows.
+// installed_version, holds_lock), which `recdb cluster status` shows. It
+// starts from the version the node recorded (InstalledModelVersion): a
+// restarted node reports the version it serves before its first round, and
+// that round downloads only a newer one.
 class ModelLoop {
  public:
   // `node` must outlive the loop. Errors: InvalidArgument (neither train nor

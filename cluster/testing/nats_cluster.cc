@@ -255,9 +255,25 @@ Status NatsCluster::Restart(int i, int timeout_ms) {
   return WaitHealthy(i, timeout_ms);
 }
 
+Status NatsCluster::Pause(int i) {
+  Server& s = servers_[i];
+  if (s.pid <= 0) return Status::FailedPrecondition(Name(i) + " is not running");
+  if (kill(s.pid, SIGSTOP) != 0) return Status::IOError("SIGSTOP " + Name(i) + " failed");
+  return Status::OK();
+}
+
+Status NatsCluster::Resume(int i) {
+  Server& s = servers_[i];
+  if (s.pid <= 0) return Status::FailedPrecondition(Name(i) + " is not running");
+  if (kill(s.pid, SIGCONT) != 0) return Status::IOError("SIGCONT " + Name(i) + " failed");
+  return Status::OK();
+}
+
 NatsCluster::~NatsCluster() {
   for (Server& s : servers_) {
-    if (s.pid > 0) kill(s.pid, SIGTERM);
+    if (s.pid <= 0) continue;
+    kill(s.pid, SIGCONT);  // a paused server must run to see the SIGTERM
+    kill(s.pid, SIGTERM);
   }
   for (Server& s : servers_) {
     if (s.pid <= 0) continue;

@@ -58,6 +58,11 @@ class NatsCluster {
   Status Kill(int i);
   // Starts server i again (same ports and store) and waits for /healthz.
   Status Restart(int i, int timeout_ms = 30000);
+  // SIGSTOP / SIGCONT server i: it holds its connections but answers
+  // nothing meanwhile (a test's way to hold a request in flight).
+  // Errors: FailedPrecondition if not running; IOError.
+  Status Pause(int i);
+  Status Resume(int i);
   // Waits until server i's /healthz answers ok.
   Status WaitHealthy(int i, int timeout_ms);
 

@@ -683,10 +683,68 @@ TEST_F(ClusterOpsTest, ServeTrainerAndFollowerThenAnotherTrainerTakesOverAfterTh
   }
   std::fprintf(stderr, "takeover %lld ms after the kill (lease %d ms)\n",
                static_cast<long long>(took_over_ms), kLeaseMs);
+  const json v_answer = top(port_c, "u3");
   // A clean stop releases the lock at once.
   Stop(pc);
   ASSERT_TRUE(wait_for([&] { return status().value("trainer_lock", "?") == ""; }, 5000))
       << status().dump();
+  // b killed -9 and restarted: its first line, printed before its loop's
+  // first round can have ended, already reports the version it installed
+  // (recorded with the model: InstalledModelVersion), and it answers with it.
+  ASSERT_EQ(kill(pb, SIGKILL), 0);
+  waitpid(pb, nullptr, 0);
+  pids_.erase(std::find(pids_.begin(), pids_.end(), pb));
+  std::filesystem::remove(dir_ + "/b.out");  // Serve reads the new first line
+  const uint16_t port_b2 = Serve("b", "all", &pb, with({"--follow-models"}), &line);
+  ASSERT_NE(port_b2, 0);
+  EXPECT_EQ(json::parse(line)["model_version"], v) << line;
+  EXPECT_EQ(top(port_b2, "u3"), v_answer);
+  Stop(pb);
+}
+
+// POST /v1/cluster/models answers 503 model_round_pending when the round it
+// asked for is not done within wait_ms, and answers at wait_ms, not when the
+// round ends: here every nats-server is paused (SIGSTOP), so the round waits
+// on JetStream for as long as the test holds them. Once they run again, a
+// round on demand answers 200. (409 on a node without a model loop:
+// ServedNodesWriteThroughOneAndReadYourWritesThroughAnother.)
+TEST_F(ClusterOpsTest, ModelRoundNotDoneWithinItsWaitAnswers503) {
+  pid_t pb = 0;
+  const uint16_t port =
+      Serve("b", "all", &pb, {"--follow-models", "--model-interval-ms", "600000"});
+  ASSERT_NE(port, 0);
+  auto cb = serve::HttpClient::Connect("127.0.0.1", port);
+  ASSERT_TRUE(cb.ok());
+  // The servers running: the round (nothing published yet) is done.
+  auto resp = (*cb)->Send("POST", "/v1/cluster/models?wait_ms=30000", "", kToken);
+  ASSERT_TRUE(resp.ok());
+  ASSERT_EQ(resp->status, 200) << resp->body;
+  const int rounds = json::parse(resp->body)["rounds"].get<int>();
+  EXPECT_EQ(json::parse(resp->body)["last_error"], "") << resp->body;
+
+  for (int i = 0; i < nats_->size(); ++i) ASSERT_TRUE(nats_->Pause(i).ok());
+  const auto asked = Clock::now();
+  resp = (*cb)->Send("POST", "/v1/cluster/models?wait_ms=400", "", kToken);
+  const auto answered_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - asked).count();
+  // Held past the answer, so that the round cannot have finished in time.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  for (int i = 0; i < nats_->size(); ++i) ASSERT_TRUE(nats_->Resume(i).ok());
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->status, 503) << resp->body;
+  EXPECT_NE(resp->body.find("model_round_pending"), std::string::npos) << resp->body;
+  EXPECT_NE(resp->body.find("not done within 400 ms"), std::string::npos) << resp->body;
+  EXPECT_GE(answered_ms, 400);
+  EXPECT_LT(answered_ms, 2500) << "the answer waited for the round, not for wait_ms";
+
+  // Running again: the held round ends (its JetStream calls time out or
+  // answer late) and the next one on demand is done.
+  resp = (*cb)->Send("POST", "/v1/cluster/models?wait_ms=30000", "", kToken);
+  ASSERT_TRUE(resp.ok());
+  ASSERT_EQ(resp->status, 200) << resp->body;
+  json m = json::parse(resp->body);
+  EXPECT_GE(m["rounds"].get<int>(), rounds + 2) << resp->body;
+  EXPECT_EQ(m["last_error"], "") << resp->body;
   Stop(pb);
 }
 

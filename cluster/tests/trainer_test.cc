@@ -457,6 +457,102 @@ TEST_F(TrainerTest, RoundsOnDemandTrainOnlyAfterEnoughNewMessages) {
   EXPECT_EQ(HolderOf(probe, ""), "");
 }
 
+// A restarted follower reports and serves the version it installed at once,
+// and its first round downloads nothing: a chunk of that version is damaged
+// before the restart, so a download would fail the round. A crash
+// between DB::InstallModel and the record (simulated: a version installed
+// without its record) makes the node claim no version, never the previous one.
+// InstalledModelVersion, 99 on an error (which fails the test).
+uint64_t Held(ClusterNode* node) {
+  StatusOr<uint64_t> v = InstalledModelVersion(node);
+  EXPECT_TRUE(v.ok()) << v.status().ToString();
+  return v.ok() ? *v : 99;
+}
+
+TEST_F(TrainerTest, ARestartedFollowerKeepsItsVersionAndDownloadsOnlyNewerOnes) {
+  auto trainer = OpenNode(Opts("trainer"));
+  auto serving = OpenNode(Opts("serving"));
+  ASSERT_TRUE(trainer && serving);
+  TrainerLock lock(trainer->log(), {.candidate = "trainer", .ttl_ms = 60000});
+  ASSERT_TRUE(Got(lock.Acquire()));
+  ShipOptions ship;
+  ship.chunk_bytes = 64 << 10;
+  auto publish = [&](int first, int n) {
+    const uint64_t last = Write(*trainer, Batch(first, n));
+    EXPECT_TRUE(trainer->WaitForSequence(last, 30000).ok());
+    EXPECT_TRUE(serving->WaitForSequence(last, 30000).ok());
+    EXPECT_TRUE(Got(lock.Acquire()));
+    return TrainAndPublishModel(trainer.get(), &lock, {}, ship);
+  };
+  ModelLoopOptions o;
+  o.follow = true;
+  o.interval_ms = 600000;  // rounds only on demand (and the first at start)
+  o.ship = ship;
+  auto follow = [&](ClusterNode* node) {
+    auto loop = ModelLoop::Start(node, o);
+    EXPECT_TRUE(loop.ok()) << loop.status().ToString();
+    return loop.ok() ? std::move(loop).value() : nullptr;
+  };
+
+  auto v1 = publish(0, 600);
+  ASSERT_TRUE(v1.ok()) << v1.status().ToString();
+  EXPECT_EQ(Held(trainer.get()), 1u) << "the trainer serves v1";
+  EXPECT_EQ(Held(serving.get()), 0u);
+  auto loop = follow(serving.get());
+  ASSERT_TRUE(loop);
+  auto st = loop->RunRoundNow(60000);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  ASSERT_EQ(st->installed_version, 1u) << st->last_error;
+  EXPECT_EQ(Held(serving.get()), 1u);
+  const auto v1_answer = Top(*serving, "u3");
+  ASSERT_FALSE(v1_answer.empty());
+
+  // Restart the follower with v1's first chunk damaged: downloading v1
+  // again would fail its round (Corruption).
+  loop.reset();
+  ASSERT_TRUE(serving->Close().ok());
+  serving.reset();
+  ASSERT_NO_FATAL_FAILURE(FlipLastByteOfFirstChunk(trainer->log(), ModelStreamName("t", v1->artifact),
+                                                   ModelSubject("t", v1->artifact)));
+  serving = OpenNode(Opts("serving"));
+  ASSERT_TRUE(serving);
+  EXPECT_EQ(Held(serving.get()), 1u);
+  EXPECT_EQ(Top(*serving, "u3"), v1_answer);
+  loop = follow(serving.get());
+  ASSERT_TRUE(loop);
+  EXPECT_EQ(serving->Report().model_version, 1u) << "reported before any round ends";
+  EXPECT_EQ(loop->stats().installed_version, 1u);
+  st = loop->RunRoundNow(60000);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_EQ(st->installed_version, 1u);
+  EXPECT_EQ(st->last_error, "") << "a round after the restart downloaded v1 again";
+  EXPECT_EQ(Top(*serving, "u3"), v1_answer);
+
+  // v2 installed without its record, as by a crash just after InstallModel:
+  // the record (v1) names other bytes, so the restarted node claims nothing
+  // and its first round installs v2 (and records it).
+  loop.reset();
+  auto v2 = publish(600, 400);
+  ASSERT_TRUE(v2.ok()) << v2.status().ToString();
+  ASSERT_EQ(v2->version, 2u);
+  const std::string fetched = dir_ + "/v2-files";
+  ASSERT_TRUE(FetchPublishedModel(serving->log(), *v2, fetched, ship).ok());
+  ASSERT_TRUE(serving->db()->InstallModel(fetched).ok());
+  ASSERT_TRUE(serving->Close().ok());
+  serving.reset();
+  serving = OpenNode(Opts("serving"));
+  ASSERT_TRUE(serving);
+  EXPECT_EQ(Held(serving.get()), 0u);
+  EXPECT_EQ(Top(*serving, "u3"), Top(*trainer, "u3")) << "it serves v2's bytes";
+  loop = follow(serving.get());
+  ASSERT_TRUE(loop);
+  st = loop->RunRoundNow(60000);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_EQ(st->installed_version, 2u) << st->last_error;
+  EXPECT_EQ(Held(serving.get()), 2u);
+  EXPECT_EQ(serving->Report().model_version, 2u);
+}
+
 TEST_F(TrainerTest, AHalfReplicaIsNoTrainer) {
   NodeOptions o = Opts("half");
   o.owned = {0, 1, 2, 3};

@@ -648,12 +648,13 @@ int Serve(int argc, char** argv) {
   }
   std::printf("{\"address\":\"%s\",\"port\":%u,\"node\":\"%s\",\"stream\":\"%s\","
               "\"partitions\":%u,\"owned\":\"%s\",\"applied\":%llu,\"trainer\":%s,"
-              "\"follow_models\":%s}\n",
+              "\"follow_models\":%s,\"model_version\":%llu}\n",
               (*server)->address().c_str(), static_cast<unsigned>((*server)->port()),
               no.name.c_str(), no.log.stream.c_str(), (*node)->partitions(),
               FormatPartitionSet((*node)->owned()).c_str(),
               static_cast<unsigned long long>((*node)->applied_sequence()),
-              mo.train ? "true" : "false", mo.follow ? "true" : "false");
+              mo.train ? "true" : "false", mo.follow ? "true" : "false",
+              static_cast<unsigned long long>((*node)->Report().model_version));
   std::fflush(stdout);
   (*server)->Wait();  // until SIGINT/SIGTERM; requests in flight finish
   server->reset();

@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
-#include "tools/import/synthetic_world.h"
+#include "serve/synthetic_db.h"
 #include "tools/serve/http_client.h"
 #include "tools/serve/http_server.h"
 #include "tools/serve/request.h"
@@ -25,29 +25,14 @@ constexpr const char* kToken = "console-token";
 class ConsoleTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    Options o;
-    o.create_if_missing = true;
-    o.background_threads = 0;
-    auto db = DB::Open(o, dir_.Sub("db"));
+    test::SyntheticDbOptions world;
+    world.users = 20;
+    world.items = 30;
+    world.events = 400;
+    world.train = false;
+    auto db = test::OpenSyntheticDb(dir_.Sub("db"), world);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(db).value();
-    tools::SyntheticWorldOptions wo;
-    wo.users = 20;
-    wo.items = 30;
-    wo.events = 400;
-    tools::SyntheticWorld world(wo);
-    std::vector<Item> items;
-    ASSERT_TRUE(world.ForEachItem([&](const Item& i) {
-      items.push_back(i);
-      return Status::OK();
-    }).ok());
-    ASSERT_TRUE(db_->UpsertItems({}, items).ok());
-    std::vector<Event> events;
-    ASSERT_TRUE(world.ForEachEvent([&](const Event& e) {
-      events.push_back(e);
-      return Status::OK();
-    }).ok());
-    ASSERT_TRUE(db_->RecordEvents({}, events).ok());
     ServerOptions so;
     so.token = kToken;
     auto s = HttpServer::Start(db_.get(), so);

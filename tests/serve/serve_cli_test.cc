@@ -21,7 +21,7 @@
 #include "recdb/db.h"
 #include "test_util.h"
 #include "tools/cli_runner.h"
-#include "tools/import/synthetic_world.h"
+#include "serve/synthetic_db.h"
 #include "tools/serve/http_client.h"
 
 namespace recdb::serve {
@@ -100,31 +100,10 @@ class ServeProcess {
 class ServeCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    Options o;
-    o.create_if_missing = true;
-    o.background_threads = 0;
-    auto db = DB::Open(o, db_dir());
+    test::SyntheticDbOptions world;
+    world.learn_weights = true;  // learns and stores fusion weights, as `recdb train`
+    auto db = test::OpenSyntheticDb(db_dir(), world);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
-    tools::SyntheticWorldOptions wo;
-    wo.users = 40;
-    wo.items = 60;
-    wo.events = 1200;
-    tools::SyntheticWorld world(wo);
-    std::vector<Item> items;
-    ASSERT_TRUE(world.ForEachItem([&](const Item& i) {
-      items.push_back(i);
-      return Status::OK();
-    }).ok());
-    ASSERT_TRUE((*db)->UpsertItems({}, items).ok());
-    std::vector<Event> events;
-    ASSERT_TRUE(world.ForEachEvent([&](const Event& e) {
-      events.push_back(e);
-      return Status::OK();
-    }).ok());
-    ASSERT_TRUE((*db)->RecordEvents({}, events).ok());
-    TrainOptions t;
-    t.ials_iterations = 3;
-    ASSERT_TRUE((*db)->Train(t).ok());  // learns and stores fusion weights, as `recdb train`
     ASSERT_TRUE((*db)->Close().ok());
     std::ofstream(dir_.Sub("token")) << "another-file-token\n";
   }

@@ -23,7 +23,7 @@
 
 #include "test_util.h"
 #include "tools/import/record_json.h"
-#include "tools/import/synthetic_world.h"
+#include "serve/synthetic_db.h"
 #include "tools/serve/http_client.h"
 #include "tools/serve/request.h"
 
@@ -96,34 +96,9 @@ class ServerTest : public ::testing::Test {
   }
 
   void OpenDb() {
-    Options o;
-    o.create_if_missing = true;
-    o.background_threads = 0;
-    auto db = DB::Open(o, dir_.Sub("db"));
+    auto db = test::OpenSyntheticDb(dir_.Sub("db"));
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(db).value();
-    tools::SyntheticWorldOptions wo;
-    wo.users = 40;
-    wo.items = 60;
-    wo.events = 1200;
-    tools::SyntheticWorld world(wo);
-    std::vector<Item> items;
-    ASSERT_TRUE(world.ForEachItem([&](const Item& i) {
-      items.push_back(i);
-      return Status::OK();
-    }).ok());
-    ASSERT_TRUE(db_->UpsertItems({}, items).ok());
-    std::vector<Event> events;
-    ASSERT_TRUE(world.ForEachEvent([&](const Event& e) {
-      events.push_back(e);
-      return Status::OK();
-    }).ok());
-    ASSERT_TRUE(db_->RecordEvents({}, events).ok());
-    TrainOptions t;
-    t.learn_weights = false;
-    t.ials_iterations = 3;
-    auto trained = db_->Train(t);
-    ASSERT_TRUE(trained.ok()) << trained.status().ToString();
   }
 
   void StartServer(ServerOptions o = {}) {

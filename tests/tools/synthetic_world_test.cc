@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "test_util.h"
 #include "tools/import/record.h"
 
 namespace recdb::tools {
@@ -87,6 +88,50 @@ TEST(SyntheticWorldTest, TastesDrift) {
     drifted += diff > 0.2;
   }
   EXPECT_GT(drifted, 25);
+}
+
+// LoadSyntheticWorld writes every record once, in batches of the size asked
+// (the last one short), users only when asked, and stops at the first error.
+TEST(SyntheticWorldTest, LoadsIntoADatabaseInBatches) {
+  test::TempDir dir;
+  Options o;
+  o.create_if_missing = true;
+  o.background_threads = 0;
+  SyntheticWorldOptions wo = Small();
+  wo.users = 20;
+  wo.items = 15;
+  wo.events = 300;
+  const SyntheticWorld world(wo);
+  for (bool users : {false, true}) {
+    SCOPED_TRACE(users ? "with users" : "without users");
+    auto db = DB::Open(o, dir.Sub(users ? "with" : "without"));
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    std::map<std::string, std::vector<int64_t>> calls;
+    LoadWorldOptions lo;
+    lo.batch_size = 7;
+    lo.users = users;
+    lo.on_batch = [&](const char* kind, int64_t done, int64_t total) {
+      calls[kind].push_back(done);
+      EXPECT_LE(done, total);
+    };
+    Status s = LoadSyntheticWorld(db->get(), world, lo);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(calls["items"], (std::vector<int64_t>{7, 14, 15}));
+    EXPECT_EQ(calls["events"].size(), 43u);  // 42 full batches of 7, then 6
+    EXPECT_EQ(calls["events"].back(), 300);
+    EXPECT_EQ(calls.count("users"), users ? 1u : 0u);
+    auto stats = (*db)->GetStats();
+    ASSERT_TRUE(stats.ok());
+    EXPECT_EQ(stats->items, 15);
+    EXPECT_EQ(stats->events, 300);
+    EXPECT_EQ(stats->users, 20);  // the events name every user (Small's quota)
+    ASSERT_TRUE((*db)->Close().ok());
+  }
+  // A closed database refuses the first batch: the error comes back.
+  auto db = DB::Open(o, dir.Sub("closed"));
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Close().ok());
+  EXPECT_FALSE(LoadSyntheticWorld(db->get(), world).ok());
 }
 
 }  // namespace

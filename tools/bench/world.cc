@@ -21,38 +21,12 @@ Status LoadMovieLens(DB* db, const std::string& data_dir) {
   return importer.ImportMovieLens(data_dir);
 }
 
-namespace {
-
-// Calls `flush(batch)` every `size` records and once for the rest.
-template <typename Record, typename ForEach, typename Flush>
-Status InBatches(size_t size, ForEach for_each, Flush flush) {
-  std::vector<Record> batch;
-  Status s = for_each([&](const Record& r) {
-    batch.push_back(r);
-    if (batch.size() < size) return Status::OK();
-    Status st = flush(batch);
-    batch.clear();
-    return st;
-  });
-  if (s.ok() && !batch.empty()) s = flush(batch);
-  return s;
-}
-
-}  // namespace
-
 Status LoadSynthetic(DB* db, int64_t items, int64_t users, int64_t events) {
   tools::SyntheticWorldOptions wo;
   wo.items = items;
   wo.users = users;
   wo.events = events;
-  tools::SyntheticWorld w(wo);
-  constexpr size_t kBatch = 10000;
-  RECDB_RETURN_IF_ERROR(InBatches<Item>(
-      kBatch, [&](auto fn) { return w.ForEachItem(fn); },
-      [&](const std::vector<Item>& b) { return db->UpsertItems({}, b); }));
-  return InBatches<Event>(
-      kBatch, [&](auto fn) { return w.ForEachEvent(fn); },
-      [&](const std::vector<Event>& b) { return db->RecordEvents({}, b); });
+  return tools::LoadSyntheticWorld(db, tools::SyntheticWorld(wo));
 }
 
 StatusOr<std::vector<std::string>> UserIds(DB* db) {

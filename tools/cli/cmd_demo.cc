@@ -44,50 +44,20 @@ double Now() {
       .count();
 }
 
-template <typename T>
-Status WriteBatch(DB* db, const std::vector<T>& batch) {
-  if constexpr (std::is_same_v<T, Item>) return db->UpsertItems(WriteOptions(), batch);
-  if constexpr (std::is_same_v<T, User>) return db->UpsertUsers(WriteOptions(), batch);
-  if constexpr (std::is_same_v<T, Event>) return db->RecordEvents(WriteOptions(), batch);
-}
-
-// Streams one kind of record from the world into the DB in batches.
-template <typename T>
-Status Load(DemoContext& ctx, const char* label, int64_t total,
-            const std::function<Status(const std::function<Status(const T&)>&)>& for_each,
-            int64_t* count) {
-  constexpr size_t kBatch = 5000;
-  ProgressBar bar(!ctx.quiet);
-  const double start = Now();
-  std::vector<T> batch;
-  batch.reserve(kBatch);
-  auto flush = [&]() -> Status {
-    if (batch.empty()) return Status::OK();
-    RECDB_RETURN_IF_ERROR(WriteBatch(ctx.db.get(), batch));
-    *count += static_cast<int64_t>(batch.size());
-    batch.clear();
-    bar.Update(label, static_cast<uint64_t>(*count), static_cast<uint64_t>(total), *count,
-               Now() - start);
-    return Status::OK();
-  };
-  RECDB_RETURN_IF_ERROR(for_each([&](const T& r) -> Status {
-    batch.push_back(r);
-    return batch.size() >= kBatch ? flush() : Status::OK();
-  }));
-  return flush();
-}
-
 Status GenerateAndImport(DemoContext& ctx) {
   const tools::SyntheticWorld& w = *ctx.world;
   const double start = Now();
   int64_t items = 0, users = 0, events = 0;
-  RECDB_RETURN_IF_ERROR(Load<Item>(
-      ctx, "items", w.num_items(), [&](const auto& fn) { return w.ForEachItem(fn); }, &items));
-  RECDB_RETURN_IF_ERROR(Load<User>(
-      ctx, "users", w.num_users(), [&](const auto& fn) { return w.ForEachUser(fn); }, &users));
-  RECDB_RETURN_IF_ERROR(Load<Event>(
-      ctx, "events", w.num_events(), [&](const auto& fn) { return w.ForEachEvent(fn); },
-      &events));
+  ProgressBar bar(!ctx.quiet);
+  tools::LoadWorldOptions lo;
+  lo.batch_size = 5000;
+  lo.users = true;
+  lo.on_batch = [&](const char* kind, int64_t done, int64_t total) {
+    const std::string_view k(kind);
+    (k == "items" ? items : k == "users" ? users : events) = done;
+    bar.Update(kind, static_cast<uint64_t>(done), static_cast<uint64_t>(total), done, Now() - start);
+  };
+  RECDB_RETURN_IF_ERROR(tools::LoadSyntheticWorld(ctx.db.get(), w, lo));
   const double seconds = Now() - start;
   const auto& o = w.options();
   ctx.report["world"] = {{"seed", o.seed},     {"items", items},          {"users", users},

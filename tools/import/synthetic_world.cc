@@ -493,4 +493,47 @@ Status SyntheticWorld::ForEachEvent(const std::function<Status(const Event&)>& f
   return Status::OK();
 }
 
+namespace {
+
+Status WriteBatch(DB* db, const std::vector<Item>& b) { return db->UpsertItems({}, b); }
+Status WriteBatch(DB* db, const std::vector<User>& b) { return db->UpsertUsers({}, b); }
+Status WriteBatch(DB* db, const std::vector<Event>& b) { return db->RecordEvents({}, b); }
+
+// Streams the records `for_each` visits into `db` in batches.
+template <typename Record, typename ForEach>
+Status LoadInBatches(DB* db, const char* kind, int64_t total, const LoadWorldOptions& o,
+                     ForEach for_each) {
+  const size_t size = std::max<size_t>(o.batch_size, 1);
+  std::vector<Record> batch;
+  batch.reserve(std::min<size_t>(size, static_cast<size_t>(std::max<int64_t>(total, 0))));
+  int64_t done = 0;
+  auto flush = [&]() -> Status {
+    if (batch.empty()) return Status::OK();
+    RECDB_RETURN_IF_ERROR(WriteBatch(db, batch));
+    done += static_cast<int64_t>(batch.size());
+    batch.clear();
+    if (o.on_batch) o.on_batch(kind, done, total);
+    return Status::OK();
+  };
+  RECDB_RETURN_IF_ERROR(for_each([&](const Record& r) -> Status {
+    batch.push_back(r);
+    return batch.size() >= size ? flush() : Status::OK();
+  }));
+  return flush();
+}
+
+}  // namespace
+
+Status LoadSyntheticWorld(DB* db, const SyntheticWorld& world, const LoadWorldOptions& options) {
+  RECDB_RETURN_IF_ERROR(LoadInBatches<Item>(db, "items", world.num_items(), options,
+                                            [&](const auto& fn) { return world.ForEachItem(fn); }));
+  if (options.users) {
+    RECDB_RETURN_IF_ERROR(LoadInBatches<User>(
+        db, "users", world.num_users(), options,
+        [&](const auto& fn) { return world.ForEachUser(fn); }));
+  }
+  return LoadInBatches<Event>(db, "events", world.num_events(), options,
+                              [&](const auto& fn) { return world.ForEachEvent(fn); });
+}
+
 }  // namespace recdb::tools

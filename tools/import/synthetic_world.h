@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "recdb/db.h"
 #include "recdb/records.h"
 #include "recdb/status.h"
 
@@ -97,5 +98,23 @@ class SyntheticWorld {
   std::vector<std::vector<double>> category_cdf_;
   std::vector<int64_t> user_quota_;  // events per user
 };
+
+struct LoadWorldOptions {
+  // Records per UpsertItems / UpsertUsers / RecordEvents call.
+  size_t batch_size = 10000;
+  // Also writes the users' profiles (UpsertUsers) between items and events;
+  // without them the events alone create the users.
+  bool users = false;
+  // Called after every batch written: the kind ("items", "users", "events"),
+  // records of that kind written so far and their total. May be empty.
+  std::function<void(const char* kind, int64_t done, int64_t total)> on_batch;
+};
+
+// Writes `world` into `db`: its items, then (with `users`) its users, then its
+// events, each in batches of `batch_size` (every call atomic in the DB). What
+// `recdb demo`, the benchmarks and the tests that start from a synthetic
+// world share. A non-OK Status from the DB stops the load and is returned;
+// batches written before it stay written.
+Status LoadSyntheticWorld(DB* db, const SyntheticWorld& world, const LoadWorldOptions& options = {});
 
 }  // namespace recdb::tools
