@@ -109,12 +109,10 @@ class LearnedPolicy : public Policy {
       const auto i = static_cast<size_t>(items[a]);
       if (ctx.categories && i < ctx.categories->size()) category[a] = (*ctx.categories)[i];
     }
-    std::vector<double> conditional;  // given the slots above: not what IPS needs
-    pending_.shown =
-        PlackettLuceDraw(pi, ctx.k, &rng, &conditional, &category, o_.max_per_category);
     // Logged: each pick's marginal probability at its slot (recdb/off_policy.h).
-    slate.propensities =
-        policy::PlackettLuceSlotMarginals(pi, pending_.shown, &category, o_.max_per_category);
+    pending_.shown = policy::PlackettLuceDrawWithMarginals(
+        pi, ctx.k, [&rng] { return rng.Uniform(); }, &slate.propensities, &category,
+        o_.max_per_category);
     for (size_t a : pending_.shown) slate.items.push_back(items[a]);
     // beta: the behaviour policy's per-item softmax probability (with a
     // category cap the slot propensities no longer determine it).

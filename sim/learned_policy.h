@@ -73,8 +73,8 @@ struct LearnedOptions {
   // Entropy regulariser tau (recdb/policy_gradient.h ReinforceSettings::
   // entropy_weight): J += tau * mean softmax entropy of the training lists.
   // 0 = off. Default 0.3, chosen on seed 7 (sim/README.md "Entropy
-  // regulariser").
-  double entropy_weight = 0.3;
+  // regulariser"); one default with the database's policy.
+  double entropy_weight = LearnedPolicyOptions{}.entropy_weight;
   // Reward shaping toward diverse consumption: a rewarded slot counts
   // r * (1 + novelty_bonus * (1 - share)) in training, share being the
   // user's consumption share of the item's category when it was shown

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 
 namespace recdb::models {
@@ -37,29 +39,58 @@ void Recommender::ScoreItems(const UserQuery& query, std::span<const uint32_t> i
 
 std::vector<ScoredItem> TopK(std::span<const float> scores, size_t k,
                              std::span<const uint32_t> item_rank) {
-  // "a before b" in the final order; the heap keeps the worst on top.
-  auto better = [&](const ScoredItem& a, const ScoredItem& b) {
-    if (a.score != b.score) return a.score > b.score;
-    return item_rank[a.item] < item_rank[b.item];
+  std::vector<ScoredItem> out;
+  if (k == 0) return out;
+  // The order "score descending, then item rank ascending" as one integer,
+  // larger first: the score's bits made monotone (-0 read as +0, as the
+  // float comparison does) above the complement of the rank. Item ranks
+  // differ (Dataset::item_rank is a permutation), so the order is total
+  // and any exact selection gives the same answer; the item id settles a
+  // tie only if they did not.
+  struct Keyed {
+    uint64_t key;
+    uint32_t item;
   };
-  std::vector<ScoredItem> heap;
-  if (k == 0) return heap;
-  heap.reserve(k + 1);
+  auto better = [](const Keyed& a, const Keyed& b) {
+    return a.key != b.key ? a.key > b.key : a.item < b.item;
+  };
+  auto keyed = [&](uint32_t i, float s) {
+    uint32_t bits;
+    const float v = s == 0.0f ? 0.0f : s;
+    std::memcpy(&bits, &v, sizeof bits);
+    bits = (bits & 0x80000000u) ? ~bits : bits | 0x80000000u;
+    return Keyed{(static_cast<uint64_t>(bits) << 32) | (0xFFFFFFFFu - item_rank[i]), i};
+  };
+  // A buffer of up to 2k items above a bar (the k-th best so far): when it
+  // fills, a selection keeps its k best and raises the bar. O(n) on
+  // average with few selections, where a heap of k paid log k per
+  // replacement (serving asks for hundreds of candidates per component out
+  // of a catalog a few times larger, so most items entered the heap).
+  const size_t cap = k > (SIZE_MAX >> 2) ? SIZE_MAX : 2 * k;
+  std::vector<Keyed> buf;
+  buf.reserve(std::min(cap, scores.size()));
+  bool have_bar = false;
+  Keyed bar{0, 0};
+  auto compact = [&] {
+    std::nth_element(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(k - 1), buf.end(),
+                     better);
+    buf.resize(k);
+    bar = buf[k - 1];
+    have_bar = true;
+  };
   for (uint32_t i = 0; i < scores.size(); ++i) {
     const float s = scores[i];
     if (std::isnan(s) || s == -std::numeric_limits<float>::infinity()) continue;
-    ScoredItem c{i, s};
-    if (heap.size() < k) {
-      heap.push_back(c);
-      std::push_heap(heap.begin(), heap.end(), better);
-    } else if (better(c, heap.front())) {
-      std::pop_heap(heap.begin(), heap.end(), better);
-      heap.back() = c;
-      std::push_heap(heap.begin(), heap.end(), better);
-    }
+    const Keyed c = keyed(i, s);
+    if (have_bar && !better(c, bar)) continue;
+    buf.push_back(c);
+    if (buf.size() >= cap) compact();
   }
-  std::sort_heap(heap.begin(), heap.end(), better);
-  return heap;
+  if (buf.size() > k) compact();
+  std::sort(buf.begin(), buf.end(), better);
+  out.reserve(buf.size());
+  for (const Keyed& c : buf) out.push_back({c.item, scores[c.item]});
+  return out;
 }
 
 std::vector<ScoredItem> Recommend(const Recommender& model, const UserQuery& query, size_t k,

@@ -47,7 +47,8 @@ std::vector<size_t> LearnedPolicy::Draw(const std::vector<float>& features,
   auto uniform = [&state] {
     return static_cast<double>(SplitMix64Next(&state) >> 11) * 0x1.0p-53;
   };
-  return PlackettLuceDraw(pi, k, uniform, propensities, &categories, settings_.max_per_category);
+  return PlackettLuceDrawWithMarginals(pi, k, uniform, propensities, &categories,
+                                       settings_.max_per_category);
 }
 
 std::string LearnedPolicy::StrongestFeatures(const std::vector<float>& features, size_t candidate,

@@ -58,7 +58,9 @@ class LearnedPolicy {
   // Draws min(k, n) of the n candidates (features n x dim, categories one per
   // candidate, < 0 = none) from the softmax, seeded by (seed, user, now):
   // the same request gets the same list. *propensities: per slot, the
-  // probability of that draw at that slot given the slots above.
+  // marginal probability that the draw puts that item at that slot
+  // (PlackettLuceDrawWithMarginals; until 2026-12-07 the probability given
+  // the slots above, which item-position IPS reads as biased low).
   std::vector<size_t> Draw(const std::vector<float>& features, const std::vector<int>& categories,
                            size_t k, uint64_t user_key, int64_t now,
                            std::vector<double>* propensities) const;

@@ -175,10 +175,13 @@ std::vector<double> PlackettLuceSlotMarginals(const std::vector<double>& pi,
   const double h = 0.2;
   const double s_lo = std::log(1e-11 / total);
   const double s_hi = std::log(50.0 / slowest);
-  std::vector<double> alive(m), poly, next;
+  std::vector<double> alive(m), arrived(m), poly, next;
   for (double sv = s_lo; sv <= s_hi; sv += h) {
     const double t = std::exp(sv);
-    for (size_t b = 0; b < m; ++b) alive[b] = std::exp(-rate[b] * t);  // no arrival by t
+    for (size_t b = 0; b < m; ++b) {
+      alive[b] = std::exp(-rate[b] * t);       // no arrival by t
+      arrived[b] = -std::expm1(-rate[b] * t);  // 1 - alive[b], accurate for small rate * t
+    }
     for (size_t j = 0; j < k; ++j) {
       const size_t a = picks[j];
       if (pi[a] <= 0) continue;
@@ -188,7 +191,7 @@ std::vector<double> PlackettLuceSlotMarginals(const std::vector<double>& pi,
         poly[0] = 1.0;
         for (size_t b = 0; b < m; ++b) {
           if (b == block[a]) continue;
-          const double q = alive[b], p = -std::expm1(-rate[b] * t);
+          const double q = alive[b], p = arrived[b];
           for (size_t d = j; d > 0; --d) poly[d] = poly[d] * q + poly[d - 1] * p;
           poly[0] *= q;
         }
@@ -228,6 +231,16 @@ std::vector<double> PlackettLuceSlotMarginals(const std::vector<double>& pi,
   return out;
 }
 
+std::vector<size_t> PlackettLuceDrawWithMarginals(const std::vector<double>& pi, size_t k,
+                                                 const std::function<double()>& uniform,
+                                                 std::vector<double>* marginals,
+                                                 const std::vector<int>* group, size_t cap) {
+  std::vector<double> conditional;  // given the slots above: not what IPS needs
+  std::vector<size_t> picks = PlackettLuceDraw(pi, k, uniform, &conditional, group, cap);
+  *marginals = PlackettLuceSlotMarginals(pi, picks, group, cap);
+  return picks;
+}
+
 double SoftmaxEntropy(const std::vector<double>& pi) {
   double h = 0;
   for (double p : pi) {
@@ -238,21 +251,23 @@ double SoftmaxEntropy(const std::vector<double>& pi) {
 
 namespace {
 
+// c = w * lambda_K * r / N of slot j of l, at the probability p its item has.
+double SlotCoefficient(double p, const LoggedList& l, size_t j, const ReinforceSettings& s) {
+  return CappedImportanceWeight(p, l.beta[j], s.weight_cap) * TopKMultiplier(p, s.k) *
+         l.reward[j] / s.total_slots;
+}
+
 // Calls fn(list, slot, c, pi_theta) for each rewarded slot of every list,
-// c = w * lambda_K * r / N at `anchor`.
+// c at `anchor`.
 template <typename Fn>
 void ForEachRewardedSlot(const std::vector<double>& theta, const std::vector<double>& anchor,
-                         const std::vector<LoggedList>& lists, const ReinforceSettings& s,
-                         bool same, Fn fn) {
+                         const std::vector<LoggedList>& lists, const ReinforceSettings& s, Fn fn) {
   for (const LoggedList& l : lists) {
     const std::vector<double> pi = SoftmaxProbabilities(l.features, s.dim, theta);
-    const std::vector<double> pa = same ? pi : SoftmaxProbabilities(l.features, s.dim, anchor);
+    const std::vector<double> pa = SoftmaxProbabilities(l.features, s.dim, anchor);
     for (size_t j = 0; j < l.shown.size(); ++j) {
       if (l.reward[j] == 0) continue;
-      const double p = pa[l.shown[j]];
-      const double c = CappedImportanceWeight(p, l.beta[j], s.weight_cap) *
-                       TopKMultiplier(p, s.k) * l.reward[j] / s.total_slots;
-      fn(l, j, c, pi);
+      fn(l, j, SlotCoefficient(pa[l.shown[j]], l, j, s), pi);
     }
   }
 }
@@ -262,7 +277,7 @@ void ForEachRewardedSlot(const std::vector<double>& theta, const std::vector<dou
 double ReinforceObjective(const std::vector<double>& theta, const std::vector<double>& anchor,
                           const std::vector<LoggedList>& lists, const ReinforceSettings& s) {
   double j = 0;
-  ForEachRewardedSlot(theta, anchor, lists, s, false,
+  ForEachRewardedSlot(theta, anchor, lists, s,
                       [&](const LoggedList& l, size_t slot, double c, const std::vector<double>& pi) {
                         j += c * std::log(std::max(pi[l.shown[slot]], 1e-300));
                       });
@@ -281,34 +296,49 @@ std::vector<double> ReinforceGradient(const std::vector<double>& theta,
                                       const ReinforceSettings& s) {
   std::vector<double> g(s.dim, 0.0);
   for (size_t d = 0; d < s.dim; ++d) g[d] = -s.l2 * theta[d];
-  std::vector<double> mean(s.dim);
-  ForEachRewardedSlot(theta, theta, lists, s, true,
-                      [&](const LoggedList& l, size_t slot, double c, const std::vector<double>& pi) {
-                        // grad log pi(a) = x_a - sum_b pi(b) x_b
-                        std::fill(mean.begin(), mean.end(), 0.0);
-                        for (size_t b = 0; b < l.n; ++b) {
-                          for (size_t d = 0; d < s.dim; ++d) {
-                            mean[d] += pi[b] * l.features[b * s.dim + d];
-                          }
-                        }
-                        const size_t a = l.shown[slot];
-                        for (size_t d = 0; d < s.dim; ++d) {
-                          g[d] += c * (l.features[a * s.dim + d] - mean[d]);
-                        }
-                      });
-  if (s.entropy_weight != 0 && !lists.empty()) {
+  // Per list, the softmax and the feature mean under it, computed once and
+  // used by every rewarded slot and by the entropy term (the same values,
+  // added to g in the same order, as when each recomputed them).
+  const bool entropy = s.entropy_weight != 0 && !lists.empty();
+  std::vector<std::vector<double>> pis, means;
+  if (entropy) pis.resize(lists.size()), means.resize(lists.size());
+  std::vector<double> pi, mean(s.dim);
+  auto feature_mean = [&](const LoggedList& l, const std::vector<double>& p,
+                          std::vector<double>* out) {
+    out->assign(s.dim, 0.0);
+    for (size_t b = 0; b < l.n; ++b) {
+      for (size_t d = 0; d < s.dim; ++d) (*out)[d] += p[b] * l.features[b * s.dim + d];
+    }
+  };
+  for (size_t li = 0; li < lists.size(); ++li) {
+    const LoggedList& l = lists[li];
+    pi = SoftmaxProbabilities(l.features, s.dim, theta);
+    bool have_mean = false;
+    for (size_t j = 0; j < l.shown.size(); ++j) {
+      if (l.reward[j] == 0) continue;
+      const double c = SlotCoefficient(pi[l.shown[j]], l, j, s);
+      // grad log pi(a) = x_a - sum_b pi(b) x_b
+      if (!have_mean) feature_mean(l, pi, &mean), have_mean = true;
+      const size_t a = l.shown[j];
+      for (size_t d = 0; d < s.dim; ++d) g[d] += c * (l.features[a * s.dim + d] - mean[d]);
+    }
+    if (entropy) {
+      if (!have_mean) feature_mean(l, pi, &mean);
+      pis[li] = pi;
+      means[li] = mean;
+    }
+  }
+  if (entropy) {
     // dH/dtheta = -sum_b pi(b) log pi(b) (x_b - E_pi x).
     const double scale = s.entropy_weight / static_cast<double>(lists.size());
-    for (const LoggedList& l : lists) {
-      const std::vector<double> pi = SoftmaxProbabilities(l.features, s.dim, theta);
-      std::fill(mean.begin(), mean.end(), 0.0);
+    for (size_t li = 0; li < lists.size(); ++li) {
+      const LoggedList& l = lists[li];
+      const std::vector<double>& p = pis[li];
+      const std::vector<double>& mu = means[li];
       for (size_t b = 0; b < l.n; ++b) {
-        for (size_t d = 0; d < s.dim; ++d) mean[d] += pi[b] * l.features[b * s.dim + d];
-      }
-      for (size_t b = 0; b < l.n; ++b) {
-        if (pi[b] <= 0) continue;
-        const double f = -scale * pi[b] * std::log(pi[b]);
-        for (size_t d = 0; d < s.dim; ++d) g[d] += f * (l.features[b * s.dim + d] - mean[d]);
+        if (p[b] <= 0) continue;
+        const double f = -scale * p[b] * std::log(p[b]);
+        for (size_t d = 0; d < s.dim; ++d) g[d] += f * (l.features[b * s.dim + d] - mu[d]);
       }
     }
   }

@@ -142,7 +142,8 @@ LearnedPolicyReport RecommendService::TrainPolicy(const LearnedPolicyOptions& op
   };
   if (!options.enabled) return keep("learned policy not retrained (LearnedPolicyOptions::enabled off)");
   if (options.pool < 1 || options.pool > kMaxRecommendK || options.k < 1 ||
-      options.window_seconds <= 0 || options.reward_window_seconds <= 0 || options.steps < 0) {
+      options.window_seconds <= 0 || options.reward_window_seconds <= 0 || options.steps < 0 ||
+      !(options.entropy_weight >= 0)) {
     return keep("learned policy not retrained: invalid LearnedPolicyOptions");
   }
   const uint64_t covered_sequence = db_->store()->LatestSequenceNumber();
@@ -159,6 +160,17 @@ LearnedPolicyReport RecommendService::TrainPolicy(const LearnedPolicyOptions& op
 
   const std::vector<std::string> recommenders = RecommenderNames(model.get());
   const size_t dim = policy::PolicyFeatureNames(recommenders).size();
+  // The behaviour: the policy serving now drew the stochastic lists in the
+  // window (those since its Train; earlier ones an earlier policy's). Its
+  // softmax over the candidates as of each impression is the beta of the
+  // correction: the logged propensities are the draw's slot marginals,
+  // which do not determine it.
+  std::shared_ptr<const policy::LearnedPolicy> behaviour;
+  {
+    std::lock_guard<std::mutex> lock(model_mu_);
+    behaviour = policy_;
+  }
+  if (behaviour && behaviour->recommenders() != recommenders) behaviour.reset();
   LearnedPolicyReport report;
   std::vector<policy::LoggedList> lists;
   if (newest >= kMinTimestamp) {
@@ -190,21 +202,34 @@ LearnedPolicyReport RecommendService::TrainPolicy(const LearnedPolicyOptions& op
                                                *is_reward, options.window_seconds, &list.features,
                                                &categories, &iids));
           list.n = iids.size();
-          // beta: the logger's per-item probability, recovered from the slot
-          // propensities as a Plackett-Luce draw's (exact for one without a
-          // category cap); a deterministic logger (1, 1, ...) gives 1 each.
+          // beta, the logger's per-item probability: 1 for a deterministic
+          // logger (propensities 1, 1, ...); for a stochastic list, the
+          // serving policy's softmax probability of the item among these
+          // candidates; with no policy serving (a list some other
+          // stochastic logger drew), recovered from the propensities as if
+          // they were a Plackett-Luce draw's conditional ones.
+          const bool deterministic =
+              std::all_of(shown.propensities.begin(), shown.propensities.end(),
+                          [](double p) { return p >= 1.0; });
+          std::vector<double> pi_b;
+          if (!deterministic && behaviour) {
+            pi_b = policy::SoftmaxProbabilities(list.features, dim, behaviour->theta());
+          }
           double remaining = 1.0;
           for (size_t j = 0; j < shown.items.size(); ++j) {
             const double p = shown.propensities[j];
-            const double beta = remaining > 1e-9 ? p * remaining : p;
+            double beta = remaining > 1e-9 ? p * remaining : p;
             remaining = std::max(0.0, remaining - beta);
+            if (deterministic) beta = 1.0;
             if (r.rewards[j] > 0) ++report.rewarded_slots;
             auto it = std::find(iids.begin(), iids.end(), shown.items[j]);
             if (it == iids.end()) {
               if (r.rewards[j] > 0) ++report.slots_outside_pool;
               continue;
             }
-            list.shown.push_back(static_cast<size_t>(it - iids.begin()));
+            const auto a = static_cast<size_t>(it - iids.begin());
+            if (!pi_b.empty()) beta = pi_b[a];
+            list.shown.push_back(a);
             list.beta.push_back(beta);
             list.reward.push_back(r.rewards[j]);
           }
@@ -230,6 +255,7 @@ LearnedPolicyReport RecommendService::TrainPolicy(const LearnedPolicyOptions& op
   s.weight_cap = options.weight_cap;
   s.l2 = options.l2;
   s.total_slots = std::max<double>(1.0, static_cast<double>(report.slots));
+  s.entropy_weight = options.entropy_weight;
   policy::AdamSettings adam;
   adam.learning_rate = options.learning_rate;
   adam.steps = options.steps;

@@ -136,6 +136,15 @@ RECDB_EXPORT std::vector<double> PlackettLuceSlotMarginals(const std::vector<dou
                                                            size_t cap = 0,
                                                            size_t mc_draws = 20000);
 
+// The draw as it is served and logged, one rule for the database's learned
+// policy and the simulator's: PlackettLuceDraw(pi, k, uniform, ., group,
+// cap), with *marginals[j] = PlackettLuceSlotMarginals(pi, picks, group,
+// cap)[j], the probability with which the draw puts that item at that
+// position (what an impression's propensity is, recdb/off_policy.h).
+RECDB_EXPORT std::vector<size_t> PlackettLuceDrawWithMarginals(
+    const std::vector<double>& pi, size_t k, const std::function<double()>& uniform,
+    std::vector<double>* marginals, const std::vector<int>* group = nullptr, size_t cap = 0);
+
 // ---- Training ----
 
 // One logged list with at least one reward.

@@ -172,6 +172,14 @@ struct LearnedPolicyOptions {
   double max_habit_weight = -1.0;
   // At most this many items of one primary category per drawn list (0 = no cap).
   size_t max_per_category = 1;
+  // Entropy regulariser tau: the objective adds tau times the mean softmax
+  // entropy of the training lists (recdb/policy_gradient.h
+  // ReinforceSettings::entropy_weight), which keeps the draw spread over the
+  // pool instead of collapsing onto the few candidates that earned clicks.
+  // 0 = off; >= 0. Default 0.3, chosen for the simulator's learned policy on
+  // its validation seed 7 (sim/README.md "Entropy regulariser"), which
+  // takes its default from here.
+  double entropy_weight = 0.3;
 };
 
 // What the learned policy is (TrainReport::learned_policy).

@@ -343,6 +343,38 @@ TEST(LearnedPolicyTest, UsersWhoOptedOutOfTrainingTeachItNothing) {
   EXPECT_EQ(r->learned_policy.impressions, 18);
 }
 
+TEST(LearnedPolicyTest, EntropyWeightTrainsAFlatterPolicy) {
+  // LearnedPolicyOptions::entropy_weight reaches training: two identical
+  // worlds with the same stochastic log (and the same serving policy, the
+  // behaviour) train other weights, and the entropy term pulls theta toward
+  // the uniform softmax (theta = 0), so they are smaller.
+  test::TempDir dir;
+  auto norm = [&](const std::string& name, double tau) {
+    auto db = OpenTrainedWorld(dir.Sub(name));
+    EXPECT_NE(db, nullptr);
+    if (!db) return 0.0;
+    ServeDay(db.get(), 2, "learned");  // a stochastic log (the trained policy's draws)
+    TrainOptions to = PolicyTrain();
+    to.learned_policy.entropy_weight = tau;
+    auto r = db->Train(to);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_TRUE(r->learned_policy.trained) << r->learned_policy.note;
+    double n = 0;
+    for (const auto& [feature, w] : r->learned_policy.weights) n += w * w;
+    if (tau > 0) {
+      // Negative is refused (the stored policy stays).
+      TrainOptions bad = PolicyTrain();
+      bad.learned_policy.entropy_weight = -1;
+      auto b = db->Train(bad);
+      EXPECT_TRUE(b.ok());
+      EXPECT_NE(b->learned_policy.note.find("invalid LearnedPolicyOptions"), std::string::npos);
+    }
+    return std::sqrt(n);
+  };
+  const double off = norm("off", 0.0), on = norm("on", 1.0);
+  EXPECT_LT(on, off);
+}
+
 // ---- The draw itself (engine/policy/learned_policy.h) ----
 
 TEST(LearnedPolicyDrawTest, PropensitiesAreTheDrawProbabilities) {
@@ -358,16 +390,24 @@ TEST(LearnedPolicyDrawTest, PropensitiesAreTheDrawProbabilities) {
   for (size_t a = 0; a < 4; ++a) x[a * dim] = static_cast<float>(-std::log1p(a));
   const std::vector<double> pi = policy::SoftmaxProbabilities(x, dim, theta);
   const std::vector<int> cats(4, -1);
-  std::map<size_t, int> first;
+  std::map<size_t, int> first, at_second;
   std::map<std::pair<size_t, size_t>, int> pairs;
   const int draws = 20000;
   for (int d = 0; d < draws; ++d) {
     std::vector<double> props;
     auto picks = lp.Draw(x, cats, 2, 7, kT + d, &props);
     ASSERT_EQ(picks.size(), 2u);
-    EXPECT_NEAR(props[0], pi[picks[0]], 1e-12);                       // slot 0: pi(a)
-    EXPECT_NEAR(props[1], pi[picks[1]] / (1 - pi[picks[0]]), 1e-12);  // slot 1: given slot 0
+    // The marginal probability of the item at its slot, over all lists
+    // (what item-position IPS reads), not the probability given the slots
+    // above (pi(b) / (1 - pi(a)) at slot 1, served until 2026-12-07).
+    EXPECT_NEAR(props[0], pi[picks[0]], 1e-9);  // slot 0: pi(a)
+    double second = 0;                          // slot 1: sum_a pi(a) pi(b) / (1 - pi(a))
+    for (size_t a = 0; a < 4; ++a) {
+      if (a != picks[1]) second += pi[a] * pi[picks[1]] / (1 - pi[a]);
+    }
+    EXPECT_NEAR(props[1], second, 1e-9);
     ++first[picks[0]];
+    ++at_second[picks[1]];
     ++pairs[{picks[0], picks[1]}];
   }
   for (size_t a = 0; a < 4; ++a) {
@@ -376,6 +416,16 @@ TEST(LearnedPolicyDrawTest, PropensitiesAreTheDrawProbabilities) {
   for (const auto& [pr, n] : pairs) {
     const double expect = pi[pr.first] * pi[pr.second] / (1 - pi[pr.first]);
     EXPECT_NEAR(n / static_cast<double>(draws), expect, 0.015);
+  }
+  // The logged slot-1 propensity is the frequency of the item at slot 1.
+  for (const auto& [b, n] : at_second) {
+    std::vector<double> props;
+    double served = -1;
+    for (int d = 0; d < draws && served < 0; ++d) {
+      auto picks = lp.Draw(x, cats, 2, 7, kT + d, &props);
+      if (picks[1] == b) served = props[1];
+    }
+    EXPECT_NEAR(n / static_cast<double>(draws), served, 0.015) << b;
   }
   // Seeded: the same (user, time) draws the same list.
   std::vector<double> p1, p2;
