@@ -59,7 +59,29 @@ struct BlockImpl : torch::nn::Module {
 };
 TORCH_MODULE(Block);
 
+// gBCE over P positions: pos (P), neg (P, k). -beta log sigmoid(s) is the
+// paper's BCE of the transformed logit log(1 / (sigmoid(s)^-beta - 1)),
+// whose log-sigmoid is beta log sigmoid(s), in a form that cannot overflow.
+torch::Tensor Gbce(const torch::Tensor& pos, const torch::Tensor& neg, double beta) {
+  return (beta * torch::softplus(-pos) + torch::softplus(neg).sum(-1)).mean();
+}
+
 }  // namespace
+
+double GbceBeta(int negatives, uint32_t num_items, double t) {
+  const double alpha = static_cast<double>(negatives) / (static_cast<double>(num_items) - 1);
+  return alpha * (t * (1 - 1 / alpha) + 1 / alpha);
+}
+
+double GbceLoss(std::span<const float> pos_logits, std::span<const float> neg_logits, int negatives,
+                double beta) {
+  const int64_t p = static_cast<int64_t>(pos_logits.size());
+  std::vector<float> pos(pos_logits.begin(), pos_logits.end()), neg(neg_logits.begin(), neg_logits.end());
+  torch::NoGradGuard no_grad;
+  return Gbce(torch::from_blob(pos.data(), {p}, torch::kFloat),
+              torch::from_blob(neg.data(), {p, negatives}, torch::kFloat), beta)
+      .item<double>();
+}
 
 struct SeqRecommender::Net : torch::nn::Module {
   Net(uint32_t num_items, int dim_, int blocks, int heads_, int max_len_, double dropout)
@@ -112,8 +134,11 @@ Status SeqRecommender::Fit(const models::Dataset& data) {
   if (o.dim <= 0 || o.blocks <= 0 || o.heads <= 0 || o.dim % o.heads != 0 || o.max_len <= 0 ||
       o.epochs < 0 || o.batch_size <= 0 || o.negatives <= 0 || !(o.dropout >= 0 && o.dropout < 1) ||
       !(o.learning_rate > 0) || o.threads <= 0 || !(o.early_stop_fraction >= 0 && o.early_stop_fraction <= 1) ||
-      o.patience <= 0 || !(o.score_temperature > 0)) {
+      o.patience <= 0 || !(o.score_temperature > 0) || !(o.gbce_t >= 0 && o.gbce_t <= 1)) {
     return Status::InvalidArgument("seq: bad options");
+  }
+  if (o.loss == SeqOptions::Loss::kGbce && static_cast<uint64_t>(o.negatives) + 1 > data.num_items()) {
+    return Status::InvalidArgument("seq: gbce needs fewer negatives than items");
   }
   static std::mutex fit_mu;  // torch's default generator is process-wide
   std::lock_guard<std::mutex> lock(fit_mu);
@@ -181,6 +206,8 @@ Status SeqRecommender::Fit(const models::Dataset& data) {
   last_loss_ = 0;
   const int k = o.negatives;
   const bool softmax = o.loss == SeqOptions::Loss::kSoftmax;
+  const bool gbce = o.loss == SeqOptions::Loss::kGbce;
+  const double beta = gbce ? GbceBeta(k, num_items_, o.gbce_t) : 1;
   const size_t batch = static_cast<size_t>(o.batch_size);
   std::vector<size_t> starts;
   for (size_t start = 0; start < order.size(); start += batch) starts.push_back(start);
@@ -286,6 +313,22 @@ Status SeqRecommender::Fit(const models::Dataset& data) {
         torch::Tensor keep = tpos != 0;
         torch::Tensor logits = torch::matmul(h.index({keep}), net_->item->weight.slice(0, 1).t());
         torch::Tensor loss = torch::nn::functional::cross_entropy(logits, tpos.index({keep}) - 1);
+        adam.zero_grad();
+        loss.backward();
+        adam.step();
+        loss_sum += loss.item<double>();
+        ++steps;
+        continue;
+      }
+      if (gbce) {
+        // The logits of every item at the non-padded positions (as the
+        // softmax's: cheaper than gathering k embeddings per position when
+        // k is in the hundreds), then the positive's and the negatives'.
+        torch::Tensor keep = tpos != 0;
+        torch::Tensor logits = torch::matmul(h.index({keep}), net_->item->weight.slice(0, 1).t());  // (P, items)
+        torch::Tensor pl = logits.gather(1, (tpos.index({keep}) - 1).unsqueeze(1)).squeeze(1);      // (P)
+        torch::Tensor nl = logits.gather(1, tneg.index({keep}) - 1);                                  // (P, k)
+        torch::Tensor loss = Gbce(pl, nl, beta);
         adam.zero_grad();
         loss.backward();
         adam.step();
