@@ -5,6 +5,7 @@
 
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <mutex>
 #include <random>
@@ -65,6 +66,19 @@ TORCH_MODULE(Block);
 torch::Tensor Gbce(const torch::Tensor& pos, const torch::Tensor& neg, double beta) {
   return (beta * torch::softplus(-pos) + torch::softplus(neg).sum(-1)).mean();
 }
+
+// The last forward pass Score ran on this thread: the engine asks for the
+// explanation's Attention on the same history right after Score, once per
+// request, and gets it from here instead of a second pass. Keyed by the
+// fitted model (a generation number, new at every Fit and Load) and the
+// tokens, which determine the pass (eval mode: no dropout).
+struct LastPass {
+  uint64_t generation = 0;
+  std::vector<int64_t> tokens;
+  std::vector<float> attention;  // the last position's weights over `tokens`
+};
+thread_local LastPass last_pass;
+std::atomic<uint64_t> next_generation{1};
 
 }  // namespace
 
@@ -370,6 +384,7 @@ Status SeqRecommender::Fit(const models::Dataset& data) {
   torch::NoGradGuard no_grad;
   torch::Tensor e = net_->item->weight.slice(0, 1).contiguous();
   item_emb_.assign(e.data_ptr<float>(), e.data_ptr<float>() + e.numel());
+  generation_ = next_generation++;
   return Status::OK();
 }
 
@@ -397,10 +412,16 @@ void SeqRecommender::Score(const models::UserQuery& query, std::span<float> scor
   std::vector<float> h(net_->dim);
   {
     torch::InferenceMode guard;
-    torch::Tensor seq = torch::from_blob(tokens.data(), {1, static_cast<int64_t>(tokens.size())},
-                                         torch::kLong);
-    torch::Tensor out = net_->Encode(seq).select(1, seq.size(1) - 1).contiguous();  // (1, d)
+    const int64_t len = static_cast<int64_t>(tokens.size());
+    torch::Tensor seq = torch::from_blob(tokens.data(), {1, len}, torch::kLong);
+    torch::Tensor w;
+    torch::Tensor out = net_->Encode(seq, &w).select(1, len - 1).contiguous();  // (1, d)
     std::copy(out.data_ptr<float>(), out.data_ptr<float>() + net_->dim, h.begin());
+    // For Attention on the same history (the request's explanation).
+    torch::Tensor row = w.select(0, 0).select(0, len - 1).contiguous();
+    last_pass.generation = generation_;
+    last_pass.tokens = tokens;
+    last_pass.attention.assign(row.data_ptr<float>(), row.data_ptr<float>() + len);
   }
   const size_t d = h.size();
   for (uint32_t i = 0; i < num_items_; ++i) {
@@ -434,13 +455,18 @@ std::vector<std::pair<size_t, float>> SeqRecommender::Attention(const models::Us
   Tokens(query, &tokens, &index);
   std::vector<std::pair<size_t, float>> out;
   if (tokens.empty()) return out;
-  torch::InferenceMode guard;
   const int64_t len = static_cast<int64_t>(tokens.size());
-  torch::Tensor seq = torch::from_blob(tokens.data(), {1, len}, torch::kLong);
-  torch::Tensor w;
-  net_->Encode(seq, &w);
-  torch::Tensor row = w.select(0, 0).select(0, len - 1).contiguous();  // last query over keys
-  const float* p = row.data_ptr<float>();
+  if (last_pass.generation != generation_ || last_pass.tokens != tokens) {
+    torch::InferenceMode guard;
+    torch::Tensor seq = torch::from_blob(tokens.data(), {1, len}, torch::kLong);
+    torch::Tensor w;
+    net_->Encode(seq, &w);
+    torch::Tensor row = w.select(0, 0).select(0, len - 1).contiguous();  // last query over keys
+    last_pass.generation = generation_;
+    last_pass.tokens = tokens;
+    last_pass.attention.assign(row.data_ptr<float>(), row.data_ptr<float>() + len);
+  }
+  const float* p = last_pass.attention.data();
   for (int64_t t = 0; t < len; ++t) out.push_back({index[t], p[t]});
   std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
   if (out.size() > k) out.resize(k);
@@ -497,6 +523,7 @@ Status SeqRecommender::Load(models::ModelReader& in) {
   net_ = std::move(net);
   torch::Tensor e = net_->item->weight.slice(0, 1).contiguous();
   item_emb_.assign(e.data_ptr<float>(), e.data_ptr<float>() + e.numel());
+  generation_ = next_generation++;
   last_loss_ = 0;
   return Status::OK();
 }

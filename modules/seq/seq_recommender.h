@@ -122,7 +122,8 @@ class SeqRecommender final : public models::Recommender {
 
   // What the last position attended to in the last block (mean over
   // heads): (index into query.items, weight), heaviest first, at most k.
-  // Empty when no history item is known to the model.
+  // Empty when no history item is known to the model. Right after Score on
+  // the same history (on the same thread) it reuses Score's forward pass.
   std::vector<std::pair<size_t, float>> Attention(const models::UserQuery& query, size_t k) const;
   // The explanation's evidence: Attention.
   std::vector<std::pair<size_t, float>> HistoryEvidence(const models::UserQuery& query,
@@ -153,6 +154,10 @@ class SeqRecommender final : public models::Recommender {
   double last_loss_ = 0;
   std::vector<double> epoch_ndcg_;
   int best_epoch_ = 0;
+  // Which fit the weights are (new at every Fit and Load): the key of the
+  // thread's last forward pass, which Attention reuses after Score on the
+  // same history (one pass per request instead of two).
+  uint64_t generation_ = 0;
 };
 
 // What Score does to the logits of one query (all num_items of them), in

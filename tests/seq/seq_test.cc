@@ -10,6 +10,7 @@
 #include <cstring>
 #include <memory>
 #include <random>
+#include <thread>
 
 #include "engine/models/component_registry.h"
 #include "engine/models/fused.h"
@@ -268,6 +269,38 @@ TEST(SeqTest, RealTimeHistoryAndUnknownItems) {
       EXPECT_GE(att[i - 1].second, att[i].second);
     }
   }
+}
+
+// Attention right after Score on the same history reuses Score's forward
+// pass (the engine asks for both per request): it must give what a pass of
+// its own gives, and a Score of another history, or another fitted model,
+// must not leak into it.
+TEST(SeqTest, AttentionAfterScoreIsTheSameAsItsOwnPass) {
+  Dataset data = Chains();
+  SeqOptions o = Tiny();
+  o.epochs = 3;
+  SeqOptions o2 = o;
+  o2.seed = 7;
+  SeqRecommender m(o), other(o2);
+  ASSERT_TRUE(m.Fit(data).ok());
+  ASSERT_TRUE(other.Fit(data).ok());
+  const std::vector<uint32_t> h = {3, 4, 999, 0, 1}, h2 = {6, 7, 8};
+  UserQuery q, q2;
+  q.items = h;
+  q2.items = h2;
+  // Its own pass: on a fresh thread, whose cache is empty.
+  std::vector<std::pair<size_t, float>> own, own_other;
+  std::thread([&] { own = m.Attention(q, 5); }).join();
+  std::thread([&] { own_other = other.Attention(q, 5); }).join();
+  ASSERT_EQ(own.size(), 4u);
+  std::vector<float> s(m.num_items());
+  m.Score(q, s);
+  EXPECT_EQ(m.Attention(q, 5), own);                // from Score's pass
+  m.Score(q2, s);
+  EXPECT_EQ(m.Attention(q, 5), own);                // another history: a pass of its own
+  m.Score(q, s);
+  EXPECT_EQ(other.Attention(q, 5), own_other);      // another model: its own weights
+  EXPECT_NE(own, own_other);
 }
 
 TEST(SeqTest, BadOptionsAreInvalidArgument) {
