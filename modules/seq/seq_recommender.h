@@ -9,7 +9,7 @@
 // embedding. Training: every window of max_len + 1 events of each user's
 // history (or only the newest: SeqOptions::all_windows); at every position
 // the next item is the positive, softmax cross-entropy over every item (or
-// binary cross-entropy against `negatives` sampled items), Adam.
+// BCE or gSASRec's gBCE against `negatives` sampled items), Adam.
 //
 // Real time: Score encodes the query's history (the newest max_len items,
 // events after the fit included) in one forward pass; the user id is not
