@@ -5,6 +5,7 @@
 
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <mutex>
 #include <random>
@@ -59,7 +60,42 @@ struct BlockImpl : torch::nn::Module {
 };
 TORCH_MODULE(Block);
 
+// gBCE over P positions: pos (P), neg (P, k). -beta log sigmoid(s) is the
+// paper's BCE of the transformed logit log(1 / (sigmoid(s)^-beta - 1)),
+// whose log-sigmoid is beta log sigmoid(s), in a form that cannot overflow.
+torch::Tensor Gbce(const torch::Tensor& pos, const torch::Tensor& neg, double beta) {
+  return (beta * torch::softplus(-pos) + torch::softplus(neg).sum(-1)).mean();
+}
+
+// The last forward pass Score ran on this thread: the engine asks for the
+// explanation's Attention on the same history right after Score, once per
+// request, and gets it from here instead of a second pass. Keyed by the
+// fitted model (a generation number, new at every Fit and Load) and the
+// tokens, which determine the pass (eval mode: no dropout).
+struct LastPass {
+  uint64_t generation = 0;
+  std::vector<int64_t> tokens;
+  std::vector<float> attention;  // the last position's weights over `tokens`
+};
+thread_local LastPass last_pass;
+std::atomic<uint64_t> next_generation{1};
+
 }  // namespace
+
+double GbceBeta(int negatives, uint32_t num_items, double t) {
+  const double alpha = static_cast<double>(negatives) / (static_cast<double>(num_items) - 1);
+  return alpha * (t * (1 - 1 / alpha) + 1 / alpha);
+}
+
+double GbceLoss(std::span<const float> pos_logits, std::span<const float> neg_logits, int negatives,
+                double beta) {
+  const int64_t p = static_cast<int64_t>(pos_logits.size());
+  std::vector<float> pos(pos_logits.begin(), pos_logits.end()), neg(neg_logits.begin(), neg_logits.end());
+  torch::NoGradGuard no_grad;
+  return Gbce(torch::from_blob(pos.data(), {p}, torch::kFloat),
+              torch::from_blob(neg.data(), {p, negatives}, torch::kFloat), beta)
+      .item<double>();
+}
 
 struct SeqRecommender::Net : torch::nn::Module {
   Net(uint32_t num_items, int dim_, int blocks, int heads_, int max_len_, double dropout)
@@ -112,8 +148,11 @@ Status SeqRecommender::Fit(const models::Dataset& data) {
   if (o.dim <= 0 || o.blocks <= 0 || o.heads <= 0 || o.dim % o.heads != 0 || o.max_len <= 0 ||
       o.epochs < 0 || o.batch_size <= 0 || o.negatives <= 0 || !(o.dropout >= 0 && o.dropout < 1) ||
       !(o.learning_rate > 0) || o.threads <= 0 || !(o.early_stop_fraction >= 0 && o.early_stop_fraction <= 1) ||
-      o.patience <= 0 || !(o.score_temperature > 0)) {
+      o.patience <= 0 || !(o.score_temperature > 0) || !(o.gbce_t >= 0 && o.gbce_t <= 1)) {
     return Status::InvalidArgument("seq: bad options");
+  }
+  if (o.loss == SeqOptions::Loss::kGbce && static_cast<uint64_t>(o.negatives) + 1 > data.num_items()) {
+    return Status::InvalidArgument("seq: gbce needs fewer negatives than items");
   }
   static std::mutex fit_mu;  // torch's default generator is process-wide
   std::lock_guard<std::mutex> lock(fit_mu);
@@ -181,6 +220,8 @@ Status SeqRecommender::Fit(const models::Dataset& data) {
   last_loss_ = 0;
   const int k = o.negatives;
   const bool softmax = o.loss == SeqOptions::Loss::kSoftmax;
+  const bool gbce = o.loss == SeqOptions::Loss::kGbce;
+  const double beta = gbce ? GbceBeta(k, num_items_, o.gbce_t) : 1;
   const size_t batch = static_cast<size_t>(o.batch_size);
   std::vector<size_t> starts;
   for (size_t start = 0; start < order.size(); start += batch) starts.push_back(start);
@@ -293,6 +334,22 @@ Status SeqRecommender::Fit(const models::Dataset& data) {
         ++steps;
         continue;
       }
+      if (gbce) {
+        // The logits of every item at the non-padded positions (as the
+        // softmax's: cheaper than gathering k embeddings per position when
+        // k is in the hundreds), then the positive's and the negatives'.
+        torch::Tensor keep = tpos != 0;
+        torch::Tensor logits = torch::matmul(h.index({keep}), net_->item->weight.slice(0, 1).t());  // (P, items)
+        torch::Tensor pl = logits.gather(1, (tpos.index({keep}) - 1).unsqueeze(1)).squeeze(1);      // (P)
+        torch::Tensor nl = logits.gather(1, tneg.index({keep}) - 1);                                  // (P, k)
+        torch::Tensor loss = Gbce(pl, nl, beta);
+        adam.zero_grad();
+        loss.backward();
+        adam.step();
+        loss_sum += loss.item<double>();
+        ++steps;
+        continue;
+      }
       torch::Tensor pl = (h * net_->item(tpos)).sum(-1);                          // (N, L)
       torch::Tensor nl = (h.unsqueeze(2) * net_->item(tneg)).sum(-1);             // (N, L, k)
       torch::Tensor valid = (tpos != 0).to(torch::kFloat);
@@ -327,6 +384,7 @@ Status SeqRecommender::Fit(const models::Dataset& data) {
   torch::NoGradGuard no_grad;
   torch::Tensor e = net_->item->weight.slice(0, 1).contiguous();
   item_emb_.assign(e.data_ptr<float>(), e.data_ptr<float>() + e.numel());
+  generation_ = next_generation++;
   return Status::OK();
 }
 
@@ -354,10 +412,16 @@ void SeqRecommender::Score(const models::UserQuery& query, std::span<float> scor
   std::vector<float> h(net_->dim);
   {
     torch::InferenceMode guard;
-    torch::Tensor seq = torch::from_blob(tokens.data(), {1, static_cast<int64_t>(tokens.size())},
-                                         torch::kLong);
-    torch::Tensor out = net_->Encode(seq).select(1, seq.size(1) - 1).contiguous();  // (1, d)
+    const int64_t len = static_cast<int64_t>(tokens.size());
+    torch::Tensor seq = torch::from_blob(tokens.data(), {1, len}, torch::kLong);
+    torch::Tensor w;
+    torch::Tensor out = net_->Encode(seq, &w).select(1, len - 1).contiguous();  // (1, d)
     std::copy(out.data_ptr<float>(), out.data_ptr<float>() + net_->dim, h.begin());
+    // For Attention on the same history (the request's explanation).
+    torch::Tensor row = w.select(0, 0).select(0, len - 1).contiguous();
+    last_pass.generation = generation_;
+    last_pass.tokens = tokens;
+    last_pass.attention.assign(row.data_ptr<float>(), row.data_ptr<float>() + len);
   }
   const size_t d = h.size();
   for (uint32_t i = 0; i < num_items_; ++i) {
@@ -391,13 +455,18 @@ std::vector<std::pair<size_t, float>> SeqRecommender::Attention(const models::Us
   Tokens(query, &tokens, &index);
   std::vector<std::pair<size_t, float>> out;
   if (tokens.empty()) return out;
-  torch::InferenceMode guard;
   const int64_t len = static_cast<int64_t>(tokens.size());
-  torch::Tensor seq = torch::from_blob(tokens.data(), {1, len}, torch::kLong);
-  torch::Tensor w;
-  net_->Encode(seq, &w);
-  torch::Tensor row = w.select(0, 0).select(0, len - 1).contiguous();  // last query over keys
-  const float* p = row.data_ptr<float>();
+  if (last_pass.generation != generation_ || last_pass.tokens != tokens) {
+    torch::InferenceMode guard;
+    torch::Tensor seq = torch::from_blob(tokens.data(), {1, len}, torch::kLong);
+    torch::Tensor w;
+    net_->Encode(seq, &w);
+    torch::Tensor row = w.select(0, 0).select(0, len - 1).contiguous();  // last query over keys
+    last_pass.generation = generation_;
+    last_pass.tokens = tokens;
+    last_pass.attention.assign(row.data_ptr<float>(), row.data_ptr<float>() + len);
+  }
+  const float* p = last_pass.attention.data();
   for (int64_t t = 0; t < len; ++t) out.push_back({index[t], p[t]});
   std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
   if (out.size() > k) out.resize(k);
@@ -454,6 +523,7 @@ Status SeqRecommender::Load(models::ModelReader& in) {
   net_ = std::move(net);
   torch::Tensor e = net_->item->weight.slice(0, 1).contiguous();
   item_emb_.assign(e.data_ptr<float>(), e.data_ptr<float>() + e.numel());
+  generation_ = next_generation++;
   last_loss_ = 0;
   return Status::OK();
 }

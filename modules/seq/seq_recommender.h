@@ -9,7 +9,7 @@
 // embedding. Training: every window of max_len + 1 events of each user's
 // history (or only the newest: SeqOptions::all_windows); at every position
 // the next item is the positive, softmax cross-entropy over every item (or
-// binary cross-entropy against `negatives` sampled items), Adam.
+// BCE or gSASRec's gBCE against `negatives` sampled items), Adam.
 //
 // Real time: Score encodes the query's history (the newest max_len items,
 // events after the fit included) in one forward pass; the user id is not
@@ -48,13 +48,22 @@ struct SeqOptions {
   int batch_size = 32;     // users per step. Default: 32
   double learning_rate = 1e-2;  // Adam. Default: 0.01
   double weight_decay = 0;      // Adam's L2. Default: 0
-  int negatives = 1;       // sampled negatives per position (kSampledBce). Default: 1
+  // Sampled negatives per position (kSampledBce, kGbce: items the user never
+  // had, drawn uniformly). Default: 1
+  int negatives = 1;
   // The next-item objective: binary cross-entropy against `negatives`
-  // sampled items, or softmax cross-entropy over every item (SASRec-CE,
-  // logits at the non-padded positions only). Default: kSoftmax (README.md,
-  // "Tuning": it doubled validation NDCG@10 at a fifth of the steps)
-  enum class Loss { kSampledBce, kSoftmax };
+  // sampled items, softmax cross-entropy over every item (SASRec-CE,
+  // logits at the non-padded positions only), or gSASRec's generalised BCE
+  // (Petrov & Macdonald 2023: BCE against `negatives` sampled items with
+  // the positive's log-sigmoid weighted by beta, GbceBeta below, so the
+  // sampled model's sigmoid is calibrated to the full distribution at
+  // gbce_t = 1). Default: kSoftmax (README.md, "Tuning": it doubled
+  // validation NDCG@10 at a fifth of the steps)
+  enum class Loss { kSampledBce, kSoftmax, kGbce };
   Loss loss = Loss::kSoftmax;
+  // gBCE's calibration t in [0, 1]: 0 is plain BCE (beta 1), 1 full
+  // calibration (beta = alpha). Default: 0.75 (the gSASRec paper's)
+  double gbce_t = 0.75;
   // Training sequences per user: only the newest max_len + 1 events
   // (false, SASRec's rule), or every window of max_len + 1 events, newest
   // first, stepping by max_len so each transition is trained once (true:
@@ -113,7 +122,8 @@ class SeqRecommender final : public models::Recommender {
 
   // What the last position attended to in the last block (mean over
   // heads): (index into query.items, weight), heaviest first, at most k.
-  // Empty when no history item is known to the model.
+  // Empty when no history item is known to the model. Right after Score on
+  // the same history (on the same thread) it reuses Score's forward pass.
   std::vector<std::pair<size_t, float>> Attention(const models::UserQuery& query, size_t k) const;
   // The explanation's evidence: Attention.
   std::vector<std::pair<size_t, float>> HistoryEvidence(const models::UserQuery& query,
@@ -144,6 +154,10 @@ class SeqRecommender final : public models::Recommender {
   double last_loss_ = 0;
   std::vector<double> epoch_ndcg_;
   int best_epoch_ = 0;
+  // Which fit the weights are (new at every Fit and Load): the key of the
+  // thread's last forward pass, which Attention reuses after Score on the
+  // same history (one pass per request instead of two).
+  uint64_t generation_ = 0;
 };
 
 // What Score does to the logits of one query (all num_items of them), in
@@ -152,6 +166,16 @@ class SeqRecommender final : public models::Recommender {
 // options.relative_temperature); otherwise nothing. One home for the variant
 // study (recdb-seq-sweep), which scores a fitted model at several settings.
 void CalibrateScores(const SeqOptions& options, std::span<float> logits);
+
+// gSASRec's beta: alpha * (t * (1 - 1 / alpha) + 1 / alpha) with alpha =
+// negatives / (num_items - 1), the sampling rate of a negative.
+double GbceBeta(int negatives, uint32_t num_items, double t);
+// The gBCE loss Fit minimises, through the same torch code, for tests: the
+// mean over positions p of -beta log sigmoid(pos[p]) - sum_j log(1 -
+// sigmoid(neg[p * negatives + j])) (= BCE of the positive logit transformed
+// to log(1 / (sigmoid(s)^-beta - 1)), the paper's form).
+double GbceLoss(std::span<const float> pos_logits, std::span<const float> neg_logits, int negatives,
+                double beta);
 
 // Registers "seq" with the blend (engine/models/component_registry.h), with
 // `base` options and the blend's thread count. Called by the plugin's

@@ -63,8 +63,12 @@ SeqOptions FromEnv() {
   o.score_temperature = num("SEQ_SCORE_T", o.score_temperature);
   o.relative_temperature = num("SEQ_SCORE_T_RELATIVE", o.relative_temperature) != 0;
   if (const char* l = std::getenv("SEQ_LOSS"); l && *l) {
-    o.loss = std::string(l) == "ce" ? SeqOptions::Loss::kSoftmax : SeqOptions::Loss::kSampledBce;
+    const std::string loss = l;
+    o.loss = loss == "ce"     ? SeqOptions::Loss::kSoftmax
+             : loss == "gbce" ? SeqOptions::Loss::kGbce
+                              : SeqOptions::Loss::kSampledBce;
   }
+  o.gbce_t = num("SEQ_GBCE_T", o.gbce_t);
   return o;
 }
 
@@ -89,6 +93,19 @@ void PrintCurve(const SeqRecommender& m) {
   std::printf("\n");
 }
 
+// The loss's name as SEQ_LOSS spells it, with gBCE's t.
+std::string LossName(const SeqOptions& o) {
+  switch (o.loss) {
+    case SeqOptions::Loss::kSoftmax:
+      return "ce";
+    case SeqOptions::Loss::kGbce:
+      return "gbce" + std::to_string(o.gbce_t).substr(0, 4);
+    case SeqOptions::Loss::kSampledBce:
+      break;
+  }
+  return "bce";
+}
+
 int SeqAlone(const eval::TemporalSplit& val, const SeqOptions& o) {
   SeqRecommender m(o);
   const auto t0 = std::chrono::steady_clock::now();
@@ -101,7 +118,7 @@ int SeqAlone(const eval::TemporalSplit& val, const SeqOptions& o) {
               "dropout %.2f negatives %d lr %g wd %g batch %d loss %s all_windows %d cosine_lr %d)\n",
               r.ndcg, r.recall, Seconds(t0), o.epochs, o.dim, o.max_len, o.dropout, o.negatives,
               o.learning_rate, o.weight_decay, o.batch_size,
-              o.loss == SeqOptions::Loss::kSoftmax ? "ce" : "bce", o.all_windows, o.cosine_lr);
+              LossName(o).c_str(), o.all_windows, o.cosine_lr);
   PrintCurve(m);
   return 0;
 }
@@ -149,7 +166,7 @@ class SeqFitCache {
     std::snprintf(name, sizeof name,
                   "seq-e%d-d%d-b%d-h%d-l%d-p%g-lr%g-wd%g-n%d-bs%d-%s-w%d-c%d-es%g-pa%d-s%llu-t%d-u%zu-ev%zu.bin",
                   o.epochs, o.dim, o.blocks, o.heads, o.max_len, o.dropout, o.learning_rate, o.weight_decay,
-                  o.negatives, o.batch_size, o.loss == SeqOptions::Loss::kSoftmax ? "ce" : "bce", o.all_windows,
+                  o.negatives, o.batch_size, LossName(o).c_str(), o.all_windows,
                   o.cosine_lr, o.early_stop_fraction, o.patience, static_cast<unsigned long long>(o.seed),
                   o.threads, key.first, key.second);
     return name;
@@ -279,7 +296,8 @@ int Main(int argc, char** argv) {
                    "usage: recdb-seq-sweep [--data ML100K_DIR] [--fused [--anchor]]\n"
                    "  the variant: SEQ_EPOCHS, SEQ_DIM, SEQ_MAX_LEN, SEQ_DROPOUT, SEQ_NEGATIVES, SEQ_LR,\n"
                    "  SEQ_WEIGHT_DECAY, SEQ_BATCH, SEQ_BLOCKS, SEQ_HEADS, SEQ_THREADS, SEQ_ALL_WINDOWS, SEQ_COSINE_LR,\n"
-                   "  SEQ_SEED, SEQ_EARLY_STOP, SEQ_PATIENCE, SEQ_PROB_SCORES, SEQ_SCORE_T, SEQ_SCORE_T_RELATIVE, SEQ_LOSS=ce|bce;\n"
+                   "  SEQ_SEED, SEQ_EARLY_STOP, SEQ_PATIENCE, SEQ_PROB_SCORES, SEQ_SCORE_T, SEQ_SCORE_T_RELATIVE, SEQ_LOSS=ce|bce|gbce,\n"
+                   "  SEQ_GBCE_T;\n"
                    "  --fused: SEQ_FUSED_GRID, SEQ_FUSED_SEQ_GRID, SEQ_FUSED_SEQ_WEIGHT; SEQ_SCORE_T and\n"
                    "  SEQ_FUSED_SEQ_GRID take lists (\"1,2,3\", \"default/0,1,5\"): one blend each, seq fitted once;\n"
                    "  SEQ_CACHE_DIR: keep seq's fits there and reuse them in later runs\n");

@@ -8,7 +8,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <random>
+#include <thread>
 
 #include "engine/models/component_registry.h"
 #include "engine/models/fused.h"
@@ -269,6 +271,38 @@ TEST(SeqTest, RealTimeHistoryAndUnknownItems) {
   }
 }
 
+// Attention right after Score on the same history reuses Score's forward
+// pass (the engine asks for both per request): it must give what a pass of
+// its own gives, and a Score of another history, or another fitted model,
+// must not leak into it.
+TEST(SeqTest, AttentionAfterScoreIsTheSameAsItsOwnPass) {
+  Dataset data = Chains();
+  SeqOptions o = Tiny();
+  o.epochs = 3;
+  SeqOptions o2 = o;
+  o2.seed = 7;
+  SeqRecommender m(o), other(o2);
+  ASSERT_TRUE(m.Fit(data).ok());
+  ASSERT_TRUE(other.Fit(data).ok());
+  const std::vector<uint32_t> h = {3, 4, 999, 0, 1}, h2 = {6, 7, 8};
+  UserQuery q, q2;
+  q.items = h;
+  q2.items = h2;
+  // Its own pass: on a fresh thread, whose cache is empty.
+  std::vector<std::pair<size_t, float>> own, own_other;
+  std::thread([&] { own = m.Attention(q, 5); }).join();
+  std::thread([&] { own_other = other.Attention(q, 5); }).join();
+  ASSERT_EQ(own.size(), 4u);
+  std::vector<float> s(m.num_items());
+  m.Score(q, s);
+  EXPECT_EQ(m.Attention(q, 5), own);                // from Score's pass
+  m.Score(q2, s);
+  EXPECT_EQ(m.Attention(q, 5), own);                // another history: a pass of its own
+  m.Score(q, s);
+  EXPECT_EQ(other.Attention(q, 5), own_other);      // another model: its own weights
+  EXPECT_NE(own, own_other);
+}
+
 TEST(SeqTest, BadOptionsAreInvalidArgument) {
   SeqOptions o = Tiny();
   o.heads = 3;  // 16 % 3 != 0
@@ -283,6 +317,94 @@ TEST(SeqTest, BadOptionsAreInvalidArgument) {
   o = Tiny();
   o.score_temperature = 0;
   EXPECT_TRUE(SeqRecommender(o).Fit(Chains(10)).IsInvalidArgument());
+  o = Tiny();
+  o.loss = SeqOptions::Loss::kGbce;
+  o.gbce_t = 1.5;
+  EXPECT_TRUE(SeqRecommender(o).Fit(Chains(10)).IsInvalidArgument());
+  o.gbce_t = 0.75;
+  o.negatives = 3 * kGroups;  // alpha would exceed 1
+  EXPECT_TRUE(SeqRecommender(o).Fit(Chains(10)).IsInvalidArgument());
+}
+
+// gSASRec's beta and loss against the paper's formulas, written out here in
+// double: beta = alpha (t (1 - 1/alpha) + 1/alpha), alpha = k / (items - 1);
+// the positive's logit s becomes log(1 / (sigmoid(s)^-beta - 1)), then BCE
+// with the k negatives, summed per position and averaged over positions.
+TEST(SeqTest, GbceMatchesThePapersFormula) {
+  EXPECT_NEAR(GbceBeta(256, 1682, 0.75), 0.364217727, 1e-9);
+  EXPECT_NEAR(GbceBeta(256, 1682, 0), 1.0, 1e-12);               // BCE
+  EXPECT_NEAR(GbceBeta(256, 1682, 1), 256.0 / 1681.0, 1e-12);    // fully calibrated: alpha
+  EXPECT_NEAR(GbceBeta(4, 9, 0.5), 0.5 * (0.5 * (1 - 2) + 2), 1e-12);
+  const std::vector<float> pos = {2.0f, -1.5f, 0.25f};
+  const std::vector<float> neg = {-1.0f, 0.5f, 3.0f, -2.0f, 0.0f, 1.0f};  // 2 per position
+  for (double beta : {1.0, 0.3642, 0.05}) {
+    double want = 0;
+    for (size_t p = 0; p < pos.size(); ++p) {
+      const double sig = 1 / (1 + std::exp(-static_cast<double>(pos[p])));
+      const double transformed = std::log(1 / (std::pow(sig, -beta) - 1));
+      want += -std::log(1 / (1 + std::exp(-transformed)));
+      for (size_t j = 0; j < 2; ++j) want += -std::log(1 - 1 / (1 + std::exp(-static_cast<double>(neg[2 * p + j]))));
+    }
+    want /= static_cast<double>(pos.size());
+    EXPECT_NEAR(GbceLoss(pos, neg, 2, beta), want, 1e-5) << "beta " << beta;
+  }
+  // beta < 1 weighs the positive less: a lower loss for the same logits.
+  EXPECT_LT(GbceLoss(pos, neg, 2, 0.3), GbceLoss(pos, neg, 2, 1.0));
+}
+
+// gBCE trains (learns the planted pattern) and differs from BCE where the
+// paper says it should: with k sampled negatives BCE's sigmoids are
+// overconfident (at its optimum sigmoid(s_i) = p_i / (p_i + alpha (1 -
+// p_i)), p_i the true next-item probability), gBCE at t = 1 calibrates them
+// (sigmoid(s_i) = p_i). After a complete group the next item is the start
+// of one of the other 9 groups (p ~ 1/9 each): BCE's sigmoids over the items
+// sum to several, gBCE's at t = 1 to about 1. t = 0 is BCE (beta 1).
+TEST(SeqTest, GbceTrainsAndCalibratesWhereBceIsOverconfident) {
+  Dataset data = Chains();
+  auto fit = [&](double t) {
+    SeqOptions o = Tiny();
+    o.loss = SeqOptions::Loss::kGbce;
+    o.negatives = 3;
+    o.gbce_t = t;
+    o.probability_scores = false;  // the logits
+    auto m = std::make_unique<SeqRecommender>(o);
+    EXPECT_TRUE(m->Fit(data).ok());
+    return m;
+  };
+  auto right = [&](const SeqRecommender& m) {
+    int n = 0;
+    for (uint32_t g = 0; g < kGroups; ++g) {
+      const std::vector<uint32_t> h = {3 * g, 3 * g + 1};
+      n += Top(Scores(m, h), h) == 3 * g + 2;
+    }
+    return n;
+  };
+  auto sigmoid_sum = [&](const SeqRecommender& m) {
+    double sum = 0;
+    for (uint32_t g = 0; g < kGroups; ++g) {
+      const std::vector<uint32_t> h = {3 * g, 3 * g + 1, 3 * g + 2};
+      for (float s : Scores(m, h)) sum += 1 / (1 + std::exp(-static_cast<double>(s)));
+    }
+    return sum / kGroups;
+  };
+  const auto bce = fit(0), calibrated = fit(1);
+  const int right_bce = right(*bce), right_gbce = right(*calibrated);
+  const double sum_bce = sigmoid_sum(*bce), sum_gbce = sigmoid_sum(*calibrated);
+  std::printf("gbce t=0 (bce): %d of %u right, sum of sigmoids after a group %.3f, last loss %.4f\n", right_bce,
+              kGroups, sum_bce, bce->last_loss());
+  std::printf("gbce t=1: %d of %u right, sum of sigmoids after a group %.3f, last loss %.4f\n", right_gbce, kGroups,
+              sum_gbce, calibrated->last_loss());
+  EXPECT_GE(right_gbce, static_cast<int>(kGroups) - 1);
+  EXPECT_GE(right_bce, static_cast<int>(kGroups) - 1);
+  EXPECT_GT(sum_bce, 2.2);  // 2.82 when written
+  EXPECT_LT(sum_gbce, 1.8);  // 1.37
+  EXPECT_GT(sum_bce, 1.5 * sum_gbce);
+  EXPECT_GT(sum_gbce, 0.5);
+  // Seeded: the same t gives the same scores.
+  const auto again = fit(1);
+  const std::vector<uint32_t> h = {0, 1, 5};
+  const auto a = Scores(*calibrated, h), b = Scores(*again, h);
+  EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float)));
 }
 
 // Probability scores are exp((logit - max) / T) of the logits: the same
