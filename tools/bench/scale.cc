@@ -114,7 +114,10 @@ Latency SummariseSamples(const std::vector<Sample>& samples) {
 // at most 60 s). The anchor pools both idle runs: on a shared machine the
 // load of other processes changes over minutes, and 200 idle requests (0.1 s)
 // before a 30 s retrain sample a different machine than the retrain does.
-StatusOr<Serving> MeasureServing(DB* db, int64_t users, size_t requests, size_t k) {
+// With `progress`, the idle figures and then, each minute of the retrain,
+// the figures so far go to stderr: a retrain at 10M events on one thread at
+// nice +10 can outlast a session on a loaded machine.
+StatusOr<Serving> MeasureServing(DB* db, int64_t users, size_t requests, size_t k, bool progress) {
   std::mt19937_64 rng(7);
   Status failed;
   using Stop = std::function<bool()>;
@@ -136,6 +139,13 @@ StatusOr<Serving> MeasureServing(DB* db, int64_t users, size_t requests, size_t 
   Serving out;
   run(std::min<size_t>(100, requests), nullptr);  // warm caches
   std::vector<Sample> before = run(requests, nullptr);
+  const Latency idle0 = SummariseSamples(before);
+  if (progress) {
+    std::fprintf(stderr, "[serving, load %s] idle before the retrain: %zu requests, p50 %.3f ms, p99 %.3f ms\n",
+                 LoadAverage().c_str(), idle0.n, idle0.p50, idle0.p99);
+  }
+  const auto t_retrain = Clock::now();
+  auto next_report = t_retrain + std::chrono::seconds(60);
   std::atomic<bool> done{false};
   Status train_status;
   std::thread trainer([&] {
@@ -152,6 +162,15 @@ StatusOr<Serving> MeasureServing(DB* db, int64_t users, size_t requests, size_t 
   while (!done.load()) {
     auto part = run(50, [&] { return done.load(); });
     during.insert(during.end(), part.begin(), part.end());
+    if (progress && Clock::now() > next_report) {
+      next_report += std::chrono::seconds(60);
+      const Latency so_far = SummariseSamples(during);
+      std::fprintf(stderr,
+                   "[serving, retrain running %.0f s, load %s] during so far: %zu requests, p50 %.3f ms, "
+                   "p99 %.3f ms (%.2fx the idle-before p99)\n",
+                   Since(t_retrain), LoadAverage().c_str(), so_far.n, so_far.p50, so_far.p99,
+                   idle0.p99 > 0 ? so_far.p99 / idle0.p99 : 0.0);
+    }
   }
   trainer.join();
   const auto after_deadline = Clock::now() + std::chrono::seconds(60);
@@ -183,7 +202,9 @@ int BenchScaleMain(int argc, char** argv) {
   f.args().AddSwitch("train-only",
                      "stop after the first Train and the open to the first Recommend (no serving "
                      "phases, no retrains): a first profile at a new size");
-  f.args().AddSwitch("stages", "print each Train stage with its start time to stderr");
+  f.args().AddSwitch("stages",
+                     "print each Train stage with its start time to stderr, and the serving "
+                     "figures so far each minute of the retrain");
   f.args().AddSwitch("retrain",
                      "with --dir holding a trained database: train first anyway (default: the "
                      "stored model serves and is measured as it is)");
@@ -282,7 +303,7 @@ int BenchScaleMain(int argc, char** argv) {
   Serving serving;
   double retrain_1pct_s = 0;
   if (!train_only) {
-    auto measured = MeasureServing(db.get(), users, requests, k);
+    auto measured = MeasureServing(db.get(), users, requests, k, stages);
     if (!measured.ok()) return Fail("serving", measured.status());
     serving = *measured;
 
