@@ -303,7 +303,7 @@ TEST(ModelFileTest, StoredRetrievalIndexServesTwoStageAtOnceAndIsNeverTrusted) {
   {
     auto db = OpenOrDie(dir.path());
     const auto load = static_cast<DBImpl*>(db.get())->recommend_service()->StoredRetrievalLoad();
-    EXPECT_EQ(load.adopted, 1u) << load.problem;  // iALS
+    EXPECT_EQ(load.adopted, 2u) << load.problem;  // iALS's index, trending's summaries
     EXPECT_EQ(load.deferred, 0u) << "nothing left to build";
     EXPECT_EQ(load.problem, "");
     EXPECT_EQ(TopScores(*db, "u3"), before);
