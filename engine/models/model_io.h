@@ -222,6 +222,43 @@ class ModelReader {
     pos_ += n * sizeof(T);
     return true;
   }
+  // An array written by PutVector / PutArray (no padding) as a StoredArray:
+  // a view of the input when the reader has a keep_alive and the elements
+  // happen to be aligned (always for 4-byte elements: counts are 8 bytes),
+  // else a copy. Reads what GetVector reads, without a zero-filled copy.
+  template <typename T>
+  bool GetVectorView(StoredArray<T>* v, uint64_t max_count = UINT64_MAX) {
+    static_assert(std::is_arithmetic_v<T> && alignof(T) <= 8, "arrays of scalars only");
+    uint64_t n = 0;
+    if (!Get(&n)) return false;
+    if (n > max_count) return Fail("array of " + std::to_string(n) + " elements, at most " +
+                                   std::to_string(max_count) + " expected");
+    if (n > (in_.size() - pos_) / sizeof(T)) return Fail("array longer than the input");
+    const char* p = in_.data() + pos_;
+    pos_ += n * sizeof(T);
+    if (keep_alive_ && reinterpret_cast<uintptr_t>(p) % alignof(T) == 0) {
+      *v = StoredArray<T>(std::span<const T>(reinterpret_cast<const T*>(p), n), keep_alive_);
+      return true;
+    }
+    std::vector<T> copy(n);
+    if (n) std::memcpy(copy.data(), p, n * sizeof(T));
+    *v = StoredArray<T>(std::move(copy));
+    return true;
+  }
+  // Rows written by PutNested (a count, then PutVector each), as views
+  // where GetVectorView can.
+  template <typename T>
+  bool GetNestedView(std::vector<StoredArray<T>>* v) {
+    uint64_t n = 0;
+    if (!Get(&n)) return false;
+    if (n > (in_.size() - pos_) / 8) return Fail("more rows than the input holds");
+    v->clear();
+    v->resize(n);
+    for (auto& row : *v) {
+      if (!GetVectorView(&row)) return false;
+    }
+    return true;
+  }
   // An array written by PutStored, of at most `max_count` elements: a view
   // of the input when the reader has a keep_alive and the elements are
   // aligned, else a copy.

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "common/crc32c.h"
+
 namespace recdb::models {
 
 Status Trending::Fit(const Dataset& data) {
@@ -14,9 +16,11 @@ Status Trending::Fit(const Dataset& data) {
   const auto& ev = data.interactions();
   item_rank_ = data.item_rank();
   item_categories_ = data.item_categories();
-  final_.assign(n, 0.0f);
+  final_ = Table_(std::vector<float>(n, 0.0f));
   snapshots_.clear();
   by_context_.clear();
+  summaries_.clear();
+  summaries_adopted_ = false;
   if (ev.empty()) return Status::OK();
   t0_ = std::numeric_limits<int64_t>::max();
   t_end_ = std::numeric_limits<int64_t>::min();
@@ -36,8 +40,8 @@ Status Trending::Fit(const Dataset& data) {
     fin[e.item] += w;
     if (e.context != kNoContext) ctx[e.context][e.item] += w;
   }
-  final_.assign(fin.begin(), fin.end());
-  for (auto& c : ctx) by_context_.emplace_back(c.begin(), c.end());
+  final_ = Table_(std::vector<float>(fin.begin(), fin.end()));
+  for (auto& c : ctx) by_context_.emplace_back(std::vector<float>(c.begin(), c.end()));
 
   if (options_.snapshot_seconds > 0) {
     const int64_t span = t_end_ - t0_ + 1;
@@ -60,7 +64,7 @@ Status Trending::Fit(const Dataset& data) {
         const Interaction& e = ev[order[k]];
         cur[e.item] += e.weight * std::exp(-lambda * static_cast<double>(end - e.ts));
       }
-      snapshots_.emplace_back(cur.begin(), cur.end());
+      snapshots_.emplace_back(std::vector<float>(cur.begin(), cur.end()));
     }
   }
   return Status::OK();
@@ -77,11 +81,11 @@ void Trending::PopularityAt(int64_t now, std::span<float> out) const {
 }
 
 void Trending::Score(const UserQuery& query, std::span<float> scores) const {
-  const std::vector<float>& t = Table(query);
+  const Table_& t = Table(query);
   std::copy(t.begin(), t.end(), scores.begin());
 }
 
-const std::vector<float>& Trending::Table(const UserQuery& query) const {
+const Trending::Table_& Trending::Table(const UserQuery& query) const {
   if (query.context != kNoContext && query.context < by_context_.size()) {
     return by_context_[query.context];
   }
@@ -94,14 +98,18 @@ const std::vector<float>& Trending::Table(const UserQuery& query) const {
 
 Recommender::DeferredWork Trending::PrepareRetrieval(std::span<const uint32_t> item_rank,
                                                      bool /*may_defer*/) {
+  const uint32_t rank_crc = Crc32c(item_rank.data(), item_rank.size_bytes());
+  if (summaries_adopted_ && rank_crc == summaries_rank_crc_) return {};  // LoadRetrieval's
+  summaries_adopted_ = false;
+  summaries_rank_crc_ = rank_crc;
   summaries_.clear();
-  std::vector<const std::vector<float>*> tables = {&final_};
+  std::vector<const Table_*> tables = {&final_};
   for (const auto& t : snapshots_) tables.push_back(&t);
   for (const auto& t : by_context_) tables.push_back(&t);
   const uint32_t n = num_items();
   const size_t depth = std::min<size_t>(options_.retrieval_depth, n);
   std::vector<uint32_t> order(n);
-  for (const std::vector<float>* t : tables) {
+  for (const Table_* t : tables) {
     TableSummary summary;
     for (float v : *t) summary.sum += v, summary.sum_sq += static_cast<double>(v) * v;
     for (uint32_t i = 0; i < n; ++i) order[i] = i;
@@ -116,7 +124,7 @@ Recommender::DeferredWork Trending::PrepareRetrieval(std::span<const uint32_t> i
   return {};
 }
 
-const Trending::TableSummary* Trending::Summary(const std::vector<float>& table) const {
+const Trending::TableSummary* Trending::Summary(const Table_& table) const {
   if (summaries_.empty()) return nullptr;
   if (&table == &final_) return &summaries_[0];
   if (!snapshots_.empty() && &table >= &snapshots_.front() && &table <= &snapshots_.back()) {
@@ -130,7 +138,7 @@ const Trending::TableSummary* Trending::Summary(const std::vector<float>& table)
 
 void Trending::ScoreItems(const UserQuery& query, std::span<const uint32_t> items,
                           std::span<float> out) const {
-  const std::vector<float>& t = Table(query);
+  const Table_& t = Table(query);
   for (size_t r = 0; r < items.size(); ++r) out[r] = t[items[r]];
 }
 
@@ -151,7 +159,7 @@ bool Trending::Retrieve(const UserQuery& query, size_t k, std::span<const uint32
 
 bool Trending::ScoreMoments(const UserQuery& query, std::span<const uint32_t> exclude,
                             double* sum, double* sum_sq) const {
-  const std::vector<float>& t = Table(query);
+  const Table_& t = Table(query);
   const TableSummary* s = Summary(t);
   if (!s) return false;
   double a = s->sum, b = s->sum_sq;
@@ -162,10 +170,14 @@ bool Trending::ScoreMoments(const UserQuery& query, std::span<const uint32_t> ex
 }
 
 std::vector<ScoredItem> Trending::Top(size_t k, uint32_t category, uint32_t context) const {
-  std::vector<float> s = context != kNoContext && context < by_context_.size()
-                             ? by_context_[context]
-                             : (context != kNoContext ? std::vector<float>(final_.size(), 0.0f)
-                                                      : final_);
+  std::vector<float> s;
+  if (context != kNoContext && context < by_context_.size()) {
+    s.assign(by_context_[context].begin(), by_context_[context].end());
+  } else if (context != kNoContext) {
+    s.assign(final_.size(), 0.0f);
+  } else {
+    s.assign(final_.begin(), final_.end());
+  }
   if (category != kNoCategory) {
     for (uint32_t i = 0; i < s.size(); ++i) {
       const auto* cats = item_categories_.empty() ? nullptr : &item_categories_[i];
@@ -188,17 +200,27 @@ Status Trending::Save(ModelWriter& out) const {
   out.Put(t0_);
   out.Put(t_end_);
   out.Put(bucket_);
-  out.PutVector(final_);
-  out.PutNested(snapshots_);
-  out.PutNested(by_context_);
+  // The PutVector / PutNested layout (GetVectorView / GetNestedView read it).
+  auto put_table = [&out](const Table_& t) { out.PutArray(t.data(), t.size()); };
+  auto put_tables = [&](const std::vector<Table_>& ts) {
+    out.Put<uint64_t>(ts.size());
+    for (const Table_& t : ts) put_table(t);
+  };
+  put_table(final_);
+  put_tables(snapshots_);
+  put_tables(by_context_);
   out.PutVector(item_rank_);
   out.PutNested(item_categories_);
   return Status::OK();
 }
 
 Status Trending::Load(ModelReader& in) {
-  if (!in.Get(&t0_) || !in.Get(&t_end_) || !in.Get(&bucket_) || !in.GetVector(&final_) ||
-      !in.GetNested(&snapshots_) || !in.GetNested(&by_context_) || !in.GetVector(&item_rank_) ||
+  summaries_.clear();
+  summaries_adopted_ = false;
+  // The tables are views of the mapped model file (no copy, no zero-fill).
+  if (!in.Get(&t0_) || !in.Get(&t_end_) || !in.Get(&bucket_) || !in.GetVectorView(&final_) ||
+      !in.GetNestedView(&snapshots_) || !in.GetNestedView(&by_context_) ||
+      !in.GetVector(&item_rank_) ||
       !in.GetNested(&item_categories_)) {
     return in.status();
   }
@@ -210,6 +232,46 @@ Status Trending::Load(ModelReader& in) {
   for (uint32_t r : item_rank_) ok = ok && r < n;
   in.Expect(ok, "trending tables");
   return in.status();
+}
+
+uint32_t Trending::FinalCrc() const { return Crc32c(final_.data(), final_.size() * sizeof(float)); }
+
+bool Trending::SaveRetrieval(ModelWriter& out) const {
+  if (summaries_.empty()) return false;
+  out.Put<uint64_t>(num_items());
+  out.Put<uint64_t>(summaries_.size());
+  out.Put<uint32_t>(FinalCrc());
+  out.Put<uint32_t>(summaries_rank_crc_);
+  for (const TableSummary& t : summaries_) {
+    out.Put(t.sum);
+    out.Put(t.sum_sq);
+    out.PutVector(t.best);
+  }
+  return true;
+}
+
+bool Trending::LoadRetrieval(ModelReader& in) {
+  uint64_t items = 0, tables = 0;
+  uint32_t final_crc = 0, rank_crc = 0;
+  if (!in.Get(&items) || !in.Get(&tables) || !in.Get(&final_crc) || !in.Get(&rank_crc)) return false;
+  const size_t depth = std::min<size_t>(options_.retrieval_depth, num_items());
+  std::vector<TableSummary> got(1 + snapshots_.size() + by_context_.size());
+  const bool ours = items == num_items() && tables == got.size() && final_crc == FinalCrc();
+  for (uint64_t j = 0; j < tables; ++j) {
+    TableSummary t;
+    if (!in.Get(&t.sum) || !in.Get(&t.sum_sq) || !in.GetVector(&t.best, num_items())) return false;
+    if (ours) got[j] = std::move(t);
+  }
+  if (!ours) return false;  // another fit's (read in full above, not adopted)
+  for (const TableSummary& t : got) {  // built with other options: build them again
+    bool ok = t.best.size() == depth;
+    for (uint32_t i : t.best) ok = ok && i < items;
+    if (!ok) return false;
+  }
+  summaries_ = std::move(got);
+  summaries_adopted_ = true;
+  summaries_rank_crc_ = rank_crc;
+  return true;
 }
 
 }  // namespace recdb::models

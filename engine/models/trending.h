@@ -59,6 +59,12 @@ class Trending final : public Recommender {
   bool ScoreMoments(const UserQuery& query, std::span<const uint32_t> exclude, double* sum,
                     double* sum_sq) const override;
   DeferredWork PrepareRetrieval(std::span<const uint32_t> item_rank, bool may_defer) override;
+  // The summaries above, stored beside the model (fused.retrieval) so that
+  // Open does not sort every table again: adopted only for the same item
+  // count, table count and CRC-32C of the final table (PrepareRetrieval then
+  // keeps them only for the item rank they were built with).
+  bool SaveRetrieval(ModelWriter& out) const override;
+  bool LoadRetrieval(ModelReader& in) override;
 
   // Decayed popularity of every item as of `now` (clamped to the fitted span),
   // scaled so that values are comparable across calls for the same `now`.
@@ -74,21 +80,29 @@ class Trending final : public Recommender {
  private:
   TrendingOptions options_;
   int64_t t0_ = 0, t_end_ = 0, bucket_ = 0;
-  std::vector<std::vector<float>> snapshots_;  // as of the end of bucket b
-  std::vector<float> final_;                   // as of t_end_
-  std::vector<std::vector<float>> by_context_; // [context][item] as of t_end_
+  // The tables: owned after Fit, views of the mapped model file after Load.
+  using Table_ = StoredArray<float>;
+  std::vector<Table_> snapshots_;  // as of the end of bucket b
+  Table_ final_;                   // as of t_end_
+  std::vector<Table_> by_context_; // [context][item] as of t_end_
   std::vector<uint32_t> item_rank_;
   std::vector<std::vector<uint32_t>> item_categories_;
 
   // The table Score copies for `query`.
-  const std::vector<float>& Table(const UserQuery& query) const;
+  const Table_& Table(const UserQuery& query) const;
   // Two-stage serving, per table (PrepareRetrieval); empty until prepared.
   struct TableSummary {
     double sum = 0, sum_sq = 0;
     std::vector<uint32_t> best;  // the best retrieval_depth items, best first
   };
   std::vector<TableSummary> summaries_;  // final, snapshots..., contexts...
-  const TableSummary* Summary(const std::vector<float>& table) const;
+  bool summaries_adopted_ = false;  // read by LoadRetrieval, not built
+  // CRC-32C of the item rank the summaries were built with (ties order by
+  // it): PrepareRetrieval keeps adopted summaries only for the same rank.
+  uint32_t summaries_rank_crc_ = 0;
+  const TableSummary* Summary(const Table_& table) const;
+  // What LoadRetrieval checks besides the counts: CRC-32C of final_.
+  uint32_t FinalCrc() const;
 };
 
 }  // namespace recdb::models

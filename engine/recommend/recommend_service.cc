@@ -446,7 +446,8 @@ void RecommendService::SetTwoStageMinItemsForTesting(uint32_t items) {
 
 StatusOr<std::shared_ptr<RecommendService::Model>> RecommendService::ReadModel(
     const std::string& model_path, const std::string& retrieval_path,
-    RetrievalLoad* retrieval_load_out, ModelFile* file_out) {
+    RetrievalLoad* retrieval_load_out, ModelFile* file_out,
+    const std::function<void()>& catalog_ready) {
   // A file that does not parse is Corruption; one that parses but does not
   // describe this database (other items, privacy settings) FailedPrecondition.
   auto corrupt = [](const std::string& why) { return Status::Corruption(why); };
@@ -548,6 +549,7 @@ StatusOr<std::shared_ptr<RecommendService::Model>> RecommendService::ReadModel(
   if (model->facts->categories.size() != model->data->num_items()) {
     return corrupt("the care facts and the dataset disagree on the item count");
   }
+  if (catalog_ready) catalog_ready();
   model->cold = rerank::ColdItems::Build(model->facts->popularity, *catalog_);
   for (size_t j = 0; j < model->names.size(); ++j) {
     if (model->names[j] == "cooc_symmetric") model->cooc_component = static_cast<int>(j);
@@ -588,10 +590,11 @@ void RecommendService::ServeLoaded(std::shared_ptr<const Model> model, Retrieval
   RetireOnThisThread(std::move(replaced));
 }
 
-Status RecommendService::LoadStoredModel() {
+Status RecommendService::LoadStoredModel(const std::function<void()>& catalog_ready) {
   std::lock_guard<std::mutex> train_lock(train_mu_);
   RetrievalLoad load;
-  auto model = ReadModel(ModelPath(), RetrievalPath(), &load, nullptr);
+  auto model = ReadModel(ModelPath(), RetrievalPath(), &load, nullptr, catalog_ready);
+  if (catalog_ready) catalog_ready();
   if (model.status().IsNotFound()) return Status::OK();
   if (!model.ok()) {
     std::lock_guard<std::mutex> lock(model_mu_);

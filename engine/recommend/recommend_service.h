@@ -119,8 +119,10 @@ class RecommendService {
   // this database; called once at Open, before any request. A missing file
   // is OK (nothing to serve until Train); a damaged, foreign or stale one is
   // not trusted: it is left unused, the reason is kept (StoredModelProblem)
-  // and OK is returned, so the caller retrains.
-  Status LoadStoredModel();
+  // and OK is returned, so the caller retrains. `catalog_ready`, when set,
+  // is called (once or more) before the item catalog is first read: Open
+  // loads the catalog on another thread meanwhile.
+  Status LoadStoredModel(const std::function<void()>& catalog_ready = nullptr);
   // DB::InstallModel: serves the model files in `dir` (kModelFileName and,
   // optionally, kRetrievalFileName, as Train writes them) once they verify
   // as LoadStoredModel verifies, and writes them to DIR/derived; on any error
@@ -188,7 +190,8 @@ class RecommendService {
   // min_pair_users, an unknown component). train_mu_ held.
   StatusOr<std::shared_ptr<Model>> ReadModel(const std::string& model_path,
                                              const std::string& retrieval_path,
-                                             RetrievalLoad* load, ModelFile* file);
+                                             RetrievalLoad* load, ModelFile* file,
+                                             const std::function<void()>& catalog_ready = nullptr);
   // Swaps `model` in (ReadModel's) and retires the old one. train_mu_ held.
   void ServeLoaded(std::shared_ptr<const Model> model, RetrievalLoad load);
   // `as_of`: see RecommendAsOf; unset = now (real time).

@@ -189,6 +189,48 @@ namespace {
 
 // Stored arrays: 8-aligned in the bytes (blocks included), viewed in place
 // when the reader has an owner to keep alive, copied when it has not.
+// GetVectorView / GetNestedView read the PutVector / PutNested layout (no
+// padding: files written before them read the same) as views of an owned
+// input where the elements are aligned, and as copies where they are not.
+TEST(ModelIoTest, PlainVectorsAreViewedInPlaceWhenAligned) {
+  ModelWriter out;
+  const std::vector<float> floats = {1.5f, -2.0f, 3.25f};
+  const std::vector<std::vector<float>> rows = {{4.0f, 5.0f}, {}, {6.5f}};
+  const std::vector<uint64_t> wide = {7, 8};
+  out.PutVector(floats);
+  out.PutNested(rows);
+  out.Put<uint32_t>(9);  // misaligns the next count and its 8-byte elements
+  out.PutVector(wide);
+  auto owner = std::make_shared<std::vector<uint64_t>>((out.bytes().size() + 7) / 8);
+  std::memcpy(owner->data(), out.bytes().data(), out.bytes().size());
+  const std::string_view bytes(reinterpret_cast<const char*>(owner->data()), out.bytes().size());
+  for (bool owned : {true, false}) {
+    SCOPED_TRACE(owned);
+    ModelReader in = owned ? ModelReader(bytes, "test", owner) : ModelReader(out.bytes(), "test");
+    StoredArray<float> f;
+    std::vector<StoredArray<float>> nested;
+    StoredArray<uint64_t> w;
+    uint32_t tag = 0;
+    ASSERT_TRUE(in.GetVectorView(&f) && in.GetNestedView(&nested) && in.Get(&tag) &&
+                in.GetVectorView(&w));
+    EXPECT_TRUE(in.Finish().ok());
+    EXPECT_EQ(std::vector<float>(f.begin(), f.end()), floats);
+    ASSERT_EQ(nested.size(), rows.size());
+    for (size_t r = 0; r < rows.size(); ++r) {
+      EXPECT_EQ(std::vector<float>(nested[r].begin(), nested[r].end()), rows[r]);
+    }
+    EXPECT_EQ(std::vector<uint64_t>(w.begin(), w.end()), wide);
+    EXPECT_EQ(f.is_view(), owned);
+    EXPECT_EQ(nested[0].is_view(), owned);
+    EXPECT_FALSE(w.is_view()) << "misaligned: copied";
+  }
+  // Truncated: Corruption, never a read past the input.
+  ModelReader cut(out.bytes().substr(0, 10), "test");
+  StoredArray<float> f;
+  EXPECT_FALSE(cut.GetVectorView(&f));
+  EXPECT_FALSE(cut.Finish().ok());
+}
+
 TEST(ModelIoTest, StoredArraysAreAlignedAndViewedInPlace) {
   ModelWriter out, inner;
   inner.Put<uint8_t>(7);  // misaligns what follows

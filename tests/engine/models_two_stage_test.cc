@@ -444,7 +444,7 @@ TEST_F(TwoStageTest, ALoadedBlendAdoptsItsStoredRetrievalState) {
   ModelReader in(out.bytes(), "test"), retrieval(stored.bytes(), "retrieval");
   size_t adopted = 0;
   ASSERT_TRUE(loaded.LoadWithRetrieval(in, retrieval, &adopted).ok());
-  EXPECT_EQ(adopted, 1u);  // iALS's
+  EXPECT_EQ(adopted, 2u);  // iALS's index and trending's table summaries
   EXPECT_TRUE(retrieval.Finish().ok()) << retrieval.Finish().ToString();
   EXPECT_TRUE(loaded.TakeDeferredWork().empty()) << "complete at once";
   ASSERT_TRUE(loaded.two_stage());
