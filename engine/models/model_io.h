@@ -230,20 +230,7 @@ class ModelReader {
   bool GetVectorView(StoredArray<T>* v, uint64_t max_count = UINT64_MAX) {
     static_assert(std::is_arithmetic_v<T> && alignof(T) <= 8, "arrays of scalars only");
     uint64_t n = 0;
-    if (!Get(&n)) return false;
-    if (n > max_count) return Fail("array of " + std::to_string(n) + " elements, at most " +
-                                   std::to_string(max_count) + " expected");
-    if (n > (in_.size() - pos_) / sizeof(T)) return Fail("array longer than the input");
-    const char* p = in_.data() + pos_;
-    pos_ += n * sizeof(T);
-    if (keep_alive_ && reinterpret_cast<uintptr_t>(p) % alignof(T) == 0) {
-      *v = StoredArray<T>(std::span<const T>(reinterpret_cast<const T*>(p), n), keep_alive_);
-      return true;
-    }
-    std::vector<T> copy(n);
-    if (n) std::memcpy(copy.data(), p, n * sizeof(T));
-    *v = StoredArray<T>(std::move(copy));
-    return true;
+    return Get(&n) && ViewOrCopy(v, n, max_count);
   }
   // Rows written by PutNested (a count, then PutVector each), as views
   // where GetVectorView can.
@@ -266,20 +253,7 @@ class ModelReader {
   bool GetStored(StoredArray<T>* v, uint64_t max_count = UINT64_MAX) {
     static_assert(std::is_arithmetic_v<T> && alignof(T) <= 8, "arrays of scalars only");
     uint64_t n = 0;
-    if (!Get(&n) || !SkipPadding()) return false;
-    if (n > max_count) return Fail("array of " + std::to_string(n) + " elements, at most " +
-                                   std::to_string(max_count) + " expected");
-    if (n > (in_.size() - pos_) / sizeof(T)) return Fail("array longer than the input");
-    const char* p = in_.data() + pos_;
-    pos_ += n * sizeof(T);
-    if (keep_alive_ && reinterpret_cast<uintptr_t>(p) % alignof(T) == 0) {
-      *v = StoredArray<T>(std::span<const T>(reinterpret_cast<const T*>(p), n), keep_alive_);
-      return true;
-    }
-    std::vector<T> copy(n);
-    if (n) std::memcpy(copy.data(), p, n * sizeof(T));
-    *v = StoredArray<T>(std::move(copy));
-    return true;
+    return Get(&n) && SkipPadding() && ViewOrCopy(v, n, max_count);
   }
   // An object written by PutShared: loaded the first time, the same object
   // (shared) when the input refers to an earlier one of the same type.
@@ -333,6 +307,25 @@ class ModelReader {
   // instantiates calls it.
   RECDB_EXPORT bool Need(size_t n);
   bool SkipPadding();
+  // The `n` elements of T at the read position (GetVectorView, GetStored):
+  // a view of the input when the reader has a keep_alive and they are
+  // aligned, else a copy; Fail past `max_count` or the input's end.
+  template <typename T>
+  bool ViewOrCopy(StoredArray<T>* v, uint64_t n, uint64_t max_count) {
+    if (n > max_count) return Fail("array of " + std::to_string(n) + " elements, at most " +
+                                   std::to_string(max_count) + " expected");
+    if (n > (in_.size() - pos_) / sizeof(T)) return Fail("array longer than the input");
+    const char* p = in_.data() + pos_;
+    pos_ += n * sizeof(T);
+    if (keep_alive_ && reinterpret_cast<uintptr_t>(p) % alignof(T) == 0) {
+      *v = StoredArray<T>(std::span<const T>(reinterpret_cast<const T*>(p), n), keep_alive_);
+      return true;
+    }
+    std::vector<T> copy(n);
+    if (n) std::memcpy(copy.data(), p, n * sizeof(T));
+    *v = StoredArray<T>(std::move(copy));
+    return true;
+  }
 
   std::string_view in_;
   size_t pos_ = 0;

@@ -322,27 +322,18 @@ Status SeqRecommender::Fit(const models::Dataset& data) {
       torch::Tensor tpos = torch::from_blob(pos.data(), {n, len}, torch::kLong);
       torch::Tensor tneg = torch::from_blob(neg.data(), {n, len, k}, torch::kLong);
       torch::Tensor h = net_->Encode(tin);                                        // (N, L, d)
-      if (softmax) {
-        // Logits over every item at the non-padded positions only.
-        torch::Tensor keep = tpos != 0;
-        torch::Tensor logits = torch::matmul(h.index({keep}), net_->item->weight.slice(0, 1).t());
-        torch::Tensor loss = torch::nn::functional::cross_entropy(logits, tpos.index({keep}) - 1);
-        adam.zero_grad();
-        loss.backward();
-        adam.step();
-        loss_sum += loss.item<double>();
-        ++steps;
-        continue;
-      }
-      if (gbce) {
-        // The logits of every item at the non-padded positions (as the
-        // softmax's: cheaper than gathering k embeddings per position when
-        // k is in the hundreds), then the positive's and the negatives'.
+      if (softmax || gbce) {
+        // Logits over every item at the non-padded positions only (for
+        // gBCE too: cheaper than gathering k embeddings per position when
+        // k is in the hundreds), then the softmax's cross-entropy, or gBCE
+        // on the positive's and the negatives' logits.
         torch::Tensor keep = tpos != 0;
         torch::Tensor logits = torch::matmul(h.index({keep}), net_->item->weight.slice(0, 1).t());  // (P, items)
-        torch::Tensor pl = logits.gather(1, (tpos.index({keep}) - 1).unsqueeze(1)).squeeze(1);      // (P)
-        torch::Tensor nl = logits.gather(1, tneg.index({keep}) - 1);                                  // (P, k)
-        torch::Tensor loss = Gbce(pl, nl, beta);
+        torch::Tensor target = tpos.index({keep}) - 1;
+        torch::Tensor loss =
+            softmax ? torch::nn::functional::cross_entropy(logits, target)
+                    : Gbce(logits.gather(1, target.unsqueeze(1)).squeeze(1),  // (P)
+                           logits.gather(1, tneg.index({keep}) - 1), beta);   // (P, k)
         adam.zero_grad();
         loss.backward();
         adam.step();
