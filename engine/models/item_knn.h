@@ -126,6 +126,7 @@ class ItemKnn final : public Recommender {
   uint32_t num_items() const override { return nn_.num_items(); }
   void Score(const UserQuery& query, std::span<float> scores) const override;
   bool SparseScore(const UserQuery& query, std::vector<ScoredItem>* entries) const override;
+  bool SparseAccumulate(const UserQuery& query, SparseAccumulator* acc) const override;
 
  private:
   ItemKnnOptions options_;
@@ -154,6 +155,7 @@ class RecentKnn final : public Recommender {
   uint32_t num_items() const override { return nn_ ? nn_->num_items() : 0; }
   void Score(const UserQuery& query, std::span<float> scores) const override;
   bool SparseScore(const UserQuery& query, std::vector<ScoredItem>* entries) const override;
+  bool SparseAccumulate(const UserQuery& query, SparseAccumulator* acc) const override;
   // The table it scores with (shared among a blend's RecentKnn components).
   const std::shared_ptr<const ItemNeighbours>& neighbours() const { return nn_; }
 
