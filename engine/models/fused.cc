@@ -78,12 +78,13 @@ std::vector<uint32_t> RankCandidates(const CandidateScores& c, std::span<const d
 }
 
 // Fused::TwoStageCandidates' working memory, one per serving thread: sized
-// to the largest catalog served on the thread (5 bytes per item, kept, and
-// 5 more per sparse component: its SparseAccumulator) and left clean after
-// every request -- every `slot`, `excluded` and accumulator 0 -- so that a
-// request costs O(its history, sparse entries and candidates), never
-// O(items) (a 1M-item catalog; `recdb bench two-stage`). The buffers keep
-// their largest size. Not re-entrant (no component calls back into a blend).
+// to the largest catalog served on the thread (5 bytes per item, kept, and 5
+// bytes more per sparse component: its SparseAccumulator) and left
+// clean after every request -- every `slot`, `excluded` and accumulator 0 --
+// so that a request costs O(its history, sparse entries and candidates),
+// never O(items) (a 1M-item catalog; `recdb bench two-stage`). The buffers
+// keep their largest size. Not re-entrant (no component calls back into a
+// blend).
 struct TwoStageScratch {
   std::vector<uint32_t> slot;      // item -> 1 + its candidate row; 0: none
   std::vector<uint8_t> excluded;   // 1 for the request's excluded items
