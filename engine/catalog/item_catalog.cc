@@ -23,6 +23,7 @@ void ItemCatalog::Upsert(uint32_t iid, const Item& item) {
   if (iid >= entries_.size()) {
     entries_.resize(iid + 1);
     present_.resize(iid + 1, false);
+    admitted_when_available_.resize(iid + 1, true);
   }
   Entry& e = entries_[iid];
   e.id = item.id;
@@ -39,6 +40,7 @@ void ItemCatalog::Upsert(uint32_t iid, const Item& item) {
   e.available = item.available;
   e.attributes = item.attributes;
   present_[iid] = true;
+  admitted_when_available_[iid] = item.available;
 }
 
 uint32_t ItemCatalog::size() const {
@@ -113,42 +115,49 @@ StatusOr<ItemBitset> ItemCatalog::Compile(
   const uint32_t n = std::max<uint32_t>(num_items, static_cast<uint32_t>(entries_.size()));
   const bool plain = filter.categories_any.empty() && filter.attribute_equals.empty() &&
                      filter.attribute_range.empty();
-  std::vector<bool> wanted_category;
-  if (!filter.categories_any.empty()) {
-    wanted_category.assign(category_names_.size(), false);
-    for (const auto& name : filter.categories_any) {
-      auto it = category_ids_.find(name);
-      if (it != category_ids_.end()) wanted_category[it->second] = true;
-    }
-  }
-  ItemBitset out(n, false);
-  for (uint32_t i = 0; i < n; ++i) {
-    if (i >= entries_.size() || !present_[i]) {
-      if (plain) out.Set(i);  // an implicit item: available, nothing else known
-      continue;
-    }
-    const Entry& e = entries_[i];
-    if (filter.available_only && !e.available) continue;
+  ItemBitset out;
+  if (plain) {
+    // Availability alone: the bits Upsert keeps, and every id past the
+    // entries (an implicit item: available, nothing else known) admitted.
+    std::vector<bool> bits = filter.available_only ? admitted_when_available_
+                                                   : std::vector<bool>(entries_.size(), true);
+    bits.resize(n, true);
+    out = ItemBitset(std::move(bits));
+  } else {
+    std::vector<bool> wanted_category;
     if (!filter.categories_any.empty()) {
-      bool any = false;
-      for (uint32_t c : e.categories) any = any || wanted_category[c];
-      if (!any) continue;
-    }
-    bool ok = true;
-    for (const auto& [key, want] : filter.attribute_equals) {
-      auto it = e.attributes.find(key);
-      if (it == e.attributes.end() || !AttributeEquals(it->second, want)) {
-        ok = false;
-        break;
+      wanted_category.assign(category_names_.size(), false);
+      for (const auto& name : filter.categories_any) {
+        auto it = category_ids_.find(name);
+        if (it != category_ids_.end()) wanted_category[it->second] = true;
       }
     }
-    for (const auto& [key, range] : filter.attribute_range) {
-      if (!ok) break;
-      auto it = e.attributes.find(key);
-      const double* d = it == e.attributes.end() ? nullptr : std::get_if<double>(&it->second);
-      if (d == nullptr || *d < range.min || *d > range.max) ok = false;
+    out = ItemBitset(n, false);
+    for (uint32_t i = 0; i < entries_.size(); ++i) {
+      if (!present_[i]) continue;  // an implicit item: no category or attribute matches
+      const Entry& e = entries_[i];
+      if (filter.available_only && !e.available) continue;
+      if (!filter.categories_any.empty()) {
+        bool any = false;
+        for (uint32_t c : e.categories) any = any || wanted_category[c];
+        if (!any) continue;
+      }
+      bool ok = true;
+      for (const auto& [key, want] : filter.attribute_equals) {
+        auto it = e.attributes.find(key);
+        if (it == e.attributes.end() || !AttributeEquals(it->second, want)) {
+          ok = false;
+          break;
+        }
+      }
+      for (const auto& [key, range] : filter.attribute_range) {
+        if (!ok) break;
+        auto it = e.attributes.find(key);
+        const double* d = it == e.attributes.end() ? nullptr : std::get_if<double>(&it->second);
+        if (d == nullptr || *d < range.min || *d > range.max) ok = false;
+      }
+      if (ok) out.Set(i);
     }
-    if (ok) out.Set(i);
   }
   lock.unlock();
   for (const auto& id : filter.exclude_ids) {

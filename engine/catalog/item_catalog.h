@@ -16,6 +16,7 @@
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "recdb/embedding.h"
@@ -29,6 +30,7 @@ class ItemBitset {
  public:
   ItemBitset() = default;
   explicit ItemBitset(uint32_t size, bool value = false) : bits_(size, value) {}
+  explicit ItemBitset(std::vector<bool> bits) : bits_(std::move(bits)) {}
   bool Test(uint32_t iid) const { return iid < bits_.size() && bits_[iid]; }
   void Set(uint32_t iid, bool value = true) {
     if (iid >= bits_.size()) bits_.resize(iid + 1, false);
@@ -76,6 +78,9 @@ class ItemCatalog {
   // no record) count as available, with no categories and no attributes.
   // `resolve` maps an external item id to its internal id (exclude_ids of
   // unknown items are ignored). Errors: none today; Status for future checks.
+  // Cost: a filter without categories or attributes (what most requests
+  // send) copies the availability bits Upsert keeps (O(items / 64) word copies);
+  // any other filter looks at every entry (O(items)).
   StatusOr<ItemBitset> Compile(
       const ItemFilter& filter,
       const std::function<std::optional<uint32_t>(const std::string&)>& resolve,
@@ -87,6 +92,10 @@ class ItemCatalog {
   mutable std::shared_mutex mu_;
   std::vector<Entry> entries_;                                  // GUARDED_BY(mu_)
   std::vector<bool> present_;                                   // GUARDED_BY(mu_)
+  // admitted_when_available_[i]: what a filter without categories or
+  // attributes but with available_only admits (no entry, or an available
+  // one). Kept by Upsert, so that such a filter costs a copy.
+  std::vector<bool> admitted_when_available_;                   // GUARDED_BY(mu_)
   std::vector<std::string> category_names_;                     // GUARDED_BY(mu_)
   std::unordered_map<std::string, uint32_t> category_ids_;      // GUARDED_BY(mu_)
 };

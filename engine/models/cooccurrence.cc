@@ -85,6 +85,12 @@ bool Cooccurrence::SparseScore(const UserQuery& query, std::vector<ScoredItem>* 
   return true;
 }
 
+bool Cooccurrence::SparseAccumulate(const UserQuery& query, SparseAccumulator* acc) const {
+  ForEachRecentNeighbour(nn_, query.items, options_.last_items, options_.decay,
+                         [&](uint32_t item, float s) { acc->Add(item, s); });
+  return true;
+}
+
 std::vector<ScoredItem> Cooccurrence::Neighbours(uint32_t item) const {
   std::vector<ScoredItem> out;
   if (item >= num_items()) return out;

@@ -53,6 +53,7 @@ class Cooccurrence final : public Recommender {
   uint32_t num_items() const override { return nn_.num_items(); }
   void Score(const UserQuery& query, std::span<float> scores) const override;
   bool SparseScore(const UserQuery& query, std::vector<ScoredItem>* entries) const override;
+  bool SparseAccumulate(const UserQuery& query, SparseAccumulator* acc) const override;
 
   // Neighbours of `item`, best first.
   std::vector<ScoredItem> Neighbours(uint32_t item) const;

@@ -78,25 +78,29 @@ std::vector<uint32_t> RankCandidates(const CandidateScores& c, std::span<const d
 }
 
 // Fused::TwoStageCandidates' working memory, one per serving thread: sized
-// to the largest catalog served on the thread (5 bytes per item, kept) and
-// left clean after every request -- every `slot` and `excluded` 0 -- so that
-// a request costs O(its history, sparse entries and candidates), never
-// O(items) (a 1M-item catalog; `recdb bench two-stage`). The buffers keep
-// their largest size. Not re-entrant (no component calls back into a blend).
+// to the largest catalog served on the thread (5 bytes per item, kept, and 5
+// bytes more per sparse component: its SparseAccumulator) and left
+// clean after every request -- every `slot`, `excluded` and accumulator 0 --
+// so that a request costs O(its history, sparse entries and candidates),
+// never O(items) (a 1M-item catalog; `recdb bench two-stage`). The buffers
+// keep their largest size. Not re-entrant (no component calls back into a
+// blend).
 struct TwoStageScratch {
-  std::vector<uint32_t> slot;      // item -> 1 + its index (touched / candidate row); 0: none
+  std::vector<uint32_t> slot;      // item -> 1 + its candidate row; 0: none
   std::vector<uint8_t> excluded;   // 1 for the request's excluded items
-  std::vector<ScoredItem> entries;  // one component's SparseScore
-  std::vector<uint32_t> touched;   // items with entries, in first-entry order
-  std::vector<float> value;        // value[k]: the summed score of touched[k]
-  std::vector<std::vector<ScoredItem>> sparse;  // per component: (item, summed score)
-  std::vector<ScoredItem> pool;    // one component's nomination pool: (item, z)
+  // Per component index: its summed entries when it is sparse. Sized only
+  // once a component at that index has shown to be sparse (capacity 0
+  // before: a request's other components cost no memory here).
+  std::vector<SparseAccumulator> sparse;
+  std::vector<ScoredItem> pool;    // one component's nominees: (item, z), a bounded heap
   bool clean = true;               // false while a request runs (or after one threw)
 
-  void Acquire(uint32_t n) {
+  void Acquire(uint32_t n, size_t m) {
+    if (sparse.size() < m) sparse.resize(m);
     if (!clean) {  // a request threw half-way: start from zero once
       std::fill(slot.begin(), slot.end(), 0u);
       std::fill(excluded.begin(), excluded.end(), uint8_t{0});
+      for (SparseAccumulator& a : sparse) a.ClearAll();
     }
     if (slot.size() < n) slot.resize(n, 0), excluded.resize(n, 0);
     clean = false;
@@ -577,7 +581,7 @@ CandidateScores TwoStageScoreCandidates(const std::vector<const Recommender*>& m
   const uint32_t n = static_cast<uint32_t>(item_rank.size());
   thread_local TwoStageScratch scratch;
   TwoStageScratch& t = scratch;
-  t.Acquire(n);
+  t.Acquire(n, m);
   std::vector<uint32_t> excl;
   for (uint32_t i : exclude) {
     if (i < n) excl.push_back(i);
@@ -590,7 +594,6 @@ CandidateScores TwoStageScoreCandidates(const std::vector<const Recommender*>& m
   enum class Kind { kFull, kSparse, kRetrieved };
   std::vector<Kind> kind(m, Kind::kFull);
   std::vector<std::vector<float>> full(m);  // kFull: z of every item
-  if (t.sparse.size() < m) t.sparse.resize(m);  // kSparse: (item, summed score)
   CandidateScores out;
   out.mean.assign(m, 0.0);
   out.inv_std.assign(m, 0.0);
@@ -612,38 +615,32 @@ CandidateScores TwoStageScoreCandidates(const std::vector<const Recommender*>& m
   const double live = static_cast<double>(n - excl.size());
   for (size_t j = 0; j < m; ++j) {
     const Recommender& model = *models[j];
-    t.entries.clear();
     std::vector<uint32_t> got;
     double sum = 0, sq = 0;
-    if (model.SparseScore(query, &t.entries)) {
+    // kSparse: the entries summed into the component's dense row in the
+    // order Score adds them (bit-equal sums), O(entries). An accumulator no
+    // sparse component has used yet has capacity 0 and takes no entries: a
+    // sparse component then sizes it and adds its entries again (once per
+    // thread and component index).
+    SparseAccumulator& acc = t.sparse[j];
+    if (acc.capacity() > 0) acc.Resize(n);
+    const bool sparse = model.SparseAccumulate(query, &acc);
+    if (sparse && acc.capacity() == 0 && n > 0) {
+      acc.Resize(n);
+      model.SparseAccumulate(query, &acc);
+    }
+    if (sparse) {
       kind[j] = Kind::kSparse;
-      // Sum each item's entries in the order Score adds them (bit-equal)
-      // into a compact row, found through `slot`: O(entries).
-      t.touched.clear();
-      t.value.clear();
-      for (const ScoredItem& e : t.entries) {
-        if (e.item >= n) continue;
-        uint32_t& at = t.slot[e.item];
-        if (at == 0) {
-          t.touched.push_back(e.item);
-          t.value.push_back(0.0f);
-          at = static_cast<uint32_t>(t.touched.size());
-        }
-        t.value[at - 1] += e.score;
-      }
       // The whole-catalog moments: every unlisted item scores exactly 0.
-      std::vector<ScoredItem>& agg = t.sparse[j];
-      agg.clear();
       size_t nonfinite = 0;
-      for (size_t k = 0; k < t.touched.size(); ++k) {
-        const ScoredItem e{t.touched[k], t.value[k]};
-        agg.push_back(e);
-        if (excluded(e.item)) continue;
-        if (!std::isfinite(e.score)) {
+      for (uint32_t i : acc.touched()) {
+        if (excluded(i)) continue;
+        const float v = acc.Value(i);
+        if (!std::isfinite(v)) {
           ++nonfinite;
           continue;
         }
-        sum += e.score, sq += static_cast<double>(e.score) * e.score;
+        sum += v, sq += static_cast<double>(v) * v;
       }
       set_moments(j, sum, sq, live - static_cast<double>(nonfinite));
       // Nominees: the top per_model by TopK's order among the listed live
@@ -651,33 +648,39 @@ CandidateScores TwoStageScoreCandidates(const std::vector<const Recommender*>& m
       // items TopK picks from every item's z. An item scoring 0 loses to
       // every item above its z and ties the rest at it by item rank, so at
       // most per_model - `above` of them, the best-ranked, can be nominated.
+      // A heap keeps the best per_model offered, its front the worst kept:
+      // O(listed) comparisons, and, the order being total (item ranks
+      // differ), the same set as selecting from the whole pool.
       const float zero_z = z_of(j, 0.0f);
       t.pool.clear();
+      auto offer = [&](const ScoredItem& x) {
+        if (t.pool.size() < per_model) {
+          t.pool.push_back(x);
+          std::push_heap(t.pool.begin(), t.pool.end(), better);
+        } else if (better(x, t.pool.front())) {
+          std::pop_heap(t.pool.begin(), t.pool.end(), better);
+          t.pool.back() = x;
+          std::push_heap(t.pool.begin(), t.pool.end(), better);
+        }
+      };
       size_t above = 0;
-      for (const ScoredItem& e : agg) {
-        if (excluded(e.item)) continue;
-        const float z = z_of(j, e.score);
+      for (uint32_t i : acc.touched()) {
+        if (excluded(i)) continue;
+        const float z = z_of(j, acc.Value(i));
         above += z > zero_z;
-        t.pool.push_back({e.item, z});
+        if (per_model > 0) offer({i, z});
       }
       if (above < per_model) {
         const size_t want = per_model - above;
         size_t zeros = 0;
         for (uint32_t i : by_rank) {
           if (zeros == want) break;
-          if (excluded(i) || t.slot[i] != 0) continue;
-          t.pool.push_back({i, zero_z});
+          if (excluded(i) || acc.Has(i)) continue;
+          offer({i, zero_z});
           ++zeros;
         }
       }
-      for (uint32_t i : t.touched) t.slot[i] = 0;
-      // A selection, not a sort: the nominees' order does not matter.
-      const size_t top = std::min(per_model, t.pool.size());
-      if (top < t.pool.size()) {
-        std::nth_element(t.pool.begin(), t.pool.begin() + static_cast<std::ptrdiff_t>(top),
-                         t.pool.end(), better);
-      }
-      for (size_t r = 0; r < top; ++r) nominated.push_back(t.pool[r].item);
+      for (const ScoredItem& x : t.pool) nominated.push_back(x.item);
     } else if (model.Retrieve(query, per_model, excl, &got) &&
                model.ScoreMoments(query, excl, &sum, &sq)) {
       kind[j] = Kind::kRetrieved;
@@ -718,9 +721,10 @@ CandidateScores TwoStageScoreCandidates(const std::vector<const Recommender*>& m
         break;
       case Kind::kSparse: {
         const float zero_z = z_of(j, 0.0f);
-        for (size_t r = 0; r < c; ++r) out.z[r * m + j] = zero_z;
-        for (const ScoredItem& e : t.sparse[j]) {
-          if (const uint32_t at = t.slot[e.item]) out.z[(at - 1) * m + j] = z_of(j, e.score);
+        const SparseAccumulator& acc = t.sparse[j];
+        for (size_t r = 0; r < c; ++r) {
+          const uint32_t i = out.items[r];
+          out.z[r * m + j] = acc.Has(i) ? z_of(j, acc.Value(i)) : zero_z;
         }
         break;
       }
@@ -732,6 +736,7 @@ CandidateScores TwoStageScoreCandidates(const std::vector<const Recommender*>& m
   }
   for (uint32_t i : out.items) t.slot[i] = 0;
   for (uint32_t i : excl) t.excluded[i] = 0;
+  for (size_t j = 0; j < m; ++j) t.sparse[j].Clear();
   t.Release();
   return out;
 }

@@ -289,6 +289,14 @@ std::vector<Fused::Component> DefaultFusedComponents(
     int threads = 2, uint32_t num_items = 0, std::shared_ptr<const ItemVectors> content = nullptr,
     bool context_popularity = true, uint32_t min_pair_users = kDefaultMinPairUsers);
 
+// ComponentConfig::recent_knn_neighbours on a catalog served two-stage
+// (FusedOptions::two_stage_min_items and up): uncapped, a request there walks
+// 0.36M-1.7M list entries and touches ~80% of a 100K-item catalog (docs/
+// BENCHMARKS.md "Serving at 10M"); 200 bounds it at 26 lists of 200. 200 was
+// the best cap for accuracy on ml-100k's validation split (below); smaller
+// catalogs stay uncapped for the care re-ranker's coverage.
+inline constexpr size_t kTwoStageRecentKnnNeighbours = 200;
+
 // What the default components are made with.
 struct ComponentConfig {
   int threads = 2;
@@ -312,7 +320,10 @@ struct ComponentConfig {
   // 0.9 then covers 0.365 of the catalog at k=10, short of the 0.38 that the
   // care bar of RerankMl100kTest holds (0 covers it). Set it for catalogs
   // where a popular item's list is long ("Two-stage at 1M items"; docs/
-  // BENCHMARKS.md "Blend weight variance").
+  // BENCHMARKS.md "Blend weight variance"): the database sets
+  // kTwoStageRecentKnnNeighbours for a catalog served two-stage. RecentKnn
+  // serves at most this many entries of each stored list, so changing it
+  // changes a stored model's answers as a refit with it would.
   size_t recent_knn_neighbours = 0;
   std::shared_ptr<const ItemVectors> content;  // null: "content" loads its vectors
   // One cosine table for recentknn1/5/20 (item_knn.h): fitted, stored and

@@ -106,6 +106,11 @@ bool ItemKnn::SparseScore(const UserQuery& query, std::vector<ScoredItem>* entri
   return true;
 }
 
+bool ItemKnn::SparseAccumulate(const UserQuery& query, SparseAccumulator* acc) const {
+  ForEachHistoryNeighbour(nn_, query.items, [&](uint32_t item, float s) { acc->Add(item, s); });
+  return true;
+}
+
 Status RecentKnn::Fit(const Dataset& data) {
   if (!(options_.decay > 0.0) || options_.last_items == 0) {
     return Status::InvalidArgument("recentknn: decay must be > 0 and last_items >= 1");
@@ -121,13 +126,21 @@ void RecentKnn::Score(const UserQuery& query, std::span<float> scores) const {
   std::fill(scores.begin(), scores.end(), 0.0f);
   if (!nn_) return;
   ForEachRecentNeighbour(*nn_, query.items, options_.last_items, options_.decay,
-                         [&](uint32_t item, float s) { scores[item] += s; });
+                         [&](uint32_t item, float s) { scores[item] += s; }, options_.neighbours);
 }
 
 bool RecentKnn::SparseScore(const UserQuery& query, std::vector<ScoredItem>* entries) const {
   if (!nn_) return true;
   ForEachRecentNeighbour(*nn_, query.items, options_.last_items, options_.decay,
-                         [&](uint32_t item, float s) { entries->push_back({item, s}); });
+                         [&](uint32_t item, float s) { entries->push_back({item, s}); },
+                         options_.neighbours);
+  return true;
+}
+
+bool RecentKnn::SparseAccumulate(const UserQuery& query, SparseAccumulator* acc) const {
+  if (!nn_) return true;
+  ForEachRecentNeighbour(*nn_, query.items, options_.last_items, options_.decay,
+                         [&](uint32_t item, float s) { acc->Add(item, s); }, options_.neighbours);
   return true;
 }
 

@@ -59,19 +59,22 @@ struct ItemNeighbours {
 // table are skipped.
 //   ForEachRecentNeighbour: the neighbours of the last `last_items` history
 //     items, newest first, weighted 1, decay, decay^2, ... (RecentKnn,
-//     Cooccurrence).
+//     Cooccurrence); with `keep` > 0 only the first `keep` entries of each
+//     list (rows are in KeepMostSimilar's order, so that is exactly the list
+//     a fit with `keep` would have kept).
 //   ForEachHistoryNeighbour: the neighbours of each distinct history item,
 //     weighted 1 (ItemKnn: the reference multiplies the binary user row).
 template <typename Fn>
 void ForEachRecentNeighbour(const ItemNeighbours& nn, std::span<const uint32_t> items,
-                            size_t last_items, double decay, Fn&& fn) {
+                            size_t last_items, double decay, Fn&& fn, size_t keep = 0) {
   const size_t n = items.size();
   const size_t take = std::min(n, last_items);
   float w = 1.0f;
   for (size_t j = 0; j < take; ++j, w *= static_cast<float>(decay)) {
     const uint32_t i = items[n - 1 - j];
     if (i >= nn.num_items()) continue;
-    for (uint64_t k = nn.ptr[i]; k < nn.ptr[i + 1]; ++k) fn(nn.item[k], w * nn.sim[k]);
+    const uint64_t end = keep > 0 ? std::min<uint64_t>(nn.ptr[i + 1], nn.ptr[i] + keep) : nn.ptr[i + 1];
+    for (uint64_t k = nn.ptr[i]; k < end; ++k) fn(nn.item[k], w * nn.sim[k]);
   }
 }
 template <typename Fn>
@@ -126,6 +129,7 @@ class ItemKnn final : public Recommender {
   uint32_t num_items() const override { return nn_.num_items(); }
   void Score(const UserQuery& query, std::span<float> scores) const override;
   bool SparseScore(const UserQuery& query, std::vector<ScoredItem>* entries) const override;
+  bool SparseAccumulate(const UserQuery& query, SparseAccumulator* acc) const override;
 
  private:
   ItemKnnOptions options_;
@@ -136,8 +140,10 @@ struct RecentKnnOptions {
   size_t last_items = 5;   // Default: 5
   double decay = 0.7;      // Default: 0.7
   // Each item keeps its this many most similar items (KeepMostSimilar), at
-  // Fit. Default: 0 = all non-zero neighbours (the reference); the blend
-  // sets ComponentConfig::recent_knn_neighbours.
+  // Fit; serving walks at most this many entries of each list, so a table
+  // fitted with more (a model stored before the cap was set) answers as one
+  // fitted with the cap. Default: 0 = all non-zero neighbours (the
+  // reference); the blend sets ComponentConfig::recent_knn_neighbours.
   size_t neighbours = 0;
   int threads = 2;
   // Shared with the blend's other RecentKnn components; null: its own table.
@@ -154,6 +160,7 @@ class RecentKnn final : public Recommender {
   uint32_t num_items() const override { return nn_ ? nn_->num_items() : 0; }
   void Score(const UserQuery& query, std::span<float> scores) const override;
   bool SparseScore(const UserQuery& query, std::vector<ScoredItem>* entries) const override;
+  bool SparseAccumulate(const UserQuery& query, SparseAccumulator* acc) const override;
   // The table it scores with (shared among a blend's RecentKnn components).
   const std::shared_ptr<const ItemNeighbours>& neighbours() const { return nn_; }
 

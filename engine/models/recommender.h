@@ -10,6 +10,7 @@
 // may be called concurrently.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -49,6 +50,55 @@ struct UserQuery {
 struct ScoredItem {
   uint32_t item;
   float score;
+};
+
+// A dense row over the items into which a sparse model sums its entries
+// (Recommender::SparseAccumulate): each item's sum, and the items that got
+// an entry in first-entry order. The owner keeps it across requests (Fused:
+// one per sparse component per serving thread) and empties it with Clear,
+// O(touched), so that a request never costs O(items) here.
+class SparseAccumulator {
+ public:
+  // Covers items [0, n); REQUIRES: empty (new, or after Clear/ClearAll).
+  void Resize(uint32_t n) {
+    if (value_.size() < n) value_.resize(n, 0.0f), seen_.resize(n, 0);
+    size_ = n;
+  }
+  uint32_t size() const { return size_; }
+  // Items it can cover without allocating (0: never sized).
+  uint32_t capacity() const { return static_cast<uint32_t>(value_.size()); }
+  // Adds `s` to `item`'s sum, in call order (the sums are bit-equal to
+  // adding the same entries in the same order from 0); ids >= size() are
+  // ignored.
+  void Add(uint32_t item, float s) {
+    if (item >= size_) return;
+    if (!seen_[item]) {
+      seen_[item] = 1;
+      touched_.push_back(item);
+    }
+    value_[item] += s;
+  }
+  // REQUIRES: item < size().
+  bool Has(uint32_t item) const { return seen_[item] != 0; }
+  float Value(uint32_t item) const { return value_[item]; }
+  const std::vector<uint32_t>& touched() const { return touched_; }
+  // Back to empty: O(touched).
+  void Clear() {
+    for (uint32_t i : touched_) value_[i] = 0.0f, seen_[i] = 0;
+    touched_.clear();
+  }
+  // Back to empty whatever happened (a request that threw half-way): O(items).
+  void ClearAll() {
+    std::fill(value_.begin(), value_.end(), 0.0f);
+    std::fill(seen_.begin(), seen_.end(), uint8_t{0});
+    touched_.clear();
+  }
+
+ private:
+  std::vector<float> value_;
+  std::vector<uint8_t> seen_;
+  std::vector<uint32_t> touched_;
+  uint32_t size_ = 0;
 };
 
 // RECDB_EXPORT (plugin interface, tests/abi/public_symbols.txt): a component
@@ -113,6 +163,19 @@ class RECDB_EXPORT Recommender {
     (void)query;
     (void)entries;
     return false;
+  }
+
+  // SparseScore's entries added into `acc` (SparseAccumulator::Add) in the
+  // order SparseScore lists them, without listing them; false (and `acc`
+  // untouched) for a model without SparseScore. Default: through
+  // SparseScore. The neighbour-list models override it: a request's entries
+  // number up to history x list length (about 10^6 at 10M events), and
+  // listing them first cost as much as summing them.
+  virtual bool SparseAccumulate(const UserQuery& query, SparseAccumulator* acc) const {
+    std::vector<ScoredItem> entries;
+    if (!SparseScore(query, &entries)) return false;
+    for (const ScoredItem& e : entries) acc->Add(e.item, e.score);
+    return true;
   }
 
   // For dense models with an index over their items (iALS): appends about

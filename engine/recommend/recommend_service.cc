@@ -123,12 +123,21 @@ class LowerThreadPriority {
   }
 };
 
-// Component settings that come from the database (not from a TrainOptions):
-// the same at training and when a stored model is loaded.
-models::ComponentConfig ComponentConfigFor(const DBImpl& db, int threads) {
+// RecommendService::SetTwoStageMinItemsForTesting.
+std::atomic<uint32_t> g_two_stage_min_items{models::FusedOptions{}.two_stage_min_items};
+
+// Component settings that come from the database and its catalog (not from
+// a TrainOptions): the same at training and when a stored model is loaded.
+// A catalog served two-stage caps RecentKnn's lists
+// (models::kTwoStageRecentKnnNeighbours, fused.h); a stored model fitted
+// uncapped is then served as if fitted with the cap.
+models::ComponentConfig ComponentConfigFor(const DBImpl& db, int threads, uint32_t num_items) {
   models::ComponentConfig config;
   config.threads = threads;
   config.min_pair_users = db.options().aggregate_privacy.min_pair_users;
+  if (num_items >= g_two_stage_min_items.load()) {
+    config.recent_knn_neighbours = models::kTwoStageRecentKnnNeighbours;
+  }
   return config;
 }
 
@@ -167,9 +176,6 @@ std::vector<std::string> RecommendService::RecommenderNames(const Model* model) 
 }
 
 namespace {
-
-// RecommendService::SetTwoStageMinItemsForTesting.
-std::atomic<uint32_t> g_two_stage_min_items{models::FusedOptions{}.two_stage_min_items};
 
 // A low-priority Train's threads: one less than the cores, at least 1.
 int LowPriorityThreadBudget(int requested) {
@@ -251,7 +257,7 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options,
                            LoadItemVectors(*db_, model->content_space, model->data->num_items()));
     if (content->count() == 0) content.reset(), model->content_space.clear();
   }
-  models::ComponentConfig config = ComponentConfigFor(*db_, fo.threads);
+  models::ComponentConfig config = ComponentConfigFor(*db_, fo.threads, model->data->num_items());
   config.ials_factors = options.ials_factors;
   config.ials_iterations = options.ials_iterations;
   config.content = std::move(content);
@@ -500,7 +506,7 @@ StatusOr<std::shared_ptr<RecommendService::Model>> RecommendService::ReadModel(
       return problem("its item " + std::to_string(i) + " is not this database's");
     }
   }
-  const models::ComponentConfig config = ComponentConfigFor(*db_, 2);
+  const models::ComponentConfig config = ComponentConfigFor(*db_, 2, model->data->num_items());
   std::vector<models::Fused::Component> components;
   for (const std::string& name : model->names) {
     models::RecommenderFactory factory = models::DefaultComponentFactory(name, config);

@@ -123,6 +123,53 @@ TEST(ModelsKnnTest, RecentKnnCapKeepsEachItemsMostSimilar) {
   EXPECT_GT(cut, d.num_items() / 2) << "most rows must be longer than the cap";
 }
 
+// The cap also bounds serving: a table fitted uncapped (a model stored
+// before the database chose the cap), loaded into a RecentKnn with
+// neighbours = N, scores exactly as one fitted with N, by Score and
+// SparseScore (SparseAccumulate sums SparseScore's entries: TwoStageTest);
+// without the cap it scores differently (so the check can fail).
+TEST(ModelsKnnTest, RecentKnnServesAnUncappedTableAsIfFittedWithItsCap) {
+  const Dataset d = testdata::Clustered(60, 40, 12);
+  constexpr size_t kCap = 5;
+  RecentKnnOptions uncapped_options;
+  uncapped_options.last_items = 20;
+  uncapped_options.decay = 0.9;
+  uncapped_options.threads = 1;
+  RecentKnn uncapped(uncapped_options);
+  ASSERT_TRUE(uncapped.Fit(d).ok());
+  RecentKnnOptions capped_options = uncapped_options;
+  capped_options.neighbours = kCap;
+  RecentKnn fitted_capped(capped_options);
+  ASSERT_TRUE(fitted_capped.Fit(d).ok());
+  ModelWriter out;
+  ASSERT_TRUE(uncapped.Save(out).ok());
+  RecentKnn served_capped(capped_options);
+  ModelReader in(out.bytes());
+  ASSERT_TRUE(served_capped.Load(in).ok()) << in.status().ToString();
+  ASSERT_GT(served_capped.neighbours()->item.size(), fitted_capped.neighbours()->item.size());
+  bool any_differs = false;
+  for (uint32_t u = 0; u < d.num_users(); ++u) {
+    UserQuery q;
+    q.user = u;
+    q.items = d.UserItems(u);
+    std::vector<float> want(d.num_items()), got(d.num_items()), all(d.num_items());
+    fitted_capped.Score(q, want);
+    served_capped.Score(q, got);
+    uncapped.Score(q, all);
+    EXPECT_EQ(got, want) << "user " << u;
+    any_differs |= all != want;
+    std::vector<ScoredItem> want_entries, got_entries;
+    ASSERT_TRUE(fitted_capped.SparseScore(q, &want_entries));
+    ASSERT_TRUE(served_capped.SparseScore(q, &got_entries));
+    ASSERT_EQ(got_entries.size(), want_entries.size()) << "user " << u;
+    for (size_t k = 0; k < got_entries.size(); ++k) {
+      EXPECT_EQ(got_entries[k].item, want_entries[k].item);
+      EXPECT_EQ(got_entries[k].score, want_entries[k].score);
+    }
+  }
+  EXPECT_TRUE(any_differs) << "the cap must change some user's scores in this world";
+}
+
 TEST(ModelsKnnTest, RecommendExcludesAndBreaksTiesByRank) {
   MostPop pop;
   Dataset d = Tiny();

@@ -9,9 +9,12 @@
 #include <random>
 #include <stdexcept>
 #include <string_view>
+#include <thread>
+#include <unordered_map>
 
 #include "engine/eval/evaluator.h"
 #include "engine/eval/split.h"
+#include "engine/models/candidates.h"
 #include "engine/models/fused.h"
 #include "engine/models/ials.h"
 #include "engine/models/item_knn.h"
@@ -208,6 +211,119 @@ TEST_F(TwoStageTest, SameTopTenCandidatesAndNormalisationAsExhaustive) {
   // near-tied items (rounding of the iALS moments) is allowed.
   EXPECT_GE(identical, histories.size() * 99 / 100) << identical << " of " << histories.size();
   EXPECT_GE(identical_score, histories.size() * 99 / 100);
+}
+
+// What the two-stage path computes for a sparse component, from its listed
+// entries (SparseScore) in the plainest way: each item's entries summed in
+// list order, the moments over the listed live items in first-entry order,
+// the pool of listed live items plus the best-ranked live unlisted ones
+// sorted in full. The path sums into dense rows (SparseAccumulate) and
+// selects with a bounded heap; it must give these numbers bit for bit.
+struct SparseOracle {
+  std::vector<uint32_t> nominees;  // sorted
+  double mean = 0, inv_std = 0;
+  std::unordered_map<uint32_t, float> sum;  // listed items
+  float z(uint32_t item) const {
+    auto it = sum.find(item);
+    const float s = it == sum.end() ? 0.0f : it->second;
+    return std::isfinite(s) ? static_cast<float>((s - mean) * inv_std) : -10.0f;
+  }
+};
+
+SparseOracle OracleOfEntries(const Recommender& model, const UserQuery& query,
+                             const std::vector<uint32_t>& exclude, size_t per_model,
+                             std::span<const uint32_t> item_rank) {
+  const uint32_t n = static_cast<uint32_t>(item_rank.size());
+  std::vector<ScoredItem> entries;
+  EXPECT_TRUE(model.SparseScore(query, &entries));
+  SparseOracle o;
+  std::vector<uint32_t> order;  // first-entry order
+  for (const ScoredItem& e : entries) {
+    if (e.item >= n) continue;
+    auto [it, fresh] = o.sum.emplace(e.item, 0.0f);
+    if (fresh) order.push_back(e.item);
+    it->second += e.score;
+  }
+  auto excluded = [&](uint32_t i) { return std::binary_search(exclude.begin(), exclude.end(), i); };
+  double sum = 0, sq = 0, cnt = n - static_cast<double>(exclude.size());
+  for (uint32_t i : order) {
+    if (excluded(i)) continue;
+    const float v = o.sum[i];
+    if (!std::isfinite(v)) {
+      cnt -= 1;
+      continue;
+    }
+    sum += v, sq += static_cast<double>(v) * v;
+  }
+  o.mean = cnt > 0 ? sum / cnt : 0.0;
+  const double var = cnt > 0 ? std::max(0.0, sq / cnt - o.mean * o.mean) : 0.0;
+  o.inv_std = var > 0 ? 1.0 / std::sqrt(var) : 0.0;
+  std::vector<ScoredItem> pool;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (!excluded(i)) pool.push_back({i, o.z(i)});
+  }
+  std::sort(pool.begin(), pool.end(), [&](const ScoredItem& a, const ScoredItem& b) {
+    return a.score != b.score ? a.score > b.score : item_rank[a.item] < item_rank[b.item];
+  });
+  for (size_t r = 0; r < std::min(per_model, pool.size()); ++r) o.nominees.push_back(pool[r].item);
+  std::sort(o.nominees.begin(), o.nominees.end());
+  return o;
+}
+
+// The sparse components (itemknn, recentknn1/5/20, cooc_directed and
+// cooc_symmetric) through TwoStageScoreCandidates against OracleOfEntries:
+// the same nominees, moments and z, exactly; on a fresh thread (its scratch
+// sized by the first request) and again on this one, twice (reused scratch).
+TEST_F(TwoStageTest, SparseComponentsServeExactlyTheSumsOfTheirListedEntries) {
+  std::vector<const Recommender*> sparse;
+  for (size_t j = 0; j < fused_->num_components(); ++j) {
+    std::vector<ScoredItem> probe;
+    if (fused_->component(j).SparseScore(testdata::Query(std::vector<uint32_t>{0}), &probe)) {
+      sparse.push_back(&fused_->component(j));
+    }
+  }
+  ASSERT_EQ(sparse.size(), 6u);
+  const auto& rank = data_->item_rank();
+  std::vector<uint32_t> by_rank(rank.size());
+  for (uint32_t i = 0; i < by_rank.size(); ++i) by_rank[i] = i;
+  std::sort(by_rank.begin(), by_rank.end(), [&](uint32_t a, uint32_t b) { return rank[a] < rank[b]; });
+  std::vector<uint32_t> users;
+  const auto histories = Histories(&users);
+  size_t nominees_checked = 0;
+  auto check_all = [&] {
+    for (size_t q = 0; q < histories.size(); ++q) {
+      std::vector<uint32_t> exclude = histories[q];
+      std::sort(exclude.begin(), exclude.end());
+      exclude.erase(std::unique(exclude.begin(), exclude.end()), exclude.end());
+      if (q % 3 == 0) exclude.clear();  // the listed items themselves nominated too
+      const UserQuery query = testdata::Query(histories[q], users[q]);
+      const size_t per_model = q % 5 == 0 ? 3 : 40;
+      const CandidateScores got = TwoStageScoreCandidates(sparse, query, exclude, per_model, rank, by_rank);
+      const size_t m = sparse.size();
+      std::vector<uint32_t> want_items;
+      for (size_t j = 0; j < m; ++j) {
+        const SparseOracle o = OracleOfEntries(*sparse[j], query, exclude, per_model, rank);
+        ASSERT_EQ(got.mean[j], o.mean) << "query " << q << " component " << j;
+        ASSERT_EQ(got.inv_std[j], o.inv_std) << "query " << q << " component " << j;
+        for (size_t r = 0; r < got.items.size(); ++r) {
+          ASSERT_EQ(got.z[r * m + j], o.z(got.items[r])) << "query " << q << " component " << j;
+        }
+        want_items.insert(want_items.end(), o.nominees.begin(), o.nominees.end());
+        nominees_checked += o.nominees.size();
+      }
+      std::sort(want_items.begin(), want_items.end());
+      want_items.erase(std::unique(want_items.begin(), want_items.end()), want_items.end());
+      std::vector<uint32_t> got_items = got.items;
+      std::sort(got_items.begin(), got_items.end());
+      ASSERT_EQ(got_items, want_items) << "query " << q;
+      ASSERT_EQ(got.items.size(), want_items.size()) << "query " << q << ": a candidate twice";
+    }
+  };
+  std::thread fresh(check_all);
+  fresh.join();
+  check_all();
+  check_all();
+  EXPECT_GT(nominees_checked, 1000u);
 }
 
 TEST_F(TwoStageTest, ScoreItemsEqualsScoreForEveryComponent) {

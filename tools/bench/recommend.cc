@@ -90,11 +90,6 @@ int BenchRecommendMain(int argc, char** argv) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t_train).count();
 
   std::mt19937_64 rng(7);
-  auto thread_cpu_ms = [] {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) * 1e-6;
-  };
   std::vector<double> cpu_ms;  // of the last run
   auto run = [&](size_t n, const std::atomic<bool>* stop, double div = -2) {
     if (div < -1) div = diversity;
@@ -108,11 +103,11 @@ int BenchRecommendMain(int argc, char** argv) {
         r.care = CareOptions{};
         r.care->diversity = div;
       }
-      const double c0 = thread_cpu_ms();
+      const double c0 = ThreadCpuMs();
       const auto t0 = std::chrono::steady_clock::now();
       auto res = db->Recommend(r);
       ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-      cpu_ms.push_back(thread_cpu_ms() - c0);
+      cpu_ms.push_back(ThreadCpuMs() - c0);
       if (!res.ok()) {
         Fail("recommend", res.status());
         std::exit(1);

@@ -287,23 +287,16 @@ int BenchTwoStageMain(int argc, char** argv) {
   std::vector<double> exhaustive_ms, two_stage_ms, exhaustive_cpu_ms, two_stage_cpu_ms;
   double overlap_sum = 0;
   size_t identical = 0;
-  // The CPU time of the serving thread: what a request costs whatever the
-  // machine's load (wall time on a shared machine includes the time the
-  // thread waited for a core).
-  auto thread_cpu_ms = [] {
-    timespec ts;
-    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
-  };
+  // CPU time: ThreadCpuMs (tools/bench/world.h).
   auto serve = [&](models::Retrieval r, const models::UserQuery& q,
                    std::span<const uint32_t> exclude, std::vector<double>* ms,
                    std::vector<double>* cpu_ms) {
     fused.SetRetrieval(r);  // a flag once prepared
-    const double cpu0 = thread_cpu_ms();
+    const double cpu0 = ThreadCpuMs();
     const auto s = Clock::now();
     auto out = fused.RecommendExplained(q, k, exclude, nullptr);
     ms->push_back(std::chrono::duration<double, std::milli>(Clock::now() - s).count());
-    cpu_ms->push_back(thread_cpu_ms() - cpu0);
+    cpu_ms->push_back(ThreadCpuMs() - cpu0);
     std::vector<uint32_t> ids;
     for (const auto& e : out) ids.push_back(e.item);
     return ids;

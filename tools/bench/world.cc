@@ -1,5 +1,7 @@
 #include "tools/bench/world.h"
 
+#include <time.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -50,6 +52,12 @@ Latency Summarise(std::vector<double> samples) {
   for (double x : samples) sum += x;
   l.mean = sum / samples.size();
   return l;
+}
+
+double ThreadCpuMs() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) * 1e-6;
 }
 
 }  // namespace recdb::bench

@@ -35,4 +35,9 @@ struct Latency {
 };
 Latency Summarise(std::vector<double> samples);
 
+// The CPU time of the calling thread, in ms (CLOCK_THREAD_CPUTIME_ID): what
+// a request costs whatever the machine's load (wall time on a shared machine
+// includes the time the thread waited for a core).
+double ThreadCpuMs();
+
 }  // namespace recdb::bench
