@@ -269,6 +269,38 @@ TEST(ModelFileTest, AModelFileFromAnotherDatabaseIsNotServed) {
       << stats->model_problem;
 }
 
+// The user count is checked against the loaded id maps after the model was
+// parsed (on Open's reader thread, before the id maps were in): a model of
+// the same items with more users than this database has is not served.
+TEST(ModelFileTest, AModelWithMoreUsersThanTheDatabaseIsNotServed) {
+  TempDir a, b;
+  {
+    auto db = OpenOrDie(a.path());
+    RecordWorld(*db, "m");
+    ASSERT_TRUE(db->Train().ok());
+  }
+  {
+    // The same items at the same internal ids (u0..u9 meet all 24 in the
+    // same order), a quarter of the users.
+    auto db = OpenOrDie(b.path());
+    std::vector<Event> events;
+    for (int u = 0; u < 10; ++u) {
+      for (int j = 0; j < 8; ++j) {
+        events.push_back(MakeEvent("u" + std::to_string(u),
+                                   (u % 2 ? "a" : "b") + std::to_string((u + j) % 12), "view",
+                                   kT0 + u * 100 + j));
+      }
+    }
+    ASSERT_TRUE(db->RecordEvents({}, events).ok());
+  }
+  std::filesystem::copy_file(ModelPath(a.path()), ModelPath(b.path()));
+  auto db = OpenOrDie(b.path());
+  auto stats = db->GetStats();
+  EXPECT_EQ(stats->model_version, 0u);
+  EXPECT_NE(stats->model_problem.find("does not fit this database"), std::string::npos)
+      << stats->model_problem;
+}
+
 TEST(ModelFileTest, OtherPrivacySettingsRetrainInsteadOfServing) {
   TempDir dir;
   {
