@@ -83,6 +83,10 @@ StatusOr<std::unique_ptr<DBImpl>> DBImpl::OpenImpl(const Options& options,
     }
 
     std::unique_ptr<DBImpl> db(new DBImpl(options, path));
+    // The stored model is mapped, verified (CRC-32C of the whole payload:
+    // 850 MB at 10M events) and parsed on a thread of its own while RocksDB
+    // opens and the id maps load; OpenEngine checks it against them.
+    db->stored_model_ = RecommendService::StartReadingStoredModel(*db);
     RECDB_ASSIGN_OR_RETURN(db->store_, storage::Store::Open(options, db_dir));
     if (!options.read_only) {
       fs::create_directories(path + "/derived", ec);  // reserved for derived files

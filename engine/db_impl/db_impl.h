@@ -336,6 +336,9 @@ class DBImpl final : public DB {
   // Derived from the items CF at open; updated after each UpsertItems commit.
   std::unique_ptr<ItemCatalog> catalog_;
   std::unique_ptr<RecommendService> recommend_;
+  // The stored model, read, verified and parsed from the start of OpenImpl
+  // until OpenEngine hands it to LoadStoredModel (then reset).
+  std::shared_ptr<RecommendService::StoredModelReader> stored_model_;
   // Opens the serving-side state (catalog, recommend service, retraining job).
   Status OpenEngine();
   // Embedding spaces; opened after the catalog, closed (checkpointed) in

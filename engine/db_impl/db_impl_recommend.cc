@@ -32,7 +32,9 @@ Status DBImpl::OpenEngine() {
   };
   // The model the last Train stored serves at once (no refit); a damaged or
   // foreign one is left unused (GetStats().model_problem says why).
-  Status loaded = NoThrow([&] { return recommend_->LoadStoredModel(catalog_ready); });
+  Status loaded =
+      NoThrow([&] { return recommend_->LoadStoredModel(catalog_ready, stored_model_); });
+  stored_model_.reset();
   catalog_ready();
   RECDB_RETURN_IF_ERROR(catalog_status);
   RECDB_RETURN_IF_ERROR(loaded);

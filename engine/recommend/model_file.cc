@@ -2,11 +2,15 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstring>
+#include <optional>
+#include <vector>
 
 #include "common/crc32c.h"
 #include "common/durable_file.h"
 #include "common/little_endian.h"
+#include "common/parallel_for.h"
 
 namespace recdb {
 namespace {
@@ -48,6 +52,28 @@ StatusOr<std::shared_ptr<const Mapping>> MapFile(Env* env, const std::string& pa
   return std::make_shared<const Mapping>(addr, file.size());
 }
 
+// The payload's CRC-32C, in chunks claimed by two threads and combined in
+// order; nullopt when `cancel` was set.
+std::optional<uint32_t> PayloadCrc(std::string_view payload, const std::atomic<bool>* cancel) {
+  constexpr size_t kChunk = size_t{8} << 20;
+  const size_t chunks = (payload.size() + kChunk - 1) / kChunk;
+  std::vector<uint32_t> crcs(chunks, 0);
+  std::atomic<bool> cancelled{false};
+  ParallelFor(chunks, payload.size() > kParallelVerifyBytes ? 2 : 1, [&](size_t k) {
+    if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) {
+      cancelled.store(true, std::memory_order_relaxed);
+      return;
+    }
+    crcs[k] = Crc32c(payload.substr(k * kChunk, kChunk));
+  });
+  if (cancelled.load()) return std::nullopt;
+  uint32_t crc = 0;
+  for (size_t k = 0; k < chunks; ++k) {
+    crc = Crc32cCombine(crc, crcs[k], std::min(kChunk, payload.size() - k * kChunk));
+  }
+  return crc;
+}
+
 }  // namespace
 
 Status WriteModelFile(Env* env, const std::string& path, const ModelFileHeader& header,
@@ -66,7 +92,8 @@ Status WriteModelFile(Env* env, const std::string& path, const ModelFileHeader& 
   return WriteFileDurably(env, path, std::string_view(buf, sizeof(buf)), payload);
 }
 
-StatusOr<ModelFile> ReadModelFile(Env* env, const std::string& path) {
+StatusOr<ModelFile> ReadModelFile(Env* env, const std::string& path,
+                                  const std::atomic<bool>* cancel) {
   ModelFile file;
   RECDB_ASSIGN_OR_RETURN(std::shared_ptr<const Mapping> mapping, MapFile(env, path));
   file.bytes = mapping->bytes();
@@ -92,7 +119,9 @@ StatusOr<ModelFile> ReadModelFile(Env* env, const std::string& path) {
           file.bytes.size() - kModelFileHeaderSize) {
     return Status::Corruption(where + "size fields disagree with the file size");
   }
-  if (LoadLittleEndian<uint32_t>(buf, kOffPayloadCrc) != Crc32c(file.payload())) {
+  const std::optional<uint32_t> crc = PayloadCrc(file.payload(), cancel);
+  if (!crc) return Status::Aborted(where + "read cancelled");
+  if (LoadLittleEndian<uint32_t>(buf, kOffPayloadCrc) != *crc) {
     return Status::Corruption(where + "payload checksum mismatch");
   }
   file.header.covered_sequence = LoadLittleEndian<uint64_t>(buf, kOffCoveredSequence);

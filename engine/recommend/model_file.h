@@ -25,6 +25,7 @@
 // and the engine then retrains rather than trusting it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -74,7 +75,13 @@ struct ModelFile {
 };
 
 // The file is opened through `env` and mapped (its pages are not reads the
-// Env sees). Errors: NotFound (no file), IOError, Corruption, NotSupported.
-StatusOr<ModelFile> ReadModelFile(Env* env, const std::string& path);
+// Env sees). Errors: NotFound (no file), IOError, Corruption, NotSupported;
+// Aborted when `cancel` was set before the payload was verified. A payload
+// past kParallelVerifyBytes is checksummed in chunks on two threads
+// (Crc32cCombine): the first read of a mapped page costs more than its CRC
+// (at 10M events the 850 MB payload's verification is Open's longest step).
+StatusOr<ModelFile> ReadModelFile(Env* env, const std::string& path,
+                                  const std::atomic<bool>* cancel = nullptr);
+inline constexpr size_t kParallelVerifyBytes = size_t{16} << 20;
 
 }  // namespace recdb

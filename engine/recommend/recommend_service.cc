@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <set>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -16,6 +17,7 @@
 #include "common/durable_file.h"
 #include "engine/db_impl/db_impl.h"
 #include "engine/explain/explainer.h"
+#include "engine/no_throw.h"
 #include "engine/models/candidates.h"
 #include "engine/models/content_profile.h"
 #include "engine/models/cooccurrence.h"
@@ -126,19 +128,23 @@ class LowerThreadPriority {
 // RecommendService::SetTwoStageMinItemsForTesting.
 std::atomic<uint32_t> g_two_stage_min_items{models::FusedOptions{}.two_stage_min_items};
 
-// Component settings that come from the database and its catalog (not from
-// a TrainOptions): the same at training and when a stored model is loaded.
-// A catalog served two-stage caps RecentKnn's lists
-// (models::kTwoStageRecentKnnNeighbours, fused.h); a stored model fitted
-// uncapped is then served as if fitted with the cap.
-models::ComponentConfig ComponentConfigFor(const DBImpl& db, int threads, uint32_t num_items) {
+// Component settings that come from the database (not from a TrainOptions):
+// the same at training and when a stored model is loaded.
+models::ComponentConfig ComponentConfigFor(const DBImpl& db, int threads) {
   models::ComponentConfig config;
   config.threads = threads;
   config.min_pair_users = db.options().aggregate_privacy.min_pair_users;
-  if (num_items >= g_two_stage_min_items.load()) {
-    config.recent_knn_neighbours = models::kTwoStageRecentKnnNeighbours;
-  }
   return config;
+}
+
+// Component settings that come from the catalog's size, at training and at
+// load alike: a catalog served two-stage caps RecentKnn's lists
+// (models::kTwoStageRecentKnnNeighbours, fused.h), and a stored model fitted
+// uncapped is then served as if fitted with the cap.
+void SetCatalogSettings(models::ComponentConfig* config, uint32_t num_items,
+                        uint32_t two_stage_min_items) {
+  config->recent_knn_neighbours =
+      num_items >= two_stage_min_items ? models::kTwoStageRecentKnnNeighbours : 0;
 }
 
 }  // namespace
@@ -257,7 +263,8 @@ StatusOr<TrainReport> RecommendService::TrainNow(const TrainOptions& options,
                            LoadItemVectors(*db_, model->content_space, model->data->num_items()));
     if (content->count() == 0) content.reset(), model->content_space.clear();
   }
-  models::ComponentConfig config = ComponentConfigFor(*db_, fo.threads, model->data->num_items());
+  models::ComponentConfig config = ComponentConfigFor(*db_, fo.threads);
+  SetCatalogSettings(&config, model->data->num_items(), fo.two_stage_min_items);
   config.ials_factors = options.ials_factors;
   config.ials_iterations = options.ials_iterations;
   config.content = std::move(content);
@@ -450,23 +457,64 @@ void RecommendService::SetTwoStageMinItemsForTesting(uint32_t items) {
   g_two_stage_min_items.store(items);
 }
 
-StatusOr<std::shared_ptr<RecommendService::Model>> RecommendService::ReadModel(
-    const std::string& model_path, const std::string& retrieval_path,
-    RetrievalLoad* retrieval_load_out, ModelFile* file_out,
-    const std::function<void()>& catalog_ready) {
-  // A file that does not parse is Corruption; one that parses but does not
-  // describe this database (other items, privacy settings) FailedPrecondition.
-  auto corrupt = [](const std::string& why) { return Status::Corruption(why); };
-  auto problem = [](const std::string& why) { return Status::FailedPrecondition(why); };
-  auto file = ReadModelFile(db_->env(), model_path);
-  RECDB_RETURN_IF_ERROR(file.status());
+// What ReadModel reads without the database's state: the verified files,
+// the payload's blocks, the dataset's vocabulary, the fused model (with the
+// retrieval file's state) and the care facts. ReadModel checks them against
+// the loaded id maps.
+struct RecommendService::ParsedModel {
+  ModelFile file;
+  std::shared_ptr<Model> model;
+  RetrievalLoad retrieval_load;
+};
+
+// What ParseModel takes from the database (its options), read at the start.
+struct RecommendService::ParseSettings {
+  models::ComponentConfig config;  // ComponentConfigFor(db, 2)
+  uint32_t two_stage_min_items = 0;
+};
+
+class RecommendService::StoredModelReader {
+ public:
+  StoredModelReader(Env* env, std::string model_path, std::string retrieval_path,
+                    ParseSettings settings);
+  ~StoredModelReader();
+  StoredModelReader(const StoredModelReader&) = delete;
+  StoredModelReader& operator=(const StoredModelReader&) = delete;
+  // Waits for the thread (or, if none could start, reads here); once.
+  StatusOr<ParsedModel> Take();
+
+ private:
+  void Run();
+
+  Env* const env_;
+  const std::string model_path_;
+  const std::string retrieval_path_;
+  const ParseSettings settings_;
+  std::atomic<bool> cancel_{false};
+  bool taken_ = false;
+  StatusOr<ParsedModel> parsed_ = Status::Aborted("not read");
+  std::thread thread_;  // last: starts once the members above exist
+};
+
+namespace {
+
+// A file that does not parse is Corruption; one that parses but does not
+// describe this database (other items, privacy settings) FailedPrecondition.
+Status Corrupt(const std::string& why) { return Status::Corruption(why); }
+Status Problem(const std::string& why) { return Status::FailedPrecondition(why); }
+
+}  // namespace
+
+StatusOr<RecommendService::ParsedModel> RecommendService::ParseModel(
+    ModelFile file, StatusOr<ModelFile> retrieval_file, const ParseSettings& settings) {
+  ParsedModel parsed;
   // The model's large arrays stay views of the mapped file (keep_alive).
-  models::ModelReader in(file->payload(), "model file", file->keep_alive);
+  models::ModelReader in(file.payload(), "model file", file.keep_alive);
   auto model = std::make_shared<Model>();
   uint32_t min_pair_users = 0;
   models::ModelReader data_in(""), fused_in(""), facts_in("");
   // Format 3: each component's fit seconds, then the blend's (2: none).
-  const bool has_fit_seconds = file->header.format_version >= 3;
+  const bool has_fit_seconds = file.header.format_version >= 3;
   std::vector<double> fit_seconds;
   if (!in.GetStrings(&model->names) || !in.GetString(&model->content_space) ||
       !in.Get(&min_pair_users) || !in.Get(&model->report.seconds) ||
@@ -474,55 +522,45 @@ StatusOr<std::shared_ptr<RecommendService::Model>> RecommendService::ReadModel(
       !in.GetBlock(&facts_in, "stored care facts") ||
       (has_fit_seconds && !in.GetVector(&fit_seconds, model->names.size() + 1)) ||
       !in.Finish().ok()) {
-    return corrupt(in.Finish().ToString());
+    return Corrupt(in.Finish().ToString());
   }
   if (has_fit_seconds) {
     if (fit_seconds.size() != model->names.size() + 1) {
-      return corrupt("its fit seconds do not match its components");
+      return Corrupt("its fit seconds do not match its components");
     }
     for (size_t j = 0; j < model->names.size(); ++j) {
       model->report.seconds_by_recommender[model->names[j]] = fit_seconds[j];
     }
     model->report.seconds_by_recommender["blend"] = fit_seconds.back();
   }
-  if (min_pair_users != db_->options().aggregate_privacy.min_pair_users) {
-    return problem("trained with min_pair_users " + std::to_string(min_pair_users) +
-                   ", the database now requires " +
-                   std::to_string(db_->options().aggregate_privacy.min_pair_users));
+  if (min_pair_users != settings.config.min_pair_users) {
+    return Problem("trained with min_pair_users " + std::to_string(min_pair_users) +
+                   ", the database now requires " + std::to_string(settings.config.min_pair_users));
   }
-  auto data = models::Dataset::LoadVocabulary(data_in, db_->UserIdLimit());
-  if (!data.ok()) {  // e.g. more users than this database has
-    return problem("its dataset does not fit this database: " + data.status().ToString());
+  // The user count is checked against the database by ReadModel.
+  auto data = models::Dataset::LoadVocabulary(data_in, UINT32_MAX);
+  if (!data.ok()) {
+    return Problem("its dataset does not fit this database: " + data.status().ToString());
   }
-  if (Status s = data_in.Finish(); !s.ok()) return corrupt(s.ToString());
+  if (Status s = data_in.Finish(); !s.ok()) return Corrupt(s.ToString());
   model->data = std::make_unique<models::Dataset>(std::move(data).value());
-  // The model must describe this database: the same items at the same
-  // internal ids (a model file copied from elsewhere does not).
-  const std::vector<std::string> ids = db_->ItemExternalIds();
-  for (uint32_t i = 0; i < model->data->num_items(); ++i) {
-    const std::string& stored = model->data->item_ids()[i];
-    const bool hole = stored.starts_with("\xff#");
-    if (!hole && (i >= ids.size() || ids[i] != stored)) {
-      return problem("its item " + std::to_string(i) + " is not this database's");
-    }
-  }
-  const models::ComponentConfig config = ComponentConfigFor(*db_, 2, model->data->num_items());
+  models::ComponentConfig config = settings.config;
+  SetCatalogSettings(&config, model->data->num_items(), settings.two_stage_min_items);
   std::vector<models::Fused::Component> components;
   for (const std::string& name : model->names) {
     models::RecommenderFactory factory = models::DefaultComponentFactory(name, config);
-    if (!factory) return problem("unknown component '" + name + "'");
+    if (!factory) return Problem("unknown component '" + name + "'");
     components.push_back({name, std::move(factory), 1.0});
   }
   models::FusedOptions fo;
   fo.learn_weights = false;
-  fo.two_stage_min_items = g_two_stage_min_items.load();
+  fo.two_stage_min_items = settings.two_stage_min_items;
   model->fused = std::make_unique<models::Fused>(std::move(components), fo);
   // The two-stage state stored beside the model (kRetrievalFileName), used
   // only when its header is this model file's; each component then checks
   // that it belongs to its fit.
-  RetrievalLoad retrieval_load;
-  auto retrieval_file = ReadModelFile(db_->env(), retrieval_path);
-  const ModelFileHeader& mh = file->header;
+  RetrievalLoad& retrieval_load = parsed.retrieval_load;
+  const ModelFileHeader& mh = file.header;
   if (retrieval_file.ok() && (retrieval_file->header.model_version != mh.model_version ||
                               retrieval_file->header.covered_sequence != mh.covered_sequence ||
                               retrieval_file->header.events != mh.events ||
@@ -534,26 +572,107 @@ StatusOr<std::shared_ptr<RecommendService::Model>> RecommendService::ReadModel(
                                      retrieval_file->keep_alive);
     if (Status s = model->fused->LoadWithRetrieval(fused_in, retrieval_in, &retrieval_load.adopted);
         !s.ok()) {
-      return corrupt(s.ToString());
+      return Corrupt(s.ToString());
     }
     if (!retrieval_in.ok()) retrieval_load.problem = retrieval_in.status().ToString();
   } else {
     if (!retrieval_file.status().IsNotFound()) {
       retrieval_load.problem = retrieval_file.status().ToString();
     }
-    if (Status s = model->fused->Load(fused_in); !s.ok()) return corrupt(s.ToString());
+    if (Status s = model->fused->Load(fused_in); !s.ok()) return Corrupt(s.ToString());
   }
   retrieval_file = Status::NotFound("released");  // the index was copied out of the mapping
-  if (Status s = fused_in.Finish(); !s.ok()) return corrupt(s.ToString());
-  if (model->fused->num_items() != model->data->num_items()) {
-    return corrupt("the blend and the dataset disagree on the item count");
-  }
+  if (Status s = fused_in.Finish(); !s.ok()) return Corrupt(s.ToString());
   model->facts = std::make_unique<rerank::CareFacts>();
   if (!model->facts->Load(facts_in) || !facts_in.Finish().ok()) {
-    return corrupt(facts_in.Finish().ToString());
+    return Corrupt(facts_in.Finish().ToString());
+  }
+  parsed.model = std::move(model);
+  parsed.file = std::move(file);
+  return parsed;
+}
+
+RecommendService::StoredModelReader::StoredModelReader(Env* env, std::string model_path,
+                                                       std::string retrieval_path,
+                                                       ParseSettings settings)
+    : env_(env),
+      model_path_(std::move(model_path)),
+      retrieval_path_(std::move(retrieval_path)),
+      settings_(settings) {
+  try {
+    thread_ = std::thread([this] { Run(); });
+  } catch (const std::system_error&) {
+    // No thread: Take reads on the caller's.
+  }
+}
+
+RecommendService::StoredModelReader::~StoredModelReader() {
+  cancel_.store(true);
+  if (thread_.joinable()) thread_.join();
+}
+
+void RecommendService::StoredModelReader::Run() {
+  parsed_ = NoThrow([&]() -> StatusOr<ParsedModel> {
+    auto file = ReadModelFile(env_, model_path_, &cancel_);
+    RECDB_RETURN_IF_ERROR(file.status());
+    // The retrieval file is used only with this model file (ParseModel).
+    auto retrieval = ReadModelFile(env_, retrieval_path_, &cancel_);
+    if (cancel_.load()) return Status::Aborted("stored model read cancelled");
+    return ParseModel(std::move(file).value(), std::move(retrieval), settings_);
+  });
+}
+
+StatusOr<RecommendService::ParsedModel> RecommendService::StoredModelReader::Take() {
+  if (!std::exchange(taken_, true)) {
+    if (thread_.joinable()) {
+      thread_.join();
+    } else {
+      Run();
+    }
+    return std::move(parsed_);
+  }
+  return Status::FailedPrecondition("stored model already taken");
+}
+
+std::shared_ptr<RecommendService::StoredModelReader> RecommendService::StartReadingStoredModel(
+    const DBImpl& db) {
+  return std::make_shared<StoredModelReader>(db.env(), db.derived_dir() + "/" + kModelFileName,
+                                             db.derived_dir() + "/" + kRetrievalFileName,
+                                             SettingsFor(db));
+}
+
+RecommendService::ParseSettings RecommendService::SettingsFor(const DBImpl& db) {
+  ParseSettings settings;
+  settings.config = ComponentConfigFor(db, 2);
+  settings.two_stage_min_items = g_two_stage_min_items.load();
+  return settings;
+}
+
+StatusOr<std::shared_ptr<RecommendService::Model>> RecommendService::ReadModel(
+    StoredModelReader& reader, RetrievalLoad* retrieval_load_out, ModelFile* file_out,
+    const std::function<void()>& catalog_ready) {
+  RECDB_ASSIGN_OR_RETURN(ParsedModel parsed, reader.Take());
+  const std::shared_ptr<Model>& model = parsed.model;
+  if (model->data->num_users() > db_->UserIdLimit()) {
+    return Problem("its dataset does not fit this database: " +
+                   std::to_string(model->data->num_users()) + " users, the database has " +
+                   std::to_string(db_->UserIdLimit()));
+  }
+  // The model must describe this database: the same items at the same
+  // internal ids (a model file copied from elsewhere does not).
+  const std::vector<std::string> ids = db_->ItemExternalIds();
+  for (uint32_t i = 0; i < model->data->num_items(); ++i) {
+    const std::string& stored = model->data->item_ids()[i];
+    const bool hole = stored.starts_with("\xff#");
+    if (!hole && (i >= ids.size() || ids[i] != stored)) {
+      return Problem("its item " + std::to_string(i) + " is not this database's");
+    }
+  }
+  if (model->fused->num_items() != model->data->num_items()) {
+    return Corrupt("the blend and the dataset disagree on the item count");
   }
   if (model->facts->categories.size() != model->data->num_items()) {
-    return corrupt("the care facts and the dataset disagree on the item count");
+    return Corrupt("the care facts and the dataset disagree on the item count");
   }
   if (catalog_ready) catalog_ready();
   model->cold = rerank::ColdItems::Build(model->facts->popularity, *catalog_);
@@ -561,17 +680,19 @@ StatusOr<std::shared_ptr<RecommendService::Model>> RecommendService::ReadModel(
     if (model->names[j] == "cooc_symmetric") model->cooc_component = static_cast<int>(j);
     if (model->names[j] == "content") model->content_component = static_cast<int>(j);
   }
-  model->version = file->header.model_version;
-  model->covered_sequence = file->header.covered_sequence;
+  const ModelFileHeader& header = parsed.file.header;
+  model->version = header.model_version;
+  model->covered_sequence = header.covered_sequence;
   model->report.model_version = model->version;
-  model->report.events = file->header.events;
-  model->report.trained_at = file->header.trained_at;
+  model->report.events = header.events;
+  model->report.trained_at = header.trained_at;
   model->report.validation_ndcg = model->fused->validation_ndcg();
   for (const auto& [name, w] : model->fused->Weights()) model->report.weights[name] = w;
   // What Load left for the background (the iALS retrieval index when it was
   // not stored) runs on the Scheduler (decision 7); a read-only database
   // runs none and serves those components in full. Work that runs after its
   // model was replaced does nothing.
+  RetrievalLoad& retrieval_load = parsed.retrieval_load;
   for (models::Recommender::DeferredWork& work : model->fused->TakeDeferredWork()) {
     ++retrieval_load.deferred;
     db_->scheduler()->Post("build retrieval index", [this, work = std::move(work)] {
@@ -580,7 +701,7 @@ StatusOr<std::shared_ptr<RecommendService::Model>> RecommendService::ReadModel(
     });
   }
   *retrieval_load_out = std::move(retrieval_load);
-  if (file_out != nullptr) *file_out = std::move(file).value();
+  if (file_out != nullptr) *file_out = std::move(parsed.file);
   return model;
 }
 
@@ -596,10 +717,13 @@ void RecommendService::ServeLoaded(std::shared_ptr<const Model> model, Retrieval
   RetireOnThisThread(std::move(replaced));
 }
 
-Status RecommendService::LoadStoredModel(const std::function<void()>& catalog_ready) {
+Status RecommendService::LoadStoredModel(const std::function<void()>& catalog_ready,
+                                         const std::shared_ptr<StoredModelReader>& started) {
   std::lock_guard<std::mutex> train_lock(train_mu_);
+  std::shared_ptr<StoredModelReader> own = started;
+  if (own == nullptr) own = StartReadingStoredModel(*db_);
   RetrievalLoad load;
-  auto model = ReadModel(ModelPath(), RetrievalPath(), &load, nullptr, catalog_ready);
+  auto model = ReadModel(*own, &load, nullptr, catalog_ready);
   if (catalog_ready) catalog_ready();
   if (model.status().IsNotFound()) return Status::OK();
   if (!model.ok()) {
@@ -618,7 +742,8 @@ Status RecommendService::InstallModel(const std::string& dir) {
   const std::string retrieval_path = dir + "/" + kRetrievalFileName;
   RetrievalLoad load;
   ModelFile file;
-  auto model = ReadModel(model_path, retrieval_path, &load, &file);
+  StoredModelReader reader(db_->env(), model_path, retrieval_path, SettingsFor(*db_));
+  auto model = ReadModel(reader, &load, &file);
   if (model.status().IsNotFound()) {
     return Status::InvalidArgument("install model: no " + model_path);
   }

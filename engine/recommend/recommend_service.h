@@ -121,8 +121,22 @@ class RecommendService {
   // not trusted: it is left unused, the reason is kept (StoredModelProblem)
   // and OK is returned, so the caller retrains. `catalog_ready`, when set,
   // is called (once or more) before the item catalog is first read: Open
-  // loads the catalog on another thread meanwhile.
-  Status LoadStoredModel(const std::function<void()>& catalog_ready = nullptr);
+  // loads the catalog on another thread meanwhile. `files`, when set, has
+  // been reading ModelPath() and RetrievalPath() since before the database's
+  // state loaded (DBImpl::OpenImpl); else they are read here.
+  class StoredModelReader;
+  Status LoadStoredModel(const std::function<void()>& catalog_ready = nullptr,
+                         const std::shared_ptr<StoredModelReader>& started = nullptr);
+  // Starts reading `db`'s stored model on a thread of its own: the files
+  // mapped and verified (model_file.h), then everything of the model that
+  // does not depend on the database's state parsed (the fused model, the
+  // retrieval file's state, the care facts). DBImpl::OpenImpl starts it
+  // before RocksDB opens and the id maps load, and hands it to
+  // LoadStoredModel (`started`), which checks the parsed model against the
+  // database (items, users) before serving it; a model that failed
+  // verification is never parsed. Needs only db's options, env and path.
+  // Destroying it unused cancels the verification and joins the thread.
+  static std::shared_ptr<StoredModelReader> StartReadingStoredModel(const DBImpl& db);
   // DB::InstallModel: serves the model files in `dir` (kModelFileName and,
   // optionally, kRetrievalFileName, as Train writes them) once they verify
   // as LoadStoredModel verifies, and writes them to DIR/derived; on any error
@@ -188,10 +202,17 @@ class RecommendService {
   // that does not parse; FailedPrecondition for a model that does not
   // describe this database (other items at its internal ids, another
   // min_pair_users, an unknown component). train_mu_ held.
-  StatusOr<std::shared_ptr<Model>> ReadModel(const std::string& model_path,
-                                             const std::string& retrieval_path,
-                                             RetrievalLoad* load, ModelFile* file,
+  // The files and what does not depend on the database come from `reader`.
+  StatusOr<std::shared_ptr<Model>> ReadModel(StoredModelReader& reader, RetrievalLoad* load,
+                                             ModelFile* file,
                                              const std::function<void()>& catalog_ready = nullptr);
+  // ReadModel's first part (StoredModelReader's thread): Corruption,
+  // FailedPrecondition (another min_pair_users, an unknown component).
+  struct ParsedModel;
+  struct ParseSettings;
+  static ParseSettings SettingsFor(const DBImpl& db);
+  static StatusOr<ParsedModel> ParseModel(ModelFile file, StatusOr<ModelFile> retrieval_file,
+                                          const ParseSettings& settings);
   // Swaps `model` in (ReadModel's) and retires the old one. train_mu_ held.
   void ServeLoaded(std::shared_ptr<const Model> model, RetrievalLoad load);
   // `as_of`: see RecommendAsOf; unset = now (real time).
@@ -206,7 +227,7 @@ class RecommendService {
   Status StoreWeights(const Model& model, double validation_ndcg);
   // Writes `model` to the model file.
   Status SaveModel(const Model& model) const;
-  std::string ModelPath() const;
+  std::string ModelPath() const;      // DIR/derived/fused.model
   std::string RetrievalPath() const;  // DIR/derived/fused.retrieval
 
   // The learned policy (learned_policy_service.cc).

@@ -41,6 +41,34 @@ TEST(Crc32cTest, HardwarePathEqualsTables) {
     }
   }
   EXPECT_EQ(Crc32c(s), Crc32cExtendPortable(0, s.data(), s.size()));
+  // Past three 4 KB strides the instruction path runs three streams: every
+  // length around one and two blocks, from a non-zero start.
+  std::string big(40000, '\0');
+  for (char& c : big) c = static_cast<char>((x = x * 1103515245u + 12345u) >> 24);
+  for (size_t n : {12287, 12288, 12289, 12296, 24575, 24576, 24583, 36864, 39999}) {
+    for (size_t start = 0; start < 2; ++start) {
+      ASSERT_EQ(Crc32cExtend(7, big.data() + start, n), Crc32cExtendPortable(7, big.data() + start, n))
+          << start << " " << n;
+    }
+  }
+}
+
+// Pieces checksummed apart (ReadModelFile verifies a payload's chunks on two
+// threads) combine into the checksum of the whole, for every cut, including
+// empty pieces, and for a piece long enough to use the high powers.
+TEST(Crc32cTest, CombineOfPiecesEqualsWhole) {
+  std::string s(3000, '\0');
+  uint32_t x = 777;
+  for (char& c : s) c = static_cast<char>((x = x * 1103515245u + 12345u) >> 24);
+  for (size_t cut = 0; cut <= s.size(); cut += (cut < 40 ? 1 : 97)) {
+    const uint32_t a = Crc32c(s.data(), cut);
+    const uint32_t b = Crc32c(s.data() + cut, s.size() - cut);
+    ASSERT_EQ(Crc32cCombine(a, b, s.size() - cut), Crc32c(s)) << cut;
+  }
+  const std::string big(5'000'000, '\x5a');
+  const std::string whole = s + big;
+  EXPECT_EQ(Crc32cCombine(Crc32c(s), Crc32c(big), big.size()), Crc32c(whole));
+  EXPECT_NE(Crc32cCombine(Crc32c(s), Crc32c(big), big.size() - 1), Crc32c(whole));
 }
 
 TEST(StatusTest, CarriesCodeAndMessage) {

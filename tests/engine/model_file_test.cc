@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -204,6 +205,43 @@ TEST(ModelFileTest, ADamagedModelFileIsNeverServed) {
   EXPECT_NE(OpenOrDie(dir.path())->GetStats()->model_version, 0u);
 }
 
+// A payload past kParallelVerifyBytes is verified in chunks on two threads
+// (the 10M-event model: 850 MB): a flipped byte in the first, a middle or
+// the last chunk is still a mismatch, and a set cancel flag stops the read
+// (Aborted) instead of returning an unverified file.
+TEST(ModelFileTest, AChunkedVerificationFindsAFlipAnywhereAndCanBeCancelled) {
+  TempDir dir;
+  const std::string path = dir.path() + "/big.model";
+  std::string payload(kParallelVerifyBytes * 2 + 12345, '\0');
+  uint32_t x = 99;
+  for (char& c : payload) c = static_cast<char>((x = x * 1103515245u + 12345u) >> 24);
+  ModelFileHeader header;
+  header.model_version = 7;
+  ASSERT_TRUE(WriteModelFile(Env::Default(), path, header, payload).ok());
+  auto read = ReadModelFile(Env::Default(), path);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->header.model_version, 7u);
+  EXPECT_EQ(read->payload(), payload);
+  read = Status::NotFound("released");
+  std::atomic<bool> cancel{true};
+  EXPECT_TRUE(ReadModelFile(Env::Default(), path, &cancel).status().IsAborted());
+  for (size_t where : {size_t{3}, payload.size() / 2, payload.size() - 1}) {
+    SCOPED_TRACE(where);
+    std::string bad = payload;
+    bad[where] = static_cast<char>(bad[where] ^ 0x01);
+    // The header (and its payload CRC) of the good payload, the bad bytes.
+    ASSERT_TRUE(WriteModelFile(Env::Default(), path, header, payload).ok());
+    {
+      std::fstream f(path, std::ios::binary | std::ios::in | std::ios::out);
+      f.seekp(static_cast<std::streamoff>(kModelFileHeaderSize + where));
+      f.put(bad[where]);
+    }
+    auto damaged = ReadModelFile(Env::Default(), path);
+    EXPECT_TRUE(damaged.status().IsCorruption()) << damaged.status().ToString();
+    EXPECT_NE(damaged.status().message().find("payload checksum"), std::string::npos);
+  }
+}
+
 TEST(ModelFileTest, AModelFileFromAnotherDatabaseIsNotServed) {
   TempDir a, b;
   {
@@ -228,6 +266,38 @@ TEST(ModelFileTest, AModelFileFromAnotherDatabaseIsNotServed) {
   auto stats = db->GetStats();
   EXPECT_EQ(stats->model_version, 0u);
   EXPECT_NE(stats->model_problem.find("not this database's"), std::string::npos)
+      << stats->model_problem;
+}
+
+// The user count is checked against the loaded id maps after the model was
+// parsed (on Open's reader thread, before the id maps were in): a model of
+// the same items with more users than this database has is not served.
+TEST(ModelFileTest, AModelWithMoreUsersThanTheDatabaseIsNotServed) {
+  TempDir a, b;
+  {
+    auto db = OpenOrDie(a.path());
+    RecordWorld(*db, "m");
+    ASSERT_TRUE(db->Train().ok());
+  }
+  {
+    // The same items at the same internal ids (u0..u9 meet all 24 in the
+    // same order), a quarter of the users.
+    auto db = OpenOrDie(b.path());
+    std::vector<Event> events;
+    for (int u = 0; u < 10; ++u) {
+      for (int j = 0; j < 8; ++j) {
+        events.push_back(MakeEvent("u" + std::to_string(u),
+                                   (u % 2 ? "a" : "b") + std::to_string((u + j) % 12), "view",
+                                   kT0 + u * 100 + j));
+      }
+    }
+    ASSERT_TRUE(db->RecordEvents({}, events).ok());
+  }
+  std::filesystem::copy_file(ModelPath(a.path()), ModelPath(b.path()));
+  auto db = OpenOrDie(b.path());
+  auto stats = db->GetStats();
+  EXPECT_EQ(stats->model_version, 0u);
+  EXPECT_NE(stats->model_problem.find("does not fit this database"), std::string::npos)
       << stats->model_problem;
 }
 
