@@ -12,7 +12,9 @@
 // serves the stored model anyway, using later events at serving time).
 // --retrain trains first regardless. The incremental retrain's ratio needs
 // a full Train timed in the same run: without a first Train (reused model)
-// it is printed against the stored model's fit seconds, marked as such.
+// it is printed against the stored model's own Train seconds (which stop
+// before its model write: so does the incremental figure compared with
+// them), marked as such; a model an incremental retrain wrote is no anchor.
 //
 // --incremental-only measures just the incremental retrain (the issue-17 bar
 // "<= 20% of a full Train"): import and first Train only when --dir does not
@@ -22,7 +24,7 @@
 // The 1% more events come from the same synthetic world generator (seed,
 // items, users) over the day after the stored period: new events of the same
 // users on the same catalog, deterministic, a day later at every repeat
-// (OnePercentMore).
+// (RecordOnePercentMore).
 #include <sys/resource.h>
 
 #include <atomic>
@@ -525,7 +527,7 @@ int BenchScaleMain(int argc, char** argv) {
   // 4. Serving idle and during a retrain.
   // (--train-only: none of 4 and 5.)
   Serving serving;
-  double retrain_1pct_s = 0;
+  double retrain_1pct_s = 0, retrain_1pct_ratio = 0;
   if (!train_only) {
     auto measured = MeasureServing(db.get(), users, requests, k, stages);
     if (!measured.ok()) return Fail("serving", measured.status());
@@ -535,6 +537,9 @@ int BenchScaleMain(int argc, char** argv) {
     auto incremental = MeasureIncremental(db.get(), items, users, events, 0, k, stages);
     if (!incremental.ok()) return Fail("incremental retrain", incremental.status());
     retrain_1pct_s = incremental->seconds;
+    // Like with like (IncrementalOnly): a stored model's seconds stop before its model write.
+    const double compared_s = reused_model ? incremental->report.seconds : incremental->seconds;
+    retrain_1pct_ratio = full_train_s > 0 ? compared_s / full_train_s : 0.0;
   }
   if (Status s = db->Close(); !s.ok()) return Fail("close", s);
   if (!keep) std::filesystem::remove_all(dir);
@@ -571,8 +576,7 @@ int BenchScaleMain(int argc, char** argv) {
                 serving.idle.p99, serving.during.p50, serving.during.p99, p99_ratio,
                 serving.idle_before.p99, serving.idle_after.p99, serving.idle.n, serving.during.n,
                 serving.during_slow, serving.during_slow_preempted,
-                serving.retrain_s, serving.retrain_threads, retrain_1pct_s,
-                full_train_s > 0 ? retrain_1pct_s / full_train_s : 0.0);
+                serving.retrain_s, serving.retrain_threads, retrain_1pct_s, retrain_1pct_ratio);
     return 0;
   }
   std::printf("world: %lld items, %lld users, %lld events\n", static_cast<long long>(items),
@@ -600,8 +604,8 @@ int BenchScaleMain(int argc, char** argv) {
               "switch while serving)\n",
               serving.during_slow, serving.during_slow_preempted);
   std::printf("incremental retrain after 1%% more events: %.1f s (%.2fx %s, %.1f s)\n",
-              retrain_1pct_s, full_train_s > 0 ? retrain_1pct_s / full_train_s : 0.0,
-              reused_model ? "the stored model's Train, another run" : "the first Train",
+              retrain_1pct_s, retrain_1pct_ratio,
+              reused_model ? "the stored model's Train, another run, each up to its model write" : "the first Train",
               full_train_s);
   return 0;
 }
