@@ -864,9 +864,10 @@ Status Fused::Save(ModelWriter& out) const {
   out.Put<uint64_t>(models_.size());
   for (size_t j = 0; j < models_.size(); ++j) {
     out.PutString(components_[j].name);
-    ModelWriter part = out.Child();  // shares objects stored once (PutShared)
+    // In place (no copy of a component's state); shares objects stored once (PutShared).
+    ModelWriter part = out.BeginBlock();
     RECDB_RETURN_IF_ERROR(models_[j]->Save(part).WithContext(components_[j].name));
-    out.PutBlock(part);
+    out.EndBlock(part);
   }
   out.PutVector(weights_);
   out.Put(validation_ndcg_);

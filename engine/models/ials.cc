@@ -114,18 +114,26 @@ Status Ials::Fit(const Dataset& data) {
   stored_user_rows_ = 0;
   user_factors_.resize(data.num_users(), o.factors);
   item_factors_.resize(data.num_items(), o.factors);
-  for (Eigen::Index k = 0; k < user_factors_.size(); ++k) user_factors_.data()[k] = normal(rng);
-  for (Eigen::Index k = 0; k < item_factors_.size(); ++k) item_factors_.data()[k] = normal(rng);
+  // Rows [0, warm_users) and [0, warm_items) start from a previous fit.
+  Eigen::Index warm_users = 0, warm_items = 0;
   int iterations = o.iterations;
   if (warm_ && warm_->item_factors_.cols() == o.factors) {
     // Ids are stable (new users and items are appended), so each known row
     // starts where the previous fit left it; new rows start random.
     const Eigen::Map<const Matrix> previous_users = warm_->user_factors();
-    const Eigen::Index users = std::min(user_factors_.rows(), previous_users.rows());
-    const Eigen::Index items = std::min(item_factors_.rows(), warm_->item_factors_.rows());
-    user_factors_.topRows(users) = previous_users.topRows(users);
-    item_factors_.topRows(items) = warm_->item_factors_.topRows(items);
+    warm_users = std::min(user_factors_.rows(), previous_users.rows());
+    warm_items = std::min(item_factors_.rows(), warm_->item_factors_.rows());
+    user_factors_.topRows(warm_users) = previous_users.topRows(warm_users);
+    item_factors_.topRows(warm_items) = warm_->item_factors_.topRows(warm_items);
     iterations = o.warm_iterations;
+  }
+  // Only the other rows are drawn (row-major: a row's factors are
+  // contiguous): at 1M users a warm start drew 64M normals it overwrote.
+  for (Eigen::Index k = warm_users * o.factors; k < user_factors_.size(); ++k) {
+    user_factors_.data()[k] = normal(rng);
+  }
+  for (Eigen::Index k = warm_items * o.factors; k < item_factors_.size(); ++k) {
+    item_factors_.data()[k] = normal(rng);
   }
   warm_.reset();
   const Rows user_rows{&data, true}, item_rows{&data, false};

@@ -100,7 +100,14 @@ struct SharedObjects {
 
 class ModelWriter {
  public:
-  ModelWriter() : shared_(std::make_shared<internal::SharedObjects>()) {}
+  ModelWriter()
+      : out_(std::make_shared<std::string>()), shared_(std::make_shared<internal::SharedObjects>()) {}
+  // Moved, not copied: a copy would share the buffer (blocks written in
+  // place do, on purpose).
+  ModelWriter(const ModelWriter&) = delete;
+  ModelWriter& operator=(const ModelWriter&) = delete;
+  ModelWriter(ModelWriter&&) = default;
+  ModelWriter& operator=(ModelWriter&&) = default;
   // A writer for a block of this one (PutBlock): objects written with
   // PutShared through either are written once. Its block must be put, in
   // the order the children were written, or the references go wrong.
@@ -109,21 +116,46 @@ class ModelWriter {
     w.shared_ = shared_;
     return w;
   }
+  // A block written in place (the bytes PutBlock(child) would write, without
+  // the child's own buffer and the copy into this one: a model of 900 MB is
+  // not copied block by block into its parents): BeginBlock writes the
+  // length prefix as a placeholder and returns a writer appending to this
+  // writer's buffer, sharing its objects (as Child); EndBlock(block) sets
+  // the length. Until EndBlock nothing else may write to this writer, and
+  // blocks begun on the block itself must have ended.
+  ModelWriter BeginBlock() {
+    const size_t at = out_->size();
+    Put<uint64_t>(0);
+    Align();
+    ModelWriter w;
+    w.out_ = out_;
+    w.shared_ = shared_;
+    w.length_at_ = at;
+    w.start_ = out_->size();
+    return w;
+  }
+  void EndBlock(const ModelWriter& block) {
+    const uint64_t n = out_->size() - block.start_;
+    std::memcpy(out_->data() + block.length_at_, &n, sizeof(n));
+  }
+  // Capacity for `bytes` in all (a hint: a writer that knows its output's
+  // size, e.g. from the last file written, grows without reallocating).
+  void Reserve(size_t bytes) { out_->reserve(bytes); }
 
   template <typename T>
   void Put(T v) {
     static_assert(std::is_arithmetic_v<T>, "scalars only");
-    out_.append(reinterpret_cast<const char*>(&v), sizeof(T));
+    out_->append(reinterpret_cast<const char*>(&v), sizeof(T));
   }
   void PutString(std::string_view s) {
     Put<uint64_t>(s.size());
-    out_.append(s.data(), s.size());
+    out_->append(s.data(), s.size());
   }
   template <typename T>
   void PutArray(const T* data, size_t n) {
     static_assert(std::is_arithmetic_v<T>, "arrays of scalars only");
     Put<uint64_t>(n);
-    out_.append(reinterpret_cast<const char*>(data), n * sizeof(T));
+    out_->append(reinterpret_cast<const char*>(data), n * sizeof(T));
   }
   template <typename T>
   void PutVector(const std::vector<T>& v) {
@@ -136,7 +168,7 @@ class ModelWriter {
     static_assert(std::is_arithmetic_v<T> && alignof(T) <= 8, "arrays of scalars only");
     Put<uint64_t>(v.size());
     Align();
-    out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+    out_->append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
   }
   // `object` in full (a 1, then save(*object, *this)) the first time this
   // writer or a relative sees it, else a 0 and the index of its first write.
@@ -160,18 +192,22 @@ class ModelWriter {
   // A length-prefixed block written by another writer (a component's state).
   // Its bytes start 8-aligned relative to this writer.
   void PutBlock(const ModelWriter& inner) {
-    Put<uint64_t>(inner.out_.size());
+    Put<uint64_t>(inner.out_->size());
     Align();
-    out_.append(inner.out_);
+    out_->append(*inner.out_);
   }
 
-  const std::string& bytes() const { return out_; }
-  std::string Release() { return std::move(out_); }
+  // Of a writer that is not a BeginBlock block.
+  const std::string& bytes() const { return *out_; }
+  std::string Release() { return std::move(*out_); }
 
  private:
-  void Align() { out_.append((8 - out_.size() % 8) % 8, '\0'); }
+  // Blocks start 8-aligned in their buffer (BeginBlock), so alignment
+  // relative to the buffer is alignment relative to this writer.
+  void Align() { out_->append((8 - out_->size() % 8) % 8, '\0'); }
 
-  std::string out_;
+  std::shared_ptr<std::string> out_;  // shared with in-place blocks (BeginBlock)
+  size_t length_at_ = 0, start_ = 0;  // of an in-place block: its length prefix, its first byte
   std::shared_ptr<internal::SharedObjects> shared_;
 };
 

@@ -275,6 +275,80 @@ TEST(ModelIoTest, StoredArraysAreAlignedAndViewedInPlace) {
   EXPECT_EQ(std::vector<uint64_t>(copied.begin(), copied.end()), wide);
 }
 
+// Blocks written in place (BeginBlock / EndBlock: no buffer per block, no
+// copy into the parent; how a model file is written) are the bytes that
+// Child() + PutBlock write: lengths, alignment of stored arrays, nesting and
+// shared objects alike.
+TEST(ModelIoTest, InPlaceBlocksWriteTheSameBytesAsPutBlock) {
+  auto table = std::make_shared<const ItemNeighbours>(BuildCosineNeighbours(Clustered(), 0, 1));
+  const std::vector<float> floats = {1.5f, -2.0f, 3.25f};
+  const std::vector<uint64_t> wide = {1, 2, 3};
+  ModelWriter copied;  // the reference: a buffer per block, copied into its parent
+  {
+    copied.Put<uint8_t>(1);
+    ModelWriter a = copied.Child();
+    a.Put<uint8_t>(7);  // misaligns what follows
+    a.PutStored(std::span<const float>(floats));
+    a.PutShared<ItemNeighbours>(table, SaveNeighbours);
+    ModelWriter nested = a.Child();
+    nested.Put<uint16_t>(3);
+    nested.PutStored(std::span<const uint64_t>(wide));
+    a.PutBlock(nested);
+    copied.PutBlock(a);
+    ModelWriter b = copied.Child();
+    b.PutShared<ItemNeighbours>(table, SaveNeighbours);  // a reference
+    copied.PutBlock(b);
+    ModelWriter empty = copied.Child();
+    copied.PutBlock(empty);
+    copied.PutStored(std::span<const uint64_t>(wide));
+  }
+  ModelWriter in_place;
+  {
+    in_place.Reserve(1024);
+    in_place.Put<uint8_t>(1);
+    ModelWriter a = in_place.BeginBlock();
+    a.Put<uint8_t>(7);
+    a.PutStored(std::span<const float>(floats));
+    a.PutShared<ItemNeighbours>(table, SaveNeighbours);
+    ModelWriter nested = a.BeginBlock();
+    nested.Put<uint16_t>(3);
+    nested.PutStored(std::span<const uint64_t>(wide));
+    a.EndBlock(nested);
+    in_place.EndBlock(a);
+    ModelWriter b = in_place.BeginBlock();
+    b.PutShared<ItemNeighbours>(table, SaveNeighbours);
+    in_place.EndBlock(b);
+    ModelWriter empty = in_place.BeginBlock();
+    in_place.EndBlock(empty);
+    in_place.PutStored(std::span<const uint64_t>(wide));
+  }
+  ASSERT_EQ(in_place.bytes().size(), copied.bytes().size());
+  EXPECT_TRUE(in_place.bytes() == copied.bytes());
+
+  ModelReader in(in_place.bytes(), "test");
+  uint8_t tag = 0, inner_tag = 0;
+  uint16_t nested_tag = 0;
+  ModelReader ra(""), rn(""), rb(""), re("");
+  StoredArray<float> f;
+  StoredArray<uint64_t> w, w2;
+  std::shared_ptr<const ItemNeighbours> x, y;
+  ASSERT_TRUE(in.Get(&tag) && in.GetBlock(&ra, "a") && in.GetBlock(&rb, "b") && in.GetBlock(&re, "e") &&
+              in.GetStored(&w2));
+  ASSERT_TRUE(ra.Get(&inner_tag) && ra.GetStored(&f) && ra.GetShared<ItemNeighbours>(&x, LoadNeighbours) &&
+              ra.GetBlock(&rn, "nested"));
+  ASSERT_TRUE(rn.Get(&nested_tag) && rn.GetStored(&w));
+  ASSERT_TRUE(rb.GetShared<ItemNeighbours>(&y, LoadNeighbours)) << rb.status().ToString();
+  EXPECT_TRUE(in.Finish().ok() && ra.Finish().ok() && rn.Finish().ok() && rb.Finish().ok() &&
+              re.Finish().ok());
+  EXPECT_EQ(tag, 1);
+  EXPECT_EQ(inner_tag, 7);
+  EXPECT_EQ(nested_tag, 3);
+  EXPECT_EQ(std::vector<float>(f.begin(), f.end()), floats);
+  EXPECT_EQ(std::vector<uint64_t>(w.begin(), w.end()), wide);
+  EXPECT_EQ(std::vector<uint64_t>(w2.begin(), w2.end()), wide);
+  EXPECT_EQ(x.get(), y.get());
+}
+
 TEST(ModelIoTest, SharedObjectsAreWrittenOnceAndReadBackAsOne) {
   auto table = std::make_shared<const ItemNeighbours>(BuildCosineNeighbours(Clustered(), 0, 1));
   ModelWriter out;

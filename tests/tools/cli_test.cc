@@ -80,6 +80,49 @@ TEST_F(CliTest, BenchFlagsAreChecked) {
   EXPECT_NE(help.out.find("--ef-construction"), std::string::npos) << help.out;
 }
 
+// `bench scale --incremental-only` (issue #17's "incremental retrain after
+// 1% new events" bar, measured alone): 1% more events of the same world, an
+// incremental retrain (the blend kept), its anchor this run's Train, or on a
+// reused database the stored model's; a model an incremental retrain wrote
+// is no anchor for the next.
+TEST_F(CliTest, BenchScaleIncrementalOnly) {
+  const std::string world = "bench scale --items 200 --users 100 --events 2000 --incremental-only --json";
+  RunResult fresh = Run(world + " --agreement-users 20");
+  ASSERT_EQ(fresh.code, 0) << fresh.err;
+  json f = json::parse(fresh.out);
+  EXPECT_EQ(f["events_before"], 2000);
+  EXPECT_EQ(f["new_events"], 20);
+  EXPECT_TRUE(f["incremental_warm"].get<bool>()) << fresh.out;
+  EXPECT_FALSE(f["reused_model"].get<bool>());
+  EXPECT_GT(f["full_train_s"].get<double>(), 0);
+  EXPECT_GT(f["full_train_cpu_s"].get<double>(), 0);
+  EXPECT_GT(f["incremental_s"].get<double>(), 0);
+  EXPECT_GT(f["incremental_ratio"].get<double>(), 0);
+  EXPECT_TRUE(f["incremental_s_by_component"].contains("ials")) << fresh.out;
+  EXPECT_EQ(f["incremental_s_by_component"]["blend"], 0.0);
+  EXPECT_EQ(f["agreement_users"], 20);
+  EXPECT_GT(f["agreement_at_k"].get<double>(), 0.5);
+  EXPECT_LE(f["agreement_at_k"].get<double>(), 1.0);
+
+  const std::string d = dir_.Sub("scale");
+  ASSERT_EQ(Run("bench scale --items 200 --users 100 --events 2000 --train-only --dir " + d).code, 0);
+  RunResult reused = Run(world + " --dir " + d);
+  ASSERT_EQ(reused.code, 0) << reused.err;
+  json r = json::parse(reused.out);
+  EXPECT_TRUE(r["reused_model"].get<bool>());
+  EXPECT_EQ(r["events_before"], 2000);
+  EXPECT_GT(r["full_train_s"].get<double>(), 0);  // the stored model's own Train
+  EXPECT_EQ(r["full_train_cpu_s"], 0.0);          // not stored
+  EXPECT_TRUE(r["incremental_warm"].get<bool>());
+  RunResult again = Run(world + " --dir " + d);  // the model is now an incremental one
+  ASSERT_EQ(again.code, 0) << again.err;
+  json a = json::parse(again.out);
+  EXPECT_EQ(a["events_before"], 2020);
+  EXPECT_EQ(a["new_events"], 20);
+  EXPECT_EQ(a["full_train_s"], 0.0) << again.out;
+  EXPECT_NE(again.err.find("no full-Train anchor"), std::string::npos) << again.err;
+}
+
 TEST_F(CliTest, ErrorsNameTheProblem) {
   RunResult r = Run("stats " + dir_.Sub("missing"));
   EXPECT_EQ(r.code, 1);

@@ -12,7 +12,19 @@
 // serves the stored model anyway, using later events at serving time).
 // --retrain trains first regardless. The incremental retrain's ratio needs
 // a full Train timed in the same run: without a first Train (reused model)
-// it is printed against the stored model's fit seconds, marked as such.
+// it is printed against the stored model's own Train seconds (which stop
+// before its model write: so does the incremental figure compared with
+// them), marked as such; a model an incremental retrain wrote is no anchor.
+//
+// --incremental-only measures just the incremental retrain (the issue-17 bar
+// "<= 20% of a full Train"): import and first Train only when --dir does not
+// hold them already, then no open-to-first-Recommend and no serving phases;
+// straight to the 1% more events and the incremental retrain.
+//
+// The 1% more events come from the same synthetic world generator (seed,
+// items, users) over the day after the stored period: new events of the same
+// users on the same catalog, deterministic, a day later at every repeat
+// (RecordOnePercentMore).
 #include <sys/resource.h>
 
 #include <atomic>
@@ -21,6 +33,7 @@
 #include <filesystem>
 #include <functional>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -192,6 +205,199 @@ StatusOr<Serving> MeasureServing(DB* db, int64_t users, size_t requests, size_t 
   return out;
 }
 
+// The world `--items --users --events` stands for (LoadSynthetic's).
+constexpr int64_t kWorldStart = 1700000000;  // SyntheticWorldOptions::start_ts
+constexpr int64_t kWorldDays = 60;           // SyntheticWorldOptions::days
+
+// 1% more events for a database holding `stored` events of the world of
+// `world_events`: the same generator (seed, items, users: the same catalog,
+// the same users' tastes and activity) over one day after the stored period
+// -- the day after the last repeat when earlier runs already added some
+// (repeat r covers day kWorldDays + r) -- so that the events are new, later
+// than every stored one, and the same at every run.
+Status RecordOnePercentMore(DB* db, int64_t items, int64_t users, int64_t world_events, int64_t stored,
+                            int64_t* recorded) {
+  const int64_t more = std::max<int64_t>(1, stored / 100);
+  const int64_t repeat =
+      stored > world_events ? (stored - world_events) / std::max<int64_t>(1, world_events / 100) : 0;
+  tools::SyntheticWorldOptions wo;
+  wo.items = items;
+  wo.users = users;
+  wo.events = more;
+  wo.start_ts = kWorldStart + (kWorldDays + repeat) * 86400;
+  wo.days = 1;
+  const tools::SyntheticWorld world(wo);
+  *recorded = world.num_events();
+  // Items exist already: only the events (LoadSyntheticWorld writes both).
+  std::vector<Event> batch;
+  RECDB_RETURN_IF_ERROR(world.ForEachEvent([&](const Event& e) {
+    batch.push_back(e);
+    if (batch.size() < 10000) return Status::OK();
+    Status s = db->RecordEvents({}, batch);
+    batch.clear();
+    return s;
+  }));
+  return batch.empty() ? Status::OK() : db->RecordEvents({}, batch);
+}
+
+// Top-k item ids for a fixed sample of users (the agreement check).
+StatusOr<std::vector<std::vector<std::string>>> SampleTopK(DB* db, int64_t users, size_t sample,
+                                                          size_t k) {
+  std::mt19937_64 rng(13);
+  std::vector<std::vector<std::string>> out;
+  for (size_t n = 0; n < sample; ++n) {
+    RecommendRequest r;
+    r.user = tools::SyntheticWorld::UserId(static_cast<int64_t>(rng() % users));
+    r.k = k;
+    RECDB_ASSIGN_OR_RETURN(RecommendResponse res, db->Recommend(r));
+    out.emplace_back();
+    for (const Recommendation& x : res.items) out.back().push_back(x.id);
+  }
+  return out;
+}
+
+// What the incremental retrain after 1% more events did.
+struct Incremental {
+  int64_t new_events = 0;
+  double import_s = 0;
+  double seconds = 0, cpu_s = 0;
+  double rss_before_gb = 0, rss_after_gb = 0;  // the process's peak, before and after it
+  std::string load_before, load_after;
+  bool warm = false;  // the serving model's blend was kept (no validation fit)
+  TrainReport report;
+  size_t agreement_users = 0;
+  double agreement = 0;  // mean top-k overlap, the serving model before against the one after
+};
+
+// Stage lines for --stages: wall and process CPU seconds since `t`/`cpu0`.
+std::function<void(const TrainProgress&)> StageReporter(const char* what) {
+  const auto t = Clock::now();
+  const double cpu0 = CpuSeconds();
+  return [t, cpu0, what](const TrainProgress& p) {
+    std::fprintf(stderr, "[%s %8.1f s, %8.1f CPU-s, peak RSS %.2f GB, load %s] %s\n", what, Since(t),
+                 CpuSeconds() - cpu0, PeakRssGb(), LoadAverage().c_str(), p.stage.c_str());
+  };
+}
+
+// 1% more events (RecordOnePercentMore), then Train(incremental) as the
+// scheduled retrains after small batches do: the serving model's blend and
+// context deltas kept, iALS warm-started from its factors. With
+// `agreement_users`, the top-k of that many sampled users from the model
+// serving before (with the new events at serving time) and after.
+StatusOr<Incremental> MeasureIncremental(DB* db, int64_t items, int64_t users, int64_t world_events,
+                                         size_t agreement_users, size_t k, bool stages) {
+  Incremental out;
+  auto stats = db->GetStats();
+  RECDB_RETURN_IF_ERROR(stats.status());
+  const auto t_import = Clock::now();
+  RECDB_RETURN_IF_ERROR(RecordOnePercentMore(db, items, users, world_events, stats->events, &out.new_events)
+                            .WithContext("more events"));
+  out.import_s = Since(t_import);
+  std::vector<std::vector<std::string>> before;
+  if (agreement_users > 0) {
+    RECDB_ASSIGN_OR_RETURN(before, SampleTopK(db, users, agreement_users, k));
+  }
+  out.rss_before_gb = PeakRssGb();
+  out.load_before = LoadAverage();
+  TrainOptions incremental;
+  incremental.incremental = true;
+  if (stages) incremental.on_progress = StageReporter("incremental");
+  const auto t = Clock::now();
+  const double cpu0 = CpuSeconds();
+  auto retrained = db->Train(incremental);
+  RECDB_RETURN_IF_ERROR(retrained.status().WithContext("retrain after 1%"));
+  out.seconds = Since(t);
+  out.cpu_s = CpuSeconds() - cpu0;
+  out.rss_after_gb = PeakRssGb();
+  out.load_after = LoadAverage();
+  out.report = *retrained;
+  auto blend = out.report.seconds_by_recommender.find("blend");
+  out.warm = blend != out.report.seconds_by_recommender.end() && blend->second == 0;
+  if (agreement_users > 0) {
+    RECDB_ASSIGN_OR_RETURN(auto after, SampleTopK(db, users, agreement_users, k));
+    double sum = 0;
+    for (size_t n = 0; n < before.size(); ++n) {
+      const std::set<std::string> was(before[n].begin(), before[n].end());
+      size_t common = 0;
+      for (const std::string& id : after[n]) common += was.count(id);
+      sum += was.empty() ? 1.0 : static_cast<double>(common) / static_cast<double>(was.size());
+    }
+    out.agreement_users = before.size();
+    out.agreement = before.empty() ? 0.0 : sum / static_cast<double>(before.size());
+  }
+  return out;
+}
+
+// --incremental-only: the retrain after 1% more events and its anchor, the
+// first Train of this run (`train_cpu_s` > 0) or the stored model's own Train
+// seconds (reused_model: wall only, from the run that trained it).
+int IncrementalOnly(DB* db, int64_t items, int64_t users, int64_t world_events, size_t agreement_users,
+                    size_t k, bool stages, bool json, bool reused_model, double full_train_s,
+                    double train_cpu_s, bool keep, const std::string& dir) {
+  auto stats = db->GetStats();
+  if (!stats.ok()) return Fail("stats", stats.status());
+  const int64_t events_before = stats->events;
+  auto measured = MeasureIncremental(db, items, users, world_events, agreement_users, k, stages);
+  if (!measured.ok()) return Fail("incremental retrain", measured.status());
+  const Incremental& m = *measured;
+  if (Status s = db->Close(); !s.ok()) return Fail("close", s);
+  if (!keep) std::filesystem::remove_all(dir);
+  // Like with like: a Train of this run by the wall seconds of the Train
+  // call; the stored model by the seconds its Train stored (up to the model
+  // file write, excluded), against the same figure of the incremental one.
+  const double compared_s = reused_model ? m.report.seconds : m.seconds;
+  const double ratio = full_train_s > 0 ? compared_s / full_train_s : 0.0;
+  const double cpu_ratio = train_cpu_s > 0 ? m.cpu_s / train_cpu_s : 0.0;
+  const char* anchor = reused_model
+                           ? "the stored model's own Train (another run, its load; seconds up to the "
+                             "model write, no CPU seconds stored)"
+                           : "the first Train of this run (the Train call)";
+  if (json) {
+    std::printf("{\"items\": %lld, \"users\": %lld, \"events_before\": %lld, \"new_events\": %lld, "
+                "\"new_events_import_s\": %.2f, \"incremental_s\": %.2f, \"incremental_cpu_s\": %.2f, "
+                "\"incremental_train_report_s\": %.2f, \"incremental_warm\": %s, \"incremental_s_by_component\": {",
+                static_cast<long long>(items), static_cast<long long>(users),
+                static_cast<long long>(events_before), static_cast<long long>(m.new_events), m.import_s,
+                m.seconds, m.cpu_s, m.report.seconds, m.warm ? "true" : "false");
+    bool first_entry = true;
+    for (const auto& [name, s] : m.report.seconds_by_recommender) {
+      std::printf("%s\"%s\": %.2f", first_entry ? "" : ", ", name.c_str(), s);
+      first_entry = false;
+    }
+    std::printf("}, \"peak_rss_gb_before\": %.2f, \"peak_rss_gb_after\": %.2f, \"load_before\": \"%s\", "
+                "\"load_after\": \"%s\", \"reused_model\": %s, \"full_train_s\": %.2f, "
+                "\"full_train_cpu_s\": %.2f, \"incremental_ratio\": %.3f, \"incremental_cpu_ratio\": %.3f, "
+                "\"agreement_users\": %zu, \"agreement_at_k\": %.4f}\n",
+                m.rss_before_gb, m.rss_after_gb, m.load_before.c_str(), m.load_after.c_str(),
+                reused_model ? "true" : "false", full_train_s, train_cpu_s, ratio, cpu_ratio,
+                m.agreement_users, m.agreement);
+    return 0;
+  }
+  std::printf("world: %lld items, %lld users, %lld events stored\n", static_cast<long long>(items),
+              static_cast<long long>(users), static_cast<long long>(events_before));
+  std::printf("1%% more events: %lld new (the day after the stored ones), recorded in %.1f s\n",
+              static_cast<long long>(m.new_events), m.import_s);
+  std::printf("incremental retrain: %.1f s wall (%.1f s up to the model write), %.1f CPU-s, load %s -> %s%s; "
+              "by component:",
+              m.seconds, m.report.seconds, m.cpu_s, m.load_before.c_str(), m.load_after.c_str(),
+              m.warm ? "" : " (NOT incremental: the blend was learned again)");
+  for (const auto& [name, s] : m.report.seconds_by_recommender) std::printf(" %s %.2f", name.c_str(), s);
+  std::printf("\n");
+  std::printf("full Train, %s: %.1f s", anchor, full_train_s);
+  if (train_cpu_s > 0) std::printf(", %.1f CPU-s", train_cpu_s);
+  if (full_train_s <= 0) std::printf(" (none)");
+  std::printf("\nincremental / full: %.3fx %s", ratio,
+              reused_model ? "(seconds up to the model write, each)" : "wall");
+  if (train_cpu_s > 0) std::printf(", %.3fx CPU", cpu_ratio);
+  std::printf(" (bar: <= 0.20x)\n");
+  std::printf("peak RSS: %.2f GB before the retrain, %.2f GB after\n", m.rss_before_gb, m.rss_after_gb);
+  if (m.agreement_users > 0) {
+    std::printf("top-%zu agreement, the model before against the retrained one (%zu users): %.4f\n", k,
+                m.agreement_users, m.agreement);
+  }
+  return 0;
+}
+
 int BenchScaleMain(int argc, char** argv) {
   Flags f("scale");
   f.AddWorldSizeFlags(100000, 1000000, 10000000);
@@ -208,6 +414,15 @@ int BenchScaleMain(int argc, char** argv) {
   f.args().AddSwitch("retrain",
                      "with --dir holding a trained database: train first anyway (default: the "
                      "stored model serves and is measured as it is)");
+  f.args().AddSwitch("incremental-only",
+                     "measure just the incremental retrain after 1% more events (of the same "
+                     "synthetic world, the day after the stored ones): import and first Train only "
+                     "when --dir lacks them, no open or serving phases; against the first Train of "
+                     "this run, or else the stored model's own Train seconds");
+  f.args().AddFlag("agreement-users", "N",
+                   "users whose top-k from the model serving before the incremental retrain and "
+                   "after it are compared (0: none)",
+                   "500");
   f.args().AddFlag("two-stage-min-items", "N",
                    "catalog size from which the blend learns and serves two-stage (an anchor: "
                    "above --items, the exhaustive path)",
@@ -220,6 +435,8 @@ int BenchScaleMain(int argc, char** argv) {
   const bool json = f.Has("json");
   const bool train_only = f.Has("train-only"), stages = f.Has("stages");
   const bool retrain = f.Has("retrain");
+  const bool incremental_only = f.Has("incremental-only");
+  const size_t agreement_users = f.Int("agreement-users", 0);
   const int64_t two_stage_min_items = f.Int("two-stage-min-items", 1);
   if (!f.ok()) return f.exit_code();
   RecommendService::SetTwoStageMinItemsForTesting(static_cast<uint32_t>(two_stage_min_items));
@@ -260,12 +477,7 @@ int BenchScaleMain(int argc, char** argv) {
     const auto t = Clock::now();
     const double cpu0 = CpuSeconds();
     TrainOptions to;
-    if (stages) {
-      to.on_progress = [t, cpu0](const TrainProgress& p) {
-        std::fprintf(stderr, "[train %8.1f s, %8.1f CPU-s, peak RSS %.2f GB, load %s] %s\n", Since(t),
-                     CpuSeconds() - cpu0, PeakRssGb(), LoadAverage().c_str(), p.stage.c_str());
-      };
-    }
+    if (stages) to.on_progress = StageReporter("train");
     auto trained = db->Train(to);
     if (!trained.ok()) return Fail("train", trained.status());
     train_s = Since(t);
@@ -279,8 +491,22 @@ int BenchScaleMain(int argc, char** argv) {
     auto stored = db->GetModelReport();
     if (!stored.ok()) return Fail("model report", stored.status());
     full_train_s = stored->seconds;
+    // A model an incremental retrain wrote (a Train that kept the blend:
+    // its blend took no time) is no anchor for one.
+    auto blend = stored->seconds_by_recommender.find("blend");
+    if (blend != stored->seconds_by_recommender.end() && blend->second == 0) {
+      std::fprintf(stderr,
+                   "bench scale: the stored model was fitted without learning its blend (an "
+                   "incremental retrain, %.1f s): no full-Train anchor; --retrain for one in this run\n",
+                   stored->seconds);
+      full_train_s = 0;
+    }
   }
   const double rss_after_train = PeakRssGb();
+  if (incremental_only) {
+    return IncrementalOnly(db.get(), items, users, events, agreement_users, k, stages, json, reused_model,
+                           full_train_s, train_cpu_s, keep, dir);
+  }
   if (Status s = db->Close(); !s.ok()) return Fail("close", s);
   db.reset();
   const uint64_t model_bytes = DirBytes(dir + "/derived");
@@ -301,37 +527,19 @@ int BenchScaleMain(int argc, char** argv) {
   // 4. Serving idle and during a retrain.
   // (--train-only: none of 4 and 5.)
   Serving serving;
-  double retrain_1pct_s = 0;
+  double retrain_1pct_s = 0, retrain_1pct_ratio = 0;
   if (!train_only) {
     auto measured = MeasureServing(db.get(), users, requests, k, stages);
     if (!measured.ok()) return Fail("serving", measured.status());
     serving = *measured;
 
-    // 5. A retrain after 1% more events (new events of existing users).
-    stats = db->GetStats();
-    {
-      std::mt19937_64 rng(11);
-      std::vector<Event> batch;
-      const int64_t more = std::max<int64_t>(1, stats->events / 100);
-      for (int64_t e = 0; e < more; ++e) {
-        Event ev;
-        ev.user = tools::SyntheticWorld::UserId(static_cast<int64_t>(rng() % users));
-        ev.item = tools::SyntheticWorld::ItemId(static_cast<int64_t>(rng() % items));
-        ev.type = "view";
-        ev.timestamp = 1700000000 + 400 * 86400 + e;
-        batch.push_back(std::move(ev));
-        if (batch.size() == 10000 || e + 1 == more) {
-          if (Status s = db->RecordEvents({}, batch); !s.ok()) return Fail("more events", s);
-          batch.clear();
-        }
-      }
-    }
-    const auto t_re = Clock::now();
-    TrainOptions incremental;  // keep the blend, warm-start iALS (TrainOptions::incremental)
-    incremental.incremental = true;
-    auto retrained = db->Train(incremental);
-    if (!retrained.ok()) return Fail("retrain after 1%", retrained.status());
-    retrain_1pct_s = Since(t_re);
+    // 5. A retrain after 1% more events (MeasureIncremental; no agreement check here).
+    auto incremental = MeasureIncremental(db.get(), items, users, events, 0, k, stages);
+    if (!incremental.ok()) return Fail("incremental retrain", incremental.status());
+    retrain_1pct_s = incremental->seconds;
+    // Like with like (IncrementalOnly): a stored model's seconds stop before its model write.
+    const double compared_s = reused_model ? incremental->report.seconds : incremental->seconds;
+    retrain_1pct_ratio = full_train_s > 0 ? compared_s / full_train_s : 0.0;
   }
   if (Status s = db->Close(); !s.ok()) return Fail("close", s);
   if (!keep) std::filesystem::remove_all(dir);
@@ -368,8 +576,7 @@ int BenchScaleMain(int argc, char** argv) {
                 serving.idle.p99, serving.during.p50, serving.during.p99, p99_ratio,
                 serving.idle_before.p99, serving.idle_after.p99, serving.idle.n, serving.during.n,
                 serving.during_slow, serving.during_slow_preempted,
-                serving.retrain_s, serving.retrain_threads, retrain_1pct_s,
-                full_train_s > 0 ? retrain_1pct_s / full_train_s : 0.0);
+                serving.retrain_s, serving.retrain_threads, retrain_1pct_s, retrain_1pct_ratio);
     return 0;
   }
   std::printf("world: %lld items, %lld users, %lld events\n", static_cast<long long>(items),
@@ -397,8 +604,8 @@ int BenchScaleMain(int argc, char** argv) {
               "switch while serving)\n",
               serving.during_slow, serving.during_slow_preempted);
   std::printf("incremental retrain after 1%% more events: %.1f s (%.2fx %s, %.1f s)\n",
-              retrain_1pct_s, full_train_s > 0 ? retrain_1pct_s / full_train_s : 0.0,
-              reused_model ? "the stored model's Train, another run" : "the first Train",
+              retrain_1pct_s, retrain_1pct_ratio,
+              reused_model ? "the stored model's Train, another run, each up to its model write" : "the first Train",
               full_train_s);
   return 0;
 }
