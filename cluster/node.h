@@ -2,8 +2,9 @@
 //
 // The node is a deterministic state machine over the stream: an applier
 // thread consumes "<stream>.ev.*" with an ordered consumer in stream
-// sequence order, applies the events of the partitions it owns through the
-// public DB::RecordEvents, and commits the last stream sequence of each batch
+// sequence order, applies the events, user upserts and impressions of the
+// partitions it owns and every item upsert through the public DB write calls,
+// and commits the last stream sequence of each batch
 // in the SAME RocksDB write (WriteOptions::applied_position_*), so a kill -9
 // at any point resumes at applied + 1 with no gap and no double. Writes made
 // through any node are published to the log (message id = event id) and
