@@ -732,9 +732,11 @@ Status ClusterNode::ApplyRecords(const RecordRun& run, uint64_t last) {
   wo.applied_position_value = PositionValue(last);
   auto upsert = [&](const WriteOptions& o, size_t begin, size_t end) {
     if (items) {
-      return db_->UpsertItems(o, std::vector<Item>(run.items.begin() + begin, run.items.begin() + end));
+      return db_->UpsertItems(
+          o, std::vector<Item>(run.items.begin() + begin, run.items.begin() + end));
     }
-    return db_->UpsertUsers(o, std::vector<User>(run.users.begin() + begin, run.users.begin() + end));
+    return db_->UpsertUsers(
+        o, std::vector<User>(run.users.begin() + begin, run.users.begin() + end));
   };
   int64_t applied = 0, rejected = 0;
   std::vector<std::pair<uint64_t, int64_t>> applied_by, rejected_by;
@@ -790,10 +792,10 @@ Status ClusterNode::ApplyImpression(const ImpressionRecord& imp, uint64_t sequen
                      rejected > 0 ? by : std::vector<std::pair<uint64_t, int64_t>>{});
 }
 
-Status ClusterNode::FinishApply(const Status& s, uint64_t last, LogRecord::Kind kind,
-                                int64_t applied, int64_t rejected,
-                                const std::vector<std::pair<uint64_t, int64_t>>& applied_by_watch,
-                                const std::vector<std::pair<uint64_t, int64_t>>& rejected_by_watch) {
+Status ClusterNode::FinishApply(
+    const Status& s, uint64_t last, LogRecord::Kind kind, int64_t applied, int64_t rejected,
+    const std::vector<std::pair<uint64_t, int64_t>>& applied_by_watch,
+    const std::vector<std::pair<uint64_t, int64_t>>& rejected_by_watch) {
   std::lock_guard lock(mu_);
   if (!s.ok()) {
     stats_.apply_error = s.ToString();

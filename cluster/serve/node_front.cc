@@ -232,7 +232,9 @@ ApiResponse NodeFront::Answer(ApiService& service, std::string_view method,
     }
     if (!j.empty()) {
       if (!r.ok()) {
-        if (r.status().IsAborted()) return ApiService::Error(503, "no_quorum", r.status().message());
+        if (r.status().IsAborted()) {
+          return ApiService::Error(503, "no_quorum", r.status().message());
+        }
         return ApiService::FromStatus(r.status());
       }
       j["sequence"] = r->last_sequence;

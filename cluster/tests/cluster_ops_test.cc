@@ -399,14 +399,16 @@ TEST_F(ClusterOpsTest, ServedNodesWriteThroughOneAndReadYourWritesThroughAnother
   EXPECT_EQ(w["applied"], true);
   EXPECT_EQ(w["owned"], 1);  // items are global: a, owning 4 partitions, applies it
   EXPECT_EQ(w["upserted"], 1);
-  resp = (*cb)->Send("GET", "/v1/items/i9?min_sequence=" + std::to_string(w["sequence"].get<uint64_t>()),
-                     "", kToken);
+  resp = (*cb)->Send(
+      "GET", "/v1/items/i9?min_sequence=" + std::to_string(w["sequence"].get<uint64_t>()), "",
+      kToken);
   ASSERT_TRUE(resp.ok());
   ASSERT_EQ(resp->status, 200) << resp->body;
   EXPECT_EQ(json::parse(resp->body)["title"], "Nine") << resp->body;
   // A user upsert through b, read through a (which owns the user).
   resp = (*cb)->Send("POST", "/v1/users?request_id=us1",
-                     R"({"users":[{"id":")" + user + R"(","attributes":{"plan":"gold"}}]})", kToken);
+                     R"({"users":[{"id":")" + user + R"(","attributes":{"plan":"gold"}}]})",
+                     kToken);
   ASSERT_TRUE(resp.ok());
   ASSERT_EQ(resp->status, 200) << resp->body;
   w = json::parse(resp->body);
@@ -419,7 +421,8 @@ TEST_F(ClusterOpsTest, ServedNodesWriteThroughOneAndReadYourWritesThroughAnother
   ASSERT_EQ(resp->status, 200) << resp->body;
   EXPECT_NE(resp->body.find("gold"), std::string::npos) << resp->body;
   // An impression through a; retried: the same sequence, recorded once.
-  const std::string shown = R"({"user":")" + user + R"(","items":["i1","i9"],"timestamp":1500000100})";
+  const std::string shown =
+      R"({"user":")" + user + R"(","items":["i1","i9"],"timestamp":1500000100})";
   resp = (*ca)->Send("POST", "/v1/impressions?request_id=im1", shown, kToken);
   ASSERT_TRUE(resp.ok());
   ASSERT_EQ(resp->status, 200) << resp->body;
