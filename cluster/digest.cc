@@ -54,10 +54,12 @@ class Canonical {
 }  // namespace
 
 std::string RecordDigest::ToString() const {
-  char buf[128];
-  std::snprintf(buf, sizeof(buf), "fnv1a64=%016llx users=%lld events=%lld bytes=%llu",
+  char buf[192];
+  std::snprintf(buf, sizeof(buf),
+                "fnv1a64=%016llx users=%lld events=%lld impressions=%lld items=%lld bytes=%llu",
                 static_cast<unsigned long long>(hash), static_cast<long long>(users),
-                static_cast<long long>(events), static_cast<unsigned long long>(bytes));
+                static_cast<long long>(events), static_cast<long long>(impressions),
+                static_cast<long long>(items), static_cast<unsigned long long>(bytes));
   return buf;
 }
 
@@ -98,9 +100,50 @@ StatusOr<RecordDigest> ComputeRecordDigest(DB& db, uint32_t partitions,
         c.Str(v);
       }
     }
+    RECDB_ASSIGN_OR_RETURN(std::vector<ShownList> shown, db.GetUserImpressions(u.id));
+    c.U64(shown.size());
+    for (const ShownList& list : shown) {
+      c.Tag('S');
+      c.U64(static_cast<uint64_t>(list.context.timestamp));
+      c.U64(list.items.size());
+      for (const std::string& item : list.items) c.Str(item);
+      c.U64(list.context.context.size());
+      for (const auto& [k, v] : list.context.context) {
+        c.Str(k);
+        c.Str(v);
+      }
+      c.U64(list.context.propensities.size());
+      for (double p : list.context.propensities) c.F64(p);
+    }
     c.Flush(&d);
     d.users++;
     d.events += static_cast<int64_t>(history.size());
+    d.impressions += static_cast<int64_t>(shown.size());
+  }
+  // Items: global, but an event auto-creates its item with the default
+  // record only on the nodes that own the event's user; items upserted
+  // through the log (any other record) are on every node.
+  std::vector<Item> items;
+  RECDB_RETURN_IF_ERROR(db.ForEachItem([&](const Item& it) {
+    Item bare;
+    bare.id = it.id;
+    if (!(it == bare)) items.push_back(it);
+    return Status::OK();
+  }));
+  std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.id < b.id; });
+  for (const Item& it : items) {
+    c.Tag('I');
+    c.Str(it.id);
+    c.Str(it.title);
+    c.Str(it.description);
+    c.U64(it.categories.size());
+    for (const std::string& cat : it.categories) c.Str(cat);
+    c.Str(it.creator);
+    c.U64(static_cast<uint64_t>(it.created_at));
+    c.U64(it.available ? 1 : 0);
+    c.Attributes(it.attributes);
+    c.Flush(&d);
+    d.items++;
   }
   return d;
 }

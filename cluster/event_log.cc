@@ -538,6 +538,7 @@ Status EventLog::EraseArtifactMessage(const std::string& name, uint64_t seq) {
 }
 
 std::string EventLog::Subject(uint32_t partition) const {
+  if (partition == kGlobalPartition) return options_.stream + ".ev.items";
   return options_.stream + ".ev." + std::to_string(partition);
 }
 
@@ -545,6 +546,10 @@ bool EventLog::ParseSubject(const std::string& subject, uint32_t* partition) con
   const std::string prefix = options_.stream + ".ev.";
   if (subject.size() <= prefix.size() || subject.compare(0, prefix.size(), prefix) != 0) {
     return false;
+  }
+  if (subject.compare(prefix.size(), std::string::npos, "items") == 0) {
+    *partition = kGlobalPartition;
+    return true;
   }
   uint64_t p = 0;
   for (size_t i = prefix.size(); i < subject.size(); ++i) {

@@ -219,7 +219,10 @@ class EventLog {
   Status DeleteKey(const std::string& bucket, const std::string& key, uint64_t last);
 
   // "<stream>.ev.<partition>", and the partition of such a subject (false
-  // for any other subject).
+  // for any other subject); kGlobalPartition <-> "<stream>.ev.items", the
+  // subject of item upserts, which every node applies (the one filter
+  // "<stream>.ev.*" of a node's consumer covers it).
+  static constexpr uint32_t kGlobalPartition = UINT32_MAX;
   std::string Subject(uint32_t partition) const;
   bool ParseSubject(const std::string& subject, uint32_t* partition) const;
 

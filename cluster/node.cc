@@ -376,8 +376,9 @@ std::string ClusterNode::PositionValue(uint64_t sequence) const {
          std::to_string(identity_.partitions);
 }
 
-StatusOr<WriteReceipt> ClusterNode::RecordEvents(const std::vector<ClusterEvent>& events) {
-  std::vector<OutMessage> messages(events.size());
+Status ClusterNode::EventMessages(const std::vector<ClusterEvent>& events,
+                                  std::vector<OutMessage>* messages) const {
+  messages->assign(events.size(), OutMessage{});
   for (size_t i = 0; i < events.size(); ++i) {
     const ClusterEvent& ce = events[i];
     const std::string where = "events[" + std::to_string(i) + "]";
@@ -388,52 +389,132 @@ StatusOr<WriteReceipt> ClusterNode::RecordEvents(const std::vector<ClusterEvent>
     if (ce.event.user.empty() || ce.event.item.empty()) {
       return Status::InvalidArgument(where + ": empty user or item");
     }
-    messages[i].partition = PartitionOf(ce.event.user, identity_.partitions);
-    messages[i].id = ce.id;
-    EncodeEvent(ce.event, &messages[i].body);
+    (*messages)[i].partition = PartitionOf(ce.event.user, identity_.partitions);
+    (*messages)[i].id = ce.id;
+    EncodeEvent(ce.event, &(*messages)[i].body);
   }
-  WriteReceipt receipt;
-  RECDB_RETURN_IF_ERROR(log_->Publish(messages, &receipt.sequences));
-  for (uint64_t s : receipt.sequences) receipt.last_sequence = std::max(receipt.last_sequence, s);
-  return receipt;
+  return Status::OK();
+}
+
+StatusOr<WriteReceipt> ClusterNode::RecordEvents(const std::vector<ClusterEvent>& events) {
+  std::vector<OutMessage> messages;
+  RECDB_RETURN_IF_ERROR(EventMessages(events, &messages));
+  return PublishWatched(messages, {}, -1);
 }
 
 StatusOr<WriteReceipt> ClusterNode::RecordEventsAndWait(const std::vector<ClusterEvent>& events,
                                                         int wait_ms) {
+  std::vector<OutMessage> messages;
+  RECDB_RETURN_IF_ERROR(EventMessages(events, &messages));
+  std::vector<bool> mine(messages.size());
+  for (size_t i = 0; i < messages.size(); ++i) mine[i] = owns_[messages[i].partition];
+  return PublishWatched(messages, mine, std::max(wait_ms, 0));
+}
+
+StatusOr<WriteReceipt> ClusterNode::PublishWatched(const std::vector<OutMessage>& messages,
+                                                   const std::vector<bool>& mine, int wait_ms) {
   uint64_t token = 0;
   int64_t owned = 0;
-  {
+  if (wait_ms >= 0) {
     std::lock_guard lock(mu_);
     token = next_watch_++;
     watches_[token] = WatchCounts{};
-    for (const ClusterEvent& ce : events) {
-      if (ce.event.user.empty() || !Owns(ce.event.user)) continue;
-      if (watched_ids_.emplace(ce.id, token).second) ++owned;
+    for (size_t i = 0; i < messages.size(); ++i) {
+      if (!mine[i]) continue;
+      if (watched_ids_.emplace(messages[i].id, token).second) ++owned;
     }
   }
   auto unwatch = [&] {
     std::lock_guard lock(mu_);
-    for (const ClusterEvent& ce : events) {
-      auto it = watched_ids_.find(ce.id);
+    for (const OutMessage& m : messages) {
+      auto it = watched_ids_.find(m.id);
       if (it != watched_ids_.end() && it->second == token) watched_ids_.erase(it);
     }
     WatchCounts c = watches_[token];
     watches_.erase(token);
     return c;
   };
-  StatusOr<WriteReceipt> receipt = RecordEvents(events);
-  if (!receipt.ok()) {
-    unwatch();
-    return receipt;
+  WriteReceipt receipt;
+  Status s = log_->Publish(messages, &receipt.sequences);
+  if (!s.ok()) {
+    if (wait_ms >= 0) unwatch();
+    return s;
   }
-  receipt->owned = owned;
-  receipt->applied = WaitForSequence(receipt->last_sequence, wait_ms).ok();
+  for (uint64_t q : receipt.sequences) receipt.last_sequence = std::max(receipt.last_sequence, q);
+  if (wait_ms < 0) return receipt;
+  receipt.owned = owned;
+  receipt.applied = WaitForSequence(receipt.last_sequence, wait_ms).ok();
   const WatchCounts c = unwatch();
-  if (receipt->applied) {
-    receipt->result = c.result;
-    receipt->rejected = c.rejected;
+  if (receipt.applied) {
+    receipt.result = c.result;
+    receipt.rejected = c.rejected;
   }
   return receipt;
+}
+
+namespace {
+
+Status CheckRecordId(const std::string& where, const std::string& id) {
+  if (id.empty() || id.size() > kMaxIdBytes) {
+    return Status::InvalidArgument(where + ".id: empty or over " + std::to_string(kMaxIdBytes) +
+                                   " bytes");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+StatusOr<WriteReceipt> ClusterNode::UpsertItems(const std::vector<ClusterItem>& items,
+                                                int wait_ms) {
+  std::vector<OutMessage> messages(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string where = "items[" + std::to_string(i) + "]";
+    RECDB_RETURN_IF_ERROR(CheckRecordId(where, items[i].id));
+    if (items[i].item.id.empty()) return Status::InvalidArgument(where + ": empty item id");
+    messages[i].partition = EventLog::kGlobalPartition;
+    messages[i].id = items[i].id;
+    EncodeItem(items[i].item, &messages[i].body);
+  }
+  return PublishWatched(messages, std::vector<bool>(messages.size(), true), wait_ms);
+}
+
+StatusOr<WriteReceipt> ClusterNode::UpsertUsers(const std::vector<ClusterUser>& users,
+                                                int wait_ms) {
+  std::vector<OutMessage> messages(users.size());
+  std::vector<bool> mine(users.size());
+  for (size_t i = 0; i < users.size(); ++i) {
+    const std::string where = "users[" + std::to_string(i) + "]";
+    RECDB_RETURN_IF_ERROR(CheckRecordId(where, users[i].id));
+    if (users[i].user.id.empty()) return Status::InvalidArgument(where + ": empty user id");
+    messages[i].partition = PartitionOf(users[i].user.id, identity_.partitions);
+    messages[i].id = users[i].id;
+    EncodeUser(users[i].user, &messages[i].body);
+    mine[i] = owns_[messages[i].partition];
+  }
+  return PublishWatched(messages, mine, wait_ms);
+}
+
+StatusOr<WriteReceipt> ClusterNode::RecordImpressions(
+    const std::vector<ClusterImpression>& impressions, int wait_ms) {
+  std::vector<OutMessage> messages(impressions.size());
+  std::vector<bool> mine(impressions.size());
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  for (size_t i = 0; i < impressions.size(); ++i) {
+    const std::string where = "impressions[" + std::to_string(i) + "]";
+    RECDB_RETURN_IF_ERROR(CheckRecordId(where, impressions[i].id));
+    ImpressionRecord imp = impressions[i].impression;
+    if (imp.user.empty() || imp.items.empty()) {
+      return Status::InvalidArgument(where + ": empty user or no items");
+    }
+    if (imp.context.timestamp == 0) imp.context.timestamp = now;  // the producer's clock
+    messages[i].partition = PartitionOf(imp.user, identity_.partitions);
+    messages[i].id = impressions[i].id;
+    EncodeImpression(imp, &messages[i].body);
+    mine[i] = owns_[messages[i].partition];
+  }
+  return PublishWatched(messages, mine, wait_ms);
 }
 
 StatusOr<ForgetReceipt> ClusterNode::ForgetUser(const std::string& request_id,
@@ -469,7 +550,9 @@ StatusOr<ForgetReceipt> ClusterNode::ForgetUser(const std::string& request_id,
       RECDB_ASSIGN_OR_RETURN(bool got, reader->Next(2000, &msg));
       if (!got) continue;
       if (msg.stream_seq >= receipt.marker_sequence) break;
-      if (DecodeLogRecord(msg.body, &rec).ok() && !rec.is_forget && rec.event.user == user) {
+      // The user's events, user upserts and impressions (not the marker).
+      if (DecodeLogRecord(msg.body, &rec).ok() && !rec.is_forget &&
+          rec.partition_user() == user) {
         Status s = log_->Erase(msg.stream_seq);
         if (!s.ok() && !s.IsNotFound()) return s;
         if (s.ok()) receipt.erased_messages++;
@@ -642,13 +725,128 @@ Status ClusterNode::ApplyBatch(const std::vector<Event>& events,
   return Status::OK();
 }
 
+Status ClusterNode::ApplyRecords(const RecordRun& run, uint64_t last) {
+  const bool items = run.kind == LogRecord::Kind::kItem;
+  WriteOptions wo;
+  wo.applied_position_key = position_key_;
+  wo.applied_position_value = PositionValue(last);
+  auto upsert = [&](const WriteOptions& o, size_t begin, size_t end) {
+    if (items) {
+      return db_->UpsertItems(
+          o, std::vector<Item>(run.items.begin() + begin, run.items.begin() + end));
+    }
+    return db_->UpsertUsers(
+        o, std::vector<User>(run.users.begin() + begin, run.users.begin() + end));
+  };
+  int64_t applied = 0, rejected = 0;
+  std::vector<std::pair<uint64_t, int64_t>> applied_by, rejected_by;
+  Status s = upsert(wo, 0, run.size());
+  if (s.ok()) {
+    applied = static_cast<int64_t>(run.size());
+    for (uint64_t t : run.watch) {
+      if (t != 0) applied_by.emplace_back(t, 1);
+    }
+  } else if (s.IsInvalidArgument()) {
+    // A record the database refuses (a limit of records.h): one at a time,
+    // each with its own position; every replica refuses the same ones.
+    s = Status::OK();
+    for (size_t i = 0; i < run.size() && s.ok(); ++i) {
+      WriteOptions one = wo;
+      one.applied_position_value = PositionValue(run.seqs[i]);
+      s = upsert(one, i, i + 1);
+      if (s.IsInvalidArgument()) {
+        ++rejected;
+        if (run.watch[i] != 0) rejected_by.emplace_back(run.watch[i], 1);
+        s = db_->RecordEvents(one, {});  // only the position
+      } else if (s.ok()) {
+        ++applied;
+        if (run.watch[i] != 0) applied_by.emplace_back(run.watch[i], 1);
+      }
+    }
+    if (s.ok()) s = db_->RecordEvents(wo, {});
+  }
+  return FinishApply(s, last, run.kind, applied, rejected, applied_by, rejected_by);
+}
+
+Status ClusterNode::ApplyImpression(const ImpressionRecord& imp, uint64_t sequence,
+                                    uint64_t token) {
+  WriteOptions wo;
+  wo.applied_position_key = position_key_;
+  wo.applied_position_value = PositionValue(sequence);
+  // A timestamp of 0 would make the database read its clock: refused (the
+  // producer always sets it; ClusterNode::RecordImpressions does).
+  Status s = imp.context.timestamp == 0
+                 ? Status::InvalidArgument("impression without a timestamp")
+                 : db_->RecordImpressions(wo, imp.user, imp.items, imp.context);
+  int64_t applied = 0, rejected = 0;
+  if (s.ok()) {
+    applied = 1;
+  } else if (s.IsInvalidArgument() || s.IsNotFound()) {  // unknown user or item, limits
+    rejected = 1;
+    s = db_->RecordEvents(wo, {});  // only the position
+  }
+  std::vector<std::pair<uint64_t, int64_t>> by;
+  if (token != 0) by.emplace_back(token, 1);
+  return FinishApply(s, sequence, LogRecord::Kind::kImpression, applied, rejected,
+                     applied > 0 ? by : std::vector<std::pair<uint64_t, int64_t>>{},
+                     rejected > 0 ? by : std::vector<std::pair<uint64_t, int64_t>>{});
+}
+
+Status ClusterNode::FinishApply(
+    const Status& s, uint64_t last, LogRecord::Kind kind, int64_t applied, int64_t rejected,
+    const std::vector<std::pair<uint64_t, int64_t>>& applied_by_watch,
+    const std::vector<std::pair<uint64_t, int64_t>>& rejected_by_watch) {
+  std::lock_guard lock(mu_);
+  if (!s.ok()) {
+    stats_.apply_error = s.ToString();
+    applied_cv_.notify_all();
+    return s;
+  }
+  const auto n = static_cast<uint64_t>(applied);
+  if (kind == LogRecord::Kind::kItem) stats_.items_applied += n;
+  if (kind == LogRecord::Kind::kUser) stats_.users_applied += n;
+  if (kind == LogRecord::Kind::kImpression) stats_.impressions_applied += n;
+  stats_.rejected += static_cast<uint64_t>(rejected);
+  for (const auto& [token, k] : applied_by_watch) {
+    auto it = watches_.find(token);
+    if (it != watches_.end()) it->second.result.stored += k;
+  }
+  for (const auto& [token, k] : rejected_by_watch) {
+    auto it = watches_.find(token);
+    if (it != watches_.end()) it->second.rejected += k;
+  }
+  applied_.store(last, std::memory_order_release);
+  applied_cv_.notify_all();
+  return Status::OK();
+}
+
 void ClusterNode::ApplyLoop() {
   std::unique_ptr<LogReader> reader;
   uint64_t last_consumer_seq = 0;
   std::vector<Event> events;
   std::vector<uint64_t> seqs;
   std::vector<uint64_t> watch;
+  RecordRun run;  // item or user upserts; never pending together with events
   LogMessage msg;
+  // Commits what is pending (events, or a run of upserts) with position
+  // `pos`; nothing when pos is applied already.
+  auto flush = [&](uint64_t pos) -> bool {
+    bool ok = true;
+    if (pos > applied_.load()) {
+      ok = run.size() > 0 ? ApplyRecords(run, pos).ok() : ApplyBatch(events, seqs, watch, pos).ok();
+    }
+    events.clear();
+    seqs.clear();
+    watch.clear();
+    run.clear();
+    return ok;  // false: apply_error is set
+  };
+  auto token_of = [&](const std::string& id) -> uint64_t {
+    std::lock_guard lock(mu_);
+    if (watched_ids_.empty()) return 0;
+    auto it = watched_ids_.find(id);
+    return it == watched_ids_.end() ? 0 : it->second;
+  };
   auto note_follow_problem = [&](const Status& s) {
     std::lock_guard lock(mu_);
     stats_.follow_error = s.ToString();
@@ -670,6 +868,7 @@ void ClusterNode::ApplyLoop() {
     events.clear();
     seqs.clear();
     watch.clear();
+    run.clear();
     uint64_t batch_last = applied_.load();
     bool restart = false;
     int wait_ms = options_.idle_wait_ms;
@@ -677,7 +876,7 @@ void ClusterNode::ApplyLoop() {
     // where the batch ends depends on the clock, never what it writes).
     std::chrono::steady_clock::time_point opened;
     bool first = true;
-    while (events.size() < options_.apply_batch && !stop_.load()) {
+    while (events.size() + run.size() < options_.apply_batch && !stop_.load()) {
       StatusOr<bool> got = reader->Next(wait_ms, &msg);
       if (!got.ok()) {
         note_follow_problem(got.status());
@@ -715,37 +914,50 @@ void ClusterNode::ApplyLoop() {
       batch_last = msg.stream_seq;
       uint32_t partition = 0;
       LogRecord rec;
-      if (!log_->ParseSubject(msg.subject, &partition) || partition >= owns_.size()) {
+      const bool parsed = log_->ParseSubject(msg.subject, &partition);
+      const bool global = parsed && partition == EventLog::kGlobalPartition;  // items
+      if (!parsed || (!global && partition >= owns_.size())) {
         std::lock_guard lock(mu_);
         stats_.rejected++;
-      } else if (!owns_[partition]) {
+      } else if (!global && !owns_[partition]) {
         std::lock_guard lock(mu_);
         stats_.skipped_not_owned++;
       } else if (!DecodeLogRecord(msg.body, &rec).ok() ||
-                 PartitionOf(rec.is_forget ? rec.forget_user : rec.event.user,
-                             identity_.partitions) != partition) {
+                 (global ? rec.kind != LogRecord::Kind::kItem
+                         : rec.kind == LogRecord::Kind::kItem ||
+                               PartitionOf(rec.partition_user(), identity_.partitions) !=
+                                   partition)) {
+        // Undecodable, an item off the items subject (or something else on
+        // it), or a user's message on another partition's subject.
         std::lock_guard lock(mu_);
         stats_.rejected++;
-      } else if (rec.is_forget) {
-        // Everything before the marker first, then the forget, each
-        // committed with its position.
-        if (before > applied_.load() && !ApplyBatch(events, seqs, watch, before).ok()) return;
-        events.clear();
-        seqs.clear();
-        watch.clear();
-        if (!ApplyForget(rec.forget_user, msg.stream_seq).ok()) return;
-      } else {
-        uint64_t token = 0;
-        {
-          std::lock_guard lock(mu_);
-          if (!watched_ids_.empty()) {
-            auto it = watched_ids_.find(msg.id);
-            if (it != watched_ids_.end()) token = it->second;
-          }
+      } else if (rec.kind == LogRecord::Kind::kForget ||
+                 rec.kind == LogRecord::Kind::kImpression) {
+        // Everything before it first, then it, each committed with its
+        // position.
+        if (!flush(before)) return;
+        if (rec.kind == LogRecord::Kind::kForget) {
+          if (!ApplyForget(rec.forget_user, msg.stream_seq).ok()) return;
+        } else if (!ApplyImpression(rec.impression, msg.stream_seq, token_of(msg.id)).ok()) {
+          return;
         }
+      } else if (rec.kind == LogRecord::Kind::kEvent) {
+        if (run.size() > 0 && !flush(before)) return;
         events.push_back(std::move(rec.event));
         seqs.push_back(msg.stream_seq);
-        watch.push_back(token);
+        watch.push_back(token_of(msg.id));
+      } else {  // an item or user upsert: runs of one kind
+        if ((!events.empty() || (run.size() > 0 && run.kind != rec.kind)) && !flush(before)) {
+          return;
+        }
+        run.kind = rec.kind;
+        if (rec.kind == LogRecord::Kind::kItem) {
+          run.items.push_back(std::move(rec.item));
+        } else {
+          run.users.push_back(std::move(rec.user));
+        }
+        run.seqs.push_back(msg.stream_seq);
+        run.watch.push_back(token_of(msg.id));
       }
       if (msg.pending == 0) {
         // Caught up: linger for the rest of a write still being stored.
@@ -759,9 +971,7 @@ void ClusterNode::ApplyLoop() {
         wait_ms = std::min(options_.idle_wait_ms, 50);
       }
     }
-    if (batch_last > applied_.load()) {
-      if (!ApplyBatch(events, seqs, watch, batch_last).ok()) return;  // apply_error is set
-    }
+    if (!flush(batch_last)) return;  // apply_error is set
     if (restart) reader.reset();  // resubscribe from applied + 1
   }
 }

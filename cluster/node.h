@@ -2,8 +2,9 @@
 //
 // The node is a deterministic state machine over the stream: an applier
 // thread consumes "<stream>.ev.*" with an ordered consumer in stream
-// sequence order, applies the events of the partitions it owns through the
-// public DB::RecordEvents, and commits the last stream sequence of each batch
+// sequence order, applies the events, user upserts and impressions of the
+// partitions it owns and every item upsert through the public DB write calls,
+// and commits the last stream sequence of each batch
 // in the SAME RocksDB write (WriteOptions::applied_position_*), so a kill -9
 // at any point resumes at applied + 1 with no gap and no double. Writes made
 // through any node are published to the log (message id = event id) and
@@ -31,6 +32,7 @@
 #include <vector>
 
 #include "cluster/digest.h"
+#include "cluster/event_codec.h"
 #include "cluster/event_log.h"
 #include "cluster/snapshot_ship.h"
 #include "recdb/db.h"
@@ -135,6 +137,21 @@ struct ClusterEvent {
   Event event;
 };
 
+// Item and user upserts and impressions, each with the id it is published
+// under (the JetStream message id, as ClusterEvent::id).
+struct ClusterItem {
+  std::string id;
+  Item item;
+};
+struct ClusterUser {
+  std::string id;
+  User user;
+};
+struct ClusterImpression {
+  std::string id;
+  ImpressionRecord impression;  // event_codec.h
+};
+
 // What ForgetUser did.
 struct ForgetReceipt {
   uint64_t marker_sequence = 0;  // where every replica forgets the user
@@ -163,6 +180,12 @@ struct NodeStats {
   uint64_t redelivered = 0;         // at or below the applied sequence: skipped
   uint64_t resubscribes = 0;        // consumer gaps, drops or errors
   uint64_t forgets_applied = 0;     // forget markers of owned partitions
+  // Item upserts (every node applies every item), user upserts and
+  // impressions (owned partitions) the database took; refused ones count in
+  // `rejected`.
+  uint64_t items_applied = 0;
+  uint64_t users_applied = 0;
+  uint64_t impressions_applied = 0;
   std::string apply_error;          // non-empty: the applier stopped on this error
   std::string follow_error;         // last subscribe / delivery problem, if any
 };
@@ -249,6 +272,30 @@ class ClusterNode {
   StatusOr<WriteReceipt> RecordEventsAndWait(const std::vector<ClusterEvent>& events,
                                              int wait_ms);
 
+  // Item upserts, user upserts and impressions through the log, with the
+  // guarantees of RecordEvents: each is published under its id (a retry
+  // within the duplicate window stores nothing twice), acknowledged once a
+  // quorum stored it, and applied by every replica exactly once in stream
+  // order, its sequence committed in the same RocksDB write
+  // (DB::UpsertItems / UpsertUsers / RecordImpressions with
+  // WriteOptions::applied_position_*). Items are global: published on
+  // "<stream>.ev.items", every node applies every one. A user upsert and an
+  // impression go to the user's partition, applied by its owners. With
+  // wait_ms >= 0 the call then waits up to wait_ms for this node to apply
+  // them and reports, as RecordEventsAndWait, `applied`, `owned` (the
+  // records this node applies) and what its database did with them:
+  // result.stored = records taken, `rejected` = refused (InvalidArgument,
+  // or an impression's unknown user), identically on every replica.
+  // An impression without a timestamp gets this node's clock now, before it
+  // is published: replicas never read the clock.
+  // Errors: InvalidArgument for an empty or oversize id, an empty record id
+  // or user, or an impression without items (nothing is published);
+  // Aborted as RecordEvents.
+  StatusOr<WriteReceipt> UpsertItems(const std::vector<ClusterItem>& items, int wait_ms = -1);
+  StatusOr<WriteReceipt> UpsertUsers(const std::vector<ClusterUser>& users, int wait_ms = -1);
+  StatusOr<WriteReceipt> RecordImpressions(const std::vector<ClusterImpression>& impressions,
+                                           int wait_ms = -1);
+
   // Forgets `user` across the cluster: publishes a forget marker (message
   // id `request_id`) on the user's partition, at whose sequence every
   // replica owning the partition calls DB::ForgetUser (so events before it
@@ -324,6 +371,38 @@ class ClusterNode {
                   RecordEventsResult* result, int64_t* rejected);
   // Forgets `user` at log position `sequence` and commits the position.
   Status ApplyForget(const std::string& user, uint64_t sequence);
+  // A run of item or user upserts (one kind) from the log, in stream order.
+  struct RecordRun {
+    LogRecord::Kind kind = LogRecord::Kind::kItem;
+    std::vector<Item> items;
+    std::vector<User> users;
+    std::vector<uint64_t> seqs;
+    std::vector<uint64_t> watch;
+    size_t size() const { return seqs.size(); }
+    void clear() {
+      items.clear();
+      users.clear();
+      seqs.clear();
+      watch.clear();
+    }
+  };
+  // Applies the run in one RocksDB write with position `last` (one record
+  // at a time, skipping refused ones, if the database refuses the batch).
+  Status ApplyRecords(const RecordRun& run, uint64_t last);
+  // Applies one impression at `sequence` (a refused one: only the position).
+  Status ApplyImpression(const ImpressionRecord& imp, uint64_t sequence, uint64_t token);
+  // After an apply: counts, watches, the applied position; or apply_error.
+  Status FinishApply(const Status& s, uint64_t last, LogRecord::Kind kind, int64_t applied,
+                     int64_t rejected,
+                     const std::vector<std::pair<uint64_t, int64_t>>& applied_by_watch,
+                     const std::vector<std::pair<uint64_t, int64_t>>& rejected_by_watch);
+  // The messages of a RecordEvents call (InvalidArgument as it says).
+  Status EventMessages(const std::vector<ClusterEvent>& events,
+                       std::vector<OutMessage>* messages) const;
+  // Publishes `messages`; with wait_ms >= 0 watches those with mine[i]
+  // (applied by this node) and waits for them as RecordEventsAndWait.
+  StatusOr<WriteReceipt> PublishWatched(const std::vector<OutMessage>& messages,
+                                        const std::vector<bool>& mine, int wait_ms);
   std::string PositionValue(uint64_t sequence) const;
 
   NodeOptions options_;

@@ -158,7 +158,8 @@ ApiResponse NodeFront::Answer(ApiService& service, std::string_view method,
     return r;
   }
 
-  if (method == "POST" && (path == "/v1/events" || path == "/v1/forget")) {
+  if (method == "POST" && (path == "/v1/events" || path == "/v1/forget" || path == "/v1/items" ||
+                           path == "/v1/users" || path == "/v1/impressions")) {
     if (!request_id || request_id->empty()) {
       return ApiService::Error(
           400, "invalid_argument",
@@ -196,6 +197,55 @@ ApiResponse NodeFront::Answer(ApiService& service, std::string_view method,
       }
       return Json(200, j);
     }
+    // Items, users, impressions: published as events are; record i of the
+    // request has id "R/<kind>/i" (its own namespace: a request id reused
+    // on another path is not taken for a retry).
+    const int wait_write = wait_ms ? wait : 2000;
+    StatusOr<WriteReceipt> r = Status::InvalidArgument("");
+    ojson j;
+    const char* applied_key = "upserted";
+    if (const auto* c = std::get_if<serve::ItemsCall>(&p.call)) {
+      std::vector<ClusterItem> items(c->items.size());
+      for (size_t i = 0; i < items.size(); ++i) {
+        items[i].id = *request_id + "/items/" + std::to_string(i);
+        items[i].item = c->items[i];
+      }
+      j["items"] = items.size();
+      r = node_->UpsertItems(items, wait_write);
+    } else if (const auto* c = std::get_if<serve::UsersCall>(&p.call)) {
+      std::vector<ClusterUser> users(c->users.size());
+      for (size_t i = 0; i < users.size(); ++i) {
+        users[i].id = *request_id + "/users/" + std::to_string(i);
+        users[i].user = c->users[i];
+      }
+      j["users"] = users.size();
+      r = node_->UpsertUsers(users, wait_write);
+    } else if (const auto* c = std::get_if<serve::ImpressionsCall>(&p.call)) {
+      ClusterImpression imp;
+      imp.id = *request_id + "/impressions";
+      imp.impression.user = c->user;
+      imp.impression.items = c->items;
+      imp.impression.context = c->context;
+      j["items"] = c->items.size();
+      applied_key = "recorded";
+      r = node_->RecordImpressions({imp}, wait_write);
+    }
+    if (!j.empty()) {
+      if (!r.ok()) {
+        if (r.status().IsAborted()) {
+          return ApiService::Error(503, "no_quorum", r.status().message());
+        }
+        return ApiService::FromStatus(r.status());
+      }
+      j["sequence"] = r->last_sequence;
+      j["applied"] = r->applied;
+      j["owned"] = r->owned;
+      if (r->applied) {
+        j[applied_key] = r->result.stored;
+        j["rejected"] = r->rejected;
+      }
+      return Json(200, j);
+    }
     if (const auto* c = std::get_if<serve::ForgetCall>(&p.call)) {
       StatusOr<ForgetReceipt> r = node_->ForgetUser(*request_id, c->user);
       if (!r.ok()) {
@@ -208,13 +258,6 @@ ApiResponse NodeFront::Answer(ApiService& service, std::string_view method,
                              {"sequence", r->marker_sequence},
                              {"erased_messages", r->erased_messages}});
     }
-  }
-  if (method == "POST" &&
-      (path == "/v1/items" || path == "/v1/users" || path == "/v1/impressions")) {
-    return ApiService::Error(501, "not_replicated",
-                             path + " is not replicated through the log yet (only events and "
-                                    "forgets are: cluster/README.md); write it on every node's "
-                                    "database or wait for that support");
   }
 
   // Reads: the user must be ours; then wait for the sequence asked for.

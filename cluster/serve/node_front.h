@@ -12,8 +12,14 @@
 //       when it applied S within W ms, default 2000).
 //   POST /v1/forget?request_id=R   ClusterNode::ForgetUser:
 //       {"user", "sequence", "erased_messages"}.
-//   POST /v1/items, /v1/users, /v1/impressions   501 not_replicated: only
-//       events and forgets travel through the log (cluster/README.md).
+//   POST /v1/items, /v1/users, /v1/impressions ?request_id=R[&wait_ms=W]
+//       published through the log as events are (ClusterNode::UpsertItems,
+//       UpsertUsers, RecordImpressions; record i has id "R/items/i",
+//       "R/users/i", one impression "R/impressions"): {"items" | "users": n,
+//       "sequence", "applied", "owned", "upserted" | "recorded", "rejected"}
+//       (the last two when this node applied S within W ms, default 2000;
+//       items: every node applies them; users, impressions: the owners of
+//       the user's partition).
 //   any read with min_sequence=S[&wait_ms=W]  waits until this node applied
 //       S (W ms, default 5000, at most max_wait_ms), else 503 not_applied
 //       (Retry-After: 1); then answers from the local database.

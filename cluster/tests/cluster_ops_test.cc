@@ -384,15 +384,62 @@ TEST_F(ClusterOpsTest, ServedNodesWriteThroughOneAndReadYourWritesThroughAnother
   resp = (*ca)->Send("GET", "/v1/users/" + user + "%2Fx/history", "", kToken);
   ASSERT_TRUE(resp.ok());
   EXPECT_EQ(resp->status, PartitionOf(user + "/x", 64) < 4 ? 404 : 421) << resp->body;
-  // Writes the log does not carry are refused, not applied locally.
-  resp = (*ca)->Send("POST", "/v1/items", R"({"items":[{"id":"i9"}]})", kToken);
+  // Items, users and impressions go through the log as events do: a
+  // request id is required, the answer carries the sequence, a read through
+  // the other node with min_sequence sees the write.
+  resp = (*ca)->Send("POST", "/v1/items", R"({"items":[{"id":"i9","title":"Nine"}]})", kToken);
   ASSERT_TRUE(resp.ok());
-  EXPECT_EQ(resp->status, 501);
+  EXPECT_EQ(resp->status, 400) << resp->body;
+  resp = (*ca)->Send("POST", "/v1/items?request_id=it1",
+                     R"({"items":[{"id":"i9","title":"Nine"}]})", kToken);
+  ASSERT_TRUE(resp.ok());
+  ASSERT_EQ(resp->status, 200) << resp->body;
+  w = json::parse(resp->body);
+  EXPECT_EQ(w["items"], 1);
+  EXPECT_EQ(w["applied"], true);
+  EXPECT_EQ(w["owned"], 1);  // items are global: a, owning 4 partitions, applies it
+  EXPECT_EQ(w["upserted"], 1);
+  resp = (*cb)->Send(
+      "GET", "/v1/items/i9?min_sequence=" + std::to_string(w["sequence"].get<uint64_t>()), "",
+      kToken);
+  ASSERT_TRUE(resp.ok());
+  ASSERT_EQ(resp->status, 200) << resp->body;
+  EXPECT_EQ(json::parse(resp->body)["title"], "Nine") << resp->body;
+  // A user upsert through b, read through a (which owns the user).
+  resp = (*cb)->Send("POST", "/v1/users?request_id=us1",
+                     R"({"users":[{"id":")" + user + R"(","attributes":{"plan":"gold"}}]})",
+                     kToken);
+  ASSERT_TRUE(resp.ok());
+  ASSERT_EQ(resp->status, 200) << resp->body;
+  w = json::parse(resp->body);
+  EXPECT_EQ(w["users"], 1);
+  EXPECT_EQ(w["upserted"], 1);
+  resp = (*ca)->Send("GET", "/v1/users/" + user + "?min_sequence=" +
+                                std::to_string(w["sequence"].get<uint64_t>()),
+                     "", kToken);
+  ASSERT_TRUE(resp.ok());
+  ASSERT_EQ(resp->status, 200) << resp->body;
+  EXPECT_NE(resp->body.find("gold"), std::string::npos) << resp->body;
+  // An impression through a; retried: the same sequence, recorded once.
+  const std::string shown =
+      R"({"user":")" + user + R"(","items":["i1","i9"],"timestamp":1500000100})";
+  resp = (*ca)->Send("POST", "/v1/impressions?request_id=im1", shown, kToken);
+  ASSERT_TRUE(resp.ok());
+  ASSERT_EQ(resp->status, 200) << resp->body;
+  w = json::parse(resp->body);
+  EXPECT_EQ(w["items"], 2);
+  EXPECT_EQ(w["recorded"], 1);
+  EXPECT_EQ(w["rejected"], 0);
+  resp = (*ca)->Send("POST", "/v1/impressions?request_id=im1", shown, kToken);
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(json::parse(resp->body)["sequence"], w["sequence"]);
+  EXPECT_EQ(json::parse(resp->body)["recorded"], 0);
   // Forget through b; a later write of the user through a reports it dropped.
   resp = (*cb)->Send("POST", "/v1/forget?request_id=f1", R"({"user":")" + user + R"("})", kToken);
   ASSERT_TRUE(resp.ok());
   ASSERT_EQ(resp->status, 200) << resp->body;
-  EXPECT_EQ(json::parse(resp->body)["erased_messages"], 2);
+  // The user's 2 events, user upsert and impression (the retry stored none).
+  EXPECT_EQ(json::parse(resp->body)["erased_messages"], 4);
   resp = (*ca)->Send("POST", "/v1/events?request_id=w2", body, kToken);
   ASSERT_TRUE(resp.ok());
   w = json::parse(resp->body);

@@ -197,6 +197,151 @@ TEST_F(ClusterTest, WriteThroughOneNodeReadThroughAnother) {
   EXPECT_EQ(c->stats().skipped_not_owned + c->stats().events_applied, 500u);
 }
 
+// Items, users and impressions go through the log as events do: published
+// under their ids, applied by every replica in stream order (items by every
+// node, users and impressions by the owners of the user's partition), the
+// same data on every replica, and a retry stores nothing twice.
+TEST_F(ClusterTest, ItemsUsersAndImpressionsTravelThroughTheLog) {
+  auto a = OpenNode(Opts("a"));
+  auto b = OpenNode(Opts("b"));
+  NodeOptions co = Opts("c");
+  co.owned = {0, 1, 2, 3};
+  auto c = OpenNode(co);
+  ASSERT_TRUE(a && b && c);
+
+  // Items, one of which the database refuses (too many categories): it is
+  // skipped on every replica, the others are stored.
+  std::vector<ClusterItem> items(6);
+  for (int i = 0; i < 6; ++i) {
+    items[i].id = "item-w/" + std::to_string(i);
+    items[i].item.id = "m" + std::to_string(i);
+    items[i].item.title = "Movie " + std::to_string(i);
+    items[i].item.categories = {"drama", i % 2 ? "comedy" : "noir"};
+    items[i].item.created_at = 1400000000 + i;
+    items[i].item.available = i != 4;
+    items[i].item.attributes["year"] = 1990.0 + i;
+    items[i].item.attributes["tags"] = std::vector<std::string>{"a", "b"};
+  }
+  items[3].item.categories.assign(kMaxCategories + 1, "x");
+  auto ri = a->UpsertItems(items, 30000);
+  ASSERT_TRUE(ri.ok()) << ri.status().ToString();
+  EXPECT_EQ(ri->sequences.size(), 6u);
+  EXPECT_TRUE(ri->applied);
+  EXPECT_EQ(ri->owned, 6);  // every node applies every item
+  EXPECT_EQ(ri->result.stored, 5);
+  EXPECT_EQ(ri->rejected, 1);
+
+  // Users of both halves: consent and attributes travel with them.
+  std::string mine, other;  // of c's partitions, and not
+  for (int i = 0; mine.empty() || other.empty(); ++i) {
+    const std::string u = "v" + std::to_string(i);
+    std::string& slot = c->Owns(u) ? mine : other;
+    if (slot.empty()) slot = u;
+  }
+  std::vector<ClusterUser> users(2);
+  users[0].id = "user-w/0";
+  users[0].user.id = mine;
+  users[0].user.attributes["country"] = std::string("fr");
+  users[1].id = "user-w/1";
+  users[1].user.id = other;
+  users[1].user.consent.training = false;
+  users[1].user.attributes["vip"] = true;
+  auto ru = c->UpsertUsers(users, 30000);
+  ASSERT_TRUE(ru.ok()) << ru.status().ToString();
+  EXPECT_TRUE(ru->applied);
+  EXPECT_EQ(ru->owned, 1);  // c owns one of the two users
+  EXPECT_EQ(ru->result.stored, 1);
+
+  // Events on those items, then impressions: one per user, and one that
+  // names an unknown item (refused by every owner).
+  std::vector<ClusterEvent> events;
+  for (int k = 0; k < 6; ++k) {
+    ClusterEvent e;
+    e.id = "ev/" + std::to_string(k);
+    e.event.user = k % 2 ? mine : other;
+    e.event.item = "m" + std::to_string(k % 3);
+    e.event.timestamp = 1500000000 + k;
+    events.push_back(e);
+  }
+  ASSERT_TRUE(a->RecordEvents(events).ok());
+  std::vector<ClusterImpression> imps(3);
+  imps[0].id = "imp/0";
+  imps[0].impression.user = mine;
+  imps[0].impression.items = {"m0", "m1", "m2"};
+  imps[0].impression.context.timestamp = 1500000100;
+  imps[0].impression.context.context["surface"] = "home";
+  imps[0].impression.context.propensities = {1.0, 0.5, 0.25};
+  imps[1].id = "imp/1";
+  imps[1].impression.user = other;
+  imps[1].impression.items = {"m5"};  // no timestamp: the producer's clock sets it
+  imps[2].id = "imp/2";
+  imps[2].impression.user = mine;
+  imps[2].impression.items = {"m0", "no-such-item"};
+  imps[2].impression.context.timestamp = 1500000200;
+  auto rm = b->RecordImpressions(imps, 30000);
+  ASSERT_TRUE(rm.ok()) << rm.status().ToString();
+  EXPECT_TRUE(rm->applied);
+  EXPECT_EQ(rm->owned, 3);  // b is a full replica
+  EXPECT_EQ(rm->result.stored, 2);
+  EXPECT_EQ(rm->rejected, 1);
+  const uint64_t last = rm->last_sequence;
+  EXPECT_EQ(last, 6u + 2 + 6 + 3);
+
+  // The same ids again: the first copies' sequences, nothing stored twice.
+  auto again = a->RecordImpressions(imps, 30000);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->sequences, rm->sequences);
+  auto items_again = c->UpsertItems(items);
+  ASSERT_TRUE(items_again.ok());
+  EXPECT_EQ(items_again->sequences, ri->sequences);
+
+  for (ClusterNode* n : {a.get(), b.get(), c.get()}) {
+    ASSERT_TRUE(n->WaitForSequence(last, 30000).ok());
+  }
+  // Read through each node at the returned sequence.
+  for (ClusterNode* n : {a.get(), b.get(), c.get()}) {
+    auto m1 = n->db()->GetItem("m1");
+    ASSERT_TRUE(m1.ok()) << m1.status().ToString();
+    EXPECT_EQ(*m1, items[1].item);
+    EXPECT_EQ(n->db()->GetItem("m4").value().available, false);
+    EXPECT_TRUE(n->db()->GetItem("m3").status().IsNotFound());
+    EXPECT_EQ(n->stats().items_applied, 5u);
+  }
+  EXPECT_EQ(b->db()->GetUser(other).value(), users[1].user);
+  EXPECT_EQ(c->db()->GetUser(mine).value(), users[0].user);
+  EXPECT_TRUE(c->db()->GetUser(other).status().IsNotFound());  // not c's partition
+  auto shown = b->db()->GetUserImpressions(mine);
+  ASSERT_TRUE(shown.ok()) << shown.status().ToString();
+  ASSERT_EQ(shown->size(), 1u);  // the refused one is not stored; the retry added none
+  EXPECT_EQ((*shown)[0].items, imps[0].impression.items);
+  EXPECT_EQ((*shown)[0].context.propensities, imps[0].impression.context.propensities);
+  EXPECT_EQ((*shown)[0].context.context, imps[0].impression.context.context);
+  auto shown_other = a->db()->GetUserImpressions(other);
+  ASSERT_TRUE(shown_other.ok());
+  ASSERT_EQ(shown_other->size(), 1u);
+  EXPECT_GT((*shown_other)[0].context.timestamp, 0);
+  EXPECT_EQ(b->db()->GetUserImpressions(other).value()[0].context.timestamp,
+            (*shown_other)[0].context.timestamp);  // the producer's, not each replica's
+
+  // Replicas agree byte for byte, and c over its half.
+  auto da = a->Digest();
+  auto db = b->Digest();
+  auto dc = c->Digest();
+  auto da_half = ComputeRecordDigest(*a->db(), 8, {0, 1, 2, 3});
+  ASSERT_TRUE(da.ok() && db.ok() && dc.ok() && da_half.ok());
+  EXPECT_EQ(*da, *db);
+  EXPECT_EQ(*dc, *da_half);
+  EXPECT_EQ(da->items, 5);
+  EXPECT_EQ(dc->items, 5);  // items are global
+  EXPECT_EQ(da->impressions, 2);
+  EXPECT_EQ(dc->impressions, 1);
+  // A digest that can fail: b's upserted item changed locally differs.
+  Item changed = items[0].item;
+  changed.title = "changed";
+  ASSERT_TRUE(b->db()->UpsertItems({}, {changed}).ok());
+  EXPECT_NE(b->Digest().value(), *da);
+}
+
 // The applier lingers (NodeOptions::apply_linger_ms) for the rest of a
 // write before it commits: a node lingering 200 ms commits each 100-event
 // write at once (a slack of 2 commits over 5 writes for a stall of the
@@ -293,10 +438,39 @@ TEST_F(ClusterTest, NodeProcessKilledMidBatchCatchesUpToTheSameDigest) {
   ASSERT_TRUE(w);
   constexpr int kEvents = 20000;
   uint64_t last = 0;
+  constexpr int kImpressionsPerBatch = 5;
   for (int i = 0; i < kEvents; i += 1000) {
     auto r = WriteRetrying(*w, Batch(i, 1000, 500), 3);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     last = std::max(last, r->last_sequence);
+    // Between the event batches: item upserts (new records for items the
+    // events created), user upserts and impressions, which a double apply
+    // would store twice.
+    std::vector<ClusterItem> items(5);
+    std::vector<ClusterUser> users(3);
+    std::vector<ClusterImpression> imps(kImpressionsPerBatch);
+    for (int j = 0; j < 5; ++j) {
+      items[j].id = "it" + std::to_string(i) + "/" + std::to_string(j);
+      items[j].item.id = "i" + std::to_string((i / 1000 + j * 7) % 37);
+      items[j].item.title = "title " + std::to_string(i + j);
+    }
+    for (int j = 0; j < 3; ++j) {
+      users[j].id = "us" + std::to_string(i) + "/" + std::to_string(j);
+      users[j].user.id = "u" + std::to_string((i / 1000 * 3 + j) % 500);
+      users[j].user.attributes["n"] = static_cast<double>(i + j);
+      users[j].user.consent.training = j != 1;
+    }
+    for (int j = 0; j < kImpressionsPerBatch; ++j) {
+      imps[j].id = "im" + std::to_string(i) + "/" + std::to_string(j);
+      imps[j].impression.user = "u" + std::to_string((i / 1000 * 5 + j) % 500);
+      imps[j].impression.items = {"i" + std::to_string(j), "i" + std::to_string(j + 10)};
+      imps[j].impression.context.timestamp = 2000000 + i + j;
+    }
+    auto ri = w->UpsertItems(items);
+    auto ru = w->UpsertUsers(users);
+    auto rm = w->RecordImpressions(imps);
+    ASSERT_TRUE(ri.ok() && ru.ok() && rm.ok());
+    last = std::max(last, rm->last_sequence);
   }
   const std::string db = dir_ + "/proc";
   const std::string status = dir_ + "/proc.status";
@@ -333,6 +507,8 @@ TEST_F(ClusterTest, NodeProcessKilledMidBatchCatchesUpToTheSameDigest) {
   auto dw = w->Digest();
   ASSERT_TRUE(dw.ok());
   EXPECT_EQ(dw->events, kEvents);
+  EXPECT_EQ(dw->impressions, kEvents / 1000 * kImpressionsPerBatch);
+  EXPECT_GT(dw->items, 0);
   NodeOptions po = Opts("proc");
   auto p = OpenNode(po, /*start=*/false);
   ASSERT_TRUE(p);

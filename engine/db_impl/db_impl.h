@@ -100,6 +100,7 @@ class DBImpl final : public DB {
   Status RecordImpressions(const WriteOptions& wo, const std::string& user,
                            const std::vector<std::string>& items,
                            const ImpressionContext& context) override;
+  StatusOr<std::vector<ShownList>> GetUserImpressions(const std::string& user_id) override;
 
   // Embedding spaces (engine/db_impl/db_impl_spaces.cc), forwarded to SpaceManager.
   Status CreateSpace(const SpaceOptions& options) override;
@@ -150,6 +151,13 @@ class DBImpl final : public DB {
   // DIR/derived: where derived files (indexes, models) live.
   std::string derived_dir() const { return path_ + "/derived"; }
   storage::Store* store() const { return store_.get(); }
+  // WriteOptions::applied_position_* (db_impl_write.cc): InvalidArgument for an oversize key or
+  // value, or a value without a key; else OK.
+  static Status ValidateAppliedPosition(const WriteOptions& wo);
+  // Puts the applied position into `batch` (nothing when wo has no key), so
+  // it commits with the batch's records.
+  static void PutAppliedPosition(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* meta,
+                                 const WriteOptions& wo);
   Scheduler* scheduler() const { return scheduler_.get(); }
   // Items' serving metadata by internal id, kept current by UpsertItems.
   const ItemCatalog* catalog() const { return catalog_.get(); }

@@ -37,7 +37,17 @@ uint8_t ConsentBits(const Consent& c) {
                               (c.training ? storage::kConsentTraining : 0));
 }
 
-Status ValidateAppliedPosition(const WriteOptions& wo) {
+std::string Quoted(std::string_view s) {
+  std::string out = "\"";
+  out.append(s.substr(0, 64));
+  if (s.size() > 64) out += "...";
+  out += '"';
+  return out;
+}
+
+}  // namespace
+
+Status DBImpl::ValidateAppliedPosition(const WriteOptions& wo) {
   if (wo.applied_position_key.size() > kMaxIdBytes) {
     return Status::InvalidArgument("applied_position_key: over " + std::to_string(kMaxIdBytes) +
                                    " bytes");
@@ -52,24 +62,13 @@ Status ValidateAppliedPosition(const WriteOptions& wo) {
   return Status::OK();
 }
 
-// WriteOptions::applied_position_* into `batch` (nothing when no key).
-void PutAppliedPosition(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* meta,
+void DBImpl::PutAppliedPosition(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* meta,
                         const WriteOptions& wo) {
   if (wo.applied_position_key.empty()) return;
   std::string key(storage::kMetaAppliedPositionPrefix);
   key += wo.applied_position_key;
   batch->Put(meta, key, wo.applied_position_value);
 }
-
-std::string Quoted(std::string_view s) {
-  std::string out = "\"";
-  out.append(s.substr(0, 64));
-  if (s.size() > 64) out += "...";
-  out += '"';
-  return out;
-}
-
-}  // namespace
 
 void DBImpl::PutCounter(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* meta,
                         std::string_view key, uint64_t value) {
@@ -136,6 +135,7 @@ Status DBImpl::UpsertItems(const WriteOptions& wo, const std::vector<Item>& item
     RECDB_RETURN_IF_ERROR(CheckWritable());
     RECDB_RETURN_IF_ERROR(ValidateBatchSize(items.size(), "items"));
     for (size_t i = 0; i < items.size(); ++i) RECDB_RETURN_IF_ERROR(ValidateItem(items[i], i));
+    RECDB_RETURN_IF_ERROR(ValidateAppliedPosition(wo));
     if (items.empty()) return Status::OK();
     std::lock_guard write(write_mu_);
     return UpsertItemsLocked(wo, items);
@@ -173,6 +173,7 @@ Status DBImpl::UpsertItemsLocked(const WriteOptions& wo, const std::vector<Item>
     PutCounter(&batch_, meta, storage::kMetaNextItemId, next_item);
     PutCounter(&batch_, meta, storage::kMetaItemCount, counters_.items + new_items_.size());
   }
+  PutAppliedPosition(&batch_, meta, wo);
   RECDB_RETURN_IF_ERROR(store_->Write(&batch_, wo.sync));
 
   std::unique_lock lock(state_mu_);
@@ -196,6 +197,7 @@ Status DBImpl::UpsertUsers(const WriteOptions& wo, const std::vector<User>& user
     RECDB_RETURN_IF_ERROR(CheckWritable());
     RECDB_RETURN_IF_ERROR(ValidateBatchSize(users.size(), "users"));
     for (size_t i = 0; i < users.size(); ++i) RECDB_RETURN_IF_ERROR(ValidateUser(users[i], i));
+    RECDB_RETURN_IF_ERROR(ValidateAppliedPosition(wo));
     if (users.empty()) return Status::OK();
     std::lock_guard write(write_mu_);
     return UpsertUsersLocked(wo, users);
@@ -271,6 +273,7 @@ Status DBImpl::UpsertUsersLocked(const WriteOptions& wo, const std::vector<User>
     PutCounter(&batch_, meta, storage::kMetaNextUserId, next_user);
     PutCounter(&batch_, meta, storage::kMetaUserCount, counters_.users + new_users_.size());
   }
+  PutAppliedPosition(&batch_, meta, wo);
   RECDB_RETURN_IF_ERROR(store_->Write(&batch_, wo.sync));
 
   std::unique_lock lock(state_mu_);

@@ -1286,10 +1286,15 @@ Status RecommendService::RecordImpressions(const WriteOptions& wo, const std::st
     }
     iids.push_back(*iid);
   }
-  if (!db_->UserConsent(*user_iid).store_events) return Status::OK();  // consent: not stored
+  RECDB_RETURN_IF_ERROR(DBImpl::ValidateAppliedPosition(wo));
+  if (!db_->UserConsent(*user_iid).store_events) {  // consent: not stored
+    if (wo.applied_position_key.empty()) return Status::OK();
+    rocksdb::WriteBatch batch;  // only the caller's log position
+    DBImpl::PutAppliedPosition(&batch, db_->store()->Handle(storage::ColumnFamily::kMeta), wo);
+    return db_->store()->Write(&batch, wo.sync);
+  }
   const int64_t ts = context.timestamp != 0 ? context.timestamp : db_->clock()->NowSeconds();
-  return impressions_->Record(*user_iid, ts, iids, context.context, context.propensities,
-                              wo.sync);
+  return impressions_->Record(*user_iid, ts, iids, context.context, context.propensities, wo);
 }
 
 }  // namespace recdb

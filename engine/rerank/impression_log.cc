@@ -146,7 +146,7 @@ Status ImpressionLog::Refresh() {
 
 Status ImpressionLog::Record(uint32_t user, int64_t timestamp, const std::vector<uint32_t>& items,
                              const std::map<std::string, std::string>& context,
-                             const std::vector<double>& propensities, bool sync) {
+                             const std::vector<double>& propensities, const WriteOptions& wo) {
   RECDB_RETURN_IF_ERROR(EnsureLoaded());
   flatbuffers::FlatBufferBuilder fbb(64 + 12 * items.size());
   std::vector<flatbuffers::Offset<flatbuffers::String>> keys, values;
@@ -164,7 +164,8 @@ Status ImpressionLog::Record(uint32_t user, int64_t timestamp, const std::vector
   const std::string key = storage::EventKey(user, timestamp, next_seq_.fetch_add(1));
   batch.Put(store->Handle(ColumnFamily::kImpressions), key,
             rocksdb::Slice(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize()));
-  RECDB_RETURN_IF_ERROR(store->Write(&batch, sync));
+  DBImpl::PutAppliedPosition(&batch, store->Handle(ColumnFamily::kMeta), wo);
+  RECDB_RETURN_IF_ERROR(store->Write(&batch, wo.sync));
   std::lock_guard<std::mutex> lock(mu_);
   for (uint32_t i : items) {
     if (i >= shown_.size()) shown_.resize(i + 1, 0), engaged_.resize(i + 1, 0);

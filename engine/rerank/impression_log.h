@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "engine/rerank/rerank.h"
+#include "recdb/options.h"
 #include "recdb/status.h"
 
 namespace rocksdb {
@@ -59,12 +60,13 @@ class ImpressionLog {
   explicit ImpressionLog(DBImpl* db) : db_(db) {}
 
   // Stores one list shown to `user` at `timestamp`, with its per-slot
-  // propensities (empty = unknown). REQUIRES: ids valid; propensities empty
-  // or parallel to items. Errors: IOError; Corruption if the log fails
-  // verification while loading.
+  // propensities (empty = unknown), and wo's applied position in the same
+  // write (WriteOptions::applied_position_key). REQUIRES: ids valid;
+  // propensities empty or parallel to items; wo's position validated.
+  // Errors: IOError; Corruption if the log fails verification while loading.
   Status Record(uint32_t user, int64_t timestamp, const std::vector<uint32_t>& items,
                 const std::map<std::string, std::string>& context,
-                const std::vector<double>& propensities, bool sync);
+                const std::vector<double>& propensities, const WriteOptions& wo);
 
   // The user's lists shown with timestamp in [start, end), oldest first,
   // each with its context when `with_context`. Errors: Corruption for a

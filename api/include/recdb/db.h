@@ -168,6 +168,12 @@ class RECDB_EXPORT DB {
                                    const std::vector<std::string>& items,
                                    const ImpressionContext& context = {}) = 0;
 
+  // The lists shown to `user_id` (RecordImpressions), oldest first (ties in
+  // the order recorded), with their context and propensities. Errors:
+  // NotFound for an unknown user; Corruption for a record that fails
+  // verification; IOError.
+  virtual StatusOr<std::vector<ShownList>> GetUserImpressions(const std::string& user_id) = 0;
+
   // Recommend for an anonymous visitor from the items of their session.
   StatusOr<RecommendResponse> RecommendForSession(std::vector<std::string> recent_items,
                                                   RecommendRequest request = {}) {

@@ -114,9 +114,10 @@ struct WriteOptions {
   // (recdb_cluster stores the stream sequence it has applied): after a crash
   // at any point, DB::GetAppliedPosition(key) returns the value of the last
   // committed batch, so the caller resumes exactly after it, with no event
-  // lost or applied twice. Honoured by RecordEvents only (an empty event
-  // batch then writes just the position; a rejected batch writes nothing);
-  // other writes ignore it. Empty key = none; the key is at most
+  // lost or applied twice. Honoured by RecordEvents (an empty event batch
+  // then writes just the position), UpsertItems, UpsertUsers and
+  // RecordImpressions (also when consent stores nothing); a rejected batch
+  // writes nothing; other writes ignore it. Empty key = none; the key is at most
   // kMaxIdBytes bytes, the value at most kMaxAttributeValueBytes
   // (InvalidArgument otherwise).
   // Default: none. Cost: one extra put in the batch.

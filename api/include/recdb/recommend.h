@@ -90,6 +90,12 @@ struct ImpressionContext {
   std::vector<double> propensities;
 };
 
+// One list shown to a user, as DB::GetUserImpressions reads it back.
+struct ShownList {
+  std::vector<std::string> items;  // slot order
+  ImpressionContext context;       // timestamp as stored (never 0)
+};
+
 // One piece of evidence behind a result.
 struct Evidence {
   // "recommender", "because_item", "popular_in_category", "exploration",
