@@ -75,16 +75,6 @@ uint64_t DirBytes(const std::string& dir) {
   return total;
 }
 
-// The 1-minute load average (/proc/loadavg), or "?".
-std::string LoadAverage() {
-  std::FILE* f = std::fopen("/proc/loadavg", "r");
-  if (f == nullptr) return "?";
-  char buf[16] = {0};
-  const bool got = std::fscanf(f, "%15s", buf) == 1;
-  std::fclose(f);
-  return got ? buf : "?";
-}
-
 int Fail(const std::string& what, const Status& s) {
   std::fprintf(stderr, "bench scale: %s: %s\n", what.c_str(), s.ToString().c_str());
   return 1;

@@ -44,15 +44,6 @@ void Mix(uint64_t* h, const std::string& bytes) {
   *h *= 0x100000001b3ull;
 }
 
-std::string LoadAverage() {
-  std::FILE* f = std::fopen("/proc/loadavg", "r");
-  if (f == nullptr) return "?";
-  char buf[16] = {0};
-  const bool got = std::fscanf(f, "%15s", buf) == 1;
-  std::fclose(f);
-  return got ? buf : "?";
-}
-
 int BenchServeMain(int argc, char** argv) {
   Flags f("serve");
   f.args().AddFlag("dir", "D", "a database with a stored model (it is opened, served, closed)");

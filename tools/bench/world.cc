@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <utility>
 
 #include "tools/import/importer.h"
@@ -58,6 +59,15 @@ double ThreadCpuMs() {
   timespec ts{};
   ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) * 1e-6;
+}
+
+std::string LoadAverage() {
+  std::FILE* f = std::fopen("/proc/loadavg", "r");
+  if (f == nullptr) return "?";
+  char buf[16] = {0};
+  const bool got = std::fscanf(f, "%15s", buf) == 1;
+  std::fclose(f);
+  return got ? buf : "?";
 }
 
 }  // namespace recdb::bench

@@ -40,4 +40,8 @@ Latency Summarise(std::vector<double> samples);
 // includes the time the thread waited for a core).
 double ThreadCpuMs();
 
+// The 1-minute load average (/proc/loadavg), or "?": printed next to
+// timings taken on a shared machine.
+std::string LoadAverage();
+
 }  // namespace recdb::bench
